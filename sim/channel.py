@@ -1,0 +1,80 @@
+"""How a report travels from whoever found a matter to someone able to dispatch it.
+
+Two channels, one per value of the ``information`` lever:
+
+* :class:`ReferralChain` -- the fragmented way. The report passes from desk to desk; each
+  hand-over takes working minutes that only elapse while desks are open, and a forward may go
+  to the wrong department, which sends it back (a bounce). This is where half a day goes.
+* :class:`SharedChannel` -- the joint and unified way. The finder posts in a shared group; a
+  centre that works round the clock decides within minutes.
+
+Both compute a :class:`Delivery` arithmetically from the clock, with no simulated events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.distributions import sample
+from sim.scenario import InstantSpec, ReferralSpec
+
+__all__ = ["Delivery", "ReferralChain", "SharedChannel", "channel_for"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """When a report reached someone able to act, and when a unit could be dispatched."""
+
+    reached_min: float
+    ready_min: float
+    referrals: int = 0
+    bounces: int = 0
+
+
+class ReferralChain:
+    """Desk-to-desk referral with office hours, hand-over times and misrouting."""
+
+    def __init__(self, spec: ReferralSpec):
+        self.spec = spec
+        self.desk = spec.desk_hours.weekly()
+
+    def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
+        """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
+        steps = self.spec.steps.get(source, 1)
+        t, referrals, bounces = now, 0, 0
+        for _ in range(steps):
+            t = self._handover(t, rng)
+            referrals += 1
+        while steps and rng.random() < self.spec.misroute_probability:
+            t = self._handover(self._handover(t, rng), rng)
+            referrals += 2
+            bounces += 1
+        return Delivery(t, t, referrals, bounces)
+
+    def _handover(self, t: float, rng: np.random.Generator) -> float:
+        return self.desk.add_open_minutes(t, sample(self.spec.handover_min, rng))
+
+
+class SharedChannel:
+    """A post in the shared group, read by a command centre that dispatches."""
+
+    def __init__(self, spec: InstantSpec):
+        self.spec = spec
+        self.centre = spec.centre_hours.weekly()
+
+    def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
+        """Post the report, then let the centre decide once it is open."""
+        reached = now + sample(self.spec.report_min, rng)
+        ready = self.centre.next_open(reached) + sample(self.spec.centre_min, rng)
+        return Delivery(reached, ready)
+
+
+_CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel, "instant")}
+
+
+def channel_for(information: str, governance) -> ReferralChain | SharedChannel:
+    """The channel object for a value of the ``information`` lever."""
+    cls, attribute = _CHANNELS[information]
+    return cls(getattr(governance, attribute))

@@ -1,0 +1,205 @@
+"""Command line: a thin layer over the library (``python -m sim`` or ``town-sim``).
+
+Commands: ``run`` one mode, ``compare`` modes on the same incidents, ``validate`` a scenario,
+print its JSON ``schema``. A user's mistake ends with exit code 2 and a message per problem,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Sequence
+
+from sim.errors import USER_ERROR_EXIT, Problem, ScenarioError
+from sim.experiment import compare
+from sim.loader import load_scenario
+from sim.results import write_comparison
+from sim.scenario import Scenario
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; shared options are defined once."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="Simulate a town's enforcement under fragmented, joint and unified ways of working (minutes).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scenario_opts = argparse.ArgumentParser(add_help=False)
+    scenario_opts.add_argument("scenario", help="scenario YAML file")
+    scenario_opts.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override a value, e.g. departments.sanitation.units=4 (repeatable)",
+    )
+    run_opts = argparse.ArgumentParser(add_help=False)
+    run_opts.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
+    run_opts.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
+    run_opts.add_argument("--replications", "-r", type=int, default=1, help="independent replications (default 1)")
+    run_opts.add_argument("--out", help="folder for summary.json and incidents.csv")
+
+    p_run = sub.add_parser("run", parents=[scenario_opts, run_opts], help="run one mode and print a summary")
+    p_run.add_argument("--mode", help="mode to run (default: the scenario's first)")
+    p_cmp = sub.add_parser("compare", parents=[scenario_opts, run_opts], help="run modes on the same incidents")
+    p_cmp.add_argument("--modes", help="comma-separated modes (default: all the scenario defines)")
+    sub.add_parser("validate", parents=[scenario_opts], help="check a scenario file")
+    sub.add_parser("schema", help="print the scenario file's JSON Schema")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except ScenarioError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return USER_ERROR_EXIT
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written for the unfinished run", file=sys.stderr)
+        return 130
+
+
+def _load(args) -> Scenario:
+    overrides = list(args.overrides)
+    if getattr(args, "days", None) is not None:
+        overrides.append(f"days={args.days}")
+    return load_scenario(args.scenario, overrides)
+
+
+def _check_counts(args) -> None:
+    if args.replications < 1:
+        raise ScenarioError([Problem("--replications", None, "", f"must be at least 1, got {args.replications}")])
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError([Problem("--seed", None, "", f"must be 0 or more, got {args.seed}")])
+
+
+def _cmd_run(args) -> int:
+    return _simulate(args, [args.mode] if args.mode else None)
+
+
+def _cmd_compare(args) -> int:
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None
+    return _simulate(args, modes)
+
+
+def _simulate(args, modes) -> int:
+    _check_counts(args)
+    scenario = _load(args)
+    try:
+        comparison = compare(scenario, modes, args.replications, args.seed)
+    except KeyError as err:
+        raise ScenarioError([Problem("--modes" if args.command == "compare" else "--mode", None, "", err.args[0])]) from None
+    print(format_summary(comparison.summary))
+    if args.out:
+        paths = write_comparison(args.out, comparison)
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    scenario = _load(args)
+    from sim.governance import modes_of
+
+    print(
+        f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.departments)} departments, "
+        f"{len(scenario.incident_types)} incident types, modes {', '.join(modes_of(scenario))}"
+    )
+    return 0
+
+
+def _cmd_schema(args) -> int:
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    return 0
+
+
+_COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate, "schema": _cmd_schema}
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _minutes(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if value >= 120:
+        return f"{value:,.0f} ({value / 60:.1f} h)"
+    return f"{value:,.1f}"
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _stat(stats, key):
+    return None if stats is None else stats.get(key)
+
+
+def format_summary(summary: dict) -> str:
+    """The side-by-side table printed by ``run`` and ``compare``."""
+    modes = summary["modes"]
+    names = list(modes)
+    first = names[0]
+    target = summary["target_min"]
+    rows = [
+        ("incidents (measured)", lambda s: f"{s['incidents']:,}"),
+        ("response median, min", lambda s: _minutes(_stat(s["response_min"], "median"))),
+        ("response p90, min", lambda s: _minutes(_stat(s["response_min"], "p90"))),
+        ("response mean, min", lambda s: _mean_with_ci(s["response_min"])),
+        (f"within {target:g} min", lambda s: _share(s["within_target"])),
+        ("resolution median, min", lambda s: _minutes(_stat(s["resolution_min"], "median"))),
+        ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
+        ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
+        ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
+    ]
+    if len(names) > 1:
+        base = _stat(modes[first]["response_min"], "median")
+        rows.append(
+            (f"median vs {first}", lambda s: _ratio(_stat(s["response_min"], "median"), base))
+        )
+    header = (
+        f"Scenario '{summary['scenario']}': seed {summary['seed']}, {summary['days']:g} days "
+        f"(warm-up {summary['warmup_days']:g}), {summary['replications']} replication(s). Times in minutes."
+    )
+    table = _table(["", *names], [[label, *(fn(modes[m]) for m in names)] for label, fn in rows])
+    types = list(modes[first]["by_type"])
+    type_rows = [
+        [t, *(f"{_minutes(_stat(modes[m]['by_type'][t]['response_min'], 'median'))} / "
+              f"{_minutes(_stat(modes[m]['by_type'][t]['response_min'], 'p90'))}" for m in names)]
+        for t in types
+    ]
+    by_type = _table(["response median / p90, min", *names], type_rows)
+    util = _table(
+        ["utilisation", *names],
+        [[d, *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
+    )
+    return "\n\n".join([header, table, by_type, util])
+
+
+def _mean_with_ci(stats) -> str:
+    if stats is None:
+        return "-"
+    if "ci_low" in stats:
+        return f"{stats['mean']:,.1f} [{stats['ci_low']:,.1f}, {stats['ci_high']:,.1f}]"
+    return f"{stats['mean']:,.1f}"
+
+
+def _ratio(value, base) -> str:
+    if value is None or not base:
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(row[0]).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,234 @@
+"""The model: one replication of one way of working, as a SimPy process per incident.
+
+The life of a matter (:meth:`Simulation._lifecycle`) is: it occurs; it is detected by the first
+channel to fire (a patrol that may not act on it may leave it, and a later pass may find it
+again); the report travels to someone able to dispatch (:mod:`sim.channel`); a unit is
+assigned (:mod:`sim.dispatch`), travels, works on scene, and the matter is resolved once every
+department it needs has done its part, one after another or all at once (the
+``coordination`` lever). Shift changes are the only other events. The cost of a run grows with
+incidents and dispatches, not with simulated minutes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.channel import Delivery, channel_for
+from sim.department import build_roster
+from sim.dispatch import Dispatcher, Job
+from sim.governance import Mode, jobs_of
+from sim.incident import IncidentState, generate_incidents
+from sim.patrol import PatrolCoverage
+from sim.records import IncidentRecord, write_record
+from sim.rng import RandomStreams
+from sim.scenario import CHANNELS, Scenario
+from sim.schedule import MINUTES_PER_DAY
+from sim.territory import build_town
+
+__all__ = ["Simulation", "RunOutput"]
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What one replication of one mode leaves behind.
+
+    Incidents occur until the horizon (``days``); the run goes on for ``drain_days`` more so
+    that late incidents can finish.
+
+    Attributes
+    ----------
+    records:
+        One record per incident that occurred, in order of occurrence.
+    busy_min, on_duty_min:
+        Per department, unit-minutes busy (dispatched to job done) and on duty, within the
+        measured window (after warm-up, before the horizon).
+    backlog:
+        Jobs still waiting for a unit at the end of the run.
+    """
+
+    records: list[IncidentRecord]
+    busy_min: dict[str, float]
+    on_duty_min: dict[str, float]
+    backlog: int
+
+
+class Simulation:
+    """One replication of *scenario* under *mode*, with streams spawned from *seed*.
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario.
+    mode:
+        The way of working (:func:`sim.governance.resolve_mode`).
+    seed:
+        The replication's seed sequence; the same seed gives the same incidents in every mode.
+    """
+
+    def __init__(self, scenario: Scenario, mode: Mode, seed: np.random.SeedSequence):
+        self.scenario = scenario
+        self.mode = mode
+        self.env = simpy.Environment()
+        self.town = build_town(scenario.territory)
+        self.rosters = {d.name: build_roster(d, self.town) for d in scenario.departments}
+        self.coverage = PatrolCoverage(self.rosters, self.town)
+        self.streams = RandomStreams(seed)
+        self.incidents = generate_incidents(scenario, self.town, self.coverage, self.streams)
+        self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
+        self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
+        units = [u for r in self.rosters.values() for u in r.units]
+        keys = {capable for jobs in self.jobs for capable, _ in jobs}
+        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
+        self.channel = channel_for(mode.information, scenario.governance)
+        self.coordinate = {"sequential": self._sequential, "concurrent": self._concurrent}[mode.coordination]
+        self.horizon = scenario.days * MINUTES_PER_DAY
+        self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
+        self.warmup = scenario.warmup_days * MINUTES_PER_DAY
+        self.states: list[IncidentState] = []
+
+    def run(self) -> RunOutput:
+        """Simulate to the horizon and collect the records."""
+        for roster in self.rosters.values():
+            self.env.process(self._shifts(roster))
+        self.env.process(self._arrivals())
+        self.env.run(until=self.end)
+        busy = {name: 0.0 for name in self.rosters}
+        for roster in self.rosters.values():
+            for unit in roster.units:
+                if unit.busy:
+                    self._account_busy(unit, self.end)
+                busy[unit.department] += unit.busy_min
+        on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
+        town = self.town
+        records = [write_record(s, town.names, town.sector_names, town.sector) for s in self.states]
+        return RunOutput(records, busy, on_duty, self.dispatcher.waiting())
+
+    # ------------------------------------------------------------------ processes
+
+    def _shifts(self, roster):
+        """Put the right units on duty at every shift change of a department."""
+        env = self.env
+        while True:
+            on_duty = roster.on_duty_count(env.now)
+            for unit in roster.units:
+                self.dispatcher.set_on_duty(unit, unit.index < on_duty)
+            change = roster.on_duty.next_change(env.now)
+            if change >= self.end:
+                return
+            yield env.timeout(change - env.now)
+
+    def _arrivals(self):
+        """Start each incident's life at its occurrence time."""
+        env, inc = self.env, self.incidents
+        types = self.scenario.incident_types
+        for i in range(len(inc)):
+            occurred = float(inc.occurred_min[i])
+            if occurred > env.now:
+                yield env.timeout(occurred - env.now)
+            itype = types[inc.type_index[i]]
+            state = IncidentState(i, itype.name, int(inc.patch[i]), itype.priority, occurred)
+            self.states.append(state)
+            detected, channel, finder = self._detection(i, state)
+            if detected < self.end:
+                env.process(self._lifecycle(state, i, detected, channel, finder))
+
+    def _detection(self, i: int, state: IncidentState) -> tuple[float, str, str]:
+        """When and how the matter is first reported; patrols that may not act may leave it."""
+        inc = self.incidents
+        times = inc.channel_min[i].copy()
+        sector = int(self.town.sector[inc.patch[i]])
+        notice = self.scenario.incident_types[inc.type_index[i]].detection.patrol.notice_probability
+        finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
+        while True:
+            j = int(np.argmin(times))
+            at = float(times[j])
+            if at >= self.end:
+                return math.inf, "", ""
+            if j != 0:
+                return at, CHANNELS[j], ""
+            finder = self.coverage.finder(sector, at, finder_u)
+            if finder in self.may_act[inc.type_index[i]] or leave_u >= self.mode.leave_probability:
+                return at, "patrol", finder
+            state.seen_not_handled += 1
+            rng = self.streams.repatrol
+            times[0] = float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))
+            finder_u, leave_u = rng.random(), rng.random()
+
+    def _lifecycle(self, state: IncidentState, i: int, detected: float, channel: str, finder: str):
+        """Detection to resolution of one incident."""
+        env = self.env
+        yield env.timeout(detected - env.now)
+        state.detected_min, state.channel, state.finder = detected, channel, finder
+        jobs = sorted(self.jobs[self.incidents.type_index[i]], key=lambda job: finder not in job[0])
+        yield from self.coordinate(state, i, jobs, channel, finder)
+        state.resolved_min = env.now
+
+    def _sequential(self, state, i, jobs, channel, finder):
+        """One department after another; each hand-over travels the information channel again."""
+        for k, (capable, parts) in enumerate(jobs):
+            source = channel if k == 0 else "coordination"
+            who = finder if k == 0 else None
+            delivery = self._deliver(state, capable, source, who)
+            yield from self._do_job(state, i, capable, parts, delivery.ready_min, who)
+
+    def _concurrent(self, state, i, jobs, channel, finder):
+        """Every department needed is dispatched at once ("whistle and report")."""
+        if len(jobs) == 1:
+            capable, parts = jobs[0]
+            delivery = self._deliver(state, capable, channel, finder)
+            yield from self._do_job(state, i, capable, parts, delivery.ready_min, finder)
+            return
+        shared = self._deliver(state, frozenset(), channel, None)
+        work = []
+        for capable, parts in jobs:
+            ready = self.env.now if finder in capable else shared.ready_min
+            work.append(self.env.process(self._do_job(state, i, capable, parts, ready, finder)))
+        yield self.env.all_of(work)
+
+    def _deliver(self, state: IncidentState, capable, source: str, finder: str | None) -> Delivery:
+        """Get the report to someone able to act: the finder itself, or through the channel."""
+        now = self.env.now
+        if finder and finder in capable:
+            delivery = Delivery(now, now)
+        else:
+            delivery = self.channel.deliver(now, source, self.streams.information)
+        state.first("reached_min", delivery.reached_min)
+        state.referrals += delivery.referrals
+        state.bounces += delivery.bounces
+        return delivery
+
+    def _do_job(self, state: IncidentState, i: int, capable, parts, ready: float, finder: str | None):
+        """Wait for a unit, travel, work on scene, free the unit."""
+        env = self.env
+        if ready > env.now:
+            yield env.timeout(ready - env.now)
+        job = Job(capable, state.patch, state.priority, env.now, env.event(), finder)
+        unit = yield self.dispatcher.request(job)
+        state.first("dispatched_min", env.now)
+        unit.busy_since_min = env.now
+        travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch)
+        yield env.timeout(travel)
+        state.first("on_scene_min", env.now)
+        service = self.incidents.service_min[i]
+        yield env.timeout(sum(service[p] for p in parts))
+        unit.position_xy = self.town.xy_km[state.patch]
+        unit.back_at_base_min = env.now + 60.0 * float(self.town.road_km(unit.base_xy, state.patch)) / unit.speed_kmh
+        state.departments.append(unit.department)
+        state.units.append(unit.uid)
+        self._account_busy(unit, env.now)
+        self.dispatcher.release(unit)
+
+    def _travel_min(self, unit, patch: int) -> float:
+        minutes = unit.travel_min(self.town, patch, self.env.now)
+        if unit.travel_cv > 0:
+            sigma2 = math.log1p(unit.travel_cv**2)
+            minutes *= self.streams.travel.lognormal(-sigma2 / 2, math.sqrt(sigma2))
+        return minutes
+
+    def _account_busy(self, unit, end: float) -> None:
+        start = max(unit.busy_since_min, self.warmup)
+        unit.busy_min += max(0.0, min(end, self.horizon) - start)

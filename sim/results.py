@@ -1,0 +1,81 @@
+"""Writing results: ``summary.json`` and ``incidents.csv``, atomically.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+reader (or a run killed half way) never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from sim.records import RECORD_FIELDS
+
+__all__ = ["write_atomic", "write_summary", "write_incidents", "write_comparison", "INCIDENT_COLUMNS"]
+
+INCIDENT_COLUMNS = ("mode", "replication") + RECORD_FIELDS + ("response_min", "resolution_min")
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write *text* to *path* via a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _clean(value):
+    """JSON has no NaN: an absent statistic is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_summary(path: str | os.PathLike, summary: dict) -> Path:
+    """Write the summary as JSON (stable key order, no NaN)."""
+    return write_atomic(path, json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(round(float(value), 6))
+    return str(value)
+
+
+def write_incidents(path: str | os.PathLike, rows: Iterable[tuple[str, int, object]]) -> Path:
+    """Write one CSV row per (mode, replication, record); empty cells where a stage did not happen."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(INCIDENT_COLUMNS)
+    for mode, replication, record in rows:
+        values = [getattr(record, name) for name in RECORD_FIELDS]
+        writer.writerow([mode, replication, *map(_cell, values), _cell(record.response_min), _cell(record.resolution_min)])
+    return write_atomic(path, buffer.getvalue())
+
+
+def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
+    """Write ``summary.json`` and ``incidents.csv`` of a :class:`~sim.experiment.Comparison`."""
+    out_dir = Path(out_dir)
+    return [
+        write_summary(out_dir / "summary.json", comparison.summary),
+        write_incidents(out_dir / "incidents.csv", comparison.records()),
+    ]

@@ -1,0 +1,269 @@
+"""Weekly opening hours: when a desk answers, a shift is on duty, a camera room is watched.
+
+The simulation clock counts minutes from Monday 00:00. A :class:`WeeklyHours` is a set of
+open intervals repeating every week. Its key operation, :meth:`WeeklyHours.add_open_minutes`,
+is what makes an office-hours referral slow: a hand-over of 60 working minutes that starts at
+17:00 on a Friday finishes on Monday morning. Everything here is pure arithmetic on floats
+(no events, no ticking), so its cost does not depend on how long the simulated horizon is.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = ["MINUTES_PER_DAY", "MINUTES_PER_WEEK", "WeeklyHours", "WeeklySteps", "parse_window", "DAY_SETS"]
+
+MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+DAY_SETS = {
+    "daily": tuple(range(7)),
+    "weekdays": tuple(range(5)),
+    "weekends": (5, 6),
+}
+"""Named sets of days (0 = Monday) a window may repeat on."""
+
+_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """Parse ``"HH:MM-HH:MM"`` into (start, end) minutes after midnight.
+
+    An end at or before the start means the window runs past midnight (``"20:00-08:00"``);
+    ``"00:00-24:00"`` is the whole day.
+
+    Raises
+    ------
+    ValueError
+        When the text is not of that form or a time is out of range.
+    """
+    match = _WINDOW.match(text)
+    if not match:
+        raise ValueError(f"expected a time window like '08:30-17:30', got {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"time out of range in window {text!r}")
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if end <= start:
+        end += MINUTES_PER_DAY
+    return start, end
+
+
+@dataclass(frozen=True)
+class WeeklyHours:
+    """Open intervals within one week, repeating forever.
+
+    Parameters
+    ----------
+    starts, ends:
+        Sorted, disjoint interval bounds in minutes within ``[0, MINUTES_PER_WEEK]``.
+    """
+
+    starts: tuple[float, ...]
+    ends: tuple[float, ...]
+
+    @classmethod
+    def always(cls) -> "WeeklyHours":
+        """Open round the clock."""
+        return cls((0.0,), (float(MINUTES_PER_WEEK),))
+
+    @classmethod
+    def from_windows(cls, windows: Iterable[str], days: Iterable[int]) -> "WeeklyHours":
+        """Build from daily windows (``"08:30-12:00"``) repeated on the given days (0 = Monday)."""
+        spans = []
+        for day in days:
+            for window in windows:
+                start, end = parse_window(window)
+                spans.append((day * MINUTES_PER_DAY + start, day * MINUTES_PER_DAY + end))
+        return cls.from_spans(spans)
+
+    @classmethod
+    def from_spans(cls, spans: Iterable[tuple[float, float]]) -> "WeeklyHours":
+        """Build from absolute (start, end) minutes; wraps past the week's end and merges overlaps."""
+        pieces = []
+        for start, end in spans:
+            start, end = start % MINUTES_PER_WEEK, start % MINUTES_PER_WEEK + (end - start)
+            if end > MINUTES_PER_WEEK:
+                pieces += [(start, float(MINUTES_PER_WEEK)), (0.0, end - MINUTES_PER_WEEK)]
+            elif end > start:
+                pieces.append((start, end))
+        merged: list[list[float]] = []
+        for start, end in sorted(pieces):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return cls(tuple(float(s) for s, _ in merged), tuple(float(e) for _, e in merged))
+
+    @property
+    def open_per_week(self) -> float:
+        """Open minutes in one week."""
+        return sum(e - s for s, e in zip(self.starts, self.ends))
+
+    @property
+    def is_always(self) -> bool:
+        """True when open round the clock."""
+        return self.open_per_week >= MINUTES_PER_WEEK
+
+    def is_open(self, t: float) -> bool:
+        """Whether the hours are open at clock time *t* (minutes)."""
+        offset = t % MINUTES_PER_WEEK
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i >= 0 and offset < self.ends[i]
+
+    def next_open(self, t: float) -> float:
+        """The earliest time at or after *t* at which the hours are open (``inf`` if never)."""
+        if not self.starts:
+            return math.inf
+        week, offset = divmod(t, MINUTES_PER_WEEK)
+        base = week * MINUTES_PER_WEEK
+        i = bisect.bisect_right(self.starts, offset) - 1
+        if i >= 0 and offset < self.ends[i]:
+            return t
+        if i + 1 < len(self.starts):
+            return base + self.starts[i + 1]
+        return base + MINUTES_PER_WEEK + self.starts[0]
+
+    def add_open_minutes(self, t: float, minutes: float) -> float:
+        """The clock time at which *minutes* of open time have passed after *t*.
+
+        A hand-over of 90 working minutes begun at 16:30 by a desk open until 17:30 ends at
+        09:30 the next working morning.
+        """
+        if minutes <= 0:
+            return t
+        if self.is_always:
+            return t + minutes
+        if not self.starts:
+            return math.inf
+        weeks, minutes = divmod(minutes, self.open_per_week)
+        t += weeks * MINUTES_PER_WEEK
+        while True:
+            t = self.next_open(t)
+            offset = t % MINUTES_PER_WEEK
+            i = bisect.bisect_right(self.starts, offset) - 1
+            left = self.ends[i] - offset
+            if minutes <= left:
+                return t + minutes
+            minutes -= left
+            t += left
+
+    def open_minutes_between(self, a: float, b: float) -> float:
+        """Open minutes within the clock interval [*a*, *b*)."""
+        if b <= a:
+            return 0.0
+        return self._open_before(b) - self._open_before(a)
+
+    def _open_before(self, t: float) -> float:
+        """Open minutes in [0, *t*)."""
+        week, offset = divmod(t, MINUTES_PER_WEEK)
+        total = week * self.open_per_week
+        for start, end in zip(self.starts, self.ends):
+            if start >= offset:
+                break
+            total += min(end, offset) - start
+        return total
+
+
+@dataclass(frozen=True, eq=False)
+class WeeklySteps:
+    """A quantity that is constant between weekly breakpoints: units on duty, a patrol rate.
+
+    Parameters
+    ----------
+    breaks:
+        Sorted segment starts within the week, the first being 0.
+    values:
+        The quantity on each segment.
+    """
+
+    breaks: tuple[float, ...]
+    values: tuple[float, ...]
+
+    @classmethod
+    def from_hours(cls, parts: Iterable[tuple[WeeklyHours, float]], cap: float = math.inf) -> "WeeklySteps":
+        """Sum of amounts that apply while their hours are open, capped at *cap*."""
+        parts = list(parts)
+        cuts = {0.0}
+        for hours, _ in parts:
+            cuts.update(hours.starts)
+            cuts.update(e for e in hours.ends if e < MINUTES_PER_WEEK)
+        breaks = tuple(sorted(cuts))
+        values = tuple(min(cap, sum(a for h, a in parts if h.is_open(b))) for b in breaks)
+        return cls(breaks, values)
+
+    def map(self, fn) -> "WeeklySteps":
+        """The step function ``fn(value)`` on the same segments."""
+        return WeeklySteps(self.breaks, tuple(fn(v) for v in self.values))
+
+    @staticmethod
+    def combine(steps: Iterable["WeeklySteps"], fn) -> "WeeklySteps":
+        """``fn(values...)`` of several step functions, segment by segment."""
+        steps = list(steps)
+        breaks = tuple(sorted({b for s in steps for b in s.breaks} | {0.0}))
+        return WeeklySteps(breaks, tuple(fn(*(s.value(b) for s in steps)) for b in breaks))
+
+    def value(self, t: float) -> float:
+        """The quantity at clock time *t*."""
+        return self.values[bisect.bisect_right(self.breaks, t % MINUTES_PER_WEEK) - 1]
+
+    def next_change(self, t: float) -> float:
+        """The first breakpoint strictly after *t* (``inf`` for a constant)."""
+        if len(self.breaks) == 1:
+            return math.inf
+        week, offset = divmod(t, MINUTES_PER_WEEK)
+        i = bisect.bisect_right(self.breaks, offset)
+        if i < len(self.breaks):
+            return week * MINUTES_PER_WEEK + self.breaks[i]
+        return (week + 1) * MINUTES_PER_WEEK
+
+    @property
+    def weekly_total(self) -> float:
+        """Integral over one week."""
+        edges = self.breaks[1:] + (float(MINUTES_PER_WEEK),)
+        return sum(v * (e - b) for b, e, v in zip(self.breaks, edges, self.values))
+
+    def integral(self, a: float, b: float) -> float:
+        """Integral of the quantity over [*a*, *b*] (e.g. unit-minutes on duty)."""
+        return self._cumulative(b) - self._cumulative(a)
+
+    def _cumulative(self, t: float) -> float:
+        week, offset = divmod(t, MINUTES_PER_WEEK)
+        total = week * self.weekly_total
+        edges = self.breaks[1:] + (float(MINUTES_PER_WEEK),)
+        for b, e, v in zip(self.breaks, edges, self.values):
+            if b >= offset:
+                break
+            total += v * (min(e, offset) - b)
+        return total
+
+    def first_passage(self, start, amount):
+        """Times *t* at which the integral from *start* to *t* reaches *amount* (arrays welcome).
+
+        With the quantity a rate, this turns unit-exponential draws into the first event of a
+        Poisson process with that weekly rate: no clock ticking, one lookup per draw.
+        ``inf`` where the rate is zero all week.
+        """
+        import numpy as np
+
+        start = np.asarray(start, dtype=float)
+        amount = np.asarray(amount, dtype=float)
+        total = self.weekly_total
+        if total <= 0:
+            return np.full(np.broadcast(start, amount).shape, np.inf)
+        breaks = np.asarray(self.breaks)
+        values = np.asarray(self.values)
+        edges = np.append(breaks[1:], MINUTES_PER_WEEK)
+        cum = np.concatenate([[0.0], np.cumsum(values * (edges - breaks))])
+        week, offset = np.divmod(start, MINUTES_PER_WEEK)
+        k = np.searchsorted(breaks, offset, side="right") - 1
+        target = cum[k] + values[k] * (offset - breaks[k]) + amount
+        more_weeks, residual = np.divmod(target, total)
+        j = np.minimum(np.searchsorted(cum[1:], residual, side="left"), len(values) - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside = np.where(values[j] > 0, (residual - cum[j]) / values[j], 0.0)
+        return (week + more_weeks) * MINUTES_PER_WEEK + breaks[j] + inside
