@@ -70,6 +70,7 @@ class Dispatcher:
             dept: [k for k in self.queues if dept in k] for dept in self.free
         }
         self._order = itertools.count()
+        self._sorted: dict[frozenset[str], tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ requests
 
@@ -97,9 +98,16 @@ class Dispatcher:
             return unit
         return None
 
+    def _departments(self, capable: frozenset[str]) -> tuple[str, ...]:
+        """The capable departments in a fixed order, so ties break the same way in every process."""
+        ordered = self._sorted.get(capable)
+        if ordered is None:
+            ordered = self._sorted[capable] = tuple(sorted(capable))
+        return ordered
+
     def _longest_free(self, job: Job) -> Unit | None:
         best = None
-        for dept in job.capable:
+        for dept in self._departments(job.capable):
             pool = self.free.get(dept)
             if pool:
                 unit = next(iter(pool))
@@ -108,7 +116,7 @@ class Dispatcher:
         return best
 
     def _nearest(self, job: Job) -> Unit | None:
-        candidates = [u for dept in job.capable for u in self.free.get(dept, ())]
+        candidates = [u for dept in self._departments(job.capable) for u in self.free.get(dept, ())]
         if not candidates:
             return None
         now = self.env.now

@@ -81,7 +81,7 @@ class Simulation:
         self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
         units = [u for r in self.rosters.values() for u in r.units]
-        keys = {capable for jobs in self.jobs for capable, _ in jobs}
+        keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
         self.channel = channel_for(mode.information, scenario.governance)
         self.coordinate = {"sequential": self._sequential, "concurrent": self._concurrent}[mode.coordination]
@@ -119,7 +119,7 @@ class Simulation:
             change = roster.on_duty.next_change(env.now)
             if change >= self.end:
                 return
-            yield env.timeout(change - env.now)
+            yield self._until(change)
 
     def _arrivals(self):
         """Start each incident's life at its occurrence time."""
@@ -128,7 +128,7 @@ class Simulation:
         for i in range(len(inc)):
             occurred = float(inc.occurred_min[i])
             if occurred > env.now:
-                yield env.timeout(occurred - env.now)
+                yield self._until(occurred)
             itype = types[inc.type_index[i]]
             state = IncidentState(i, itype.name, int(inc.patch[i]), itype.priority, occurred)
             self.states.append(state)
@@ -161,7 +161,7 @@ class Simulation:
     def _lifecycle(self, state: IncidentState, i: int, detected: float, channel: str, finder: str):
         """Detection to resolution of one incident."""
         env = self.env
-        yield env.timeout(detected - env.now)
+        yield self._until(detected)
         state.detected_min, state.channel, state.finder = detected, channel, finder
         jobs = sorted(self.jobs[self.incidents.type_index[i]], key=lambda job: finder not in job[0])
         yield from self.coordinate(state, i, jobs, channel, finder)
@@ -182,6 +182,8 @@ class Simulation:
             delivery = self._deliver(state, capable, channel, finder)
             yield from self._do_job(state, i, capable, parts, delivery.ready_min, finder)
             return
+        if any(finder in capable for capable, _ in jobs):
+            state.first("reached_min", self.env.now)
         shared = self._deliver(state, frozenset(), channel, None)
         work = []
         for capable, parts in jobs:
@@ -205,7 +207,7 @@ class Simulation:
         """Wait for a unit, travel, work on scene, free the unit."""
         env = self.env
         if ready > env.now:
-            yield env.timeout(ready - env.now)
+            yield self._until(ready)
         job = Job(capable, state.patch, state.priority, env.now, env.event(), finder)
         unit = yield self.dispatcher.request(job)
         state.first("dispatched_min", env.now)
@@ -221,6 +223,10 @@ class Simulation:
         state.units.append(unit.uid)
         self._account_busy(unit, env.now)
         self.dispatcher.release(unit)
+
+    def _until(self, moment: float) -> simpy.Timeout:
+        """A timeout that ends at clock time *moment* (never negative through rounding)."""
+        return self.env.timeout(max(0.0, moment - self.env.now))
 
     def _travel_min(self, unit, patch: int) -> float:
         minutes = unit.travel_min(self.town, patch, self.env.now)

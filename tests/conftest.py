@@ -1,0 +1,78 @@
+"""Shared fixtures: the shipped scenarios and a builder for tiny exact scenarios."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.loader import read_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def classroom() -> sim.Scenario:
+    """The tiny teaching scenario."""
+    return sim.load_scenario(SCENARIOS / "classroom.yaml")
+
+
+@pytest.fixture(scope="session")
+def anhai() -> sim.Scenario:
+    """The headline garbage-case scenario."""
+    return sim.load_scenario(SCENARIOS / "anhai_garbage.yaml")
+
+
+@pytest.fixture()
+def classroom_data() -> dict:
+    """The classroom scenario as plain data, to modify in a test."""
+    data, _ = read_yaml(SCENARIOS / "classroom.yaml")
+    return copy.deepcopy(data)
+
+
+def queue_scenario(
+    servers: int,
+    arrivals_per_min: float,
+    service_mean_min: float,
+    days: float = 20.0,
+    warmup_days: float = 2.0,
+    service: dict | None = None,
+    mode: dict | None = None,
+    **extra,
+) -> sim.Scenario:
+    """One patch, no travel, instant detection and reporting, Poisson arrivals: an M/G/c queue.
+
+    Response time is then exactly the wait in queue, so the simulation can be checked against
+    queueing theory.
+    """
+    data = {
+        "name": f"mmc{servers}",
+        "seed": 11,
+        "days": days,
+        "warmup_days": warmup_days,
+        "drain_days": 1,
+        "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
+        "departments": [
+            {"name": "team", "units": servers, "setoff_min": 0, "powers": ["job"]},
+        ],
+        "incident_types": [
+            {
+                "name": "job",
+                "rate_per_day": arrivals_per_min * 1440,
+                "service_min": service or {"dist": "exponential", "mean": service_mean_min},
+                "detection": {
+                    "patrol": {"notice_probability": 0},
+                    "hotline": {"probability": 1, "delay_min": 0},
+                },
+            }
+        ],
+        "governance": {
+            "instant": {"report_min": 0, "centre_min": 0},
+            "modes": {"pooled": mode or {"based_on": "joint"}},
+        },
+    }
+    data.update(extra)
+    return sim.scenario_from_dict(data)

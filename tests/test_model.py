@@ -1,0 +1,152 @@
+"""The model's lifecycle: invariants every record must satisfy, determinism, common random numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.governance import capable_departments, modes_of, parts_of
+from tests.conftest import queue_scenario
+
+
+def _ordered(*times) -> bool:
+    present = [t for t in times if not math.isnan(t)]
+    return all(a <= b + 1e-9 for a, b in zip(present, present[1:]))
+
+
+@pytest.fixture(scope="module")
+def anhai_runs(anhai):
+    return {mode: sim.run(anhai, mode) for mode in modes_of(anhai)}
+
+
+def test_timestamps_in_order(anhai_runs):
+    for mode, output in anhai_runs.items():
+        for r in output.records:
+            assert _ordered(r.occurred_min, r.detected_min, r.reached_min, r.dispatched_min, r.on_scene_min, r.resolved_min), (mode, r)
+
+
+def test_stages_do_not_skip(anhai_runs):
+    """A later stage never happens without the earlier ones."""
+    for output in anhai_runs.values():
+        for r in output.records:
+            if not math.isnan(r.on_scene_min):
+                assert not math.isnan(r.dispatched_min) and not math.isnan(r.reached_min)
+            if not math.isnan(r.reached_min):
+                assert not math.isnan(r.detected_min) and r.channel
+
+
+def test_resolved_only_by_departments_with_the_power(anhai, anhai_runs):
+    types = {t.name: t for t in anhai.incident_types}
+    for mode_name, output in anhai_runs.items():
+        mode = modes_of(anhai)[mode_name]
+        for r in (r for r in output.records if r.resolved):
+            handlers = set(r.departments.split("+"))
+            for part in parts_of(types[r.incident_type]):
+                assert handlers & capable_departments(anhai, mode, part), (mode_name, r)
+            allowed = set().union(*(capable_departments(anhai, mode, p) for p in parts_of(types[r.incident_type])))
+            assert handlers <= allowed, (mode_name, r)
+
+
+def test_fragmented_units_act_only_on_their_own_powers(anhai, anhai_runs):
+    powers = {d.name: set(d.powers) for d in anhai.departments}
+    for r in anhai_runs["fragmented"].records:
+        if r.resolved:
+            for dept in r.departments.split("+"):
+                assert r.incident_type in powers[dept]
+
+
+def test_multi_department_matters_need_every_department(anhai_runs):
+    for r in anhai_runs["joint"].records:
+        if r.incident_type == "locked_parking_space" and r.resolved:
+            assert set(r.departments.split("+")) == {"police", "traffic", "enforcement"}
+
+
+def test_referrals_only_where_information_is_referred(anhai_runs):
+    assert sum(r.referrals for r in anhai_runs["fragmented"].records) > 0
+    assert sum(r.bounces for r in anhai_runs["fragmented"].records) > 0
+    for mode in ("joint", "unified"):
+        assert sum(r.referrals + r.bounces for r in anhai_runs[mode].records) == 0
+
+
+def test_seen_not_handled_needs_a_leave_probability(anhai_runs):
+    assert sum(r.seen_not_handled for r in anhai_runs["fragmented"].records) > 0
+    assert sum(r.seen_not_handled for r in anhai_runs["unified"].records) == 0
+
+
+def test_same_seed_same_records(classroom):
+    first = sim.run(classroom, "fragmented", seed=5)
+    second = sim.run(classroom, "fragmented", seed=5)
+    assert first.records == second.records
+    assert first.busy_min == second.busy_min
+
+
+def test_different_seed_different_incidents(classroom):
+    a = sim.run(classroom, "joint", seed=1).records
+    b = sim.run(classroom, "joint", seed=2).records
+    assert [r.occurred_min for r in a] != [r.occurred_min for r in b]
+
+
+def test_modes_see_the_same_incidents(anhai_runs):
+    """Common random numbers: identical occurrence times, places and types under every mode."""
+    def incidents(output):
+        return [(r.incident, r.incident_type, r.patch, r.occurred_min) for r in output.records]
+
+    reference = incidents(anhai_runs["fragmented"])
+    assert len(reference) > 1000
+    for output in anhai_runs.values():
+        assert incidents(output) == reference
+
+
+def test_replications_are_independent(classroom):
+    reps = sim.replicate(classroom, "joint", replications=3)
+    counts = [tuple(r.occurred_min for r in o.records) for o in reps]
+    assert len(set(counts)) == 3
+
+
+def test_each_record_is_written_once(anhai_runs):
+    for output in anhai_runs.values():
+        numbers = [r.incident for r in output.records]
+        assert numbers == sorted(set(numbers))
+
+
+def test_on_the_spot_patrol_needs_no_travel(anhai_runs):
+    """A patrol able to act on what it finds handles it where it stands."""
+    spot = [r for r in anhai_runs["unified"].records if r.channel == "patrol" and r.incident_type == "street_vending" and r.resolved]
+    assert spot
+    assert any(r.response_min == 0 for r in spot)
+
+
+def test_office_hours_desk_delays_referrals(classroom_data):
+    """A matter reported on Friday evening waits for Monday's desk when information is referred."""
+    data = classroom_data
+    scenario = sim.scenario_from_dict(data)
+    output = sim.run(scenario, "fragmented")
+    friday_evening = [r for r in output.records if r.channel != "patrol" and 4 * 1440 + 18 * 60 <= r.detected_min < 5 * 1440]
+    assert friday_evening
+    for r in friday_evening:
+        assert r.reached_min >= 7 * 1440 + 8 * 60 + 30 - 1e-6, r
+
+
+def test_utilisation_matches_offered_load():
+    """Busy unit-minutes over on-duty unit-minutes approach the offered load of an M/M/c."""
+    scenario = queue_scenario(3, 0.2, 10.0, days=30)
+    outputs = sim.replicate(scenario, "pooled", 4)
+    summary = sim.experiment.build_summary(scenario, scenario.seed, 4, {"pooled": outputs})
+    assert summary["modes"]["pooled"]["utilisation"]["team"] == pytest.approx(2.0 / 3.0, rel=0.03)
+
+
+def test_load_above_capacity_ends_with_a_backlog():
+    scenario = queue_scenario(1, 0.2, 10.0, days=3, warmup_days=0)
+    output = sim.run(scenario, "pooled")
+    assert output.backlog > 50
+    assert any(not r.resolved for r in output.records)
+
+
+def test_record_is_frozen(classroom):
+    record = sim.run(classroom, "joint").records[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.resolved_min = 0.0

@@ -1,0 +1,75 @@
+"""Weekly hours and step functions: the arithmetic that makes desks close at night."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.schedule import MINUTES_PER_WEEK, WeeklyHours, WeeklySteps, parse_window
+
+OFFICE = WeeklyHours.from_windows(["08:30-12:00", "14:00-17:30"], range(5))
+times = st.floats(min_value=0, max_value=10 * MINUTES_PER_WEEK, allow_nan=False)
+amounts = st.floats(min_value=0, max_value=3 * MINUTES_PER_WEEK, allow_nan=False)
+
+
+def test_parse_window():
+    assert parse_window("08:30-17:30") == (510, 1050)
+    assert parse_window("20:00-08:00") == (1200, 1440 + 480)
+    assert parse_window("00:00-24:00") == (0, 1440)
+    for bad in ("8-17", "25:00-08:00", "08:61-09:00", "24:30-01:00"):
+        with pytest.raises(ValueError):
+            parse_window(bad)
+
+
+def test_friday_afternoon_handover_ends_on_monday():
+    friday_1700 = 4 * 1440 + 17 * 60
+    assert OFFICE.add_open_minutes(friday_1700, 60) == pytest.approx(7 * 1440 + 8 * 60 + 30 + 30)
+
+
+def test_lunch_break_is_skipped():
+    monday_1130 = 11 * 60 + 30
+    assert OFFICE.add_open_minutes(monday_1130, 60) == pytest.approx(14 * 60 + 30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=times, amount=amounts)
+def test_open_minutes_between_inverts_add_open_minutes(start, amount):
+    end = OFFICE.add_open_minutes(start, amount)
+    assert end >= start
+    assert OFFICE.open_minutes_between(start, end) == pytest.approx(amount, abs=1e-6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=times)
+def test_next_open_is_open_and_nothing_earlier_is(start):
+    t = OFFICE.next_open(start)
+    assert t >= start and OFFICE.is_open(t)
+    assert OFFICE.open_minutes_between(start, t) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_always_open_adds_plainly():
+    always = WeeklyHours.always()
+    assert always.add_open_minutes(123.0, 45.0) == 168.0
+    assert always.is_always and always.next_open(99.5) == 99.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=times, amount=st.floats(min_value=0, max_value=20_000, allow_nan=False))
+def test_first_passage_inverts_the_integral(start, amount):
+    steps = WeeklySteps.from_hours([(OFFICE, 2.0), (WeeklyHours.from_windows(["20:00-06:00"], range(7)), 0.5)])
+    t = float(steps.first_passage(start, amount))
+    assert steps.integral(start, t) == pytest.approx(amount, abs=1e-6)
+
+
+def test_first_passage_never_when_rate_is_zero():
+    zero = WeeklySteps.from_hours([(OFFICE, 0.0)])
+    assert np.isinf(zero.first_passage([0.0, 100.0], [1.0, 1.0])).all()
+
+
+def test_step_values_and_changes():
+    steps = WeeklySteps.from_hours([(WeeklyHours.from_windows(["08:00-20:00"], range(7)), 3.0)], cap=2.0)
+    assert steps.value(9 * 60) == 2.0 and steps.value(21 * 60) == 0.0
+    assert steps.next_change(9 * 60) == 20 * 60
+    assert steps.integral(0, 1440) == pytest.approx(2.0 * 12 * 60)
