@@ -41,6 +41,7 @@ class Unit:
     idle_since_min: float = 0.0
     busy_since_min: float = 0.0
     busy_min: float = 0.0
+    home_sector: int = 0
 
     def __post_init__(self):
         if self.position_xy is None:
@@ -97,6 +98,7 @@ def build_roster(department: Department, town: Town) -> Roster:
                 setoff_min=department.setoff_min,
                 travel_cv=department.travel_cv,
                 patrols=department.patrols,
+                home_sector=int(town.sector[base]),
             )
         )
     windows = [(w.hours().weekly(), float(w.units)) for w in department.shift_windows()]

@@ -5,24 +5,37 @@ loader and walked here, so that every value's line is known, duplicate keys are 
 object is ever constructed from a tag, and alias expansion is bounded (a "billion laughs"
 file fails fast instead of eating memory). The data then goes through the schema
 (:mod:`sim.scenario`) and the cross-checks; every problem is reported, with its key path
-written the way ``--set`` takes it (``departments.sanitation.units``).
+written the way ``--set`` takes it (``departments.sanitation.units``), what was expected and
+what was given, and a "did you mean" where a name looks like a typo.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+import math
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, cross_check
 
-__all__ = ["load_scenario", "scenario_from_dict", "read_yaml", "apply_overrides", "MAX_FILE_BYTES", "MAX_NODES"]
+__all__ = [
+    "load_scenario",
+    "scenario_from_dict",
+    "read_yaml",
+    "parse_yaml",
+    "apply_overrides",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+]
 
 MAX_FILE_BYTES = 5_000_000
 MAX_NODES = 500_000
@@ -30,10 +43,29 @@ MAX_DEPTH = 64
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+_PLAIN = "only plain values are allowed (text, numbers, true/false, lists, mappings)"
 
 
 class _Lines(dict):
     """Key path (tuple) -> 1-based line number."""
+
+
+class _Fatal(Exception):
+    """Stops the walk of a document that is too big or too deep to go on with."""
+
+
+class _TooBig(Exception):
+    """The document has more nodes than :data:`MAX_NODES` before any alias is expanded."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+# --------------------------------------------------------------------------- reading YAML
 
 
 def read_yaml(path: str | os.PathLike) -> tuple[Any, _Lines]:
@@ -45,84 +77,203 @@ def read_yaml(path: str | os.PathLike) -> tuple[Any, _Lines]:
         If the file is missing, unreadable, too large, not YAML, or uses tags or aliases unsafely.
     """
     source = str(path)
+    return parse_yaml(_read_text(Path(path), source), source)
+
+
+def _read_text(path: Path, source: str) -> str:
+    """The file's text, or a ScenarioError saying why it cannot be read."""
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(source, None, "", message)])
+
     try:
-        size = Path(path).stat().st_size
-        if Path(path).is_dir():
-            raise ScenarioError([Problem(source, None, "", "is a folder, expected a YAML file")])
+        if path.is_dir():
+            raise fail("is a folder; expected a YAML scenario file")
+        size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(source, None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
-        text = Path(path).read_text(encoding="utf-8")
+            raise fail(f"file is {size:,} bytes; expected at most {MAX_FILE_BYTES:,}")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError([Problem(source, None, "", "file not found")]) from None
+        raise fail("file not found; expected a YAML scenario file (check the path)") from None
     except UnicodeDecodeError as err:
-        raise ScenarioError([Problem(source, None, "", f"not UTF-8 text ({err.reason})")]) from None
+        raise fail(f"not UTF-8 text ({err.reason} at byte {err.start}); expected a YAML text file") from None
     except OSError as err:
-        raise ScenarioError([Problem(source, None, "", f"cannot read the file ({err.strerror})")]) from None
-    return parse_yaml(text, source)
+        raise fail(f"cannot read the file ({err.strerror or err})") from None
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, _Lines]:
     """Parse YAML *text* (named *source* in messages); see :func:`read_yaml`."""
-    loader = yaml.SafeLoader(text)
+    lines = _Lines()
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
-        lines = _Lines()
-        data = _Walker(loader, source, lines).build(node) if node is not None else None
+        data = _Walker(loader, source, lines).walk(node)
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        message = " ".join(filter(None, [err.context, err.problem])).strip() or "invalid YAML"
-        raise ScenarioError([Problem(source, line, "", f"YAML syntax error: {message}")]) from None
+        raise ScenarioError([_syntax_problem(err, source)]) from None
+    except _TooBig as err:
+        message = f"the document has more than {MAX_NODES:,} values; expected a smaller file"
+        raise ScenarioError([Problem(source, err.line, "", message)]) from None
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        message = f"character #x{err.character:04x} is not allowed in YAML text"
+        raise ScenarioError([Problem(source, line, "", message)]) from None
     except yaml.YAMLError as err:
-        raise ScenarioError([Problem(source, None, "", f"YAML error: {err}")]) from None
+        raise ScenarioError([Problem(source, None, "", f"invalid YAML: {err}")]) from None
+    except RecursionError:
+        line = loader.get_mark().line + 1 if loader is not None else None
+        message = f"nesting too deep (expected at most {MAX_DEPTH} levels), or an anchor that contains itself"
+        raise ScenarioError([Problem(source, line, "", message)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 
+def _syntax_problem(err: yaml.MarkedYAMLError, source: str) -> Problem:
+    """A YAML syntax error as a problem at the line PyYAML points to."""
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark else None
+    message = " ".join(filter(None, [err.context, err.problem])).strip() or "invalid YAML"
+    if "\t" in (err.problem or "") or "'\\t'" in message:
+        message += " (YAML indents with spaces, not tabs)"
+    return Problem(source, line, "", f"YAML syntax error: {message}")
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting composed nodes so that a huge document stops early."""
+
+    composed = 0
+
+    def compose_node(self, parent, index):
+        """Compose one node, refusing more than :data:`MAX_NODES`."""
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            raise _TooBig(self.get_mark().line + 1)
+        return super().compose_node(parent, index)
+
+
 class _Walker:
-    """Turns composed YAML nodes into dicts, lists and scalars, recording lines and bounding work."""
+    """Turns composed YAML nodes into dicts, lists and scalars, recording lines and bounding work.
+
+    Problems that leave the rest of the document readable (a duplicate key, an unsupported tag)
+    are collected and reported together; a document too big or too deep stops the walk.
+    """
 
     def __init__(self, loader: yaml.SafeLoader, source: str, lines: _Lines):
         self.loader, self.source, self.lines = loader, source, lines
         self.nodes = 0
+        self.problems: list[Problem] = []
+        self.open: set[int] = set()
 
-    def fail(self, node, path, message):
-        raise ScenarioError([Problem(self.source, node.start_mark.line + 1, _dotted(path), message)])
+    def walk(self, node) -> Any:
+        """The plain data of the document *node* (None for an empty document)."""
+        try:
+            data = None if node is None else self.build(node, ())
+        except _Fatal:
+            pass
+        if self.problems:
+            raise ScenarioError(self.problems)
+        return data
 
-    def build(self, node, path=()):
+    def note(self, node, path, message) -> None:
+        """Record a problem at *node* and carry on."""
+        self.problems.append(Problem(self.source, node.start_mark.line + 1, _dotted(path), message))
+
+    def fatal(self, node, path, message):
+        """Record a problem at the top-level key holding *node* and stop the walk."""
+        top = tuple(p for p in path if p != "<key>")[:1]
+        line = self.lines.get(top, node.start_mark.line + 1)
+        self.problems.append(Problem(self.source, line, _dotted(top), message))
+        raise _Fatal
+
+    def build(self, node, path: tuple) -> Any:
+        """Plain data for *node* at key *path*."""
+        self._count(node, path)
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if id(node) in self.open:
+            self.fatal(node, path, "an alias (*name) refers to the anchor (&name) that contains it; expected a finite value")
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, yaml.SequenceNode):
+                return self._sequence(node, path)
+            return self._scalar(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _count(self, node, path) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            self.fail(node, path, f"document expands to more than {MAX_NODES} values (aliases nested too deeply?)")
+            self.fatal(
+                node,
+                path,
+                f"the document expands to more than {MAX_NODES:,} values: aliases (*name) repeat anchors "
+                "(&name) inside each other (a 'billion laughs'); expected each anchor to be used a few times",
+            )
         if len(path) > MAX_DEPTH:
-            self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels")
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ_TAG:
-                self.fail(node, path, f"unsupported tag {node.tag!r}")
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError:
-            self.fail(node, path, f"unsupported tag {node.tag!r}: only plain YAML values are allowed")
+            self.fatal(node, path, f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document")
 
-    def _mapping(self, node, path):
+    def _scalar(self, node, path) -> Any:
+        if node.tag == _TIMESTAMP_TAG:
+            return node.value  # a date is kept as the text written, e.g. a name like 2024-06-01
+        if node.tag not in _SCALAR_TAGS:
+            self.note(node, path, f"YAML tag {_short_tag(node.tag)} is not allowed: {_PLAIN}")
+            return None
+        return self.loader.construct_object(node, deep=True)
+
+    def _sequence(self, node, path) -> list:
+        if node.tag != _SEQ_TAG:
+            self.note(node, path, f"YAML tag {_short_tag(node.tag)} is not allowed: {_PLAIN}")
+            return []
+        return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+
+    def _mapping(self, node, path) -> dict:
         if node.tag != _MAP_TAG:
-            self.fail(node, path, f"unsupported tag {node.tag!r}: only plain YAML values are allowed")
-        self.loader.flatten_mapping(node)
+            self.note(node, path, f"YAML tag {_short_tag(node.tag)} is not allowed: {_PLAIN}")
+            return {}
         out: dict = {}
+        merges = []
         for key_node, value_node in node.value:
-            key = self.build(key_node, path + ("<key>",))
-            if not isinstance(key, (str, int, float, bool)) or key is None:
-                self.fail(key_node, path, "keys must be plain names")
-            key = str(key) if not isinstance(key, str) else key
+            if key_node.tag == _MERGE_TAG:
+                merges.append(value_node)
+                continue
+            key = self._key(key_node, path)
+            if key is None:
+                continue
             if key in out:
-                self.fail(key_node, path + (key,), f"duplicate key '{key}'")
-            self.lines[path + (key,)] = key_node.start_mark.line + 1
+                first = self.lines.get(path + (key,))
+                self.note(key_node, path + (key,), f"duplicate key '{key}' (first given on line {first}); expected each key once")
+                continue
+            self.lines.setdefault(path + (key,), key_node.start_mark.line + 1)
             out[key] = self.build(value_node, path + (key,))
+        for source in merges:
+            for key, value in self._merged(source, path).items():
+                out.setdefault(key, value)
         return out
+
+    def _key(self, key_node, path) -> str | None:
+        key = self.build(key_node, path + ("<key>",))
+        if isinstance(key, (dict, list)) or key is None:
+            self.note(key_node, path, f"a key must be a plain name, got {_kind(key)}")
+            return None
+        return key if isinstance(key, str) else str(key)
+
+    def _merged(self, node, path) -> dict:
+        """The keys a ``<<: *anchor`` merge brings in (earlier merges win, as in YAML)."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        out: dict = {}
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self.note(source, path, "'<<' (merge) expects an alias to a mapping, or a list of them")
+                continue
+            for key, value in self.build(source, path).items():
+                out.setdefault(key, value)
+        return out
+
+
+# --------------------------------------------------------------------------- loading
 
 
 def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Scenario:
@@ -145,21 +296,28 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
     return scenario_from_dict(data, source=str(path), lines=lines, overrides=overrides)
 
 
-def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict | None = None, overrides: Iterable[str] = ()) -> Scenario:
-    """Validate plain data (as parsed from YAML) into a :class:`~sim.scenario.Scenario`."""
+def scenario_from_dict(
+    data: Any, source: str = "<scenario>", lines: dict | None = None, overrides: Iterable[str] = ()
+) -> Scenario:
+    """Validate plain data (as parsed from YAML) into a :class:`~sim.scenario.Scenario`.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found (schema problems first; cross-checks once the schema passes).
+    """
     lines = lines or {}
     if data is None:
         raise ScenarioError([Problem(source, None, "", "the file is empty; expected a scenario (a mapping of keys)")])
     if not isinstance(data, dict):
-        raise ScenarioError([Problem(source, 1, "", f"expected a mapping of keys at the top level, got {_kind(data)}")])
-    data, overridden = apply_overrides(data, overrides, source)
+        message = f"expected a scenario (a mapping of keys such as 'name:', 'departments:') at the top level, got {_kind(data)}"
+        raise ScenarioError([Problem(source, lines.get((), 1), "", message)])
+    data, overridden, problems = _apply_overrides(data, overrides)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_problems_from_validation(err, data, source, lines, overridden)) from None
-    problems = [
-        _problem(source, lines, data, path, message, overridden) for path, message in cross_check(scenario)
-    ]
+        raise ScenarioError(problems + _problems_from_validation(err, data, source, lines, overridden)) from None
+    problems += [_problem(source, lines, data, path, message, overridden) for path, message in cross_check(scenario)]
     if problems:
         raise ScenarioError(problems)
     return scenario
@@ -169,123 +327,277 @@ def scenario_from_dict(data: Any, source: str = "<scenario>", lines: dict | None
 
 
 def apply_overrides(data: dict, overrides: Iterable[str], source: str = "--set") -> tuple[dict, set]:
-    """Apply ``key.path=value`` overrides to a copy of *data*; values are parsed as YAML scalars or flow lists."""
-    import copy
+    """Apply ``key.path=value`` overrides to a copy of *data*; values are read as YAML (safely).
 
-    data = copy.deepcopy(data)
-    overridden: set[tuple] = set()
-    problems = []
-    for text in overrides:
-        try:
-            path = _set_one(data, text)
-            overridden.add(path)
-        except ValueError as err:
-            problems.append(Problem("--set", None, text.split("=", 1)[0], str(err)))
+    Returns the new data and the key paths that were set.
+
+    Raises
+    ------
+    ScenarioError
+        With a problem from ``--set`` for every bad override, naming its key path and what was expected.
+    """
+    data, overridden, problems = _apply_overrides(data, overrides)
     if problems:
         raise ScenarioError(problems)
     return data, overridden
 
 
+def _apply_overrides(data: dict, overrides: Iterable[str]) -> tuple[dict, set, list[Problem]]:
+    """Apply the overrides that can be applied; return the data, the paths set and the problems."""
+    data = copy.deepcopy(data)
+    overridden: set[tuple] = set()
+    problems = []
+    for text in overrides:
+        try:
+            overridden.add(_set_one(data, text))
+        except ValueError as err:
+            problems.append(Problem("--set", None, text.split("=", 1)[0].strip(), str(err)))
+    return data, overridden, problems
+
+
 def _set_one(data: dict, text: str) -> tuple:
-    if "=" not in text:
-        raise ValueError(f"expected key.path=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    parts = [p for p in key.strip().split(".")]
-    if not all(parts):
-        raise ValueError(f"empty key in path {key!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise ValueError(f"cannot read the value {raw!r}") from None
+    """Apply one ``key.path=value`` to *data* in place; returns the key path set."""
+    parts, value = _parse_override(text)
     node, path = data, []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            index = _list_index(node, part)
-            path.append(index)
-            if last:
-                node[index] = value
-            else:
-                node = node[index]
-            continue
-        if not isinstance(node, dict):
-            raise ValueError(f"'{'.'.join(parts[:i])}' is a value, not a mapping; cannot set '{part}' inside it")
-        _check_known(path + [part])
-        path.append(part)
-        if last:
-            node[part] = value
+            key: Any = _list_index(node, part, path)
+        elif isinstance(node, dict):
+            key = _dict_key(node, part, path, last)
         else:
-            node = node.setdefault(part, {})
+            raise ValueError(f"'{_dotted(parts[:i])}' is a single value ({_given(node)}), not a mapping; cannot set '{part}' inside it")
+        path.append(key)
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
     return tuple(path)
 
 
-def _list_index(items: list, part: str) -> int:
-    names = [item.get("name") for item in items if isinstance(item, dict)]
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``key.path=value`` into key parts and the value read as YAML."""
+    if "=" not in text:
+        raise ValueError(f"expected key.path=value (e.g. departments.sanitation.units=4), got {text!r}")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(p.strip() for p in parts):
+        raise ValueError(f"expected a key path like departments.sanitation.units, got {key.strip()!r}")
+    try:
+        value, _ = parse_yaml(raw, "--set")
+    except ScenarioError as err:
+        raise ValueError(f"cannot read the value {raw!r}: {err.problems[0].message}") from None
+    return [p.strip() for p in parts], value
+
+
+def _dict_key(node: dict, part: str, path: list, last: bool) -> str:
+    """Check *part* may be set in mapping *node* at *path*; fill a missing parent from its default."""
+    allowed, free = _keys_at(tuple(path), node)
+    if allowed is not None and part not in allowed:
+        raise ValueError(_unknown_key_message(part, allowed))
+    if free and part not in node:
+        raise ValueError(_unknown_name_message(part, path, node))
+    if not last and part not in node:
+        node[part] = _default_container(tuple(path) + (part,))
+    return part
+
+
+def _default_container(path: tuple) -> dict:
+    """The value to descend into for a key absent from the file: its default, or an empty mapping."""
+    default = _default_at(path)
+    if isinstance(default, dict):
+        return default
+    if _models_at(path):
+        return {}
+    raise ValueError(f"'{_dotted(path)}' is not in the scenario file; set it whole (e.g. {_dotted(path)}=[...])")
+
+
+def _list_index(items: list, part: str, path: list) -> int:
+    """The index of the list item named *part*, or numbered *part*."""
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
     if part in names:
         return names.index(part)
-    if part.lstrip("-").isdigit() and -len(items) <= int(part) < len(items):
+    if re.fullmatch(r"-?\d+", part) and -len(items) <= int(part) < len(items):
         return int(part) % len(items)
-    hint = difflib.get_close_matches(part, [n for n in names if n], n=1)
-    suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known: {', '.join(str(n) for n in names if n)}"
-    raise ValueError(f"no item named '{part}'{suggestion}")
+    known = [str(n) for n in names if n is not None]
+    close = difflib.get_close_matches(part, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    if not items:
+        raise ValueError(f"no item '{part}' in {_dotted(path)}: the list is empty")
+    choices = f"a name ({', '.join(known)}) or " if known else ""
+    raise ValueError(f"no item '{part}' in {_dotted(path)}; expected {choices}an index 0 to {len(items) - 1}{hint}")
 
 
-def _check_known(path: list) -> None:
-    """Refuse a key the schema does not have, with a suggestion."""
-    allowed = _allowed_keys(tuple(path[:-1]))
-    if allowed is not None and path[-1] not in allowed:
-        raise ValueError(_unknown_key_message(path[-1], allowed))
+def _unknown_name_message(part: str, path: list, node: dict) -> str:
+    """No entry called *part* in a mapping of named entries (e.g. ``governance.modes``)."""
+    kind = str(path[-1]).removesuffix("s") if path else "entry"
+    known = sorted(str(k) for k in node)
+    close = difflib.get_close_matches(part, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(known) or 'none defined'}"
+    return f"unknown {kind} '{part}'{hint} (new {kind}s are defined in the scenario file)"
 
 
 # --------------------------------------------------------------------------- messages
 
 
 def _problems_from_validation(err: ValidationError, data, source, lines, overridden) -> list[Problem]:
-    grouped: dict[tuple, list[str]] = {}
+    """One problem per key path, merging the alternatives a union offers."""
+    grouped: dict[tuple, list[dict]] = {}
     for error in err.errors(include_url=False):
-        path = _clean_loc(error["loc"], data)
-        grouped.setdefault(path, [])
-        message = _message(error, path)
-        if message not in grouped[path]:
-            grouped[path].append(message)
-    return [_problem(source, lines, data, path, "; or ".join(msgs), overridden) for path, msgs in grouped.items()]
+        grouped.setdefault(_error_path(error, data), []).append(error)
+    grouped = _drop_failed_branches(grouped, data)
+    problems = [
+        _problem(source, lines, data, path, _message(errors, path, data), overridden) for path, errors in grouped.items()
+    ]
+    return sorted(problems, key=lambda p: (p.source != source, p.line is None, p.line or 0))
 
 
-def _message(error: dict, path: tuple) -> str:
-    kind, msg = error["type"], error["msg"]
+def _drop_failed_branches(grouped: dict[tuple, list[dict]], data) -> dict[tuple, list[dict]]:
+    """Drop a union's "expected the other kind" errors where the value's own kind has deeper problems.
+
+    ``shift: [{times: [...], units: -1}]`` fails as a list (``shift.0.units``) and as one of the
+    named shifts (``shift``); only the first says what is wrong.
+    """
+
+    def branch_only(path, errors):
+        return all(len(_clean_loc(e["loc"], data, keep_last=True)) < len(e["loc"]) for e in errors)
+
+    return {
+        path: errors
+        for path, errors in grouped.items()
+        if not (branch_only(path, errors) and any(len(p) > len(path) and p[: len(path)] == path for p in grouped))
+    }
+
+
+def _error_path(error: dict, data) -> tuple:
+    """Where an error belongs: real keys and indices, the discriminator, or the key a check names."""
+    kind = error["type"]
+    path = _clean_loc(error["loc"], data, keep_last=kind in ("missing", "extra_forbidden"))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return path + (error["ctx"]["discriminator"].strip("'"),)
+    if kind == "value_error":
+        return _pin_to_key(path, error["msg"].removeprefix("Value error, "))
+    return path
+
+
+def _pin_to_key(path: tuple, message: str) -> tuple:
+    """Point a whole-mapping check at the key its message starts with (``warmup_days (9.0) must ...``)."""
+    first = re.match(r"[A-Za-z_]+", message)
+    fields = {f for model in _models_at(path) for f in model.model_fields}
+    return path + (first.group(),) if first and first.group() in fields else path
+
+
+def _message(errors: list[dict], path: tuple, data) -> str:
+    """The text for the errors at one key path: what was expected and what was given."""
+    kind = errors[0]["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(path[:-1]) or set()
-        return _unknown_key_message(path[-1], allowed)
+        return _unknown_key_message(path[-1], _allowed_keys(path[:-1], _value_at(data, path[:-1])) or set())
     if kind == "missing":
-        return "required key is missing"
-    msg = msg.removeprefix("Value error, ")
-    given = error.get("input")
-    if kind not in ("model_type",) and not isinstance(given, (dict, list)):
-        return f"{msg}; got {given!r}"
-    if isinstance(given, (dict, list)) and kind.endswith("_type"):
-        return f"{msg}; got {_kind(given)}"
-    return msg
+        return _missing_message(path)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _dist_message(errors[0], path)
+    if _is_duration(path) and kind in ("model_attributes_type", "model_type", "dict_type"):
+        return (
+            "expected a duration: a number of minutes, or a mapping like {dist: lognormal, mean: 20, cv: 0.5}; "
+            f"got {_given(errors[0]['input'])}"
+        )
+    return _expected_message(errors, path)
+
+
+_HINTS = {"times": "; expected windows like '08:30-17:30' (hours 00-24, minutes 00-59; an end before the start runs past midnight)"}
+
+
+def _expected_message(errors: list[dict], path: tuple) -> str:
+    """``expected A or B; got X`` (plus a suggestion) from one or more errors at the same key."""
+    given = errors[0].get("input")
+    checks = [e["msg"].removeprefix("Value error, ") for e in errors if e["type"] in ("value_error", "assertion_error")]
+    if checks:
+        text = "; ".join(dict.fromkeys(checks)) + _HINTS.get(str(path[-1]) if path else "", "")
+        return text if repr(given) in text or isinstance(given, (dict, list)) else f"{text}; got {_given(given)}"
+    wanted = list(dict.fromkeys(_expected(e) for e in errors))
+    text = f"expected {' or '.join(wanted)}; got {_given(given)}"
+    options = [o for e in errors if e["type"] == "literal_error" for o in _quoted(e["ctx"]["expected"])]
+    close = difflib.get_close_matches(str(given), options, n=1) if isinstance(given, str) else []
+    return text + (f"; did you mean '{close[0]}'?" if close else "")
+
+
+_TYPE_WORDS = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+}
+
+
+def _expected(error: dict) -> str:
+    """What one pydantic error says was expected, in plain words."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    bounds = {
+        "greater_than": "a number greater than {gt}",
+        "greater_than_equal": "a number of {ge} or more",
+        "less_than": "a number less than {lt}",
+        "less_than_equal": "a number of {le} or less",
+        "too_short": "at least {min_length} item(s)",
+        "too_long": "at most {max_length} item(s)",
+    }
+    if kind in bounds:
+        return bounds[kind].format(**{k: _number(v) for k, v in ctx.items()})
+    if kind == "literal_error":
+        options = _quoted(ctx["expected"])
+        return f"'{options[0]}'" if len(options) == 1 else "one of " + ", ".join(f"'{o}'" for o in options)
+    return _TYPE_WORDS.get(kind, error["msg"].removeprefix("Input should be ").removeprefix("Value error, "))
+
+
+def _missing_message(path: tuple) -> str:
+    """A required key is absent: say which, and what it holds."""
+    description = _description_at(path)
+    return f"required key '{path[-1]}' is missing" + (f" ({description})" if description else "")
+
+
+def _dist_message(error: dict, path: tuple) -> str:
+    """A duration's ``dist`` is missing or not one of the known distributions."""
+    options = _quoted(error["ctx"].get("expected_tags", "")) or _dist_names(path[:-1])
+    listed = ", ".join(options)
+    if error["type"] == "union_tag_not_found":
+        return f"required key 'dist' is missing; expected one of: {listed} (or a bare number of minutes)"
+    tag = error["ctx"]["tag"]
+    close = difflib.get_close_matches(tag, options, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown distribution '{tag}'; expected one of: {listed}{hint}"
 
 
 def _unknown_key_message(key, allowed) -> str:
+    """An unknown key, with the closest known key or the list of known keys."""
     close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else (f"; expected one of: {', '.join(sorted(allowed))}" if allowed else "")
-    return f"unknown key '{key}'{hint}"
+    if close:
+        return f"unknown key '{key}'; did you mean '{close[0]}'?"
+    return f"unknown key '{key}'" + (f"; expected one of: {', '.join(sorted(allowed))}" if allowed else "")
 
 
 def _problem(source, lines, data, path: tuple, message: str, overridden) -> Problem:
-    from_override = any(path[: len(o)] == o or o[: len(path)] == path for o in overridden)
+    """A problem at *path*: from ``--set`` if an override made it, else from the file at the nearest known line."""
+    from_override = bool(path) and any(path[: len(o)] == o or o[: len(path)] == path for o in overridden)
     line = None
     if not from_override:
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in lines:
-                line = lines[path[:cut]]
-                break
+        line = next((lines[path[:cut]] for cut in range(len(path), 0, -1) if path[:cut] in lines), None)
     return Problem("--set" if from_override else source, line, _display(path, data), message)
 
 
-def _clean_loc(loc: tuple, data) -> tuple:
-    """Drop pydantic's union-branch labels from an error location, keeping real keys and indices."""
+def _clean_loc(loc: tuple, data, keep_last: bool) -> tuple:
+    """Drop pydantic's union-branch labels from an error location, keeping real keys and indices.
+
+    The last part is kept even when absent from the data if *keep_last* (a missing or unknown key).
+    """
     out, node = [], data
     for i, key in enumerate(loc):
         if isinstance(node, dict) and key in node:
@@ -294,7 +606,7 @@ def _clean_loc(loc: tuple, data) -> tuple:
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             out.append(key)
             node = node[key]
-        elif i == len(loc) - 1 and isinstance(node, dict):
+        elif keep_last and i == len(loc) - 1 and isinstance(node, dict):
             out.append(key)
     return tuple(out)
 
@@ -306,7 +618,8 @@ def _display(path: tuple, data) -> str:
         if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             item = node[key]
             name = item.get("name") if isinstance(item, dict) else None
-            parts.append(str(name) if isinstance(name, str) and name else str(key))
+            usable = isinstance(name, str) and name and "." not in name and "=" not in name
+            parts.append(name if usable else str(key))
             node = item
         else:
             parts.append(str(key))
@@ -314,43 +627,111 @@ def _display(path: tuple, data) -> str:
     return ".".join(parts)
 
 
-def _dotted(path: tuple) -> str:
+def _value_at(data, path: tuple) -> Any:
+    """The value at *path* in *data*, or None."""
+    for key in path:
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _dotted(path) -> str:
     return ".".join(str(p) for p in path if p != "<key>")
 
 
 def _kind(value) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
+    kinds = {dict: "a mapping", list: "a list", str: "text", type(None): "nothing", bool: "true/false"}
+    return kinds.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _given(value) -> str:
+    """What the user gave, short: ``'lots'``, ``-1``, ``a list``, ``nothing (an empty value)``."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} item(s)" if value else "an empty list"
+    if isinstance(value, dict):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _quoted(text: str) -> list[str]:
+    """The quoted options in pydantic's ``'a', 'b' or 'c'``."""
+    return re.findall(r"'([^']*)'", text)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else repr(tag)
 
 
 # --------------------------------------------------------------------------- schema walking
 
 
-def _allowed_keys(path: tuple) -> set[str] | None:
-    """Field names allowed at *path* in the scenario schema (None when free-form, e.g. a dict of modes)."""
-    models = _models_at(Scenario, path)
-    keys: set[str] = set()
-    for model in models:
-        keys |= set(model.model_fields)
+def _keys_at(path: tuple, node: dict | None = None) -> tuple[set[str] | None, bool]:
+    """Keys allowed in the mapping at *path*: (field or literal names or None, whether keys are free names)."""
+    kinds = _kinds_at(path)
+    allowed = _allowed_keys(path, node)
+    if allowed is not None:
+        return allowed, False
+    dict_keys = [typing.get_args(k)[0] for k in kinds if typing.get_origin(k) is dict]
+    literal = {str(v) for key in dict_keys for t in _flatten(key) if typing.get_origin(t) is typing.Literal for v in typing.get_args(t)}
+    if literal:
+        return literal, False
+    return None, bool(dict_keys)
+
+
+def _allowed_keys(path: tuple, node: Any = None) -> set[str] | None:
+    """Field names allowed at *path* in the scenario schema (None when free-form, e.g. a dict of modes).
+
+    Where a union of models may stand (durations), the models are narrowed by the ``dist`` given.
+    """
+    models = _models_at(path)
+    if isinstance(node, dict) and isinstance(node.get("dist"), str):
+        chosen = [m for m in models if "dist" in m.model_fields and node["dist"] in typing.get_args(m.model_fields["dist"].annotation)]
+        models = chosen or models
+    keys = {name for model in models for name in model.model_fields}
     return keys or None
 
 
-def _models_at(model, path: tuple) -> list:
+def _models_at(path: tuple) -> list:
     """The schema models that may stand at *path* (several where a union allows several)."""
-    current = [model]
+    return [k for k in _kinds_at(path) if isinstance(k, type) and issubclass(k, BaseModel)]
+
+
+def _kinds_at(path: tuple) -> list:
+    """The plain types the scenario schema allows at *path*."""
+    current = [Scenario]
     for key in path:
         following = []
-        for annotation in current:
-            for kind in _flatten(annotation):
-                origin = typing.get_origin(kind)
-                if isinstance(kind, type) and issubclass(kind, BaseModel):
-                    if isinstance(key, str) and key in kind.model_fields:
-                        following.append(kind.model_fields[key].annotation)
-                elif origin in (list, tuple) and isinstance(key, int):
-                    following += typing.get_args(kind)
-                elif origin is dict:
-                    following.append(typing.get_args(kind)[1])
-        current = following
-    return [k for a in current for k in _flatten(a) if isinstance(k, type) and issubclass(k, BaseModel)]
+        for kind in current:
+            following += _child_kinds(kind, key)
+        current = [k for a in following for k in _flatten(a)]
+    return current
+
+
+def _child_kinds(kind, key) -> list:
+    """The annotations allowed under *key* inside a value of type *kind*."""
+    origin = typing.get_origin(kind)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        field = kind.model_fields.get(key) if isinstance(key, str) else None
+        return [field.annotation] if field else []
+    if origin is list and isinstance(key, int):
+        return list(typing.get_args(kind))
+    if origin is tuple and isinstance(key, int):
+        args = typing.get_args(kind)
+        return [args[key]] if 0 <= key < len(args) else []
+    if origin is dict:
+        return [typing.get_args(kind)[1]]
+    return []
 
 
 def _flatten(annotation) -> list:
@@ -361,3 +742,46 @@ def _flatten(annotation) -> list:
     if origin is typing.Union or type(annotation).__name__ == "UnionType":
         return [t for arg in typing.get_args(annotation) for t in _flatten(arg)]
     return [annotation]
+
+
+def _field_at(path: tuple):
+    """The pydantic field at *path* (the first model that has it), or None."""
+    if not path:
+        return None
+    for model in _models_at(path[:-1]):
+        if isinstance(path[-1], str) and path[-1] in model.model_fields:
+            return model.model_fields[path[-1]]
+    return None
+
+
+def _description_at(path: tuple) -> str:
+    field = _field_at(path)
+    return (field.description or "") if field else ""
+
+
+def _default_at(path: tuple) -> Any:
+    """The schema's default at *path* as plain data (dicts and lists), or None."""
+    field = _field_at(path)
+    if field is None or field.default is PydanticUndefined:
+        return None
+    return _plain(field.default)
+
+
+def _plain(value) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_duration(path: tuple) -> bool:
+    """Whether a duration (``{dist: ...}`` or a number) belongs at *path*."""
+    return any("dist" in m.model_fields for m in _models_at(path))
+
+
+def _dist_names(path: tuple) -> list[str]:
+    """The ``dist`` names a duration at *path* may take."""
+    return [v for m in _models_at(path) if "dist" in m.model_fields for v in typing.get_args(m.model_fields["dist"].annotation)]

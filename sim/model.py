@@ -23,7 +23,7 @@ from sim.dispatch import Dispatcher, Job
 from sim.governance import Mode, jobs_of
 from sim.incident import IncidentState, generate_incidents
 from sim.patrol import PatrolCoverage
-from sim.records import IncidentRecord, write_record
+from sim.records import IncidentRecord, JobRecord, write_record
 from sim.rng import RandomStreams
 from sim.scenario import CHANNELS, Scenario
 from sim.schedule import MINUTES_PER_DAY
@@ -43,6 +43,8 @@ class RunOutput:
     ----------
     records:
         One record per incident that occurred, in order of occurrence.
+    jobs:
+        One record per finished unit visit, in order of completion.
     busy_min, on_duty_min:
         Per department, unit-minutes busy (dispatched to job done) and on duty, within the
         measured window (after warm-up, before the horizon).
@@ -51,6 +53,7 @@ class RunOutput:
     """
 
     records: list[IncidentRecord]
+    jobs: list[JobRecord]
     busy_min: dict[str, float]
     on_duty_min: dict[str, float]
     backlog: int
@@ -89,6 +92,7 @@ class Simulation:
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
         self.states: list[IncidentState] = []
+        self.job_log: list[JobRecord] = []
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -105,7 +109,7 @@ class Simulation:
         on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
         town = self.town
         records = [write_record(s, town.names, town.sector_names, town.sector) for s in self.states]
-        return RunOutput(records, busy, on_duty, self.dispatcher.waiting())
+        return RunOutput(records, self.job_log, busy, on_duty, self.dispatcher.waiting())
 
     # ------------------------------------------------------------------ processes
 
@@ -210,13 +214,21 @@ class Simulation:
             yield self._until(ready)
         job = Job(capable, state.patch, state.priority, env.now, env.event(), finder)
         unit = yield self.dispatcher.request(job)
-        state.first("dispatched_min", env.now)
-        unit.busy_since_min = env.now
+        dispatched = env.now
+        state.first("dispatched_min", dispatched)
+        unit.busy_since_min = dispatched
         travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch)
         yield env.timeout(travel)
-        state.first("on_scene_min", env.now)
+        arrived = env.now
+        state.first("on_scene_min", arrived)
         service = self.incidents.service_min[i]
         yield env.timeout(sum(service[p] for p in parts))
+        self.job_log.append(
+            JobRecord(
+                state.number, state.type_name, unit.uid, unit.department, unit.home_sector, state.patch,
+                int(self.town.sector[state.patch]), job.requested_min, dispatched, arrived, env.now, job.on_the_spot,
+            )
+        )
         unit.position_xy = self.town.xy_km[state.patch]
         unit.back_at_base_min = env.now + 60.0 * float(self.town.road_km(unit.base_xy, state.patch)) / unit.speed_kmh
         state.departments.append(unit.department)

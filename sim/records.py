@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 from sim.incident import IncidentState
 
-__all__ = ["IncidentRecord", "write_record", "RECORD_FIELDS"]
+__all__ = ["IncidentRecord", "JobRecord", "write_record", "RECORD_FIELDS", "JOB_FIELDS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,47 @@ class IncidentRecord:
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(IncidentRecord))
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One unit's visit to one incident: requested, dispatched, arrived, done (minutes).
+
+    An incident needing several departments has several jobs. ``home_sector`` is the sector of
+    the unit's base, ``sector`` the incident's; a job with ``queued`` waited for a free unit.
+    Written by the model when the unit finishes (jobs unfinished at the end are not written).
+    """
+
+    incident: int
+    incident_type: str
+    unit: str
+    department: str
+    home_sector: int
+    patch: int
+    sector: int
+    requested_min: float
+    dispatched_min: float
+    arrived_min: float
+    done_min: float
+    on_the_spot: bool
+
+    @property
+    def wait_min(self) -> float:
+        """Requested to dispatched: time waiting for a free unit."""
+        return self.dispatched_min - self.requested_min
+
+    @property
+    def travel_min(self) -> float:
+        """Dispatched to arrived, set-off included."""
+        return self.arrived_min - self.dispatched_min
+
+    @property
+    def busy_min(self) -> float:
+        """Dispatched to done: the unit's time on this job."""
+        return self.done_min - self.dispatched_min
+
+
+JOB_FIELDS = tuple(f.name for f in fields(JobRecord))
 
 
 def write_record(state: IncidentState, patch_names, sector_names, sector_of) -> IncidentRecord:

@@ -1,82 +1,28 @@
-"""Command line: a thin layer over the library (``python -m sim`` or ``town-sim``).
-
-Commands: ``run`` one mode, ``compare`` modes on the same incidents, ``validate`` a scenario,
-print its JSON ``schema``. A user's mistake ends with exit code 2 and a message per problem,
-never a traceback.
-"""
+"""Commands that simulate: ``run``, ``compare``; and ``validate``, ``schema`` for scenario files."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
-from typing import Sequence
 
-from sim.errors import USER_ERROR_EXIT, Problem, ScenarioError
+from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
 from sim.experiment import compare
-from sim.loader import load_scenario
 from sim.results import write_comparison
 from sim.scenario import Scenario
 
-__all__ = ["main", "build_parser"]
+ORDER = 10
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; shared options are defined once."""
-    parser = argparse.ArgumentParser(
-        prog="python -m sim",
-        description="Simulate a town's enforcement under fragmented, joint and unified ways of working (minutes).",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    scenario_opts = argparse.ArgumentParser(add_help=False)
-    scenario_opts.add_argument("scenario", help="scenario YAML file")
-    scenario_opts.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-        help="override a value, e.g. departments.sanitation.units=4 (repeatable)",
-    )
-    run_opts = argparse.ArgumentParser(add_help=False)
-    run_opts.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
-    run_opts.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
-    run_opts.add_argument("--replications", "-r", type=int, default=1, help="independent replications (default 1)")
-    run_opts.add_argument("--out", help="folder for summary.json and incidents.csv")
-
-    p_run = sub.add_parser("run", parents=[scenario_opts, run_opts], help="run one mode and print a summary")
+def register(sub) -> None:
+    """Add run, compare, validate and schema."""
+    p_run = sub.add_parser("run", parents=[scenario_options(), run_options()], help="run one mode and print a summary")
     p_run.add_argument("--mode", help="mode to run (default: the scenario's first)")
-    p_cmp = sub.add_parser("compare", parents=[scenario_opts, run_opts], help="run modes on the same incidents")
+    p_run.set_defaults(handler=_cmd_run)
+    p_cmp = sub.add_parser("compare", parents=[scenario_options(), run_options()], help="run modes on the same incidents")
     p_cmp.add_argument("--modes", help="comma-separated modes (default: all the scenario defines)")
-    sub.add_parser("validate", parents=[scenario_opts], help="check a scenario file")
-    sub.add_parser("schema", help="print the scenario file's JSON Schema")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    try:
-        return _COMMANDS[args.command](args)
-    except ScenarioError as err:
-        for problem in err.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return USER_ERROR_EXIT
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written for the unfinished run", file=sys.stderr)
-        return 130
-
-
-def _load(args) -> Scenario:
-    overrides = list(args.overrides)
-    if getattr(args, "days", None) is not None:
-        overrides.append(f"days={args.days}")
-    return load_scenario(args.scenario, overrides)
-
-
-def _check_counts(args) -> None:
-    if args.replications < 1:
-        raise ScenarioError([Problem("--replications", None, "", f"must be at least 1, got {args.replications}")])
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError([Problem("--seed", None, "", f"must be 0 or more, got {args.seed}")])
+    p_cmp.set_defaults(handler=_cmd_compare)
+    sub.add_parser("validate", parents=[scenario_options()], help="check a scenario file").set_defaults(handler=_cmd_validate)
+    sub.add_parser("schema", help="print the scenario file's JSON Schema").set_defaults(handler=_cmd_schema)
 
 
 def _cmd_run(args) -> int:
@@ -89,12 +35,12 @@ def _cmd_compare(args) -> int:
 
 
 def _simulate(args, modes) -> int:
-    _check_counts(args)
-    scenario = _load(args)
+    check_counts(args)
+    scenario = load(args)
     try:
         comparison = compare(scenario, modes, args.replications, args.seed)
     except KeyError as err:
-        raise ScenarioError([Problem("--modes" if args.command == "compare" else "--mode", None, "", err.args[0])]) from None
+        raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
     print(format_summary(comparison.summary))
     if args.out:
         paths = write_comparison(args.out, comparison)
@@ -103,7 +49,7 @@ def _simulate(args, modes) -> int:
 
 
 def _cmd_validate(args) -> int:
-    scenario = _load(args)
+    scenario = load(args)
     from sim.governance import modes_of
 
     print(
@@ -116,9 +62,6 @@ def _cmd_validate(args) -> int:
 def _cmd_schema(args) -> int:
     print(json.dumps(Scenario.model_json_schema(), indent=2))
     return 0
-
-
-_COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "validate": _cmd_validate, "schema": _cmd_schema}
 
 
 # --------------------------------------------------------------------------- printing

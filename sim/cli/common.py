@@ -1,0 +1,53 @@
+"""Options and helpers shared by the command modules (defined once)."""
+
+from __future__ import annotations
+
+import argparse
+
+from sim.errors import Problem, ScenarioError
+from sim.loader import load_scenario
+from sim.scenario import Scenario
+
+__all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error"]
+
+
+def scenario_options() -> argparse.ArgumentParser:
+    """A scenario file and ``--set`` overrides."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override a value, e.g. departments.sanitation.units=4 (repeatable)",
+    )
+    return parser
+
+
+def run_options() -> argparse.ArgumentParser:
+    """Seed, horizon, replications and output folder."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
+    parser.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
+    parser.add_argument("--replications", "-r", type=int, default=1, help="independent replications (default 1)")
+    parser.add_argument("--out", help="folder for summary.json and incidents.csv")
+    return parser
+
+
+def load(args) -> Scenario:
+    """Load the scenario named on the command line, with ``--set`` and ``--days`` applied."""
+    overrides = list(args.overrides)
+    if getattr(args, "days", None) is not None:
+        overrides.append(f"days={args.days}")
+    return load_scenario(args.scenario, overrides)
+
+
+def user_error(option: str, message: str) -> ScenarioError:
+    """An error about a command-line option (exit code 2)."""
+    return ScenarioError([Problem(option, None, "", message)])
+
+
+def check_counts(args) -> None:
+    """Refuse impossible replication counts and seeds."""
+    if getattr(args, "replications", 1) < 1:
+        raise user_error("--replications", f"must be at least 1, got {args.replications}")
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        raise user_error("--seed", f"must be 0 or more, got {args.seed}")
