@@ -31,6 +31,7 @@ class Delivery:
     ready_min: float
     referrals: int = 0
     bounces: int = 0
+    stages: tuple[tuple[float, str], ...] = ()
 
 
 class ReferralChain:
@@ -43,15 +44,19 @@ class ReferralChain:
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
         steps = self.spec.steps.get(source, 1)
-        t, referrals, bounces = now, 0, 0
-        for _ in range(steps):
+        t, referrals, bounces, stages = now, 0, 0, []
+        for k in range(steps):
             t = self._handover(t, rng)
             referrals += 1
+            stages.append((t, f"hand-over {k + 1} of {steps} done"))
         while steps and rng.random() < self.spec.misroute_probability:
-            t = self._handover(self._handover(t, rng), rng)
+            t = self._handover(t, rng)
+            stages.append((t, "wrong department sends it back"))
+            t = self._handover(t, rng)
+            stages.append((t, "forwarded again"))
             referrals += 2
             bounces += 1
-        return Delivery(t, t, referrals, bounces)
+        return Delivery(t, t, referrals, bounces, tuple(stages))
 
     def _handover(self, t: float, rng: np.random.Generator) -> float:
         return self.desk.add_open_minutes(t, sample(self.spec.handover_min, rng))
@@ -68,7 +73,7 @@ class SharedChannel:
         """Post the report, then let the centre decide once it is open."""
         reached = now + sample(self.spec.report_min, rng)
         ready = self.centre.next_open(reached) + sample(self.spec.centre_min, rng)
-        return Delivery(reached, ready)
+        return Delivery(reached, ready, stages=((reached, "posted in the shared channel"), (ready, "centre decides")))
 
 
 _CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel, "instant")}

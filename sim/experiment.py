@@ -22,7 +22,9 @@ from sim.schedule import MINUTES_PER_DAY
 __all__ = ["run", "replicate", "compare", "Comparison"]
 
 
-def run(scenario: Scenario, mode: str | None = None, seed: int | None = None, replication: int = 0) -> RunOutput:
+def run(
+    scenario: Scenario, mode: str | None = None, seed: int | None = None, replication: int = 0, trace: bool = False
+) -> RunOutput:
     """Simulate one replication of one mode.
 
     Parameters
@@ -35,13 +37,15 @@ def run(scenario: Scenario, mode: str | None = None, seed: int | None = None, re
         Base seed; default the scenario's.
     replication:
         Replication number; each has its own independent streams.
+    trace:
+        Keep each incident's story (``RunOutput.trace``) for timelines.
     """
     modes = modes_of(scenario)
     name = mode or next(iter(modes))
     if name not in modes:
         raise KeyError(f"unknown mode {name!r}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
-    return Simulation(scenario, modes[name], replication_seed(base, replication)).run()
+    return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
 
 
 def replicate(scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None) -> list[RunOutput]:

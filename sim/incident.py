@@ -138,6 +138,12 @@ class IncidentState:
     referrals: int = 0
     bounces: int = 0
     seen_not_handled: int = 0
+    trace: list | None = None
+
+    def note(self, at: float, stage: str) -> None:
+        """Add a stage to the incident's story when it is being traced."""
+        if self.trace is not None:
+            self.trace.append((float(at), stage))
 
     def first(self, attribute: str, now: float) -> None:
         """Set a timestamp the first time it happens (several units may arrive, only the first counts)."""

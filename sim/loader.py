@@ -192,7 +192,9 @@ class _Walker:
         self._count(node, path)
         self.lines.setdefault(path, node.start_mark.line + 1)
         if id(node) in self.open:
-            self.fatal(node, path, "an alias (*name) refers to the anchor (&name) that contains it; expected a finite value")
+            self.fatal(
+                node, path, "an alias (*name) refers to the anchor (&name) that contains it; expected a finite value"
+            )
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -244,7 +246,8 @@ class _Walker:
                 continue
             if key in out:
                 first = self.lines.get(path + (key,))
-                self.note(key_node, path + (key,), f"duplicate key '{key}' (first given on line {first}); expected each key once")
+                message = f"duplicate key '{key}' (first given on line {first}); expected each key once"
+                self.note(key_node, path + (key,), message)
                 continue
             self.lines.setdefault(path + (key,), key_node.start_mark.line + 1)
             out[key] = self.build(value_node, path + (key,))
@@ -310,7 +313,10 @@ def scenario_from_dict(
     if data is None:
         raise ScenarioError([Problem(source, None, "", "the file is empty; expected a scenario (a mapping of keys)")])
     if not isinstance(data, dict):
-        message = f"expected a scenario (a mapping of keys such as 'name:', 'departments:') at the top level, got {_kind(data)}"
+        message = (
+            "expected a scenario (a mapping of keys such as 'name:', 'departments:') "
+            f"at the top level, got {_kind(data)}"
+        )
         raise ScenarioError([Problem(source, lines.get((), 1), "", message)])
     data, overridden, problems = _apply_overrides(data, overrides)
     try:
@@ -366,7 +372,8 @@ def _set_one(data: dict, text: str) -> tuple:
         elif isinstance(node, dict):
             key = _dict_key(node, part, path, last)
         else:
-            raise ValueError(f"'{_dotted(parts[:i])}' is a single value ({_given(node)}), not a mapping; cannot set '{part}' inside it")
+            where = _dotted(parts[:i])
+            raise ValueError(f"'{where}' is a single value ({_given(node)}), not a mapping; cannot set '{part}' inside it")
         path.append(key)
         if last:
             node[key] = value
@@ -447,7 +454,8 @@ def _problems_from_validation(err: ValidationError, data, source, lines, overrid
         grouped.setdefault(_error_path(error, data), []).append(error)
     grouped = _drop_failed_branches(grouped, data)
     problems = [
-        _problem(source, lines, data, path, _message(errors, path, data), overridden) for path, errors in grouped.items()
+        _problem(source, lines, data, path, _message(errors, path, data), overridden)
+        for path, errors in grouped.items()
     ]
     return sorted(problems, key=lambda p: (p.source != source, p.line is None, p.line or 0))
 
@@ -504,7 +512,11 @@ def _message(errors: list[dict], path: tuple, data) -> str:
     return _expected_message(errors, path)
 
 
-_HINTS = {"times": "; expected windows like '08:30-17:30' (hours 00-24, minutes 00-59; an end before the start runs past midnight)"}
+_HINTS = {
+    "times": "; expected windows like '08:30-17:30' "
+    "(hours 00-24, minutes 00-59; an end before the start runs past midnight)",
+}
+"""Extra words for checks whose own message does not say what was expected, by key."""
 
 
 def _expected_message(errors: list[dict], path: tuple) -> str:
@@ -638,10 +650,12 @@ def _value_at(data, path: tuple) -> Any:
 
 
 def _dotted(path) -> str:
+    """A key path as dotted text, e.g. ``departments.0.units``."""
     return ".".join(str(p) for p in path if p != "<key>")
 
 
 def _kind(value) -> str:
+    """What kind of YAML value *value* is, in words."""
     kinds = {dict: "a mapping", list: "a list", str: "text", type(None): "nothing", bool: "true/false"}
     return kinds.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
 
@@ -661,6 +675,7 @@ def _given(value) -> str:
 
 
 def _number(value) -> str:
+    """A bound for a message: ``0`` rather than ``0.0``."""
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -670,6 +685,7 @@ def _quoted(text: str) -> list[str]:
 
 
 def _short_tag(tag: str) -> str:
+    """A YAML tag as written: ``!!python/name:os.system``."""
     return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else repr(tag)
 
 
@@ -683,7 +699,7 @@ def _keys_at(path: tuple, node: dict | None = None) -> tuple[set[str] | None, bo
     if allowed is not None:
         return allowed, False
     dict_keys = [typing.get_args(k)[0] for k in kinds if typing.get_origin(k) is dict]
-    literal = {str(v) for key in dict_keys for t in _flatten(key) if typing.get_origin(t) is typing.Literal for v in typing.get_args(t)}
+    literal = {str(v) for key in dict_keys for t in _flatten(key) for v in _literal_values(t)}
     if literal:
         return literal, False
     return None, bool(dict_keys)
@@ -696,7 +712,7 @@ def _allowed_keys(path: tuple, node: Any = None) -> set[str] | None:
     """
     models = _models_at(path)
     if isinstance(node, dict) and isinstance(node.get("dist"), str):
-        chosen = [m for m in models if "dist" in m.model_fields and node["dist"] in typing.get_args(m.model_fields["dist"].annotation)]
+        chosen = [m for m in models if node["dist"] in _dists_of(m)]
         models = chosen or models
     keys = {name for model in models for name in model.model_fields}
     return keys or None
@@ -755,6 +771,7 @@ def _field_at(path: tuple):
 
 
 def _description_at(path: tuple) -> str:
+    """The schema's description of the key at *path* ("" if none)."""
     field = _field_at(path)
     return (field.description or "") if field else ""
 
@@ -768,6 +785,7 @@ def _default_at(path: tuple) -> Any:
 
 
 def _plain(value) -> Any:
+    """Schema defaults (models, tuples) as plain dicts and lists, as if read from YAML."""
     if isinstance(value, BaseModel):
         return value.model_dump()
     if isinstance(value, dict):
@@ -784,4 +802,15 @@ def _is_duration(path: tuple) -> bool:
 
 def _dist_names(path: tuple) -> list[str]:
     """The ``dist`` names a duration at *path* may take."""
-    return [v for m in _models_at(path) if "dist" in m.model_fields for v in typing.get_args(m.model_fields["dist"].annotation)]
+    return [v for m in _models_at(path) for v in _dists_of(m)]
+
+
+def _dists_of(model) -> tuple:
+    """The ``dist`` values a duration model accepts (none for other models)."""
+    field = model.model_fields.get("dist")
+    return _literal_values(field.annotation) if field else ()
+
+
+def _literal_values(annotation) -> tuple:
+    """The values of a ``Literal[...]`` annotation (none for other annotations)."""
+    return typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()

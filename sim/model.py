@@ -50,6 +50,8 @@ class RunOutput:
         measured window (after warm-up, before the horizon).
     backlog:
         Jobs still waiting for a unit at the end of the run.
+    trace:
+        When the run was traced: incident number -> its story, a list of (minute, stage) in order.
     """
 
     records: list[IncidentRecord]
@@ -57,6 +59,7 @@ class RunOutput:
     busy_min: dict[str, float]
     on_duty_min: dict[str, float]
     backlog: int
+    trace: dict[int, list[tuple[float, str]]] | None = None
 
 
 class Simulation:
@@ -70,9 +73,11 @@ class Simulation:
         The way of working (:func:`sim.governance.resolve_mode`).
     seed:
         The replication's seed sequence; the same seed gives the same incidents in every mode.
+    trace:
+        Keep every incident's story (minute, stage) for timelines; costs memory on big runs.
     """
 
-    def __init__(self, scenario: Scenario, mode: Mode, seed: np.random.SeedSequence):
+    def __init__(self, scenario: Scenario, mode: Mode, seed: np.random.SeedSequence, trace: bool = False):
         self.scenario = scenario
         self.mode = mode
         self.env = simpy.Environment()
@@ -93,6 +98,7 @@ class Simulation:
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
         self.states: list[IncidentState] = []
         self.job_log: list[JobRecord] = []
+        self.tracing = trace
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -109,7 +115,8 @@ class Simulation:
         on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
         town = self.town
         records = [write_record(s, town.names, town.sector_names, town.sector) for s in self.states]
-        return RunOutput(records, self.job_log, busy, on_duty, self.dispatcher.waiting())
+        trace = {s.number: sorted(s.trace, key=lambda event: event[0]) for s in self.states} if self.tracing else None
+        return RunOutput(records, self.job_log, busy, on_duty, self.dispatcher.waiting(), trace)
 
     # ------------------------------------------------------------------ processes
 
@@ -135,6 +142,8 @@ class Simulation:
                 yield self._until(occurred)
             itype = types[inc.type_index[i]]
             state = IncidentState(i, itype.name, int(inc.patch[i]), itype.priority, occurred)
+            if self.tracing:
+                state.trace = [(occurred, "occurs")]
             self.states.append(state)
             detected, channel, finder = self._detection(i, state)
             if detected < self.end:
@@ -158,6 +167,7 @@ class Simulation:
             if finder in self.may_act[inc.type_index[i]] or leave_u >= self.mode.leave_probability:
                 return at, "patrol", finder
             state.seen_not_handled += 1
+            state.note(at, f"seen by {finder} on patrol, who may not act and leave it")
             rng = self.streams.repatrol
             times[0] = float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))
             finder_u, leave_u = rng.random(), rng.random()
@@ -167,9 +177,11 @@ class Simulation:
         env = self.env
         yield self._until(detected)
         state.detected_min, state.channel, state.finder = detected, channel, finder
+        state.note(detected, f"found by {finder} on patrol" if finder else f"reported by {channel.replace('_', ' ')}")
         jobs = sorted(self.jobs[self.incidents.type_index[i]], key=lambda job: finder not in job[0])
         yield from self.coordinate(state, i, jobs, channel, finder)
         state.resolved_min = env.now
+        state.note(env.now, "resolved")
 
     def _sequential(self, state, i, jobs, channel, finder):
         """One department after another; each hand-over travels the information channel again."""
@@ -199,9 +211,11 @@ class Simulation:
         """Get the report to someone able to act: the finder itself, or through the channel."""
         now = self.env.now
         if finder and finder in capable:
-            delivery = Delivery(now, now)
+            delivery = Delivery(now, now, stages=((now, f"{finder} may act: handles it on the spot"),))
         else:
             delivery = self.channel.deliver(now, source, self.streams.information)
+        for at, stage in delivery.stages:
+            state.note(at, stage)
         state.first("reached_min", delivery.reached_min)
         state.referrals += delivery.referrals
         state.bounces += delivery.bounces
@@ -216,13 +230,16 @@ class Simulation:
         unit = yield self.dispatcher.request(job)
         dispatched = env.now
         state.first("dispatched_min", dispatched)
+        state.note(dispatched, f"{unit.uid} dispatched")
         unit.busy_since_min = dispatched
         travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch)
         yield env.timeout(travel)
         arrived = env.now
         state.first("on_scene_min", arrived)
+        state.note(arrived, f"{unit.uid} on scene")
         service = self.incidents.service_min[i]
         yield env.timeout(sum(service[p] for p in parts))
+        state.note(env.now, f"{unit.uid} done")
         self.job_log.append(
             JobRecord(
                 state.number, state.type_name, unit.uid, unit.department, unit.home_sector, state.patch,

@@ -150,3 +150,17 @@ def test_record_is_frozen(classroom):
     record = sim.run(classroom, "joint").records[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.resolved_min = 0.0
+
+
+def test_trace_tells_the_story_in_order(anhai):
+    output = sim.run(anhai, "fragmented", trace=True)
+    referred = next(r for r in output.records if r.referrals >= 3 and r.resolved)
+    story = output.trace[referred.incident]
+    times = [t for t, _ in story]
+    assert times == sorted(times)
+    stages = [s for _, s in story]
+    assert stages[0] == "occurs" and stages[-1] in ("resolved",) or "resolved" in stages
+    assert sum("hand-over" in s for s in stages) >= 3
+    assert story[0][0] == referred.occurred_min and ("resolved" in stages)
+    untraced = sim.run(anhai, "fragmented")
+    assert untraced.trace is None and untraced.records == output.records
