@@ -242,8 +242,9 @@ class Simulation:
         state.note(env.now, f"{unit.uid} done")
         self.job_log.append(
             JobRecord(
-                state.number, state.type_name, unit.uid, unit.department, unit.home_sector, state.patch,
-                int(self.town.sector[state.patch]), job.requested_min, dispatched, arrived, env.now, job.on_the_spot,
+                state.number, state.type_name, unit.uid, unit.department, self.town.sector_names[unit.home_sector],
+                self.town.names[state.patch], self.town.sector_names[self.town.sector[state.patch]],
+                job.requested_min, dispatched, arrived, env.now, job.on_the_spot,
             )
         )
         unit.position_xy = self.town.xy_km[state.patch]

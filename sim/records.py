@@ -75,9 +75,9 @@ class JobRecord:
     incident_type: str
     unit: str
     department: str
-    home_sector: int
-    patch: int
-    sector: int
+    home_sector: str
+    patch: str
+    sector: str
     requested_min: float
     dispatched_min: float
     arrived_min: float

@@ -15,11 +15,21 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from sim.records import RECORD_FIELDS
+from sim.records import JOB_FIELDS, RECORD_FIELDS
 
-__all__ = ["write_atomic", "write_summary", "write_incidents", "write_comparison", "INCIDENT_COLUMNS"]
+__all__ = [
+    "write_atomic",
+    "write_summary",
+    "write_incidents",
+    "write_jobs",
+    "write_scenario",
+    "write_comparison",
+    "INCIDENT_COLUMNS",
+    "JOB_COLUMNS",
+]
 
 INCIDENT_COLUMNS = ("mode", "replication") + RECORD_FIELDS + ("response_min", "resolution_min")
+JOB_COLUMNS = ("mode", "replication") + JOB_FIELDS
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -72,10 +82,37 @@ def write_incidents(path: str | os.PathLike, rows: Iterable[tuple[str, int, obje
     return write_atomic(path, buffer.getvalue())
 
 
+def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, object]]) -> Path:
+    """Write one CSV row per (mode, replication, unit visit)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(JOB_COLUMNS)
+    for mode, replication, job in rows:
+        writer.writerow([mode, replication, *(_cell(getattr(job, name)) for name in JOB_FIELDS)])
+    return write_atomic(path, buffer.getvalue())
+
+
+def write_scenario(path: str | os.PathLike, scenario) -> Path:
+    """Write the fully resolved scenario (every default filled in) as JSON, to rerun or plot later."""
+    return write_atomic(path, json.dumps(scenario.model_dump(mode="json"), indent=2) + "\n")
+
+
 def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
-    """Write ``summary.json`` and ``incidents.csv`` of a :class:`~sim.experiment.Comparison`."""
+    """Write ``summary.json``, ``incidents.csv``, ``jobs.csv`` and ``scenario.json`` of a comparison.
+
+    ``scenario.json`` is the resolved scenario: with the seed in ``summary.json`` it reruns the
+    exact same runs (``sim.scenario_from_dict(json.load(...))``).
+    """
     out_dir = Path(out_dir)
+    jobs = (
+        (mode, rep, job)
+        for mode, outputs in comparison.outputs.items()
+        for rep, output in enumerate(outputs)
+        for job in output.jobs
+    )
     return [
         write_summary(out_dir / "summary.json", comparison.summary),
         write_incidents(out_dir / "incidents.csv", comparison.records()),
+        write_jobs(out_dir / "jobs.csv", jobs),
+        write_scenario(out_dir / "scenario.json", comparison.scenario),
     ]
