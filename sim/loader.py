@@ -206,6 +206,7 @@ class _Walker:
             self.open.discard(id(node))
 
     def _count(self, node, path) -> None:
+        """Stop when the expanded document is too big or too deep."""
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self.fatal(
@@ -218,6 +219,7 @@ class _Walker:
             self.fatal(node, path, f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document")
 
     def _scalar(self, node, path) -> Any:
+        """A plain scalar (text, number, true/false, null); any other tag is refused."""
         if node.tag == _TIMESTAMP_TAG:
             return node.value  # a date is kept as the text written, e.g. a name like 2024-06-01
         if node.tag not in _SCALAR_TAGS:
@@ -226,12 +228,14 @@ class _Walker:
         return self.loader.construct_object(node, deep=True)
 
     def _sequence(self, node, path) -> list:
+        """A plain list."""
         if node.tag != _SEQ_TAG:
             self.note(node, path, f"YAML tag {_short_tag(node.tag)} is not allowed: {_PLAIN}")
             return []
         return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
 
     def _mapping(self, node, path) -> dict:
+        """A plain mapping: own keys once each, then keys merged in by ``<<``."""
         if node.tag != _MAP_TAG:
             self.note(node, path, f"YAML tag {_short_tag(node.tag)} is not allowed: {_PLAIN}")
             return {}
@@ -257,6 +261,7 @@ class _Walker:
         return out
 
     def _key(self, key_node, path) -> str | None:
+        """A mapping key as text, or None (with a problem) when it is not a plain name."""
         key = self.build(key_node, path + ("<key>",))
         if isinstance(key, (dict, list)) or key is None:
             self.note(key_node, path, f"a key must be a plain name, got {_kind(key)}")

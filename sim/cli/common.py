@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from sim.errors import Problem, ScenarioError
 from sim.loader import load_scenario
@@ -46,8 +47,11 @@ def user_error(option: str, message: str) -> ScenarioError:
 
 
 def check_counts(args) -> None:
-    """Refuse impossible replication counts and seeds."""
+    """Refuse impossible replication counts, seeds and horizons."""
     if getattr(args, "replications", 1) < 1:
         raise user_error("--replications", f"must be at least 1, got {args.replications}")
     if getattr(args, "seed", None) is not None and args.seed < 0:
         raise user_error("--seed", f"must be 0 or more, got {args.seed}")
+    days = getattr(args, "days", None)
+    if days is not None and not (math.isfinite(days) and days > 0):
+        raise user_error("--days", f"expected a positive number of days, got {days}")
