@@ -55,8 +55,8 @@ class Unit:
 
     def travel_min(self, town: Town, patch: int, now: float) -> float:
         """Mean travel time to *patch* from where the unit is, set-off included (minutes)."""
-        km = float(town.road_km(self.xy_at(now), patch))
-        return self.setoff_min + 60.0 * km / self.speed_kmh
+        x, y = self.xy_at(now)
+        return self.setoff_min + 60.0 * town.road_km_from(float(x), float(y), patch) / self.speed_kmh
 
 
 @dataclass(frozen=True, eq=False)

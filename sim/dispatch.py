@@ -35,10 +35,10 @@ class Job:
     patch: int
     priority: int
     requested_min: float
-    event: simpy.Event
     finder: str | None = None
     unit: Unit | None = field(default=None)
     on_the_spot: bool = False
+    event: simpy.Event | None = None
 
 
 class Dispatcher:
@@ -74,16 +74,17 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ requests
 
-    def request(self, job: Job) -> simpy.Event:
-        """Ask for a unit; the job's event fires with the unit when one is assigned."""
+    def request(self, job: Job) -> Unit | None:
+        """Ask for a unit: the unit if one is free now, else None and ``job.event`` fires with it later."""
         unit = self._finder_unit(job)
         job.on_the_spot = unit is not None
         unit = unit or self.select(job)
         if unit is not None:
             self._assign(unit, job)
-        else:
-            heapq.heappush(self.queues[job.capable], (job.priority, job.requested_min, next(self._order), job))
-        return job.event
+            return unit
+        job.event = self.env.event()
+        heapq.heappush(self.queues[job.capable], (job.priority, job.requested_min, next(self._order), job))
+        return None
 
     def waiting(self) -> int:
         """Jobs waiting for a unit."""
@@ -117,11 +118,11 @@ class Dispatcher:
 
     def _nearest(self, job: Job) -> Unit | None:
         candidates = [u for dept in self._departments(job.capable) for u in self.free.get(dept, ())]
-        if not candidates:
-            return None
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
         now = self.env.now
-        if len(candidates) == 1:
-            return candidates[0]
+        if len(candidates) < 32:
+            return min(candidates, key=lambda u: u.travel_min(self.town, job.patch, now))
         xy = np.array([u.xy_at(now) for u in candidates])
         km = self.town.road_km(xy, job.patch)
         minutes = np.array([u.setoff_min for u in candidates]) + 60.0 * km / np.array([u.speed_kmh for u in candidates])
@@ -131,7 +132,8 @@ class Dispatcher:
         del self.free[unit.department][unit]
         unit.busy = True
         job.unit = unit
-        job.event.succeed(unit)
+        if job.event is not None:
+            job.event.succeed(unit)
 
     # ------------------------------------------------------------------ units
 

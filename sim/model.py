@@ -104,7 +104,7 @@ class Simulation:
         """Simulate to the horizon and collect the records."""
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
-        self.env.process(self._arrivals())
+        self.env.process(self._feed(self._detect_all()))
         self.env.run(until=self.end)
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -132,53 +132,67 @@ class Simulation:
                 return
             yield self._until(change)
 
-    def _arrivals(self):
-        """Start each incident's life at its occurrence time."""
-        env, inc = self.env, self.incidents
+    def _detect_all(self) -> list[tuple[float, int, str, str]]:
+        """Create every incident's state and find when and how it is reported.
+
+        Detection depends only on the incident's own draws and on who may act (the mode), never
+        on the state of the system, so it is settled up front in order of occurrence; the
+        simulation then only has to wake up at each detection.
+        """
+        inc = self.incidents
         types = self.scenario.incident_types
-        for i in range(len(inc)):
-            occurred = float(inc.occurred_min[i])
-            if occurred > env.now:
-                yield self._until(occurred)
-            itype = types[inc.type_index[i]]
-            state = IncidentState(i, itype.name, int(inc.patch[i]), itype.priority, occurred)
+        channel_rows = inc.channel_min.tolist()
+        pending = []
+        for i, (occurred, k, patch) in enumerate(zip(inc.occurred_min.tolist(), inc.type_index.tolist(), inc.patch.tolist())):
+            itype = types[k]
+            state = IncidentState(i, itype.name, patch, itype.priority, occurred)
             if self.tracing:
                 state.trace = [(occurred, "occurs")]
             self.states.append(state)
-            detected, channel, finder = self._detection(i, state)
+            detected, channel, finder = self._detection(i, state, channel_rows[i], k)
             if detected < self.end:
-                env.process(self._lifecycle(state, i, detected, channel, finder))
+                pending.append((detected, i, channel, finder))
+        pending.sort()
+        return pending
 
-    def _detection(self, i: int, state: IncidentState) -> tuple[float, str, str]:
+    def _feed(self, pending):
+        """Start each incident's handling at its detection time."""
+        env = self.env
+        for detected, i, channel, finder in pending:
+            if detected > env.now:
+                yield self._until(detected)
+            env.process(self._lifecycle(self.states[i], i, detected, channel, finder))
+
+    def _detection(self, i: int, state: IncidentState, times: list[float], k: int) -> tuple[float, str, str]:
         """When and how the matter is first reported; patrols that may not act may leave it."""
         inc = self.incidents
-        times = inc.channel_min[i].copy()
-        sector = int(self.town.sector[inc.patch[i]])
-        notice = self.scenario.incident_types[inc.type_index[i]].detection.patrol.notice_probability
+        sector = int(self.town.sector[state.patch])
         finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
         while True:
-            j = int(np.argmin(times))
-            at = float(times[j])
+            at = min(times)
             if at >= self.end:
                 return math.inf, "", ""
+            j = times.index(at)
             if j != 0:
                 return at, CHANNELS[j], ""
             finder = self.coverage.finder(sector, at, finder_u)
-            if finder in self.may_act[inc.type_index[i]] or leave_u >= self.mode.leave_probability:
+            if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
                 return at, "patrol", finder
             state.seen_not_handled += 1
             state.note(at, f"seen by {finder} on patrol, who may not act and leave it")
             rng = self.streams.repatrol
-            times[0] = float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))
+            notice = self.scenario.incident_types[k].detection.patrol.notice_probability
+            times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
             finder_u, leave_u = rng.random(), rng.random()
 
     def _lifecycle(self, state: IncidentState, i: int, detected: float, channel: str, finder: str):
         """Detection to resolution of one incident."""
         env = self.env
-        yield self._until(detected)
         state.detected_min, state.channel, state.finder = detected, channel, finder
         state.note(detected, f"found by {finder} on patrol" if finder else f"reported by {channel.replace('_', ' ')}")
-        jobs = sorted(self.jobs[self.incidents.type_index[i]], key=lambda job: finder not in job[0])
+        jobs = self.jobs[self.incidents.type_index[i]]
+        if len(jobs) > 1:
+            jobs = sorted(jobs, key=lambda job: finder not in job[0])
         yield from self.coordinate(state, i, jobs, channel, finder)
         state.resolved_min = env.now
         state.note(env.now, "resolved")
@@ -222,36 +236,47 @@ class Simulation:
         return delivery
 
     def _do_job(self, state: IncidentState, i: int, capable, parts, ready: float, finder: str | None):
-        """Wait for a unit, travel, work on scene, free the unit."""
+        """Wait for a unit, travel, work on scene, free the unit.
+
+        Units are never pre-empted, so once a unit is assigned its arrival and finish times are
+        known: travel and on-scene work are one timeout.
+        """
         env = self.env
         if ready > env.now:
             yield self._until(ready)
-        job = Job(capable, state.patch, state.priority, env.now, env.event(), finder)
-        unit = yield self.dispatcher.request(job)
+        job = Job(capable, state.patch, state.priority, env.now, finder)
+        unit = self.dispatcher.request(job)
+        if unit is None:
+            unit = yield job.event
         dispatched = env.now
-        state.first("dispatched_min", dispatched)
-        state.note(dispatched, f"{unit.uid} dispatched")
+        if state.dispatched_min != state.dispatched_min:
+            state.dispatched_min = dispatched
         unit.busy_since_min = dispatched
         travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch)
-        yield env.timeout(travel)
-        arrived = env.now
-        state.first("on_scene_min", arrived)
-        state.note(arrived, f"{unit.uid} on scene")
+        arrived = dispatched + travel
+        if not arrived >= state.on_scene_min:
+            state.on_scene_min = arrived
         service = self.incidents.service_min[i]
-        yield env.timeout(sum(service[p] for p in parts))
-        state.note(env.now, f"{unit.uid} done")
+        yield env.timeout(travel + (service[parts[0]] if len(parts) == 1 else sum(service[p] for p in parts)))
+        done = env.now
+        if self.tracing:
+            state.note(dispatched, f"{unit.uid} dispatched")
+            state.note(arrived, f"{unit.uid} on scene")
+            state.note(done, f"{unit.uid} done")
+        town = self.town
         self.job_log.append(
             JobRecord(
-                state.number, state.type_name, unit.uid, unit.department, self.town.sector_names[unit.home_sector],
-                self.town.names[state.patch], self.town.sector_names[self.town.sector[state.patch]],
-                job.requested_min, dispatched, arrived, env.now, job.on_the_spot,
+                state.number, state.type_name, unit.uid, unit.department, town.sector_names[unit.home_sector],
+                town.names[state.patch], town.sector_names[town.sector[state.patch]],
+                job.requested_min, dispatched, arrived, done, job.on_the_spot,
             )
         )
-        unit.position_xy = self.town.xy_km[state.patch]
-        unit.back_at_base_min = env.now + 60.0 * float(self.town.road_km(unit.base_xy, state.patch)) / unit.speed_kmh
+        unit.position_xy = town.xy_km[state.patch]
+        if not unit.patrols:
+            unit.back_at_base_min = done + 60.0 * town.road_km_between(unit.base, state.patch) / unit.speed_kmh
         state.departments.append(unit.department)
         state.units.append(unit.uid)
-        self._account_busy(unit, env.now)
+        self._account_busy(unit, done)
         self.dispatcher.release(unit)
 
     def _until(self, moment: float) -> simpy.Timeout:

@@ -8,6 +8,7 @@ time. Positions are kilometres; times are minutes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,26 @@ class Town:
         delta = np.abs(np.asarray(from_xy, dtype=float) - self.xy_km[patch])
         straight = delta.sum(axis=-1) if self.manhattan else np.sqrt((delta**2).sum(axis=-1))
         return straight * self.detour_factor
+
+    def road_km_from(self, x: float, y: float, patch: int) -> float:
+        """Road distance (km) from the point (x, y) to a patch centre, for one unit (no arrays)."""
+        px, py = self.centres[patch]
+        dx, dy = abs(x - px), abs(y - py)
+        return (dx + dy if self.manhattan else math.hypot(dx, dy)) * self.detour_factor
+
+    def road_km_between(self, a: int, b: int) -> float:
+        """Road distance (km) between two patch centres."""
+        x, y = self.centres[a]
+        return self.road_km_from(x, y, b)
+
+    @property
+    def centres(self) -> list[tuple[float, float]]:
+        """Patch centres as plain tuples (fast to index one at a time)."""
+        cached = self.__dict__.get("_centres")
+        if cached is None:
+            cached = [tuple(map(float, xy)) for xy in self.xy_km]
+            object.__setattr__(self, "_centres", cached)
+        return cached
 
     def patches_in_sector(self) -> np.ndarray:
         """Number of patches in each sector."""

@@ -27,7 +27,7 @@ def setup(rule: str):
 
 
 def job(env, capable, patch, priority=3):
-    return Job(frozenset(capable), patch, priority, env.now, env.event())
+    return Job(frozenset(capable), patch, priority, env.now)
 
 
 def test_nearest_takes_the_closest_capable_unit():
@@ -65,15 +65,15 @@ def test_off_duty_unit_is_not_dispatched_and_returns_to_the_queue():
     env, dispatcher, units = setup("nearest")
     dispatcher.set_on_duty(units[2], False)
     j = job(env, {"b"}, 5)
-    dispatcher.request(j)
-    assert j.unit is None
+    assert dispatcher.request(j) is None
+    assert j.unit is None and not j.event.triggered
     dispatcher.set_on_duty(units[2], True)
-    assert j.unit is units[2]
+    assert j.unit is units[2] and j.event.value is units[2]
 
 
 def test_finder_on_the_spot_has_priority():
     env, dispatcher, units = setup("nearest")
-    j = Job(frozenset({"a", "b"}), 5, 3, env.now, env.event(), finder="a")
+    j = Job(frozenset({"a", "b"}), 5, 3, env.now, finder="a")
     dispatcher.request(j)
     assert j.on_the_spot and j.unit.department == "a"
     assert np.allclose(j.unit.position_xy, dispatcher.town.xy_km[5])
