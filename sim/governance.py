@@ -35,6 +35,7 @@ class Mode:
     dispatch: Literal["own_queue", "nearest"]
     coordination: Literal["sequential", "concurrent"]
     leave_probability: float
+    closed_loop: bool = False
 
 
 PRESETS: dict[str, Mode] = {
@@ -62,6 +63,7 @@ def resolve_mode(name: str, spec: ModeSpec, scenario: Scenario) -> Mode:
         dispatch=spec.dispatch or base.dispatch,
         coordination=spec.coordination or base.coordination,
         leave_probability=base.leave_probability if spec.leave_probability is None else spec.leave_probability,
+        closed_loop=base.closed_loop if spec.closed_loop is None else spec.closed_loop,
     )
     pooled = spec.authority.pooled if spec.authority else ("all" if base.pooled else "none")
     if pooled == "all":

@@ -20,7 +20,7 @@ from sim.patrol import PatrolCoverage
 from sim.scenario import CHANNELS, Scenario
 from sim.territory import Town
 
-__all__ = ["IncidentSet", "generate_incidents", "IncidentState"]
+__all__ = ["IncidentSet", "generate_incidents", "IncidentState", "LAYER_NAMES", "GRID", "TOWN", "CITY"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +40,9 @@ class IncidentSet:
         (``inf`` for never); the patrol column is the first *noticing* pass.
     finder_u, leave_u:
         Uniform draws that pick the finding patrol's department and its decision to leave.
+    layer:
+        The layer that can settle each matter: 0 grid, 1 town, 2 city (drawn from the
+        ``escalation`` stream, so adding layers leaves every other draw unchanged).
     """
 
     occurred_min: np.ndarray
@@ -49,6 +52,7 @@ class IncidentSet:
     channel_min: np.ndarray
     finder_u: np.ndarray
     leave_u: np.ndarray
+    layer: np.ndarray
 
     def __len__(self) -> int:
         return len(self.occurred_min)
@@ -84,9 +88,10 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         channels = _detect(itype.detection, times, town.sector[patch], coverage, streams.detection)
         finder_u = streams.detection.random(len(times))
         leave_u = streams.detection.random(len(times))
-        chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u))
-    times, types, patch, service, channels, finder_u, leave_u = (
-        [c[i] for c in chunks] for i in range(7)
+        layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
+        chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer))
+    times, types, patch, service, channels, finder_u, leave_u, layer = (
+        [c[i] for c in chunks] for i in range(8)
     )
     order = np.argsort(np.concatenate(times), kind="stable")
     service_rows = [tuple(float(x) for x in row) for block in service for row in block]
@@ -98,7 +103,20 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         channel_min=np.concatenate(channels)[order],
         finder_u=np.concatenate(finder_u)[order],
         leave_u=np.concatenate(leave_u)[order],
+        layer=np.concatenate(layer)[order],
     )
+
+
+GRID, TOWN, CITY = 0, 1, 2
+LAYER_NAMES = ("grid", "town", "city")
+
+
+def _layers(escalation, n: int, has_grid_management: bool, rng) -> np.ndarray:
+    """Which layer settles each matter; without grid management every matter is the town's."""
+    u = rng.random(n)
+    if not has_grid_management:
+        return np.full(n, TOWN)
+    return np.where(u < escalation.grid, GRID, np.where(u >= 1.0 - escalation.city, CITY, TOWN))
 
 
 def _detect(detection, times, sector, coverage: PatrolCoverage, rng) -> np.ndarray:
@@ -138,6 +156,9 @@ class IncidentState:
     referrals: int = 0
     bounces: int = 0
     seen_not_handled: int = 0
+    layer: int = 1
+    escalated: bool = False
+    closed_min: float = np.nan
     trace: list | None = None
 
     def note(self, at: float, stage: str) -> None:

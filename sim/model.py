@@ -12,16 +12,19 @@ incidents and dispatches, not with simulated minutes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
 
 from sim.channel import Delivery, channel_for
+from sim.distributions import sample
 from sim.department import build_roster
 from sim.dispatch import Dispatcher, Job
 from sim.governance import Mode, jobs_of
-from sim.incident import IncidentState, generate_incidents
+from sim.closedloop import ClosedLoop
+from sim.grid import GridWorkers
+from sim.incident import CITY, GRID, IncidentState, generate_incidents
 from sim.patrol import PatrolCoverage
 from sim.records import IncidentRecord, JobRecord, write_record
 from sim.rng import RandomStreams
@@ -29,7 +32,10 @@ from sim.scenario import CHANNELS, Scenario
 from sim.schedule import MINUTES_PER_DAY
 from sim.territory import build_town
 
-__all__ = ["Simulation", "RunOutput"]
+__all__ = ["Simulation", "RunOutput", "GRID_WORKERS"]
+
+GRID_WORKERS = "grid_workers"
+"""The name under which grid workers appear in utilisation and job records."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ class Simulation:
         self.states: list[IncidentState] = []
         self.job_log: list[JobRecord] = []
         self.tracing = trace
+        grid_spec = scenario.grid_management
+        self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
+        self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -113,6 +122,9 @@ class Simulation:
                     self._account_busy(unit, self.end)
                 busy[unit.department] += unit.busy_min
         on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
+        if self.grid_workers is not None:
+            busy[GRID_WORKERS] = self.grid_workers.busy_min
+            on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
         town = self.town
         records = [write_record(s, town.names, town.sector_names, town.sector) for s in self.states]
         trace = {s.number: sorted(s.trace, key=lambda event: event[0]) for s in self.states} if self.tracing else None
@@ -143,9 +155,10 @@ class Simulation:
         types = self.scenario.incident_types
         channel_rows = inc.channel_min.tolist()
         pending = []
-        for i, (occurred, k, patch) in enumerate(zip(inc.occurred_min.tolist(), inc.type_index.tolist(), inc.patch.tolist())):
+        rows = zip(inc.occurred_min.tolist(), inc.type_index.tolist(), inc.patch.tolist(), inc.layer.tolist())
+        for i, (occurred, k, patch, layer) in enumerate(rows):
             itype = types[k]
-            state = IncidentState(i, itype.name, patch, itype.priority, occurred)
+            state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
             if self.tracing:
                 state.trace = [(occurred, "occurs")]
             self.states.append(state)
@@ -193,9 +206,16 @@ class Simulation:
         jobs = self.jobs[self.incidents.type_index[i]]
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
-        yield from self.coordinate(state, i, jobs, channel, finder)
+        if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
+            yield from self._grid_settles(state, channel)
+        else:
+            yield from self.coordinate(state, i, jobs, channel, finder)
         state.resolved_min = env.now
         state.note(env.now, "resolved")
+        if self.loop is not None:
+            state.closed_min, stages = self.loop.after_fix(env.now, self.streams.loop)
+            for at, stage in stages:
+                state.note(at, stage)
 
     def _sequential(self, state, i, jobs, channel, finder):
         """One department after another; each hand-over travels the information channel again."""
@@ -227,13 +247,59 @@ class Simulation:
         if finder and finder in capable:
             delivery = Delivery(now, now, stages=((now, f"{finder} may act: handles it on the spot"),))
         else:
-            delivery = self.channel.deliver(now, source, self.streams.information)
+            delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information))
         for at, stage in delivery.stages:
             state.note(at, stage)
         state.first("reached_min", delivery.reached_min)
         state.referrals += delivery.referrals
         state.bounces += delivery.bounces
         return delivery
+
+    def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
+        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
+        ready, stages = delivery.ready_min, list(delivery.stages)
+        city = self.scenario.grid_management
+        if state.layer == CITY and city is not None and not state.escalated:
+            ready += sample(city.city_min, self.streams.escalation)
+            stages.append((ready, "city centre decides"))
+            state.escalated = True
+        if self.loop is not None:
+            ready, loop_stages = self.loop.before_dispatch(ready, self.streams.loop)
+            stages += loop_stages
+        return replace(delivery, ready_min=ready, stages=tuple(stages))
+
+    def _grid_settles(self, state: IncidentState, channel: str):
+        """A simple matter goes to a worker of its grid, who settles it."""
+        env = self.env
+        if channel == "grid_worker":
+            ready = env.now
+            state.first("reached_min", ready)
+            state.note(ready, "the grid worker settles it herself")
+        else:
+            delivery = self._escalate(state, self.channel.deliver(env.now, "grid", self.streams.information))
+            for at, stage in delivery.stages:
+                state.note(at, stage)
+            state.first("reached_min", delivery.reached_min)
+            state.referrals += delivery.referrals
+            state.bounces += delivery.bounces
+            ready = delivery.ready_min
+        if ready > env.now:
+            yield self._until(ready)
+        grid = int(self.town.grid[state.patch])
+        start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
+        state.dispatched_min = start
+        state.on_scene_min = start
+        unit = f"{self.town.grid_names[grid]}-worker-{worker}"
+        state.departments.append(GRID_WORKERS)
+        state.units.append(unit)
+        yield self._until(done)
+        town = self.town
+        self.job_log.append(
+            JobRecord(
+                state.number, state.type_name, unit, GRID_WORKERS, town.grid_names[grid], town.names[state.patch],
+                town.sector_names[town.sector[state.patch]], ready, start, start, done, channel == "grid_worker",
+            )
+        )
 
     def _do_job(self, state: IncidentState, i: int, capable, parts, ready: float, finder: str | None):
         """Wait for a unit, travel, work on scene, free the unit.

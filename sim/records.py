@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from sim.incident import IncidentState
+from sim.incident import LAYER_NAMES, IncidentState
 
 __all__ = ["IncidentRecord", "JobRecord", "write_record", "RECORD_FIELDS", "JOB_FIELDS"]
 
@@ -21,7 +21,9 @@ class IncidentRecord:
     """One incident: when it happened, was found, reached someone able to act, was reached and resolved.
 
     Response time is detected -> first capable unit on scene; resolution time is
-    detected -> resolved (all departments done). Both are minutes.
+    detected -> resolved (all departments done). Both are minutes. ``layer`` is who could
+    settle it (grid workers, the town's departments, or the city centre first); ``closed_min``
+    is when the closed loop closed the case (after the fix), if the mode runs the loop.
     """
 
     incident: int
@@ -42,6 +44,8 @@ class IncidentRecord:
     referrals: int
     bounces: int
     seen_not_handled: int
+    layer: str
+    closed_min: float
 
     @property
     def response_min(self) -> float:
@@ -52,6 +56,11 @@ class IncidentRecord:
     def resolution_min(self) -> float:
         """Detected to resolved, minutes (nan if not resolved)."""
         return self.resolved_min - self.detected_min
+
+    @property
+    def closure_min(self) -> float:
+        """Detected to closed by the closed loop, minutes (nan without the loop)."""
+        return self.closed_min - self.detected_min
 
     @property
     def resolved(self) -> bool:
@@ -124,4 +133,6 @@ def write_record(state: IncidentState, patch_names, sector_names, sector_of) -> 
         referrals=state.referrals,
         bounces=state.bounces,
         seen_not_handled=state.seen_not_handled,
+        layer=LAYER_NAMES[state.layer],
+        closed_min=state.closed_min,
     )

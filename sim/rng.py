@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["STREAMS", "RandomStreams", "replication_seed"]
 
-STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel")
+STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop")
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
 

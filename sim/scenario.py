@@ -47,6 +47,9 @@ __all__ = [
     "InstantSpec",
     "ModeSpec",
     "AuthoritySpec",
+    "Escalation",
+    "ClosedLoopSpec",
+    "GridManagement",
     "CHANNELS",
     "cross_check",
 ]
@@ -255,6 +258,24 @@ class Detection(_Model):
     camera: ChannelSpec = Field(ChannelSpec(), description="seen on a watched camera")
 
 
+class Escalation(_Model):
+    """Shares of matters by the layer that can settle them (grid management, seeds/004_zhewang.md).
+
+    ``grid`` matters are simple (mediation, advice) and solved by the grid's own workers when the
+    scenario has ``grid_management``; ``city`` matters go up to the city centre before a
+    department is sent; the rest are the town's, dispatched to departments.
+    """
+
+    grid: float = Field(0.0, ge=0, le=1, description="share a grid worker can solve (needs grid_management)")
+    city: float = Field(0.0, ge=0, le=1, description="share that must go up to the city centre")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "Escalation":
+        if self.grid + self.city > 1 + 1e-12:
+            raise ValueError(f"grid + city shares add up to {self.grid + self.city:g}; expected at most 1")
+        return self
+
+
 class IncidentType(_Model):
     """A kind of matter: how often it happens, where, how it is found, who must act, how long it takes."""
 
@@ -273,6 +294,9 @@ class IncidentType(_Model):
         description="departments that must all act (multi-department matter); default: any one department with power over it",
     )
     detection: Detection = Field(Detection(), description="detection channels")
+    escalation: "Escalation" = Field(
+        default_factory=lambda: Escalation(), description="which layer a matter needs: grid, town (the rest) or city"
+    )
 
     @field_validator("profile")
     @classmethod
@@ -322,6 +346,9 @@ class ModeSpec(_Model):
     leave_probability: Optional[float] = Field(
         None, ge=0, le=1, description="chance a unit that finds a matter outside its powers leaves it (seen, not handled)"
     )
+    closed_loop: Optional[bool] = Field(
+        None, description="run the eight-step closed loop (verify, accept, assign ... check and close) around each fix"
+    )
 
 
 class ReferralSpec(_Model):
@@ -331,10 +358,10 @@ class ReferralSpec(_Model):
     handover_min: Duration = Field(
         Lognormal(dist="lognormal", mean=60.0, cv=1.0), description="working minutes per hand-over step"
     )
-    steps: dict[Literal["patrol", "grid_worker", "hotline", "camera", "coordination"], NonNegativeInt] = Field(
-        {"patrol": 3, "grid_worker": 3, "hotline": 2, "camera": 3, "coordination": 2},
+    steps: dict[Literal["patrol", "grid_worker", "hotline", "camera", "coordination", "grid"], NonNegativeInt] = Field(
+        {"patrol": 3, "grid_worker": 3, "hotline": 2, "camera": 3, "coordination": 2, "grid": 1},
         description="hand-over steps from each channel's report until the owning department's unit has the job "
-        "(patrol: own desk, owning desk, its unit)",
+        "(patrol: own desk, owning desk, its unit; grid: to the grid's workers)",
     )
     misroute_probability: float = Field(
         0.12, ge=0, lt=1, description="chance a forward goes to the wrong department and bounces back"
@@ -353,15 +380,51 @@ class InstantSpec(_Model):
     centre_hours: Hours = Field(ALWAYS, description="when the command centre dispatches")
 
 
+class ClosedLoopSpec(_Model):
+    """Durations of the eight-step closed loop (seeds/004_zhewang.md#eight-step-closed-loop).
+
+    Collect-and-report is the detection and report; verify, accept and assign happen before a
+    unit is sent; tracking runs alongside the work; feedback and check-and-close follow the fix,
+    so the case is *closed* after it is *resolved*; evaluation comes last.
+    """
+
+    verify_min: Duration = Field(Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="verify the report, minutes")
+    accept_min: Duration = Field(Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="accept the case, minutes")
+    assign_min: Duration = Field(Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="triage and assign, minutes")
+    feedback_min: Duration = Field(Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="report the result, minutes")
+    check_min: Duration = Field(Lognormal(dist="lognormal", mean=20.0, cv=0.5), description="check and close, minutes")
+    evaluate_min: Duration = Field(Lognormal(dist="lognormal", mean=30.0, cv=0.5), description="evaluate, minutes (after closing)")
+
+
 class Governance(_Model):
     """How the information channels work, and the ways of working (modes) to compare."""
 
     referral: ReferralSpec = Field(ReferralSpec(), description="the referral chain")
     instant: InstantSpec = Field(InstantSpec(), description="the shared channel")
+    closed_loop: ClosedLoopSpec = Field(ClosedLoopSpec(), description="step durations of the closed loop (modes switch it on)")
     modes: dict[Name, ModeSpec] = Field(
         {"fragmented": ModeSpec(), "joint": ModeSpec(), "unified": ModeSpec()},
         min_length=1,
         description="modes by name; preset names (fragmented, joint, unified) start from the preset",
+    )
+
+
+class GridManagement(_Model):
+    """Grid workers in every higher-level grid, and the layers above them (seeds/002_jinjiang.md, 004_zhewang.md).
+
+    A matter whose layer is ``grid`` is solved by a worker of its grid ("the grid handles it");
+    a ``city`` matter waits ``city_min`` for the city centre before a department is dispatched.
+    """
+
+    workers_per_grid: PositiveInt = Field(2, le=1000, description="grid workers in each higher-level grid")
+    hours: Hours = Field(
+        Hours(days="daily", times=["08:00-20:00"]), description="when grid workers take on matters"
+    )
+    solve_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=30.0, cv=0.8), description="a grid worker's time to settle a simple matter, minutes"
+    )
+    city_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=120.0, cv=0.8), description="escalation to the city centre and back, minutes"
     )
 
 
@@ -387,6 +450,9 @@ class Scenario(_Model):
     departments: list[Department] = Field(min_length=1)
     incident_types: list[IncidentType] = Field(min_length=1)
     governance: Governance = Field(Governance(), description="channels and modes")
+    grid_management: Optional["GridManagement"] = Field(
+        None, description="grid workers who solve simple matters in their grid, and escalation up to the city"
+    )
 
     @model_validator(mode="after")
     def _warmup(self) -> "Scenario":
@@ -493,3 +559,7 @@ def _patch_names(territory: Territory) -> list[str]:
         return [p.name for p in territory.patches]
     g = territory.grid
     return [f"r{r}c{c}" for r in range(g.rows) for c in range(g.cols)]
+
+
+IncidentType.model_rebuild()
+Scenario.model_rebuild()

@@ -594,7 +594,7 @@ def test_set_inside_defaults_keeps_the_other_defaults(tmp_path):
     modes = scenario.governance.modes
     assert list(modes) == ["fragmented", "joint", "unified"]
     assert modes["joint"].dispatch == "own_queue"
-    assert scenario.governance.referral.steps == {"patrol": 1, "grid_worker": 3, "hotline": 2, "camera": 3, "coordination": 2}
+    assert scenario.governance.referral.steps == {"patrol": 1, "grid_worker": 3, "hotline": 2, "camera": 3, "coordination": 2, "grid": 1}
 
 
 def test_set_unknown_key_suggests(tmp_path):

@@ -1,0 +1,100 @@
+"""Grid management, escalation to the city, and the eight-step closed loop."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.metrics import t_interval
+from tests.test_theory import erlang_c_wait
+
+
+def layered_town(grid_share=0.0, city_share=0.0, workers=2, loop=False, solve=None, rate=40.0, **grid_extra) -> sim.Scenario:
+    """A small town whose matters are found by grid workers and hotline calls, instantly reported."""
+    return sim.scenario_from_dict(
+        {
+            "name": "layers",
+            "seed": 5,
+            "days": 20,
+            "warmup_days": 2,
+            "territory": {"grid": {"rows": 2, "cols": 2, "grids": [1, 1]}, "patch_km": 0.5},
+            "departments": [{"name": "dept", "units": 30, "setoff_min": 0, "powers": ["matter"]}],
+            "incident_types": [
+                {
+                    "name": "matter",
+                    "rate_per_day": rate,
+                    "service_min": 10,
+                    "escalation": {"grid": grid_share, "city": city_share},
+                    "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
+                }
+            ],
+            "grid_management": {
+                "workers_per_grid": workers,
+                "hours": {"days": "daily", "times": ["00:00-24:00"]},
+                "solve_min": solve or {"dist": "exponential", "mean": 30},
+                "city_min": 100,
+                **grid_extra,
+            },
+            "governance": {
+                "instant": {"report_min": 0, "centre_min": 0},
+                "closed_loop": {"verify_min": 4, "accept_min": 3, "assign_min": 2, "feedback_min": 5, "check_min": 7, "evaluate_min": 9},
+                "modes": {"joint": {"closed_loop": loop}, "unified": {}},
+            },
+        }
+    )
+
+
+def test_grid_matters_are_settled_by_grid_workers():
+    output = sim.run(layered_town(grid_share=0.5), "joint")
+    grid = [r for r in output.records if r.layer == "grid" and r.resolved]
+    town = [r for r in output.records if r.layer == "town" and r.resolved]
+    assert grid and town
+    assert all(r.departments == "grid_workers" for r in grid)
+    assert all(r.departments == "dept" for r in town)
+    share = len(grid) / (len(grid) + len(town))
+    assert share == pytest.approx(0.5, abs=0.06)
+    assert "grid_workers" in output.busy_min and output.on_duty_min["grid_workers"] > 0
+
+
+def test_grid_workers_queue_like_an_mmc():
+    """All matters at grid level, one grid, c workers, exponential solving: the wait is Erlang C."""
+    workers, solve_mean = 2, 30.0
+    arrivals_per_min = 0.75 * workers / solve_mean
+    scenario = layered_town(grid_share=1.0, workers=workers, rate=arrivals_per_min * 1440)
+    means = []
+    for output in sim.replicate(scenario, "joint", 8):
+        warm = scenario.warmup_days * 1440
+        waits = [r.response_min for r in output.records if r.occurred_min >= warm and not math.isnan(r.response_min)]
+        means.append(np.mean(waits))
+    low, high = t_interval(means, 0.99)
+    theory = erlang_c_wait(workers, arrivals_per_min, solve_mean)
+    assert low <= theory <= high, (theory, low, high)
+
+
+def test_city_matters_wait_for_the_city_centre():
+    output = sim.run(layered_town(city_share=1.0), "joint")
+    responses = [r.response_min for r in output.records if r.resolved]
+    assert min(responses) >= 100 - 1e-9
+    assert all(r.layer == "city" for r in output.records)
+
+
+def test_without_grid_management_every_matter_is_the_towns():
+    data = layered_town(grid_share=0.5).model_dump(mode="json")
+    data["grid_management"] = None
+    output = sim.run(sim.scenario_from_dict(data), "joint")
+    assert {r.layer for r in output.records} == {"town"}
+
+
+def test_closed_loop_delays_dispatch_and_closes_after_the_fix():
+    """Fixed step durations: dispatch waits verify+accept+assign; closing follows feedback+check."""
+    plain = sim.run(layered_town(loop=False), "joint").records
+    looped = sim.run(layered_town(loop=True), "joint").records
+    assert [r.occurred_min for r in plain] == [r.occurred_min for r in looped]
+    for a, b in zip(plain, looped):
+        if a.resolved and b.resolved:
+            assert b.dispatched_min - a.dispatched_min == pytest.approx(9.0)
+            assert b.closed_min - b.resolved_min == pytest.approx(12.0)
+            assert math.isnan(a.closed_min)
