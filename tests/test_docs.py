@@ -1,0 +1,28 @@
+"""The scenario guide is generated from the schema and kept current."""
+
+from __future__ import annotations
+
+from sim.docs import field_reference, scenario_guide
+from sim.scenario import Department, IncidentType, Scenario
+from tests.conftest import ROOT
+
+
+def test_field_reference_lists_every_field():
+    text = field_reference()
+    for model in (Scenario, Department, IncidentType):
+        assert f"### {model.__name__}" in text
+        for name, field in model.model_fields.items():
+            assert f"| `{name}` |" in text
+            if field.description:
+                assert field.description in text
+
+
+def test_committed_guide_matches_the_schema():
+    """docs/scenarios.md must be regenerated (python -m sim docs) whenever the schema changes."""
+    committed = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    assert committed.endswith(field_reference()), "docs/scenarios.md is stale: run `python -m sim docs`"
+
+
+def test_guide_without_runs_has_intro_and_reference():
+    text = scenario_guide(run=False)
+    assert text.startswith("# Writing scenarios") and "## Field reference" in text
