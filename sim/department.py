@@ -42,6 +42,8 @@ class Unit:
     busy_since_min: float = 0.0
     busy_min: float = 0.0
     home_sector: int = 0
+    slot: int = -1
+    free_seq: int = -1
 
     def __post_init__(self):
         if self.position_xy is None:

@@ -71,6 +71,9 @@ class Dispatcher:
         }
         self._order = itertools.count()
         self._sorted: dict[frozenset[str], tuple[str, ...]] = {}
+        self._freed = itertools.count()
+        self._fleet = _Fleet(units, town)
+        self._slots = {key: self._fleet.slots(self._departments(key)) for key in self.queues}
 
     # ------------------------------------------------------------------ requests
 
@@ -94,10 +97,15 @@ class Dispatcher:
         """A free unit of the department whose patrol found the matter, if it may act: it is already there."""
         if job.finder in job.capable and self.free.get(job.finder):
             unit = next(iter(self.free[job.finder]))
-            unit.position_xy = self.town.xy_km[job.patch]
-            unit.back_at_base_min = self.env.now
+            self.move(unit, job.patch, self.env.now)
             return unit
         return None
+
+    def move(self, unit: Unit, patch: int, back_at_base_min: float) -> None:
+        """Record that *unit* stands at *patch* (and, if it returns to base, is home at *back_at_base_min*)."""
+        unit.position_xy = self.town.xy_km[patch]
+        unit.back_at_base_min = back_at_base_min
+        self._fleet.moved(unit)
 
     def _departments(self, capable: frozenset[str]) -> tuple[str, ...]:
         """The capable departments in a fixed order, so ties break the same way in every process."""
@@ -117,19 +125,26 @@ class Dispatcher:
         return best
 
     def _nearest(self, job: Job) -> Unit | None:
-        candidates = [u for dept in self._departments(job.capable) for u in self.free.get(dept, ())]
-        if len(candidates) <= 1:
-            return candidates[0] if candidates else None
-        now = self.env.now
-        if len(candidates) < 32:
-            return min(candidates, key=lambda u: u.travel_min(self.town, job.patch, now))
-        xy = np.array([u.xy_at(now) for u in candidates])
-        km = self.town.road_km(xy, job.patch)
-        minutes = np.array([u.setoff_min for u in candidates]) + 60.0 * km / np.array([u.speed_kmh for u in candidates])
-        return candidates[int(np.argmin(minutes))]
+        """The free capable unit with the shortest travel time; ties go to the longest free.
+
+        Travel times of all free capable units are computed at once on the fleet's arrays, with
+        the same arithmetic as :meth:`sim.department.Unit.travel_min`, so the choice is exactly
+        the one a loop over units would make.
+        """
+        slots = self._slots[job.capable]
+        fleet = self._fleet
+        free = slots[fleet.free[slots]]
+        if len(free) <= 1:
+            return fleet.units[free[0]] if len(free) else None
+        minutes = fleet.travel_min(free, job.patch, self.env.now)
+        ties = free[minutes == minutes.min()]
+        if len(ties) == 1:
+            return fleet.units[ties[0]]
+        return min((fleet.units[k] for k in ties), key=lambda u: (fleet.rank[u.department], u.free_seq))
 
     def _assign(self, unit: Unit, job: Job) -> None:
         del self.free[unit.department][unit]
+        self._fleet.free[unit.slot] = False
         unit.busy = True
         job.unit = unit
         if job.event is not None:
@@ -156,6 +171,7 @@ class Dispatcher:
             self._offer(unit)
         else:
             self.free[unit.department].pop(unit, None)
+            self._fleet.free[unit.slot] = False
 
     def _offer(self, unit: Unit) -> None:
         best_key, best_head = None, None
@@ -164,8 +180,57 @@ class Dispatcher:
             if queue and (best_head is None or queue[0][:3] < best_head):
                 best_key, best_head = key, queue[0][:3]
         if best_key is None:
-            self.free[unit.department][unit] = None
+            self._make_free(unit)
             return
         job = heapq.heappop(self.queues[best_key])[3]
-        self.free[unit.department][unit] = None
+        self._make_free(unit)
         self._assign(unit, job)
+
+    def _make_free(self, unit: Unit) -> None:
+        self.free[unit.department][unit] = None
+        unit.free_seq = next(self._freed)
+        self._fleet.free[unit.slot] = True
+
+
+class _Fleet:
+    """Every unit's position, speed and availability as arrays, for vectorised nearest-unit search.
+
+    Units are numbered (``unit.slot``) by department name, then by their number in the
+    department; :meth:`slots` gives the numbers of some departments' units in that order.
+    """
+
+    def __init__(self, units, town: Town):
+        self.town = town
+        self.units = sorted(units, key=lambda u: (u.department, u.index))
+        self.rank = {d: r for r, d in enumerate(sorted({u.department for u in self.units}))}
+        for slot, unit in enumerate(self.units):
+            unit.slot = slot
+        n = len(self.units)
+        self.free = np.zeros(n, dtype=bool)
+        pos = np.array([u.position_xy for u in self.units], dtype=float).reshape(n, 2)
+        base = np.array([u.base_xy for u in self.units], dtype=float).reshape(n, 2)
+        self.pos_x, self.pos_y = pos[:, 0].copy(), pos[:, 1].copy()
+        self.base_x, self.base_y = base[:, 0].copy(), base[:, 1].copy()
+        self.back_at = np.array([u.back_at_base_min for u in self.units], dtype=float)
+        self.returns = np.array([not u.patrols for u in self.units], dtype=bool)
+        self.setoff = np.array([u.setoff_min for u in self.units], dtype=float)
+        self.speed = np.array([u.speed_kmh for u in self.units], dtype=float)
+        self.department = np.array([u.department for u in self.units], dtype=object)
+
+    def slots(self, departments) -> np.ndarray:
+        """Slot numbers of the units of *departments* (in slot order)."""
+        return np.flatnonzero(np.isin(self.department, list(departments))) if len(self.units) else np.array([], int)
+
+    def moved(self, unit: Unit) -> None:
+        """Copy a unit's new position and return time into the arrays."""
+        self.pos_x[unit.slot], self.pos_y[unit.slot] = unit.position_xy
+        self.back_at[unit.slot] = unit.back_at_base_min
+
+    def travel_min(self, slots: np.ndarray, patch: int, now: float) -> np.ndarray:
+        """Travel times (set-off included) of the units in *slots* to *patch*, from where each is now."""
+        home = self.returns[slots] & (self.back_at[slots] <= now)
+        px, py = self.town.centres[patch]
+        dx = np.abs(np.where(home, self.base_x[slots], self.pos_x[slots]) - px)
+        dy = np.abs(np.where(home, self.base_y[slots], self.pos_y[slots]) - py)
+        straight = dx + dy if self.town.manhattan else np.hypot(dx, dy)
+        return self.setoff[slots] + 60.0 * (straight * self.town.detour_factor) / self.speed[slots]

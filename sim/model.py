@@ -257,6 +257,8 @@ class Simulation:
 
     def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
         """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
+        if self.loop is None and (state.layer != CITY or state.escalated):
+            return delivery
         ready, stages = delivery.ready_min, list(delivery.stages)
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
@@ -337,9 +339,8 @@ class Simulation:
                 job.requested_min, dispatched, arrived, done, job.on_the_spot,
             )
         )
-        unit.position_xy = town.xy_km[state.patch]
-        if not unit.patrols:
-            unit.back_at_base_min = done + 60.0 * town.road_km_between(unit.base, state.patch) / unit.speed_kmh
+        back = done + 60.0 * town.road_km_between(unit.base, state.patch) / unit.speed_kmh if not unit.patrols else 0.0
+        self.dispatcher.move(unit, state.patch, back)
         state.departments.append(unit.department)
         state.units.append(unit.uid)
         self._account_busy(unit, done)

@@ -64,9 +64,13 @@ class PatrolCoverage:
 
     def finder(self, sector: int, now: float, u: float) -> str | None:
         """The department whose patrol made a pass at *now*, chosen by its share of the rate (uniform *u*)."""
-        shares = np.array([d[sector].value(now) for d in self.by_department])
-        total = shares.sum()
+        shares = [d[sector].value(now) for d in self.by_department]
+        total = sum(shares)
         if total <= 0:
             return self.departments[0] if self.departments else None
-        k = int(np.searchsorted(np.cumsum(shares) / total, u, side="right"))
-        return self.departments[min(k, len(self.departments) - 1)]
+        threshold, running = u * total, 0.0
+        for name, share in zip(self.departments, shares):
+            running += share
+            if threshold < running:
+                return name
+        return self.departments[-1]
