@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.distributions import sample
+from sim.distributions import sampler
 from sim.scenario import InstantSpec, ReferralSpec
 
 __all__ = ["Delivery", "ReferralChain", "SharedChannel", "channel_for"]
@@ -40,6 +40,7 @@ class ReferralChain:
     def __init__(self, spec: ReferralSpec):
         self.spec = spec
         self.desk = spec.desk_hours.weekly()
+        self.handover_min = sampler(spec.handover_min)
 
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
@@ -59,7 +60,7 @@ class ReferralChain:
         return Delivery(t, t, referrals, bounces, tuple(stages))
 
     def _handover(self, t: float, rng: np.random.Generator) -> float:
-        return self.desk.add_open_minutes(t, sample(self.spec.handover_min, rng))
+        return self.desk.add_open_minutes(t, self.handover_min(rng))
 
 
 class SharedChannel:
@@ -68,11 +69,13 @@ class SharedChannel:
     def __init__(self, spec: InstantSpec):
         self.spec = spec
         self.centre = spec.centre_hours.weekly()
+        self.report_min = sampler(spec.report_min)
+        self.centre_min = sampler(spec.centre_min)
 
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Post the report, then let the centre decide once it is open."""
-        reached = now + sample(self.spec.report_min, rng)
-        ready = self.centre.next_open(reached) + sample(self.spec.centre_min, rng)
+        reached = now + self.report_min(rng)
+        ready = self.centre.next_open(reached) + self.centre_min(rng)
         return Delivery(reached, ready, stages=((reached, "posted in the shared channel"), (ready, "centre decides")))
 
 

@@ -39,6 +39,7 @@ class Job:
     unit: Unit | None = field(default=None)
     on_the_spot: bool = False
     event: simpy.Event | None = None
+    arrived_min: float = float("nan")
 
 
 class Dispatcher:
@@ -79,7 +80,7 @@ class Dispatcher:
 
     def request(self, job: Job) -> Unit | None:
         """Ask for a unit: the unit if one is free now, else None and ``job.event`` fires with it later."""
-        unit = self._finder_unit(job)
+        unit = self._finder_unit(job) if job.finder else None
         job.on_the_spot = unit is not None
         unit = unit or self.select(job)
         if unit is not None:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, model_validator
 
-__all__ = ["Fixed", "Exponential", "Lognormal", "Gamma", "Uniform", "Duration", "sample", "mean_of"]
+__all__ = ["Fixed", "Exponential", "Lognormal", "Gamma", "Uniform", "Duration", "sample", "sampler", "mean_of"]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
@@ -82,13 +82,38 @@ Duration = Annotated[_Spec, BeforeValidator(_from_number)]
 """A duration in minutes: a number (fixed) or ``{dist: ..., ...}``."""
 
 
+def sampler(spec: Fixed | Exponential | Lognormal | Gamma | Uniform):
+    """A function ``rng -> minutes`` drawing one value of *spec*, the same value :func:`sample` draws.
+
+    Made once and called per event, it skips the dispatch on the distribution's kind.
+    """
+    if isinstance(spec, Fixed):
+        value = spec.value
+        return lambda rng: (rng.random(), value)[1]
+    if isinstance(spec, Exponential):
+        mean = spec.mean
+        return lambda rng: rng.exponential(mean)
+    if isinstance(spec, Lognormal):
+        sigma2 = math.log1p(spec.cv**2)
+        mu, sigma = math.log(spec.mean) - sigma2 / 2, math.sqrt(sigma2)
+        return lambda rng: rng.lognormal(mu, sigma)
+    if isinstance(spec, Gamma):
+        shape = 1.0 / spec.cv**2
+        scale = spec.mean / shape
+        return lambda rng: rng.gamma(shape, scale)
+    low, high = spec.low, spec.high
+    return lambda rng: rng.uniform(low, high)
+
+
 def sample(spec: Fixed | Exponential | Lognormal | Gamma | Uniform, rng: np.random.Generator, size: int | None = None):
     """Draw minutes from *spec* with *rng*; one float, or an array when *size* is given.
 
     Every call draws from *rng* even for a fixed duration, so the number of variates a
     stream consumes does not depend on the distribution chosen (keeps other draws aligned).
     """
-    u_shape = () if size is None else (size,)
+    if size is None:
+        return float(sampler(spec)(rng))
+    u_shape = (size,)
     if isinstance(spec, Fixed):
         rng.random(u_shape)
         out = np.full(u_shape, spec.value)
@@ -102,7 +127,7 @@ def sample(spec: Fixed | Exponential | Lognormal | Gamma | Uniform, rng: np.rand
         out = rng.gamma(shape, spec.mean / shape, u_shape)
     else:
         out = rng.uniform(spec.low, spec.high, u_shape)
-    return float(out) if size is None else out
+    return out
 
 
 def mean_of(spec: Fixed | Exponential | Lognormal | Gamma | Uniform) -> float:

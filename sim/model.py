@@ -1,6 +1,6 @@
 """The model: one replication of one way of working, as a SimPy process per incident.
 
-The life of a matter (:meth:`Simulation._lifecycle`) is: it occurs; it is detected by the first
+The life of a matter (:meth:`Simulation._begin` onwards) is: it occurs; it is detected by the first
 channel to fire (a patrol that may not act on it may leave it, and a later pass may find it
 again); the report travels to someone able to dispatch (:mod:`sim.channel`); a unit is
 assigned (:mod:`sim.dispatch`), travels, works on scene, and the matter is resolved once every
@@ -174,7 +174,7 @@ class Simulation:
         for detected, i, channel, finder in pending:
             if detected > env.now:
                 yield self._until(detected)
-            env.process(self._lifecycle(self.states[i], i, detected, channel, finder))
+            self._begin(self.states[i], i, detected, channel, finder)
 
     def _detection(self, i: int, state: IncidentState, times: list[float], k: int) -> tuple[float, str, str]:
         """When and how the matter is first reported; patrols that may not act may leave it."""
@@ -198,48 +198,91 @@ class Simulation:
             times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
             finder_u, leave_u = rng.random(), rng.random()
 
-    def _lifecycle(self, state: IncidentState, i: int, detected: float, channel: str, finder: str):
-        """Detection to resolution of one incident."""
-        env = self.env
+    def _begin(self, state: IncidentState, i: int, detected: float, channel: str, finder: str) -> None:
+        """The matter is reported: route it to the grid, a coordinated set of jobs, or one unit.
+
+        The common case, one job, runs as a chain of event callbacks rather than a process
+        (cheaper, same order of events); the rest run as SimPy processes.
+        """
         state.detected_min, state.channel, state.finder = detected, channel, finder
         state.note(detected, f"found by {finder} on patrol" if finder else f"reported by {channel.replace('_', ' ')}")
         jobs = self.jobs[self.incidents.type_index[i]]
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
         if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
-            yield from self._grid_settles(state, channel)
+            self.env.process(self._resolving(state, self._grid_settles(state, channel)))
+        elif len(jobs) == 1:
+            capable, parts = jobs[0]
+            ready = self._deliver(state, capable, channel, finder).ready_min
+            if ready > self.env.now:
+                self._until(ready).callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
+            else:
+                self._request(state, i, capable, parts, finder)
         else:
-            yield from self.coordinate(state, i, jobs, channel, finder)
-        state.resolved_min = env.now
-        state.note(env.now, "resolved")
+            self.env.process(self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
+
+    def _resolving(self, state: IncidentState, work):
+        """Run the handling *work* (a generator), then mark the matter resolved."""
+        yield from work
+        self._resolved(state)
+
+    def _resolved(self, state: IncidentState) -> None:
+        """Every part is done: the matter is resolved (and, with the closed loop, later closed)."""
+        now = self.env.now
+        state.resolved_min = now
+        state.note(now, "resolved")
         if self.loop is not None:
-            state.closed_min, stages = self.loop.after_fix(env.now, self.streams.loop)
+            state.closed_min, stages = self.loop.after_fix(now, self.streams.loop)
             for at, stage in stages:
                 state.note(at, stage)
 
+    def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
+        """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
+        job = Job(capable, state.patch, state.priority, self.env.now, finder)
+        unit = self.dispatcher.request(job)
+        if unit is None:
+            job.event.callbacks.append(lambda event: self._send(state, i, job, parts, event.value))
+        else:
+            self._send(state, i, job, parts, unit)
+
+    def _send(self, state: IncidentState, i: int, job: Job, parts, unit) -> None:
+        duration = self._start_job(state, i, job, parts, unit)
+
+        def done(_):
+            self._end_job(state, job, unit)
+            self._resolved(state)
+
+        self.env.timeout(duration).callbacks.append(done)
+
+    # Coordination and grid handling report at once (a plain call, in order of detection) and
+    # return a generator for the rest of the work, which runs as a process.
+
     def _sequential(self, state, i, jobs, channel, finder):
         """One department after another; each hand-over travels the information channel again."""
-        for k, (capable, parts) in enumerate(jobs):
-            source = channel if k == 0 else "coordination"
-            who = finder if k == 0 else None
-            delivery = self._deliver(state, capable, source, who)
-            yield from self._do_job(state, i, capable, parts, delivery.ready_min, who)
+        first = self._deliver(state, jobs[0][0], channel, finder)
+
+        def work():
+            for k, (capable, parts) in enumerate(jobs):
+                delivery = first if k == 0 else self._deliver(state, capable, "coordination", None)
+                yield from self._do_job(state, i, capable, parts, delivery.ready_min, finder if k == 0 else None)
+
+        return work()
 
     def _concurrent(self, state, i, jobs, channel, finder):
         """Every department needed is dispatched at once ("whistle and report")."""
-        if len(jobs) == 1:
-            capable, parts = jobs[0]
-            delivery = self._deliver(state, capable, channel, finder)
-            yield from self._do_job(state, i, capable, parts, delivery.ready_min, finder)
-            return
         if any(finder in capable for capable, _ in jobs):
             state.first("reached_min", self.env.now)
         shared = self._deliver(state, frozenset(), channel, None)
-        work = []
-        for capable, parts in jobs:
-            ready = self.env.now if finder in capable else shared.ready_min
-            work.append(self.env.process(self._do_job(state, i, capable, parts, ready, finder)))
-        yield self.env.all_of(work)
+
+        def work():
+            now = self.env.now
+            visits = [
+                self.env.process(self._do_job(state, i, capable, parts, now if finder in capable else shared.ready_min, finder))
+                for capable, parts in jobs
+            ]
+            yield self.env.all_of(visits)
+
+        return work()
 
     def _deliver(self, state: IncidentState, capable, source: str, finder: str | None) -> Delivery:
         """Get the report to someone able to act: the finder itself, or through the channel."""
@@ -248,9 +291,11 @@ class Simulation:
             delivery = Delivery(now, now, stages=((now, f"{finder} may act: handles it on the spot"),))
         else:
             delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information))
-        for at, stage in delivery.stages:
-            state.note(at, stage)
-        state.first("reached_min", delivery.reached_min)
+        if self.tracing:
+            for at, stage in delivery.stages:
+                state.note(at, stage)
+        if state.reached_min != state.reached_min:
+            state.reached_min = delivery.reached_min
         state.referrals += delivery.referrals
         state.bounces += delivery.bounces
         return delivery
@@ -285,6 +330,10 @@ class Simulation:
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
             ready = delivery.ready_min
+        return self._grid_work(state, ready, channel == "grid_worker")
+
+    def _grid_work(self, state: IncidentState, ready: float, on_the_spot: bool):
+        env = self.env
         if ready > env.now:
             yield self._until(ready)
         grid = int(self.town.grid[state.patch])
@@ -299,7 +348,7 @@ class Simulation:
         self.job_log.append(
             JobRecord(
                 state.number, state.type_name, unit, GRID_WORKERS, town.grid_names[grid], town.names[state.patch],
-                town.sector_names[town.sector[state.patch]], ready, start, start, done, channel == "grid_worker",
+                town.sector_names[town.sector[state.patch]], ready, start, start, done, on_the_spot,
             )
         )
 
@@ -316,7 +365,12 @@ class Simulation:
         unit = self.dispatcher.request(job)
         if unit is None:
             unit = yield job.event
-        dispatched = env.now
+        yield env.timeout(self._start_job(state, i, job, parts, unit))
+        self._end_job(state, job, unit)
+
+    def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit) -> float:
+        """A unit is assigned: note dispatch and arrival; return minutes until it is done."""
+        dispatched = self.env.now
         if state.dispatched_min != state.dispatched_min:
             state.dispatched_min = dispatched
         unit.busy_since_min = dispatched
@@ -324,9 +378,14 @@ class Simulation:
         arrived = dispatched + travel
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
+        job.arrived_min = arrived
         service = self.incidents.service_min[i]
-        yield env.timeout(travel + (service[parts[0]] if len(parts) == 1 else sum(service[p] for p in parts)))
-        done = env.now
+        return travel + (service[parts[0]] if len(parts) == 1 else sum(service[p] for p in parts))
+
+    def _end_job(self, state: IncidentState, job: Job, unit) -> None:
+        """The unit is done: log the visit, send it home or leave it on patrol, free it."""
+        done = self.env.now
+        dispatched, arrived = unit.busy_since_min, job.arrived_min
         if self.tracing:
             state.note(dispatched, f"{unit.uid} dispatched")
             state.note(arrived, f"{unit.uid} on scene")
