@@ -54,6 +54,9 @@ __all__ = [
     "cross_check",
 ]
 
+MAX_EXPECTED_INCIDENTS = 20_000_000
+"""More incidents than this in one run is refused: it would take hours and gigabytes."""
+
 CHANNELS = ("patrol", "grid_worker", "hotline", "camera")
 """Ways a matter is detected, in the order they are reported."""
 
@@ -474,6 +477,15 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
     from sim.governance import resolve_mode, unpowered_parts  # governance builds on the scenario
 
     problems: list[tuple[tuple, str]] = []
+    expected = scenario.days * sum(t.rate_per_day for t in scenario.incident_types)
+    if expected > MAX_EXPECTED_INCIDENTS:
+        problems.append(
+            (
+                ("days",),
+                f"{scenario.days:g} days at {expected / scenario.days:,.0f} incidents a day is about {expected:,.0f} "
+                f"incidents; one run is limited to {MAX_EXPECTED_INCIDENTS:,} (shorten the horizon or split it)",
+            )
+        )
     problems += _unique_names(scenario.departments, "departments")
     problems += _unique_names(scenario.incident_types, "incident_types")
     problems += _references(scenario)

@@ -114,3 +114,9 @@ def test_nobody_ever_detects_anything(mode):
     summary = check(sim.scenario_from_dict(data))
     stats = summary["modes"][mode]
     assert stats["incidents"] > 0 and stats["detected"] == 0 and stats["response_min"] is None
+
+
+def test_runaway_work_is_refused_with_a_clear_message():
+    with pytest.raises(sim.ScenarioError) as err:
+        classroom_with(days=36_000, incident_types__0__rate_per_day=1_000)
+    assert "limited to 20,000,000" in str(err.value) and err.value.problems[0].path == "days"
