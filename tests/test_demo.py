@@ -1,0 +1,126 @@
+"""The teaching material: ``demo garbage``, the day's animation and the classroom notebook."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import sim
+from sim import plots
+from sim.animation import animate_day, unit_tracks, write_animation
+from sim.cli import main
+from sim.results import write_comparison
+from tests.conftest import ROOT, SCENARIOS
+
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def classroom_results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("classroom")
+    write_comparison(folder, sim.compare(sim.load_scenario(SCENARIOS / "classroom.yaml")))
+    return plots.load_results(folder)
+
+
+def test_demo_garbage_tells_half_a_day_becoming_minutes(tmp_path, capsys):
+    assert main(["demo", "garbage", "--out", str(tmp_path), "--animate", "--frame-min", "120"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    garbage = {m: s["by_type"]["garbage_overflow"]["response_min"] for m, s in summary["modes"].items()}
+    assert garbage["fragmented"]["median"] >= 4 * 60 and garbage["joint"]["median"] < 30
+    lines = {m: next(line for line in out.splitlines() if line.strip().startswith(f"{m} ") and "median" in line)
+             for m in ("fragmented", "joint", "unified")}
+    assert plots.format_minutes(garbage["fragmented"]["median"]) in lines["fragmented"]
+    assert plots.format_minutes(garbage["joint"]["median"]) in lines["joint"]
+    assert "anhai_garbage" in out and "desk hand-overs" in out and "posted in the shared group" in out
+    assert re.search(r"\d+ times shorter under joint", out)
+    for stem in plots.COMPARISON_FIGURES:
+        assert (tmp_path / "figures" / f"{stem}.png").exists() and (tmp_path / "figures" / f"{stem}.svg").exists()
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert report.count("<img ") == len(plots.COMPARISON_FIGURES)
+    movies = list(tmp_path.glob("town_day.*"))
+    assert len(movies) == 1 and movies[0].suffix in (".gif", ".mp4")
+    if movies[0].suffix == ".gif":
+        with Image.open(movies[0]) as gif:
+            assert gif.n_frames == 12 and gif.size[0] > 1.5 * gif.size[1]
+
+
+def test_animation_frames_show_two_modes_and_change_over_the_day(classroom_results):
+    animation = animate_day(classroom_results, frame_min=60)
+    fig = animation._fig
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["fragmented", "joint"]
+    fig.canvas.draw()  # the first draw starts the animation at frame 0
+    frames, clocks = [], []
+    for k in (9, 15):
+        animation._func(k)
+        fig.canvas.draw()
+        frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int))
+        clocks.append(fig.get_suptitle())
+    assert "Tue 09:00" in clocks[0] and "Tue 15:00" in clocks[1], clocks
+    assert np.abs(frames[0] - frames[1]).sum() > 0, "the picture must change over the day"
+    counters = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text().startswith("found, waiting")]
+    assert len(counters) == 2
+
+
+def test_write_animation_gif(classroom_results, tmp_path):
+    path = write_animation(classroom_results, tmp_path / "day.gif", frame_min=240)
+    with Image.open(path) as gif:
+        assert path.suffix == ".gif" and gif.n_frames == 6
+
+
+def test_units_sit_at_base_then_drive_to_the_job(classroom_results):
+    jobs = classroom_results.jobs
+    tracks = unit_tracks(classroom_results, "joint")
+    town = classroom_results.town
+    row = next(i for i in range(len(jobs["unit"]))
+               if jobs["mode"][i] == "joint" and jobs["department"][i] == "sanitation"
+               and jobs["arrived_min"][i] > jobs["dispatched_min"][i])
+    times, points = tracks[jobs["unit"][row]]
+    patch = town.xy_km[town.names.index(jobs["patch"][row])]
+    middle = (jobs["arrived_min"][row] + jobs["done_min"][row]) / 2
+    at = np.array([np.interp(middle, times, points[:, 0]), np.interp(middle, times, points[:, 1])])
+    assert np.allclose(at, patch)
+    base = town.xy_km[town.names.index("r2c0")]
+    assert np.allclose(points[0], base)
+
+
+def _kernel(tmp_path, monkeypatch) -> str:
+    """A kernel spec for this interpreter in a temporary Jupyter path (works from a clean venv)."""
+    from ipykernel.kernelspec import install
+
+    install(prefix=str(tmp_path / "jupyter"), kernel_name="sim-classroom")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter" / "share" / "jupyter"))
+    return "sim-classroom"
+
+
+def test_classroom_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(EXAMPLES / "classroom.ipynb", as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name=_kernel(tmp_path, monkeypatch),
+                            resources={"metadata": {"path": str(EXAMPLES)}})
+    client.execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 7
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "garbage overflow: from found to a unit able to act on scene" in text
+    assert "fragmented" in text and "times shorter under joint" in text
+
+
+def test_notebook_is_the_one_the_script_builds():
+    import nbformat
+
+    script = runpy.run_path(str(EXAMPLES / "make_classroom_notebook.py"), run_name="make_classroom_notebook")
+    stored = nbformat.read(EXAMPLES / "classroom.ipynb", as_version=4)
+    built = script["build"]()
+    assert [c.source for c in stored.cells] == [c.source for c in built.cells]
+    assert all(not c.get("outputs") for c in stored.cells if c.cell_type == "code"), "store it without outputs"

@@ -1,0 +1,269 @@
+"""Figures, checked for what a reader sees: labels, lines, bars, legends and mode colours."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from matplotlib.collections import PatchCollection, PolyCollection
+from matplotlib.colors import to_hex
+
+import sim
+from sim import plots
+from sim.cli import main
+from sim.results import write_comparison
+from tests.conftest import ROOT, SCENARIOS
+
+MODES = ["fragmented", "joint", "unified"]
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    """A classroom comparison (2 replications) written as ``compare --out`` writes it."""
+    folder = tmp_path_factory.mktemp("classroom")
+    scenario = sim.load_scenario(SCENARIOS / "classroom.yaml")
+    write_comparison(folder, sim.compare(scenario, replications=2))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def results(results_dir):
+    return plots.load_results(results_dir)
+
+
+@pytest.fixture(scope="module")
+def story(results):
+    return plots.find_story(results)
+
+
+def _legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def test_a_mode_has_one_colour_everywhere_from_a_colour_blind_safe_palette():
+    first = plots.mode_colours(["fragmented", "joint", "unified"])
+    again = plots.mode_colours(["unified", "instant_only", "fragmented"])
+    assert first["unified"] == again["unified"] and first["fragmented"] == again["fragmented"]
+    palette = set(plots.OKABE_ITO.values())
+    assert set(first.values()) <= palette and set(again.values()) <= palette
+    assert len(set(again.values())) == 3
+
+
+# --------------------------------------------------------------------------- response
+
+
+def test_ecdf_has_a_curve_per_mode_on_a_log_axis_with_the_target(results):
+    ax = plots.plot_response_ecdf(results)
+    assert ax.get_xscale() == "log"
+    assert "minutes" in ax.get_xlabel() and "%" in ax.get_ylabel()
+    curves = [line for line in ax.get_lines() if line.get_label().split(":")[0] in MODES]
+    assert [c.get_label().split(":")[0] for c in curves] == MODES
+    for curve, mode in zip(curves, MODES):
+        assert to_hex(curve.get_color()) == results.colours[mode].lower()
+    legend = _legend_texts(ax)
+    assert any(text.startswith("target: 30 min") for text in legend)
+    median = results.summary["modes"]["joint"]["response_min"]["median"]
+    assert any(text.startswith("joint:") and plots.format_minutes(median) in text for text in legend)
+    targets = [line for line in ax.get_lines() if line.get_label().startswith("target")]
+    assert len(targets) == 1 and targets[0].get_xdata()[0] == 30
+
+
+def test_ecdf_of_one_type_keeps_only_that_type(results):
+    ax = plots.plot_response_ecdf(results, incident_type="garbage_overflow")
+    n = results.summary["modes"]["fragmented"]["by_type"]["garbage_overflow"]["response_min"]["n"]
+    assert "garbage overflow" in ax.get_title()
+    assert any(f"n={n:,}" in text for text in _legend_texts(ax))
+
+
+def test_response_by_type_has_median_and_p90_bars_per_type_and_mode(results):
+    ax = plots.plot_response_by_type(results)
+    types = list(results.summary["modes"]["fragmented"]["by_type"])
+    reached = {m: sum(1 for t in types if results.summary["modes"][m]["by_type"][t]["response_min"]) for m in MODES}
+    for mode in MODES:
+        assert sum(1 for p in ax.patches if p.get_gid() == f"median:{mode}") == reached[mode]
+        assert sum(1 for p in ax.patches if p.get_gid() == f"p90:{mode}") == reached[mode]
+    assert {t.get_text() for t in ax.get_yticklabels()} == {t.replace("_", " ") for t in types}
+    assert set(MODES) <= set(_legend_texts(ax))
+    assert "minutes" in ax.get_xlabel() and ax.get_ylabel() == "Incident type"
+
+
+def test_map_colours_every_patch_on_one_scale_with_bases_and_sectors(results):
+    fig = plots.figure_response_map(results)
+    maps = [ax for ax in fig.axes if ax.get_title().split(":")[0] in MODES]
+    assert [ax.get_title().split(":")[0] for ax in maps] == MODES
+    tiles = [next(c for c in ax.collections if isinstance(c, PatchCollection)) for ax in maps]
+    assert all(len(t.get_paths()) == 9 for t in tiles)
+    assert len({(t.norm.vmin, t.norm.vmax) for t in tiles}) == 1
+    bar = next(ax for ax in fig.axes if ax not in maps)
+    assert "Mean response time, minutes" in bar.get_ylabel()
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert {"enforcement base", "sanitation base", "police base"} <= set(labels)
+    assert {"S1", "S2", "S3"} <= {t.get_text() for t in maps[0].texts}
+    fragmented, joint = (np.nanmean(t.get_array()) for t in tiles[:2])
+    assert fragmented > 10 * joint
+
+
+# --------------------------------------------------------------------------- load over the day
+
+
+def test_hourly_utilisation_adds_up_to_the_summary(results):
+    reps = results.summary["replications"]
+    for mode in MODES:
+        for department, (util, queue) in plots.hourly_load(results, mode).items():
+            on_duty = plots._on_duty_by_hour(results, department) * reps
+            overall = np.nansum(util * on_duty) / on_duty.sum()
+            assert overall == pytest.approx(results.summary["modes"][mode]["utilisation"][department], rel=1e-6)
+            assert len(util) == len(queue) == 24 and np.all(queue >= 0)
+
+
+def test_utilisation_and_queue_figure_has_a_line_per_mode_per_department(results):
+    fig = plots.figure_load(results)
+    departments = [d.name for d in results.scenario.departments]
+    assert len(fig.axes) == 2 * len(departments)
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == MODES
+        assert ax.get_title().split(":")[0] in departments
+    assert "% of on-duty time" in fig.axes[0].get_ylabel()
+    assert "Jobs waiting" in fig.axes[1].get_ylabel()
+    assert fig.axes[-1].get_xlabel() == "Hour of day"
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert labels[:3] == MODES
+
+
+# --------------------------------------------------------------------------- the timeline
+
+
+def test_story_is_one_garbage_incident_found_by_patrol_in_every_mode(story):
+    assert story.incident_type == "garbage_overflow" and story.channel == "patrol"
+    assert list(story.events) == MODES
+    assert {events[0] for events in story.events.values()} == {(story.occurred_min, "occurs")}
+    assert all(events[-1][1] == "resolved" for events in story.events.values())
+
+
+def test_the_fragmented_story_waits_for_the_desks_to_open(story):
+    events = story.events["fragmented"]
+    found = next(at for at, stage in events if stage.startswith("found"))
+    dispatched = next(at for at, stage in events if stage.endswith("dispatched"))
+    closed = (dispatched - found) - story.desk_hours.open_minutes_between(found, dispatched)
+    assert closed > 8 * 60, "the report should wait through a night with the desks closed"
+    joint = story.events["joint"]
+    assert joint[-1][0] - story.occurred_min < (events[-1][0] - story.occurred_min) / 10
+
+
+def test_timeline_shows_each_mode_as_a_row_against_desk_hours(results, story):
+    ax = plots.plot_timeline(story, colours=results.colours)
+    assert ax.get_title().startswith("The same full bin under three ways of working")
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(reversed(MODES))
+    assert ax.get_xlabel() == "Hours since the matter happened"
+    rows = [line for line in ax.get_lines() if line.get_label() in MODES]
+    assert [line.get_label() for line in rows] == MODES
+    assert {"desk office hours", "desks closed (nights, weekends)"} <= set(_legend_texts(ax))
+    bands = [p for p in ax.patches if to_hex(p.get_facecolor()) == "#c7e9c0"]
+    assert len(bands) >= 2, "office hours before and after the night"
+    notes = "\n".join(t.get_text() for t in ax.texts)
+    assert "desk hand-over 1 of" in notes and "posted in shared group" in notes
+    assert "desks closed" in notes and "resolved" in notes and "after it was found" in notes
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+SWEEP_ROWS = [
+    {"point": p, "departments.sanitation.units": units, "mode": mode, "replications": 3,
+     "response_min.median.mean": base / units, "response_min.median.ci_low": base / units * 0.8,
+     "response_min.median.ci_high": base / units * 1.2, "response_min.median.diff": 1.0,
+     "response_min.median.diff_ci_low": 0.5, "response_min.median.diff_ci_high": 1.5,
+     "within_target": share, "within_target_ci_low": share - 0.1, "within_target_ci_high": min(1.0, share + 0.1)}
+    for p, units in enumerate((1, 2, 4))
+    for mode, base, share in (("fragmented", 900.0, 0.1), ("joint", 20.0, 0.9), ("unified", 15.0, 0.95))
+]
+
+
+def test_sweep_columns_find_parameters_and_metrics_in_either_naming():
+    parameters, metrics = plots.sweep_columns([{k: str(v) for k, v in r.items()} for r in SWEEP_ROWS])
+    assert parameters == ["departments.sanitation.units"]
+    assert metrics == {
+        "response_min.median.mean": ("response_min.median.ci_low", "response_min.median.ci_high"),
+        "within_target": ("within_target_ci_low", "within_target_ci_high"),
+    }
+
+
+def test_sweep_curve_has_a_line_and_band_per_mode(tmp_path):
+    ax = plots.plot_sweep(SWEEP_ROWS, "departments.sanitation.units", "response_min.median.mean",
+                          low="response_min.median.ci_low", high="response_min.median.ci_high")
+    assert [line.get_label() for line in ax.get_lines()] == MODES
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 3
+    assert ax.get_xlabel() == "departments.sanitation.units"
+    assert "minutes" in ax.get_ylabel() and ax.get_yscale() == "log"
+    assert _legend_texts(ax) == MODES
+    assert list(ax.get_lines()[0].get_xdata()) == [1, 2, 4]
+
+
+def _write_sweep_csv(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "summary.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_plot_command_draws_sweep_curves_from_summary_csv(tmp_path, capsys):
+    _write_sweep_csv(tmp_path, SWEEP_ROWS)
+    assert main(["plot", str(tmp_path)]) == 0
+    pngs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert pngs == [
+        "sweep_response_min_median_mean_vs_departments_sanitation_units.png",
+        "sweep_within_target_vs_departments_sanitation_units.png",
+    ]
+    assert len(list((tmp_path / "figures").glob("*.svg"))) == 2
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_plot_command_writes_every_figure_as_png_and_svg(results_dir, capsys):
+    assert main(["plot", str(results_dir)]) == 0
+    folder = results_dir / "figures"
+    for stem in plots.COMPARISON_FIGURES:
+        image = mpimg.imread(folder / f"{stem}.png")
+        assert image.shape[0] > 300 and image.shape[1] > 500 and image[..., :3].std() > 0.05
+        assert (folder / f"{stem}.svg").read_text().lstrip().startswith("<?xml")
+    assert "wrote 10 files" in capsys.readouterr().out
+
+
+def test_plots_option_and_write_plots_for_other_commands(tmp_path):
+    import argparse
+
+    from sim.cli.figures import add_plots_option, write_plots
+
+    parser = argparse.ArgumentParser()
+    add_plots_option(parser)
+    assert parser.parse_args([]).plots is False and parser.parse_args(["--plots"]).plots is True
+    _write_sweep_csv(tmp_path / "sweep", SWEEP_ROWS)
+    paths = write_plots(tmp_path / "sweep")
+    assert sorted(p.suffix for p in paths) == [".png", ".png", ".svg", ".svg"]
+    assert all(p.exists() and p.parent == tmp_path / "sweep" / "figures" for p in paths)
+
+
+def test_plot_of_a_folder_without_results_is_a_user_error(tmp_path, capsys):
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "no summary.json or summary.csv" in capsys.readouterr().err
+    assert main(["plot", str(tmp_path / "missing")]) == 2
+
+
+def test_figures_never_touch_pyplot():
+    code = (
+        "import sys; import sim, sim.plots, sim.report, sim.animation, sim.demo; "
+        "r = sim.plots.Results.from_comparison(sim.compare(sim.load_scenario('scenarios/classroom.yaml'))); "
+        "sim.plots.comparison_figures(r); "
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
