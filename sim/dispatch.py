@@ -26,6 +26,9 @@ from sim.territory import Town
 
 __all__ = ["Job", "Dispatcher"]
 
+SMALL_FLEET = 12
+"""Up to this many free candidates, a plain loop beats array arithmetic in the nearest-unit search."""
+
 
 @dataclass(eq=False)
 class Job:
@@ -40,6 +43,7 @@ class Job:
     on_the_spot: bool = False
     event: simpy.Event | None = None
     arrived_min: float = float("nan")
+    travel_min: float | None = None
 
 
 class Dispatcher:
@@ -132,16 +136,23 @@ class Dispatcher:
         the same arithmetic as :meth:`sim.department.Unit.travel_min`, so the choice is exactly
         the one a loop over units would make.
         """
-        slots = self._slots[job.capable]
-        fleet = self._fleet
-        free = slots[fleet.free[slots]]
-        if len(free) <= 1:
-            return fleet.units[free[0]] if len(free) else None
-        minutes = fleet.travel_min(free, job.patch, self.env.now)
-        ties = free[minutes == minutes.min()]
+        fleet, now = self._fleet, self.env.now
+        candidates = [u for dept in self._departments(job.capable) for u in self.free.get(dept, ())]
+        if len(candidates) <= SMALL_FLEET:
+            if not candidates:
+                return None
+            minutes = [u.travel_min(self.town, job.patch, now) for u in candidates]
+            best = min(minutes)
+            ties = [u for u, m in zip(candidates, minutes) if m == best]
+        else:
+            free = np.fromiter((u.slot for u in candidates), dtype=np.intp, count=len(candidates))
+            times = fleet.travel_min(free, job.patch, now)
+            best = float(times.min())
+            ties = [fleet.units[k] for k in free[times == best]]
+        job.travel_min = best
         if len(ties) == 1:
-            return fleet.units[ties[0]]
-        return min((fleet.units[k] for k in ties), key=lambda u: (fleet.rank[u.department], u.free_seq))
+            return ties[0]
+        return min(ties, key=lambda u: (fleet.rank[u.department], u.free_seq))
 
     def _assign(self, unit: Unit, job: Job) -> None:
         del self.free[unit.department][unit]

@@ -374,7 +374,7 @@ class Simulation:
         if state.dispatched_min != state.dispatched_min:
             state.dispatched_min = dispatched
         unit.busy_since_min = dispatched
-        travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch)
+        travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch, job.travel_min)
         arrived = dispatched + travel
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
@@ -409,8 +409,9 @@ class Simulation:
         """A timeout that ends at clock time *moment* (never negative through rounding)."""
         return self.env.timeout(max(0.0, moment - self.env.now))
 
-    def _travel_min(self, unit, patch: int) -> float:
-        minutes = unit.travel_min(self.town, patch, self.env.now)
+    def _travel_min(self, unit, patch: int, known: float | None = None) -> float:
+        """Travel time of *unit* to *patch* now (*known* when the dispatcher just computed it), with noise."""
+        minutes = unit.travel_min(self.town, patch, self.env.now) if known is None else known
         if unit.travel_cv > 0:
             sigma2 = math.log1p(unit.travel_cv**2)
             minutes *= self.streams.travel.lognormal(-sigma2 / 2, math.sqrt(sigma2))

@@ -82,14 +82,9 @@ class Town:
         x, y = self.centres[a]
         return self.road_km_from(x, y, b)
 
-    @property
-    def centres(self) -> list[tuple[float, float]]:
-        """Patch centres as plain tuples (fast to index one at a time)."""
-        cached = self.__dict__.get("_centres")
-        if cached is None:
-            cached = [tuple(map(float, xy)) for xy in self.xy_km]
-            object.__setattr__(self, "_centres", cached)
-        return cached
+    def __post_init__(self):
+        # Patch centres as plain tuples: fast to index one at a time in the dispatch loop.
+        object.__setattr__(self, "centres", [tuple(map(float, xy)) for xy in self.xy_km])
 
     def patches_in_sector(self) -> np.ndarray:
         """Number of patches in each sector."""
