@@ -98,11 +98,18 @@ def mmc_scenario(customers: int) -> sim.Scenario:
     )
 
 
-def timed_run(scenario: sim.Scenario, mode: str) -> tuple[float, int]:
-    """(wall seconds, incidents) of one run through the project's public path."""
-    started = time.perf_counter()
-    output = sim.run(scenario, mode)
-    return time.perf_counter() - started, len(output.records)
+def timed_run(scenario: sim.Scenario, mode: str, repeat: int = 1) -> tuple[float, int]:
+    """(wall seconds, incidents) of a run through the project's public path; the best of *repeat* runs.
+
+    The best of several runs is the usual estimate of a program's own cost on a shared machine:
+    other work only ever adds time.
+    """
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        output = sim.run(scenario, mode)
+        best = min(best, time.perf_counter() - started)
+    return best, len(output.records)
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -165,8 +172,8 @@ def measure(quick: bool = False) -> dict:
     city_days = 36.5 if quick else 365
     out: dict = {"quick": quick}
 
-    floor_s = raw_simpy_mmc(customers)
-    project_s, project_n = timed_run(mmc_scenario(customers), "pooled")
+    floor_s = min(raw_simpy_mmc(customers) for _ in range(2))
+    project_s, project_n = timed_run(mmc_scenario(customers), "pooled", repeat=2)
     out["engine"] = {
         "customers": customers,
         "raw_simpy_us_per_customer": 1e6 * floor_s / customers,
@@ -192,12 +199,12 @@ def measure(quick: bool = False) -> dict:
     load_points = []
     for k in (1, 2, 4, 8):
         scenario = scaled(base, ["days=28"], rate=k, units=8)
-        wall, n = timed_run(scenario, "unified")
+        wall, n = timed_run(scenario, "unified", repeat=3)
         load_points.append((n, wall))
     size_points = []
     for k in (1, 4, 16):
         scenario = scaled(base, ["days=14"], patches=k)
-        wall, n = timed_run(scenario, "unified")
+        wall, n = timed_run(scenario, "unified", repeat=3)
         size_points.append((n, wall))
     out["scaling"] = {
         "load": {"points": load_points, "slope": slope(load_points)},
@@ -241,6 +248,8 @@ def report(results: dict, host: dict) -> str:
         + (" **Quick run (horizons / 10).**" if results["quick"] else ""),
         "",
         "## Engine floor",
+        "",
+        "Each figure is the best of 2 (engine) or 3 (scaling) runs; a year is one run per mode.",
         "",
         "| measurement | µs per customer | target |",
         "|---|---|---|",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 __all__ = ["MINUTES_PER_DAY", "MINUTES_PER_WEEK", "WeeklyHours", "WeeklySteps", "parse_window", "DAY_SETS"]
@@ -65,6 +65,10 @@ class WeeklyHours:
 
     starts: tuple[float, ...]
     ends: tuple[float, ...]
+    open_per_week: float = field(init=False, repr=False, compare=False)
+    """Open minutes in one week."""
+    is_always: bool = field(init=False, repr=False, compare=False)
+    """True when open round the clock."""
 
     @classmethod
     def always(cls) -> "WeeklyHours":
@@ -99,15 +103,10 @@ class WeeklyHours:
                 merged.append([start, end])
         return cls(tuple(float(s) for s, _ in merged), tuple(float(e) for _, e in merged))
 
-    @property
-    def open_per_week(self) -> float:
-        """Open minutes in one week."""
-        return sum(e - s for s, e in zip(self.starts, self.ends))
-
-    @property
-    def is_always(self) -> bool:
-        """True when open round the clock."""
-        return self.open_per_week >= MINUTES_PER_WEEK
+    def __post_init__(self):
+        # Derived once: add_open_minutes asks for them on every hand-over.
+        object.__setattr__(self, "open_per_week", sum(e - s for s, e in zip(self.starts, self.ends)))
+        object.__setattr__(self, "is_always", self.open_per_week >= MINUTES_PER_WEEK)
 
     def is_open(self, t: float) -> bool:
         """Whether the hours are open at clock time *t* (minutes)."""
@@ -183,6 +182,14 @@ class WeeklySteps:
 
     breaks: tuple[float, ...]
     values: tuple[float, ...]
+    weekly_total: float = field(init=False, repr=False, compare=False)
+    """Integral over one week."""
+
+    def __post_init__(self):
+        # Derived once: every patrol pass and every shift count reads them.
+        edges = self.breaks[1:] + (float(MINUTES_PER_WEEK),)
+        object.__setattr__(self, "weekly_total", sum(v * (e - b) for b, e, v in zip(self.breaks, edges, self.values)))
+        object.__setattr__(self, "_arrays", None)
 
     @classmethod
     def from_hours(cls, parts: Iterable[tuple[WeeklyHours, float]], cap: float = math.inf) -> "WeeklySteps":
@@ -221,12 +228,6 @@ class WeeklySteps:
             return week * MINUTES_PER_WEEK + self.breaks[i]
         return (week + 1) * MINUTES_PER_WEEK
 
-    @property
-    def weekly_total(self) -> float:
-        """Integral over one week."""
-        edges = self.breaks[1:] + (float(MINUTES_PER_WEEK),)
-        return sum(v * (e - b) for b, e, v in zip(self.breaks, edges, self.values))
-
     def integral(self, a: float, b: float) -> float:
         """Integral of the quantity over [*a*, *b*] (e.g. unit-minutes on duty)."""
         return self._cumulative(b) - self._cumulative(a)
@@ -255,10 +256,12 @@ class WeeklySteps:
         total = self.weekly_total
         if total <= 0:
             return np.full(np.broadcast(start, amount).shape, np.inf)
-        breaks = np.asarray(self.breaks)
-        values = np.asarray(self.values)
-        edges = np.append(breaks[1:], MINUTES_PER_WEEK)
-        cum = np.concatenate([[0.0], np.cumsum(values * (edges - breaks))])
+        if self._arrays is None:
+            breaks = np.asarray(self.breaks)
+            values = np.asarray(self.values)
+            edges = np.append(breaks[1:], MINUTES_PER_WEEK)
+            object.__setattr__(self, "_arrays", (breaks, values, np.concatenate([[0.0], np.cumsum(values * (edges - breaks))])))
+        breaks, values, cum = self._arrays
         week, offset = np.divmod(start, MINUTES_PER_WEEK)
         k = np.searchsorted(breaks, offset, side="right") - 1
         target = cum[k] + values[k] * (offset - breaks[k]) + amount
