@@ -586,23 +586,20 @@ def run_sweep(
     if retry_failed:
         done = {key: row for key, row in done.items() if not row.get("error")}
     kept, started = len(done), time.perf_counter()
-    bar = _progress_bar(sweep, len(done), progress)
     description = backend
+    needed = _needed(sweep, done)
     try:
-        needed = _needed(sweep, done)
         if needed:
             with open_backend(backend, workers, scheduler) as pool:
                 description = pool.describe()
-                while needed:
-                    _run_round(sweep, needed, done, pool, store, bar)
-                    needed = _needed(sweep, done)
+                with _progress_bar(sweep, len(done), progress) as bar:  # after the workers started: no thread at fork
+                    while needed:
+                        _run_round(sweep, needed, done, pool, store, bar)
+                        needed = _needed(sweep, done)
     except KeyboardInterrupt:
-        bar.close()
         if store:
             store.clean()
         raise SweepInterrupted(len(done), len(done) - kept, store.folder if store else None) from None
-    finally:
-        bar.close()
     runs = [done[key] for key in sorted(done, key=lambda k: (k[0], sweep.modes.index(k[1]), k[2]))]
     summary = summarise_runs(runs, sweep.parameters, sweep.metrics)
     files = store.write_tables(sweep, runs, summary) if store else []
@@ -663,15 +660,38 @@ def _replications_wanted(sweep: Sweep, point: int, done: dict) -> int:
 
 
 def _progress_bar(sweep: Sweep, done: int, progress: bool | None):
-    """A tqdm bar on stderr (done, failed, ETA); silent when stderr is not a terminal, unless asked."""
+    """A tqdm bar on stderr (done, failed, ETA); none when stderr is not a terminal, unless asked."""
+    if not (sys.stderr.isatty() if progress is None else progress):
+        return _NoBar()  # not even a disabled tqdm: creating one starts its monitor thread
     from tqdm import tqdm
 
     bar = tqdm(
         total=max(sweep.runs, done), initial=done, unit="run", desc=f"sweep {sweep.name}", file=sys.stderr,
-        disable=None if progress is None else not progress, dynamic_ncols=True, mininterval=0.5,
+        dynamic_ncols=True, mininterval=0.5,
     )
     bar.failed = 0
     return bar
+
+
+class _NoBar:
+    """The progress bar's interface, doing nothing."""
+
+    total = failed = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **values) -> None:
+        pass
 
 
 def rerun(out: str | os.PathLike, row: dict) -> dict:

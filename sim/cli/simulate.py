@@ -7,6 +7,7 @@ import math
 
 from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
 from sim.experiment import compare
+from sim.metrics import Precision, metric_paths
 from sim.results import write_comparison
 from sim.scenario import Scenario
 
@@ -20,6 +21,12 @@ def register(sub) -> None:
     p_run.set_defaults(handler=_cmd_run)
     p_cmp = sub.add_parser("compare", parents=[scenario_options(), run_options()], help="run modes on the same incidents")
     p_cmp.add_argument("--modes", help="comma-separated modes (default: all the scenario defines)")
+    p_cmp.add_argument(
+        "--precision", metavar="METRIC=TARGET",
+        help="replicate until the 95%% interval of METRIC is within TARGET of its mean in every mode, "
+        "e.g. response_min.mean=0.05 (--replications is then the minimum)",
+    )
+    p_cmp.add_argument("--max-replications", type=int, default=100, help="with --precision, stop here (default 100)")
     p_cmp.set_defaults(handler=_cmd_compare)
     sub.add_parser("validate", parents=[scenario_options()], help="check a scenario file").set_defaults(handler=_cmd_validate)
     sub.add_parser("schema", help="print the scenario file's JSON Schema").set_defaults(handler=_cmd_schema)
@@ -37,8 +44,9 @@ def _cmd_compare(args) -> int:
 def _simulate(args, modes) -> int:
     check_counts(args)
     scenario = load(args)
+    precision = _precision(args, scenario)
     try:
-        comparison = compare(scenario, modes, args.replications, args.seed)
+        comparison = compare(scenario, modes, args.replications, args.seed, precision)
     except KeyError as err:
         raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
     print(format_summary(comparison.summary))
@@ -46,6 +54,26 @@ def _simulate(args, modes) -> int:
         paths = write_comparison(args.out, comparison)
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _precision(args, scenario: Scenario) -> Precision | None:
+    """The ``--precision METRIC=TARGET`` rule, checked against the scenario's metrics."""
+    text = getattr(args, "precision", None)
+    if not text:
+        return None
+    metric, _, target = text.partition("=")
+    known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
+    if metric.strip() not in known:
+        raise user_error("--precision", f"unknown metric '{metric.strip()}'; expected e.g. response_min.mean, within_target, by_type.<type>.response_min.median")
+    try:
+        value = float(target)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 10:
+        raise user_error("--precision", f"expected METRIC=TARGET with TARGET a share above 0, e.g. response_min.mean=0.05; got {text!r}")
+    if args.max_replications < max(2, args.replications):
+        raise user_error("--max-replications", f"expected at least --replications and 2; got {args.max_replications}")
+    return Precision(metric.strip(), value, args.max_replications)
 
 
 def _cmd_validate(args) -> int:
@@ -121,7 +149,66 @@ def format_summary(summary: dict) -> str:
         ["utilisation", *names],
         [[d, *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
     )
-    return "\n\n".join([header, table, by_type, util])
+    parts = [header, table, by_type, util]
+    if "paired" in summary:
+        parts.append(format_paired(summary["paired"], target))
+    if "precision" in summary:
+        parts.append(_format_precision(summary["precision"], summary["replications"]))
+    return "\n\n".join(parts)
+
+
+def _paired_label(metric: str, target: float) -> str:
+    """A row label for a paired metric."""
+    labels = {
+        "response_min.mean": "response mean, min",
+        "response_min.median": "response median, min",
+        "response_min.p90": "response p90, min",
+        "within_target": f"within {target:g} min, points",
+        "resolution_min.median": "resolution median, min",
+    }
+    if metric in labels:
+        return labels[metric]
+    return metric.removeprefix("by_type.").replace(".response_min.median", " response median")
+
+
+def format_paired(paired: dict, target: float) -> str:
+    """Each mode minus the baseline, paired by replication: mean difference [CI] and the paired t-test's p."""
+    names = list(paired["modes"])
+    metrics = list(next(iter(paired["modes"].values()))) if names else []
+    rows = [
+        [_paired_label(metric, target), *(_difference(paired["modes"][m][metric], metric == "within_target") for m in names)]
+        for metric in metrics
+    ]
+    confidence = f"{100 * paired['confidence']:g}%"
+    title = (
+        f"difference from {paired['baseline']}, paired by replication: mean [{confidence} CI], paired t-test p "
+        "(shares in percentage points)"
+    )
+    return title + "\n" + _table(["", *names], rows)
+
+
+def _difference(stats: dict, share: bool) -> str:
+    if stats["mean_difference"] is None:
+        return "-"
+    scale = 100 if share else 1
+
+    def number(v):
+        return f"{scale * v:+,.1f}"
+
+    text = number(stats["mean_difference"])
+    if stats["ci_low"] is not None:
+        text += f" [{number(stats['ci_low'])}, {number(stats['ci_high'])}]"
+    p = stats["p_value"]
+    return text + ("  p=-" if p is None else "  p<0.001" if p < 0.001 else f"  p={p:.3f}")
+
+
+def _format_precision(report: dict, replications: int) -> str:
+    reached = ", ".join(f"{m} {'-' if w is None else f'{100 * w:.1f}%'}" for m, w in report["relative_half_width_reached"].items())
+    verdict = "reached" if report["reached"] else f"NOT reached by the maximum of {report['max_replications']}"
+    return (
+        f"precision: {report['metric']} within {100 * report['relative_half_width']:g}% of its mean "
+        f"({100 * report['confidence']:g}% interval) {verdict} after {replications} replications; half-widths: {reached}"
+    )
 
 
 def _mean_with_ci(stats) -> str:
