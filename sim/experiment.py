@@ -66,6 +66,14 @@ __all__ = [
 ]
 
 
+def _did_you_mean(name: str, known) -> str:
+    """'; did you mean 'x'?' when a known name is close to *name*."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def run(
     scenario: Scenario, mode: str | None = None, seed: int | None = None, replication: int = 0, trace: bool = False
 ) -> RunOutput:
@@ -85,7 +93,7 @@ def run(
     modes = modes_of(scenario)
     name = mode or next(iter(modes))
     if name not in modes:
-        raise KeyError(f"unknown mode {name!r}; the scenario defines {', '.join(modes)}")
+        raise KeyError(f"unknown mode {name!r}{_did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
     return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
 
@@ -162,7 +170,9 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
     names = list(modes) if modes else list(defined)
     unknown = [m for m in names if m not in defined]
     if unknown:
-        raise KeyError(f"unknown mode(s) {', '.join(unknown)}; the scenario defines {', '.join(defined)}")
+        raise KeyError(
+            f"unknown mode(s) {', '.join(unknown)}{_did_you_mean(unknown[0], defined)}; the scenario defines {', '.join(defined)}"
+        )
     return names
 
 

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from sim.incident import LAYER_NAMES
 from sim.records import IncidentRecord
 
 __all__ = [
@@ -270,16 +271,19 @@ def _group_stats(per_rep: Sequence[list[IncidentRecord]], target_min: float) -> 
     detected = [r for recs in per_rep for r in recs if not math.isnan(r.detected_min)]
     within = [r.response_min <= target_min for r in detected]
     all_records = [r for recs in per_rep for r in recs]
+    closure = [np.array([r.closure_min for r in recs]) for recs in per_rep]
     return {
         "incidents": len(all_records),
         "detected": len(detected),
         "response_min": time_stats(response),
         "resolution_min": time_stats(resolution),
+        "closure_min": time_stats(closure),
         "within_target": float(np.mean(within)) if within else None,
         "unresolved": sum(1 for r in detected if not r.resolved),
         "seen_not_handled": sum(r.seen_not_handled for r in all_records),
         "referrals": sum(r.referrals for r in all_records),
         "bounces": sum(r.bounces for r in all_records),
+        "layers": {layer: sum(1 for r in all_records if r.layer == layer) for layer in LAYER_NAMES},
     }
 
 

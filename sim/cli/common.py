@@ -9,7 +9,7 @@ from sim.errors import Problem, ScenarioError
 from sim.loader import load_scenario
 from sim.scenario import Scenario
 
-__all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error"]
+__all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs"]
 
 
 def scenario_options() -> argparse.ArgumentParser:
@@ -30,7 +30,25 @@ def run_options() -> argparse.ArgumentParser:
     parser.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
     parser.add_argument("--replications", "-r", type=int, default=1, help="independent replications (default 1)")
     parser.add_argument("--out", help="folder for summary.json and incidents.csv")
+    parser.add_argument("--plots", action="store_true", help="also write the figures (PNG and SVG) to OUT/figures")
     return parser
+
+
+def write_outputs(args, write) -> list:
+    """Call ``write()`` (which writes into ``args.out``) and, with ``--plots``, the figures.
+
+    A folder that cannot be written is the user's mistake (exit 2), not a traceback.
+    """
+    try:
+        paths = list(write())
+        if getattr(args, "plots", False):
+            from sim.cli.figures import write_plots
+
+            paths += write_plots(args.out)
+    except OSError as err:
+        where = err.filename or args.out
+        raise user_error("--out", f"cannot write there ({err.strerror or err}): {where}") from None
+    return paths
 
 
 def load(args) -> Scenario:

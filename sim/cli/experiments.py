@@ -30,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true", help="with --resume, also redo runs that failed")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the sweep file's out, else results/NAME)")
     p.add_argument("--progress", action="store_true", default=None, help="show the progress bar even when not on a terminal")
+    p.add_argument("--plots", action="store_true", help="also write sweep curves (PNG and SVG) to OUT/figures")
     p.set_defaults(handler=_cmd_sweep)
 
 
@@ -57,6 +58,10 @@ def _cmd_sweep(args) -> int:
         print(f"error: {err}; run the same command with --resume to finish", file=sys.stderr)
         return 1
     print(format_result(result))
+    if args.plots:
+        from sim.cli.figures import write_plots
+
+        print("wrote " + ", ".join(str(p) for p in write_plots(sweep.out)))
     return 1 if result.failed else 0
 
 

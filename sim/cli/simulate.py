@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
+from sim.cli.common import check_counts, load, run_options, scenario_options, user_error, write_outputs
 from sim.experiment import compare
 from sim.metrics import Precision, metric_paths
 from sim.results import write_comparison
@@ -43,6 +43,8 @@ def _cmd_compare(args) -> int:
 
 def _simulate(args, modes) -> int:
     check_counts(args)
+    if args.plots and not args.out:
+        raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
     scenario = load(args)
     precision = _precision(args, scenario)
     try:
@@ -51,7 +53,7 @@ def _simulate(args, modes) -> int:
         raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
     print(format_summary(comparison.summary))
     if args.out:
-        paths = write_comparison(args.out, comparison)
+        paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
