@@ -135,7 +135,7 @@ def _detect(detection, times, sector, coverage: PatrolCoverage, rng) -> np.ndarr
     return out
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class IncidentState:
     """One incident's progress during a run; turned into a record once, at the end."""
 

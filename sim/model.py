@@ -125,10 +125,17 @@ class Simulation:
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
-        town = self.town
-        records = [write_record(s, town.names, town.sector_names, town.sector) for s in self.states]
         trace = {s.number: sorted(s.trace, key=lambda event: event[0]) for s in self.states} if self.tracing else None
-        return RunOutput(records, self.job_log, busy, on_duty, self.dispatcher.waiting(), trace)
+        return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace)
+
+    def _records(self) -> list[IncidentRecord]:
+        """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
+        town, states = self.town, self.states
+        records = []
+        for i, state in enumerate(states):
+            records.append(write_record(state, town.names, town.sector_names, town.sector))
+            states[i] = None
+        return records
 
     # ------------------------------------------------------------------ processes
 
