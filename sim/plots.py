@@ -1236,3 +1236,221 @@ def sweep_figures(rows: Sequence[dict], limit: int = 8) -> dict[str, tuple[str, 
             stem = "sweep_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{metric}_vs_{parameter}").strip("_")
             out[stem] = (f"Sweep: {_metric_name(_metric_base(metric, (ci or (None,))[0]))} against {parameter}", fig)
     return out
+
+
+# --------------------------------------------------------------------------- planning: levers and sensitivity
+
+__all__ += ["figure_sensitivity", "figure_waterfall", "metric_words", "plot_sensitivity", "plot_waterfall", "waterfall_handles"]
+
+_STEP_COLOURS = {"down": OKABE_ITO["blue"], "up": OKABE_ITO["orange"]}
+_INDEX_COLOURS = {"S1": OKABE_ITO["sky blue"], "ST": OKABE_ITO["blue"], "mu_star": OKABE_ITO["blue"], "sigma": OKABE_ITO["sky blue"]}
+
+
+def _mean_or_nan(stats: dict | None) -> float:
+    return _number((stats or {}).get("mean"))
+
+
+def _interval_at(stats: dict | None, offset: float = 0.0) -> tuple[float, float] | None:
+    """The interval ``(ci_low, ci_high)`` shifted by *offset* (a step's interval starts at its level)."""
+    low, high = _number((stats or {}).get("ci_low")), _number((stats or {}).get("ci_high"))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return offset + low, offset + high
+
+
+def _waterfall_steps(table: dict) -> list[tuple[str, float, float, dict | None, dict]]:
+    """(label, bottom, top, interval stats, share row) of each lever's step, from the first mode's value."""
+    level, steps = _mean_or_nan(table["from"]), []
+    for row in table["shares"]:
+        share = _mean_or_nan(row["shapley"])
+        steps.append((_pretty(row["lever"]), level, level + share, row["shapley"], row))
+        level += share
+    return steps
+
+
+def _waterfall_bar(ax: Axes, x: float, bottom: float, top: float, colour: str, interval: tuple[float, float] | None) -> float:
+    """One bar from *bottom* to *top* and its interval's whisker at *top*; returns the highest point drawn."""
+    ax.bar(x, top - bottom, bottom=bottom, width=0.6, color=colour, edgecolor="black", linewidth=0.6, zorder=2)
+    if interval is None:
+        return max(bottom, top)
+    low, high = interval
+    ax.errorbar(x, top, yerr=[[max(0.0, top - low)], [max(0.0, high - top)]], color="black", capsize=4, linewidth=1, zorder=3)
+    return max(bottom, top, high)
+
+
+def _order_markers(ax: Axes, x: float, row: dict, bottom: float) -> float:
+    """Where the lever would take the metric if switched first (alone) or last, from the same level."""
+    alone, last = bottom + _mean_or_nan(row["alone"]), bottom + _mean_or_nan(row["last"])
+    ax.plot([x + 0.38] * 2, [alone, last], color="#555555", linewidth=1, zorder=3)
+    ax.plot(x + 0.38, alone, marker="o", markerfacecolor="white", markeredgecolor="black", markersize=6, zorder=4)
+    ax.plot(x + 0.38, last, marker="v", color="black", markersize=6, zorder=4)
+    return max(alone, last)
+
+
+def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> Axes:
+    """From one mode to another, lever by lever: each lever's Shapley share of the change.
+
+    Parameters
+    ----------
+    table:
+        One metric of a lever decomposition (:meth:`sim.levers.Decomposition.metric_table`,
+        or ``decompose.json``'s ``metrics[m]``): ``metric``, ``low``, ``high``, ``from`` and
+        ``to`` (mean, ci_low, ci_high) and ``shares`` (per lever: ``shapley``, ``alone``,
+        ``last``).
+    ax:
+        Axes to draw on; default a new figure's.
+    legend:
+        Draw the legend in the axes (a figure of several panels draws one for all).
+
+    Notes
+    -----
+    Bars start at the first mode's mean and end at the last mode's; whiskers are 95% intervals.
+    Beside each step, a circle marks where the lever alone (switched first) would take the
+    metric and a triangle where it takes it when switched last: the gap is the order effect
+    that the Shapley share averages out.
+    """
+    ax = _new_axes(ax, figsize=(8, 5))
+    colours = mode_colours([table["low"], table["high"]])
+    start, end = _mean_or_nan(table["from"]), _mean_or_nan(table["to"])
+    tops = [_waterfall_bar(ax, 0, 0, start, colours[table["low"]], _interval_at(table["from"]))]
+    steps = _waterfall_steps(table)
+    for x, (_, bottom, top, stats, row) in enumerate(steps, start=1):
+        drawn = _waterfall_bar(ax, x, bottom, top, _STEP_COLOURS["down" if top < bottom else "up"], _interval_at(stats, bottom))
+        tops.append(max(drawn, _order_markers(ax, x, row, bottom)))
+        ax.plot([x - 1 - 0.3, x + 0.3], [bottom, bottom], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
+    last = len(steps) + 1
+    ax.plot([last - 1 - 0.3, last + 0.3], [end, end], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
+    tops.append(_waterfall_bar(ax, last, 0, end, colours[table["high"]], _interval_at(table["to"])))
+    _label_waterfall(ax, [start, *(top - bottom for _, bottom, top, _, _ in steps), end], tops)
+    base = table["metric"]
+    ax.set_xticks(range(last + 1), [table["low"], *(label for label, *_ in steps), table["high"]], rotation=20, ha="right")
+    ax.set_ylabel(_metric_label(base))
+    ax.set_ylim(0, 1.12 * max(t for t in tops if math.isfinite(t)))
+    ax.set_title(f"{_metric_name(base)}: {table['low']} to {table['high']}, lever by lever", fontsize=11)
+    ax.grid(True, axis="y", alpha=0.3)
+    if legend:
+        ax.legend(handles=waterfall_handles(table["low"], table.get("confidence", 0.95)), fontsize=8, loc="upper right")
+    return ax
+
+
+def _label_waterfall(ax: Axes, values: list[float], tops: list[float]) -> None:
+    """Each bar's value (a step's signed change) above everything drawn at it."""
+    for x, (value, top) in enumerate(zip(values, tops)):
+        sign = "" if x in (0, len(values) - 1) else ("+" if value >= 0 else "\u2212")
+        text = f"{sign}{format_minutes(abs(value))}" if math.isfinite(value) else "-"
+        ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=8)
+
+
+def waterfall_handles(low: str, confidence: float = 0.95) -> list:
+    """Legend entries of a waterfall."""
+    return [
+        Patch(color=_STEP_COLOURS["down"], label="lever's Shapley share: lowers it"),
+        Patch(color=_STEP_COLOURS["up"], label="lever's Shapley share: raises it"),
+        Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black", label=f"lever switched alone on {low}"),
+        Line2D([], [], marker="v", linestyle="", color="black", label="lever switched last"),
+        Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label=f"{100 * confidence:g}% interval"),
+    ]
+
+
+def figure_waterfall(decomposition: dict, metrics: Sequence[str] | None = None) -> Figure:
+    """Waterfalls of a lever decomposition (``Decomposition.as_dict()``), one panel per metric, two per row."""
+    names = list(metrics or decomposition["metrics"])
+    cols = min(2, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig = _figure(7.2 * cols, 4.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, name in zip(axes, names):
+        plot_waterfall(decomposition["metrics"][name], ax=ax, legend=False)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.legend(handles=waterfall_handles(decomposition["from"], decomposition.get("confidence", 0.95)), loc="outside lower center", ncols=5, fontsize=9)
+    fig.suptitle(
+        f"{decomposition['scenario']}: which lever buys how much ({decomposition['replications']} replications, common random numbers)",
+        fontsize=12,
+    )
+    return fig
+
+
+def plot_sensitivity(rows: Sequence[dict], ax: Axes | None = None, title: str | None = None, order: Sequence[str] | None = None) -> Axes:
+    """Global sensitivity indices of one metric in one mode, one row of bars per parameter.
+
+    Parameters
+    ----------
+    rows:
+        One dict per parameter: ``parameter`` and either Sobol ``S1``, ``S1_conf``, ``ST``,
+        ``ST_conf`` or Morris ``mu_star``, ``mu_star_conf``, ``sigma``
+        (:func:`sim.sensitivity.index_rows`).
+    ax:
+        Axes to draw on; default a new figure's.
+    title:
+        Axes title.
+    order:
+        Parameters from top to bottom; default by total index (or mu*), largest on top.
+
+    Notes
+    -----
+    A parameter whose indices and intervals are all exactly 0 is marked "exactly 0": with common
+    random numbers, it changed no run at all.
+    """
+    ax = _new_axes(ax, figsize=(7, 1.2 + 0.5 * len(rows)))
+    sobol = any("ST" in r for r in rows)
+    keys = ("S1", "ST") if sobol else ("mu_star", "sigma")
+    by_name = {r["parameter"]: r for r in rows}
+    names = list(order) if order else sorted(by_name, key=lambda n: -np.nan_to_num(_number(by_name[n].get(keys[-1] if sobol else keys[0]))))
+    shown = [by_name.get(n, {"parameter": n}) for n in names]
+    y = np.arange(len(shown))[::-1]
+    height = 0.38
+    for k, key in enumerate(keys):
+        values = np.array([_number(r.get(key)) for r in shown])
+        conf = np.array([_number(r.get(f"{key}_conf")) for r in shown])
+        ax.barh(y + (0.5 - k) * height, np.nan_to_num(values), height=height, color=_INDEX_COLOURS[key], edgecolor="black",
+                linewidth=0.5, label=_index_label(key), xerr=np.nan_to_num(conf) if np.isfinite(conf).any() else None,
+                error_kw={"capsize": 3, "linewidth": 1})
+    checked = [*keys, *(f"{k}_conf" for k in keys if f"{k}_conf" in shown[0])] if shown else []
+    for yi, row in zip(y, shown):
+        if all(_number(row.get(k)) == 0 for k in checked):
+            ax.annotate("exactly 0", (0, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color="#555555")
+    ax.set_yticks(y, [_parameter_label(n) for n in names])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Sobol index (share of the output's variance)" if sobol else "Morris elementary effect (metric's units)")
+    if sobol:
+        ax.set_xlim(min(-0.05, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _index_label(key: str) -> str:
+    return {"S1": "first order S1 (95% interval)", "ST": "total ST (95% interval)", "mu_star": "mu* (95% interval)", "sigma": "sigma"}[key]
+
+
+def _parameter_label(path: str) -> str:
+    """A key path for an axis label, without its section (``departments.``, ``governance.``, ``incident_types.``)."""
+    section, _, rest = path.partition(".")
+    return rest if section in ("departments", "governance", "incident_types", "territory") and rest else path
+
+
+def figure_sensitivity(result: dict, metric: str) -> Figure:
+    """Bars of one metric's indices, one panel per mode (``SensitivityResult.as_dict()``)."""
+    rows = [r for r in result["indices"] if r["metric"] == metric]
+    modes = [m for m in result["modes"] if any(r["mode"] == m for r in rows)]
+    parameters = len({r["parameter"] for r in rows})
+    key = "ST" if result["method"] == "sobol" else "mu_star"
+    totals: dict[str, float] = {}
+    for row in rows:
+        totals[row["parameter"]] = totals.get(row["parameter"], 0.0) + np.nan_to_num(_number(row.get(key)))
+    order = sorted(totals, key=lambda name: -totals[name])
+    fig = _figure(3.2 + 4.2 * len(modes), 1.6 + 0.55 * parameters)
+    axes = fig.subplots(1, len(modes), squeeze=False, sharex=True, sharey=True)[0]
+    for ax, mode in zip(axes, modes):
+        plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=f"mode {mode}", order=order)
+    fig.suptitle(f"{result['name']}: which parameters matter for {_metric_name(metric)} ({result['method']})", fontsize=12)
+    return fig
+
+
+def metric_words(path: str) -> str:
+    """A metric path in words, for tables and titles: ``by_type.garbage_overflow.response_min.median`` ->
+    ``garbage overflow: median response time``."""
+    return _metric_name(path)
