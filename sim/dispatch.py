@@ -137,15 +137,17 @@ class Dispatcher:
         the one a loop over units would make.
         """
         fleet, now = self._fleet, self.env.now
-        candidates = [u for dept in self._departments(job.capable) for u in self.free.get(dept, ())]
-        if len(candidates) <= SMALL_FLEET:
+        departments = self._departments(job.capable)
+        if sum(len(self.free.get(dept, ())) for dept in departments) <= SMALL_FLEET:
+            candidates = [u for dept in departments for u in self.free.get(dept, ())]
             if not candidates:
                 return None
             minutes = [u.travel_min(self.town, job.patch, now) for u in candidates]
             best = min(minutes)
             ties = [u for u, m in zip(candidates, minutes) if m == best]
         else:
-            free = np.fromiter((u.slot for u in candidates), dtype=np.intp, count=len(candidates))
+            slots = self._slots[job.capable]
+            free = slots[fleet.free[slots]]
             times = fleet.travel_min(free, job.patch, now)
             best = float(times.min())
             ties = [fleet.units[k] for k in free[times == best]]
