@@ -46,6 +46,10 @@ __all__ = [
 
 BACKENDS = ("serial", "processes", "dask")
 DASK_TIMEOUT_S = 30
+DASK_RESUBMITS = 3
+"""Times the dask backend submits a run again after its future failed with its worker."""
+DASK_FETCH_TIMEOUT_S = 10
+"""Seconds to fetch one finished run's row (a few hundred bytes); longer means its worker is gone."""
 DASK_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 """Dask settings for simulation workers: dask's statistical profiler samples every thread every
 10 ms, which slows pure-Python runs by 7-15%. Set on a cluster of your own with the environment
@@ -117,6 +121,7 @@ class ProcessBackend(Backend):
     def __init__(self, workers: int | None = None, method: str | None = None, preload: Sequence[str] = ("sim.experiment",)):
         self.workers = workers or cpu_count()
         self.method, self.preload = method, list(preload)
+        self.requested_method = method
         self.executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
@@ -132,18 +137,48 @@ class ProcessBackend(Backend):
             self.executor.submit(int).result()  # a fork pool starts every worker at its first task: now, while single-threaded
 
     def imap(self, fn, tasks):
-        if not tasks:
-            return
-        self.start()
-        futures = {self.executor.submit(fn, task): index for index, task in enumerate(tasks)}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BrokenProcessPool:
-            raise BackendError("a worker process died (killed, or out of memory?); the runs that finished are kept") from None
-        finally:
-            for future in futures:
-                future.cancel()
+        """Yield ``(index, fn(task))`` as tasks finish.
+
+        A worker that dies (killed, out of memory) breaks the whole pool: the results that had
+        finished are still yielded, and the unfinished tasks are given once to a fresh pool.
+        If that pool breaks too, :class:`BackendError` says so.
+        """
+        pending = list(range(len(tasks)))
+        for attempt in (1, 2):
+            if not pending:
+                return
+            self.start()
+            futures = {self.executor.submit(fn, tasks[index]): index for index in pending}
+            yielded: set[int] = set()
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    yielded.add(futures[future])
+                    yield futures[future], result
+                return
+            except BrokenProcessPool:
+                pass
+            finally:
+                for future in futures:
+                    future.cancel()
+            finished = [
+                (index, future.result()) for future, index in futures.items()
+                if index not in yielded and future.done() and not future.cancelled() and future.exception() is None
+            ]
+            for index, result in finished:
+                yielded.add(index)
+                yield index, result
+            pending = [index for index in pending if index not in yielded]
+            self._discard_broken_pool()
+        raise BackendError(
+            "a worker process died (killed, or out of memory?), and again after the unfinished runs went to fresh workers; "
+            f"{len(tasks) - len(pending)} of {len(tasks)} runs finished and are kept"
+        )
+
+    def _discard_broken_pool(self) -> None:
+        """Forget a pool whose worker died; the next :meth:`start` makes a fresh one."""
+        self.close(abort=True)
+        self.method = self.requested_method  # chosen afresh: a fork is only safe while no other thread runs
 
     def close(self, abort: bool = False) -> None:
         if self.executor is None:
@@ -194,25 +229,58 @@ class DaskBackend(Backend):
         self.where = scheduler or "a local cluster"
 
     def imap(self, fn, tasks):
+        """Yield ``(index, fn(task))`` as tasks finish, each result fetched as soon as its task is done.
+
+        A worker that dies takes its running task, and maybe finished results not yet fetched,
+        with it. Dask reschedules such tasks by itself; a task whose future fails anyway (lost,
+        or refused after killing workers ``distributed.scheduler.allowed-failures`` times) is
+        submitted again, up to :data:`DASK_RESUBMITS` times, before :class:`BackendError`.
+        Runs are seeded by their task, so a rerun gives the same result.
+        """
         if not tasks:
             return
         from dask.distributed import as_completed as dask_completed
 
         futures = self.client.map(fn, list(tasks), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
+        live = {future.key: future for future in futures}
+        resubmitted = dict.fromkeys(range(len(tasks)), 0)
+        done = dask_completed(futures)
         try:
-            for future in dask_completed(futures):
+            for future in done:
+                i = index.pop(future.key)
+                live.pop(future.key, None)
                 try:
-                    result = future.result()
-                except Exception as err:  # noqa: BLE001 -- a lost worker, a scheduler gone: not a result of the run
-                    raise BackendError(f"the dask cluster failed a run ({type(err).__name__}: {err}); the runs that finished are kept") from None
-                yield index[future.key], result
+                    result = future.result(timeout=DASK_FETCH_TIMEOUT_S)
+                except Exception as err:  # noqa: BLE001 -- the run never raises: this is a lost worker or scheduler
+                    if resubmitted[i] >= DASK_RESUBMITS:
+                        finished = len(tasks) - len(index) - 1
+                        raise BackendError(
+                            f"the dask cluster lost run {i + 1} {resubmitted[i] + 1} times ({type(err).__name__}: {err}); "
+                            f"{finished} of {len(tasks)} runs finished and are kept"
+                        ) from None
+                    resubmitted[i] += 1
+                    again = self.client.submit(fn, tasks[i], pure=False)
+                    index[again.key], live[again.key] = i, again
+                    done.add(again)
+                    continue
+                finally:
+                    future.release()
+                yield i, result
         finally:
-            self.client.cancel(futures)
+            done.clear()
+            self.client.cancel(list(live.values()))
 
     def close(self, abort: bool = False) -> None:
-        self.client.close(timeout=5 if abort else DASK_TIMEOUT_S)
-        self._close_cluster()
+        logger = logging.getLogger("distributed")
+        level = logger.level
+        if abort:  # stopping on purpose: dask's complaints about work cut short are not news
+            logger.setLevel(logging.CRITICAL)
+        try:
+            self.client.close(timeout=5 if abort else DASK_TIMEOUT_S)
+            self._close_cluster()
+        finally:
+            logger.setLevel(level)
 
     def _close_cluster(self) -> None:
         if self.cluster is not None:
@@ -242,8 +310,18 @@ def local_cluster(workers: int | None = None):
     with dask.config.set(DASK_WORKER_CONFIG):
         return LocalCluster(
             n_workers=workers or cpu_count(), threads_per_worker=1, processes=True, dashboard_address=":0",
-            silence_logs=logging.ERROR, preload=["sim.experiment"],
+            silence_logs=logging.CRITICAL, preload=["sim.experiment", __name__],
         )
+
+
+def dask_setup(worker) -> None:
+    """Dask preload hook, run in each worker process of :func:`local_cluster`: leave Ctrl-C to the parent.
+
+    A terminal sends Ctrl-C to every process of the foreground group, the cluster's workers
+    included; the parent stops them itself, without each printing its own traceback.
+    """
+    if threading.current_thread() is threading.main_thread():
+        _ignore_interrupt()
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "ScenarioError", "USER_ERROR_EXIT"]
+__all__ = ["Problem", "ScenarioError", "USER_ERROR_EXIT", "printable"]
 
 USER_ERROR_EXIT = 2
 
@@ -26,7 +26,17 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return printable(text)
+
+
+def printable(text: str) -> str:
+    """*text* on one line and safe for a terminal: control characters (a newline inside a key,
+    an escape sequence), line separators and lone surrogates are shown as escapes (``\\n``,
+    ``\\x1b``, ``\\ud800``) rather than acted on."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
 
 
 class ScenarioError(ValueError):

@@ -16,6 +16,7 @@ import difflib
 import math
 import os
 import re
+import sys
 import typing
 from pathlib import Path
 from typing import Any, Iterable
@@ -33,8 +34,11 @@ __all__ = [
     "read_yaml",
     "parse_yaml",
     "apply_overrides",
+    "limits",
+    "check_size",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "MAX_UNITS",
 ]
 
 MAX_FILE_BYTES = 5_000_000
@@ -106,6 +110,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, _Lines]:
     lines = _Lines()
     loader = None
     try:
+        _prescan(text, source)
         loader = _Loader(text)
         node = loader.get_single_node()
         data = _Walker(loader, source, lines).walk(node)
@@ -128,6 +133,61 @@ def parse_yaml(text: str, source: str) -> tuple[Any, _Lines]:
         if loader is not None:
             loader.dispose()
     return data, lines
+
+
+def _prescan(text: str, source: str) -> None:
+    """Refuse a document with too many values or too deep a nesting before composing it.
+
+    libyaml's event parser (when PyYAML has it) walks the text in C, without recursion and
+    without building nodes, about 50 times faster than the pure-Python composer: a huge or
+    deeply nested file is refused in a fraction of a second instead of after many seconds
+    and hundreds of megabytes. Anything else it objects to (a syntax error) is left to the
+    Python parser, whose messages the rest of this module words.
+    """
+    parser = getattr(yaml, "CSafeLoader", None)
+    if parser is None:
+        return
+    starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    values = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=parser):
+            if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent) + starts):
+                values += 1
+                if values > MAX_NODES:
+                    message = f"the document has more than {MAX_NODES:,} values; expected a smaller file"
+                    raise ScenarioError([Problem(source, event.start_mark.line + 1, "", message)])
+            if isinstance(event, starts):
+                depth += 1
+                if depth > MAX_DEPTH + 1:
+                    message = f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document"
+                    raise ScenarioError([Problem(source, event.start_mark.line + 1, "", message)])
+            elif isinstance(event, ends):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+
+
+_TAG_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false", "null": "nothing (null)"}
+
+
+def _unreadable_scalar(node) -> str:
+    """Why a scalar could not be read: a tag it does not fit (``!!int abc``) or a number too long for Python."""
+    kind = node.tag.removeprefix("tag:yaml.org,2002:")
+    digits = sum(c.isdigit() for c in node.value)
+    if kind == "int" and digits > sys.get_int_max_str_digits():
+        return f"a number of {digits:,} digits; expected at most {sys.get_int_max_str_digits():,} digits"
+    wanted = _TAG_WORDS.get(kind, kind)
+    return f"{_given(node.value)} cannot be read as {wanted} (YAML type !!{kind}); expected {wanted}"
+
+
+def _has_surrogate(text: str) -> bool:
+    """Whether *text* holds a lone UTF-16 surrogate (which cannot be written as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _syntax_problem(err: yaml.MarkedYAMLError, source: str) -> Problem:
@@ -153,6 +213,21 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# YAML 1.1 (PyYAML) reads 1e5 and 1.0e308 as text: a float needs a dot and a signed exponent
+# (1.0e+5). People write 1e5 for a number, and YAML 1.2 agrees; so do we.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+_BILLION_LAUGHS = (
+    f"the document expands to more than {MAX_NODES:,} values: aliases (*name) repeat anchors "
+    "(&name) inside each other (a 'billion laughs'); expected each anchor to be used a few times"
+)
+
+
 class _Walker:
     """Turns composed YAML nodes into dicts, lists and scalars, recording lines and bounding work.
 
@@ -169,6 +244,8 @@ class _Walker:
     def walk(self, node) -> Any:
         """The plain data of the document *node* (None for an empty document)."""
         try:
+            if node is not None:
+                self._check_expansion(node)
             data = None if node is None else self.build(node, ())
         except _Fatal:
             pass
@@ -205,16 +282,57 @@ class _Walker:
         finally:
             self.open.discard(id(node))
 
+    def _check_expansion(self, root) -> None:
+        """Refuse at once a document whose aliases expand to more than :data:`MAX_NODES` values.
+
+        The expanded size of every node is computed once (aliases share nodes), counting what
+        :meth:`build` would visit, so a billion laughs is refused in milliseconds, at the
+        top-level key where the count passes the limit, instead of after walking the limit.
+        """
+        sizes: dict[int, int] = {}
+        limit = MAX_NODES + 1
+
+        def size(node) -> int:
+            known = sizes.get(id(node))
+            if known is not None:
+                return known
+            sizes[id(node)] = 0  # an alias inside its own anchor: build() reports it
+            total = 1
+            if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+                for key, value in node.value:
+                    if key.tag != _MERGE_TAG:
+                        total += size(key) + size(value)
+                    else:
+                        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                        total += sum(size(source) for source in sources if isinstance(source, yaml.MappingNode))
+                    if total > limit:
+                        break
+            elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+                for item in node.value:
+                    total += size(item)
+                    if total > limit:
+                        break
+            sizes[id(node)] = min(total, limit)
+            return sizes[id(node)]
+
+        if size(root) <= MAX_NODES:
+            return
+        total, top, line = 1, (), root.start_mark.line + 1
+        for i, item in enumerate(root.value if isinstance(root, (yaml.MappingNode, yaml.SequenceNode)) else []):
+            key, value = item if isinstance(root, yaml.MappingNode) else (None, item)
+            total += (size(key) if key is not None else 0) + size(value)
+            if total > MAX_NODES:
+                name = key.value if key is not None and isinstance(key, yaml.ScalarNode) else i
+                top, line = (name,), (key or value).start_mark.line + 1
+                break
+        self.problems.append(Problem(self.source, line, _dotted(top), _BILLION_LAUGHS))
+        raise _Fatal
+
     def _count(self, node, path) -> None:
         """Stop when the expanded document is too big or too deep."""
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            self.fatal(
-                node,
-                path,
-                f"the document expands to more than {MAX_NODES:,} values: aliases (*name) repeat anchors "
-                "(&name) inside each other (a 'billion laughs'); expected each anchor to be used a few times",
-            )
+            self.fatal(node, path, _BILLION_LAUGHS)
         if len(path) > MAX_DEPTH:
             self.fatal(node, path, f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document")
 
@@ -225,7 +343,17 @@ class _Walker:
         if node.tag not in _SCALAR_TAGS:
             self.note(node, path, f"YAML tag {_short_tag(node.tag)} is not allowed: {_PLAIN}")
             return None
-        return self.loader.construct_object(node, deep=True)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, KeyError, IndexError, TypeError, OverflowError):
+            self.note(node, path, _unreadable_scalar(node))
+            return None
+        if isinstance(value, str) and _has_surrogate(value):
+            lone = next(c for c in value if 0xD800 <= ord(c) <= 0xDFFF)
+            message = f"the text holds \\u{ord(lone):04x}, half of a surrogate pair and not a character; expected Unicode text"
+            self.note(node, path, message)
+            return None
+        return value
 
     def _sequence(self, node, path) -> list:
         """A plain list."""
@@ -323,15 +451,132 @@ def scenario_from_dict(
             f"at the top level, got {_kind(data)}"
         )
         raise ScenarioError([Problem(source, lines.get((), 1), "", message)])
+    check_size(data, source, lines)
     data, overridden, problems = _apply_overrides(data, overrides)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(problems + _problems_from_validation(err, data, source, lines, overridden)) from None
-    problems += [_problem(source, lines, data, path, message, overridden) for path, message in cross_check(scenario)]
+    checks = cross_check(scenario) + limits(scenario)
+    problems += [_problem(source, lines, data, path, message, overridden) for path, message in checks]
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def check_size(data: Any, source: str, lines: dict | None = None) -> None:
+    """Refuse plain data nested deeper than :data:`MAX_DEPTH` or holding more than :data:`MAX_NODES` values.
+
+    What :func:`parse_yaml` guarantees for a file, for data built in Python: copying and
+    validating it then cannot exhaust the stack or the memory. Shared (or cyclic) parts count
+    each time they are reached, as aliases do.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the top-level key where the limit was passed.
+    """
+    lines = lines or {}
+    stack: list[tuple[tuple, Any]] = [((), data)]
+    seen = 0
+    while stack:
+        path, node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES or len(path) > MAX_DEPTH:
+            top = path[:1]
+            message = (
+                f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document" if len(path) > MAX_DEPTH
+                else f"the document has more than {MAX_NODES:,} values (counting each shared part each time); expected less"
+            )
+            raise ScenarioError([Problem(source, lines.get(top), _dotted(top), message)])
+        if isinstance(node, dict):
+            stack += [(path + (k,), v) for k, v in node.items()]
+        elif isinstance(node, (list, tuple)):
+            stack += [(path + (i,), v) for i, v in enumerate(node)]
+
+
+# --------------------------------------------------------------------------- limits
+
+
+MAX_UNITS = 200_000
+"""Field units of all departments, and grid workers of all grids, one run may hold (each costs memory)."""
+MAX_REFERRAL_STEPS = 1_000
+"""Hand-over steps of one referral (each is computed for every referred matter)."""
+MAX_MISROUTE = 0.99
+"""Chance a forward goes astray: at 0.99 a matter already bounces about 100 times on average."""
+MIN_GAMMA_CV = 1e-6
+"""Smallest coefficient of variation of a gamma duration (its shape is 1 / cv**2)."""
+
+
+def limits(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Values the schema admits but no run could finish with: (key path, message) pairs.
+
+    They guard the run rather than the file: a referral of a trillion hand-overs, a misrouting
+    chance so close to 1 that a matter never arrives, weights that add up to infinity, a million
+    units. Each message says the limit and why.
+    """
+    out: list[tuple[tuple, str]] = []
+    territory = scenario.territory
+    if territory.grid is not None and territory.grid.weights is not None:
+        out += _finite_list(("territory", "grid", "weights"), territory.grid.weights)
+    if territory.patches is not None:
+        weights = [p.weight for p in territory.patches]
+        if not math.isfinite(sum(weights)):
+            out.append((("territory", "patches"), f"the patch weights add up to infinity (more than {sys.float_info.max:.1e}); expected smaller weights"))
+    for i, itype in enumerate(scenario.incident_types):
+        if itype.profile is not None:
+            out += _finite_list(("incident_types", i, "profile"), itype.profile)
+    referral = scenario.governance.referral
+    for channel, steps in referral.steps.items():
+        if steps > MAX_REFERRAL_STEPS:
+            path = ("governance", "referral", "steps", channel)
+            out.append((path, f"expected at most {MAX_REFERRAL_STEPS:,} hand-over steps; got {steps:,}"))
+    if referral.misroute_probability > MAX_MISROUTE:
+        message = (
+            f"expected at most {MAX_MISROUTE:g} (at {referral.misroute_probability:g} a matter would bounce "
+            f"about {1 / (1 - referral.misroute_probability):,.0f} times before it arrives); got {referral.misroute_probability:g}"
+        )
+        out.append((("governance", "referral", "misroute_probability"), message))
+    out += _gamma_cvs(scenario, ())
+    units = sum(d.units for d in scenario.departments)
+    if units > MAX_UNITS:
+        message = f"{units:,} units in all departments; one run is limited to {MAX_UNITS:,} (each unit costs memory)"
+        out.append((("departments",), message))
+    if scenario.grid_management is not None:
+        grids = territory.grid.grids[0] * territory.grid.grids[1] if territory.grid else len({p.grid for p in territory.patches})
+        workers = grids * scenario.grid_management.workers_per_grid
+        if workers > MAX_UNITS:
+            message = (
+                f"{grids:,} grids x {scenario.grid_management.workers_per_grid:,} workers = {workers:,} grid workers; "
+                f"one run is limited to {MAX_UNITS:,}"
+            )
+            out.append((("grid_management", "workers_per_grid"), message))
+    return out
+
+
+def _finite_list(path: tuple, numbers: list[float]) -> list[tuple[tuple, str]]:
+    """Each number finite, and their sum too."""
+    for j, number in enumerate(numbers):
+        if not math.isfinite(number):
+            return [(path + (j,), f"expected a finite number; got {number}")]
+    if not math.isfinite(sum(numbers)):
+        return [(path, f"the numbers add up to infinity (more than {sys.float_info.max:.1e}); expected smaller numbers")]
+    return []
+
+
+def _gamma_cvs(model: BaseModel, path: tuple) -> list[tuple[tuple, str]]:
+    """Gamma durations anywhere under *model* whose cv is too small to draw from."""
+    out = []
+    if getattr(model, "dist", None) == "gamma" and model.cv < MIN_GAMMA_CV:
+        message = f"expected a cv of at least {MIN_GAMMA_CV:g} for a gamma duration (a fixed duration has none); got {model.cv:g}"
+        out.append((path + ("cv",), message))
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+        for key, child in children:
+            if isinstance(child, BaseModel):
+                out += _gamma_cvs(child, path + (name,) + (() if key is None else (key,)))
+    return out
 
 
 # --------------------------------------------------------------------------- overrides
@@ -409,8 +654,8 @@ def _dict_key(node: dict, part: str, path: list, last: bool) -> str:
         raise ValueError(_unknown_key_message(part, allowed))
     if free and part not in node:
         raise ValueError(_unknown_name_message(part, path, node))
-    if not last and part not in node:
-        node[part] = _default_container(tuple(path) + (part,))
+    if not last and (part not in node or (node[part] is None and _models_at(tuple(path) + (part,)))):
+        node[part] = _default_container(tuple(path) + (part,))  # absent, or left empty (null) where a mapping may stand
     return part
 
 
@@ -532,6 +777,8 @@ def _expected_message(errors: list[dict], path: tuple) -> str:
         text = "; ".join(dict.fromkeys(checks)) + _HINTS.get(str(path[-1]) if path else "", "")
         return text if repr(given) in text or isinstance(given, (dict, list)) else f"{text}; got {_given(given)}"
     wanted = list(dict.fromkeys(_expected(e) for e in errors))
+    if isinstance(given, float) and not math.isfinite(given):  # nan fails every bound: say what is wrong with it
+        wanted = [w.replace("a number", "a finite number", 1) if w.startswith("a number") else w for w in wanted]
     text = f"expected {' or '.join(wanted)}; got {_given(given)}"
     options = [o for e in errors if e["type"] == "literal_error" for o in _quoted(e["ctx"]["expected"])]
     close = difflib.get_close_matches(str(given), options, n=1) if isinstance(given, str) else []

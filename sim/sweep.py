@@ -33,6 +33,7 @@ import itertools
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +46,7 @@ from scipy.stats import qmc
 from sim import __version__
 from sim.errors import Problem, ScenarioError
 from sim.governance import modes_of
-from sim.loader import apply_overrides, read_yaml, scenario_from_dict
+from sim.loader import apply_overrides, check_size, read_yaml, scenario_from_dict
 from sim.metrics import Precision, metric_paths
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
@@ -60,6 +61,7 @@ DEFAULT_METRICS = (
 )
 MAX_RUNS = 1_000_000
 MAX_VALUES = 10_000
+MAX_INTEGER = 2**53
 RESERVED = ("seed",)
 _PARAMETER_FORMS = "a list of values, {from, to, step}, {from, to, count} or (for lhs and sobol) {low, high}"
 
@@ -222,10 +224,11 @@ def sweep_from_dict(
     if not isinstance(data, dict):
         got = "nothing" if data is None else type(data).__name__
         check.fail((), f"expected a sweep (a mapping with 'scenario:', 'parameters:', ...), got {got}")
+    check_size(data, source, lines)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_validation_problems(err, check)) from None
+        raise ScenarioError(_validation_problems(err, check, data)) from None
     base, resolved, scenario_source = _base_scenario(spec, check, Path(base_dir))
     modes = _modes(spec, resolved, check)
     metrics, stopping = _metrics(spec, resolved, check)
@@ -236,6 +239,12 @@ def sweep_from_dict(
     _check_size(spec, points, modes, check)
     check.raise_any()
     name = spec.name or default_name
+    folder = Path(out if out is not None else spec.out or Path("results") / name)
+    trouble = _out_problem(folder)
+    if trouble and out is not None:
+        raise ScenarioError([Problem("--out", None, "", trouble)])
+    if trouble:
+        check.fail(("out",), trouble)
     return Sweep(
         name=name,
         source=source,
@@ -248,7 +257,7 @@ def sweep_from_dict(
         replications=spec.replications,
         seed=spec.seed if spec.seed is not None else resolved.seed,
         metrics=tuple(metrics),
-        out=Path(out if out is not None else spec.out or Path("results") / name),
+        out=folder,
         design=spec.design,
         samples=spec.samples,
         stopping=stopping,
@@ -297,11 +306,11 @@ _WORDS = {
 }
 
 
-def _validation_problems(err: ValidationError, check: _Checker) -> list[Problem]:
+def _validation_problems(err: ValidationError, check: _Checker, data: dict) -> list[Problem]:
     """One problem per pydantic error, in plain words, at the line of its key."""
     seen = set()
     for error in err.errors(include_url=False):
-        path = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p in ("str", "dict"))))
+        path = _error_path(error["loc"], data, keep_last=error["type"] in ("extra_forbidden", "missing"))
         message = _message(error, path)
         if (path, message) not in seen:
             seen.add((path, message))
@@ -309,19 +318,39 @@ def _validation_problems(err: ValidationError, check: _Checker) -> list[Problem]
     return sorted(check.problems, key=lambda p: (p.line is None, p.line or 0))
 
 
+def _error_path(loc: tuple, data, keep_last: bool) -> tuple:
+    """The keys and indices of an error's location that are in *data*, without pydantic's union
+    labels (``str``, ``dict[str,any]``); the last part is kept when it is a missing or unknown key."""
+    out, node = [], data
+    for i, key in enumerate(loc):
+        if isinstance(node, dict) and key in node:
+            out.append(key)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            out.append(key)
+            node = node[key]
+        elif keep_last and i == len(loc) - 1:
+            out.append(key)
+    return tuple(out)
+
+
 def _message(error: dict, path: tuple) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and path:
         allowed = (StoppingSpec if path[:1] == ("stopping",) else SweepSpec).model_fields
         return _unknown(str(path[-1]), list(allowed), "key")
-    if kind == "missing":
+    if kind == "missing" and path:
         model = StoppingSpec if path[:1] == ("stopping",) else SweepSpec
         described = model.model_fields[path[-1]].description if path[-1] in model.model_fields else ""
         return f"required key '{path[-1]}' is missing" + (f" ({described})" if described else "")
     bounds = {"greater_than": "more than {gt}", "greater_than_equal": "{ge} or more", "less_than": "less than {lt}",
               "less_than_equal": "{le} or less", "too_short": "at least {min_length} item(s)"}
     if kind in bounds:
+        ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
         expected = "a number of " + bounds[kind].format(**ctx) if "length" not in kind else bounds[kind].format(**ctx)
+        given = error.get("input")
+        if isinstance(given, float) and not math.isfinite(given):
+            expected = expected.replace("a number", "a finite number", 1)
     elif kind == "literal_error":
         expected = "one of " + ctx["expected"]
         close = difflib.get_close_matches(str(error["input"]), [o.strip("'") for o in ctx["expected"].replace(" or ", ", ").split(", ")], n=1)
@@ -361,8 +390,9 @@ def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
         data, lines, source = spec.scenario, {}, f"{check.source} (scenario)"
     else:
         path = base_dir / spec.scenario
-        if not path.is_file():
-            check.fail(("scenario",), f"no scenario file at {path} (the path is relative to the sweep file); expected a YAML scenario file")
+        if not _is_file(path):
+            message = f"no scenario file at {path} (the path is relative to the sweep file); expected a YAML scenario file"
+            check.fail(("scenario",), message + _file_hint(path, Path(check.source)))
         data, lines = read_yaml(path)
         source = str(path)
     for i, text in enumerate(spec.set):
@@ -378,6 +408,39 @@ def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
         raise ScenarioError([_from_set(p, check) for p in err.problems]) from None
     base, _ = apply_overrides(data, spec.set)
     return base, scenario, source
+
+
+def _is_file(path: Path) -> bool:
+    """Whether *path* is a file (False for a name too long, a NUL byte, a folder one may not enter)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _file_hint(path: Path, sweep_file: Path) -> str:
+    """``; did you mean 'town.yaml'?`` when a YAML file beside *path* (not the sweep file) has a similar name."""
+    try:
+        files = {p.stem: p.name for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()}
+        files.pop(sweep_file.stem, None) if sweep_file.parent.resolve() == path.parent.resolve() else None
+    except (OSError, ValueError):
+        return ""
+    close = difflib.get_close_matches(path.stem, list(files), n=1)
+    return f"; did you mean '{path.with_name(files[close[0]])}'?" if close else ""
+
+
+def _out_problem(out: Path) -> str | None:
+    """Why *out* cannot be an output folder, if it plainly cannot (a NUL byte, a file in the way)."""
+    text = str(out)
+    if "\0" in text:
+        return f"the folder name {text!r} holds a NUL character; expected a folder name"
+    try:
+        for folder in (out, *out.parents):
+            if folder.exists():
+                return None if folder.is_dir() else f"{folder} is a file, not a folder; expected a folder to write the sweep into"
+    except OSError as err:
+        return f"cannot use {text} as a folder ({err.strerror or err})"
+    return None
 
 
 def _from_set(problem: Problem, check: _Checker) -> Problem:
@@ -491,12 +554,24 @@ def _parameter(path: str, raw, design: str, where: tuple, check: _Checker) -> _P
     if keys in ({"from", "to", "step"}, {"from", "to", "count"}):
         values = _steps(raw, where, check)
         return _Parameter(path, values=values) if values else None
-    check.add(where, f"expected {_PARAMETER_FORMS}; got a mapping with {', '.join(sorted(map(str, keys))) or 'no keys'}")
+    known = ("from", "to", "step", "count", "low", "high", "integer", "log")
+    typos = [
+        f"; did you mean '{close[0]}' for '{key}'?"
+        for key in sorted(map(str, keys)) if key not in known
+        for close in [difflib.get_close_matches(key, known, n=1)] if close
+    ]
+    check.add(where, f"expected {_PARAMETER_FORMS}; got a mapping with {', '.join(sorted(map(str, keys))) or 'no keys'}" + "".join(typos[:1]))
     return None
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float (not true/false; not a whole number too large to be a float)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
@@ -510,17 +585,21 @@ def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
         if not isinstance(other, int) or not 1 <= other <= MAX_VALUES:
             check.add(where + ("count",), f"expected a whole number from 1 to {MAX_VALUES:,}; got {_given(other)}")
             return ()
-        values = np.linspace(start, stop, other) if other > 1 else np.array([start])
+        values = np.linspace(float(start), float(stop), other) if other > 1 else np.array([float(start)])
     else:
         if other <= 0 or stop < start:
             check.add(where, f"expected step > 0 and to >= from; got from {start}, to {stop}, step {other}")
             return ()
-        n = math.floor((stop - start) / other + 1e-9) + 1
+        count = (stop - start) / other
+        n = math.floor(count + 1e-9) + 1 if math.isfinite(count) else math.inf
         if n > MAX_VALUES:
-            check.add(where, f"expected at most {MAX_VALUES:,} values; this gives {n:,}")
+            gives = f"{n:,}" if math.isfinite(n) else "more than can be counted"
+            check.add(where, f"expected at most {MAX_VALUES:,} values; this gives {gives}")
             return ()
-        values = start + other * np.arange(n)
-    if all(isinstance(v, int) for v in (start, stop, other)) and ("step" in raw or np.allclose(values, np.round(values))):
+        values = [start + other * k for k in range(n)]  # in Python numbers: exact for whole numbers of any size
+        if all(isinstance(v, int) for v in (start, stop, other)):
+            return tuple(values)
+    if all(isinstance(v, int) for v in (start, stop, other)) and np.allclose(values, np.round(values)):
         return tuple(round(float(v)) for v in values)
     return tuple(float(f"{v:.12g}") for v in values)
 
@@ -533,6 +612,9 @@ def _interval(path: str, raw: dict, design: str, where: tuple, check: _Checker) 
     if not (_is_number(low) and _is_number(high)) or not low < high:
         check.add(where, f"expected numbers with low < high; got low {_given(low)}, high {_given(high)}")
         return None
+    if not math.isfinite(high - low):
+        check.add(where, f"expected an interval narrower than {sys.float_info.max:.1e}; got low {low}, high {high}")
+        return None
     flags = {k: raw.get(k, False) for k in ("integer", "log")}
     for key, flag in flags.items():
         if not isinstance(flag, bool):
@@ -540,6 +622,9 @@ def _interval(path: str, raw: dict, design: str, where: tuple, check: _Checker) 
             return None
     if flags["log"] and low <= 0:
         check.add(where, f"log: true needs low > 0; got low {low}")
+        return None
+    if flags["integer"] and max(abs(low), abs(high)) > MAX_INTEGER:
+        check.add(where, f"integer: true needs low and high between -{MAX_INTEGER:,} and {MAX_INTEGER:,}; got low {low}, high {high}")
         return None
     if flags["integer"] and math.ceil(low) > math.floor(high):
         check.add(where, f"integer: true needs a whole number between low and high; got low {low}, high {high}")
@@ -552,6 +637,11 @@ def _expand(spec: SweepSpec, parameters: dict[str, _Parameter], check: _Checker,
     if spec.design == "factorial":
         if spec.samples is not None:
             check.add(("samples",), "samples is for design lhs or sobol; a factorial design runs every combination")
+            return []
+        points = math.prod(len(p.values) for p in parameters.values())
+        if points > MAX_RUNS:  # refuse before listing them: ten lists of ten values are ten billion points
+            sizes = " x ".join(f"{len(p.values):,}" for p in parameters.values())
+            check.add(("parameters",), f"{sizes} values = {points:,} points; expected at most {MAX_RUNS:,} runs in all")
             return []
         combos = itertools.product(*(p.values for p in parameters.values()))
         return [dict(zip(parameters, combo)) for combo in combos]
