@@ -763,8 +763,8 @@ def test_mutated_sweep_yaml_runs_or_exits_2_naming_the_file(workdir, text):
     [
         ("a: [" + ",".join(["0"] * (MAX_NODES + 10)) + "]\n", f"more than {MAX_NODES:,} values"),
         ("a:\n" + "".join("- 0\n" for _ in range(MAX_NODES + 10)), f"more than {MAX_NODES:,} values"),
-        ("a: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n", f"deeper than {MAX_DEPTH} levels"),
-        ("a: " + "{b: " * 100_000 + "1" + "}" * 100_000 + "\n", f"deeper than {MAX_DEPTH} levels"),
+        ("a: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n", f"{MAX_DEPTH} levels"),
+        ("a: " + "{b: " * 100_000 + "1" + "}" * 100_000 + "\n", f"{MAX_DEPTH} levels"),
     ],
     ids=["flow-list", "block-list", "deep-flow", "deep-map"],
 )
