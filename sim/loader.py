@@ -2,11 +2,14 @@
 
 This is the only place that parses YAML. The document is composed into nodes by PyYAML's safe
 loader and walked here, so that every value's line is known, duplicate keys are caught, no
-object is ever constructed from a tag, and alias expansion is bounded (a "billion laughs"
-file fails fast instead of eating memory). The data then goes through the schema
-(:mod:`sim.scenario`) and the cross-checks; every problem is reported, with its key path
-written the way ``--set`` takes it (``departments.sanitation.units``), what was expected and
-what was given, and a "did you mean" where a name looks like a typo.
+object is ever constructed from a tag, and work is bounded: libyaml's event parser first
+refuses a document of more than :data:`MAX_NODES` values or :data:`MAX_DEPTH` levels in a
+fraction of a second, and alias expansion is measured before it happens (a "billion laughs"
+file fails in milliseconds instead of eating memory). The data then goes through the schema
+(:mod:`sim.scenario`), the cross-checks and :func:`limits` (values the schema admits but no run
+could finish with); every problem is reported, with its key path written the way ``--set``
+takes it (``departments.sanitation.units``), what was expected and what was given, and a "did
+you mean" where a name looks like a typo. Numbers written ``1e5`` are numbers (as in YAML 1.2).
 """
 
 from __future__ import annotations

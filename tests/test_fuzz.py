@@ -791,6 +791,28 @@ def test_alias_bombs_fail_fast_in_bounded_memory(tmp_path, depth, fan):
     assert code == 2 and "billion laughs" in err and err.startswith(f"error: {path}:")
 
 
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("a: [" + ",".join(["0"] * 1_100) + "]\n", "more than 1,000 values"),
+        ("a: " + "[" * 5_000 + "]" * 5_000 + "\n", "nesting too deep"),
+        ("a: &a [1, 2]\nb: [" + ", ".join(["*a"] * 600) + "]\n", "billion laughs"),
+    ],
+    ids=["big", "deep", "aliases"],
+)
+def test_the_bounds_hold_without_libyaml(monkeypatch, text, words):
+    """PyYAML without its C parser (no fast pre-scan): the composer's count, the recursion guard and
+    the expansion check still refuse, with the same kind of message."""
+    import sim.loader
+
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    monkeypatch.setattr(sim.loader, "MAX_NODES", 1_000)
+    with bounded(cpu_s=10), pytest.raises(ScenarioError) as caught:
+        sim.loader.parse_yaml(text, "town.yaml")
+    assert_problems(caught.value.problems, "town.yaml")
+    assert words in str(caught.value) or words.replace("1,000", "500,000") in str(caught.value)
+
+
 # --------------------------------------------------------------------------- regressions
 
 
