@@ -284,8 +284,8 @@ class _Checker:
         self.raise_any()
 
     def raise_any(self) -> None:
-        if self.problems:
-            raise ScenarioError(self.problems)
+        if self.problems:  # in the order of the file's lines, as they are read
+            raise ScenarioError(sorted(self.problems, key=lambda p: (p.line is None, p.line or 0)))
 
 
 # --------------------------------------------------------------------------- messages
