@@ -57,6 +57,8 @@ def _cmd_sweep(args) -> int:
     except BackendError as err:
         print(f"error: {err}; run the same command with --resume to finish", file=sys.stderr)
         return 1
+    except OSError as err:
+        raise user_error("--out", f"cannot write there ({err.strerror or err}): {err.filename or sweep.out}") from None
     print(format_result(result))
     if args.plots:
         from sim.cli.figures import write_plots
