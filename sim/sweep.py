@@ -46,7 +46,7 @@ from scipy.stats import qmc
 from sim import __version__
 from sim.errors import Problem, ScenarioError
 from sim.governance import modes_of
-from sim.loader import apply_overrides, check_size, read_yaml, scenario_from_dict
+from sim.loader import _given, apply_overrides, check_size, read_yaml, scenario_from_dict
 from sim.metrics import Precision, metric_paths
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
@@ -362,16 +362,6 @@ def _message(error: dict, path: tuple) -> str:
         expected = "a path to a scenario file (relative to the sweep file) or the scenario itself"
     return f"expected {expected}; got {_given(error.get('input'))}"
 
-
-def _given(value) -> str:
-    if value is None:
-        return "nothing (an empty value)"
-    if isinstance(value, (list, tuple)):
-        return f"a list of {len(value)} item(s)" if value else "an empty list"
-    if isinstance(value, dict):
-        return "a mapping" if value else "an empty mapping"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _unknown(name: str, known, kind: str) -> str:
