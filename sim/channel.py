@@ -8,12 +8,13 @@ Two channels, one per value of the ``information`` lever:
 * :class:`SharedChannel` -- the joint and unified way. The finder posts in a shared group; a
   centre that works round the clock decides within minutes.
 
-Both compute a :class:`Delivery` arithmetically from the clock, with no simulated events.
+Both compute a :class:`Delivery` arithmetically from the clock, with no simulated events. The
+stages of the story are written out only when the run keeps it (``trace``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,8 +24,7 @@ from sim.scenario import InstantSpec, ReferralSpec
 __all__ = ["Delivery", "ReferralChain", "SharedChannel", "channel_for"]
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """When a report reached someone able to act, and when a unit could be dispatched."""
 
     reached_min: float
@@ -37,10 +37,11 @@ class Delivery:
 class ReferralChain:
     """Desk-to-desk referral with office hours, hand-over times and misrouting."""
 
-    def __init__(self, spec: ReferralSpec):
+    def __init__(self, spec: ReferralSpec, trace: bool = False):
         self.spec = spec
         self.desk = spec.desk_hours.weekly()
         self.handover_min = sampler(spec.handover_min)
+        self.trace = trace
 
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
@@ -49,14 +50,15 @@ class ReferralChain:
         for k in range(steps):
             t = self._handover(t, rng)
             referrals += 1
-            stages.append((t, f"hand-over {k + 1} of {steps} done"))
+            if self.trace:
+                stages.append((t, f"hand-over {k + 1} of {steps} done"))
         while steps and rng.random() < self.spec.misroute_probability:
-            t = self._handover(t, rng)
-            stages.append((t, "wrong department sends it back"))
-            t = self._handover(t, rng)
-            stages.append((t, "forwarded again"))
+            sent_back = self._handover(t, rng)
+            t = self._handover(sent_back, rng)
             referrals += 2
             bounces += 1
+            if self.trace:
+                stages += [(sent_back, "wrong department sends it back"), (t, "forwarded again")]
         return Delivery(t, t, referrals, bounces, tuple(stages))
 
     def _handover(self, t: float, rng: np.random.Generator) -> float:
@@ -66,23 +68,26 @@ class ReferralChain:
 class SharedChannel:
     """A post in the shared group, read by a command centre that dispatches."""
 
-    def __init__(self, spec: InstantSpec):
+    def __init__(self, spec: InstantSpec, trace: bool = False):
         self.spec = spec
         self.centre = spec.centre_hours.weekly()
         self.report_min = sampler(spec.report_min)
         self.centre_min = sampler(spec.centre_min)
+        self.trace = trace
 
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Post the report, then let the centre decide once it is open."""
         reached = now + self.report_min(rng)
         ready = self.centre.next_open(reached) + self.centre_min(rng)
+        if not self.trace:
+            return Delivery(reached, ready)
         return Delivery(reached, ready, stages=((reached, "posted in the shared channel"), (ready, "centre decides")))
 
 
 _CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel, "instant")}
 
 
-def channel_for(information: str, governance) -> ReferralChain | SharedChannel:
-    """The channel object for a value of the ``information`` lever."""
+def channel_for(information: str, governance, trace: bool = False) -> ReferralChain | SharedChannel:
+    """The channel object for a value of the ``information`` lever (writing stages if *trace*)."""
     cls, attribute = _CHANNELS[information]
-    return cls(getattr(governance, attribute))
+    return cls(getattr(governance, attribute), trace)

@@ -28,37 +28,46 @@ class Unit:
     department: str
     index: int
     base: int
-    base_xy: np.ndarray
+    base_xy: tuple[float, float]
     sector: int
     speed_kmh: float
     setoff_min: float
     travel_cv: float
     patrols: bool
-    position_xy: np.ndarray = field(default=None)
+    position_xy: tuple[float, float] | None = None
     back_at_base_min: float = 0.0
     on_duty: bool = False
     busy: bool = False
     idle_since_min: float = 0.0
     busy_since_min: float = 0.0
     busy_min: float = 0.0
-    home_sector: int = 0
+    home_sector: str = ""
     slot: int = -1
     free_seq: int = -1
+    position_patch: int = -1
 
     def __post_init__(self):
         if self.position_xy is None:
             self.position_xy = self.base_xy
+        if self.position_patch < 0:
+            self.position_patch = self.base
 
-    def xy_at(self, now: float) -> np.ndarray:
-        """Where the unit is at *now*: patrolling units stay where their last job was; others head home."""
+    def patch_at(self, now: float) -> int:
+        """The patch the unit stands in at *now* (see :meth:`xy_at`)."""
+        if not self.patrols and now >= self.back_at_base_min:
+            return self.base
+        return self.position_patch
+
+    def xy_at(self, now: float) -> tuple[float, float]:
+        """Where the unit is at *now* (km): patrolling units stay where their last job was; others head home."""
         if not self.patrols and now >= self.back_at_base_min:
             return self.base_xy
         return self.position_xy
 
     def travel_min(self, town: Town, patch: int, now: float) -> float:
         """Mean travel time to *patch* from where the unit is, set-off included (minutes)."""
-        x, y = self.xy_at(now)
-        return self.setoff_min + 60.0 * town.road_km_from(float(x), float(y), patch) / self.speed_kmh
+        x, y = self.base_xy if not self.patrols and now >= self.back_at_base_min else self.position_xy
+        return self.setoff_min + 60.0 * town.road_km_from(x, y, patch) / self.speed_kmh
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,13 +103,13 @@ def build_roster(department: Department, town: Town) -> Roster:
                 department=department.name,
                 index=i,
                 base=base,
-                base_xy=town.xy_km[base],
+                base_xy=town.centres[base],
                 sector=i % sectors,
                 speed_kmh=department.speed_kmh,
                 setoff_min=department.setoff_min,
                 travel_cv=department.travel_cv,
                 patrols=department.patrols,
-                home_sector=int(town.sector[base]),
+                home_sector=town.patch_sector_names[base],
             )
         )
     windows = [(w.hours().weekly(), float(w.units)) for w in department.shift_windows()]

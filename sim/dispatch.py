@@ -8,17 +8,20 @@ set of capable departments. Two selection rules are the two values of the ``disp
 * ``own_queue`` -- the department desk's way: the unit that has been free longest takes it;
 * ``nearest`` -- the centre's way: the free capable unit with the shortest travel time.
 
-A unit that becomes free takes the most urgent, oldest job it may do. Work per decision grows
-with the free capable units and the number of queues, never with the simulated time.
+A unit that becomes free takes the most urgent, oldest job it may do. Work per decision does not
+grow with the simulated time, and for ``nearest`` not with the size of the fleet either: a
+department with many free units keeps them in a grid of map cells (:class:`_CellIndex`), and
+the search looks outward from the incident only until no farther unit could be sooner.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import simpy
 
 from sim.department import Unit
@@ -27,7 +30,13 @@ from sim.territory import Town
 __all__ = ["Job", "Dispatcher"]
 
 SMALL_FLEET = 12
-"""Up to this many free candidates, a plain loop beats array arithmetic in the nearest-unit search."""
+"""Up to this many free units, a department's units are compared one by one; above, through its cell index."""
+
+UNITS_PER_CELL = 4
+"""About this many units of a department per cell of its map index."""
+
+MAX_CELLS = 256
+"""Most cells in a department's map index (the visiting order of each cell lists every cell)."""
 
 
 @dataclass(eq=False)
@@ -77,8 +86,12 @@ class Dispatcher:
         self._order = itertools.count()
         self._sorted: dict[frozenset[str], tuple[str, ...]] = {}
         self._freed = itertools.count()
-        self._fleet = _Fleet(units, town)
-        self._slots = {key: self._fleet.slots(self._departments(key)) for key in self.queues}
+        self._cells: dict[str, _CellIndex] = {}
+        if rule == "nearest":
+            members = {dept: [u for u in units if u.department == dept] for dept in self.free}
+            self._cells = {
+                dept: _CellIndex(town, m) for dept, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)
+            }
 
     # ------------------------------------------------------------------ requests
 
@@ -108,9 +121,13 @@ class Dispatcher:
 
     def move(self, unit: Unit, patch: int, back_at_base_min: float) -> None:
         """Record that *unit* stands at *patch* (and, if it returns to base, is home at *back_at_base_min*)."""
-        unit.position_xy = self.town.xy_km[patch]
-        unit.back_at_base_min = back_at_base_min
-        self._fleet.moved(unit)
+        cells = self._cells.get(unit.department)
+        filed = cells is not None and unit in cells.filed
+        if filed:
+            cells.remove(unit)
+        unit.position_xy, unit.position_patch, unit.back_at_base_min = self.town.centres[patch], patch, back_at_base_min
+        if filed:
+            cells.add(unit, self.env.now)
 
     def _departments(self, capable: frozenset[str]) -> tuple[str, ...]:
         """The capable departments in a fixed order, so ties break the same way in every process."""
@@ -130,35 +147,39 @@ class Dispatcher:
         return best
 
     def _nearest(self, job: Job) -> Unit | None:
-        """The free capable unit with the shortest travel time; ties go to the longest free.
+        """The free capable unit with the shortest travel time; ties go to the department first in
+        name order, then to the unit free longest.
 
-        Travel times of all free capable units are computed at once on the fleet's arrays, with
-        the same arithmetic as :meth:`sim.department.Unit.travel_min`, so the choice is exactly
-        the one a loop over units would make.
+        Departments are searched in name order and a later one must be strictly sooner to win.
+        Within a department, few free units are compared one by one in the order they became
+        free (so the first shortest time found wins the tie); many are searched through the
+        department's cell index. Both use :meth:`sim.department.Unit.travel_min`.
         """
-        fleet, now = self._fleet, self.env.now
-        departments = self._departments(job.capable)
-        if sum(len(self.free.get(dept, ())) for dept in departments) <= SMALL_FLEET:
-            candidates = [u for dept in departments for u in self.free.get(dept, ())]
-            if not candidates:
-                return None
-            minutes = [u.travel_min(self.town, job.patch, now) for u in candidates]
-            best = min(minutes)
-            ties = [u for u, m in zip(candidates, minutes) if m == best]
-        else:
-            slots = self._slots[job.capable]
-            free = slots[fleet.free[slots]]
-            times = fleet.travel_min(free, job.patch, now)
-            best = float(times.min())
-            ties = [fleet.units[k] for k in free[times == best]]
-        job.travel_min = best
-        if len(ties) == 1:
-            return ties[0]
-        return min(ties, key=lambda u: (fleet.rank[u.department], u.free_seq))
+        now, town, patch = self.env.now, self.town, job.patch
+        best, chosen = math.inf, None
+        for dept in self._departments(job.capable):
+            pool = self.free.get(dept)
+            if not pool:
+                continue
+            cells = self._cells.get(dept)
+            if cells is not None and len(pool) > SMALL_FLEET:
+                minutes, unit = cells.nearest(town, patch, now, best)
+                if minutes < best:
+                    best, chosen = minutes, unit
+                continue
+            for unit in pool:
+                minutes = unit.travel_min(town, patch, now)
+                if minutes < best:
+                    best, chosen = minutes, unit
+        if chosen is not None:
+            job.travel_min = best
+        return chosen
 
     def _assign(self, unit: Unit, job: Job) -> None:
         del self.free[unit.department][unit]
-        self._fleet.free[unit.slot] = False
+        cells = self._cells.get(unit.department)
+        if cells is not None:
+            cells.remove(unit)
         unit.busy = True
         job.unit = unit
         if job.event is not None:
@@ -185,7 +206,9 @@ class Dispatcher:
             self._offer(unit)
         else:
             self.free[unit.department].pop(unit, None)
-            self._fleet.free[unit.slot] = False
+            cells = self._cells.get(unit.department)
+            if cells is not None:
+                cells.remove(unit)
 
     def _offer(self, unit: Unit) -> None:
         best_key, best_head = None, None
@@ -203,48 +226,129 @@ class Dispatcher:
     def _make_free(self, unit: Unit) -> None:
         self.free[unit.department][unit] = None
         unit.free_seq = next(self._freed)
-        self._fleet.free[unit.slot] = True
+        cells = self._cells.get(unit.department)
+        if cells is not None:
+            cells.add(unit, self.env.now)
 
 
-class _Fleet:
-    """Every unit's position, speed and availability as arrays, for vectorised nearest-unit search.
+class _CellIndex:
+    """The free units of one department, filed by where they stand, for nearest-unit search.
 
-    Units are numbered (``unit.slot``) by department name, then by their number in the
-    department; :meth:`slots` gives the numbers of some departments' units in that order.
+    Units only ever stand at patch centres (a base, or their last job). The free units at one
+    patch are kept in the order they became free: they are equally far from anything, so only
+    the first can win a search. Patches are grouped into square cells of the map (the box around
+    all patch centres), about :data:`UNITS_PER_CELL` units of the department per cell and at most
+    :data:`MAX_CELLS` cells. A unit that heads home after a job counts as standing at its last
+    job until it is back at base (as :meth:`sim.department.Unit.patch_at` has it); a heap of those
+    return times refiles it, lazily, before each search. The clock only moves forward, so each
+    return is handled once.
+
+    A search visits cells in order of the least travel time from any point of the incident's
+    cell to any point of them, and stops at the first cell whose least time exceeds the best
+    unit found: no unit beyond can be sooner or equal. All units of the department share set-off
+    time and speed (:meth:`usable`), and the bounds err (by a nanometre) only towards looking
+    further, so the search finds exactly the unit a comparison of every free unit would.
     """
 
-    def __init__(self, units, town: Town):
-        self.town = town
-        self.units = sorted(units, key=lambda u: (u.department, u.index))
-        self.rank = {d: r for r, d in enumerate(sorted({u.department for u in self.units}))}
-        for slot, unit in enumerate(self.units):
-            unit.slot = slot
-        n = len(self.units)
-        self.free = np.zeros(n, dtype=bool)
-        pos = np.array([u.position_xy for u in self.units], dtype=float).reshape(n, 2)
-        base = np.array([u.base_xy for u in self.units], dtype=float).reshape(n, 2)
-        self.pos_x, self.pos_y = pos[:, 0].copy(), pos[:, 1].copy()
-        self.base_x, self.base_y = base[:, 0].copy(), base[:, 1].copy()
-        self.back_at = np.array([u.back_at_base_min for u in self.units], dtype=float)
-        self.returns = np.array([not u.patrols for u in self.units], dtype=bool)
-        self.setoff = np.array([u.setoff_min for u in self.units], dtype=float)
-        self.speed = np.array([u.speed_kmh for u in self.units], dtype=float)
-        self.department = np.array([u.department for u in self.units], dtype=object)
+    def __init__(self, town: Town, units: list[Unit]):
+        xs = [x for x, _ in town.centres]
+        ys = [y for _, y in town.centres]
+        self.x0, self.y0 = min(xs), min(ys)
+        width, height = max(xs) - self.x0, max(ys) - self.y0
+        cells = min(max(1.0, len(units) / UNITS_PER_CELL), MAX_CELLS)
+        side = max(math.sqrt(width * height / cells), max(width, height) / cells)
+        self.side = side if side > 0 else 1.0
+        self.nx, self.ny = int(width / self.side) + 1, int(height / self.side) + 1
+        self.setoff, self.speed = units[0].setoff_min, units[0].speed_kmh
+        self.km_to_min = 60.0 * town.detour_factor / self.speed
+        self.patch_cell = [self._cell(x, y) for x, y in town.centres]
+        self.cells: dict[tuple[int, int], dict[int, list[tuple[int, Unit]]]] = {}
+        self.filed: dict[Unit, int] = {}
+        self.returning: list[tuple[float, int, Unit]] = []
+        self._order = itertools.count()
+        self._visit: dict[tuple[int, int], list[tuple[float, tuple[int, int]]]] = {}
 
-    def slots(self, departments) -> np.ndarray:
-        """Slot numbers of the units of *departments* (in slot order)."""
-        return np.flatnonzero(np.isin(self.department, list(departments))) if len(self.units) else np.array([], int)
+    @staticmethod
+    def usable(units: list[Unit]) -> bool:
+        """Whether *units* share set-off time and speed (as the units of one department do)."""
+        return len({(u.setoff_min, u.speed_kmh) for u in units}) == 1
 
-    def moved(self, unit: Unit) -> None:
-        """Copy a unit's new position and return time into the arrays."""
-        self.pos_x[unit.slot], self.pos_y[unit.slot] = unit.position_xy
-        self.back_at[unit.slot] = unit.back_at_base_min
+    def _cell(self, x: float, y: float) -> tuple[int, int]:
+        return (
+            min(max(int((x - self.x0) / self.side), 0), self.nx - 1),
+            min(max(int((y - self.y0) / self.side), 0), self.ny - 1),
+        )
 
-    def travel_min(self, slots: np.ndarray, patch: int, now: float) -> np.ndarray:
-        """Travel times (set-off included) of the units in *slots* to *patch*, from where each is now."""
-        home = self.returns[slots] & (self.back_at[slots] <= now)
-        px, py = self.town.centres[patch]
-        dx = np.abs(np.where(home, self.base_x[slots], self.pos_x[slots]) - px)
-        dy = np.abs(np.where(home, self.base_y[slots], self.pos_y[slots]) - py)
-        straight = dx + dy if self.town.manhattan else np.hypot(dx, dy)
-        return self.setoff[slots] + 60.0 * (straight * self.town.detour_factor) / self.speed[slots]
+    def add(self, unit: Unit, now: float) -> None:
+        """File a free unit under the patch where it stands at *now*."""
+        patch = unit.patch_at(now)
+        bucket = self.cells.setdefault(self.patch_cell[patch], {}).setdefault(patch, [])
+        bisect.insort(bucket, (unit.free_seq, unit))
+        self.filed[unit] = patch
+        if not unit.patrols and now < unit.back_at_base_min:
+            heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
+
+    def remove(self, unit: Unit) -> None:
+        """Take a unit out (dispatched, or off duty)."""
+        patch = self.filed.pop(unit, None)
+        if patch is None:
+            return
+        cell = self.patch_cell[patch]
+        patches = self.cells[cell]
+        bucket = patches[patch]
+        bucket.remove((unit.free_seq, unit))
+        if not bucket:
+            del patches[patch]
+            if not patches:
+                del self.cells[cell]
+
+    def _settle(self, now: float) -> None:
+        """Refile the free units that are back at base by *now*."""
+        returning = self.returning
+        while returning and returning[0][0] <= now:
+            back_at, _, unit = heapq.heappop(returning)
+            if unit in self.filed and unit.back_at_base_min == back_at:
+                self.remove(unit)
+                self.add(unit, now)
+
+    def _visiting_order(self, cell: tuple[int, int]) -> list[tuple[float, tuple[int, int]]]:
+        """Every cell with the least travel minutes from any point of *cell* to any point of it, ascending."""
+        ci, cj = cell
+        order = []
+        for i in range(self.nx):
+            gap_x = max(0, abs(i - ci) - 1) * self.side
+            for j in range(self.ny):
+                gap_km = math.hypot(gap_x, max(0, abs(j - cj) - 1) * self.side)
+                order.append((self.setoff + self.km_to_min * max(0.0, gap_km * (1 - 1e-9) - 1e-9), (i, j)))
+        order.sort()
+        self._visit[cell] = order
+        return order
+
+    def nearest(self, town: Town, patch: int, now: float, beat: float) -> tuple[float, Unit | None]:
+        """The soonest free unit to *patch* if it takes at most *beat* minutes: (minutes, unit).
+
+        Ties go to the unit free longest. Returns ``(inf, None)`` when no unit is that soon.
+        """
+        self._settle(now)
+        cell = self.patch_cell[patch]
+        order = self._visit.get(cell) or self._visiting_order(cell)
+        cells, best, chosen, limit = self.cells, math.inf, None, beat
+        centres, (px, py), setoff, speed = town.centres, town.centres[patch], self.setoff, self.speed
+        manhattan, detour = town.manhattan, town.detour_factor
+        for least, other in order:
+            if least > limit:
+                break
+            patches = cells.get(other)
+            if patches is None:
+                continue
+            for here, bucket in patches.items():
+                # Unit.travel_min from the patch the unit stands in, spelled out (the hot loop)
+                x, y = centres[here]
+                dx, dy = abs(x - px), abs(y - py)
+                minutes = setoff + 60.0 * ((dx + dy if manhattan else math.hypot(dx, dy)) * detour) / speed
+                if minutes < best or (minutes == best and bucket[0][0] < chosen.free_seq):
+                    best, chosen = minutes, bucket[0][1]
+                    limit = min(best, beat)
+        if best > beat:
+            return math.inf, None
+        return best, chosen

@@ -94,12 +94,12 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         [c[i] for c in chunks] for i in range(8)
     )
     order = np.argsort(np.concatenate(times), kind="stable")
-    service_rows = [tuple(float(x) for x in row) for block in service for row in block]
+    service_rows = [tuple(row) for block in service for row in block.tolist()]
     return IncidentSet(
         occurred_min=np.concatenate(times)[order],
         type_index=np.concatenate(types)[order],
         patch=np.concatenate(patch)[order],
-        service_min=tuple(service_rows[i] for i in order),
+        service_min=tuple(service_rows[i] for i in order.tolist()),
         channel_min=np.concatenate(channels)[order],
         finder_u=np.concatenate(finder_u)[order],
         leave_u=np.concatenate(leave_u)[order],

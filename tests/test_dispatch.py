@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.department import Unit
 from sim.dispatch import Dispatcher, Job
@@ -77,3 +81,79 @@ def test_finder_on_the_spot_has_priority():
     dispatcher.request(j)
     assert j.on_the_spot and j.unit.department == "a"
     assert np.allclose(j.unit.position_xy, dispatcher.town.xy_km[5])
+
+
+# --------------------------------------------------------------------------- nearest = brute force
+
+
+def _brute_nearest(dispatcher, capable, patch, now):
+    """The rule spelled out: shortest travel, then department name order, then free longest."""
+    ranked = sorted(dispatcher.free)
+    candidates = [u for d in capable for u in dispatcher.free.get(d, ())]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda u: (u.travel_min(dispatcher.town, patch, now), ranked.index(u.department), u.free_seq))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(1, 12),
+    cols=st.integers(1, 12),
+    manhattan=st.booleans(),
+    sizes=st.lists(st.integers(1, 70), min_size=1, max_size=3),
+)
+def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes):
+    """Whatever the fleet, the cell index picks exactly the unit a comparison of all free units picks.
+
+    Big departments (over SMALL_FLEET units) go through the map index, small ones through the
+    loop; units move, head home and come back, go off duty and return, in random order.
+    """
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    town = build_town(
+        Territory(
+            grid={"rows": rows, "cols": cols},
+            patch_km=float(rng.choice([0.5, 1.0, 2.0])),
+            detour_factor=1.3,
+            distance="manhattan" if manhattan else "euclidean",
+        )
+    )
+    units = []
+    for d, size in enumerate(sizes):
+        speed, setoff, patrols = float(rng.uniform(10, 40)), float(rng.choice([0.0, 2.0, 5.0])), bool(rng.random() < 0.5)
+        bases = rng.integers(0, town.size, size=int(rng.integers(1, 4)))
+        for i in range(size):
+            base = int(bases[i % len(bases)])
+            units.append(Unit(f"d{d}-{i}", f"d{d}", i, base, town.centres[base], 0, speed, setoff, 0.0, patrols))
+    names = sorted({u.department for u in units})
+    keys = [frozenset(c) for k in range(1, len(names) + 1) for c in itertools.combinations(names, k)]
+    dispatcher = Dispatcher(env, town, units, "nearest", keys)
+    for unit in units:
+        dispatcher.set_on_duty(unit, True)
+    busy, now = [], 0.0
+    for _ in range(400):
+        now += float(rng.exponential(3.0))
+        env.run(until=now)
+        action = rng.random()
+        if action < 0.5:
+            capable, patch = keys[int(rng.integers(len(keys)))], int(rng.integers(town.size))
+            expected = _brute_nearest(dispatcher, sorted(capable), patch, now)
+            j = Job(capable, patch, 3, now)
+            got = dispatcher.request(j)
+            assert got is expected
+            if got is not None:
+                assert j.travel_min == got.travel_min(town, patch, now)
+                busy.append(got)
+        elif action < 0.85 and busy:
+            unit = busy.pop(int(rng.integers(len(busy))))
+            back = now + float(rng.exponential(20.0)) if not unit.patrols else 0.0
+            dispatcher.move(unit, int(rng.integers(town.size)), back)
+            dispatcher.release(unit)
+            if unit.busy:
+                busy.append(unit)  # it took a waiting job at once
+        else:
+            unit = units[int(rng.integers(len(units)))]
+            dispatcher.set_on_duty(unit, not unit.on_duty)
+            if unit.busy and unit not in busy:
+                busy.append(unit)
