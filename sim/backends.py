@@ -148,9 +148,11 @@ class ProcessBackend(Backend):
             if not pending:
                 return
             self.start()
-            futures = {self.executor.submit(fn, tasks[index]): index for index in pending}
+            futures: dict = {}
             yielded: set[int] = set()
             try:
+                for index in pending:  # a worker may die, and break the pool, while the rest is submitted
+                    futures[self.executor.submit(fn, tasks[index])] = index
                 for future in as_completed(futures):
                     result = future.result()
                     yielded.add(futures[future])

@@ -22,6 +22,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import simpy
 
 from sim.department import Unit
@@ -32,7 +33,7 @@ __all__ = ["Job", "Dispatcher"]
 SMALL_FLEET = 12
 """Up to this many free units, a department's units are compared one by one; above, through its cell index."""
 
-UNITS_PER_CELL = 4
+UNITS_PER_CELL = 2
 """About this many units of a department per cell of its map index."""
 
 MAX_CELLS = 256
@@ -89,9 +90,10 @@ class Dispatcher:
         self._cells: dict[str, _CellIndex] = {}
         if rule == "nearest":
             members = {dept: [u for u in units if u.department == dept] for dept in self.free}
-            self._cells = {
-                dept: _CellIndex(town, m) for dept, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)
-            }
+            indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
+            if indexed:
+                cells = _MapCells(town, sum(map(len, indexed.values())) / len(indexed))
+                self._cells = {dept: _CellIndex(cells, m) for dept, m in indexed.items()}
 
     # ------------------------------------------------------------------ requests
 
@@ -231,58 +233,82 @@ class Dispatcher:
             cells.add(unit, self.env.now)
 
 
+class _MapCells:
+    """The map cut into square cells, and from each patch the order to visit them in.
+
+    The cells cover the box around all patch centres, about :data:`UNITS_PER_CELL` units of a
+    department per cell (for the departments that use them) and at most :data:`MAX_CELLS` cells.
+    From a patch, cells are visited in order of the least road distance from the patch centre
+    to any point of the cell (a lower bound: road distance is never shorter than the straight
+    line, nor than the Manhattan distance). The bound is shrunk by a nanometre so that rounding
+    can only make a search look further, never miss a unit.
+    """
+
+    def __init__(self, town: Town, units_per_department: float):
+        xy = np.asarray(town.centres, dtype=float).reshape(-1, 2)
+        self.x0, self.y0 = xy.min(axis=0)
+        width, height = xy.max(axis=0) - (self.x0, self.y0)
+        cells = min(max(1.0, units_per_department / UNITS_PER_CELL), MAX_CELLS)
+        side = max(math.sqrt(width * height / cells), max(width, height) / cells)
+        self.side = float(side) if side > 0 else 1.0
+        self.nx, self.ny = int(width / self.side) + 1, int(height / self.side) + 1
+        self.centres, self.detour = town.centres, town.detour_factor
+        self.patch_cell = [self._cell(x, y) for x, y in town.centres]
+        i, j = np.divmod(np.arange(self.nx * self.ny), self.ny)
+        self._lo_x, self._lo_y = self.x0 + i * self.side, self.y0 + j * self.side
+        self._visit: dict[int, tuple[list[float], list[int]]] = {}
+
+    def _cell(self, x: float, y: float) -> int:
+        i = min(max(int((x - self.x0) / self.side), 0), self.nx - 1)
+        j = min(max(int((y - self.y0) / self.side), 0), self.ny - 1)
+        return i * self.ny + j
+
+    def visiting(self, patch: int) -> tuple[list[float], list[int]]:
+        """(least road km, cell) of every cell from *patch*, nearest first (computed once per patch)."""
+        order = self._visit.get(patch)
+        if order is None:
+            px, py = self.centres[patch]
+            gap_x = np.maximum(0.0, np.maximum(self._lo_x - px, px - (self._lo_x + self.side)))
+            gap_y = np.maximum(0.0, np.maximum(self._lo_y - py, py - (self._lo_y + self.side)))
+            km = np.maximum(0.0, np.hypot(gap_x, gap_y) * (1 - 1e-9) - 1e-9) * self.detour
+            nearest_first = np.argsort(km, kind="stable")
+            order = self._visit[patch] = (km[nearest_first].tolist(), nearest_first.tolist())
+        return order
+
+
 class _CellIndex:
     """The free units of one department, filed by where they stand, for nearest-unit search.
 
     Units only ever stand at patch centres (a base, or their last job). The free units at one
     patch are kept in the order they became free: they are equally far from anything, so only
-    the first can win a search. Patches are grouped into square cells of the map (the box around
-    all patch centres), about :data:`UNITS_PER_CELL` units of the department per cell and at most
-    :data:`MAX_CELLS` cells. A unit that heads home after a job counts as standing at its last
-    job until it is back at base (as :meth:`sim.department.Unit.patch_at` has it); a heap of those
-    return times refiles it, lazily, before each search. The clock only moves forward, so each
-    return is handled once.
+    the first can win a search. Patches are grouped into the cells of a :class:`_MapCells`. A
+    unit that heads home after a job counts as standing at its last job until it is back at base
+    (as :meth:`sim.department.Unit.patch_at` has it); a heap of those return times refiles it,
+    lazily, before each search. The clock only moves forward, so each return is handled once.
 
-    A search visits cells in order of the least travel time from any point of the incident's
-    cell to any point of them, and stops at the first cell whose least time exceeds the best
-    unit found: no unit beyond can be sooner or equal. All units of the department share set-off
-    time and speed (:meth:`usable`), and the bounds err (by a nanometre) only towards looking
-    further, so the search finds exactly the unit a comparison of every free unit would.
+    A search visits cells nearest first and stops at the first cell that no unit could reach
+    as soon as the best unit found: no unit beyond can be sooner or equal. All units of the
+    department share set-off time and speed (:meth:`usable`), so the search finds exactly the
+    unit a comparison of every free unit would.
     """
 
-    def __init__(self, town: Town, units: list[Unit]):
-        xs = [x for x, _ in town.centres]
-        ys = [y for _, y in town.centres]
-        self.x0, self.y0 = min(xs), min(ys)
-        width, height = max(xs) - self.x0, max(ys) - self.y0
-        cells = min(max(1.0, len(units) / UNITS_PER_CELL), MAX_CELLS)
-        side = max(math.sqrt(width * height / cells), max(width, height) / cells)
-        self.side = side if side > 0 else 1.0
-        self.nx, self.ny = int(width / self.side) + 1, int(height / self.side) + 1
+    def __init__(self, cells: _MapCells, units: list[Unit]):
+        self.map = cells
         self.setoff, self.speed = units[0].setoff_min, units[0].speed_kmh
-        self.km_to_min = 60.0 * town.detour_factor / self.speed
-        self.patch_cell = [self._cell(x, y) for x, y in town.centres]
-        self.cells: dict[tuple[int, int], dict[int, list[tuple[int, Unit]]]] = {}
+        self.cells: dict[int, dict[int, list[tuple[int, Unit]]]] = {}
         self.filed: dict[Unit, int] = {}
         self.returning: list[tuple[float, int, Unit]] = []
         self._order = itertools.count()
-        self._visit: dict[tuple[int, int], list[tuple[float, tuple[int, int]]]] = {}
 
     @staticmethod
     def usable(units: list[Unit]) -> bool:
         """Whether *units* share set-off time and speed (as the units of one department do)."""
         return len({(u.setoff_min, u.speed_kmh) for u in units}) == 1
 
-    def _cell(self, x: float, y: float) -> tuple[int, int]:
-        return (
-            min(max(int((x - self.x0) / self.side), 0), self.nx - 1),
-            min(max(int((y - self.y0) / self.side), 0), self.ny - 1),
-        )
-
     def add(self, unit: Unit, now: float) -> None:
         """File a free unit under the patch where it stands at *now*."""
         patch = unit.patch_at(now)
-        bucket = self.cells.setdefault(self.patch_cell[patch], {}).setdefault(patch, [])
+        bucket = self.cells.setdefault(self.map.patch_cell[patch], {}).setdefault(patch, [])
         bisect.insort(bucket, (unit.free_seq, unit))
         self.filed[unit] = patch
         if not unit.patrols and now < unit.back_at_base_min:
@@ -293,7 +319,7 @@ class _CellIndex:
         patch = self.filed.pop(unit, None)
         if patch is None:
             return
-        cell = self.patch_cell[patch]
+        cell = self.map.patch_cell[patch]
         patches = self.cells[cell]
         bucket = patches[patch]
         bucket.remove((unit.free_seq, unit))
@@ -311,34 +337,21 @@ class _CellIndex:
                 self.remove(unit)
                 self.add(unit, now)
 
-    def _visiting_order(self, cell: tuple[int, int]) -> list[tuple[float, tuple[int, int]]]:
-        """Every cell with the least travel minutes from any point of *cell* to any point of it, ascending."""
-        ci, cj = cell
-        order = []
-        for i in range(self.nx):
-            gap_x = max(0, abs(i - ci) - 1) * self.side
-            for j in range(self.ny):
-                gap_km = math.hypot(gap_x, max(0, abs(j - cj) - 1) * self.side)
-                order.append((self.setoff + self.km_to_min * max(0.0, gap_km * (1 - 1e-9) - 1e-9), (i, j)))
-        order.sort()
-        self._visit[cell] = order
-        return order
-
     def nearest(self, town: Town, patch: int, now: float, beat: float) -> tuple[float, Unit | None]:
         """The soonest free unit to *patch* if it takes at most *beat* minutes: (minutes, unit).
 
         Ties go to the unit free longest. Returns ``(inf, None)`` when no unit is that soon.
         """
         self._settle(now)
-        cell = self.patch_cell[patch]
-        order = self._visit.get(cell) or self._visiting_order(cell)
-        cells, best, chosen, limit = self.cells, math.inf, None, beat
+        least_km, order = self.map.visiting(patch)
+        cells, best, chosen = self.cells, math.inf, None
         centres, (px, py), setoff, speed = town.centres, town.centres[patch], self.setoff, self.speed
         manhattan, detour = town.manhattan, town.detour_factor
-        for least, other in order:
-            if least > limit:
+        reach_km = (beat - setoff) * speed / 60.0  # road km a unit may cover to be no later than beat
+        for km, cell in zip(least_km, order):
+            if km > reach_km:
                 break
-            patches = cells.get(other)
+            patches = cells.get(cell)
             if patches is None:
                 continue
             for here, bucket in patches.items():
@@ -348,7 +361,7 @@ class _CellIndex:
                 minutes = setoff + 60.0 * ((dx + dy if manhattan else math.hypot(dx, dy)) * detour) / speed
                 if minutes < best or (minutes == best and bucket[0][0] < chosen.free_seq):
                     best, chosen = minutes, bucket[0][1]
-                    limit = min(best, beat)
+                    reach_km = (min(best, beat) - setoff) * speed / 60.0
         if best > beat:
             return math.inf, None
         return best, chosen
