@@ -30,6 +30,7 @@ from matplotlib.patches import Rectangle
 
 from sim.department import build_roster
 from sim.plots import _DEPARTMENT_MARKERS, Results, _clock, _draw_sectors
+from sim.results import save_atomic
 from sim.schedule import MINUTES_PER_DAY
 
 __all__ = ["unit_tracks", "DayFrames", "day_frames", "animate_day", "write_animation"]
@@ -283,11 +284,11 @@ def write_animation(
     """Write :func:`animate_day` to *path*: MP4 when ffmpeg is on the PATH, else GIF.
 
     A *path* ending in ``.gif`` is always a GIF; with no suffix, the suffix follows the writer.
+    The file appears whole or not at all (written beside *path*, then renamed).
     """
     path = Path(path)
     gif = path.suffix.lower() == ".gif" or shutil.which("ffmpeg") is None
     path = path.with_suffix(".gif" if gif else ".mp4")
     writer = PillowWriter(fps=fps) if gif else FFMpegWriter(fps=fps, bitrate=1200)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    animate_day(results, modes, day, frame_min).save(str(path), writer=writer, dpi=_DPI)
-    return path
+    animation = animate_day(results, modes, day, frame_min)
+    return save_atomic(path, lambda tmp: animation.save(tmp, writer=writer, dpi=_DPI))

@@ -15,7 +15,7 @@ import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sim.records import JOB_FIELDS, RECORD_FIELDS
 
@@ -61,6 +61,27 @@ def write_all(files: Iterable[tuple[str | os.PathLike, str]]) -> list[Path]:
             Path(tmp).unlink(missing_ok=True)
         raise
     return [path for _, path in staged]
+
+
+def save_atomic(path: str | os.PathLike, save: Callable[[str], None]) -> Path:
+    """Let *save* write a file under a temporary name beside *path*, then rename it into place.
+
+    For files written by other libraries (figures, animations): a Ctrl-C or an error leaves the
+    old file as it was and no partial file behind. The temporary name keeps *path*'s suffix, for
+    writers that choose the format by it; the file gets ordinary permissions (as the umask allows).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    try:
+        save(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _write_temporary(path: Path, text: str) -> str:

@@ -72,6 +72,21 @@ def test_write_animation_gif(classroom_results, tmp_path):
     path = write_animation(classroom_results, tmp_path / "day.gif", frame_min=240)
     with Image.open(path) as gif:
         assert path.suffix == ".gif" and gif.n_frames == 6
+    assert [p.name for p in tmp_path.iterdir()] == ["day.gif"]  # no temporary file left
+
+
+def test_an_interrupted_animation_leaves_the_old_file_whole(classroom_results, tmp_path, monkeypatch):
+    path = write_animation(classroom_results, tmp_path / "day.gif", frame_min=240)
+    before = path.read_bytes()
+    from matplotlib.animation import PillowWriter
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PillowWriter, "finish", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_animation(classroom_results, tmp_path / "day.gif", frame_min=120)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["day.gif"]
 
 
 def test_units_sit_at_base_then_drive_to_the_job(classroom_results):

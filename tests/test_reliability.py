@@ -259,7 +259,7 @@ def test_every_output_file_is_written_through_a_rename(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", replace)
     out = tmp_path / "compare"
-    assert main(["compare", CLASSROOM, "--days", "2", "--out", str(out)]) == 0
+    assert main(["compare", CLASSROOM, "--days", "2", "--out", str(out), "--plots"]) == 0
     sweep = tmp_path / "sweep"
     assert main(["sweep", str(_sweep_file(tmp_path, days=2, replications=1)), "--backend", "serial", "--out", str(sweep)]) == 0
     written = [p.resolve() for folder in (out, sweep) for p in folder.rglob("*") if p.is_file()]

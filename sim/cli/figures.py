@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
 from sim.cli.common import user_error
+from sim.results import save_atomic
 
 if "matplotlib.pyplot" not in sys.modules:
     matplotlib.use("Agg")  # figures are bare Figure objects; never open a window from the command line
@@ -96,22 +96,13 @@ def save_figures(figures: dict, folder: Path, formats=FORMATS, dpi: int = 110) -
 
 
 def _save_atomic(fig, path: Path, fmt: str, dpi: int) -> None:
-    """Save to a temporary file and rename it into place, readable as the umask allows."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    """Save to a temporary file and rename it into place."""
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
             fig.savefig(handle, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    save_atomic(path, save)
 
 
 def _metadata(fmt: str) -> dict:
