@@ -601,6 +601,27 @@ def apply_overrides(data: dict, overrides: Iterable[str], source: str = "--set")
     return data, overridden
 
 
+def schema_problems(data: dict, overrides: Iterable[str]) -> list[Problem]:
+    """What the scenario schema alone (types, ranges, names) says of *data* with *overrides* applied.
+
+    Unlike :func:`scenario_from_dict`, the schema's own validators, which may compare fields (say,
+    a warm-up shorter than the horizon), are not heard, so one value can be judged on its own,
+    before the others it will run with are known (a sweep's parameter values).
+    """
+    data, overridden, problems = _apply_overrides(data, overrides)
+    if problems:
+        return problems
+    try:
+        Scenario.model_validate(data)
+    except ValidationError as err:
+        return _problems_from_validation(err, data, "--set", {}, overridden, own_only=True)
+    return []
+
+
+_VALIDATOR_ERRORS = ("value_error", "assertion_error")
+"""Pydantic error types raised by the schema's own validators (which may compare fields)."""
+
+
 def _apply_overrides(data: dict, overrides: Iterable[str]) -> tuple[dict, set, list[Problem]]:
     """Apply the overrides that can be applied; return the data, the paths set and the problems."""
     data = copy.deepcopy(data)
@@ -700,11 +721,17 @@ def _unknown_name_message(part: str, path: list, node: dict) -> str:
 # --------------------------------------------------------------------------- messages
 
 
-def _problems_from_validation(err: ValidationError, data, source, lines, overridden) -> list[Problem]:
-    """One problem per key path, merging the alternatives a union offers."""
+def _problems_from_validation(err: ValidationError, data, source, lines, overridden, own_only: bool = False) -> list[Problem]:
+    """One problem per key path, merging the alternatives a union offers.
+
+    With *own_only*, only problems of a value on its own (type, range, name) are kept, not those
+    found by the schema's validators, which may look at other fields.
+    """
     grouped: dict[tuple, list[dict]] = {}
     for error in err.errors(include_url=False):
         grouped.setdefault(_error_path(error, data), []).append(error)
+    if own_only:
+        grouped = {path: errors for path, errors in grouped.items() if not any(e["type"] in _VALIDATOR_ERRORS for e in errors)}
     grouped = _drop_failed_branches(grouped, data)
     problems = [
         _problem(source, lines, data, path, _message(errors, path, data), overridden)

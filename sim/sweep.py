@@ -46,7 +46,7 @@ from scipy.stats import qmc
 from sim import __version__
 from sim.errors import Problem, ScenarioError
 from sim.governance import modes_of
-from sim.loader import _given, apply_overrides, check_size, read_yaml, scenario_from_dict
+from sim.loader import _given, apply_overrides, check_size, read_yaml, scenario_from_dict, schema_problems
 from sim.metrics import Precision, metric_paths
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
@@ -524,8 +524,29 @@ def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Para
         except ScenarioError as err:
             check.add(where, err.problems[0].message)
             continue
+        refused = _refused_value(base, path, parameter)
+        if refused:
+            check.add(where, refused)
+            continue
         out[path] = parameter
     return out
+
+
+def _refused_value(base: dict, path: str, parameter: _Parameter) -> str | None:
+    """The first value of *parameter* (or end of its interval) that the scenario schema refuses, said why.
+
+    Each value is judged alone against the base scenario (types, ranges, names). Checks across
+    fields, such as a warm-up shorter than the horizon, wait for the run, when the values of the
+    other parameters are known.
+    """
+    ends = (parameter.at(0.0), parameter.at(math.nextafter(1.0, 0.0)))
+    for text in dict.fromkeys(map(override_text, parameter.values or ends)):
+        problems = schema_problems(base, [f"{path}={text}"])
+        if problems:
+            problem = problems[0]
+            elsewhere = f"{problem.path}: " if problem.path and problem.path != path else ""
+            return f"the value {text} is not allowed: {elsewhere}{problem.message}"
+    return None
 
 
 def _parameter(path: str, raw, design: str, where: tuple, check: _Checker) -> _Parameter | None:

@@ -172,6 +172,35 @@ def test_scenario_path_is_relative_to_the_sweep_file(tmp_path):
     assert sweep.scenario["name"] == "classroom" and sweep.modes == ("joint",) and sweep.out == Path("results/sweep")
 
 
+def test_every_value_of_a_parameter_is_checked_when_the_file_is_read(tmp_path):
+    """A bad value anywhere in a list, a range or at an interval's end is a problem at load time,
+    on the parameter's line, not an error row after the other runs."""
+    problems = _problems(tmp_path, f"""
+        scenario: {CLASSROOM}
+        parameters:
+          departments.sanitation.units: [1, 2, -1]
+          target_min: {{from: 10, to: 40, step: 10}}
+        """)
+    assert problems == [
+        f"{tmp_path / 'sweep.yaml'}:3: parameters.departments.sanitation.units: the value -1 is not allowed: "
+        "expected a number of 0 or more; got -1"
+    ]
+    problems = _problems(tmp_path, f"""
+        scenario: {CLASSROOM}
+        design: lhs
+        samples: 4
+        parameters:
+          governance.referral.misroute_probability: {{low: 0.5, high: 1.5}}
+        """)
+    assert len(problems) == 1 and ":5: parameters.governance.referral.misroute_probability: the value 1.5" in problems[0]
+
+
+def test_values_are_judged_alone_so_valid_combinations_pass(tmp_path):
+    """warmup_days 3 is fine with days 7, though not with the base's 2 days: that waits for the run."""
+    sweep = sweep_from_dict(_sweep(parameters={"days": [7], "warmup_days": [3]}))
+    assert sweep.points == ({"days": 7, "warmup_days": 3},)
+
+
 def test_cli_reports_sweep_problems_with_exit_2(tmp_path, capsys):
     path = _write(tmp_path, f"scenario: {CLASSROOM}\nmodes: [unifed]\nmetrics: [zzz]\n")
     assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
