@@ -22,7 +22,8 @@ CASES = {"garbage": "anhai_garbage.yaml", "classroom": "classroom.yaml"}
 
 
 def scenario_path(case: str) -> Path:
-    """The scenario file of a demo case: in the project's ``scenarios/`` folder, else in ``./scenarios``.
+    """The scenario file of a demo case: in the project's ``scenarios/`` folder, else in the copy
+    installed with the package (``sim/scenarios``), else in ``./scenarios``.
 
     Raises
     ------
@@ -31,12 +32,13 @@ def scenario_path(case: str) -> Path:
     """
     if case not in CASES:
         raise ScenarioError([Problem("demo", None, "", f"unknown case {case!r}; choose one of {', '.join(CASES)}")])
-    folders = [Path(__file__).resolve().parents[1] / "scenarios", Path.cwd() / "scenarios"]
+    here = Path(__file__).resolve()
+    folders = [here.parents[1] / "scenarios", here.parent / "scenarios", Path.cwd() / "scenarios"]
     for folder in folders:
         if (folder / CASES[case]).exists():
             return folder / CASES[case]
     where = " or ".join(str(f) for f in folders)
-    raise ScenarioError([Problem("demo", None, "", f"cannot find {CASES[case]} in {where}; run from the project folder")])
+    raise ScenarioError([Problem("demo", None, "", f"cannot find {CASES[case]} in {where}; run from the project folder or reinstall the package")])
 
 
 def _banner(case: str, comparison) -> str:

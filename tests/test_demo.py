@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import runpy
 
@@ -139,3 +140,46 @@ def test_notebook_is_the_one_the_script_builds():
     built = script["build"]()
     assert [c.source for c in stored.cells] == [c.source for c in built.cells]
     assert all(not c.get("outputs") for c in stored.cells if c.cell_type == "code"), "store it without outputs"
+
+
+# --------------------------------------------------------------------------- an installed copy
+
+
+def test_an_installed_package_carries_the_scenarios_and_the_demo_finds_them(tmp_path):
+    """Build the wheel, unpack it away from the project, and ask for the demo's scenario there."""
+    import subprocess
+    import sys
+    import zipfile
+
+    # offline when the environment's setuptools can build wheels itself (70.1 and newer); else pip fetches one
+    isolation = ["--no-build-isolation"] if _setuptools_version() >= (70, 1) else []
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path / "wheel"), *isolation],
+        check=True, capture_output=True, cwd=tmp_path,
+    )
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    shipped = {p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.yaml")}
+    packed = {p.relative_to(site / "sim" / "scenarios").as_posix() for p in (site / "sim" / "scenarios").rglob("*.yaml")}
+    assert packed == shipped and len(shipped) >= 11
+    code = (
+        "import sim, sim.demo, sim.sweep; path = sim.demo.scenario_path('garbage'); "
+        "print(path); print(sim.load_scenario(path).name); "
+        "print(len(sim.sweep.load_sweep(path.parent / 'sweeps' / 'pooled_powers.yaml').points))"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere,
+                          env={**os.environ, "PYTHONPATH": str(site)}, check=True)
+    where, name, points = done.stdout.split()
+    assert where == str(site / "sim" / "scenarios" / "anhai_garbage.yaml") and name == "anhai_garbage" and points == "5"
+
+
+def _setuptools_version() -> tuple[int, ...]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return tuple(int(part) for part in version("setuptools").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return (0,)
