@@ -34,7 +34,7 @@ class Unit:
     setoff_min: float
     travel_cv: float
     patrols: bool
-    position_xy: tuple[float, float] | None = None
+    position_patch: int = -1
     back_at_base_min: float = 0.0
     on_duty: bool = False
     busy: bool = False
@@ -42,31 +42,22 @@ class Unit:
     busy_since_min: float = 0.0
     busy_min: float = 0.0
     home_sector: str = ""
-    slot: int = -1
     free_seq: int = -1
-    position_patch: int = -1
 
     def __post_init__(self):
-        if self.position_xy is None:
-            self.position_xy = self.base_xy
         if self.position_patch < 0:
             self.position_patch = self.base
 
     def patch_at(self, now: float) -> int:
-        """The patch the unit stands in at *now* (see :meth:`xy_at`)."""
+        """The patch the unit stands in at *now*: its last job's, or its base once a unit that
+        returns home (one that does not patrol) is back there."""
         if not self.patrols and now >= self.back_at_base_min:
             return self.base
         return self.position_patch
 
-    def xy_at(self, now: float) -> tuple[float, float]:
-        """Where the unit is at *now* (km): patrolling units stay where their last job was; others head home."""
-        if not self.patrols and now >= self.back_at_base_min:
-            return self.base_xy
-        return self.position_xy
-
     def travel_min(self, town: Town, patch: int, now: float) -> float:
         """Mean travel time to *patch* from where the unit is, set-off included (minutes)."""
-        x, y = self.base_xy if not self.patrols and now >= self.back_at_base_min else self.position_xy
+        x, y = town.centres[self.patch_at(now)]
         return self.setoff_min + 60.0 * town.road_km_from(x, y, patch) / self.speed_kmh
 
 

@@ -127,7 +127,7 @@ class Dispatcher:
         filed = cells is not None and unit in cells.filed
         if filed:
             cells.remove(unit)
-        unit.position_xy, unit.position_patch, unit.back_at_base_min = self.town.centres[patch], patch, back_at_base_min
+        unit.position_patch, unit.back_at_base_min = patch, back_at_base_min
         if filed:
             cells.add(unit, self.env.now)
 

@@ -80,7 +80,7 @@ def test_finder_on_the_spot_has_priority():
     j = Job(frozenset({"a", "b"}), 5, 3, env.now, finder="a")
     dispatcher.request(j)
     assert j.on_the_spot and j.unit.department == "a"
-    assert np.allclose(j.unit.position_xy, dispatcher.town.xy_km[5])
+    assert j.unit.position_patch == 5
 
 
 # --------------------------------------------------------------------------- nearest = brute force
