@@ -9,9 +9,8 @@ all, so that a shift change is one count per department, not a timetable per uni
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
 
 from sim.scenario import Department
 from sim.schedule import WeeklySteps

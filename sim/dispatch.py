@@ -344,9 +344,7 @@ class _CellIndex:
         """
         self._settle(now)
         least_km, order = self.map.visiting(patch)
-        cells, best, chosen = self.cells, math.inf, None
-        centres, (px, py), setoff, speed = town.centres, town.centres[patch], self.setoff, self.speed
-        manhattan, detour = town.manhattan, town.detour_factor
+        cells, best, chosen, setoff, speed = self.cells, math.inf, None, self.setoff, self.speed
         reach_km = (beat - setoff) * speed / 60.0  # road km a unit may cover to be no later than beat
         for km, cell in zip(least_km, order):
             if km > reach_km:
@@ -355,10 +353,8 @@ class _CellIndex:
             if patches is None:
                 continue
             for here, bucket in patches.items():
-                # Unit.travel_min from the patch the unit stands in, spelled out (the hot loop)
-                x, y = centres[here]
-                dx, dy = abs(x - px), abs(y - py)
-                minutes = setoff + 60.0 * ((dx + dy if manhattan else math.hypot(dx, dy)) * detour) / speed
+                # Unit.travel_min of the bucket's units, who all stand at *here*
+                minutes = setoff + 60.0 * town.road_km_between(here, patch) / speed
                 if minutes < best or (minutes == best and bucket[0][0] < chosen.free_seq):
                     best, chosen = minutes, bucket[0][1]
                     reach_km = (min(best, beat) - setoff) * speed / 60.0

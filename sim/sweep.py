@@ -46,7 +46,7 @@ from scipy.stats import qmc
 from sim import __version__
 from sim.errors import Problem, ScenarioError
 from sim.governance import modes_of
-from sim.loader import _given, apply_overrides, check_size, read_yaml, scenario_from_dict, schema_problems
+from sim.loader import _clean_loc, _given, apply_overrides, check_size, read_yaml, scenario_from_dict, schema_problems
 from sim.metrics import Precision, metric_paths
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
@@ -310,28 +310,12 @@ def _validation_problems(err: ValidationError, check: _Checker, data: dict) -> l
     """One problem per pydantic error, in plain words, at the line of its key."""
     seen = set()
     for error in err.errors(include_url=False):
-        path = _error_path(error["loc"], data, keep_last=error["type"] in ("extra_forbidden", "missing"))
+        path = _clean_loc(error["loc"], data, keep_last=error["type"] in ("extra_forbidden", "missing"))
         message = _message(error, path)
         if (path, message) not in seen:
             seen.add((path, message))
             check.add(path, message)
     return sorted(check.problems, key=lambda p: (p.line is None, p.line or 0))
-
-
-def _error_path(loc: tuple, data, keep_last: bool) -> tuple:
-    """The keys and indices of an error's location that are in *data*, without pydantic's union
-    labels (``str``, ``dict[str,any]``); the last part is kept when it is a missing or unknown key."""
-    out, node = [], data
-    for i, key in enumerate(loc):
-        if isinstance(node, dict) and key in node:
-            out.append(key)
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            out.append(key)
-            node = node[key]
-        elif keep_last and i == len(loc) - 1:
-            out.append(key)
-    return tuple(out)
 
 
 def _message(error: dict, path: tuple) -> str:
