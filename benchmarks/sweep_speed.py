@@ -6,7 +6,7 @@ a fresh folder ``--repeat`` times; the best time counts (the usual way to discou
 from other work on the machine) and every time is in the JSON. The process pool is started
 inside the timed call (its workers are forked from this process, so they start with the
 simulator loaded). The dask cluster is the one ``--backend dask`` starts
-(:func:`sim.backends.local_cluster`: the simulator preloaded, dask's profiler off), started
+(:func:`sim.experiments.backends.local_cluster`: the simulator preloaded, dask's profiler off), started
 first and reached by its address; its start-up is reported separately, since a researcher
 pointing ``--scheduler`` at a running cluster does not pay it. The tables of all three must be
 identical byte for byte.
@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 import sim
-from sim.backends import cpu_count, local_cluster
-from sim.experiment import run_sweep
-from sim.results import write_atomic
-from sim.sweep import sweep_from_dict
+from sim.experiments.backends import cpu_count, local_cluster
+from sim.experiments.runs import run_sweep
+from sim.io.results import write_atomic
+from sim.io.sweepfile import sweep_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = {

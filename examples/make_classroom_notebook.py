@@ -35,8 +35,8 @@ Run the cells from top to bottom (*Run → Run All Cells*). Every time is in **m
 from pathlib import Path
 
 import sim
-from sim import plots
-from sim.report import narrate
+from sim.presentation import figures as plots
+from sim.presentation.report import narrate
 
 ROOT = Path.cwd() if (Path.cwd() / "scenarios").exists() else Path.cwd().parent
 scenario = sim.load_scenario(ROOT / "scenarios" / "classroom.yaml")

@@ -3,26 +3,61 @@
 A scenario file describes a town (patches, departments, incident types) and the ways of
 working to compare. :func:`load_scenario` validates it, :func:`run` simulates one mode,
 :func:`compare` runs several on the same incidents, and the records and summaries that come
-back are plain data.
+back are plain data. :func:`load_sweep` and :func:`run_sweep` run many of them.
+
+The names below are loaded when first used (PEP 562), so ``import sim`` is cheap and the
+command line answers ``--help`` at once; ``ARCHITECTURE.md`` says where each thing lives.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from sim.errors import ScenarioError  # noqa: E402
-from sim.experiment import Comparison, compare, replicate, run  # noqa: E402
-from sim.loader import load_scenario, scenario_from_dict  # noqa: E402
-from sim.records import IncidentRecord  # noqa: E402
-from sim.scenario import Scenario  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "__version__",
-    "Scenario",
-    "ScenarioError",
-    "load_scenario",
-    "scenario_from_dict",
-    "run",
-    "replicate",
-    "compare",
-    "Comparison",
-    "IncidentRecord",
-]
+from sim.version import __version__
+
+# Public name -> the module that defines it.
+_WHERE = {
+    "Scenario": "sim.scenario.schema",
+    "ScenarioError": "sim.errors",
+    "load_scenario": "sim.io.loader",
+    "scenario_from_dict": "sim.io.loader",
+    "run": "sim.experiments.runs",
+    "replicate": "sim.experiments.runs",
+    "compare": "sim.experiments.runs",
+    "Comparison": "sim.experiments.runs",
+    "RunOutput": "sim.engine.model",
+    "IncidentRecord": "sim.engine.records",
+    "JobRecord": "sim.engine.records",
+    "Precision": "sim.stats.metrics",
+    "load_sweep": "sim.io.sweepfile",
+    "sweep_from_dict": "sim.io.sweepfile",
+    "run_sweep": "sim.experiments.runs",
+    "SweepResult": "sim.experiments.runs",
+}
+
+__all__ = ["__version__", *_WHERE]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sim.engine.model import RunOutput
+    from sim.engine.records import IncidentRecord, JobRecord
+    from sim.errors import ScenarioError
+    from sim.experiments.runs import Comparison, SweepResult, compare, replicate, run, run_sweep
+    from sim.io.loader import load_scenario, scenario_from_dict
+    from sim.io.sweepfile import load_sweep, sweep_from_dict
+    from sim.scenario.schema import Scenario
+    from sim.stats.metrics import Precision
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module the first time it is asked for."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

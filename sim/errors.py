@@ -9,8 +9,9 @@ and exits with code 2, never with a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
-__all__ = ["Problem", "ScenarioError", "USER_ERROR_EXIT", "printable"]
+__all__ = ["Problem", "ScenarioError", "USER_ERROR_EXIT", "printable", "closest", "did_you_mean"]
 
 USER_ERROR_EXIT = 2
 
@@ -45,3 +46,20 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known name most like *name* (a likely typo), or ``None`` when none is close."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, known: Iterable[str], otherwise: str = "", cutoff: float = 0.6) -> str:
+    """``"; did you mean 'x'?"`` when a known name is close to *name*, else *otherwise*.
+
+    The one wording of the hint, for every message about an unknown name.
+    """
+    match = closest(name, known, cutoff)
+    return f"; did you mean '{match}'?" if match else otherwise

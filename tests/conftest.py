@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.loader import read_yaml
+from sim.io.loader import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -1,25 +1,48 @@
-"""The curated public API."""
+"""The curated public API, and how little ``import sim`` costs."""
+
+import json
+import subprocess
+import sys
 
 import sim
+
+HEAVY = ("scipy", "matplotlib", "pydantic", "yaml", "dask", "distributed", "SALib", "pandas", "pyarrow", "simpy", "numpy")
 
 
 def test_public_names():
     assert set(sim.__all__) == {
         "__version__", "Scenario", "ScenarioError", "load_scenario", "scenario_from_dict",
-        "run", "replicate", "compare", "Comparison", "IncidentRecord",
+        "run", "replicate", "compare", "Comparison", "RunOutput", "IncidentRecord", "JobRecord",
+        "Precision", "load_sweep", "sweep_from_dict", "run_sweep", "SweepResult",
     }
     for name in sim.__all__:
-        assert hasattr(sim, name)
+        assert getattr(sim, name) is not None
+    assert set(dir(sim)) >= set(sim.__all__)
 
 
-def test_model_core_does_not_import_cli_or_io():
-    import ast
-    from pathlib import Path
+def test_an_unknown_name_is_an_attribute_error():
+    try:
+        sim.no_such_thing  # noqa: B018
+    except AttributeError as err:
+        assert "no_such_thing" in str(err)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
 
-    core = ["model", "dispatch", "incident", "governance", "territory", "department", "patrol", "channel", "metrics", "scenario", "schedule", "records"]
-    for name in core:
-        tree = ast.parse((Path(sim.__file__).parent / f"{name}.py").read_text())
-        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
-            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-        }
-        assert not imported & {"sim.cli", "sim.results", "sim.loader", "yaml", "matplotlib", "sim.plots"}, name
+
+def _modules_after(code: str) -> list[str]:
+    probe = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_import_sim_loads_no_heavy_package():
+    loaded = _modules_after("import sim")
+    assert [m for m in loaded if m.split(".")[0] in HEAVY] == []
+
+
+def test_the_engine_loads_alone():
+    """``import sim.engine.model`` loads the engine without files, statistics, figures or the command line."""
+    loaded = _modules_after("import sim.engine.model")
+    wrong = [m for m in loaded if m.startswith(("sim.io", "sim.experiments", "sim.presentation", "sim.cli", "sim.stats"))
+             or m.split(".")[0] in ("matplotlib", "yaml", "dask", "SALib", "scipy")]
+    assert wrong == []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.backends import (
+from sim.experiments.backends import (
     BackendError,
     DaskBackend,
     ProcessBackend,
@@ -22,8 +22,8 @@ from sim.backends import (
 )
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.experiment import run_sweep
-from sim.sweep import sweep_from_dict
+from sim.experiments.runs import run_sweep
+from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
@@ -211,7 +211,7 @@ def test_every_start_method_gives_the_same_rows(method):
     sweep = sweep_from_dict(_sweep_data(stopping=None, replications=1, parameters={"departments.sanitation.units": [1, 2]}))
     serial = run_sweep(sweep, backend="serial")
     with ProcessBackend(2, method=method) as pool:
-        from sim.experiment import _task, run_task
+        from sim.experiments.runs import _task, run_task
 
         keys = [(p, m, 0) for p in range(2) for m in sweep.modes]
         rows = dict(pool.imap(run_task, [_task(sweep, *key) for key in keys]))

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 import sim
-from sim import plots
-from sim.animation import animate_day, unit_tracks, write_animation
+from sim.presentation import figures as plots
+from sim.presentation.animation import animate_day, unit_tracks, write_animation
 from sim.cli import main
-from sim.results import write_comparison
+from sim.io.results import write_comparison
 from tests.conftest import ROOT, SCENARIOS
 
 EXAMPLES = ROOT / "examples"
@@ -164,9 +164,9 @@ def test_an_installed_package_carries_the_scenarios_and_the_demo_finds_them(tmp_
     packed = {p.relative_to(site / "sim" / "scenarios").as_posix() for p in (site / "sim" / "scenarios").rglob("*.yaml")}
     assert packed == shipped and len(shipped) >= 11
     code = (
-        "import sim, sim.demo, sim.sweep; path = sim.demo.scenario_path('garbage'); "
+        "import sim, sim.presentation.demo, sim.io.sweepfile; path = sim.presentation.demo.scenario_path('garbage'); "
         "print(path); print(sim.load_scenario(path).name); "
-        "print(len(sim.sweep.load_sweep(path.parent / 'sweeps' / 'pooled_powers.yaml').points))"
+        "print(len(sim.io.sweepfile.load_sweep(path.parent / 'sweeps' / 'pooled_powers.yaml').points))"
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

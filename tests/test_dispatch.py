@@ -9,10 +9,10 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.department import Unit
-from sim.dispatch import Dispatcher, Job
-from sim.scenario import Territory
-from sim.territory import build_town
+from sim.engine.department import Unit
+from sim.engine.dispatch import Dispatcher, Job
+from sim.scenario.schema import Territory
+from sim.engine.territory import build_town
 
 
 def setup(rule: str):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sim.docs import field_reference, scenario_guide
-from sim.scenario import Department, IncidentType, Scenario
+from sim.presentation.scenario_guide import field_reference, scenario_guide
+from sim.scenario.schema import Department, IncidentType, Scenario
 from tests.conftest import ROOT
 
 

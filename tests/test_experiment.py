@@ -11,7 +11,7 @@ import pytest
 import sim
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.experiment import (
+from sim.experiments.runs import (
     RunStore,
     RunTask,
     _run_summary,
@@ -20,8 +20,8 @@ from sim.experiment import (
     run_sweep,
     run_task,
 )
-from sim.metrics import Precision, metric_value
-from sim.sweep import sweep_from_dict
+from sim.stats.metrics import Precision, metric_value
+from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")

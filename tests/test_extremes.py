@@ -13,7 +13,7 @@ import time
 import pytest
 
 import sim
-from sim.loader import read_yaml
+from sim.io.loader import read_yaml
 from tests.conftest import SCENARIOS
 
 

@@ -3,7 +3,7 @@
 Hypothesis mutates valid inputs at two levels:
 
 * plain data (what YAML parses into), validated with :func:`sim.scenario_from_dict`,
-  :func:`sim.loader.apply_overrides` and :func:`sim.sweep.sweep_from_dict`: wrong types,
+  :func:`sim.io.loader.apply_overrides` and :func:`sim.io.sweepfile.sweep_from_dict`: wrong types,
   missing and extra keys, empty lists, huge, negative, zero, NaN and infinite numbers, text
   where numbers go, unicode and duplicate names, deep nesting, typos;
 * YAML text, run through the command line in this process (``validate``, ``compare``,
@@ -45,10 +45,10 @@ import sim
 from sim.cli import main
 from sim.cli.simulate import format_summary
 from sim.errors import Problem, ScenarioError
-from sim.experiment import run_sweep
-from sim.loader import MAX_DEPTH, MAX_NODES, apply_overrides, read_yaml
-from sim.metrics import metric_paths
-from sim.sweep import load_sweep, sweep_from_dict
+from sim.experiments.runs import run_sweep
+from sim.io.loader import MAX_DEPTH, MAX_NODES, apply_overrides, read_yaml
+from sim.stats.metrics import metric_paths
+from sim.io.sweepfile import load_sweep, sweep_from_dict
 from tests.conftest import SCENARIOS
 from tests.test_extremes import finite_everywhere
 
@@ -803,12 +803,12 @@ def test_alias_bombs_fail_fast_in_bounded_memory(tmp_path, depth, fan):
 def test_the_bounds_hold_without_libyaml(monkeypatch, text, words):
     """PyYAML without its C parser (no fast pre-scan): the composer's count, the recursion guard and
     the expansion check still refuse, with the same kind of message."""
-    import sim.loader
+    import sim.io.loader
 
     monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
-    monkeypatch.setattr(sim.loader, "MAX_NODES", 1_000)
+    monkeypatch.setattr(sim.io.loader, "MAX_NODES", 1_000)
     with bounded(cpu_s=10), pytest.raises(ScenarioError) as caught:
-        sim.loader.parse_yaml(text, "town.yaml")
+        sim.io.loader.parse_yaml(text, "town.yaml")
     assert_problems(caught.value.problems, "town.yaml")
     assert words in str(caught.value) or words.replace("1,000", "500,000") in str(caught.value)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sim
-from sim.governance import PRESETS, Part, capable_departments, jobs_of, modes_of, resolve_mode
-from sim.scenario import ModeSpec
+from sim.scenario.governance import PRESETS, Part, capable_departments, jobs_of, modes_of, resolve_mode
+from sim.scenario.schema import ModeSpec
 
 
 def test_presets_differ_only_in_levers():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.metrics import t_interval
+from sim.stats.metrics import t_interval
 from tests.test_theory import erlang_c_wait
 
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pytest
 
-from sim import hypercube
+from sim.verification import larson_hypercube as hypercube
 
 # Units 1, 2, 3 of the book are 0, 1, 2 here. Classes: atom 1, atom 2, rest of area 1 (atom 4
 # and any other atom backed up by unit 3), area 2 (atoms 3, 5, 6), area 3.

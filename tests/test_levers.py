@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import sim
-from sim import plots
+from sim.presentation import figures as plots
 from sim.cli import main
-from sim.experiment import run_point
-from sim.levers import _effects, _shapley, corner_modes, decompose, shapley_weights
+from sim.experiments.runs import run_point
+from sim.planning.decompose import _effects, _shapley, corner_modes, decompose, shapley_weights
 from tests.conftest import SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
@@ -70,7 +70,7 @@ def test_first_and_last_corners_reproduce_the_modes_run_directly(classroom_data)
 @pytest.fixture(scope="module")
 def no_joint_matters() -> sim.Scenario:
     """The classroom town where no matter needs two departments: coordination cannot matter."""
-    from sim.loader import read_yaml
+    from sim.io.loader import read_yaml
 
     data, _ = read_yaml(SCENARIOS / "classroom.yaml")
     data["incident_types"][3].pop("requires")

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim import ScenarioError, load_scenario, scenario_from_dict
+from sim import ScenarioError
+from sim import load_scenario
+from sim import scenario_from_dict
 from sim.errors import USER_ERROR_EXIT, Problem
-from sim.loader import MAX_NODES, apply_overrides, parse_yaml, read_yaml
+from sim.io.loader import MAX_NODES, apply_overrides, parse_yaml, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
@@ -128,7 +130,7 @@ def test_folder_instead_of_file(tmp_path):
 
 
 def test_file_too_large(tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.loader.MAX_FILE_BYTES", 100)
+    monkeypatch.setattr("sim.io.loader.MAX_FILE_BYTES", 100)
     path = write(tmp_path, BASE)
     problem = only_problem(path)
     assert problem.source == str(path)

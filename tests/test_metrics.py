@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.experiment import run_point
-from sim.metrics import (
+from sim.experiments.runs import run_point
+from sim.stats.metrics import (
     MIN_BOOTSTRAP_REPLICATIONS,
     Precision,
     _weighted_percentiles,

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import sim
-from sim.governance import capable_departments, modes_of, parts_of
+from sim.scenario.governance import capable_departments, modes_of, parts_of
 from tests.conftest import queue_scenario
 
 
@@ -133,7 +133,7 @@ def test_utilisation_matches_offered_load():
     """Busy unit-minutes over on-duty unit-minutes approach the offered load of an M/M/c."""
     scenario = queue_scenario(3, 0.2, 10.0, days=30)
     outputs = sim.replicate(scenario, "pooled", 4)
-    summary = sim.experiment.build_summary(scenario, scenario.seed, 4, {"pooled": outputs})
+    summary = sim.experiments.runs.build_summary(scenario, scenario.seed, 4, {"pooled": outputs})
     assert summary["modes"]["pooled"]["utilisation"]["team"] == pytest.approx(2.0 / 3.0, rel=0.03)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.metrics import t_interval
+from sim.stats.metrics import t_interval
 
 
 def patrol_town(units_a: int, units_b: int, speed_a: float, speed_b: float, notice: float) -> sim.Scenario:

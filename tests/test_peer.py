@@ -12,8 +12,8 @@ import math
 import ciw
 import numpy as np
 
-from sim import validation
-from sim.validation import QUICK
+from sim.verification import checks as validation
+from sim.verification.checks import QUICK
 
 
 def _failures(rows) -> str:

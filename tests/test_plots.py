@@ -13,9 +13,9 @@ from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.colors import to_hex
 
 import sim
-from sim import plots
+from sim.presentation import figures as plots
 from sim.cli import main
-from sim.results import write_comparison
+from sim.io.results import write_comparison
 from tests.conftest import ROOT, SCENARIOS
 
 MODES = ["fragmented", "joint", "unified"]
@@ -242,7 +242,8 @@ def test_plot_command_writes_every_figure_as_png_and_svg(results_dir, capsys):
 def test_plots_option_and_write_plots_for_other_commands(tmp_path):
     import argparse
 
-    from sim.cli.figures import add_plots_option, write_plots
+    from sim.cli.figures import add_plots_option
+    from sim.presentation.files import write_plots
 
     parser = argparse.ArgumentParser()
     add_plots_option(parser)
@@ -261,9 +262,9 @@ def test_plot_of_a_folder_without_results_is_a_user_error(tmp_path, capsys):
 
 def test_figures_never_touch_pyplot():
     code = (
-        "import sys; import sim, sim.plots, sim.report, sim.animation, sim.demo; "
-        "r = sim.plots.Results.from_comparison(sim.compare(sim.load_scenario('scenarios/classroom.yaml'))); "
-        "sim.plots.comparison_figures(r); "
+        "import sys; import sim, sim.presentation.figures, sim.presentation.report, sim.presentation.animation, sim.presentation.demo; "
+        "r = sim.presentation.figures.Results.from_comparison(sim.compare(sim.load_scenario('scenarios/classroom.yaml'))); "
+        "sim.presentation.figures.comparison_figures(r); "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

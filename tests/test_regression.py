@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.records import RECORD_FIELDS
-from sim.results import write_incidents
+from sim.engine.records import RECORD_FIELDS
+from sim.io.results import write_incidents
 
 GOLDEN = Path(__file__).parent / "data" / "classroom_golden.csv"
 CITY_GOLDEN = Path(__file__).parent / "data" / "jinjiang_dispatch_golden.csv"

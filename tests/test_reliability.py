@@ -26,12 +26,12 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.backends import BackendError, DaskBackend, ProcessBackend
+from sim.experiments.backends import BackendError, DaskBackend, ProcessBackend
 from sim.cli import main
-from sim.experiment import run_sweep
-from sim.loader import apply_overrides, read_yaml
-from sim.results import write_all, write_comparison
-from sim.sweep import sweep_from_dict
+from sim.experiments.runs import run_sweep
+from sim.io.loader import apply_overrides, read_yaml
+from sim.io.results import write_all, write_comparison
+from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
 from tests.test_extremes import finite_everywhere
 
@@ -193,9 +193,9 @@ def test_an_interrupted_write_leaves_the_old_folder_whole(tmp_path, monkeypatch,
     out = tmp_path / "out"
     write_comparison(out, old)
     before = _folder(out)
-    import sim.results
+    import sim.io.results
 
-    real = sim.results._write_temporary
+    real = sim.io.results._write_temporary
     for stop_at in range(1, 5):
         calls = []
 
@@ -205,12 +205,12 @@ def test_an_interrupted_write_leaves_the_old_folder_whole(tmp_path, monkeypatch,
                 raise KeyboardInterrupt
             return real(path, text)
 
-        monkeypatch.setattr(sim.results, "_write_temporary", interrupted)
+        monkeypatch.setattr(sim.io.results, "_write_temporary", interrupted)
         with pytest.raises(KeyboardInterrupt):
             write_comparison(out, new)
         assert _folder(out) == before, f"interrupted at file {stop_at}"
         assert _leftovers(out) == []
-    monkeypatch.setattr(sim.results, "_write_temporary", real)
+    monkeypatch.setattr(sim.io.results, "_write_temporary", real)
     write_comparison(out, new)
     assert _folder(out) != before and set(_folder(out)) == set(before)
 
@@ -351,16 +351,16 @@ def test_a_run_lost_with_its_dask_worker_is_submitted_again(tmp_path):
         assert sorted(backend.imap(once, [1, 2, 3, 4])) == [(0, 10), (1, 20), (2, 30), (3, 40)]
         assert len((tmp_path / "once").read_text()) > 4  # the first call died and its run was done again
 
-        import sim.backends
+        import sim.experiments.backends
 
         always = partial(_die_until, str(tmp_path / "always"), 10**6)
-        original = sim.backends.DASK_RESUBMITS
-        sim.backends.DASK_RESUBMITS = 1
+        original = sim.experiments.backends.DASK_RESUBMITS
+        sim.experiments.backends.DASK_RESUBMITS = 1
         try:
             with pytest.raises(BackendError, match=r"lost run 1 2 times .*0 of 1 runs finished and are kept"):
                 list(backend.imap(always, [7]))
         finally:
-            sim.backends.DASK_RESUBMITS = original
+            sim.experiments.backends.DASK_RESUBMITS = original
         backend.close()
     finally:
         cluster.close()

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.schedule import MINUTES_PER_WEEK, WeeklyHours, WeeklySteps, parse_window
+from sim.scenario.schedule import MINUTES_PER_WEEK, WeeklyHours, WeeklySteps, parse_window
 
 OFFICE = WeeklyHours.from_windows(["08:30-12:00", "14:00-17:30"], range(5))
 times = st.floats(min_value=0, max_value=10 * MINUTES_PER_WEEK, allow_nan=False)

@@ -9,7 +9,7 @@ import pytest
 import sim
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.staffing import (
+from sim.planning.staffing import (
     MET,
     NOT_MET,
     UNDECIDED,

@@ -12,9 +12,9 @@ import pytest
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.experiment import run_sweep
-from sim.loader import apply_overrides, read_yaml
-from sim.sweep import load_sweep, override_text, sweep_from_dict
+from sim.experiments.runs import run_sweep
+from sim.io.loader import apply_overrides, read_yaml
+from sim.io.sweepfile import load_sweep, override_text, sweep_from_dict
 from tests.conftest import SCENARIOS
 
 SWEEPS = sorted((SCENARIOS / "sweeps").glob("*.yaml"))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.metrics import t_interval
+from sim.stats.metrics import t_interval
 from tests.conftest import queue_scenario
 
 

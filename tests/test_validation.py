@@ -15,9 +15,9 @@ import pytest
 from scipy.integrate import quad
 
 import sim.cli.verify as verify_command
-from sim import validation
+from sim.verification import checks as validation
 from sim.cli import main
-from sim.validation import QUICK, Effort, Estimate, Mean, Ratio, replicate_until, theory_row
+from sim.verification.checks import QUICK, Effort, Estimate, Mean, Ratio, replicate_until, theory_row
 
 
 @pytest.fixture(scope="module")

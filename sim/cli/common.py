@@ -6,8 +6,8 @@ import argparse
 import math
 
 from sim.errors import Problem, ScenarioError
-from sim.loader import load_scenario
-from sim.scenario import Scenario
+from sim.io.loader import load_scenario
+from sim.scenario.schema import Scenario
 
 __all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs"]
 
@@ -42,7 +42,7 @@ def write_outputs(args, write) -> list:
     try:
         paths = list(write())
         if getattr(args, "plots", False):
-            from sim.cli.figures import write_plots
+            from sim.presentation.files import write_plots
 
             paths += write_plots(args.out)
     except OSError as err:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import sys
 
-from sim.backends import BACKENDS, BackendError
+from sim.experiments.backends import BACKENDS, BackendError
 from sim.cli.common import user_error
-from sim.experiment import SweepInterrupted, SweepResult, run_sweep
-from sim.sweep import load_sweep
+from sim.experiments.runs import SweepInterrupted, SweepResult, run_sweep
+from sim.io.sweepfile import load_sweep
 
 ORDER = 20
 SHOWN_POINTS = 20
@@ -61,7 +61,7 @@ def _cmd_sweep(args) -> int:
         raise user_error("--out", f"cannot write there ({err.strerror or err}): {err.filename or sweep.out}") from None
     print(format_result(result))
     if args.plots:
-        from sim.cli.figures import write_plots
+        from sim.presentation.files import write_plots
 
         print("wrote " + ", ".join(str(p) for p in write_plots(sweep.out)))
     return 1 if result.failed else 0

@@ -3,29 +3,21 @@
 ``plot RESULTS_DIR`` writes every figure of a results folder as PNG and SVG; ``report
 RESULTS_DIR`` writes one self-contained HTML page; ``demo garbage`` runs the Anhai garbage case,
 tells its story and writes both. :func:`add_plots_option` and :func:`write_plots` let other
-commands (``run``, ``compare``, ``sweep``) offer ``--plots``. This is the only place that saves
-figures to files.
+commands (``run``, ``compare``, ``sweep``) offer ``--plots``; the figures are saved by
+:mod:`sim.presentation.files`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
-import matplotlib
-
 from sim.cli.common import user_error
-from sim.results import save_atomic
+from sim.presentation.files import write_plots
 
-if "matplotlib.pyplot" not in sys.modules:
-    matplotlib.use("Agg")  # figures are bare Figure objects; never open a window from the command line
-
-__all__ = ["ORDER", "register", "add_plots_option", "write_plots", "save_figures"]
+__all__ = ["ORDER", "register", "add_plots_option"]
 
 ORDER = 30
-FORMATS = ("png", "svg")
 
 
 def register(sub) -> None:
@@ -54,62 +46,6 @@ def add_plots_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def write_plots(out_dir: str | os.PathLike, figures_dir: str | os.PathLike | None = None, story=None) -> list[Path]:
-    """Write every figure of a results folder as PNG and SVG; returns the files written.
-
-    A comparison folder (``summary.json`` with ``modes``) gives the response, map, load and
-    timeline figures; a sweep folder (``summary.csv``) gives sweep curves; a folder with both
-    gives both.
-
-    Parameters
-    ----------
-    out_dir:
-        The results folder.
-    figures_dir:
-        Where to write (default ``out_dir/figures``).
-    story:
-        A :class:`sim.plots.Story` to draw the timeline from (default: chosen and rerun here).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the folder holds neither kind of results.
-    """
-    from sim.report import figures_of
-
-    out_dir = Path(out_dir)
-    target = Path(figures_dir) if figures_dir else out_dir / "figures"
-    figures = figures_of(out_dir, story=story)
-    return save_figures({stem: fig for stem, (_, fig) in figures.items()}, target)
-
-
-def save_figures(figures: dict, folder: Path, formats=FORMATS, dpi: int = 110) -> list[Path]:
-    """Save figures (stem -> Figure) in each format, atomically; returns the paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for stem, fig in figures.items():
-        for fmt in formats:
-            path = folder / f"{stem}.{fmt}"
-            _save_atomic(fig, path, fmt, dpi)
-            paths.append(path)
-    return paths
-
-
-def _save_atomic(fig, path: Path, fmt: str, dpi: int) -> None:
-    """Save to a temporary file and rename it into place."""
-
-    def save(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=dpi, metadata=_metadata(fmt))
-
-    save_atomic(path, save)
-
-
-def _metadata(fmt: str) -> dict:
-    """No creation date in the files, so that the same results give the same bytes."""
-    return {"Date": None} if fmt == "svg" else {}
-
-
 def _results_folder(path: str) -> Path:
     folder = Path(path)
     if not folder.is_dir():
@@ -129,7 +65,7 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from sim.report import write_report
+    from sim.presentation.report import write_report
 
     folder = _results_folder(args.results)
     path = write_report(folder, args.out)
@@ -138,7 +74,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from sim.demo import run_demo
+    from sim.presentation.demo import run_demo
 
     if args.frame_min <= 0:
         raise user_error("--frame-min", f"must be more than 0, got {args.frame_min}")

@@ -1,8 +1,8 @@
 """Commands that answer planners' questions: ``decompose``, ``staff`` and ``sensitivity``.
 
-``decompose SCENARIO`` -- which lever of the reform buys how much (:mod:`sim.levers`);
-``staff SCENARIO --target "p90 response <= 30"`` -- how many units a team needs (:mod:`sim.staffing`);
-``sensitivity SWEEP.yaml`` -- which parameters matter (:mod:`sim.sensitivity`).
+``decompose SCENARIO`` -- which lever of the reform buys how much (:mod:`sim.planning.decompose`);
+``staff SCENARIO --target "p90 response <= 30"`` -- how many units a team needs (:mod:`sim.planning.staffing`);
+``sensitivity SWEEP.yaml`` -- which parameters matter (:mod:`sim.planning.sensitivity`).
 Each prints a table and, with ``--out DIR``, writes JSON, CSV and figures there.
 """
 
@@ -14,10 +14,10 @@ import math
 import time
 from pathlib import Path
 
-from sim.backends import BACKENDS
+from sim.experiments.backends import BACKENDS
 from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
-from sim.experiment import csv_text
-from sim.results import write_atomic
+from sim.experiments.runs import csv_text
+from sim.io.results import write_atomic
 
 ORDER = 50
 
@@ -80,7 +80,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _save_figures(figures: dict, out: Path) -> list[Path]:
-    from sim.cli.figures import save_figures
+    from sim.presentation.files import save_figures
 
     return save_figures(figures, out / "figures")
 
@@ -106,7 +106,7 @@ def _register_decompose(sub) -> None:
 
 
 def _decompose_metrics(args, scenario) -> list[str]:
-    from sim.levers import DEFAULT_METRICS
+    from sim.planning.decompose import DEFAULT_METRICS
 
     metrics = _list(args.metrics) or list(DEFAULT_METRICS)
     if args.incident_type:
@@ -118,7 +118,7 @@ def _decompose_metrics(args, scenario) -> list[str]:
 
 
 def _cmd_decompose(args) -> int:
-    from sim.levers import decompose
+    from sim.planning.decompose import decompose
 
     check_counts(args)
     scenario = load(args)
@@ -165,7 +165,7 @@ def format_decomposition(data: dict, runtime_s: float | None = None) -> str:
 
 
 def _metric_lines(table: dict) -> list[str]:
-    from sim.plots import metric_words
+    from sim.presentation.figures import metric_words
 
     lines = [(
         f"{metric_words(table['metric'])} ({table['metric']}, minutes): {table['low']} {_with_ci(table['from'])} -> "
@@ -209,7 +209,7 @@ def _value_rows(result) -> list[dict]:
 
 
 def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
-    from sim.plots import figure_waterfall
+    from sim.presentation.figures import figure_waterfall
 
     paths = [
         write_atomic(out / "decompose.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
@@ -247,7 +247,7 @@ def _register_staff(sub) -> None:
 
 
 def _staff_rule(args):
-    from sim.staffing import Rule
+    from sim.planning.staffing import Rule
 
     if args.min_replications < 2:
         raise user_error("--min-replications", f"expected at least 2 (an interval needs two); got {args.min_replications}")
@@ -257,7 +257,7 @@ def _staff_rule(args):
 
 
 def _cmd_staff(args) -> int:
-    from sim.staffing import parse_target, staff, team_of
+    from sim.planning.staffing import parse_target, staff, team_of
 
     check_counts(args)
     scenario = load(args)
@@ -359,7 +359,7 @@ def _register_sensitivity(sub) -> None:
 
 
 def _cmd_sensitivity(args) -> int:
-    from sim.sensitivity import sensitivity
+    from sim.planning.sensitivity import sensitivity
 
     if args.samples is not None and args.samples < 2:
         raise user_error("--samples", f"expected 2 or more; got {args.samples}")
@@ -418,7 +418,7 @@ def _index_table(rows: list[dict], sobol: bool) -> str:
 def _write_sensitivity(out: Path, result) -> list[Path]:
     import re
 
-    from sim.plots import figure_sensitivity
+    from sim.presentation.figures import figure_sensitivity
 
     data = result.as_dict()
     index_columns = ["mode", "metric", "parameter", *(["S1", "S1_conf", "ST", "ST_conf"] if result.method == "sobol" else ["mu_star", "mu_star_conf", "sigma", "mu"])]

@@ -6,10 +6,10 @@ import json
 import math
 
 from sim.cli.common import check_counts, load, run_options, scenario_options, user_error, write_outputs
-from sim.experiment import compare
-from sim.metrics import Precision, metric_paths
-from sim.results import write_comparison
-from sim.scenario import Scenario
+from sim.experiments.runs import compare
+from sim.stats.metrics import Precision, metric_paths
+from sim.io.results import write_comparison
+from sim.scenario.schema import Scenario
 
 ORDER = 10
 
@@ -80,7 +80,7 @@ def _precision(args, scenario: Scenario) -> Precision | None:
 
 def _cmd_validate(args) -> int:
     scenario = load(args)
-    from sim.governance import modes_of
+    from sim.scenario.governance import modes_of
 
     print(
         f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.departments)} departments, "

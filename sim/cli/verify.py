@@ -1,6 +1,6 @@
 """``verify``: run the validation checks and publish the table (``docs/validation.md``).
 
-The checks (:mod:`sim.validation`) compare the simulator with queueing theory, Larson's
+The checks (:mod:`sim.verification.checks`) compare the simulator with queueing theory, Larson's
 hypercube model and the Ciw simulator. ``--quick`` runs the fast subset at a looser precision,
 as the tests do; the full set takes minutes. The exit code is 1 when a check that ran failed.
 """
@@ -11,8 +11,8 @@ import os
 import sys
 
 from sim.cli.common import user_error
-from sim.results import write_atomic
-from sim.validation import format_report, headline, run_checks
+from sim.io.results import write_atomic
+from sim.verification.checks import format_report, headline, run_checks
 
 ORDER = 40
 

@@ -1,0 +1,39 @@
+"""The eight-step closed loop: collect and report, verify, accept, assign, track, feed back,
+check and close, evaluate (seeds/004_zhewang.md#eight-step-closed-loop).
+
+When a mode runs the loop, the centre verifies, accepts and assigns a case before a unit is
+sent, and after the fix it takes feedback and checks before closing it. So the *fix*
+(``resolved_min``) and the *closure* (``closed_min``) are different moments, as on real
+platforms where a case can be closed while the problem persists, or fixed long before closing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.scenario.distributions import sample
+from sim.scenario.schema import ClosedLoopSpec
+
+__all__ = ["ClosedLoop"]
+
+
+class ClosedLoop:
+    """Step durations of the loop, drawn from the run's ``loop`` stream."""
+
+    def __init__(self, spec: ClosedLoopSpec):
+        self.spec = spec
+
+    def before_dispatch(self, now: float, rng: np.random.Generator) -> tuple[float, tuple[tuple[float, str], ...]]:
+        """Verify, accept and assign: when a unit may be sent, and the stages for a trace."""
+        t, stages = now, []
+        for step, label in (("verify_min", "verified"), ("accept_min", "accepted"), ("assign_min", "assigned")):
+            t += sample(getattr(self.spec, step), rng)
+            stages.append((t, f"case {label}"))
+        return t, tuple(stages)
+
+    def after_fix(self, resolved: float, rng: np.random.Generator) -> tuple[float, tuple[tuple[float, str], ...]]:
+        """Feedback and check-and-close after the fix: when the case is closed (evaluation follows)."""
+        fed_back = resolved + sample(self.spec.feedback_min, rng)
+        closed = fed_back + sample(self.spec.check_min, rng)
+        evaluated = closed + sample(self.spec.evaluate_min, rng)
+        return closed, ((fed_back, "result fed back"), (closed, "case checked and closed"), (evaluated, "case evaluated"))

@@ -1,0 +1,114 @@
+"""Departments and their field units: where they are based, when they are on duty, how fast they go.
+
+A unit is a team or vehicle of one department. Its legal powers come from its department (and,
+under pooled authority, from the whole team: see :mod:`sim.scenario.governance`). Units are numbered
+within their department; the lowest-numbered ones are on duty when a shift holds fewer than
+all, so that a shift change is one count per department, not a timetable per unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+from sim.scenario.schema import Department
+from sim.scenario.schedule import WeeklySteps
+from sim.engine.territory import Town
+
+__all__ = ["Unit", "Roster", "build_roster"]
+
+
+@dataclass(eq=False)
+class Unit:
+    """One field unit and its state during a run (mutated only by the dispatcher and the model)."""
+
+    uid: str
+    department: str
+    index: int
+    base: int
+    base_xy: tuple[float, float]
+    sector: int
+    speed_kmh: float
+    setoff_min: float
+    travel_cv: float
+    patrols: bool
+    position_patch: int = -1
+    back_at_base_min: float = 0.0
+    on_duty: bool = False
+    busy: bool = False
+    idle_since_min: float = 0.0
+    busy_since_min: float = 0.0
+    busy_min: float = 0.0
+    home_sector: str = ""
+    free_seq: int = -1
+
+    def __post_init__(self):
+        if self.position_patch < 0:
+            self.position_patch = self.base
+
+    def patch_at(self, now: float) -> int:
+        """The patch the unit stands in at *now*: its last job's, or its base once a unit that
+        returns home (one that does not patrol) is back there."""
+        if not self.patrols and now >= self.back_at_base_min:
+            return self.base
+        return self.position_patch
+
+    def travel_min(self, town: Town, patch: int, now: float) -> float:
+        """Mean travel time to *patch* from where the unit is, set-off included (minutes)."""
+        x, y = town.centres[self.patch_at(now)]
+        return self.setoff_min + 60.0 * town.road_km_from(x, y, patch) / self.speed_kmh
+
+
+@dataclass(frozen=True, eq=False)
+class Roster:
+    """A department's units and its duty schedule."""
+
+    department: Department
+    units: tuple[Unit, ...]
+    on_duty: WeeklySteps
+
+    def on_duty_count(self, now: float) -> int:
+        """Units on duty at *now*."""
+        return int(self.on_duty.value(now))
+
+    def patrol_count_in_sector(self, sectors: int) -> list[WeeklySteps]:
+        """On-duty patrolling units per sector over the week (units are assigned to sectors in turn)."""
+        if not self.department.patrols:
+            return [self.on_duty.map(lambda n: 0.0) for _ in range(sectors)]
+        return [self.on_duty.map(lambda n, s=s: float(n // sectors + (1 if s < n % sectors else 0))) for s in range(sectors)]
+
+
+def build_roster(department: Department, town: Town) -> Roster:
+    """Create a department's units at their bases and compile its shift into on-duty counts."""
+    bases = [department.base] if isinstance(department.base, str) else list(department.base)
+    base_patches = [town.index(b) for b in bases]
+    sectors = len(town.sector_names)
+    units = []
+    for i in range(department.units):
+        base = base_patches[i % len(base_patches)]
+        units.append(
+            Unit(
+                uid=f"{department.name}-{i + 1}",
+                department=department.name,
+                index=i,
+                base=base,
+                base_xy=town.centres[base],
+                sector=i % sectors,
+                speed_kmh=department.speed_kmh,
+                setoff_min=department.setoff_min,
+                travel_cv=department.travel_cv,
+                patrols=department.patrols,
+                home_sector=town.patch_sector_names[base],
+            )
+        )
+    windows = [(w.hours().weekly(), float(w.units)) for w in department.shift_windows()]
+    on_duty = WeeklySteps.from_hours(windows, cap=float(department.units))
+    return Roster(department, tuple(units), on_duty)
+
+
+def traverse_min(department: Department, town: Town) -> float:
+    """Minutes a patrolling unit needs to pass through one patch."""
+    if not department.patrols:
+        return math.inf
+    return 60.0 * town.patch_km * town.detour_factor / department.patrol_speed_kmh

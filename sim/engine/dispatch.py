@@ -1,0 +1,363 @@
+"""Dispatch: which free unit takes a job, and who waits when none is free.
+
+A job is the part of a matter that one unit can do; it names the departments whose units may
+legally do it (from :func:`sim.scenario.governance.capable_departments`). The dispatcher keeps, per
+department, the free units on duty in the order they became free, and one priority queue per
+set of capable departments. Two selection rules are the two values of the ``dispatch`` lever:
+
+* ``own_queue`` -- the department desk's way: the unit that has been free longest takes it;
+* ``nearest`` -- the centre's way: the free capable unit with the shortest travel time.
+
+A unit that becomes free takes the most urgent, oldest job it may do. Work per decision does not
+grow with the simulated time, and for ``nearest`` not with the size of the fleet either: a
+department with many free units keeps them in a grid of map cells (:class:`_CellIndex`), and
+the search looks outward from the incident only until no farther unit could be sooner.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim.engine.department import Unit
+from sim.engine.territory import Town
+
+__all__ = ["Job", "Dispatcher"]
+
+SMALL_FLEET = 12
+"""Up to this many free units, a department's units are compared one by one; above, through its cell index."""
+
+UNITS_PER_CELL = 2
+"""About this many units of a department per cell of its map index."""
+
+MAX_CELLS = 256
+"""Most cells in a department's map index (the visiting order of each cell lists every cell)."""
+
+
+@dataclass(eq=False)
+class Job:
+    """A request for one unit to go to *patch* and do some parts of a matter."""
+
+    capable: frozenset[str]
+    patch: int
+    priority: int
+    requested_min: float
+    finder: str | None = None
+    unit: Unit | None = field(default=None)
+    on_the_spot: bool = False
+    event: simpy.Event | None = None
+    arrived_min: float = float("nan")
+    travel_min: float | None = None
+
+
+class Dispatcher:
+    """Matches jobs with free units under one selection rule.
+
+    Parameters
+    ----------
+    env:
+        The simulation environment (for the jobs' events).
+    town:
+        The territory, for travel times.
+    units:
+        All units of all departments.
+    rule:
+        ``"own_queue"`` or ``"nearest"``.
+    queue_keys:
+        Every set of capable departments a job can have (one queue each).
+    """
+
+    def __init__(self, env: simpy.Environment, town: Town, units, rule: str, queue_keys):
+        self.env = env
+        self.town = town
+        self.select = {"own_queue": self._longest_free, "nearest": self._nearest}[rule]
+        self.free: dict[str, dict[Unit, None]] = {}
+        for unit in units:
+            self.free.setdefault(unit.department, {})
+        self.queues: dict[frozenset[str], list] = {key: [] for key in queue_keys}
+        self.keys_for: dict[str, list[frozenset[str]]] = {
+            dept: [k for k in self.queues if dept in k] for dept in self.free
+        }
+        self._order = itertools.count()
+        self._sorted: dict[frozenset[str], tuple[str, ...]] = {}
+        self._freed = itertools.count()
+        self._cells: dict[str, _CellIndex] = {}
+        if rule == "nearest":
+            members = {dept: [u for u in units if u.department == dept] for dept in self.free}
+            indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
+            if indexed:
+                cells = _MapCells(town, sum(map(len, indexed.values())) / len(indexed))
+                self._cells = {dept: _CellIndex(cells, m) for dept, m in indexed.items()}
+
+    # ------------------------------------------------------------------ requests
+
+    def request(self, job: Job) -> Unit | None:
+        """Ask for a unit: the unit if one is free now, else None and ``job.event`` fires with it later."""
+        unit = self._finder_unit(job) if job.finder else None
+        job.on_the_spot = unit is not None
+        unit = unit or self.select(job)
+        if unit is not None:
+            self._assign(unit, job)
+            return unit
+        job.event = self.env.event()
+        heapq.heappush(self.queues[job.capable], (job.priority, job.requested_min, next(self._order), job))
+        return None
+
+    def waiting(self) -> int:
+        """Jobs waiting for a unit."""
+        return sum(len(q) for q in self.queues.values())
+
+    def _finder_unit(self, job: Job) -> Unit | None:
+        """A free unit of the department whose patrol found the matter, if it may act: it is already there."""
+        if job.finder in job.capable and self.free.get(job.finder):
+            unit = next(iter(self.free[job.finder]))
+            self.move(unit, job.patch, self.env.now)
+            return unit
+        return None
+
+    def move(self, unit: Unit, patch: int, back_at_base_min: float) -> None:
+        """Record that *unit* stands at *patch* (and, if it returns to base, is home at *back_at_base_min*)."""
+        cells = self._cells.get(unit.department)
+        filed = cells is not None and unit in cells.filed
+        if filed:
+            cells.remove(unit)
+        unit.position_patch, unit.back_at_base_min = patch, back_at_base_min
+        if filed:
+            cells.add(unit, self.env.now)
+
+    def _departments(self, capable: frozenset[str]) -> tuple[str, ...]:
+        """The capable departments in a fixed order, so ties break the same way in every process."""
+        ordered = self._sorted.get(capable)
+        if ordered is None:
+            ordered = self._sorted[capable] = tuple(sorted(capable))
+        return ordered
+
+    def _longest_free(self, job: Job) -> Unit | None:
+        best = None
+        for dept in self._departments(job.capable):
+            pool = self.free.get(dept)
+            if pool:
+                unit = next(iter(pool))
+                if best is None or unit.idle_since_min < best.idle_since_min:
+                    best = unit
+        return best
+
+    def _nearest(self, job: Job) -> Unit | None:
+        """The free capable unit with the shortest travel time; ties go to the department first in
+        name order, then to the unit free longest.
+
+        Departments are searched in name order and a later one must be strictly sooner to win.
+        Within a department, few free units are compared one by one in the order they became
+        free (so the first shortest time found wins the tie); many are searched through the
+        department's cell index. Both use :meth:`sim.engine.department.Unit.travel_min`.
+        """
+        now, town, patch = self.env.now, self.town, job.patch
+        best, chosen = math.inf, None
+        for dept in self._departments(job.capable):
+            pool = self.free.get(dept)
+            if not pool:
+                continue
+            cells = self._cells.get(dept)
+            if cells is not None and len(pool) > SMALL_FLEET:
+                minutes, unit = cells.nearest(town, patch, now, best)
+                if minutes < best:
+                    best, chosen = minutes, unit
+                continue
+            for unit in pool:
+                minutes = unit.travel_min(town, patch, now)
+                if minutes < best:
+                    best, chosen = minutes, unit
+        if chosen is not None:
+            job.travel_min = best
+        return chosen
+
+    def _assign(self, unit: Unit, job: Job) -> None:
+        del self.free[unit.department][unit]
+        cells = self._cells.get(unit.department)
+        if cells is not None:
+            cells.remove(unit)
+        unit.busy = True
+        job.unit = unit
+        if job.event is not None:
+            job.event.succeed(unit)
+
+    # ------------------------------------------------------------------ units
+
+    def release(self, unit: Unit) -> None:
+        """A unit finished a job: give it the next job it may do, or mark it free."""
+        unit.busy = False
+        unit.idle_since_min = self.env.now
+        if unit.on_duty:
+            self._offer(unit)
+
+    def set_on_duty(self, unit: Unit, on_duty: bool) -> None:
+        """Start or end a unit's shift; a busy unit finishes its job first."""
+        if unit.on_duty == on_duty:
+            return
+        unit.on_duty = on_duty
+        if unit.busy:
+            return
+        if on_duty:
+            unit.idle_since_min = self.env.now
+            self._offer(unit)
+        else:
+            self.free[unit.department].pop(unit, None)
+            cells = self._cells.get(unit.department)
+            if cells is not None:
+                cells.remove(unit)
+
+    def _offer(self, unit: Unit) -> None:
+        best_key, best_head = None, None
+        for key in self.keys_for[unit.department]:
+            queue = self.queues[key]
+            if queue and (best_head is None or queue[0][:3] < best_head):
+                best_key, best_head = key, queue[0][:3]
+        if best_key is None:
+            self._make_free(unit)
+            return
+        job = heapq.heappop(self.queues[best_key])[3]
+        self._make_free(unit)
+        self._assign(unit, job)
+
+    def _make_free(self, unit: Unit) -> None:
+        self.free[unit.department][unit] = None
+        unit.free_seq = next(self._freed)
+        cells = self._cells.get(unit.department)
+        if cells is not None:
+            cells.add(unit, self.env.now)
+
+
+class _MapCells:
+    """The map cut into square cells, and from each patch the order to visit them in.
+
+    The cells cover the box around all patch centres, about :data:`UNITS_PER_CELL` units of a
+    department per cell (for the departments that use them) and at most :data:`MAX_CELLS` cells.
+    From a patch, cells are visited in order of the least road distance from the patch centre
+    to any point of the cell (a lower bound: road distance is never shorter than the straight
+    line, nor than the Manhattan distance). The bound is shrunk by a nanometre so that rounding
+    can only make a search look further, never miss a unit.
+    """
+
+    def __init__(self, town: Town, units_per_department: float):
+        xy = np.asarray(town.centres, dtype=float).reshape(-1, 2)
+        self.x0, self.y0 = xy.min(axis=0)
+        width, height = xy.max(axis=0) - (self.x0, self.y0)
+        cells = min(max(1.0, units_per_department / UNITS_PER_CELL), MAX_CELLS)
+        side = max(math.sqrt(width * height / cells), max(width, height) / cells)
+        self.side = float(side) if side > 0 else 1.0
+        self.nx, self.ny = int(width / self.side) + 1, int(height / self.side) + 1
+        self.centres, self.detour = town.centres, town.detour_factor
+        self.patch_cell = [self._cell(x, y) for x, y in town.centres]
+        i, j = np.divmod(np.arange(self.nx * self.ny), self.ny)
+        self._lo_x, self._lo_y = self.x0 + i * self.side, self.y0 + j * self.side
+        self._visit: dict[int, tuple[list[float], list[int]]] = {}
+
+    def _cell(self, x: float, y: float) -> int:
+        i = min(max(int((x - self.x0) / self.side), 0), self.nx - 1)
+        j = min(max(int((y - self.y0) / self.side), 0), self.ny - 1)
+        return i * self.ny + j
+
+    def visiting(self, patch: int) -> tuple[list[float], list[int]]:
+        """(least road km, cell) of every cell from *patch*, nearest first (computed once per patch)."""
+        order = self._visit.get(patch)
+        if order is None:
+            px, py = self.centres[patch]
+            gap_x = np.maximum(0.0, np.maximum(self._lo_x - px, px - (self._lo_x + self.side)))
+            gap_y = np.maximum(0.0, np.maximum(self._lo_y - py, py - (self._lo_y + self.side)))
+            km = np.maximum(0.0, np.hypot(gap_x, gap_y) * (1 - 1e-9) - 1e-9) * self.detour
+            nearest_first = np.argsort(km, kind="stable")
+            order = self._visit[patch] = (km[nearest_first].tolist(), nearest_first.tolist())
+        return order
+
+
+class _CellIndex:
+    """The free units of one department, filed by where they stand, for nearest-unit search.
+
+    Units only ever stand at patch centres (a base, or their last job). The free units at one
+    patch are kept in the order they became free: they are equally far from anything, so only
+    the first can win a search. Patches are grouped into the cells of a :class:`_MapCells`. A
+    unit that heads home after a job counts as standing at its last job until it is back at base
+    (as :meth:`sim.engine.department.Unit.patch_at` has it); a heap of those return times refiles it,
+    lazily, before each search. The clock only moves forward, so each return is handled once.
+
+    A search visits cells nearest first and stops at the first cell that no unit could reach
+    as soon as the best unit found: no unit beyond can be sooner or equal. All units of the
+    department share set-off time and speed (:meth:`usable`), so the search finds exactly the
+    unit a comparison of every free unit would.
+    """
+
+    def __init__(self, cells: _MapCells, units: list[Unit]):
+        self.map = cells
+        self.setoff, self.speed = units[0].setoff_min, units[0].speed_kmh
+        self.cells: dict[int, dict[int, list[tuple[int, Unit]]]] = {}
+        self.filed: dict[Unit, int] = {}
+        self.returning: list[tuple[float, int, Unit]] = []
+        self._order = itertools.count()
+
+    @staticmethod
+    def usable(units: list[Unit]) -> bool:
+        """Whether *units* share set-off time and speed (as the units of one department do)."""
+        return len({(u.setoff_min, u.speed_kmh) for u in units}) == 1
+
+    def add(self, unit: Unit, now: float) -> None:
+        """File a free unit under the patch where it stands at *now*."""
+        patch = unit.patch_at(now)
+        bucket = self.cells.setdefault(self.map.patch_cell[patch], {}).setdefault(patch, [])
+        bisect.insort(bucket, (unit.free_seq, unit))
+        self.filed[unit] = patch
+        if not unit.patrols and now < unit.back_at_base_min:
+            heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
+
+    def remove(self, unit: Unit) -> None:
+        """Take a unit out (dispatched, or off duty)."""
+        patch = self.filed.pop(unit, None)
+        if patch is None:
+            return
+        cell = self.map.patch_cell[patch]
+        patches = self.cells[cell]
+        bucket = patches[patch]
+        bucket.remove((unit.free_seq, unit))
+        if not bucket:
+            del patches[patch]
+            if not patches:
+                del self.cells[cell]
+
+    def _settle(self, now: float) -> None:
+        """Refile the free units that are back at base by *now*."""
+        returning = self.returning
+        while returning and returning[0][0] <= now:
+            back_at, _, unit = heapq.heappop(returning)
+            if unit in self.filed and unit.back_at_base_min == back_at:
+                self.remove(unit)
+                self.add(unit, now)
+
+    def nearest(self, town: Town, patch: int, now: float, beat: float) -> tuple[float, Unit | None]:
+        """The soonest free unit to *patch* if it takes at most *beat* minutes: (minutes, unit).
+
+        Ties go to the unit free longest. Returns ``(inf, None)`` when no unit is that soon.
+        """
+        self._settle(now)
+        least_km, order = self.map.visiting(patch)
+        cells, best, chosen, setoff, speed = self.cells, math.inf, None, self.setoff, self.speed
+        reach_km = (beat - setoff) * speed / 60.0  # road km a unit may cover to be no later than beat
+        for km, cell in zip(least_km, order):
+            if km > reach_km:
+                break
+            patches = cells.get(cell)
+            if patches is None:
+                continue
+            for here, bucket in patches.items():
+                # Unit.travel_min of the bucket's units, who all stand at *here*
+                minutes = setoff + 60.0 * town.road_km_between(here, patch) / speed
+                if minutes < best or (minutes == best and bucket[0][0] < chosen.free_seq):
+                    best, chosen = minutes, bucket[0][1]
+                    reach_km = (min(best, beat) - setoff) * speed / 60.0
+        if best > beat:
+            return math.inf, None
+        return best, chosen

@@ -1,0 +1,173 @@
+"""Incidents: when and where matters occur, and how soon each channel would report them.
+
+All of an incident's randomness that does not depend on the way of working is drawn here,
+up front, from the run's incident streams: the occurrence time (a non-homogeneous Poisson
+process with a 24-hour profile), the patch, the on-scene work of each part, and the time each
+detection channel would report it. Every mode replays the same :class:`IncidentSet`, which is
+what makes the comparison one of common random numbers (as JEMSS replays one call set under
+every dispatch policy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.scenario.distributions import sample
+from sim.scenario.governance import parts_of
+from sim.engine.patrol import PatrolCoverage
+from sim.scenario.schema import CHANNELS, Scenario
+from sim.engine.territory import Town
+
+__all__ = ["IncidentSet", "generate_incidents", "IncidentState", "LAYER_NAMES", "GRID", "TOWN", "CITY"]
+
+
+@dataclass(frozen=True, eq=False)
+class IncidentSet:
+    """Every incident of one replication, sorted by occurrence; arrays indexed by incident number.
+
+    Attributes
+    ----------
+    occurred_min:
+        Occurrence times.
+    type_index, patch:
+        Incident type (index into ``scenario.incident_types``) and patch number.
+    service_min:
+        On-scene work per part, a tuple of floats per incident.
+    channel_min:
+        Shape (n, 4): when each channel of :data:`~sim.scenario.schema.CHANNELS` would first report it
+        (``inf`` for never); the patrol column is the first *noticing* pass.
+    finder_u, leave_u:
+        Uniform draws that pick the finding patrol's department and its decision to leave.
+    layer:
+        The layer that can settle each matter: 0 grid, 1 town, 2 city (drawn from the
+        ``escalation`` stream, so adding layers leaves every other draw unchanged).
+    """
+
+    occurred_min: np.ndarray
+    type_index: np.ndarray
+    patch: np.ndarray
+    service_min: tuple
+    channel_min: np.ndarray
+    finder_u: np.ndarray
+    leave_u: np.ndarray
+    layer: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.occurred_min)
+
+
+def arrival_times(rate_per_day: float, profile, days: float, rng: np.random.Generator) -> np.ndarray:
+    """Occurrence times (minutes, sorted) of a Poisson process with a repeating 24-hour profile.
+
+    The day is cut into hours with constant rate; each hour gets a Poisson count and uniform
+    times within it, which is exact for a piecewise-constant rate.
+    """
+    hourly = np.ones(24) if profile is None else np.asarray(profile, dtype=float)
+    hourly = hourly / hourly.mean() * rate_per_day / 24.0
+    hours = int(np.ceil(days * 24))
+    lam = np.tile(hourly, hours // 24 + 1)[:hours]
+    last = days * 24 - (hours - 1)
+    lam[-1] *= last
+    counts = rng.poisson(lam)
+    starts = np.repeat(np.arange(hours) * 60.0, counts)
+    widths = np.where(np.arange(hours) == hours - 1, last * 60.0, 60.0)
+    times = starts + rng.random(counts.sum()) * np.repeat(widths, counts)
+    return np.sort(times)
+
+
+def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage, streams) -> IncidentSet:
+    """Draw the replication's incidents from the ``arrivals``, ``detection`` and ``service`` streams."""
+    horizon_days = scenario.days
+    chunks = []
+    for k, itype in enumerate(scenario.incident_types):
+        times = arrival_times(itype.rate_per_day, itype.profile, horizon_days, streams.arrivals)
+        patch = streams.arrivals.choice(town.size, size=len(times), p=town.weights)
+        service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
+        channels = _detect(itype.detection, times, town.sector[patch], coverage, streams.detection)
+        finder_u = streams.detection.random(len(times))
+        leave_u = streams.detection.random(len(times))
+        layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
+        chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer))
+    times, types, patch, service, channels, finder_u, leave_u, layer = (
+        [c[i] for c in chunks] for i in range(8)
+    )
+    order = np.argsort(np.concatenate(times), kind="stable")
+    service_rows = [tuple(row) for block in service for row in block.tolist()]
+    return IncidentSet(
+        occurred_min=np.concatenate(times)[order],
+        type_index=np.concatenate(types)[order],
+        patch=np.concatenate(patch)[order],
+        service_min=tuple(service_rows[i] for i in order.tolist()),
+        channel_min=np.concatenate(channels)[order],
+        finder_u=np.concatenate(finder_u)[order],
+        leave_u=np.concatenate(leave_u)[order],
+        layer=np.concatenate(layer)[order],
+    )
+
+
+GRID, TOWN, CITY = 0, 1, 2
+LAYER_NAMES = ("grid", "town", "city")
+
+
+def _layers(escalation, n: int, has_grid_management: bool, rng) -> np.ndarray:
+    """Which layer settles each matter; without grid management every matter is the town's."""
+    u = rng.random(n)
+    if not has_grid_management:
+        return np.full(n, TOWN)
+    return np.where(u < escalation.grid, GRID, np.where(u >= 1.0 - escalation.city, CITY, TOWN))
+
+
+def _detect(detection, times, sector, coverage: PatrolCoverage, rng) -> np.ndarray:
+    """When each channel would report each matter; drawn in a fixed order so streams stay aligned."""
+    n = len(times)
+    out = np.empty((n, len(CHANNELS)))
+    out[:, 0] = coverage.first_notice(sector, times, rng.exponential(1.0, n), detection.patrol.notice_probability)
+    for j, name in enumerate(CHANNELS[1:], start=1):
+        spec = getattr(detection, name)
+        fires = rng.random(n) < spec.probability
+        at = times + sample(spec.delay_min, rng, n)
+        hours = spec.hours.weekly()
+        if not hours.is_always:
+            at = np.array([hours.next_open(t) for t in at])
+        out[:, j] = np.where(fires, at, np.inf)
+    return out
+
+
+@dataclass(eq=False, slots=True)
+class IncidentState:
+    """One incident's progress during a run; turned into a record once, at the end."""
+
+    number: int
+    type_name: str
+    patch: int
+    priority: int
+    occurred_min: float
+    detected_min: float = np.nan
+    channel: str = ""
+    finder: str = ""
+    reached_min: float = np.nan
+    dispatched_min: float = np.nan
+    on_scene_min: float = np.nan
+    resolved_min: float = np.nan
+    departments: list = field(default_factory=list)
+    units: list = field(default_factory=list)
+    referrals: int = 0
+    bounces: int = 0
+    seen_not_handled: int = 0
+    layer: int = 1
+    escalated: bool = False
+    closed_min: float = np.nan
+    trace: list | None = None
+
+    def note(self, at: float, stage: str) -> None:
+        """Add a stage to the incident's story when it is being traced."""
+        if self.trace is not None:
+            self.trace.append((float(at), stage))
+
+    def first(self, attribute: str, now: float) -> None:
+        """Set a timestamp the first time it happens (several units may arrive, only the first counts)."""
+        if np.isnan(getattr(self, attribute)):
+            setattr(self, attribute, now)
+

@@ -1,0 +1,348 @@
+"""Where the runs of a sweep execute: here, in worker processes, or on a dask cluster.
+
+A backend takes a picklable top-level function and a list of tasks and yields
+``(index, result)`` as each task finishes, in whatever order they finish. The results do not
+depend on the backend: every run is seeded from its own task, so the same sweep gives the same
+table byte for byte on all of them (the caller sorts).
+
+* ``serial`` -- one run after another in this process (for debugging and tiny sweeps);
+* ``processes`` -- a pool of worker processes on this machine, one per core by default;
+* ``dask`` -- a ``dask.distributed`` cluster: a running scheduler given by address
+  (``tcp://host:8786``), or a ``LocalCluster`` started here. Installed with
+  ``pip install '.[dask]'``.
+
+Closing a backend after an interrupt stops its workers at once: unfinished runs are dropped,
+finished ones have already been handed back.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from typing import Any
+
+from sim.errors import Problem, ScenarioError
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendError",
+    "DaskBackend",
+    "ProcessBackend",
+    "SerialBackend",
+    "check_options",
+    "cpu_count",
+    "local_cluster",
+    "open_backend",
+]
+
+BACKENDS = ("serial", "processes", "dask")
+DASK_TIMEOUT_S = 30
+DASK_RESUBMITS = 3
+"""Times the dask backend submits a run again after its future failed with its worker."""
+DASK_FETCH_TIMEOUT_S = 10
+"""Seconds to fetch one finished run's row (a few hundred bytes); longer means its worker is gone."""
+DASK_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""Dask settings for simulation workers: dask's statistical profiler samples every thread every
+10 ms, which slows pure-Python runs by 7-15%. Set on a cluster of your own with the environment
+variable ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``."""
+
+
+class BackendError(RuntimeError):
+    """The backend failed (a worker died, the scheduler went away); finished runs are kept."""
+
+
+def cpu_count() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Backend:
+    """Runs tasks and yields ``(index, result)`` as they finish; use as a context manager."""
+
+    name = "backend"
+    workers = 1
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index into tasks, fn(task))`` in order of completion."""
+        raise NotImplementedError
+
+    def close(self, abort: bool = False) -> None:
+        """Release the workers; with *abort*, stop unfinished work at once."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.close(abort=kind is not None)
+
+    def describe(self) -> str:
+        """E.g. ``processes x2``."""
+        return f"{self.name} x{self.workers}"
+
+
+class SerialBackend(Backend):
+    """Every task in this process, in order."""
+
+    name = "serial"
+
+    def imap(self, fn, tasks):
+        for index, task in enumerate(tasks):
+            yield index, fn(task)
+
+
+def _ignore_interrupt() -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessBackend(Backend):
+    """A pool of worker processes on this machine.
+
+    Workers start by ``fork`` where that is safe (Linux, and no other thread in this process
+    when they start): they begin at once with the simulator already loaded. Otherwise they come
+    from a ``forkserver`` that imports the simulator once (``spawn`` where there is none).
+    *method* forces one of these.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None, method: str | None = None, preload: Sequence[str] = ("sim.experiments.runs",)):
+        self.workers = workers or cpu_count()
+        self.method, self.preload = method, list(preload)
+        self.requested_method = method
+        self.executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the workers now (call before this process starts threads, e.g. a progress bar's)."""
+        if self.executor is not None:
+            return
+        self.method = self.method or _start_method()
+        context = multiprocessing.get_context(self.method)
+        if self.method == "forkserver":
+            context.set_forkserver_preload(self.preload)
+        self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_interrupt)
+        if self.method == "fork":
+            self.executor.submit(int).result()  # a fork pool starts every worker at its first task: now, while single-threaded
+
+    def imap(self, fn, tasks):
+        """Yield ``(index, fn(task))`` as tasks finish.
+
+        A worker that dies (killed, out of memory) breaks the whole pool: the results that had
+        finished are still yielded, and the unfinished tasks are given once to a fresh pool.
+        If that pool breaks too, :class:`BackendError` says so.
+        """
+        pending = list(range(len(tasks)))
+        for attempt in (1, 2):
+            if not pending:
+                return
+            self.start()
+            futures: dict = {}
+            yielded: set[int] = set()
+            try:
+                for index in pending:  # a worker may die, and break the pool, while the rest is submitted
+                    futures[self.executor.submit(fn, tasks[index])] = index
+                for future in as_completed(futures):
+                    result = future.result()
+                    yielded.add(futures[future])
+                    yield futures[future], result
+                return
+            except BrokenProcessPool:
+                pass
+            finally:
+                for future in futures:
+                    future.cancel()
+            finished = [
+                (index, future.result()) for future, index in futures.items()
+                if index not in yielded and future.done() and not future.cancelled() and future.exception() is None
+            ]
+            for index, result in finished:
+                yielded.add(index)
+                yield index, result
+            pending = [index for index in pending if index not in yielded]
+            self._discard_broken_pool()
+        raise BackendError(
+            "a worker process died (killed, or out of memory?), and again after the unfinished runs went to fresh workers; "
+            f"{len(tasks) - len(pending)} of {len(tasks)} runs finished and are kept"
+        )
+
+    def _discard_broken_pool(self) -> None:
+        """Forget a pool whose worker died; the next :meth:`start` makes a fresh one."""
+        self.close(abort=True)
+        self.method = self.requested_method  # chosen afresh: a fork is only safe while no other thread runs
+
+    def close(self, abort: bool = False) -> None:
+        if self.executor is None:
+            return
+        executor, self.executor = self.executor, None
+        if not abort:
+            executor.shutdown(wait=True)
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())  # no public way to stop running work
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=2)
+
+
+def _start_method() -> str:
+    """``fork`` on Linux when this process runs no other thread (then it is safe), else ``forkserver`` or ``spawn``."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class DaskBackend(Backend):
+    """A ``dask.distributed`` cluster: connect to *scheduler*, or start a local one with *workers* processes."""
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, timeout_s: float = DASK_TIMEOUT_S):
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ScenarioError(
+                [Problem("--backend", None, "", "the dask backend needs dask.distributed; install it with: pip install '.[dask]'")]
+            ) from None
+        self.cluster = None
+        try:
+            if scheduler:
+                self.client = Client(scheduler, timeout=timeout_s)
+            else:
+                self.cluster = local_cluster(workers)
+                self.client = Client(self.cluster, timeout=timeout_s)
+        except OSError as err:
+            self._close_cluster()
+            raise ScenarioError([Problem("--scheduler", None, "", f"cannot reach the dask scheduler at {scheduler}: {err}")]) from None
+        self.workers = len(self.client.scheduler_info().get("workers", {})) or (workers or 0)
+        self.where = scheduler or "a local cluster"
+
+    def imap(self, fn, tasks):
+        """Yield ``(index, fn(task))`` as tasks finish, each result fetched as soon as its task is done.
+
+        A worker that dies takes its running task, and maybe finished results not yet fetched,
+        with it. Dask reschedules such tasks by itself; a task whose future fails anyway (lost,
+        or refused after killing workers ``distributed.scheduler.allowed-failures`` times) is
+        submitted again, up to :data:`DASK_RESUBMITS` times, before :class:`BackendError`.
+        Runs are seeded by their task, so a rerun gives the same result.
+        """
+        if not tasks:
+            return
+        from dask.distributed import as_completed as dask_completed
+
+        futures = self.client.map(fn, list(tasks), pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        live = {future.key: future for future in futures}
+        resubmitted = dict.fromkeys(range(len(tasks)), 0)
+        done = dask_completed(futures)
+        try:
+            for future in done:
+                i = index.pop(future.key)
+                live.pop(future.key, None)
+                try:
+                    result = future.result(timeout=DASK_FETCH_TIMEOUT_S)
+                except Exception as err:  # noqa: BLE001 -- the run never raises: this is a lost worker or scheduler
+                    if resubmitted[i] >= DASK_RESUBMITS:
+                        finished = len(tasks) - len(index) - 1
+                        raise BackendError(
+                            f"the dask cluster lost run {i + 1} {resubmitted[i] + 1} times ({type(err).__name__}: {err}); "
+                            f"{finished} of {len(tasks)} runs finished and are kept"
+                        ) from None
+                    resubmitted[i] += 1
+                    again = self.client.submit(fn, tasks[i], pure=False)
+                    index[again.key], live[again.key] = i, again
+                    done.add(again)
+                    continue
+                finally:
+                    future.release()
+                yield i, result
+        finally:
+            done.clear()
+            self.client.cancel(list(live.values()))
+
+    def close(self, abort: bool = False) -> None:
+        logger = logging.getLogger("distributed")
+        level = logger.level
+        if abort:  # stopping on purpose: dask's complaints about work cut short are not news
+            logger.setLevel(logging.CRITICAL)
+        try:
+            self.client.close(timeout=5 if abort else DASK_TIMEOUT_S)
+            self._close_cluster()
+        finally:
+            logger.setLevel(level)
+
+    def _close_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close(timeout=5)
+            self.cluster = None
+
+    def describe(self) -> str:
+        return f"dask x{self.workers} ({self.where})"
+
+
+def check_options(name: str, workers: int | None = None, scheduler: str | None = None) -> None:
+    """Refuse an unknown backend, a bad worker count, or a scheduler given to another backend (ScenarioError)."""
+    if name not in BACKENDS:
+        raise ScenarioError([Problem("--backend", None, "", f"unknown backend '{name}'; expected one of: {', '.join(BACKENDS)}")])
+    if workers is not None and workers < 1:
+        raise ScenarioError([Problem("--workers", None, "", f"expected 1 or more; got {workers}")])
+    if scheduler and name != "dask":
+        raise ScenarioError([Problem("--scheduler", None, "", f"a scheduler address is for --backend dask, not {name}")])
+
+
+def local_cluster(workers: int | None = None):
+    """A dask ``LocalCluster`` for simulation runs: one single-threaded worker process per core,
+    the simulator preloaded in each, the profiler off (:data:`DASK_WORKER_CONFIG`)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set(DASK_WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=workers or cpu_count(), threads_per_worker=1, processes=True, dashboard_address=":0",
+            silence_logs=logging.CRITICAL, preload=["sim.experiments.runs", __name__],
+        )
+
+
+def dask_setup(worker) -> None:
+    """Dask preload hook, run in each worker process of :func:`local_cluster`: leave Ctrl-C to the parent.
+
+    A terminal sends Ctrl-C to every process of the foreground group, the cluster's workers
+    included; the parent stops them itself, without each printing its own traceback.
+    """
+    if threading.current_thread() is threading.main_thread():
+        _ignore_interrupt()
+
+
+@contextmanager
+def open_backend(name: str = "processes", workers: int | None = None, scheduler: str | None = None) -> Iterator[Backend]:
+    """The backend called *name*, closed (and, after an error or interrupt, stopped) on exit.
+
+    Raises
+    ------
+    ScenarioError
+        For wrong options (:func:`check_options`), or a scheduler that cannot be reached.
+    """
+    check_options(name, workers, scheduler)
+    backend: Backend
+    if name == "serial":
+        backend = SerialBackend()
+    elif name == "processes":
+        backend = ProcessBackend(workers)
+        backend.start()
+    else:
+        backend = DaskBackend(workers, scheduler)
+    with backend:
+        yield backend

@@ -1,0 +1,720 @@
+"""Experiments: run a mode, replicate it, compare modes on common random numbers, sweep parameters.
+
+Replication ``r`` of base seed ``s`` uses ``SeedSequence(s, spawn_key=(r,))`` (what
+``SeedSequence(s).spawn`` gives), and every mode of a replication uses that same seed, so the
+modes face identical incidents. With more than one replication, :func:`compare` also reports
+the paired differences between each mode and the first, replication by replication; with a
+:class:`~sim.stats.metrics.Precision` rule it replicates until an interval is narrow enough.
+
+A sweep (:mod:`sim.io.sweepfile`) is many such runs: every (point, mode, replication) is one call of
+the pure function :func:`run_point`, which returns a flat row. :func:`run_sweep` hands them to a
+backend (:mod:`sim.experiments.backends`), persists each row as it arrives (one small file per run, written
+atomically), and rebuilds the tables from the files in a fixed order, so an interrupted and
+resumed sweep, or one run on another backend, gives the same tables byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim.version import __version__
+from sim.experiments.backends import check_options, open_backend
+from sim.errors import Problem, ScenarioError
+from sim.scenario.governance import modes_of
+from sim.io.loader import scenario_from_dict
+from sim.stats.metrics import (
+    CONFIDENCE,
+    Precision,
+    metric_value,
+    paired_difference,
+    summarise,
+    summarise_runs,
+)
+from sim.engine.model import RunOutput, Simulation
+from sim.io.results import write_atomic
+from sim.engine.rng import replication_seed
+from sim.scenario.schema import Scenario
+from sim.scenario.schedule import MINUTES_PER_DAY
+from sim.io.sweepfile import Sweep, override_text
+
+__all__ = [
+    "RUN_FILE",
+    "Comparison",
+    "RunStore",
+    "RunTask",
+    "SweepInterrupted",
+    "SweepResult",
+    "build_summary",
+    "compare",
+    "paired_metrics",
+    "replicate",
+    "rerun",
+    "run",
+    "run_point",
+    "run_sweep",
+    "run_task",
+]
+
+
+def _did_you_mean(name: str, known) -> str:
+    """'; did you mean 'x'?' when a known name is close to *name*."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def run(
+    scenario: Scenario, mode: str | None = None, seed: int | None = None, replication: int = 0, trace: bool = False
+) -> RunOutput:
+    """Simulate one replication of one mode.
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario (:func:`sim.load_scenario`).
+    mode:
+        Name of one of the scenario's modes; default the first.
+    seed:
+        Base seed; default the scenario's.
+    replication:
+        Replication number; each has its own independent streams.
+    """
+    modes = modes_of(scenario)
+    name = mode or next(iter(modes))
+    if name not in modes:
+        raise KeyError(f"unknown mode {name!r}{_did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
+    base = scenario.seed if seed is None else seed
+    return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+
+
+def replicate(scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None) -> list[RunOutput]:
+    """Independent replications of one mode."""
+    return [run(scenario, mode, seed, r) for r in range(replications)]
+
+
+# --------------------------------------------------------------------------- comparing modes
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Modes run on the same incidents: the outputs per mode and the summary (``summary.json``)."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    outputs: dict[str, list[RunOutput]]
+    runtime_s: float
+    summary: dict = field(repr=False)
+
+    def records(self):
+        """(mode, replication, record) for every incident of every run."""
+        for mode, outputs in self.outputs.items():
+            for rep, output in enumerate(outputs):
+                for record in output.records:
+                    yield mode, rep, record
+
+
+def compare(
+    scenario: Scenario,
+    modes: Sequence[str] | None = None,
+    replications: int = 1,
+    seed: int | None = None,
+    precision: Precision | None = None,
+) -> Comparison:
+    """Run every mode on the same incident streams and summarise each.
+
+    Parameters
+    ----------
+    replications:
+        Replications per mode; with *precision*, the least number (at least 2).
+    precision:
+        Replicate until the rule holds in every mode, or its ``max_replications`` is reached.
+
+    Raises
+    ------
+    KeyError
+        If a mode is not defined by the scenario, or *precision* names no metric.
+    """
+    names = _mode_names(scenario, modes)
+    base = scenario.seed if seed is None else seed
+    started = time.perf_counter()
+    outputs: dict[str, list[RunOutput]] = {m: [] for m in names}
+    per_rep: dict[str, list[dict]] = {m: [] for m in names}
+    wanted = max(replications, 2) if precision else replications
+    while True:
+        for m in names:
+            new = [run(scenario, m, base, r) for r in range(len(outputs[m]), wanted)]
+            outputs[m] += new
+            per_rep[m] += [_run_summary(scenario, o) for o in new]
+        if precision is None or wanted >= precision.max_replications or _precise(precision, per_rep):
+            break
+        wanted = min(wanted + precision.batch, precision.max_replications)
+    runtime = time.perf_counter() - started
+    summary = build_summary(scenario, base, wanted, outputs, per_rep=per_rep, precision=precision)
+    return Comparison(scenario, base, wanted, outputs, runtime, summary)
+
+
+def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
+    defined = modes_of(scenario)
+    names = list(modes) if modes else list(defined)
+    unknown = [m for m in names if m not in defined]
+    if unknown:
+        raise KeyError(
+            f"unknown mode(s) {', '.join(unknown)}{_did_you_mean(unknown[0], defined)}; the scenario defines {', '.join(defined)}"
+        )
+    return names
+
+
+def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
+    """The summary of one run alone (what a replication contributes to paired comparisons)."""
+    types = [t.name for t in scenario.incident_types]
+    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types)
+
+
+def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:
+    return all(rule.reached([metric_value(s, rule.metric) for s in summaries]) for summaries in per_rep.values())
+
+
+def paired_metrics(scenario: Scenario) -> list[str]:
+    """The metrics compared replication by replication: overall times and shares, and each type's median response."""
+    overall = ["response_min.mean", "response_min.median", "response_min.p90", "within_target", "resolution_min.median"]
+    return overall + [f"by_type.{t.name}.response_min.median" for t in scenario.incident_types]
+
+
+def build_summary(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    outputs: dict[str, list[RunOutput]],
+    per_rep: dict[str, list[dict]] | None = None,
+    precision: Precision | None = None,
+) -> dict:
+    """The ``summary.json`` contract: scenario, seed, version and per-mode statistics.
+
+    With more than one replication and mode, ``paired`` holds each mode's differences from the
+    first (:func:`sim.stats.metrics.paired_difference`); with *precision*, ``precision`` records the
+    rule and the relative half-width reached in each mode.
+    """
+    warmup = scenario.warmup_days * MINUTES_PER_DAY
+    types = [t.name for t in scenario.incident_types]
+    summary = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "version": __version__,
+        "replications": replications,
+        "days": scenario.days,
+        "warmup_days": scenario.warmup_days,
+        "target_min": scenario.target_min,
+        "modes": {m: summarise(outs, warmup, scenario.target_min, types) for m, outs in outputs.items()},
+    }
+    if replications > 1 and (len(outputs) > 1 or precision):
+        per_rep = per_rep or {m: [_run_summary(scenario, o) for o in outs] for m, outs in outputs.items()}
+        if len(outputs) > 1:
+            summary["paired"] = _paired(paired_metrics(scenario), per_rep)
+        if precision:
+            summary["precision"] = _precision_report(precision, per_rep)
+    return summary
+
+
+def _paired(metrics: list[str], per_rep: dict[str, list[dict]]) -> dict:
+    names = list(per_rep)
+    baseline = names[0]
+
+    def values(mode, metric):
+        return [metric_value(s, metric) for s in per_rep[mode]]
+
+    return {
+        "baseline": baseline,
+        "confidence": CONFIDENCE,
+        "test": "paired t-test on replication values (scipy.stats.ttest_rel), other mode minus baseline",
+        "modes": {m: {metric: paired_difference(values(baseline, metric), values(m, metric)) for metric in metrics} for m in names[1:]},
+    }
+
+
+def _precision_report(rule: Precision, per_rep: dict[str, list[dict]]) -> dict:
+    from sim.stats.metrics import relative_half_width
+
+    reached = {m: relative_half_width([metric_value(s, rule.metric) for s in sums], rule.confidence) for m, sums in per_rep.items()}
+    return {**rule.as_dict(), "relative_half_width_reached": reached, "reached": _precise(rule, per_rep)}
+
+
+# --------------------------------------------------------------------------- one run of a sweep
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything one run of a sweep needs, as plain picklable data (for any backend)."""
+
+    scenario: dict
+    overrides: tuple[str, ...]
+    parameters: dict
+    point: int
+    mode: str
+    replication: int
+    seed: int
+    metrics: tuple[str, ...]
+    version: str = __version__
+
+
+def run_point(
+    scenario: Scenario | dict,
+    mode: str,
+    seed: int,
+    replication: int,
+    metrics: Sequence[str],
+    parameters: dict | None = None,
+    point: int = 0,
+    overrides: Sequence[str] = (),
+) -> dict:
+    """One replication of one mode at one point of a sweep, as a flat row; never raises for a bad run.
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario, or scenario data to validate after applying *overrides*.
+    mode, seed, replication:
+        What to run (:func:`run`).
+    metrics:
+        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`).
+    parameters, point:
+        Copied into the row: the point's values by key path, and its number.
+
+    Returns
+    -------
+    dict
+        ``point``, the parameters, ``mode``, ``replication``, ``seed``, one value per metric,
+        ``error`` (None, or the failure as text, with every metric None) and ``runtime_s``.
+    """
+    started = time.perf_counter()
+    row = {"point": point, **(parameters or {}), "mode": mode, "replication": replication, "seed": seed}
+    values: dict = dict.fromkeys(metrics)
+    error = None
+    try:
+        if not isinstance(scenario, Scenario):
+            scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
+        summary = _run_summary(scenario, run(scenario, mode, seed, replication))
+        values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
+    except Exception as err:  # noqa: BLE001 -- a failed run is a row, not a crash (desmod's reraise=False)
+        error = _error_text(err)
+    row.update(values)
+    row["error"] = error
+    row["runtime_s"] = round(time.perf_counter() - started, 6)
+    return row
+
+
+def run_task(task: RunTask) -> dict:
+    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers)."""
+    if task.version != __version__:
+        row = run_point({}, task.mode, task.seed, task.replication, (), task.parameters, task.point)
+        row.update(dict.fromkeys(task.metrics), error=f"worker runs sim {__version__}, the sweep needs {task.version}")
+        return row
+    return run_point(task.scenario, task.mode, task.seed, task.replication, task.metrics, task.parameters, task.point, task.overrides)
+
+
+def _finite_or_none(value):
+    return value if value is None or math.isfinite(value) else None
+
+
+def _error_text(err: Exception) -> str:
+    """The failure as one line of text, the same wherever the run executed."""
+    if isinstance(err, ScenarioError):  # the point's values are the cause: name the key path, not the source
+        text = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
+    else:
+        text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    return f"{type(err).__name__}: {text}".replace("\n", "; ")
+
+
+# --------------------------------------------------------------------------- the folder of a sweep
+
+
+RUN_FILE = re.compile(r"p(\d+)-m(\d+)-r(\d+)\.json")
+"""Name of a finished run's file in ``DIR/runs``: point, mode number, replication."""
+
+
+class RunStore:
+    """A sweep's folder: ``sweep.json`` (what runs, and its fingerprint), ``runs/`` (one file per run), tables.
+
+    Every file is written to a temporary name and renamed into place (:func:`sim.io.results.write_atomic`),
+    so a run killed at any moment leaves whole files or none; stray temporary files are removed
+    when the folder is opened again.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.runs_dir = self.folder / "runs"
+        self.unreadable: list[Path] = []
+
+    def open(self, sweep: Sweep, resume: bool = False) -> dict[tuple, dict]:
+        """Start or resume *sweep* here; returns the runs already finished, by (point, mode, replication).
+
+        Raises
+        ------
+        ScenarioError
+            If the folder holds a sweep and *resume* is not set, or holds a different sweep.
+        """
+        self.clean()
+        manifest = self.folder / "sweep.json"
+        if manifest.exists():
+            old = self._read_manifest(manifest)
+            fresh = old.get("hash") == sweep.fingerprint()["hash"] and not self._run_files()
+            if not resume and not fresh:  # the same sweep with nothing done yet simply starts
+                raise _out_error(f"{self.folder} already holds sweep '{old.get('name')}' (sweep.json); add --resume to finish it, or choose another --out")
+            _check_same(old, sweep, manifest)
+            return self.load(sweep)
+        if self._run_files():
+            raise _out_error(f"{self.runs_dir} holds runs but there is no sweep.json to say what they belong to; remove them or choose another --out")
+        write_atomic(manifest, json.dumps(sweep.manifest(), indent=2, ensure_ascii=False) + "\n")
+        return {}
+
+    def _read_manifest(self, path: Path) -> dict:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise _out_error(f"cannot read {path} ({err}); remove the folder or choose another --out") from None
+        return data if isinstance(data, dict) else {}
+
+    def _run_files(self) -> list[Path]:
+        return sorted(p for p in self.runs_dir.glob("*.json") if RUN_FILE.fullmatch(p.name)) if self.runs_dir.is_dir() else []
+
+    def load(self, sweep: Sweep) -> dict[tuple, dict]:
+        """The finished runs on disk; a file that cannot be read is left out (and its run redone)."""
+        done = {}
+        self.unreadable = []
+        for path in self._run_files():
+            point, mode_index, replication = map(int, RUN_FILE.fullmatch(path.name).groups())
+            try:
+                row = json.loads(path.read_text(encoding="utf-8"))
+                key = (row["point"], row["mode"], row["replication"])
+                ok = key == (point, sweep.modes[mode_index], replication) and point < len(sweep.points)
+            except (OSError, ValueError, KeyError, IndexError, TypeError):
+                ok = False
+            if ok:
+                done[key] = row
+            else:
+                self.unreadable.append(path)
+        return done
+
+    def path_of(self, sweep: Sweep, point: int, mode: str, replication: int) -> Path:
+        """Where the run (point, mode, replication) is kept."""
+        return self.runs_dir / f"p{point:06d}-m{sweep.modes.index(mode):02d}-r{replication:05d}.json"
+
+    def save(self, sweep: Sweep, row: dict) -> Path:
+        """Keep one finished run (atomically)."""
+        path = self.path_of(sweep, row["point"], row["mode"], row["replication"])
+        return write_atomic(path, json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+
+    def clean(self) -> list[Path]:
+        """Remove temporary files left by a writer that was killed half way."""
+        stray = [p for d in (self.folder, self.runs_dir) if d.is_dir() for p in d.glob(".*.tmp")]
+        for path in stray:
+            path.unlink(missing_ok=True)
+        return stray
+
+    def write_tables(self, sweep: Sweep, runs: list[dict], summary: list[dict]) -> list[Path]:
+        """``runs.csv`` and ``summary.csv`` (and ``.parquet`` when pyarrow is installed)."""
+        paths = []
+        for name, rows, columns in (("runs", runs, run_columns(sweep)), ("summary", summary, summary_columns(sweep))):
+            paths.append(write_atomic(self.folder / f"{name}.csv", csv_text(rows, columns)))
+            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns)
+        return paths
+
+
+def _out_error(message: str) -> ScenarioError:
+    return ScenarioError([Problem("--out", None, "", message)])
+
+
+def _check_same(old: dict, sweep: Sweep, manifest: Path) -> None:
+    """Refuse to resume a sweep whose file, scenario or simulator version changed."""
+    new = sweep.fingerprint()
+    if old.get("hash") == new["hash"]:
+        return
+    parts = (("sweep", "the sweep (parameters, modes, replications, seed, metrics or stopping)"), ("scenario", "the scenario"))
+    changed = [what for key, what in parts if (old.get("hashes") or {}).get(key) != new["hashes"][key]]
+    if old.get("sim_version") != __version__:
+        changed.append(f"the simulator version ({old.get('sim_version')} -> {__version__})")
+    message = (
+        f"cannot resume: {manifest} was written for a different sweep; changed: {'; '.join(changed) or 'the fingerprint'}. "
+        "Resuming would mix results; run it into a new --out folder (or delete the old one)"
+    )
+    raise ScenarioError([Problem("--resume", None, "", message)])
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def run_columns(sweep: Sweep) -> list[str]:
+    """Columns of ``runs.csv`` (``runtime_s`` is left out so that identical sweeps give identical files)."""
+    return ["point", *sweep.parameters, "mode", "replication", "seed", *sweep.metrics, "error"]
+
+
+SUMMARY_STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value")
+
+
+def summary_columns(sweep: Sweep) -> list[str]:
+    """Columns of ``summary.csv``."""
+    stats = [f"{m}.{s}" for m in sweep.metrics for s in SUMMARY_STATS]
+    return ["point", *sweep.parameters, "mode", "replications", "failed", "vs", *stats]
+
+
+def _cell(value) -> str:
+    """A CSV cell: numbers to 12 significant digits, lists and mappings as JSON, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(float(f"{value:.12g}"))
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def csv_text(rows: Iterable[dict], columns: Sequence[str]) -> str:
+    """Rows as CSV text with the given columns (missing cells empty)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def columns_of(rows: Sequence[dict], columns: Sequence[str]) -> dict[str, list]:
+    """Rows as a dict of columns (``pandas.DataFrame(columns_of(...))``)."""
+    return {c: [row.get(c) for row in rows] for c in columns}
+
+
+def _write_parquet(path: Path, rows: list[dict], columns: Sequence[str]) -> list[Path]:
+    """Write a Parquet copy of a table if pyarrow is installed; mixed or nested columns become text."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return []
+    data = {}
+    for column, values in columns_of(rows, columns).items():
+        numbers = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
+        data[column] = values if numbers else [None if v is None else _cell(v) for v in values]
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        pq.write_table(pa.table(data), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return [path]
+
+
+# --------------------------------------------------------------------------- running a sweep
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep produced: one row per run and one per (point, mode), sorted, and where they went.
+
+    ``runs`` and ``summary`` are lists of flat dicts (``pandas.DataFrame(result.runs)`` works);
+    :meth:`columns` gives a dict of columns.
+    """
+
+    sweep: Sweep
+    runs: list[dict] = field(repr=False)
+    summary: list[dict] = field(repr=False)
+    out: Path | None
+    ran: int
+    kept: int
+    runtime_s: float
+    backend: str
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict]:
+        """The rows of runs that failed."""
+        return [r for r in self.runs if r.get("error")]
+
+    def columns(self, table: str = "runs") -> dict[str, list]:
+        """``runs`` (with ``runtime_s``) or ``summary`` as a dict of columns."""
+        if table == "runs":
+            return columns_of(self.runs, [*run_columns(self.sweep), "runtime_s"])
+        return columns_of(self.summary, summary_columns(self.sweep))
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: the finished runs are kept (``done`` of them) and ``--resume`` finishes it."""
+
+    def __init__(self, done: int, ran: int, out: Path | None):
+        super().__init__(f"interrupted with {done} runs finished")
+        self.done, self.ran, self.out = done, ran, out
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | os.PathLike | None = None,
+    *,
+    backend: str = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run every (point, mode, replication) of *sweep* and tabulate them.
+
+    Parameters
+    ----------
+    out:
+        Folder to persist into (``sweep.json``, ``runs/``, ``runs.csv``, ``summary.csv``);
+        None keeps everything in memory.
+    backend, workers, scheduler:
+        Where runs execute (:func:`sim.experiments.backends.open_backend`).
+    resume:
+        Continue the sweep persisted in *out*: only the missing runs are done.
+    retry_failed:
+        With *resume*, also redo the runs that failed.
+    progress:
+        Show a progress bar on stderr; None shows one only when stderr is a terminal.
+
+    Raises
+    ------
+    ScenarioError
+        If *out* holds another sweep, or a backend option is wrong.
+    SweepInterrupted
+        On Ctrl-C, after stopping the workers; every finished run is kept.
+    """
+    check_options(backend, workers, scheduler)
+    store = RunStore(out) if out is not None else None
+    done = store.open(sweep, resume) if store else {}
+    if retry_failed:
+        done = {key: row for key, row in done.items() if not row.get("error")}
+    kept, started = len(done), time.perf_counter()
+    description = backend
+    needed = _needed(sweep, done)
+    try:
+        if needed:
+            with open_backend(backend, workers, scheduler) as pool:
+                description = pool.describe()
+                with _progress_bar(sweep, len(done), progress) as bar:  # after the workers started: no thread at fork
+                    while needed:
+                        _run_round(sweep, needed, done, pool, store, bar)
+                        needed = _needed(sweep, done)
+    except KeyboardInterrupt:
+        if store:
+            store.clean()
+        raise SweepInterrupted(len(done), len(done) - kept, store.folder if store else None) from None
+    runs = [done[key] for key in sorted(done, key=lambda k: (k[0], sweep.modes.index(k[1]), k[2]))]
+    summary = summarise_runs(runs, sweep.parameters, sweep.metrics)
+    files = store.write_tables(sweep, runs, summary) if store else []
+    return SweepResult(sweep, runs, summary, store.folder if store else None, len(done) - kept, kept, time.perf_counter() - started, description, files)
+
+
+def _run_round(sweep: Sweep, needed: list[tuple], done: dict, pool, store: RunStore | None, bar) -> None:
+    """Run the *needed* runs on *pool*, keeping each as it finishes."""
+    bar.total = len(done) + len(needed)
+    bar.refresh()
+    tasks = [_task(sweep, *key) for key in needed]
+    for index, row in pool.imap(run_task, tasks):
+        row = json.loads(json.dumps(row))  # exactly what a resumed sweep reads back from disk
+        if store:
+            store.save(sweep, row)
+        done[needed[index]] = row
+        bar.failed += bool(row["error"])
+        bar.set_postfix(failed=bar.failed, refresh=False)
+        bar.update(1)
+
+
+def _task(sweep: Sweep, point: int, mode: str, replication: int) -> RunTask:
+    return RunTask(
+        scenario=sweep.scenario,
+        overrides=sweep.overrides(point),
+        parameters=dict(sweep.points[point]),
+        point=point,
+        mode=mode,
+        replication=replication,
+        seed=sweep.seed,
+        metrics=tuple(sweep.metrics),
+    )
+
+
+def _needed(sweep: Sweep, done: dict) -> list[tuple]:
+    """The runs still to do, given those done: all of them, or with stopping the next step of each open point."""
+    needed = []
+    for point in range(len(sweep.points)):
+        count = _replications_wanted(sweep, point, done)
+        needed += [(point, m, r) for r in range(count) for m in sweep.modes if (point, m, r) not in done]
+    return needed
+
+
+def _replications_wanted(sweep: Sweep, point: int, done: dict) -> int:
+    """How many replications point *point* needs now (sequential stopping decides on finished steps only)."""
+    rule, count = sweep.stopping, sweep.replications
+    if rule is None:
+        return count
+    while True:
+        rows = [done.get((point, m, r)) for m in sweep.modes for r in range(count)]
+        if any(row is None for row in rows):
+            return count
+        if count >= rule.max_replications or any(row["error"] for row in rows):
+            return count
+        if all(rule.reached([done[(point, m, r)][rule.metric] for r in range(count)]) for m in sweep.modes):
+            return count
+        count = min(count + rule.batch, rule.max_replications)
+
+
+def _progress_bar(sweep: Sweep, done: int, progress: bool | None):
+    """A tqdm bar on stderr (done, failed, ETA); none when stderr is not a terminal, unless asked."""
+    if not (sys.stderr.isatty() if progress is None else progress):
+        return _NoBar()  # not even a disabled tqdm: creating one starts its monitor thread
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=max(sweep.runs, done), initial=done, unit="run", desc=f"sweep {sweep.name}", file=sys.stderr,
+        dynamic_ncols=True, mininterval=0.5,
+    )
+    bar.failed = 0
+    return bar
+
+
+class _NoBar:
+    """The progress bar's interface, doing nothing."""
+
+    total = failed = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **values) -> None:
+        pass
+
+
+def rerun(out: str | os.PathLike, row: dict) -> dict:
+    """Redo one run of a persisted sweep from its row (as read from ``runs.csv`` or ``SweepResult.runs``).
+
+    The sweep's folder holds the base scenario (``sweep.json``); the row gives the parameter
+    values, mode, replication and seed. Returns the new row, which equals the old one.
+    """
+    manifest = json.loads((Path(out) / "sweep.json").read_text(encoding="utf-8"))
+    spec = manifest["sweep_spec"]
+    point = int(row["point"])
+    values = manifest["sweep_spec"]["points"][point]
+    overrides = tuple(f"{path}={override_text(values[path])}" for path in spec["parameters"])
+    return run_point(
+        manifest["scenario"], str(row["mode"]), int(row["seed"]), int(row["replication"]), spec["metrics"], values, point, overrides
+    )

@@ -1,0 +1,1456 @@
+"""Figures that let people see half a day become minutes.
+
+Every plotting function draws on one matplotlib :class:`~matplotlib.axes.Axes`: it takes the
+data and an optional ``ax`` and returns the axes (as SALib's plotting modules do). Nothing here
+touches pyplot's global state or saves a file; a new figure is a bare
+:class:`matplotlib.figure.Figure`, and only :mod:`sim.presentation.files` writes
+PNG and SVG files.
+
+The data is a results folder (what ``python -m sim compare SCENARIO --out DIR`` writes) loaded
+with :func:`load_results`, or a :class:`~sim.experiments.runs.Comparison` in memory
+(:meth:`Results.from_comparison`). Times are minutes throughout; axes say so. A mode has the same
+colour in every figure (:func:`mode_colours`, from the colour-blind-safe Okabe-Ito palette).
+
+Figures
+-------
+:func:`plot_response_ecdf`
+    Share of incidents reached within a time, per mode, on a log time axis, target marked.
+:func:`plot_response_by_type`
+    Median and p90 response per incident type, modes side by side.
+:func:`plot_response_map`
+    The town's patches coloured by mean response, with bases and sectors.
+:func:`plot_utilisation`, :func:`plot_queue`
+    A department's busy share and waiting jobs by hour of day.
+:func:`plot_timeline`
+    One incident's life under each mode, against the desks' office hours.
+:func:`plot_sweep`
+    A metric against a swept parameter, one line per mode, with confidence bands.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
+
+from sim.engine.department import build_roster
+from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
+from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
+from sim.engine.territory import Town, build_town
+
+__all__ = [
+    "OKABE_ITO",
+    "mode_colours",
+    "Results",
+    "load_results",
+    "read_table",
+    "Story",
+    "find_story",
+    "response_times",
+    "hourly_load",
+    "plot_response_ecdf",
+    "plot_response_by_type",
+    "plot_response_map",
+    "response_norm",
+    "plot_utilisation",
+    "plot_queue",
+    "plot_timeline",
+    "plot_sweep",
+    "sweep_columns",
+    "comparison_figures",
+    "sweep_figures",
+    "format_minutes",
+]
+
+# --------------------------------------------------------------------------- colours
+
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+"""The Okabe-Ito palette, distinguishable with every common colour-vision deficiency."""
+
+_PRESET_COLOURS = {"fragmented": "#D55E00", "joint": "#0072B2", "unified": "#009E73"}
+_OTHER_COLOURS = ("#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+_DEPARTMENT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
+
+
+def mode_colours(modes: Sequence[str]) -> dict[str, str]:
+    """The colour of each mode: fixed for the presets, the rest of the palette in order for others.
+
+    Parameters
+    ----------
+    modes:
+        Mode names in the order of the results (``summary.json``).
+
+    Returns
+    -------
+    dict
+        Mode name -> hex colour; the same modes always get the same colours.
+    """
+    others = iter(_OTHER_COLOURS * (1 + len(modes) // len(_OTHER_COLOURS)))
+    return {m: _PRESET_COLOURS[m] if m in _PRESET_COLOURS else next(others) for m in modes}
+
+
+# --------------------------------------------------------------------------- units
+
+
+def format_minutes(minutes: float | None) -> str:
+    """A duration for people: ``12.8 min``, ``18.7 h``, ``2.3 days`` (``-`` for none)."""
+    if minutes is None or not math.isfinite(minutes):
+        return "-"
+    if minutes < 0.05:
+        return "0 min"
+    if minutes < 90:
+        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
+    if minutes < 2 * MINUTES_PER_DAY:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / MINUTES_PER_DAY:.1f} days"
+
+
+_TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
+
+
+def _tick_label(minutes: float) -> str:
+    labels = {1: "1 min", 60: "1 h", 1440: "1 day", 10080: "1 week", 43200: "30 days"}
+    if minutes in labels:
+        return labels[minutes]
+    if minutes < 60:
+        return f"{minutes:g} min"
+    return f"{minutes / 60:g} h" if minutes < 1440 else f"{minutes / 1440:g} days"
+
+
+def _log_time_axis(axis, low: float, high: float, floor_label: bool = False) -> None:
+    """Log-scale minutes with ticks people read: 1 min, 10 min, 1 h, 12 h, 1 day...
+
+    With *floor_label*, the 1-minute tick reads "≤1 min" (values below were drawn at 1).
+    """
+    ticks = [t for t in _TIME_TICKS if low <= t <= high]
+    axis.set_major_locator(FixedLocator(ticks))
+    first = "≤1 min" if floor_label else "1 min"
+    axis.set_major_formatter(FuncFormatter(lambda v, _: first if v == 1 else _tick_label(v)))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _new_axes(ax: Axes | None, figsize=(8, 5)) -> Axes:
+    """The given axes, or the axes of a new bare figure (no pyplot)."""
+    if ax is not None:
+        return ax
+    return Figure(figsize=figsize, layout="constrained").add_subplot()
+
+
+# --------------------------------------------------------------------------- results
+
+
+def read_table(path: str | Path) -> dict[str, np.ndarray]:
+    """A CSV file as columns: numbers as float arrays (empty cell = nan), text as object arrays."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    columns = {name: [row[i] for row in body] for i, name in enumerate(header)}
+    return {name: _column(values) for name, values in columns.items()}
+
+
+def _column(values: list[str]) -> np.ndarray:
+    if values and all(v in ("True", "False") for v in values):
+        return np.array([v == "True" for v in values])
+    try:
+        return np.array([float(v) if v != "" else math.nan for v in values], dtype=float)
+    except ValueError:
+        return np.array(values, dtype=object)
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """The outputs of a comparison, as columns.
+
+    Attributes
+    ----------
+    summary:
+        ``summary.json``: scenario name, seed, days, warm-up, target, per-mode statistics.
+    incidents:
+        ``incidents.csv`` as columns (one entry per incident, mode and replication).
+    jobs:
+        ``jobs.csv`` as columns (one entry per unit visit).
+    scenario:
+        The resolved scenario (``scenario.json``), or None when the folder has none.
+    folder:
+        Where the results were read from (None when built in memory).
+    """
+
+    summary: dict
+    incidents: dict[str, np.ndarray]
+    jobs: dict[str, np.ndarray]
+    scenario: object = None
+    folder: Path | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def modes(self) -> list[str]:
+        """Mode names in the order of the summary."""
+        return list(self.summary["modes"])
+
+    @property
+    def colours(self) -> dict[str, str]:
+        """Mode -> colour, the same in every figure."""
+        return mode_colours(self.modes)
+
+    @property
+    def warmup_min(self) -> float:
+        """Start of the measured window, minutes."""
+        return float(self.summary["warmup_days"]) * MINUTES_PER_DAY
+
+    @property
+    def horizon_min(self) -> float:
+        """End of arrivals (and of the measured window), minutes."""
+        return float(self.summary["days"]) * MINUTES_PER_DAY
+
+    @property
+    def town(self) -> Town:
+        """The compiled territory (needs the scenario)."""
+        if "town" not in self._cache:
+            self._cache["town"] = build_town(self._need_scenario().territory)
+        return self._cache["town"]
+
+    def _need_scenario(self):
+        if self.scenario is None:
+            raise ValueError("this figure needs the scenario: the results folder has no scenario.json")
+        return self.scenario
+
+    @classmethod
+    def from_comparison(cls, comparison) -> "Results":
+        """Results of a :class:`~sim.experiments.runs.Comparison` held in memory (nothing written)."""
+        incidents = _columns(
+            ("mode", "replication", *RECORD_FIELDS, "response_min", "resolution_min"),
+            ((m, rep, *(getattr(r, f) for f in RECORD_FIELDS), r.response_min, r.resolution_min)
+             for m, rep, r in comparison.records()),
+        )
+        jobs = _columns(
+            ("mode", "replication", *JOB_FIELDS),
+            ((m, rep, *(getattr(j, f) for f in JOB_FIELDS))
+             for m, outs in comparison.outputs.items() for rep, o in enumerate(outs) for j in o.jobs),
+        )
+        return cls(comparison.summary, incidents, jobs, comparison.scenario)
+
+
+def _columns(names: Sequence[str], rows: Iterable[tuple]) -> dict[str, np.ndarray]:
+    rows = list(rows)
+    columns = {}
+    for i, name in enumerate(names):
+        values = [row[i] for row in rows]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        columns[name] = np.array(values, dtype=float if numeric else object)
+    return columns
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a results folder: ``summary.json``, ``incidents.csv``, ``jobs.csv``, ``scenario.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder has no ``summary.json`` or ``incidents.csv``.
+    """
+    folder = Path(folder)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    incidents = read_table(folder / "incidents.csv")
+    jobs = read_table(folder / "jobs.csv") if (folder / "jobs.csv").exists() else {}
+    scenario = None
+    if (folder / "scenario.json").exists():
+        from sim.io.loader import scenario_from_dict
+
+        scenario = scenario_from_dict(json.loads((folder / "scenario.json").read_text(encoding="utf-8")))
+    return Results(summary, incidents, jobs, scenario, folder)
+
+
+def _measured(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
+    """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up."""
+    inc = results.incidents
+    mask = (inc["mode"] == mode) & (inc["occurred_min"] >= results.warmup_min)
+    if incident_type is not None:
+        mask &= inc["incident_type"] == incident_type
+    return mask
+
+
+def response_times(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
+    """Response times (minutes) of the measured incidents of *mode* that were reached, pooled."""
+    values = results.incidents["response_min"][_measured(results, mode, incident_type)].astype(float)
+    return values[~np.isnan(values)]
+
+
+# --------------------------------------------------------------------------- response distributions
+
+
+def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: str | None = None) -> Axes:
+    """Share of incidents reached within a given time, one curve per mode, log time axis.
+
+    The target is a dashed vertical line; each curve's median and p90 are marked on it (circle,
+    triangle) and given in the legend. Responses of 0 (a patrol that may act handles the matter
+    on the spot) are drawn at 1 minute, the left edge of the axis.
+
+    Parameters
+    ----------
+    results:
+        A comparison's results.
+    ax:
+        Axes to draw on; default a new figure's.
+    incident_type:
+        Only this type of incident (default every type).
+    """
+    ax = _new_axes(ax)
+    colours = results.colours
+    high = 1.0
+    for mode in results.modes:
+        times = np.sort(np.maximum(response_times(results, mode, incident_type), 1.0))
+        if times.size == 0:
+            continue
+        high = max(high, float(times[-1]))
+        _ecdf_curve(ax, mode, times, colours[mode])
+    target = float(results.summary["target_min"])
+    ax.axvline(target, color="black", linestyle="--", linewidth=1.2, label=f"target: {format_minutes(target)}")
+    ax.set_xscale("log")
+    ax.set_xlim(1.0, high * 1.3)
+    _log_time_axis(ax.xaxis, 1.0, high * 1.3, floor_label=True)
+    for share, name in ((0.5, "median ●"), (0.9, "p90 ▲")):
+        ax.axhline(share, color="#777777", linestyle=":", linewidth=1)
+        ax.text(1.05, share, name, va="bottom", ha="left", fontsize=8, color="#555555")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Response time: found → first able unit on scene (minutes, log scale)")
+    ax.set_ylabel("Share of incidents reached (%)")
+    what = _pretty(incident_type) if incident_type else "all incidents"
+    ax.set_title(f"How long until someone able to act arrives: {what}")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8.5, title="mode: median, p90 (n)", title_fontsize=8.5)
+    return ax
+
+
+def _ecdf_curve(ax: Axes, mode: str, times: np.ndarray, colour: str) -> None:
+    share = np.arange(1, times.size + 1) / times.size
+    median, p90 = np.median(times), np.percentile(times, 90)
+    label = f"{mode}: {format_minutes(median)}, {format_minutes(p90)} (n={times.size:,})"
+    ax.step(times, share, where="post", color=colour, linewidth=2.2, label=label)
+    ax.plot([median], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
+    ax.plot([p90], [0.9], "^", color=colour, markersize=9, markeredgecolor="white", zorder=5)
+
+
+def plot_response_by_type(results: Results, ax: Axes | None = None) -> Axes:
+    """Median (solid bar) and p90 (pale bar behind it) response per incident type, modes side by side.
+
+    Reads the per-type statistics of ``summary.json``. The time axis is logarithmic, in minutes;
+    a type never reached in a mode has no bar.
+    """
+    types = list(results.summary["modes"][results.modes[0]]["by_type"])
+    ax = _new_axes(ax, figsize=(9, 1.0 + 0.55 * len(types) * max(2, len(results.modes)) / 2))
+    height = 0.8 / len(results.modes)
+    lows, highs = [], []
+    for k, mode in enumerate(results.modes):
+        offset = ((len(results.modes) - 1) / 2 - k) * height
+        for i, name in enumerate(types):
+            stats = results.summary["modes"][mode]["by_type"][name]["response_min"]
+            if stats:
+                _type_bar(ax, len(types) - 1 - i + offset, height, stats, results.colours[mode], mode)
+                lows.append(stats["median"])
+                highs.append(stats["p90"])
+    _finish_type_axes(ax, results, types, lows, highs)
+    return ax
+
+
+_BAR_START = 0.5
+"""Bars on a log axis start here (minutes), left of the 1-minute tick."""
+
+
+def _type_bar(ax: Axes, y: float, height: float, stats: dict, colour: str, mode: str) -> None:
+    median, p90 = max(stats["median"], 1.0), max(stats["p90"], 1.0)
+    ax.barh(y, p90 - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, alpha=0.3, edgecolor=colour,
+            gid=f"p90:{mode}")
+    ax.barh(y, median - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, gid=f"median:{mode}")
+    text = f"{format_minutes(stats['median'])} / {format_minutes(stats['p90'])}"
+    ax.text(p90 * 1.08, y, text, va="center", fontsize=7.5, color="#333333",
+            bbox=dict(facecolor="white", alpha=0.7, linewidth=0, pad=0.5))
+
+
+def _finish_type_axes(ax: Axes, results: Results, types, lows, highs) -> None:
+    ax.set_xscale("log")
+    high = max(highs or [60.0]) * 6
+    ax.set_xlim(0.9, high)
+    _log_time_axis(ax.xaxis, 1.0, high, floor_label=True)
+    ax.set_yticks(range(len(types)), [_pretty(t) for t in reversed(types)])
+    target = float(results.summary["target_min"])
+    ax.axvline(target, color="black", linestyle="--", linewidth=1.2)
+    handles = [Patch(color=results.colours[m], label=m) for m in results.modes]
+    handles += [
+        Patch(facecolor="#999999", label="median (solid)"),
+        Patch(facecolor="#999999", alpha=0.3, edgecolor="#999999", label="p90 (pale)"),
+        Line2D([], [], color="black", linestyle="--", label=f"target: {format_minutes(target)}"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.set_xlabel("Response time, minutes (log scale); labels: median / p90; ≤1 min: handled on the spot")
+    ax.set_ylabel("Incident type")
+    ax.set_title("Median and 90th-percentile response by incident type")
+    ax.grid(True, axis="x", alpha=0.3)
+
+
+# --------------------------------------------------------------------------- map
+
+
+def _patch_means(results: Results, mode: str) -> np.ndarray:
+    """Mean response (minutes) per patch of the town, nan where nothing was reached."""
+    town = results.town
+    mask = _measured(results, mode)
+    patches = results.incidents["patch"][mask]
+    response = results.incidents["response_min"][mask].astype(float)
+    means = np.full(town.size, np.nan)
+    for i, name in enumerate(town.names):
+        values = response[(patches == name) & ~np.isnan(response)]
+        if values.size:
+            means[i] = values.mean()
+    return means
+
+
+def response_norm(results: Results) -> LogNorm:
+    """One log colour scale (minutes) for every mode's map, so colours compare across panels."""
+    values = np.concatenate([_patch_means(results, m) for m in results.modes])
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return LogNorm(1, 60)
+    low, high = max(float(values.min()), 1.0), float(values.max())
+    return LogNorm(low, max(high, low * 2))
+
+
+def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm: LogNorm | None = None) -> Axes:
+    """The town's patches coloured by the mean response time of *mode*, bases and sectors drawn.
+
+    Patches with nothing reached are grey and hatched. Thick black lines separate patrol
+    sectors (labelled at their centre); each department's base is a white marker. Pass the same
+    *norm* (:func:`response_norm`) to every mode's map to share the colour scale; the colour
+    mapping is the collection's (``ax.collections[0]``), for a colour bar.
+    """
+    ax = _new_axes(ax, figsize=(6, 5.5))
+    town = results.town
+    norm = norm or response_norm(results)
+    means = _patch_means(results, mode)
+    squares = [Rectangle(xy - town.patch_km / 2, town.patch_km, town.patch_km) for xy in town.xy_km]
+    cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
+    tiles = PatchCollection(squares, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
+    tiles.set_array(np.ma.masked_invalid(means))
+    ax.add_collection(tiles)
+    _draw_sectors(ax, town)
+    _draw_bases(ax, results)
+    low, high = town.xy_km.min(axis=0) - town.patch_km / 2, town.xy_km.max(axis=0) + town.patch_km / 2
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_aspect("equal")
+    ax.set_xlabel("x, km")
+    ax.set_ylabel("y, km")
+    overall = response_times(results, mode)
+    mean = float(overall.mean()) if overall.size else math.nan
+    ax.set_title(f"{mode}: mean {format_minutes(mean)}", color=results.colours[mode], fontweight="bold")
+    return ax
+
+
+def _draw_sectors(ax: Axes, town: Town) -> None:
+    """Sector borders (edges between neighbouring patches of different sectors) and labels."""
+    half, segments = town.patch_km / 2, []
+    xy = town.xy_km
+    for i in range(town.size):
+        for j in range(i + 1, town.size):
+            if town.sector[i] == town.sector[j]:
+                continue
+            dx, dy = xy[j] - xy[i]
+            if math.isclose(abs(dx), town.patch_km) and math.isclose(dy, 0, abs_tol=1e-9):
+                x = (xy[i][0] + xy[j][0]) / 2
+                segments.append([(x, xy[i][1] - half), (x, xy[i][1] + half)])
+            elif math.isclose(abs(dy), town.patch_km) and math.isclose(dx, 0, abs_tol=1e-9):
+                y = (xy[i][1] + xy[j][1]) / 2
+                segments.append([(xy[i][0] - half, y), (xy[i][0] + half, y)])
+    ax.add_collection(LineCollection(segments, colors="black", linewidths=2.2))
+    for s, name in enumerate(town.sector_names):
+        centre = xy[town.sector == s].mean(axis=0)
+        ax.text(*centre, name, ha="center", va="center", fontsize=11, fontweight="bold", color="white",
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.45, linewidth=0))
+
+
+def _draw_bases(ax: Axes, results: Results) -> None:
+    town = results.town
+    for k, dept in enumerate(results.scenario.departments):
+        roster = build_roster(dept, town)
+        bases = np.unique(np.array([u.base for u in roster.units], dtype=int))
+        if bases.size == 0:
+            continue
+        shift = (k - (len(results.scenario.departments) - 1) / 2) * town.patch_km * 0.12
+        pts = town.xy_km[bases] + np.array([shift, -town.patch_km * 0.28])
+        ax.plot(pts[:, 0], pts[:, 1], _DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)], color="white",
+                markeredgecolor="black", markersize=8, linestyle="none", label=f"{dept.name} base")
+
+
+# --------------------------------------------------------------------------- load over the day
+
+
+def _hour_minutes(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Minutes of the intervals [start, end) falling in each hour of the day, summed (length 24)."""
+    if starts.size == 0:
+        return np.zeros(24)
+    hours = np.arange(24) * 60.0
+
+    def cumulative(t):
+        day, offset = np.divmod(t[:, None], MINUTES_PER_DAY)
+        return day * 60 + np.clip(offset - hours, 0, 60)
+
+    return (cumulative(ends) - cumulative(starts)).sum(axis=0)
+
+
+def _on_duty_by_hour(results: Results, department: str) -> np.ndarray:
+    """On-duty unit-minutes per hour of day within the measured window, one replication."""
+    key = ("on_duty", department)
+    if key not in results._cache:
+        results._cache[key] = _integrate_on_duty(results, department)
+    return results._cache[key]
+
+
+def _integrate_on_duty(results: Results, department: str) -> np.ndarray:
+    dept = results._need_scenario().department(department)
+    steps = build_roster(dept, results.town).on_duty
+    total = np.zeros(24)
+    t = results.warmup_min
+    while t < results.horizon_min:
+        end = min((math.floor(t / 60) + 1) * 60.0, results.horizon_min)
+        total[int(t % MINUTES_PER_DAY // 60)] += steps.integral(t, end)
+        t = end
+    return total
+
+
+def hourly_load(results: Results, mode: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per department: utilisation and mean queue length by hour of day (arrays of 24).
+
+    Utilisation is busy unit-minutes (jobs, dispatched -> done) over on-duty unit-minutes
+    (nan in hours with nobody on duty); queue length is the time-average number of jobs
+    waiting for a unit (requested -> dispatched), counted for the department of the unit that
+    took the job. Both within the measured window, over every replication.
+    """
+    key = ("load", mode)
+    if key not in results._cache:
+        results._cache[key] = _hourly_load(results, mode)
+    return results._cache[key]
+
+
+def _hourly_load(results: Results, mode: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    jobs = results.jobs
+    reps = int(results.summary.get("replications", 1))
+    window = np.array([results.warmup_min]), np.array([results.horizon_min])
+    exposure = _hour_minutes(*window) * reps
+    out = {}
+    for dept in (d.name for d in results._need_scenario().departments):
+        mask = (jobs["mode"] == mode) & (jobs["department"] == dept) if jobs else np.array([], dtype=bool)
+        busy = _clipped_hours(results, jobs, mask, "dispatched_min", "done_min")
+        wait = _clipped_hours(results, jobs, mask, "requested_min", "dispatched_min")
+        on_duty = _on_duty_by_hour(results, dept) * reps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            util = np.where(on_duty > 0, busy / on_duty, np.nan)
+        out[dept] = util, wait / exposure
+    return out
+
+
+def _clipped_hours(results: Results, jobs, mask, start: str, end: str) -> np.ndarray:
+    if not mask.any():
+        return np.zeros(24)
+    a = np.clip(jobs[start][mask].astype(float), results.warmup_min, results.horizon_min)
+    b = np.clip(jobs[end][mask].astype(float), results.warmup_min, results.horizon_min)
+    keep = b > a
+    return _hour_minutes(a[keep], b[keep])
+
+
+def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[str, str]) -> None:
+    hours = np.arange(25)
+    for mode, values in values_by_mode.items():
+        ax.step(hours, np.append(values, values[-1]), where="post", color=colours[mode], linewidth=2, label=mode)
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel("Hour of day")
+    ax.grid(True, alpha=0.3)
+
+
+def _shade_off_duty(ax: Axes, results: Results, department: str) -> None:
+    on_duty = _on_duty_by_hour(results, department)
+    for h in np.flatnonzero(on_duty <= 0):
+        ax.axvspan(h, h + 1, color="#bbbbbb", alpha=0.35, linewidth=0)
+
+
+def plot_utilisation(results: Results, department: str, ax: Axes | None = None) -> Axes:
+    """Share of a department's on-duty unit time spent on jobs, by hour of day, one line per mode.
+
+    Grey hours have no unit on duty. A share above 100% means units finishing jobs after
+    their shift ended.
+    """
+    ax = _new_axes(ax, figsize=(6, 3))
+    lines = {m: hourly_load(results, m)[department][0] for m in results.modes}
+    _hour_steps(ax, lines, results.colours)
+    _shade_off_duty(ax, results, department)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, max(1.0, max((np.nanmax(v) for v in lines.values() if np.isfinite(v).any()), default=1.0) * 1.1))
+    ax.set_ylabel("Busy, % of on-duty time")
+    ax.set_title(f"{department}: utilisation")
+    return ax
+
+
+def plot_queue(results: Results, department: str, ax: Axes | None = None) -> Axes:
+    """Mean number of jobs waiting for a free unit of a department, by hour of day, one line per mode."""
+    ax = _new_axes(ax, figsize=(6, 3))
+    lines = {m: hourly_load(results, m)[department][1] for m in results.modes}
+    _hour_steps(ax, lines, results.colours)
+    _shade_off_duty(ax, results, department)
+    peak = max(float(np.nanmax(v)) for v in lines.values())
+    ax.set_ylim(0, max(0.1, peak * 1.15))
+    if peak <= 0:
+        ax.text(12, 0.05, "no job waited for a unit", ha="center", va="center", color="#555555", style="italic")
+    ax.set_ylabel("Jobs waiting (mean)")
+    ax.set_title(f"{department}: queue for a unit")
+    return ax
+
+
+# --------------------------------------------------------------------------- one incident's life
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _clock(minute: float) -> str:
+    """Clock time of a simulation minute: ``Tue 15:19``."""
+    day, rest = divmod(int(round(minute)), MINUTES_PER_DAY)
+    return f"{_DAY_NAMES[day % 7]} {rest // 60:02d}:{rest % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Story:
+    """One incident, rerun with tracing under every mode (common random numbers).
+
+    Attributes
+    ----------
+    incident:
+        Incident number (the same in every mode).
+    incident_type, patch, finder, channel:
+        What it was, where, who found it and how (in the mode it was chosen from).
+    occurred_min:
+        When it happened, minutes since Monday 00:00.
+    events:
+        Mode -> its story, [(minute, stage)] as the model traced it.
+    desk_hours:
+        The referral desks' weekly office hours.
+    seed, replication:
+        The rerun's seed and replication.
+    """
+
+    incident: int
+    incident_type: str
+    patch: str
+    finder: str
+    channel: str
+    occurred_min: float
+    events: dict[str, list[tuple[float, str]]]
+    desk_hours: WeeklyHours
+    seed: int
+    replication: int = 0
+
+
+def _slow_mode(results: Results) -> str:
+    """The mode to choose the incident in: ``fragmented``, else the first referral mode, else the first."""
+    if "fragmented" in results.modes:
+        return "fragmented"
+    from sim.scenario.governance import modes_of
+
+    defined = modes_of(results._need_scenario())
+    referral = [m for m in results.modes if m in defined and defined[m].information == "referral"]
+    return (referral or results.modes)[0]
+
+
+def _story_candidates(results: Results, mode: str, incident_type: str) -> list[int]:
+    """Row numbers of candidates, best first: patrol finds on a weekday late afternoon, crossing a night."""
+    inc = results.incidents
+    rows = np.flatnonzero(_measured(results, mode, incident_type) & (inc["replication"].astype(float) == 0))
+    rows = [r for r in rows if math.isfinite(inc["resolved_min"][r])]
+
+    def score(r):
+        detected, resolved = inc["detected_min"][r], inc["resolved_min"][r]
+        day, minute = divmod(detected, MINUTES_PER_DAY)
+        return (
+            inc["channel"][r] != "patrol",
+            not (day % 7 < 5 and 15 * 60 <= minute < 17.5 * 60),
+            resolved // MINUTES_PER_DAY == day,
+            detected - inc["occurred_min"][r] > 60,
+            detected,
+        )
+
+    return sorted(rows, key=score)
+
+
+def _traced_run(scenario, mode: str, seed: int, replication: int):
+    """One replication of one mode with every incident's story kept (``RunOutput.trace``)."""
+    from sim.experiments.runs import run
+
+    return run(scenario, mode, seed=seed, replication=replication, trace=True)
+
+
+def find_story(results: Results, incident_type: str = "garbage_overflow") -> Story:
+    """Pick one incident and rerun replication 0 of every mode with tracing to tell its story.
+
+    The incident is chosen in the slowest mode (``fragmented``): of type *incident_type* (else
+    the first type), found by a patrol on a weekday late afternoon, and resolved on a later day,
+    so that the referral desks close overnight; failing that, the nearest match. Needs the
+    scenario (``scenario.json``); the seed is the summary's.
+
+    Raises
+    ------
+    ValueError
+        If the results have no scenario, no incident to tell, or the rerun does not reproduce
+        the recorded incident.
+    """
+    scenario = results._need_scenario()
+    types = [t.name for t in scenario.incident_types]
+    incident_type = incident_type if incident_type in types else types[0]
+    chosen_mode = _slow_mode(results)
+    rows = _story_candidates(results, chosen_mode, incident_type)
+    if not rows:
+        raise ValueError(f"no resolved {incident_type} incident in mode {chosen_mode} to tell the story of")
+    row, inc = rows[0], results.incidents
+    number, seed = int(inc["incident"][row]), int(results.summary["seed"])
+    events = {m: _traced_run(scenario, m, seed, 0).trace[number] for m in results.modes}
+    occurred = events[chosen_mode][0][0]
+    if abs(occurred - float(inc["occurred_min"][row])) > 1e-3:
+        raise ValueError(
+            f"rerunning seed {seed} does not reproduce incident {number} (it occurred at {inc['occurred_min'][row]:.3f}, "
+            f"the rerun says {occurred:.3f}): were the results written by another version of the simulator?"
+        )
+    return Story(
+        number, incident_type, str(inc["patch"][row]), str(inc["finder"][row]), str(inc["channel"][row]),
+        occurred, events, scenario.governance.referral.desk_hours.weekly(), seed,
+    )
+
+
+_STAGE_PATTERNS = (
+    (r"^occurs$", "happens"),
+    (r"^found by (\S+) on patrol$", r"found by \1 patrol"),
+    (r"^reported by (.+)$", r"reported by \1"),
+    (r"^seen by (\S+) on patrol, who may not act.*$", r"seen by \1: may not act, leaves it"),
+    (r"^(\S+) may act: handles it on the spot$", r"\1 handles it on the spot"),
+    (r"^hand-over (\d+) of (\d+) done$", r"desk hand-over \1 of \2"),
+    (r"^wrong department sends it back$", "wrong desk: sent back"),
+    (r"^posted in the shared channel$", "posted in shared group"),
+    (r"^centre decides$", "centre decides"),
+    (r"^(\S+) dispatched$", r"\1 dispatched"),
+    (r"^(\S+) on scene$", r"\1 on scene"),
+    (r"^(\S+) done$", r"\1 done"),
+    (r"^resolved$", "resolved"),
+)
+
+
+def short_stage(stage: str) -> str:
+    """A stage of the model's trace in a few words for a timeline label."""
+    for pattern, replacement in _STAGE_PATTERNS:
+        if re.match(pattern, stage):
+            return re.sub(pattern, replacement, stage)
+    return stage
+
+
+def _open_spans(hours: WeeklyHours, start: float, end: float) -> list[tuple[float, float]]:
+    """The open intervals of weekly *hours* within [start, end] (absolute minutes)."""
+    spans, t = [], hours.next_open(start)
+    while t < end:
+        offset = t % MINUTES_PER_WEEK
+        i = bisect.bisect_right(hours.starts, offset) - 1
+        close = t + hours.ends[i] - offset
+        spans.append((t, min(close, end)))
+        t = hours.next_open(close + 1e-6) if close < end else end
+    return spans
+
+
+def _merge_stages(events: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Drop a unit's 'done' when 'resolved' follows at the same minute."""
+    kept = []
+    for k, (at, stage) in enumerate(events):
+        nxt = events[k + 1] if k + 1 < len(events) else None
+        if stage.endswith(" done") and nxt and nxt[1] == "resolved" and nxt[0] - at < 0.5:
+            continue
+        kept.append((at, stage))
+    return kept
+
+
+def _groups(events: list[tuple[float, str]], gap_h: float) -> list[list[tuple[float, str]]]:
+    """Consecutive stages closer than *gap_h* hours, so that each group gets one stacked label."""
+    groups: list[list[tuple[float, str]]] = []
+    for at, stage in events:
+        if groups and at - groups[-1][-1][0] < gap_h * 60:
+            groups[-1].append((at, stage))
+        else:
+            groups.append([(at, stage)])
+    return groups
+
+
+def _number_word(n: int) -> str:
+    return {1: "one way", 2: "two ways", 3: "three ways", 4: "four ways", 5: "five ways"}.get(n, f"{n} ways")
+
+
+def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] | None = None) -> Axes:
+    """One incident's life under each mode: a row per mode against the desks' office hours.
+
+    The x axis is hours since the matter happened (clock time on top). Pale green bands are
+    the referral desks' office hours; grey is when they are closed (nights, weekends), which is
+    where the fragmented report waits. Each stage is a marker; stages close together share one
+    label listing their clock times. The thick part of a row is a unit travelling and working.
+    """
+    modes = list(story.events)
+    colours = colours or mode_colours(modes)
+    ax = _new_axes(ax, figsize=(13, 2.3 + 2.0 * len(modes)))
+    span_h = _timeline_span_h(story)
+    _shade_desks(ax, story, span_h)
+    for row, mode in enumerate(modes):
+        _timeline_row(ax, story, mode, len(modes) - 1 - row, colours[mode], span_h)
+    _finish_timeline(ax, story, modes, span_h)
+    return ax
+
+
+def _timeline_span_h(story: Story) -> float:
+    last = max(ev[-1][0] for ev in story.events.values())
+    return max(2.0, (last - story.occurred_min) / 60 * 1.3)
+
+
+def _shade_desks(ax: Axes, story: Story, span_h: float) -> None:
+    start, end = story.occurred_min, story.occurred_min + span_h * 60
+    open_spans = _open_spans(story.desk_hours, start, end)
+    ax.axvspan(0, span_h, color="#d9d9d9", alpha=0.6, linewidth=0, label="desks closed (nights, weekends)")
+    for k, (a, b) in enumerate(open_spans):
+        ax.axvspan((a - start) / 60, (b - start) / 60, color="#c7e9c0", alpha=1.0, linewidth=0,
+                   label="desk office hours" if k == 0 else None)
+    closed = _closed_gaps(open_spans, start, end)
+    for a, b in closed:
+        if (b - a) / 60 > span_h * 0.12:
+            ax.text((a + b) / 2 / 60 - start / 60, 0.015, "desks closed", transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=11, color="#444444", style="italic")
+
+
+def _closed_gaps(open_spans, start, end) -> list[tuple[float, float]]:
+    edges = [start] + [x for span in open_spans for x in span] + [end]
+    return [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b > a]
+
+
+def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span_h: float) -> None:
+    events = _merge_stages(story.events[mode])
+    hours = [(at - story.occurred_min) / 60 for at, _ in events]
+    ax.plot([hours[0], hours[-1]], [y, y], color=colour, linewidth=2, solid_capstyle="butt", label=mode)
+    _work_segment(ax, events, story.occurred_min, y, colour)
+    ax.plot(hours, [y] * len(hours), "o", color=colour, markeredgecolor="black", markersize=7, zorder=4)
+    for k, group in enumerate(_groups(events, span_h * 0.05)):
+        _group_label(ax, group, story.occurred_min, y, above=k % 2 == 0)
+    _longest_wait(ax, events, story.occurred_min, y, colour, span_h)
+    ax.text(hours[-1] + span_h * 0.01, y, "  " + _outcome(events), va="center", ha="left", fontsize=10,
+            fontweight="bold", color=colour, bbox=dict(facecolor="white", alpha=0.8, linewidth=0, pad=1))
+
+
+def _outcome(events: list[tuple[float, str]]) -> str:
+    """'on scene 19.3 h after it was found' (the response time), or how far it got."""
+    found = next((at for at, stage in events if stage.startswith(("found", "reported"))), events[0][0])
+    on_scene = next((at for at, stage in events if stage.endswith("on scene") or "on the spot" in stage), None)
+    if on_scene is None:
+        return "nobody on scene by the end of the run"
+    return f"on scene {format_minutes(on_scene - found)} after it was found"
+
+
+def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
+    """Name the longest wait between two stages on the row, if it is a large part of the picture."""
+    gaps = [(b[0] - a[0], a, b) for a, b in zip(events, events[1:])]
+    length, a, b = max(gaps, key=lambda g: g[0]) if gaps else (0.0, None, None)
+    if length / 60 < span_h * 0.25:
+        return
+    middle = ((a[0] + b[0]) / 2 - occurred) / 60
+    ax.text(middle, y + 0.08, f"waiting {format_minutes(length)}: {_wait_reason(b[1])}", ha="center", va="bottom",
+            fontsize=10, style="italic", color=colour,
+            bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"))
+
+
+def _wait_reason(next_stage: str) -> str:
+    if next_stage.startswith("hand-over") or "sends it back" in next_stage or "forwarded" in next_stage:
+        return "the report sits with a desk"
+    if next_stage.endswith("dispatched"):
+        return "no free unit"
+    if next_stage.startswith("found") or next_stage.startswith("reported"):
+        return "nobody has noticed yet"
+    return "until " + short_stage(next_stage)
+
+
+def _work_segment(ax: Axes, events, occurred: float, y: float, colour: str) -> None:
+    """The unit's travel and work, from the first dispatch to the last event, drawn thick."""
+    dispatched = [at for at, stage in events if stage.endswith(" dispatched")]
+    if dispatched:
+        a, b = (dispatched[0] - occurred) / 60, (events[-1][0] - occurred) / 60
+        ax.plot([a, b], [y, y], color=colour, linewidth=9, alpha=0.55, solid_capstyle="butt")
+
+
+def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> None:
+    lines = [f"{_clock(at)}  {short_stage(stage)}" for at, stage in group]
+    x = (group[0][0] - occurred) / 60
+    ax.annotate(
+        "\n".join(lines), (x, y), xytext=(4, 12 if above else -12), textcoords="offset points",
+        va="bottom" if above else "top", ha="left", fontsize=8,
+        bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#888888", alpha=0.92),
+        arrowprops=dict(arrowstyle="-", color="#888888", linewidth=0.8),
+    )
+
+
+def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) -> None:
+    ax.set_xlim(0, span_h)
+    ax.set_ylim(-0.75, len(modes) - 0.1)
+    ax.set_yticks(range(len(modes)), list(reversed(modes)), fontsize=11, fontweight="bold")
+    for label, mode in zip(ax.get_yticklabels(), reversed(modes)):
+        label.set_color(mode_colours(modes)[mode] if mode in _PRESET_COLOURS else label.get_color())
+    ax.set_xlabel("Hours since the matter happened")
+    ax.set_ylabel("Way of working")
+    top = ax.secondary_xaxis("top")
+    step = 60 if span_h <= 8 else 360 if span_h <= 48 else MINUTES_PER_DAY
+    first = math.ceil(story.occurred_min / step) * step
+    ticks = [(t - story.occurred_min) / 60 for t in np.arange(first, story.occurred_min + span_h * 60, step)]
+    top.xaxis.set_major_locator(FixedLocator(ticks))
+    top.xaxis.set_major_formatter(FuncFormatter(lambda h, _: _clock(story.occurred_min + h * 60).replace(" ", "\n")))
+    top.tick_params(labelsize=8)
+    top.set_xlabel("Clock time", fontsize=9)
+    thing = "full bin" if "garbage" in story.incident_type else _pretty(story.incident_type)
+    headline = f"The same {thing} under {_number_word(len(modes))} of working" if len(modes) > 1 else f"One {thing}, step by step"
+    ax.set_title(
+        f"{headline}\n"
+        f"{_pretty(story.incident_type)} in patch {story.patch}, happened {_clock(story.occurred_min)} "
+        f"(incident {story.incident} of replication {story.replication}, seed {story.seed})",
+        fontsize=12,
+    )
+    ax.legend(handles=[
+        Patch(color="#c7e9c0", label="desk office hours"),
+        Patch(color="#d9d9d9", label="desks closed (nights, weekends)"),
+        Line2D([], [], color="#777777", linewidth=8, alpha=0.55, label="unit travelling and on scene"),
+    ], loc="upper right", fontsize=8.5, framealpha=0.95)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+_BOOKKEEPING = {
+    "mode", "point", "run_id", "replication", "replications", "failed", "vs", "seed", "error", "runtime_s", "n", "version",
+}
+_CI_SUFFIXES = (("_ci_low", "_ci_high"), (".ci_low", ".ci_high"))
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _metrics_with_ci(columns: list[str]) -> dict[str, tuple[str, str]]:
+    """Metric column -> its (low, high) CI columns: ``m`` with ``m_ci_low``/``m.ci_low``, or ``m.mean`` with ``m.ci_low``."""
+    names, found = set(columns), {}
+    for low in columns:
+        for low_suffix, high_suffix in _CI_SUFFIXES:
+            if not low.endswith(low_suffix) or low[: -len(low_suffix)] + high_suffix not in names:
+                continue
+            base = low[: -len(low_suffix)]
+            value = base if base in names else f"{base}.mean" if f"{base}.mean" in names else None
+            if value:
+                found[value] = (low, base + high_suffix)
+    return found
+
+
+def sweep_columns(rows: Sequence[dict]) -> tuple[list[str], dict[str, tuple[str, str] | None]]:
+    """The swept parameters and the metrics (with their CI columns, if any) of a sweep table.
+
+    Metrics are the columns with confidence-interval companions: ``m`` with ``m_ci_low`` and
+    ``m_ci_high`` or ``m.ci_low`` and ``m.ci_high``, or ``m.mean`` with ``m.ci_low`` and
+    ``m.ci_high`` (what ``sweep`` writes); paired differences (``m.diff``) only when nothing else
+    has an interval. Parameters are the other numeric columns that vary and are not bookkeeping
+    (mode, point, seed, replications...), preferring key paths (``departments.sanitation.units``).
+    With no intervals at all, every other varying numeric column is a metric.
+    """
+    columns = list(rows[0]) if rows else []
+    found = _metrics_with_ci(columns)
+    primary = {m: ci for m, ci in found.items() if not re.search(r"[._]diff(\.mean)?$", m)}
+    metrics: dict = primary or found
+    taken = {c for m, ci in found.items() for c in (m, *ci)}
+    statistic = re.compile(r"\.(mean|diff|diff_ci_low|diff_ci_high|p_value|ci_low|ci_high)$")
+    numeric = [c for c in columns if c not in _BOOKKEEPING and c not in taken and not statistic.search(c)
+               and any(math.isfinite(_number(r.get(c))) for r in rows)]
+    varying = [c for c in numeric if len({_number(r.get(c)) for r in rows}) > 1]
+    parameters = [c for c in varying if "." in c] or varying[:1]
+    if not metrics:
+        metrics = {c: None for c in varying if c not in parameters}
+    return parameters, metrics
+
+
+def _metric_base(metric: str, low: str | None) -> str:
+    """The metric's own path: ``response_min.median`` for column ``response_min.median.mean``."""
+    for low_suffix, _ in _CI_SUFFIXES:
+        if low and low.endswith(low_suffix):
+            return low[: -len(low_suffix)]
+    return metric
+
+
+def _metric_name(base: str) -> str:
+    """A metric path in words: ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``."""
+    prefix = ""
+    if base.startswith("by_type.") and base.count(".") >= 2:
+        _, kind, base = base.split(".", 2)
+        prefix = f"{_pretty(kind)}: "
+    parts = base.split(".")
+    if len(parts) == 2 and parts[0].endswith("_min"):
+        name = f"{parts[1]} {_pretty(parts[0][:-4])} time"
+    elif len(parts) == 2 and parts[0] == "utilisation":
+        name = f"{parts[1]} utilisation"
+    elif base == "within_target":
+        name = "share reached within target"
+    else:
+        name = _pretty(base.replace(".", " "))
+    return prefix + name
+
+
+def _metric_unit(base: str) -> str:
+    if re.search(r"(_min\b|_min[._]|minutes|\(min\))", base):
+        return "minutes"
+    if any(word in base for word in ("within", "utilisation", "share")):
+        return "share, 0-1"
+    return ""
+
+
+def _metric_label(base: str, log: bool = False) -> str:
+    """The y-axis label: the metric without its incident type (the title has it), with its unit."""
+    name = _metric_name(base).split(": ", 1)[-1]
+    unit = ", ".join(u for u in (_metric_unit(base), "log scale" if log else "") if u)
+    return f"{name} ({unit})" if unit else name
+
+
+def plot_sweep(
+    rows: Sequence[dict], parameter: str, metric: str, low: str | None = None, high: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """A metric against a swept parameter, one line per mode, the confidence band shaded.
+
+    Parameters
+    ----------
+    rows:
+        The sweep table, one dict per (point, mode): the *parameter* column, ``mode`` and the
+        metric columns (values may be strings, as read from CSV; blanks are skipped).
+    parameter, metric:
+        Column names of the x and y values.
+    low, high:
+        Columns of the confidence interval's bounds (no band when None).
+    ax:
+        Axes to draw on; default a new figure's.
+    """
+    ax = _new_axes(ax, figsize=(7, 4.5))
+    by_mode: dict[str, list] = {}
+    for row in rows:
+        by_mode.setdefault(str(row.get("mode", "all")), []).append(row)
+    colours = mode_colours(list(by_mode))
+    values = np.array([_number(r.get(metric)) for r in rows])
+    values = values[np.isfinite(values)]
+    log = values.size > 0 and values.min() > 0 and values.max() / values.min() > 30
+    base = _metric_base(metric, low)
+    limits = (values.min() / 2 if log else -math.inf, 1.0 if _metric_unit(base).startswith("share") else math.inf)
+    if limits[1] == 1.0:
+        limits = (0.0, 1.0)
+    for k, (mode, mode_rows) in enumerate(by_mode.items()):
+        style = dict(color=colours[mode], marker=_SWEEP_MARKERS[k % len(_SWEEP_MARKERS)], markersize=max(4, 10 - 2 * k))
+        _sweep_line(ax, mode, mode_rows, (parameter, metric, low, high), style, limits)
+    if log:
+        ax.set_yscale("log")
+    xs = [_number(r.get(parameter)) for r in rows]
+    if all(math.isfinite(x) and x == round(x) for x in xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(parameter)
+    ax.set_ylabel(_metric_label(base, log))
+    ax.set_title(f"{_metric_name(base)} against {parameter}", fontsize=11)
+    ax.grid(True, alpha=0.3)
+    ax.legend(title="mode" + (" (band: 95% CI)" if low and high else ""), fontsize=9)
+    return ax
+
+
+_SWEEP_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _sweep_line(ax: Axes, mode: str, rows, columns, style: dict, limits: tuple[float, float]) -> None:
+    """One mode's line and its confidence band (clipped to *limits*: a share stays in 0-1)."""
+    parameter, metric, low, high = columns
+    data = sorted((_number(r.get(parameter)), _number(r.get(metric)),
+                   _number(r.get(low)) if low else math.nan, _number(r.get(high)) if high else math.nan)
+                  for r in rows)
+    x, y, lo, hi = (np.array(col, dtype=float) for col in zip(*data))
+    keep = np.isfinite(x) & np.isfinite(y)
+    ax.plot(x[keep], y[keep], linewidth=2, label=mode, **style)
+    band = keep & np.isfinite(lo) & np.isfinite(hi)
+    if band.any():
+        lo, hi = np.clip(lo, *limits), np.clip(hi, *limits)
+        ax.fill_between(x[band], lo[band], hi[band], color=style["color"], alpha=0.2, linewidth=0)
+
+
+# --------------------------------------------------------------------------- whole figures
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def figure_response_ecdf(results: Results) -> Figure:
+    """Response-time distributions: all incidents, and the first type (the garbage case) if several."""
+    types = [t for t in results.summary["modes"][results.modes[0]]["by_type"]]
+    focus = "garbage_overflow" if "garbage_overflow" in types else None
+    fig = _figure(14 if focus else 8, 5.5)
+    axes = fig.subplots(1, 2 if focus else 1, squeeze=False)[0]
+    plot_response_ecdf(results, ax=axes[0])
+    if focus:
+        plot_response_ecdf(results, ax=axes[1], incident_type=focus)
+    return fig
+
+
+def figure_response_by_type(results: Results) -> Figure:
+    """Median and p90 response by incident type."""
+    types = len(results.summary["modes"][results.modes[0]]["by_type"])
+    fig = _figure(10, 1.6 + 0.32 * types * len(results.modes))
+    plot_response_by_type(results, ax=fig.add_subplot())
+    return fig
+
+
+def figure_response_map(results: Results) -> Figure:
+    """One map per mode on one colour scale, with a shared colour bar and base legend."""
+    n = len(results.modes)
+    fig = _figure(4.6 * n + 1.5, 5.4)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    norm = response_norm(results)
+    for ax, mode in zip(axes, results.modes):
+        plot_response_map(results, mode, ax=ax, norm=norm)
+    bar = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.85)
+    bar.set_label("Mean response time, minutes (log scale)")
+    _log_time_axis(bar.ax.yaxis, norm.vmin, norm.vmax)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=9)
+    fig.suptitle("Where the waiting is: mean response per patch (sectors outlined)", fontsize=13)
+    return fig
+
+
+def figure_load(results: Results) -> Figure:
+    """Utilisation and queue length by hour of day, a row per department."""
+    departments = [d.name for d in results._need_scenario().departments]
+    fig = _figure(12, 2.3 * len(departments) + 0.8)
+    axes = fig.subplots(len(departments), 2, squeeze=False, sharex=True)
+    for k, dept in enumerate(departments):
+        plot_utilisation(results, dept, ax=axes[k, 0])
+        plot_queue(results, dept, ax=axes[k, 1])
+        if k < len(departments) - 1:
+            axes[k, 0].set_xlabel("")
+            axes[k, 1].set_xlabel("")
+    handles = [Line2D([], [], color=results.colours[m], linewidth=2, label=m) for m in results.modes]
+    handles.append(Patch(color="#bbbbbb", alpha=0.35, label="no unit on duty"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=10)
+    fig.suptitle("Utilisation and queue length over the day, per department", fontsize=13)
+    return fig
+
+
+def figure_timeline(results: Results, story: Story | None = None) -> Figure:
+    """One garbage incident's life under each mode."""
+    story = story or find_story(results)
+    fig = _figure(14, 2.4 + 2.2 * len(story.events))
+    plot_timeline(story, ax=fig.add_subplot(), colours=results.colours)
+    return fig
+
+
+COMPARISON_FIGURES = {
+    "response_ecdf": ("Response-time distributions by mode", figure_response_ecdf),
+    "response_by_type": ("Median and p90 response per incident type", figure_response_by_type),
+    "response_map": ("Mean response per patch, by mode", figure_response_map),
+    "load_by_hour": ("Utilisation and queue length over the day", figure_load),
+    "timeline": ("One full bin under each way of working", figure_timeline),
+}
+"""File stem -> (title, builder) of the figures drawn from a comparison's results."""
+
+_NEEDS_SCENARIO = {"response_map", "load_by_hour", "timeline"}
+
+
+def comparison_figures(results: Results, story: Story | None = None) -> dict[str, tuple[str, Figure]]:
+    """Every figure of a comparison: file stem -> (title, figure).
+
+    Figures that need the scenario are left out when the results have none, and the timeline
+    when no incident has a story to tell.
+    """
+    out = {}
+    for stem, (title, build) in COMPARISON_FIGURES.items():
+        if stem in _NEEDS_SCENARIO and results.scenario is None:
+            continue
+        if stem == "timeline":
+            try:
+                story = story or find_story(results)
+            except ValueError:
+                continue
+            out[stem] = (title, build(results, story))
+        else:
+            out[stem] = (title, build(results))
+    return out
+
+
+def _other_parameters_fixed(rows: Sequence[dict], parameter: str, parameters: list[str]) -> tuple[list[dict], str]:
+    """Rows where every other swept parameter is at its first value, and a note saying so."""
+    fixed = {p: _number(rows[0].get(p)) for p in parameters if p != parameter}
+    kept = [r for r in rows if all(_number(r.get(p)) == v for p, v in fixed.items())]
+    note = ", ".join(f"{p} = {v:g}" for p, v in fixed.items())
+    return kept, note
+
+
+def sweep_figures(rows: Sequence[dict], limit: int = 8) -> dict[str, tuple[str, Figure]]:
+    """Sweep curves for each (parameter, metric with a CI) of a sweep table, at most *limit*."""
+    parameters, metrics = sweep_columns(rows)
+    out = {}
+    for parameter in parameters:
+        kept, note = _other_parameters_fixed(rows, parameter, parameters)
+        for metric, ci in metrics.items():
+            if len(out) >= limit:
+                return out
+            fig = _figure(7.5, 4.8)
+            ax = plot_sweep(kept, parameter, metric, *(ci or (None, None)), ax=fig.add_subplot())
+            if note:
+                ax.set_title(f"{ax.get_title()}\n(other parameters: {note})", fontsize=10)
+            stem = "sweep_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{metric}_vs_{parameter}").strip("_")
+            out[stem] = (f"Sweep: {_metric_name(_metric_base(metric, (ci or (None,))[0]))} against {parameter}", fig)
+    return out
+
+
+# --------------------------------------------------------------------------- planning: levers and sensitivity
+
+__all__ += ["figure_sensitivity", "figure_waterfall", "metric_words", "plot_sensitivity", "plot_waterfall", "waterfall_handles"]
+
+_STEP_COLOURS = {"down": OKABE_ITO["blue"], "up": OKABE_ITO["orange"]}
+_INDEX_COLOURS = {"S1": OKABE_ITO["sky blue"], "ST": OKABE_ITO["blue"], "mu_star": OKABE_ITO["blue"], "sigma": OKABE_ITO["sky blue"]}
+
+
+def _mean_or_nan(stats: dict | None) -> float:
+    return _number((stats or {}).get("mean"))
+
+
+def _interval_at(stats: dict | None, offset: float = 0.0) -> tuple[float, float] | None:
+    """The interval ``(ci_low, ci_high)`` shifted by *offset* (a step's interval starts at its level)."""
+    low, high = _number((stats or {}).get("ci_low")), _number((stats or {}).get("ci_high"))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return offset + low, offset + high
+
+
+def _waterfall_steps(table: dict) -> list[tuple[str, float, float, dict | None, dict]]:
+    """(label, bottom, top, interval stats, share row) of each lever's step, from the first mode's value."""
+    level, steps = _mean_or_nan(table["from"]), []
+    for row in table["shares"]:
+        share = _mean_or_nan(row["shapley"])
+        steps.append((_pretty(row["lever"]), level, level + share, row["shapley"], row))
+        level += share
+    return steps
+
+
+def _waterfall_bar(ax: Axes, x: float, bottom: float, top: float, colour: str, interval: tuple[float, float] | None) -> float:
+    """One bar from *bottom* to *top* and its interval's whisker at *top*; returns the highest point drawn."""
+    ax.bar(x, top - bottom, bottom=bottom, width=0.6, color=colour, edgecolor="black", linewidth=0.6, zorder=2)
+    if interval is None:
+        return max(bottom, top)
+    low, high = interval
+    ax.errorbar(x, top, yerr=[[max(0.0, top - low)], [max(0.0, high - top)]], color="black", capsize=4, linewidth=1, zorder=3)
+    return max(bottom, top, high)
+
+
+def _order_markers(ax: Axes, x: float, row: dict, bottom: float) -> float:
+    """Where the lever would take the metric if switched first (alone) or last, from the same level."""
+    alone, last = bottom + _mean_or_nan(row["alone"]), bottom + _mean_or_nan(row["last"])
+    ax.plot([x + 0.38] * 2, [alone, last], color="#555555", linewidth=1, zorder=3)
+    ax.plot(x + 0.38, alone, marker="o", markerfacecolor="white", markeredgecolor="black", markersize=6, zorder=4)
+    ax.plot(x + 0.38, last, marker="v", color="black", markersize=6, zorder=4)
+    return max(alone, last)
+
+
+def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> Axes:
+    """From one mode to another, lever by lever: each lever's Shapley share of the change.
+
+    Parameters
+    ----------
+    table:
+        One metric of a lever decomposition (:meth:`sim.planning.decompose.Decomposition.metric_table`,
+        or ``decompose.json``'s ``metrics[m]``): ``metric``, ``low``, ``high``, ``from`` and
+        ``to`` (mean, ci_low, ci_high) and ``shares`` (per lever: ``shapley``, ``alone``,
+        ``last``).
+    ax:
+        Axes to draw on; default a new figure's.
+    legend:
+        Draw the legend in the axes (a figure of several panels draws one for all).
+
+    Notes
+    -----
+    Bars start at the first mode's mean and end at the last mode's; whiskers are 95% intervals.
+    Beside each step, a circle marks where the lever alone (switched first) would take the
+    metric and a triangle where it takes it when switched last: the gap is the order effect
+    that the Shapley share averages out.
+    """
+    ax = _new_axes(ax, figsize=(8, 5))
+    colours = mode_colours([table["low"], table["high"]])
+    start, end = _mean_or_nan(table["from"]), _mean_or_nan(table["to"])
+    tops = [_waterfall_bar(ax, 0, 0, start, colours[table["low"]], _interval_at(table["from"]))]
+    steps = _waterfall_steps(table)
+    for x, (_, bottom, top, stats, row) in enumerate(steps, start=1):
+        drawn = _waterfall_bar(ax, x, bottom, top, _STEP_COLOURS["down" if top < bottom else "up"], _interval_at(stats, bottom))
+        tops.append(max(drawn, _order_markers(ax, x, row, bottom)))
+        ax.plot([x - 1 - 0.3, x + 0.3], [bottom, bottom], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
+    last = len(steps) + 1
+    ax.plot([last - 1 - 0.3, last + 0.3], [end, end], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
+    tops.append(_waterfall_bar(ax, last, 0, end, colours[table["high"]], _interval_at(table["to"])))
+    _label_waterfall(ax, [start, *(top - bottom for _, bottom, top, _, _ in steps), end], tops)
+    base = table["metric"]
+    ax.set_xticks(range(last + 1), [table["low"], *(label for label, *_ in steps), table["high"]], rotation=20, ha="right")
+    ax.set_ylabel(_metric_label(base))
+    ax.set_ylim(0, 1.12 * max(t for t in tops if math.isfinite(t)))
+    ax.set_title(f"{_metric_name(base)}: {table['low']} to {table['high']}, lever by lever", fontsize=11)
+    ax.grid(True, axis="y", alpha=0.3)
+    if legend:
+        ax.legend(handles=waterfall_handles(table["low"], table.get("confidence", 0.95)), fontsize=8, loc="upper right")
+    return ax
+
+
+def _label_waterfall(ax: Axes, values: list[float], tops: list[float]) -> None:
+    """Each bar's value (a step's signed change) above everything drawn at it."""
+    for x, (value, top) in enumerate(zip(values, tops)):
+        sign = "" if x in (0, len(values) - 1) else ("+" if value >= 0 else "\u2212")
+        text = f"{sign}{format_minutes(abs(value))}" if math.isfinite(value) else "-"
+        ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=8)
+
+
+def waterfall_handles(low: str, confidence: float = 0.95) -> list:
+    """Legend entries of a waterfall."""
+    return [
+        Patch(color=_STEP_COLOURS["down"], label="lever's Shapley share: lowers it"),
+        Patch(color=_STEP_COLOURS["up"], label="lever's Shapley share: raises it"),
+        Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black", label=f"lever switched alone on {low}"),
+        Line2D([], [], marker="v", linestyle="", color="black", label="lever switched last"),
+        Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label=f"{100 * confidence:g}% interval"),
+    ]
+
+
+def figure_waterfall(decomposition: dict, metrics: Sequence[str] | None = None) -> Figure:
+    """Waterfalls of a lever decomposition (``Decomposition.as_dict()``), one panel per metric, two per row."""
+    names = list(metrics or decomposition["metrics"])
+    cols = min(2, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig = _figure(7.2 * cols, 4.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, name in zip(axes, names):
+        plot_waterfall(decomposition["metrics"][name], ax=ax, legend=False)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.legend(handles=waterfall_handles(decomposition["from"], decomposition.get("confidence", 0.95)), loc="outside lower center", ncols=5, fontsize=9)
+    fig.suptitle(
+        f"{decomposition['scenario']}: which lever buys how much ({decomposition['replications']} replications, common random numbers)",
+        fontsize=12,
+    )
+    return fig
+
+
+def plot_sensitivity(rows: Sequence[dict], ax: Axes | None = None, title: str | None = None, order: Sequence[str] | None = None) -> Axes:
+    """Global sensitivity indices of one metric in one mode, one row of bars per parameter.
+
+    Parameters
+    ----------
+    rows:
+        One dict per parameter: ``parameter`` and either Sobol ``S1``, ``S1_conf``, ``ST``,
+        ``ST_conf`` or Morris ``mu_star``, ``mu_star_conf``, ``sigma``
+        (:func:`sim.planning.sensitivity.index_rows`).
+    ax:
+        Axes to draw on; default a new figure's.
+    title:
+        Axes title.
+    order:
+        Parameters from top to bottom; default by total index (or mu*), largest on top.
+
+    Notes
+    -----
+    A parameter whose indices and intervals are all exactly 0 is marked "exactly 0": with common
+    random numbers, it changed no run at all.
+    """
+    ax = _new_axes(ax, figsize=(7, 1.2 + 0.5 * len(rows)))
+    sobol = any("ST" in r for r in rows)
+    keys = ("S1", "ST") if sobol else ("mu_star", "sigma")
+    by_name = {r["parameter"]: r for r in rows}
+    names = list(order) if order else sorted(by_name, key=lambda n: -np.nan_to_num(_number(by_name[n].get(keys[-1] if sobol else keys[0]))))
+    shown = [by_name.get(n, {"parameter": n}) for n in names]
+    y = np.arange(len(shown))[::-1]
+    height = 0.38
+    for k, key in enumerate(keys):
+        values = np.array([_number(r.get(key)) for r in shown])
+        conf = np.array([_number(r.get(f"{key}_conf")) for r in shown])
+        ax.barh(y + (0.5 - k) * height, np.nan_to_num(values), height=height, color=_INDEX_COLOURS[key], edgecolor="black",
+                linewidth=0.5, label=_index_label(key), xerr=np.nan_to_num(conf) if np.isfinite(conf).any() else None,
+                error_kw={"capsize": 3, "linewidth": 1})
+    checked = [*keys, *(f"{k}_conf" for k in keys if f"{k}_conf" in shown[0])] if shown else []
+    for yi, row in zip(y, shown):
+        if all(_number(row.get(k)) == 0 for k in checked):
+            ax.annotate("exactly 0", (0, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color="#555555")
+    ax.set_yticks(y, [_parameter_label(n) for n in names])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Sobol index (share of the output's variance)" if sobol else "Morris elementary effect (metric's units)")
+    if sobol:
+        ax.set_xlim(min(-0.05, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _index_label(key: str) -> str:
+    return {"S1": "first order S1 (95% interval)", "ST": "total ST (95% interval)", "mu_star": "mu* (95% interval)", "sigma": "sigma"}[key]
+
+
+def _parameter_label(path: str) -> str:
+    """A key path for an axis label, without its section (``departments.``, ``governance.``, ``incident_types.``)."""
+    section, _, rest = path.partition(".")
+    return rest if section in ("departments", "governance", "incident_types", "territory") and rest else path
+
+
+def figure_sensitivity(result: dict, metric: str) -> Figure:
+    """Bars of one metric's indices, one panel per mode (``SensitivityResult.as_dict()``)."""
+    rows = [r for r in result["indices"] if r["metric"] == metric]
+    modes = [m for m in result["modes"] if any(r["mode"] == m for r in rows)]
+    parameters = len({r["parameter"] for r in rows})
+    key = "ST" if result["method"] == "sobol" else "mu_star"
+    totals: dict[str, float] = {}
+    for row in rows:
+        totals[row["parameter"]] = totals.get(row["parameter"], 0.0) + np.nan_to_num(_number(row.get(key)))
+    order = sorted(totals, key=lambda name: -totals[name])
+    fig = _figure(3.2 + 4.2 * len(modes), 1.6 + 0.55 * parameters)
+    axes = fig.subplots(1, len(modes), squeeze=False, sharex=True, sharey=True)[0]
+    for ax, mode in zip(axes, modes):
+        plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=f"mode {mode}", order=order)
+    fig.suptitle(f"{result['name']}: which parameters matter for {_metric_name(metric)} ({result['method']})", fontsize=12)
+    return fig
+
+
+def metric_words(path: str) -> str:
+    """A metric path in words, for tables and titles: ``by_type.garbage_overflow.response_min.median`` ->
+    ``garbage overflow: median response time``."""
+    return _metric_name(path)

@@ -1,0 +1,348 @@
+"""A results folder as one self-contained HTML page, and the garbage case told in words.
+
+:func:`build_report` turns a results folder (from ``compare --out`` or ``sweep --out``) into a
+single HTML document: the figures of :mod:`sim.presentation.figures` embedded as PNG data URIs, the summary
+tables, and the scenario and seed that reproduce the runs. It has no scripts and no links to
+fetch, so it opens in any browser with no network. :func:`narrate` is the short story of the
+garbage case that the demo prints and the report shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+from pathlib import Path
+
+from sim.presentation import figures as plots
+from sim.presentation.figures import Results, Story, format_minutes
+from sim.io.results import write_atomic
+
+__all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "CAPTIONS"]
+
+CAPTIONS = {
+    "response_ecdf": (
+        "Each curve is the share of incidents that a unit able to act had reached within the time on the x axis "
+        "(log scale, so 10 minutes and 10 hours are both visible). Circles mark medians, triangles the 90th "
+        "percentile, the dashed line the response target. The right panel keeps only garbage overflow."
+    ),
+    "response_by_type": (
+        "For each kind of matter, the solid bar is the median response and the pale bar behind it the 90th "
+        "percentile, one colour per way of working. Matters a patrol may handle itself reach 0 minutes."
+    ),
+    "response_map": (
+        "The town's patches coloured by mean response time, one map per way of working, on the same colour "
+        "scale. Thick lines separate patrol sectors; white markers are the departments' bases."
+    ),
+    "load_by_hour": (
+        "Left: the share of on-duty unit time spent on jobs, by hour of day. Right: how many jobs wait for a "
+        "free unit. Under referral, matters wait at desks instead of in a unit's queue, so a short queue can go "
+        "with a long response. Grey hours have no unit on duty."
+    ),
+    "timeline": (
+        "One full bin, the same incident in every way of working (common random numbers), rerun with tracing. "
+        "Green bands are the referral desks' office hours; grey is when they are closed."
+    ),
+    "sweep": "One line per way of working; the shaded band is the 95% confidence interval over replications.",
+}
+"""What each figure shows, for the report (sweep figures share one caption)."""
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def load_sweep(folder: str | os.PathLike) -> list[dict] | None:
+    """The rows of a sweep's ``summary.csv`` (as strings), or None when there is none."""
+    path = Path(folder) / "summary.csv"
+    if not path.exists():
+        return None
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _comparison(folder: Path) -> Results | None:
+    summary = folder / "summary.json"
+    if not summary.exists() or not (folder / "incidents.csv").exists():
+        return None
+    if "modes" not in json.loads(summary.read_text(encoding="utf-8")):
+        return None
+    return plots.load_results(folder)
+
+
+def figures_of(folder: str | os.PathLike, story: Story | None = None, results: Results | None = None) -> dict:
+    """Every figure of a results folder: file stem -> (title, Figure).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds neither a comparison nor a sweep.
+    """
+    folder = Path(folder)
+    results = results or _comparison(folder)
+    rows = load_sweep(folder)
+    if results is None and not rows:
+        raise FileNotFoundError(f"{folder}: no comparison (summary.json, incidents.csv) or sweep (summary.csv)")
+    figures = plots.comparison_figures(results, story) if results is not None else {}
+    if rows:
+        figures.update(plots.sweep_figures(rows))
+    return figures
+
+
+def _png_data_uri(fig, dpi: int = 90) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --------------------------------------------------------------------------- the story in words
+
+
+def _focus_type(results: Results, story: Story | None) -> str:
+    types = list(results.summary["modes"][results.modes[0]]["by_type"])
+    if story is not None:
+        return story.incident_type
+    return "garbage_overflow" if "garbage_overflow" in types else types[0]
+
+
+def _mode_sentence(events: list[tuple[float, str]]) -> str:
+    """What happened to the incident in one mode, in one sentence."""
+    found = next(((at, s) for at, s in events if s.startswith(("found", "reported"))), events[0])
+    handovers = sum(s.startswith("hand-over") for _, s in events)
+    bounces = sum("sends it back" in s for _, s in events)
+    left = [s.split()[2] for _, s in events if s.startswith("seen by")]
+    on_scene = next(((at, s) for at, s in events if s.endswith("on scene")), None)
+    parts = []
+    if left:
+        parts.append(f"{', '.join(left)} saw it first but may not act and left it")
+    parts.append(f"{plots.short_stage(found[1])} {plots._clock(found[0])}")
+    if handovers:
+        parts.append(f"{handovers} desk hand-overs" + (f" and {bounces} wrong desk" if bounces else ""))
+    if any(s.startswith("posted") for _, s in events):
+        parts.append("posted in the shared group")
+    if on_scene is None:
+        return "; ".join(parts) + "; nobody reached it before the run ended"
+    unit = on_scene[1].split()[0]
+    parts.append(f"{unit} on scene {plots._clock(on_scene[0])}, {format_minutes(on_scene[0] - found[0])} after it was found")
+    return "; ".join(parts)
+
+
+def narrate(results: Results, story: Story | None = None) -> str:
+    """The garbage case in a few lines of plain text, with the numbers of these results."""
+    summary, focus = results.summary, _focus_type(results, story)
+    target = summary["target_min"]
+    lines = [
+        f"Scenario '{summary['scenario']}', seed {summary['seed']}, {summary['days']:g} days "
+        f"(first {summary['warmup_days']:g} not measured), {summary['replications']} replication(s).",
+        "Every way of working faces the same incidents, at the same places and times.",
+        "",
+        f"{plots._pretty(focus)}: from found to a unit able to act on scene",
+    ]
+    width = max(len(m) for m in results.modes)
+    for mode in results.modes:
+        stats = summary["modes"][mode]["by_type"][focus]
+        response = stats["response_min"] or {}
+        within = stats["within_target"]
+        lines.append(
+            f"  {mode:<{width}}  median {format_minutes(response.get('median')):>9}   p90 {format_minutes(response.get('p90')):>9}"
+            f"   within {target:g} min: {'-' if within is None else f'{100 * within:.0f}%'}"
+        )
+    lines += _ratio_line(results, focus)
+    if story is not None:
+        lines += ["", f"One of them (incident {story.incident}, patch {story.patch}, happened {plots._clock(story.occurred_min)}):"]
+        lines += [f"  {mode}: {_mode_sentence(events)}." for mode, events in story.events.items()]
+    return "\n".join(lines)
+
+
+def _ratio_line(results: Results, focus: str) -> list[str]:
+    """How many times shorter each mode's median is than the first mode's."""
+    medians = {m: (results.summary["modes"][m]["by_type"][focus]["response_min"] or {}).get("median") for m in results.modes}
+    first = results.modes[0]
+    others = [m for m in results.modes[1:] if medians[m]]
+    if not medians[first] or not others:
+        return []
+    ratios = ", ".join(f"{medians[first] / medians[m]:,.0f} times shorter under {m}" for m in others)
+    return [f"Median against {first} ({format_minutes(medians[first])}): {ratios}."]
+
+
+# --------------------------------------------------------------------------- HTML
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2em auto; max-width: 1200px;
+       padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 1.8em; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
+th:first-child, td:first-child { text-align: left; } thead th { background: #f2f2f2; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: 0.95em; color: #444; margin-top: 0.4em; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.mode { font-weight: bold; } .muted { color: #666; }
+"""
+
+
+def _table(header: list[str], rows: list[list[str]], colours: dict[str, str] | None = None) -> str:
+    colours = colours or {}
+
+    def th(name):
+        style = f' style="color:{colours[name]}"' if name in colours else ""
+        return f"<th{style}>{html.escape(name)}</th>"
+
+    head = "".join(th(h) for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _stat(stats, key):
+    return None if not stats else stats.get(key)
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _mean_ci(stats) -> str:
+    if not stats:
+        return "-"
+    text = format_minutes(stats["mean"])
+    if "ci_low" in stats:
+        text += f" [{format_minutes(stats['ci_low'])}, {format_minutes(stats['ci_high'])}]"
+    return text
+
+
+_GLANCE = (
+    ("incidents measured", lambda s: f"{s['incidents']:,}"),
+    ("detected", lambda s: f"{s['detected']:,}"),
+    ("response median", lambda s: format_minutes(_stat(s["response_min"], "median"))),
+    ("response p90", lambda s: format_minutes(_stat(s["response_min"], "p90"))),
+    ("response mean [95% CI]", lambda s: _mean_ci(s["response_min"])),
+    ("resolution median", lambda s: format_minutes(_stat(s["resolution_min"], "median"))),
+    ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
+    ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
+    ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
+    ("jobs waiting at end", lambda s: f"{s.get('backlog', 0):,}"),
+)
+
+
+def _summary_tables(results: Results) -> str:
+    modes, summary = results.modes, results.summary
+    stats = summary["modes"]
+    target = f"within {summary['target_min']:g} min"
+    glance = [[label, *(fn(stats[m]) for m in modes)] for label, fn in _GLANCE]
+    glance.insert(5, [target, *(_share(stats[m]["within_target"]) for m in modes)])
+    types = list(stats[modes[0]]["by_type"])
+    by_type = [
+        [plots._pretty(t), *(f"{format_minutes(_stat(stats[m]['by_type'][t]['response_min'], 'median'))} / "
+                             f"{format_minutes(_stat(stats[m]['by_type'][t]['response_min'], 'p90'))}" for m in modes)]
+        for t in types
+    ]
+    departments = list(stats[modes[0]]["utilisation"])
+    util = [[d, *(_share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
+    colours = results.colours
+    return (
+        "<h2>At a glance</h2>" + _table(["", *modes], glance, colours)
+        + "<h3>Response by incident type (median / p90)</h3>" + _table(["incident type", *modes], by_type, colours)
+        + "<h3>Utilisation (busy over on-duty unit time)</h3>" + _table(["department", *modes], util, colours)
+    )
+
+
+def _figures_html(figures: dict) -> str:
+    parts = ["<h2>Figures</h2>"]
+    for stem, (title, fig) in figures.items():
+        caption = CAPTIONS.get(stem) or CAPTIONS["sweep"]
+        parts.append(
+            f'<figure id="{html.escape(stem)}"><h3>{html.escape(title)}</h3>'
+            f'<img src="{_png_data_uri(fig)}" alt="{html.escape(title)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    return "".join(parts)
+
+
+def _provenance(results: Results | None, folder: Path) -> str:
+    if results is None:
+        return ""
+    s = results.summary
+    rows = [
+        ["scenario", s["scenario"]],
+        ["description", getattr(results.scenario, "description", "") or "-"],
+        ["seed", str(s["seed"])],
+        ["replications", str(s["replications"])],
+        ["days (warm-up)", f"{s['days']:g} ({s['warmup_days']:g})"],
+        ["response target", f"{s['target_min']:g} min"],
+        ["simulator version", str(s.get("version", "-"))],
+        ["results folder", str(folder)],
+    ]
+    modes = ",".join(results.modes)
+    command = (
+        f"python -m sim compare {folder / 'scenario.json'} --modes {modes} --seed {s['seed']} "
+        f"--replications {s['replications']}"
+    )
+    scenario = ""
+    if (folder / "scenario.json").exists():
+        text = (folder / "scenario.json").read_text(encoding="utf-8")
+        scenario = f"<details><summary>The resolved scenario (scenario.json)</summary><pre>{html.escape(text)}</pre></details>"
+    return (
+        "<h2>Scenario and seed</h2>" + _table(["", "value"], rows)
+        + f"<p>To rerun exactly these runs:</p><pre>{html.escape(command)}</pre>" + scenario
+    )
+
+
+def _sweep_html(rows: list[dict] | None, limit: int = 200) -> str:
+    if not rows:
+        return ""
+    header = list(rows[0])
+    body = [[r.get(c, "") for c in header] for r in rows[:limit]]
+    more = f"<p class='muted'>First {limit} of {len(rows)} rows.</p>" if len(rows) > limit else ""
+    return "<h2>Sweep table (summary.csv)</h2>" + _table(header, body) + more
+
+
+def build_report(folder: str | os.PathLike, story: Story | None = None, figures: dict | None = None) -> str:
+    """The HTML text of the report of a results folder (figures embedded, no external resources).
+
+    Parameters
+    ----------
+    folder:
+        A results folder (comparison, sweep, or both).
+    story:
+        The incident whose timeline to show (default: chosen and rerun here).
+    figures:
+        Figures already drawn (:func:`figures_of`), to save drawing them again.
+    """
+    folder = Path(folder)
+    results = _comparison(folder)
+    if results is not None and story is None and results.scenario is not None:
+        story = _try_story(results)
+    figures = figures if figures is not None else figures_of(folder, story=story, results=results)
+    rows = load_sweep(folder)
+    name = results.summary["scenario"] if results else folder.name
+    title = f"Town enforcement simulation: {name}"
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    if results is not None:
+        parts.append(f"<h2>The story</h2><pre>{html.escape(narrate(results, story))}</pre>")
+        parts.append(_summary_tables(results))
+    parts.append(_figures_html(figures))
+    parts.append(_sweep_html(rows))
+    parts.append(_provenance(results, folder))
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+def _try_story(results: Results) -> Story | None:
+    try:
+        return plots.find_story(results)
+    except ValueError:
+        return None
+
+
+def write_report(
+    folder: str | os.PathLike, path: str | os.PathLike | None = None, story: Story | None = None,
+    figures: dict | None = None,
+) -> Path:
+    """Write the report of a results folder (default ``folder/report.html``); returns its path."""
+    folder = Path(folder)
+    return write_atomic(Path(path) if path else folder / "report.html", build_report(folder, story, figures))

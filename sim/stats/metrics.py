@@ -1,0 +1,399 @@
+"""Performance measures as pure functions of incident records, and the statistics of replications.
+
+Response time is detected -> first capable unit on scene; resolution time is detected ->
+resolved. Incidents that occurred during the warm-up are left out. Tallies (times) are pooled
+over replications for medians and percentiles. Replications are independent, so:
+
+* the interval on a mean is a Student-t interval on the replication means;
+* the interval on a pooled median or p90 is a *replication bootstrap*: whole replications are
+  resampled with replacement and the pooled quantile recomputed. Times within one replication
+  are correlated (a queue that is long stays long), so resampling single incidents, or an
+  order-statistic interval on the pooled times, would be too narrow;
+* two modes run on common random numbers are compared by their paired differences, replication
+  by replication: a t-interval on the mean difference and a paired t-test
+  (:func:`scipy.stats.ttest_rel`).
+
+A metric of one run is named by its dotted path in the summary of that run
+(``response_min.median``, ``by_type.garbage_overflow.response_min.p90``, ``within_target``,
+``utilisation.sanitation``); :func:`metric_value` reads it and :func:`metric_paths` lists them.
+A statistic of nothing is ``None`` (``null`` in JSON), never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+from sim.engine.incidents import LAYER_NAMES
+from sim.engine.records import IncidentRecord
+
+__all__ = [
+    "CONFIDENCE",
+    "Precision",
+    "describe",
+    "metric_paths",
+    "metric_value",
+    "paired_difference",
+    "relative_half_width",
+    "replication_bootstrap",
+    "summarise",
+    "summarise_runs",
+    "t_interval",
+    "time_stats",
+]
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20240601
+MIN_BOOTSTRAP_REPLICATIONS = 5
+"""Fewer replications than this give no bootstrap interval (too few distinct resamples)."""
+
+TIME_KEYS = ("n", "mean", "median", "p90", "p95")
+GROUP_KEYS = ("incidents", "detected", "within_target", "unresolved", "seen_not_handled", "referrals", "bounces")
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _finite(values: Iterable) -> np.ndarray:
+    """The values that are numbers (None and NaN dropped), as floats."""
+    kept = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return np.asarray(kept, dtype=float)
+
+
+def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Student-t confidence interval for the mean of independent *values* (None if fewer than 2)."""
+    values = _finite(values)
+    if len(values) < 2:
+        return None
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return mean - half, mean + half
+
+
+def relative_half_width(values: Sequence[float], confidence: float = CONFIDENCE) -> float | None:
+    """Half-width of the t-interval on the mean of *values*, divided by ``|mean|``.
+
+    Returns None with fewer than two values; 0 when every value is the same; ``inf`` when the
+    mean is 0 but the values vary.
+    """
+    interval = t_interval(values, confidence)
+    if interval is None:
+        return None
+    half = (interval[1] - interval[0]) / 2
+    mean = (interval[1] + interval[0]) / 2
+    if half == 0:
+        return 0.0
+    return math.inf if mean == 0 else abs(half / mean)
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Sequential stopping: replicate until the interval of *metric* is narrow enough.
+
+    The rule holds when the t-interval's half-width is at most ``relative_half_width`` times
+    the absolute mean of the replication values, in every mode; replications are added
+    ``batch`` at a time up to ``max_replications``. Decided on replication values only, so the
+    same seed stops at the same count wherever the runs execute.
+    """
+
+    metric: str = "response_min.mean"
+    relative_half_width: float = 0.05
+    max_replications: int = 100
+    batch: int = 1
+    confidence: float = CONFIDENCE
+
+    def reached(self, values: Sequence) -> bool:
+        """Whether replication *values* of the metric (one mode) are precise enough."""
+        width = relative_half_width(values, self.confidence)
+        return width is not None and width <= self.relative_half_width
+
+    def as_dict(self) -> dict:
+        """The rule as plain data."""
+        return asdict(self)
+
+
+def replication_bootstrap(
+    samples_by_replication: Sequence[Sequence[float]],
+    percentiles: Sequence[float] = (50, 90),
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[float, tuple[float, float]] | None:
+    """Percentile-bootstrap intervals for pooled percentiles, resampling whole replications.
+
+    Parameters
+    ----------
+    samples_by_replication:
+        One array of times per replication (NaN = did not happen, ignored).
+    percentiles:
+        The pooled percentiles (0-100) to give intervals for.
+    confidence:
+        Coverage of each interval.
+    resamples:
+        Bootstrap resamples; the generator is seeded with *seed*, so the interval is reproducible.
+
+    Returns
+    -------
+    dict or None
+        ``{percentile: (low, high)}``; None with fewer than :data:`MIN_BOOTSTRAP_REPLICATIONS`
+        replications or no times at all.
+    """
+    groups = [np.asarray(s, dtype=float) for s in samples_by_replication]
+    groups = [g[~np.isnan(g)] for g in groups]
+    if len(groups) < MIN_BOOTSTRAP_REPLICATIONS or not any(len(g) for g in groups):
+        return None
+    values = np.concatenate(groups)
+    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    order = np.argsort(values, kind="stable")
+    values, owner = values[order], owner[order]
+    counts = np.random.default_rng(seed).multinomial(len(groups), [1 / len(groups)] * len(groups), size=resamples)
+    estimates = _weighted_percentiles(values, owner, counts, percentiles)
+    tail = 100 * (1 - confidence) / 2
+    out = {}
+    for p, column in zip(percentiles, estimates.T):
+        column = column[~np.isnan(column)]
+        if column.size:
+            low, high = np.percentile(column, [tail, 100 - tail])
+            out[p] = (float(low), float(high))
+    return out or None
+
+
+def _weighted_percentiles(values: np.ndarray, owner: np.ndarray, counts: np.ndarray, percentiles) -> np.ndarray:
+    """Pooled percentiles of sorted *values* when replication ``r`` is drawn ``counts[b, r]`` times.
+
+    One row per resample, one column per percentile: the smallest value whose cumulative weight
+    reaches the share, found by bisection on the per-replication running counts (so the work is
+    ``resamples x replications x log(values)``, not ``resamples x values``). NaN for a resample
+    that drew only empty replications.
+    """
+    running = np.cumsum(np.eye(counts.shape[1], dtype=np.int64)[owner], axis=0)  # values up to j, per replication
+    total = counts @ running[-1]
+    out = np.full((len(counts), len(percentiles)), np.nan)
+    for j, p in enumerate(percentiles):
+        target = np.maximum((p / 100) * total, 1)
+        low, high = np.zeros(len(counts), dtype=np.int64), np.full(len(counts), len(values) - 1)
+        while np.any(low < high):
+            mid = (low + high) // 2
+            reached = np.einsum("br,br->b", running[mid], counts) >= target
+            active = low < high
+            high, low = np.where(active & reached, mid, high), np.where(active & ~reached, mid + 1, low)
+        out[:, j] = np.where(total > 0, values[low], np.nan)
+    return out
+
+
+def paired_difference(baseline: Sequence, other: Sequence, confidence: float = CONFIDENCE) -> dict:
+    """Mean of ``other - baseline`` over paired replications, its t-interval and a paired t-test.
+
+    Pairs where either value is missing are dropped. Returns ``n``, ``mean_difference``,
+    ``ci_low``, ``ci_high`` and ``p_value`` (two-sided, :func:`scipy.stats.ttest_rel`); a
+    statistic that cannot be computed (fewer than two pairs, or a test of differences that never
+    vary) is None.
+    """
+    pairs = [(float(a), float(b)) for a, b in zip(baseline, other) if _is_number(a) and _is_number(b)]
+    out = {"n": len(pairs), "mean_difference": None, "ci_low": None, "ci_high": None, "p_value": None}
+    if not pairs:
+        return out
+    base, alt = np.array(pairs).T
+    differences = alt - base
+    out["mean_difference"] = float(differences.mean())
+    interval = t_interval(differences, confidence)
+    if interval is not None:
+        out["ci_low"], out["ci_high"] = interval
+    if len(pairs) >= 2 and np.ptp(differences) > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p_value = float(stats.ttest_rel(alt, base).pvalue)
+        out["p_value"] = p_value if math.isfinite(p_value) else None
+    return out
+
+
+def describe(values: Sequence, confidence: float = CONFIDENCE) -> dict:
+    """``n``, ``mean``, ``ci_low``, ``ci_high`` of replication values (missing values left out)."""
+    finite = _finite(values)
+    interval = t_interval(finite, confidence)
+    return {
+        "n": int(finite.size),
+        "mean": float(finite.mean()) if finite.size else None,
+        "ci_low": interval[0] if interval else None,
+        "ci_high": interval[1] if interval else None,
+    }
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# --------------------------------------------------------------------------- one mode's summary
+
+
+def _measured(records: Iterable[IncidentRecord], warmup_min: float) -> list[IncidentRecord]:
+    return [r for r in records if r.occurred_min >= warmup_min]
+
+
+def time_stats(samples_by_replication: Sequence[np.ndarray]) -> dict | None:
+    """Mean, median, p90, p95 (minutes) of pooled samples, with intervals over replications.
+
+    With more than one replication, ``ci_low``/``ci_high`` is the t-interval on the mean; with
+    at least :data:`MIN_BOOTSTRAP_REPLICATIONS`, ``median_ci_low``/``median_ci_high`` and
+    ``p90_ci_low``/``p90_ci_high`` are replication-bootstrap intervals on the pooled quantiles.
+    """
+    pooled = np.concatenate([np.asarray(s, dtype=float) for s in samples_by_replication]) if samples_by_replication else np.array([])
+    pooled = pooled[~np.isnan(pooled)]
+    if pooled.size == 0:
+        return None
+    out = {
+        "n": int(pooled.size),
+        "mean": float(pooled.mean()),
+        "median": float(np.median(pooled)),
+        "p90": float(np.percentile(pooled, 90)),
+        "p95": float(np.percentile(pooled, 95)),
+    }
+    means = [float(np.nanmean(s)) for s in samples_by_replication if np.any(~np.isnan(np.asarray(s, dtype=float)))]
+    interval = t_interval(means) if len(samples_by_replication) > 1 else None
+    if interval:
+        out["ci_low"], out["ci_high"] = interval
+    quantile_intervals = replication_bootstrap(samples_by_replication, (50, 90))
+    for key, p in (("median", 50), ("p90", 90)):
+        if quantile_intervals and p in quantile_intervals:
+            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = quantile_intervals[p]
+    return out
+
+
+def _group_stats(per_rep: Sequence[list[IncidentRecord]], target_min: float) -> dict:
+    response = [np.array([r.response_min for r in recs]) for recs in per_rep]
+    resolution = [np.array([r.resolution_min for r in recs]) for recs in per_rep]
+    detected = [r for recs in per_rep for r in recs if not math.isnan(r.detected_min)]
+    within = [r.response_min <= target_min for r in detected]
+    all_records = [r for recs in per_rep for r in recs]
+    closure = [np.array([r.closure_min for r in recs]) for recs in per_rep]
+    return {
+        "incidents": len(all_records),
+        "detected": len(detected),
+        "response_min": time_stats(response),
+        "resolution_min": time_stats(resolution),
+        "closure_min": time_stats(closure),
+        "within_target": float(np.mean(within)) if within else None,
+        "unresolved": sum(1 for r in detected if not r.resolved),
+        "seen_not_handled": sum(r.seen_not_handled for r in all_records),
+        "referrals": sum(r.referrals for r in all_records),
+        "bounces": sum(r.bounces for r in all_records),
+        "layers": {layer: sum(1 for r in all_records if r.layer == layer) for layer in LAYER_NAMES},
+    }
+
+
+def summarise(outputs: Sequence, warmup_min: float, target_min: float, type_names: Sequence[str]) -> dict:
+    """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
+
+    Parameters
+    ----------
+    outputs:
+        One run output per replication, all of the same mode.
+    warmup_min:
+        Incidents occurring before this are not measured.
+    target_min:
+        Response target for ``within_target``.
+    type_names:
+        Incident type names, in scenario order, for ``by_type``.
+    """
+    per_rep = [_measured(o.records, warmup_min) for o in outputs]
+    summary = {"replications": len(outputs), **_group_stats(per_rep, target_min)}
+    departments = outputs[0].busy_min.keys() if outputs else ()
+    summary["utilisation"] = {
+        d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments
+    }
+    summary["backlog"] = sum(o.backlog for o in outputs)
+    summary["by_type"] = {
+        name: _group_stats([[r for r in recs if r.incident_type == name] for recs in per_rep], target_min)
+        for name in type_names
+    }
+    return summary
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return float(numerator / denominator) if denominator > 0 else None
+
+
+# --------------------------------------------------------------------------- metrics by path
+
+
+def metric_value(summary: Mapping, path: str) -> float | None:
+    """The number at dotted *path* in a mode's summary (None where the statistic is of nothing).
+
+    Raises
+    ------
+    KeyError
+        If *path* names nothing a summary can hold.
+    """
+    node = summary
+    for part in path.split("."):
+        if node is None:
+            return None
+        if not isinstance(node, Mapping) or part not in node:
+            raise KeyError(f"no metric '{path}' ('{part}' is not in the summary)")
+        node = node[part]
+    if isinstance(node, Mapping):
+        raise KeyError(f"'{path}' is a group of metrics, not one; e.g. '{path}.{next(iter(node), 'mean')}'")
+    return None if node is None else float(node)
+
+
+def metric_paths(type_names: Sequence[str], department_names: Sequence[str]) -> list[str]:
+    """Every metric a run's summary holds, as dotted paths (for validation and "did you mean")."""
+
+    def group(prefix: str) -> list[str]:
+        times = [f"{prefix}{t}.{k}" for t in ("response_min", "resolution_min") for k in TIME_KEYS]
+        return times + [f"{prefix}{k}" for k in GROUP_KEYS]
+
+    paths = group("") + ["backlog"] + [f"utilisation.{d}" for d in department_names]
+    for name in type_names:
+        paths += group(f"by_type.{name}.")
+    return paths
+
+
+# --------------------------------------------------------------------------- tables of runs
+
+
+def summarise_runs(
+    runs: Sequence[Mapping], parameters: Sequence[str], metrics: Sequence[str], confidence: float = CONFIDENCE
+) -> list[dict]:
+    """One row per (point, mode) from rows of single runs, in the order the runs come.
+
+    Each row holds ``point``, the parameters, ``mode``, ``replications`` (runs that did not
+    fail), ``failed``, and for each metric its ``.mean``, ``.ci_low`` and ``.ci_high`` over
+    replications. Rows of a mode other than the first of the point also hold ``vs`` (the first
+    mode) and, per metric, the paired difference from it, replication by replication:
+    ``.diff``, ``.diff_ci_low``, ``.diff_ci_high``, ``.p_value``.
+    """
+    groups: dict[tuple, list[Mapping]] = {}
+    for row in runs:
+        groups.setdefault((row["point"], row["mode"]), []).append(row)
+    baselines: dict = {}
+    out = []
+    for (point, mode), rows in groups.items():
+        baseline = baselines.setdefault(point, (mode, rows))
+        out.append(_summary_row(point, mode, rows, baseline, parameters, metrics, confidence))
+    return out
+
+
+def _summary_row(point, mode, rows, baseline, parameters, metrics, confidence) -> dict:
+    ok = [r for r in rows if not r.get("error")]
+    row = {"point": point, **{p: rows[0].get(p) for p in parameters}, "mode": mode}
+    row.update(replications=len(ok), failed=len(rows) - len(ok), vs=None if baseline[0] == mode else baseline[0])
+    base_ok = {r["replication"]: r for r in baseline[1] if not r.get("error")}
+    for metric in metrics:
+        stats_ = describe([r.get(metric) for r in ok], confidence)
+        row.update({f"{metric}.mean": stats_["mean"], f"{metric}.ci_low": stats_["ci_low"], f"{metric}.ci_high": stats_["ci_high"]})
+        paired = [(base_ok[r["replication"]].get(metric), r.get(metric)) for r in ok if r["replication"] in base_ok]
+        diff = paired_difference([a for a, _ in paired], [b for _, b in paired], confidence) if row["vs"] else {}
+        row.update({
+            f"{metric}.diff": diff.get("mean_difference"),
+            f"{metric}.diff_ci_low": diff.get("ci_low"),
+            f"{metric}.diff_ci_high": diff.get("ci_high"),
+            f"{metric}.p_value": diff.get("p_value"),
+        })
+    return row
