@@ -36,13 +36,38 @@ _WHERE = {
     "SweepResult": "sim.experiments.runs",
 }
 
-__all__ = ["__version__", *_WHERE]
+__all__ = [
+    "__version__",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "scenario_from_dict",
+    "run",
+    "replicate",
+    "compare",
+    "Comparison",
+    "RunOutput",
+    "IncidentRecord",
+    "JobRecord",
+    "Precision",
+    "load_sweep",
+    "sweep_from_dict",
+    "run_sweep",
+    "SweepResult",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sim.engine.model import RunOutput
     from sim.engine.records import IncidentRecord, JobRecord
     from sim.errors import ScenarioError
-    from sim.experiments.runs import Comparison, SweepResult, compare, replicate, run, run_sweep
+    from sim.experiments.runs import (
+        Comparison,
+        SweepResult,
+        compare,
+        replicate,
+        run,
+        run_sweep,
+    )
     from sim.io.loader import load_scenario, scenario_from_dict
     from sim.io.sweepfile import load_sweep, sweep_from_dict
     from sim.scenario.schema import Scenario

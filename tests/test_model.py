@@ -7,6 +7,7 @@ import math
 import pytest
 
 import sim
+from sim.engine.trace import Stage
 from sim.scenario.governance import capable_departments, modes_of, parts_of
 from tests.conftest import queue_scenario
 
@@ -156,11 +157,14 @@ def test_trace_tells_the_story_in_order(anhai):
     output = sim.run(anhai, "fragmented", trace=True)
     referred = next(r for r in output.records if r.referrals >= 3 and r.resolved)
     story = output.trace[referred.incident]
-    times = [t for t, _ in story]
+    times = [e.at_min for e in story]
     assert times == sorted(times)
-    stages = [s for _, s in story]
-    assert stages[0] == "occurs" and stages[-1] in ("resolved",) or "resolved" in stages
-    assert sum("hand-over" in s for s in stages) >= 3
-    assert story[0][0] == referred.occurred_min and ("resolved" in stages)
+    stages = [e.stage for e in story]
+    assert stages[0] is Stage.OCCURRED and Stage.RESOLVED in stages
+    handovers = [e for e in story if e.stage is Stage.HANDED_OVER]
+    assert len(handovers) >= 3 and [e.step for e in handovers[:3]] == [1, 2, 3]
+    assert story[0].at_min == referred.occurred_min
+    arrivals = [e for e in story if e.stage is Stage.ON_SCENE]
+    assert arrivals and arrivals[0].at_min == referred.on_scene_min and arrivals[0].unit in referred.units
     untraced = sim.run(anhai, "fragmented")
     assert untraced.trace is None and untraced.records == output.records

@@ -13,6 +13,7 @@ from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.colors import to_hex
 
 import sim
+from sim.engine.trace import Stage
 from sim.presentation import figures as plots
 from sim.cli import main
 from sim.io.results import write_comparison
@@ -144,18 +145,18 @@ def test_utilisation_and_queue_figure_has_a_line_per_mode_per_department(results
 def test_story_is_one_garbage_incident_found_by_patrol_in_every_mode(story):
     assert story.incident_type == "garbage_overflow" and story.channel == "patrol"
     assert list(story.events) == MODES
-    assert {events[0] for events in story.events.values()} == {(story.occurred_min, "occurs")}
-    assert all(events[-1][1] == "resolved" for events in story.events.values())
+    assert {(events[0].at_min, events[0].stage) for events in story.events.values()} == {(story.occurred_min, Stage.OCCURRED)}
+    assert all(events[-1].stage is Stage.RESOLVED for events in story.events.values())
 
 
 def test_the_fragmented_story_waits_for_the_desks_to_open(story):
     events = story.events["fragmented"]
-    found = next(at for at, stage in events if stage.startswith("found"))
-    dispatched = next(at for at, stage in events if stage.endswith("dispatched"))
+    found = next(e.at_min for e in events if e.stage in (Stage.FOUND_ON_PATROL, Stage.REPORTED))
+    dispatched = next(e.at_min for e in events if e.stage is Stage.DISPATCHED)
     closed = (dispatched - found) - story.desk_hours.open_minutes_between(found, dispatched)
     assert closed > 8 * 60, "the report should wait through a night with the desks closed"
     joint = story.events["joint"]
-    assert joint[-1][0] - story.occurred_min < (events[-1][0] - story.occurred_min) / 10
+    assert joint[-1].at_min - story.occurred_min < (events[-1].at_min - story.occurred_min) / 10
 
 
 def test_timeline_shows_each_mode_as_a_row_against_desk_hours(results, story):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.presentation.scenario_guide import scenario_guide
 from sim.io.results import write_atomic
+from sim.presentation.scenario_guide import scenario_guide
 
 ORDER = 60
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import sys
 
-from sim.experiments.backends import BACKENDS, BackendError
 from sim.cli.common import user_error
+from sim.experiments.backends import BACKENDS, BackendError
 from sim.experiments.runs import SweepInterrupted, SweepResult, run_sweep
 from sim.io.sweepfile import load_sweep
 

@@ -14,8 +14,8 @@ import math
 import time
 from pathlib import Path
 
-from sim.experiments.backends import BACKENDS
 from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
+from sim.experiments.backends import BACKENDS
 from sim.experiments.runs import csv_text
 from sim.io.results import write_atomic
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 import math
 
-from sim.cli.common import check_counts, load, run_options, scenario_options, user_error, write_outputs
+from sim.cli.common import (
+    check_counts,
+    load,
+    run_options,
+    scenario_options,
+    user_error,
+    write_outputs,
+)
 from sim.experiments.runs import compare
-from sim.stats.metrics import Precision, metric_paths
 from sim.io.results import write_comparison
 from sim.scenario.schema import Scenario
+from sim.stats.metrics import Precision, metric_paths
 
 ORDER = 10
 

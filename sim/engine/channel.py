@@ -9,7 +9,8 @@ Two channels, one per value of the ``information`` lever:
   centre that works round the clock decides within minutes.
 
 Both compute a :class:`Delivery` arithmetically from the clock, with no simulated events. The
-stages of the story are written out only when the run keeps it (``trace``).
+stages of the story (typed :class:`~sim.engine.trace.TraceEvent` s) are kept only when the run is
+traced.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sampler
 from sim.scenario.schema import InstantSpec, ReferralSpec
 
@@ -31,7 +33,7 @@ class Delivery(NamedTuple):
     ready_min: float
     referrals: int = 0
     bounces: int = 0
-    stages: tuple[tuple[float, str], ...] = ()
+    stages: tuple[TraceEvent, ...] = ()
 
 
 class ReferralChain:
@@ -46,19 +48,20 @@ class ReferralChain:
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
         steps = self.spec.steps.get(source, 1)
-        t, referrals, bounces, stages = now, 0, 0, []
+        t, referrals, bounces = now, 0, 0
+        stages: list[TraceEvent] = []
         for k in range(steps):
             t = self._handover(t, rng)
             referrals += 1
             if self.trace:
-                stages.append((t, f"hand-over {k + 1} of {steps} done"))
+                stages.append(TraceEvent(t, Stage.HANDED_OVER, step=k + 1, steps=steps))
         while steps and rng.random() < self.spec.misroute_probability:
             sent_back = self._handover(t, rng)
             t = self._handover(sent_back, rng)
             referrals += 2
             bounces += 1
             if self.trace:
-                stages += [(sent_back, "wrong department sends it back"), (t, "forwarded again")]
+                stages += [TraceEvent(sent_back, Stage.SENT_BACK), TraceEvent(t, Stage.FORWARDED_AGAIN)]
         return Delivery(t, t, referrals, bounces, tuple(stages))
 
     def _handover(self, t: float, rng: np.random.Generator) -> float:
@@ -81,7 +84,7 @@ class SharedChannel:
         ready = self.centre.next_open(reached) + self.centre_min(rng)
         if not self.trace:
             return Delivery(reached, ready)
-        return Delivery(reached, ready, stages=((reached, "posted in the shared channel"), (ready, "centre decides")))
+        return Delivery(reached, ready, stages=(TraceEvent(reached, Stage.POSTED), TraceEvent(ready, Stage.CENTRE_DECIDES)))
 
 
 _CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel, "instant")}

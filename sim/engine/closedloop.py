@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sample
 from sim.scenario.schema import ClosedLoopSpec
 
@@ -23,17 +24,18 @@ class ClosedLoop:
     def __init__(self, spec: ClosedLoopSpec):
         self.spec = spec
 
-    def before_dispatch(self, now: float, rng: np.random.Generator) -> tuple[float, tuple[tuple[float, str], ...]]:
+    def before_dispatch(self, now: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Verify, accept and assign: when a unit may be sent, and the stages for a trace."""
         t, stages = now, []
-        for step, label in (("verify_min", "verified"), ("accept_min", "accepted"), ("assign_min", "assigned")):
+        for step, stage in (("verify_min", Stage.CASE_VERIFIED), ("accept_min", Stage.CASE_ACCEPTED), ("assign_min", Stage.CASE_ASSIGNED)):
             t += sample(getattr(self.spec, step), rng)
-            stages.append((t, f"case {label}"))
+            stages.append(TraceEvent(t, stage))
         return t, tuple(stages)
 
-    def after_fix(self, resolved: float, rng: np.random.Generator) -> tuple[float, tuple[tuple[float, str], ...]]:
+    def after_fix(self, resolved: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Feedback and check-and-close after the fix: when the case is closed (evaluation follows)."""
         fed_back = resolved + sample(self.spec.feedback_min, rng)
         closed = fed_back + sample(self.spec.check_min, rng)
         evaluated = closed + sample(self.spec.evaluate_min, rng)
-        return closed, ((fed_back, "result fed back"), (closed, "case checked and closed"), (evaluated, "case evaluated"))
+        events = (TraceEvent(fed_back, Stage.FED_BACK), TraceEvent(closed, Stage.CLOSED), TraceEvent(evaluated, Stage.EVALUATED))
+        return closed, events

@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
-from sim.scenario.schema import Department
-from sim.scenario.schedule import WeeklySteps
 from sim.engine.territory import Town
+from sim.scenario.schedule import WeeklySteps
+from sim.scenario.schema import Department
 
 __all__ = ["Unit", "Roster", "build_roster"]
 

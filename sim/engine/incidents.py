@@ -11,14 +11,16 @@ every dispatch policy).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from sim.engine.patrol import PatrolCoverage
+from sim.engine.territory import Town
+from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
-from sim.engine.patrol import PatrolCoverage
 from sim.scenario.schema import CHANNELS, Scenario
-from sim.engine.territory import Town
 
 __all__ = ["IncidentSet", "generate_incidents", "IncidentState", "LAYER_NAMES", "GRID", "TOWN", "CITY"]
 
@@ -159,12 +161,27 @@ class IncidentState:
     layer: int = 1
     escalated: bool = False
     closed_min: float = np.nan
-    trace: list | None = None
+    trace: list[TraceEvent] | None = None
 
-    def note(self, at: float, stage: str) -> None:
-        """Add a stage to the incident's story when it is being traced."""
+    def note(self, at: float, stage: Stage, **detail: Any) -> None:
+        """Add a stage to the incident's story when it is being traced.
+
+        Parameters
+        ----------
+        at:
+            Minute of the stage.
+        stage:
+            What happened.
+        **detail:
+            The department, unit, channel or hand-over step involved (see :class:`TraceEvent`).
+        """
         if self.trace is not None:
-            self.trace.append((float(at), stage))
+            self.trace.append(TraceEvent(float(at), stage, **detail))
+
+    def keep(self, events) -> None:
+        """Add already built events (a channel's or the closed loop's) when traced."""
+        if self.trace is not None:
+            self.trace.extend(events)
 
     def first(self, attribute: str, now: float) -> None:
         """Set a timestamp the first time it happens (several units may arrive, only the first counts)."""

@@ -20,19 +20,20 @@ import numpy as np
 import simpy
 
 from sim.engine.channel import Delivery, channel_for
-from sim.scenario.distributions import sample
+from sim.engine.closedloop import ClosedLoop
 from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
-from sim.scenario.governance import Mode, jobs_of
-from sim.engine.closedloop import ClosedLoop
 from sim.engine.gridworkers import GridWorkers
 from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.records import IncidentRecord, JobRecord, write_record
 from sim.engine.rng import RandomStreams
-from sim.scenario.schema import CHANNELS, Scenario
-from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.engine.territory import build_town
+from sim.engine.trace import Stage, TraceEvent
+from sim.scenario.distributions import sample
+from sim.scenario.governance import Mode, jobs_of
+from sim.scenario.schedule import MINUTES_PER_DAY
+from sim.scenario.schema import CHANNELS, Scenario
 
 __all__ = ["Simulation", "RunOutput", "GRID_WORKERS"]
 
@@ -59,7 +60,8 @@ class RunOutput:
     backlog:
         Jobs still waiting for a unit at the end of the run.
     trace:
-        When the run was traced: incident number -> its story, a list of (minute, stage) in order.
+        When the run was traced: incident number -> its story, a list of
+        :class:`~sim.engine.trace.TraceEvent` in order of time.
     """
 
     records: list[IncidentRecord]
@@ -67,7 +69,7 @@ class RunOutput:
     busy_min: dict[str, float]
     on_duty_min: dict[str, float]
     backlog: int
-    trace: dict[int, list[tuple[float, str]]] | None = None
+    trace: dict[int, list[TraceEvent]] | None = None
 
 
 @contextmanager
@@ -149,7 +151,7 @@ class Simulation:
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
-        trace = {s.number: sorted(s.trace, key=lambda event: event[0]) for s in self.states} if self.tracing else None
+        trace = {s.number: sorted(s.trace, key=lambda event: event.at_min) for s in self.states} if self.tracing else None
         return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace)
 
     def _records(self) -> list[IncidentRecord]:
@@ -191,7 +193,7 @@ class Simulation:
             itype = types[k]
             state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
             if self.tracing:
-                state.trace = [(occurred, "occurs")]
+                state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
             self.states.append(state)
             detected, channel, finder = self._detection(i, state, channel_rows[i], k)
             if detected < self.end:
@@ -223,7 +225,7 @@ class Simulation:
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
                 return at, "patrol", finder
             state.seen_not_handled += 1
-            state.note(at, f"seen by {finder} on patrol, who may not act and leave it")
+            state.note(at, Stage.SEEN_NOT_HANDLED, department=finder)
             rng = self.streams.repatrol
             notice = self.scenario.incident_types[k].detection.patrol.notice_probability
             times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
@@ -237,7 +239,10 @@ class Simulation:
         """
         state.detected_min, state.channel, state.finder = detected, channel, finder
         if self.tracing:
-            state.note(detected, f"found by {finder} on patrol" if finder else f"reported by {channel.replace('_', ' ')}")
+            if finder:
+                state.note(detected, Stage.FOUND_ON_PATROL, department=finder)
+            else:
+                state.note(detected, Stage.REPORTED, channel=channel)
         jobs = self.jobs[self.incidents.type_index[i]]
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
@@ -262,11 +267,10 @@ class Simulation:
         """Every part is done: the matter is resolved (and, with the closed loop, later closed)."""
         now = self.env.now
         state.resolved_min = now
-        state.note(now, "resolved")
+        state.note(now, Stage.RESOLVED)
         if self.loop is not None:
             state.closed_min, stages = self.loop.after_fix(now, self.streams.loop)
-            for at, stage in stages:
-                state.note(at, stage)
+            state.keep(stages)
 
     def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
         """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
@@ -322,12 +326,11 @@ class Simulation:
         if finder and finder in capable:
             delivery = Delivery(now, now)
             if self.tracing:
-                state.note(now, f"{finder} may act: handles it on the spot")
+                state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
             delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information))
             if self.tracing:
-                for at, stage in delivery.stages:
-                    state.note(at, stage)
+                state.keep(delivery.stages)
         if state.reached_min != state.reached_min:
             state.reached_min = delivery.reached_min
         state.referrals += delivery.referrals
@@ -342,7 +345,7 @@ class Simulation:
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
             ready += sample(city.city_min, self.streams.escalation)
-            stages.append((ready, "city centre decides"))
+            stages.append(TraceEvent(ready, Stage.CITY_CENTRE_DECIDES))
             state.escalated = True
         if self.loop is not None:
             ready, loop_stages = self.loop.before_dispatch(ready, self.streams.loop)
@@ -355,11 +358,10 @@ class Simulation:
         if channel == "grid_worker":
             ready = env.now
             state.first("reached_min", ready)
-            state.note(ready, "the grid worker settles it herself")
+            state.note(ready, Stage.GRID_WORKER_SETTLES)
         else:
             delivery = self._escalate(state, self.channel.deliver(env.now, "grid", self.streams.information))
-            for at, stage in delivery.stages:
-                state.note(at, stage)
+            state.keep(delivery.stages)
             state.first("reached_min", delivery.reached_min)
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
@@ -421,9 +423,10 @@ class Simulation:
         done = self.env.now
         dispatched, arrived = unit.busy_since_min, job.arrived_min
         if self.tracing:
-            state.note(dispatched, f"{unit.uid} dispatched")
-            state.note(arrived, f"{unit.uid} on scene")
-            state.note(done, f"{unit.uid} done")
+            who = {"unit": unit.uid, "department": unit.department}
+            state.note(dispatched, Stage.DISPATCHED, **who)
+            state.note(arrived, Stage.ON_SCENE, **who)
+            state.note(done, Stage.DONE, **who)
         town = self.town
         self.job_log.append(
             JobRecord(

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.department import Roster, traverse_min
-from sim.scenario.schedule import WeeklySteps
 from sim.engine.territory import Town
+from sim.scenario.schedule import WeeklySteps
 
 __all__ = ["PatrolCoverage"]
 

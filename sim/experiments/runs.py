@@ -27,11 +27,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.version import __version__
-from sim.experiments.backends import check_options, open_backend
+from sim.engine.model import RunOutput, Simulation
+from sim.engine.rng import replication_seed
 from sim.errors import Problem, ScenarioError
-from sim.scenario.governance import modes_of
+from sim.experiments.backends import check_options, open_backend
 from sim.io.loader import scenario_from_dict
+from sim.io.results import write_atomic
+from sim.io.sweepfile import Sweep, override_text
+from sim.scenario.governance import modes_of
+from sim.scenario.schedule import MINUTES_PER_DAY
+from sim.scenario.schema import Scenario
 from sim.stats.metrics import (
     CONFIDENCE,
     Precision,
@@ -40,12 +45,7 @@ from sim.stats.metrics import (
     summarise,
     summarise_runs,
 )
-from sim.engine.model import RunOutput, Simulation
-from sim.io.results import write_atomic
-from sim.engine.rng import replication_seed
-from sim.scenario.schema import Scenario
-from sim.scenario.schedule import MINUTES_PER_DAY
-from sim.io.sweepfile import Sweep, override_text
+from sim.version import __version__
 
 __all__ = [
     "RUN_FILE",

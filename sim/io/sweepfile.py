@@ -43,11 +43,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.stats import qmc
 
-from sim.version import __version__
 from sim.errors import Problem, ScenarioError
+from sim.io.loader import (
+    _clean_loc,
+    _given,
+    apply_overrides,
+    check_size,
+    read_yaml,
+    scenario_from_dict,
+    schema_problems,
+)
 from sim.scenario.governance import modes_of
-from sim.io.loader import _clean_loc, _given, apply_overrides, check_size, read_yaml, scenario_from_dict, schema_problems
 from sim.stats.metrics import Precision, metric_paths
+from sim.version import __version__
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
 

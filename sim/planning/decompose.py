@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.experiments.backends import open_backend
 from sim.errors import Problem, ScenarioError
+from sim.experiments.backends import open_backend
 from sim.experiments.runs import RunTask, run_task
-from sim.scenario.governance import PRESETS, Mode, modes_of, resolve_mode
 from sim.io.loader import scenario_from_dict
-from sim.stats.metrics import CONFIDENCE, describe, metric_paths
+from sim.scenario.governance import PRESETS, Mode, modes_of, resolve_mode
 from sim.scenario.schema import AuthoritySpec, ModeSpec, Scenario
+from sim.stats.metrics import CONFIDENCE, describe, metric_paths
 
 __all__ = ["DEFAULT_METRICS", "LEVERS", "Decomposition", "corner_modes", "decompose", "lever_values", "shapley_weights"]
 

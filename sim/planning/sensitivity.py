@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.experiments.backends import open_backend
 from sim.errors import Problem, ScenarioError
+from sim.experiments.backends import open_backend
 from sim.experiments.runs import RunTask, run_task
 from sim.io.loader import read_yaml
-from sim.stats.metrics import CONFIDENCE, metric_paths
 from sim.io.sweepfile import Sweep, load_sweep, override_text
+from sim.stats.metrics import CONFIDENCE, metric_paths
 
 __all__ = ["METHODS", "Factor", "SensitivityResult", "analyse", "factors_of", "index_rows", "problem_of", "sample", "sensitivity"]
 

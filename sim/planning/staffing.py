@@ -36,12 +36,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sim.experiments.backends import open_backend
 from sim.errors import Problem, ScenarioError
+from sim.experiments.backends import open_backend
 from sim.experiments.runs import RunTask, run_task
 from sim.scenario.governance import modes_of
-from sim.stats.metrics import CONFIDENCE, describe, metric_paths
 from sim.scenario.schema import Scenario
+from sim.stats.metrics import CONFIDENCE, describe, metric_paths
 
 __all__ = [
     "Rule",

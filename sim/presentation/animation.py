@@ -29,8 +29,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from sim.engine.department import build_roster
-from sim.presentation.figures import _DEPARTMENT_MARKERS, Results, _clock, _draw_sectors
 from sim.io.results import save_atomic
+from sim.presentation.figures import _DEPARTMENT_MARKERS, Results, _clock, _draw_sectors
 from sim.scenario.schedule import MINUTES_PER_DAY
 
 __all__ = ["unit_tracks", "DayFrames", "day_frames", "animate_day", "write_animation"]

@@ -81,12 +81,12 @@ def run_demo(
     list of Path
         Every file written.
     """
-    from sim.presentation.files import save_figures
     from sim.experiments.runs import compare
     from sim.io.loader import load_scenario
-    from sim.presentation.figures import find_story, load_results
-    from sim.presentation.report import figures_of, narrate, write_report
     from sim.io.results import write_comparison
+    from sim.presentation.figures import find_story, load_results
+    from sim.presentation.files import save_figures
+    from sim.presentation.report import figures_of, narrate, write_report
 
     out = Path(out)
     comparison = compare(load_scenario(scenario_path(case)), None, replications, seed)

@@ -50,8 +50,16 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentF
 
 from sim.engine.department import build_roster
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
-from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.engine.territory import Town, build_town
+from sim.engine.trace import Stage, TraceEvent
+from sim.presentation.story import (
+    first_of,
+    is_arrival,
+    is_detection,
+    short_stage,
+    wait_reason,
+)
+from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 
 __all__ = [
     "OKABE_ITO",
@@ -657,7 +665,7 @@ class Story:
     occurred_min:
         When it happened, minutes since Monday 00:00.
     events:
-        Mode -> its story, [(minute, stage)] as the model traced it.
+        Mode -> its story, the :class:`~sim.engine.trace.TraceEvent` s the model traced.
     desk_hours:
         The referral desks' weekly office hours.
     seed, replication:
@@ -670,7 +678,7 @@ class Story:
     finder: str
     channel: str
     occurred_min: float
-    events: dict[str, list[tuple[float, str]]]
+    events: dict[str, list[TraceEvent]]
     desk_hours: WeeklyHours
     seed: int
     replication: int = 0
@@ -738,7 +746,7 @@ def find_story(results: Results, incident_type: str = "garbage_overflow") -> Sto
     row, inc = rows[0], results.incidents
     number, seed = int(inc["incident"][row]), int(results.summary["seed"])
     events = {m: _traced_run(scenario, m, seed, 0).trace[number] for m in results.modes}
-    occurred = events[chosen_mode][0][0]
+    occurred = events[chosen_mode][0].at_min
     if abs(occurred - float(inc["occurred_min"][row])) > 1e-3:
         raise ValueError(
             f"rerunning seed {seed} does not reproduce incident {number} (it occurred at {inc['occurred_min'][row]:.3f}, "
@@ -748,31 +756,6 @@ def find_story(results: Results, incident_type: str = "garbage_overflow") -> Sto
         number, incident_type, str(inc["patch"][row]), str(inc["finder"][row]), str(inc["channel"][row]),
         occurred, events, scenario.governance.referral.desk_hours.weekly(), seed,
     )
-
-
-_STAGE_PATTERNS = (
-    (r"^occurs$", "happens"),
-    (r"^found by (\S+) on patrol$", r"found by \1 patrol"),
-    (r"^reported by (.+)$", r"reported by \1"),
-    (r"^seen by (\S+) on patrol, who may not act.*$", r"seen by \1: may not act, leaves it"),
-    (r"^(\S+) may act: handles it on the spot$", r"\1 handles it on the spot"),
-    (r"^hand-over (\d+) of (\d+) done$", r"desk hand-over \1 of \2"),
-    (r"^wrong department sends it back$", "wrong desk: sent back"),
-    (r"^posted in the shared channel$", "posted in shared group"),
-    (r"^centre decides$", "centre decides"),
-    (r"^(\S+) dispatched$", r"\1 dispatched"),
-    (r"^(\S+) on scene$", r"\1 on scene"),
-    (r"^(\S+) done$", r"\1 done"),
-    (r"^resolved$", "resolved"),
-)
-
-
-def short_stage(stage: str) -> str:
-    """A stage of the model's trace in a few words for a timeline label."""
-    for pattern, replacement in _STAGE_PATTERNS:
-        if re.match(pattern, stage):
-            return re.sub(pattern, replacement, stage)
-    return stage
 
 
 def _open_spans(hours: WeeklyHours, start: float, end: float) -> list[tuple[float, float]]:
@@ -787,25 +770,25 @@ def _open_spans(hours: WeeklyHours, start: float, end: float) -> list[tuple[floa
     return spans
 
 
-def _merge_stages(events: list[tuple[float, str]]) -> list[tuple[float, str]]:
+def _merge_stages(events: list[TraceEvent]) -> list[TraceEvent]:
     """Drop a unit's 'done' when 'resolved' follows at the same minute."""
     kept = []
-    for k, (at, stage) in enumerate(events):
+    for k, event in enumerate(events):
         nxt = events[k + 1] if k + 1 < len(events) else None
-        if stage.endswith(" done") and nxt and nxt[1] == "resolved" and nxt[0] - at < 0.5:
+        if event.stage is Stage.DONE and nxt and nxt.stage is Stage.RESOLVED and nxt.at_min - event.at_min < 0.5:
             continue
-        kept.append((at, stage))
+        kept.append(event)
     return kept
 
 
-def _groups(events: list[tuple[float, str]], gap_h: float) -> list[list[tuple[float, str]]]:
+def _groups(events: list[TraceEvent], gap_h: float) -> list[list[TraceEvent]]:
     """Consecutive stages closer than *gap_h* hours, so that each group gets one stacked label."""
-    groups: list[list[tuple[float, str]]] = []
-    for at, stage in events:
-        if groups and at - groups[-1][-1][0] < gap_h * 60:
-            groups[-1].append((at, stage))
+    groups: list[list[TraceEvent]] = []
+    for event in events:
+        if groups and event.at_min - groups[-1][-1].at_min < gap_h * 60:
+            groups[-1].append(event)
         else:
-            groups.append([(at, stage)])
+            groups.append([event])
     return groups
 
 
@@ -833,7 +816,7 @@ def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] 
 
 
 def _timeline_span_h(story: Story) -> float:
-    last = max(ev[-1][0] for ev in story.events.values())
+    last = max(ev[-1].at_min for ev in story.events.values())
     return max(2.0, (last - story.occurred_min) / 60 * 1.3)
 
 
@@ -858,7 +841,7 @@ def _closed_gaps(open_spans, start, end) -> list[tuple[float, float]]:
 
 def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span_h: float) -> None:
     events = _merge_stages(story.events[mode])
-    hours = [(at - story.occurred_min) / 60 for at, _ in events]
+    hours = [(e.at_min - story.occurred_min) / 60 for e in events]
     ax.plot([hours[0], hours[-1]], [y, y], color=colour, linewidth=2, solid_capstyle="butt", label=mode)
     _work_segment(ax, events, story.occurred_min, y, colour)
     ax.plot(hours, [y] * len(hours), "o", color=colour, markeredgecolor="black", markersize=7, zorder=4)
@@ -869,48 +852,40 @@ def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span
             fontweight="bold", color=colour, bbox=dict(facecolor="white", alpha=0.8, linewidth=0, pad=1))
 
 
-def _outcome(events: list[tuple[float, str]]) -> str:
+def _outcome(events: list[TraceEvent]) -> str:
     """'on scene 19.3 h after it was found' (the response time), or how far it got."""
-    found = next((at for at, stage in events if stage.startswith(("found", "reported"))), events[0][0])
-    on_scene = next((at for at, stage in events if stage.endswith("on scene") or "on the spot" in stage), None)
+    found = first_of(events, is_detection) or events[0]
+    on_scene = first_of(events, is_arrival)
     if on_scene is None:
         return "nobody on scene by the end of the run"
-    return f"on scene {format_minutes(on_scene - found)} after it was found"
+    return f"on scene {format_minutes(on_scene.at_min - found.at_min)} after it was found"
 
 
 def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
     """Name the longest wait between two stages on the row, if it is a large part of the picture."""
-    gaps = [(b[0] - a[0], a, b) for a, b in zip(events, events[1:])]
-    length, a, b = max(gaps, key=lambda g: g[0]) if gaps else (0.0, None, None)
+    gaps = [(b.at_min - a.at_min, a, b) for a, b in zip(events, events[1:])]
+    if not gaps:
+        return
+    length, a, b = max(gaps, key=lambda g: g[0])
     if length / 60 < span_h * 0.25:
         return
-    middle = ((a[0] + b[0]) / 2 - occurred) / 60
-    ax.text(middle, y + 0.08, f"waiting {format_minutes(length)}: {_wait_reason(b[1])}", ha="center", va="bottom",
+    middle = ((a.at_min + b.at_min) / 2 - occurred) / 60
+    ax.text(middle, y + 0.08, f"waiting {format_minutes(length)}: {wait_reason(b)}", ha="center", va="bottom",
             fontsize=10, style="italic", color=colour,
             bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"))
 
 
-def _wait_reason(next_stage: str) -> str:
-    if next_stage.startswith("hand-over") or "sends it back" in next_stage or "forwarded" in next_stage:
-        return "the report sits with a desk"
-    if next_stage.endswith("dispatched"):
-        return "no free unit"
-    if next_stage.startswith("found") or next_stage.startswith("reported"):
-        return "nobody has noticed yet"
-    return "until " + short_stage(next_stage)
-
-
 def _work_segment(ax: Axes, events, occurred: float, y: float, colour: str) -> None:
     """The unit's travel and work, from the first dispatch to the last event, drawn thick."""
-    dispatched = [at for at, stage in events if stage.endswith(" dispatched")]
-    if dispatched:
-        a, b = (dispatched[0] - occurred) / 60, (events[-1][0] - occurred) / 60
+    dispatched = first_of(events, lambda e: e.stage is Stage.DISPATCHED)
+    if dispatched is not None:
+        a, b = (dispatched.at_min - occurred) / 60, (events[-1].at_min - occurred) / 60
         ax.plot([a, b], [y, y], color=colour, linewidth=9, alpha=0.55, solid_capstyle="butt")
 
 
 def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> None:
-    lines = [f"{_clock(at)}  {short_stage(stage)}" for at, stage in group]
-    x = (group[0][0] - occurred) / 60
+    lines = [f"{_clock(e.at_min)}  {short_stage(e)}" for e in group]
+    x = (group[0].at_min - occurred) / 60
     ax.annotate(
         "\n".join(lines), (x, y), xytext=(4, 12 if above else -12), textcoords="offset points",
         va="bottom" if above else "top", ha="left", fontsize=8,

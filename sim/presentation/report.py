@@ -17,9 +17,11 @@ import json
 import os
 from pathlib import Path
 
+from sim.engine.trace import Stage, TraceEvent
+from sim.io.results import write_atomic
 from sim.presentation import figures as plots
 from sim.presentation.figures import Results, Story, format_minutes
-from sim.io.results import write_atomic
+from sim.presentation.story import count_of, first_of, is_detection, short_stage
 
 __all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "CAPTIONS"]
 
@@ -107,25 +109,25 @@ def _focus_type(results: Results, story: Story | None) -> str:
     return "garbage_overflow" if "garbage_overflow" in types else types[0]
 
 
-def _mode_sentence(events: list[tuple[float, str]]) -> str:
+def _mode_sentence(events: list[TraceEvent]) -> str:
     """What happened to the incident in one mode, in one sentence."""
-    found = next(((at, s) for at, s in events if s.startswith(("found", "reported"))), events[0])
-    handovers = sum(s.startswith("hand-over") for _, s in events)
-    bounces = sum("sends it back" in s for _, s in events)
-    left = [s.split()[2] for _, s in events if s.startswith("seen by")]
-    on_scene = next(((at, s) for at, s in events if s.endswith("on scene")), None)
+    found = first_of(events, is_detection) or events[0]
+    handovers = count_of(events, Stage.HANDED_OVER)
+    bounces = count_of(events, Stage.SENT_BACK)
+    left = [e.department for e in events if e.stage is Stage.SEEN_NOT_HANDLED]
+    on_scene = first_of(events, lambda e: e.stage is Stage.ON_SCENE)
     parts = []
     if left:
         parts.append(f"{', '.join(left)} saw it first but may not act and left it")
-    parts.append(f"{plots.short_stage(found[1])} {plots._clock(found[0])}")
+    parts.append(f"{short_stage(found)} {plots._clock(found.at_min)}")
     if handovers:
         parts.append(f"{handovers} desk hand-overs" + (f" and {bounces} wrong desk" if bounces else ""))
-    if any(s.startswith("posted") for _, s in events):
+    if count_of(events, Stage.POSTED):
         parts.append("posted in the shared group")
     if on_scene is None:
         return "; ".join(parts) + "; nobody reached it before the run ended"
-    unit = on_scene[1].split()[0]
-    parts.append(f"{unit} on scene {plots._clock(on_scene[0])}, {format_minutes(on_scene[0] - found[0])} after it was found")
+    when = f"{plots._clock(on_scene.at_min)}, {format_minutes(on_scene.at_min - found.at_min)} after it was found"
+    parts.append(f"{on_scene.unit} on scene {when}")
     return "; ".join(parts)
 
 

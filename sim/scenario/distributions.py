@@ -12,7 +12,14 @@ import math
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    model_validator,
+)
 
 __all__ = ["Fixed", "Exponential", "Lognormal", "Gamma", "Uniform", "Duration", "sample", "sampler", "mean_of"]
 

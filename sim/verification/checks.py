@@ -35,8 +35,8 @@ from sim.experiments.runs import run
 from sim.io.loader import load_scenario, scenario_from_dict
 from sim.io.shipped import shipped_scenario
 from sim.scenario.schema import Scenario
-from sim.version import __version__
 from sim.verification import larson_hypercube as hypercube
+from sim.version import __version__
 
 __all__ = [
     "Effort",
