@@ -26,3 +26,12 @@ def test_committed_guide_matches_the_schema():
 def test_guide_without_runs_has_intro_and_reference():
     text = scenario_guide(run=False)
     assert text.startswith("# Writing scenarios") and "## Field reference" in text
+
+
+def test_every_type_cell_reads_as_a_type():
+    """No pydantic sentinel leaks into the table, and every distribution field reads 'duration'."""
+    reference = field_reference()
+    assert "Undefined" not in reference
+    rows = [line for line in reference.splitlines() if line.startswith("| `") and line.count("|") >= 5]
+    durations = [r for r in rows if r.split("|")[1].strip(" `") in ("service_min", "delay_min", "handover_min", "report_min")]
+    assert durations and all(r.split("|")[2].strip() == "duration" for r in durations)

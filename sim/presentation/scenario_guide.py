@@ -54,9 +54,9 @@ def _type_name(annotation) -> str:
     if origin is dict:
         return f"mapping to {_type_name(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        literal = annotation.model_fields.get("dist")
-        if literal is not None and literal.default:
-            return str(literal.default)
+        dist = annotation.model_fields.get("dist")
+        if dist is not None and typing.get_origin(dist.annotation) is typing.Literal:
+            return str(typing.get_args(dist.annotation)[0])  # a distribution: its name
         return annotation.__name__
     return getattr(annotation, "__name__", str(annotation))
 
