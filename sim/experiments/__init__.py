@@ -1,1 +1,2 @@
-"""experiments"""
+"""Experiments: one run, replications, comparisons on common random numbers, sweeps and their backends.
+"""

@@ -1,1 +1,3 @@
-"""io"""
+"""Reading and writing files: scenario YAML (safe, with line numbers and overrides), result files written
+atomically, sweep files, and where the shipped scenarios are.
+"""

@@ -1,1 +1,3 @@
-"""planning"""
+"""Planning answers built on experiments: which lever buys how much (decompose), the smallest team that meets
+a target (staff), and which parameters matter (sensitivity).
+"""

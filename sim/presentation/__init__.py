@@ -1,1 +1,3 @@
-"""presentation"""
+"""Pictures and words for people: figures, the HTML report, the animation, the teaching demo, the generated
+scenario guide, and the only place where trace events become sentences.
+"""

@@ -1,1 +1,2 @@
-"""stats"""
+"""Statistics of records: summaries, intervals, bootstrap and paired differences (pure functions).
+"""
