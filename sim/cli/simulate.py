@@ -120,19 +120,41 @@ def _stat(stats, key):
     return None if stats is None else stats.get(key)
 
 
+def _time(stats, key) -> str:
+    """A censored-time statistic: its value, "> X" when beyond what was observed, "-" for nothing."""
+    if stats is None:
+        return "-"
+    if stats.get(key) is None and stats.get(f"{key}_more_than") is not None:
+        return "> " + _minutes(stats[f"{key}_more_than"])
+    return _minutes(stats.get(key))
+
+
+def _not_reached(stats) -> str:
+    if stats is None:
+        return "-"
+    return f"{stats['not_reached']:,} ({_share(stats['share_not_reached'])})"
+
+
 def format_summary(summary: dict) -> str:
     """The side-by-side table printed by ``run`` and ``compare``."""
     modes = summary["modes"]
     names = list(modes)
     first = names[0]
     target = summary["target_min"]
+    targets = set((summary.get("targets_min") or {}).values()) or {target}
+    within_label = f"within {target:g} min" if targets == {target} else "within each type's target"
     rows = [
         ("incidents (measured)", lambda s: f"{s['incidents']:,}"),
-        ("response median, min", lambda s: _minutes(_stat(s["response_min"], "median"))),
-        ("response p90, min", lambda s: _minutes(_stat(s["response_min"], "p90"))),
+        ("not detected by the end", lambda s: f"{s['undetected']:,}"),
+        ("found, not reached by the end", lambda s: _not_reached(s["response_min"])),
+        ("response median, min", lambda s: _time(s["response_min"], "median")),
+        ("response p90, min", lambda s: _time(s["response_min"], "p90")),
         ("response mean, min", lambda s: _mean_with_ci(s["response_min"])),
-        (f"within {target:g} min", lambda s: _share(s["within_target"])),
-        ("resolution median, min", lambda s: _minutes(_stat(s["resolution_min"], "median"))),
+        ("handled on the spot by the finder", lambda s: _share(s["on_the_spot"])),
+        ("dispatched: response median, min", lambda s: _time(s["dispatched_response_min"], "median")),
+        ("dispatched: response p90, min", lambda s: _time(s["dispatched_response_min"], "p90")),
+        (within_label, lambda s: _share(s["within_target"])),
+        ("resolution median, min", lambda s: _time(s["resolution_min"], "median")),
         ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
         ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
         ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
@@ -148,12 +170,8 @@ def format_summary(summary: dict) -> str:
     )
     table = _table(["", *names], [[label, *(fn(modes[m]) for m in names)] for label, fn in rows])
     types = list(modes[first]["by_type"])
-    type_rows = [
-        [t, *(f"{_minutes(_stat(modes[m]['by_type'][t]['response_min'], 'median'))} / "
-              f"{_minutes(_stat(modes[m]['by_type'][t]['response_min'], 'p90'))}" for m in names)]
-        for t in types
-    ]
-    by_type = _table(["response median / p90, min", *names], type_rows)
+    type_rows = [[t, *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
+    by_type = _table(["response median / p90, min (on the spot)", *names], type_rows)
     util = _table(
         ["utilisation", *names],
         [[d, *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
@@ -220,12 +238,21 @@ def _format_precision(report: dict, replications: int) -> str:
     )
 
 
+def _type_cell(stats: dict) -> str:
+    """One type's response median / p90 with the share handled on the spot (counted as 0 min)."""
+    cell = f"{_time(stats['response_min'], 'median')} / {_time(stats['response_min'], 'p90')}"
+    spot = stats.get("on_the_spot")
+    return cell + (f" ({_share(spot)})" if spot else "")
+
+
 def _mean_with_ci(stats) -> str:
+    """The mean of replication means with its t-interval; "≥" when censoring makes it a lower bound."""
     if stats is None:
         return "-"
+    prefix = ">= " if stats.get("mean_is_lower_bound") else ""
     if "ci_low" in stats:
-        return f"{stats['mean']:,.1f} [{stats['ci_low']:,.1f}, {stats['ci_high']:,.1f}]"
-    return f"{stats['mean']:,.1f}"
+        return f"{prefix}{stats['mean']:,.1f} [{stats['ci_low']:,.1f}, {stats['ci_high']:,.1f}]"
+    return f"{prefix}{stats['mean']:,.1f}"
 
 
 def _ratio(value, base) -> str:

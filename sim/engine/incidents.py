@@ -161,6 +161,7 @@ class IncidentState:
     layer: int = 1
     escalated: bool = False
     closed_min: float = np.nan
+    on_the_spot: bool = False
     trace: list[TraceEvent] | None = None
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:

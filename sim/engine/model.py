@@ -59,6 +59,9 @@ class RunOutput:
         measured window (after warm-up, before the horizon).
     backlog:
         Jobs still waiting for a unit at the end of the run.
+    end_min:
+        When the run ended (``days + drain_days``, minutes): a stage not reached by then is
+        censored there in the statistics.
     trace:
         When the run was traced: incident number -> its story, a list of
         :class:`~sim.engine.trace.TraceEvent` in order of time.
@@ -70,6 +73,7 @@ class RunOutput:
     on_duty_min: dict[str, float]
     backlog: int
     trace: dict[int, list[TraceEvent]] | None = None
+    end_min: float = math.inf
 
 
 @contextmanager
@@ -152,7 +156,7 @@ class Simulation:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
         trace = {s.number: sorted(s.trace, key=lambda event: event.at_min) for s in self.states} if self.tracing else None
-        return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace)
+        return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.end)
 
     def _records(self) -> list[IncidentRecord]:
         """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
@@ -376,6 +380,7 @@ class Simulation:
         start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
         state.dispatched_min = start
         state.on_scene_min = start
+        state.on_the_spot = on_the_spot
         unit = f"{self.town.grid_names[grid]}-worker-{worker}"
         state.departments.append(GRID_WORKERS)
         state.units.append(unit)
@@ -414,6 +419,7 @@ class Simulation:
         arrived = dispatched + travel
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
+            state.on_the_spot = job.on_the_spot
         job.arrived_min = arrived
         service = self.incidents.service_min[i]
         return travel + (service[parts[0]] if len(parts) == 1 else sum(service[p] for p in parts))

@@ -179,7 +179,12 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
 def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
     """The summary of one run alone (what a replication contributes to paired comparisons)."""
     types = [t.name for t in scenario.incident_types]
-    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types)
+    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types, type_targets(scenario))
+
+
+def type_targets(scenario: Scenario) -> dict[str, float]:
+    """Response target per incident type, minutes: the type's own, else the scenario's."""
+    return {t.name: getattr(t, "target_min", None) or scenario.target_min for t in scenario.incident_types}
 
 
 def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:
@@ -216,7 +221,8 @@ def build_summary(
         "days": scenario.days,
         "warmup_days": scenario.warmup_days,
         "target_min": scenario.target_min,
-        "modes": {m: summarise(outs, warmup, scenario.target_min, types) for m, outs in outputs.items()},
+        "targets_min": type_targets(scenario),
+        "modes": {m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario)) for m, outs in outputs.items()},
     }
     if replications > 1 and (len(outputs) > 1 or precision):
         per_rep = per_rep or {m: [_run_summary(scenario, o) for o in outs] for m, outs in outputs.items()}
