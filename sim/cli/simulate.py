@@ -176,7 +176,12 @@ def format_summary(summary: dict) -> str:
         ["utilisation", *names],
         [[d, *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
     )
-    parts = [header, table, by_type, util]
+    channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
+    by_channel = _table(
+        ["response median / p90 by channel, min", *names],
+        [[c.replace("_", " "), *(_channel_cell(modes[m].get("by_channel", {}).get(c)) for m in names)] for c in channels],
+    )
+    parts = [header, table, by_type, by_channel, util]
     if "paired" in summary:
         parts.append(format_paired(summary["paired"], target))
     if "precision" in summary:
@@ -236,6 +241,14 @@ def _format_precision(report: dict, replications: int) -> str:
         f"precision: {report['metric']} within {100 * report['relative_half_width']:g}% of its mean "
         f"({100 * report['confidence']:g}% interval) {verdict} after {replications} replications; half-widths: {reached}"
     )
+
+
+def _channel_cell(stats: dict | None) -> str:
+    """Response median / p90 of the matters one channel reported, with their count."""
+    if stats is None:
+        return "-"
+    response = stats["response_min"]
+    return f"{_time(response, 'median')} / {_time(response, 'p90')} (n={stats['detected']:,})"
 
 
 def _type_cell(stats: dict) -> str:

@@ -220,6 +220,7 @@ def build_summary(
         "replications": replications,
         "days": scenario.days,
         "warmup_days": scenario.warmup_days,
+        "drain_days": scenario.drain_days,
         "target_min": scenario.target_min,
         "targets_min": type_targets(scenario),
         "modes": {m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario)) for m, outs in outputs.items()},

@@ -60,6 +60,7 @@ from sim.presentation.story import (
     wait_reason,
 )
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
+from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
 
 __all__ = [
     "OKABE_ITO",
@@ -83,6 +84,7 @@ __all__ = [
     "comparison_figures",
     "sweep_figures",
     "format_minutes",
+    "format_time_stat",
 ]
 
 # --------------------------------------------------------------------------- colours
@@ -135,6 +137,16 @@ def format_minutes(minutes: float | None) -> str:
     if minutes < 2 * MINUTES_PER_DAY:
         return f"{minutes / 60:.1f} h"
     return f"{minutes / MINUTES_PER_DAY:.1f} days"
+
+
+def format_time_stat(stats: dict | None, key: str) -> str:
+    """A censored time statistic of a summary for people: ``12.8 min``, or ``> 3.2 days`` when the
+    quantile lies beyond the longest follow-up (see :mod:`sim.stats.survival`), ``-`` for nothing."""
+    if stats is None:
+        return "-"
+    if stats.get(key) is None and stats.get(f"{key}_more_than") is not None:
+        return "> " + format_minutes(stats[f"{key}_more_than"])
+    return format_minutes(stats.get(key))
 
 
 _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
@@ -234,6 +246,14 @@ class Results:
         return float(self.summary["warmup_days"]) * MINUTES_PER_DAY
 
     @property
+    def end_min(self) -> float:
+        """When the runs ended (horizon plus drain), minutes: unreached matters are censored there."""
+        drain = self.summary.get("drain_days")
+        if drain is None:
+            drain = self.scenario.drain_days if self.scenario is not None else 0.0
+        return (float(self.summary["days"]) + float(drain)) * MINUTES_PER_DAY
+
+    @property
     def horizon_min(self) -> float:
         """End of arrivals (and of the measured window), minutes."""
         return float(self.summary["days"]) * MINUTES_PER_DAY
@@ -305,10 +325,18 @@ def _measured(results: Results, mode: str, incident_type: str | None = None) -> 
     return mask
 
 
-def response_times(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
-    """Response times (minutes) of the measured incidents of *mode* that were reached, pooled."""
-    values = results.incidents["response_min"][_measured(results, mode, incident_type)].astype(float)
-    return values[~np.isnan(values)]
+def response_times(results: Results, mode: str, incident_type: str | None = None) -> CensoredTimes:
+    """Response times (minutes) of the measured incidents of *mode* that were found, pooled.
+
+    A matter found but not reached when the run ended is censored at the end (see
+    :mod:`sim.stats.survival`), so the worse-coping mode's slowest matters are not dropped.
+    """
+    inc = results.incidents
+    mask = _measured(results, mode, incident_type) & ~np.isnan(inc["detected_min"].astype(float))
+    detected = inc["detected_min"][mask].astype(float)
+    on_scene = inc["on_scene_min"][mask].astype(float)
+    observed = ~np.isnan(on_scene)
+    return CensoredTimes(np.where(observed, on_scene, results.end_min) - detected, observed)
 
 
 # --------------------------------------------------------------------------- response distributions
@@ -334,10 +362,10 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     colours = results.colours
     high = 1.0
     for mode in results.modes:
-        times = np.sort(np.maximum(response_times(results, mode, incident_type), 1.0))
-        if times.size == 0:
+        times = response_times(results, mode, incident_type)
+        if times.n == 0:
             continue
-        high = max(high, float(times[-1]))
+        high = max(high, times.followed_min)
         _ecdf_curve(ax, mode, times, colours[mode])
     target = float(results.summary["target_min"])
     ax.axvline(target, color="black", linestyle="--", linewidth=1.2, label=f"target: {format_minutes(target)}")
@@ -350,7 +378,7 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Response time: found → first able unit on scene (minutes, log scale)")
-    ax.set_ylabel("Share of incidents reached (%)")
+    ax.set_ylabel("Share of matters found that were reached (%)")
     what = _pretty(incident_type) if incident_type else "all incidents"
     ax.set_title(f"How long until someone able to act arrives: {what}")
     ax.grid(True, which="major", alpha=0.3)
@@ -358,13 +386,21 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     return ax
 
 
-def _ecdf_curve(ax: Axes, mode: str, times: np.ndarray, colour: str) -> None:
-    share = np.arange(1, times.size + 1) / times.size
-    median, p90 = np.median(times), np.percentile(times, 90)
-    label = f"{mode}: {format_minutes(median)}, {format_minutes(p90)} (n={times.size:,})"
-    ax.step(times, share, where="post", color=colour, linewidth=2.2, label=label)
-    ax.plot([median], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
-    ax.plot([p90], [0.9], "^", color=colour, markersize=9, markeredgecolor="white", zorder=5)
+def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str) -> None:
+    """The Kaplan–Meier share reached by each time (flat at the end when matters were never reached)."""
+    curve_min, share = reached_curve(times)
+    median, p90 = km_quantiles(times, (0.5, 0.9))
+
+    def text(value: float | None) -> str:
+        return format_minutes(value) if value is not None else f"> {format_minutes(times.followed_min)}"
+
+    waiting = f", {times.censored:,} not reached" if times.censored else ""
+    label = f"{mode}: {text(median)}, {text(p90)} (n={times.n:,}{waiting})"
+    ax.step(np.maximum(curve_min, 1.0), share, where="post", color=colour, linewidth=2.2, label=label)
+    if median is not None:
+        ax.plot([max(median, 1.0)], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
+    if p90 is not None:
+        ax.plot([max(p90, 1.0)], [0.9], "^", color=colour, markersize=9, markeredgecolor="white", zorder=5)
 
 
 def plot_response_by_type(results: Results, ax: Axes | None = None) -> Axes:
@@ -477,8 +513,10 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     ax.set_xlabel("x, km")
     ax.set_ylabel("y, km")
     overall = response_times(results, mode)
-    mean = float(overall.mean()) if overall.size else math.nan
-    ax.set_title(f"{mode}: mean {format_minutes(mean)}", color=results.colours[mode], fontweight="bold")
+    mean = restricted_mean(overall)
+    bound = ">= " if overall.censored else ""
+    title = f"{mode}: mean {bound}{format_minutes(mean if mean is not None else math.nan)}"
+    ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CensoredTimes", "km_quantiles", "restricted_mean", "weighted_km_quantiles"]
+__all__ = ["CensoredTimes", "km_quantiles", "reached_curve", "restricted_mean", "weighted_km_quantiles"]
 
 _EPS = 1e-12
 
@@ -108,6 +108,19 @@ def km_quantiles(times: CensoredTimes, shares: Sequence[float]) -> list[float | 
         hits = np.flatnonzero(observed & (reached >= share - _EPS))
         out.append(float(minutes[hits[0]]) if hits.size else None)
     return out
+
+
+def reached_curve(times: CensoredTimes) -> tuple[np.ndarray, np.ndarray]:
+    """The estimated share reached, ``1 - S(t)``, after each sorted duration (for a step plot).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Durations in increasing order (minutes) and the share reached just after each. It stays
+        below 1 at the end when matters were still waiting when the run ended.
+    """
+    minutes, observed = _sorted(times)
+    return minutes, 1.0 - _survival_steps(minutes, observed)
 
 
 def restricted_mean(times: CensoredTimes) -> float | None:

@@ -72,3 +72,19 @@ def test_on_the_spot_and_dispatched_are_reported_apart():
         everyone, dispatched = stats["response_min"], stats["dispatched_response_min"]
         assert dispatched["n"] < everyone["n"]
         assert dispatched["median"] >= everyone["median"]
+
+
+def test_response_split_by_detection_channel():
+    """Each channel's counts add up to the matters detected, and its median is that of its own matters."""
+    scenario = sim.load_scenario("scenarios/anhai_garbage.yaml")
+    output = sim.run(scenario, "fragmented")
+    summary = sim.compare(scenario, ["fragmented"]).summary["modes"]["fragmented"]
+    channels = summary["by_channel"]
+    assert sum(c["detected"] for c in channels.values()) == summary["detected"]
+    assert {"patrol", "hotline"} <= set(channels)
+    records = [r for r in measured(output.records, scenario.warmup_days * 1440) if r.channel == "hotline"]
+    reached = sorted(r.response_min for r in records if not math.isnan(r.on_scene_min))
+    if len(reached) == len(records):  # nothing censored: the Kaplan-Meier median is the empirical one
+        assert channels["hotline"]["response_min"]["median"] == float(
+            np.quantile(reached, 0.5, method="inverted_cdf")
+        )
