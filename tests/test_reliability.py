@@ -113,7 +113,9 @@ def test_a_department_never_on_duty():
     modes = _finished(_classroom("departments.sanitation.shift=[{times: ['00:00-24:00'], units: 0}]"))
     assert modes["fragmented"]["utilisation"]["sanitation"] is None
     assert modes["fragmented"]["backlog"] > 0 and modes["fragmented"]["unresolved"] > 0
-    assert modes["fragmented"]["by_type"]["garbage_overflow"]["response_min"] is None
+    garbage = modes["fragmented"]["by_type"]["garbage_overflow"]["response_min"]
+    assert garbage["share_not_reached"] == 1.0 and garbage["median"] is None  # censored, not dropped
+    assert garbage["median_more_than"] > 0
     assert modes["unified"]["unresolved"] == 0  # the pooled team clears bins
 
 

@@ -156,7 +156,8 @@ def compare(
         for m in names:
             new = [run(scenario, m, base, r) for r in range(len(outputs[m]), wanted)]
             outputs[m] += new
-            per_rep[m] += [_run_summary(scenario, o) for o in new]
+            if precision is not None or wanted > 1:  # one replication: its summary is the mode's, made once below
+                per_rep[m] += [_run_summary(scenario, o) for o in new]
         if precision is None or wanted >= precision.max_replications or _precise(precision, per_rep):
             break
         wanted = min(wanted + precision.batch, precision.max_replications)
