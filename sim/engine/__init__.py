@@ -1,1 +1,1 @@
-"""engine"""
+"""The simulation engine: the town, its units, channels and dispatch as SimPy processes."""

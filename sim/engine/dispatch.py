@@ -149,8 +149,9 @@ class Dispatcher:
         return best
 
     def _nearest(self, job: Job) -> Unit | None:
-        """The free capable unit with the shortest travel time; ties go to the department first in
-        name order, then to the unit free longest.
+        """The free capable unit with the shortest travel time.
+
+        Ties go to the department first in name order, then to the unit free longest.
 
         Departments are searched in name order and a later one must be strictly sooner to win.
         Within a department, few free units are compared one by one in the order they became

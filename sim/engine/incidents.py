@@ -57,6 +57,7 @@ class IncidentSet:
     layer: np.ndarray
 
     def __len__(self) -> int:
+        """The number of incidents."""
         return len(self.occurred_min)
 
 

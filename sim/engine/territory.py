@@ -83,6 +83,7 @@ class Town:
         return self.road_km_from(x, y, b)
 
     def __post_init__(self):
+        """Derive the per-patch tables once."""
         # Patch centres as plain tuples and each patch's sector name: fast to index one at a time.
         object.__setattr__(self, "centres", [tuple(map(float, xy)) for xy in self.xy_km])
         object.__setattr__(self, "patch_sector_names", tuple(self.sector_names[s] for s in self.sector.tolist()))

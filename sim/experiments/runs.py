@@ -305,7 +305,7 @@ def run_point(
             scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
         summary = _run_summary(scenario, run(scenario, mode, seed, replication))
         values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
-    except Exception as err:  # noqa: BLE001 -- a failed run is a row, not a crash (desmod's reraise=False)
+    except Exception as err:
         error = _error_text(err)
     row.update(values)
     row["error"] = error

@@ -1,1 +1,1 @@
-"""io"""
+"""Input and output: scenario and sweep files in, result files out."""

@@ -21,8 +21,9 @@ import os
 import re
 import sys
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -895,7 +896,7 @@ def _clean_loc(loc: tuple, data, keep_last: bool) -> tuple:
     """
     out, node = [], data
     for i, key in enumerate(loc):
-        if isinstance(node, dict) and key in node:
+        if isinstance(node, dict) and key in node:  # noqa: SIM114 - a key of a mapping, or (below) an index of a list
             out.append(key)
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):

@@ -13,9 +13,9 @@ import math
 import os
 import signal
 import tempfile
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable
 
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
 

@@ -87,6 +87,7 @@ class Target:
         return MET if low >= self.value else NOT_MET if high < self.value else UNDECIDED
 
     def __str__(self) -> str:
+        """The target as written: ``p90 response <= 30``."""
         return f"{self.metric} {self.op} {self.value:g}"
 
 

@@ -34,9 +34,10 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib import colormaps
@@ -251,7 +252,7 @@ class Results:
         return self.scenario
 
     @classmethod
-    def from_comparison(cls, comparison) -> "Results":
+    def from_comparison(cls, comparison) -> Results:
         """Results of a :class:`~sim.experiments.runs.Comparison` held in memory (nothing written)."""
         incidents = _columns(
             ("mode", "replication", *RECORD_FIELDS, "response_min", "resolution_min"),
@@ -648,7 +649,7 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _clock(minute: float) -> str:
     """Clock time of a simulation minute: ``Tue 15:19``."""
-    day, rest = divmod(int(round(minute)), MINUTES_PER_DAY)
+    day, rest = divmod(round(minute), MINUTES_PER_DAY)
     return f"{_DAY_NAMES[day % 7]} {rest // 60:02d}:{rest % 60:02d}"
 
 
@@ -863,7 +864,7 @@ def _outcome(events: list[TraceEvent]) -> str:
 
 def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
     """Name the longest wait between two stages on the row, if it is a large part of the picture."""
-    gaps = [(b.at_min - a.at_min, a, b) for a, b in zip(events, events[1:])]
+    gaps = [(b.at_min - a.at_min, a, b) for a, b in pairwise(events)]
     if not gaps:
         return
     length, a, b = max(gaps, key=lambda g: g[0])
@@ -1426,6 +1427,8 @@ def figure_sensitivity(result: dict, metric: str) -> Figure:
 
 
 def metric_words(path: str) -> str:
-    """A metric path in words, for tables and titles: ``by_type.garbage_overflow.response_min.median`` ->
-    ``garbage overflow: median response time``."""
+    """A metric path in words, for tables and titles.
+
+    E.g. ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``.
+    """
     return _metric_name(path)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python

@@ -1,1 +1,1 @@
-"""scenario"""
+"""The scenario: its schema, schedules, distributions, governance presets and checks."""

@@ -1,1 +1,1 @@
-"""stats"""
+"""Statistics of records: response and resolution times, intervals and paired differences."""
