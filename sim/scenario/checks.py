@@ -70,7 +70,7 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
     depts = [d.name for d in scenario.departments]
     types = [t.name for t in scenario.incident_types]
     patches = _patch_names(scenario.territory) + ["centre"]
-    out = []
+    out: list[tuple[tuple[str | int, ...], str]] = []
     for i, d in enumerate(scenario.departments):
         for j, power in enumerate(d.powers):
             if power not in types:
@@ -111,4 +111,5 @@ def _patch_names(territory: Territory) -> list[str]:
     if territory.patches is not None:
         return [p.name for p in territory.patches]
     g = territory.grid
+    assert g is not None  # the schema requires a grid or patches
     return [f"r{r}c{c}" for r in range(g.rows) for c in range(g.cols)]
