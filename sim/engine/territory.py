@@ -68,12 +68,6 @@ class Town:
             return int(np.argmin(((self.xy_km - centroid) ** 2).sum(axis=1)))
         return self.names.index(name)
 
-    def road_km(self, from_xy: np.ndarray, patch: int) -> np.ndarray:
-        """Road distance (km) from one or many positions to a patch centre."""
-        delta = np.abs(np.asarray(from_xy, dtype=float) - self.xy_km[patch])
-        straight = delta.sum(axis=-1) if self.manhattan else np.sqrt((delta**2).sum(axis=-1))
-        return straight * self.detour_factor
-
     def road_km_from(self, x: float, y: float, patch: int) -> float:
         """Road distance (km) from the point (x, y) to a patch centre, for one unit (no arrays)."""
         px, py = self.centres[patch]
