@@ -60,6 +60,7 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
+from sim.presentation.text import format_minutes
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 
 __all__ = [
@@ -123,19 +124,6 @@ def mode_colours(modes: Sequence[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- units
-
-
-def format_minutes(minutes: float | None) -> str:
-    """A duration for people: ``12.8 min``, ``18.7 h``, ``2.3 days`` (``-`` for none)."""
-    if minutes is None or not math.isfinite(minutes):
-        return "-"
-    if minutes < 0.05:
-        return "0 min"
-    if minutes < 90:
-        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
-    if minutes < 2 * MINUTES_PER_DAY:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / MINUTES_PER_DAY:.1f} days"
 
 
 _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)

@@ -20,8 +20,9 @@ from pathlib import Path
 from sim.engine.trace import Stage, TraceEvent
 from sim.io.results import write_atomic
 from sim.presentation import figures as plots
-from sim.presentation.figures import Results, Story, format_minutes
+from sim.presentation.figures import Results, Story
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
+from sim.presentation.text import format_minutes, share, stat
 
 __all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "CAPTIONS"]
 
@@ -149,7 +150,7 @@ def narrate(results: Results, story: Story | None = None) -> str:
         within = stats["within_target"]
         lines.append(
             f"  {mode:<{width}}  median {format_minutes(response.get('median')):>9}   p90 {format_minutes(response.get('p90')):>9}"
-            f"   within {target:g} min: {'-' if within is None else f'{100 * within:.0f}%'}"
+            f"   within {target:g} min: {share(within)}"
         )
     lines += _ratio_line(results, focus)
     if story is not None:
@@ -197,14 +198,6 @@ def _table(header: list[str], rows: list[list[str]], colours: dict[str, str] | N
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _stat(stats, key):
-    return None if not stats else stats.get(key)
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _mean_ci(stats) -> str:
     if not stats:
         return "-"
@@ -217,10 +210,10 @@ def _mean_ci(stats) -> str:
 _GLANCE = (
     ("incidents measured", lambda s: f"{s['incidents']:,}"),
     ("detected", lambda s: f"{s['detected']:,}"),
-    ("response median", lambda s: format_minutes(_stat(s["response_min"], "median"))),
-    ("response p90", lambda s: format_minutes(_stat(s["response_min"], "p90"))),
+    ("response median", lambda s: format_minutes(stat(s["response_min"], "median"))),
+    ("response p90", lambda s: format_minutes(stat(s["response_min"], "p90"))),
     ("response mean [95% CI]", lambda s: _mean_ci(s["response_min"])),
-    ("resolution median", lambda s: format_minutes(_stat(s["resolution_min"], "median"))),
+    ("resolution median", lambda s: format_minutes(stat(s["resolution_min"], "median"))),
     ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
     ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
     ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
@@ -233,15 +226,15 @@ def _summary_tables(results: Results) -> str:
     stats = summary["modes"]
     target = f"within {summary['target_min']:g} min"
     glance = [[label, *(fn(stats[m]) for m in modes)] for label, fn in _GLANCE]
-    glance.insert(5, [target, *(_share(stats[m]["within_target"]) for m in modes)])
+    glance.insert(5, [target, *(share(stats[m]["within_target"]) for m in modes)])
     types = list(stats[modes[0]]["by_type"])
     by_type = [
-        [plots._pretty(t), *(f"{format_minutes(_stat(stats[m]['by_type'][t]['response_min'], 'median'))} / "
-                             f"{format_minutes(_stat(stats[m]['by_type'][t]['response_min'], 'p90'))}" for m in modes)]
+        [plots._pretty(t), *(f"{format_minutes(stat(stats[m]['by_type'][t]['response_min'], 'median'))} / "
+                             f"{format_minutes(stat(stats[m]['by_type'][t]['response_min'], 'p90'))}" for m in modes)]
         for t in types
     ]
     departments = list(stats[modes[0]]["utilisation"])
-    util = [[d, *(_share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
+    util = [[d, *(share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
     colours = results.colours
     return (
         "<h2>At a glance</h2>" + _table(["", *modes], glance, colours)

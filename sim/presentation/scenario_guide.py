@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from sim.presentation.text import share as _share
 from sim.scenario.schema import Scenario
 
 __all__ = ["field_reference", "results_table", "scenario_guide"]
@@ -132,10 +133,6 @@ def results_table(paths: Iterable[Path]) -> str:
 
 def _num(value) -> str:
     return "-" if value is None else f"{value:,.1f}"
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
 
 
 def scenario_guide(scenario_paths: Iterable[Path] = (), run: bool = True) -> str:
