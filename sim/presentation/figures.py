@@ -62,6 +62,7 @@ from sim.presentation.story import (
 )
 from sim.presentation.text import format_minutes
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
+from sim.stats.metrics import in_window
 
 __all__ = [
     "OKABE_ITO",
@@ -288,7 +289,7 @@ def load_results(folder: str | Path) -> Results:
 def _measured(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
     """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up."""
     inc = results.incidents
-    mask = (inc["mode"] == mode) & (inc["occurred_min"] >= results.warmup_min)
+    mask = (inc["mode"] == mode) & in_window(inc["occurred_min"], results.warmup_min)
     if incident_type is not None:
         mask &= inc["incident_type"] == incident_type
     return mask

@@ -36,6 +36,8 @@ __all__ = [
     "CONFIDENCE",
     "Precision",
     "describe",
+    "in_window",
+    "measured",
     "metric_paths",
     "metric_value",
     "paired_difference",
@@ -232,8 +234,23 @@ def _is_number(value) -> bool:
 # --------------------------------------------------------------------------- one mode's summary
 
 
-def _measured(records: Iterable[IncidentRecord], warmup_min: float) -> list[IncidentRecord]:
-    return [r for r in records if r.occurred_min >= warmup_min]
+def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
+    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
+
+    The one warm-up rule, for one time or a numpy array of times (then a boolean mask). Arrivals
+    stop at the horizon, so *end_min* only matters to a caller that passes one.
+    """
+    return (occurred_min >= warmup_min) & (occurred_min < end_min)
+
+
+def measured(
+    records: Iterable[IncidentRecord], warmup_min: float, end_min: float = math.inf, incident_type: str | None = None
+) -> list[IncidentRecord]:
+    """The records of incidents in the measured window (:func:`in_window`), of one type if given."""
+    return [
+        r for r in records
+        if in_window(r.occurred_min, warmup_min, end_min) and (incident_type is None or r.incident_type == incident_type)
+    ]
 
 
 def time_stats(samples_by_replication: Sequence[np.ndarray]) -> dict | None:
@@ -301,7 +318,7 @@ def summarise(outputs: Sequence, warmup_min: float, target_min: float, type_name
     type_names:
         Incident type names, in scenario order, for ``by_type``.
     """
-    per_rep = [_measured(o.records, warmup_min) for o in outputs]
+    per_rep = [measured(o.records, warmup_min) for o in outputs]
     summary = {"replications": len(outputs), **_group_stats(per_rep, target_min)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
