@@ -240,6 +240,10 @@ class Rule:
     batch: int = 5
 
 
+DEFAULT_RULE = Rule()
+"""The rule used when none is given."""
+
+
 @dataclass
 class Trial:
     """What the search learnt at one unit count."""
@@ -393,7 +397,7 @@ def staff(
     target: Target | str,
     mode: str = "unified",
     departments: Sequence[str] = (),
-    rule: Rule = Rule(),
+    rule: Rule = DEFAULT_RULE,
     seed: int | None = None,
     max_units: int | None = None,
     backend: str = "serial",

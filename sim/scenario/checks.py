@@ -78,7 +78,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
         bases = [d.base] if isinstance(d.base, str) else d.base
         for j, base in enumerate(bases):
             if base not in patches:
-                path = ("departments", i, "base") + (() if isinstance(d.base, str) else (j,))
+                path: tuple[str | int, ...] = ("departments", i, "base")
+                if not isinstance(d.base, str):
+                    path = (*path, j)
                 out.append((path, unknown("patch", base, patches)))
         if isinstance(d.base, list) and not d.base:
             out.append((("departments", i, "base"), "base list is empty"))
