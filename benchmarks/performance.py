@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim.engine.territory import build_town  # noqa: E402
 from sim.io.loader import read_yaml  # noqa: E402
 from sim.io.results import write_atomic  # noqa: E402
-from sim.engine.territory import build_town  # noqa: E402
 
 SERVERS, UTILISATION, SERVICE_MEAN = 10, 0.8, 10.0
 ARRIVALS_PER_MIN = UTILISATION * SERVERS / SERVICE_MEAN

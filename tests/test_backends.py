@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import main
+from sim.errors import ScenarioError
 from sim.experiments.backends import (
     BackendError,
     DaskBackend,
@@ -20,8 +22,6 @@ from sim.experiments.backends import (
     SerialBackend,
     open_backend,
 )
-from sim.cli import main
-from sim.errors import ScenarioError
 from sim.experiments.runs import run_sweep
 from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
@@ -107,7 +107,7 @@ def test_backend_options_are_checked():
 
 
 def test_unreachable_scheduler_is_a_clear_error():
-    with pytest.raises(ScenarioError, match="cannot reach the dask scheduler at tcp://127.0.0.1:9"):
+    with pytest.raises(ScenarioError, match=r"cannot reach the dask scheduler at tcp://127\.0\.0\.1:9"):
         DaskBackend(scheduler="tcp://127.0.0.1:9", timeout_s=1)
 
 
@@ -215,5 +215,8 @@ def test_every_start_method_gives_the_same_rows(method):
 
         keys = [(p, m, 0) for p in range(2) for m in sweep.modes]
         rows = dict(pool.imap(run_task, [_task(sweep, *key) for key in keys]))
-    strip = lambda row: {k: v for k, v in row.items() if k != "runtime_s"}
+
+    def strip(row):
+        return {k: v for k, v in row.items() if k != "runtime_s"}
+
     assert [strip(rows[i]) for i in range(len(keys))] == [strip(r) for r in serial.runs]

@@ -47,8 +47,8 @@ from sim.cli.simulate import format_summary
 from sim.errors import Problem, ScenarioError
 from sim.experiments.runs import run_sweep
 from sim.io.loader import MAX_DEPTH, MAX_NODES, apply_overrides, read_yaml
-from sim.stats.metrics import metric_paths
 from sim.io.sweepfile import load_sweep, sweep_from_dict
+from sim.stats.metrics import metric_paths
 from tests.conftest import SCENARIOS
 from tests.test_extremes import finite_everywhere
 

@@ -17,9 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim import ScenarioError
-from sim import load_scenario
-from sim import scenario_from_dict
+from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.errors import USER_ERROR_EXIT, Problem
 from sim.io.loader import MAX_NODES, apply_overrides, parse_yaml, read_yaml
 

@@ -10,13 +10,11 @@ from scipy import stats
 
 import sim
 from sim.experiments.runs import run_point
-from sim.stats.survival import CensoredTimes
 from sim.stats.metrics import (
     MIN_BOOTSTRAP_REPLICATIONS,
     Precision,
     _weighted_percentiles,
     describe,
-    summarise,
     metric_paths,
     metric_value,
     paired_difference,
@@ -26,6 +24,7 @@ from sim.stats.metrics import (
     t_interval,
     time_stats,
 )
+from sim.stats.survival import CensoredTimes
 
 
 def test_t_interval_by_hand():

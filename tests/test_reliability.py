@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.experiments.backends import BackendError, DaskBackend, ProcessBackend
 from sim.cli import main
+from sim.experiments.backends import BackendError, DaskBackend, ProcessBackend
 from sim.experiments.runs import run_sweep
 from sim.io.loader import apply_overrides, read_yaml
 from sim.io.results import write_all, write_comparison

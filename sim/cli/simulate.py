@@ -15,6 +15,9 @@ from sim.cli.common import (
 )
 from sim.experiments.runs import compare
 from sim.io.results import write_comparison
+from sim.presentation.text import share as _share
+from sim.presentation.text import stat as _stat
+from sim.presentation.text import text_table as _table
 from sim.scenario.schema import Scenario
 from sim.stats.metrics import Precision, metric_paths
 
@@ -110,14 +113,6 @@ def _minutes(value) -> str:
     if value >= 120:
         return f"{value:,.0f} ({value / 60:.1f} h)"
     return f"{value:,.1f}"
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
-def _stat(stats, key):
-    return None if stats is None else stats.get(key)
 
 
 def _time(stats, key) -> str:
@@ -272,13 +267,3 @@ def _ratio(value, base) -> str:
     if value is None or not base:
         return "-"
     return f"{value / base:.2f}x"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [str(row[0]).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

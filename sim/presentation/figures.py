@@ -34,9 +34,10 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib import colormaps
@@ -59,7 +60,9 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
+from sim.presentation.text import format_minutes, format_time_stat
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
+from sim.stats.metrics import in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
 
 __all__ = [
@@ -124,29 +127,6 @@ def mode_colours(modes: Sequence[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- units
-
-
-def format_minutes(minutes: float | None) -> str:
-    """A duration for people: ``12.8 min``, ``18.7 h``, ``2.3 days`` (``-`` for none)."""
-    if minutes is None or not math.isfinite(minutes):
-        return "-"
-    if minutes < 0.05:
-        return "0 min"
-    if minutes < 90:
-        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
-    if minutes < 2 * MINUTES_PER_DAY:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / MINUTES_PER_DAY:.1f} days"
-
-
-def format_time_stat(stats: dict | None, key: str) -> str:
-    """A censored time statistic of a summary for people: ``12.8 min``, or ``> 3.2 days`` when the
-    quantile lies beyond the longest follow-up (see :mod:`sim.stats.survival`), ``-`` for nothing."""
-    if stats is None:
-        return "-"
-    if stats.get(key) is None and stats.get(f"{key}_more_than") is not None:
-        return "> " + format_minutes(stats[f"{key}_more_than"])
-    return format_minutes(stats.get(key))
 
 
 _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
@@ -271,7 +251,7 @@ class Results:
         return self.scenario
 
     @classmethod
-    def from_comparison(cls, comparison) -> "Results":
+    def from_comparison(cls, comparison) -> Results:
         """Results of a :class:`~sim.experiments.runs.Comparison` held in memory (nothing written)."""
         incidents = _columns(
             ("mode", "replication", *RECORD_FIELDS, "response_min", "resolution_min"),
@@ -319,7 +299,7 @@ def load_results(folder: str | Path) -> Results:
 def _measured(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
     """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up."""
     inc = results.incidents
-    mask = (inc["mode"] == mode) & (inc["occurred_min"] >= results.warmup_min)
+    mask = (inc["mode"] == mode) & in_window(inc["occurred_min"], results.warmup_min)
     if incident_type is not None:
         mask &= inc["incident_type"] == incident_type
     return mask
@@ -686,7 +666,7 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _clock(minute: float) -> str:
     """Clock time of a simulation minute: ``Tue 15:19``."""
-    day, rest = divmod(int(round(minute)), MINUTES_PER_DAY)
+    day, rest = divmod(round(minute), MINUTES_PER_DAY)
     return f"{_DAY_NAMES[day % 7]} {rest // 60:02d}:{rest % 60:02d}"
 
 
@@ -901,7 +881,7 @@ def _outcome(events: list[TraceEvent]) -> str:
 
 def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
     """Name the longest wait between two stages on the row, if it is a large part of the picture."""
-    gaps = [(b.at_min - a.at_min, a, b) for a, b in zip(events, events[1:])]
+    gaps = [(b.at_min - a.at_min, a, b) for a, b in pairwise(events)]
     if not gaps:
         return
     length, a, b = max(gaps, key=lambda g: g[0])
@@ -1464,6 +1444,8 @@ def figure_sensitivity(result: dict, metric: str) -> Figure:
 
 
 def metric_words(path: str) -> str:
-    """A metric path in words, for tables and titles: ``by_type.garbage_overflow.response_min.median`` ->
-    ``garbage overflow: median response time``."""
+    """A metric path in words, for tables and titles.
+
+    E.g. ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``.
+    """
     return _metric_name(path)

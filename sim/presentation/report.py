@@ -20,8 +20,9 @@ from pathlib import Path
 from sim.engine.trace import Stage, TraceEvent
 from sim.io.results import write_atomic
 from sim.presentation import figures as plots
-from sim.presentation.figures import Results, Story, format_minutes, format_time_stat
+from sim.presentation.figures import Results, Story
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
+from sim.presentation.text import format_minutes, format_time_stat, share
 
 __all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "CAPTIONS"]
 
@@ -199,14 +200,6 @@ def _table(header: list[str], rows: list[list[str]], colours: dict[str, str] | N
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _stat(stats, key):
-    return None if not stats else stats.get(key)
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _mean_ci(stats) -> str:
     if not stats:
         return "-"
@@ -223,7 +216,7 @@ _GLANCE = (
     ("response median", lambda s: format_time_stat(s["response_min"], "median")),
     ("response p90", lambda s: format_time_stat(s["response_min"], "p90")),
     ("response mean [95% CI]", lambda s: _mean_ci(s["response_min"])),
-    ("handled on the spot by the finder", lambda s: _share(s.get("on_the_spot"))),
+    ("handled on the spot by the finder", lambda s: share(s.get("on_the_spot"))),
     ("dispatched: response median", lambda s: format_time_stat(s.get("dispatched_response_min"), "median")),
     ("resolution median", lambda s: format_time_stat(s["resolution_min"], "median")),
     ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
@@ -238,7 +231,7 @@ def _summary_tables(results: Results) -> str:
     stats = summary["modes"]
     target = f"within {summary['target_min']:g} min"
     glance = [[label, *(fn(stats[m]) for m in modes)] for label, fn in _GLANCE]
-    glance.insert(7, [target, *(_share(stats[m]["within_target"]) for m in modes)])
+    glance.insert(7, [target, *(share(stats[m]["within_target"]) for m in modes)])
     types = list(stats[modes[0]]["by_type"])
     by_type = [
         [plots._pretty(t), *(f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
@@ -246,7 +239,7 @@ def _summary_tables(results: Results) -> str:
         for t in types
     ]
     departments = list(stats[modes[0]]["utilisation"])
-    util = [[d, *(_share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
+    util = [[d, *(share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
     colours = results.colours
     return (
         "<h2>At a glance</h2>" + _table(["", *modes], glance, colours)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from sim.presentation.text import share as _share
 from sim.scenario.schema import Scenario
 
 __all__ = ["field_reference", "results_table", "scenario_guide"]
@@ -140,10 +141,6 @@ def _num(stats: dict | None, key: str) -> str:
     if stats.get(key) is None and stats.get(f"{key}_more_than") is not None:
         return f"> {stats[f'{key}_more_than']:,.1f}"
     return "-" if stats.get(key) is None else f"{stats[key]:,.1f}"
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
 
 
 def scenario_guide(scenario_paths: Iterable[Path] = (), run: bool = True) -> str:

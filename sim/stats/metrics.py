@@ -46,8 +46,9 @@ __all__ = [
     "CONFIDENCE",
     "Precision",
     "describe",
-    "metric_paths",
+    "in_window",
     "measured",
+    "metric_paths",
     "metric_value",
     "censored_times",
     "paired_difference",
@@ -253,9 +254,23 @@ def _is_number(value) -> bool:
 # --------------------------------------------------------------------------- one mode's summary
 
 
-def measured(records: Iterable[IncidentRecord], warmup_min: float) -> list[IncidentRecord]:
-    """The records measured: incidents that occurred after the warm-up (the one warm-up filter)."""
-    return [r for r in records if r.occurred_min >= warmup_min]
+def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
+    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
+
+    The one warm-up rule, for one time or a numpy array of times (then a boolean mask). Arrivals
+    stop at the horizon, so *end_min* only matters to a caller that passes one.
+    """
+    return (occurred_min >= warmup_min) & (occurred_min < end_min)
+
+
+def measured(
+    records: Iterable[IncidentRecord], warmup_min: float, end_min: float = math.inf, incident_type: str | None = None
+) -> list[IncidentRecord]:
+    """The records of incidents in the measured window (:func:`in_window`), of one type if given."""
+    return [
+        r for r in records
+        if in_window(r.occurred_min, warmup_min, end_min) and (incident_type is None or r.incident_type == incident_type)
+    ]
 
 
 def time_stats(times_by_replication: Sequence[CensoredTimes], confidence: float = CONFIDENCE) -> dict | None:
