@@ -49,8 +49,8 @@ from sim.experiments.runs import run_sweep
 from sim.io.loader import MAX_DEPTH, MAX_NODES, apply_overrides, read_yaml
 from sim.stats.metrics import metric_paths
 from sim.io.sweepfile import load_sweep, sweep_from_dict
-from tests.conftest import SCENARIOS
-from tests.test_extremes import finite_everywhere
+from tests.conftest import DATA, SCENARIOS
+from tests.system.test_extremes import finite_everywhere
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
@@ -71,11 +71,11 @@ CASE_MEMORY = 1_500_000_000
 MAX_RUN_INCIDENTS = 20_000
 """Valid mutated scenarios expecting more incidents than this are validated but not run."""
 
-REGRESSIONS = Path(__file__).parent / "data" / "fuzz_regressions"
+REGRESSIONS = DATA / "fuzz_regressions"
 
 
 SCALE = float(os.environ.get("SIM_FUZZ_SCALE", "1"))
-"""Multiplies every number of cases: ``SIM_FUZZ_SCALE=20 python -m pytest tests/test_fuzz.py`` for a long hunt."""
+"""Multiplies every number of cases: ``SIM_FUZZ_SCALE=20 python -m pytest tests/system/test_fuzz.py`` for a long hunt."""
 
 
 def fuzz(test: str):

@@ -1,7 +1,7 @@
 """Reliability: extreme scenarios finish; Ctrl-C, a killed worker or a broken pool lose nothing.
 
-What tests/test_extremes.py (zero incidents, one unit, years, thousands of patches ...),
-tests/test_interrupt.py (Ctrl-C during ``compare``) and tests/test_backends.py (kill -9 and
+What tests/system/test_extremes.py (zero incidents, one unit, years, thousands of patches ...),
+tests/system/test_interrupt.py (Ctrl-C during ``compare``) and tests/experiments/test_backends.py (kill -9 and
 Ctrl-C of a sweep on the process pool, the same table on every backend) already cover is not
 repeated here. This file adds a unit-less department in a pooling mode, units never on duty and
 a one-minute shift; Ctrl-C during ``run`` and during a sweep on the serial and dask backends;
@@ -33,7 +33,7 @@ from sim.io.loader import apply_overrides, read_yaml
 from sim.io.results import write_all, write_comparison
 from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
-from tests.test_extremes import finite_everywhere
+from tests.system.test_extremes import finite_everywhere
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
 TABLES = ("runs.csv", "summary.csv")
@@ -98,7 +98,7 @@ def _finished(data: dict) -> dict:
 
 
 def test_a_department_with_no_units_pooled_in_a_mode():
-    """Beyond tests/test_extremes.py: a unit-less department, with powers, pooled into a mode's team."""
+    """Beyond tests/system/test_extremes.py: a unit-less department, with powers, pooled into a mode's team."""
     data = _classroom()
     data["departments"].append({"name": "land", "units": 0, "powers": ["garbage_overflow"]})
     data["governance"] = {"modes": {"fragmented": {}, "joint": {}, "unified": {"authority": {"pooled": ["land", "sanitation"]}}}}
@@ -148,7 +148,7 @@ def test_sigint_during_run_stops_within_a_second_and_writes_nothing(tmp_path):
 @pytest.mark.parametrize("backend", ["serial", "dask"])
 def test_sigint_during_a_sweep_keeps_every_finished_run(tmp_path, backend):
     """Ctrl-C (to the whole terminal group, dask's worker processes included) on the backends
-    test_backends.py does not: within a second, exit 130, every finished run kept whole, no
+    tests/experiments/test_backends.py does not: within a second, exit 130, every finished run kept whole, no
     temporary file, no traceback from any process, and --resume then finishes the same table."""
     sweep_file = _sweep_file(tmp_path)
     out = tmp_path / "out"

@@ -22,9 +22,9 @@ from sim import load_scenario
 from sim import scenario_from_dict
 from sim.errors import USER_ERROR_EXIT, Problem
 from sim.io.loader import MAX_NODES, apply_overrides, parse_yaml, read_yaml
+from tests.conftest import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[1]
-CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+CLASSROOM = SCENARIOS / "classroom.yaml"
 
 BASE = """\
 name: tiny
