@@ -10,6 +10,7 @@ process to get somewhere poll its progress with no deadline of their own; the te
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -55,6 +56,14 @@ def cpu_seconds(pid: int) -> float:
         if fields is not None:  # utime, stime, cutime, cstime are fields 14-17
             total += sum(int(x) for x in fields[11:15])
     return total / TICK
+
+
+def cpu_of_run(command: list[str], cwd: Path) -> float:
+    """CPU seconds *command* takes from start to exit (it and the descendants it waits for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=cwd, capture_output=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def wait_until(predicate, process: subprocess.Popen) -> None:

@@ -242,9 +242,9 @@ def test_billion_laughs_fails_fast(tmp_path):
         lines.append(f"lol{i}: &l{i} [{refs}]")
     text = "\n".join(lines) + "\n"
     path = write(tmp_path, text)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process, which parses: not inflated by a busy machine
     problem = only_problem(path)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     assert problem.source == str(path)
     assert problem.path.startswith("lol")
     assert problem.line == line_of(text, f"{problem.path}: ")

@@ -10,7 +10,6 @@ used), so a busy machine moves them in time but not in the program.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SCENARIOS
-from tests.processes import cpu_seconds, signal_and_reap, wait_until
+from tests.processes import cpu_of_run, cpu_seconds, signal_and_reap, wait_until
 
 AFTER_SIGNAL_CPU_S = 1.0
 """CPU seconds a process may spend after Ctrl-C: unwinding, removing files, exiting. The run it
@@ -83,19 +82,11 @@ def test_sigint_at_any_moment_of_start_up_exits_130_with_a_message(name, start, 
         assert not out.exists() or not any(out.iterdir())
 
 
-def _startup_cpu_s(command: list[str]) -> float:
-    """CPU seconds of *command*, a short run: an upper bound on the start-up of the longer one."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-
-
 @pytest.mark.timeout(600)
 def test_sigint_during_compare_stops_at_once_and_writes_nothing(tmp_path):
     """Ctrl-C once the simulation runs (the child has used twice the CPU time of a whole 2-day
     run): exit 130, a message, no file, and at most AFTER_SIGNAL_CPU_S of CPU after the signal."""
-    startup = _startup_cpu_s([sys.executable, "-m", "sim", "compare", str(SCENARIOS / "jinjiang.yaml"), "--days", "2"])
+    startup = cpu_of_run([sys.executable, "-m", "sim", "compare", str(SCENARIOS / "jinjiang.yaml"), "--days", "2"], ROOT)
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "sim", *LONG_COMPARE, "--out", str(out)],
