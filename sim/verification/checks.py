@@ -1038,7 +1038,7 @@ NOTES = {
     "over dispatches that found a unit free (from its post); a unit taking a queued call travels from its last "
     "job, which the hypercube does not model. 'loss' adds a mutual-aid department whose units need 60 min to "
     "set off, so nearest dispatch uses it only when every fleet unit is busy: the fleet is a zero-line-capacity "
-    "system. The solver itself is checked in tests/test_hypercube.py against Larson and Odoni's 3-unit example "
+    "system. The solver itself is checked in tests/verification/test_larson_hypercube.py against Larson and Odoni's 3-unit example "
     "and hand-solved cases.",
     "priority": "Two incident types with priority 1 and 3, half the load each, one queue served "
     "non-preemptively, lowest number first. Cobham's formula for M/M/c with equal service rates gives each "
