@@ -99,7 +99,7 @@ def test_hotline_reports_come_with_their_probability_delay_and_hours(incidents):
     assert binomial_ok(int(reported.sum()), len(hotline), 0.4, ALPHA)
     due, at = incidents.occurred_min[reported] + 15, hotline[reported]
     minute_of_day, weekday = at % 1440, (at // 1440) % 7
-    assert np.all((540 <= minute_of_day) & (minute_of_day < 1020) & (weekday < 5))
+    assert np.all((minute_of_day >= 540) & (minute_of_day < 1020) & (weekday < 5))
     due_open = ((due % 1440) >= 540) & ((due % 1440) < 1020) & ((due // 1440) % 7 < 5)
     assert np.array_equal(at[due_open], due[due_open])  # open: exactly 15 minutes later
     assert np.all(at[~due_open] > due[~due_open]) and np.all(at[~due_open] % 60 == 0)  # closed: the line opens at 09:00

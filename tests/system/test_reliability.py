@@ -34,8 +34,8 @@ from sim.io.results import write_all, write_comparison
 from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
 from tests.processes import POLL_S, cpu_of_run, cpu_seconds, signal_and_reap, wait_until
-from tests.system.test_interrupt import AFTER_SIGNAL_CPU_S
 from tests.system.test_extremes import finite_everywhere
+from tests.system.test_interrupt import AFTER_SIGNAL_CPU_S
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
 TABLES = ("runs.csv", "summary.csv")
