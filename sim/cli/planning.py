@@ -14,10 +14,7 @@ import math
 import time
 from pathlib import Path
 
-from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
-from sim.experiments.backends import BACKENDS
-from sim.experiments.runs import csv_text
-from sim.io.results import write_atomic
+from sim.cli.common import BACKENDS, check_counts, load, run_options, scenario_options, user_error
 from sim.presentation.text import text_table
 
 ORDER = 50
@@ -204,6 +201,8 @@ def _value_rows(result) -> list[dict]:
 
 
 def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
+    from sim.experiments.runs import csv_text
+    from sim.io.results import write_atomic
     from sim.presentation.figures import figure_waterfall
 
     paths = [
@@ -264,6 +263,8 @@ def _cmd_staff(args) -> int:
     results = [staff(scenario, target, mode, team, **options) for mode in modes]
     print(format_staffing(results))
     if args.out:
+        from sim.io.results import write_atomic
+
         data = {"scenario": scenario.name, "target": args.target, "results": [r.as_dict() for r in results]}
         path = write_atomic(Path(args.out) / "staffing.json", json.dumps(data, indent=2, allow_nan=False) + "\n")
         print(f"wrote {path}")
@@ -413,6 +414,8 @@ def _index_table(rows: list[dict], sobol: bool) -> str:
 def _write_sensitivity(out: Path, result) -> list[Path]:
     import re
 
+    from sim.experiments.runs import csv_text
+    from sim.io.results import write_atomic
     from sim.presentation.figures import figure_sensitivity
 
     data = result.as_dict()
