@@ -144,13 +144,12 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
                 (("governance", "modes", name, "authority", "pooled"),
                  f"mode '{name}' pools only '{only}': one department's team holds no more powers than it did")
             )
-        preset = scenario.governance.modes[name].based_on or (name if name in PRESETS else "fragmented")
-        if not mode.pooled and PRESETS[preset].pooled:
-            out.append(
-                (("governance", "modes", name, "authority", "pooled"),
-                 f"mode '{name}' pools no department (none is marked poolable and the mode names none), so no team "
-                 "holds merged powers; name its team in authority.pooled")
+        if not mode.pooled and name in pools_all:
+            message = (
+                f"mode '{name}' pools 'all', but no department is marked poolable, so no team holds merged "
+                "powers; name its team in authority.pooled (or mark departments poolable: true)"
             )
+            out.append((("governance", "modes", name, "authority", "pooled"), message))
     for t in scenario.incident_types:
         path = ("incident_types", t.name)
         if scenario.grid_management is None and (t.escalation.grid > 0 or t.escalation.city > 0):

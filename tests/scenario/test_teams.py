@@ -60,7 +60,7 @@ def test_apportion_is_largest_remainder_and_keeps_totals():
     assert apportion([3, 2, 1], 5) == [2, 2, 1]  # quotas 2.5, 1.67, 0.83: largest remainders, not half-to-even
     assert apportion([1, 1], 3) == [2, 1]  # a tie goes to the earlier window
     assert apportion([0, 0], 4) == [0, 0]
-    for total in range(0, 60):
+    for total in range(60):
         assert sum(apportion([10, 4, 1], total)) == total
 
 
@@ -177,7 +177,9 @@ def test_pooling_names_its_departments(tmp_path):
     plain = scenario_from_dict(data)
     assert pooled_departments(plain) == {"fragmented": [], "joint": [], "unified": []}
     assert modes_of(plain)["unified"].pooled == frozenset()
-    assert any("pools no department" in message for _, message in warnings(plain))
+    assert any("no department is marked poolable" in message for _, message in warnings(plain))
+    explicit = scenario_from_dict(data, overrides=["governance.modes.unified.authority.pooled=none"])
+    assert not any("pool" in message for _, message in warnings(explicit)), "pooling none on purpose is no mistake"
     named = scenario_from_dict(data, overrides=["governance.modes.unified.authority.pooled=[enforcement, police]"])
     assert pooled_departments(named)["unified"] == ["enforcement", "police"]
     marked = scenario_from_dict(data, overrides=["departments.sanitation.poolable=true", "departments.enforcement.poolable=true"])
