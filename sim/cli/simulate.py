@@ -96,12 +96,17 @@ def _precision(args, scenario: Scenario) -> Precision | None:
 
 def _cmd_validate(args) -> int:
     scenario = load(args)
-    from sim.scenario.governance import modes_of
+    from sim.scenario.checks import warnings
+    from sim.scenario.governance import modes_of, pooled_departments
 
     print(
         f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.departments)} departments, "
         f"{len(scenario.incident_types)} incident types, modes {', '.join(modes_of(scenario))}"
     )
+    for mode, pooled in pooled_departments(scenario).items():
+        print(f"  {mode} pools: {', '.join(pooled) or 'none'}")
+    for path, message in warnings(scenario):
+        print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}")
     return 0
 
 

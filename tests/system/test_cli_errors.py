@@ -45,7 +45,8 @@ def test_validate_classroom_prints_one_line():
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1 and "classroom" in lines[0] and "valid" in lines[0]
+    assert "classroom" in lines[0] and "valid" in lines[0]
+    assert lines[1:] == ["  fragmented pools: none", "  joint pools: none", "  unified pools: enforcement, sanitation"]
 
 
 @pytest.mark.parametrize("command", ["validate", "run", "compare"])
