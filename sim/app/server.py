@@ -41,7 +41,7 @@ from sim.version import __version__
 
 __all__ = ["App", "make_server", "STATIC_FILES", "MAX_BODY"]
 
-STATIC_FILES = {"app.js": "text/javascript", "charts.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "charts.js": "text/javascript", "lesson.js": "text/javascript", "app.css": "text/css"}
 MAX_BODY = 6_000_000
 DEFAULT_SCENARIO = "anhai_garbage.yaml"
 
@@ -54,8 +54,9 @@ def static_text(name: str) -> str:
 class App:
     """The state behind the server: the scenarios offered, uploads, and the jobs."""
 
-    def __init__(self, scenario: str | Path | None = None, jobs: Jobs | None = None):
+    def __init__(self, scenario: str | Path | None = None, jobs: Jobs | None = None, lang: str = "en"):
         self.jobs = jobs or Jobs()
+        self.lang = lang
         self.uploads: dict[str, ScenarioSource] = {}
         self.first = DEFAULT_SCENARIO
         self._lock = threading.Lock()
@@ -93,7 +94,7 @@ class App:
                 controls["department_labels"][lang] = {d["name"]: term(d["name"]) for d in controls["departments"]}
         scenarios = [{"id": n, "label": n} for n in shipped_scenarios()]
         scenarios += [{"id": k, "label": k.split(":", 2)[2]} for k in self.uploads]
-        return {"version": __version__, "scenarios": scenarios, "controls": controls, "text": ui_text(), "languages": list(LANGUAGES)}
+        return {"version": __version__, "scenarios": scenarios, "controls": controls, "text": ui_text(), "languages": list(LANGUAGES), "lang": self.lang}
 
     def upload(self, name: str, text: str) -> dict:
         """Check an uploaded scenario with the schema; keep it if valid."""

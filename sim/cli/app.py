@@ -48,7 +48,7 @@ def _cmd_app(args) -> int:
         return 0
     from sim.app.server import App, make_server
 
-    app = App(args.scenario)
+    app = App(args.scenario, lang=args.lang)
     try:
         server = make_server(app, args.host, args.port)
     except OSError as err:

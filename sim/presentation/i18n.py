@@ -95,6 +95,8 @@ def current_language() -> str:
 def set_language(lang: str) -> None:
     """Make *lang* the language of this context (a worker process, a thread) from now on."""
     _LANGUAGE.set(check_language(lang))
+    if lang != "en" and "matplotlib" in sys.modules:
+        figure_language()
 
 
 @contextmanager
@@ -104,6 +106,8 @@ def use_language(lang: str | None) -> Iterator[str]:
         yield current_language()
         return
     token = _LANGUAGE.set(check_language(lang))
+    if lang != "en" and "matplotlib" in sys.modules:
+        figure_language()  # the CJK font before any figure (an axes' title is made with the axes)
     try:
         yield lang
     finally:

@@ -35,6 +35,7 @@
       el.textContent = S.controls.department_labels[S.lang][el.getAttribute("data-dept")];
     });
     document.title = t.title;
+    if (S.status) status(S.status[0], S.status[1], S.status[2]);
     if (S.view) render(S.view);
   }
 
@@ -126,16 +127,21 @@
     if (S.job) {  // a control changed while a run is going: stop it now
       api("POST", "/api/cancel", { job: S.job });
       S.job = null;
-      status(0, T().cancelled);
+      status(0, "cancelled");
+    } else {
+      status(0, "running");
     }
     $("results").classList.add("stale");
     clearTimeout(S.timer);
     S.timer = setTimeout(run, 250);
   }
 
-  function status(progress, words) {
+  function status(progress, key, seconds) {
+    S.status = [progress, key, seconds];
+    $("status").setAttribute("data-state", key || "");
     $("progress").value = progress;
-    $("status-text").textContent = words || "";
+    var words = key ? T()[key] : "";
+    $("status-text").textContent = key === "done" ? words.replace("{seconds}", seconds) : words || "";
   }
 
   function showProblems(title, problems) {
@@ -148,9 +154,9 @@
   }
 
   function run() {
-    status(0.02, T().running);
+    status(0.02, "running");
     api("POST", "/api/run", { client: S.client, scenario: S.controls.scenario, settings: settings() }).then(function (r) {
-      if (!r.ok) { showProblems(T().problems_settings, r.data.problems); status(0, ""); return; }
+      if (!r.ok) { showProblems(T().problems_settings, r.data.problems); status(0, null); return; }
       showProblems(null);
       S.job = r.data.job;
       poll(S.job);
@@ -163,7 +169,7 @@
       var j = r.data;
       if (j.view) render(j.view);
       if (j.state === "running") {
-        status(Math.max(0.02, j.progress), T().running + (j.step ? " " + j.step : ""));
+        status(Math.max(0.02, j.progress), "running");
         setTimeout(function () { poll(id); }, 120);
         return;
       }
@@ -172,14 +178,14 @@
         S.done = id;
         $("download-csv").disabled = false;
         $("download-report").disabled = false;
-        status(1, T().done.replace("{seconds}", j.seconds));
+        status(1, "done", j.seconds);
         $("results").classList.remove("stale");
       } else if (j.state === "problems") {
         showProblems(T().problems, j.problems);
-        status(0, "");
+        status(0, null);
       } else if (j.state === "error") {
         showProblems(T().problems, [{ text: j.error }]);
-        status(0, "");
+        status(0, null);
       }
     });
   }
@@ -223,8 +229,8 @@
       var id = r.data.job, file = r.data.file;
       (function wait() {
         api("GET", "/api/job/" + id).then(function (q) {
-          if (q.data.state === "running") { status(Math.max(0.05, q.data.progress), T().report_wait); setTimeout(wait, 250); return; }
-          if (q.data.state === "done") { status(1, ""); link("/api/job/" + run + "/" + file, "report.html"); }
+          if (q.data.state === "running") { status(Math.max(0.05, q.data.progress), "report_wait"); setTimeout(wait, 250); return; }
+          if (q.data.state === "done") { status(1, null); link("/api/job/" + run + "/" + file, "report.html"); }
           else showProblems(T().problems, [{ text: q.data.error || q.data.state }]);
         });
       })();
@@ -237,6 +243,7 @@
     return api("GET", "/api/init" + (scenario ? "?scenario=" + encodeURIComponent(scenario) : "")).then(function (r) {
       if (!r.ok) { showProblems("", r.data.problems); return; }
       S.text = r.data.text;
+      if (!S.started) { S.lang = r.data.lang || "en"; S.started = true; }
       S.controls = r.data.controls;
       var select = $("scenario");
       select.innerHTML = "";

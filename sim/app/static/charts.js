@@ -182,7 +182,7 @@ var Charts = (function () {
     if (view.timeline) {
       parts.push('<section class="card wide" id="timeline-card"><h3>' + esc(view.timeline.text[lang].title) + "</h3><p class=\"muted\">" +
         esc(view.timeline.text[lang].subtitle) + "</p>" +
-        timeline(view.timeline, modes, col, names, view.timeline.text[lang], { xlabel: T.hours_since, desks: T.desk_hours }) + "</section>");
+        timeline(view.timeline, modes.filter(function (m) { return view.timeline.rows[m]; }), col, names, view.timeline.text[lang], { xlabel: T.hours_since, desks: T.desk_hours }) + "</section>");
     }
     var ecdfOpts = function (title) {
       return { units: units, target: view.target_min, targetLabel: T.target, xlabel: T.minutes_log, ylabel: T.share_reached, title: title };
@@ -200,7 +200,7 @@ var Charts = (function () {
     }
     var depts = Object.keys(view.utilisation);
     parts.push('<section class="card wide" id="utilisation-card"><h3>' + esc(T.utilisation) + "</h3>" +
-      bars(view.utilisation, depts, modes, col, names, { labels: W.departments, title: T.utilisation }) + "</section>");
+      '<div style="max-width:640px">' + bars(view.utilisation, depts, modes, col, names, { labels: W.departments, title: T.utilisation }) + "</div></section>");
     return parts.join("");
   }
 
