@@ -23,6 +23,7 @@ each with its line and key path; the page shows them.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 from http import HTTPStatus
@@ -152,8 +153,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, data, status: int = 200) -> None:
-        self._send(status, json.dumps(data, ensure_ascii=False, allow_nan=False, default=_plain).encode("utf-8"),
-                   "application/json; charset=utf-8")
+        try:
+            text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=_plain)
+        except ValueError:  # a NaN somewhere: JSON has no such number, the page reads null
+            text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, default=_plain)
+        self._send(status, text.encode("utf-8"), "application/json; charset=utf-8")
 
     def _problems(self, err: ScenarioError) -> None:
         self._json({"problems": worker.problem_json(err)}, HTTPStatus.BAD_REQUEST)
@@ -232,6 +236,17 @@ class Handler(BaseHTTPRequestHandler):
                 self._json({"problems": [{"text": f"no action {self.path}"}]}, HTTPStatus.NOT_FOUND)
         except ScenarioError as err:
             self._problems(err)
+
+
+def _finite(value):
+    """*value* with every NaN or infinity replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return _plain(value) if hasattr(value, "item") else value
 
 
 def _plain(value):
