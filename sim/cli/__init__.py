@@ -16,7 +16,10 @@ from collections.abc import Sequence
 
 from sim.errors import USER_ERROR_EXIT, ScenarioError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "LANG_COMMANDS"]
+
+LANG_COMMANDS = ("run", "compare", "demo", "report", "app")
+"""Commands that take ``--lang en|zh`` (the language of what they print and write)."""
 
 
 def _command_modules() -> list:
@@ -38,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules():
         module.register(sub)
+    for name in LANG_COMMANDS:
+        if name in sub.choices:
+            sub.choices[name].add_argument(
+                "--lang", choices=["en", "zh"], default="en",
+                help="language of the summary, report and figures: en (default) or zh (Chinese)",
+            )
     return parser
 
 
@@ -49,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "lang", None):
+            from sim.presentation.i18n import use_language
+
+            with use_language(args.lang):
+                return args.handler(args)
         return args.handler(args)
     except ScenarioError as err:
         for problem in err.problems:

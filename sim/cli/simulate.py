@@ -14,6 +14,7 @@ from sim.cli.common import (
     user_error,
     write_outputs,
 )
+from sim.presentation.i18n import _, mode_label, term
 from sim.presentation.text import share as _share
 from sim.presentation.text import stat as _stat
 from sim.presentation.text import text_table as _table
@@ -150,44 +151,45 @@ def format_summary(summary: dict) -> str:
     first = names[0]
     target = summary["target_min"]
     targets = set((summary.get("targets_min") or {}).values()) or {target}
-    within_label = f"within {target:g} min" if targets == {target} else "within each type's target"
+    within_label = _("within {target} min").format(target=f"{target:g}") if targets == {target} else _("within each type's target")
     rows = [
-        ("incidents (measured)", lambda s: f"{s['incidents']:,}"),
-        ("not detected by the end", lambda s: f"{s['undetected']:,}"),
-        ("found, not reached by the end", lambda s: _not_reached(s["response_min"])),
-        ("response median, min", lambda s: _time(s["response_min"], "median")),
-        ("response p90, min", lambda s: _time(s["response_min"], "p90")),
-        ("response mean, min", lambda s: _mean_with_ci(s["response_min"])),
-        ("handled on the spot by the finder", lambda s: _share(s["on_the_spot"])),
-        ("dispatched: response median, min", lambda s: _time(s["dispatched_response_min"], "median")),
-        ("dispatched: response p90, min", lambda s: _time(s["dispatched_response_min"], "p90")),
+        (_("incidents (measured)"), lambda s: f"{s['incidents']:,}"),
+        (_("not detected by the end"), lambda s: f"{s['undetected']:,}"),
+        (_("found, not reached by the end"), lambda s: _not_reached(s["response_min"])),
+        (_("response median, min"), lambda s: _time(s["response_min"], "median")),
+        (_("response p90, min"), lambda s: _time(s["response_min"], "p90")),
+        (_("response mean, min"), lambda s: _mean_with_ci(s["response_min"])),
+        (_("handled on the spot by the finder"), lambda s: _share(s["on_the_spot"])),
+        (_("dispatched: response median, min"), lambda s: _time(s["dispatched_response_min"], "median")),
+        (_("dispatched: response p90, min"), lambda s: _time(s["dispatched_response_min"], "p90")),
         (within_label, lambda s: _share(s["within_target"])),
-        ("resolution median, min", lambda s: _time(s["resolution_min"], "median")),
-        ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
-        ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
-        ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
+        (_("resolution median, min"), lambda s: _time(s["resolution_min"], "median")),
+        (_("unresolved at end"), lambda s: f"{s['unresolved']:,}"),
+        (_("seen, not handled"), lambda s: f"{s['seen_not_handled']:,}"),
+        (_("referrals / bounces"), lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
     ]
     if len(names) > 1:
         base = _stat(modes[first]["response_min"], "median")
         rows.append(
-            (f"median vs {first}", lambda s: _ratio(_stat(s["response_min"], "median"), base))
+            (_("median vs {mode}").format(mode=mode_label(first)), lambda s: _ratio(_stat(s["response_min"], "median"), base))
         )
-    header = (
-        f"Scenario '{summary['scenario']}': seed {summary['seed']}, {summary['days']:g} days "
-        f"(warm-up {summary['warmup_days']:g}), {summary['replications']} replication(s). Times in minutes."
-    )
-    table = _table(["", *names], [[label, *(fn(modes[m]) for m in names)] for label, fn in rows])
+    header = _(
+        "Scenario '{scenario}': seed {seed}, {days} days (warm-up {warmup}), {replications} replication(s). Times in minutes."
+    ).format(scenario=summary["scenario"], seed=summary["seed"], days=f"{summary['days']:g}",
+             warmup=f"{summary['warmup_days']:g}", replications=summary["replications"])
+    labels = [mode_label(m) for m in names]
+    table = _table(["", *labels], [[label, *(fn(modes[m]) for m in names)] for label, fn in rows])
     types = list(modes[first]["by_type"])
-    type_rows = [[t, *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
-    by_type = _table(["response median / p90, min (on the spot)", *names], type_rows)
+    type_rows = [[mode_label(t), *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
+    by_type = _table([_("response median / p90, min (on the spot)"), *labels], type_rows)
     util = _table(
-        ["utilisation", *names],
-        [[d, *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
+        [_("utilisation"), *labels],
+        [[mode_label(d), *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
     )
     channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
     by_channel = _table(
-        ["response median / p90 by channel, min", *names],
-        [[c.replace("_", " "), *(_channel_cell(modes[m].get("by_channel", {}).get(c)) for m in names)] for c in channels],
+        [_("response median / p90 by channel, min"), *labels],
+        [[term(c), *(_channel_cell(modes[m].get("by_channel", {}).get(c)) for m in names)] for c in channels],
     )
     parts = [header, table, by_type, by_channel, util]
     if "paired" in summary:

@@ -53,6 +53,9 @@ from sim.engine.department import build_roster
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
 from sim.engine.territory import Town, build_town
 from sim.engine.trace import Stage, TraceEvent
+from sim.presentation import text
+from sim.presentation.i18n import N_, figure_language, figure_mode, figure_term, use_language
+from sim.presentation.i18n import figure_text as _
 from sim.presentation.story import (
     first_of,
     is_arrival,
@@ -60,7 +63,6 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
-from sim.presentation.text import format_minutes, format_time_stat
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.stats.metrics import in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
@@ -129,16 +131,31 @@ def mode_colours(modes: Sequence[str]) -> dict[str, str]:
 # --------------------------------------------------------------------------- units
 
 
+def format_minutes(minutes: float | None) -> str:
+    """:func:`sim.presentation.text.format_minutes` in the language figures are drawn in.
+
+    English when Chinese is asked for but no CJK font is installed (:func:`figure_language`).
+    """
+    with use_language(figure_language()):
+        return text.format_minutes(minutes)
+
+
+def format_time_stat(stats: dict | None, key: str) -> str:
+    """:func:`sim.presentation.text.format_time_stat` in the language figures are drawn in."""
+    with use_language(figure_language()):
+        return text.format_time_stat(stats, key)
+
+
 _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
 
 
 def _tick_label(minutes: float) -> str:
-    labels = {1: "1 min", 60: "1 h", 1440: "1 day", 10080: "1 week", 43200: "30 days"}
+    labels = {1: N_("1 min"), 60: N_("1 h"), 1440: N_("1 day"), 10080: N_("1 week"), 43200: N_("30 days")}
     if minutes in labels:
-        return labels[minutes]
+        return _(labels[minutes])
     if minutes < 60:
-        return f"{minutes:g} min"
-    return f"{minutes / 60:g} h" if minutes < 1440 else f"{minutes / 1440:g} days"
+        return _("{value} min").format(value=f"{minutes:g}")
+    return _("{value} h").format(value=f"{minutes / 60:g}") if minutes < 1440 else _("{value} days").format(value=f"{minutes / 1440:g}")
 
 
 def _log_time_axis(axis, low: float, high: float, floor_label: bool = False) -> None:
@@ -148,13 +165,13 @@ def _log_time_axis(axis, low: float, high: float, floor_label: bool = False) -> 
     """
     ticks = [t for t in _TIME_TICKS if low <= t <= high]
     axis.set_major_locator(FixedLocator(ticks))
-    first = "≤1 min" if floor_label else "1 min"
+    first = _("≤1 min") if floor_label else _("1 min")
     axis.set_major_formatter(FuncFormatter(lambda v, _: first if v == 1 else _tick_label(v)))
     axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
 def _pretty(name: str) -> str:
-    return name.replace("_", " ")
+    return figure_term(name)
 
 
 def _new_axes(ax: Axes | None, figsize=(8, 5)) -> Axes:
@@ -348,21 +365,21 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
         high = max(high, times.followed_min)
         _ecdf_curve(ax, mode, times, colours[mode])
     target = float(results.summary["target_min"])
-    ax.axvline(target, color="black", linestyle="--", linewidth=1.2, label=f"target: {format_minutes(target)}")
+    ax.axvline(target, color="black", linestyle="--", linewidth=1.2, label=_("target: {time}").format(time=format_minutes(target)))
     ax.set_xscale("log")
     ax.set_xlim(1.0, high * 1.3)
     _log_time_axis(ax.xaxis, 1.0, high * 1.3, floor_label=True)
-    for share, name in ((0.5, "median ●"), (0.9, "p90 ▲")):
+    for share, name in ((0.5, _("median ●")), (0.9, _("p90 ▲"))):
         ax.axhline(share, color="#777777", linestyle=":", linewidth=1)
         ax.text(1.05, share, name, va="bottom", ha="left", fontsize=8, color="#555555")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("Response time: found → first able unit on scene (minutes, log scale)")
-    ax.set_ylabel("Share of matters found that were reached (%)")
-    what = _pretty(incident_type) if incident_type else "all incidents"
-    ax.set_title(f"How long until someone able to act arrives: {what}")
+    ax.set_xlabel(_("Response time: found → first able unit on scene (minutes, log scale)"))
+    ax.set_ylabel(_("Share of matters found that were reached (%)"))
+    what = _pretty(incident_type) if incident_type else _("all incidents")
+    ax.set_title(_("How long until someone able to act arrives: {what}").format(what=what))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8.5, title="mode: median, p90 (n)", title_fontsize=8.5)
+    ax.legend(loc="lower right", fontsize=8.5, title=_("mode: median, p90 (n)"), title_fontsize=8.5)
     return ax
 
 
@@ -374,8 +391,8 @@ def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str) -> None:
     def text(value: float | None) -> str:
         return format_minutes(value) if value is not None else f"> {format_minutes(times.followed_min)}"
 
-    waiting = f", {times.censored:,} not reached" if times.censored else ""
-    label = f"{mode}: {text(median)}, {text(p90)} (n={times.n:,}{waiting})"
+    waiting = _(", {n} not reached").format(n=f"{times.censored:,}") if times.censored else ""
+    label = f"{figure_mode(mode)}: {text(median)}, {text(p90)} (n={times.n:,}{waiting})"
     ax.step(np.maximum(curve_min, 1.0), share, where="post", color=colour, linewidth=2.2, label=label)
     if median is not None:
         ax.plot([max(median, 1.0)], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
@@ -427,16 +444,16 @@ def _finish_type_axes(ax: Axes, results: Results, types, lows, highs) -> None:
     ax.set_yticks(range(len(types)), [_pretty(t) for t in reversed(types)])
     target = float(results.summary["target_min"])
     ax.axvline(target, color="black", linestyle="--", linewidth=1.2)
-    handles = [Patch(color=results.colours[m], label=m) for m in results.modes]
+    handles = [Patch(color=results.colours[m], label=figure_mode(m)) for m in results.modes]
     handles += [
-        Patch(facecolor="#999999", label="median (solid)"),
-        Patch(facecolor="#999999", alpha=0.3, edgecolor="#999999", label="p90 (pale)"),
-        Line2D([], [], color="black", linestyle="--", label=f"target: {format_minutes(target)}"),
+        Patch(facecolor="#999999", label=_("median (solid)")),
+        Patch(facecolor="#999999", alpha=0.3, edgecolor="#999999", label=_("p90 (pale)")),
+        Line2D([], [], color="black", linestyle="--", label=_("target: {time}").format(time=format_minutes(target))),
     ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    ax.set_xlabel("Response time, minutes (log scale); labels: median / p90; ≤1 min: handled on the spot")
-    ax.set_ylabel("Incident type")
-    ax.set_title("Median and 90th-percentile response by incident type")
+    ax.set_xlabel(_("Response time, minutes (log scale); labels: median / p90; ≤1 min: handled on the spot"))
+    ax.set_ylabel(_("Incident type"))
+    ax.set_title(_("Median and 90th-percentile response by incident type"))
     ax.grid(True, axis="x", alpha=0.3)
 
 
@@ -495,7 +512,7 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     overall = response_times(results, mode)
     mean = restricted_mean(overall)
     bound = ">= " if overall.censored else ""
-    title = f"{mode}: mean {bound}{format_minutes(mean if mean is not None else math.nan)}"
+    title = _("{mode}: mean {bound}{time}").format(mode=figure_mode(mode), bound=bound, time=format_minutes(mean if mean is not None else math.nan))
     ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
 
@@ -532,7 +549,7 @@ def _draw_bases(ax: Axes, results: Results) -> None:
         shift = (k - (len(results.scenario.departments) - 1) / 2) * town.patch_km * 0.12
         pts = town.xy_km[bases] + np.array([shift, -town.patch_km * 0.28])
         ax.plot(pts[:, 0], pts[:, 1], _DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)], color="white",
-                markeredgecolor="black", markersize=8, linestyle="none", label=f"{dept.name} base")
+                markeredgecolor="black", markersize=8, linestyle="none", label=_("{department} base").format(department=_pretty(dept.name)))
 
 
 # --------------------------------------------------------------------------- load over the day
@@ -614,10 +631,10 @@ def _clipped_hours(results: Results, jobs, mask, start: str, end: str) -> np.nda
 def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[str, str]) -> None:
     hours = np.arange(25)
     for mode, values in values_by_mode.items():
-        ax.step(hours, np.append(values, values[-1]), where="post", color=colours[mode], linewidth=2, label=mode)
+        ax.step(hours, np.append(values, values[-1]), where="post", color=colours[mode], linewidth=2, label=figure_mode(mode))
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
-    ax.set_xlabel("Hour of day")
+    ax.set_xlabel(_("Hour of day"))
     ax.grid(True, alpha=0.3)
 
 
@@ -639,8 +656,8 @@ def plot_utilisation(results: Results, department: str, ax: Axes | None = None) 
     _shade_off_duty(ax, results, department)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, max(1.0, max((np.nanmax(v) for v in lines.values() if np.isfinite(v).any()), default=1.0) * 1.1))
-    ax.set_ylabel("Busy, % of on-duty time")
-    ax.set_title(f"{department}: utilisation")
+    ax.set_ylabel(_("Busy, % of on-duty time"))
+    ax.set_title(_("{department}: utilisation").format(department=_pretty(department)))
     return ax
 
 
@@ -653,21 +670,21 @@ def plot_queue(results: Results, department: str, ax: Axes | None = None) -> Axe
     peak = max(float(np.nanmax(v)) for v in lines.values())
     ax.set_ylim(0, max(0.1, peak * 1.15))
     if peak <= 0:
-        ax.text(12, 0.05, "no job waited for a unit", ha="center", va="center", color="#555555", style="italic")
-    ax.set_ylabel("Jobs waiting (mean)")
-    ax.set_title(f"{department}: queue for a unit")
+        ax.text(12, 0.05, _("no job waited for a unit"), ha="center", va="center", color="#555555", style="italic")
+    ax.set_ylabel(_("Jobs waiting (mean)"))
+    ax.set_title(_("{department}: queue for a unit").format(department=_pretty(department)))
     return ax
 
 
 # --------------------------------------------------------------------------- one incident's life
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 def _clock(minute: float) -> str:
     """Clock time of a simulation minute: ``Tue 15:19``."""
     day, rest = divmod(round(minute), MINUTES_PER_DAY)
-    return f"{_DAY_NAMES[day % 7]} {rest // 60:02d}:{rest % 60:02d}"
+    return f"{_(_DAY_NAMES[day % 7])} {rest // 60:02d}:{rest % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -811,7 +828,8 @@ def _groups(events: list[TraceEvent], gap_h: float) -> list[list[TraceEvent]]:
 
 
 def _number_word(n: int) -> str:
-    return {1: "one way", 2: "two ways", 3: "three ways", 4: "four ways", 5: "five ways"}.get(n, f"{n} ways")
+    words = {1: N_("one way"), 2: N_("two ways"), 3: N_("three ways"), 4: N_("four ways"), 5: N_("five ways")}
+    return _(words[n]) if n in words else _("{n} ways").format(n=n)
 
 
 def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] | None = None) -> Axes:
@@ -826,10 +844,11 @@ def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] 
     colours = colours or mode_colours(modes)
     ax = _new_axes(ax, figsize=(13, 2.3 + 2.0 * len(modes)))
     span_h = _timeline_span_h(story)
-    _shade_desks(ax, story, span_h)
-    for row, mode in enumerate(modes):
-        _timeline_row(ax, story, mode, len(modes) - 1 - row, colours[mode], span_h)
-    _finish_timeline(ax, story, modes, span_h)
+    with use_language(figure_language()):  # the story's words in a language the figure can draw
+        _shade_desks(ax, story, span_h)
+        for row, mode in enumerate(modes):
+            _timeline_row(ax, story, mode, len(modes) - 1 - row, colours[mode], span_h)
+        _finish_timeline(ax, story, modes, span_h)
     return ax
 
 
@@ -841,14 +860,14 @@ def _timeline_span_h(story: Story) -> float:
 def _shade_desks(ax: Axes, story: Story, span_h: float) -> None:
     start, end = story.occurred_min, story.occurred_min + span_h * 60
     open_spans = _open_spans(story.desk_hours, start, end)
-    ax.axvspan(0, span_h, color="#d9d9d9", alpha=0.6, linewidth=0, label="desks closed (nights, weekends)")
+    ax.axvspan(0, span_h, color="#d9d9d9", alpha=0.6, linewidth=0, label=_("desks closed (nights, weekends)"))
     for k, (a, b) in enumerate(open_spans):
         ax.axvspan((a - start) / 60, (b - start) / 60, color="#c7e9c0", alpha=1.0, linewidth=0,
-                   label="desk office hours" if k == 0 else None)
+                   label=_("desk office hours") if k == 0 else None)
     closed = _closed_gaps(open_spans, start, end)
     for a, b in closed:
         if (b - a) / 60 > span_h * 0.12:
-            ax.text((a + b) / 2 / 60 - start / 60, 0.015, "desks closed", transform=ax.get_xaxis_transform(),
+            ax.text((a + b) / 2 / 60 - start / 60, 0.015, _("desks closed"), transform=ax.get_xaxis_transform(),
                     ha="center", va="bottom", fontsize=11, color="#444444", style="italic")
 
 
@@ -875,8 +894,8 @@ def _outcome(events: list[TraceEvent]) -> str:
     found = first_of(events, is_detection) or events[0]
     on_scene = first_of(events, is_arrival)
     if on_scene is None:
-        return "nobody on scene by the end of the run"
-    return f"on scene {format_minutes(on_scene.at_min - found.at_min)} after it was found"
+        return _("nobody on scene by the end of the run")
+    return _("on scene {time} after it was found").format(time=format_minutes(on_scene.at_min - found.at_min))
 
 
 def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
@@ -888,7 +907,7 @@ def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span
     if length / 60 < span_h * 0.25:
         return
     middle = ((a.at_min + b.at_min) / 2 - occurred) / 60
-    ax.text(middle, y + 0.08, f"waiting {format_minutes(length)}: {wait_reason(b)}", ha="center", va="bottom",
+    ax.text(middle, y + 0.08, _("waiting {time}: {reason}").format(time=format_minutes(length), reason=wait_reason(b)), ha="center", va="bottom",
             fontsize=10, style="italic", color=colour,
             bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"))
 
@@ -915,11 +934,11 @@ def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> Non
 def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) -> None:
     ax.set_xlim(0, span_h)
     ax.set_ylim(-0.75, len(modes) - 0.1)
-    ax.set_yticks(range(len(modes)), list(reversed(modes)), fontsize=11, fontweight="bold")
+    ax.set_yticks(range(len(modes)), [figure_mode(m) for m in reversed(modes)], fontsize=11, fontweight="bold")
     for label, mode in zip(ax.get_yticklabels(), reversed(modes)):
         label.set_color(mode_colours(modes)[mode] if mode in _PRESET_COLOURS else label.get_color())
-    ax.set_xlabel("Hours since the matter happened")
-    ax.set_ylabel("Way of working")
+    ax.set_xlabel(_("Hours since the matter happened"))
+    ax.set_ylabel(_("Way of working"))
     top = ax.secondary_xaxis("top")
     step = 60 if span_h <= 8 else 360 if span_h <= 48 else MINUTES_PER_DAY
     first = math.ceil(story.occurred_min / step) * step
@@ -927,19 +946,21 @@ def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) ->
     top.xaxis.set_major_locator(FixedLocator(ticks))
     top.xaxis.set_major_formatter(FuncFormatter(lambda h, _: _clock(story.occurred_min + h * 60).replace(" ", "\n")))
     top.tick_params(labelsize=8)
-    top.set_xlabel("Clock time", fontsize=9)
-    thing = "full bin" if "garbage" in story.incident_type else _pretty(story.incident_type)
-    headline = f"The same {thing} under {_number_word(len(modes))} of working" if len(modes) > 1 else f"One {thing}, step by step"
+    top.set_xlabel(_("Clock time"), fontsize=9)
+    thing = _("full bin") if "garbage" in story.incident_type else _pretty(story.incident_type)
+    headline = (_("The same {thing} under {ways} of working").format(thing=thing, ways=_number_word(len(modes))) if len(modes) > 1
+                else _("One {thing}, step by step").format(thing=thing))
     ax.set_title(
         f"{headline}\n"
-        f"{_pretty(story.incident_type)} in patch {story.patch}, happened {_clock(story.occurred_min)} "
-        f"(incident {story.incident} of replication {story.replication}, seed {story.seed})",
+        + _("{type} in patch {patch}, happened {clock} (incident {incident} of replication {replication}, seed {seed})").format(
+            type=_pretty(story.incident_type), patch=story.patch, clock=_clock(story.occurred_min), incident=story.incident,
+            replication=story.replication, seed=story.seed),
         fontsize=12,
     )
     ax.legend(handles=[
-        Patch(color="#c7e9c0", label="desk office hours"),
-        Patch(color="#d9d9d9", label="desks closed (nights, weekends)"),
-        Line2D([], [], color="#777777", linewidth=8, alpha=0.55, label="unit travelling and on scene"),
+        Patch(color="#c7e9c0", label=_("desk office hours")),
+        Patch(color="#d9d9d9", label=_("desks closed (nights, weekends)")),
+        Line2D([], [], color="#777777", linewidth=8, alpha=0.55, label=_("unit travelling and on scene")),
     ], loc="upper right", fontsize=8.5, framealpha=0.95)
 
 
@@ -999,7 +1020,7 @@ def sweep_columns(rows: Sequence[dict]) -> tuple[list[str], dict[str, tuple[str,
 
 def _metric_base(metric: str, low: str | None) -> str:
     """The metric's own path: ``response_min.median`` for column ``response_min.median.mean``."""
-    for low_suffix, _ in _CI_SUFFIXES:
+    for low_suffix, _high in _CI_SUFFIXES:
         if low and low.endswith(low_suffix):
             return low[: -len(low_suffix)]
     return metric
@@ -1138,11 +1159,11 @@ def figure_response_map(results: Results) -> Figure:
     for ax, mode in zip(axes, results.modes):
         plot_response_map(results, mode, ax=ax, norm=norm)
     bar = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.85)
-    bar.set_label("Mean response time, minutes (log scale)")
+    bar.set_label(_("Mean response time, minutes (log scale)"))
     _log_time_axis(bar.ax.yaxis, norm.vmin, norm.vmax)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=9)
-    fig.suptitle("Where the waiting is: mean response per patch (sectors outlined)", fontsize=13)
+    fig.suptitle(_("Where the waiting is: mean response per patch (sectors outlined)"), fontsize=13)
     return fig
 
 
@@ -1157,10 +1178,10 @@ def figure_load(results: Results) -> Figure:
         if k < len(departments) - 1:
             axes[k, 0].set_xlabel("")
             axes[k, 1].set_xlabel("")
-    handles = [Line2D([], [], color=results.colours[m], linewidth=2, label=m) for m in results.modes]
-    handles.append(Patch(color="#bbbbbb", alpha=0.35, label="no unit on duty"))
+    handles = [Line2D([], [], color=results.colours[m], linewidth=2, label=figure_mode(m)) for m in results.modes]
+    handles.append(Patch(color="#bbbbbb", alpha=0.35, label=_("no unit on duty")))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=10)
-    fig.suptitle("Utilisation and queue length over the day, per department", fontsize=13)
+    fig.suptitle(_("Utilisation and queue length over the day, per department"), fontsize=13)
     return fig
 
 
@@ -1173,11 +1194,11 @@ def figure_timeline(results: Results, story: Story | None = None) -> Figure:
 
 
 COMPARISON_FIGURES = {
-    "response_ecdf": ("Response-time distributions by mode", figure_response_ecdf),
-    "response_by_type": ("Median and p90 response per incident type", figure_response_by_type),
-    "response_map": ("Mean response per patch, by mode", figure_response_map),
-    "load_by_hour": ("Utilisation and queue length over the day", figure_load),
-    "timeline": ("One full bin under each way of working", figure_timeline),
+    "response_ecdf": (N_("Response-time distributions by mode"), figure_response_ecdf),
+    "response_by_type": (N_("Median and p90 response per incident type"), figure_response_by_type),
+    "response_map": (N_("Mean response per patch, by mode"), figure_response_map),
+    "load_by_hour": (N_("Utilisation and queue length over the day"), figure_load),
+    "timeline": (N_("One full bin under each way of working"), figure_timeline),
 }
 """File stem -> (title, builder) of the figures drawn from a comparison's results."""
 
@@ -1307,7 +1328,7 @@ def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> 
     start, end = _mean_or_nan(table["from"]), _mean_or_nan(table["to"])
     tops = [_waterfall_bar(ax, 0, 0, start, colours[table["low"]], _interval_at(table["from"]))]
     steps = _waterfall_steps(table)
-    for x, (_, bottom, top, stats, row) in enumerate(steps, start=1):
+    for x, (_label, bottom, top, stats, row) in enumerate(steps, start=1):
         drawn = _waterfall_bar(ax, x, bottom, top, _STEP_COLOURS["down" if top < bottom else "up"], _interval_at(stats, bottom))
         tops.append(max(drawn, _order_markers(ax, x, row, bottom)))
         ax.plot([x - 1 - 0.3, x + 0.3], [bottom, bottom], color="#777777", linewidth=0.8, linestyle=":", zorder=1)

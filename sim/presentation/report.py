@@ -21,35 +21,36 @@ from sim.engine.trace import Stage, TraceEvent
 from sim.io.results import write_atomic
 from sim.presentation import figures as plots
 from sim.presentation.figures import Results, Story
+from sim.presentation.i18n import N_, _, current_language, mode_label, term
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
 from sim.presentation.text import format_minutes, format_time_stat, share
 
 __all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "CAPTIONS"]
 
 CAPTIONS = {
-    "response_ecdf": (
+    "response_ecdf": N_(
         "Each curve is the share of incidents that a unit able to act had reached within the time on the x axis "
         "(log scale, so 10 minutes and 10 hours are both visible). Circles mark medians, triangles the 90th "
         "percentile, the dashed line the response target. The right panel keeps only garbage overflow."
     ),
-    "response_by_type": (
+    "response_by_type": N_(
         "For each kind of matter, the solid bar is the median response and the pale bar behind it the 90th "
         "percentile, one colour per way of working. Matters a patrol may handle itself reach 0 minutes."
     ),
-    "response_map": (
+    "response_map": N_(
         "The town's patches coloured by mean response time, one map per way of working, on the same colour "
         "scale. Thick lines separate patrol sectors; white markers are the departments' bases."
     ),
-    "load_by_hour": (
+    "load_by_hour": N_(
         "Left: the share of on-duty unit time spent on jobs, by hour of day. Right: how many jobs wait for a "
         "free unit. Under referral, matters wait at desks instead of in a unit's queue, so a short queue can go "
         "with a long response. Grey hours have no unit on duty."
     ),
-    "timeline": (
+    "timeline": N_(
         "One full bin, the same incident in every way of working (common random numbers), rerun with tracing. "
         "Green bands are the referral desks' office hours; grey is when they are closed."
     ),
-    "sweep": "One line per way of working; the shaded band is the 95% confidence interval over replications.",
+    "sweep": N_("One line per way of working; the shaded band is the 95% confidence interval over replications."),
 }
 """What each figure shows, for the report (sweep figures share one caption)."""
 
@@ -119,17 +120,17 @@ def _mode_sentence(events: list[TraceEvent]) -> str:
     on_scene = first_of(events, lambda e: e.stage is Stage.ON_SCENE)
     parts = []
     if left:
-        parts.append(f"{', '.join(left)} saw it first but may not act and left it")
+        parts.append(_("{departments} saw it first but may not act and left it").format(departments=_(", ").join(term(d) for d in left)))
     parts.append(f"{short_stage(found)} {plots._clock(found.at_min)}")
     if handovers:
-        parts.append(f"{handovers} desk hand-overs" + (f" and {bounces} wrong desk" if bounces else ""))
+        parts.append(_("{n} desk hand-overs").format(n=handovers) + (_(" and {n} wrong desk").format(n=bounces) if bounces else ""))
     if count_of(events, Stage.POSTED):
-        parts.append("posted in the shared group")
+        parts.append(_("posted in the shared group"))
     if on_scene is None:
-        return "; ".join(parts) + "; nobody reached it before the run ended"
-    when = f"{plots._clock(on_scene.at_min)}, {format_minutes(on_scene.at_min - found.at_min)} after it was found"
-    parts.append(f"{on_scene.unit} on scene {when}")
-    return "; ".join(parts)
+        return _("; ").join(parts) + _("; ") + _("nobody reached it before the run ended")
+    parts.append(_("{unit} on scene {clock}, {time} after it was found").format(
+        unit=on_scene.unit, clock=plots._clock(on_scene.at_min), time=format_minutes(on_scene.at_min - found.at_min)))
+    return _("; ").join(parts)
 
 
 def narrate(results: Results, story: Story | None = None) -> str:
@@ -137,27 +138,30 @@ def narrate(results: Results, story: Story | None = None) -> str:
     summary, focus = results.summary, _focus_type(results, story)
     target = summary["target_min"]
     lines = [
-        f"Scenario '{summary['scenario']}', seed {summary['seed']}, {summary['days']:g} days "
-        f"(first {summary['warmup_days']:g} not measured), {summary['replications']} replication(s).",
-        "Every way of working faces the same incidents, at the same places and times.",
+        _("Scenario '{scenario}', seed {seed}, {days} days (first {warmup} not measured), {replications} replication(s).").format(
+            scenario=summary["scenario"], seed=summary["seed"], days=f"{summary['days']:g}",
+            warmup=f"{summary['warmup_days']:g}", replications=summary["replications"]),
+        _("Every way of working faces the same incidents, at the same places and times."),
         "",
-        f"{plots._pretty(focus)}: from found to a unit able to act on scene",
+        _("{type}: from found to a unit able to act on scene").format(type=term(focus)),
     ]
-    width = max(len(m) for m in results.modes)
+    width = max(len(mode_label(m)) for m in results.modes)
     for mode in results.modes:
         stats = summary["modes"][mode]["by_type"][focus]
         response = stats["response_min"]
         within = stats["within_target"]
         waiting = response["not_reached"] if response else 0
         lines.append(
-            f"  {mode:<{width}}  median {format_time_stat(response, 'median'):>9}   p90 {format_time_stat(response, 'p90'):>9}"
-            f"   within {target:g} min: {'-' if within is None else f'{100 * within:.0f}%'}"
-            + (f"   ({waiting:,} not reached by the end)" if waiting else "")
+            f"  {mode_label(mode):<{width}}  " + _("median {median}   p90 {p90}   within {target} min: {share}").format(
+                median=f"{format_time_stat(response, 'median'):>9}", p90=f"{format_time_stat(response, 'p90'):>9}",
+                target=f"{target:g}", share='-' if within is None else f'{100 * within:.0f}%')
+            + (_("   ({n} not reached by the end)").format(n=f"{waiting:,}") if waiting else "")
         )
     lines += _ratio_line(results, focus)
     if story is not None:
-        lines += ["", f"One of them (incident {story.incident}, patch {story.patch}, happened {plots._clock(story.occurred_min)}):"]
-        lines += [f"  {mode}: {_mode_sentence(events)}." for mode, events in story.events.items()]
+        lines += ["", _("One of them (incident {incident}, patch {patch}, happened {clock}):").format(
+            incident=story.incident, patch=story.patch, clock=plots._clock(story.occurred_min))]
+        lines += [f"  {mode_label(mode)}: {_mode_sentence(events)}." for mode, events in story.events.items()]
     return "\n".join(lines)
 
 
@@ -168,8 +172,8 @@ def _ratio_line(results: Results, focus: str) -> list[str]:
     others = [m for m in results.modes[1:] if medians[m]]
     if not medians[first] or not others:
         return []
-    ratios = ", ".join(f"{medians[first] / medians[m]:,.0f} times shorter under {m}" for m in others)
-    return [f"Median against {first} ({format_minutes(medians[first])}): {ratios}."]
+    ratios = _(", ").join(_("{ratio} times shorter under {mode}").format(ratio=f"{medians[first] / medians[m]:,.0f}", mode=mode_label(m)) for m in others)
+    return [_("Median against {mode} ({time}): {ratios}.").format(mode=mode_label(first), time=format_minutes(medians[first]), ratios=ratios)]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -210,48 +214,49 @@ def _mean_ci(stats) -> str:
 
 
 _GLANCE = (
-    ("incidents measured", lambda s: f"{s['incidents']:,}"),
-    ("detected", lambda s: f"{s['detected']:,}"),
-    ("found, not reached by the end", lambda s: "-" if s["response_min"] is None else f"{s['response_min']['not_reached']:,}"),
-    ("response median", lambda s: format_time_stat(s["response_min"], "median")),
-    ("response p90", lambda s: format_time_stat(s["response_min"], "p90")),
-    ("response mean [95% CI]", lambda s: _mean_ci(s["response_min"])),
-    ("handled on the spot by the finder", lambda s: share(s.get("on_the_spot"))),
-    ("dispatched: response median", lambda s: format_time_stat(s.get("dispatched_response_min"), "median")),
-    ("resolution median", lambda s: format_time_stat(s["resolution_min"], "median")),
-    ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
-    ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
-    ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
-    ("jobs waiting at end", lambda s: f"{s.get('backlog', 0):,}"),
+    (N_("incidents measured"), lambda s: f"{s['incidents']:,}"),
+    (N_("detected"), lambda s: f"{s['detected']:,}"),
+    (N_("found, not reached by the end"), lambda s: "-" if s["response_min"] is None else f"{s['response_min']['not_reached']:,}"),
+    (N_("response median"), lambda s: format_time_stat(s["response_min"], "median")),
+    (N_("response p90"), lambda s: format_time_stat(s["response_min"], "p90")),
+    (N_("response mean [95% CI]"), lambda s: _mean_ci(s["response_min"])),
+    (N_("handled on the spot by the finder"), lambda s: share(s.get("on_the_spot"))),
+    (N_("dispatched: response median"), lambda s: format_time_stat(s.get("dispatched_response_min"), "median")),
+    (N_("resolution median"), lambda s: format_time_stat(s["resolution_min"], "median")),
+    (N_("unresolved at end"), lambda s: f"{s['unresolved']:,}"),
+    (N_("seen, not handled"), lambda s: f"{s['seen_not_handled']:,}"),
+    (N_("referrals / bounces"), lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
+    (N_("jobs waiting at end"), lambda s: f"{s.get('backlog', 0):,}"),
 )
 
 
 def _summary_tables(results: Results) -> str:
     modes, summary = results.modes, results.summary
     stats = summary["modes"]
-    target = f"within {summary['target_min']:g} min"
-    glance = [[label, *(fn(stats[m]) for m in modes)] for label, fn in _GLANCE]
+    target = _("within {target} min").format(target=f"{summary['target_min']:g}")
+    glance = [[_(label), *(fn(stats[m]) for m in modes)] for label, fn in _GLANCE]
     glance.insert(7, [target, *(share(stats[m]["within_target"]) for m in modes)])
     types = list(stats[modes[0]]["by_type"])
     by_type = [
-        [plots._pretty(t), *(f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
+        [term(t), *(f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
                              f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'p90')}" for m in modes)]
         for t in types
     ]
     departments = list(stats[modes[0]]["utilisation"])
-    util = [[d, *(share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
-    colours = results.colours
+    util = [[term(d), *(share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
+    colours = {mode_label(m): c for m, c in results.colours.items()}
+    names = [mode_label(m) for m in modes]
     return (
-        "<h2>At a glance</h2>" + _table(["", *modes], glance, colours)
-        + "<h3>Response by incident type (median / p90)</h3>" + _table(["incident type", *modes], by_type, colours)
-        + "<h3>Utilisation (busy over on-duty unit time)</h3>" + _table(["department", *modes], util, colours)
+        f"<h2>{_('At a glance')}</h2>" + _table(["", *names], glance, colours)
+        + f"<h3>{_('Response by incident type (median / p90)')}</h3>" + _table([_("incident type"), *names], by_type, colours)
+        + f"<h3>{_('Utilisation (busy over on-duty unit time)')}</h3>" + _table([_("department"), *names], util, colours)
     )
 
 
 def _figures_html(figures: dict) -> str:
-    parts = ["<h2>Figures</h2>"]
+    parts = [f"<h2>{_('Figures')}</h2>"]
     for stem, (title, fig) in figures.items():
-        caption = CAPTIONS.get(stem) or CAPTIONS["sweep"]
+        caption, title = _(CAPTIONS.get(stem) or CAPTIONS["sweep"]), _(title)
         parts.append(
             f'<figure id="{html.escape(stem)}"><h3>{html.escape(title)}</h3>'
             f'<img src="{_png_data_uri(fig)}" alt="{html.escape(title)}">'
@@ -317,16 +322,16 @@ def build_report(folder: str | os.PathLike, story: Story | None = None, figures:
     figures = figures if figures is not None else figures_of(folder, story=story, results=results)
     rows = load_sweep(folder)
     name = results.summary["scenario"] if results else folder.name
-    title = f"Town enforcement simulation: {name}"
+    title = _("Town enforcement simulation: {name}").format(name=name)
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if results is not None:
-        parts.append(f"<h2>The story</h2><pre>{html.escape(narrate(results, story))}</pre>")
+        parts.append(f"<h2>{_('The story')}</h2><pre>{html.escape(narrate(results, story))}</pre>")
         parts.append(_summary_tables(results))
     parts.append(_figures_html(figures))
     parts.append(_sweep_html(rows))
     parts.append(_provenance(results, folder))
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{current_language()}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
     )

@@ -11,47 +11,52 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from sim.engine.trace import Stage, TraceEvent
+from sim.presentation.i18n import _, term
 
 __all__ = ["stage_sentence", "short_stage", "wait_reason", "first_of", "count_of", "is_detection", "is_arrival"]
 
 
 def _channel(event: TraceEvent) -> str:
-    return event.channel.replace("_", " ")
+    return term(event.channel)
+
+
+def _who(event: TraceEvent) -> str:
+    return term(event.department) if event.department else ""
 
 
 _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
-    Stage.OCCURRED: lambda e: "occurs",
-    Stage.SEEN_NOT_HANDLED: lambda e: f"seen by {e.department} on patrol, who may not act and leave it",
-    Stage.FOUND_ON_PATROL: lambda e: f"found by {e.department} on patrol",
-    Stage.REPORTED: lambda e: f"reported by {_channel(e)}",
-    Stage.ON_THE_SPOT: lambda e: f"{e.department} may act: handles it on the spot",
-    Stage.HANDED_OVER: lambda e: f"hand-over {e.step} of {e.steps} done",
-    Stage.SENT_BACK: lambda e: "wrong department sends it back",
-    Stage.FORWARDED_AGAIN: lambda e: "forwarded again",
-    Stage.POSTED: lambda e: "posted in the shared channel",
-    Stage.CENTRE_DECIDES: lambda e: "centre decides",
-    Stage.CITY_CENTRE_DECIDES: lambda e: "city centre decides",
-    Stage.CASE_VERIFIED: lambda e: "case verified",
-    Stage.CASE_ACCEPTED: lambda e: "case accepted",
-    Stage.CASE_ASSIGNED: lambda e: "case assigned",
-    Stage.GRID_WORKER_SETTLES: lambda e: "the grid worker settles it herself",
-    Stage.DISPATCHED: lambda e: f"{e.unit} dispatched",
-    Stage.ON_SCENE: lambda e: f"{e.unit} on scene",
-    Stage.DONE: lambda e: f"{e.unit} done",
-    Stage.RESOLVED: lambda e: "resolved",
-    Stage.FED_BACK: lambda e: "result fed back",
-    Stage.CLOSED: lambda e: "case checked and closed",
-    Stage.EVALUATED: lambda e: "case evaluated",
+    Stage.OCCURRED: lambda e: _("occurs"),
+    Stage.SEEN_NOT_HANDLED: lambda e: _("seen by {department} on patrol, who may not act and leave it").format(department=_who(e)),
+    Stage.FOUND_ON_PATROL: lambda e: _("found by {department} on patrol").format(department=_who(e)),
+    Stage.REPORTED: lambda e: _("reported by {channel}").format(channel=_channel(e)),
+    Stage.ON_THE_SPOT: lambda e: _("{department} may act: handles it on the spot").format(department=_who(e)),
+    Stage.HANDED_OVER: lambda e: _("hand-over {step} of {steps} done").format(step=e.step, steps=e.steps),
+    Stage.SENT_BACK: lambda e: _("wrong department sends it back"),
+    Stage.FORWARDED_AGAIN: lambda e: _("forwarded again"),
+    Stage.POSTED: lambda e: _("posted in the shared channel"),
+    Stage.CENTRE_DECIDES: lambda e: _("centre decides"),
+    Stage.CITY_CENTRE_DECIDES: lambda e: _("city centre decides"),
+    Stage.CASE_VERIFIED: lambda e: _("case verified"),
+    Stage.CASE_ACCEPTED: lambda e: _("case accepted"),
+    Stage.CASE_ASSIGNED: lambda e: _("case assigned"),
+    Stage.GRID_WORKER_SETTLES: lambda e: _("the grid worker settles it herself"),
+    Stage.DISPATCHED: lambda e: _("{unit} dispatched").format(unit=e.unit),
+    Stage.ON_SCENE: lambda e: _("{unit} on scene").format(unit=e.unit),
+    Stage.DONE: lambda e: _("{unit} done").format(unit=e.unit),
+    Stage.RESOLVED: lambda e: _("resolved"),
+    Stage.FED_BACK: lambda e: _("result fed back"),
+    Stage.CLOSED: lambda e: _("case checked and closed"),
+    Stage.EVALUATED: lambda e: _("case evaluated"),
 }
 
 _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {
-    Stage.OCCURRED: lambda e: "happens",
-    Stage.SEEN_NOT_HANDLED: lambda e: f"seen by {e.department}: may not act, leaves it",
-    Stage.FOUND_ON_PATROL: lambda e: f"found by {e.department} patrol",
-    Stage.ON_THE_SPOT: lambda e: f"{e.department} handles it on the spot",
-    Stage.HANDED_OVER: lambda e: f"desk hand-over {e.step} of {e.steps}",
-    Stage.SENT_BACK: lambda e: "wrong desk: sent back",
-    Stage.POSTED: lambda e: "posted in shared group",
+    Stage.OCCURRED: lambda e: _("happens"),
+    Stage.SEEN_NOT_HANDLED: lambda e: _("seen by {department}: may not act, leaves it").format(department=_who(e)),
+    Stage.FOUND_ON_PATROL: lambda e: _("found by {department} patrol").format(department=_who(e)),
+    Stage.ON_THE_SPOT: lambda e: _("{department} handles it on the spot").format(department=_who(e)),
+    Stage.HANDED_OVER: lambda e: _("desk hand-over {step} of {steps}").format(step=e.step, steps=e.steps),
+    Stage.SENT_BACK: lambda e: _("wrong desk: sent back"),
+    Stage.POSTED: lambda e: _("posted in shared group"),
 }
 
 
@@ -89,9 +94,9 @@ def count_of(events: Sequence[TraceEvent], stage: Stage) -> int:
 def wait_reason(next_event: TraceEvent) -> str:
     """Why a matter waited before *next_event*, in a few words for the longest gap of a timeline."""
     if next_event.stage in (Stage.HANDED_OVER, Stage.SENT_BACK, Stage.FORWARDED_AGAIN):
-        return "the report sits with a desk"
+        return _("the report sits with a desk")
     if next_event.stage is Stage.DISPATCHED:
-        return "no free unit"
+        return _("no free unit")
     if is_detection(next_event):
-        return "nobody has noticed yet"
-    return "until " + short_stage(next_event)
+        return _("nobody has noticed yet")
+    return _("until {stage}").format(stage=short_stage(next_event))

@@ -1,12 +1,14 @@
 """Numbers and tables for people: the formatting shared by the report, the guide and the command line.
 
-Light on purpose (the standard library only), so the command line can print without loading the
+Light on purpose (the standard library and the message catalog only), so the command line can print without loading the
 figures, numpy or the scenario schema; ``tests/cli/test_startup.py`` checks it stays so.
 """
 
 from __future__ import annotations
 
 import math
+
+from sim.presentation.i18n import _, display_width, pad
 
 MINUTES_PER_DAY = 24 * 60  # as sim.scenario.schedule.MINUTES_PER_DAY, without importing the scenario layer
 
@@ -18,12 +20,12 @@ def format_minutes(minutes: float | None) -> str:
     if minutes is None or not math.isfinite(minutes):
         return "-"
     if minutes < 0.05:
-        return "0 min"
+        return _("0 min")
     if minutes < 90:
-        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
+        return _("{value} min").format(value=f"{minutes:.1f}" if minutes < 10 else f"{minutes:.0f}")
     if minutes < 2 * MINUTES_PER_DAY:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / MINUTES_PER_DAY:.1f} days"
+        return _("{value} h").format(value=f"{minutes / 60:.1f}")
+    return _("{value} days").format(value=f"{minutes / MINUTES_PER_DAY:.1f}")
 
 
 def format_time_stat(stats: dict | None, key: str) -> str:
@@ -51,10 +53,10 @@ def stat(stats: dict | None, key: str):
 
 def text_table(header: list[str], rows: list[list[str]], rule: bool = True) -> str:
     """A plain-text table: the first column left-aligned, the rest right-aligned, with a rule under the header."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
-        cells = [str(row[0]).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:])]
+        cells = [pad(str(row[0]), widths[0])] + [pad(str(c), w, right=True) for c, w in zip(row[1:], widths[1:])]
         lines.append("  ".join(cells).rstrip())
     if rule:
         lines.insert(1, "  ".join("-" * w for w in widths))

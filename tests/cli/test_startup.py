@@ -44,7 +44,7 @@ def _run(argv: list[str]) -> dict:
     return json.loads(done.stdout)
 
 
-LIGHT = ("sim.presentation", "sim.presentation.text")
+LIGHT = ("sim.presentation", "sim.presentation.text", "sim.presentation.i18n")
 """Text formatting for tables (standard library only), which the command line prints with."""
 
 

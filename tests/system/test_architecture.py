@@ -28,8 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "planning": {"foundation", "scenario", "engine", "stats", "io", "experiments"},
     "verification": {"foundation", "scenario", "engine", "stats", "io", "experiments"},
     "presentation": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification"},
-    "cli": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation"},
-    "api": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation", "cli"},
+    "app": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation"},
+    "cli": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation", "app"},
+    "api": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation", "app", "cli"},
 }
 FOUNDATION = {"sim.errors", "sim.version"}
 

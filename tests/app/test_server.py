@@ -1,0 +1,97 @@
+"""The app's API as the page uses it: runs in workers, progress, cancelling, problems, downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sim
+from sim.app.settings import preset_levers
+from sim.io.results import INCIDENT_COLUMNS
+from tests.app.conftest import call, wait_for
+from tests.conftest import SCENARIOS
+
+FAST = {"levers": preset_levers("unified"), "days": 2}
+
+
+def test_the_page_and_its_files_come_from_the_package(app_url):
+    status, page = call(app_url + "/")
+    assert status == 200 and "/static/app.js" in page and "http" not in page.split("<body>")[1]
+    for name in ("app.js", "charts.js", "app.css"):
+        assert call(f"{app_url}/static/{name}")[0] == 200
+    assert call(app_url + "/static/../server.py")[0] == 404
+
+
+def test_init_offers_the_shipped_scenarios_and_words_in_both_languages(app_url):
+    status, data = call(app_url + "/api/init")
+    assert status == 200
+    assert "anhai_garbage.yaml" in [s["id"] for s in data["scenarios"]]
+    assert data["controls"]["focus"] == "garbage_overflow"
+    assert {d["name"] for d in data["controls"]["departments"]} >= {"sanitation", "enforcement"}
+    assert data["text"]["zh"]["unified"] == "统一" and data["text"]["en"]["unified"] == "unified"
+
+
+def test_a_run_gives_the_view_and_results_of_compare(app_url):
+    status, started = call(app_url + "/api/run", {"client": "t1", "scenario": "classroom.yaml", "settings": FAST})
+    assert status == 200
+    job = wait_for(app_url, started["job"])
+    assert job["state"] == "done" and job["progress"] == 1.0
+    view = job["view"]
+    assert view["modes"] == ["fragmented", "joint", "unified", "custom"]
+    expected = sim.compare(sim.load_scenario(SCENARIOS / "classroom.yaml", ["days=2"]))
+    for mode in ("fragmented", "joint", "unified"):
+        assert view["medians"][mode] == expected.summary["modes"][mode]["by_type"]["garbage_overflow"]["response_min"]["median"]
+    assert view["medians"]["custom"] == view["medians"]["unified"]  # custom = the unified levers
+    assert "垃圾满溢" in view["text"]["zh"]["headline"] and "garbage overflow" in view["text"]["en"]["headline"]
+    assert view["timeline"]["rows"].keys() == set(view["modes"])
+    status, text = call(f"{app_url}/api/job/{started['job']}/incidents.csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == INCIDENT_COLUMNS
+    assert len(rows) - 1 == sum(1 for _ in expected.records()) * 4 // 3  # every incident of the four modes
+
+
+def test_a_new_run_of_the_same_page_cancels_the_one_going(app_url):
+    _, first = call(app_url + "/api/run", {"client": "t2", "scenario": "anhai_garbage.yaml", "settings": {"days": 7}})
+    _, second = call(app_url + "/api/run", {"client": "t2", "scenario": "classroom.yaml", "settings": FAST})
+    assert wait_for(app_url, first["job"])["state"] == "cancelled"
+    assert wait_for(app_url, second["job"])["state"] == "done"
+
+
+def test_cancel_ends_the_worker(app_url):
+    _, started = call(app_url + "/api/run", {"client": "t3", "scenario": "anhai_garbage.yaml", "settings": {}})
+    status, answer = call(app_url + "/api/cancel", {"job": started["job"]})
+    assert status == 200 and answer["cancelled"] is True
+    assert wait_for(app_url, started["job"])["state"] == "cancelled"
+
+
+def test_bad_settings_are_400_with_their_key(app_url):
+    status, answer = call(app_url + "/api/run", {"client": "t4", "settings": {"units": {"sanitation": "lots"}}})
+    assert status == 400 and answer["problems"][0]["path"] == "units.sanitation"
+
+
+def test_an_upload_with_a_mistake_is_shown_with_its_line_and_key_path(app_url):
+    text = (SCENARIOS / "classroom.yaml").read_text(encoding="utf-8").replace("units: 2", "units: -2", 1)
+    status, answer = call(app_url + "/api/upload", {"name": "mine.yaml", "text": text})
+    assert status == 400
+    problem = answer["problems"][0]
+    assert problem["line"] and problem["path"].endswith("units") and problem["text"].startswith(f"mine.yaml:{problem['line']}:")
+    status, answer = call(app_url + "/api/upload", {"name": "ok.yaml", "text": text.replace("units: -2", "units: 3", 1)})
+    assert status == 200 and answer["id"].startswith("upload:")
+    _, started = call(app_url + "/api/run", {"client": "t5", "scenario": answer["id"], "settings": FAST})
+    assert wait_for(app_url, started["job"])["state"] == "done"
+
+
+def test_the_yaml_of_the_settings_and_the_report_in_chinese(app_url, tmp_path):
+    settings = {**FAST, "units": {"sanitation": 1}}
+    status, text = call(app_url + "/api/yaml", {"scenario": "classroom.yaml", "settings": settings})
+    assert status == 200 and "custom:" in text
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert sim.load_scenario(path).department("sanitation").units == 1
+    _, started = call(app_url + "/api/run", {"client": "t6", "scenario": "classroom.yaml", "settings": settings})
+    assert wait_for(app_url, started["job"])["state"] == "done"
+    status, report = call(app_url + "/api/report", {"job": started["job"], "lang": "zh"})
+    assert status == 200
+    assert wait_for(app_url, report["job"])["state"] == "done"
+    status, page = call(f"{app_url}/api/job/{started['job']}/report-zh.html")
+    assert status == 200 and "镇域综合执法模拟" in page and page.count("data:image/png;base64,") >= 4
