@@ -23,6 +23,7 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.OCCURRED: lambda e: "occurs",
     Stage.SEEN_NOT_HANDLED: lambda e: f"seen by {e.department} on patrol, who may not act and leave it",
     Stage.FOUND_ON_PATROL: lambda e: f"found by {e.department} on patrol",
+    Stage.FOUND_ON_ROUNDS: lambda e: f"found by {e.department} on its rounds",
     Stage.REPORTED: lambda e: f"reported by {_channel(e)}",
     Stage.ON_THE_SPOT: lambda e: f"{e.department} may act: handles it on the spot",
     Stage.HANDED_OVER: lambda e: f"hand-over {e.step} of {e.steps} done",
@@ -48,6 +49,7 @@ _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.OCCURRED: lambda e: "happens",
     Stage.SEEN_NOT_HANDLED: lambda e: f"seen by {e.department}: may not act, leaves it",
     Stage.FOUND_ON_PATROL: lambda e: f"found by {e.department} patrol",
+    Stage.FOUND_ON_ROUNDS: lambda e: f"found on {e.department} rounds",
     Stage.ON_THE_SPOT: lambda e: f"{e.department} handles it on the spot",
     Stage.HANDED_OVER: lambda e: f"desk hand-over {e.step} of {e.steps}",
     Stage.SENT_BACK: lambda e: "wrong desk: sent back",
@@ -67,8 +69,8 @@ def short_stage(event: TraceEvent) -> str:
 
 
 def is_detection(event: TraceEvent) -> bool:
-    """The matter became known: found on patrol or reported through a channel."""
-    return event.stage in (Stage.FOUND_ON_PATROL, Stage.REPORTED)
+    """The matter became known: found on patrol or rounds, or reported through a channel."""
+    return event.stage in (Stage.FOUND_ON_PATROL, Stage.FOUND_ON_ROUNDS, Stage.REPORTED)
 
 
 def is_arrival(event: TraceEvent) -> bool:

@@ -87,6 +87,16 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                 out.append((path, unknown("patch", base, patches)))
         if isinstance(d.base, list) and not d.base:
             out.append((("departments", i, "base"), "base list is empty"))
+        if d.rounds is not None:
+            for j, seen in enumerate(d.rounds.sees or []):
+                if seen not in types:
+                    out.append((("departments", i, "rounds", "sees", j), unknown("incident type", seen, types)))
+            if isinstance(d.rounds.patches, list):
+                if not d.rounds.patches:
+                    out.append((("departments", i, "rounds", "patches"), "expected 'all' or a non-empty list of patch names"))
+                for j, patch in enumerate(d.rounds.patches):
+                    if patch not in patches or patch == "centre":
+                        out.append((("departments", i, "rounds", "patches", j), unknown("patch", patch, patches[:-1])))
     for i, t in enumerate(scenario.incident_types):
         holders = [d.name for d in scenario.departments if t.name in d.powers]
         for j, dept in enumerate(t.requires or []):

@@ -38,6 +38,7 @@ __all__ = [
     "GridSpec",
     "PatchSpec",
     "Department",
+    "Rounds",
     "ShiftWindow",
     "IncidentType",
     "Detection",
@@ -232,6 +233,37 @@ class ShiftWindow(_Model):
         return DAY_SETS[self.days] if isinstance(self.days, str) else tuple(self.days)
 
 
+class Rounds(_Model):
+    """A department's own rounds: crews driving or walking fixed routes past every patch on them.
+
+    Unlike patrols (random passes at a rate), a route passes a patch at a fixed period. Each
+    patch has its place on the route (a phase, drawn once per replication, uniform within the
+    period); each open window of ``hours`` starts the route afresh, so a patch on the route is
+    passed at window start + phase, + period, ... until the window ends. A matter a department
+    may act on that its rounds notice is handled like a patrol find: the finder acts.
+    """
+
+    period_min: PositiveFloat = Field(
+        allow_inf_nan=False, le=10080, description="minutes between two passes of the route past the same patch"
+    )
+    hours: Hours | None = Field(
+        None,
+        description="when the rounds run (each window starts the route afresh); default: the department's shift hours "
+        "(while it has units on duty)",
+    )
+    patches: Literal["all"] | list[str] = Field(
+        "all", description="patches on the routes: 'all', or a list of patch names"
+    )
+    notice_probability: float = Field(
+        1.0, ge=0, le=1, description="chance that a pass notices a matter present at the patch (each pass independently)"
+    )
+    sees: list[str] | None = Field(
+        None,
+        description="incident types the rounds notice; default: the department's powers. The rounds of a department "
+        "that may not act on a matter in a mode do not report it",
+    )
+
+
 class Department(_Model):
     """A department with field units and the incident types it may legally act on."""
 
@@ -274,6 +306,29 @@ class Department(_Model):
         description="when the department's desk works: a referral's last hand-over, onto this department's desk, "
         "counts working minutes in these hours; default: governance.referral.desk_hours",
     )
+
+    rounds: Rounds | None = Field(
+        None,
+        description="the department's own rounds on fixed routes (e.g. sanitation crews passing the bins), which find "
+        "matters it may act on; default: none (it finds nothing itself unless it patrols)",
+    )
+
+    def rounds_hours(self) -> WeeklyHours:
+        """When the department's rounds run: ``rounds.hours``, else while its shift has units on duty."""
+        if self.rounds is not None and self.rounds.hours is not None:
+            return self.rounds.hours.weekly()
+        spans = []
+        for window in self.shift_windows():
+            if window.units > 0:
+                hours = window.hours().weekly()
+                spans += list(zip(hours.starts, hours.ends))
+        return WeeklyHours.from_spans(spans)
+
+    def rounds_see(self) -> list[str]:
+        """The incident types the department's rounds notice (none without rounds)."""
+        if self.rounds is None:
+            return []
+        return list(self.powers) if self.rounds.sees is None else list(self.rounds.sees)
 
     def pattern_units(self) -> int:
         """The size of the team an explicit rota is written for: the most units its windows roster on one day.
