@@ -78,16 +78,22 @@ class IncidentSet:
         return len(self.occurred_min)
 
 
-def arrival_times(rate_per_day: float, profile, days: float, rng: np.random.Generator) -> np.ndarray:
+def arrival_times(
+    rate_per_day: float, profile, days: float, rng: np.random.Generator, day_factors: list[float] | None = None
+) -> np.ndarray:
     """Occurrence times (minutes, sorted) of a Poisson process with a repeating 24-hour profile.
 
     The day is cut into hours with constant rate; each hour gets a Poisson count and uniform
-    times within it, which is exact for a piecewise-constant rate.
+    times within it, which is exact for a piecewise-constant rate. *day_factors* (one per day
+    of the run, from the weekly profile and the seasons) multiply each day's rate; without them
+    every day is alike (and the draws are exactly those of a flat week).
     """
     hourly = np.ones(24) if profile is None else np.asarray(profile, dtype=float)
     hourly = hourly / hourly.mean() * rate_per_day / 24.0
     hours = int(np.ceil(days * 24))
     lam = np.tile(hourly, hours // 24 + 1)[:hours]
+    if day_factors is not None:
+        lam = lam * np.repeat(np.asarray(day_factors, dtype=float), 24)[:hours]
     last = days * 24 - (hours - 1)
     lam[-1] *= last
     counts = rng.poisson(lam)
@@ -103,7 +109,8 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
     rounds = RouteRounds(scenario, town, streams.rounds)
     chunks = []
     for k, itype in enumerate(scenario.incident_types):
-        times = arrival_times(itype.rate_per_day, itype.profile, horizon_days, streams.arrivals)
+        factors = scenario.day_factors(itype, int(np.ceil(horizon_days)))
+        times = arrival_times(itype.rate_per_day, itype.profile, horizon_days, streams.arrivals, factors)
         patch = streams.arrivals.choice(town.size, size=len(times), p=town.weights)
         service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
         hours = {name: scenario.channel_hours(itype, name).weekly() for name in CHANNELS[1:]}

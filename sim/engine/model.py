@@ -124,8 +124,9 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
-        desks = {d.name: d.desk_hours.weekly() for d in scenario.departments if d.desk_hours is not None}
-        self.channel = channel_for(mode.information, scenario.governance, trace, desks)
+        dated = scenario.desk_calendar()
+        desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}
+        self.channel = channel_for(mode.information, scenario.governance, trace, desks, dated)
         self.coordinate = {"sequential": self._sequential, "concurrent": self._concurrent}[mode.coordination]
         self.horizon = scenario.days * MINUTES_PER_DAY
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
