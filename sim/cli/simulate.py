@@ -61,6 +61,7 @@ def _simulate(args, modes) -> int:
     if args.plots and not args.out:
         raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
     scenario = load(args)
+    _window_warning(args, scenario)
     precision = _precision(args, scenario)
     try:
         comparison = compare(scenario, modes, args.replications, args.seed, precision)
@@ -97,6 +98,7 @@ def _precision(args, scenario: Scenario) -> Precision | None:
 
 def _cmd_validate(args) -> int:
     scenario = load(args)
+    _window_warning(args, scenario)
     from sim.scenario.checks import warnings
     from sim.scenario.governance import modes_of, pooled_departments
 
@@ -109,6 +111,16 @@ def _cmd_validate(args) -> int:
     for path, message in warnings(scenario):
         print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}")
     return 0
+
+
+def _window_warning(args, scenario) -> None:
+    """Warn on stderr when the measured window is not whole weeks (run, compare, validate)."""
+    import sys
+
+    from sim.scenario.checks import window_warnings
+
+    for path, message in window_warnings(scenario):
+        print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}", file=sys.stderr)
 
 
 def _cmd_schema(args) -> int:

@@ -21,12 +21,13 @@ traced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple, cast
 
 import numpy as np
 
 from sim.engine.trace import Stage, TraceEvent
+from sim.scenario.calendar import OpenHours
 from sim.scenario.distributions import sampler
 from sim.scenario.schedule import WeeklyHours
 from sim.scenario.schema import InstantSpec, ReferralSpec
@@ -58,10 +59,13 @@ class ReferralChain:
         town's ``desk_hours``.
     """
 
-    def __init__(self, spec: ReferralSpec, trace: bool = False, desks: Mapping[str, WeeklyHours] | None = None):
+    def __init__(
+        self, spec: ReferralSpec, trace: bool = False, desks: Mapping[str, OpenHours] | None = None,
+        dated: Callable[[WeeklyHours], OpenHours] = lambda hours: hours,
+    ):
         self.spec = spec
-        self.desk = spec.desk_hours.weekly()
-        self.hotline = self.desk if spec.hotline_hours is None else spec.hotline_hours.weekly()
+        self.desk = dated(spec.desk_hours.weekly())
+        self.hotline = self.desk if spec.hotline_hours is None else dated(spec.hotline_hours.weekly())
         self.desks = dict(desks or {})
         self.handover_min = sampler(spec.handover_min)
         self.trace = trace
@@ -119,13 +123,15 @@ _CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel,
 
 
 def channel_for(
-    information: str, governance, trace: bool = False, desks: Mapping[str, WeeklyHours] | None = None
+    information: str, governance, trace: bool = False, desks: Mapping[str, OpenHours] | None = None,
+    dated: Callable[[WeeklyHours], OpenHours] = lambda hours: hours,
 ) -> ReferralChain | SharedChannel:
     """The channel object for a value of the ``information`` lever (writing stages if *trace*).
 
-    *desks* gives departments' own desk hours to the referral chain.
+    *desks* gives departments' own desk hours to the referral chain; *dated* turns weekly desk
+    hours into the run's dated hours (holidays, summer hours: ``Scenario.desk_calendar``).
     """
     if information == "referral":
-        return ReferralChain(governance.referral, trace, desks)
+        return ReferralChain(governance.referral, trace, desks, dated)
     cls, attribute = _CHANNELS[information]
     return cls(getattr(governance, attribute), trace)

@@ -10,12 +10,14 @@ every dispatch policy).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from sim.engine.patrol import PatrolCoverage
+from sim.engine.rounds import RouteRounds
 from sim.engine.territory import Town
 from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sample
@@ -45,6 +47,10 @@ class IncidentSet:
     layer:
         The layer that can settle each matter: 0 grid, 1 town, 2 city (drawn from the
         ``escalation`` stream, so adding layers leaves every other draw unchanged).
+    rounds_min, rounds_by:
+        Shape (n, len(rounds_by)): when the rounds of each department in *rounds_by* (those with
+        ``rounds``, in file order) would notice each matter (``inf`` for never); drawn from the
+        ``rounds`` stream. Which of them may report it depends on the mode (:meth:`first_round`).
     """
 
     occurred_min: np.ndarray
@@ -55,22 +61,39 @@ class IncidentSet:
     finder_u: np.ndarray
     leave_u: np.ndarray
     layer: np.ndarray
+    rounds_min: np.ndarray | None = None
+    rounds_by: tuple[str, ...] = ()
+
+    def first_round(self, i: int, may_act: frozenset[str]) -> tuple[float, str]:
+        """The first rounds find of matter *i* by a department in *may_act*: (minute, department), or (inf, "")."""
+        best, by = math.inf, ""
+        if self.rounds_min is not None:
+            for name, at in zip(self.rounds_by, self.rounds_min[i].tolist()):
+                if at < best and name in may_act:
+                    best, by = at, name
+        return best, by
 
     def __len__(self) -> int:
         """The number of incidents."""
         return len(self.occurred_min)
 
 
-def arrival_times(rate_per_day: float, profile, days: float, rng: np.random.Generator) -> np.ndarray:
+def arrival_times(
+    rate_per_day: float, profile, days: float, rng: np.random.Generator, day_factors: list[float] | None = None
+) -> np.ndarray:
     """Occurrence times (minutes, sorted) of a Poisson process with a repeating 24-hour profile.
 
     The day is cut into hours with constant rate; each hour gets a Poisson count and uniform
-    times within it, which is exact for a piecewise-constant rate.
+    times within it, which is exact for a piecewise-constant rate. *day_factors* (one per day
+    of the run, from the weekly profile and the seasons) multiply each day's rate; without them
+    every day is alike (and the draws are exactly those of a flat week).
     """
     hourly = np.ones(24) if profile is None else np.asarray(profile, dtype=float)
     hourly = hourly / hourly.mean() * rate_per_day / 24.0
     hours = int(np.ceil(days * 24))
     lam = np.tile(hourly, hours // 24 + 1)[:hours]
+    if day_factors is not None:
+        lam = lam * np.repeat(np.asarray(day_factors, dtype=float), 24)[:hours]
     last = days * 24 - (hours - 1)
     lam[-1] *= last
     counts = rng.poisson(lam)
@@ -81,11 +104,13 @@ def arrival_times(rate_per_day: float, profile, days: float, rng: np.random.Gene
 
 
 def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage, streams) -> IncidentSet:
-    """Draw the replication's incidents from the ``arrivals``, ``detection`` and ``service`` streams."""
+    """Draw the replication's incidents from the ``arrivals``, ``detection``, ``service`` and ``rounds`` streams."""
     horizon_days = scenario.days
+    rounds = RouteRounds(scenario, town, streams.rounds)
     chunks = []
     for k, itype in enumerate(scenario.incident_types):
-        times = arrival_times(itype.rate_per_day, itype.profile, horizon_days, streams.arrivals)
+        factors = scenario.day_factors(itype, int(np.ceil(horizon_days)))
+        times = arrival_times(itype.rate_per_day, itype.profile, horizon_days, streams.arrivals, factors)
         patch = streams.arrivals.choice(town.size, size=len(times), p=town.weights)
         service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
         hours = {name: scenario.channel_hours(itype, name).weekly() for name in CHANNELS[1:]}
@@ -93,9 +118,10 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         finder_u = streams.detection.random(len(times))
         leave_u = streams.detection.random(len(times))
         layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
-        chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer))
-    all_times, all_types, all_patches, all_service, all_channels, all_finder_u, all_leave_u, all_layers = (
-        [c[i] for c in chunks] for i in range(8)
+        found = rounds.detect(itype.name, times, patch)
+        chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer, found))
+    all_times, all_types, all_patches, all_service, all_channels, all_finder_u, all_leave_u, all_layers, all_rounds = (
+        [c[i] for c in chunks] for i in range(9)
     )
     order = np.argsort(np.concatenate(all_times), kind="stable")
     service_rows = [tuple(row) for block in all_service for row in block.tolist()]
@@ -108,6 +134,8 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         finder_u=np.concatenate(all_finder_u)[order],
         leave_u=np.concatenate(all_leave_u)[order],
         layer=np.concatenate(all_layers)[order],
+        rounds_min=np.concatenate(all_rounds)[order],
+        rounds_by=rounds.departments,
     )
 
 

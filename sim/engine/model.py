@@ -124,8 +124,9 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
-        desks = {d.name: d.desk_hours.weekly() for d in scenario.departments if d.desk_hours is not None}
-        self.channel = channel_for(mode.information, scenario.governance, trace, desks)
+        dated = scenario.desk_calendar()
+        desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}
+        self.channel = channel_for(mode.information, scenario.governance, trace, desks, dated)
         self.coordinate = {"sequential": self._sequential, "concurrent": self._concurrent}[mode.coordination]
         self.horizon = scenario.days * MINUTES_PER_DAY
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
@@ -217,12 +218,18 @@ class Simulation:
             self._begin(self.states[i], i, detected, channel, finder)
 
     def _detection(self, i: int, state: IncidentState, times: list[float], k: int) -> tuple[float, str, str | None]:
-        """When and how the matter is first reported; patrols that may not act may leave it."""
+        """When and how the matter is first reported; patrols that may not act may leave it.
+
+        A department's rounds that may act on it find it like a patrol (channel ``rounds``).
+        """
         inc = self.incidents
         sector = int(self.town.sector[state.patch])
         finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
+        rounds_at, rounds_by = inc.first_round(i, self.may_act[k])
         while True:
             at = min(times)
+            if rounds_at < at:
+                return (rounds_at, "rounds", rounds_by) if rounds_at < self.end else (math.inf, "", "")
             if at >= self.end:
                 return math.inf, "", ""
             j = times.index(at)
@@ -247,7 +254,7 @@ class Simulation:
         state.detected_min, state.channel, state.finder = detected, channel, finder
         if self.tracing:
             if finder:
-                state.note(detected, Stage.FOUND_ON_PATROL, department=finder)
+                state.note(detected, Stage.FOUND_ON_ROUNDS if channel == "rounds" else Stage.FOUND_ON_PATROL, department=finder)
             else:
                 state.note(detected, Stage.REPORTED, channel=channel)
         jobs = self.jobs[self.incidents.type_index[i]]

@@ -25,6 +25,8 @@ class Stage(Enum):
     """A patrol of ``department`` sees it, may not act on it, and leaves it."""
     FOUND_ON_PATROL = "found_on_patrol"
     """A patrol of ``department`` finds it and reports it."""
+    FOUND_ON_ROUNDS = "found_on_rounds"
+    """A crew of ``department`` finds it on its rounds (a fixed route) and may act on it."""
     REPORTED = "reported"
     """It is reported through a detection ``channel`` (hotline, camera, grid worker)."""
     ON_THE_SPOT = "on_the_spot"

@@ -28,6 +28,7 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.OCCURRED: lambda e: _("occurs"),
     Stage.SEEN_NOT_HANDLED: lambda e: _("seen by {department} on patrol, who may not act and leave it").format(department=_who(e)),
     Stage.FOUND_ON_PATROL: lambda e: _("found by {department} on patrol").format(department=_who(e)),
+    Stage.FOUND_ON_ROUNDS: lambda e: _("found by {department} on its rounds").format(department=_who(e)),
     Stage.REPORTED: lambda e: _("reported by {channel}").format(channel=_channel(e)),
     Stage.ON_THE_SPOT: lambda e: _("{department} may act: handles it on the spot").format(department=_who(e)),
     Stage.HANDED_OVER: lambda e: _("hand-over {step} of {steps} done").format(step=e.step, steps=e.steps),
@@ -53,6 +54,7 @@ _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.OCCURRED: lambda e: _("happens"),
     Stage.SEEN_NOT_HANDLED: lambda e: _("seen by {department}: may not act, leaves it").format(department=_who(e)),
     Stage.FOUND_ON_PATROL: lambda e: _("found by {department} patrol").format(department=_who(e)),
+    Stage.FOUND_ON_ROUNDS: lambda e: _("found on {department} rounds").format(department=_who(e)),
     Stage.ON_THE_SPOT: lambda e: _("{department} handles it on the spot").format(department=_who(e)),
     Stage.HANDED_OVER: lambda e: _("desk hand-over {step} of {steps}").format(step=e.step, steps=e.steps),
     Stage.SENT_BACK: lambda e: _("wrong desk: sent back"),
@@ -72,8 +74,8 @@ def short_stage(event: TraceEvent) -> str:
 
 
 def is_detection(event: TraceEvent) -> bool:
-    """The matter became known: found on patrol or reported through a channel."""
-    return event.stage in (Stage.FOUND_ON_PATROL, Stage.REPORTED)
+    """The matter became known: found on patrol or rounds, or reported through a channel."""
+    return event.stage in (Stage.FOUND_ON_PATROL, Stage.FOUND_ON_ROUNDS, Stage.REPORTED)
 
 
 def is_arrival(event: TraceEvent) -> bool:

@@ -15,7 +15,7 @@ from sim.errors import did_you_mean
 from sim.scenario.governance import PRESETS, modes_of, resolve_mode, unpowered_parts
 from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, Scenario, Territory
 
-__all__ = ["cross_check", "warnings"]
+__all__ = ["cross_check", "warnings", "window_warnings"]
 
 
 def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
@@ -34,6 +34,7 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
                 f"incidents; one run is limited to {MAX_EXPECTED_INCIDENTS:,} (shorten the horizon or split it)",
             )
         )
+    problems += _dated(scenario)
     problems += _unique_names(scenario.departments, "departments")
     problems += _unique_names(scenario.incident_types, "incident_types")
     problems += _references(scenario)
@@ -54,6 +55,22 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
                 )
             )
     return problems
+
+
+def _dated(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Holidays, seasons and summer hours are placed by date: they need ``start_date``."""
+    if scenario.start_date is not None:
+        return [
+            (("holidays", i), f"{day} is before start_date {scenario.start_date}")
+            for i, day in enumerate(scenario.holidays)
+            if day < scenario.start_date
+        ]
+    needs = "needs start_date (the date of the run's first day, a Monday, e.g. start_date: 2024-03-04)"
+    out: list[tuple[tuple, str]] = [(("holidays",), needs)] if scenario.holidays else []
+    out += [(("incident_types", i, "seasonal"), needs) for i, t in enumerate(scenario.incident_types) if t.seasonal is not None]
+    if scenario.governance.referral.summer is not None:
+        out.append((("governance", "referral", "summer"), needs))
+    return out
 
 
 def _unique_names(items, key) -> list[tuple[tuple, str]]:
@@ -87,6 +104,16 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                 out.append((path, unknown("patch", base, patches)))
         if isinstance(d.base, list) and not d.base:
             out.append((("departments", i, "base"), "base list is empty"))
+        if d.rounds is not None:
+            for j, seen in enumerate(d.rounds.sees or []):
+                if seen not in types:
+                    out.append((("departments", i, "rounds", "sees", j), unknown("incident type", seen, types)))
+            if isinstance(d.rounds.patches, list):
+                if not d.rounds.patches:
+                    out.append((("departments", i, "rounds", "patches"), "expected 'all' or a non-empty list of patch names"))
+                for j, patch in enumerate(d.rounds.patches):
+                    if patch not in patches or patch == "centre":
+                        out.append((("departments", i, "rounds", "patches", j), unknown("patch", patch, patches[:-1])))
     for i, t in enumerate(scenario.incident_types):
         holders = [d.name for d in scenario.departments if t.name in d.powers]
         for j, dept in enumerate(t.requires or []):
@@ -162,6 +189,26 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             if spec.hours is not None and spec.probability == 0:
                 out.append((path + ("detection", channel, "hours"), "has no effect: the channel's probability is 0"))
     return out
+
+
+def window_warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """The measured window (days - warmup_days) does not cover whole weeks: weekdays and weekends are unevenly weighed.
+
+    Desks keep office hours and close at weekends, so a window of 3 weekdays measures a faster
+    fragmented town than a whole week does. Returns (key path, message) pairs; nothing stops a run.
+    """
+    measured = scenario.days - scenario.warmup_days
+    weeks = measured / 7
+    if abs(weeks - round(weeks)) < 1e-9 and round(weeks) >= 1:
+        return []
+    return [
+        (
+            ("days",),
+            f"the measured window (days {scenario.days:g} - warmup_days {scenario.warmup_days:g} = {measured:g} days) "
+            "is not a whole number of weeks, so weekdays and weekends (and office hours) are unevenly weighed; "
+            f"e.g. days {scenario.warmup_days + 7 * max(1, round(weeks)):g}",
+        )
+    ]
 
 
 def _pools_all(name: str, spec) -> bool:

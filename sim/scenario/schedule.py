@@ -128,6 +128,32 @@ class WeeklyHours:
             return base + self.starts[i + 1]
         return base + MINUTES_PER_WEEK + self.starts[0]
 
+    def window_at(self, t: float) -> tuple[float, float]:
+        """The clock bounds (start, end) of the open window containing *t*.
+
+        A window running over the end of the week (Sunday night into Monday) is one window.
+        Round the clock it is ``(-inf, inf)``.
+
+        Raises
+        ------
+        ValueError
+            When the hours are closed at *t*.
+        """
+        if self.is_always:
+            return -math.inf, math.inf
+        week, offset = divmod(t, MINUTES_PER_WEEK)
+        i = bisect.bisect_right(self.starts, offset) - 1
+        if i < 0 or offset >= self.ends[i]:
+            raise ValueError(f"closed at minute {t:g}")
+        base = week * MINUTES_PER_WEEK
+        start, end = base + self.starts[i], base + self.ends[i]
+        wraps = self.starts[0] == 0.0 and self.ends[-1] == MINUTES_PER_WEEK
+        if wraps and i == 0:
+            start = base - MINUTES_PER_WEEK + self.starts[-1]
+        if wraps and i == len(self.starts) - 1:
+            end = base + MINUTES_PER_WEEK + self.ends[0]
+        return start, end
+
     def add_open_minutes(self, t: float, minutes: float) -> float:
         """The clock time at which *minutes* of open time have passed after *t*.
 

@@ -12,8 +12,10 @@ raising on the first.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -29,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.scenario.calendar import CLOSED, CalendarHours, OpenHours
 from sim.scenario.distributions import Duration, Exponential, Lognormal
 from sim.scenario.schedule import DAY_SETS, WeeklyHours, parse_window
 
@@ -38,6 +41,7 @@ __all__ = [
     "GridSpec",
     "PatchSpec",
     "Department",
+    "Rounds",
     "ShiftWindow",
     "IncidentType",
     "Detection",
@@ -46,6 +50,7 @@ __all__ = [
     "Hours",
     "Governance",
     "ReferralSpec",
+    "SummerHours",
     "InstantSpec",
     "ModeSpec",
     "AuthoritySpec",
@@ -232,6 +237,37 @@ class ShiftWindow(_Model):
         return DAY_SETS[self.days] if isinstance(self.days, str) else tuple(self.days)
 
 
+class Rounds(_Model):
+    """A department's own rounds: crews driving or walking fixed routes past every patch on them.
+
+    Unlike patrols (random passes at a rate), a route passes a patch at a fixed period. Each
+    patch has its place on the route (a phase, drawn once per replication, uniform within the
+    period); each open window of ``hours`` starts the route afresh, so a patch on the route is
+    passed at window start + phase, + period, ... until the window ends. A matter a department
+    may act on that its rounds notice is handled like a patrol find: the finder acts.
+    """
+
+    period_min: PositiveFloat = Field(
+        allow_inf_nan=False, le=10080, description="minutes between two passes of the route past the same patch"
+    )
+    hours: Hours | None = Field(
+        None,
+        description="when the rounds run (each window starts the route afresh); default: the department's shift hours "
+        "(while it has units on duty)",
+    )
+    patches: Literal["all"] | list[str] = Field(
+        "all", description="patches on the routes: 'all', or a list of patch names"
+    )
+    notice_probability: float = Field(
+        1.0, ge=0, le=1, description="chance that a pass notices a matter present at the patch (each pass independently)"
+    )
+    sees: list[str] | None = Field(
+        None,
+        description="incident types the rounds notice; default: the department's powers. The rounds of a department "
+        "that may not act on a matter in a mode do not report it",
+    )
+
+
 class Department(_Model):
     """A department with field units and the incident types it may legally act on."""
 
@@ -274,6 +310,29 @@ class Department(_Model):
         description="when the department's desk works: a referral's last hand-over, onto this department's desk, "
         "counts working minutes in these hours; default: governance.referral.desk_hours",
     )
+
+    rounds: Rounds | None = Field(
+        None,
+        description="the department's own rounds on fixed routes (e.g. sanitation crews passing the bins), which find "
+        "matters it may act on; default: none (it finds nothing itself unless it patrols)",
+    )
+
+    def rounds_hours(self) -> WeeklyHours:
+        """When the department's rounds run: ``rounds.hours``, else while its shift has units on duty."""
+        if self.rounds is not None and self.rounds.hours is not None:
+            return self.rounds.hours.weekly()
+        spans = []
+        for window in self.shift_windows():
+            if window.units > 0:
+                hours = window.hours().weekly()
+                spans += list(zip(hours.starts, hours.ends))
+        return WeeklyHours.from_spans(spans)
+
+    def rounds_see(self) -> list[str]:
+        """The incident types the department's rounds notice (none without rounds)."""
+        if self.rounds is None:
+            return []
+        return list(self.powers) if self.rounds.sees is None else list(self.rounds.sees)
 
     def pattern_units(self) -> int:
         """The size of the team an explicit rota is written for: the most units its windows roster on one day.
@@ -374,6 +433,15 @@ class IncidentType(_Model):
     profile: list[NonNegativeFloat] | None = Field(
         None, description="24 relative hourly rates (hour 0 = 00:00-01:00); default flat"
     )
+    weekly: list[NonNegativeFloat] | None = Field(
+        None,
+        description="7 relative daily rates, Monday first (scaled to mean 1, so the weekly volume stays 7 x rate_per_day); "
+        "default flat",
+    )
+    seasonal: list[NonNegativeFloat] | None = Field(
+        None,
+        description="12 relative monthly rates, January first (scaled to mean 1); needs start_date; default flat",
+    )
     service_min: Duration = Field(
         Lognormal(dist="lognormal", mean=30.0, cv=1.0), description="on-scene work per department involved, minutes"
     )
@@ -400,6 +468,17 @@ class IncidentType(_Model):
             if sum(profile) <= 0:
                 raise ValueError("profile must not be all zeros")
         return profile
+
+    @field_validator("weekly", "seasonal")
+    @classmethod
+    def _factors(cls, factors, info):
+        size = {"weekly": 7, "seasonal": 12}[info.field_name]
+        if factors is not None:
+            if len(factors) != size:
+                raise ValueError(f"expected {size} numbers, got {len(factors)}")
+            if sum(factors) <= 0:
+                raise ValueError("must not be all zeros")
+        return factors
 
     @field_validator("requires")
     @classmethod
@@ -444,6 +523,38 @@ class ModeSpec(_Model):
     )
 
 
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+def _check_month_day(text: str) -> str:
+    match = _MONTH_DAY.match(text)
+    try:
+        dt.date(2024, int(match.group(1)), int(match.group(2))) if match else None
+    except ValueError:
+        match = None
+    if not match:
+        raise ValueError(f"expected a day of the year as 'MM-DD', e.g. '06-01'; got {text!r}")
+    return text
+
+
+MonthDay = Annotated[str, AfterValidator(_check_month_day)]
+
+
+class SummerHours(_Model):
+    """Desk hours that apply between two days of every year (Quanzhou's summer schedule)."""
+
+    start: MonthDay = Field(description="first day of the summer hours, 'MM-DD'")
+    end: MonthDay = Field(description="last day of the summer hours, 'MM-DD' (inclusive)")
+    desk_hours: Hours = Field(description="the desk hours on those days")
+
+    def covers(self, day: dt.date) -> bool:
+        """Whether *day* falls in the summer period (which may run over the new year)."""
+        key = day.strftime("%m-%d")
+        if self.start <= self.end:
+            return self.start <= key <= self.end
+        return key >= self.start or key <= self.end
+
+
 class ReferralSpec(_Model):
     """The referral chain of fragmented working: desks, hand-overs, misrouting."""
 
@@ -467,6 +578,11 @@ class ReferralSpec(_Model):
     )
     misroute_probability: float = Field(
         0.12, ge=0, lt=1, description="chance a forward goes to the wrong department and bounces back"
+    )
+    summer: SummerHours | None = Field(
+        None,
+        description="summer desk hours between two days of the year: every desk keeping the town's desk_hours keeps "
+        "these instead on those days (needs start_date); default: the same hours all year",
     )
 
 
@@ -548,6 +664,15 @@ class Scenario(_Model):
         description="days simulated after arrivals stop, so that late incidents can finish; still open then = unresolved",
     )
     target_min: PositiveFloat = Field(30.0, allow_inf_nan=False, description="response-time target, minutes")
+    start_date: dt.date | None = Field(
+        None,
+        description="the date of the run's first day, a Monday (minute 0 is its 00:00); places months and holidays. "
+        "Default: undated (no holidays, seasons or summer hours)",
+    )
+    holidays: list[dt.date] = Field(
+        [],
+        description="public holidays (dates): desks that are not open round the clock are closed all day; needs start_date",
+    )
     territory: Territory
     departments: list[Department] = Field(min_length=1)
     incident_types: list[IncidentType] = Field(min_length=1)
@@ -561,6 +686,53 @@ class Scenario(_Model):
         if self.warmup_days >= self.days:
             raise ValueError(f"warmup_days ({self.warmup_days}) must be less than days ({self.days})")
         return self
+
+    @field_validator("start_date")
+    @classmethod
+    def _monday(cls, start):
+        if start is not None and start.weekday() != 0:
+            raise ValueError(f"expected a Monday (the clock starts on Monday 00:00); {start} is a {start:%A}")
+        return start
+
+    def desk_calendar(self) -> Callable[[WeeklyHours], OpenHours]:
+        """What a referral desk's weekly hours become on the run's dates: holidays closed, summer hours.
+
+        Returns the hours unchanged when the scenario is undated or has neither holidays nor
+        summer hours. A desk open round the clock stays open on holidays; a desk keeping the town's
+        ``desk_hours`` keeps the summer ``desk_hours`` on summer days.
+        """
+        summer = self.governance.referral.summer
+        if self.start_date is None or (not self.holidays and summer is None):
+            return lambda hours: hours
+        start = self.start_date
+        span = math.ceil(self.days + self.drain_days) + 400  # a referral may finish after the run's end
+        closed = {(day - start).days for day in self.holidays}
+        town = self.governance.referral.desk_hours.weekly()
+        summer_days = (
+            {k for k in range(span) if summer.covers(start + dt.timedelta(days=k))} if summer is not None else set()
+        )
+        summer_hours = summer.desk_hours.weekly() if summer is not None else town
+
+        def dated(hours: WeeklyHours) -> OpenHours:
+            exceptions = {k: summer_hours for k in summer_days} if hours == town else {}
+            if not hours.is_always:
+                exceptions.update({k: CLOSED for k in closed})
+            return CalendarHours(hours, exceptions) if exceptions else hours
+
+        return dated
+
+    def day_factors(self, incident_type: IncidentType, days: int) -> list[float] | None:
+        """The rate multiplier of each day 0 .. *days* - 1 (weekly x seasonal, each scaled to mean 1); None when flat."""
+        weekly, seasonal = incident_type.weekly, incident_type.seasonal
+        if weekly is None and (seasonal is None or self.start_date is None):
+            return None
+        week = [1.0] * 7 if weekly is None else [w * 7 / sum(weekly) for w in weekly]
+        months = [1.0] * 12 if seasonal is None else [m * 12 / sum(seasonal) for m in seasonal]
+        start = self.start_date
+        return [
+            week[k % 7] * (months[(start + dt.timedelta(days=k)).month - 1] if start is not None else 1.0)
+            for k in range(days)
+        ]
 
     def department(self, name: str) -> Department:
         """The department called *name*."""

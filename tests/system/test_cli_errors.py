@@ -41,9 +41,13 @@ def bad_file(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
 
 
 def test_validate_classroom_prints_one_line():
+    """Its only warning (stderr): 7 days less 1 of warm-up measure 6, not whole weeks."""
     result = cli("validate", CLASSROOM)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr.splitlines() == [
+        f"warning: {CLASSROOM}: days: the measured window (days 7 - warmup_days 1 = 6 days) is not a whole number "
+        "of weeks, so weekdays and weekends (and office hours) are unevenly weighed; e.g. days 8"
+    ]
     lines = result.stdout.strip().splitlines()
     assert "classroom" in lines[0] and "valid" in lines[0]
     assert lines[1:] == ["  fragmented pools: none", "  joint pools: none", "  unified pools: enforcement, sanitation"]
