@@ -157,7 +157,7 @@ class Simulation:
         town, states = self.town, self.states
         records = []
         for i, state in enumerate(states):
-            records.append(write_record(state, town.names, town.patch_sector_names))
+            records.append(write_record(state, town.names, town.patch_sector_names, self.end))
             states[i] = None
         return records
 
