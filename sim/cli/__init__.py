@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from typing import Sequence
 
-from sim.errors import USER_ERROR_EXIT, ScenarioError
+from sim.errors import USER_ERROR_EXIT, ScenarioError, Terminated, interrupt_exit_code, terminate_as_interrupt
 
 __all__ = ["main", "build_parser"]
 
@@ -45,11 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with terminate_as_interrupt():  # SIGTERM stops work as Ctrl-C does (exit 143)
+            return args.handler(args)
     except ScenarioError as err:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
         return USER_ERROR_EXIT
-    except KeyboardInterrupt:
-        print("interrupted: files of unfinished work were not written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"{how}: files of unfinished work were not written", file=sys.stderr)
+        return interrupt_exit_code(err)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from contextlib import contextmanager
+from pathlib import Path
 
 from sim.errors import Problem, ScenarioError
 from sim.io.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-__all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs"]
+__all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs", "output_folder"]
 
 
 def scenario_options() -> argparse.ArgumentParser:
@@ -52,11 +54,50 @@ def write_outputs(args, write) -> list:
 
 
 def load(args) -> Scenario:
-    """Load the scenario named on the command line, with ``--set`` and ``--days`` applied."""
+    """Load the scenario named on the command line, with ``--set`` and ``--days`` applied.
+
+    ``--days`` goes in as the last override; a problem with the horizon it sets is reported as
+    a problem of ``--days``, not of ``--set``.
+    """
     overrides = list(args.overrides)
-    if getattr(args, "days", None) is not None:
-        overrides.append(f"days={args.days}")
-    return load_scenario(args.scenario, overrides)
+    days = getattr(args, "days", None)
+    if days is not None:
+        overrides.append(f"days={days}")
+    try:
+        return load_scenario(args.scenario, overrides)
+    except ScenarioError as err:
+        if days is None:
+            raise
+        problems = [
+            Problem("--days", None, "", p.message) if p.source == "--set" and p.path == "days" else p for p in err.problems
+        ]
+        raise ScenarioError(problems) from None
+
+
+@contextmanager
+def output_folder(args, purpose: str):
+    """Own ``args.out`` (if given) for the whole command: checked before any simulation, locked against a
+    second writer, this project's stray temporary files of an earlier interrupted write removed."""
+    if not getattr(args, "out", None):
+        yield
+        return
+    from sim.io.results import COMPARISON_FILES, FolderLock, clean_temporary, folder_problem
+
+    out = Path(args.out)
+    problem = folder_problem(out)
+    if problem:
+        raise user_error("--out", problem)
+    created = not out.exists()
+    with FolderLock(out, purpose):
+        clean_temporary(out, COMPARISON_FILES.__contains__)
+        try:
+            yield
+        finally:
+            if created:
+                try:
+                    out.rmdir()  # only if nothing was written
+                except OSError:
+                    pass
 
 
 def user_error(option: str, message: str) -> ScenarioError:
@@ -64,12 +105,17 @@ def user_error(option: str, message: str) -> ScenarioError:
     return ScenarioError([Problem(option, None, "", message)])
 
 
+MAX_SEED = 2**63 - 1
+"""The largest seed (the scenario schema's bound on ``seed``)."""
+
+
 def check_counts(args) -> None:
     """Refuse impossible replication counts, seeds and horizons."""
     if getattr(args, "replications", 1) < 1:
         raise user_error("--replications", f"must be at least 1, got {args.replications}")
-    if getattr(args, "seed", None) is not None and args.seed < 0:
-        raise user_error("--seed", f"must be 0 or more, got {args.seed}")
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise user_error("--seed", f"expected a whole number from 0 to {MAX_SEED:,} (as the scenario's seed); got {seed}")
     days = getattr(args, "days", None)
     if days is not None and not (math.isfinite(days) and days > 0):
         raise user_error("--days", f"expected a positive number of days, got {days}")
