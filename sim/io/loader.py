@@ -39,6 +39,7 @@ __all__ = [
     "read_yaml",
     "read_user_bytes",
     "read_user_text",
+    "open_user_file",
     "parse_yaml",
     "apply_overrides",
     "limits",
@@ -143,6 +144,33 @@ def read_user_bytes(path: str | os.PathLike, what: str = "a YAML scenario file",
     if len(data) > limit:
         raise fail(f"file is more than {limit:,} bytes; expected at most {limit:,}")
     return data
+
+
+def open_user_file(path: str | os.PathLike, what: str):
+    """A regular file a user named, opened for reading text (UTF-8); refused as :func:`read_user_bytes` refuses.
+
+    For files read line by line whose size is not bounded here (a results folder's CSV tables).
+    """
+    source = str(path)
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(source, None, "", message)])
+
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail(f"is {_kind_of_file(mode)}; expected {what}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        handle = os.fdopen(fd, "r", encoding="utf-8", newline="")
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            handle.close()
+            raise fail(f"is {_kind_of_file(mode)}; expected {what}")
+        return handle
+    except FileNotFoundError:
+        raise fail(f"file not found; expected {what} (check the path)") from None
+    except (OSError, ValueError) as err:
+        raise fail(f"cannot read the file ({getattr(err, 'strerror', None) or err})") from None
 
 
 def read_user_text(path: str | os.PathLike, what: str = "a YAML scenario file", limit: int | None = None) -> str:
