@@ -94,8 +94,8 @@ def folder_problem(out: str | os.PathLike) -> str | None:
 LOCK_NAME = ".town-sim.lock"
 """The lock file in an output folder, held (``flock``) by the one process writing there."""
 
-_HELD: set[int] = set()
-"""File descriptors of the locks this process holds (a forked worker closes its copies)."""
+_HELD: dict[int, "FolderLock"] = {}
+"""The locks this process holds, by file descriptor (a forked worker closes its copies)."""
 
 
 class FolderLock:
@@ -151,7 +151,7 @@ class FolderLock:
         except OSError as err:
             raise ScenarioError([Problem(self.option, None, "", f"cannot use {self.folder} ({err.strerror or err})")]) from None
         self.fd = fd
-        _HELD.add(fd)
+        _HELD[fd] = self
         return self
 
     def release(self) -> None:
@@ -161,7 +161,7 @@ class FolderLock:
             return
         import fcntl
 
-        _HELD.discard(fd)
+        _HELD.pop(fd, None)
         try:
             if _same_file(fd, self.path):
                 self.path.unlink(missing_ok=True)  # while still locked: a waiter then finds it gone and retries
@@ -206,7 +206,8 @@ def _holder(fd: int) -> str:
 
 def close_inherited_locks() -> None:
     """In a forked worker: close the copies of the parent's lock descriptors (the parent keeps the locks)."""
-    for fd in list(_HELD):
+    for fd, lock in list(_HELD.items()):
+        lock.fd = None  # not this process's lock: never released (or its file removed) from here
         try:
             os.close(fd)
         except OSError:
