@@ -14,6 +14,8 @@ Measurements
 * scaling: incident load x1, x2, x4, x8 (same units) and patches-and-units x1, x4, x16 (the
   town tiled 1x1, 2x2, 4x4: same density of patches, bases, units and incidents), as the slope
   of log(wall time) against log(incidents);
+* scaling with the fleet: 2,000 to 16,000 units on ``day_night`` shifts at one base with almost no
+  incidents (the cost is the shift changes), as the slope of log(CPU time) against log(units);
 * peak resident memory of the city year, with and without writing the incident log;
 * start-up of the command line (:mod:`benchmarks.startup`; alone: ``python -m benchmarks startup``).
 """
@@ -182,6 +184,42 @@ def slope(points: list[tuple[int, float]]) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def units_scenario(units: int, days: float = 3.0) -> sim.Scenario:
+    """*units* units of one department at one base on ``day_night`` shifts, and almost no incidents.
+
+    The cost is the shift changes (half the fleet goes off duty and half comes on, twice a day).
+    """
+    data = {
+        "name": f"units_{units}",
+        "seed": 1,
+        "days": days,
+        "warmup_days": 1,
+        "drain_days": 0,
+        "territory": {"grid": {"rows": 10, "cols": 10}},
+        "departments": [{"name": "enforcement", "units": units, "shift": "day_night", "powers": ["matter"]}],
+        "incident_types": [{"name": "matter", "rate_per_day": 2}],
+    }
+    return sim.scenario_from_dict(data)
+
+
+def units_scaling(sizes=(2_000, 4_000, 8_000, 16_000), days: float = 3.0, mode: str = "unified") -> dict:
+    """CPU seconds of :func:`units_scenario` at each fleet size, and the slope of log time against log units.
+
+    Every shift change touches every unit once, so the cost should grow in proportion to the
+    units (slope 1); before the map index kept its buckets as ordered sets, taking one unit out
+    of a base holding thousands cost a scan of them all, and the slope was near 2.
+    """
+    sim.run(units_scenario(100, days), mode)  # the first run of a process pays for caches
+    points = []
+    for units in sizes:
+        scenario = units_scenario(units, days)
+        gc.collect()
+        started = time.process_time()
+        sim.run(scenario, mode)
+        points.append((units, time.process_time() - started))
+    return {"days": days, "mode": mode, "points": points, "slope": slope(points)}
+
+
 # --------------------------------------------------------------------------- memory
 
 
@@ -252,6 +290,7 @@ def measure(quick: bool = False) -> dict:
         "load": {"points": load_points, "slope": slope(load_points)},
         "patches_and_units": {"points": size_points, "slope": slope(size_points)},
     }
+    out["scaling"]["units_shift_changes"] = units_scaling()
     out["memory_mb"] = {
         "city_year_records_only": peak_rss_mb(city_days, False),
         "city_year_with_incident_log": peak_rss_mb(city_days, True),
@@ -322,6 +361,15 @@ def report(results: dict, host: dict) -> str:
         f"{', '.join(f'({n:,}, {w:.2f})' for n, w in s['load']['points'])} | **{s['load']['slope']:.2f}** |",
         f"| patches and units ×1, ×4, ×16 (the town tiled 1×1, 2×2, 4×4, 14 days) | "
         f"{', '.join(f'({n:,}, {w:.2f})' for n, w in s['patches_and_units']['points'])} | **{s['patches_and_units']['slope']:.2f}** |",
+        *(
+            [
+                "",
+                "| units on `day_night` shifts, one base, almost no incidents, 3 days (points: units, CPU s) | "
+                f"{', '.join(f'({n:,}, {w:.2f})' for n, w in s['units_shift_changes']['points'])} | "
+                f"**{s['units_shift_changes']['slope']:.2f}** (against units) |",
+            ]
+            if "units_shift_changes" in s else []
+        ),
         "",
         "## Memory (peak resident set of a fresh process, city year, unified)",
         "",

@@ -8,12 +8,47 @@ and exits with code 2, never with a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["Problem", "ScenarioError", "USER_ERROR_EXIT", "printable", "closest", "did_you_mean"]
+__all__ = [
+    "Problem", "ScenarioError", "USER_ERROR_EXIT", "Terminated", "interrupt_exit_code", "printable", "closest",
+    "did_you_mean", "terminate_as_interrupt",
+]
 
 USER_ERROR_EXIT = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what ``kill``, Slurm, Docker and systemd send), raised like Ctrl-C.
+
+    Work stops the same way: finished runs kept, no half-written file, exit code 143 (128 + 15).
+    """
+
+
+def interrupt_exit_code(err: BaseException) -> int:
+    """130 for Ctrl-C (SIGINT), 143 for SIGTERM: the shell's 128 + signal number."""
+    return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from sim.errors import USER_ERROR_EXIT, ScenarioError
+from sim.errors import USER_ERROR_EXIT, ScenarioError, Terminated, interrupt_exit_code, terminate_as_interrupt
 
 __all__ = ["main", "build_parser", "LANG_COMMANDS"]
 
@@ -58,16 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
-        if getattr(args, "lang", None):
-            from sim.presentation.i18n import use_language
+        with terminate_as_interrupt():  # SIGTERM stops work as Ctrl-C does (exit 143)
+            if getattr(args, "lang", None):
+                from sim.presentation.i18n import use_language
 
-            with use_language(args.lang):
-                return args.handler(args)
-        return args.handler(args)
+                with use_language(args.lang):
+                    return args.handler(args)
+            return args.handler(args)
     except ScenarioError as err:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
         return USER_ERROR_EXIT
-    except KeyboardInterrupt:
-        print("interrupted: files of unfinished work were not written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"{how}: files of unfinished work were not written", file=sys.stderr)
+        return interrupt_exit_code(err)

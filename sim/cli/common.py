@@ -8,7 +8,10 @@ command needs (the loader, the experiments, the figures) are imported by its han
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import Problem, ScenarioError
@@ -16,7 +19,7 @@ from sim.errors import Problem, ScenarioError
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["BACKENDS", "scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs"]
+__all__ = ["BACKENDS", "scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs", "output_folder"]
 
 # The choices of --backend: the same as sim.experiments.backends.BACKENDS (a test checks), written
 # out here so that building the parser does not import the experiment layer.
@@ -63,13 +66,54 @@ def write_outputs(args, write) -> list:
 
 
 def load(args) -> Scenario:
+    """Load the scenario named on the command line, with ``--set`` and ``--days`` applied.
+
+    ``--days`` goes in as the last override; a problem with the horizon it sets is reported as
+    a problem of ``--days``, not of ``--set``.
+    """
     """Load the scenario named on the command line, with ``--set`` and ``--days`` applied."""
     from sim.io.loader import load_scenario
 
     overrides = list(args.overrides)
-    if getattr(args, "days", None) is not None:
-        overrides.append(f"days={args.days}")
-    return load_scenario(args.scenario, overrides)
+    days = getattr(args, "days", None)
+    if days is not None:
+        overrides.append(f"days={days}")
+    try:
+        return load_scenario(args.scenario, overrides)
+    except ScenarioError as err:
+        if days is None:
+            raise
+        problems = [
+            Problem("--days", None, "", p.message) if p.source == "--set" and p.path == "days" else p for p in err.problems
+        ]
+        raise ScenarioError(problems) from None
+
+
+@contextmanager
+def output_folder(args, purpose: str):
+    """Own ``args.out`` (if given) for the whole command.
+
+    Checked before any simulation, locked against a second writer, this project's stray temporary
+    files of an earlier interrupted write removed.
+    """
+    if not getattr(args, "out", None):
+        yield
+        return
+    from sim.io.results import COMPARISON_FILES, FolderLock, clean_temporary, folder_problem
+
+    out = Path(args.out)
+    problem = folder_problem(out)
+    if problem:
+        raise user_error("--out", problem)
+    created = not out.exists()
+    with FolderLock(out, purpose):
+        clean_temporary(out, COMPARISON_FILES.__contains__)
+        try:
+            yield
+        finally:
+            if created:
+                with contextlib.suppress(OSError):
+                    out.rmdir()  # only if nothing was written
 
 
 def user_error(option: str, message: str) -> ScenarioError:
@@ -77,12 +121,17 @@ def user_error(option: str, message: str) -> ScenarioError:
     return ScenarioError([Problem(option, None, "", message)])
 
 
+MAX_SEED = 2**63 - 1
+"""The largest seed (the scenario schema's bound on ``seed``)."""
+
+
 def check_counts(args) -> None:
     """Refuse impossible replication counts, seeds and horizons."""
     if getattr(args, "replications", 1) < 1:
         raise user_error("--replications", f"must be at least 1, got {args.replications}")
-    if getattr(args, "seed", None) is not None and args.seed < 0:
-        raise user_error("--seed", f"must be 0 or more, got {args.seed}")
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise user_error("--seed", f"expected a whole number from 0 to {MAX_SEED:,} (as the scenario's seed); got {seed}")
     days = getattr(args, "days", None)
     if days is not None and not (math.isfinite(days) and days > 0):
         raise user_error("--days", f"expected a positive number of days, got {days}")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 ORDER = 20
 SHOWN_POINTS = 20
+SHOWN_DAMAGED = 5
 
 
 def __getattr__(name: str):
@@ -63,12 +64,13 @@ def _cmd_sweep(args) -> int:
         )
     except SweepInterrupted as stop:
         print(
-            f"interrupted: kept {stop.done} finished run(s) in {stop.out / 'runs'} ({stop.ran} from this session); "
+            f"{'terminated (SIGTERM)' if stop.terminated else 'interrupted'}: kept {stop.done} finished run(s) in "
+            f"{stop.out / 'runs'} ({stop.ran} from this session); "
             f"no half-written file was left. Run the same command with --resume to finish.",
             file=sys.stderr,
         )
         gc.freeze()  # exiting: spare the interpreter's last full collection over scipy's objects (~0.3 s), so Ctrl-C is prompt
-        return 130
+        return 143 if stop.terminated else 130
     except BackendError as err:
         print(f"error: {err}; run the same command with --resume to finish", file=sys.stderr)
         return 1
@@ -92,6 +94,10 @@ def format_result(result: SweepResult) -> str:
             f"{result.runtime_s:.1f} s."
         ),
     ]
+    if result.damaged:
+        shown = "; ".join(f"{name} ({why})" for name, why in result.damaged[:SHOWN_DAMAGED])
+        more = f"; and {len(result.damaged) - SHOWN_DAMAGED} more" if len(result.damaged) > SHOWN_DAMAGED else ""
+        lines.append(f"redid {len(result.damaged)} damaged run file(s): {shown}{more}")
     if result.files:
         lines.append("wrote " + ", ".join(str(p) for p in result.files))
     lines += ["", _first_metric_table(result)]

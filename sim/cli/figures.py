@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import user_error
+from sim.cli.common import check_counts, user_error
 
 __all__ = ["ORDER", "register", "add_plots_option"]
 
@@ -79,8 +79,7 @@ def _cmd_demo(args) -> int:
 
     if args.frame_min <= 0:
         raise user_error("--frame-min", f"must be more than 0, got {args.frame_min}")
-    if args.seed is not None and args.seed < 0:
-        raise user_error("--seed", f"must be 0 or more, got {args.seed}")
+    check_counts(args)
     out = Path(args.out or f"demo-{args.case}")
     run_demo(args.case, out, seed=args.seed, animate=args.animate, frame_min=args.frame_min)
     return 0

@@ -359,8 +359,7 @@ def _cmd_sensitivity(args) -> int:
 
     if args.samples is not None and args.samples < 2:
         raise user_error("--samples", f"expected 2 or more; got {args.samples}")
-    if args.seed is not None and args.seed < 0:
-        raise user_error("--seed", f"must be 0 or more, got {args.seed}")
+    check_counts(args)
     started = time.perf_counter()
     result = sensitivity(
         args.sweep, args.method, args.samples, _list(args.metrics) or None, _list(args.modes) or None, args.seed,

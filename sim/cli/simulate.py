@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import TYPE_CHECKING
 
 from sim.cli.common import (
     check_counts,
     load,
+    output_folder,
     run_options,
     scenario_options,
     user_error,
@@ -63,15 +65,29 @@ def _simulate(args, modes) -> int:
     scenario = load(args)
     _window_warning(args, scenario)
     precision = _precision(args, scenario)
-    try:
-        comparison = compare(scenario, modes, args.replications, args.seed, precision)
-    except KeyError as err:
-        raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
-    print(format_summary(comparison.summary))
-    if args.out:
-        paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
-        print("wrote " + ", ".join(str(p) for p in paths))
+    _check_memory(args, scenario, modes, precision)
+    with output_folder(args, args.command):  # --out is checked and locked before the simulation
+        try:
+            comparison = compare(scenario, modes, args.replications, args.seed, precision)
+        except KeyError as err:
+            raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
+        print(format_summary(comparison.summary))
+        if args.out:
+            paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
+            print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _check_memory(args, scenario: Scenario, modes, precision: Precision | None) -> None:
+    """Refuse before running what cannot fit in memory (every run of every mode is held), or warn."""
+    from sim.experiments.memory import check_memory
+    from sim.scenario.governance import modes_of
+
+    count = len(modes) if modes else len(modes_of(scenario))
+    replications = precision.max_replications if precision else args.replications
+    warning = check_memory(scenario, count * replications, written=bool(args.out), source=args.scenario)
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _precision(args, scenario: Scenario) -> Precision | None:

@@ -16,7 +16,6 @@ the search looks outward from the incident only until no farther unit could be s
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import itertools
 import math
@@ -281,8 +280,9 @@ class _CellIndex:
     """The free units of one department, filed by where they stand, for nearest-unit search.
 
     Units only ever stand at patch centres (a base, or their last job). The free units at one
-    patch are kept in the order they became free: they are equally far from anything, so only
-    the first can win a search. Patches are grouped into the cells of a :class:`_MapCells`. A
+    patch form a :class:`_Bucket`, ordered by when they became free: they are equally far from
+    anything, so only the first can win a search. Every operation on a bucket costs O(log n) or
+    less, whatever the number of units at one base (a shift change moves thousands at once). Patches are grouped into the cells of a :class:`_MapCells`. A
     unit that heads home after a job counts as standing at its last job until it is back at base
     (as :meth:`sim.engine.department.Unit.patch_at` has it); a heap of those return times refiles it,
     lazily, before each search. The clock only moves forward, so each return is handled once.
@@ -296,7 +296,7 @@ class _CellIndex:
     def __init__(self, cells: _MapCells, units: list[Unit]):
         self.map = cells
         self.setoff, self.speed = units[0].setoff_min, units[0].speed_kmh
-        self.cells: dict[int, dict[int, list[tuple[int, Unit]]]] = {}
+        self.cells: dict[int, dict[int, _Bucket]] = {}
         self.filed: dict[Unit, int] = {}
         self.returning: list[tuple[float, int, Unit]] = []
         self._order = itertools.count()
@@ -309,8 +309,11 @@ class _CellIndex:
     def add(self, unit: Unit, now: float) -> None:
         """File a free unit under the patch where it stands at *now*."""
         patch = unit.patch_at(now)
-        bucket = self.cells.setdefault(self.map.patch_cell[patch], {}).setdefault(patch, [])
-        bisect.insort(bucket, (unit.free_seq, unit))
+        patches = self.cells.setdefault(self.map.patch_cell[patch], {})
+        bucket = patches.get(patch)
+        if bucket is None:
+            bucket = patches[patch] = _Bucket()
+        bucket.add(unit)
         self.filed[unit] = patch
         if not unit.patrols and now < unit.back_at_base_min:
             heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
@@ -323,7 +326,7 @@ class _CellIndex:
         cell = self.map.patch_cell[patch]
         patches = self.cells[cell]
         bucket = patches[patch]
-        bucket.remove((unit.free_seq, unit))
+        bucket.remove(unit)
         if not bucket:
             del patches[patch]
             if not patches:
@@ -356,9 +359,54 @@ class _CellIndex:
             for here, bucket in patches.items():
                 # Unit.travel_min of the bucket's units, who all stand at *here*
                 minutes = setoff + 60.0 * town.road_km_between(here, patch) / speed
-                if minutes < best or (minutes == best and chosen is not None and bucket[0][0] < chosen.free_seq):
-                    best, chosen = minutes, bucket[0][1]
+                if minutes < best or (minutes == best and chosen is not None and bucket.first()[0] < chosen.free_seq):
+                    best, chosen = minutes, bucket.first()[1]
                     reach_km = (min(best, beat) - setoff) * speed / 60.0
         if best > beat:
             return math.inf, None
         return best, chosen
+
+
+class _Bucket:
+    """The free units standing at one patch, first the one free longest (least ``free_seq``).
+
+    A heap of ``(free_seq, unit)`` with lazy deletion: :meth:`add` and :meth:`remove` cost
+    O(log n) amortised and :meth:`first` O(1) amortised, however many units share the patch.
+    ``live`` maps each unit in the bucket to the ``free_seq`` it was filed with; a heap entry
+    that does not match it is stale and is dropped when it reaches the top, and the heap is
+    rebuilt when stale entries outnumber live ones, so it never holds more than about twice
+    the units. A plain sorted list made taking one unit out of a base of n units cost O(n), and
+    a shift change at a base O(n^2).
+    """
+
+    __slots__ = ("heap", "live")
+
+    def __init__(self):
+        self.live: dict[Unit, int] = {}
+        self.heap: list[tuple[int, Unit]] = []
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+    def add(self, unit: Unit) -> None:
+        """File *unit* (under its current ``free_seq``)."""
+        self.live[unit] = unit.free_seq
+        heapq.heappush(self.heap, (unit.free_seq, unit))
+        self._compact_if_stale()
+
+    def remove(self, unit: Unit) -> None:
+        """Take *unit* out."""
+        del self.live[unit]
+        self._compact_if_stale()
+
+    def first(self) -> tuple[int, Unit]:
+        """``(free_seq, unit)`` of the unit free longest (the bucket must not be empty)."""
+        heap, live = self.heap, self.live
+        while live.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0]
+
+    def _compact_if_stale(self) -> None:
+        if len(self.heap) > 2 * len(self.live) + 8:
+            self.heap = [(seq, unit) for unit, seq in self.live.items()]
+            heapq.heapify(self.heap)

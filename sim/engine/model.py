@@ -167,7 +167,7 @@ class Simulation:
         states: list[Any] = self.states  # each entry becomes None once its record is written
         records = []
         for i, state in enumerate(states):
-            records.append(write_record(state, town.names, town.patch_sector_names))
+            records.append(write_record(state, town.names, town.patch_sector_names, self.end))
             states[i] = None
         return records
 

@@ -4,7 +4,7 @@ Like Ciw's data records, an :class:`IncidentRecord` is a small immutable row (a 
 a city year holds about a million of them, and a tuple is built several times faster than a
 frozen dataclass) and :func:`write_record` is the only place that creates one. Metrics (:mod:`sim.stats.metrics`) are pure
 functions of lists of records. Times are minutes since the start of the run (Monday 00:00);
-a stage that did not happen before the horizon is ``nan``.
+a stage that did not happen before the run ended (``days + drain_days``) is ``nan``.
 """
 
 from __future__ import annotations
@@ -114,11 +114,15 @@ class JobRecord(NamedTuple):
 JOB_FIELDS = JobRecord._fields
 
 
-def write_record(state: IncidentState, patch_names, patch_sector_names) -> IncidentRecord:
+def write_record(state: IncidentState, patch_names, patch_sector_names, end: float = math.inf) -> IncidentRecord:
     """Freeze an incident's final state into its record (the only constructor used by the model).
 
-    *patch_names* and *patch_sector_names* give each patch's name and its sector's name.
+    *patch_names* and *patch_sector_names* give each patch's name and its sector's name. *end* is
+    the minute the run ended (``days + drain_days``): a stage whose time is known but falls at or
+    after it (a unit dispatched before the end that would arrive after it; a report still on its
+    way; a case the closed loop would close later) did not happen in the run, and is ``nan``.
     """
+    nan = math.nan
     return IncidentRecord(
         state.number,
         state.type_name,
@@ -129,16 +133,16 @@ def write_record(state: IncidentState, patch_names, patch_sector_names) -> Incid
         state.detected_min,
         state.channel,
         state.finder,
-        state.reached_min,
-        state.dispatched_min,
-        state.on_scene_min,
-        state.resolved_min,
+        state.reached_min if state.reached_min < end else nan,
+        state.dispatched_min if state.dispatched_min < end else nan,
+        state.on_scene_min if state.on_scene_min < end else nan,
+        state.resolved_min if state.resolved_min < end else nan,
         "+".join(dict.fromkeys(state.departments)),
         "+".join(state.units),
         state.referrals,
         state.bounces,
         state.seen_not_handled,
         LAYER_NAMES[state.layer],
-        state.closed_min,
+        state.closed_min if state.closed_min < end else nan,
         state.on_the_spot,
     )

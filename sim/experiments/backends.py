@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +41,8 @@ __all__ = [
     "SerialBackend",
     "check_options",
     "cpu_count",
+    "die_with_parent",
+    "worker_count",
     "local_cluster",
     "open_backend",
 ]
@@ -110,6 +113,71 @@ def _ignore_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+PARENT_POLL_S = 1.0
+"""How often a worker looks whether its parent is still alive (where the kernel cannot tell it)."""
+
+PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal a process gets when its parent dies."""
+
+
+def _worker_init(main_pid: int | None = None) -> None:
+    """Set up a worker process: leave Ctrl-C to the parent, and die with the parent.
+
+    A worker whose parent is killed (``kill -9``, the out-of-memory killer, a lost terminal)
+    must not live on holding memory: on Linux the kernel sends it SIGKILL when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread checks every
+    :data:`PARENT_POLL_S` seconds that the parent is still there and ends the worker if not.
+    A forked worker also closes its copies of the parent's folder locks.
+    """
+    _ignore_interrupt()
+    from sim.io.results import close_inherited_locks
+
+    close_inherited_locks()
+    die_with_parent(main_pid=main_pid)
+
+
+def die_with_parent(kernel: bool = True, watch: bool = True, main_pid: int | None = None) -> None:
+    """End this process when its parent process dies (see :func:`_worker_init`).
+
+    With *kernel* (for processes started by the parent's main thread), also ask Linux to send
+    SIGKILL at the parent's death; the kernel watches the thread that started the process, so a
+    process started by another thread (a dask nanny's) relies on the watching thread only. With
+    *watch*, a daemon thread also ends the process once its parent, or *main_pid* (the process
+    that made the pool, when a forkserver is the parent), is gone.
+    """
+    parent = os.getppid()
+    if kernel and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    if not watch:
+        return
+
+    def watching() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent or (main_pid is not None and not _exists(main_pid)):
+                os._exit(1)
+
+    threading.Thread(target=watching, name="parent-watch", daemon=True).start()
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
+
+
 class ProcessBackend(Backend):
     """A pool of worker processes on this machine.
 
@@ -121,8 +189,11 @@ class ProcessBackend(Backend):
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None, method: str | None = None, preload: Sequence[str] = ("sim.experiments.runs",)):
-        self.workers = workers or cpu_count()
+    def __init__(
+        self, workers: int | None = None, method: str | None = None, preload: Sequence[str] = ("sim.experiments.runs",),
+        tasks: int | None = None,
+    ):
+        self.workers = worker_count(workers, tasks)
         self.method, self.preload = method, list(preload)
         self.requested_method = method
         self.executor: ProcessPoolExecutor | None = None
@@ -134,8 +205,8 @@ class ProcessBackend(Backend):
         self.method = self.method or _start_method()
         context = multiprocessing.get_context(self.method)
         if self.method == "forkserver":
-            context.set_forkserver_preload(self.preload)
-        self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_interrupt)
+            context.set_forkserver_preload([*self.preload, "sim.experiments._forkserver_guard"])
+        self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
         if self.method == "fork":
             self.executor.submit(int).result()  # a fork pool starts every worker at its first task: now, while single-threaded
 
@@ -214,7 +285,10 @@ class DaskBackend(Backend):
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None, timeout_s: float = DASK_TIMEOUT_S):
+    def __init__(
+        self, workers: int | None = None, scheduler: str | None = None, timeout_s: float = DASK_TIMEOUT_S,
+        tasks: int | None = None, dashboard: bool = False,
+    ):
         try:
             from dask.distributed import Client
         except ImportError:
@@ -226,7 +300,7 @@ class DaskBackend(Backend):
             if scheduler:
                 self.client = Client(scheduler, timeout=timeout_s)
             else:
-                self.cluster = local_cluster(workers)
+                self.cluster = local_cluster(worker_count(workers, tasks), dashboard=dashboard)
                 self.client = Client(self.cluster, timeout=timeout_s)
         except OSError as err:
             self._close_cluster()
@@ -309,18 +383,34 @@ def check_options(name: str, workers: int | None = None, scheduler: str | None =
         raise ScenarioError([Problem("--scheduler", None, "", f"a scheduler address is for --backend dask, not {name}")])
 
 
-def local_cluster(workers: int | None = None):
+def worker_count(workers: int | None = None, tasks: int | None = None) -> int:
+    """Worker processes to start: as asked (default one per core), but no more than the cores or the runs to do.
+
+    More processes than cores only share the cores, each with its own copy of the simulator;
+    more than runs sit idle.
+    """
+    count = min(workers or cpu_count(), cpu_count())
+    return max(1, min(count, tasks)) if tasks is not None else count
+
+
+LOCALHOST = "127.0.0.1"
+
+
+def local_cluster(workers: int | None = None, dashboard: bool = False):
     """A dask ``LocalCluster`` for simulation runs.
 
-    One single-threaded worker process per core, the simulator preloaded in each, the profiler
-    off (:data:`DASK_WORKER_CONFIG`).
+    One single-threaded worker process per core, the simulator preloaded in each, the profiler off (:data:`DASK_WORKER_CONFIG`).
+
+    The scheduler and workers listen on this machine only (127.0.0.1); the dashboard is off
+    unless *dashboard*, and then it too listens on 127.0.0.1 only (on a free port).
     """
     import dask
     from dask.distributed import LocalCluster
 
     with dask.config.set(DASK_WORKER_CONFIG):
         return LocalCluster(
-            n_workers=workers or cpu_count(), threads_per_worker=1, processes=True, dashboard_address=":0",
+            n_workers=workers or cpu_count(), threads_per_worker=1, processes=True, host=LOCALHOST,
+            dashboard_address=f"{LOCALHOST}:0" if dashboard else None,
             silence_logs=logging.CRITICAL, preload=["sim.experiments.runs", __name__],
         )
 
@@ -333,11 +423,17 @@ def dask_setup(worker) -> None:
     """
     if threading.current_thread() is threading.main_thread():
         _ignore_interrupt()
+    if multiprocessing.parent_process() is not None:  # a worker process of a local cluster
+        die_with_parent(kernel=False)
 
 
 @contextmanager
-def open_backend(name: str = "processes", workers: int | None = None, scheduler: str | None = None) -> Iterator[Backend]:
+def open_backend(
+    name: str = "processes", workers: int | None = None, scheduler: str | None = None, tasks: int | None = None
+) -> Iterator[Backend]:
     """The backend called *name*, closed (and, after an error or interrupt, stopped) on exit.
+
+    *tasks*, the number of runs to do, caps the worker processes started here (:func:`worker_count`).
 
     Raises
     ------
@@ -349,9 +445,9 @@ def open_backend(name: str = "processes", workers: int | None = None, scheduler:
     if name == "serial":
         backend = SerialBackend()
     elif name == "processes":
-        backend = ProcessBackend(workers)
+        backend = ProcessBackend(workers, tasks=tasks)
         backend.start()
     else:
-        backend = DaskBackend(workers, scheduler)
+        backend = DaskBackend(workers, scheduler, tasks=tasks)
     with backend:
         yield backend

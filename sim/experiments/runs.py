@@ -15,6 +15,7 @@ resumed sweep, or one run on another backend, gives the same tables byte for byt
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -27,10 +28,11 @@ from pathlib import Path
 
 from sim.engine.model import RunOutput, Simulation
 from sim.engine.rng import replication_seed
-from sim.errors import Problem, ScenarioError, did_you_mean
+from sim.errors import Problem, ScenarioError, Terminated, did_you_mean
 from sim.experiments.backends import check_options, open_backend
-from sim.io.loader import scenario_from_dict
-from sim.io.results import write_atomic
+from sim.experiments.memory import check_memory
+from sim.io.loader import read_user_text, scenario_from_dict
+from sim.io.results import FolderLock, clean_temporary, write_atomic
 from sim.io.sweepfile import Sweep, override_text
 from sim.io.text import csv_cell, csv_text
 from sim.scenario.governance import modes_of
@@ -302,6 +304,7 @@ def run_point(
     try:
         if not isinstance(scenario, Scenario):
             scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
+        check_memory(scenario)  # fail now, not with a MemoryError after minutes
         summary = _run_summary(scenario, run(scenario, mode, seed, replication))
         values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
     except Exception as err:
@@ -340,28 +343,63 @@ def _error_text(err: Exception) -> str:
 RUN_FILE = re.compile(r"p(\d+)-m(\d+)-r(\d+)\.json")
 """Name of a finished run's file in ``DIR/runs``: point, mode number, replication."""
 
+TABLE_FILES = ("sweep.json", "runs.csv", "summary.csv", "runs.parquet", "summary.parquet")
+"""The files of a sweep folder besides ``runs/``."""
+
+CHECKSUM_KEY, SWEEP_KEY = "_sha256", "_sweep"
+"""Keys a run file holds besides the row: the SHA-256 of the row, and the fingerprint of its sweep."""
+
+MAX_RUN_FILE_BYTES = 10_000_000
+"""A run file is a few hundred bytes per metric; one larger than this is damaged."""
+
+
+def row_checksum(row: dict) -> str:
+    """SHA-256 of a row's canonical JSON (sorted keys, no spaces): what a run file's ``_sha256`` holds."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 class RunStore:
     """A sweep's folder: ``sweep.json`` (what runs, and its fingerprint), ``runs/`` (one file per run), tables.
 
-    Every file is written to a temporary name and renamed into place (:func:`sim.io.results.write_atomic`),
-    so a run killed at any moment leaves whole files or none; stray temporary files are removed
-    when the folder is opened again.
+    While a sweep runs, it owns the folder: :meth:`open` takes an exclusive lock on it
+    (:class:`~sim.io.results.FolderLock`; a second sweep on the same folder is refused, naming
+    the process that holds it) and :meth:`close` lets go. Every file is written to a temporary
+    name and renamed into place (:func:`sim.io.results.write_atomic`), so a run killed at any
+    moment leaves whole files or none; this project's stray temporary files are removed when
+    the folder is opened again. Each run file carries the sweep's fingerprint and a checksum of
+    its row, and is checked before it is kept (:meth:`load`).
     """
 
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
         self.runs_dir = self.folder / "runs"
-        self.unreadable: list[Path] = []
+        self.damaged: list[tuple[Path, str]] = []
+        self.lock = FolderLock(self.folder, "sweep")
 
     def open(self, sweep: Sweep, resume: bool = False) -> dict[tuple, dict]:
-        """Start or resume *sweep* here; returns the runs already finished, by (point, mode, replication).
+        """Lock the folder, and start or resume *sweep* there.
+
+        Returns the runs already finished, by (point, mode, replication).
 
         Raises
         ------
         ScenarioError
-            If the folder holds a sweep and *resume* is not set, or holds a different sweep.
+            If another process holds the folder, if the folder holds a sweep and *resume* is not
+            set, or holds a different sweep.
         """
+        self.lock.acquire()
+        try:
+            return self._open(sweep, resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Let go of the folder."""
+        self.lock.release()
+
+    def _open(self, sweep: Sweep, resume: bool) -> dict[tuple, dict]:
         self.clean()
         manifest = self.folder / "sweep.json"
         if manifest.exists():
@@ -378,8 +416,10 @@ class RunStore:
 
     def _read_manifest(self, path: Path) -> dict:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+            data = json.loads(read_user_text(path, "the sweep.json this command wrote"))
+        except ScenarioError as err:
+            raise _out_error(f"cannot read {path} ({err.problems[0].message}); remove the folder or choose another --out") from None
+        except ValueError as err:
             raise _out_error(f"cannot read {path} ({err}); remove the folder or choose another --out") from None
         return data if isinstance(data, dict) else {}
 
@@ -387,38 +427,75 @@ class RunStore:
         return sorted(p for p in self.runs_dir.glob("*.json") if RUN_FILE.fullmatch(p.name)) if self.runs_dir.is_dir() else []
 
     def load(self, sweep: Sweep) -> dict[tuple, dict]:
-        """The finished runs on disk; a file that cannot be read is left out (and its run redone)."""
+        """The finished runs on disk, each checked first (:meth:`check`).
+
+        A file that fails a check is removed and listed in :attr:`damaged` with the reason; its
+        run, if the sweep has it, is then redone.
+        """
         done = {}
-        self.unreadable = []
+        self.damaged = []
+        fingerprint = sweep.fingerprint()["hash"]
         for path in self._run_files():
-            point, mode_index, replication = map(int, RUN_FILE.fullmatch(path.name).groups())
-            try:
-                row = json.loads(path.read_text(encoding="utf-8"))
-                key = (row["point"], row["mode"], row["replication"])
-                ok = key == (point, sweep.modes[mode_index], replication) and point < len(sweep.points)
-            except (OSError, ValueError, KeyError, IndexError, TypeError):
-                ok = False
-            if ok:
+            key, row, problem = self.check(sweep, path, fingerprint)
+            if problem is None and key in done:
+                problem = "a second file for the same run"
+            if problem is None:
                 done[key] = row
-            else:
-                self.unreadable.append(path)
+                continue
+            self.damaged.append((path, problem))
+            path.unlink(missing_ok=True)
         return done
+
+    def check(self, sweep: Sweep, path: Path, fingerprint: str | None = None) -> tuple[tuple | None, dict | None, str | None]:
+        """Read and check one run file: ``(key, row, None)`` if it is a sound run of *sweep*, else ``(None, None, why)``.
+
+        Checked: the name is the run's own; it parses as JSON within :data:`MAX_RUN_FILE_BYTES`;
+        it belongs to this sweep (fingerprint); its checksum matches its row; it has exactly the
+        keys of a row; point, mode and replication are the name's and in range; the parameters
+        are the point's and the seed the sweep's; every metric is a finite number or null;
+        ``error`` is null or text.
+        """
+        fingerprint = fingerprint or sweep.fingerprint()["hash"]
+        point, mode_index, replication = map(int, RUN_FILE.fullmatch(path.name).groups())
+        limit = sweep.stopping.max_replications if sweep.stopping else sweep.replications
+        if not (point < len(sweep.points) and mode_index < len(sweep.modes) and replication < limit):
+            return None, None, f"not a run of this sweep (point {point}, mode {mode_index}, replication {replication})"
+        if path.name != self.path_of(sweep, point, sweep.modes[mode_index], replication).name:
+            return None, None, "not a run file's name"
+        try:
+            data = json.loads(read_user_text(path, "a run file", MAX_RUN_FILE_BYTES))
+        except ScenarioError as err:
+            return None, None, err.problems[0].message
+        except ValueError as err:
+            return None, None, f"not JSON ({err})"
+        if not isinstance(data, dict):
+            return None, None, "not a JSON object"
+        checksum, owner = data.pop(CHECKSUM_KEY, None), data.pop(SWEEP_KEY, None)
+        if owner != fingerprint:
+            return None, None, "written by another sweep (its fingerprint differs)"
+        try:
+            sound = checksum == row_checksum(data)
+        except (TypeError, ValueError):
+            sound = False
+        if not sound:
+            return None, None, "its checksum does not match its content (edited or damaged)"
+        mode = sweep.modes[mode_index]
+        problem = _row_problem(sweep, data, point, mode, replication)
+        return ((point, mode, replication), data, None) if problem is None else (None, None, problem)
 
     def path_of(self, sweep: Sweep, point: int, mode: str, replication: int) -> Path:
         """Where the run (point, mode, replication) is kept."""
         return self.runs_dir / f"p{point:06d}-m{sweep.modes.index(mode):02d}-r{replication:05d}.json"
 
     def save(self, sweep: Sweep, row: dict) -> Path:
-        """Keep one finished run (atomically)."""
+        """Keep one finished run (atomically), with the sweep's fingerprint and the row's checksum."""
         path = self.path_of(sweep, row["point"], row["mode"], row["replication"])
-        return write_atomic(path, json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        record = {**row, SWEEP_KEY: sweep.fingerprint()["hash"], CHECKSUM_KEY: row_checksum(row)}
+        return write_atomic(path, json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
 
     def clean(self) -> list[Path]:
-        """Remove temporary files left by a writer that was killed half way."""
-        stray = [p for d in (self.folder, self.runs_dir) if d.is_dir() for p in d.glob(".*.tmp")]
-        for path in stray:
-            path.unlink(missing_ok=True)
-        return stray
+        """Remove this project's temporary files left by a writer that was killed half way (the folder is locked)."""
+        return clean_temporary(self.folder, TABLE_FILES.__contains__) + clean_temporary(self.runs_dir, _is_run_file)
 
     def write_tables(self, sweep: Sweep, runs: list[dict], summary: list[dict]) -> list[Path]:
         """``runs.csv`` and ``summary.csv`` (and ``.parquet`` when pyarrow is installed)."""
@@ -427,6 +504,37 @@ class RunStore:
             paths.append(write_atomic(self.folder / f"{name}.csv", csv_text(rows, columns)))
             paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns)
         return paths
+
+
+def _is_run_file(name: str) -> bool:
+    return RUN_FILE.fullmatch(name) is not None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _row_problem(sweep: Sweep, row: dict, point: int, mode: str, replication: int) -> str | None:
+    """What is wrong with a run file's row for run (point, mode, replication) of *sweep*, or None."""
+    keys = ["point", *sweep.parameters, "mode", "replication", "seed", *sweep.metrics, "error", "runtime_s"]
+    if sorted(row) != sorted(keys):
+        missing, extra = sorted(set(keys) - set(row)), sorted(set(row) - set(keys))
+        return "keys " + "; ".join(filter(None, [missing and f"missing: {', '.join(missing)}", extra and f"not expected: {', '.join(extra)}"]))
+    if (row["point"], row["mode"], row["replication"]) != (point, mode, replication) or not (type(row["point"]) is type(row["replication"]) is int):
+        return f"names point {row['point']!r}, mode {row['mode']!r}, replication {row['replication']!r}: not the run of its file name"
+    values = json.loads(json.dumps(dict(sweep.points[point])))
+    if any(row[path] != values[path] or type(row[path]) is not type(values[path]) for path in sweep.parameters):
+        return "its parameters are not those of its point"
+    if row["seed"] != sweep.seed:
+        return f"seed {row['seed']!r}; the sweep's is {sweep.seed}"
+    for metric in sweep.metrics:
+        if row[metric] is not None and not _is_number(row[metric]):
+            return f"{metric} is {row[metric]!r}; expected a finite number or null"
+    if row["error"] is not None and not isinstance(row["error"], str):
+        return f"error is {row['error']!r}; expected text or null"
+    if not _is_number(row["runtime_s"]) or row["runtime_s"] < 0:
+        return f"runtime_s is {row['runtime_s']!r}; expected a number of seconds"
+    return None
 
 
 def _out_error(message: str) -> ScenarioError:
@@ -511,6 +619,8 @@ class SweepResult:
     runtime_s: float
     backend: str
     files: list[Path] = field(default_factory=list)
+    damaged: tuple[tuple[str, str], ...] = ()
+    """Run files found damaged on resume (file name, what was wrong): removed, and their runs redone."""
 
     @property
     def failed(self) -> list[dict]:
@@ -525,11 +635,14 @@ class SweepResult:
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep: the finished runs are kept (``done`` of them) and ``--resume`` finishes it."""
+    """Ctrl-C (or SIGTERM, ``terminated``) during a sweep.
 
-    def __init__(self, done: int, ran: int, out: Path | None):
-        super().__init__(f"interrupted with {done} runs finished")
-        self.done, self.ran, self.out = done, ran, out
+    The finished runs are kept (``done`` of them) and ``--resume`` finishes it.
+    """
+
+    def __init__(self, done: int, ran: int, out: Path | None, terminated: bool = False):
+        super().__init__(f"{'terminated' if terminated else 'interrupted'} with {done} runs finished")
+        self.done, self.ran, self.out, self.terminated = done, ran, out, terminated
 
 
 def run_sweep(
@@ -569,6 +682,14 @@ def run_sweep(
     check_options(backend, workers, scheduler)
     store = RunStore(out) if out is not None else None
     done = store.open(sweep, resume) if store else {}
+    try:
+        return _run_sweep(sweep, store, done, backend, workers, scheduler, retry_failed, progress)
+    finally:
+        if store:
+            store.close()
+
+
+def _run_sweep(sweep: Sweep, store: RunStore | None, done: dict, backend, workers, scheduler, retry_failed, progress) -> SweepResult:
     if retry_failed:
         done = {key: row for key, row in done.items() if not row.get("error")}
     kept, started = len(done), time.perf_counter()
@@ -576,20 +697,24 @@ def run_sweep(
     needed = _needed(sweep, done)
     try:
         if needed:
-            with open_backend(backend, workers, scheduler) as pool:
+            with open_backend(backend, workers, scheduler, tasks=len(needed)) as pool:
                 description = pool.describe()
                 with _progress_bar(sweep, len(done), progress) as bar:  # after the workers started: no thread at fork
                     while needed:
                         _run_round(sweep, needed, done, pool, store, bar)
                         needed = _needed(sweep, done)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if store:
             store.clean()
-        raise SweepInterrupted(len(done), len(done) - kept, store.folder if store else None) from None
+        raise SweepInterrupted(len(done), len(done) - kept, store.folder if store else None, isinstance(err, Terminated)) from None
     runs = [done[key] for key in sorted(done, key=lambda k: (k[0], sweep.modes.index(k[1]), k[2]))]
     summary = summarise_runs(runs, sweep.parameters, sweep.metrics)
     files = store.write_tables(sweep, runs, summary) if store else []
-    return SweepResult(sweep, runs, summary, store.folder if store else None, len(done) - kept, kept, time.perf_counter() - started, description, files)
+    damaged = tuple((path.name, why) for path, why in store.damaged) if store else ()
+    return SweepResult(
+        sweep, runs, summary, store.folder if store else None, len(done) - kept, kept, time.perf_counter() - started, description,
+        files, damaged,
+    )
 
 
 def _run_round(sweep: Sweep, needed: list[tuple], done: dict, pool, store: RunStore | None, bar) -> None:

@@ -18,10 +18,10 @@ import copy
 import math
 import os
 import re
+import stat
 import sys
 import typing
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -36,6 +36,9 @@ __all__ = [
     "load_scenario",
     "scenario_from_dict",
     "read_yaml",
+    "read_user_bytes",
+    "read_user_text",
+    "open_user_file",
     "parse_yaml",
     "apply_overrides",
     "limits",
@@ -76,37 +79,110 @@ class _TooBig(Exception):
 # --------------------------------------------------------------------------- reading YAML
 
 
-def read_yaml(path: str | os.PathLike) -> tuple[Any, _Lines]:
+def read_yaml(path: str | os.PathLike, what: str = "a YAML scenario file") -> tuple[Any, _Lines]:
     """Parse a YAML file safely into plain data and a map of key paths to lines.
+
+    *what* names the kind of file in messages (``a YAML sweep file``).
 
     Raises
     ------
     ScenarioError
-        If the file is missing, unreadable, too large, not YAML, or uses tags or aliases unsafely.
+        If the file is missing, not a regular file, unreadable, too large, not UTF-8, not YAML, or
+        uses tags or aliases unsafely.
     """
     source = str(path)
-    return parse_yaml(_read_text(Path(path), source), source)
+    return parse_yaml(read_user_text(path, what), source)
 
 
-def _read_text(path: Path, source: str) -> str:
-    """The file's text, or a ScenarioError saying why it cannot be read."""
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind_of_file(mode: int) -> str:
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def read_user_bytes(path: str | os.PathLike, what: str = "a YAML scenario file", limit: int | None = None) -> bytes:
+    """The bytes of a file a user named, read safely: a regular file only, and at most *limit* bytes.
+
+    A named pipe would block forever and ``/dev/zero`` would read until memory runs out (their
+    ``st_size`` is 0), so anything but a regular file is refused before it is opened, and again
+    after (``fstat`` of the open file, opened without blocking: it cannot have been swapped for a
+    pipe in between). The read itself stops at *limit* + 1 bytes (default :data:`MAX_FILE_BYTES`).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and what was expected (exit code 2 on the command line).
+    """
+    source = str(path)
+    limit = MAX_FILE_BYTES if limit is None else limit
 
     def fail(message: str) -> ScenarioError:
         return ScenarioError([Problem(source, None, "", message)])
 
     try:
-        if path.is_dir():
-            raise fail("is a folder; expected a YAML scenario file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(f"file is {size:,} bytes; expected at most {MAX_FILE_BYTES:,}")
-        return path.read_text(encoding="utf-8")
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail(f"is {_kind_of_file(mode)}; expected {what}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise fail(f"is {_kind_of_file(mode)}; expected {what}")
+            data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise fail("file not found; expected a YAML scenario file (check the path)") from None
+        raise fail(f"file not found; expected {what} (check the path)") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the name
+        raise fail(f"cannot read the file ({getattr(err, 'strerror', None) or err})") from None
+    if len(data) > limit:
+        raise fail(f"file is more than {limit:,} bytes; expected at most {limit:,}")
+    return data
+
+
+def open_user_file(path: str | os.PathLike, what: str):
+    """A regular file a user named, opened for reading text (UTF-8); refused as :func:`read_user_bytes` refuses.
+
+    For files read line by line whose size is not bounded here (a results folder's CSV tables).
+    """
+    source = str(path)
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(source, None, "", message)])
+
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail(f"is {_kind_of_file(mode)}; expected {what}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        handle = os.fdopen(fd, "r", encoding="utf-8", newline="")
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            handle.close()
+            raise fail(f"is {_kind_of_file(mode)}; expected {what}")
+        return handle
+    except FileNotFoundError:
+        raise fail(f"file not found; expected {what} (check the path)") from None
+    except (OSError, ValueError) as err:
+        raise fail(f"cannot read the file ({getattr(err, 'strerror', None) or err})") from None
+
+
+def read_user_text(path: str | os.PathLike, what: str = "a YAML scenario file", limit: int | None = None) -> str:
+    """:func:`read_user_bytes` decoded as UTF-8; a byte that is not UTF-8 is reported by line and column."""
+    data = read_user_bytes(path, what, limit)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise fail(f"not UTF-8 text ({err.reason} at byte {err.start}); expected a YAML text file") from None
-    except OSError as err:
-        raise fail(f"cannot read the file ({err.strerror or err})") from None
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        bad = data[err.start:err.end].hex(" ")
+        message = f"not UTF-8 text (byte {bad} in column {column} is {err.reason}); expected {what} saved as UTF-8"
+        raise ScenarioError([Problem(str(path), line, "", message)]) from None
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, _Lines]:

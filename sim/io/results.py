@@ -6,22 +6,31 @@ reader (or a run killed half way) never sees a half-written file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
+import re
 import signal
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
+from sim.errors import Problem, ScenarioError
 from sim.io.text import float_text
 
 __all__ = [
     "write_atomic",
+    "FolderLock",
+    "LOCK_NAME",
+    "clean_temporary",
+    "folder_problem",
+    "COMPARISON_FILES",
     "write_all",
     "write_summary",
     "write_incidents",
@@ -34,6 +43,177 @@ __all__ = [
 
 INCIDENT_COLUMNS = ("mode", "replication") + RECORD_FIELDS + ("response_min", "resolution_min")
 JOB_COLUMNS = ("mode", "replication") + JOB_FIELDS
+
+
+COMPARISON_FILES = ("summary.json", "incidents.csv", "jobs.csv", "scenario.json")
+"""The files :func:`write_comparison` writes into a folder."""
+
+TEMPORARY_NAME = re.compile(r"\.(?P<target>.+?)\.(?:[a-z0-9_]+\.)?tmp(?:\.[A-Za-z0-9]+)?")
+"""The name of a temporary file of this project: ``.TARGET.XXXXXXXX.tmp`` (:func:`write_all`),
+``.TARGET.tmp`` or ``.STEM.XXXXXXXX.tmp.SUFFIX`` (:func:`save_atomic`)."""
+
+
+def clean_temporary(folder: str | os.PathLike, is_target: Callable[[str], bool]) -> list[Path]:
+    """Remove the temporary files a killed writer left in *folder*; returns them.
+
+    Only files named as this project names its temporary files (:data:`TEMPORARY_NAME`) whose
+    target name passes *is_target* are removed: a user's own ``notes.tmp`` is left alone. Call it
+    only while holding the folder's :class:`FolderLock`, so that no live writer's file goes.
+    """
+    folder = Path(folder)
+    stray = []
+    try:
+        names = [p for p in folder.iterdir() if p.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    for path in names:
+        match = TEMPORARY_NAME.fullmatch(path.name)
+        if match and is_target(match["target"]) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            stray.append(path)
+    return stray
+
+
+def folder_problem(out: str | os.PathLike) -> str | None:
+    """Why *out* cannot be an output folder, if it plainly cannot: a NUL byte, a file in the way, no right to write."""
+    text = str(out)
+    if "\0" in text:
+        return f"the folder name {text!r} holds a NUL character; expected a folder name"
+    out = Path(out)
+    try:
+        for folder in (out, *out.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    return f"{folder} is a file, not a folder; expected a folder to write into"
+                if not os.access(folder, os.W_OK | os.X_OK):
+                    return f"cannot write in {folder} (permission denied); expected a folder you may write into"
+                return None
+    except OSError as err:
+        return f"cannot use {text} as a folder ({err.strerror or err})"
+    return None
+
+
+LOCK_NAME = ".town-sim.lock"
+"""The lock file in an output folder, held (``flock``) by the one process writing there."""
+
+_HELD: dict[int, FolderLock] = {}
+"""The locks this process holds, by file descriptor (a forked worker closes its copies)."""
+
+
+class FolderLock:
+    """An output folder owned by one process at a time: an exclusive ``flock`` on ``DIR/.town-sim.lock``.
+
+    The operating system drops the lock when the holder dies, even by ``kill -9``, so a stale
+    lock file never blocks anyone; the file holds the holder's process id and what it does, for
+    the message another process gets. Acquiring never waits: a folder in use is an error (exit 2).
+    On platforms without ``fcntl`` there is no lock.
+    """
+
+    def __init__(self, folder: str | os.PathLike, purpose: str = "sweep", option: str = "--out"):
+        self.folder, self.purpose, self.option = Path(folder), purpose, option
+        self.path = self.folder / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        """Take the lock, creating the folder if needed.
+
+        Raises
+        ------
+        ScenarioError
+            When another process holds it (naming the folder and that process), or the folder
+            cannot be made.
+        """
+        try:
+            import fcntl
+        except ImportError:  # not POSIX
+            return self
+        if self.fd is not None:
+            return self
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            while True:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = _holder(fd)
+                    os.close(fd)
+                    raise ScenarioError([Problem(self.option, None, "", (
+                        f"{self.folder} is in use by another {holder or 'process'}; two runs writing into one folder would mix "
+                        f"their results. Wait for it to finish (or stop it), or choose another {self.option}"
+                    ))]) from None
+                except BaseException:
+                    os.close(fd)
+                    raise
+                if _same_file(fd, self.path):  # not unlinked by the holder that released it meanwhile
+                    break
+                os.close(fd)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {self.purpose} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        except OSError as err:
+            raise ScenarioError([Problem(self.option, None, "", f"cannot use {self.folder} ({err.strerror or err})")]) from None
+        self.fd = fd
+        _HELD[fd] = self
+        return self
+
+    def release(self) -> None:
+        """Let go of the folder (and remove the lock file)."""
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        import fcntl
+
+        _HELD.pop(fd, None)
+        try:
+            if _same_file(fd, self.path):
+                self.path.unlink(missing_ok=True)  # while still locked: a waiter then finds it gone and retries
+        except OSError:
+            pass
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)  # explicitly: a forked worker may still hold a copy of the descriptor
+            os.close(fd)
+
+    def __enter__(self) -> FolderLock:
+        """Acquire the lock."""
+        return self.acquire()
+
+    def __exit__(self, *error) -> None:
+        """Release the lock."""
+        self.release()
+
+    def __del__(self) -> None:
+        """Release the lock if it is still held (never raise from a finaliser)."""
+        with contextlib.suppress(Exception):
+            self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
+
+
+def _holder(fd: int) -> str:
+    """``sweep (process 1234, since ...)`` from a lock file's content, or ""."""
+    try:
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    pid, _, rest = text.partition(" ")
+    if not pid.isdigit():
+        return ""
+    what, _, since = rest.partition(" since ")
+    return f"{what or 'process'} (process {pid}" + (f", since {since}" if since else "") + ")"
+
+
+def close_inherited_locks() -> None:
+    """In a forked worker: close the copies of the parent's lock descriptors (the parent keeps the locks)."""
+    for fd, lock in list(_HELD.items()):
+        lock.fd = None  # not this process's lock: never released (or its file removed) from here
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -103,11 +283,11 @@ def _write_temporary(path: Path, text: str) -> str:
 
 @contextmanager
 def _interrupts_held():
-    """Hold back Ctrl-C (SIGINT) inside the block; one that arrived is raised right after it."""
+    """Hold back Ctrl-C (SIGINT) and SIGTERM inside the block; one that arrived is acted on right after it."""
     if not hasattr(signal, "pthread_sigmask"):  # not on POSIX: the window is a few renames
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         yield
     finally:

@@ -27,6 +27,7 @@ match.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -46,12 +47,14 @@ from sim.errors import Problem, ScenarioError, closest
 from sim.io.loader import (
     _clean_loc,
     _given,
+    _kinds_at,
     apply_overrides,
     check_size,
     read_yaml,
     scenario_from_dict,
     schema_problems,
 )
+from sim.io.results import folder_problem
 from sim.scenario.governance import modes_of
 from sim.stats.metrics import Precision, metric_paths
 from sim.version import __version__
@@ -134,6 +137,8 @@ class Sweep:
     samples: int | None = None
     stopping: Precision | None = None
     description: str = ""
+    integer_parameters: tuple[str, ...] = ()
+    """The ``{low, high}`` parameters drawn as whole numbers (``integer: true``, or a whole-number field)."""
 
     def overrides(self, point: int | dict) -> tuple[str, ...]:
         """The ``key.path=value`` overrides of point number *point* (or of a mapping of values)."""
@@ -213,7 +218,7 @@ def load_sweep(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
     ScenarioError
         With every problem found, each naming the file, line, key path and what was expected.
     """
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, "a YAML sweep file")
     return sweep_from_dict(data, source=str(path), lines=lines, base_dir=Path(path).parent, out=out, default_name=Path(path).stem)
 
 
@@ -247,7 +252,7 @@ def sweep_from_dict(
     check.raise_any()
     name = spec.name or default_name
     folder = Path(out if out is not None else spec.out or Path("results") / name)
-    trouble = _out_problem(folder)
+    trouble = folder_problem(folder)
     if trouble and out is not None:
         raise ScenarioError([Problem("--out", None, "", trouble)])
     if trouble:
@@ -269,6 +274,7 @@ def sweep_from_dict(
         samples=spec.samples,
         stopping=stopping,
         description=spec.description,
+        integer_parameters=tuple(path for path, p in parameters.items() if p.low is not None and p.integer),
     )
 
 
@@ -371,7 +377,7 @@ def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
         data, lines, source = spec.scenario, {}, f"{check.source} (scenario)"
     else:
         path = base_dir / spec.scenario
-        if not _is_file(path):
+        if not _exists(path):
             message = f"no scenario file at {path} (the path is relative to the sweep file); expected a YAML scenario file"
             check.fail(("scenario",), message + _file_hint(path, Path(check.source)))
         data, lines = read_yaml(path)
@@ -391,6 +397,14 @@ def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
     return base, scenario, source
 
 
+def _exists(path: Path) -> bool:
+    """Whether something is at *path* (a file, or a pipe or folder that reading then refuses)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _is_file(path: Path) -> bool:
     """Whether *path* is a file (False for a name too long, a NUL byte, a folder one may not enter)."""
     try:
@@ -408,20 +422,6 @@ def _file_hint(path: Path, sweep_file: Path) -> str:
         return ""
     close = closest(path.stem, files)
     return f"; did you mean '{path.with_name(files[close])}'?" if close else ""
-
-
-def _out_problem(out: Path) -> str | None:
-    """Why *out* cannot be an output folder, if it plainly cannot (a NUL byte, a file in the way)."""
-    text = str(out)
-    if "\0" in text:
-        return f"the folder name {text!r} holds a NUL character; expected a folder name"
-    try:
-        for folder in (out, *out.parents):
-            if folder.exists():
-                return None if folder.is_dir() else f"{folder} is a file, not a folder; expected a folder to write the sweep into"
-    except OSError as err:
-        return f"cannot use {text} as a folder ({err.strerror or err})"
-    return None
 
 
 def _from_set(problem: Problem, check: _Checker) -> Problem:
@@ -501,9 +501,10 @@ class _Parameter:
 
 def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Parameter]:
     out = {}
+    fields: dict[tuple, str] = {}  # the field each parameter sets (real keys and indices) -> its key path as written
     for path, raw in spec.parameters.items():
         where = ("parameters", path)
-        if path in RESERVED:
+        if path.strip() in RESERVED:
             check.add(where, f"'{path}' cannot be varied: runs are seeded by the sweep's seed and replications; expected a scenario key path")
             continue
         parameter = _parameter(path, raw, spec.design, where, check)
@@ -511,16 +512,43 @@ def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Para
             continue
         probe = parameter.values[0] if parameter.values else parameter.low
         try:
-            apply_overrides(base, [f"{path}={override_text(probe)}"])
+            _, (field_path,) = apply_overrides(base, [f"{path}={override_text(probe)}"])
         except ScenarioError as err:
             check.add(where, err.problems[0].message)
             continue
+        same = next((other for known, other in fields.items() if _overlap(known, field_path)), None)
+        if same is not None:
+            check.add(where, (
+                f"sets the same field as '{same}' (line {check.line(('parameters', same))}): "
+                f"{'.'.join(map(str, field_path))}; expected each field once (a list item may be named or numbered, not both)"
+            ))
+            continue
+        fields[field_path] = path
+        if parameter.low is not None and _whole_number_field(field_path):
+            if raw.get("integer") is False:
+                check.add(where + ("integer",), "this field takes whole numbers only; expected integer: true (or leave it out)")
+                continue
+            parameter = dataclasses.replace(parameter, integer=True)  # drawn as whole numbers, as integer: true does
+            if math.ceil(parameter.low) > math.floor(parameter.high):
+                check.add(where, f"this field takes whole numbers only, and none lies between low {raw['low']} and high {raw['high']}")
+                continue
         refused = _refused_value(base, path, parameter)
         if refused:
             check.add(where, refused)
             continue
         out[path] = parameter
     return out
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    """Whether two fields are one, or one holds the other."""
+    return a[: len(b)] == b or b[: len(a)] == a
+
+
+def _whole_number_field(field_path: tuple) -> bool:
+    """Whether the scenario field at *field_path* takes whole numbers only (units, steps, priorities)."""
+    kinds = _kinds_at(field_path)
+    return bool(kinds) and all(kind is int for kind in kinds)
 
 
 def _refused_value(base: dict, path: str, parameter: _Parameter) -> str | None:

@@ -80,12 +80,12 @@ class Factor:
         return float(f"{min(self.high, max(self.low, v)):.6g}")
 
 
-def _factor(path: str, raw, where: str) -> Factor:
-    """A sweep file's parameter entry as a factor (already validated by the sweep loader)."""
+def _factor(path: str, raw, where: str, whole: bool = False) -> Factor:
+    """A sweep file's parameter entry as a factor (already validated by the sweep loader); *whole*: drawn as whole numbers."""
     if isinstance(raw, list):
         return Factor(path, values=tuple(raw))
     if isinstance(raw, dict) and {"low", "high"} <= set(raw):
-        integer, log = bool(raw.get("integer", False)), bool(raw.get("log", False))
+        integer, log = bool(raw.get("integer", False)) or whole, bool(raw.get("log", False))
         low, high = float(raw["low"]), float(raw["high"])
         return Factor(path, math.ceil(low) if integer else low, math.floor(high) if integer else high, integer, log)
     message = "sensitivity samples intervals: expected {low, high} (add integer: true for whole numbers) or a list of categories"
@@ -101,11 +101,11 @@ def factors_of(path: str | os.PathLike, sweep: Sweep | None = None) -> list[Fact
         If the file is not a valid sweep, has no parameters, or gives one as ``{from, to, step}``.
     """
     sweep = sweep or load_sweep(path)
-    data, _ = read_yaml(path)
+    data, _ = read_yaml(path, "a YAML sweep file")
     raw = data.get("parameters") or {}
     if not sweep.parameters:
         raise ScenarioError([Problem(str(path), None, "parameters", "sensitivity needs at least one parameter with a range")])
-    return [_factor(p, raw[p], str(path)) for p in sweep.parameters]
+    return [_factor(p, raw[p], str(path), p in sweep.integer_parameters) for p in sweep.parameters]
 
 
 def problem_of(factors: Sequence[Factor]) -> dict:

@@ -184,9 +184,15 @@ def _new_axes(ax: Axes | None, figsize=(8, 5)) -> Axes:
 # --------------------------------------------------------------------------- results
 
 
+RESULT_JSON_BYTES = 100_000_000
+"""Largest ``summary.json`` or ``scenario.json`` read from a results folder."""
+
+
 def read_table(path: str | Path) -> dict[str, np.ndarray]:
     """A CSV file as columns: numbers as float arrays (empty cell = nan), text as object arrays."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    from sim.io.loader import open_user_file
+
+    with open_user_file(path, "a CSV table of results") as handle:  # a regular file: never a pipe or a device
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]
     columns = {name: [row[i] for row in body] for i, name in enumerate(header)}
@@ -298,18 +304,20 @@ def load_results(folder: str | Path) -> Results:
 
     Raises
     ------
-    FileNotFoundError
-        If the folder has no ``summary.json`` or ``incidents.csv``.
+    ScenarioError
+        If the folder has no ``summary.json`` or ``incidents.csv``, or one is not a regular file.
     """
+    from sim.io.loader import read_user_text
+
     folder = Path(folder)
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads(read_user_text(folder / "summary.json", "a summary.json of results", RESULT_JSON_BYTES))
     incidents = read_table(folder / "incidents.csv")
     jobs = read_table(folder / "jobs.csv") if (folder / "jobs.csv").exists() else {}
     scenario = None
     if (folder / "scenario.json").exists():
         from sim.io.loader import scenario_from_dict
 
-        scenario = scenario_from_dict(json.loads((folder / "scenario.json").read_text(encoding="utf-8")))
+        scenario = scenario_from_dict(json.loads(read_user_text(folder / "scenario.json", "a scenario.json of results", RESULT_JSON_BYTES)))
     return Results(summary, incidents, jobs, scenario, folder)
 
 

@@ -63,7 +63,9 @@ def load_sweep(folder: str | os.PathLike) -> list[dict] | None:
     path = Path(folder) / "summary.csv"
     if not path.exists():
         return None
-    with path.open(newline="", encoding="utf-8") as handle:
+    from sim.io.loader import open_user_file
+
+    with open_user_file(path, "a summary.csv of a sweep") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -71,7 +73,9 @@ def _comparison(folder: Path) -> Results | None:
     summary = folder / "summary.json"
     if not summary.exists() or not (folder / "incidents.csv").exists():
         return None
-    if "modes" not in json.loads(summary.read_text(encoding="utf-8")):
+    from sim.io.loader import read_user_text
+
+    if "modes" not in json.loads(read_user_text(summary, "a summary.json of results", plots.RESULT_JSON_BYTES)):
         return None
     return plots.load_results(folder)
 
@@ -286,7 +290,9 @@ def _provenance(results: Results | None, folder: Path) -> str:
     )
     scenario = ""
     if (folder / "scenario.json").exists():
-        text = (folder / "scenario.json").read_text(encoding="utf-8")
+        from sim.io.loader import read_user_text
+
+        text = read_user_text(folder / "scenario.json", "a scenario.json of results", plots.RESULT_JSON_BYTES)
         scenario = f"<details><summary>The resolved scenario (scenario.json)</summary><pre>{html.escape(text)}</pre></details>"
     return (
         "<h2>Scenario and seed</h2>" + _table(["", "value"], rows)

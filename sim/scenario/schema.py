@@ -120,6 +120,15 @@ OFFICE_HOURS = Hours(days="weekdays", times=["08:30-12:00", "14:00-17:30"])
 # --------------------------------------------------------------------------- territory
 
 
+MAX_COORDINATE_KM = 20_000.0
+"""Largest distance of a patch from the origin along either axis: half the Earth's circumference,
+the farthest two places on Earth can be apart. Anything more is a typo (or 1e300), and would give
+travel times of centuries that swamp every statistic."""
+
+MAX_EXTENT_KM = 2 * MAX_COORDINATE_KM
+"""Widest a generated grid may be (rows or columns times ``patch_km``): the Earth's circumference."""
+
+
 class GridSpec(_Model):
     """A rows x cols grid of square patches, grouped into sectors and higher-level grids by blocks."""
 
@@ -154,8 +163,14 @@ class PatchSpec(_Model):
     """One patch (grid cell / patrol patch) given explicitly."""
 
     name: Name = Field(description="unique patch name")
-    x_km: float = Field(allow_inf_nan=False, description="east position of the patch centre, km")
-    y_km: float = Field(allow_inf_nan=False, description="north position of the patch centre, km")
+    x_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM,
+        description="east position of the patch centre, km (within 20,000 km of the origin)",
+    )
+    y_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM,
+        description="north position of the patch centre, km (within 20,000 km of the origin)",
+    )
     weight: NonNegativeFloat = Field(1.0, allow_inf_nan=False, description="share of incidents (relative)")
     sector: str = Field("all", description="patrol sector the patch belongs to")
     grid: str = Field("all", description="higher-level grid the patch belongs to")
@@ -171,6 +186,17 @@ class Territory(_Model):
     )
     detour_factor: float = Field(1.3, ge=1.0, le=5.0, description="road distance / straight-line distance")
     distance: Literal["euclidean", "manhattan"] = Field("euclidean", description="straight-line metric")
+
+    @model_validator(mode="after")
+    def _extent(self) -> Territory:
+        if self.grid is not None:
+            across = max(self.grid.rows, self.grid.cols) * self.patch_km
+            if across > MAX_EXTENT_KM:
+                raise ValueError(
+                    f"patch_km ({self.patch_km:g}) x {max(self.grid.rows, self.grid.cols):,} patches is {across:,.0f} km across; "
+                    f"expected at most {MAX_EXTENT_KM:,.0f} km (the Earth's circumference)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> Territory:
