@@ -107,7 +107,16 @@ def _cmd_validate(args) -> int:
         print(f"  {mode} pools: {', '.join(pooled) or 'none'}")
     for path, message in warnings(scenario):
         print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}")
+    _print_real_town(scenario)
     return 0
+
+
+def _print_real_town(scenario) -> None:
+    """Patches, sectors, grids, road snapping and the longest travel time of a town read from files."""
+    from sim.presentation.townmap import territory_lines
+
+    for line in territory_lines(scenario):
+        print(line)
 
 
 def _cmd_schema(args) -> int:
