@@ -129,7 +129,7 @@ def resolve(data: dict, source: str, lines: dict) -> tuple[dict, Any, list[Probl
     key = "roads" if spec.roads is not None else "matrix"
     spec = spec.model_copy(update={key: str(_absolute(getattr(spec, key), folder))})
     data["travel"] = {**travel, key: getattr(spec, key)}
-    names, xy = _patches_of(data)
+    names, xy = _patches_of(data, read)
     if names is None:
         return data, None, problems
     try:
@@ -161,9 +161,13 @@ def _absolute_layer(spec, folder: Path):
     return spec.model_copy(update=update)
 
 
-def _patches_of(data: dict) -> tuple[tuple[str, ...] | None, np.ndarray | None]:
+def _patches_of(data: dict, read: dict | None) -> tuple[tuple[str, ...] | None, np.ndarray | None]:
     """Patch names and centres (km) of the scenario's territory, or (None, None) if it is not valid."""
     from pydantic import ValidationError
+
+    if read is not None:
+        patches = read["patches"]
+        return tuple(p["name"] for p in patches), np.array([[p["x_km"], p["y_km"]] for p in patches], dtype=float)
 
     from sim.engine.territory import build_town
     from sim.scenario.schema import Territory
@@ -585,19 +589,30 @@ def _cached_road_table(spec, names, xy_km, frame):
     if key in _MEMO:
         return _MEMO[key]
     cached = cache_dir() / f"travel-{key}.npz"
+    cached_minutes = cached.with_suffix(".npy")
     try:
         with np.load(cached) as stored:
-            minutes, snap_km = stored["minutes"], stored["snap_km"]
+            snap_km = stored["snap_km"]
+        minutes = np.load(cached_minutes, mmap_mode="r")  # read-only, paged in as used
+        if minutes.shape != (len(names), len(names)):
+            raise ValueError("stale cache")
     except (OSError, KeyError, ValueError):
         roads = read_roads(spec, frame)
         minutes, snap_km = road_table(roads, xy_km, spec.access_speed_kmh, names)
         if spec.cache:
             lines = _road_lines(roads)
-            _write_atomic(cached, lambda p: _save_npz(p, minutes=minutes, snap_km=snap_km, lines=lines))
-    minutes.setflags(write=False)
+            _write_atomic(cached_minutes, lambda p: _save_npy(p, minutes))
+            _write_atomic(cached, lambda p: _save_npz(p, snap_km=snap_km, lines=lines))
+    if minutes.flags.writeable:
+        minutes.setflags(write=False)
     table = TravelTable(minutes=minutes, names=tuple(names), snapped=len(names), snap_km=snap_km, source=str(path), key=key)
     _MEMO[key] = table
     return table
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, array)
 
 
 def _save_npz(path: Path, **arrays) -> None:
@@ -627,13 +642,17 @@ def road_table(roads: _Roads, xy_km: np.ndarray, access_speed_kmh: float, names=
     snap_km, which = cKDTree(roads.xy_km[main]).query(np.asarray(xy_km, dtype=float))
     node_of = main[which]
     sources, position = np.unique(node_of, return_inverse=True)
-    between = np.empty((len(sources), len(sources)))
-    batch = max(1, min(len(sources), 4_000_000 // max(nodes, 1)))
+    between = np.empty((len(sources), len(sources)), dtype=np.float32)
+    batch = max(1, min(len(sources), 2_000_000 // max(nodes, 1)))
     for start in range(0, len(sources), batch):
         rows = dijkstra(graph, directed=True, indices=sources[start:start + batch])
         between[start:start + batch] = rows[:, sources]
-    access = 60.0 * snap_km / access_speed_kmh
-    minutes = (access[:, None] + between[position][:, position] + access[None, :]).astype(np.float32)
+        del rows
+    access = (60.0 * snap_km / access_speed_kmh).astype(np.float32)
+    minutes = between if len(sources) == len(node_of) and np.array_equal(position, np.arange(len(node_of))) else between[np.ix_(position, position)]
+    del between
+    minutes += access[:, None]
+    minutes += access[None, :]
     np.fill_diagonal(minutes, 0.0)
     unreachable = np.argwhere(~np.isfinite(minutes))
     if len(unreachable):

@@ -231,8 +231,8 @@ class Territory(_Model):
         elif (self.grid is None) == (self.patches is None):
             raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")
         if self.patches is not None:
-            names = [p.name for p in self.patches]
-            dupes = sorted({n for n in names if names.count(n) > 1})
+            seen: set[str] = set()
+            dupes = sorted({p.name for p in self.patches if p.name in seen or seen.add(p.name)})
             if dupes:
                 raise ValueError(f"patch names must be unique; repeated: {', '.join(dupes)}")
             if sum(p.weight for p in self.patches) <= 0:
