@@ -467,7 +467,7 @@ def scenario_from_dict(
     if problems:
         raise ScenarioError(problems)
     if table is not None:
-        scenario = scenario.model_copy(update={"travel": scenario.travel.model_copy(update={"table": table})})
+        scenario = scenario.model_copy(update={"travel": scenario.travel.with_table(table)})
     return scenario
 
 

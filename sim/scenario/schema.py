@@ -26,11 +26,11 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     field_validator,
     model_serializer,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from sim.scenario.distributions import Duration, Exponential, Lognormal
 from sim.scenario.schedule import DAY_SETS, WeeklyHours, parse_window
@@ -298,8 +298,6 @@ class Travel(_Model):
     one-way streets respected, each patch joined to its nearest road node; cached on disk.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
     roads: str | None = Field(
         None,
         description="road network: an OpenStreetMap extract (.osm.pbf) or a road graph (.graphml, .graphml.gz); "
@@ -317,13 +315,24 @@ class Travel(_Model):
         10.0, allow_inf_nan=False, le=300, description="speed from a patch centre to its nearest road node (straight line)"
     )
     cache: bool = Field(True, description="keep the table on disk, keyed by a hash of the inputs, so later runs start at once")
-    table: SkipJsonSchema[TravelTable | None] = Field(None, exclude=True, repr=False)
+    _table: TravelTable | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _one_source(self) -> Travel:
         if (self.roads is None) == (self.matrix is None):
             raise ValueError("give exactly one of 'roads' or 'matrix'")
         return self
+
+    @property
+    def table(self) -> TravelTable | None:
+        """The table of driving minutes the loader built (None until then); never written to files."""
+        return self._table
+
+    def with_table(self, table: TravelTable) -> Travel:
+        """A copy of this section holding *table*."""
+        copy = self.model_copy()
+        copy._table = table
+        return copy
 
     def speed_of(self, road_class: str) -> float:
         """Driving speed on a road of *road_class* (``primary_link`` as ``primary``), km/h."""

@@ -52,7 +52,7 @@ def road_town(rng, rows: int, cols: int, patch_km: float, zero_trip: bool = Fals
     if zero_trip and plain.size > 1:
         table[0, 1] = 0.0  # a trip of no time: no straight-line bound exists
     table.setflags(write=False)
-    travel = Travel(matrix="roads.csv", table=TravelTable(minutes=table, names=plain.names, snapped=plain.size, snap_km=snap))
+    travel = Travel(matrix="roads.csv").with_table(TravelTable(minutes=table, names=plain.names, snapped=plain.size, snap_km=snap))
     return build_town(territory, travel)
 
 
@@ -60,7 +60,7 @@ def test_travel_takes_the_table_minutes_after_set_off():
     territory = Territory(patches=[{"name": "a", "x_km": 0, "y_km": 0}, {"name": "b", "x_km": 3, "y_km": 4}], detour_factor=1.0)
     table = np.array([[0.0, 7.0], [9.0, 0.0]], dtype=np.float32)
     table.setflags(write=False)
-    town = build_town(territory, Travel(matrix="t.csv", table=TravelTable(minutes=table, names=("a", "b"))))
+    town = build_town(territory, Travel(matrix="t.csv").with_table(TravelTable(minutes=table, names=("a", "b"))))
     unit = Unit("u", "d", 0, 0, town.centres[0], 0, 25.0, 2.0, 0.0, False)
     assert unit.travel_min(town, 1, 0.0) == 2.0 + 7.0
     assert town.drive_min(1, 0, 25.0) == 9.0
@@ -76,7 +76,7 @@ def test_a_table_for_other_patches_is_refused():
     territory = Territory(patches=[{"name": "a", "x_km": 0, "y_km": 0}, {"name": "b", "x_km": 1, "y_km": 0}])
     table = np.zeros((2, 2), dtype=np.float32)
     with pytest.raises(ScenarioError, match="travel table has not been built for these patches"):
-        build_town(territory, Travel(matrix="t.csv", table=TravelTable(minutes=table, names=("a", "c"))))
+        build_town(territory, Travel(matrix="t.csv").with_table(TravelTable(minutes=table, names=("a", "c"))))
 
 
 def test_a_zero_minute_trip_leaves_no_bound_and_no_map_index():
