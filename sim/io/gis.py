@@ -44,13 +44,13 @@ from sim.errors import Problem, ScenarioError, did_you_mean
 
 __all__ = [
     "GEO_HINT",
-    "resolve",
-    "uses_files",
-    "cache_dir",
-    "town_map",
     "TownMap",
+    "cache_dir",
+    "resolve",
     "road_table",
     "straight_line_check",
+    "town_map",
+    "uses_files",
 ]
 
 GEO_HINT = "pip install 'town-enforcement-sim[geo]'"
@@ -206,8 +206,8 @@ def _file_hash(path: Path, role: tuple) -> str:
         raise _Fail(role, f"{path}: file not found (relative paths start from the scenario file's folder)") from None
     except IsADirectoryError:
         raise _Fail(role, f"{path}: is a folder; expected a file") from None
-    except OSError as err:
-        raise _Fail(role, f"{path}: cannot read the file ({err.strerror or err})") from None
+    except (OSError, ValueError) as err:
+        raise _Fail(role, f"{path}: cannot read the file ({getattr(err, 'strerror', None) or err})") from None
 
 
 def _key(*parts: Any) -> str:
@@ -302,7 +302,7 @@ def read_territory(spec) -> dict:
 
 
 def _read_territory(spec) -> dict:
-    gpd, shapely, pyproj = _geo()
+    _, shapely, pyproj = _geo()
     frame, where = _read_layer(spec.file, spec.layer, ())
     if len(frame) == 0:
         raise _Fail(("file",), f"{where}: has no features; expected one polygon per patch")
@@ -553,7 +553,7 @@ def matrix_table(spec, names: tuple[str, ...]):
                 minutes[i, j] = 0.0 if i == j else number
     except FileNotFoundError:
         raise _Fail(("matrix",), f"{path}: file not found (relative paths start from the scenario file's folder)") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except (OSError, ValueError, csv.Error) as err:
         raise _Fail(("matrix",), f"{where}: cannot read it as CSV text ({_short(err)})") from None
     gaps = np.argwhere(np.isnan(minutes))
     if len(gaps):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["territory_lines", "draw_outlines"]
+__all__ = ["draw_outlines", "territory_lines"]
 
 
 def territory_lines(scenario) -> list[str]:

@@ -12,12 +12,12 @@ import pytest
 gpd = pytest.importorskip("geopandas")
 shapely = pytest.importorskip("shapely")
 
-import sim  # noqa: E402
-from sim.cli import main  # noqa: E402
-from sim.errors import ScenarioError  # noqa: E402
-from sim.io import gis  # noqa: E402
-from sim.io.loader import scenario_from_dict  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+import sim
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.io import gis
+from sim.io.loader import scenario_from_dict
+from tests.conftest import ROOT
 
 UTM = "EPSG:32650"  # UTM zone 50N, where Jinjiang lies
 X0, Y0 = 600000.0, 2730000.0

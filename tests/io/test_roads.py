@@ -13,12 +13,12 @@ nx = pytest.importorskip("networkx")
 gpd = pytest.importorskip("geopandas")
 shapely = pytest.importorskip("shapely")
 
-import sim  # noqa: E402
-from sim.cli import main  # noqa: E402
-from sim.engine.territory import build_town  # noqa: E402
-from sim.errors import ScenarioError  # noqa: E402
-from sim.io import gis  # noqa: E402
-from tests.conftest import SCENARIOS  # noqa: E402
+import sim
+from sim.cli import main
+from sim.engine.territory import build_town
+from sim.errors import ScenarioError
+from sim.io import gis
+from tests.conftest import SCENARIOS
 
 
 @pytest.fixture(autouse=True)
