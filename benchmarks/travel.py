@@ -130,6 +130,7 @@ def measure(folder: Path) -> dict:
 
 
 def main(argv=None) -> int:
+    """Measure and write the JSON (``--out``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/travel.json")
     args = parser.parse_args(argv)

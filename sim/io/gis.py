@@ -183,8 +183,10 @@ def _patches_of(data: dict, read: dict | None) -> tuple[tuple[str, ...] | None, 
 
 
 def cache_dir() -> Path:
-    """Where read layers and travel tables are kept: ``$SIM_CACHE_DIR``, ``$XDG_CACHE_HOME/town-enforcement-sim``
-    or ``~/.cache/town-enforcement-sim``."""
+    """Where read layers and travel tables are kept.
+
+    ``$SIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/town-enforcement-sim``, else ``~/.cache/town-enforcement-sim``.
+    """
     if os.environ.get("SIM_CACHE_DIR"):
         return Path(os.environ["SIM_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -251,15 +253,15 @@ def _read_layer(path: str, layer: str | None, role: tuple):
         raise _Fail(role + ("file",), f"{path}: file not found (relative paths start from the scenario file's folder)")
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(path)]
-    except Exception as err:  # noqa: BLE001 - any reader error is the file's problem
-        raise _Fail(role + ("file",), f"{where}: cannot read it as a GIS layer ({_short(err)}); expected GeoPackage, GeoJSON or Shapefile")
+    except Exception as err:
+        raise _Fail(role + ("file",), f"{where}: cannot read it as a GIS layer ({_short(err)}); expected GeoPackage, GeoJSON or Shapefile") from None
     if layer is not None and layer not in layers:
         raise _Fail(role + ("layer",), f"{where}: no layer '{layer}'{did_you_mean(layer, layers)} (layers: {', '.join(layers)})")
     name = layer if layer is not None else (layers[0] if layers else None)
     try:
         frame = gpd.read_file(path, layer=name, engine="pyogrio")
-    except Exception as err:  # noqa: BLE001
-        raise _Fail(role + ("file",), f"{where}, layer '{name}': cannot read it ({_short(err)})")
+    except Exception as err:
+        raise _Fail(role + ("file",), f"{where}, layer '{name}': cannot read it ({_short(err)})") from None
     return frame, f"{where}, layer '{name}'"
 
 
@@ -372,8 +374,8 @@ def _crs_of(frame, spec, where):
     if spec.crs is not None:
         try:
             frame = frame.set_crs(spec.crs, allow_override=True)
-        except Exception as err:  # noqa: BLE001
-            raise _Fail(("crs",), f"'{spec.crs}' is not a coordinate reference system ({_short(err)}); expected e.g. 'EPSG:4326'")
+        except Exception as err:
+            raise _Fail(("crs",), f"'{spec.crs}' is not a coordinate reference system ({_short(err)}); expected e.g. 'EPSG:4326'") from None
     crs = frame.crs
     if crs is None:
         x0, y0, x1, y1 = frame.total_bounds
@@ -721,8 +723,8 @@ def _roads_from_pbf(spec, frame) -> _Roads:
         raise _Fail(("roads",), f"reading an OpenStreetMap extract needs pyrosm: {GEO_HINT}") from None
     try:
         nodes, edges = pyrosm.OSM(spec.roads).get_network(network_type="driving", nodes=True)
-    except Exception as err:  # noqa: BLE001
-        raise _Fail(("roads",), f"{Path(spec.roads).name}: cannot read it as an OpenStreetMap extract ({_short(err)})")
+    except Exception as err:
+        raise _Fail(("roads",), f"{Path(spec.roads).name}: cannot read it as an OpenStreetMap extract ({_short(err)})") from None
     if nodes is None or edges is None or len(edges) == 0:
         raise _Fail(("roads",), f"{Path(spec.roads).name}: holds no roads a vehicle can drive on")
     index = {int(n): i for i, n in enumerate(nodes["id"].to_numpy())}
@@ -748,8 +750,8 @@ def _roads_from_graphml(spec, frame) -> _Roads:
     where = Path(spec.roads).name
     try:
         graph = nx.read_graphml(spec.roads)
-    except Exception as err:  # noqa: BLE001
-        raise _Fail(("roads",), f"{where}: cannot read it as GraphML ({_short(err)})")
+    except Exception as err:
+        raise _Fail(("roads",), f"{where}: cannot read it as GraphML ({_short(err)})") from None
     ids = list(graph.nodes)
     index = {n: i for i, n in enumerate(ids)}
     try:

@@ -1,5 +1,7 @@
-"""A real town in words and on the map: what ``validate`` says of a GIS layer and road network,
-and the patches' own polygons (and the roads, faintly) for the response map.
+"""A real town in words and on the map.
+
+What ``validate`` says of a GIS layer and road network, and the patches' own polygons (and the
+roads, faintly) for the response map.
 
 Grid towns keep their squares (:func:`sim.presentation.figures.plot_response_map`); a town read
 from a GIS layer (``territory.gis``) is drawn from the outlines :func:`sim.io.gis.town_map` keeps.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -231,8 +232,8 @@ class Territory(_Model):
         elif (self.grid is None) == (self.patches is None):
             raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")
         if self.patches is not None:
-            seen: set[str] = set()
-            dupes = sorted({p.name for p in self.patches if p.name in seen or seen.add(p.name)})
+            counts = Counter(p.name for p in self.patches)
+            dupes = sorted(name for name, count in counts.items() if count > 1)
             if dupes:
                 raise ValueError(f"patch names must be unique; repeated: {', '.join(dupes)}")
             if sum(p.weight for p in self.patches) <= 0:

@@ -15,7 +15,7 @@ from sim.engine.department import Unit
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.territory import build_town
 from sim.scenario.schema import Territory, Travel, TravelTable
-from tests.test_dispatch import _brute_nearest
+from tests.engine.test_dispatch import _brute_nearest
 
 pytest.importorskip("scipy")
 

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-gpd = pytest.importorskip("geopandas")
-shapely = pytest.importorskip("shapely")
-
 import sim
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.io import gis
 from sim.io.loader import scenario_from_dict
 from tests.conftest import ROOT
+
+gpd = pytest.importorskip("geopandas")
+shapely = pytest.importorskip("shapely")
+
 
 UTM = "EPSG:32650"  # UTM zone 50N, where Jinjiang lies
 X0, Y0 = 600000.0, 2730000.0
@@ -31,7 +32,7 @@ def own_cache(tmp_path, monkeypatch):
 
 
 def squares(rows=3, cols=4, side=500.0, crs=UTM, **columns):
-    """rows x cols squares of *side* m from (X0, Y0), row by row from the south-west, with columns."""
+    """Squares, rows x cols, of *side* m from (X0, Y0), row by row from the south-west, with columns."""
     polygons, data = [], {"code": [], "beat": [], "village": [], "residents": []}
     for r in range(rows):
         for c in range(cols):

@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-nx = pytest.importorskip("networkx")
-gpd = pytest.importorskip("geopandas")
-shapely = pytest.importorskip("shapely")
-
 import sim
 from sim.cli import main
 from sim.engine.territory import build_town
 from sim.errors import ScenarioError
 from sim.io import gis
 from tests.conftest import SCENARIOS
+
+nx = pytest.importorskip("networkx")
+gpd = pytest.importorskip("geopandas")
+shapely = pytest.importorskip("shapely")
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +79,7 @@ def test_verification_helper_straight_line_is_exact():
 
 
 def test_one_way_streets_and_road_classes(tmp_path):
-    """a -> b is a one-way primary (1 km at 60 km/h: 1 min); b -> a goes round by c on residential roads."""
+    """From a to b is a one-way primary (1 km at 60 km/h: 1 min); b -> a goes round by c on residential roads."""
     nodes = {"a": (0.0, 0.0), "b": (1.0, 0.0), "c": (0.5, 1.0)}
     edges = [("a", "b", {"highway": "primary", "length": 1000.0}),
              ("b", "c", {"highway": "residential", "length": 1500.0}), ("c", "b", {"highway": "residential", "length": 1500.0}),
@@ -115,7 +115,7 @@ def test_road_table_is_cached_and_read_back_without_the_graph(tmp_path, monkeypa
 
 
 def test_openstreetmap_extract_with_a_gis_layer(tmp_path):
-    """pyrosm's bundled test extract: every patch reaches every other, one-way streets make some trips longer one way."""
+    """The test extract pyrosm carries: every patch reaches every other, one-way streets make some trips longer one way."""
     pyrosm = pytest.importorskip("pyrosm")
     pbf = pyrosm.get_data("test_pbf")
     x0, y0, x1, y1 = 26.935, 60.522, 26.965, 60.538
@@ -137,7 +137,7 @@ def test_openstreetmap_extract_with_a_gis_layer(tmp_path):
 def test_road_map_coordinates_need_patches_from_a_gis_layer(tmp_path):
     graph_file(tmp_path, {"a": (24.9, 60.1), "b": (24.91, 60.1)}, [("a", "b", {})], crs="EPSG:4326")
     path = scenario(tmp_path, {"patches": line_patches([0.0, 1.0])}, {"roads": "roads.graphml"})
-    with pytest.raises(ScenarioError, match="travel.roads: the road network has map coordinates but the patches have none"):
+    with pytest.raises(ScenarioError, match=r"travel\.roads: the road network has map coordinates but the patches have none"):
         sim.load_scenario(path)
 
 
