@@ -113,6 +113,8 @@ def _cmd_validate(args) -> int:
 
 def _print_real_town(scenario) -> None:
     """Patches, sectors, grids, road snapping and the longest travel time of a town read from files."""
+    if scenario.territory.gis is None and scenario.travel is None:
+        return
     from sim.presentation.townmap import territory_lines
 
     for line in territory_lines(scenario):

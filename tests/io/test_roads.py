@@ -190,10 +190,10 @@ def test_roads_and_matrix_together_are_refused(tmp_path):
 def test_shipped_real_town_validates_runs_and_draws_its_polygons(tmp_path, capsys):
     path = SCENARIOS / "real_town_example.yaml"
     assert main(["validate", str(path)]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert "100 patches, 4 sectors, 6 grids" in out[1]
-    assert "100 of 100 patches snapped to the road network" in out[2]
-    assert out[3].startswith("  longest travel time: ")
+    out = capsys.readouterr().out
+    assert "  territory: 100 patches, 4 sectors, 6 grids from " in out
+    assert "  roads: 100 of 100 patches snapped to the road network " in out
+    assert "\n  longest travel time: " in out
     assert main(["compare", str(path), "--days", "3", "--out", str(tmp_path / "out")]) == 0
     from matplotlib.collections import LineCollection, PolyCollection
 
