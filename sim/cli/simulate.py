@@ -126,6 +126,7 @@ def _cmd_validate(args) -> int:
         print(f"  {mode} pools: {', '.join(pooled) or 'none'}")
     for path, message in warnings(scenario):
         print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}")
+    _print_real_town(scenario)
     return 0
 
 
@@ -137,6 +138,16 @@ def _window_warning(args, scenario) -> None:
 
     for path, message in window_warnings(scenario):
         print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}", file=sys.stderr)
+
+
+def _print_real_town(scenario) -> None:
+    """Patches, sectors, grids, road snapping and the longest travel time of a town read from files."""
+    if scenario.territory.gis is None and scenario.travel is None:
+        return
+    from sim.presentation.townmap import territory_lines
+
+    for line in territory_lines(scenario):
+        print(line)
 
 
 def _cmd_schema(args) -> int:

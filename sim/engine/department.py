@@ -59,8 +59,7 @@ class Unit:
 
     def travel_min(self, town: Town, patch: int, now: float) -> float:
         """Mean travel time to *patch* from where the unit is, set-off included (minutes)."""
-        x, y = town.centres[self.patch_at(now)]
-        return self.setoff_min + 60.0 * town.road_km_from(x, y, patch) / self.speed_kmh
+        return self.setoff_min + town.drive_min(self.patch_at(now), patch, self.speed_kmh)
 
 
 @dataclass(frozen=True, eq=False)

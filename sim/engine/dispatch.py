@@ -90,6 +90,8 @@ class Dispatcher:
         if rule == "nearest":
             members = {dept: [u for u in units if u.department == dept] for dept in self.free}
             indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
+            if not math.isfinite(town.reach_kmh(1.0)):
+                indexed = {}  # a travel table with no straight-line bound: compare every free unit
             if indexed:
                 cells = _MapCells(town, sum(map(len, indexed.values())) / len(indexed))
                 self._cells = {dept: _CellIndex(cells, m) for dept, m in indexed.items()}
@@ -349,7 +351,8 @@ class _CellIndex:
         self._settle(now)
         least_km, order = self.map.visiting(patch)
         cells, best, chosen, setoff, speed = self.cells, math.inf, None, self.setoff, self.speed
-        reach_km = (beat - setoff) * speed / 60.0  # road km a unit may cover to be no later than beat
+        reach = town.reach_kmh(speed)  # turns least road km into least minutes (a travel table's bound)
+        reach_km = (beat - setoff) * reach / 60.0  # road km a unit may cover to be no later than beat
         for km, cell in zip(least_km, order):
             if km > reach_km:
                 break
@@ -358,10 +361,10 @@ class _CellIndex:
                 continue
             for here, bucket in patches.items():
                 # Unit.travel_min of the bucket's units, who all stand at *here*
-                minutes = setoff + 60.0 * town.road_km_between(here, patch) / speed
+                minutes = setoff + town.drive_min(here, patch, speed)
                 if minutes < best or (minutes == best and chosen is not None and bucket.first()[0] < chosen.free_seq):
                     best, chosen = minutes, bucket.first()[1]
-                    reach_km = (min(best, beat) - setoff) * speed / 60.0
+                    reach_km = (min(best, beat) - setoff) * reach / 60.0
         if best > beat:
             return math.inf, None
         return best, chosen

@@ -113,7 +113,7 @@ class Simulation:
         self.scenario = scenario
         self.mode = mode
         self.env = simpy.Environment()
-        self.town = build_town(scenario.territory)
+        self.town = build_town(scenario.territory, scenario.travel)
         self.rosters = {d.name: build_roster(d, self.town) for d in scenario.departments}
         self.coverage = PatrolCoverage(self.rosters, self.town)
         self.streams = RandomStreams(seed)
@@ -453,7 +453,7 @@ class Simulation:
                 job.requested_min, dispatched, arrived, done, job.on_the_spot,
             )
         )
-        back = done + 60.0 * town.road_km_between(unit.base, state.patch) / unit.speed_kmh if not unit.patrols else 0.0
+        back = done + town.drive_min(state.patch, unit.base, unit.speed_kmh) if not unit.patrols else 0.0
         self.dispatcher.move(unit, state.patch, back)
         state.departments.append(unit.department)
         state.units.append(unit.uid)

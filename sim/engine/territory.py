@@ -4,6 +4,12 @@ A patch is the simulation's spatial unit (a grid cell or patrol patch). Incident
 patches in proportion to their weights; units travel between patch centres at their speed,
 along roads that are ``detour_factor`` times longer than the straight line, after a set-off
 time. Positions are kilometres; times are minutes.
+
+A town may instead carry a table of driving minutes between patches (built from a road network
+by :mod:`sim.io.gis`, handed in as plain data with the scenario's ``travel``); travel then takes
+the table's minutes after the set-off time, and a department's ``speed_kmh`` is not used for
+driving. :attr:`Town.bound_kmh` is the fastest straight-line speed the table implies, so that the
+nearest-unit search can still rule out far cells (see :meth:`Town.reach_kmh`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.scenario.schema import Territory
+from sim.errors import Problem, ScenarioError
+from sim.scenario.schema import Territory, Travel
 
 __all__ = ["Town", "build_town"]
 
@@ -40,6 +47,8 @@ class Town:
         Road distance over straight-line distance.
     manhattan:
         Whether straight-line distance is measured along the axes.
+    travel_min:
+        Driving minutes between patches (n x n, read-only), or None for straight line x detour.
     """
 
     names: tuple[str, ...]
@@ -52,9 +61,11 @@ class Town:
     patch_km: float
     detour_factor: float
     manhattan: bool
+    travel_min: np.ndarray | None = None
     # Derived in __post_init__ (not fields): patch centres as plain tuples, each patch's sector name.
     centres: list[tuple[float, float]] = field(init=False, repr=False)
     patch_sector_names: tuple[str, ...] = field(init=False, repr=False)
+    bound_kmh: float = field(init=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -84,17 +95,89 @@ class Town:
         # Patch centres as plain tuples and each patch's sector name: fast to index one at a time.
         object.__setattr__(self, "centres", [(float(x), float(y)) for x, y in self.xy_km])
         object.__setattr__(self, "patch_sector_names", tuple(self.sector_names[s] for s in self.sector.tolist()))
+        object.__setattr__(self, "bound_kmh", _bound_kmh(self.xy_km, self.travel_min))
+
+    def drive_min(self, a: int, b: int, speed_kmh: float) -> float:
+        """Driving minutes from patch *a* to patch *b* at *speed_kmh* (set-off not included).
+
+        With a travel table, the table's minutes (the speed is the road network's); else
+        ``60 * road km / speed``.
+        """
+        if self.travel_min is not None:
+            return float(self.travel_min[a, b])
+        return 60.0 * self.road_km_between(a, b) / speed_kmh
+
+    def reach_kmh(self, speed_kmh: float) -> float:
+        """The speed that turns a lower bound of road km into a lower bound of driving minutes.
+
+        Road km are straight-line km x :attr:`detour_factor` at least; without a table a unit
+        covers them at *speed_kmh*. With a table, driving from *a* to *b* takes at least
+        ``60 * straight km / bound_kmh`` minutes, so at least road km / (bound_kmh x detour).
+        """
+        if self.travel_min is None:
+            return speed_kmh
+        return self.bound_kmh * self.detour_factor
 
     def patches_in_sector(self) -> np.ndarray:
         """Number of patches in each sector."""
         return np.bincount(self.sector, minlength=len(self.sector_names))
 
 
-def build_town(territory: Territory) -> Town:
-    """Compile a validated :class:`~sim.scenario.schema.Territory` into a :class:`Town`."""
-    if territory.patches is not None:
-        return _from_patches(territory)
-    return _from_grid(territory)
+def build_town(territory: Territory, travel: Travel | None = None) -> Town:
+    """Compile a validated :class:`~sim.scenario.schema.Territory` into a :class:`Town`.
+
+    With *travel*, its table (built by the loader) gives the driving minutes between patches.
+
+    Raises
+    ------
+    ScenarioError
+        If the territory's GIS layer or the travel table has not been read (the scenario was not
+        loaded through :func:`sim.load_scenario` or :func:`sim.scenario_from_dict`).
+    """
+    if territory.patches is None and territory.gis is not None:
+        message = "the GIS layer has not been read; load the scenario with sim.load_scenario or sim.scenario_from_dict"
+        raise ScenarioError([Problem("<scenario>", None, "territory.gis", message)])
+    town = _from_patches(territory) if territory.patches is not None else _from_grid(territory)
+    if travel is None:
+        return town
+    table = travel.table
+    if table is None or tuple(table.names) != town.names:
+        message = "the travel table has not been built for these patches; load the scenario with sim.load_scenario"
+        raise ScenarioError([Problem("<scenario>", None, "travel", message)])
+    minutes = np.asarray(table.minutes)
+    if minutes.flags.writeable:
+        minutes = minutes.copy()
+        minutes.setflags(write=False)
+    return Town(**{**_fields(town), "travel_min": minutes})
+
+
+def _fields(town: Town) -> dict:
+    return {name: getattr(town, name) for name, spec in Town.__dataclass_fields__.items() if spec.init}
+
+
+def _bound_kmh(xy_km: np.ndarray, minutes: np.ndarray | None) -> float:
+    """The least speed V with ``minutes[a, b] >= 60 * |xy[a] - xy[b]| / V`` for every pair (inf if none).
+
+    Computed from the table itself, so it holds by construction: it is the fastest straight-line
+    speed any trip in the table implies. A trip of 0 minutes between distinct places gives inf
+    (no bound: a nearest search must then compare every unit). Rows are taken in blocks to bound
+    memory; the result is raised by one part in a million so that rounding cannot break it.
+    """
+    if minutes is None or len(xy_km) < 2:
+        return math.inf
+    n, fastest = len(xy_km), 0.0
+    block = max(1, 2_000_000 // n)
+    for start in range(0, n, block):
+        rows = slice(start, min(n, start + block))
+        km = np.hypot(xy_km[rows, None, 0] - xy_km[None, :, 0], xy_km[rows, None, 1] - xy_km[None, :, 1])
+        hours = np.asarray(minutes[rows], dtype=float) / 60.0
+        apart = km > 0
+        if np.any(apart & (hours <= 0)):
+            return math.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(apart, km / np.where(apart, hours, 1.0), 0.0)
+        fastest = max(fastest, float(ratio.max()))
+    return fastest * (1 + 1e-6) if fastest > 0 else math.inf
 
 
 def _from_patches(territory: Territory) -> Town:

@@ -533,6 +533,7 @@ def scenario_from_dict(
         raise ScenarioError([Problem(source, lines.get((), 1), "", message)])
     check_size(data, source, lines)
     data, overridden, problems = _apply_overrides(data, overrides)
+    data, table = _read_files(data, source, lines, problems)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
@@ -541,7 +542,22 @@ def scenario_from_dict(
     problems += [_problem(source, lines, data, path, message, overridden) for path, message in checks]
     if problems:
         raise ScenarioError(problems)
+    if table is not None:
+        scenario = scenario.model_copy(update={"travel": scenario.travel.with_table(table)})
     return scenario
+
+
+def _read_files(data: dict, source: str, lines: dict, problems: list[Problem]) -> tuple[dict, Any]:
+    """Read the GIS layer and road network a scenario names (:mod:`sim.io.gis`, imported only then)."""
+    territory = data.get("territory")
+    if not ((isinstance(territory, dict) and territory.get("gis") is not None) or isinstance(data.get("travel"), dict)):
+        return data, None
+    from sim.io import gis
+
+    data, table, found = gis.resolve(data, source, lines)
+    if found:
+        raise ScenarioError(problems + found)
+    return data, table
 
 
 def check_size(data: Any, source: str, lines: dict | None = None) -> None:

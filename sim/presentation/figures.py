@@ -63,6 +63,7 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
+from sim.presentation.townmap import draw_outlines
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.stats.metrics import in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
@@ -504,16 +505,21 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     town = results.town
     norm = norm or response_norm(results)
     means = _patch_means(results, mode)
-    squares = [Rectangle(xy - town.patch_km / 2, town.patch_km, town.patch_km) for xy in town.xy_km]
     cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
-    tiles = PatchCollection(squares, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
-    tiles.set_array(np.ma.masked_invalid(means))
-    ax.add_collection(tiles)
-    _draw_sectors(ax, town)
+    shape = _real_town(results)
+    if shape is not None:  # a town read from a GIS layer: its own polygons, roads faintly
+        draw_outlines(ax, shape, means, cmap, norm)
+        _draw_sector_names(ax, town)
+    else:
+        squares = [Rectangle(xy - town.patch_km / 2, town.patch_km, town.patch_km) for xy in town.xy_km]
+        tiles = PatchCollection(squares, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
+        tiles.set_array(np.ma.masked_invalid(means))
+        ax.add_collection(tiles)
+        _draw_sectors(ax, town)
+        low, high = town.xy_km.min(axis=0) - town.patch_km / 2, town.xy_km.max(axis=0) + town.patch_km / 2
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
     _draw_bases(ax, results)
-    low, high = town.xy_km.min(axis=0) - town.patch_km / 2, town.xy_km.max(axis=0) + town.patch_km / 2
-    ax.set_xlim(low[0], high[0])
-    ax.set_ylim(low[1], high[1])
     ax.set_aspect("equal")
     ax.set_xlabel("x, km")
     ax.set_ylabel("y, km")
@@ -523,6 +529,23 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     title = _("{mode}: mean {bound}{time}").format(mode=figure_mode(mode), bound=bound, time=format_minutes(mean if mean is not None else math.nan))
     ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
+
+
+def _real_town(results: Results):
+    """The outlines and roads of a town read from a GIS layer (:func:`sim.io.gis.town_map`), else None."""
+    scenario = results.scenario
+    if scenario is None or scenario.territory.gis is None:
+        return None
+    from sim.io.gis import town_map
+
+    return town_map(scenario)
+
+
+def _draw_sector_names(ax: Axes, town: Town) -> None:
+    for s, name in enumerate(town.sector_names):
+        centre = town.xy_km[town.sector == s].mean(axis=0)
+        ax.text(*centre, name, ha="center", va="center", fontsize=11, fontweight="bold", color="white",
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.45, linewidth=0))
 
 
 def _draw_sectors(ax: Axes, town: Town) -> None:
@@ -541,10 +564,7 @@ def _draw_sectors(ax: Axes, town: Town) -> None:
                 y = (xy[i][1] + xy[j][1]) / 2
                 segments.append([(xy[i][0] - half, y), (xy[i][0] + half, y)])
     ax.add_collection(LineCollection(segments, colors="black", linewidths=2.2))
-    for s, name in enumerate(town.sector_names):
-        centre = xy[town.sector == s].mean(axis=0)
-        ax.text(*centre, name, ha="center", va="center", fontsize=11, fontweight="bold", color="white",
-                bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.45, linewidth=0))
+    _draw_sector_names(ax, town)
 
 
 def _draw_bases(ax: Axes, results: Results) -> None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -27,7 +29,9 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -59,6 +63,12 @@ __all__ = [
     "GridManagement",
     "CHANNELS",
     "apportion",
+    "GisLayer",
+    "JoinLayer",
+    "PointLayer",
+    "Travel",
+    "TravelTable",
+    "ROAD_SPEEDS_KMH",
 ]
 
 MAX_EXPECTED_INCIDENTS = 20_000_000
@@ -176,6 +186,50 @@ class PatchSpec(_Model):
     grid: str = Field("all", description="higher-level grid the patch belongs to")
 
 
+class JoinLayer(_Model):
+    """A second polygon layer whose polygons name the sector (or grid) of the patches inside them."""
+
+    file: str = Field(description="GIS file (GeoPackage, GeoJSON, Shapefile); relative to the scenario file's folder")
+    layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
+    column: str = Field(description="attribute column holding the sector (or grid) name")
+
+
+class PointLayer(_Model):
+    """A point layer (residents, shops, reports) summed up per patch into incident weights."""
+
+    file: str = Field(description="GIS file of points; relative to the scenario file's folder")
+    layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
+    column: str | None = Field(None, description="numeric column to add up per patch (default: count the points)")
+
+
+class GisLayer(_Model):
+    """Patches read from a polygon layer: each polygon is a patch (its centroid, area and neighbours).
+
+    Read by the loader (``pip install 'town-enforcement-sim[geo]'``) into explicit patches; any
+    coordinate reference system is projected once to a local metric one.
+    """
+
+    file: str = Field(description="GIS file of patch polygons (GeoPackage, GeoJSON, Shapefile); relative to the scenario file's folder")
+    layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
+    id: str | None = Field(None, description="column naming each patch (default: p1, p2, ... in file order)")
+    sector: str | None = Field(None, description="column naming each patch's patrol sector (default: one sector 'all')")
+    grid: str | None = Field(None, description="column naming each patch's higher-level grid (default: one grid 'all')")
+    weight: str | None = Field(None, description="numeric column of incident weights (residents, shops; default: equal)")
+    sectors_from: JoinLayer | None = Field(None, description="sectors from a second polygon layer, by where each patch's centroid lies")
+    grids_from: JoinLayer | None = Field(None, description="higher-level grids from a second polygon layer, as sectors_from")
+    weight_points: PointLayer | None = Field(None, description="weights from a point layer: points (or a column) added up per patch")
+    crs: str | None = Field(
+        None, description="coordinate reference system of a file that names none, e.g. 'EPSG:4326' or 'EPSG:32650'"
+    )
+
+    @model_validator(mode="after")
+    def _one_each(self) -> GisLayer:
+        for column, layer in (("sector", "sectors_from"), ("grid", "grids_from"), ("weight", "weight_points")):
+            if getattr(self, column) is not None and getattr(self, layer) is not None:
+                raise ValueError(f"{column} and {layer} both given; expected one of them")
+        return self
+
+
 class Territory(_Model):
     """Where incidents happen and how long it takes to get there."""
 
@@ -186,6 +240,9 @@ class Territory(_Model):
     )
     detour_factor: float = Field(1.3, ge=1.0, le=5.0, description="road distance / straight-line distance")
     distance: Literal["euclidean", "manhattan"] = Field("euclidean", description="straight-line metric")
+    gis: GisLayer | None = Field(
+        None, description="read the patches from a GIS polygon layer (give this, grid or patches); needs the geo extra"
+    )
 
     @model_validator(mode="after")
     def _extent(self) -> Territory:
@@ -200,16 +257,122 @@ class Territory(_Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> Territory:
-        if (self.grid is None) == (self.patches is None):
-            raise ValueError("give exactly one of 'grid' or 'patches'")
+        if self.gis is not None:
+            if self.grid is not None:
+                raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")
+        elif (self.grid is None) == (self.patches is None):
+            raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")
         if self.patches is not None:
-            names = [p.name for p in self.patches]
-            dupes = sorted({n for n in names if names.count(n) > 1})
+            counts = Counter(p.name for p in self.patches)
+            dupes = sorted(name for name, count in counts.items() if count > 1)
             if dupes:
                 raise ValueError(f"patch names must be unique; repeated: {', '.join(dupes)}")
             if sum(p.weight for p in self.patches) <= 0:
                 raise ValueError("patch weights must not all be zero")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_read_patches(self, handler):
+        # Patches read from a GIS layer are not written back: the layer is, and is read again.
+        data = handler(self)
+        if self.gis is not None and isinstance(data, dict):
+            data.pop("patches", None)
+        return data
+
+
+# --------------------------------------------------------------------------- travel
+
+ROAD_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 80.0, "trunk": 60.0, "primary": 45.0, "secondary": 40.0, "tertiary": 35.0,
+    "unclassified": 30.0, "residential": 25.0, "living_street": 10.0, "service": 15.0, "road": 25.0,
+    "track": 15.0,
+}
+"""Default driving speed by OpenStreetMap ``highway`` class (``*_link`` roads take their class's speed)."""
+
+
+@dataclass(frozen=True, eq=False)
+class TravelTable:
+    """Driving minutes between patch centres over a road network, built by the loader.
+
+    Attributes
+    ----------
+    minutes:
+        ``minutes[a, b]``: from patch *a* to patch *b* (read-only float32 array, n x n; 0 on the diagonal).
+    names:
+        The patch names, in the order of the rows.
+    snapped:
+        Patches joined to the road network at their nearest road node (0 for a table read from a file).
+    snap_km:
+        Straight-line distance from each patch centre to its road node (empty for a table read from a file).
+    source:
+        What the table was made from (the road or matrix file).
+    key:
+        Hash of the inputs (the cache key).
+    """
+
+    minutes: Any
+    names: tuple[str, ...]
+    snapped: int = 0
+    snap_km: Any = ()
+    source: str = ""
+    key: str = ""
+
+    @property
+    def longest_min(self) -> float:
+        """The longest travel time in the table, minutes."""
+        return float(self.minutes.max()) if len(self.names) else 0.0
+
+
+class Travel(_Model):
+    """Travel times on a road network instead of straight line x detour factor.
+
+    Read by the loader (``pip install 'town-enforcement-sim[geo]'``): shortest paths over the roads,
+    one-way streets respected, each patch joined to its nearest road node; cached on disk.
+    """
+
+    roads: str | None = Field(
+        None,
+        description="road network: an OpenStreetMap extract (.osm.pbf) or a road graph (.graphml, .graphml.gz); "
+        "relative to the scenario file's folder",
+    )
+    matrix: str | None = Field(
+        None, description="or a travel-time table, CSV with columns from,to,minutes (patch names); every pair needed"
+    )
+    speeds_kmh: dict[str, PositiveFloat] = Field(
+        {}, description="driving speed by road class (OpenStreetMap 'highway'), overriding the defaults: "
+        + ", ".join(f"{k} {v:g}" for k, v in ROAD_SPEEDS_KMH.items())
+    )
+    default_speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="speed on roads of any other class")
+    access_speed_kmh: PositiveFloat = Field(
+        10.0, allow_inf_nan=False, le=300, description="speed from a patch centre to its nearest road node (straight line)"
+    )
+    cache: bool = Field(True, description="keep the table on disk, keyed by a hash of the inputs, so later runs start at once")
+    _table: TravelTable | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Travel:
+        if (self.roads is None) == (self.matrix is None):
+            raise ValueError("give exactly one of 'roads' or 'matrix'")
+        return self
+
+    @property
+    def table(self) -> TravelTable | None:
+        """The table of driving minutes the loader built (None until then); never written to files."""
+        return self._table
+
+    def with_table(self, table: TravelTable) -> Travel:
+        """A copy of this section holding *table*."""
+        copy = self.model_copy()
+        copy._table = table
+        return copy
+
+    def speed_of(self, road_class: str) -> float:
+        """Driving speed on a road of *road_class* (``primary_link`` as ``primary``), km/h."""
+        speeds = {**ROAD_SPEEDS_KMH, **self.speeds_kmh}
+        if road_class in speeds:
+            return float(speeds[road_class])
+        base = road_class.removesuffix("_link")
+        return float(speeds.get(base, self.default_speed_kmh))
 
 
 # --------------------------------------------------------------------------- departments
@@ -705,6 +868,9 @@ class Scenario(_Model):
     governance: Governance = Field(Governance(), description="channels and modes")
     grid_management: GridManagement | None = Field(
         None, description="grid workers who solve simple matters in their grid, and escalation up to the city"
+    )
+    travel: Travel | None = Field(
+        None, description="travel times on a road network or from a table (default: straight line x detour factor)"
     )
 
     @model_validator(mode="after")

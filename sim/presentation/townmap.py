@@ -1,0 +1,77 @@
+"""A real town in words and on the map.
+
+What ``validate`` says of a GIS layer and road network, and the patches' own polygons (and the
+roads, faintly) for the response map.
+
+Grid towns keep their squares (:func:`sim.presentation.figures.plot_response_map`); a town read
+from a GIS layer (``territory.gis``) is drawn from the outlines :func:`sim.io.gis.town_map` keeps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["draw_outlines", "territory_lines"]
+
+
+def territory_lines(scenario) -> list[str]:
+    """Lines for ``validate`` about a town read from files (none for a grid or explicit patches).
+
+    Patches, sectors, grids, the area and patches without neighbours from a GIS layer; from a
+    road network, how many patches were joined to it and how far, and the longest travel time.
+    """
+    territory, travel = scenario.territory, scenario.travel
+    if territory.gis is None and travel is None:
+        return []
+    patches = territory.patches or []
+    lines = []
+    if territory.gis is not None:
+        from sim.io.gis import town_map
+
+        shape = town_map(scenario)
+        sectors = len({p.sector for p in patches})
+        grids = len({p.grid for p in patches})
+        text = f"  territory: {len(patches):,} patches, {sectors:,} sectors, {grids:,} grids from {territory.gis.file}"
+        if shape is not None:
+            alone = sum(1 for n in shape.neighbours if n == 0)
+            text += f"; {shape.area_km2:,.2f} km², patch side {territory.patch_km:.3f} km, {alone} patch(es) with no neighbour"
+        lines.append(text)
+    table = travel.table if travel is not None else None
+    if table is not None:
+        if travel.roads is not None:
+            snap = np.asarray(table.snap_km, dtype=float)
+            far = int(np.argmax(snap)) if snap.size else 0
+            lines.append(
+                f"  roads: {table.snapped:,} of {len(table.names):,} patches snapped to the road network ({travel.roads}); "
+                f"farthest {1000 * float(snap.max()) if snap.size else 0:,.0f} m from a road ({table.names[far]})"
+            )
+        else:
+            lines.append(f"  travel table: {len(table.names):,} patches from {travel.matrix}")
+        minutes = np.asarray(table.minutes)
+        a, b = np.unravel_index(int(np.argmax(minutes)), minutes.shape)
+        lines.append(
+            f"  longest travel time: {float(minutes[a, b]):,.1f} min (from {table.names[a]} to {table.names[b]}); "
+            "departments' speed_kmh is not used for driving"
+        )
+    return lines
+
+
+def draw_outlines(ax, shape, values, cmap, norm):
+    """Draw each patch's polygon coloured by *values* (one per patch) and the roads faintly; return the collection."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    polygons, colour = [], []
+    for value, rings in zip(values, shape.outlines):
+        for xs, ys in rings:
+            polygons.append(np.column_stack([xs, ys]))
+            colour.append(value)
+    tiles = PolyCollection(polygons, cmap=cmap, norm=norm, edgecolor="white", linewidth=0.4)
+    tiles.set_array(np.ma.masked_invalid(np.asarray(colour, dtype=float)))
+    ax.add_collection(tiles)
+    if shape.roads is not None and len(shape.roads):
+        ax.add_collection(LineCollection(shape.roads, colors="black", linewidths=0.4, alpha=0.25))
+    everything = np.concatenate(polygons)
+    low, high = everything.min(axis=0), everything.max(axis=0)
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    return tiles
