@@ -480,6 +480,36 @@ class InstantSpec(_Model):
         Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="centre's triage and dispatch decision, minutes"
     )
     centre_hours: Hours = Field(ALWAYS, description="when the command centre dispatches")
+    operators: PositiveInt | None = Field(
+        None,
+        le=100_000,
+        description="operators (dispatchers) at the command centre; each handles one report at a time for centre_min, "
+        "and a report waits in a queue while all on duty are busy. null = unlimited: no queue, the centre's decision "
+        "is the fixed delay centre_min after it opens (the behaviour without staffing). The closed loop's verify, "
+        "accept and assign steps are handled by the same operators",
+    )
+    operator_shift: Literal["24h", "office_hours", "day_night"] | list[ShiftWindow] = Field(
+        "24h",
+        description="when the operators are on duty, as a department's shift ('24h', 'office_hours', 'day_night' or "
+        "windows with operator counts, a pattern that operators scale); only within centre_hours; needs operators",
+    )
+    queue: Literal["priority", "fifo"] = Field(
+        "priority",
+        description="order of reports waiting for an operator: 'priority' (the incident type's priority first, then "
+        "first come, first served) or 'fifo'",
+    )
+
+    def operator_windows(self) -> list[ShiftWindow]:
+        """The operators' shift as explicit windows with operator counts (empty when unstaffed)."""
+        if self.operators is None:
+            return []
+        return Department(name="centre", units=self.operators, shift=self.operator_shift).shift_windows()
+
+    @model_validator(mode="after")
+    def _staffed(self) -> InstantSpec:
+        if self.operators is None and self.operator_shift != "24h":
+            raise ValueError("operator_shift needs operators: give the number of operators it scales")
+        return self
 
 
 class ClosedLoopSpec(_Model):
