@@ -41,6 +41,11 @@ class ClosedLoop:
             stages.append(TraceEvent(t, stage))
         return t, tuple(stages)
 
+    def check_fails(self, rng: np.random.Generator) -> bool:
+        """Whether the check finds the matter not fixed (no draw when ``reopen_probability`` is 0)."""
+        q = self.spec.reopen_probability
+        return q > 0 and rng.random() < q
+
     def after_fix(self, resolved: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Feedback and check-and-close after the fix: when the case is closed (evaluation follows)."""
         fed_back = resolved + sample(self.spec.feedback_min, rng)

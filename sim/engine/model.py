@@ -285,7 +285,37 @@ class Simulation:
         state.note(now, Stage.RESOLVED)
         if self.loop is not None:
             state.closed_min, stages = self.loop.after_fix(now, self.streams.loop)
-            state.keep(stages)
+            if self.loop.check_fails(self.streams.reopen):
+                self._reopen(state, stages[0])
+            else:
+                state.keep(stages)
+
+    def _reopen(self, state: IncidentState, fed_back: TraceEvent) -> None:
+        """The check fails: the case is reopened at the failed check and the work is done again."""
+        checked, state.closed_min = state.closed_min, math.nan
+        state.reopened += 1
+        state.keep((fed_back,))
+        state.note(checked, Stage.REOPENED)
+        self.env.process(self._resolving(state, self._revisit(state, checked)))
+
+    def _revisit(self, state: IncidentState, checked: float):
+        """Assign the reopened case again and send it back: to a grid worker, or to each job's departments in turn.
+
+        The first response stays the matter's response; the revisit's visits are logged as jobs.
+        """
+        env = self.env
+        if checked > env.now:
+            yield self._until(checked)
+        ready = env.now + sample(self.scenario.governance.closed_loop.assign_min, self.streams.reopen)
+        if GRID_WORKERS in state.departments:
+            first = state.dispatched_min, state.on_scene_min, state.on_the_spot
+            yield from self._grid_work(state, ready, False)
+            state.dispatched_min, state.on_scene_min, state.on_the_spot = first
+            return
+        i = state.number
+        for capable, parts in self.jobs[self.incidents.type_index[i]]:
+            yield from self._do_job(state, i, capable, parts, ready, None)
+            ready = env.now
 
     def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
         """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""

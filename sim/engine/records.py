@@ -49,6 +49,7 @@ class IncidentRecord(NamedTuple):
     layer: str
     closed_min: float
     on_the_spot: bool
+    reopened: int = 0
 
     @property
     def response_min(self) -> float:
@@ -141,4 +142,5 @@ def write_record(state: IncidentState, patch_names, patch_sector_names) -> Incid
         LAYER_NAMES[state.layer],
         state.closed_min,
         state.on_the_spot,
+        state.reopened,
     )

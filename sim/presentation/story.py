@@ -42,6 +42,7 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.FED_BACK: lambda e: "result fed back",
     Stage.CLOSED: lambda e: "case checked and closed",
     Stage.EVALUATED: lambda e: "case evaluated",
+    Stage.REOPENED: lambda e: "check failed: case reopened and sent back",
 }
 
 _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {

@@ -390,6 +390,12 @@ class IncidentType(_Model):
     target_min: PositiveFloat | None = Field(
         None, allow_inf_nan=False, description="response-time target for this type, minutes; default: the scenario's target_min"
     )
+    closure_deadline_min: PositiveFloat | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="closed loop: time allowed from detection to closing the case, minutes; "
+        "default: governance.closed_loop.deadline_min",
+    )
 
     @field_validator("profile")
     @classmethod
@@ -526,6 +532,20 @@ class ClosedLoopSpec(_Model):
     feedback_min: Duration = Field(Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="report the result, minutes")
     check_min: Duration = Field(Lognormal(dist="lognormal", mean=20.0, cv=0.5), description="check and close, minutes")
     evaluate_min: Duration = Field(Lognormal(dist="lognormal", mean=30.0, cv=0.5), description="evaluate, minutes (after closing)")
+    deadline_min: PositiveFloat | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="time allowed from detection to closing a case, minutes, for every incident type that does not give "
+        "its own closure_deadline_min; null = no deadline (on-time closure and overdue share are then not given)",
+    )
+    reopen_probability: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="chance that the check finds the matter not fixed: the case is reopened, assigned again (assign_min) "
+        "and sent back to the departments that acted (the same on-scene work again, or a grid worker), then fed back and "
+        "checked again; 0 = every check passes",
+    )
 
 
 class Governance(_Model):
@@ -604,6 +624,11 @@ class Scenario(_Model):
         """The response-time target of incident type *type_name*: its own ``target_min``, else the scenario's."""
         own = self.incident_type(type_name).target_min
         return self.target_min if own is None else own
+
+    def deadline_for(self, type_name: str) -> float | None:
+        """The closed loop's closure deadline of incident type *type_name* (``None``: no deadline)."""
+        own = self.incident_type(type_name).closure_deadline_min
+        return self.governance.closed_loop.deadline_min if own is None else own
 
     def desk_hours(self, department: str) -> Hours:
         """When *department*'s desk works: its own ``desk_hours``, else the referral's town-wide desk hours."""
