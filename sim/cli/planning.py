@@ -230,6 +230,8 @@ def _register_staff(sub) -> None:
     p.add_argument("--baseline", default="fragmented", help="the mode to compare with (default fragmented; 'none' to skip)")
     p.add_argument("--department", action="append", default=[], help="department to staff (repeatable: scaled together); "
                    "default the departments pooled into --mode's team")
+    p.add_argument("--centre", action="store_true", help="size the command centre's operators (governance.instant.operators) "
+                   "instead of a department; a baseline that does not go through the centre is skipped")
     p.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
     p.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence of each decision (default 0.95)")
@@ -251,15 +253,20 @@ def _staff_rule(args):
 
 
 def _cmd_staff(args) -> int:
-    from sim.planning.staffing import parse_target, staff, team_of
+    from sim.planning.staffing import centre_operators, parse_target, staff, team_of, uses_centre
 
     check_counts(args)
     scenario = load(args)
     target = parse_target(args.target, scenario)
     rule = _staff_rule(args)
-    team = team_of(scenario, args.mode, args.department)
     modes = [args.mode] + ([args.baseline] if args.baseline not in ("none", args.mode) else [])
-    options = dict(rule=rule, seed=args.seed, max_units=args.max_units, **_backend(args))
+    if args.centre:
+        centre_operators(scenario, args.mode)
+        team: tuple[str, ...] = ()
+        modes = [args.mode] + [m for m in modes[1:] if m in scenario.governance.modes and uses_centre(scenario, m)]
+    else:
+        team = team_of(scenario, args.mode, args.department)
+    options = dict(rule=rule, seed=args.seed, max_units=args.max_units, centre=args.centre, **_backend(args))
     results = [staff(scenario, target, mode, team, **options) for mode in modes]
     print(format_staffing(results))
     if args.out:

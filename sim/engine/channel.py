@@ -22,7 +22,7 @@ traced.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -36,13 +36,20 @@ __all__ = ["Delivery", "ReferralChain", "SharedChannel", "channel_for"]
 
 
 class Delivery(NamedTuple):
-    """When a report reached someone able to act, and when a unit could be dispatched."""
+    """When a report reached someone able to act, and when a unit could be dispatched.
+
+    Through a staffed centre the decision waits for an operator: the channel then gives the
+    operator's ``handling_min`` still to come (``ready_min`` is the arrival at the centre), and the
+    model turns the delivery into an event, ``ready``, that fires when a unit may be sent.
+    """
 
     reached_min: float
     ready_min: float
     referrals: int = 0
     bounces: int = 0
     stages: tuple[TraceEvent, ...] = ()
+    handling_min: float | None = None
+    ready: Any = None
 
 
 class ReferralChain:
@@ -108,11 +115,20 @@ class SharedChannel:
         self.centre = spec.centre_hours.weekly()
         self.report_min = sampler(spec.report_min)
         self.centre_min = sampler(spec.centre_min)
+        self.staffed = spec.operators is not None
         self.trace = trace
 
     def deliver(self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset()) -> Delivery:
-        """Post the report, then let the centre decide once it is open (whoever it is for)."""
+        """Post the report, then let the centre decide once it is open (whoever it is for).
+
+        With a staffed centre the same draws are made, and the decision is left to an operator:
+        the delivery carries the handling time (``handling_min``) instead of a decision minute.
+        """
         reached = now + self.report_min(rng)
+        if self.staffed:
+            handling = self.centre_min(rng)
+            stages = (TraceEvent(reached, Stage.POSTED),) if self.trace else ()
+            return Delivery(reached, reached, stages=stages, handling_min=handling)
         ready = self.centre.next_open(reached) + self.centre_min(rng)
         if not self.trace:
             return Delivery(reached, ready)

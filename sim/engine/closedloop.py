@@ -25,13 +25,26 @@ class ClosedLoop:
     def __init__(self, spec: ClosedLoopSpec):
         self.spec = spec
 
+    STEPS_BEFORE = (("verify_min", Stage.CASE_VERIFIED), ("accept_min", Stage.CASE_ACCEPTED), ("assign_min", Stage.CASE_ASSIGNED))
+    """The steps before a unit is sent, in order, with the stage each ends in."""
+
+    def before_dispatch_min(self, rng: np.random.Generator) -> tuple[float, float, float]:
+        """The minutes of verify, accept and assign, drawn in that order."""
+        verify, accept, assign = (sample(getattr(self.spec, step), rng) for step, _ in self.STEPS_BEFORE)
+        return verify, accept, assign
+
     def before_dispatch(self, now: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Verify, accept and assign: when a unit may be sent, and the stages for a trace."""
         t, stages = now, []
-        for step, stage in (("verify_min", Stage.CASE_VERIFIED), ("accept_min", Stage.CASE_ACCEPTED), ("assign_min", Stage.CASE_ASSIGNED)):
-            t += sample(getattr(self.spec, step), rng)
+        for minutes, (_, stage) in zip(self.before_dispatch_min(rng), self.STEPS_BEFORE):
+            t += minutes
             stages.append(TraceEvent(t, stage))
         return t, tuple(stages)
+
+    def check_fails(self, rng: np.random.Generator) -> bool:
+        """Whether the check finds the matter not fixed (no draw when ``reopen_probability`` is 0)."""
+        q = self.spec.reopen_probability
+        return q > 0 and rng.random() < q
 
     def after_fix(self, resolved: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Feedback and check-and-close after the fix: when the case is closed (evaluation follows)."""

@@ -197,6 +197,7 @@ class IncidentState:
     closed_min: float = np.nan
     on_the_spot: bool = False
     trace: list[TraceEvent] | None = None
+    reopened: int = 0
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:
         """Add a stage to the incident's story when it is being traced.

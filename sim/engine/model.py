@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.engine.centre import CENTRE, Centre
 from sim.engine.channel import Delivery, channel_for
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.department import build_roster
@@ -137,6 +138,7 @@ class Simulation:
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
+        self.centre = self._staffed_centre()
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -155,6 +157,9 @@ class Simulation:
                     self._account_busy(unit, self.end)
                 busy[unit.department] += unit.busy_min
         on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
+        if self.centre is not None:
+            busy[CENTRE] = self.centre.busy_min
+            on_duty[CENTRE] = self.centre.on_duty_min(self.warmup, self.horizon)
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
@@ -264,8 +269,11 @@ class Simulation:
             self.env.process(self._resolving(state, self._grid_settles(state, channel)))
         elif len(jobs) == 1:
             capable, parts = jobs[0]
-            ready = self._deliver(state, capable, channel, finder).ready_min
-            if ready > self.env.now:
+            delivery = self._deliver(state, capable, channel, finder)
+            ready = delivery.ready_min
+            if delivery.ready is not None:
+                delivery.ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
+            elif ready > self.env.now:
                 self._until(ready).callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
             else:
                 self._request(state, i, capable, parts, finder)
@@ -284,7 +292,37 @@ class Simulation:
         state.note(now, Stage.RESOLVED)
         if self.loop is not None:
             state.closed_min, stages = self.loop.after_fix(now, self.streams.loop)
-            state.keep(stages)
+            if self.loop.check_fails(self.streams.reopen):
+                self._reopen(state, stages[0])
+            else:
+                state.keep(stages)
+
+    def _reopen(self, state: IncidentState, fed_back: TraceEvent) -> None:
+        """The check fails: the case is reopened at the failed check and the work is done again."""
+        checked, state.closed_min = state.closed_min, math.nan
+        state.reopened += 1
+        state.keep((fed_back,))
+        state.note(checked, Stage.REOPENED)
+        self.env.process(self._resolving(state, self._revisit(state, checked)))
+
+    def _revisit(self, state: IncidentState, checked: float):
+        """Assign the reopened case again and send it back: to a grid worker, or to each job's departments in turn.
+
+        The first response stays the matter's response; the revisit's visits are logged as jobs.
+        """
+        env = self.env
+        if checked > env.now:
+            yield self._until(checked)
+        ready = env.now + sample(self.scenario.governance.closed_loop.assign_min, self.streams.reopen)
+        if GRID_WORKERS in state.departments:
+            first = state.dispatched_min, state.on_scene_min, state.on_the_spot
+            yield from self._grid_work(state, ready, False)
+            state.dispatched_min, state.on_scene_min, state.on_the_spot = first
+            return
+        i = state.number
+        for capable, parts in self.jobs[self.incidents.type_index[i]]:
+            yield from self._do_job(state, i, capable, parts, ready, None)
+            ready = env.now
 
     def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
         """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
@@ -315,7 +353,7 @@ class Simulation:
         def work():
             for k, (capable, parts) in enumerate(jobs):
                 delivery = first if k == 0 else self._deliver(state, capable, "coordination", None)
-                yield from self._do_job(state, i, capable, parts, delivery.ready_min, finder if k == 0 else None)
+                yield from self._do_job(state, i, capable, parts, self._ready(delivery), finder if k == 0 else None)
 
         return work()
 
@@ -328,7 +366,7 @@ class Simulation:
         def work():
             now = self.env.now
             visits = [
-                self.env.process(self._do_job(state, i, capable, parts, now if finder in capable else shared.ready_min, finder))
+                self.env.process(self._do_job(state, i, capable, parts, now if finder in capable else self._ready(shared), finder))
                 for capable, parts in jobs
             ]
             yield self.env.all_of(visits)
@@ -354,6 +392,8 @@ class Simulation:
 
     def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
         """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
+        if self.centre is not None:
+            return self._through_centre(state, delivery)
         if self.loop is None and (state.layer != CITY or state.escalated):
             return delivery
         ready, stages = delivery.ready_min, list(delivery.stages)
@@ -366,6 +406,57 @@ class Simulation:
             ready, loop_stages = self.loop.before_dispatch(ready, self.streams.loop)
             stages += loop_stages
         return delivery._replace(ready_min=ready, stages=tuple(stages))
+
+    # ------------------------------------------------------------------ a staffed centre
+
+    def _staffed_centre(self) -> Centre | None:
+        """The centre's operators, when the scenario staffs it and this mode goes through it."""
+        spec = self.scenario.governance.instant
+        if spec.operators is None or (self.mode.information != "instant" and self.loop is None):
+            return None
+        return Centre(self.env, spec, self.end, (self.warmup, self.horizon))
+
+    @staticmethod
+    def _ready(delivery: Delivery):
+        """When a unit may be sent: a minute, or the event of a staffed centre's decision."""
+        return delivery.ready_min if delivery.ready is None else delivery.ready
+
+    def _through_centre(self, state: IncidentState, delivery: Delivery) -> Delivery:
+        """The centre's decision, the city's turn and the loop's verify-accept-assign, with operators.
+
+        The durations are drawn now, from the same streams and in the same order as without
+        staffing; only the waits for an operator are simulated. The delivery's ``ready`` event
+        fires when a unit may be sent.
+        """
+        steps: list[tuple[bool, tuple[tuple[float, Stage], ...]]] = []  # (through an operator, (minutes, stage) ...)
+        if delivery.handling_min is not None:
+            steps.append((True, ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
+        city = self.scenario.grid_management
+        if state.layer == CITY and city is not None and not state.escalated:
+            steps.append((False, ((sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES),)))
+            state.escalated = True
+        if self.loop is not None:
+            minutes = self.loop.before_dispatch_min(self.streams.loop)
+            steps.append((True, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
+        if not steps:
+            return delivery
+        return delivery._replace(ready=self.env.process(self._centre_steps(state, delivery.reached_min, steps)))
+
+    def _centre_steps(self, state: IncidentState, arrive: float, steps):
+        """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay."""
+        env = self.env
+        if arrive > env.now:
+            yield self._until(arrive)
+        assert self.centre is not None  # only a staffed centre comes here
+        for by_operator, parts in steps:
+            total = sum(minutes for minutes, _ in parts)
+            start = (yield self.centre.take(state.priority, total)) if by_operator else env.now
+            if not by_operator:
+                yield env.timeout(total)
+            t = start
+            for minutes, stage in parts:
+                t += minutes
+                state.note(t, stage)
 
     def _grid_settles(self, state: IncidentState, channel: str):
         """A simple matter goes to a worker of its grid, who settles it."""
@@ -380,12 +471,15 @@ class Simulation:
             state.first("reached_min", delivery.reached_min)
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
-            ready = delivery.ready_min
+            ready = self._ready(delivery)
         return self._grid_work(state, ready, channel == "grid_worker")
 
-    def _grid_work(self, state: IncidentState, ready: float, on_the_spot: bool):
+    def _grid_work(self, state: IncidentState, ready, on_the_spot: bool):
         env = self.env
-        if ready > env.now:
+        if isinstance(ready, simpy.Event):
+            yield ready
+            ready = env.now
+        elif ready > env.now:
             yield self._until(ready)
         grid = int(self.town.grid[state.patch])
         assert self.grid_workers is not None  # only matters settled by grid workers come here
@@ -405,14 +499,17 @@ class Simulation:
             )
         )
 
-    def _do_job(self, state: IncidentState, i: int, capable, parts, ready: float, finder: str | None):
+    def _do_job(self, state: IncidentState, i: int, capable, parts, ready, finder: str | None):
         """Wait for a unit, travel, work on scene, free the unit.
 
+        *ready* is the minute a unit may be sent, or an event that fires then (a staffed centre).
         Units are never pre-empted, so once a unit is assigned its arrival and finish times are
         known: travel and on-scene work are one timeout.
         """
         env = self.env
-        if ready > env.now:
+        if isinstance(ready, simpy.Event):
+            yield ready
+        elif ready > env.now:
             yield self._until(ready)
         job = Job(capable, state.patch, state.priority, env.now, finder)
         unit = self.dispatcher.request(job)

@@ -49,6 +49,7 @@ class IncidentRecord(NamedTuple):
     layer: str
     closed_min: float
     on_the_spot: bool
+    reopened: int = 0
 
     @property
     def response_min(self) -> float:
@@ -145,4 +146,5 @@ def write_record(state: IncidentState, patch_names, patch_sector_names, end: flo
         LAYER_NAMES[state.layer],
         state.closed_min if state.closed_min < end else nan,
         state.on_the_spot,
+        state.reopened,
     )

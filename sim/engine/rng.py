@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["STREAMS", "RandomStreams", "replication_seed"]
 
-STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop", "rounds")
+STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop", "rounds", "reopen")
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
 
@@ -31,6 +31,7 @@ class RandomStreams:
     grid: np.random.Generator
     loop: np.random.Generator
     rounds: np.random.Generator
+    reopen: np.random.Generator
 
     def __init__(self, seed: np.random.SeedSequence):
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):

@@ -65,6 +65,8 @@ class Stage(Enum):
     """Closed loop: the case is checked and closed."""
     EVALUATED = "evaluated"
     """Closed loop: the case is evaluated."""
+    REOPENED = "reopened"
+    """Closed loop: the check finds the matter not fixed; the case is reopened and sent back."""
 
 
 HANDLING_STAGES = frozenset({Stage.DISPATCHED, Stage.ON_SCENE, Stage.DONE})

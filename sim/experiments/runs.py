@@ -173,12 +173,17 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
 def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
     """The summary of one run alone (what a replication contributes to paired comparisons)."""
     types = [t.name for t in scenario.incident_types]
-    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types, type_targets(scenario))
+    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types, type_targets(scenario), type_deadlines(scenario))
 
 
 def type_targets(scenario: Scenario) -> dict[str, float]:
     """Response target per incident type, minutes: the type's own, else the scenario's."""
     return {t.name: scenario.target_for(t.name) for t in scenario.incident_types}
+
+
+def type_deadlines(scenario: Scenario) -> dict[str, float | None]:
+    """The closed loop's closure deadline per incident type, minutes (``None``: no deadline)."""
+    return {t.name: scenario.deadline_for(t.name) for t in scenario.incident_types}
 
 
 def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:
@@ -217,7 +222,7 @@ def build_summary(
         "drain_days": scenario.drain_days,
         "target_min": scenario.target_min,
         "targets_min": type_targets(scenario),
-        "modes": {m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario)) for m, outs in outputs.items()},
+        "modes": {m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario), type_deadlines(scenario)) for m, outs in outputs.items()},
     }
     if replications > 1 and (len(outputs) > 1 or precision):
         per_rep = per_rep or {m: [_run_summary(scenario, o) for o in outs] for m, outs in outputs.items()}

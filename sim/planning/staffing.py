@@ -22,6 +22,11 @@ scenario's one rule, :meth:`sim.scenario.schema.Department.shift_windows`), so a
 runs exactly as the same count set with ``--set`` or in a sweep. For one department's answer with
 the team's other departments fixed, name that department alone.
 
+**A centre.** With ``centre=True`` the search is over the command centre's operators
+(``governance.instant.operators``; their shift is a pattern the count scales, as a department's)
+instead of a department's units. The centre must be staffed in the scenario (a number to start
+from) and the mode must go through it (the shared channel, or the closed loop).
+
 **Targets** read ``METRIC OP NUMBER`` with OP one of ``<=, <, >=, >``. METRIC is a dotted path
 as in sweeps (``response_min.p90``, ``by_type.garbage_overflow.response_min.median``,
 ``within_target``, ``utilisation.enforcement``) or words: ``p90 response``, ``median response of
@@ -54,7 +59,11 @@ __all__ = [
     "staff",
     "staffed_scenario",
     "team_of",
+    "CENTRE_OPERATORS",
 ]
+
+CENTRE_OPERATORS = "centre.operators"
+"""The name of the centre's operators in a staffing allocation (not a possible department name)."""
 
 MET, NOT_MET, UNDECIDED = "met", "not met", "undecided"
 _OPS = ("<=", ">=", "<", ">")
@@ -184,6 +193,10 @@ def staffed_scenario(data: dict, allocation: dict[str, int]) -> dict:
     the same count set in the file, with ``--set`` or in a sweep.
     """
     out = dict(data)
+    if CENTRE_OPERATORS in allocation:
+        governance = dict(out.get("governance") or {})
+        governance["instant"] = {**(governance.get("instant") or {}), "operators": allocation[CENTRE_OPERATORS]}
+        out["governance"] = governance
     out["departments"] = [
         {**dept, "units": allocation[dept["name"]]} if dept["name"] in allocation else dept for dept in data["departments"]
     ]
@@ -211,6 +224,32 @@ def team_of(scenario: Scenario, mode: str, departments: Sequence[str] = ()) -> t
     if not pooled:
         raise ScenarioError([Problem("--department", None, "", f"mode '{mode}' pools no department; name the department(s) to staff with --department")])
     return pooled
+
+
+def centre_operators(scenario: Scenario, mode: str) -> int:
+    """The centre's operators to start a search from.
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown mode, a mode that does not go through the centre, or an unstaffed centre.
+    """
+    modes = modes_of(scenario)
+    if mode not in modes:
+        raise ScenarioError([Problem("--mode", None, "", f"unknown mode '{mode}'; the scenario defines {', '.join(modes)}")])
+    if not uses_centre(scenario, mode):
+        raise ScenarioError([Problem("--centre", None, "", f"mode '{mode}' does not go through the centre (referral and no closed loop)")])
+    operators = scenario.governance.instant.operators
+    if operators is None:
+        raise ScenarioError([Problem("--centre", None, "governance.instant.operators", "the centre is unstaffed (null: unlimited operators); "
+                                     "give a number to start from, e.g. --set governance.instant.operators=4")])
+    return operators
+
+
+def uses_centre(scenario: Scenario, mode: str) -> bool:
+    """Whether *mode*'s reports go through the command centre's operators (the shared channel or the closed loop)."""
+    resolved = modes_of(scenario)[mode]
+    return resolved.information == "instant" or resolved.closed_loop
 
 
 def _unknown_department(name: str, names: list[str]) -> str:
@@ -393,6 +432,7 @@ def staff(
     backend: str = "serial",
     workers: int | None = None,
     scheduler: str | None = None,
+    centre: bool = False,
 ) -> StaffingResult:
     """The smallest number of units of *departments* (scaled together) that meets *target* in *mode*.
 
@@ -408,6 +448,8 @@ def staff(
         The most units to try (default four times the scenario's, and at least 20 more).
     backend, workers, scheduler:
         Where the runs execute (:func:`sim.experiments.backends.open_backend`).
+    centre:
+        Size the command centre's operators instead of departments (*departments* is then ignored).
 
     Raises
     ------
@@ -415,8 +457,12 @@ def staff(
         For a bad target, mode or department, or a count at which the scenario cannot run.
     """
     target = parse_target(target, scenario) if isinstance(target, str) else target
-    team = team_of(scenario, mode, departments)
-    weights = {d: scenario.department(d).units for d in team}
+    if centre:
+        team: tuple[str, ...] = (CENTRE_OPERATORS,)
+        weights = {CENTRE_OPERATORS: centre_operators(scenario, mode)}
+    else:
+        team = team_of(scenario, mode, departments)
+        weights = {d: scenario.department(d).units for d in team}
     current, low = sum(weights.values()), sum(1 for w in weights.values() if w > 0)
     if low == 0:
         raise ScenarioError([Problem("--department", None, "", f"{', '.join(team)} has no units to scale; give it units in the scenario first")])

@@ -48,6 +48,7 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.FED_BACK: lambda e: _("result fed back"),
     Stage.CLOSED: lambda e: _("case checked and closed"),
     Stage.EVALUATED: lambda e: _("case evaluated"),
+    Stage.REOPENED: lambda e: _("check failed: case reopened and sent back"),
 }
 
 _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {

@@ -647,6 +647,12 @@ class IncidentType(_Model):
     target_min: PositiveFloat | None = Field(
         None, allow_inf_nan=False, description="response-time target for this type, minutes; default: the scenario's target_min"
     )
+    closure_deadline_min: PositiveFloat | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="closed loop: time allowed from detection to closing the case, minutes; "
+        "default: governance.closed_loop.deadline_min",
+    )
 
     @field_validator("profile")
     @classmethod
@@ -785,6 +791,36 @@ class InstantSpec(_Model):
         Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="centre's triage and dispatch decision, minutes"
     )
     centre_hours: Hours = Field(ALWAYS, description="when the command centre dispatches")
+    operators: PositiveInt | None = Field(
+        None,
+        le=100_000,
+        description="operators (dispatchers) at the command centre; each handles one report at a time for centre_min, "
+        "and a report waits in a queue while all on duty are busy. null = unlimited: no queue, the centre's decision "
+        "is the fixed delay centre_min after it opens (the behaviour without staffing). The closed loop's verify, "
+        "accept and assign steps are handled by the same operators",
+    )
+    operator_shift: Literal["24h", "office_hours", "day_night"] | list[ShiftWindow] = Field(
+        "24h",
+        description="when the operators are on duty, as a department's shift ('24h', 'office_hours', 'day_night' or "
+        "windows with operator counts, a pattern that operators scale); only within centre_hours; needs operators",
+    )
+    queue: Literal["priority", "fifo"] = Field(
+        "priority",
+        description="order of reports waiting for an operator: 'priority' (the incident type's priority first, then "
+        "first come, first served) or 'fifo'",
+    )
+
+    def operator_windows(self) -> list[ShiftWindow]:
+        """The operators' shift as explicit windows with operator counts (empty when unstaffed)."""
+        if self.operators is None:
+            return []
+        return Department(name="centre", units=self.operators, shift=self.operator_shift).shift_windows()
+
+    @model_validator(mode="after")
+    def _staffed(self) -> InstantSpec:
+        if self.operators is None and self.operator_shift != "24h":
+            raise ValueError("operator_shift needs operators: give the number of operators it scales")
+        return self
 
 
 class ClosedLoopSpec(_Model):
@@ -801,6 +837,20 @@ class ClosedLoopSpec(_Model):
     feedback_min: Duration = Field(Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="report the result, minutes")
     check_min: Duration = Field(Lognormal(dist="lognormal", mean=20.0, cv=0.5), description="check and close, minutes")
     evaluate_min: Duration = Field(Lognormal(dist="lognormal", mean=30.0, cv=0.5), description="evaluate, minutes (after closing)")
+    deadline_min: PositiveFloat | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="time allowed from detection to closing a case, minutes, for every incident type that does not give "
+        "its own closure_deadline_min; null = no deadline (on-time closure and overdue share are then not given)",
+    )
+    reopen_probability: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="chance that the check finds the matter not fixed: the case is reopened, assigned again (assign_min) "
+        "and sent back to the departments that acted (the same on-scene work again, or a grid worker), then fed back and "
+        "checked again; 0 = every check passes",
+    )
 
 
 class Governance(_Model):
@@ -938,6 +988,11 @@ class Scenario(_Model):
         """The response-time target of incident type *type_name*: its own ``target_min``, else the scenario's."""
         own = self.incident_type(type_name).target_min
         return self.target_min if own is None else own
+
+    def deadline_for(self, type_name: str) -> float | None:
+        """The closed loop's closure deadline of incident type *type_name* (``None``: no deadline)."""
+        own = self.incident_type(type_name).closure_deadline_min
+        return self.governance.closed_loop.deadline_min if own is None else own
 
     def desk_hours(self, department: str) -> Hours:
         """When *department*'s desk works: its own ``desk_hours``, else the referral's town-wide desk hours."""

@@ -55,6 +55,8 @@ __all__ = [
     "relative_half_width",
     "replication_bootstrap",
     "summarise",
+    "closure_deadlines",
+    "reopens",
     "summarise_runs",
     "t_interval",
     "time_stats",
@@ -71,7 +73,7 @@ MIN_INTERVAL_REPLICATIONS = 3
 TIME_KEYS = ("n", "mean", "median", "p90", "p95", "share_not_reached")
 GROUP_KEYS = (
     "incidents", "detected", "undetected", "within_target", "on_the_spot", "unresolved", "seen_not_handled",
-    "referrals", "bounces",
+    "referrals", "bounces", "closed_on_time", "closure_overdue", "reopen_rate", "checks_per_case",
 )
 TIME_GROUPS = ("response_min", "dispatched_response_min", "resolution_min")
 
@@ -345,7 +347,48 @@ def censored_times(records: Sequence[IncidentRecord], end_min: float, stage: str
     return CensoredTimes(np.where(observed, ends, end_min) - starts, observed)
 
 
-def _group_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], targets: Mapping[str, float]) -> dict:
+def closure_deadlines(
+    per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], deadlines: Mapping[str, float | None]
+) -> tuple[float | None, float | None]:
+    """Shares of closed-loop cases closed by their type's deadline, and overdue (on time + overdue = 1).
+
+    A case is judged once its deadline has passed within the run: closed by ``detected +
+    deadline`` is on time; closed later, or still open when the deadline passed, is overdue. A case
+    still open at the end of the run before its deadline came is not judged (neither). Types without
+    a deadline, undetected matters and modes without the loop (no case ever closed) give ``None``.
+    """
+    on_time = judged = 0
+    for recs, end in zip(per_rep, ends):
+        for r in recs:
+            deadline = deadlines.get(r.incident_type)
+            if deadline is None or math.isnan(r.detected_min):
+                continue
+            closure = r.closed_min - r.detected_min
+            if closure <= deadline:
+                on_time += 1
+                judged += 1
+            elif not math.isnan(closure) or end - r.detected_min >= deadline:
+                judged += 1
+    if judged == 0 or not any(not math.isnan(r.closed_min) for recs in per_rep for r in recs):
+        return None, None
+    return on_time / judged, (judged - on_time) / judged
+
+
+def reopens(records: Sequence[IncidentRecord]) -> tuple[float | None, float | None]:
+    """Reopen rate (share of checked cases reopened at least once) and checks per case (1 + reopens, mean).
+
+    A case counts once it has been checked: closed, or reopened at least once.
+    """
+    checked = [r.reopened for r in records if not math.isnan(r.closed_min) or r.reopened > 0]
+    if not checked:
+        return None, None
+    return sum(1 for n in checked if n > 0) / len(checked), 1.0 + sum(checked) / len(checked)
+
+
+def _group_stats(
+    per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], targets: Mapping[str, float],
+    deadlines: Mapping[str, float | None] | None = None,
+) -> dict:
     all_records = [r for recs in per_rep for r in recs]
     detected = [r for r in all_records if not math.isnan(r.detected_min)]
     within = [r.response_min <= targets[r.incident_type] for r in detected]
@@ -353,6 +396,8 @@ def _group_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float],
     reached = [r for r in detected if not math.isnan(r.on_scene_min)]
     dispatched = [[r for r in recs if not r.on_the_spot] for recs in per_rep]
     has_loop = any(not math.isnan(r.closed_min) for r in all_records)
+    on_time, overdue = closure_deadlines(per_rep, ends, deadlines or {})
+    reopen_rate, checks = reopens(all_records)
     return {
         "incidents": len(all_records),
         "detected": len(detected),
@@ -371,12 +416,16 @@ def _group_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float],
         "referrals": sum(r.referrals for r in all_records),
         "bounces": sum(r.bounces for r in all_records),
         "layers": {layer: sum(1 for r in all_records if r.layer == layer) for layer in LAYER_NAMES},
+        "closed_on_time": on_time,
+        "closure_overdue": overdue,
+        "reopen_rate": reopen_rate,
+        "checks_per_case": checks,
     }
 
 
 def summarise(
     outputs: Sequence, warmup_min: float, target_min: float, type_names: Sequence[str],
-    targets: Mapping[str, float] | None = None,
+    targets: Mapping[str, float] | None = None, deadlines: Mapping[str, float | None] | None = None,
 ) -> dict:
     """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
 
@@ -392,11 +441,13 @@ def summarise(
         Incident type names, in scenario order, for ``by_type``.
     targets:
         Response target per incident type, minutes (default: *target_min* for every type).
+    deadlines:
+        The closed loop's closure deadline per incident type, minutes (a type missing or ``None``: no deadline).
     """
     per_rep = [measured(o.records, warmup_min) for o in outputs]
     ends = [o.end_min for o in outputs]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
-    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets)}
+    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, deadlines)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
         d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments
@@ -404,7 +455,7 @@ def summarise(
     summary["backlog"] = sum(o.backlog for o in outputs)
     summary["by_channel"] = _channel_stats(per_rep, ends)
     summary["by_type"] = {
-        name: _group_stats([[r for r in recs if r.incident_type == name] for recs in per_rep], ends, targets)
+        name: _group_stats([[r for r in recs if r.incident_type == name] for recs in per_rep], ends, targets, deadlines)
         for name in type_names
     }
     return summary

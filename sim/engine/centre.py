@@ -1,0 +1,107 @@
+"""The command centre as a resource with people: operators, a handling time per report, a queue.
+
+A staffed centre (``governance.instant.operators``) has a number of operators on duty that
+follows their shift (within the centre's hours). Each operator handles one report at a time; a
+report that arrives while every operator on duty is busy waits in one queue, served in order of
+the incident's priority (lower number first) and then first come, first served (or strictly
+first come, first served with ``queue: fifo``). Operators are never interrupted: one whose
+shift ends finishes the report in hand, and nobody starts a new one until the count on duty
+allows it. Reports that wait when the centre closes are taken when it opens again.
+
+An unstaffed centre (``operators: null``) is not built at all: the shared channel then computes
+the decision as a fixed delay after opening (:class:`sim.engine.channel.SharedChannel`).
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+
+import simpy
+
+from sim.scenario.schedule import WeeklySteps
+from sim.scenario.schema import InstantSpec
+
+__all__ = ["Centre", "CENTRE", "operators_on_duty"]
+
+CENTRE = "command_centre"
+"""The name under which the centre's operators appear in utilisation."""
+
+
+def operators_on_duty(spec: InstantSpec) -> WeeklySteps:
+    """Operators on duty over the week: their shift windows, and none while the centre is closed."""
+    assert spec.operators is not None  # only a staffed centre has operators on duty
+    shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()], cap=float(spec.operators))
+    open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
+    return WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)
+
+
+class Centre:
+    """Operators taking reports from one queue.
+
+    Parameters
+    ----------
+    env:
+        The simulation's environment.
+    spec:
+        The shared channel's spec, with ``operators`` given.
+    end_min:
+        When the run ends (no shift changes are scheduled after it).
+    window:
+        (start, end) of the measured period, for busy operator-minutes.
+    """
+
+    def __init__(self, env: simpy.Environment, spec: InstantSpec, end_min: float, window: tuple[float, float]):
+        self.env = env
+        self.on_duty = operators_on_duty(spec)
+        self.by_priority = spec.queue == "priority"
+        self.end_min = end_min
+        self.window = window
+        self.waiting: list[tuple[int, float, int, float, simpy.Event]] = []
+        self.busy = 0
+        self.busy_min = 0.0
+        self._order = itertools.count()
+        env.process(self._shifts())
+
+    def take(self, priority: int, handling_min: float) -> simpy.Event:
+        """A report arrives now and needs *handling_min* of an operator's time.
+
+        Returns an event that succeeds when an operator has finished with it; its value is the
+        minute the operator started (so the wait is ``start - arrival``).
+        """
+        done = self.env.event()
+        key = priority if self.by_priority else 0
+        heapq.heappush(self.waiting, (key, self.env.now, next(self._order), handling_min, done))
+        self._serve()
+        return done
+
+    def on_duty_min(self, start: float, end: float) -> float:
+        """Operator-minutes on duty in [start, end]."""
+        return self.on_duty.integral(start, end)
+
+    def _serve(self) -> None:
+        """Give waiting reports to free operators, best first."""
+        env = self.env
+        while self.waiting and self.busy < self.on_duty.value(env.now):
+            _, _, _, minutes, done = heapq.heappop(self.waiting)
+            self.busy += 1
+            start = env.now
+            low, high = self.window
+            self.busy_min += max(0.0, min(start + minutes, high) - max(start, low))
+            env.timeout(minutes).callbacks.append(functools.partial(self._finish, done, start))
+
+    def _finish(self, done: simpy.Event, start: float, _event: simpy.Event) -> None:
+        self.busy -= 1
+        done.succeed(start)
+        self._serve()
+
+    def _shifts(self):
+        """Wake at every change of the count on duty, so that operators coming on take waiting reports."""
+        env = self.env
+        while True:
+            change = self.on_duty.next_change(env.now)
+            if change >= self.end_min:
+                return
+            yield env.timeout(change - env.now)
+            self._serve()
