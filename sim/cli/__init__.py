@@ -12,7 +12,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from sim.errors import USER_ERROR_EXIT, ScenarioError
 
@@ -42,9 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code.
+
+    Ctrl-C from the first line on (while the command modules import, as well as during the work)
+    returns 130 after a line on stderr that starts with ``interrupted``.
+    """
     try:
+        args = build_parser().parse_args(argv)
         return args.handler(args)
     except ScenarioError as err:
         for problem in err.problems:

@@ -22,7 +22,7 @@ traced.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class ReferralChain:
         With *to* empty (a report for the grid, or for several departments at once) the last step
         keeps the town's desk hours.
         """
-        steps = self.spec.steps.get(source, 1)
+        steps = cast(dict[str, int], self.spec.steps).get(source, 1)  # keyed by channel name
         owners = list({id(desk): desk for desk in (self.desks.get(d, self.desk) for d in sorted(to))}.values()) or [self.desk]
         t, referrals, bounces = now, 0, 0
         stages: list[TraceEvent] = []
