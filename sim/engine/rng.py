@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["STREAMS", "RandomStreams", "replication_seed"]
 
-STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop")
+STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop", "duplicates", "competence", "lifetime")
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
 
@@ -30,6 +30,9 @@ class RandomStreams:
     escalation: np.random.Generator
     grid: np.random.Generator
     loop: np.random.Generator
+    duplicates: np.random.Generator
+    competence: np.random.Generator
+    lifetime: np.random.Generator
 
     def __init__(self, seed: np.random.SeedSequence):
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):

@@ -87,6 +87,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                 out.append((path, unknown("patch", base, patches)))
         if isinstance(d.base, list) and not d.base:
             out.append((("departments", i, "base"), "base list is empty"))
+        for key in d.competence:
+            if key != "*" and key not in types:
+                out.append((("departments", i, "competence", key), unknown("incident type", key, [*types, "*"])))
     for i, t in enumerate(scenario.incident_types):
         holders = [d.name for d in scenario.departments if t.name in d.powers]
         for j, dept in enumerate(t.requires or []):
@@ -101,6 +104,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                 )
         if not holders:
             out.append((("incident_types", i, "name"), f"no department has '{t.name}' in its powers"))
+        for j, dept in enumerate(t.duplication.departments or []):
+            if dept not in depts:
+                out.append((("incident_types", i, "duplication", "departments", j), unknown("department", dept, depts)))
     for name, mode in scenario.governance.modes.items():
         pooled = mode.authority.pooled if mode.authority else None
         if isinstance(pooled, list):
