@@ -207,6 +207,8 @@ def format_summary(summary: dict) -> str:
         (_("seen, not handled"), lambda s: f"{s['seen_not_handled']:,}"),
         (_("referrals / bounces"), lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
     ]
+    rows += [row for row in _mechanism_rows() if any(modes[m].get(row[2]) for m in names)]
+    rows = [row[:2] for row in rows]
     if len(names) > 1:
         base = _stat(modes[first]["response_min"], "median")
         rows.append(
@@ -321,3 +323,17 @@ def _ratio(value, base) -> str:
     if value is None or not base:
         return "-"
     return f"{value / base:.2f}x"
+
+
+def _mechanism_rows() -> list[tuple]:
+    """Rows shown only when some mode has them: natural ends, duplicated enforcement, follow-ups (label, cell, key)."""
+    return [
+        ("ended by itself, unattended", lambda s: f"{s.get('ended_unattended', 0):,}", "ended_unattended"),
+        (
+            "duplicate visits / unit-min",
+            lambda s: f"{s.get('duplicate_visits', 0):,} / {s.get('duplicate_unit_min', 0):,.0f}",
+            "duplicate_visits",
+        ),
+        ("left by every department", lambda s: f"{s.get('left_by_all', 0):,}", "left_by_all"),
+        ("specialist follow-ups", lambda s: f"{s.get('follow_ups', 0):,}", "follow_ups"),
+    ]

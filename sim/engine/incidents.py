@@ -196,6 +196,11 @@ class IncidentState:
     escalated: bool = False
     closed_min: float = np.nan
     on_the_spot: bool = False
+    duplicate_visits: int = 0
+    left_by_all: bool = False
+    follow_ups: int = 0
+    ended_min: float = np.nan
+    duplicates_decided: bool = False
     trace: list[TraceEvent] | None = None
     reopened: int = 0
 

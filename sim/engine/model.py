@@ -23,10 +23,13 @@ import simpy
 from sim.engine.centre import CENTRE, Centre
 from sim.engine.channel import Delivery, channel_for
 from sim.engine.closedloop import ClosedLoop
+from sim.engine.competence import CompetenceTable
 from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
+from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GridWorkers
 from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
+from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.records import IncidentRecord, JobRecord, write_record
 from sim.engine.rng import RandomStreams
@@ -124,6 +127,7 @@ class Simulation:
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
+        self._mechanisms(scenario, mode, keys)
         self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
         dated = scenario.desk_calendar()
         desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}
@@ -139,6 +143,17 @@ class Simulation:
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
         self.centre = self._staffed_centre()
+
+    def _mechanisms(self, scenario: Scenario, mode: Mode, keys: dict) -> None:
+        """Set up duplicated enforcement, competence and natural ends; add their dispatch queues to *keys*."""
+        self.duplication = Duplication(scenario, mode)
+        self.competence = CompetenceTable(scenario)
+        inc = self.incidents
+        self.natural_end: list[float] = natural_end_times(scenario, inc.occurred_min, inc.type_index, self.streams.lifetime).tolist()
+        self.type_number = {t.name: k for k, t in enumerate(scenario.incident_types)}
+        self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
+        extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
+        keys.update(dict.fromkeys(sorted(extra, key=sorted)))
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -163,6 +178,7 @@ class Simulation:
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
+        self._close_natural_ends()
         trace = {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states} if self.tracing else None
         return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.end)
 
@@ -208,8 +224,9 @@ class Simulation:
             if self.tracing:
                 state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
             self.states.append(state)
-            detected, channel, finder = self._detection(i, state, channel_rows[i], k)
-            if detected < self.end:
+            until = min(self.end, self.natural_end[i])
+            detected, channel, finder = self._detection(i, state, channel_rows[i], k, until)
+            if detected < until:
                 pending.append((detected, i, channel, finder))
         pending.sort()
         return pending
@@ -222,8 +239,10 @@ class Simulation:
                 yield self._until(detected)
             self._begin(self.states[i], i, detected, channel, finder)
 
-    def _detection(self, i: int, state: IncidentState, times: list[float], k: int) -> tuple[float, str, str | None]:
-        """When and how the matter is first reported; patrols that may not act may leave it.
+    def _detection(
+        self, i: int, state: IncidentState, times: list[float], k: int, until: float
+    ) -> tuple[float, str, str | None]:
+        """When and how the matter is first reported, before *until*; patrols that may not act may leave it.
 
         A department's rounds that may act on it find it like a patrol (channel ``rounds``).
         """
@@ -234,8 +253,8 @@ class Simulation:
         while True:
             at = min(times)
             if rounds_at < at:
-                return (rounds_at, "rounds", rounds_by) if rounds_at < self.end else (math.inf, "", "")
-            if at >= self.end:
+                return (rounds_at, "rounds", rounds_by) if rounds_at < until else (math.inf, "", "")
+            if at >= until:
                 return math.inf, "", ""
             j = times.index(at)
             if j != 0:
@@ -286,8 +305,13 @@ class Simulation:
         self._resolved(state)
 
     def _resolved(self, state: IncidentState) -> None:
-        """Every part is done: the matter is resolved (and, with the closed loop, later closed)."""
+        """Every part is done: the matter is resolved (and, with the closed loop, later closed).
+
+        A matter that ended by itself before anyone was on scene is not resolved: it ended unattended.
+        """
         now = self.env.now
+        if state.ended_min == state.ended_min:
+            return
         state.resolved_min = now
         state.note(now, Stage.RESOLVED)
         if self.loop is not None:
@@ -335,11 +359,15 @@ class Simulation:
             self._send(state, i, job, parts, unit)
 
     def _send(self, state: IncidentState, i: int, job: Job, parts, unit) -> None:
-        duration = self._start_job(state, i, job, parts, unit)
+        duration, ended = self._start_job(state, i, job, parts, unit)
 
         def done(_):
-            self._end_job(state, job, unit)
-            self._resolved(state)
+            self._end_job(state, job, unit, ended=ended)
+            follow = self._follow_ups(state, i, parts, unit, ended)
+            if follow is None:
+                self._resolved(state)
+            else:
+                self.env.process(self._resolving(state, follow))
 
         self.env.timeout(duration).callbacks.append(done)
 
@@ -382,6 +410,8 @@ class Simulation:
                 state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
             delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information, capable))
+            if state.reached_min != state.reached_min:
+                delivery = self._gap(state, delivery)
             if self.tracing:
                 state.keep(delivery.stages)
         if state.reached_min != state.reached_min:
@@ -389,6 +419,15 @@ class Simulation:
         state.referrals += delivery.referrals
         state.bounces += delivery.bounces
         return delivery
+
+    def _gap(self, state: IncidentState, delivery: Delivery) -> Delivery:
+        """Every department claiming the matter may leave it to another (:mod:`sim.engine.duplicates`)."""
+        gap = self.duplication.gap_min(self.type_number[state.type_name], self.streams.duplicates)
+        if gap <= 0:
+            return delivery
+        state.left_by_all = True
+        state.note(delivery.ready_min, Stage.LEFT_BY_ALL)
+        return delivery._replace(ready_min=delivery.ready_min + gap)
 
     def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
         """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
@@ -484,9 +523,12 @@ class Simulation:
         grid = int(self.town.grid[state.patch])
         assert self.grid_workers is not None  # only matters settled by grid workers come here
         start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
-        state.dispatched_min = start
-        state.on_scene_min = start
-        state.on_the_spot = on_the_spot
+        if start >= self.natural_end[state.number]:
+            self._ends_unattended(state)  # the worker's booked time is spent finding nothing
+        else:
+            state.dispatched_min = start
+            state.on_scene_min = start
+            state.on_the_spot = on_the_spot
         unit = f"{self.town.grid_names[grid]}-worker-{worker}"
         state.departments.append(GRID_WORKERS)
         state.units.append(unit)
@@ -515,45 +557,122 @@ class Simulation:
         unit = self.dispatcher.request(job)
         if unit is None:
             unit = yield job.event
-        yield env.timeout(self._start_job(state, i, job, parts, unit))
-        self._end_job(state, job, unit)
+        duration, ended = self._start_job(state, i, job, parts, unit)
+        yield env.timeout(duration)
+        self._end_job(state, job, unit, ended=ended)
+        follow = self._follow_ups(state, i, parts, unit, ended)
+        if follow is not None:
+            yield from follow
 
-    def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit) -> float:
-        """A unit is assigned: note dispatch and arrival; return minutes until it is done."""
+    def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit) -> tuple[float, bool]:
+        """A unit is assigned: note dispatch and arrival; return minutes until it is done, and whether it ended.
+
+        A unit that arrives after the matter ended by itself (nobody on scene before) finds nothing
+        and is done on arrival.
+        """
         dispatched = self.env.now
         if state.dispatched_min != state.dispatched_min:
             state.dispatched_min = dispatched
         unit.busy_since_min = dispatched
         travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch, job.travel_min)
         arrived = dispatched + travel
+        job.arrived_min = arrived
+        if arrived >= self.natural_end[i] and not arrived >= state.on_scene_min:
+            self._ends_unattended(state)
+            return travel, True
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
             state.on_the_spot = job.on_the_spot
-        job.arrived_min = arrived
-        service = self.incidents.service_min[i]
-        return travel + (service[parts[0]] if len(parts) == 1 else sum(service[p] for p in parts))
+        k = self.incidents.type_index[i]
+        if not state.duplicates_decided:
+            self._duplicate_visits(state, k, unit.department)
+        return travel + self.competence.on_scene_min(k, parts, unit.department, self.incidents.service_min[i]), False
 
-    def _end_job(self, state: IncidentState, job: Job, unit) -> None:
-        """The unit is done: log the visit, send it home or leave it on patrol, free it."""
+    # Mechanisms of issue 15: duplicated enforcement, specialist follow-ups, natural ends.
+
+    def _duplicate_visits(self, state: IncidentState, k: int, department: str) -> None:
+        """When a matter's first unit is assigned, other claiming departments may send units too."""
+        state.duplicates_decided = True
+        acting = self.required[k] | {department}
+        for other, on_scene in self.duplication.visits(k, acting, self.streams.duplicates):
+            self.env.process(self._extra_visit(state, frozenset({other}), on_scene, duplicate=True))
+
+    def _follow_ups(self, state: IncidentState, i: int, parts, unit, ended: bool):
+        """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
+        if ended:
+            return None
+        needs = self.competence.follow_ups(self.incidents.type_index[i], parts, unit.department, self.streams.competence)
+        if not needs:
+            return None
+        return self._follow_up_visits(state, needs, self.incidents.service_min[i])
+
+    def _follow_up_visits(self, state: IncidentState, needs, service):
+        """The owning specialists do each part that needs them, one after another, at their own pace."""
+        for owners, p in needs:
+            yield from self._extra_visit(state, owners, service[p], duplicate=False)
+
+    def _extra_visit(self, state: IncidentState, capable: frozenset[str], on_scene_min: float, duplicate: bool):
+        """A unit of *capable* goes to the matter and works *on_scene_min*: a duplicate visit or a follow-up."""
+        env = self.env
+        job = Job(capable, state.patch, state.priority, env.now)
+        unit = self.dispatcher.request(job)
+        if unit is None:
+            unit = yield job.event
+        unit.busy_since_min = env.now
+        travel = self._travel_min(unit, state.patch, job.travel_min)
+        job.arrived_min = env.now + travel
+        yield env.timeout(travel + on_scene_min)
+        if duplicate:
+            state.duplicate_visits += 1
+        else:
+            state.follow_ups += 1
+        self._end_job(state, job, unit, duplicate=duplicate, follow_up=not duplicate)
+
+    def _ends_unattended(self, state: IncidentState) -> None:
+        """The matter ended by itself before any unit was on scene."""
+        if state.ended_min != state.ended_min:
+            state.ended_min = self.natural_end[state.number]
+            state.note(state.ended_min, Stage.ENDED_UNATTENDED)
+
+    def _close_natural_ends(self) -> None:
+        """At the end of the run: a matter nobody reached that ended by itself before the end ended unattended."""
+        for state in self.states:
+            if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
+                self._ends_unattended(state)
+
+    def _end_job(
+        self, state: IncidentState, job: Job, unit, duplicate: bool = False, follow_up: bool = False, ended: bool = False
+    ) -> None:
+        """The unit is done: log the visit, send it home or leave it on patrol, free it.
+
+        A duplicate visit is logged and costs the unit its time, but is not among the matter's
+        departments and units (it did not act on the matter's behalf).
+        """
         done = self.env.now
         dispatched, arrived = unit.busy_since_min, job.arrived_min
         if self.tracing:
             who = {"unit": unit.uid, "department": unit.department}
-            state.note(dispatched, Stage.DISPATCHED, **who)
-            state.note(arrived, Stage.ON_SCENE, **who)
-            state.note(done, Stage.DONE, **who)
+            if duplicate:
+                state.note(arrived, Stage.DUPLICATE_VISIT, **who)
+            else:
+                if follow_up:
+                    state.note(dispatched, Stage.FOLLOW_UP, **who)
+                state.note(dispatched, Stage.DISPATCHED, **who)
+                state.note(arrived, Stage.ON_SCENE, **who)
+                state.note(done, Stage.DONE, **who)
         town = self.town
         self.job_log.append(
             JobRecord(
                 state.number, state.type_name, unit.uid, unit.department, unit.home_sector,
                 town.names[state.patch], town.patch_sector_names[state.patch],
-                job.requested_min, dispatched, arrived, done, job.on_the_spot,
+                job.requested_min, dispatched, arrived, done, job.on_the_spot, duplicate, follow_up, ended,
             )
         )
         back = done + town.drive_min(state.patch, unit.base, unit.speed_kmh) if not unit.patrols else 0.0
         self.dispatcher.move(unit, state.patch, back)
-        state.departments.append(unit.department)
-        state.units.append(unit.uid)
+        if not duplicate:
+            state.departments.append(unit.department)
+            state.units.append(unit.uid)
         self._account_busy(unit, done)
         self.dispatcher.release(unit)
 

@@ -25,7 +25,12 @@ class IncidentRecord(NamedTuple):
     settle it (grid workers, the town's departments, or the city centre first); ``closed_min``
     is when the closed loop closed the case (after the fix), if the mode runs the loop;
     ``on_the_spot`` is true when whoever found the matter could act on it and was the first on
-    scene (its response is then no dispatch at all).
+    scene (its response is then no dispatch at all). ``duplicate_visits`` counts the finished
+    visits of other departments that also took the matter up (:mod:`sim.engine.duplicates`),
+    ``left_by_all`` is true when every department claiming it first left it to another,
+    ``follow_ups`` counts specialists' second visits after a pooled unit's job
+    (:mod:`sim.engine.competence`), and ``ended_min`` is when the matter ended by itself before
+    any unit was on scene (:mod:`sim.engine.lifetimes`; ``nan`` otherwise).
     """
 
     incident: int
@@ -49,6 +54,10 @@ class IncidentRecord(NamedTuple):
     layer: str
     closed_min: float
     on_the_spot: bool
+    duplicate_visits: int
+    left_by_all: bool
+    follow_ups: int
+    ended_min: float
     reopened: int = 0
 
     @property
@@ -71,6 +80,16 @@ class IncidentRecord(NamedTuple):
         """Whether the matter was resolved before the horizon."""
         return not math.isnan(self.resolved_min)
 
+    @property
+    def ended(self) -> bool:
+        """Whether the matter ended by itself before any unit was on scene (detected or not)."""
+        return not math.isnan(self.ended_min)
+
+    @property
+    def ended_unattended(self) -> bool:
+        """Whether the matter was reported, then ended by itself before any unit was on scene."""
+        return self.ended and not math.isnan(self.detected_min)
+
 
 RECORD_FIELDS = IncidentRecord._fields
 
@@ -81,6 +100,9 @@ class JobRecord(NamedTuple):
     An incident needing several departments has several jobs. ``home_sector`` is the sector of
     the unit's base, ``sector`` the incident's; a job with ``queued`` waited for a free unit.
     Written by the model when the unit finishes (jobs unfinished at the end are not written).
+    ``duplicate`` marks another department's duplicate visit (it never counts as the response),
+    ``follow_up`` a specialist's second visit after a pooled unit's job, and ``ended`` a visit that
+    found the matter already ended by itself (no on-scene work).
     """
 
     incident: int
@@ -95,6 +117,9 @@ class JobRecord(NamedTuple):
     arrived_min: float
     done_min: float
     on_the_spot: bool
+    duplicate: bool = False
+    follow_up: bool = False
+    ended: bool = False
 
     @property
     def wait_min(self) -> float:
@@ -146,5 +171,9 @@ def write_record(state: IncidentState, patch_names, patch_sector_names, end: flo
         LAYER_NAMES[state.layer],
         state.closed_min if state.closed_min < end else nan,
         state.on_the_spot,
+        state.duplicate_visits,
+        state.left_by_all,
+        state.follow_ups,
+        state.ended_min,
         state.reopened,
     )

@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["STREAMS", "RandomStreams", "replication_seed"]
 
-STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop", "rounds", "reopen")
+STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop", "rounds", "reopen", "duplicates", "competence", "lifetime")
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
 
@@ -32,6 +32,9 @@ class RandomStreams:
     loop: np.random.Generator
     rounds: np.random.Generator
     reopen: np.random.Generator
+    duplicates: np.random.Generator
+    competence: np.random.Generator
+    lifetime: np.random.Generator
 
     def __init__(self, seed: np.random.SeedSequence):
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):

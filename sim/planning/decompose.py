@@ -24,6 +24,12 @@ The information lever carries ``leave_probability`` with it: under referral work
 finds a matter it may not act on leaves it with the first mode's probability; with a shared
 channel, reporting it is one post, so it takes the last mode's (0 in the presets). The closed
 loop is not a lever here: it stays as the first mode has it.
+
+The costs the sources name go with the lever that brings or removes them, with no extra lever:
+duplicate visits and gaps (:mod:`sim.engine.duplicates`) happen only under referral, so the
+information lever's share includes ending them; the generalist's competence penalty and the
+specialists' follow-ups (:mod:`sim.engine.competence`) are paid whenever a unit acts by pooled
+authority, so the authority lever's share is net of them.
 """
 
 from __future__ import annotations

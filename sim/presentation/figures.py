@@ -425,8 +425,8 @@ def plot_response_by_type(results: Results, ax: Axes | None = None) -> Axes:
             stats = results.summary["modes"][mode]["by_type"][name]["response_min"]
             if stats:
                 _type_bar(ax, len(types) - 1 - i + offset, height, stats, results.colours[mode], mode)
-                lows.append(stats["median"])
-                highs.append(stats["p90"])
+                lows.append(_bound(stats, "median")[0])
+                highs.append(_bound(stats, "p90")[0])
     _finish_type_axes(ax, results, types, lows, highs)
     return ax
 
@@ -435,12 +435,22 @@ _BAR_START = 0.5
 """Bars on a log axis start here (minutes), left of the 1-minute tick."""
 
 
+def _bound(stats: dict, key: str) -> tuple[float, str]:
+    """A quantile, or the time it is known to exceed (censored beyond the follow-up), and its label."""
+    value = stats.get(key)
+    if value is not None:
+        return float(value), format_minutes(value)
+    more_than = stats.get(f"{key}_more_than") or 1.0
+    return float(more_than), f"> {format_minutes(more_than)}"
+
+
 def _type_bar(ax: Axes, y: float, height: float, stats: dict, colour: str, mode: str) -> None:
-    median, p90 = max(stats["median"], 1.0), max(stats["p90"], 1.0)
+    (median_min, median_text), (p90_min, p90_text) = _bound(stats, "median"), _bound(stats, "p90")
+    median, p90 = max(median_min, 1.0), max(p90_min, 1.0)
     ax.barh(y, p90 - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, alpha=0.3, edgecolor=colour,
             gid=f"p90:{mode}")
     ax.barh(y, median - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, gid=f"median:{mode}")
-    text = f"{format_minutes(stats['median'])} / {format_minutes(stats['p90'])}"
+    text = f"{median_text} / {p90_text}"
     ax.text(p90 * 1.08, y, text, va="center", fontsize=7.5, color="#333333",
             bbox=dict(facecolor="white", alpha=0.7, linewidth=0, pad=0.5))
 

@@ -49,6 +49,10 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.CLOSED: lambda e: _("case checked and closed"),
     Stage.EVALUATED: lambda e: _("case evaluated"),
     Stage.REOPENED: lambda e: _("check failed: case reopened and sent back"),
+    Stage.LEFT_BY_ALL: lambda e: _("every department claiming it leaves it to another"),
+    Stage.DUPLICATE_VISIT: lambda e: _("{unit} of {department} visits it too (duplicated enforcement)").format(unit=e.unit, department=_who(e)),
+    Stage.FOLLOW_UP: lambda e: _("{unit} of {department} comes back to finish the job (specialist follow-up)").format(unit=e.unit, department=_who(e)),
+    Stage.ENDED_UNATTENDED: lambda e: _("ends by itself before anyone is on scene"),
 }
 
 _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {

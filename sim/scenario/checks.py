@@ -114,6 +114,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                 for j, patch in enumerate(d.rounds.patches):
                     if patch not in patches or patch == "centre":
                         out.append((("departments", i, "rounds", "patches", j), unknown("patch", patch, patches[:-1])))
+        for key in d.competence:
+            if key != "*" and key not in types:
+                out.append((("departments", i, "competence", key), unknown("incident type", key, [*types, "*"])))
     for i, t in enumerate(scenario.incident_types):
         holders = [d.name for d in scenario.departments if t.name in d.powers]
         for j, dept in enumerate(t.requires or []):
@@ -128,6 +131,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                 )
         if not holders:
             out.append((("incident_types", i, "name"), f"no department has '{t.name}' in its powers"))
+        for j, dept in enumerate(t.duplication.departments or []):
+            if dept not in depts:
+                out.append((("incident_types", i, "duplication", "departments", j), unknown("department", dept, depts)))
     for name, mode in scenario.governance.modes.items():
         pooled = mode.authority.pooled if mode.authority else None
         if isinstance(pooled, list):

@@ -22,7 +22,7 @@ from typing import Literal
 
 from sim.scenario.schema import IncidentType, ModeSpec, Scenario
 
-__all__ = ["Mode", "PRESETS", "resolve_mode", "modes_of", "pooled_departments", "Part", "parts_of", "jobs_of", "capable_departments", "unpowered_parts"]
+__all__ = ["Mode", "PRESETS", "resolve_mode", "modes_of", "pooled_departments", "Part", "parts_of", "jobs_of", "capable_departments", "own_holders", "unpowered_parts"]
 
 
 @dataclass(frozen=True)
@@ -112,15 +112,23 @@ def capable_departments(scenario: Scenario, mode: Mode, part: Part) -> frozenset
     """Departments whose units may legally act on *part* under *mode*.
 
     A department holds a power if the incident type is in its ``powers``; when authority is
-    pooled, every unit of the team holds every power of every pooled department.
+    pooled, every unit of the team holds every power of every pooled department. A matter whose
+    type needs a sworn officer (``sworn_officer``) may be done only by departments whose units
+    carry one (``sworn_per_unit``).
     """
-    if part.department is not None:
-        holders = {part.department}
-    else:
-        holders = {d.name for d in scenario.departments if part.incident_type in d.powers}
+    holders = set(own_holders(scenario, part))
     if holders & mode.pooled:
         holders |= mode.pooled
+    if scenario.incident_type(part.incident_type).sworn_officer:
+        holders = {d.name for d in scenario.departments if d.name in holders and d.has_sworn_officer()}
     return frozenset(holders)
+
+
+def own_holders(scenario: Scenario, part: Part) -> frozenset[str]:
+    """Departments that hold the power over *part* themselves (pooling aside): its owners."""
+    if part.department is not None:
+        return frozenset({part.department})
+    return frozenset(d.name for d in scenario.departments if part.incident_type in d.powers)
 
 
 def jobs_of(scenario: Scenario, mode: Mode, incident_type: IncidentType) -> tuple[tuple[frozenset[str], tuple[int, ...]], ...]:

@@ -457,6 +457,23 @@ class Rounds(_Model):
     )
 
 
+class Competence(_Model):
+    """How a pooled unit does a job outside its own department's powers (承接能力有限, 003; 专辅结合, 004).
+
+    Applied only when a unit acts on a matter by pooled authority, never to a department's own
+    powers, so only a mode that pools authority pays it.
+    """
+
+    on_scene_factor: PositiveFloat = Field(
+        1.0, allow_inf_nan=False, le=20, description="on-scene time multiplier for a job outside the unit's own powers"
+    )
+    follow_up_probability: float = Field(
+        0.0, ge=0, le=1,
+        description="chance the job needs a specialist follow-up: a second visit by the department that owns the power "
+        "(the matter is resolved when that visit is done)",
+    )
+
+
 class Department(_Model):
     """A department with field units and the incident types it may legally act on."""
 
@@ -499,6 +516,27 @@ class Department(_Model):
         description="when the department's desk works: a referral's last hand-over, onto this department's desk, "
         "counts working minutes in these hours; default: governance.referral.desk_hours",
     )
+    sworn_per_unit: NonNegativeInt | None = Field(
+        None,
+        le=100,
+        description="sworn (certified) enforcement officers per unit, the rest auxiliaries (专辅结合); a unit without "
+        "one cannot do a matter whose type needs a sworn officer. Default: the whole crew is sworn",
+    )
+    competence: dict[str, Competence] = Field(
+        {},
+        description="per incident type (or '*' for every type), how this department's units do jobs outside its own "
+        "powers when authority is pooled; default: as fast and as well as the owning department",
+    )
+
+    @model_validator(mode="after")
+    def _sworn(self) -> Department:
+        if self.sworn_per_unit is not None and self.sworn_per_unit > self.crew:
+            raise ValueError(f"sworn_per_unit ({self.sworn_per_unit}) is more than the crew ({self.crew})")
+        return self
+
+    def has_sworn_officer(self) -> bool:
+        """Whether the department's units carry a sworn officer (crew composition)."""
+        return self.sworn_per_unit is None or self.sworn_per_unit > 0
 
     rounds: Rounds | None = Field(
         None,
@@ -614,6 +652,38 @@ class Escalation(_Model):
         return self
 
 
+class Duplication(_Model):
+    """Duplicated and missing enforcement (交叉重复执法, 000; 多头执法、重复执法、执法缺位, 004).
+
+    Only while reports travel by referral (no shared channel): every department that claims the
+    matter hears of it on its own, so another one may also send a unit ("one violation fined by
+    several"), or each may assume another acts and leave it.
+    """
+
+    probability: float = Field(
+        0.0, ge=0, le=1,
+        description="chance that each other department claiming the matter also sends a unit (a duplicate visit), "
+        "decided when the first unit is assigned; under referral only",
+    )
+    departments: list[str] | None = Field(
+        None,
+        description="departments whose mandates overlap on this matter (they inspect or fine it in their own right, "
+        "though the model lets only holders of the power resolve it); default: the other departments with power over it",
+    )
+    on_scene_min: Duration | None = Field(
+        None, description="on-scene time of a duplicate visit, minutes; default: the type's service_min"
+    )
+    gap_probability: float = Field(
+        0.0, ge=0, le=1,
+        description="chance that every claiming department leaves the report to another (a gap), when two or more "
+        "claim it; under referral only",
+    )
+    gap_min: Duration = Field(
+        Exponential(dist="exponential", mean=1440.0),
+        description="after a gap, minutes until someone takes the matter up (a repeat report or a supervisor's chase)",
+    )
+
+
 class IncidentType(_Model):
     """A kind of matter: how often it happens, where, how it is found, who must act, how long it takes."""
 
@@ -652,6 +722,17 @@ class IncidentType(_Model):
         allow_inf_nan=False,
         description="closed loop: time allowed from detection to closing the case, minutes; "
         "default: governance.closed_loop.deadline_min",
+    )
+    duplication: Duplication = Field(
+        default_factory=lambda: Duplication(), description="duplicate visits and gaps when several departments claim it"
+    )
+    natural_end_min: Duration | None = Field(
+        None,
+        description="natural lifetime from occurrence, minutes (a vendor moves on, a car drives away): a matter that "
+        "ends before a unit is on scene is ended unattended; default: it persists until handled",
+    )
+    sworn_officer: bool = Field(
+        False, description="its parts need a sworn enforcement officer (a penalty): a unit without one may not act"
     )
 
     @field_validator("profile")

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import stats
 
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord
+from sim.engine.records import IncidentRecord, JobRecord
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "metric_paths",
     "metric_value",
     "censored_times",
+    "duplicate_stats",
     "paired_difference",
     "relative_half_width",
     "replication_bootstrap",
@@ -74,6 +75,8 @@ TIME_KEYS = ("n", "mean", "median", "p90", "p95", "share_not_reached")
 GROUP_KEYS = (
     "incidents", "detected", "undetected", "within_target", "on_the_spot", "unresolved", "seen_not_handled",
     "referrals", "bounces", "closed_on_time", "closure_overdue", "reopen_rate", "checks_per_case",
+    "duplicate_visits", "duplicate_unit_min", "handled_more_than_once", "left_by_all",
+    "follow_ups", "ended_unattended", "ended_undetected",
 )
 TIME_GROUPS = ("response_min", "dispatched_response_min", "resolution_min")
 
@@ -335,16 +338,19 @@ def _quantile_intervals(times_by_replication: Sequence[CensoredTimes], confidenc
 
 
 def censored_times(records: Sequence[IncidentRecord], end_min: float, stage: str) -> CensoredTimes:
-    """Detected-to-*stage* durations of detected matters, censored at the run's end when not reached.
+    """Detected-to-*stage* durations of detected matters, censored when not reached.
 
     *stage* is the record field that ends the duration: ``on_scene_min``, ``resolved_min`` or
-    ``closed_min``.
+    ``closed_min``. A matter not reached is censored at the run's end, or, if it ended by itself
+    before anyone was on scene (``ended_min``), at that end: after it, nobody could reach it.
     """
     detected = [r for r in records if not math.isnan(r.detected_min)]
     ends = np.array([getattr(r, stage) for r in detected], dtype=float)
     starts = np.array([r.detected_min for r in detected], dtype=float)
+    natural = np.array([r.ended_min for r in detected], dtype=float)
     observed = ~np.isnan(ends)
-    return CensoredTimes(np.where(observed, ends, end_min) - starts, observed)
+    censor_at = np.where(np.isnan(natural), end_min, np.minimum(natural, end_min))
+    return CensoredTimes(np.where(observed, ends, censor_at) - starts, observed)
 
 
 def closure_deadlines(
@@ -385,13 +391,42 @@ def reopens(records: Sequence[IncidentRecord]) -> tuple[float | None, float | No
     return sum(1 for n in checked if n > 0) / len(checked), 1.0 + sum(checked) / len(checked)
 
 
+def _within_target(record: IncidentRecord, target_min: float) -> bool | None:
+    """Whether a detected matter was reached within *target_min*; None when it cannot be known.
+
+    A matter that ended by itself before anyone came missed the target if it lasted longer than
+    the target after it was found; if it ended sooner, nobody knows whether the target would have
+    been met, so it is left out.
+    """
+    if record.ended:
+        return False if record.ended_min - record.detected_min > target_min else None
+    return record.response_min <= target_min
+
+
+def duplicate_stats(records: Sequence[IncidentRecord], jobs: Sequence[JobRecord]) -> dict:
+    """Duplicated enforcement of *records*: visits, the unit-minutes they took, matters handled twice.
+
+    ``duplicate_visits`` counts finished duplicate visits, ``duplicate_unit_min`` their unit time
+    (dispatched to done, from *jobs*, the job records of these matters) and ``handled_more_than_once``
+    the matters with at least one; ``left_by_all`` counts matters every claiming department first
+    left to another.
+    """
+    return {
+        "duplicate_visits": sum(r.duplicate_visits for r in records),
+        "duplicate_unit_min": float(sum(j.busy_min for j in jobs if j.duplicate)),
+        "handled_more_than_once": sum(1 for r in records if r.duplicate_visits > 0),
+        "left_by_all": sum(1 for r in records if r.left_by_all),
+    }
+
+
 def _group_stats(
     per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], targets: Mapping[str, float],
+    jobs: Sequence[JobRecord] = (),
     deadlines: Mapping[str, float | None] | None = None,
 ) -> dict:
     all_records = [r for recs in per_rep for r in recs]
     detected = [r for r in all_records if not math.isnan(r.detected_min)]
-    within = [r.response_min <= targets[r.incident_type] for r in detected]
+    within = [w for w in (_within_target(r, targets[r.incident_type]) for r in detected) if w is not None]
     on_the_spot = [r for r in detected if r.on_the_spot]
     reached = [r for r in detected if not math.isnan(r.on_scene_min)]
     dispatched = [[r for r in recs if not r.on_the_spot] for recs in per_rep]
@@ -411,7 +446,11 @@ def _group_stats(
         if has_loop else None,
         "within_target": float(np.mean(within)) if within else None,
         "on_the_spot": len(on_the_spot) / len(reached) if reached else None,
-        "unresolved": sum(1 for r in detected if not r.resolved),
+        "unresolved": sum(1 for r in detected if not r.resolved and not r.ended),
+        "ended_unattended": sum(1 for r in detected if r.ended),
+        "ended_undetected": sum(1 for r in all_records if r.ended and math.isnan(r.detected_min)),
+        "follow_ups": sum(r.follow_ups for r in all_records),
+        **duplicate_stats(all_records, jobs),
         "seen_not_handled": sum(r.seen_not_handled for r in all_records),
         "referrals": sum(r.referrals for r in all_records),
         "bounces": sum(r.bounces for r in all_records),
@@ -447,7 +486,8 @@ def summarise(
     per_rep = [measured(o.records, warmup_min) for o in outputs]
     ends = [o.end_min for o in outputs]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
-    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, deadlines)}
+    jobs = _measured_jobs(outputs, per_rep)
+    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
         d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments
@@ -455,10 +495,22 @@ def summarise(
     summary["backlog"] = sum(o.backlog for o in outputs)
     summary["by_channel"] = _channel_stats(per_rep, ends)
     summary["by_type"] = {
-        name: _group_stats([[r for r in recs if r.incident_type == name] for recs in per_rep], ends, targets, deadlines)
+        name: _group_stats(
+            [[r for r in recs if r.incident_type == name] for recs in per_rep], ends, targets,
+            [j for j in jobs if j.incident_type == name], deadlines,
+        )
         for name in type_names
     }
     return summary
+
+
+def _measured_jobs(outputs: Sequence, per_rep: Sequence[list[IncidentRecord]]) -> list[JobRecord]:
+    """The duplicate visits to measured matters, over replications (incident numbers are per replication)."""
+    out = []
+    for output, records in zip(outputs, per_rep):
+        numbers = {r.incident for r in records}
+        out += [j for j in output.jobs if j.duplicate and j.incident in numbers]
+    return out
 
 
 def _channel_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float]) -> dict:

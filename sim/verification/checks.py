@@ -637,11 +637,16 @@ def check_little(effort: Effort, seed: int, scenario_file: str, mode: str, weeks
 
 
 def _little_terms(records, scenario) -> tuple[float, float, float]:
-    """Time-average open matters in the window, detection rate, mean time open of those detected in it."""
+    """Time-average open matters in the window, detection rate, mean time open of those detected in it.
+
+    A matter is open from detection until it is resolved, ends by itself (``ended_min``) or the run ends.
+    """
     start, end = scenario.warmup_days * MINUTES_PER_DAY, scenario.days * MINUTES_PER_DAY
     run_end = (scenario.days + scenario.drain_days) * MINUTES_PER_DAY
     detected = np.array([r.detected_min for r in records], dtype=float)
     resolved = np.array([r.resolved_min for r in records], dtype=float)
+    ended = np.array([r.ended_min for r in records], dtype=float)  # a matter that ended by itself is closed then
+    resolved = np.where(np.isnan(resolved), ended, resolved)
     found = ~np.isnan(detected)
     detected, resolved = detected[found], np.where(np.isnan(resolved[found]), run_end, resolved[found])
     overlap = np.clip(np.minimum(resolved, end) - np.maximum(detected, start), 0.0, None)
