@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 from sim.cli.common import (
     check_counts,
@@ -15,6 +16,7 @@ from sim.cli.common import (
 )
 from sim.experiments.runs import compare
 from sim.io.results import write_comparison
+from sim.presentation.overview import format_overview, post_run_warnings, pre_run_warnings, scenario_overview
 from sim.scenario.schema import Scenario
 from sim.stats.metrics import Precision, metric_paths
 
@@ -35,7 +37,12 @@ def register(sub) -> None:
     )
     p_cmp.add_argument("--max-replications", type=int, default=100, help="with --precision, stop here (default 100)")
     p_cmp.set_defaults(handler=_cmd_compare)
-    sub.add_parser("validate", parents=[scenario_options()], help="check a scenario file").set_defaults(handler=_cmd_validate)
+    p_val = sub.add_parser(
+        "validate", parents=[scenario_options()],
+        help="check a scenario file and show what it builds (patches, sectors, units on duty, levers, offered load)",
+    )
+    p_val.add_argument("--json", action="store_true", help="print what the file builds as one JSON document (for tools)")
+    p_val.set_defaults(handler=_cmd_validate)
     sub.add_parser("schema", help="print the scenario file's JSON Schema").set_defaults(handler=_cmd_schema)
 
 
@@ -54,11 +61,13 @@ def _simulate(args, modes) -> int:
         raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
     scenario = load(args)
     precision = _precision(args, scenario)
+    _warn(pre_run_warnings(scenario, modes))
     try:
         comparison = compare(scenario, modes, args.replications, args.seed, precision)
     except KeyError as err:
         raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
     print(format_summary(comparison.summary))
+    _warn(post_run_warnings(comparison))
     if args.out:
         paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
         print("wrote " + ", ".join(str(p) for p in paths))
@@ -85,14 +94,16 @@ def _precision(args, scenario: Scenario) -> Precision | None:
     return Precision(metric.strip(), value, args.max_replications)
 
 
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
 def _cmd_validate(args) -> int:
     scenario = load(args)
-    from sim.scenario.governance import modes_of
-
-    print(
-        f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.departments)} departments, "
-        f"{len(scenario.incident_types)} incident types, modes {', '.join(modes_of(scenario))}"
-    )
+    overview = scenario_overview(scenario, args.scenario)
+    print(json.dumps(overview, indent=2, allow_nan=False) if args.json else format_overview(overview))
+    _warn(overview["warnings"])
     return 0
 
 

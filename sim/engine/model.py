@@ -59,6 +59,9 @@ class RunOutput:
         measured window (after warm-up, before the horizon).
     backlog:
         Jobs still waiting for a unit at the end of the run.
+    waiting:
+        Those jobs as (capable departments, requested minute), so that the backlog's growth
+        through the run can be rebuilt together with ``jobs``.
     trace:
         When the run was traced: incident number -> its story, a list of
         :class:`~sim.engine.trace.TraceEvent` in order of time.
@@ -70,6 +73,7 @@ class RunOutput:
     on_duty_min: dict[str, float]
     backlog: int
     trace: dict[int, list[TraceEvent]] | None = None
+    waiting: tuple[tuple[frozenset[str], float], ...] = ()
 
 
 @contextmanager
@@ -152,7 +156,9 @@ class Simulation:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
         trace = {s.number: sorted(s.trace, key=lambda event: event.at_min) for s in self.states} if self.tracing else None
-        return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace)
+        return RunOutput(
+            self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.dispatcher.waiting_jobs()
+        )
 
     def _records(self) -> list[IncidentRecord]:
         """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
