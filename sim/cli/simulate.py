@@ -16,7 +16,6 @@ from sim.cli.common import (
 )
 from sim.experiments.runs import compare
 from sim.io.results import write_comparison
-from sim.presentation.overview import format_overview, post_run_warnings, pre_run_warnings, scenario_overview
 from sim.scenario.schema import Scenario
 from sim.stats.metrics import Precision, metric_paths
 
@@ -61,6 +60,8 @@ def _simulate(args, modes) -> int:
         raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
     scenario = load(args)
     precision = _precision(args, scenario)
+    from sim.presentation.overview import post_run_warnings, pre_run_warnings
+
     _warn(pre_run_warnings(scenario, modes))
     try:
         comparison = compare(scenario, modes, args.replications, args.seed, precision)
@@ -100,6 +101,8 @@ def _warn(lines: list[str]) -> None:
 
 
 def _cmd_validate(args) -> int:
+    from sim.presentation.overview import format_overview, scenario_overview
+
     scenario = load(args)
     overview = scenario_overview(scenario, args.scenario)
     print(json.dumps(overview, indent=2, allow_nan=False) if args.json else format_overview(overview))
