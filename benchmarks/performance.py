@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim.engine.territory import build_town  # noqa: E402
 from sim.io.loader import read_yaml  # noqa: E402
 from sim.io.results import write_atomic  # noqa: E402
-from sim.engine.territory import build_town  # noqa: E402
 
 SERVERS, UTILISATION, SERVICE_MEAN = 10, 0.8, 10.0
 ARRIVALS_PER_MIN = UTILISATION * SERVERS / SERVICE_MEAN
@@ -338,12 +338,12 @@ def report(results: dict, host: dict) -> str:
         "- Nearest dispatch searches a department's free units through a map index (`sim/dispatch.py`,",
         "  `_CellIndex`): units standing at one patch form one bucket, cells are visited nearest first and",
         "  the search stops when no farther cell can be sooner. A property test checks every choice",
-        "  against comparing all free units (`tests/test_dispatch.py`).",
+        "  against comparing all free units (`tests/engine/test_dispatch.py`).",
         "- Records are named tuples (built several times faster than frozen dataclasses); stages of an",
         "  incident's story are written only when a run is traced; the cyclic garbage collector pauses",
         "  during a run, which leaves about one cyclic object per incident.",
         "",
-        "The same seed gives the same records before and after each of these (`tests/test_regression.py`",
+        "The same seed gives the same records before and after each of these (`tests/system/test_regression.py`",
         "holds golden records; every change was also compared on all shipped scenarios and modes).",
         "",
     ]

@@ -103,6 +103,7 @@ def measure(workers: int, repeat: int) -> dict:
 
 
 def main(argv=None) -> int:
+    """Time the backends, print the table and write the results; 0 if the checks pass."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=min(2, cpu_count()), help="workers for processes and dask (default 2)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per backend; the best counts (default 3)")

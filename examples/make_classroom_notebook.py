@@ -1,7 +1,7 @@
 """Build ``examples/classroom.ipynb``, the teaching notebook, from the cells below.
 
 Run ``python examples/make_classroom_notebook.py`` after editing a cell; the notebook is stored
-without outputs, and the tests (``tests/test_demo.py``) execute it top to bottom.
+without outputs, and the tests (``tests/presentation/test_demo.py``) execute it top to bottom.
 """
 
 from __future__ import annotations

@@ -1,5 +1,69 @@
-"""Entry point for ``python -m sim``."""
+"""Entry point for ``python -m sim`` and the ``town-sim`` script.
 
-from sim.cli import main
+Ctrl-C at any moment from :func:`run`'s first line ends the program with exit code 130 and a line
+on stderr that starts with ``interrupted``, never a traceback or death by signal:
 
-raise SystemExit(main())
+* during an import (start-up is mostly imports), the program exits at once: an import writes
+  nothing, and an exception raised inside one can turn into something else (pydantic-core turns
+  it into a panic, exit 1);
+* elsewhere Ctrl-C raises KeyboardInterrupt as usual: while a command works,
+  :func:`sim.cli.main` catches it after the command has removed its unfinished files; before or
+  after that, :func:`run` catches it.
+
+Before :func:`run` starts, Python itself is starting (site, ``import sim``), and a Ctrl-C then is
+the interpreter's. A SIGINT that was ignored when the program started (a background job) stays
+ignored.
+"""
+
+import atexit
+import os
+import signal
+import sys
+
+INTERRUPTED = 130
+MESSAGE = "interrupted: files of unfinished work were not written"
+
+
+def run() -> None:
+    """Run the command line and exit with its code (130 after Ctrl-C)."""
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_ctrl_c)
+        from sim.cli import main
+
+        code = main()
+    except KeyboardInterrupt:
+        print(MESSAGE, file=sys.stderr)
+        code = INTERRUPTED
+    if code == INTERRUPTED:
+        _exit_interrupted()
+    raise SystemExit(code)
+
+
+def _on_ctrl_c(signum, frame) -> None:
+    """SIGINT: exit at once if an import is running, else raise KeyboardInterrupt."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            os.write(2, (MESSAGE + "\n").encode())
+            os._exit(INTERRUPTED)
+        frame = frame.f_back
+    raise KeyboardInterrupt
+
+
+def _exit_interrupted() -> None:
+    """Exit with 130 after the exit handlers, without Python's own exit.
+
+    Python remembers a KeyboardInterrupt that passed through some C code (seen when one landed in
+    an extension's import) even after it was handled, and would then end by killing itself with
+    SIGINT (exit -2) instead of exiting with 130.
+    """
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(INTERRUPTED)
+
+
+if __name__ == "__main__":
+    run()

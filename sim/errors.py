@@ -8,8 +8,8 @@ and exits with code 2, never with a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 __all__ = ["Problem", "ScenarioError", "USER_ERROR_EXIT", "printable", "closest", "did_you_mean"]
 
@@ -26,15 +26,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """``file:line: key.path: message``, safe to print."""
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         return printable(text)
 
 
 def printable(text: str) -> str:
-    """*text* on one line and safe for a terminal: control characters (a newline inside a key,
-    an escape sequence), line separators and lone surrogates are shown as escapes (``\\n``,
-    ``\\x1b``, ``\\ud800``) rather than acted on."""
+    r"""*text* on one line and safe for a terminal.
+
+    Control characters (a newline inside a key, an escape sequence), line separators and lone
+    surrogates are shown as escapes (``\n``, ``\x1b``, ``\ud800``) rather than acted on.
+    """
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)

@@ -12,6 +12,8 @@ from sim.io.loader import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
+DATA = ROOT / "tests" / "data"
+"""Golden records and fuzz regressions, shared by tests in every folder."""
 
 
 @pytest.fixture(scope="session")

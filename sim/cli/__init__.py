@@ -13,7 +13,7 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from sim.errors import USER_ERROR_EXIT, ScenarioError
 
@@ -43,9 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code.
+
+    Ctrl-C from the first line on (while the command modules import, as well as during the work)
+    returns 130 after a line on stderr that starts with ``interrupted``.
+    """
     try:
+        args = build_parser().parse_args(argv)
         code = args.handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code

@@ -18,6 +18,7 @@ from sim.cli.common import check_counts, load, run_options, scenario_options, us
 from sim.experiments.backends import BACKENDS
 from sim.experiments.runs import csv_text
 from sim.io.results import write_atomic
+from sim.presentation.text import text_table
 
 ORDER = 50
 
@@ -71,12 +72,6 @@ def _with_ci(stats: dict | None, signed: bool = False, digits: int = 3) -> str:
     if stats.get("ci_low") is not None:
         text += f" [{_num(stats['ci_low'], digits=digits)}, {_num(stats['ci_high'], digits=digits)}]"
     return text
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in [header, *rows]]
-    return "\n".join(lines)
 
 
 def _save_figures(figures: dict, out: Path) -> list[Path]:
@@ -178,7 +173,7 @@ def _metric_lines(table: dict) -> list[str]:
         for s in table["shares"]
     ]
     header = ["lever", "Shapley share", "switched alone", "switched last", "range over contexts", "main effect"]
-    lines.append(_table(header, rows))
+    lines.append(text_table(header, rows, rule=False))
     interactions = [e for e in table["effects"] if e["kind"] != "main effect"]
     clear = [e for e in interactions if e["ci_low"] is not None and (e["ci_low"] > 0 or e["ci_high"] < 0)]
     for e in clear:
@@ -354,7 +349,7 @@ def _staffing_lines(result) -> list[str]:
         lines.append(f"  {result.runs} runs over {len(result.trials)} unit counts.")
     rows = [[str(n), str(result.people(t.allocation)), _allocation_text(t.allocation), str(len(t.values)), _trial_interval(t), t.verdict]
             for n, t in sorted(result.trials.items())]
-    lines.append(_table(["units", "people", "allocation", "reps", "mean [interval]", "verdict"], rows))
+    lines.append(text_table(["units", "people", "allocation", "reps", "mean [interval]", "verdict"], rows, rule=False))
     if any(t.verdict == "undecided" for t in result.trials.values()):
         lines.append("  (undecided: the interval still straddles the target at the most replications; counted as not shown to meet it)")
     return lines
@@ -456,9 +451,9 @@ def _pm(value, conf, share: bool = True) -> str:
 def _index_table(rows: list[dict], sobol: bool) -> str:
     if sobol:
         body = [[r["parameter"], _pm(r["S1"], r["S1_conf"]), _pm(r["ST"], r["ST_conf"])] for r in rows]
-        return _table(["parameter", "S1 (first order)", "ST (total)"], body)
+        return text_table(["parameter", "S1 (first order)", "ST (total)"], body, rule=False)
     body = [[r["parameter"], _pm(r["mu_star"], r["mu_star_conf"], False), _pm(r["sigma"], None, False), _pm(r["mu"], None, False)] for r in rows]
-    return _table(["parameter", "mu* (mean |effect|)", "sigma", "mu"], body)
+    return text_table(["parameter", "mu* (mean |effect|)", "sigma", "mu"], body, rule=False)
 
 
 def _write_sensitivity(out: Path, result) -> list[Path]:

@@ -16,6 +16,9 @@ from sim.cli.common import (
 )
 from sim.experiments.runs import compare
 from sim.io.results import write_comparison
+from sim.presentation.text import share as _share
+from sim.presentation.text import stat as _stat
+from sim.presentation.text import text_table as _table
 from sim.scenario.schema import Scenario
 from sim.stats.metrics import Precision, metric_paths
 
@@ -126,12 +129,19 @@ def _minutes(value) -> str:
     return f"{value:,.1f}"
 
 
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
+def _time(stats, key) -> str:
+    """A censored-time statistic: its value, "> X" when beyond what was observed, "-" for nothing."""
+    if stats is None:
+        return "-"
+    if stats.get(key) is None and stats.get(f"{key}_more_than") is not None:
+        return "> " + _minutes(stats[f"{key}_more_than"])
+    return _minutes(stats.get(key))
 
 
-def _stat(stats, key):
-    return None if stats is None else stats.get(key)
+def _not_reached(stats) -> str:
+    if stats is None:
+        return "-"
+    return f"{stats['not_reached']:,} ({_share(stats['share_not_reached'])})"
 
 
 def format_summary(summary: dict) -> str:
@@ -140,13 +150,20 @@ def format_summary(summary: dict) -> str:
     names = list(modes)
     first = names[0]
     target = summary["target_min"]
+    targets = set((summary.get("targets_min") or {}).values()) or {target}
+    within_label = f"within {target:g} min" if targets == {target} else "within each type's target"
     rows = [
         ("incidents (measured)", lambda s: f"{s['incidents']:,}"),
-        ("response median, min", lambda s: _minutes(_stat(s["response_min"], "median"))),
-        ("response p90, min", lambda s: _minutes(_stat(s["response_min"], "p90"))),
+        ("not detected by the end", lambda s: f"{s['undetected']:,}"),
+        ("found, not reached by the end", lambda s: _not_reached(s["response_min"])),
+        ("response median, min", lambda s: _time(s["response_min"], "median")),
+        ("response p90, min", lambda s: _time(s["response_min"], "p90")),
         ("response mean, min", lambda s: _mean_with_ci(s["response_min"])),
-        (f"within {target:g} min", lambda s: _share(s["within_target"])),
-        ("resolution median, min", lambda s: _minutes(_stat(s["resolution_min"], "median"))),
+        ("handled on the spot by the finder", lambda s: _share(s["on_the_spot"])),
+        ("dispatched: response median, min", lambda s: _time(s["dispatched_response_min"], "median")),
+        ("dispatched: response p90, min", lambda s: _time(s["dispatched_response_min"], "p90")),
+        (within_label, lambda s: _share(s["within_target"])),
+        ("resolution median, min", lambda s: _time(s["resolution_min"], "median")),
         ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
         ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
         ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
@@ -162,17 +179,18 @@ def format_summary(summary: dict) -> str:
     )
     table = _table(["", *names], [[label, *(fn(modes[m]) for m in names)] for label, fn in rows])
     types = list(modes[first]["by_type"])
-    type_rows = [
-        [t, *(f"{_minutes(_stat(modes[m]['by_type'][t]['response_min'], 'median'))} / "
-              f"{_minutes(_stat(modes[m]['by_type'][t]['response_min'], 'p90'))}" for m in names)]
-        for t in types
-    ]
-    by_type = _table(["response median / p90, min", *names], type_rows)
+    type_rows = [[t, *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
+    by_type = _table(["response median / p90, min (on the spot)", *names], type_rows)
     util = _table(
         ["utilisation", *names],
         [[d, *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
     )
-    parts = [header, table, by_type, util]
+    channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
+    by_channel = _table(
+        ["response median / p90 by channel, min", *names],
+        [[c.replace("_", " "), *(_channel_cell(modes[m].get("by_channel", {}).get(c)) for m in names)] for c in channels],
+    )
+    parts = [header, table, by_type, by_channel, util]
     if "paired" in summary:
         parts.append(format_paired(summary["paired"], target))
     if "precision" in summary:
@@ -234,25 +252,32 @@ def _format_precision(report: dict, replications: int) -> str:
     )
 
 
-def _mean_with_ci(stats) -> str:
+def _channel_cell(stats: dict | None) -> str:
+    """Response median / p90 of the matters one channel reported, with their count."""
     if stats is None:
         return "-"
+    response = stats["response_min"]
+    return f"{_time(response, 'median')} / {_time(response, 'p90')} (n={stats['detected']:,})"
+
+
+def _type_cell(stats: dict) -> str:
+    """One type's response median / p90 with the share handled on the spot (counted as 0 min)."""
+    cell = f"{_time(stats['response_min'], 'median')} / {_time(stats['response_min'], 'p90')}"
+    spot = stats.get("on_the_spot")
+    return cell + (f" ({_share(spot)})" if spot else "")
+
+
+def _mean_with_ci(stats) -> str:
+    """The mean of replication means with its t-interval; "≥" when censoring makes it a lower bound."""
+    if stats is None:
+        return "-"
+    prefix = ">= " if stats.get("mean_is_lower_bound") else ""
     if "ci_low" in stats:
-        return f"{stats['mean']:,.1f} [{stats['ci_low']:,.1f}, {stats['ci_high']:,.1f}]"
-    return f"{stats['mean']:,.1f}"
+        return f"{prefix}{stats['mean']:,.1f} [{stats['ci_low']:,.1f}, {stats['ci_high']:,.1f}]"
+    return f"{prefix}{stats['mean']:,.1f}"
 
 
 def _ratio(value, base) -> str:
     if value is None or not base:
         return "-"
     return f"{value / base:.2f}x"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [str(row[0]).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -15,7 +15,7 @@ traced.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class ReferralChain:
 
     def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
-        steps = self.spec.steps.get(source, 1)
+        steps = cast(dict[str, int], self.spec.steps).get(source, 1)  # keyed by channel name
         t, referrals, bounces = now, 0, 0
         stages: list[TraceEvent] = []
         for k in range(steps):

@@ -1,5 +1,6 @@
-"""The eight-step closed loop: collect and report, verify, accept, assign, track, feed back,
-check and close, evaluate (seeds/004_zhewang.md#eight-step-closed-loop).
+"""The eight-step closed loop (seeds/004_zhewang.md#eight-step-closed-loop).
+
+Collect and report, verify, accept, assign, track, feed back, check and close, evaluate.
 
 When a mode runs the loop, the centre verifies, accepts and assigns a case before a unit is
 sent, and after the fix it takes feedback and checks before closing it. So the *fix*

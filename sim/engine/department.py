@@ -43,12 +43,16 @@ class Unit:
     free_seq: int = -1
 
     def __post_init__(self):
+        """A unit that has not moved yet stands at its base."""
         if self.position_patch < 0:
             self.position_patch = self.base
 
     def patch_at(self, now: float) -> int:
-        """The patch the unit stands in at *now*: its last job's, or its base once a unit that
-        returns home (one that does not patrol) is back there."""
+        """The patch the unit stands in at *now*.
+
+        That is its last job's patch, or its base once a unit that returns home (one that does
+        not patrol) is back there.
+        """
         if not self.patrols and now >= self.back_at_base_min:
             return self.base
         return self.position_patch

@@ -129,10 +129,10 @@ class Dispatcher:
         """Record that *unit* stands at *patch* (and, if it returns to base, is home at *back_at_base_min*)."""
         cells = self._cells.get(unit.department)
         filed = cells is not None and unit in cells.filed
-        if filed:
+        if filed and cells is not None:
             cells.remove(unit)
         unit.position_patch, unit.back_at_base_min = patch, back_at_base_min
-        if filed:
+        if filed and cells is not None:
             cells.add(unit, self.env.now)
 
     def _departments(self, capable: frozenset[str]) -> tuple[str, ...]:
@@ -153,8 +153,9 @@ class Dispatcher:
         return best
 
     def _nearest(self, job: Job) -> Unit | None:
-        """The free capable unit with the shortest travel time; ties go to the department first in
-        name order, then to the unit free longest.
+        """The free capable unit with the shortest travel time.
+
+        Ties go to the department first in name order, then to the unit free longest.
 
         Departments are searched in name order and a later one must be strictly sooner to win.
         Within a department, few free units are compared one by one in the order they became
@@ -359,7 +360,7 @@ class _CellIndex:
             for here, bucket in patches.items():
                 # Unit.travel_min of the bucket's units, who all stand at *here*
                 minutes = setoff + 60.0 * town.road_km_between(here, patch) / speed
-                if minutes < best or (minutes == best and bucket[0][0] < chosen.free_seq):
+                if minutes < best or (minutes == best and chosen is not None and bucket[0][0] < chosen.free_seq):
                     best, chosen = minutes, bucket[0][1]
                     reach_km = (min(best, beat) - setoff) * speed / 60.0
         if best > beat:

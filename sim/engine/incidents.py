@@ -57,6 +57,7 @@ class IncidentSet:
     layer: np.ndarray
 
     def __len__(self) -> int:
+        """The number of incidents."""
         return len(self.occurred_min)
 
 
@@ -92,20 +93,20 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         leave_u = streams.detection.random(len(times))
         layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
         chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer))
-    times, types, patch, service, channels, finder_u, leave_u, layer = (
+    all_times, all_types, all_patches, all_service, all_channels, all_finder_u, all_leave_u, all_layers = (
         [c[i] for c in chunks] for i in range(8)
     )
-    order = np.argsort(np.concatenate(times), kind="stable")
-    service_rows = [tuple(row) for block in service for row in block.tolist()]
+    order = np.argsort(np.concatenate(all_times), kind="stable")
+    service_rows = [tuple(row) for block in all_service for row in block.tolist()]
     return IncidentSet(
-        occurred_min=np.concatenate(times)[order],
-        type_index=np.concatenate(types)[order],
-        patch=np.concatenate(patch)[order],
+        occurred_min=np.concatenate(all_times)[order],
+        type_index=np.concatenate(all_types)[order],
+        patch=np.concatenate(all_patches)[order],
         service_min=tuple(service_rows[i] for i in order.tolist()),
-        channel_min=np.concatenate(channels)[order],
-        finder_u=np.concatenate(finder_u)[order],
-        leave_u=np.concatenate(leave_u)[order],
-        layer=np.concatenate(layer)[order],
+        channel_min=np.concatenate(all_channels)[order],
+        finder_u=np.concatenate(all_finder_u)[order],
+        leave_u=np.concatenate(all_leave_u)[order],
+        layer=np.concatenate(all_layers)[order],
     )
 
 
@@ -161,6 +162,7 @@ class IncidentState:
     layer: int = 1
     escalated: bool = False
     closed_min: float = np.nan
+    on_the_spot: bool = False
     trace: list[TraceEvent] | None = None
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:

@@ -15,6 +15,7 @@ import gc
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
@@ -59,6 +60,9 @@ class RunOutput:
         measured window (after warm-up, before the horizon).
     backlog:
         Jobs still waiting for a unit at the end of the run.
+    end_min:
+        When the run ended (``days + drain_days``, minutes): a stage not reached by then is
+        censored there in the statistics.
     waiting:
         Those jobs as (capable departments, requested minute), so that the backlog's growth
         through the run can be rebuilt together with ``jobs``.
@@ -73,6 +77,7 @@ class RunOutput:
     on_duty_min: dict[str, float]
     backlog: int
     trace: dict[int, list[TraceEvent]] | None = None
+    end_min: float = math.inf
     waiting: tuple[tuple[frozenset[str], float], ...] = ()
 
 
@@ -155,14 +160,16 @@ class Simulation:
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
-        trace = {s.number: sorted(s.trace, key=lambda event: event.at_min) for s in self.states} if self.tracing else None
+        trace = {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states} if self.tracing else None
         return RunOutput(
-            self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.dispatcher.waiting_jobs()
+            self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.end,
+            self.dispatcher.waiting_jobs(),
         )
 
     def _records(self) -> list[IncidentRecord]:
         """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
-        town, states = self.town, self.states
+        town = self.town
+        states: list[Any] = self.states  # each entry becomes None once its record is written
         records = []
         for i, state in enumerate(states):
             records.append(write_record(state, town.names, town.patch_sector_names))
@@ -183,7 +190,7 @@ class Simulation:
                 return
             yield self._until(change)
 
-    def _detect_all(self) -> list[tuple[float, int, str, str]]:
+    def _detect_all(self) -> list[tuple[float, int, str, str | None]]:
         """Create every incident's state and find when and how it is reported.
 
         Detection depends only on the incident's own draws and on who may act (the mode), never
@@ -215,7 +222,7 @@ class Simulation:
                 yield self._until(detected)
             self._begin(self.states[i], i, detected, channel, finder)
 
-    def _detection(self, i: int, state: IncidentState, times: list[float], k: int) -> tuple[float, str, str]:
+    def _detection(self, i: int, state: IncidentState, times: list[float], k: int) -> tuple[float, str, str | None]:
         """When and how the matter is first reported; patrols that may not act may leave it."""
         inc = self.incidents
         sector = int(self.town.sector[state.patch])
@@ -283,6 +290,7 @@ class Simulation:
         job = Job(capable, state.patch, state.priority, self.env.now, finder)
         unit = self.dispatcher.request(job)
         if unit is None:
+            assert job.event is not None  # request() gives a waiting job its event
             job.event.callbacks.append(lambda event: self._send(state, i, job, parts, event.value))
         else:
             self._send(state, i, job, parts, unit)
@@ -379,9 +387,11 @@ class Simulation:
         if ready > env.now:
             yield self._until(ready)
         grid = int(self.town.grid[state.patch])
+        assert self.grid_workers is not None  # only matters settled by grid workers come here
         start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
         state.dispatched_min = start
         state.on_scene_min = start
+        state.on_the_spot = on_the_spot
         unit = f"{self.town.grid_names[grid]}-worker-{worker}"
         state.departments.append(GRID_WORKERS)
         state.units.append(unit)
@@ -420,6 +430,7 @@ class Simulation:
         arrived = dispatched + travel
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
+            state.on_the_spot = job.on_the_spot
         job.arrived_min = arrived
         service = self.incidents.service_min[i]
         return travel + (service[parts[0]] if len(parts) == 1 else sum(service[p] for p in parts))

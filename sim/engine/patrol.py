@@ -41,7 +41,7 @@ class PatrolCoverage:
             minutes = traverse_min(roster.department, town)
             counts = roster.patrol_count_in_sector(sectors)
             self.by_department.append(
-                [c.map(lambda n, s=s: n / (per_sector[s] * minutes)) for s, c in enumerate(counts)]
+                [c.map(lambda n, s=s, m=minutes: n / (per_sector[s] * m)) for s, c in enumerate(counts)]
             )
         self.rate: list[WeeklySteps] = [
             WeeklySteps.combine([d[s] for d in self.by_department], lambda *v: float(sum(v)))

@@ -23,7 +23,9 @@ class IncidentRecord(NamedTuple):
     Response time is detected -> first capable unit on scene; resolution time is
     detected -> resolved (all departments done). Both are minutes. ``layer`` is who could
     settle it (grid workers, the town's departments, or the city centre first); ``closed_min``
-    is when the closed loop closed the case (after the fix), if the mode runs the loop.
+    is when the closed loop closed the case (after the fix), if the mode runs the loop;
+    ``on_the_spot`` is true when whoever found the matter could act on it and was the first on
+    scene (its response is then no dispatch at all).
     """
 
     incident: int
@@ -46,6 +48,7 @@ class IncidentRecord(NamedTuple):
     seen_not_handled: int
     layer: str
     closed_min: float
+    on_the_spot: bool
 
     @property
     def response_min(self) -> float:
@@ -137,4 +140,5 @@ def write_record(state: IncidentState, patch_names, patch_sector_names) -> Incid
         state.seen_not_handled,
         LAYER_NAMES[state.layer],
         state.closed_min,
+        state.on_the_spot,
     )

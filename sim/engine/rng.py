@@ -19,6 +19,18 @@ STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information
 class RandomStreams:
     """One generator per stream name, e.g. ``streams.arrivals``."""
 
+    # Set in __init__ from STREAMS, one per name.
+    arrivals: np.random.Generator
+    detection: np.random.Generator
+    service: np.random.Generator
+    repatrol: np.random.Generator
+    leave: np.random.Generator
+    information: np.random.Generator
+    travel: np.random.Generator
+    escalation: np.random.Generator
+    grid: np.random.Generator
+    loop: np.random.Generator
+
     def __init__(self, seed: np.random.SeedSequence):
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):
             setattr(self, name, np.random.Generator(np.random.PCG64(child)))

@@ -9,7 +9,7 @@ time. Positions are kilometres; times are minutes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,9 @@ class Town:
     patch_km: float
     detour_factor: float
     manhattan: bool
+    # Derived in __post_init__ (not fields): patch centres as plain tuples, each patch's sector name.
+    centres: list[tuple[float, float]] = field(init=False, repr=False)
+    patch_sector_names: tuple[str, ...] = field(init=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -65,12 +68,6 @@ class Town:
             return int(np.argmin(((self.xy_km - centroid) ** 2).sum(axis=1)))
         return self.names.index(name)
 
-    def road_km(self, from_xy: np.ndarray, patch: int) -> np.ndarray:
-        """Road distance (km) from one or many positions to a patch centre."""
-        delta = np.abs(np.asarray(from_xy, dtype=float) - self.xy_km[patch])
-        straight = delta.sum(axis=-1) if self.manhattan else np.sqrt((delta**2).sum(axis=-1))
-        return straight * self.detour_factor
-
     def road_km_from(self, x: float, y: float, patch: int) -> float:
         """Road distance (km) from the point (x, y) to a patch centre, for one unit (no arrays)."""
         px, py = self.centres[patch]
@@ -83,8 +80,9 @@ class Town:
         return self.road_km_from(x, y, b)
 
     def __post_init__(self):
+        """Derive the per-patch tables once."""
         # Patch centres as plain tuples and each patch's sector name: fast to index one at a time.
-        object.__setattr__(self, "centres", [tuple(map(float, xy)) for xy in self.xy_km])
+        object.__setattr__(self, "centres", [(float(x), float(y)) for x, y in self.xy_km])
         object.__setattr__(self, "patch_sector_names", tuple(self.sector_names[s] for s in self.sector.tolist()))
 
     def patches_in_sector(self) -> np.ndarray:
@@ -101,6 +99,7 @@ def build_town(territory: Territory) -> Town:
 
 def _from_patches(territory: Territory) -> Town:
     patches = territory.patches
+    assert patches is not None
     sector_names = tuple(dict.fromkeys(p.sector for p in patches))
     grid_names = tuple(dict.fromkeys(p.grid for p in patches))
     weights = np.array([p.weight for p in patches], dtype=float)
@@ -120,6 +119,7 @@ def _from_patches(territory: Territory) -> Town:
 
 def _from_grid(territory: Territory) -> Town:
     g = territory.grid
+    assert g is not None  # the schema requires a grid or patches
     size = territory.patch_km
     rows, cols = np.divmod(np.arange(g.rows * g.cols), g.cols)
     xy = np.column_stack([(cols + 0.5) * size, (g.rows - rows - 0.5) * size])

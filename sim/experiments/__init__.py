@@ -1,2 +1,1 @@
-"""Experiments: one run, replications, comparisons on common random numbers, sweeps and their backends.
-"""
+"""Experiments: runs, replications, comparisons on common random numbers, sweeps, backends."""

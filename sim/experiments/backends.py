@@ -82,9 +82,11 @@ class Backend:
         """Release the workers; with *abort*, stop unfinished work at once."""
 
     def __enter__(self):
+        """The backend itself, closed at the end of the ``with`` block."""
         return self
 
     def __exit__(self, kind, error, trace) -> None:
+        """Close the backend; abort unfinished work if the block raised."""
         self.close(abort=kind is not None)
 
     def describe(self) -> str:
@@ -98,6 +100,7 @@ class SerialBackend(Backend):
     name = "serial"
 
     def imap(self, fn, tasks):
+        """Yield ``(index, fn(task))`` for each task in turn."""
         for index, task in enumerate(tasks):
             yield index, fn(task)
 
@@ -144,7 +147,7 @@ class ProcessBackend(Backend):
         If that pool breaks too, :class:`BackendError` says so.
         """
         pending = list(range(len(tasks)))
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             if not pending:
                 return
             self.start()
@@ -183,6 +186,7 @@ class ProcessBackend(Backend):
         self.method = self.requested_method  # chosen afresh: a fork is only safe while no other thread runs
 
     def close(self, abort: bool = False) -> None:
+        """Shut the pool down; with *abort*, cancel the tasks not yet started."""
         if self.executor is None:
             return
         executor, self.executor = self.executor, None
@@ -254,7 +258,7 @@ class DaskBackend(Backend):
                 live.pop(future.key, None)
                 try:
                     result = future.result(timeout=DASK_FETCH_TIMEOUT_S)
-                except Exception as err:  # noqa: BLE001 -- the run never raises: this is a lost worker or scheduler
+                except Exception as err:
                     if resubmitted[i] >= DASK_RESUBMITS:
                         finished = len(tasks) - len(index) - 1
                         raise BackendError(
@@ -274,6 +278,7 @@ class DaskBackend(Backend):
             self.client.cancel(list(live.values()))
 
     def close(self, abort: bool = False) -> None:
+        """Close the client and any cluster this backend started."""
         logger = logging.getLogger("distributed")
         level = logger.level
         if abort:  # stopping on purpose: dask's complaints about work cut short are not news
@@ -290,6 +295,7 @@ class DaskBackend(Backend):
             self.cluster = None
 
     def describe(self) -> str:
+        """E.g. ``dask x4 (a local cluster)``."""
         return f"dask x{self.workers} ({self.where})"
 
 
@@ -304,8 +310,11 @@ def check_options(name: str, workers: int | None = None, scheduler: str | None =
 
 
 def local_cluster(workers: int | None = None):
-    """A dask ``LocalCluster`` for simulation runs: one single-threaded worker process per core,
-    the simulator preloaded in each, the profiler off (:data:`DASK_WORKER_CONFIG`)."""
+    """A dask ``LocalCluster`` for simulation runs.
+
+    One single-threaded worker process per core, the simulator preloaded in each, the profiler
+    off (:data:`DASK_WORKER_CONFIG`).
+    """
     import dask
     from dask.distributed import LocalCluster
 

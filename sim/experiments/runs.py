@@ -15,25 +15,24 @@ resumed sweep, or one run on another backend, gives the same tables byte for byt
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.engine.model import RunOutput, Simulation
 from sim.engine.rng import replication_seed
-from sim.errors import Problem, ScenarioError
+from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.experiments.backends import check_options, open_backend
 from sim.io.loader import scenario_from_dict
 from sim.io.results import write_atomic
 from sim.io.sweepfile import Sweep, override_text
+from sim.io.text import csv_cell, csv_text
 from sim.scenario.governance import modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.scenario.schema import Scenario
@@ -66,14 +65,6 @@ __all__ = [
 ]
 
 
-def _did_you_mean(name: str, known) -> str:
-    """'; did you mean 'x'?' when a known name is close to *name*."""
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def run(
     scenario: Scenario, mode: str | None = None, seed: int | None = None, replication: int = 0, trace: bool = False
 ) -> RunOutput:
@@ -93,7 +84,7 @@ def run(
     modes = modes_of(scenario)
     name = mode or next(iter(modes))
     if name not in modes:
-        raise KeyError(f"unknown mode {name!r}{_did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
+        raise KeyError(f"unknown mode {name!r}{did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
     return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
 
@@ -156,7 +147,8 @@ def compare(
         for m in names:
             new = [run(scenario, m, base, r) for r in range(len(outputs[m]), wanted)]
             outputs[m] += new
-            per_rep[m] += [_run_summary(scenario, o) for o in new]
+            if precision is not None or wanted > 1:  # one replication: its summary is the mode's, made once below
+                per_rep[m] += [_run_summary(scenario, o) for o in new]
         if precision is None or wanted >= precision.max_replications or _precise(precision, per_rep):
             break
         wanted = min(wanted + precision.batch, precision.max_replications)
@@ -171,7 +163,7 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
     unknown = [m for m in names if m not in defined]
     if unknown:
         raise KeyError(
-            f"unknown mode(s) {', '.join(unknown)}{_did_you_mean(unknown[0], defined)}; the scenario defines {', '.join(defined)}"
+            f"unknown mode(s) {', '.join(unknown)}{did_you_mean(unknown[0], defined)}; the scenario defines {', '.join(defined)}"
         )
     return names
 
@@ -179,7 +171,12 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
 def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
     """The summary of one run alone (what a replication contributes to paired comparisons)."""
     types = [t.name for t in scenario.incident_types]
-    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types)
+    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types, type_targets(scenario))
+
+
+def type_targets(scenario: Scenario) -> dict[str, float]:
+    """Response target per incident type, minutes: the type's own, else the scenario's."""
+    return {t.name: getattr(t, "target_min", None) or scenario.target_min for t in scenario.incident_types}
 
 
 def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:
@@ -215,8 +212,10 @@ def build_summary(
         "replications": replications,
         "days": scenario.days,
         "warmup_days": scenario.warmup_days,
+        "drain_days": scenario.drain_days,
         "target_min": scenario.target_min,
-        "modes": {m: summarise(outs, warmup, scenario.target_min, types) for m, outs in outputs.items()},
+        "targets_min": type_targets(scenario),
+        "modes": {m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario)) for m, outs in outputs.items()},
     }
     if replications > 1 and (len(outputs) > 1 or precision):
         per_rep = per_rep or {m: [_run_summary(scenario, o) for o in outs] for m, outs in outputs.items()}
@@ -305,7 +304,7 @@ def run_point(
             scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
         summary = _run_summary(scenario, run(scenario, mode, seed, replication))
         values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
-    except Exception as err:  # noqa: BLE001 -- a failed run is a row, not a crash (desmod's reraise=False)
+    except Exception as err:
         error = _error_text(err)
     row.update(values)
     row["error"] = error
@@ -467,29 +466,6 @@ def summary_columns(sweep: Sweep) -> list[str]:
     return ["point", *sweep.parameters, "mode", "replications", "failed", "vs", *stats]
 
 
-def _cell(value) -> str:
-    """A CSV cell: numbers to 12 significant digits, lists and mappings as JSON, nothing as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(float(f"{value:.12g}"))
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return str(value)
-
-
-def csv_text(rows: Iterable[dict], columns: Sequence[str]) -> str:
-    """Rows as CSV text with the given columns (missing cells empty)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return buffer.getvalue()
-
-
 def columns_of(rows: Sequence[dict], columns: Sequence[str]) -> dict[str, list]:
     """Rows as a dict of columns (``pandas.DataFrame(columns_of(...))``)."""
     return {c: [row.get(c) for row in rows] for c in columns}
@@ -505,7 +481,7 @@ def _write_parquet(path: Path, rows: list[dict], columns: Sequence[str]) -> list
     data = {}
     for column, values in columns_of(rows, columns).items():
         numbers = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
-        data[column] = values if numbers else [None if v is None else _cell(v) for v in values]
+        data[column] = values if numbers else [None if v is None else csv_cell(v) for v in values]
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         pq.write_table(pa.table(data), tmp)

@@ -15,20 +15,20 @@ you mean" where a name looks like a typo. Numbers written ``1e5`` are numbers (a
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import os
 import re
 import sys
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
-from sim.errors import Problem, ScenarioError
+from sim.errors import Problem, ScenarioError, closest, did_you_mean
 from sim.scenario.checks import cross_check
 from sim.scenario.schema import Scenario
 
@@ -702,8 +702,7 @@ def _list_index(items: list, part: str, path: list) -> int:
     if re.fullmatch(r"-?\d+", part) and -len(items) <= int(part) < len(items):
         return int(part) % len(items)
     known = [str(n) for n in names if n is not None]
-    close = difflib.get_close_matches(part, known, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(part, known)
     if not items:
         raise ValueError(f"no item '{part}' in {_dotted(path)}: the list is empty")
     choices = f"a name ({', '.join(known)}) or " if known else ""
@@ -714,8 +713,7 @@ def _unknown_name_message(part: str, path: list, node: dict) -> str:
     """No entry called *part* in a mapping of named entries (e.g. ``governance.modes``)."""
     kind = str(path[-1]).removesuffix("s") if path else "entry"
     known = sorted(str(k) for k in node)
-    close = difflib.get_close_matches(part, known, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(known) or 'none defined'}"
+    hint = did_you_mean(part, known, f"; expected one of: {', '.join(known) or 'none defined'}")
     return f"unknown {kind} '{part}'{hint} (new {kind}s are defined in the scenario file)"
 
 
@@ -812,8 +810,7 @@ def _expected_message(errors: list[dict], path: tuple) -> str:
         wanted = [w.replace("a number", "a finite number", 1) if w.startswith("a number") else w for w in wanted]
     text = f"expected {' or '.join(wanted)}; got {_given(given)}"
     options = [o for e in errors if e["type"] == "literal_error" for o in _quoted(e["ctx"]["expected"])]
-    close = difflib.get_close_matches(str(given), options, n=1) if isinstance(given, str) else []
-    return text + (f"; did you mean '{close[0]}'?" if close else "")
+    return text + (did_you_mean(given, options) if isinstance(given, str) else "")
 
 
 _TYPE_WORDS = {
@@ -866,16 +863,15 @@ def _dist_message(error: dict, path: tuple) -> str:
     if error["type"] == "union_tag_not_found":
         return f"required key 'dist' is missing; expected one of: {listed} (or a bare number of minutes)"
     tag = error["ctx"]["tag"]
-    close = difflib.get_close_matches(tag, options, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(tag, options)
     return f"unknown distribution '{tag}'; expected one of: {listed}{hint}"
 
 
 def _unknown_key_message(key, allowed) -> str:
     """An unknown key, with the closest known key or the list of known keys."""
-    close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+    close = closest(str(key), sorted(allowed))
     if close:
-        return f"unknown key '{key}'; did you mean '{close[0]}'?"
+        return f"unknown key '{key}'; did you mean '{close}'?"
     return f"unknown key '{key}'" + (f"; expected one of: {', '.join(sorted(allowed))}" if allowed else "")
 
 
@@ -895,7 +891,7 @@ def _clean_loc(loc: tuple, data, keep_last: bool) -> tuple:
     """
     out, node = [], data
     for i, key in enumerate(loc):
-        if isinstance(node, dict) and key in node:
+        if isinstance(node, dict) and key in node:  # noqa: SIM114 - a key of a mapping, or (below) an index of a list
             out.append(key)
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):

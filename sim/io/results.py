@@ -13,11 +13,12 @@ import math
 import os
 import signal
 import tempfile
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable
 
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
+from sim.io.text import float_text
 
 __all__ = [
     "write_atomic",
@@ -141,9 +142,8 @@ def _summary_text(summary: dict) -> str:
 
 
 def _cell(value) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(round(float(value), 6))
-    return str(value)
+    """A cell of ``incidents.csv`` or ``jobs.csv``: times to six decimal places, anything else as ``str``."""
+    return float_text(value, decimals=6) if isinstance(value, float) else str(value)
 
 
 def write_incidents(path: str | os.PathLike, rows: Iterable[tuple[str, int, object]]) -> Path:

@@ -27,7 +27,6 @@ match.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -43,7 +42,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.stats import qmc
 
-from sim.errors import Problem, ScenarioError
+from sim.errors import Problem, ScenarioError, closest
 from sim.io.loader import (
     _clean_loc,
     _given,
@@ -345,9 +344,9 @@ def _message(error: dict, path: tuple) -> str:
             expected = expected.replace("a number", "a finite number", 1)
     elif kind == "literal_error":
         expected = "one of " + ctx["expected"]
-        close = difflib.get_close_matches(str(error["input"]), [o.strip("'") for o in ctx["expected"].replace(" or ", ", ").split(", ")], n=1)
+        close = closest(str(error["input"]), [o.strip("'") for o in ctx["expected"].replace(" or ", ", ").split(", ")])
         if close:
-            return f"expected {expected}; got {_given(error['input'])}; did you mean '{close[0]}'?"
+            return f"expected {expected}; got {_given(error['input'])}; did you mean '{close}'?"
     else:
         expected = _WORDS.get(kind, error["msg"].removeprefix("Input should be "))
     if path and path[0] == "scenario" and kind in ("string_type", "dict_type"):
@@ -357,9 +356,9 @@ def _message(error: dict, path: tuple) -> str:
 
 
 def _unknown(name: str, known, kind: str) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
+    close = closest(name, known)
     if close:
-        return f"unknown {kind} '{name}'; did you mean '{close[0]}'?"
+        return f"unknown {kind} '{name}'; did you mean '{close}'?"
     return f"unknown {kind} '{name}'; expected one of: {', '.join(known)}"
 
 
@@ -407,8 +406,8 @@ def _file_hint(path: Path, sweep_file: Path) -> str:
         files.pop(sweep_file.stem, None) if sweep_file.parent.resolve() == path.parent.resolve() else None
     except (OSError, ValueError):
         return ""
-    close = difflib.get_close_matches(path.stem, list(files), n=1)
-    return f"; did you mean '{path.with_name(files[close[0]])}'?" if close else ""
+    close = closest(path.stem, files)
+    return f"; did you mean '{path.with_name(files[close])}'?" if close else ""
 
 
 def _out_problem(out: Path) -> str | None:
@@ -465,8 +464,8 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
 
 
 def _metric_message(metric: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(metric, known, n=1, cutoff=0.5)
-    hint = f"did you mean '{close[0]}'?" if close else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90"
+    close = closest(metric, known, cutoff=0.5)
+    hint = f"did you mean '{close}'?" if close else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90"
     return f"unknown metric '{metric}'; {hint}"
 
 
@@ -559,9 +558,9 @@ def _parameter(path: str, raw, design: str, where: tuple, check: _Checker) -> _P
         return _Parameter(path, values=values) if values else None
     known = ("from", "to", "step", "count", "low", "high", "integer", "log")
     typos = [
-        f"; did you mean '{close[0]}' for '{key}'?"
+        f"; did you mean '{close}' for '{key}'?"
         for key in sorted(map(str, keys)) if key not in known
-        for close in [difflib.get_close_matches(key, known, n=1)] if close
+        for close in [closest(key, known)] if close
     ]
     check.add(where, f"expected {_PARAMETER_FORMS}; got a mapping with {', '.join(sorted(map(str, keys))) or 'no keys'}" + "".join(typos[:1]))
     return None

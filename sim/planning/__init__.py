@@ -1,3 +1,5 @@
-"""Planning answers built on experiments: which lever buys how much (decompose), the smallest team that meets
-a target (staff), and which parameters matter (sensitivity).
+"""Planning answers built on experiments.
+
+Which lever buys how much (decompose), the smallest team that meets a target (staff), and
+which parameters matter (sensitivity).
 """

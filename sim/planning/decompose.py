@@ -50,13 +50,6 @@ LEVERS = ("authority", "information", "dispatch", "coordination")
 
 DEFAULT_METRICS = ("response_min.median", "response_min.p90")
 
-LEVER_WORDS = {
-    "authority": "authority pooling",
-    "information": "shared instant channel",
-    "dispatch": "nearest-unit dispatch",
-    "coordination": "concurrent coordination",
-}
-
 
 # --------------------------------------------------------------------------- the 2^k modes
 

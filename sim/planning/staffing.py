@@ -31,12 +31,11 @@ run's statistic (e.g. the p90 of its incidents); the interval is on its mean ove
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sim.errors import Problem, ScenarioError
+from sim.errors import Problem, ScenarioError, closest, did_you_mean
 from sim.experiments.backends import open_backend
 from sim.experiments.runs import RunTask, run_task
 from sim.scenario.governance import modes_of
@@ -87,6 +86,7 @@ class Target:
         return MET if low >= self.value else NOT_MET if high < self.value else UNDECIDED
 
     def __str__(self) -> str:
+        """The target as written: ``p90 response <= 30``."""
         return f"{self.metric} {self.op} {self.value:g}"
 
 
@@ -141,8 +141,8 @@ def parse_target(text: str, scenario: Scenario) -> Target:
     metric = _metric_path(left.strip())
     known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
     if metric not in known:
-        close = difflib.get_close_matches(metric, known, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else "e.g. p90 response, median response of <type>, within target, response_min.p90"
+        close = closest(metric, known)
+        hint = f"did you mean '{close}'?" if close else "e.g. p90 response, median response of <type>, within target, response_min.p90"
         raise _target_error(text, f"unknown metric '{left.strip()}' (read as '{metric}'); {hint}")
     value, unit = _number(right, text)
     if unit in ("min", "minutes", "h", "hours") and "_min." not in metric:
@@ -224,8 +224,7 @@ def team_of(scenario: Scenario, mode: str, departments: Sequence[str] = ()) -> t
 
 
 def _unknown_department(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=1)
-    return f"unknown department '{name}'" + (f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(names)}")
+    return f"unknown department '{name}'" + did_you_mean(name, names, f"; expected one of: {', '.join(names)}")
 
 
 # --------------------------------------------------------------------------- deciding at one count
@@ -239,6 +238,10 @@ class Rule:
     min_replications: int = 5
     max_replications: int = 30
     batch: int = 5
+
+
+DEFAULT_RULE = Rule()
+"""The rule used when none is given."""
 
 
 @dataclass
@@ -410,7 +413,7 @@ def staff(
     target: Target | str,
     mode: str = "unified",
     departments: Sequence[str] = (),
-    rule: Rule = Rule(),
+    rule: Rule = DEFAULT_RULE,
     seed: int | None = None,
     max_units: int | None = None,
     backend: str = "serial",

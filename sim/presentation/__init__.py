@@ -1,3 +1,5 @@
-"""Pictures and words for people: figures, the HTML report, the animation, the teaching demo, the generated
-scenario guide, and the only place where trace events become sentences.
+"""Pictures and words for people.
+
+Figures, the HTML report, the animation, the teaching demo, the generated scenario guide, and
+the only place where trace events become sentences.
 """

@@ -10,8 +10,8 @@ mode), and writes the results, the figures and a self-contained HTML report to o
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sim.errors import Problem, ScenarioError
 from sim.io.shipped import scenario_folders, shipped_scenario
@@ -23,8 +23,10 @@ CASES = {"garbage": "anhai_garbage.yaml", "classroom": "classroom.yaml"}
 
 
 def scenario_path(case: str) -> Path:
-    """The scenario file of a demo case: in the project's ``scenarios/`` folder, else in the copy
-    installed with the package (``sim/scenarios``), else in ``./scenarios``.
+    """The scenario file of a demo case.
+
+    It is looked for in the project's ``scenarios/`` folder, else in the copy installed with the
+    package (``sim/scenarios``), else in ``./scenarios``.
 
     Raises
     ------

@@ -34,9 +34,10 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib import colormaps
@@ -59,7 +60,10 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
+from sim.presentation.text import format_minutes, format_time_stat
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
+from sim.stats.metrics import in_window
+from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
 
 __all__ = [
     "OKABE_ITO",
@@ -83,6 +87,7 @@ __all__ = [
     "comparison_figures",
     "sweep_figures",
     "format_minutes",
+    "format_time_stat",
 ]
 
 # --------------------------------------------------------------------------- colours
@@ -122,19 +127,6 @@ def mode_colours(modes: Sequence[str]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- units
-
-
-def format_minutes(minutes: float | None) -> str:
-    """A duration for people: ``12.8 min``, ``18.7 h``, ``2.3 days`` (``-`` for none)."""
-    if minutes is None or not math.isfinite(minutes):
-        return "-"
-    if minutes < 0.05:
-        return "0 min"
-    if minutes < 90:
-        return f"{minutes:.1f} min" if minutes < 10 else f"{minutes:.0f} min"
-    if minutes < 2 * MINUTES_PER_DAY:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / MINUTES_PER_DAY:.1f} days"
 
 
 _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
@@ -234,6 +226,14 @@ class Results:
         return float(self.summary["warmup_days"]) * MINUTES_PER_DAY
 
     @property
+    def end_min(self) -> float:
+        """When the runs ended (horizon plus drain), minutes: unreached matters are censored there."""
+        drain = self.summary.get("drain_days")
+        if drain is None:
+            drain = self.scenario.drain_days if self.scenario is not None else 0.0
+        return (float(self.summary["days"]) + float(drain)) * MINUTES_PER_DAY
+
+    @property
     def horizon_min(self) -> float:
         """End of arrivals (and of the measured window), minutes."""
         return float(self.summary["days"]) * MINUTES_PER_DAY
@@ -251,7 +251,7 @@ class Results:
         return self.scenario
 
     @classmethod
-    def from_comparison(cls, comparison) -> "Results":
+    def from_comparison(cls, comparison) -> Results:
         """Results of a :class:`~sim.experiments.runs.Comparison` held in memory (nothing written)."""
         incidents = _columns(
             ("mode", "replication", *RECORD_FIELDS, "response_min", "resolution_min"),
@@ -299,16 +299,24 @@ def load_results(folder: str | Path) -> Results:
 def _measured(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
     """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up."""
     inc = results.incidents
-    mask = (inc["mode"] == mode) & (inc["occurred_min"] >= results.warmup_min)
+    mask = (inc["mode"] == mode) & in_window(inc["occurred_min"], results.warmup_min)
     if incident_type is not None:
         mask &= inc["incident_type"] == incident_type
     return mask
 
 
-def response_times(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
-    """Response times (minutes) of the measured incidents of *mode* that were reached, pooled."""
-    values = results.incidents["response_min"][_measured(results, mode, incident_type)].astype(float)
-    return values[~np.isnan(values)]
+def response_times(results: Results, mode: str, incident_type: str | None = None) -> CensoredTimes:
+    """Response times (minutes) of the measured incidents of *mode* that were found, pooled.
+
+    A matter found but not reached when the run ended is censored at the end (see
+    :mod:`sim.stats.survival`), so the worse-coping mode's slowest matters are not dropped.
+    """
+    inc = results.incidents
+    mask = _measured(results, mode, incident_type) & ~np.isnan(inc["detected_min"].astype(float))
+    detected = inc["detected_min"][mask].astype(float)
+    on_scene = inc["on_scene_min"][mask].astype(float)
+    observed = ~np.isnan(on_scene)
+    return CensoredTimes(np.where(observed, on_scene, results.end_min) - detected, observed)
 
 
 # --------------------------------------------------------------------------- response distributions
@@ -334,10 +342,10 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     colours = results.colours
     high = 1.0
     for mode in results.modes:
-        times = np.sort(np.maximum(response_times(results, mode, incident_type), 1.0))
-        if times.size == 0:
+        times = response_times(results, mode, incident_type)
+        if times.n == 0:
             continue
-        high = max(high, float(times[-1]))
+        high = max(high, times.followed_min)
         _ecdf_curve(ax, mode, times, colours[mode])
     target = float(results.summary["target_min"])
     ax.axvline(target, color="black", linestyle="--", linewidth=1.2, label=f"target: {format_minutes(target)}")
@@ -350,7 +358,7 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Response time: found → first able unit on scene (minutes, log scale)")
-    ax.set_ylabel("Share of incidents reached (%)")
+    ax.set_ylabel("Share of matters found that were reached (%)")
     what = _pretty(incident_type) if incident_type else "all incidents"
     ax.set_title(f"How long until someone able to act arrives: {what}")
     ax.grid(True, which="major", alpha=0.3)
@@ -358,13 +366,21 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     return ax
 
 
-def _ecdf_curve(ax: Axes, mode: str, times: np.ndarray, colour: str) -> None:
-    share = np.arange(1, times.size + 1) / times.size
-    median, p90 = np.median(times), np.percentile(times, 90)
-    label = f"{mode}: {format_minutes(median)}, {format_minutes(p90)} (n={times.size:,})"
-    ax.step(times, share, where="post", color=colour, linewidth=2.2, label=label)
-    ax.plot([median], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
-    ax.plot([p90], [0.9], "^", color=colour, markersize=9, markeredgecolor="white", zorder=5)
+def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str) -> None:
+    """The Kaplan–Meier share reached by each time (flat at the end when matters were never reached)."""
+    curve_min, share = reached_curve(times)
+    median, p90 = km_quantiles(times, (0.5, 0.9))
+
+    def text(value: float | None) -> str:
+        return format_minutes(value) if value is not None else f"> {format_minutes(times.followed_min)}"
+
+    waiting = f", {times.censored:,} not reached" if times.censored else ""
+    label = f"{mode}: {text(median)}, {text(p90)} (n={times.n:,}{waiting})"
+    ax.step(np.maximum(curve_min, 1.0), share, where="post", color=colour, linewidth=2.2, label=label)
+    if median is not None:
+        ax.plot([max(median, 1.0)], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
+    if p90 is not None:
+        ax.plot([max(p90, 1.0)], [0.9], "^", color=colour, markersize=9, markeredgecolor="white", zorder=5)
 
 
 def plot_response_by_type(results: Results, ax: Axes | None = None) -> Axes:
@@ -477,8 +493,10 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     ax.set_xlabel("x, km")
     ax.set_ylabel("y, km")
     overall = response_times(results, mode)
-    mean = float(overall.mean()) if overall.size else math.nan
-    ax.set_title(f"{mode}: mean {format_minutes(mean)}", color=results.colours[mode], fontweight="bold")
+    mean = restricted_mean(overall)
+    bound = ">= " if overall.censored else ""
+    title = f"{mode}: mean {bound}{format_minutes(mean if mean is not None else math.nan)}"
+    ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
 
 
@@ -648,7 +666,7 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _clock(minute: float) -> str:
     """Clock time of a simulation minute: ``Tue 15:19``."""
-    day, rest = divmod(int(round(minute)), MINUTES_PER_DAY)
+    day, rest = divmod(round(minute), MINUTES_PER_DAY)
     return f"{_DAY_NAMES[day % 7]} {rest // 60:02d}:{rest % 60:02d}"
 
 
@@ -863,7 +881,7 @@ def _outcome(events: list[TraceEvent]) -> str:
 
 def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
     """Name the longest wait between two stages on the row, if it is a large part of the picture."""
-    gaps = [(b.at_min - a.at_min, a, b) for a, b in zip(events, events[1:])]
+    gaps = [(b.at_min - a.at_min, a, b) for a, b in pairwise(events)]
     if not gaps:
         return
     length, a, b = max(gaps, key=lambda g: g[0])
@@ -1426,8 +1444,10 @@ def figure_sensitivity(result: dict, metric: str) -> Figure:
 
 
 def metric_words(path: str) -> str:
-    """A metric path in words, for tables and titles: ``by_type.garbage_overflow.response_min.median`` ->
-    ``garbage overflow: median response time``."""
+    """A metric path in words, for tables and titles.
+
+    E.g. ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``.
+    """
     return _metric_name(path)
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from sim.engine.trace import Stage, TraceEvent
 from sim.io.results import write_atomic
 from sim.presentation import figures as plots
-from sim.presentation.figures import Results, Story, format_minutes
+from sim.presentation.figures import Results, Story
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
+from sim.presentation.text import format_minutes, format_time_stat, share
 
 __all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "staffing_sentences", "CAPTIONS", "RESULT_FILES"]
 
@@ -174,11 +175,13 @@ def narrate(results: Results, story: Story | None = None) -> str:
     width = max(len(m) for m in results.modes)
     for mode in results.modes:
         stats = summary["modes"][mode]["by_type"][focus]
-        response = stats["response_min"] or {}
+        response = stats["response_min"]
         within = stats["within_target"]
+        waiting = response["not_reached"] if response else 0
         lines.append(
-            f"  {mode:<{width}}  median {format_minutes(response.get('median')):>9}   p90 {format_minutes(response.get('p90')):>9}"
+            f"  {mode:<{width}}  median {format_time_stat(response, 'median'):>9}   p90 {format_time_stat(response, 'p90'):>9}"
             f"   within {target:g} min: {'-' if within is None else f'{100 * within:.0f}%'}"
+            + (f"   ({waiting:,} not reached by the end)" if waiting else "")
         )
     lines += _ratio_line(results, focus)
     if story is not None:
@@ -226,18 +229,10 @@ def _table(header: list[str], rows: list[list[str]], colours: dict[str, str] | N
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _stat(stats, key):
-    return None if not stats else stats.get(key)
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _mean_ci(stats) -> str:
     if not stats:
         return "-"
-    text = format_minutes(stats["mean"])
+    text = (">= " if stats.get("mean_is_lower_bound") else "") + format_minutes(stats["mean"])
     if "ci_low" in stats:
         text += f" [{format_minutes(stats['ci_low'])}, {format_minutes(stats['ci_high'])}]"
     return text
@@ -246,10 +241,13 @@ def _mean_ci(stats) -> str:
 _GLANCE = (
     ("incidents measured", lambda s: f"{s['incidents']:,}"),
     ("detected", lambda s: f"{s['detected']:,}"),
-    ("response median", lambda s: format_minutes(_stat(s["response_min"], "median"))),
-    ("response p90", lambda s: format_minutes(_stat(s["response_min"], "p90"))),
+    ("found, not reached by the end", lambda s: "-" if s["response_min"] is None else f"{s['response_min']['not_reached']:,}"),
+    ("response median", lambda s: format_time_stat(s["response_min"], "median")),
+    ("response p90", lambda s: format_time_stat(s["response_min"], "p90")),
     ("response mean [95% CI]", lambda s: _mean_ci(s["response_min"])),
-    ("resolution median", lambda s: format_minutes(_stat(s["resolution_min"], "median"))),
+    ("handled on the spot by the finder", lambda s: share(s.get("on_the_spot"))),
+    ("dispatched: response median", lambda s: format_time_stat(s.get("dispatched_response_min"), "median")),
+    ("resolution median", lambda s: format_time_stat(s["resolution_min"], "median")),
     ("unresolved at end", lambda s: f"{s['unresolved']:,}"),
     ("seen, not handled", lambda s: f"{s['seen_not_handled']:,}"),
     ("referrals / bounces", lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
@@ -262,15 +260,15 @@ def _summary_tables(results: Results) -> str:
     stats = summary["modes"]
     target = f"within {summary['target_min']:g} min"
     glance = [[label, *(fn(stats[m]) for m in modes)] for label, fn in _GLANCE]
-    glance.insert(5, [target, *(_share(stats[m]["within_target"]) for m in modes)])
+    glance.insert(7, [target, *(share(stats[m]["within_target"]) for m in modes)])
     types = list(stats[modes[0]]["by_type"])
     by_type = [
-        [plots._pretty(t), *(f"{format_minutes(_stat(stats[m]['by_type'][t]['response_min'], 'median'))} / "
-                             f"{format_minutes(_stat(stats[m]['by_type'][t]['response_min'], 'p90'))}" for m in modes)]
+        [plots._pretty(t), *(f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
+                             f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'p90')}" for m in modes)]
         for t in types
     ]
     departments = list(stats[modes[0]]["utilisation"])
-    util = [[d, *(_share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
+    util = [[d, *(share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
     colours = results.colours
     return (
         "<h2>At a glance</h2>" + _table(["", *modes], glance, colours)

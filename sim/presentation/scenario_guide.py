@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from sim.presentation.text import share as _share
 from sim.scenario.schema import Scenario
 
 __all__ = ["field_reference", "results_table", "scenario_guide"]
@@ -111,31 +112,35 @@ def results_table(paths: Iterable[Path]) -> str:
         "## What the shipped scenarios show",
         "",
         "Each scenario under `python -m sim compare FILE` with its own horizon and seed (one replication).",
-        "Response = detected to first capable unit on scene, minutes: median / p90; share within the target.",
+        "Response = detected to first capable unit on scene, minutes: median / p90 (Kaplan–Meier, matters not",
+        "reached by the end censored; '> X' when beyond the follow-up); share within the target; share of the",
+        "matters found that nobody reached by the end.",
         "",
-        "| scenario | days | incidents | mode | response median | response p90 | within target | garbage median |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | days | incidents | mode | response median | response p90 | within target | not reached | garbage median |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for path in paths:
         scenario = load_scenario(path)
         summary = compare(scenario).summary
         for mode, stats in summary["modes"].items():
-            response = stats["response_min"] or {}
-            garbage = stats["by_type"].get("garbage_overflow", {}).get("response_min") or {}
+            response = stats["response_min"]
+            garbage = stats["by_type"].get("garbage_overflow", {}).get("response_min")
             lines.append(
                 f"| `{Path(path).name}` | {scenario.days:g} | {stats['incidents']:,} | {mode} | "
-                f"{_num(response.get('median'))} | {_num(response.get('p90'))} | "
-                f"{_share(stats['within_target'])} | {_num(garbage.get('median'))} |"
+                f"{_num(response, 'median')} | {_num(response, 'p90')} | "
+                f"{_share(stats['within_target'])} | {_share(response and response['share_not_reached'])} | "
+                f"{_num(garbage, 'median')} |"
             )
     return "\n".join(lines) + "\n"
 
 
-def _num(value) -> str:
-    return "-" if value is None else f"{value:,.1f}"
-
-
-def _share(value) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
+def _num(stats: dict | None, key: str) -> str:
+    """A censored time statistic in minutes with one decimal; ``> X`` beyond the follow-up."""
+    if stats is None:
+        return "-"
+    if stats.get(key) is None and stats.get(f"{key}_more_than") is not None:
+        return f"> {stats[f'{key}_more_than']:,.1f}"
+    return "-" if stats.get(key) is None else f"{stats[key]:,.1f}"
 
 
 def scenario_guide(scenario_paths: Iterable[Path] = (), run: bool = True) -> str:

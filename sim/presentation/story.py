@@ -8,7 +8,7 @@ few words for a timeline label (:func:`short_stage`) — and select stages by th
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from sim.engine.trace import Stage, TraceEvent
 

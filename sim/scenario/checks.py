@@ -70,7 +70,7 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
     depts = [d.name for d in scenario.departments]
     types = [t.name for t in scenario.incident_types]
     patches = _patch_names(scenario.territory) + ["centre"]
-    out = []
+    out: list[tuple[tuple[str | int, ...], str]] = []
     for i, d in enumerate(scenario.departments):
         for j, power in enumerate(d.powers):
             if power not in types:
@@ -78,7 +78,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
         bases = [d.base] if isinstance(d.base, str) else d.base
         for j, base in enumerate(bases):
             if base not in patches:
-                path = ("departments", i, "base") + (() if isinstance(d.base, str) else (j,))
+                path: tuple[str | int, ...] = ("departments", i, "base")
+                if not isinstance(d.base, str):
+                    path = (*path, j)
                 out.append((path, unknown("patch", base, patches)))
         if isinstance(d.base, list) and not d.base:
             out.append((("departments", i, "base"), "base list is empty"))
@@ -111,4 +113,5 @@ def _patch_names(territory: Territory) -> list[str]:
     if territory.patches is not None:
         return [p.name for p in territory.patches]
     g = territory.grid
+    assert g is not None  # the schema requires a grid or patches
     return [f"r{r}c{c}" for r in range(g.rows) for c in range(g.cols)]

@@ -9,7 +9,7 @@ distribution ever touches a global random state.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import (
@@ -69,13 +69,13 @@ class Uniform(BaseModel):
     high: float = Field(ge=0, allow_inf_nan=False, description="minutes")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> Uniform:
         if self.high < self.low:
             raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
         return self
 
 
-_Spec = Annotated[Union[Fixed, Exponential, Lognormal, Gamma, Uniform], Field(discriminator="dist")]
+_Spec = Annotated[Fixed | Exponential | Lognormal | Gamma | Uniform, Field(discriminator="dist")]
 
 
 def _from_number(value: object) -> object:

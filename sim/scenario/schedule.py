@@ -12,8 +12,8 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 __all__ = ["MINUTES_PER_DAY", "MINUTES_PER_WEEK", "WeeklyHours", "WeeklySteps", "parse_window", "DAY_SETS"]
 
@@ -71,12 +71,12 @@ class WeeklyHours:
     """True when open round the clock."""
 
     @classmethod
-    def always(cls) -> "WeeklyHours":
+    def always(cls) -> WeeklyHours:
         """Open round the clock."""
         return cls((0.0,), (float(MINUTES_PER_WEEK),))
 
     @classmethod
-    def from_windows(cls, windows: Iterable[str], days: Iterable[int]) -> "WeeklyHours":
+    def from_windows(cls, windows: Iterable[str], days: Iterable[int]) -> WeeklyHours:
         """Build from daily windows (``"08:30-12:00"``) repeated on the given days (0 = Monday)."""
         spans = []
         for day in days:
@@ -86,7 +86,7 @@ class WeeklyHours:
         return cls.from_spans(spans)
 
     @classmethod
-    def from_spans(cls, spans: Iterable[tuple[float, float]]) -> "WeeklyHours":
+    def from_spans(cls, spans: Iterable[tuple[float, float]]) -> WeeklyHours:
         """Build from absolute (start, end) minutes; wraps past the week's end and merges overlaps."""
         pieces = []
         for start, end in spans:
@@ -104,6 +104,7 @@ class WeeklyHours:
         return cls(tuple(float(s) for s, _ in merged), tuple(float(e) for _, e in merged))
 
     def __post_init__(self):
+        """Derive the open minutes per week once."""
         # Derived once: add_open_minutes asks for them on every hand-over.
         object.__setattr__(self, "open_per_week", sum(e - s for s, e in zip(self.starts, self.ends)))
         object.__setattr__(self, "is_always", self.open_per_week >= MINUTES_PER_WEEK)
@@ -192,13 +193,14 @@ class WeeklySteps:
     """Integral over one week."""
 
     def __post_init__(self):
+        """Derive the weekly total once."""
         # Derived once: every patrol pass and every shift count reads them.
         edges = self.breaks[1:] + (float(MINUTES_PER_WEEK),)
         object.__setattr__(self, "weekly_total", sum(v * (e - b) for b, e, v in zip(self.breaks, edges, self.values)))
         object.__setattr__(self, "_arrays", None)
 
     @classmethod
-    def from_hours(cls, parts: Iterable[tuple[WeeklyHours, float]], cap: float = math.inf) -> "WeeklySteps":
+    def from_hours(cls, parts: Iterable[tuple[WeeklyHours, float]], cap: float = math.inf) -> WeeklySteps:
         """Sum of amounts that apply while their hours are open, capped at *cap*."""
         parts = list(parts)
         cuts = {0.0}
@@ -209,12 +211,12 @@ class WeeklySteps:
         values = tuple(min(cap, sum(a for h, a in parts if h.is_open(b))) for b in breaks)
         return cls(breaks, values)
 
-    def map(self, fn) -> "WeeklySteps":
+    def map(self, fn) -> WeeklySteps:
         """The step function ``fn(value)`` on the same segments."""
         return WeeklySteps(self.breaks, tuple(fn(v) for v in self.values))
 
     @staticmethod
-    def combine(steps: Iterable["WeeklySteps"], fn) -> "WeeklySteps":
+    def combine(steps: Iterable[WeeklySteps], fn) -> WeeklySteps:
         """``fn(values...)`` of several step functions, segment by segment."""
         steps = list(steps)
         breaks = tuple(sorted({b for s in steps for b in s.breaks} | {0.0}))

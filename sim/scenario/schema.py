@@ -13,7 +13,7 @@ raising on the first.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -89,7 +89,7 @@ def _check_days(days):
 
 Name = Annotated[str, AfterValidator(_check_name)]
 Windows = Annotated[list[str], Field(min_length=1), AfterValidator(_check_windows)]
-Days = Annotated[Union[Literal["daily", "weekdays", "weekends"], list[int]], AfterValidator(_check_days)]
+Days = Annotated[Literal["daily", "weekdays", "weekends"] | list[int], AfterValidator(_check_days)]
 
 
 class Hours(_Model):
@@ -124,7 +124,7 @@ class GridSpec(_Model):
     grids: tuple[PositiveInt, PositiveInt] = Field(
         (1, 1), description="higher-level grids (e.g. village/community) as [rows, cols] blocks"
     )
-    weights: Optional[list[NonNegativeFloat]] = Field(
+    weights: list[NonNegativeFloat] | None = Field(
         None, description="incident weight per patch, row by row (rows*cols numbers); default equal"
     )
     centre_peak: NonNegativeFloat = Field(
@@ -132,7 +132,7 @@ class GridSpec(_Model):
     )
 
     @model_validator(mode="after")
-    def _shapes(self) -> "GridSpec":
+    def _shapes(self) -> GridSpec:
         if self.weights is not None and len(self.weights) != self.rows * self.cols:
             raise ValueError(f"weights has {len(self.weights)} numbers, expected rows*cols = {self.rows * self.cols}")
         if self.weights is not None and sum(self.weights) <= 0:
@@ -157,8 +157,8 @@ class PatchSpec(_Model):
 class Territory(_Model):
     """Where incidents happen and how long it takes to get there."""
 
-    grid: Optional[GridSpec] = Field(None, description="generate a rows x cols grid (give this or patches)")
-    patches: Optional[list[PatchSpec]] = Field(None, min_length=1, description="explicit patches (give this or grid)")
+    grid: GridSpec | None = Field(None, description="generate a rows x cols grid (give this or patches)")
+    patches: list[PatchSpec] | None = Field(None, min_length=1, description="explicit patches (give this or grid)")
     patch_km: PositiveFloat = Field(
         1.0, allow_inf_nan=False, le=1000, description="side of one patch, km (grid spacing; a patrol's beat per patch)"
     )
@@ -166,7 +166,7 @@ class Territory(_Model):
     distance: Literal["euclidean", "manhattan"] = Field("euclidean", description="straight-line metric")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Territory":
+    def _one_source(self) -> Territory:
         if (self.grid is None) == (self.patches is None):
             raise ValueError("give exactly one of 'grid' or 'patches'")
         if self.patches is not None:
@@ -200,7 +200,7 @@ class Department(_Model):
     name: Name = Field(description="unique department name")
     units: NonNegativeInt = Field(le=100_000, description="field units (teams or vehicles)")
     crew: PositiveInt = Field(2, le=100, description="people per unit (reported, not simulated)")
-    base: Union[str, list[str]] = Field(
+    base: str | list[str] = Field(
         "centre", description="patch name(s) of the base(s); units are spread over them in turn; 'centre' = the central patch"
     )
     speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="travel speed on roads, km/h")
@@ -208,7 +208,7 @@ class Department(_Model):
     travel_cv: NonNegativeFloat = Field(
         0.0, allow_inf_nan=False, le=5, description="random variation of travel time (lognormal CV; 0 = deterministic)"
     )
-    shift: Union[Literal["24h", "office_hours", "day_night"], list[ShiftWindow]] = Field(
+    shift: Literal["24h", "office_hours", "day_night"] | list[ShiftWindow] = Field(
         "24h",
         description="'24h' (all units always), 'office_hours' (all units weekdays 08:30-12:00, 14:00-17:30), "
         "'day_night' (day_share of units 08:00-20:00, the rest 20:00-08:00), or a list of windows with unit counts",
@@ -273,7 +273,7 @@ class Escalation(_Model):
     city: float = Field(0.0, ge=0, le=1, description="share that must go up to the city centre")
 
     @model_validator(mode="after")
-    def _shares(self) -> "Escalation":
+    def _shares(self) -> Escalation:
         if self.grid + self.city > 1 + 1e-12:
             raise ValueError(f"grid + city shares add up to {self.grid + self.city:g}; expected at most 1")
         return self
@@ -284,20 +284,20 @@ class IncidentType(_Model):
 
     name: Name = Field(description="unique incident type name")
     rate_per_day: NonNegativeFloat = Field(allow_inf_nan=False, le=1e7, description="incidents per day in the whole town")
-    profile: Optional[list[NonNegativeFloat]] = Field(
+    profile: list[NonNegativeFloat] | None = Field(
         None, description="24 relative hourly rates (hour 0 = 00:00-01:00); default flat"
     )
     service_min: Duration = Field(
         Lognormal(dist="lognormal", mean=30.0, cv=1.0), description="on-scene work per department involved, minutes"
     )
     priority: int = Field(3, ge=1, le=9, description="1 = most urgent; queues serve lower numbers first")
-    requires: Optional[list[str]] = Field(
+    requires: list[str] | None = Field(
         None,
         min_length=1,
         description="departments that must all act (multi-department matter); default: any one department with power over it",
     )
     detection: Detection = Field(Detection(), description="detection channels")
-    escalation: "Escalation" = Field(
+    escalation: Escalation = Field(
         default_factory=lambda: Escalation(), description="which layer a matter needs: grid, town (the rest) or city"
     )
 
@@ -325,7 +325,7 @@ class IncidentType(_Model):
 class AuthoritySpec(_Model):
     """Who may act on what: which departments' powers are merged into one team."""
 
-    pooled: Union[Literal["all", "none"], list[str]] = Field(
+    pooled: Literal["all", "none"] | list[str] = Field(
         "none", description="'none', 'all' (every poolable department), or the departments pooled into one team"
     )
 
@@ -333,23 +333,23 @@ class AuthoritySpec(_Model):
 class ModeSpec(_Model):
     """A way of working: values of the four levers. Unset levers come from ``based_on``."""
 
-    based_on: Optional[Literal["fragmented", "joint", "unified"]] = Field(
+    based_on: Literal["fragmented", "joint", "unified"] | None = Field(
         None, description="preset this mode starts from (default: the preset of the same name, else fragmented)"
     )
-    authority: Optional[AuthoritySpec] = Field(None, description="who may act on what")
-    information: Optional[Literal["referral", "instant"]] = Field(
+    authority: AuthoritySpec | None = Field(None, description="who may act on what")
+    information: Literal["referral", "instant"] | None = Field(
         None, description="'referral': through office-hours desks; 'instant': a shared channel to a 24 h centre"
     )
-    dispatch: Optional[Literal["own_queue", "nearest"]] = Field(
+    dispatch: Literal["own_queue", "nearest"] | None = Field(
         None, description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit"
     )
-    coordination: Optional[Literal["sequential", "concurrent"]] = Field(
+    coordination: Literal["sequential", "concurrent"] | None = Field(
         None, description="multi-department matters: one department after another, or all at once"
     )
-    leave_probability: Optional[float] = Field(
+    leave_probability: float | None = Field(
         None, ge=0, le=1, description="chance a unit that finds a matter outside its powers leaves it (seen, not handled)"
     )
-    closed_loop: Optional[bool] = Field(
+    closed_loop: bool | None = Field(
         None, description="run the eight-step closed loop (verify, accept, assign ... check and close) around each fix"
     )
 
@@ -453,12 +453,12 @@ class Scenario(_Model):
     departments: list[Department] = Field(min_length=1)
     incident_types: list[IncidentType] = Field(min_length=1)
     governance: Governance = Field(Governance(), description="channels and modes")
-    grid_management: Optional["GridManagement"] = Field(
+    grid_management: GridManagement | None = Field(
         None, description="grid workers who solve simple matters in their grid, and escalation up to the city"
     )
 
     @model_validator(mode="after")
-    def _warmup(self) -> "Scenario":
+    def _warmup(self) -> Scenario:
         if self.warmup_days >= self.days:
             raise ValueError(f"warmup_days ({self.warmup_days}) must be less than days ({self.days})")
         return self

@@ -1,2 +1,1 @@
-"""Statistics of records: summaries, intervals, bootstrap and paired differences (pure functions).
-"""
+"""Statistics of records: summaries, censored times, intervals, bootstrap, paired differences."""

@@ -232,7 +232,9 @@ def _travel_min(department: Department, town: Town, dispatch: str) -> float:
     """Mean travel time (minutes, set-off included) of the department's units to matters."""
     bases = [department.base] if isinstance(department.base, str) else list(department.base)
     patches = [town.index(b) for b in bases] or [town.index("centre")]
-    km = np.array([town.road_km(town.xy_km, p) for p in patches])  # bases x patches
+    delta = np.abs(town.xy_km[None, :, :] - town.xy_km[patches][:, None, :])  # bases x patches x 2
+    straight = delta.sum(axis=-1) if town.manhattan else np.sqrt((delta**2).sum(axis=-1))
+    km = straight * town.detour_factor
     road = km.min(axis=0) if dispatch == "nearest" else km.mean(axis=0)
     return department.setoff_min + 60.0 * float(road @ town.weights) / department.speed_kmh
 

@@ -1,10 +1,19 @@
 """Performance measures as pure functions of incident records, and the statistics of replications.
 
 Response time is detected -> first capable unit on scene; resolution time is detected ->
-resolved. Incidents that occurred during the warm-up are left out. Tallies (times) are pooled
-over replications for medians and percentiles. Replications are independent, so:
+resolved. Incidents that occurred during the warm-up are left out. A matter detected but not
+reached (or not resolved) when the run ends is *censored* at ``end - detected``, never dropped:
+medians and percentiles come from the Kaplan–Meier estimate (:mod:`sim.stats.survival`), the share
+not reached stands beside them, and a percentile beyond what was observed is ``None`` with
+``<key>_more_than`` giving the time it exceeds. Matters found and handled on the spot by the
+patrol that found them have a response of 0; ``dispatched_response_min`` gives the response of
+the rest, and ``on_the_spot`` their share. Tallies (times) are pooled over replications for
+medians and percentiles. Replications are independent, so, with one rule per estimate:
 
-* the interval on a mean is a Student-t interval on the replication means;
+* the mean is the mean of the replication means (each a restricted mean, see
+  :func:`sim.stats.survival.restricted_mean`), and its interval a Student-t interval on those
+  replication means (from :data:`MIN_INTERVAL_REPLICATIONS` replications; a time's lower bound is
+  never below 0);
 * the interval on a pooled median or p90 is a *replication bootstrap*: whole replications are
   resampled with replacement and the pooled quantile recomputed. Times within one replication
   are correlated (a queue that is long stays long), so resampling single incidents, or an
@@ -31,13 +40,17 @@ from scipy import stats
 
 from sim.engine.incidents import LAYER_NAMES
 from sim.engine.records import IncidentRecord
+from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
     "CONFIDENCE",
     "Precision",
     "describe",
+    "in_window",
+    "measured",
     "metric_paths",
     "metric_value",
+    "censored_times",
     "paired_difference",
     "relative_half_width",
     "replication_bootstrap",
@@ -52,9 +65,15 @@ BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240601
 MIN_BOOTSTRAP_REPLICATIONS = 5
 """Fewer replications than this give no bootstrap interval (too few distinct resamples)."""
+MIN_INTERVAL_REPLICATIONS = 3
+"""Fewer replications than this give no t-interval (two values say almost nothing about spread)."""
 
-TIME_KEYS = ("n", "mean", "median", "p90", "p95")
-GROUP_KEYS = ("incidents", "detected", "within_target", "unresolved", "seen_not_handled", "referrals", "bounces")
+TIME_KEYS = ("n", "mean", "median", "p90", "p95", "share_not_reached")
+GROUP_KEYS = (
+    "incidents", "detected", "undetected", "within_target", "on_the_spot", "unresolved", "seen_not_handled",
+    "referrals", "bounces",
+)
+TIME_GROUPS = ("response_min", "dispatched_response_min", "resolution_min")
 
 
 # --------------------------------------------------------------------------- intervals
@@ -67,9 +86,12 @@ def _finite(values: Iterable) -> np.ndarray:
 
 
 def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Student-t confidence interval for the mean of independent *values* (None if fewer than 2)."""
+    """Student-t confidence interval for the mean of independent *values*.
+
+    ``None`` with fewer than :data:`MIN_INTERVAL_REPLICATIONS` values.
+    """
     values = _finite(values)
-    if len(values) < 2:
+    if len(values) < MIN_INTERVAL_REPLICATIONS:
         return None
     mean = float(values.mean())
     half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
@@ -79,8 +101,8 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple
 def relative_half_width(values: Sequence[float], confidence: float = CONFIDENCE) -> float | None:
     """Half-width of the t-interval on the mean of *values*, divided by ``|mean|``.
 
-    Returns None with fewer than two values; 0 when every value is the same; ``inf`` when the
-    mean is 0 but the values vary.
+    Returns None with fewer than :data:`MIN_INTERVAL_REPLICATIONS` values; 0 when every value is
+    the same; ``inf`` when the mean is 0 but the values vary.
     """
     interval = t_interval(values, confidence)
     if interval is None:
@@ -232,53 +254,118 @@ def _is_number(value) -> bool:
 # --------------------------------------------------------------------------- one mode's summary
 
 
-def _measured(records: Iterable[IncidentRecord], warmup_min: float) -> list[IncidentRecord]:
-    return [r for r in records if r.occurred_min >= warmup_min]
+def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
+    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
 
-
-def time_stats(samples_by_replication: Sequence[np.ndarray]) -> dict | None:
-    """Mean, median, p90, p95 (minutes) of pooled samples, with intervals over replications.
-
-    With more than one replication, ``ci_low``/``ci_high`` is the t-interval on the mean; with
-    at least :data:`MIN_BOOTSTRAP_REPLICATIONS`, ``median_ci_low``/``median_ci_high`` and
-    ``p90_ci_low``/``p90_ci_high`` are replication-bootstrap intervals on the pooled quantiles.
+    The one warm-up rule, for one time or a numpy array of times (then a boolean mask). Arrivals
+    stop at the horizon, so *end_min* only matters to a caller that passes one.
     """
-    pooled = np.concatenate([np.asarray(s, dtype=float) for s in samples_by_replication]) if samples_by_replication else np.array([])
-    pooled = pooled[~np.isnan(pooled)]
-    if pooled.size == 0:
+    return (occurred_min >= warmup_min) & (occurred_min < end_min)
+
+
+def measured(
+    records: Iterable[IncidentRecord], warmup_min: float, end_min: float = math.inf, incident_type: str | None = None
+) -> list[IncidentRecord]:
+    """The records of incidents in the measured window (:func:`in_window`), of one type if given."""
+    return [
+        r for r in records
+        if in_window(r.occurred_min, warmup_min, end_min) and (incident_type is None or r.incident_type == incident_type)
+    ]
+
+
+def time_stats(times_by_replication: Sequence[CensoredTimes], confidence: float = CONFIDENCE) -> dict | None:
+    """Statistics of durations that may be censored, pooled over replications, with intervals.
+
+    Keys: ``n`` (matters: reached and not), ``reached``, ``not_reached`` and ``share_not_reached``;
+    ``mean`` (mean of the replications' restricted means; ``mean_is_lower_bound`` when something
+    is censored); ``median``, ``p90``, ``p95`` (Kaplan–Meier quantiles of the pooled durations; a
+    quantile beyond the longest follow-up is ``None`` and ``<key>_more_than`` holds that follow-up).
+    From :data:`MIN_INTERVAL_REPLICATIONS` replications, ``ci_low``/``ci_high`` is the t-interval
+    on the mean (lower bound at least 0); from :data:`MIN_BOOTSTRAP_REPLICATIONS`,
+    ``median_ci_low``/``median_ci_high`` and ``p90_ci_low``/``p90_ci_high`` are replication
+    bootstrap intervals of the same quantiles (a high end beyond what was observed is ``None``).
+    ``None`` when there are no matters at all.
+    """
+    reps = [t for t in times_by_replication if t.n]
+    if not reps:
         return None
-    out = {
-        "n": int(pooled.size),
-        "mean": float(pooled.mean()),
-        "median": float(np.median(pooled)),
-        "p90": float(np.percentile(pooled, 90)),
-        "p95": float(np.percentile(pooled, 95)),
+    pooled = CensoredTimes(np.concatenate([t.minutes for t in reps]), np.concatenate([t.observed for t in reps]))
+    censored = pooled.censored
+    out: dict = {
+        "n": pooled.n,
+        "reached": pooled.n - censored,
+        "not_reached": censored,
+        "share_not_reached": censored / pooled.n,
     }
-    means = [float(np.nanmean(s)) for s in samples_by_replication if np.any(~np.isnan(np.asarray(s, dtype=float)))]
-    interval = t_interval(means) if len(samples_by_replication) > 1 else None
+    means = [restricted_mean(t) for t in reps]
+    out["mean"] = float(np.mean(means))
+    out["mean_is_lower_bound"] = censored > 0
+    for key, value in zip(("median", "p90", "p95"), km_quantiles(pooled, (0.5, 0.9, 0.95))):
+        out[key] = value
+        if value is None:
+            out[f"{key}_more_than"] = pooled.followed_min
+    interval = t_interval(means, confidence) if len(times_by_replication) >= MIN_INTERVAL_REPLICATIONS else None
     if interval:
-        out["ci_low"], out["ci_high"] = interval
-    quantile_intervals = replication_bootstrap(samples_by_replication, (50, 90))
-    for key, p in (("median", 50), ("p90", 90)):
-        if quantile_intervals and p in quantile_intervals:
-            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = quantile_intervals[p]
+        out["ci_low"], out["ci_high"] = max(0.0, interval[0]), interval[1]
+    for key, (low, high) in _quantile_intervals(times_by_replication, confidence).items():
+        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = low, high
     return out
 
 
-def _group_stats(per_rep: Sequence[list[IncidentRecord]], target_min: float) -> dict:
-    response = [np.array([r.response_min for r in recs]) for recs in per_rep]
-    resolution = [np.array([r.resolution_min for r in recs]) for recs in per_rep]
-    detected = [r for recs in per_rep for r in recs if not math.isnan(r.detected_min)]
-    within = [r.response_min <= target_min for r in detected]
+def _quantile_intervals(times_by_replication: Sequence[CensoredTimes], confidence: float) -> dict:
+    """Replication-bootstrap intervals of the pooled median and p90 (censoring respected)."""
+    if len(times_by_replication) < MIN_BOOTSTRAP_REPLICATIONS or not any(t.n for t in times_by_replication):
+        return {}
+    if all(t.censored == 0 for t in times_by_replication):
+        found = replication_bootstrap([t.minutes for t in times_by_replication], (50, 90), confidence)
+        return {key: found[p] for key, p in (("median", 50), ("p90", 90)) if found and p in found}
+    r = len(times_by_replication)
+    counts = np.random.default_rng(BOOTSTRAP_SEED).multinomial(r, [1 / r] * r, size=BOOTSTRAP_RESAMPLES)
+    estimates = weighted_km_quantiles(times_by_replication, counts, (0.5, 0.9))
+    tail = 100 * (1 - confidence) / 2
+    out = {}
+    for key, column in zip(("median", "p90"), estimates.T):
+        column = column[~np.isnan(column)]
+        if column.size:
+            low, high = np.percentile(column, [tail, 100 - tail], method="inverted_cdf")
+            out[key] = (None if math.isinf(low) else float(low), None if math.isinf(high) else float(high))
+    return out
+
+
+def censored_times(records: Sequence[IncidentRecord], end_min: float, stage: str) -> CensoredTimes:
+    """Detected-to-*stage* durations of detected matters, censored at the run's end when not reached.
+
+    *stage* is the record field that ends the duration: ``on_scene_min``, ``resolved_min`` or
+    ``closed_min``.
+    """
+    detected = [r for r in records if not math.isnan(r.detected_min)]
+    ends = np.array([getattr(r, stage) for r in detected], dtype=float)
+    starts = np.array([r.detected_min for r in detected], dtype=float)
+    observed = ~np.isnan(ends)
+    return CensoredTimes(np.where(observed, ends, end_min) - starts, observed)
+
+
+def _group_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], targets: Mapping[str, float]) -> dict:
     all_records = [r for recs in per_rep for r in recs]
-    closure = [np.array([r.closure_min for r in recs]) for recs in per_rep]
+    detected = [r for r in all_records if not math.isnan(r.detected_min)]
+    within = [r.response_min <= targets[r.incident_type] for r in detected]
+    on_the_spot = [r for r in detected if r.on_the_spot]
+    reached = [r for r in detected if not math.isnan(r.on_scene_min)]
+    dispatched = [[r for r in recs if not r.on_the_spot] for recs in per_rep]
+    has_loop = any(not math.isnan(r.closed_min) for r in all_records)
     return {
         "incidents": len(all_records),
         "detected": len(detected),
-        "response_min": time_stats(response),
-        "resolution_min": time_stats(resolution),
-        "closure_min": time_stats(closure),
+        "undetected": len(all_records) - len(detected),
+        "response_min": time_stats([censored_times(recs, end, "on_scene_min") for recs, end in zip(per_rep, ends)]),
+        "dispatched_response_min": time_stats(
+            [censored_times(recs, end, "on_scene_min") for recs, end in zip(dispatched, ends)]
+        ),
+        "resolution_min": time_stats([censored_times(recs, end, "resolved_min") for recs, end in zip(per_rep, ends)]),
+        "closure_min": time_stats([censored_times(recs, end, "closed_min") for recs, end in zip(per_rep, ends)])
+        if has_loop else None,
         "within_target": float(np.mean(within)) if within else None,
+        "on_the_spot": len(on_the_spot) / len(reached) if reached else None,
         "unresolved": sum(1 for r in detected if not r.resolved),
         "seen_not_handled": sum(r.seen_not_handled for r in all_records),
         "referrals": sum(r.referrals for r in all_records),
@@ -287,7 +374,10 @@ def _group_stats(per_rep: Sequence[list[IncidentRecord]], target_min: float) -> 
     }
 
 
-def summarise(outputs: Sequence, warmup_min: float, target_min: float, type_names: Sequence[str]) -> dict:
+def summarise(
+    outputs: Sequence, warmup_min: float, target_min: float, type_names: Sequence[str],
+    targets: Mapping[str, float] | None = None,
+) -> dict:
     """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
 
     Parameters
@@ -297,22 +387,45 @@ def summarise(outputs: Sequence, warmup_min: float, target_min: float, type_name
     warmup_min:
         Incidents occurring before this are not measured.
     target_min:
-        Response target for ``within_target``.
+        Response target for ``within_target`` of types without a target of their own.
     type_names:
         Incident type names, in scenario order, for ``by_type``.
+    targets:
+        Response target per incident type, minutes (default: *target_min* for every type).
     """
-    per_rep = [_measured(o.records, warmup_min) for o in outputs]
-    summary = {"replications": len(outputs), **_group_stats(per_rep, target_min)}
+    per_rep = [measured(o.records, warmup_min) for o in outputs]
+    ends = [o.end_min for o in outputs]
+    targets = {name: (targets or {}).get(name, target_min) for name in type_names}
+    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
         d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments
     }
     summary["backlog"] = sum(o.backlog for o in outputs)
+    summary["by_channel"] = _channel_stats(per_rep, ends)
     summary["by_type"] = {
-        name: _group_stats([[r for r in recs if r.incident_type == name] for recs in per_rep], target_min)
+        name: _group_stats([[r for r in recs if r.incident_type == name] for recs in per_rep], ends, targets)
         for name in type_names
     }
     return summary
+
+
+def _channel_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float]) -> dict:
+    """Response by the channel that reported the matter (patrol, grid worker, hotline, camera, …).
+
+    A planner sees which channel the reform speeds up: patrol finds handled on the spot have a
+    response of 0, while reports through the hotline wait for the referral chain.
+    """
+    channels = sorted({r.channel for recs in per_rep for r in recs if r.channel})
+    return {
+        channel: {
+            "detected": sum(1 for recs in per_rep for r in recs if r.channel == channel),
+            "response_min": time_stats(
+                [censored_times([r for r in recs if r.channel == channel], end, "on_scene_min") for recs, end in zip(per_rep, ends)]
+            ),
+        }
+        for channel in channels
+    }
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -346,7 +459,7 @@ def metric_paths(type_names: Sequence[str], department_names: Sequence[str]) -> 
     """Every metric a run's summary holds, as dotted paths (for validation and "did you mean")."""
 
     def group(prefix: str) -> list[str]:
-        times = [f"{prefix}{t}.{k}" for t in ("response_min", "resolution_min") for k in TIME_KEYS]
+        times = [f"{prefix}{t}.{k}" for t in TIME_GROUPS for k in TIME_KEYS]
         return times + [f"{prefix}{k}" for k in GROUP_KEYS]
 
     paths = group("") + ["backlog"] + [f"utilisation.{d}" for d in department_names]

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy import stats
@@ -35,6 +35,7 @@ from sim.experiments.runs import run
 from sim.io.loader import load_scenario, scenario_from_dict
 from sim.io.shipped import shipped_scenario
 from sim.scenario.schema import Scenario
+from sim.stats.metrics import measured as measured_records
 from sim.verification import larson_hypercube as hypercube
 from sim.version import __version__
 
@@ -385,7 +386,7 @@ POOLED = {"pooled": {"based_on": "joint", "dispatch": "own_queue"}}
 def measured(records, scenario: Scenario, type_name: str | None = None) -> list:
     """Records of incidents occurring between the warm-up and the horizon (of one type if given)."""
     start, end = scenario.warmup_days * MINUTES_PER_DAY, scenario.days * MINUTES_PER_DAY
-    return [r for r in records if start <= r.occurred_min < end and (type_name is None or r.incident_type == type_name)]
+    return measured_records(records, start, end, type_name)
 
 
 def waits(records) -> np.ndarray:
@@ -1050,7 +1051,7 @@ NOTES = {
     "over dispatches that found a unit free (from its post); a unit taking a queued call travels from its last "
     "job, which the hypercube does not model. 'loss' adds a mutual-aid department whose units need 60 min to "
     "set off, so nearest dispatch uses it only when every fleet unit is busy: the fleet is a zero-line-capacity "
-    "system. The solver itself is checked in tests/test_hypercube.py against Larson and Odoni's 3-unit example "
+    "system. The solver itself is checked in tests/verification/test_larson_hypercube.py against Larson and Odoni's 3-unit example "
     "and hand-solved cases.",
     "priority": "Two incident types with priority 1 and 3, half the load each, one queue served "
     "non-preemptively, lowest number first. Cobham's formula for M/M/c with equal service rates gives each "

@@ -17,7 +17,7 @@ CLASSROOM = str(SCENARIOS / "classroom.yaml")
 def staff_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("staff")
     code = main([
-        "staff", CLASSROOM, "--target", "p90 response <= 60", "--days", "2", "--min-replications", "2",
+        "staff", CLASSROOM, "--target", "p90 response <= 60", "--days", "2", "--min-replications", "3",
         "--max-replications", "4", "--max-units", "8", "--baseline", "none", "--backend", "serial", "--out", str(out),
     ])
     assert code == 0
@@ -27,7 +27,7 @@ def staff_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def decompose_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("decompose")
-    assert main(["decompose", CLASSROOM, "-r", "2", "--days", "2", "--backend", "serial", "--out", str(out)]) == 0
+    assert main(["decompose", CLASSROOM, "-r", "3", "--days", "2", "--backend", "serial", "--out", str(out)]) == 0
     return out
 
 
@@ -47,8 +47,8 @@ def test_staff_writes_json_and_csv_in_units_and_people(staff_folder):
 
 def test_staff_prints_its_answer_in_units_and_people(tmp_path, capsys):
     assert main([
-        "staff", CLASSROOM, "--target", "p90 response <= 60", "--days", "2", "--min-replications", "2",
-        "--max-replications", "2", "--max-units", "6", "--baseline", "none", "--backend", "serial",
+        "staff", CLASSROOM, "--target", "p90 response <= 60", "--days", "2", "--min-replications", "3",
+        "--max-replications", "3", "--max-units", "6", "--baseline", "none", "--backend", "serial",
     ]) == 0
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("unified: "))

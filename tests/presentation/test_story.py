@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sim.engine.trace import Stage, TraceEvent
-from sim.presentation.story import count_of, first_of, is_arrival, is_detection, short_stage, stage_sentence, wait_reason
+from sim.presentation.story import (
+    count_of,
+    first_of,
+    is_arrival,
+    is_detection,
+    short_stage,
+    stage_sentence,
+    wait_reason,
+)
 
 
 @pytest.mark.parametrize("stage", list(Stage))

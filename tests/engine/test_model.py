@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -14,7 +15,7 @@ from tests.conftest import queue_scenario
 
 def _ordered(*times) -> bool:
     present = [t for t in times if not math.isnan(t)]
-    return all(a <= b + 1e-9 for a, b in zip(present, present[1:]))
+    return all(a <= b + 1e-9 for a, b in itertools.pairwise(present))
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from sim.engine.department import Unit
 from sim.engine.dispatch import Dispatcher, Job
-from sim.scenario.schema import Territory
 from sim.engine.territory import build_town
+from sim.scenario.schema import Territory
 
 
 def setup(rule: str):
@@ -76,7 +76,7 @@ def test_off_duty_unit_is_not_dispatched_and_returns_to_the_queue():
 
 
 def test_finder_on_the_spot_has_priority():
-    env, dispatcher, units = setup("nearest")
+    env, dispatcher, _units = setup("nearest")
     j = Job(frozenset({"a", "b"}), 5, 3, env.now, finder="a")
     dispatcher.request(j)
     assert j.on_the_spot and j.unit.department == "a"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import sim
-from sim.presentation import figures as plots
 from sim.cli import main
 from sim.experiments.runs import run_point
 from sim.planning.decompose import _effects, _shapley, corner_modes, decompose, shapley_weights
+from sim.presentation import figures as plots
 from tests.conftest import SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")

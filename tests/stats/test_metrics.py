@@ -24,6 +24,7 @@ from sim.stats.metrics import (
     t_interval,
     time_stats,
 )
+from sim.stats.survival import CensoredTimes
 
 
 def test_t_interval_by_hand():
@@ -31,7 +32,8 @@ def test_t_interval_by_hand():
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert (low, high) == pytest.approx((2 - half, 2 + half))
     assert t_interval([5.0]) is None
-    assert t_interval([1.0, None, float("nan"), 3.0]) == pytest.approx(t_interval([1.0, 3.0]))
+    assert t_interval([5.0, 7.0]) is None  # no interval from fewer than 3 replications
+    assert t_interval([1.0, None, float("nan"), 3.0, 2.0]) == pytest.approx(t_interval([1.0, 3.0, 2.0]))
 
 
 def test_t_interval_covers_the_mean_about_95_percent_of_the_time():
@@ -43,7 +45,8 @@ def test_t_interval_covers_the_mean_about_95_percent_of_the_time():
 def test_relative_half_width():
     assert relative_half_width([2.0, 2.0, 2.0]) == 0
     assert relative_half_width([3.0]) is None
-    assert relative_half_width([-1.0, 1.0]) == math.inf
+    assert relative_half_width([-1.0, 1.0]) is None
+    assert relative_half_width([-1.0, 0.0, 1.0]) == math.inf
     low, high = t_interval([9.0, 10.0, 11.0])
     assert relative_half_width([9.0, 10.0, 11.0]) == pytest.approx((high - low) / 2 / 10)
 
@@ -98,12 +101,19 @@ def test_replication_bootstrap_covers_the_median_when_replications_differ():
     assert naive_hits / trials < 0.5
 
 
+def _times(values) -> CensoredTimes:
+    values = np.asarray(values, dtype=float)
+    return CensoredTimes(values, np.ones(values.size, dtype=bool))
+
+
 def test_time_stats_intervals_appear_with_replications():
-    one = time_stats([np.array([1.0, 2.0, 3.0])])
+    one = time_stats([_times([1.0, 2.0, 3.0])])
     assert "ci_low" not in one and "median_ci_low" not in one
-    three = time_stats([np.array([1.0, 2.0, 3.0]) + i for i in range(3)])
+    two = time_stats([_times([1.0, 2.0, 3.0]), _times([5.0, 9.0])])
+    assert "ci_low" not in two  # no interval from two replications
+    three = time_stats([_times(np.array([1.0, 2.0, 3.0]) + i) for i in range(3)])
     assert "ci_low" in three and "median_ci_low" not in three
-    six = time_stats([np.arange(20.0) + i for i in range(6)])
+    six = time_stats([_times(np.arange(20.0) + i) for i in range(6)])
     assert six["median_ci_low"] <= six["median"] <= six["median_ci_high"]
     assert six["p90_ci_low"] <= six["p90"] <= six["p90_ci_high"]
 
@@ -129,7 +139,8 @@ def test_paired_difference_edge_cases():
 
 
 def test_describe():
-    assert describe([1.0, None, 3.0]) == {"n": 2, "mean": 2.0, **dict(zip(("ci_low", "ci_high"), t_interval([1.0, 3.0])))}
+    assert describe([1.0, None, 3.0]) == {"n": 2, "mean": 2.0, "ci_low": None, "ci_high": None}
+    assert describe([1.0, None, 3.0, 2.0]) == {"n": 3, "mean": 2.0, **dict(zip(("ci_low", "ci_high"), t_interval([1.0, 3.0, 2.0])))}
     assert describe([None]) == {"n": 0, "mean": None, "ci_low": None, "ci_high": None}
 
 

@@ -17,14 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim import ScenarioError
-from sim import load_scenario
-from sim import scenario_from_dict
+from sim import ScenarioError, load_scenario, scenario_from_dict
 from sim.errors import USER_ERROR_EXIT, Problem
 from sim.io.loader import MAX_NODES, apply_overrides, parse_yaml, read_yaml
+from tests.conftest import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[1]
-CLASSROOM = ROOT / "scenarios" / "classroom.yaml"
+CLASSROOM = SCENARIOS / "classroom.yaml"
 
 BASE = """\
 name: tiny
@@ -242,9 +240,9 @@ def test_billion_laughs_fails_fast(tmp_path):
         lines.append(f"lol{i}: &l{i} [{refs}]")
     text = "\n".join(lines) + "\n"
     path = write(tmp_path, text)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process, which parses: not inflated by a busy machine
     problem = only_problem(path)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     assert problem.source == str(path)
     assert problem.path.startswith("lol")
     assert problem.line == line_of(text, f"{problem.path}: ")

@@ -39,10 +39,15 @@ def classroom_with(**changes) -> sim.Scenario:
     return sim.scenario_from_dict(data)
 
 
-def check(scenario: sim.Scenario, seconds: float = 60.0) -> dict:
-    started = time.perf_counter()
+def check(scenario: sim.Scenario, cpu_s: float = 60.0) -> dict:
+    """Compare every mode of *scenario* in this process; the summary must be finite and JSON without NaN.
+
+    Bounds the work: at most *cpu_s* seconds of this process's CPU time (not wall time, which a
+    busy machine stretches).
+    """
+    started = time.process_time()
     summary = sim.compare(scenario).summary
-    assert time.perf_counter() - started < seconds
+    assert time.process_time() - started < cpu_s
     assert finite_everywhere(summary), summary
     json.dumps(summary, allow_nan=False)
     return summary
@@ -84,7 +89,7 @@ def test_load_above_capacity_reports_the_backlog():
 
 
 def test_horizon_of_years():
-    summary = check(classroom_with(days=3 * 365, warmup_days=7), seconds=120)
+    summary = check(classroom_with(days=3 * 365, warmup_days=7), cpu_s=120)
     assert summary["modes"]["unified"]["incidents"] > 3 * 365 * 10
 
 

@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from sim.cli import main
+from sim.errors import ScenarioError
 from sim.experiments.backends import (
     BackendError,
     DaskBackend,
@@ -20,11 +21,11 @@ from sim.experiments.backends import (
     SerialBackend,
     open_backend,
 )
-from sim.cli import main
-from sim.errors import ScenarioError
 from sim.experiments.runs import run_sweep
 from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
+from tests.processes import signal_and_reap, wait_until
+from tests.system.test_interrupt import AFTER_SIGNAL_CPU_S
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
 TABLES = ("runs.csv", "summary.csv")
@@ -107,7 +108,7 @@ def test_backend_options_are_checked():
 
 
 def test_unreachable_scheduler_is_a_clear_error():
-    with pytest.raises(ScenarioError, match="cannot reach the dask scheduler at tcp://127.0.0.1:9"):
+    with pytest.raises(ScenarioError, match=r"cannot reach the dask scheduler at tcp://127\.0\.0\.1:9"):
         DaskBackend(scheduler="tcp://127.0.0.1:9", timeout_s=1)
 
 
@@ -143,14 +144,9 @@ def _start(sweep_file: Path, out: Path, *extra) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _wait_for_runs(process: subprocess.Popen, out: Path, count: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if (out / "runs").is_dir() and len(list((out / "runs").glob("*.json"))) >= count:
-            return
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.005)
-    raise AssertionError(f"fewer than {count} runs persisted after {timeout_s} s")
+def _wait_for_runs(process: subprocess.Popen, out: Path, count: int) -> None:
+    """Until *count* runs are persisted (the process still running); the test's timeout guards a hang."""
+    wait_until(lambda: (out / "runs").is_dir() and len(list((out / "runs").glob("*.json"))) >= count, process)
 
 
 def _leftovers(out: Path) -> list[Path]:
@@ -185,18 +181,18 @@ def test_kill_9_then_resume_gives_exactly_the_uninterrupted_tables(tmp_path):
     assert _leftovers(killed) == []
 
 
-@pytest.mark.timeout(120)
-def test_ctrl_c_stops_within_a_second_and_says_what_was_kept(tmp_path):
+@pytest.mark.timeout(300)
+def test_ctrl_c_stops_at_once_and_says_what_was_kept(tmp_path):
+    """Ctrl-C to the sweep and its pool: exit 130, finished runs kept, and the group stops computing
+    at once: at most AFTER_SIGNAL_CPU_S of CPU per process after the signal."""
     sweep_file = _slow_sweep_file(tmp_path)
     out = tmp_path / "out"
     process = _start(sweep_file, out)
     _wait_for_runs(process, out, 3)
-    sent = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
-    _, err = process.communicate(timeout=30)
-    elapsed = time.monotonic() - sent
+    stopped = signal_and_reap(process, group=True)  # what Ctrl-C in a terminal does: the whole foreground group
+    err = stopped.stderr
     assert process.returncode == 130, err
-    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    assert stopped.cpu_after_s < AFTER_SIGNAL_CPU_S * stopped.processes, (stopped.cpu_after_s, stopped.processes)
     kept = list((out / "runs").glob("*.json"))
     assert f"interrupted: kept {len(kept)} finished run(s) in {out / 'runs'}" in err and "--resume" in err
     assert "Traceback" not in err
@@ -215,5 +211,8 @@ def test_every_start_method_gives_the_same_rows(method):
 
         keys = [(p, m, 0) for p in range(2) for m in sweep.modes]
         rows = dict(pool.imap(run_task, [_task(sweep, *key) for key in keys]))
-    strip = lambda row: {k: v for k, v in row.items() if k != "runtime_s"}
+
+    def strip(row):
+        return {k: v for k, v in row.items() if k != "runtime_s"}
+
     assert [strip(rows[i]) for i in range(len(keys))] == [strip(r) for r in serial.runs]

@@ -21,7 +21,7 @@ from sim.planning.staffing import (
     staffed_scenario,
 )
 from tests.conftest import SCENARIOS, queue_scenario
-from tests.test_theory import erlang_c_wait
+from tests.system.test_theory import erlang_c_wait
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
 

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 import sim
-from sim.presentation import figures as plots
-from sim.presentation.animation import animate_day, unit_tracks, write_animation
 from sim.cli import main
 from sim.io.results import write_comparison
+from sim.presentation import figures as plots
+from sim.presentation.animation import animate_day, unit_tracks, write_animation
 from tests.conftest import ROOT, SCENARIOS
 
 EXAMPLES = ROOT / "examples"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.presentation import figures as plots
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.planning.sensitivity import Factor, analyse, factors_of, problem_of, sample, sensitivity
+from sim.presentation import figures as plots
 from tests.conftest import ROOT, SCENARIOS
 
 SHIPPED = ROOT / "scenarios" / "sweeps" / "sensitivity_anhai.yaml"

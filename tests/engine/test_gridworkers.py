@@ -9,7 +9,7 @@ import pytest
 
 import sim
 from sim.stats.metrics import t_interval
-from tests.test_theory import erlang_c_wait
+from tests.system.test_theory import erlang_c_wait
 
 
 def layered_town(grid_share=0.0, city_share=0.0, workers=2, loop=False, solve=None, rate=40.0, **grid_extra) -> sim.Scenario:

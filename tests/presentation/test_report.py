@@ -19,10 +19,10 @@ import matplotlib.image as mpimg
 import pytest
 
 import sim
-from sim.presentation import figures as plots
 from sim.cli import main
-from sim.presentation.report import build_report, write_report
 from sim.io.results import write_comparison
+from sim.presentation import figures as plots
+from sim.presentation.report import build_report, write_report
 from tests.conftest import SCENARIOS
 
 BROWSER_FLAGS = [

@@ -20,8 +20,8 @@ from sim.experiments.runs import (
     run_sweep,
     run_task,
 )
-from sim.stats.metrics import Precision, metric_value
 from sim.io.sweepfile import sweep_from_dict
+from sim.stats.metrics import Precision, metric_value
 from tests.conftest import SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
@@ -229,7 +229,7 @@ def test_resume_refuses_a_changed_sweep_or_scenario(tmp_path):
 def test_runs_without_a_manifest_are_refused(tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "p000000-m00-r00000.json").write_text("{}")
-    with pytest.raises(ScenarioError, match="no sweep.json"):
+    with pytest.raises(ScenarioError, match=r"no sweep\.json"):
         RunStore(tmp_path).open(small_sweep())
 
 

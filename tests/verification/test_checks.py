@@ -15,8 +15,8 @@ import pytest
 from scipy.integrate import quad
 
 import sim.cli.verify as verify_command
-from sim.verification import checks as validation
 from sim.cli import main
+from sim.verification import checks as validation
 from sim.verification.checks import QUICK, Effort, Estimate, Mean, Ratio, replicate_until, theory_row
 
 

@@ -13,10 +13,10 @@ from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.colors import to_hex
 
 import sim
-from sim.engine.trace import Stage
-from sim.presentation import figures as plots
 from sim.cli import main
+from sim.engine.trace import Stage
 from sim.io.results import write_comparison
+from sim.presentation import figures as plots
 from tests.conftest import ROOT, SCENARIOS
 
 MODES = ["fragmented", "joint", "unified"]

@@ -3,7 +3,7 @@
 The classroom scenario's incident records under every mode are stored in
 ``tests/data/classroom_golden.csv``. A change that alters them is a change of behaviour, not an
 optimisation: regenerate deliberately with ``SIM_REGENERATE_GOLDEN=1 python -m pytest
-tests/test_regression.py`` and say why in the commit.
+tests/system/test_regression.py`` and say why in the commit.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import pytest
 import sim
 from sim.engine.records import RECORD_FIELDS
 from sim.io.results import write_incidents
+from tests.conftest import DATA, SCENARIOS
 
-GOLDEN = Path(__file__).parent / "data" / "classroom_golden.csv"
-CITY_GOLDEN = Path(__file__).parent / "data" / "jinjiang_dispatch_golden.csv"
+GOLDEN = DATA / "classroom_golden.csv"
+CITY_GOLDEN = DATA / "jinjiang_dispatch_golden.csv"
 CITY_COLUMNS = ("mode", "incident", "units", "dispatched_min", "on_scene_min", "resolved_min")
 
 
@@ -53,7 +54,7 @@ def test_classroom_records_match_golden(classroom, tmp_path):
 def test_city_dispatch_matches_golden(tmp_path):
     """Eighteen hours of Jinjiang: hundreds of free units per department, so nearest dispatch goes
     through the map index. Which unit went, and when, must not change."""
-    city = sim.load_scenario(Path(__file__).parents[1] / "scenarios" / "jinjiang.yaml", ["days=0.75", "warmup_days=0.25", "drain_days=0.5"])
+    city = sim.load_scenario(SCENARIOS / "jinjiang.yaml", ["days=0.75", "warmup_days=0.25", "drain_days=0.5"])
     rows = [
         {"mode": mode, "incident": r.incident, "units": r.units, "dispatched_min": r.dispatched_min,
          "on_scene_min": r.on_scene_min, "resolved_min": r.resolved_min}

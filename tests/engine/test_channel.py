@@ -1,0 +1,138 @@
+"""The two channels a report travels by, against times worked out by hand.
+
+The clock counts minutes from Monday 00:00, so Friday 16:30 is ``4 * 1440 + 16 * 60 + 30``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.engine.channel import ReferralChain, SharedChannel, channel_for
+from sim.scenario.schema import Governance, InstantSpec, ReferralSpec
+
+DAY, WEEK = 1440, 7 * 1440
+MON, TUE, WED, FRI = 0, 1, 2, 4
+
+
+def at(day: int, hh: int, mm: int = 0, week: int = 0) -> float:
+    """Minute of the clock for a day (0 = Monday), hour and minute of a week."""
+    return week * WEEK + day * DAY + hh * 60 + mm
+
+
+def referral(**fields) -> ReferralChain:
+    """A chain with fixed 60-minute hand-overs at desks open 08:00-12:00 and 14:00-18:00 on weekdays."""
+    data = {
+        "desk_hours": {"days": "weekdays", "times": ["08:00-12:00", "14:00-18:00"]},
+        "handover_min": 60,
+        "steps": {"hotline": 2, "patrol": 3, "grid": 0},
+        "misroute_probability": 0,
+        **fields,
+    }
+    return ReferralChain(ReferralSpec.model_validate(data), trace=True)
+
+
+@pytest.mark.parametrize(
+    "now, source, reached, why",
+    [
+        (at(TUE, 9), "hotline", at(TUE, 11), "two hours of open desk"),
+        (at(WED, 11, 30), "camera", at(WED, 14, 30), "30 min before lunch, 30 after (camera: default 1 step)"),
+        (at(TUE, 3), "camera", at(TUE, 9), "found at night: the desk opens at 08:00"),
+        (at(FRI, 16, 30), "hotline", at(MON, 8, 30, week=1), "17:30 Friday, then 30 min more on Monday"),
+        (at(FRI, 17), "patrol", at(MON, 10, week=1), "Friday 18:00, then two more hours on Monday"),
+        (at(5, 12), "hotline", at(MON, 10, week=1), "found on Saturday: Monday 08:00 + 2 h"),
+    ],
+)
+def test_referral_with_fixed_handovers_and_office_hours(now, source, reached, why):
+    delivery = referral().deliver(now, source, np.random.default_rng(0))
+    steps = {"hotline": 2, "patrol": 3}.get(source, 1)
+    assert delivery.reached_min == delivery.ready_min == reached, why
+    assert (delivery.referrals, delivery.bounces) == (steps, 0)
+    assert [t for t, _ in delivery.stages] == sorted(t for t, _ in delivery.stages)
+    assert delivery.stages[-1] == (reached, f"hand-over {steps} of {steps} done")
+
+
+def test_a_channel_with_no_steps_delivers_at_once_and_never_bounces():
+    chain = referral(misroute_probability=0.9)
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        delivery = chain.deliver(at(5, 3), "grid", rng)  # Saturday night: still no wait
+        assert (delivery.reached_min, delivery.referrals, delivery.bounces, delivery.stages) == (at(5, 3), 0, 0, ())
+
+
+def test_each_bounce_adds_two_handovers_and_bounces_are_geometric():
+    """A misroute sends the report back and forward again: two more hand-overs per bounce, exactly.
+
+    With misroute probability p the number of bounces is geometric: mean p/(1-p), variance
+    p/(1-p)**2; the share with none is 1-p. Both within 5 standard errors over 20,000 reports.
+    """
+    p, n, steps = 0.3, 20_000, 2
+    chain = referral(misroute_probability=p, desk_hours={"days": "daily", "times": ["00:00-24:00"]})
+    rng = np.random.default_rng(2024)
+    bounces = np.empty(n)
+    for i in range(n):
+        delivery = chain.deliver(1000.0, "hotline", rng)
+        assert delivery.reached_min == 1000.0 + 60 * (steps + 2 * delivery.bounces)
+        assert delivery.referrals == steps + 2 * delivery.bounces
+        assert len(delivery.stages) == steps + 2 * delivery.bounces
+        bounces[i] = delivery.bounces
+    mean, var = p / (1 - p), p / (1 - p) ** 2
+    assert abs(bounces.mean() - mean) <= 5 * math.sqrt(var / n)
+    assert abs((bounces == 0).mean() - (1 - p)) <= 5 * math.sqrt(p * (1 - p) / n)
+    assert bounces.max() >= 3  # the loop goes on as long as forwards go wrong
+
+
+def test_a_bounce_waits_for_the_desk_too():
+    """One bounce, at office hours: every one of the four hand-overs takes open minutes only."""
+    chain = referral(misroute_probability=0.5)
+
+    class OneBounce:
+        """A stream whose first misroute draw goes wrong and second goes right.
+
+        A fixed hand-over draws one uniform too (0.5 here, unused): two hand-overs, the first
+        misroute draw, the two hand-overs of the bounce, the second misroute draw.
+        """
+
+        def __init__(self):
+            self.draws = iter([0.5, 0.5, 0.1, 0.5, 0.5, 0.9])
+
+        def random(self):
+            return next(self.draws)
+
+    delivery = chain.deliver(at(FRI, 16), "hotline", OneBounce())
+    # 17:00, 18:00 Friday; sent back Monday 09:00, forwarded again 10:00
+    assert (delivery.reached_min, delivery.referrals, delivery.bounces) == (at(MON, 10, week=1), 4, 1)
+    assert [s for _, s in delivery.stages][-2:] == ["wrong department sends it back", "forwarded again"]
+    assert delivery.stages[-2][0] == at(MON, 9, week=1)
+
+
+def test_shared_channel_posts_then_the_centre_decides_when_open():
+    spec = InstantSpec.model_validate({"report_min": 2, "centre_min": 3, "centre_hours": {"times": ["08:00-20:00"]}})
+    channel = SharedChannel(spec, trace=True)
+    rng = np.random.default_rng(0)
+    day = channel.deliver(at(MON, 10), "patrol", rng)
+    assert (day.reached_min, day.ready_min, day.referrals, day.bounces) == (at(MON, 10, 2), at(MON, 10, 5), 0, 0)
+    night = channel.deliver(at(MON, 21), "hotline", rng)
+    assert (night.reached_min, night.ready_min) == (at(MON, 21, 2), at(TUE, 8, 3))
+    assert night.stages == ((at(MON, 21, 2), "posted in the shared channel"), (at(TUE, 8, 3), "centre decides"))
+    assert SharedChannel(spec).deliver(at(MON, 10), "patrol", rng).stages == ()
+
+
+def test_shared_channel_delay_has_the_mean_of_its_two_steps():
+    """Round the clock, the delay is report + decision: lognormal means 2 and 3, cvs 0.5 (the defaults)."""
+    channel = SharedChannel(InstantSpec())
+    rng = np.random.default_rng(5)
+    n = 20_000
+    delays = np.array([channel.deliver(500.0, "patrol", rng).ready_min - 500.0 for _ in range(n)])
+    sd = math.sqrt((0.5 * 2) ** 2 + (0.5 * 3) ** 2)  # independent steps
+    assert abs(delays.mean() - 5.0) <= 5 * sd / math.sqrt(n)
+    assert np.all(delays > 0)
+
+
+def test_channel_for_picks_by_the_information_lever():
+    governance = Governance()
+    assert isinstance(channel_for("referral", governance), ReferralChain)
+    assert isinstance(channel_for("instant", governance), SharedChannel)
+    assert channel_for("instant", governance).spec is governance.instant

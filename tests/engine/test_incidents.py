@@ -1,0 +1,150 @@
+"""Incident generation: rates, the daily profile and patch weights come out as specified, and every
+way of working replays the same incidents (common random numbers).
+
+Counts are checked against exact intervals: a Poisson count (incidents of a type, of an hour of the
+day) or a binomial one (incidents of a patch given the total, reports by hotline) must fall in its
+central interval of probability ``1 - ALPHA`` (``ALPHA`` split over the cells checked together,
+Bonferroni). A correct generator fails with probability below ``ALPHA``; the seeds are fixed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.engine.incidents import TOWN, arrival_times
+from sim.engine.model import Simulation
+from sim.engine.rng import replication_seed
+from sim.scenario.governance import modes_of
+
+ALPHA = 1e-6
+DAYS = 20
+RATES = (300.0, 100.0)
+PROFILE = [1] * 6 + [2] * 3 + [4] * 8 + [3] * 4 + [1] * 3  # 24 hourly weights, quiet at night
+WEIGHTS = (1.0, 2.0, 5.0)
+
+
+def town_scenario() -> sim.Scenario:
+    """Three patches weighted 1:2:5, two incident types (one with a daily profile), hotline reports
+    after a fixed 15 minutes that only come in on weekdays 09:00-17:00, and no patrols."""
+    detection = {
+        "patrol": {"notice_probability": 0},
+        "hotline": {"probability": 0.4, "delay_min": 15, "hours": {"days": "weekdays", "times": ["09:00-17:00"]}},
+    }
+    return sim.scenario_from_dict({
+        "name": "incidents",
+        "seed": 5,
+        "days": DAYS,
+        "warmup_days": 1,
+        "territory": {"patches": [{"name": f"p{i}", "x_km": i, "y_km": 0, "weight": w} for i, w in enumerate(WEIGHTS)]},
+        "departments": [{"name": "team", "units": 2, "powers": ["litter", "noise"]}],
+        "incident_types": [
+            {"name": "litter", "rate_per_day": RATES[0], "profile": PROFILE, "service_min": 10, "detection": detection},
+            {"name": "noise", "rate_per_day": RATES[1], "service_min": {"dist": "exponential", "mean": 20}, "detection": detection},
+        ],
+    })
+
+
+def incidents_of(scenario: sim.Scenario, mode: str, replication: int = 0):
+    """The incident set a replication of *mode* starts from (before any way of working acts)."""
+    return Simulation(scenario, modes_of(scenario)[mode], replication_seed(scenario.seed, replication)).incidents
+
+
+def poisson_ok(count: int, mean: float, alpha: float) -> bool:
+    low, high = scipy.stats.poisson.interval(1 - alpha, mean)
+    return low <= count <= high
+
+
+def binomial_ok(count: int, n: int, p: float, alpha: float) -> bool:
+    low, high = scipy.stats.binom.interval(1 - alpha, n, p)
+    return low <= count <= high
+
+
+@pytest.fixture(scope="module")
+def scenario() -> sim.Scenario:
+    return town_scenario()
+
+
+@pytest.fixture(scope="module")
+def incidents(scenario):
+    return incidents_of(scenario, "joint")
+
+
+def test_counts_per_type_hour_and_patch_match_rates_profile_and_weights(incidents):
+    times, types, patch = incidents.occurred_min, incidents.type_index, incidents.patch
+    assert np.all(np.diff(times) >= 0) and times[0] >= 0 and times[-1] < DAYS * 1440
+    for k, rate in enumerate(RATES):
+        assert poisson_ok(int((types == k).sum()), rate * DAYS, ALPHA / 2), k
+    hour = (times[types == 0] // 60 % 24).astype(int)
+    share = np.asarray(PROFILE) / sum(PROFILE)
+    for h in range(24):
+        assert poisson_ok(int((hour == h).sum()), RATES[0] * DAYS * share[h], ALPHA / 24), h
+    other = (times[types == 1] // 60 % 24).astype(int)  # no profile: flat
+    for h in range(24):
+        assert poisson_ok(int((other == h).sum()), RATES[1] * DAYS / 24, ALPHA / 24), h
+    n = len(patch)
+    for i, w in enumerate(WEIGHTS):
+        assert binomial_ok(int((patch == i).sum()), n, w / sum(WEIGHTS), ALPHA / 3), i
+
+
+def test_hotline_reports_come_with_their_probability_delay_and_hours(incidents):
+    """40% are reported; a report comes 15 minutes after the incident, or when the line opens
+    (weekdays 09:00-17:00) if that falls outside its hours."""
+    hotline = incidents.channel_min[:, 2]
+    reported = np.isfinite(hotline)
+    assert binomial_ok(int(reported.sum()), len(hotline), 0.4, ALPHA)
+    due, at = incidents.occurred_min[reported] + 15, hotline[reported]
+    minute_of_day, weekday = at % 1440, (at // 1440) % 7
+    assert np.all((minute_of_day >= 540) & (minute_of_day < 1020) & (weekday < 5))
+    due_open = ((due % 1440) >= 540) & ((due % 1440) < 1020) & ((due // 1440) % 7 < 5)
+    assert np.array_equal(at[due_open], due[due_open])  # open: exactly 15 minutes later
+    assert np.all(at[~due_open] > due[~due_open]) and np.all(at[~due_open] % 60 == 0)  # closed: the line opens at 09:00
+    assert np.all(np.isinf(incidents.channel_min[:, 0]))  # no patrol ever notices (probability 0)
+    assert np.all(incidents.layer == TOWN)  # no grid management: every matter is the town's
+
+
+def test_every_mode_replays_the_same_incidents(scenario):
+    """Common random numbers: the incidents do not depend on the way of working, only on the replication."""
+    sets = {mode: incidents_of(scenario, mode) for mode in modes_of(scenario)}
+    assert len(sets) == 3
+    first = sets["fragmented"]
+    fields = ("occurred_min", "type_index", "patch", "channel_min", "finder_u", "leave_u", "layer")
+    for mode, other in sets.items():
+        for name in fields:
+            assert np.array_equal(getattr(first, name), getattr(other, name)), (mode, name)
+        assert first.service_min == other.service_min, mode
+    again = incidents_of(scenario, "unified", replication=1)
+    assert len(again) != len(first) or not np.array_equal(again.occurred_min, first.occurred_min)
+
+
+def test_a_partial_last_hour_gets_its_share_of_the_rate():
+    """2.2 days end 48 minutes into hour 52: over 400 replications of 240 a day (10 an hour), that
+    last piece holds Poisson(400 * 10 * 0.8) incidents, all before the horizon."""
+    rng = np.random.default_rng(3)
+    days, reps = 2.2, 400
+    last = [arrival_times(240.0, None, days, rng) for _ in range(reps)]
+    assert all(t.size == 0 or t[-1] < days * 1440 for t in last)
+    in_last_piece = sum(int((t >= 52 * 60).sum()) for t in last)
+    assert poisson_ok(in_last_piece, reps * 10 * 0.8, ALPHA)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rate=st.floats(0, 2000),
+    days=st.floats(0.01, 10),
+    profile=st.one_of(st.none(), st.lists(st.floats(0, 10), min_size=24, max_size=24).filter(lambda p: sum(p) > 0)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_arrival_times_are_sorted_within_the_horizon_and_reproducible(rate, days, profile, seed):
+    times = arrival_times(rate, profile, days, np.random.default_rng(seed))
+    assert np.all(np.diff(times) >= 0) and (times.size == 0 or (times[0] >= 0 and times[-1] < days * 1440))
+    assert np.array_equal(times, arrival_times(rate, profile, days, np.random.default_rng(seed)))
+    if profile is not None:
+        hours = (times // 60 % 24).astype(int)
+        assert all(profile[h] > 0 for h in hours)  # nothing happens in an hour of weight 0
+    if rate == 0:
+        assert times.size == 0
