@@ -14,7 +14,8 @@ Measurements
 * scaling: incident load x1, x2, x4, x8 (same units) and patches-and-units x1, x4, x16 (the
   town tiled 1x1, 2x2, 4x4: same density of patches, bases, units and incidents), as the slope
   of log(wall time) against log(incidents);
-* peak resident memory of the city year, with and without writing the incident log.
+* peak resident memory of the city year, with and without writing the incident log;
+* start-up of the command line (:mod:`benchmarks.startup`; alone: ``python -m benchmarks startup``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from benchmarks.startup import measure_startup  # noqa: E402
+from benchmarks.startup import section as startup_section  # noqa: E402
 from sim.engine.territory import build_town  # noqa: E402
 from sim.io.loader import read_yaml  # noqa: E402
 from sim.io.results import write_atomic  # noqa: E402
@@ -209,6 +212,7 @@ def measure(quick: bool = False) -> dict:
     town_days = 36.5 if quick else 365
     city_days = 36.5 if quick else 365
     out: dict = {"quick": quick}
+    out["startup"] = measure_startup(rounds=5 if quick else 15)
 
     floor_s = min(raw_simpy_mmc(customers) for _ in range(2))
     project_s, project_n = timed_run(mmc_scenario(customers), "pooled", repeat=2)
@@ -326,6 +330,7 @@ def report(results: dict, host: dict) -> str:
         f"| records only | {m['city_year_records_only']:,.0f} | < 2,048 |",
         f"| records and incidents.csv written | {m['city_year_with_incident_log']:,.0f} | < 2,048 |",
         "",
+        *(startup_section(results["startup"]) if "startup" in results else []),
         "## Where the time goes, and why it grows with the work only",
         "",
         "- No clock ticks: patrol coverage is a rate per sector and hour, so when a patrol first notices",

@@ -1,15 +1,26 @@
-"""Options and helpers shared by the command modules (defined once)."""
+"""Options and helpers shared by the command modules (defined once).
+
+Start-up stays fast: building the parser imports only argparse and this package. The layers a
+command needs (the loader, the experiments, the figures) are imported by its handler, so
+``python -m sim --help`` and ``validate`` never load scipy, matplotlib or simpy.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+from typing import TYPE_CHECKING
 
 from sim.errors import Problem, ScenarioError
-from sim.io.loader import load_scenario
-from sim.scenario.schema import Scenario
 
-__all__ = ["scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs"]
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+__all__ = ["BACKENDS", "scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs"]
+
+# The choices of --backend: the same as sim.experiments.backends.BACKENDS (a test checks), written
+# out here so that building the parser does not import the experiment layer.
+BACKENDS = ("serial", "processes", "dask")
 
 
 def scenario_options() -> argparse.ArgumentParser:
@@ -53,6 +64,8 @@ def write_outputs(args, write) -> list:
 
 def load(args) -> Scenario:
     """Load the scenario named on the command line, with ``--set`` and ``--days`` applied."""
+    from sim.io.loader import load_scenario
+
     overrides = list(args.overrides)
     if getattr(args, "days", None) is not None:
         overrides.append(f"days={args.days}")

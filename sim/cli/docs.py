@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.io.results import write_atomic
-from sim.presentation.scenario_guide import scenario_guide
-
 ORDER = 60
 
 
@@ -20,6 +17,9 @@ def register(sub) -> None:
 
 
 def _cmd_docs(args) -> int:
+    from sim.io.results import write_atomic
+    from sim.presentation.scenario_guide import scenario_guide
+
     paths = sorted(Path(args.scenarios).glob("*.yaml"))
     text = scenario_guide(paths, run=not args.no_run)
     print(f"wrote {write_atomic(args.out, text)}")

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import TYPE_CHECKING
 
-from sim.cli.common import user_error
-from sim.experiments.backends import BACKENDS, BackendError
-from sim.experiments.runs import SweepInterrupted, SweepResult, run_sweep
-from sim.io.sweepfile import load_sweep
+from sim.cli.common import BACKENDS, user_error
+
+if TYPE_CHECKING:
+    from sim.experiments.runs import SweepResult
 
 ORDER = 20
 SHOWN_POINTS = 20
+
+
+def __getattr__(name: str):
+    """``run_sweep`` is imported when first asked for, not when the parser is built (tests may replace it)."""
+    if name == "run_sweep":
+        from sim.experiments.runs import run_sweep
+
+        return run_sweep
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(sub) -> None:
@@ -35,12 +45,17 @@ def register(sub) -> None:
 
 
 def _cmd_sweep(args) -> int:
+    from sim.experiments.backends import BackendError
+    from sim.experiments.runs import SweepInterrupted
+    from sim.io.sweepfile import load_sweep
+
     backend = args.backend or ("dask" if args.scheduler else "processes")
     if args.workers is not None and args.workers < 1:
         raise user_error("--workers", f"expected 1 or more; got {args.workers}")
     if args.retry_failed and not args.resume:
         raise user_error("--retry-failed", "only makes sense with --resume")
     sweep = load_sweep(args.sweep, out=args.out)
+    run_sweep = sys.modules[__name__].run_sweep  # this module's attribute, so that a test can replace it
     try:
         result = run_sweep(
             sweep, sweep.out, backend=backend, workers=args.workers, scheduler=args.scheduler,

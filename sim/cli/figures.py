@@ -13,7 +13,6 @@ import argparse
 from pathlib import Path
 
 from sim.cli.common import user_error
-from sim.presentation.files import write_plots
 
 __all__ = ["ORDER", "register", "add_plots_option"]
 
@@ -62,6 +61,8 @@ def _results_folder(path: str) -> Path:
 
 
 def _cmd_plot(args) -> int:
+    from sim.presentation.files import write_plots
+
     folder = _results_folder(args.results)
     paths = write_plots(folder, args.out)
     print(f"wrote {len(paths)} files to {paths[0].parent if paths else args.out}")

@@ -14,10 +14,7 @@ import math
 import time
 from pathlib import Path
 
-from sim.cli.common import check_counts, load, run_options, scenario_options, user_error
-from sim.experiments.backends import BACKENDS
-from sim.experiments.runs import csv_text
-from sim.io.results import write_atomic
+from sim.cli.common import BACKENDS, check_counts, load, run_options, scenario_options, user_error
 from sim.presentation.text import text_table
 
 ORDER = 50
@@ -204,6 +201,8 @@ def _value_rows(result) -> list[dict]:
 
 
 def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
+    from sim.experiments.runs import csv_text
+    from sim.io.results import write_atomic
     from sim.presentation.figures import figure_waterfall
 
     paths = [
@@ -286,6 +285,8 @@ def _trial_rows(results: list) -> list[dict]:
 
 def _write_staffing(out: Path, scenario, seed: int, target_text: str, results: list) -> list[Path]:
     """``staffing.json`` (every result), ``trials.csv`` (one row per mode and count tried) and the staffing figure."""
+    from sim.experiments.runs import csv_text
+    from sim.io.results import write_atomic
     from sim.presentation.figures import figure_staffing
 
     data = {
@@ -459,6 +460,8 @@ def _index_table(rows: list[dict], sobol: bool) -> str:
 def _write_sensitivity(out: Path, result) -> list[Path]:
     import re
 
+    from sim.experiments.runs import csv_text
+    from sim.io.results import write_atomic
     from sim.presentation.figures import figure_sensitivity
 
     data = result.as_dict()

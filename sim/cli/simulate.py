@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from sim.cli.common import (
     check_counts,
@@ -14,13 +15,13 @@ from sim.cli.common import (
     user_error,
     write_outputs,
 )
-from sim.experiments.runs import compare
-from sim.io.results import write_comparison
 from sim.presentation.text import share as _share
 from sim.presentation.text import stat as _stat
 from sim.presentation.text import text_table as _table
-from sim.scenario.schema import Scenario
-from sim.stats.metrics import Precision, metric_paths
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+    from sim.stats.metrics import Precision
 
 ORDER = 10
 
@@ -58,6 +59,9 @@ def _cmd_compare(args) -> int:
 
 
 def _simulate(args, modes) -> int:
+    from sim.experiments.runs import compare
+    from sim.io.results import write_comparison
+
     check_counts(args)
     if args.plots and not args.out:
         raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
@@ -83,6 +87,8 @@ def _precision(args, scenario: Scenario) -> Precision | None:
     text = getattr(args, "precision", None)
     if not text:
         return None
+    from sim.stats.metrics import Precision, metric_paths
+
     metric, _, target = text.partition("=")
     known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
     if metric.strip() not in known:
@@ -114,6 +120,8 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_schema(args) -> int:
+    from sim.scenario.schema import Scenario
+
     print(json.dumps(Scenario.model_json_schema(), indent=2))
     return 0
 

@@ -5,6 +5,12 @@ Two channels, one per value of the ``information`` lever:
 * :class:`ReferralChain` -- the fragmented way. The report passes from desk to desk; each
   hand-over takes working minutes that only elapse while desks are open, and a forward may go
   to the wrong department, which sends it back (a bounce). This is where half a day goes.
+  Whose hours a step keeps: the last step of the chain -- the owning department's desk giving
+  the job to its unit -- and the forward again after a bounce, which lands on that desk, keep
+  the owning department's ``desk_hours``; the first step of a hotline report keeps the hotline
+  back office's hours; every other step (and the wrong desk sending a report back) keeps the
+  town's ``desk_hours``. When several departments may act, the report goes to the desk that
+  would pass it on first.
 * :class:`SharedChannel` -- the joint and unified way. The finder posts in a shared group; a
   centre that works round the clock decides within minutes.
 
@@ -15,12 +21,14 @@ traced.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple, cast
 
 import numpy as np
 
 from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sampler
+from sim.scenario.schedule import WeeklyHours
 from sim.scenario.schema import InstantSpec, ReferralSpec
 
 __all__ = ["Delivery", "ReferralChain", "SharedChannel", "channel_for"]
@@ -37,35 +45,55 @@ class Delivery(NamedTuple):
 
 
 class ReferralChain:
-    """Desk-to-desk referral with office hours, hand-over times and misrouting."""
+    """Desk-to-desk referral with office hours, hand-over times and misrouting.
 
-    def __init__(self, spec: ReferralSpec, trace: bool = False):
+    Parameters
+    ----------
+    spec:
+        The referral chain's parameters.
+    trace:
+        Keep the stages (typed events) of each delivery.
+    desks:
+        Desk hours by department (``Scenario.desk_hours``); a department not named keeps the
+        town's ``desk_hours``.
+    """
+
+    def __init__(self, spec: ReferralSpec, trace: bool = False, desks: Mapping[str, WeeklyHours] | None = None):
         self.spec = spec
         self.desk = spec.desk_hours.weekly()
+        self.hotline = self.desk if spec.hotline_hours is None else spec.hotline_hours.weekly()
+        self.desks = dict(desks or {})
         self.handover_min = sampler(spec.handover_min)
         self.trace = trace
 
-    def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
-        """Pass a report found through channel *source* (or ``coordination``) to the owning desk."""
+    def deliver(self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset()) -> Delivery:
+        """Pass a report found through channel *source* (or ``coordination``) to the desk of a department in *to*.
+
+        With *to* empty (a report for the grid, or for several departments at once) the last step
+        keeps the town's desk hours.
+        """
         steps = cast(dict[str, int], self.spec.steps).get(source, 1)  # keyed by channel name
+        owners = list({id(desk): desk for desk in (self.desks.get(d, self.desk) for d in sorted(to))}.values()) or [self.desk]
         t, referrals, bounces = now, 0, 0
         stages: list[TraceEvent] = []
         for k in range(steps):
-            t = self._handover(t, rng)
+            minutes = self.handover_min(rng)
+            if k == steps - 1:
+                t = min(desk.add_open_minutes(t, minutes) for desk in owners)
+            else:
+                t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, minutes)
             referrals += 1
             if self.trace:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=k + 1, steps=steps))
         while steps and rng.random() < self.spec.misroute_probability:
-            sent_back = self._handover(t, rng)
-            t = self._handover(sent_back, rng)
+            sent_back = self.desk.add_open_minutes(t, self.handover_min(rng))
+            minutes = self.handover_min(rng)
+            t = min(desk.add_open_minutes(sent_back, minutes) for desk in owners)
             referrals += 2
             bounces += 1
             if self.trace:
                 stages += [TraceEvent(sent_back, Stage.SENT_BACK), TraceEvent(t, Stage.FORWARDED_AGAIN)]
         return Delivery(t, t, referrals, bounces, tuple(stages))
-
-    def _handover(self, t: float, rng: np.random.Generator) -> float:
-        return self.desk.add_open_minutes(t, self.handover_min(rng))
 
 
 class SharedChannel:
@@ -78,8 +106,8 @@ class SharedChannel:
         self.centre_min = sampler(spec.centre_min)
         self.trace = trace
 
-    def deliver(self, now: float, source: str, rng: np.random.Generator) -> Delivery:
-        """Post the report, then let the centre decide once it is open."""
+    def deliver(self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset()) -> Delivery:
+        """Post the report, then let the centre decide once it is open (whoever it is for)."""
         reached = now + self.report_min(rng)
         ready = self.centre.next_open(reached) + self.centre_min(rng)
         if not self.trace:
@@ -90,7 +118,14 @@ class SharedChannel:
 _CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel, "instant")}
 
 
-def channel_for(information: str, governance, trace: bool = False) -> ReferralChain | SharedChannel:
-    """The channel object for a value of the ``information`` lever (writing stages if *trace*)."""
+def channel_for(
+    information: str, governance, trace: bool = False, desks: Mapping[str, WeeklyHours] | None = None
+) -> ReferralChain | SharedChannel:
+    """The channel object for a value of the ``information`` lever (writing stages if *trace*).
+
+    *desks* gives departments' own desk hours to the referral chain.
+    """
+    if information == "referral":
+        return ReferralChain(governance.referral, trace, desks)
     cls, attribute = _CHANNELS[information]
     return cls(getattr(governance, attribute), trace)

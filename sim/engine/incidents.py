@@ -88,7 +88,8 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         times = arrival_times(itype.rate_per_day, itype.profile, horizon_days, streams.arrivals)
         patch = streams.arrivals.choice(town.size, size=len(times), p=town.weights)
         service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
-        channels = _detect(itype.detection, times, town.sector[patch], coverage, streams.detection)
+        hours = {name: scenario.channel_hours(itype, name).weekly() for name in CHANNELS[1:]}
+        channels = _detect(itype.detection, hours, times, town.sector[patch], coverage, streams.detection)
         finder_u = streams.detection.random(len(times))
         leave_u = streams.detection.random(len(times))
         layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
@@ -122,8 +123,12 @@ def _layers(escalation, n: int, has_grid_management: bool, rng) -> np.ndarray:
     return np.where(u < escalation.grid, GRID, np.where(u >= 1.0 - escalation.city, CITY, TOWN))
 
 
-def _detect(detection, times, sector, coverage: PatrolCoverage, rng) -> np.ndarray:
-    """When each channel would report each matter; drawn in a fixed order so streams stay aligned."""
+def _detect(detection, hours_of, times, sector, coverage: PatrolCoverage, rng) -> np.ndarray:
+    """When each channel would report each matter; drawn in a fixed order so streams stay aligned.
+
+    A channel reports only while the people behind it work (*hours_of*, by channel name): a
+    report that would fall outside their hours is made when they next come on duty.
+    """
     n = len(times)
     out = np.empty((n, len(CHANNELS)))
     out[:, 0] = coverage.first_notice(sector, times, rng.exponential(1.0, n), detection.patrol.notice_probability)
@@ -131,9 +136,9 @@ def _detect(detection, times, sector, coverage: PatrolCoverage, rng) -> np.ndarr
         spec = getattr(detection, name)
         fires = rng.random(n) < spec.probability
         at = times + sample(spec.delay_min, rng, n)
-        hours = spec.hours.weekly()
-        if not hours.is_always:
-            at = np.array([hours.next_open(t) for t in at])
+        hours = hours_of[name]
+        if not hours.is_always and fires.any():
+            at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
         out[:, j] = np.where(fires, at, np.inf)
     return out
 

@@ -128,7 +128,8 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
-        self.channel = channel_for(mode.information, scenario.governance, trace)
+        desks = {d.name: d.desk_hours.weekly() for d in scenario.departments if d.desk_hours is not None}
+        self.channel = channel_for(mode.information, scenario.governance, trace, desks)
         self.coordinate = {"sequential": self._sequential, "concurrent": self._concurrent}[mode.coordination]
         self.horizon = scenario.days * MINUTES_PER_DAY
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
@@ -342,7 +343,7 @@ class Simulation:
             if self.tracing:
                 state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
-            delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information))
+            delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information, capable))
             if self.tracing:
                 state.keep(delivery.stages)
         if state.reached_min != state.reached_min:

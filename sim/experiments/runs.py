@@ -176,7 +176,7 @@ def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
 
 def type_targets(scenario: Scenario) -> dict[str, float]:
     """Response target per incident type, minutes: the type's own, else the scenario's."""
-    return {t.name: getattr(t, "target_min", None) or scenario.target_min for t in scenario.incident_types}
+    return {t.name: scenario.target_for(t.name) for t in scenario.incident_types}
 
 
 def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:

@@ -17,9 +17,10 @@ bisects between the largest count that fails and the smallest that meets it.
 (by default the departments pooled into the mode's team). A set's total is shared out in the
 proportions of the scenario's units (Sainte-Laguë, one unit at a time, so that a larger total
 never takes a unit from any department; at the scenario's total each department has its own
-count). A department whose shift is a list of windows with unit counts keeps each window's share
-of its units (a window that had units keeps at least one). For one department's answer with the
-team's other departments fixed, name that department alone.
+count). Only the units change: shift windows are a pattern that a department's units scale (the
+scenario's one rule, :meth:`sim.scenario.schema.Department.shift_windows`), so a count tried here
+runs exactly as the same count set with ``--set`` or in a sweep. For one department's answer with
+the team's other departments fixed, name that department alone.
 
 **Targets** read ``METRIC OP NUMBER`` with OP one of ``<=, <, >=, >``. METRIC is a dotted path
 as in sweeps (``response_min.p90``, ``by_type.garbage_overflow.response_min.median``,
@@ -175,28 +176,17 @@ def allocate(weights: dict[str, int], total: int) -> dict[str, int]:
     return units
 
 
-def _scaled_shift(shift, units: int, original: int):
-    """A shift of explicit windows with each window's units scaled from *original* to *units*."""
-    if not isinstance(shift, list) or original <= 0:
-        return shift
-    scaled = []
-    for window in shift:
-        count = window["units"]
-        new = 0 if count == 0 else min(units, max(1, round(count * units / original)))
-        scaled.append({**window, "units": new})
-    return scaled
-
-
 def staffed_scenario(data: dict, allocation: dict[str, int]) -> dict:
-    """Scenario data with the named departments' units (and shift windows) set to *allocation*."""
+    """Scenario data with the named departments' units set to *allocation*.
+
+    Only ``units`` changes: a department's shift windows are a pattern that its units scale
+    (:meth:`sim.scenario.schema.Department.shift_windows`), so a count set here runs exactly as
+    the same count set in the file, with ``--set`` or in a sweep.
+    """
     out = dict(data)
-    departments = []
-    for dept in data["departments"]:
-        if dept["name"] in allocation:
-            units = allocation[dept["name"]]
-            dept = {**dept, "units": units, "shift": _scaled_shift(dept.get("shift", "24h"), units, dept["units"])}
-        departments.append(dept)
-    out["departments"] = departments
+    out["departments"] = [
+        {**dept, "units": allocation[dept["name"]]} if dept["name"] in allocation else dept for dept in data["departments"]
+    ]
     return out
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.engine.department import build_roster
 from sim.engine.territory import build_town
+from sim.scenario import checks
 from sim.scenario.governance import modes_of
 from sim.scenario.schema import Scenario
 from sim.stats.capacity import (
@@ -108,9 +109,12 @@ def _modes(scenario: Scenario) -> dict:
     return out
 
 
-def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None) -> list[str]:
-    """Warnings and notes about a valid scenario (overload today; one place to add more)."""
-    return overload_messages(capacity or offered_load(scenario))
+def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None, source: str = "") -> list[str]:
+    """Warnings and notes about a valid scenario, one line each: settings without effect
+    (:func:`sim.scenario.checks.warnings`), then overload (:func:`sim.stats.capacity.overload_messages`)."""
+    where = f"{source}: " if source else ""
+    lines = [f"warning: {where}{'.'.join(str(p) for p in path)}: {message}" for path, message in checks.warnings(scenario)]
+    return lines + overload_messages(capacity or offered_load(scenario))
 
 
 def scenario_overview(scenario: Scenario, source: str = "") -> dict:
@@ -138,7 +142,7 @@ def scenario_overview(scenario: Scenario, source: str = "") -> dict:
         "departments": _departments(scenario),
         "modes": _modes(scenario),
         "load": capacity.as_dict(),
-        "warnings": scenario_warnings(scenario, capacity),
+        "warnings": scenario_warnings(scenario, capacity, source),
     }
 
 

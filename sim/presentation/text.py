@@ -1,13 +1,14 @@
 """Numbers and tables for people: the formatting shared by the report, the guide and the command line.
 
-Light on purpose (no matplotlib), so the command line can print without loading the figures.
+Light on purpose (the standard library only), so the command line can print without loading the
+figures, numpy or the scenario schema; ``tests/cli/test_startup.py`` checks it stays so.
 """
 
 from __future__ import annotations
 
 import math
 
-from sim.scenario.schedule import MINUTES_PER_DAY
+MINUTES_PER_DAY = 24 * 60  # as sim.scenario.schedule.MINUTES_PER_DAY, without importing the scenario layer
 
 __all__ = ["format_minutes", "format_time_stat", "share", "stat", "text_table"]
 

@@ -4,15 +4,18 @@ A department named in an incident type must exist, names must be unique, every m
 actionable by someone in every mode, and one run must stay within the incident limit. Each
 check returns problems as (key path, message) pairs rather than raising on the first, so that
 the loader can report every problem of a file at once with its line.
+
+:func:`warnings` finds settings that are valid but have no effect (or not the effect they may
+seem to have), as (key path, message) pairs with list items named by their ``name``.
 """
 
 from __future__ import annotations
 
 from sim.errors import did_you_mean
-from sim.scenario.governance import resolve_mode, unpowered_parts
-from sim.scenario.schema import MAX_EXPECTED_INCIDENTS, Scenario, Territory
+from sim.scenario.governance import PRESETS, modes_of, resolve_mode, unpowered_parts
+from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, Scenario, Territory
 
-__all__ = ["cross_check"]
+__all__ = ["cross_check", "warnings"]
 
 
 def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
@@ -115,3 +118,81 @@ def _patch_names(territory: Territory) -> list[str]:
     g = territory.grid
     assert g is not None  # the schema requires a grid or patches
     return [f"r{r}c{c}" for r in range(g.rows) for c in range(g.cols)]
+
+
+def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Settings of a valid scenario that have no effect, or an effect a planner may not expect.
+
+    Returns (key path, message) pairs; list items in key paths are named by their ``name``
+    (as ``--set`` names them). Nothing here stops a run.
+    """
+    out: list[tuple[tuple, str]] = []
+    modes = modes_of(scenario)
+    pools_all = [name for name, spec in scenario.governance.modes.items() if _pools_all(name, spec)]
+    for d in scenario.departments:
+        path = ("departments", d.name)
+        out += _shift_warnings(d, path)
+        if "day_share" in d.model_fields_set and d.shift != "day_night":
+            out.append((path + ("day_share",), "has no effect: the shift is not 'day_night'"))
+        if "patrol_speed_kmh" in d.model_fields_set and not d.patrols:
+            out.append((path + ("patrol_speed_kmh",), "has no effect: the department does not patrol"))
+        if d.poolable and not pools_all:
+            out.append((path + ("poolable",), "has no effect: no mode pools 'all' (each names its team or pools none)"))
+        if d.desk_hours is not None and all(m.information != "referral" for m in modes.values()):
+            out.append((path + ("desk_hours",), "has no effect: no mode passes reports by referral"))
+    for name, mode in modes.items():
+        if mode.pooled and len(mode.pooled) == 1:
+            (only,) = mode.pooled
+            out.append(
+                (("governance", "modes", name, "authority", "pooled"),
+                 f"mode '{name}' pools only '{only}': one department's team holds no more powers than it did")
+            )
+        if not mode.pooled and name in pools_all:
+            message = (
+                f"mode '{name}' pools 'all', but no department is marked poolable, so no team holds merged "
+                "powers; name its team in authority.pooled (or mark departments poolable: true)"
+            )
+            out.append((("governance", "modes", name, "authority", "pooled"), message))
+    for t in scenario.incident_types:
+        path = ("incident_types", t.name)
+        if scenario.grid_management is None and (t.escalation.grid > 0 or t.escalation.city > 0):
+            out.append((path + ("escalation",), "has no effect without grid_management"))
+        for channel in CHANNELS[1:]:
+            spec = getattr(t.detection, channel)
+            if spec.hours is not None and spec.probability == 0:
+                out.append((path + ("detection", channel, "hours"), "has no effect: the channel's probability is 0"))
+    return out
+
+
+def _pools_all(name: str, spec) -> bool:
+    if spec.authority is not None:
+        return spec.authority.pooled == "all"
+    preset = spec.based_on or (name if name in PRESETS else "fragmented")
+    return bool(PRESETS[preset].pooled)
+
+
+def _shift_warnings(d, path: tuple) -> list[tuple[tuple, str]]:
+    """Explicit windows are a pattern scaled to the team: say when the team is not the pattern's size."""
+    if not isinstance(d.shift, list):
+        windows = d.shift_windows()
+        if d.shift == "day_night" and d.units > 0 and any(w.units == 0 for w in windows):
+            empty = "night" if windows[1].units == 0 else "day"
+            return [(path + ("shift",), f"the {empty} shift has no unit with {d.units} unit(s) at day_share {d.day_share:g}")]
+        return []
+    pattern = d.pattern_units()
+    if pattern == 0:
+        if d.units > 0:
+            return [(path + ("units",), f"has no effect: no shift window has units, so the {d.units} unit(s) are never on duty")]
+        return []
+    if d.units == pattern:
+        return []
+    scaled = d.shift_windows()
+    counts = ", ".join(f"{'/'.join(w.times)} {w.units}" for w in scaled)
+    out = [
+        (path + ("shift",),
+         f"the windows roster {pattern} units a day and are a pattern scaled to the team's {d.units} units: {counts}")
+    ]
+    emptied = [w for w, s in zip(d.shift, scaled) if w.units > 0 and s.units == 0]
+    if emptied:
+        out.append((path + ("shift",), f"with {d.units} unit(s), {len(emptied)} window(s) of the pattern have no unit"))
+    return out

@@ -9,9 +9,8 @@ distribution ever touches a global random state.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -22,6 +21,9 @@ from pydantic import (
 )
 
 __all__ = ["Fixed", "Exponential", "Lognormal", "Gamma", "Uniform", "Duration", "sample", "sampler", "mean_of"]
+
+if TYPE_CHECKING:  # numpy is imported where an array is made: reading a scenario file does not need it
+    import numpy as np
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
@@ -122,6 +124,8 @@ def sample(spec: Fixed | Exponential | Lognormal | Gamma | Uniform, rng: np.rand
         return float(sampler(spec)(rng))
     u_shape = (size,)
     if isinstance(spec, Fixed):
+        import numpy as np
+
         rng.random(u_shape)
         out = np.full(u_shape, spec.value)
     elif isinstance(spec, Exponential):

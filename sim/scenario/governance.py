@@ -22,7 +22,7 @@ from typing import Literal
 
 from sim.scenario.schema import IncidentType, ModeSpec, Scenario
 
-__all__ = ["Mode", "PRESETS", "resolve_mode", "modes_of", "Part", "parts_of", "jobs_of", "capable_departments", "unpowered_parts"]
+__all__ = ["Mode", "PRESETS", "resolve_mode", "modes_of", "pooled_departments", "Part", "parts_of", "jobs_of", "capable_departments", "unpowered_parts"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,14 @@ PRESETS: dict[str, Mode] = {
     "joint": Mode("joint", frozenset(), "instant", "nearest", "concurrent", 0.0),
     "unified": Mode("unified", frozenset({"*"}), "instant", "nearest", "concurrent", 0.0),
 }
-"""The three named ways of working (domain.md). ``{"*"}`` stands for every poolable department."""
+"""The three named ways of working (domain.md). ``{"*"}`` stands for every poolable department.
+
+Pooling names its departments: ``poolable`` is false unless a scenario says otherwise, so the
+``unified`` preset's team is the departments the scenario marks ``poolable`` or names in the
+mode's ``authority.pooled`` -- none unless it does. The sources merge the town's own enforcement
+teams (urban management, fishery, agriculture, culture, safety supervision: seeds/004_zhewang.md
+#unified-enforcement-team) and leave land, environment and the police with their own powers.
+"""
 
 
 def resolve_mode(name: str, spec: ModeSpec, scenario: Scenario) -> Mode:
@@ -78,6 +85,12 @@ def resolve_mode(name: str, spec: ModeSpec, scenario: Scenario) -> Mode:
 def modes_of(scenario: Scenario) -> dict[str, Mode]:
     """Every mode the scenario defines, resolved, in file order."""
     return {name: resolve_mode(name, spec, scenario) for name, spec in scenario.governance.modes.items()}
+
+
+def pooled_departments(scenario: Scenario) -> dict[str, list[str]]:
+    """What each mode pools into one team: mode name -> department names in file order (empty: none)."""
+    order = [d.name for d in scenario.departments]
+    return {name: [d for d in order if d in mode.pooled] for name, mode in modes_of(scenario).items()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ raising on the first.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -52,6 +53,7 @@ __all__ = [
     "ClosedLoopSpec",
     "GridManagement",
     "CHANNELS",
+    "apportion",
 ]
 
 MAX_EXPECTED_INCIDENTS = 20_000_000
@@ -182,16 +184,52 @@ class Territory(_Model):
 # --------------------------------------------------------------------------- departments
 
 
+def apportion(weights: list[float], total: int) -> list[int]:
+    """Share *total* whole units among windows in proportion to *weights* (largest remainder).
+
+    Each window's quota is ``total * weight / sum(weights)``; every window gets the whole part
+    of its quota and the units left over go to the largest remainders (remainders compared to
+    9 decimals, a tie going to the earlier window, so a half is rounded up for the first
+    window). Then, when *total* is at least the number of windows with a positive weight, no
+    such window is left empty: an empty one takes a unit from the window with the most units
+    (the later one on a tie). The counts always add up to *total* (0 when every weight is 0).
+    """
+    if total < 0:
+        raise ValueError(f"cannot share out {total} units")
+    weight_sum = float(sum(weights))
+    if weight_sum <= 0 or total == 0:
+        return [0] * len(weights)
+    quotas = [total * w / weight_sum for w in weights]
+    counts = [math.floor(round(q, 9)) for q in quotas]
+    order = sorted(range(len(weights)), key=lambda i: (-round(quotas[i] - counts[i], 9), i))
+    for i in order[: max(0, total - sum(counts))]:
+        counts[i] += 1
+    staffed = [i for i, w in enumerate(weights) if w > 0]
+    if total >= len(staffed):
+        for i in staffed:
+            if counts[i] == 0:
+                donor = max(range(len(counts)), key=lambda j: (counts[j], j))
+                counts[donor] -= 1
+                counts[i] += 1
+    return counts
+
+
 class ShiftWindow(_Model):
-    """How many of a department's units are on duty during some weekly hours."""
+    """How many of a department's units are on duty during some weekly hours (a part of a rota pattern)."""
 
     days: Days = Field("daily", description="days the windows repeat on, as in Hours")
     times: Windows = Field(description="daily windows 'HH:MM-HH:MM'")
-    units: NonNegativeInt = Field(description="units on duty in these windows")
+    units: NonNegativeInt = Field(
+        description="units on duty in these windows in the rota pattern; the department's units scale the pattern"
+    )
 
     def hours(self) -> Hours:
         """The window's hours."""
         return Hours(days=self.days, times=self.times)
+
+    def weekdays(self) -> tuple[int, ...]:
+        """The days (0 = Monday) the window starts on."""
+        return DAY_SETS[self.days] if isinstance(self.days, str) else tuple(self.days)
 
 
 class Department(_Model):
@@ -211,24 +249,68 @@ class Department(_Model):
     shift: Literal["24h", "office_hours", "day_night"] | list[ShiftWindow] = Field(
         "24h",
         description="'24h' (all units always), 'office_hours' (all units weekdays 08:30-12:00, 14:00-17:30), "
-        "'day_night' (day_share of units 08:00-20:00, the rest 20:00-08:00), or a list of windows with unit counts",
+        "'day_night' (day_share of units 08:00-20:00, the rest 20:00-08:00), or a list of windows with unit counts: "
+        "a rota pattern that the department's units scale (the pattern's size is the most units its windows roster "
+        "on one day; at that size the windows are used as written, otherwise each window gets its share of the units "
+        "by largest remainder, and no window of the pattern is left empty while there is a unit for each)",
     )
-    day_share: float = Field(0.65, ge=0, le=1, description="share of units on the day shift under 'day_night'")
+    day_share: float = Field(
+        0.65,
+        ge=0,
+        le=1,
+        description="share of units on the day shift under 'day_night' (rounded half up; with 2 or more units and "
+        "a share strictly between 0 and 1, each shift keeps at least one unit)",
+    )
     patrols: bool = Field(False, description="units patrol their sector between jobs (and can find matters there)")
     patrol_speed_kmh: PositiveFloat = Field(8.0, allow_inf_nan=False, le=100, description="patrolling speed, km/h")
     powers: list[str] = Field([], description="incident types the department may legally act on")
-    poolable: bool = Field(True, description="joins the unified team when authority is pooled ('all')")
+    poolable: bool = Field(
+        False,
+        description="joins the team of a mode that pools 'all'; a department's powers are pooled only when the "
+        "scenario says so (here, or by naming it in a mode's authority.pooled)",
+    )
+    desk_hours: Hours | None = Field(
+        None,
+        description="when the department's desk works: a referral's last hand-over, onto this department's desk, "
+        "counts working minutes in these hours; default: governance.referral.desk_hours",
+    )
+
+    def pattern_units(self) -> int:
+        """The size of the team an explicit rota is written for: the most units its windows roster on one day.
+
+        Windows are counted on the days they start (a night window starting on Monday belongs to
+        Monday). For a named shift (``24h``, ``office_hours``, ``day_night``) it is ``units``.
+        """
+        if not isinstance(self.shift, list):
+            return self.units
+        per_day = [0] * 7
+        for window in self.shift:
+            for day in window.weekdays():
+                per_day[day] += window.units
+        return max(per_day)
 
     def shift_windows(self) -> list[ShiftWindow]:
-        """The shift as explicit windows with unit counts."""
+        """The shift as explicit windows with the unit counts of this team size.
+
+        Explicit windows are a pattern scaled to ``units`` (:func:`apportion` with the pattern's
+        counts as weights, over ``units * total / pattern_units`` rounded half up, which is
+        ``units`` when every window runs on the same days); at ``units == pattern_units()`` they
+        are used as written. ``day_night`` shares the units between its two shifts in the same way.
+        """
         if isinstance(self.shift, list):
-            return self.shift
+            pattern = self.pattern_units()
+            if self.units == pattern:
+                return list(self.shift)
+            total = sum(w.units for w in self.shift)
+            share = 0 if pattern == 0 else math.floor(round(self.units * total / pattern, 9) + 0.5)
+            counts = apportion([w.units for w in self.shift], share)
+            return [w.model_copy(update={"units": n}) for w, n in zip(self.shift, counts)]
         if self.shift == "24h":
             return [ShiftWindow(times=["00:00-24:00"], units=self.units)]
         if self.shift == "office_hours":
             return [ShiftWindow(days=OFFICE_HOURS.days, times=OFFICE_HOURS.times, units=self.units)]
-        day = round(self.units * self.day_share)
-        return [ShiftWindow(times=["08:00-20:00"], units=day), ShiftWindow(times=["20:00-08:00"], units=self.units - day)]
+        day, night = apportion([self.day_share, 1.0 - self.day_share], self.units)
+        return [ShiftWindow(times=["08:00-20:00"], units=day), ShiftWindow(times=["20:00-08:00"], units=night)]
 
 
 # --------------------------------------------------------------------------- incidents
@@ -239,7 +321,12 @@ class ChannelSpec(_Model):
 
     probability: float = Field(0.0, ge=0, le=1, description="chance this channel ever reports the matter")
     delay_min: Duration = Field(Exponential(dist="exponential", mean=60.0), description="occurrence to report, minutes")
-    hours: Hours = Field(ALWAYS, description="when the channel works; a report falling outside waits for it to open")
+    hours: Hours | None = Field(
+        None,
+        description="when the people behind the channel work; a report falling outside waits for them to come on duty. "
+        "Default: grid_worker works the grid workers' hours (grid_management.hours, else daily 08:00-20:00); "
+        "hotline and camera 24 h (a camera's reports are read in the camera room: give its hours if not watched 24 h)",
+    )
 
 
 class PatrolDetection(_Model):
@@ -300,6 +387,9 @@ class IncidentType(_Model):
     escalation: Escalation = Field(
         default_factory=lambda: Escalation(), description="which layer a matter needs: grid, town (the rest) or city"
     )
+    target_min: PositiveFloat | None = Field(
+        None, allow_inf_nan=False, description="response-time target for this type, minutes; default: the scenario's target_min"
+    )
 
     @field_validator("profile")
     @classmethod
@@ -357,7 +447,16 @@ class ModeSpec(_Model):
 class ReferralSpec(_Model):
     """The referral chain of fragmented working: desks, hand-overs, misrouting."""
 
-    desk_hours: Hours = Field(OFFICE_HOURS, description="when departmental desks and the hotline back office work")
+    desk_hours: Hours = Field(
+        OFFICE_HOURS,
+        description="when the town's desks work: every hand-over step except the last (a department's own "
+        "desk_hours, which default to these) and, unless hotline_hours is given, the hotline back office",
+    )
+    hotline_hours: Hours | None = Field(
+        None,
+        description="when the hotline's back office forwards reports (the first hand-over of a hotline report); "
+        "default: desk_hours",
+    )
     handover_min: Duration = Field(
         Lognormal(dist="lognormal", mean=60.0, cv=1.0), description="working minutes per hand-over step"
     )
@@ -466,6 +565,33 @@ class Scenario(_Model):
     def department(self, name: str) -> Department:
         """The department called *name*."""
         return next(d for d in self.departments if d.name == name)
+
+    def incident_type(self, name: str) -> IncidentType:
+        """The incident type called *name*."""
+        return next(t for t in self.incident_types if t.name == name)
+
+    def target_for(self, type_name: str) -> float:
+        """The response-time target of incident type *type_name*: its own ``target_min``, else the scenario's."""
+        own = self.incident_type(type_name).target_min
+        return self.target_min if own is None else own
+
+    def desk_hours(self, department: str) -> Hours:
+        """When *department*'s desk works: its own ``desk_hours``, else the referral's town-wide desk hours."""
+        own = self.department(department).desk_hours
+        return self.governance.referral.desk_hours if own is None else own
+
+    def channel_hours(self, incident_type: IncidentType, channel: str) -> Hours:
+        """When detection *channel* of *incident_type* reports: the hours given, else those of the people behind it.
+
+        Grid workers report in the grid workers' hours (``grid_management.hours``, or that field's
+        default when the scenario has no grid management); the hotline and cameras round the clock.
+        """
+        spec = getattr(incident_type.detection, channel)
+        if spec.hours is not None:
+            return spec.hours
+        if channel == "grid_worker":
+            return (self.grid_management or GridManagement()).hours
+        return ALWAYS
 
 
 IncidentType.model_rebuild()

@@ -471,7 +471,8 @@ def check_shift_utilisation(effort: Effort, seed: int, days: float = 28.0) -> li
     profile = [1.0] * 8 + [2.0] * 12 + [1.0] * 4
     per_day = 0.7 * (day_units + night_units) * 12 * 60 / service
     shift = [{"times": ["08:00-20:00"], "units": day_units}, {"times": ["20:00-08:00"], "units": night_units}]
-    scenario = queue_town("shifts", seed, [{"name": "team", "units": day_units, "powers": ["job"], "shift": shift}],
+    team = day_units + night_units  # the rota's size: its windows are a pattern for this many units
+    scenario = queue_town("shifts", seed, [{"name": "team", "units": team, "powers": ["job"], "shift": shift}],
                           [{"name": "job", "rate_per_min": per_day / MINUTES_PER_DAY, "profile": profile,
                             "service": {"dist": "lognormal", "mean": service, "cv": 0.8}}],
                           POOLED, days * effort.scale, 7.0)
@@ -508,7 +509,8 @@ def check_pooling(effort: Effort, seed: int, k: int, servers: int, rho: float, d
     arrivals = rho * servers / service
     depts = [{"name": f"d{i}", "units": per, "powers": [f"job{i}"]} for i in range(k)]
     types = [{"name": f"job{i}", "rate_per_min": arrivals / k, "service": exponential(service)} for i in range(k)]
-    modes = {"fragmented": {"information": "instant", "leave_probability": 0}, "unified": {}}
+    team = {"pooled": [d["name"] for d in depts]}  # pooling names its departments
+    modes = {"fragmented": {"information": "instant", "leave_probability": 0}, "unified": {"authority": team}}
     scenario = queue_town("pooling", seed, depts, types, modes, days * effort.scale, 2.0)
 
     def simulate(r):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sim.engine.channel import ReferralChain, SharedChannel, channel_for
+from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.schema import Governance, InstantSpec, ReferralSpec
 
 DAY, WEEK = 1440, 7 * 1440
@@ -50,8 +51,8 @@ def test_referral_with_fixed_handovers_and_office_hours(now, source, reached, wh
     steps = {"hotline": 2, "patrol": 3}.get(source, 1)
     assert delivery.reached_min == delivery.ready_min == reached, why
     assert (delivery.referrals, delivery.bounces) == (steps, 0)
-    assert [t for t, _ in delivery.stages] == sorted(t for t, _ in delivery.stages)
-    assert delivery.stages[-1] == (reached, f"hand-over {steps} of {steps} done")
+    assert [e.at_min for e in delivery.stages] == sorted(e.at_min for e in delivery.stages)
+    assert delivery.stages[-1] == TraceEvent(reached, Stage.HANDED_OVER, step=steps, steps=steps)
 
 
 def test_a_channel_with_no_steps_delivers_at_once_and_never_bounces():
@@ -104,8 +105,8 @@ def test_a_bounce_waits_for_the_desk_too():
     delivery = chain.deliver(at(FRI, 16), "hotline", OneBounce())
     # 17:00, 18:00 Friday; sent back Monday 09:00, forwarded again 10:00
     assert (delivery.reached_min, delivery.referrals, delivery.bounces) == (at(MON, 10, week=1), 4, 1)
-    assert [s for _, s in delivery.stages][-2:] == ["wrong department sends it back", "forwarded again"]
-    assert delivery.stages[-2][0] == at(MON, 9, week=1)
+    assert [e.stage for e in delivery.stages][-2:] == [Stage.SENT_BACK, Stage.FORWARDED_AGAIN]
+    assert delivery.stages[-2].at_min == at(MON, 9, week=1)
 
 
 def test_shared_channel_posts_then_the_centre_decides_when_open():
@@ -116,7 +117,7 @@ def test_shared_channel_posts_then_the_centre_decides_when_open():
     assert (day.reached_min, day.ready_min, day.referrals, day.bounces) == (at(MON, 10, 2), at(MON, 10, 5), 0, 0)
     night = channel.deliver(at(MON, 21), "hotline", rng)
     assert (night.reached_min, night.ready_min) == (at(MON, 21, 2), at(TUE, 8, 3))
-    assert night.stages == ((at(MON, 21, 2), "posted in the shared channel"), (at(TUE, 8, 3), "centre decides"))
+    assert night.stages == (TraceEvent(at(MON, 21, 2), Stage.POSTED), TraceEvent(at(TUE, 8, 3), Stage.CENTRE_DECIDES))
     assert SharedChannel(spec).deliver(at(MON, 10), "patrol", rng).stages == ()
 
 

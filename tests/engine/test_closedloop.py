@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from sim.engine.closedloop import ClosedLoop
+from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sample
 from sim.scenario.schema import ClosedLoopSpec
 
@@ -18,10 +19,12 @@ def test_fixed_steps_add_up_to_hand_computed_times():
     rng = np.random.default_rng(0)
     ready, stages = loop.before_dispatch(100.0, rng)
     assert ready == 117.0  # 100 + 10 + 3 + 4
-    assert stages == ((110.0, "case verified"), (113.0, "case accepted"), (117.0, "case assigned"))
+    assert stages == (
+        TraceEvent(110.0, Stage.CASE_VERIFIED), TraceEvent(113.0, Stage.CASE_ACCEPTED), TraceEvent(117.0, Stage.CASE_ASSIGNED)
+    )
     closed, stages = loop.after_fix(200.0, rng)
     assert closed == 227.0  # 200 + 7 + 20; evaluation comes after closing
-    assert stages == ((207.0, "result fed back"), (227.0, "case checked and closed"), (257.0, "case evaluated"))
+    assert stages == (TraceEvent(207.0, Stage.FED_BACK), TraceEvent(227.0, Stage.CLOSED), TraceEvent(257.0, Stage.EVALUATED))
 
 
 def test_random_steps_are_drawn_in_order_from_the_stream():
@@ -31,10 +34,10 @@ def test_random_steps_are_drawn_in_order_from_the_stream():
     rng, twin = np.random.default_rng(42), np.random.default_rng(42)
     ready, stages = loop.before_dispatch(0.0, rng)
     expected = running_sum(0.0, [sample(getattr(spec, s), twin) for s in ("verify_min", "accept_min", "assign_min")])
-    assert [t for t, _ in stages] == expected and ready == expected[-1]
+    assert [e.at_min for e in stages] == expected and ready == expected[-1]
     closed, stages = loop.after_fix(1000.0, rng)
     expected = running_sum(1000.0, [sample(getattr(spec, s), twin) for s in ("feedback_min", "check_min", "evaluate_min")])
-    assert [t for t, _ in stages] == expected and closed == expected[1]
+    assert [e.at_min for e in stages] == expected and closed == expected[1]
 
 
 def running_sum(start: float, steps: list[float]) -> list[float]:

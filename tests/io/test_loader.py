@@ -515,7 +515,7 @@ def test_unknown_preset_in_a_mode(tmp_path):
 
 def test_incident_type_no_one_may_act_on_in_a_mode(tmp_path):
     text = edit("    units: 2\n    base: r2c0", "    units: 0\n    base: r2c0")
-    text += "governance:\n  modes:\n    fragmented: {}\n    unified: {}\n"
+    text += "governance:\n  modes:\n    fragmented: {}\n    unified: {authority: {pooled: [enforcement, sanitation]}}\n"
     path = write(tmp_path, text)
     problem = only_problem(path)  # unified pools sanitation's power into the enforcement team
     assert (problem.source, problem.line) == (str(path), line_of(text, "fragmented: {}"))
@@ -526,7 +526,8 @@ def test_incident_type_no_one_may_act_on_in_a_mode(tmp_path):
 def test_incident_type_no_one_may_act_on_in_default_modes(tmp_path):
     text = edit("    units: 2\n    base: r2c0", "    units: 0\n    base: r2c0")
     problems = problems_of(write(tmp_path, text))
-    assert [p.path for p in problems] == ["governance.modes.fragmented", "governance.modes.joint"]
+    # no department is poolable unless the file says so, so the unified preset's team pools no one
+    assert [p.path for p in problems] == ["governance.modes.fragmented", "governance.modes.joint", "governance.modes.unified"]
     assert all(p.line is None for p in problems)  # the default modes are not in the file
 
 

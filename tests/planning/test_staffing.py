@@ -92,9 +92,9 @@ def test_shift_windows_keep_their_share_of_the_units(anhai):
     data = staffed_scenario(anhai.model_dump(mode="json"), {"sanitation": 30})
     sanitation = sim.scenario_from_dict(data).department("sanitation")
     assert sanitation.units == 30
-    assert [w.units for w in sanitation.shift] == [20, 8, 2]
+    assert [w.units for w in sanitation.shift_windows()] == [20, 8, 2]
     small = sim.scenario_from_dict(staffed_scenario(data, {"sanitation": 3})).department("sanitation")
-    assert [w.units for w in small.shift] == [2, 1, 1], "a window that had units keeps at least one"
+    assert [w.units for w in small.shift_windows()] == [1, 1, 1], "a window that had units keeps at least one"
 
 
 # --------------------------------------------------------------------------- the search

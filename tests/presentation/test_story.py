@@ -50,3 +50,10 @@ def test_selection_by_kind():
     assert first_of(events, is_arrival).stage is Stage.ON_THE_SPOT
     assert first_of(events, lambda e: e.stage is Stage.DISPATCHED) is None
     assert count_of(events, Stage.RESOLVED) == 1 and count_of(events, Stage.HANDED_OVER) == 0
+
+
+def test_the_text_module_knows_the_minutes_of_a_day():
+    from sim.presentation import text
+    from sim.scenario.schedule import MINUTES_PER_DAY
+
+    assert text.MINUTES_PER_DAY == MINUTES_PER_DAY

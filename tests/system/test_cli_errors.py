@@ -46,6 +46,8 @@ def test_validate_classroom_says_valid_first():
     assert result.stderr == ""
     lines = result.stdout.strip().splitlines()
     assert "classroom" in lines[0] and "valid" in lines[0]
+    pooled = next(line for line in lines if line.startswith("pooled "))
+    assert pooled.split()[1:] == ["none", "none", "enforcement,", "sanitation"]
 
 
 @pytest.mark.parametrize("command", ["validate", "run", "compare"])
