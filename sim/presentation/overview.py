@@ -110,8 +110,11 @@ def _modes(scenario: Scenario) -> dict:
 
 
 def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None, source: str = "") -> list[str]:
-    """Warnings and notes about a valid scenario, one line each: settings without effect
-    (:func:`sim.scenario.checks.warnings`), then overload (:func:`sim.stats.capacity.overload_messages`)."""
+    """Warnings and notes about a valid scenario, one line each.
+
+    Settings without effect (:func:`sim.scenario.checks.warnings`) come first, then overload
+    (:func:`sim.stats.capacity.overload_messages`).
+    """
     where = f"{source}: " if source else ""
     lines = [f"warning: {where}{'.'.join(str(p) for p in path)}: {message}" for path, message in checks.warnings(scenario)]
     return lines + overload_messages(capacity or offered_load(scenario))
