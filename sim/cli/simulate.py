@@ -110,9 +110,9 @@ def _warn(lines: list[str]) -> None:
 
 
 def _cmd_validate(args) -> int:
+    scenario = load(args)  # an invalid file stops here, before numpy and the engine are loaded
     from sim.presentation.overview import format_overview, scenario_overview
 
-    scenario = load(args)
     overview = scenario_overview(scenario, args.scenario)
     print(json.dumps(overview, indent=2, allow_nan=False) if args.json else format_overview(overview))
     _warn(overview["warnings"])
