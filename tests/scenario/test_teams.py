@@ -229,6 +229,7 @@ def test_validate_lists_what_each_mode_pools():
     assert pooled["fragmented"] == []
     assert pooled["unified"] == pooled["unified_closed_loop"] == ["enforcement", "traffic"]
     code, text = _validate(str(SCENARIOS / "anhai.yaml"))
+    assert code == 0
     row = next(line for line in text.splitlines() if line.startswith("pooled "))
     assert row.split()[1:] == ["none", "none", "enforcement,", "traffic", "enforcement,", "traffic"]
 
