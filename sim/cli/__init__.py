@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -63,8 +64,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from sim.presentation.i18n import use_language
 
                 with use_language(args.lang):
-                    return args.handler(args)
-            return args.handler(args)
+                    code = args.handler(args)
+            else:
+                code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (``python -m sim schema | head -1``): stop quietly, as Unix tools do.
+        # Point stdout at devnull so the interpreter's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except ScenarioError as err:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -22,11 +22,11 @@ ORDER = 30
 def register(sub) -> None:
     """Add plot, report and demo."""
     p_plot = sub.add_parser("plot", help="write the figures of a results folder (PNG and SVG)")
-    p_plot.add_argument("results", metavar="RESULTS_DIR", help="folder written by run, compare or sweep --out")
+    p_plot.add_argument("results", metavar="RESULTS_DIR", help="folder written by run, compare, sweep, decompose or staff --out")
     p_plot.add_argument("--out", help="folder for the figures (default RESULTS_DIR/figures)")
     p_plot.set_defaults(handler=_cmd_plot)
     p_report = sub.add_parser("report", help="write one self-contained HTML report of a results folder")
-    p_report.add_argument("results", metavar="RESULTS_DIR", help="folder written by run, compare or sweep --out")
+    p_report.add_argument("results", metavar="RESULTS_DIR", help="folder written by run, compare, sweep, decompose or staff --out")
     p_report.add_argument("--out", help="HTML file to write (default RESULTS_DIR/report.html)")
     p_report.set_defaults(handler=_cmd_report)
     p_demo = sub.add_parser("demo", help="the teaching demo: run a case, tell its story, write figures and a report")
@@ -49,8 +49,14 @@ def _results_folder(path: str) -> Path:
     folder = Path(path)
     if not folder.is_dir():
         raise user_error("RESULTS_DIR", f"{path}: no such folder")
-    if not any((folder / name).exists() for name in ("summary.json", "summary.csv")):
-        raise user_error("RESULTS_DIR", f"{path}: no summary.json or summary.csv; write one with compare --out or sweep --out")
+    from sim.presentation.report import RESULT_FILES
+
+    if not any((folder / name).exists() for name in RESULT_FILES):
+        raise user_error(
+            "RESULTS_DIR",
+            f"{path}: no summary.json or summary.csv (compare --out, sweep --out), decompose.json (decompose --out) "
+            "or staffing.json (staff --out)",
+        )
     return folder
 
 

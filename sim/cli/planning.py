@@ -238,7 +238,7 @@ def _register_staff(sub) -> None:
     p.add_argument("--min-replications", type=int, default=5, help="replications at each count before deciding (default 5)")
     p.add_argument("--max-replications", type=int, default=30, help="most replications at a count; then undecided (default 30)")
     p.add_argument("--max-units", type=int, help="most units to try (default 4x the scenario's, at least 20 more)")
-    p.add_argument("--out", help="folder for staffing.json")
+    p.add_argument("--out", help="folder for staffing.json, trials.csv and figures (report and plot read it)")
     p.set_defaults(handler=_cmd_staff)
 
 
@@ -270,16 +270,49 @@ def _cmd_staff(args) -> int:
     results = [staff(scenario, target, mode, team, **options) for mode in modes]
     print(format_staffing(results))
     if args.out:
-        from sim.io.results import write_atomic
-
-        data = {"scenario": scenario.name, "target": args.target, "results": [r.as_dict() for r in results]}
-        path = write_atomic(Path(args.out) / "staffing.json", json.dumps(data, indent=2, allow_nan=False) + "\n")
-        print(f"wrote {path}")
+        seed = scenario.seed if args.seed is None else args.seed
+        paths = _write_staffing(Path(args.out), scenario, seed, args.target, results)
+        print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+TRIAL_COLUMNS = ["mode", "units", "people", "allocation", "replications", "mean", "ci_low", "ci_high", "verdict", "answer"]
+
+
+def _trial_rows(results: list) -> list[dict]:
+    return [
+        {
+            "mode": r.mode, "units": t.units, "people": r.people(t.allocation), "allocation": _allocation_text(t.allocation),
+            "replications": len(t.values), "mean": t.mean, "ci_low": t.ci_low, "ci_high": t.ci_high, "verdict": t.verdict,
+            "answer": t.units == r.answer,
+        }
+        for r in results for _, t in sorted(r.trials.items())
+    ]
+
+
+def _write_staffing(out: Path, scenario, seed: int, target_text: str, results: list) -> list[Path]:
+    """``staffing.json`` (every result), ``trials.csv`` (one row per mode and count tried) and the staffing figure."""
+    from sim.experiments.runs import csv_text
+    from sim.io.results import write_atomic
+    from sim.presentation.figures import figure_staffing
+
+    data = {
+        "scenario": scenario.name, "seed": seed, "target": target_text, "results": [r.as_dict() for r in results],
+    }
+    paths = [
+        write_atomic(out / "staffing.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "trials.csv", csv_text(_trial_rows(results), TRIAL_COLUMNS)),
+    ]
+    return paths + _save_figures({"staffing": figure_staffing(data)}, out)
 
 
 def _allocation_text(allocation: dict) -> str:
     return ", ".join(f"{d} {n}" for d, n in allocation.items())
+
+
+def _people_text(result, allocation: dict) -> str:
+    """``enforcement 8 units x 2 = 16 people, traffic 4 x 2 = 8``."""
+    return ", ".join(f"{d} {n} x {result.crew.get(d, 1)}" for d, n in allocation.items())
 
 
 def _trial_interval(trial) -> str:
@@ -313,15 +346,18 @@ def _staffing_lines(result) -> list[str]:
         lines = [f"{result.mode}: not shown to meet it with up to {result.high} units; at {top.units}: {_trial_text(top)}. {result.runs} runs."]
     else:
         at, fewer = result.at_answer, result.one_fewer
-        lines = [f"{result.mode}: {result.answer} units ({_allocation_text(at.allocation)}) meet it: {_trial_text(at)}"]
+        lines = [
+            f"{result.mode}: {result.answer} units = {result.answer_people} people ({_people_text(result, at.allocation)}) "
+            f"meet it: {_trial_text(at)}"
+        ]
         if fewer is not None:
             lines.append(f"  at {fewer.units} units: {_trial_text(fewer)}")
         else:
             lines.append(f"  {result.answer} is the fewest units searched")
         lines.append(f"  {result.runs} runs over {len(result.trials)} unit counts.")
-    rows = [[str(n), _allocation_text(t.allocation), str(len(t.values)), _trial_interval(t), t.verdict]
+    rows = [[str(n), str(result.people(t.allocation)), _allocation_text(t.allocation), str(len(t.values)), _trial_interval(t), t.verdict]
             for n, t in sorted(result.trials.items())]
-    lines.append(text_table(["units", "allocation", "reps", "mean [interval]", "verdict"], rows, rule=False))
+    lines.append(text_table(["units", "people", "allocation", "reps", "mean [interval]", "verdict"], rows, rule=False))
     if any(t.verdict == "undecided" for t in result.trials.values()):
         lines.append("  (undecided: the interval still straddles the target at the most replications; counted as not shown to meet it)")
     return lines
@@ -332,11 +368,21 @@ def _comparison_line(results: list) -> str:
     if first.answer is None and other.answer is None:
         return f"Neither {first.mode} nor {other.mode} is shown to meet the target with up to {first.high} units."
     if other.answer is None:
-        return f"{first.mode} needs {first.answer} units; {other.mode} is not shown to meet the target with up to {other.high}."
+        return (
+            f"{first.mode} needs {first.answer} units ({first.answer_people} people); "
+            f"{other.mode} is not shown to meet the target with up to {other.high}."
+        )
     if first.answer is None:
-        return f"{other.mode} needs {other.answer} units; {first.mode} is not shown to meet the target with up to {first.high}."
+        return (
+            f"{other.mode} needs {other.answer} units ({other.answer_people} people); "
+            f"{first.mode} is not shown to meet the target with up to {first.high}."
+        )
     diff = other.answer - first.answer
-    return f"{first.mode} needs {first.answer} units, {other.mode} {other.answer}: {abs(diff)} {'fewer' if diff >= 0 else 'more'} under {first.mode}."
+    people = (other.answer_people or 0) - (first.answer_people or 0)
+    return (
+        f"{first.mode} needs {first.answer} units ({first.answer_people} people), {other.mode} {other.answer} "
+        f"({other.answer_people} people): {abs(diff)} units ({abs(people)} people) {'fewer' if diff >= 0 else 'more'} under {first.mode}."
+    )
 
 
 # --------------------------------------------------------------------------- sensitivity

@@ -42,7 +42,12 @@ def register(sub) -> None:
     )
     p_cmp.add_argument("--max-replications", type=int, default=100, help="with --precision, stop here (default 100)")
     p_cmp.set_defaults(handler=_cmd_compare)
-    sub.add_parser("validate", parents=[scenario_options()], help="check a scenario file").set_defaults(handler=_cmd_validate)
+    p_val = sub.add_parser(
+        "validate", parents=[scenario_options()],
+        help="check a scenario file and show what it builds (patches, sectors, units on duty, levers, offered load)",
+    )
+    p_val.add_argument("--json", action="store_true", help="print what the file builds as one JSON document (for tools)")
+    p_val.set_defaults(handler=_cmd_validate)
     sub.add_parser("schema", help="print the scenario file's JSON Schema").set_defaults(handler=_cmd_schema)
 
 
@@ -66,12 +71,16 @@ def _simulate(args, modes) -> int:
     _window_warning(args, scenario)
     precision = _precision(args, scenario)
     _check_memory(args, scenario, modes, precision)
+    from sim.presentation.overview import post_run_warnings, pre_run_warnings
+
+    _warn(pre_run_warnings(scenario, modes))
     with output_folder(args, args.command):  # --out is checked and locked before the simulation
         try:
             comparison = compare(scenario, modes, args.replications, args.seed, precision)
         except KeyError as err:
             raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
         print(format_summary(comparison.summary))
+        _warn(post_run_warnings(comparison))
         if args.out:
             paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
             print("wrote " + ", ".join(str(p) for p in paths))
@@ -112,21 +121,21 @@ def _precision(args, scenario: Scenario) -> Precision | None:
     return Precision(metric.strip(), value, args.max_replications)
 
 
-def _cmd_validate(args) -> int:
-    scenario = load(args)
-    _window_warning(args, scenario)
-    from sim.scenario.checks import warnings
-    from sim.scenario.governance import modes_of, pooled_departments
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
 
-    print(
-        f"{args.scenario}: valid scenario '{scenario.name}': {len(scenario.departments)} departments, "
-        f"{len(scenario.incident_types)} incident types, modes {', '.join(modes_of(scenario))}"
-    )
-    for mode, pooled in pooled_departments(scenario).items():
-        print(f"  {mode} pools: {', '.join(pooled) or 'none'}")
-    for path, message in warnings(scenario):
-        print(f"warning: {args.scenario}: {'.'.join(str(p) for p in path)}: {message}")
-    _print_real_town(scenario)
+
+def _cmd_validate(args) -> int:
+    scenario = load(args)  # an invalid file stops here, before numpy and the engine are loaded
+    _window_warning(args, scenario)
+    from sim.presentation.overview import format_overview, scenario_overview
+
+    overview = scenario_overview(scenario, args.scenario)
+    print(json.dumps(overview, indent=2, allow_nan=False) if args.json else format_overview(overview))
+    _warn(overview["warnings"])
+    if not args.json:
+        _print_real_town(scenario)
     return 0
 
 

@@ -114,6 +114,10 @@ class Dispatcher:
         """Jobs waiting for a unit."""
         return sum(len(q) for q in self.queues.values())
 
+    def waiting_jobs(self) -> tuple[tuple[frozenset[str], float], ...]:
+        """(capable departments, requested minute) of every job waiting for a unit."""
+        return tuple((key, entry[1]) for key, queue in self.queues.items() for entry in queue)
+
     def _finder_unit(self, job: Job) -> Unit | None:
         """A free unit of the department whose patrol found the matter, if it may act: it is already there."""
         if job.finder in job.capable and self.free.get(job.finder):

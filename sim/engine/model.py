@@ -67,6 +67,9 @@ class RunOutput:
     end_min:
         When the run ended (``days + drain_days``, minutes): a stage not reached by then is
         censored there in the statistics.
+    waiting:
+        Those jobs as (capable departments, requested minute), so that the backlog's growth
+        through the run can be rebuilt together with ``jobs``.
     trace:
         When the run was traced: incident number -> its story, a list of
         :class:`~sim.engine.trace.TraceEvent` in order of time.
@@ -79,6 +82,7 @@ class RunOutput:
     backlog: int
     trace: dict[int, list[TraceEvent]] | None = None
     end_min: float = math.inf
+    waiting: tuple[tuple[frozenset[str], float], ...] = ()
 
 
 @contextmanager
@@ -180,7 +184,10 @@ class Simulation:
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
         self._close_natural_ends()
         trace = {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states} if self.tracing else None
-        return RunOutput(self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.end)
+        return RunOutput(
+            self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.end,
+            self.dispatcher.waiting_jobs(),
+        )
 
     def _records(self) -> list[IncidentRecord]:
         """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""

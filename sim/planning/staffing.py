@@ -389,11 +389,25 @@ class StaffingResult:
     target: Target
     current: int
     answer: int | None
+    """The smallest number of units shown to meet the target (see :attr:`answer_people` for people)."""
     low: int
     high: int
     trials: dict[int, Trial] = field(repr=False)
     runs: int
     rule: Rule
+    crew: dict[str, int] = field(default_factory=dict)
+    """People per unit of each department staffed (``Department.crew``)."""
+
+    def people(self, allocation: dict[str, int] | None) -> int | None:
+        """People in an allocation of units: units x crew, summed over departments."""
+        if allocation is None:
+            return None
+        return sum(n * self.crew.get(d, 1) for d, n in allocation.items())
+
+    @property
+    def answer_people(self) -> int | None:
+        """The answer in people (units x crew), or None when no count met the target."""
+        return self.people(self.at_answer.allocation) if self.at_answer else None
 
     @property
     def at_answer(self) -> Trial | None:
@@ -413,11 +427,13 @@ class StaffingResult:
             "target": {"text": self.target.text, "metric": self.target.metric, "op": self.target.op, "value": self.target.value},
             "current_units": self.current,
             "answer": self.answer,
+            "answer_people": self.answer_people,
             "allocation": self.at_answer.allocation if self.at_answer else None,
+            "crew": dict(self.crew),
             "searched": [self.low, self.high],
             "runs": self.runs,
             "rule": vars(self.rule),
-            "trials": [self.trials[n].as_dict() for n in sorted(self.trials)],
+            "trials": [{**self.trials[n].as_dict(), "people": self.people(self.trials[n].allocation)} for n in sorted(self.trials)],
         }
 
 
@@ -473,5 +489,6 @@ def staff(
     with open_backend(backend, workers, scheduler) as pool:
         evaluator = _Evaluator(data, mode, weights, target, rule, scenario.seed if seed is None else seed, pool)
         answer, _ = smallest_units(lambda n: evaluator.decide(n).verdict, current, low, high)
-    return StaffingResult(mode, team, target, current, answer, low, high, evaluator.trials, evaluator.runs, rule)
+    crew = {d: scenario.department(d).crew for d in team}
+    return StaffingResult(mode, team, target, current, answer, low, high, evaluator.trials, evaluator.runs, rule, crew)
 

@@ -1508,3 +1508,56 @@ def metric_words(path: str) -> str:
     E.g. ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``.
     """
     return _metric_name(path)
+
+
+# --------------------------------------------------------------------------- staffing
+
+__all__ += ["figure_staffing", "plot_staffing"]
+
+
+def plot_staffing(data: dict, ax: Axes | None = None) -> Axes:
+    """The metric against the team's units, per mode: mean and interval at each count tried, the target line.
+
+    Parameters
+    ----------
+    data:
+        ``staffing.json`` as written by ``staff --out``: ``{"target": ..., "results": [StaffingResult.as_dict(), ...]}``.
+    """
+    ax = _new_axes(ax)
+    results = data["results"]
+    colours = mode_colours([r["mode"] for r in results])
+    target = results[0]["target"]
+    for k, result in enumerate(results):
+        trials = sorted(result["trials"], key=lambda t: t["units"])
+        x = np.array([t["units"] for t in trials], dtype=float) + 0.08 * (k - (len(results) - 1) / 2)
+        mean = np.array([_number(t["mean"]) for t in trials])
+        low = np.array([_number(t["ci_low"]) for t in trials])
+        high = np.array([_number(t["ci_high"]) for t in trials])
+        has = np.isfinite(low) & np.isfinite(high)
+        colour = colours[result["mode"]]
+        ax.errorbar(x[has], mean[has], yerr=[mean[has] - low[has], high[has] - mean[has]], fmt="none", ecolor=colour, capsize=3, lw=1.2)
+        ax.plot(x, mean, "o", color=colour, label=_staffing_label(result))
+        if result["answer"] is not None:
+            at = next(i for i, t in enumerate(trials) if t["units"] == result["answer"])
+            ax.plot([x[at]], [mean[at]], marker="*", ms=16, color=colour, mec="black", mew=0.6, ls="none")
+    ax.axhline(target["value"], color="black", ls="--", lw=1, label=f"target: {target['text'] or target['metric']}")
+    ax.set_xlabel("units of the team (people = units x crew)")
+    ax.set_ylabel(_metric_label(target["metric"]))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def _staffing_label(result: dict) -> str:
+    if result["answer"] is None:
+        return f"{result['mode']}: not shown to meet it up to {result['searched'][1]} units"
+    return f"{result['mode']}: {result['answer']} units = {result['answer_people']} people (star)"
+
+
+def figure_staffing(data: dict) -> Figure:
+    """The staffing search of ``staffing.json`` as one figure (:func:`plot_staffing`)."""
+    fig = _figure(8, 5)
+    plot_staffing(data, ax=fig.add_subplot())
+    departments = ", ".join(data["results"][0]["departments"])
+    fig.suptitle(f"{data['scenario']}: how many units of {departments}; mean and interval over replications", fontsize=11)
+    return fig

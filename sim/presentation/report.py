@@ -25,7 +25,7 @@ from sim.presentation.i18n import N_, _, current_language, mode_label, term
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
 from sim.presentation.text import format_minutes, format_time_stat, share
 
-__all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "CAPTIONS"]
+__all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "staffing_sentences", "CAPTIONS", "RESULT_FILES"]
 
 CAPTIONS = {
     "response_ecdf": N_(
@@ -51,6 +51,15 @@ CAPTIONS = {
         "Green bands are the referral desks' office hours; grey is when they are closed."
     ),
     "sweep": N_("One line per way of working; the shaded band is the 95% confidence interval over replications."),
+    "waterfall": (
+        "From the first way of working (left bar) to the last (right bar), each lever's Shapley share of the change: "
+        "its change averaged over every order of switching the levers, so the shares add up to the total. "
+        "Whiskers are intervals over replications."
+    ),
+    "staffing": (
+        "The target's metric at each number of units tried, per way of working: the mean over replications and its "
+        "interval. The dashed line is the target; the star is the fewest units whose interval lies on the target's side."
+    ),
 }
 """What each figure shows, for the report (sweep figures share one caption)."""
 
@@ -80,22 +89,42 @@ def _comparison(folder: Path) -> Results | None:
     return plots.load_results(folder)
 
 
+RESULT_FILES = ("summary.json", "summary.csv", "decompose.json", "staffing.json")
+"""A results folder holds at least one of these: a comparison, a sweep, a decomposition, a staffing search."""
+
+
+def _planning(folder: Path, name: str) -> dict | None:
+    """``decompose.json`` or ``staffing.json`` of a folder, or None when there is none."""
+    path = folder / name
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def figures_of(folder: str | os.PathLike, story: Story | None = None, results: Results | None = None) -> dict:
     """Every figure of a results folder: file stem -> (title, Figure).
 
     Raises
     ------
     FileNotFoundError
-        If the folder holds neither a comparison nor a sweep.
+        If the folder holds no comparison, sweep, decomposition or staffing search.
     """
     folder = Path(folder)
     results = results or _comparison(folder)
     rows = load_sweep(folder)
-    if results is None and not rows:
-        raise FileNotFoundError(f"{folder}: no comparison (summary.json, incidents.csv) or sweep (summary.csv)")
+    decomposition, staffing = _planning(folder, "decompose.json"), _planning(folder, "staffing.json")
+    if results is None and not rows and decomposition is None and staffing is None:
+        raise FileNotFoundError(
+            f"{folder}: no comparison (summary.json, incidents.csv), sweep (summary.csv), decomposition (decompose.json) "
+            "or staffing search (staffing.json)"
+        )
     figures = plots.comparison_figures(results, story) if results is not None else {}
     if rows:
         figures.update(plots.sweep_figures(rows))
+    if decomposition is not None:
+        figures["waterfall"] = ("Which lever buys how much", plots.figure_waterfall(decomposition))
+    if staffing is not None:
+        figures["staffing"] = ("How many units meet the target", plots.figure_staffing(staffing))
     return figures
 
 
@@ -300,6 +329,67 @@ def _provenance(results: Results | None, folder: Path) -> str:
     )
 
 
+def _number_text(value, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 10 ** (digits - 1) else f"{value:.{digits}g}"
+
+
+def _interval_text(stats: dict | None) -> str:
+    if not stats or stats.get("mean") is None:
+        return "-"
+    text = _number_text(stats["mean"])
+    if stats.get("ci_low") is not None:
+        text += f" [{_number_text(stats['ci_low'])}, {_number_text(stats['ci_high'])}]"
+    return text
+
+
+def staffing_sentences(data: dict) -> list[str]:
+    """The answer of a staffing search in words, per mode: units and people."""
+    lines = []
+    for r in data["results"]:
+        who = ", ".join(r["departments"])
+        if r["answer"] is None:
+            lines.append(f"{r['mode']}: not shown to meet '{data['target']}' with up to {r['searched'][1]} units of {who}.")
+        else:
+            allocation = ", ".join(f"{d} {n} units x {r['crew'].get(d, 1)}" for d, n in (r["allocation"] or {}).items())
+            lines.append(
+                f"{r['mode']}: {r['answer']} units = {r['answer_people']} people ({allocation}) meet '{data['target']}'."
+            )
+    return lines
+
+
+def _staffing_html(data: dict) -> str:
+    parts = ["<h2>Staffing: the fewest units that meet the target</h2>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in staffing_sentences(data)]
+    for r in data["results"]:
+        rows = [
+            [str(t["units"]), str(t.get("people", "-")), ", ".join(f"{d} {n}" for d, n in t["allocation"].items()),
+             str(t["replications"]), _interval_text(t), t["verdict"]]
+            for t in r["trials"]
+        ]
+        parts.append(f"<h3>{html.escape(r['mode'])}: every count tried</h3>")
+        parts.append(_table(["units", "people", "allocation", "replications", "mean [interval]", "verdict"], rows))
+    return "".join(parts)
+
+
+def _decomposition_html(data: dict) -> str:
+    parts = [
+        f"<h2>Which lever buys how much: from {html.escape(data['from'])} to {html.escape(data['to'])}</h2>",
+        f"<p>{2 ** len(data['levers'])} ways of working x {data['replications']} replications on common random numbers "
+        f"(seed {data['seed']}); {100 * data['confidence']:g}% t-intervals over replications.</p>",
+    ]
+    for metric, table in data["metrics"].items():
+        parts.append(
+            f"<h3>{html.escape(plots.metric_words(metric))} ({html.escape(metric)}): {html.escape(table['low'])} "
+            f"{_interval_text(table['from'])} &rarr; {html.escape(table['high'])} {_interval_text(table['to'])}; "
+            f"change {_interval_text(table['change'])}</h3>"
+        )
+        rows = [[s["lever"], _interval_text(s["shapley"]), _interval_text(s["alone"]), _interval_text(s["last"])] for s in table["shares"]]
+        parts.append(_table(["lever", "Shapley share", "switched alone", "switched last"], rows))
+    return "".join(parts)
+
+
 def _sweep_html(rows: list[dict] | None, limit: int = 200) -> str:
     if not rows:
         return ""
@@ -327,12 +417,18 @@ def build_report(folder: str | os.PathLike, story: Story | None = None, figures:
         story = _try_story(results)
     figures = figures if figures is not None else figures_of(folder, story=story, results=results)
     rows = load_sweep(folder)
-    name = results.summary["scenario"] if results else folder.name
+    decomposition, staffing = _planning(folder, "decompose.json"), _planning(folder, "staffing.json")
+    planning = decomposition or staffing or {}
+    name = results.summary["scenario"] if results else planning.get("scenario", folder.name)
     title = _("Town enforcement simulation: {name}").format(name=name)
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if results is not None:
         parts.append(f"<h2>{_('The story')}</h2><pre>{html.escape(narrate(results, story))}</pre>")
         parts.append(_summary_tables(results))
+    if staffing is not None:
+        parts.append(_staffing_html(staffing))
+    if decomposition is not None:
+        parts.append(_decomposition_html(decomposition))
     parts.append(_figures_html(figures))
     parts.append(_sweep_html(rows))
     parts.append(_provenance(results, folder))

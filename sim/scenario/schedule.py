@@ -158,7 +158,9 @@ class WeeklyHours:
         """The clock time at which *minutes* of open time have passed after *t*.
 
         A hand-over of 90 working minutes begun at 16:30 by a desk open until 17:30 ends at
-        09:30 the next working morning.
+        09:30 the next working morning. The answer is the *earliest* such time: work that ends
+        exactly as a window closes ends then, not at the next opening; so a whole week of open
+        minutes from Monday 08:30 (desk opening) ends on Friday at closing time.
         """
         if minutes <= 0:
             return t
@@ -167,6 +169,10 @@ class WeeklyHours:
         if not self.starts:
             return math.inf
         weeks, minutes = divmod(minutes, self.open_per_week)
+        if minutes <= 0 and weeks > 0:
+            # Whole weeks: the last week's open time ends at the end of its last window, not at the
+            # next opening (t plus whole weeks may sit in a closed gap that must not be crossed).
+            weeks, minutes = weeks - 1, self.open_per_week
         t += weeks * MINUTES_PER_WEEK
         while True:
             t = self.next_open(t)

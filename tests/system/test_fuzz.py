@@ -620,7 +620,7 @@ def test_mutated_yaml_validates_or_exits_2_naming_the_file(workdir, text, overri
     event(f"exit {code}")
     assert not MARKER.exists(), "a YAML tag ran code"
     if code == 0:
-        assert "valid scenario" in out.splitlines()[0]  # then what each mode pools, and warnings
+        assert "valid scenario" in out.splitlines()[0]  # then what it builds
 
 
 # --------------------------------------------------------------------------- sweep files

@@ -1,0 +1,125 @@
+"""Offered load against units on duty, from the scenario alone; backlog growth after a run."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import sim
+from sim.experiments.runs import compare
+from sim.stats.capacity import (
+    backlog_messages,
+    backlog_trends,
+    hour_label,
+    hour_ranges,
+    offered_load,
+    overload_messages,
+)
+
+
+def one_crew(units=2, rate_per_day=144.0, service_min=30.0, shift="24h", days=6.0, profile=None) -> dict:
+    """One patch, one department of *units* with no travel, one incident type reported at once.
+
+    Offered load is rate x service exactly: 144 a day x 30 min = 4,320 unit-minutes a day,
+    against 2 units x 1,440 = 2,880: 1.5 x capacity.
+    """
+    itype = {
+        "name": "job",
+        "rate_per_day": rate_per_day,
+        "service_min": {"dist": "exponential", "mean": service_min},
+        "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1.0, "delay_min": 0}},
+    }
+    if profile is not None:
+        itype["profile"] = profile
+    return {
+        "name": "crew_town",
+        "days": days,
+        "warmup_days": 1,
+        "drain_days": 1,
+        "territory": {"patches": [{"name": "a", "x_km": 0, "y_km": 0}]},
+        "departments": [{"name": "crew", "units": units, "setoff_min": 0, "base": "a", "shift": shift, "powers": ["job"]}],
+        "incident_types": [itype],
+        "governance": {"modes": {"joint": {}}},
+    }
+
+
+def test_offered_load_is_rate_times_service_against_units_on_duty():
+    load = offered_load(sim.scenario_from_dict(one_crew())).of("crew", "joint")
+    assert load.offered_per_week_min == pytest.approx(7 * 144 * 30)
+    assert load.on_duty_per_week_min == pytest.approx(7 * 2 * 1440)
+    assert load.weekly_utilisation == pytest.approx(1.5)
+    assert load.overloaded
+    assert all(u == pytest.approx(1.5) for u in load.utilisation)
+    assert load.uncovered_hours == ()
+
+
+def test_a_loaded_but_stable_town_is_not_overloaded():
+    load = offered_load(sim.scenario_from_dict(one_crew(rate_per_day=72))).of("crew", "joint")
+    assert load.weekly_utilisation == pytest.approx(0.75)
+    assert not load.overloaded
+    assert overload_messages(offered_load(sim.scenario_from_dict(one_crew(rate_per_day=72)))) == []
+
+
+def test_profile_moves_load_between_hours_and_peak_is_found():
+    profile = [0.0] * 24
+    profile[9] = 1.0  # everything between 09:00 and 10:00
+    load = offered_load(sim.scenario_from_dict(one_crew(rate_per_day=24, profile=profile))).of("crew", "joint")
+    assert load.offered_unit_min[9] == pytest.approx(24 * 30)
+    assert load.offered_unit_min[10] == 0
+    assert load.peak_utilisation == pytest.approx(24 * 30 / 120)
+    assert hour_label(load.peak_hour) == "Mon 09:00"
+
+
+def test_no_units_at_night_is_a_note_naming_the_hours():
+    data = one_crew(rate_per_day=24, shift=[{"times": ["08:00-20:00"], "units": 2}])
+    report = offered_load(sim.scenario_from_dict(data))
+    load = report.of("crew", "joint")
+    assert len(load.uncovered_hours) == 7 * 12
+    assert all(math.isinf(load.utilisation[h]) for h in load.uncovered_hours)
+    assert not load.overloaded  # 24 x 30 = 720 unit-min a day against 2 x 720
+    lines = overload_messages(report)
+    assert len(lines) == 1 and lines[0].startswith("note: department 'crew' has no unit on duty 84 h a week")
+    assert "daily 00-08, 20-24" in lines[0]
+
+
+def test_overload_warning_names_department_mode_and_numbers():
+    lines = overload_messages(offered_load(sim.scenario_from_dict(one_crew())))
+    assert len(lines) == 1
+    assert lines[0].startswith("warning: department 'crew' is over capacity in joint")
+    assert "30,240 unit-minutes a week against 20,160" in lines[0] and "1.50" in lines[0]
+
+
+def test_pooled_job_is_shared_by_units_on_duty(anhai):
+    report = offered_load(anhai)
+    # traffic takes part of enforcement's work once the two are pooled into one team
+    assert report.of("traffic", "unified").offered_per_week_min > report.of("traffic", "joint").offered_per_week_min
+    assert report.of("enforcement", "unified").offered_per_week_min < report.of("enforcement", "joint").offered_per_week_min
+    assert report.overloaded == []
+
+
+def test_hour_ranges_groups_days():
+    weekdays_nights = [d * 24 + h for d in range(5) for h in list(range(8)) + [22, 23]]
+    assert hour_ranges(weekdays_nights) == "Mon-Fri 00-08, 22-24"
+    assert hour_ranges(range(168)) == "daily all day"
+    assert hour_ranges([]) == "none"
+
+
+def test_backlog_of_an_overloaded_town_grows_and_a_stable_ones_does_not():
+    over = sim.scenario_from_dict(one_crew())
+    result = compare(over, None, 1)
+    trends = backlog_trends(over, "joint", result.outputs["joint"])
+    assert len(trends) == 1 and trends[0].growing
+    assert trends[0].second_half > trends[0].first_half + 50
+    assert "backlog of 'crew' grew" in backlog_messages(trends)[0]
+    stable = sim.scenario_from_dict(one_crew(rate_per_day=72))
+    trends = backlog_trends(stable, "joint", compare(stable, None, 1).outputs["joint"])
+    assert not trends[0].growing and backlog_messages(trends) == []
+
+
+def test_queue_that_builds_at_night_and_clears_by_day_is_not_growth():
+    """Nobody on duty at night: the queue builds every night, is cleared every morning; not a growing backlog."""
+    data = one_crew(units=3, rate_per_day=48, shift=[{"times": ["08:00-20:00"], "units": 3}])
+    scenario = sim.scenario_from_dict(data)
+    trends = backlog_trends(scenario, "joint", compare(scenario, None, 2).outputs["joint"])
+    assert not trends[0].growing, trends
