@@ -268,7 +268,9 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(capsys):
 
 def test_a_folder_with_the_same_sweep_and_no_runs_starts_without_resume(tmp_path):
     sweep = small_sweep(replications=1)
-    RunStore(tmp_path).open(sweep)  # e.g. the backend then failed to start
+    store = RunStore(tmp_path)
+    store.open(sweep)  # e.g. the backend then failed to start
+    store.close()
     assert run_sweep(sweep, tmp_path, backend="serial").ran == 8
     with pytest.raises(ScenarioError, match="already holds sweep 'small'"):
         run_sweep(sweep, tmp_path, backend="serial")
