@@ -395,7 +395,10 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
     of the run. Its mean over the first and over the second half of the measured window (warm-up
     to the horizon where arrivals stop) are compared. Only hours with a unit of the department on
     duty count, so that the queue that builds up every night or weekend with nobody on duty, and
-    is cleared next morning, is not taken for growth. The backlog is *growing* when the second
+    is cleared next morning, is not taken for growth. With two or more whole weeks measured, the
+    first and the last week are compared (the same hours of the week); with less, the two halves
+    differ by weekday (a Monday after a weekend of closed desks), so growth is only reported for a
+    department whose offered load (:func:`offered_load`) is at least its capacity over the week. The backlog is *growing* when the second
     half's mean exceeds the first's by more than a quarter of a day's jobs (and by at least 2): a
     stable department's queue goes up and down around the same level, while a department offered
     more than its capacity adds (offered - capacity) jobs every day, so with rho = 1.5 its mean
@@ -418,7 +421,16 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
     resolved = modes_of(scenario)[mode]
     start = scenario.warmup_days * MINUTES_PER_DAY
     end = scenario.days * MINUTES_PER_DAY
-    middle = (start + end) / 2
+    week = 7 * MINUTES_PER_DAY
+    if end - start >= 2 * week:
+        # the first and the last whole week: the same hours of the week, so the weekly cycle cancels
+        first_span, second_span = (start, start + week), (end - week, end)
+        loads = None
+    else:
+        # halves of a shorter window differ by weekday (a Monday after a weekend with desks shut): count
+        # growth only where the department is offered at least its capacity over the week
+        first_span, second_span = (start, (start + end) / 2), ((start + end) / 2, end)
+        loads = offered_load(scenario, [mode])
     town = build_town(scenario.territory)
     rosters = {d.name: build_roster(d, town) for d in scenario.departments}
     classes: dict[str, list[frozenset]] = {}
@@ -438,11 +450,14 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
     for capable in sorted(spans, key=lambda c: min(order.get(d, 0) for d in c)):
         duty = WeeklySteps.combine([rosters[d].on_duty for d in capable if d in rosters], lambda *v: float(sum(v)))
         pairs = np.array(spans[capable], dtype=float)
-        first = max(0.0, _mean_waiting(pairs, duty, start, middle) / replications)
-        second = max(0.0, _mean_waiting(pairs, duty, middle, end) / replications)
+        first = max(0.0, _mean_waiting(pairs, duty, *first_span) / replications)
+        second = max(0.0, _mean_waiting(pairs, duty, *second_span) / replications)
         requested = int(np.count_nonzero((pairs[:, 0] >= start) & (pairs[:, 0] < end)))
         per_day = float(requested / replications / max((end - start) / MINUTES_PER_DAY, 1e-9))
         growing = bool(second - first > max(2.0, GROWTH_SHARE_OF_DAILY_JOBS * per_day))
+        if growing and loads is not None:
+            offered = [loads.of(d, mode) for d in capable if any(x.department == d and x.mode == mode for x in loads.loads)]
+            growing = any(x.weekly_utilisation >= 1.0 for x in offered)
         trends.append(BacklogTrend("+".join(sorted(capable, key=order.get)), mode, first, second, per_day, growing))
     return trends
 

@@ -123,3 +123,14 @@ def test_queue_that_builds_at_night_and_clears_by_day_is_not_growth():
     scenario = sim.scenario_from_dict(data)
     trends = backlog_trends(scenario, "joint", compare(scenario, None, 2).outputs["joint"])
     assert not trends[0].growing, trends
+
+
+def test_a_weekend_of_closed_desks_is_not_growth(anhai):
+    """Office-hours departments pile up work over the weekend and clear it on Monday: in a one-week
+    window the second half holds the weekend, so halves differ by weekday, not by trend."""
+    assert anhai.days - anhai.warmup_days < 14
+    comparison = compare(anhai, ["joint"])
+    trends = {t.department: t for t in backlog_trends(anhai, "joint", comparison.outputs["joint"])}
+    for name in ("market", "environment"):
+        if name in trends:
+            assert not trends[name].growing, trends[name]
