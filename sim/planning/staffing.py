@@ -489,6 +489,6 @@ def staff(
     with open_backend(backend, workers, scheduler) as pool:
         evaluator = _Evaluator(data, mode, weights, target, rule, scenario.seed if seed is None else seed, pool)
         answer, _ = smallest_units(lambda n: evaluator.decide(n).verdict, current, low, high)
-    crew = {d: scenario.department(d).crew for d in team}
+    crew = {d: 1 if d == CENTRE_OPERATORS else scenario.department(d).crew for d in team}  # an operator is one person
     return StaffingResult(mode, team, target, current, answer, low, high, evaluator.trials, evaluator.runs, rule, crew)
 

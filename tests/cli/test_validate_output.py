@@ -93,6 +93,6 @@ def test_overloaded_town_is_said_before_and_after_the_run(tmp_path, capsys):
 
 def test_stable_town_runs_without_warnings(tmp_path, capsys):
     path = tmp_path / "stable.yaml"
-    path.write_text(yaml.safe_dump(one_crew(rate_per_day=72)), encoding="utf-8")
+    path.write_text(yaml.safe_dump(one_crew(rate_per_day=72, days=8)), encoding="utf-8")  # one whole week measured
     assert main(["compare", str(path)]) == 0
     assert "warning" not in capsys.readouterr().err

@@ -58,7 +58,7 @@ def test_missing_file(tmp_path, command):
 
 
 def test_yaml_syntax_error(tmp_path):
-    path, line = bad_file(tmp_path, "days: 7\n", "days: 7: 3\n")
+    path, line = bad_file(tmp_path, "days: 8\n", "days: 8: 3\n")
     lines = assert_user_error(cli("validate", str(path)), f"{path}:{line}:", "YAML syntax error")
     assert len(lines) == 1
 

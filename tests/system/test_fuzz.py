@@ -880,7 +880,7 @@ SCENARIO_MISTAKES = [
      "nan", "a finite number of 1 or less", None),
     ("seed: 7", "seed: !!int abc", "seed", "'abc'", "a whole number", None),
     ("    priority: 2\n", "    priority: 0.5\n", "incident_types.dispute.priority", "0.5", "a whole number", None),
-    ("days: 7\n", "days: 7\ngovernance:\n  modes:\n    joint: {dispatch: nearst}\n", "governance.modes.joint.dispatch", "'nearst'",
+    ("days: 8\n", "days: 8\ngovernance:\n  modes:\n    joint: {dispatch: nearst}\n", "governance.modes.joint.dispatch", "'nearst'",
      "one of 'own_queue', 'nearest'", "nearest"),
     ("  patch_km: 1.0", "  patch_km: 1.0\n  detour: 1.2", "territory.detour", "'detour'", "unknown key", "detour_factor"),
 ]
