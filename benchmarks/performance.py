@@ -230,7 +230,7 @@ import resource, sys, tempfile
 sys.path.insert(0, {str(ROOT)!r})
 import sim
 from sim.io.results import write_incidents
-scenario = sim.load_scenario({str(ROOT / 'scenarios' / 'jinjiang.yaml')!r}, ['days={days}'])
+scenario = sim.load_scenario({str(ROOT / "scenarios" / "jinjiang.yaml")!r}, ['days={days}'])
 output = sim.run(scenario, 'unified')
 if {write_log}:
     with tempfile.TemporaryDirectory() as folder:
@@ -300,7 +300,13 @@ def measure(quick: bool = False) -> dict:
 
 def _rates(wall: float, n: int, floor_us: float) -> dict:
     us = 1e6 * wall / max(n, 1)
-    return {"incidents": n, "wall_s": wall, "incidents_per_s": n / wall, "us_per_incident": us, "ratio_to_floor": us / floor_us}
+    return {
+        "incidents": n,
+        "wall_s": wall,
+        "incidents_per_s": n / wall,
+        "us_per_incident": us,
+        "ratio_to_floor": us / floor_us,
+    }
 
 
 def machine() -> dict:
@@ -368,7 +374,8 @@ def report(results: dict, host: dict) -> str:
                 f"{', '.join(f'({n:,}, {w:.2f})' for n, w in s['units_shift_changes']['points'])} | "
                 f"**{s['units_shift_changes']['slope']:.2f}** (against units) |",
             ]
-            if "units_shift_changes" in s else []
+            if "units_shift_changes" in s
+            else []
         ),
         "",
         "## Memory (peak resident set of a fresh process, city year, unified)",

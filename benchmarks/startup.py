@@ -55,7 +55,20 @@ LABELS = {
     "validate": "`python -m sim validate scenarios/classroom.yaml`",
 }
 TARGETS = {"help": f"< {TARGET_OVER_BARE_S:g} s over bare", "validate": f"< {TARGET_OVER_BARE_S:g} s over bare"}
-HEAVY = ("numpy", "scipy", "matplotlib", "pandas", "simpy", "dask", "distributed", "SALib", "pyarrow", "tqdm", "yaml", "pydantic")
+HEAVY = (
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "pandas",
+    "simpy",
+    "dask",
+    "distributed",
+    "SALib",
+    "pyarrow",
+    "tqdm",
+    "yaml",
+    "pydantic",
+)
 
 # Runs a command as ``python -m sim`` or ``-c`` would, then reports the modules it loaded.
 MODULES_PROBE = """
@@ -86,7 +99,9 @@ def run_once(args: list[str], env: dict) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one fresh process running ``python *args``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -95,7 +110,12 @@ def run_once(args: list[str], env: dict) -> tuple[float, float]:
 def modules_of(args: list[str], env: dict) -> list[str]:
     """The modules a command has loaded when it ends (run in-process in a fresh interpreter)."""
     done = subprocess.run(
-        [sys.executable, "-c", MODULES_PROBE, json.dumps(args)], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", MODULES_PROBE, json.dumps(args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(done.stdout)
 
@@ -149,6 +169,7 @@ def measure_startup(rounds: int = 15) -> dict:
 
 def _ms(s: dict) -> str:
     """``median (p25–p75)`` in whole milliseconds (never "-0")."""
+
     def ms(v: float) -> str:
         return str(round(1000 * v))
 
@@ -166,7 +187,11 @@ def section(startup: dict) -> list[str]:
         "*over bare* is the median of each round's difference from `python -c pass` in the same round. CPU is",
         "user + system time of the child process, less sensitive than wall time to other work on the machine.",
         f"Load average (1 min) {before[0]:.2f} before, {after[0]:.2f} after, on {os.cpu_count()} cores"
-        + (" (a busy machine: wall times may be inflated)." if max(before[0], after[0]) > 0.5 * (os.cpu_count() or 1) else "."),
+        + (
+            " (a busy machine: wall times may be inflated)."
+            if max(before[0], after[0]) > 0.5 * (os.cpu_count() or 1)
+            else "."
+        ),
         "",
         "| command | wall ms | wall over bare | CPU ms | CPU over bare | modules | heavy packages loaded | target |",
         "|---|---|---|---|---|---|---|---|",
@@ -198,9 +223,13 @@ def format_table(startup: dict) -> str:
     for name, c in startup["commands"].items():
         over = "" if name == "bare" else _ms(c["wall_over_bare_s"])
         cpu_over = "" if name == "bare" else _ms(c["cpu_over_bare_s"])
-        rows.append(f"{' '.join(c['argv']):<50} {_ms(c['wall_s']):>16} {over:>16} {_ms(c['cpu_s']):>16} {cpu_over:>16} {c['modules']:>8}")
+        rows.append(
+            f"{' '.join(c['argv']):<50} {_ms(c['wall_s']):>16} {over:>16} {_ms(c['cpu_s']):>16} {cpu_over:>16} {c['modules']:>8}"
+        )
     before, after = startup["load_average_before"], startup["load_average_after"]
-    rows.append(f"{startup['rounds']} interleaved rounds; load average {before[0]:.2f} before, {after[0]:.2f} after; {os.cpu_count()} cores")
+    rows.append(
+        f"{startup['rounds']} interleaved rounds; load average {before[0]:.2f} before, {after[0]:.2f} after; {os.cpu_count()} cores"
+    )
     return "\n".join(rows)
 
 
@@ -220,8 +249,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks startup", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds of the four commands (default 15)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "startup.json"))
-    parser.add_argument("--performance-json", default=str(ROOT / "benchmarks" / "results" / "performance.json"),
-                        help="the full run's results, for the other sections of the Markdown report")
+    parser.add_argument(
+        "--performance-json",
+        default=str(ROOT / "benchmarks" / "results" / "performance.json"),
+        help="the full run's results, for the other sections of the Markdown report",
+    )
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args(argv)
     if args.rounds < 1:

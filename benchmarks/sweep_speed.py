@@ -105,20 +105,32 @@ def measure(workers: int, repeat: int) -> dict:
 def main(argv=None) -> int:
     """Time the backends, print the table and write the results; 0 if the checks pass."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=min(2, cpu_count()), help="workers for processes and dask (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=min(2, cpu_count()), help="workers for processes and dask (default 2)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per backend; the best counts (default 3)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sweep_speed.json"), help="where to write the figures")
+    parser.add_argument(
+        "--out", default=str(ROOT / "benchmarks" / "results" / "sweep_speed.json"), help="where to write the figures"
+    )
     args = parser.parse_args(argv)
     figures = measure(args.workers, args.repeat)
     s = figures["seconds"]
-    print(f"64-run sweep, {figures['workers']} workers on {figures['cores']} cores (Python {figures['python']}), best of {args.repeat}:")
+    print(
+        f"64-run sweep, {figures['workers']} workers on {figures['cores']} cores (Python {figures['python']}), best of {args.repeat}:"
+    )
     print(f"  serial     {s['serial']:6.2f} s")
-    print(f"  processes  {s['processes']:6.2f} s   speed-up {figures['speed_up_processes_vs_serial']:.2f}x (wanted >= {SPEED_UP_WANTED}x)")
-    print(f"  dask       {s['dask']:6.2f} s   {figures['dask_slower_than_processes']:+.1%} against processes "
-          f"(wanted <= +{DASK_SLOWER_ALLOWED:.0%}); LocalCluster start-up {figures['dask_cluster_start_s']:.2f} s not included")
+    print(
+        f"  processes  {s['processes']:6.2f} s   speed-up {figures['speed_up_processes_vs_serial']:.2f}x (wanted >= {SPEED_UP_WANTED}x)"
+    )
+    print(
+        f"  dask       {s['dask']:6.2f} s   {figures['dask_slower_than_processes']:+.1%} against processes "
+        f"(wanted <= +{DASK_SLOWER_ALLOWED:.0%}); LocalCluster start-up {figures['dask_cluster_start_s']:.2f} s not included"
+    )
     print(f"  tables identical across backends: {figures['tables_identical']}")
     if figures["load_average_before"] > 0.5:
-        print(f"  note: the 1-minute load average was {figures['load_average_before']} before the run; other work skews the figures")
+        print(
+            f"  note: the 1-minute load average was {figures['load_average_before']} before the run; other work skews the figures"
+        )
     write_atomic(args.out, json.dumps(figures, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0 if figures["tables_identical"] and all(figures["targets_met"].values()) else 1

@@ -44,11 +44,19 @@ def make_town(folder: Path, seed: int = 1) -> Path:
     import networkx as nx
     import shapely
 
-    cells = [shapely.box(X0 + c * PATCH_M, Y0 + r * PATCH_M, X0 + (c + 1) * PATCH_M, Y0 + (r + 1) * PATCH_M)
-             for r in range(ROWS) for c in range(COLS)]
-    frame = gpd.GeoDataFrame({"code": [f"G{i:04d}" for i in range(len(cells))],
-                              "community": [f"C{(i // COLS) // 10}{(i % COLS) // 10}" for i in range(len(cells))]},
-                             geometry=cells, crs="EPSG:32650")
+    cells = [
+        shapely.box(X0 + c * PATCH_M, Y0 + r * PATCH_M, X0 + (c + 1) * PATCH_M, Y0 + (r + 1) * PATCH_M)
+        for r in range(ROWS)
+        for c in range(COLS)
+    ]
+    frame = gpd.GeoDataFrame(
+        {
+            "code": [f"G{i:04d}" for i in range(len(cells))],
+            "community": [f"C{(i // COLS) // 10}{(i % COLS) // 10}" for i in range(len(cells))],
+        },
+        geometry=cells,
+        crs="EPSG:32650",
+    )
     frame.to_file(folder / "grids.gpkg", driver="GPKG")
     rng = np.random.default_rng(seed)
     n = int(ROWS * PATCH_M / STREET_M) + 1
@@ -112,8 +120,13 @@ def measure(folder: Path) -> dict:
         f"t = time.perf_counter(); s = sim.load_scenario({str(path)!r}); print(time.perf_counter() - t)"
     )
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                         env={**os.environ, "SIM_CACHE_DIR": str(folder / "cache")}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SIM_CACHE_DIR": str(folder / "cache")},
+    ).stdout
     process = time.perf_counter() - start
     return {
         "patches": len(table.names),

@@ -14,7 +14,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 CELLS = [
-    ("md", """\
+    (
+        "md",
+        """\
 # Half a day, or minutes? A classroom walk-through
 
 In Anhai, an officer on patrol posted *"the bins on Haiba Road are full"* in the joint work group, and a
@@ -29,8 +31,11 @@ Three **ways of working** face exactly the same incidents (same places, same tim
 * **joint**: a shared group and a 24-hour centre send the nearest able crew ("whistle and report");
 * **unified**: one team holds the pooled powers, with the same shared channel.
 
-Run the cells from top to bottom (*Run → Run All Cells*). Every time is in **minutes** unless it says hours."""),
-    ("code", """\
+Run the cells from top to bottom (*Run → Run All Cells*). Every time is in **minutes** unless it says hours.""",
+    ),
+    (
+        "code",
+        """\
 %matplotlib inline
 from pathlib import Path
 
@@ -42,74 +47,119 @@ ROOT = Path.cwd() if (Path.cwd() / "scenarios").exists() else Path.cwd().parent
 scenario = sim.load_scenario(ROOT / "scenarios" / "classroom.yaml")
 print(scenario.description)
 print("departments:", ", ".join(f"{d.name} ({d.units} units)" for d in scenario.departments))
-print("matters:", ", ".join(t.name for t in scenario.incident_types))"""),
-    ("md", """\
+print("matters:", ", ".join(t.name for t in scenario.incident_types))""",
+    ),
+    (
+        "md",
+        """\
 ## 1. Simulate a week, three times over
 
 `sim.compare` runs every way of working on the same incidents. We run 3 independent weeks (replications),
-so that we can also see how much the numbers move by chance."""),
-    ("code", """\
+so that we can also see how much the numbers move by chance.""",
+    ),
+    (
+        "code",
+        """\
 comparison = sim.compare(scenario, replications=3)
 results = plots.Results.from_comparison(comparison)
 story = plots.find_story(results)   # one full bin, rerun with every step recorded
-print(narrate(results, story))"""),
-    ("md", """\
+print(narrate(results, story))""",
+    ),
+    (
+        "md",
+        """\
 ## 2. How long until someone able to act arrives?
 
 Each curve climbs as more incidents are reached. The time axis is logarithmic: equal steps are 1 minute,
 10 minutes, 1 hour... The dashed line is the 30-minute target.
 
-**Question:** how far apart are the curves for garbage overflow? How many times longer is the median?"""),
-    ("code", """\
+**Question:** how far apart are the curves for garbage overflow? How many times longer is the median?""",
+    ),
+    (
+        "code",
+        """\
 ax = plots.plot_response_ecdf(results, incident_type="garbage_overflow")
-ax.figure"""),
-    ("md", """\
+ax.figure""",
+    ),
+    (
+        "md",
+        """\
 ## 3. One full bin, step by step
 
 The same bin under each way of working. Green bands: the desks' office hours. Grey: desks closed.
 
 **Question:** in the fragmented row, where does the time go: travelling, working, or waiting? What would
-happen if the bin were found on a Friday afternoon?"""),
-    ("code", """\
-plots.figure_timeline(results, story)"""),
-    ("md", """\
+happen if the bin were found on a Friday afternoon?""",
+    ),
+    (
+        "code",
+        """\
+plots.figure_timeline(results, story)""",
+    ),
+    (
+        "md",
+        """\
 ## 4. Every kind of matter
 
 Solid bars are medians, pale bars the 90th percentile. **Question:** which matters are fast even when
-fragmented, and why? (Hint: who finds them, and may they act on what they find?)"""),
-    ("code", """\
-plots.figure_response_by_type(results)"""),
-    ("md", """\
+fragmented, and why? (Hint: who finds them, and may they act on what they find?)""",
+    ),
+    (
+        "code",
+        """\
+plots.figure_response_by_type(results)""",
+    ),
+    (
+        "md",
+        """\
 ## 5. Where, and when
 
 The map colours each patch by its mean response (the same colour scale for every way of working). The
-second figure shows how busy each department is over the day, and how many jobs wait for a free unit."""),
-    ("code", """\
-plots.figure_response_map(results)"""),
-    ("code", """\
-plots.figure_load(results)"""),
-    ("md", """\
+second figure shows how busy each department is over the day, and how many jobs wait for a free unit.""",
+    ),
+    (
+        "code",
+        """\
+plots.figure_response_map(results)""",
+    ),
+    (
+        "code",
+        """\
+plots.figure_load(results)""",
+    ),
+    (
+        "md",
+        """\
 ## 6. Your turn: switch one lever
 
 The reform changes several things at once. Which one matters most for the bins? Here we add a way of
 working that is fragmented in every respect **except** that reports go through the shared channel
 (`information: instant`). Try other levers: `dispatch: nearest`, `leave_probability: 0`,
-`authority: {pooled: all}`."""),
-    ("code", """\
+`authority: {pooled: all}`.""",
+    ),
+    (
+        "code",
+        """\
 data = scenario.model_dump(mode="json")
 data["governance"]["modes"]["instant_only"] = {"based_on": "fragmented", "information": "instant"}
 variant = sim.scenario_from_dict(data)
 variant_results = plots.Results.from_comparison(sim.compare(variant, replications=3))
 ax = plots.plot_response_ecdf(variant_results, incident_type="garbage_overflow")
-ax.figure"""),
-    ("md", """\
+ax.figure""",
+    ),
+    (
+        "md",
+        """\
 ## 7. More crews, or a better channel?
 
 A small sweep: the number of sanitation crews from 1 to 4, each way of working, 3 replications each.
 The line is the mean garbage response, the band its 95% confidence interval over replications.
 
-**Question:** how many extra crews would fragmented working need to match the shared channel?"""),
-    ("code", """\
+**Question:** how many extra crews would fragmented working need to match the shared channel?""",
+    ),
+    (
+        "code",
+        """\
 rows = []
 for crews in (1, 2, 3, 4):
     data = scenario.model_dump(mode="json")
@@ -121,8 +171,11 @@ for crews in (1, 2, 3, 4):
                      "low": response.get("ci_low"), "high": response.get("ci_high")})
 ax = plots.plot_sweep(rows, "sanitation crews", "garbage response mean (min)", low="low", high="high")
 ax.set_yscale("log")
-ax.figure"""),
-    ("md", """\
+ax.figure""",
+    ),
+    (
+        "md",
+        """\
 ## What to take away
 
 * The crew's drive and the work on scene take minutes in every way of working.
@@ -131,7 +184,8 @@ ax.figure"""),
 * A shared channel with a 24-hour centre removes most of that wait; more crews do not.
 
 From the command line, `python -m sim demo garbage` runs the full-size Anhai case and writes these figures
-and an HTML report."""),
+and an HTML report.""",
+    ),
 ]
 
 

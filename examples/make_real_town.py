@@ -51,7 +51,9 @@ def build(out: Path) -> None:
     grids = grids.iloc[order].reset_index(drop=True)
     grids["code"] = [f"H{i + 1:03d}" for i in range(len(grids))]
     cx, cy = grids.geometry.centroid.x, grids.geometry.centroid.y
-    grids["district"] = [f"D{1 + int(3 * (x - x0) / (x1 - x0)) + 3 * int(2 * (y - y0) / (y1 - y0))}" for x, y in zip(cx, cy)]
+    grids["district"] = [
+        f"D{1 + int(3 * (x - x0) / (x1 - x0)) + 3 * int(2 * (y - y0) / (y1 - y0))}" for x, y in zip(cx, cy)
+    ]
     pois = osm.get_pois(custom_filter={"shop": True, "amenity": True, "office": True})
     points = pois.to_crs(local).geometry.representative_point()
     joined = gpd.sjoin(gpd.GeoDataFrame(geometry=points.values, crs=local), grids[["geometry"]], predicate="within")
@@ -59,9 +61,18 @@ def build(out: Path) -> None:
     grids["pois"] = counts + 1  # every patch has some street life
     grids.to_crs("EPSG:4326").to_file(out / "helsinki_grids.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    quarters = [shapely.box(a, b, c, d) for a, b, c, d in
-                [(x0 - 50, my, mx, y1 + 50), (mx, my, x1 + 50, y1 + 50), (x0 - 50, y0 - 50, mx, my), (mx, y0 - 50, x1 + 50, my)]]
-    sectors = gpd.GeoDataFrame({"sector": ["north_west", "north_east", "south_west", "south_east"]}, geometry=quarters, crs=local)
+    quarters = [
+        shapely.box(a, b, c, d)
+        for a, b, c, d in [
+            (x0 - 50, my, mx, y1 + 50),
+            (mx, my, x1 + 50, y1 + 50),
+            (x0 - 50, y0 - 50, mx, my),
+            (mx, y0 - 50, x1 + 50, my),
+        ]
+    ]
+    sectors = gpd.GeoDataFrame(
+        {"sector": ["north_west", "north_east", "south_west", "south_east"]}, geometry=quarters, crs=local
+    )
     sectors.to_crs("EPSG:4326").to_file(out / "helsinki_sectors.geojson", driver="GeoJSON", COORDINATE_PRECISION=6)
     graph = nx.DiGraph(crs="EPSG:4326")
     for node in nodes.itertuples():
@@ -77,7 +88,9 @@ def build(out: Path) -> None:
             graph.add_edge(v, u, length=length, highway=highway)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     nx.write_graphml(graph, out / "helsinki_roads.graphml.gz")
-    print(f"{len(grids)} patches, {graph.number_of_nodes()} road nodes, {graph.number_of_edges()} directed road edges -> {out}")
+    print(
+        f"{len(grids)} patches, {graph.number_of_nodes()} road nodes, {graph.number_of_edges()} directed road edges -> {out}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 __all__ = [
-    "Problem", "ScenarioError", "USER_ERROR_EXIT", "Terminated", "interrupt_exit_code", "printable", "closest",
-    "did_you_mean", "terminate_as_interrupt",
+    "Problem",
+    "ScenarioError",
+    "USER_ERROR_EXIT",
+    "Terminated",
+    "interrupt_exit_code",
+    "printable",
+    "closest",
+    "did_you_mean",
+    "terminate_as_interrupt",
 ]
 
 USER_ERROR_EXIT = 2
@@ -75,7 +82,10 @@ def printable(text: str) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+        for c in text
+    )
 
 
 class ScenarioError(ValueError):

@@ -111,4 +111,6 @@ def signal_and_reap(process: subprocess.Popen, signum: int = signal.SIGINT, grou
     process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
-    return Stopped(process.returncode, output["stdout"], output["stderr"], usage.ru_utime + usage.ru_stime - before, processes)
+    return Stopped(
+        process.returncode, output["stdout"], output["stderr"], usage.ru_utime + usage.ru_stime - before, processes
+    )

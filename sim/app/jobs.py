@@ -41,7 +41,13 @@ class Job:
 
     def as_json(self, with_view: bool = True) -> dict:
         """What the page is told of the job."""
-        out = {"id": self.id, "kind": self.kind, "state": self.state, "progress": round(self.progress, 3), "step": self.step}
+        out = {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "progress": round(self.progress, 3),
+            "step": self.step,
+        }
         if self.finished is not None:
             out["seconds"] = round(self.finished - self.started, 2)
         if with_view and self.view is not None:
@@ -126,7 +132,10 @@ class Jobs:
         job.process.join(timeout=5)
         with self._lock:
             if job.state == "running":  # the process died without a word
-                job.state, job.error = "error", f"the worker process ended unexpectedly (exit code {job.process.exitcode})"
+                job.state, job.error = (
+                    "error",
+                    f"the worker process ended unexpectedly (exit code {job.process.exitcode})",
+                )
             job.finished = job.finished or time.perf_counter()
 
     def cancel(self, job_id: str) -> bool:

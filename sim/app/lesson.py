@@ -30,7 +30,9 @@ from sim.version import __version__
 
 __all__ = ["CORNERS", "corner_levers", "team_sizes", "lesson_data", "lesson_html", "write_lesson"]
 
-CORNERS = list(itertools.product(("none", "all"), ("referral", "instant"), ("own_queue", "nearest"), ("sequential", "concurrent")))
+CORNERS = list(
+    itertools.product(("none", "all"), ("referral", "instant"), ("own_queue", "nearest"), ("sequential", "concurrent"))
+)
 """The 16 corners: (pooled, information, dispatch, coordination)."""
 
 PRESET_MODES = ("fragmented", "joint", "unified")
@@ -40,8 +42,12 @@ def corner_levers(corner: tuple, leave_probability: float) -> dict:
     """The levers of a corner; a unit leaves what it may not act on only under referral."""
     pooled, information, dispatch, coordination = corner
     return {
-        "pooled": pooled, "information": information, "dispatch": dispatch, "coordination": coordination,
-        "leave_probability": leave_probability if information == "referral" else 0.0, "closed_loop": False,
+        "pooled": pooled,
+        "information": information,
+        "dispatch": dispatch,
+        "coordination": coordination,
+        "leave_probability": leave_probability if information == "referral" else 0.0,
+        "closed_loop": False,
     }
 
 
@@ -64,8 +70,11 @@ def _focus_department(scenario, focus: str) -> str:
     return min(capable, key=names.index) if capable else names[0]
 
 
-def lesson_data(scenario: str | os.PathLike | None = None, overrides: dict | None = None,
-                progress: Callable[[str], None] | None = None) -> dict:
+def lesson_data(
+    scenario: str | os.PathLike | None = None,
+    overrides: dict | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Every corner at every team size, as the page's JSON.
 
     Parameters
@@ -101,15 +110,18 @@ def lesson_data(scenario: str | os.PathLike | None = None, overrides: dict | Non
         seed = scenario_obj.seed
         presets = [m for m in PRESET_MODES if m in modes_of(scenario_obj)]
         preset_outputs = {m: [run(scenario_obj, m, seed, 0)] for m in presets}
-        preset_comparison = Comparison(scenario_obj, seed, 1, preset_outputs, 0.0,
-                                       build_summary(scenario_obj, seed, 1, preset_outputs))
+        preset_comparison = Comparison(
+            scenario_obj, seed, 1, preset_outputs, 0.0, build_summary(scenario_obj, seed, 1, preset_outputs)
+        )
         with contextlib.suppress(ValueError):  # no bin to tell the story of at this team size
             timelines[str(units)] = timeline_view(plots.find_story(plots.Results.from_comparison(preset_comparison)))
         for corner in CORNERS:
             settings = replace(staffed, levers=corner_levers(corner, leave))
             custom_scenario, _ = load_settings(source, settings)
             outputs = {**preset_outputs, "custom": [run(custom_scenario, "custom", seed, 0)]}
-            comparison = Comparison(custom_scenario, seed, 1, outputs, 0.0, build_summary(custom_scenario, seed, 1, outputs))
+            comparison = Comparison(
+                custom_scenario, seed, 1, outputs, 0.0, build_summary(custom_scenario, seed, 1, outputs)
+            )
             views[corner_key(corner, units)] = comparison_view(plots.Results.from_comparison(comparison))
         if progress:
             progress(f"{department} {units} units: {len(CORNERS)} ways of working done")
@@ -167,8 +179,13 @@ _BODY = """<header><div><h1 data-t="lesson_title"></h1><p class="muted" data-t="
 </aside><section id="main"><div id="results" class="grid"></div></section></main>"""
 
 
-def write_lesson(path: str | os.PathLike, scenario: str | os.PathLike | None = None, lang: str = "en",
-                 overrides: dict | None = None, progress: Callable[[str], None] | None = None) -> Path:
+def write_lesson(
+    path: str | os.PathLike,
+    scenario: str | os.PathLike | None = None,
+    lang: str = "en",
+    overrides: dict | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
     """Compute :func:`lesson_data` and write the page to *path*; returns the path."""
     check_language(lang)
     return write_atomic(path, lesson_html(lesson_data(scenario, overrides, progress), lang))

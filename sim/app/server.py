@@ -42,7 +42,12 @@ from sim.version import __version__
 
 __all__ = ["App", "make_server", "STATIC_FILES", "MAX_BODY"]
 
-STATIC_FILES = {"app.js": "text/javascript", "charts.js": "text/javascript", "lesson.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {
+    "app.js": "text/javascript",
+    "charts.js": "text/javascript",
+    "lesson.js": "text/javascript",
+    "app.css": "text/css",
+}
 MAX_BODY = 6_000_000
 DEFAULT_SCENARIO = "anhai_garbage.yaml"
 
@@ -95,7 +100,14 @@ class App:
                 controls["department_labels"][lang] = {d["name"]: term(d["name"]) for d in controls["departments"]}
         scenarios = [{"id": n, "label": n} for n in shipped_scenarios()]
         scenarios += [{"id": k, "label": k.split(":", 2)[2]} for k in self.uploads]
-        return {"version": __version__, "scenarios": scenarios, "controls": controls, "text": ui_text(), "languages": list(LANGUAGES), "lang": self.lang}
+        return {
+            "version": __version__,
+            "scenarios": scenarios,
+            "controls": controls,
+            "text": ui_text(),
+            "languages": list(LANGUAGES),
+            "lang": self.lang,
+        }
 
     def upload(self, name: str, text: str) -> dict:
         """Check an uploaded scenario with the schema; keep it if valid."""
@@ -112,7 +124,9 @@ class App:
         from sim.app.settings import load_settings
 
         load_settings(source, settings)  # the mistakes are shown at once, not after a worker starts
-        job = self.jobs.start("run", worker.comparison_job, (source, settings), client=str(body.get("client") or "") or None)
+        job = self.jobs.start(
+            "run", worker.comparison_job, (source, settings), client=str(body.get("client") or "") or None
+        )
         return {"job": job.id}
 
     def report(self, body: dict) -> dict:
@@ -205,8 +219,12 @@ class Handler(BaseHTTPRequestHandler):
                     self._json(job.as_json())
             elif len(parts) == 4 and parts[:2] == ["api", "job"]:
                 job = self.app.jobs.get(parts[2])
-                files = {"incidents.csv": "text/csv; charset=utf-8", "report-en.html": "text/html; charset=utf-8",
-                         "report-zh.html": "text/html; charset=utf-8", "summary.json": "application/json"}
+                files = {
+                    "incidents.csv": "text/csv; charset=utf-8",
+                    "report-en.html": "text/html; charset=utf-8",
+                    "report-zh.html": "text/html; charset=utf-8",
+                    "summary.json": "application/json",
+                }
                 if job is None or parts[3] not in files:
                     self._json({"problems": [{"text": "not found"}]}, HTTPStatus.NOT_FOUND)
                 else:
@@ -228,8 +246,12 @@ class Handler(BaseHTTPRequestHandler):
             elif parts == ["api", "cancel"]:
                 self._json({"cancelled": self.app.jobs.cancel(str(body.get("job")))})
             elif parts == ["api", "yaml"]:
-                self._send(200, self.app.yaml(body).encode("utf-8"), "application/yaml; charset=utf-8",
-                           {"Content-Disposition": 'attachment; filename="scenario.yaml"'})
+                self._send(
+                    200,
+                    self.app.yaml(body).encode("utf-8"),
+                    "application/yaml; charset=utf-8",
+                    {"Content-Disposition": 'attachment; filename="scenario.yaml"'},
+                )
             elif parts == ["api", "report"]:
                 self._json(self.app.report(body))
             else:

@@ -97,7 +97,16 @@ def open_source(name: str | None = None, text: str | None = None, path: str | Pa
     if path is None:
         shipped = shipped_scenarios()
         if name not in shipped:
-            raise ScenarioError([Problem("scenario", None, "", f"no shipped scenario named {name!r}; expected one of: {', '.join(shipped)}")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        "scenario",
+                        None,
+                        "",
+                        f"no shipped scenario named {name!r}; expected one of: {', '.join(shipped)}",
+                    )
+                ]
+            )
         path = shipped[name]
     data, lines = read_yaml(path)
     return ScenarioSource(str(path) if name is None else name, data, lines)
@@ -168,8 +177,12 @@ class Settings:
                 bad(f"levers.{key}", f"unknown lever; expected one of: {', '.join(LEVERS)}")
             else:
                 levers[key] = value
-        choices = {"pooled": ("none", "all"), "information": ("referral", "instant"), "dispatch": ("own_queue", "nearest"),
-                   "coordination": ("sequential", "concurrent")}
+        choices = {
+            "pooled": ("none", "all"),
+            "information": ("referral", "instant"),
+            "dispatch": ("own_queue", "nearest"),
+            "coordination": ("sequential", "concurrent"),
+        }
         for key, allowed in choices.items():
             if levers[key] not in allowed:
                 bad(f"levers.{key}", f"expected one of: {', '.join(allowed)}; got {levers[key]!r}")
@@ -198,8 +211,12 @@ class Settings:
     def to_json(self) -> dict:
         """The settings as the page sends them."""
         return {
-            "levers": dict(self.levers), "units": dict(self.units), "handover_min": self.handover_min,
-            "misroute_probability": self.misroute_probability, "days": self.days, "seed": self.seed,
+            "levers": dict(self.levers),
+            "units": dict(self.units),
+            "handover_min": self.handover_min,
+            "misroute_probability": self.misroute_probability,
+            "days": self.days,
+            "seed": self.seed,
             "replications": self.replications,
         }
 
@@ -269,7 +286,7 @@ def overrides_of(settings: Settings, data: dict) -> list[str]:
                 out.append(f"departments.{name}.units={units}")  # the loader names the unknown department
             continue
         out.append(f"departments.{name}.units={units}")  # shift windows are a pattern the team size scales
-    referral = ((data.get("governance") or {}).get("referral") or {})
+    referral = (data.get("governance") or {}).get("referral") or {}
     if settings.handover_min is not None:
         current = referral.get("handover_min")
         if isinstance(current, (int, float)) and not isinstance(current, bool):
@@ -277,7 +294,10 @@ def overrides_of(settings: Settings, data: dict) -> list[str]:
                 out.append(f"governance.referral.handover_min={settings.handover_min:g}")
         elif not isinstance(current, dict) or current.get("mean") != settings.handover_min:
             out.append(f"governance.referral.handover_min.mean={settings.handover_min:g}")
-    if settings.misroute_probability is not None and referral.get("misroute_probability", 0.12) != settings.misroute_probability:
+    if (
+        settings.misroute_probability is not None
+        and referral.get("misroute_probability", 0.12) != settings.misroute_probability
+    ):
         out.append(f"governance.referral.misroute_probability={settings.misroute_probability:g}")
     if settings.days is not None and data.get("days") != settings.days:
         out.append(f"days={settings.days:g}")
@@ -316,7 +336,9 @@ def controls_of(source: ScenarioSource) -> dict:
         "scenario": source.name,
         "title": scenario.name,
         "description": scenario.description or "",
-        "departments": [{"name": d.name, "units": d.units, "max": max(2 * d.units, d.units + 10)} for d in scenario.departments],
+        "departments": [
+            {"name": d.name, "units": d.units, "max": max(2 * d.units, d.units + 10)} for d in scenario.departments
+        ],
         "handover_min": mean,
         "misroute_probability": referral.misroute_probability,
         "days": scenario.days,

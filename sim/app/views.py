@@ -71,8 +71,12 @@ def _curve(results: Results, mode: str, incident_type: str | None) -> dict:
     idx = np.union1d(idx, [len(t) - 1])
     median, p90 = km_quantiles(times, (0.5, 0.9))
     return {
-        "t": [round(float(x), 2) for x in t[idx]], "p": [round(float(x), 4) for x in p[idx]],
-        "median": median, "p90": p90, "n": int(times.n), "not_reached": int(times.censored),
+        "t": [round(float(x), 2) for x in t[idx]],
+        "p": [round(float(x), 4) for x in p[idx]],
+        "median": median,
+        "p90": p90,
+        "n": int(times.n),
+        "not_reached": int(times.censored),
         "followed": float(times.followed_min),
     }
 
@@ -111,7 +115,9 @@ def comparison_view(results: Results, story: Story | None = None) -> dict:
             "all": {m: _curve(results, m, None) for m in modes},
         },
         "utilisation": {d: {m: stats[m]["utilisation"][d] for m in modes} for d in departments},
-        "map": None if town is None else {
+        "map": None
+        if town is None
+        else {
             "patch_km": town.patch_km,
             "xy": [[round(float(x), 3), round(float(y), 3)] for x, y in town.xy_km],
             "means": {m: _patch_means(results, m) for m in modes},
@@ -136,7 +142,8 @@ def _words(results: Results, focus: str, types: list[str], departments: list[str
         for m in modes
     ]
     headline = _("{type}: median wait from found to a unit able to act on scene: {parts}.").format(
-        type=term(focus), parts=_(", ").join(parts))
+        type=term(focus), parts=_(", ").join(parts)
+    )
     target = f"{summary['target_min']:g}"
     glance_rows = [
         (_("incidents measured"), lambda s: f"{s['incidents']:,}"),
@@ -154,8 +161,14 @@ def _words(results: Results, focus: str, types: list[str], departments: list[str
         "focus": term(focus),
         "glance": [[label, *(fn(stats[m]) for m in modes)] for label, fn in glance_rows],
         "types": [
-            [term(t), *(f"{_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
-                        f"{_time_stat(stats[m]['by_type'][t]['response_min'], 'p90')}" for m in modes)]
+            [
+                term(t),
+                *(
+                    f"{_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
+                    f"{_time_stat(stats[m]['by_type'][t]['response_min'], 'p90')}"
+                    for m in modes
+                ),
+            ]
             for t in types
         ],
         "departments": {d: term(d) for d in departments},
@@ -184,14 +197,29 @@ def timeline_view(story: Story) -> dict:
     for lang in LANGUAGES:
         with use_language(lang):
             text[lang] = {
-                "title": _("One {type}, the same incident under each way of working").format(type=term(story.incident_type)),
-                "subtitle": _("{type} in patch {patch}, happened {clock} (incident {incident} of replication {replication}, seed {seed})").format(
-                    type=term(story.incident_type), patch=story.patch, clock=plots._clock(occurred), incident=story.incident,
-                    replication=story.replication, seed=story.seed),
-                "events": {m: [f"{plots._clock(e.at_min)} {short_stage(e)}" for e in events] for m, events in story.events.items()},
+                "title": _("One {type}, the same incident under each way of working").format(
+                    type=term(story.incident_type)
+                ),
+                "subtitle": _(
+                    "{type} in patch {patch}, happened {clock} (incident {incident} of replication {replication}, seed {seed})"
+                ).format(
+                    type=term(story.incident_type),
+                    patch=story.patch,
+                    clock=plots._clock(occurred),
+                    incident=story.incident,
+                    replication=story.replication,
+                    seed=story.seed,
+                ),
+                "events": {
+                    m: [f"{plots._clock(e.at_min)} {short_stage(e)}" for e in events]
+                    for m, events in story.events.items()
+                },
                 "outcome": {
-                    m: (_("on scene {time} after it was found").format(time=format_minutes(r["response_min"]))
-                        if r["response_min"] is not None else _("nobody on scene by the end of the run"))
+                    m: (
+                        _("on scene {time} after it was found").format(time=format_minutes(r["response_min"]))
+                        if r["response_min"] is not None
+                        else _("nobody on scene by the end of the run")
+                    )
                     for m, r in rows.items()
                 },
             }
@@ -261,7 +289,9 @@ UI_TEXT = {
     "department": N_("department"),
     "language": N_("Language"),
     "lesson_title": N_("A lesson: which lever makes the full bin wait less?"),
-    "lesson_intro": N_("Every combination of the four levers and three team sizes was simulated in advance; switch them and the results change at once. No Python or network needed."),
+    "lesson_intro": N_(
+        "Every combination of the four levers and three team sizes was simulated in advance; switch them and the results change at once. No Python or network needed."
+    ),
     "lesson_staff": N_("Crews of the department that clears it"),
     "yours": N_("your settings"),
     "median": N_("median"),

@@ -43,8 +43,7 @@ def ready() -> None:
 def problem_json(err: ScenarioError) -> list[dict]:
     """The problems of an error as the page shows them: file, line, key path, message, and the whole line."""
     return [
-        {"source": p.source, "line": p.line, "path": p.path, "message": p.message, "text": str(p)}
-        for p in err.problems
+        {"source": p.source, "line": p.line, "path": p.path, "message": p.message, "text": str(p)} for p in err.problems
     ]
 
 
@@ -74,6 +73,7 @@ def run_comparison(source: ScenarioSource, settings: Settings, progress=None) ->
 def comparison_job(conn, source: ScenarioSource, settings: Settings, folder: str) -> None:
     """Run the comparison, send its view, write its files (``incidents.csv`` …) into *folder*."""
     try:
+
         def progress(done, total, mode):
             conn.send(("progress", 0.75 * done / total, mode))
 

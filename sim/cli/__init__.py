@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in LANG_COMMANDS:
         if name in sub.choices:
             sub.choices[name].add_argument(
-                "--lang", choices=["en", "zh"], default="en",
+                "--lang",
+                choices=["en", "zh"],
+                default="en",
                 help="language of the summary, report and figures: en (default) or zh (Chinese)",
             )
     return parser

@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the app in the default browser")
-    p.add_argument("--export", metavar="FILE", help="write the self-contained lesson page (every lever combination) and exit")
+    p.add_argument(
+        "--export", metavar="FILE", help="write the self-contained lesson page (every lever combination) and exit"
+    )
     p.set_defaults(handler=_cmd_app)
 
 
@@ -35,8 +37,11 @@ def _cmd_app(args) -> int:
         from sim.app.settings import shipped_scenarios
 
         if args.scenario not in shipped_scenarios():
-            raise user_error("SCENARIO", f"{args.scenario}: no such file, and no shipped scenario of that name "
-                             f"(shipped: {', '.join(shipped_scenarios())})")
+            raise user_error(
+                "SCENARIO",
+                f"{args.scenario}: no such file, and no shipped scenario of that name "
+                f"(shipped: {', '.join(shipped_scenarios())})",
+            )
     if args.export:
         from sim.app.lesson import write_lesson
 

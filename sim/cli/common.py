@@ -19,7 +19,16 @@ from sim.errors import Problem, ScenarioError
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
-__all__ = ["BACKENDS", "scenario_options", "run_options", "load", "check_counts", "user_error", "write_outputs", "output_folder"]
+__all__ = [
+    "BACKENDS",
+    "scenario_options",
+    "run_options",
+    "load",
+    "check_counts",
+    "user_error",
+    "write_outputs",
+    "output_folder",
+]
 
 # The choices of --backend: the same as sim.experiments.backends.BACKENDS (a test checks), written
 # out here so that building the parser does not import the experiment layer.
@@ -31,7 +40,11 @@ def scenario_options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("scenario", help="scenario YAML file")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
         help="override a value, e.g. departments.sanitation.units=4 (repeatable)",
     )
     return parser
@@ -84,7 +97,8 @@ def load(args) -> Scenario:
         if days is None:
             raise
         problems = [
-            Problem("--days", None, "", p.message) if p.source == "--set" and p.path == "days" else p for p in err.problems
+            Problem("--days", None, "", p.message) if p.source == "--set" and p.path == "days" else p
+            for p in err.problems
         ]
         raise ScenarioError(problems) from None
 
@@ -131,7 +145,9 @@ def check_counts(args) -> None:
         raise user_error("--replications", f"must be at least 1, got {args.replications}")
     seed = getattr(args, "seed", None)
     if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise user_error("--seed", f"expected a whole number from 0 to {MAX_SEED:,} (as the scenario's seed); got {seed}")
+        raise user_error(
+            "--seed", f"expected a whole number from 0 to {MAX_SEED:,} (as the scenario's seed); got {seed}"
+        )
     days = getattr(args, "days", None)
     if days is not None and not (math.isfinite(days) and days > 0):
         raise user_error("--days", f"expected a positive number of days, got {days}")

@@ -34,13 +34,21 @@ def register(sub) -> None:
         "and DIR/runs.csv and DIR/summary.csv are written at the end. Killed or interrupted, run it again with --resume.",
     )
     p.add_argument("sweep", help="sweep YAML file")
-    p.add_argument("--backend", choices=BACKENDS, help="where runs execute (default: processes; dask if --scheduler is given)")
+    p.add_argument(
+        "--backend", choices=BACKENDS, help="where runs execute (default: processes; dask if --scheduler is given)"
+    )
     p.add_argument("--workers", type=int, help="worker processes (default: all cores; for dask, of the local cluster)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--resume", action="store_true", help="finish the sweep in the output folder: redo only the missing runs")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="finish the sweep in the output folder: redo only the missing runs"
+    )
     p.add_argument("--retry-failed", action="store_true", help="with --resume, also redo runs that failed")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the sweep file's out, else results/NAME)")
-    p.add_argument("--progress", action="store_true", default=None, help="show the progress bar even when not on a terminal")
+    p.add_argument(
+        "--progress", action="store_true", default=None, help="show the progress bar even when not on a terminal"
+    )
     p.add_argument("--plots", action="store_true", help="also write sweep curves (PNG and SVG) to OUT/figures")
     p.set_defaults(handler=_cmd_sweep)
 
@@ -59,8 +67,14 @@ def _cmd_sweep(args) -> int:
     run_sweep = sys.modules[__name__].run_sweep  # this module's attribute, so that a test can replace it
     try:
         result = run_sweep(
-            sweep, sweep.out, backend=backend, workers=args.workers, scheduler=args.scheduler,
-            resume=args.resume, retry_failed=args.retry_failed, progress=args.progress,
+            sweep,
+            sweep.out,
+            backend=backend,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            progress=args.progress,
         )
     except SweepInterrupted as stop:
         print(
@@ -126,7 +140,10 @@ def _first_metric_table(result: SweepResult) -> str:
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     text = [f"{metric}: mean over replications [95% CI]"]
-    text += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in [header, *rows]]
+    text += [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        for r in [header, *rows]
+    ]
     if len(cells) > SHOWN_POINTS:
         text.append(f"... {len(cells) - SHOWN_POINTS} more point(s) in summary.csv")
     return "\n".join(text)

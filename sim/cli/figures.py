@@ -22,18 +22,24 @@ ORDER = 30
 def register(sub) -> None:
     """Add plot, report and demo."""
     p_plot = sub.add_parser("plot", help="write the figures of a results folder (PNG and SVG)")
-    p_plot.add_argument("results", metavar="RESULTS_DIR", help="folder written by run, compare, sweep, decompose or staff --out")
+    p_plot.add_argument(
+        "results", metavar="RESULTS_DIR", help="folder written by run, compare, sweep, decompose or staff --out"
+    )
     p_plot.add_argument("--out", help="folder for the figures (default RESULTS_DIR/figures)")
     p_plot.set_defaults(handler=_cmd_plot)
     p_report = sub.add_parser("report", help="write one self-contained HTML report of a results folder")
-    p_report.add_argument("results", metavar="RESULTS_DIR", help="folder written by run, compare, sweep, decompose or staff --out")
+    p_report.add_argument(
+        "results", metavar="RESULTS_DIR", help="folder written by run, compare, sweep, decompose or staff --out"
+    )
     p_report.add_argument("--out", help="HTML file to write (default RESULTS_DIR/report.html)")
     p_report.set_defaults(handler=_cmd_report)
     p_demo = sub.add_parser("demo", help="the teaching demo: run a case, tell its story, write figures and a report")
     p_demo.add_argument("case", choices=["garbage", "classroom"], help="garbage: the Anhai garbage case")
     p_demo.add_argument("--out", help="folder for results, figures and report (default ./demo-CASE)")
     p_demo.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
-    p_demo.add_argument("--animate", action="store_true", help="also write an animation of a day, two modes side by side")
+    p_demo.add_argument(
+        "--animate", action="store_true", help="also write an animation of a day, two modes side by side"
+    )
     p_demo.add_argument("--frame-min", type=float, default=10.0, help="minutes of simulated time per animation frame")
     p_demo.set_defaults(handler=_cmd_demo)
 

@@ -29,16 +29,24 @@ def register(sub) -> None:
 
 def _backend_options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--backend", choices=BACKENDS, help="where runs execute (default: processes; dask if --scheduler is given)")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, help="where runs execute (default: processes; dask if --scheduler is given)"
+    )
     parser.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="address of a running dask scheduler, e.g. tcp://10.0.0.5:8786"
+    )
     return parser
 
 
 def _backend(args) -> dict:
     if args.workers is not None and args.workers < 1:
         raise user_error("--workers", f"expected 1 or more; got {args.workers}")
-    return {"backend": args.backend or ("dask" if args.scheduler else "processes"), "workers": args.workers, "scheduler": args.scheduler}
+    return {
+        "backend": args.backend or ("dask" if args.scheduler else "processes"),
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+    }
 
 
 def _confidence(args) -> float:
@@ -82,7 +90,8 @@ def _save_figures(figures: dict, out: Path) -> list[Path]:
 
 def _register_decompose(sub) -> None:
     p = sub.add_parser(
-        "decompose", parents=[scenario_options(), run_options(), _backend_options()],
+        "decompose",
+        parents=[scenario_options(), run_options(), _backend_options()],
         help="which lever of the reform buys how much: a full factorial over the levers, with intervals",
         description="Switch the levers that differ between two modes (authority pooling, the shared instant channel, "
         "nearest-unit dispatch, concurrent coordination) in every combination, on common random numbers, and report each "
@@ -104,7 +113,9 @@ def _decompose_metrics(args, scenario) -> list[str]:
     if args.incident_type:
         types = [t.name for t in scenario.incident_types]
         if args.incident_type not in types:
-            raise user_error("--type", f"unknown incident type '{args.incident_type}'; expected one of: {', '.join(types)}")
+            raise user_error(
+                "--type", f"unknown incident type '{args.incident_type}'; expected one of: {', '.join(types)}"
+            )
         metrics = [f"by_type.{args.incident_type}.response_min.{s}" for s in ("median", "p90")] + metrics
     return list(dict.fromkeys(metrics))
 
@@ -116,8 +127,14 @@ def _cmd_decompose(args) -> int:
     scenario = load(args)
     started = time.perf_counter()
     result = decompose(
-        scenario, _decompose_metrics(args, scenario), args.replications, args.seed, args.low, args.high,
-        confidence=_confidence(args), **_backend(args),
+        scenario,
+        _decompose_metrics(args, scenario),
+        args.replications,
+        args.seed,
+        args.low,
+        args.high,
+        confidence=_confidence(args),
+        **_backend(args),
     )
     data = result.as_dict()
     print(format_decomposition(data, time.perf_counter() - started))
@@ -142,15 +159,20 @@ def format_decomposition(data: dict, runtime_s: float | None = None) -> str:
     k = len(data["levers"])
     lines = [
         f"Levers from '{data['from']}' to '{data['to']}' in {data['scenario']}: {2**k} ways of working x {data['replications']} "
-        f"replications on common random numbers (seed {data['seed']})" + (f", {runtime_s:.1f} s." if runtime_s is not None else "."),
+        f"replications on common random numbers (seed {data['seed']})"
+        + (f", {runtime_s:.1f} s." if runtime_s is not None else "."),
     ]
     for lever in data["levers"]:
         off, on = data["lever_values"][lever]
         lines.append(f"  {lever:<13} {_lever_value_text(lever, off)} -> {_lever_value_text(lever, on)}")
     for lever, value in data["fixed"].items():
         lines.append(f"  {lever:<13} held at {_lever_value_text(lever, value)} (not varied)")
-    lines.append("  (leave_probability goes with the information lever: a unit leaves what it may not act on only under referral working)")
-    lines.append(f"Intervals: {100 * data['confidence']:g}% t-intervals over replications of per-replication contrasts.")
+    lines.append(
+        "  (leave_probability goes with the information lever: a unit leaves what it may not act on only under referral working)"
+    )
+    lines.append(
+        f"Intervals: {100 * data['confidence']:g}% t-intervals over replications of per-replication contrasts."
+    )
     for table in data["metrics"].values():
         lines += ["", *_metric_lines(table)]
     return "\n".join(lines)
@@ -159,14 +181,22 @@ def format_decomposition(data: dict, runtime_s: float | None = None) -> str:
 def _metric_lines(table: dict) -> list[str]:
     from sim.presentation.figures import metric_words
 
-    lines = [(
-        f"{metric_words(table['metric'])} ({table['metric']}, minutes): {table['low']} {_with_ci(table['from'])} -> "
-        f"{table['high']} {_with_ci(table['to'])}; change {_with_ci(table['change'], signed=True)}"
-    )]
+    lines = [
+        (
+            f"{metric_words(table['metric'])} ({table['metric']}, minutes): {table['low']} {_with_ci(table['from'])} -> "
+            f"{table['high']} {_with_ci(table['to'])}; change {_with_ci(table['change'], signed=True)}"
+        )
+    ]
     mains = {e["term"]: e for e in table["effects"] if e["kind"] == "main effect"}
     rows = [
-        [s["lever"], _with_ci(s["shapley"], True), _with_ci(s["alone"], True), _with_ci(s["last"], True),
-         f"{_num(s['context_min'], True)} to {_num(s['context_max'], True)}", _with_ci(mains[s["lever"]], True)]
+        [
+            s["lever"],
+            _with_ci(s["shapley"], True),
+            _with_ci(s["alone"], True),
+            _with_ci(s["last"], True),
+            f"{_num(s['context_min'], True)} to {_num(s['context_max'], True)}",
+            _with_ci(mains[s["lever"]], True),
+        ]
         for s in table["shares"]
     ]
     header = ["lever", "Shapley share", "switched alone", "switched last", "range over contexts", "main effect"]
@@ -176,7 +206,9 @@ def _metric_lines(table: dict) -> list[str]:
     for e in clear:
         lines.append(f"  interaction {e['term']}: {_with_ci(e, True)}")
     if interactions:
-        lines.append(f"  {len(interactions) - len(clear)} of {len(interactions)} interactions have intervals that include 0 (all in effects.csv with --out)")
+        lines.append(
+            f"  {len(interactions) - len(clear)} of {len(interactions)} interactions have intervals that include 0 (all in effects.csv with --out)"
+        )
     if table["replications_used"] < 2:
         lines.append("  (fewer than two replications have this metric in every mode: no intervals)")
     return lines
@@ -186,17 +218,35 @@ def _effect_rows(data: dict) -> list[dict]:
     rows = []
     for metric, table in data["metrics"].items():
         for e in table["effects"]:
-            rows.append({"metric": metric, "term": e["term"], "kind": e["kind"], "mean": e["mean"], "ci_low": e["ci_low"], "ci_high": e["ci_high"]})
+            rows.append(
+                {
+                    "metric": metric,
+                    "term": e["term"],
+                    "kind": e["kind"],
+                    "mean": e["mean"],
+                    "ci_low": e["ci_low"],
+                    "ci_high": e["ci_high"],
+                }
+            )
         for s in table["shares"]:
             for what in ("shapley", "alone", "last"):
-                rows.append({"metric": metric, "term": s["lever"], "kind": what, **{k: s[what][k] for k in ("mean", "ci_low", "ci_high")}})
+                rows.append(
+                    {
+                        "metric": metric,
+                        "term": s["lever"],
+                        "kind": what,
+                        **{k: s[what][k] for k in ("mean", "ci_low", "ci_high")},
+                    }
+                )
     return rows
 
 
 def _value_rows(result) -> list[dict]:
     return [
         {"metric": metric, "mode": corner, "replication": r, "value": None if math.isnan(v) else float(v)}
-        for metric, values in result.values.items() for r, row in enumerate(values) for corner, v in zip(result.corners, row)
+        for metric, values in result.values.items()
+        for r, row in enumerate(values)
+        for corner, v in zip(result.corners, row)
     ]
 
 
@@ -207,7 +257,9 @@ def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
 
     paths = [
         write_atomic(out / "decompose.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
-        write_atomic(out / "effects.csv", csv_text(_effect_rows(data), ["metric", "term", "kind", "mean", "ci_low", "ci_high"])),
+        write_atomic(
+            out / "effects.csv", csv_text(_effect_rows(data), ["metric", "term", "kind", "mean", "ci_low", "ci_high"])
+        ),
         write_atomic(out / "runs.csv", csv_text(_value_rows(result), ["metric", "mode", "replication", "value"])),
     ]
     return paths + _save_figures({"waterfall": figure_waterfall(data)}, out)
@@ -218,25 +270,44 @@ def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
 
 def _register_staff(sub) -> None:
     p = sub.add_parser(
-        "staff", parents=[scenario_options(), _backend_options()],
+        "staff",
+        parents=[scenario_options(), _backend_options()],
         help="the smallest number of units that meets a target, found by simulation that accounts for noise",
         description="Search over the units of a department, or of a team scaled together, for the smallest count whose "
         "interval of the metric lies on the target's side; replications are added at each count until it is clear (or "
         "--max-replications, then 'undecided', treated as not met). The same question is answered for --baseline.",
     )
-    p.add_argument("--target", required=True, help='e.g. "p90 response <= 30", "median response of garbage_overflow <= 20", '
-                   '"within target >= 90%%", or a metric path: "response_min.p90 <= 30"')
+    p.add_argument(
+        "--target",
+        required=True,
+        help='e.g. "p90 response <= 30", "median response of garbage_overflow <= 20", '
+        '"within target >= 90%%", or a metric path: "response_min.p90 <= 30"',
+    )
     p.add_argument("--mode", default="unified", help="the mode to staff (default unified)")
-    p.add_argument("--baseline", default="fragmented", help="the mode to compare with (default fragmented; 'none' to skip)")
-    p.add_argument("--department", action="append", default=[], help="department to staff (repeatable: scaled together); "
-                   "default the departments pooled into --mode's team")
-    p.add_argument("--centre", action="store_true", help="size the command centre's operators (governance.instant.operators) "
-                   "instead of a department; a baseline that does not go through the centre is skipped")
+    p.add_argument(
+        "--baseline", default="fragmented", help="the mode to compare with (default fragmented; 'none' to skip)"
+    )
+    p.add_argument(
+        "--department",
+        action="append",
+        default=[],
+        help="department to staff (repeatable: scaled together); default the departments pooled into --mode's team",
+    )
+    p.add_argument(
+        "--centre",
+        action="store_true",
+        help="size the command centre's operators (governance.instant.operators) "
+        "instead of a department; a baseline that does not go through the centre is skipped",
+    )
     p.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
     p.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence of each decision (default 0.95)")
-    p.add_argument("--min-replications", type=int, default=5, help="replications at each count before deciding (default 5)")
-    p.add_argument("--max-replications", type=int, default=30, help="most replications at a count; then undecided (default 30)")
+    p.add_argument(
+        "--min-replications", type=int, default=5, help="replications at each count before deciding (default 5)"
+    )
+    p.add_argument(
+        "--max-replications", type=int, default=30, help="most replications at a count; then undecided (default 30)"
+    )
     p.add_argument("--max-units", type=int, help="most units to try (default 4x the scenario's, at least 20 more)")
     p.add_argument("--out", help="folder for staffing.json, trials.csv and figures (report and plot read it)")
     p.set_defaults(handler=_cmd_staff)
@@ -246,9 +317,14 @@ def _staff_rule(args):
     from sim.planning.staffing import Rule
 
     if args.min_replications < 2:
-        raise user_error("--min-replications", f"expected at least 2 (an interval needs two); got {args.min_replications}")
+        raise user_error(
+            "--min-replications", f"expected at least 2 (an interval needs two); got {args.min_replications}"
+        )
     if args.max_replications < args.min_replications:
-        raise user_error("--max-replications", f"expected at least --min-replications ({args.min_replications}); got {args.max_replications}")
+        raise user_error(
+            "--max-replications",
+            f"expected at least --min-replications ({args.min_replications}); got {args.max_replications}",
+        )
     return Rule(_confidence(args), args.min_replications, args.max_replications, batch=args.min_replications)
 
 
@@ -276,17 +352,36 @@ def _cmd_staff(args) -> int:
     return 0
 
 
-TRIAL_COLUMNS = ["mode", "units", "people", "allocation", "replications", "mean", "ci_low", "ci_high", "verdict", "answer"]
+TRIAL_COLUMNS = [
+    "mode",
+    "units",
+    "people",
+    "allocation",
+    "replications",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "answer",
+]
 
 
 def _trial_rows(results: list) -> list[dict]:
     return [
         {
-            "mode": r.mode, "units": t.units, "people": r.people(t.allocation), "allocation": _allocation_text(t.allocation),
-            "replications": len(t.values), "mean": t.mean, "ci_low": t.ci_low, "ci_high": t.ci_high, "verdict": t.verdict,
+            "mode": r.mode,
+            "units": t.units,
+            "people": r.people(t.allocation),
+            "allocation": _allocation_text(t.allocation),
+            "replications": len(t.values),
+            "mean": t.mean,
+            "ci_low": t.ci_low,
+            "ci_high": t.ci_high,
+            "verdict": t.verdict,
             "answer": t.units == r.answer,
         }
-        for r in results for _, t in sorted(r.trials.items())
+        for r in results
+        for _, t in sorted(r.trials.items())
     ]
 
 
@@ -297,7 +392,10 @@ def _write_staffing(out: Path, scenario, seed: int, target_text: str, results: l
     from sim.presentation.figures import figure_staffing
 
     data = {
-        "scenario": scenario.name, "seed": seed, "target": target_text, "results": [r.as_dict() for r in results],
+        "scenario": scenario.name,
+        "seed": seed,
+        "target": target_text,
+        "results": [r.as_dict() for r in results],
     }
     paths = [
         write_atomic(out / "staffing.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
@@ -329,8 +427,10 @@ def format_staffing(results: list) -> str:
     first = results[0]
     rule = first.rule
     lines = [
-        (f"Target: {first.target.text}  (read as {first.target}; the metric of one replication, {100 * rule.confidence:g}% "
-         f"t-interval over {rule.min_replications}-{rule.max_replications} replications)"),
+        (
+            f"Target: {first.target.text}  (read as {first.target}; the metric of one replication, {100 * rule.confidence:g}% "
+            f"t-interval over {rule.min_replications}-{rule.max_replications} replications)"
+        ),
         f"Staffing {', '.join(first.departments)} (scaled together from {first.current} units); searched {first.low}-{first.high} units.",
     ]
     for result in results:
@@ -343,7 +443,9 @@ def format_staffing(results: list) -> str:
 def _staffing_lines(result) -> list[str]:
     if result.answer is None:
         top = result.trials[max(result.trials)]
-        lines = [f"{result.mode}: not shown to meet it with up to {result.high} units; at {top.units}: {_trial_text(top)}. {result.runs} runs."]
+        lines = [
+            f"{result.mode}: not shown to meet it with up to {result.high} units; at {top.units}: {_trial_text(top)}. {result.runs} runs."
+        ]
     else:
         at, fewer = result.at_answer, result.one_fewer
         lines = [
@@ -355,11 +457,22 @@ def _staffing_lines(result) -> list[str]:
         else:
             lines.append(f"  {result.answer} is the fewest units searched")
         lines.append(f"  {result.runs} runs over {len(result.trials)} unit counts.")
-    rows = [[str(n), str(result.people(t.allocation)), _allocation_text(t.allocation), str(len(t.values)), _trial_interval(t), t.verdict]
-            for n, t in sorted(result.trials.items())]
+    rows = [
+        [
+            str(n),
+            str(result.people(t.allocation)),
+            _allocation_text(t.allocation),
+            str(len(t.values)),
+            _trial_interval(t),
+            t.verdict,
+        ]
+        for n, t in sorted(result.trials.items())
+    ]
     lines.append(text_table(["units", "people", "allocation", "reps", "mean [interval]", "verdict"], rows, rule=False))
     if any(t.verdict == "undecided" for t in result.trials.values()):
-        lines.append("  (undecided: the interval still straddles the target at the most replications; counted as not shown to meet it)")
+        lines.append(
+            "  (undecided: the interval still straddles the target at the most replications; counted as not shown to meet it)"
+        )
     return lines
 
 
@@ -390,15 +503,22 @@ def _comparison_line(results: list) -> str:
 
 def _register_sensitivity(sub) -> None:
     p = sub.add_parser(
-        "sensitivity", parents=[_backend_options()],
+        "sensitivity",
+        parents=[_backend_options()],
         help="which parameters matter: Sobol indices or Morris screening over a sweep file's parameter ranges (SALib)",
         description="Sample the ranges of a sweep file's parameters with SALib, run every point (each mode, the sweep's "
         "replications, common random numbers) on the chosen backend, and report first-order and total Sobol indices "
         "(or Morris mu* and sigma) with intervals, per mode and metric.",
     )
     p.add_argument("sweep", help="sweep YAML file whose parameters have {low, high} ranges (or lists of categories)")
-    p.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="sobol (S1, ST; default) or morris (screening)")
-    p.add_argument("--samples", type=int, help="SALib's N: Sobol runs N(D+2) points (N a power of 2), Morris N(D+1) (default: the sweep's samples)")
+    p.add_argument(
+        "--method", choices=["sobol", "morris"], default="sobol", help="sobol (S1, ST; default) or morris (screening)"
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        help="SALib's N: Sobol runs N(D+2) points (N a power of 2), Morris N(D+1) (default: the sweep's samples)",
+    )
     p.add_argument("--metrics", help="comma-separated metric paths (default: the sweep's)")
     p.add_argument("--modes", help="comma-separated modes (default: the sweep's)")
     p.add_argument("--seed", type=int, help="seed of the sample and the runs (default: the sweep's)")
@@ -415,8 +535,14 @@ def _cmd_sensitivity(args) -> int:
     check_counts(args)
     started = time.perf_counter()
     result = sensitivity(
-        args.sweep, args.method, args.samples, _list(args.metrics) or None, _list(args.modes) or None, args.seed,
-        confidence=_confidence(args), **_backend(args),
+        args.sweep,
+        args.method,
+        args.samples,
+        _list(args.metrics) or None,
+        _list(args.modes) or None,
+        args.seed,
+        confidence=_confidence(args),
+        **_backend(args),
     )
     print(format_sensitivity(result, time.perf_counter() - started))
     if args.out:
@@ -449,6 +575,7 @@ def format_sensitivity(result, runtime_s: float | None = None) -> str:
 
 def _pm(value, conf, share: bool = True) -> str:
     """``value ± conf``: shares (Sobol indices) to three decimals, effects in the metric's units to four figures."""
+
     def text(v):
         return f"{v:.3f}" if share else _num(v, digits=4)
 
@@ -459,7 +586,15 @@ def _index_table(rows: list[dict], sobol: bool) -> str:
     if sobol:
         body = [[r["parameter"], _pm(r["S1"], r["S1_conf"]), _pm(r["ST"], r["ST_conf"])] for r in rows]
         return text_table(["parameter", "S1 (first order)", "ST (total)"], body, rule=False)
-    body = [[r["parameter"], _pm(r["mu_star"], r["mu_star_conf"], False), _pm(r["sigma"], None, False), _pm(r["mu"], None, False)] for r in rows]
+    body = [
+        [
+            r["parameter"],
+            _pm(r["mu_star"], r["mu_star_conf"], False),
+            _pm(r["sigma"], None, False),
+            _pm(r["mu"], None, False),
+        ]
+        for r in rows
+    ]
     return text_table(["parameter", "mu* (mean |effect|)", "sigma", "mu"], body, rule=False)
 
 
@@ -471,7 +606,16 @@ def _write_sensitivity(out: Path, result) -> list[Path]:
     from sim.presentation.figures import figure_sensitivity
 
     data = result.as_dict()
-    index_columns = ["mode", "metric", "parameter", *(["S1", "S1_conf", "ST", "ST_conf"] if result.method == "sobol" else ["mu_star", "mu_star_conf", "sigma", "mu"])]
+    index_columns = [
+        "mode",
+        "metric",
+        "parameter",
+        *(
+            ["S1", "S1_conf", "ST", "ST_conf"]
+            if result.method == "sobol"
+            else ["mu_star", "mu_star_conf", "sigma", "mu"]
+        ),
+    ]
     run_columns = ["point", *(f.path for f in result.factors), "mode", "replication", "seed", *result.metrics, "error"]
     paths = [
         write_atomic(out / "sensitivity.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),

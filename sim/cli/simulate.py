@@ -33,20 +33,26 @@ def register(sub) -> None:
     p_run = sub.add_parser("run", parents=[scenario_options(), run_options()], help="run one mode and print a summary")
     p_run.add_argument("--mode", help="mode to run (default: the scenario's first)")
     p_run.set_defaults(handler=_cmd_run)
-    p_cmp = sub.add_parser("compare", parents=[scenario_options(), run_options()], help="run modes on the same incidents")
+    p_cmp = sub.add_parser(
+        "compare", parents=[scenario_options(), run_options()], help="run modes on the same incidents"
+    )
     p_cmp.add_argument("--modes", help="comma-separated modes (default: all the scenario defines)")
     p_cmp.add_argument(
-        "--precision", metavar="METRIC=TARGET",
+        "--precision",
+        metavar="METRIC=TARGET",
         help="replicate until the 95%% interval of METRIC is within TARGET of its mean in every mode, "
         "e.g. response_min.mean=0.05 (--replications is then the minimum)",
     )
     p_cmp.add_argument("--max-replications", type=int, default=100, help="with --precision, stop here (default 100)")
     p_cmp.set_defaults(handler=_cmd_compare)
     p_val = sub.add_parser(
-        "validate", parents=[scenario_options()],
+        "validate",
+        parents=[scenario_options()],
         help="check a scenario file and show what it builds (patches, sectors, units on duty, levers, offered load)",
     )
-    p_val.add_argument("--json", action="store_true", help="print what the file builds as one JSON document (for tools)")
+    p_val.add_argument(
+        "--json", action="store_true", help="print what the file builds as one JSON document (for tools)"
+    )
     p_val.set_defaults(handler=_cmd_validate)
     sub.add_parser("schema", help="print the scenario file's JSON Schema").set_defaults(handler=_cmd_schema)
 
@@ -109,13 +115,19 @@ def _precision(args, scenario: Scenario) -> Precision | None:
     metric, _, target = text.partition("=")
     known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
     if metric.strip() not in known:
-        raise user_error("--precision", f"unknown metric '{metric.strip()}'; expected e.g. response_min.mean, within_target, by_type.<type>.response_min.median")
+        raise user_error(
+            "--precision",
+            f"unknown metric '{metric.strip()}'; expected e.g. response_min.mean, within_target, by_type.<type>.response_min.median",
+        )
     try:
         value = float(target)
     except ValueError:
         value = math.nan
     if not 0 < value <= 10:
-        raise user_error("--precision", f"expected METRIC=TARGET with TARGET a share above 0, e.g. response_min.mean=0.05; got {text!r}")
+        raise user_error(
+            "--precision",
+            f"expected METRIC=TARGET with TARGET a share above 0, e.g. response_min.mean=0.05; got {text!r}",
+        )
     if args.max_replications < max(2, args.replications):
         raise user_error("--max-replications", f"expected at least --replications and 2; got {args.max_replications}")
     return Precision(metric.strip(), value, args.max_replications)
@@ -199,7 +211,9 @@ def format_summary(summary: dict) -> str:
     first = names[0]
     target = summary["target_min"]
     targets = set((summary.get("targets_min") or {}).values()) or {target}
-    within_label = _("within {target} min").format(target=f"{target:g}") if targets == {target} else _("within each type's target")
+    within_label = (
+        _("within {target} min").format(target=f"{target:g}") if targets == {target} else _("within each type's target")
+    )
     rows = [
         (_("incidents (measured)"), lambda s: f"{s['incidents']:,}"),
         (_("not detected by the end"), lambda s: f"{s['undetected']:,}"),
@@ -221,12 +235,20 @@ def format_summary(summary: dict) -> str:
     if len(names) > 1:
         base = _stat(modes[first]["response_min"], "median")
         rows.append(
-            (_("median vs {mode}").format(mode=mode_label(first)), lambda s: _ratio(_stat(s["response_min"], "median"), base))
+            (
+                _("median vs {mode}").format(mode=mode_label(first)),
+                lambda s: _ratio(_stat(s["response_min"], "median"), base),
+            )
         )
     header = _(
         "Scenario '{scenario}': seed {seed}, {days} days (warm-up {warmup}), {replications} replication(s). Times in minutes."
-    ).format(scenario=summary["scenario"], seed=summary["seed"], days=f"{summary['days']:g}",
-             warmup=f"{summary['warmup_days']:g}", replications=summary["replications"])
+    ).format(
+        scenario=summary["scenario"],
+        seed=summary["seed"],
+        days=f"{summary['days']:g}",
+        warmup=f"{summary['warmup_days']:g}",
+        replications=summary["replications"],
+    )
     labels = [mode_label(m) for m in names]
     table = _table(["", *labels], [[label, *(fn(modes[m]) for m in names)] for label, fn in rows])
     types = list(modes[first]["by_type"])
@@ -268,7 +290,10 @@ def format_paired(paired: dict, target: float) -> str:
     names = list(paired["modes"])
     metrics = list(next(iter(paired["modes"].values()))) if names else []
     rows = [
-        [_paired_label(metric, target), *(_difference(paired["modes"][m][metric], metric == "within_target") for m in names)]
+        [
+            _paired_label(metric, target),
+            *(_difference(paired["modes"][m][metric], metric == "within_target") for m in names),
+        ]
         for metric in metrics
     ]
     confidence = f"{100 * paired['confidence']:g}%"
@@ -295,7 +320,9 @@ def _difference(stats: dict, share: bool) -> str:
 
 
 def _format_precision(report: dict, replications: int) -> str:
-    reached = ", ".join(f"{m} {'-' if w is None else f'{100 * w:.1f}%'}" for m, w in report["relative_half_width_reached"].items())
+    reached = ", ".join(
+        f"{m} {'-' if w is None else f'{100 * w:.1f}%'}" for m, w in report["relative_half_width_reached"].items()
+    )
     verdict = "reached" if report["reached"] else f"NOT reached by the maximum of {report['max_replications']}"
     return (
         f"precision: {report['metric']} within {100 * report['relative_half_width']:g}% of its mean "

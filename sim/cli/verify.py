@@ -42,7 +42,9 @@ def _cmd_verify(args) -> int:
     if args.jobs < 1:
         raise user_error("--jobs", f"must be at least 1, got {args.jobs}")
     run_checks = sys.modules[__name__].run_checks  # this module's attribute, so that a test can replace it
-    report = run_checks(quick=args.quick, jobs=args.jobs, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    report = run_checks(
+        quick=args.quick, jobs=args.jobs, progress=lambda line: print(line, file=sys.stderr, flush=True)
+    )
     text = format_report(report)
     if args.out:
         write_atomic(args.out, text)

@@ -32,7 +32,9 @@ CENTRE = "command_centre"
 def operators_on_duty(spec: InstantSpec) -> WeeklySteps:
     """Operators on duty over the week: their shift windows, and none while the centre is closed."""
     assert spec.operators is not None  # only a staffed centre has operators on duty
-    shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()], cap=float(spec.operators))
+    shift = WeeklySteps.from_hours(
+        [(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()], cap=float(spec.operators)
+    )
     open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
     return WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)
 

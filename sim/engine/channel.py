@@ -67,7 +67,10 @@ class ReferralChain:
     """
 
     def __init__(
-        self, spec: ReferralSpec, trace: bool = False, desks: Mapping[str, OpenHours] | None = None,
+        self,
+        spec: ReferralSpec,
+        trace: bool = False,
+        desks: Mapping[str, OpenHours] | None = None,
         dated: Callable[[WeeklyHours], OpenHours] = lambda hours: hours,
     ):
         self.spec = spec
@@ -84,7 +87,9 @@ class ReferralChain:
         keeps the town's desk hours.
         """
         steps = cast(dict[str, int], self.spec.steps).get(source, 1)  # keyed by channel name
-        owners = list({id(desk): desk for desk in (self.desks.get(d, self.desk) for d in sorted(to))}.values()) or [self.desk]
+        owners = list({id(desk): desk for desk in (self.desks.get(d, self.desk) for d in sorted(to))}.values()) or [
+            self.desk
+        ]
         t, referrals, bounces = now, 0, 0
         stages: list[TraceEvent] = []
         for k in range(steps):
@@ -132,14 +137,19 @@ class SharedChannel:
         ready = self.centre.next_open(reached) + self.centre_min(rng)
         if not self.trace:
             return Delivery(reached, ready)
-        return Delivery(reached, ready, stages=(TraceEvent(reached, Stage.POSTED), TraceEvent(ready, Stage.CENTRE_DECIDES)))
+        return Delivery(
+            reached, ready, stages=(TraceEvent(reached, Stage.POSTED), TraceEvent(ready, Stage.CENTRE_DECIDES))
+        )
 
 
 _CHANNELS = {"referral": (ReferralChain, "referral"), "instant": (SharedChannel, "instant")}
 
 
 def channel_for(
-    information: str, governance, trace: bool = False, desks: Mapping[str, OpenHours] | None = None,
+    information: str,
+    governance,
+    trace: bool = False,
+    desks: Mapping[str, OpenHours] | None = None,
     dated: Callable[[WeeklyHours], OpenHours] = lambda hours: hours,
 ) -> ReferralChain | SharedChannel:
     """The channel object for a value of the ``information`` lever (writing stages if *trace*).

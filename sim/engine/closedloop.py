@@ -25,7 +25,11 @@ class ClosedLoop:
     def __init__(self, spec: ClosedLoopSpec):
         self.spec = spec
 
-    STEPS_BEFORE = (("verify_min", Stage.CASE_VERIFIED), ("accept_min", Stage.CASE_ACCEPTED), ("assign_min", Stage.CASE_ASSIGNED))
+    STEPS_BEFORE = (
+        ("verify_min", Stage.CASE_VERIFIED),
+        ("accept_min", Stage.CASE_ACCEPTED),
+        ("assign_min", Stage.CASE_ASSIGNED),
+    )
     """The steps before a unit is sent, in order, with the stage each ends in."""
 
     def before_dispatch_min(self, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -51,5 +55,9 @@ class ClosedLoop:
         fed_back = resolved + sample(self.spec.feedback_min, rng)
         closed = fed_back + sample(self.spec.check_min, rng)
         evaluated = closed + sample(self.spec.evaluate_min, rng)
-        events = (TraceEvent(fed_back, Stage.FED_BACK), TraceEvent(closed, Stage.CLOSED), TraceEvent(evaluated, Stage.EVALUATED))
+        events = (
+            TraceEvent(fed_back, Stage.FED_BACK),
+            TraceEvent(closed, Stage.CLOSED),
+            TraceEvent(evaluated, Stage.EVALUATED),
+        )
         return closed, events

@@ -71,7 +71,9 @@ class CompetenceTable:
             total += service[p] if competence is None else service[p] * competence.on_scene_factor
         return total
 
-    def follow_ups(self, k: int, parts: Sequence[int], department: str, rng: np.random.Generator) -> list[tuple[frozenset[str], int]]:
+    def follow_ups(
+        self, k: int, parts: Sequence[int], department: str, rng: np.random.Generator
+    ) -> list[tuple[frozenset[str], int]]:
         """The parts that need a specialist's second visit: (owning departments, part index) each."""
         out = []
         for p in parts:

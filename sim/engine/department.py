@@ -78,7 +78,9 @@ class Roster:
         """On-duty patrolling units per sector over the week (units are assigned to sectors in turn)."""
         if not self.department.patrols:
             return [self.on_duty.map(lambda n: 0.0) for _ in range(sectors)]
-        return [self.on_duty.map(lambda n, s=s: float(n // sectors + (1 if s < n % sectors else 0))) for s in range(sectors)]
+        return [
+            self.on_duty.map(lambda n, s=s: float(n // sectors + (1 if s < n % sectors else 0))) for s in range(sectors)
+        ]
 
 
 def build_roster(department: Department, town: Town) -> Roster:

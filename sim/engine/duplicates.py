@@ -57,7 +57,9 @@ class Duplication:
 
     def keys(self) -> set[frozenset[str]]:
         """The dispatch queues a duplicate visit can use (one per claiming department)."""
-        return {frozenset({d}) for k, names in enumerate(self.claimants) if self.specs[k].probability > 0 for d in names}
+        return {
+            frozenset({d}) for k, names in enumerate(self.claimants) if self.specs[k].probability > 0 for d in names
+        }
 
     def visits(self, k: int, acting: frozenset[str], rng: np.random.Generator) -> list[tuple[str, float]]:
         """Departments that also send a unit to a matter of type *k*, with each visit's on-scene minutes.

@@ -35,7 +35,9 @@ class GridWorkers:
         self.free_at = [[0.0] * spec.workers_per_grid for _ in range(grids)]
         self.busy_min = 0.0
 
-    def take(self, grid: int, now: float, rng: np.random.Generator, window: tuple[float, float]) -> tuple[float, float, int]:
+    def take(
+        self, grid: int, now: float, rng: np.random.Generator, window: tuple[float, float]
+    ) -> tuple[float, float, int]:
         """Give the matter to the grid's first free worker.
 
         Returns (start, done, worker index); *window* bounds the busy time counted for utilisation.

@@ -119,7 +119,9 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         leave_u = streams.detection.random(len(times))
         layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
         found = rounds.detect(itype.name, times, patch)
-        chunks.append((times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer, found))
+        chunks.append(
+            (times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer, found)
+        )
     all_times, all_types, all_patches, all_service, all_channels, all_finder_u, all_leave_u, all_layers, all_rounds = (
         [c[i] for c in chunks] for i in range(9)
     )
@@ -228,4 +230,3 @@ class IncidentState:
         """Set a timestamp the first time it happens (several units may arrive, only the first counts)."""
         if np.isnan(getattr(self, attribute)):
             setattr(self, attribute, now)
-

@@ -25,7 +25,9 @@ from sim.scenario.schema import Scenario
 __all__ = ["natural_end_times"]
 
 
-def natural_end_times(scenario: Scenario, occurred_min: np.ndarray, type_index: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def natural_end_times(
+    scenario: Scenario, occurred_min: np.ndarray, type_index: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """When each incident would end by itself, minutes (``inf`` for types that persist).
 
     Drawn per incident type in scenario order, as one block per type, so adding a lifetime to one

@@ -153,7 +153,9 @@ class Simulation:
         self.duplication = Duplication(scenario, mode)
         self.competence = CompetenceTable(scenario)
         inc = self.incidents
-        self.natural_end: list[float] = natural_end_times(scenario, inc.occurred_min, inc.type_index, self.streams.lifetime).tolist()
+        self.natural_end: list[float] = natural_end_times(
+            scenario, inc.occurred_min, inc.type_index, self.streams.lifetime
+        ).tolist()
         self.type_number = {t.name: k for k, t in enumerate(scenario.incident_types)}
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
@@ -183,9 +185,19 @@ class Simulation:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
         self._close_natural_ends()
-        trace = {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states} if self.tracing else None
+        trace = (
+            {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states}
+            if self.tracing
+            else None
+        )
         return RunOutput(
-            self._records(), self.job_log, busy, on_duty, self.dispatcher.waiting(), trace, self.end,
+            self._records(),
+            self.job_log,
+            busy,
+            on_duty,
+            self.dispatcher.waiting(),
+            trace,
+            self.end,
             self.dispatcher.waiting_jobs(),
         )
 
@@ -285,7 +297,9 @@ class Simulation:
         state.detected_min, state.channel, state.finder = detected, channel, finder
         if self.tracing:
             if finder:
-                state.note(detected, Stage.FOUND_ON_ROUNDS if channel == "rounds" else Stage.FOUND_ON_PATROL, department=finder)
+                state.note(
+                    detected, Stage.FOUND_ON_ROUNDS if channel == "rounds" else Stage.FOUND_ON_PATROL, department=finder
+                )
             else:
                 state.note(detected, Stage.REPORTED, channel=channel)
         jobs = self.jobs[self.incidents.type_index[i]]
@@ -401,7 +415,9 @@ class Simulation:
         def work():
             now = self.env.now
             visits = [
-                self.env.process(self._do_job(state, i, capable, parts, now if finder in capable else self._ready(shared), finder))
+                self.env.process(
+                    self._do_job(state, i, capable, parts, now if finder in capable else self._ready(shared), finder)
+                )
                 for capable, parts in jobs
             ]
             yield self.env.all_of(visits)
@@ -543,8 +559,18 @@ class Simulation:
         town = self.town
         self.job_log.append(
             JobRecord(
-                state.number, state.type_name, unit, GRID_WORKERS, town.grid_names[grid], town.names[state.patch],
-                town.patch_sector_names[state.patch], ready, start, start, done, on_the_spot,
+                state.number,
+                state.type_name,
+                unit,
+                GRID_WORKERS,
+                town.grid_names[grid],
+                town.names[state.patch],
+                town.patch_sector_names[state.patch],
+                ready,
+                start,
+                start,
+                done,
+                on_the_spot,
             )
         )
 
@@ -608,7 +634,9 @@ class Simulation:
         """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
         if ended:
             return None
-        needs = self.competence.follow_ups(self.incidents.type_index[i], parts, unit.department, self.streams.competence)
+        needs = self.competence.follow_ups(
+            self.incidents.type_index[i], parts, unit.department, self.streams.competence
+        )
         if not needs:
             return None
         return self._follow_up_visits(state, needs, self.incidents.service_min[i])
@@ -648,7 +676,13 @@ class Simulation:
                 self._ends_unattended(state)
 
     def _end_job(
-        self, state: IncidentState, job: Job, unit, duplicate: bool = False, follow_up: bool = False, ended: bool = False
+        self,
+        state: IncidentState,
+        job: Job,
+        unit,
+        duplicate: bool = False,
+        follow_up: bool = False,
+        ended: bool = False,
     ) -> None:
         """The unit is done: log the visit, send it home or leave it on patrol, free it.
 
@@ -670,9 +704,21 @@ class Simulation:
         town = self.town
         self.job_log.append(
             JobRecord(
-                state.number, state.type_name, unit.uid, unit.department, unit.home_sector,
-                town.names[state.patch], town.patch_sector_names[state.patch],
-                job.requested_min, dispatched, arrived, done, job.on_the_spot, duplicate, follow_up, ended,
+                state.number,
+                state.type_name,
+                unit.uid,
+                unit.department,
+                unit.home_sector,
+                town.names[state.patch],
+                town.patch_sector_names[state.patch],
+                job.requested_min,
+                dispatched,
+                arrived,
+                done,
+                job.on_the_spot,
+                duplicate,
+                follow_up,
+                ended,
             )
         )
         back = done + town.drive_min(state.patch, unit.base, unit.speed_kmh) if not unit.patrols else 0.0

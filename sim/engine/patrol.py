@@ -44,8 +44,7 @@ class PatrolCoverage:
                 [c.map(lambda n, s=s, m=minutes: n / (per_sector[s] * m)) for s, c in enumerate(counts)]
             )
         self.rate: list[WeeklySteps] = [
-            WeeklySteps.combine([d[s] for d in self.by_department], lambda *v: float(sum(v)))
-            for s in range(sectors)
+            WeeklySteps.combine([d[s] for d in self.by_department], lambda *v: float(sum(v))) for s in range(sectors)
         ]
 
     def first_notice(self, sector: np.ndarray, start: np.ndarray, unit_exp: np.ndarray, notice: float) -> np.ndarray:

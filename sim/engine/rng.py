@@ -12,7 +12,23 @@ import numpy as np
 
 __all__ = ["STREAMS", "RandomStreams", "replication_seed"]
 
-STREAMS = ("arrivals", "detection", "service", "repatrol", "leave", "information", "travel", "escalation", "grid", "loop", "rounds", "reopen", "duplicates", "competence", "lifetime")
+STREAMS = (
+    "arrivals",
+    "detection",
+    "service",
+    "repatrol",
+    "leave",
+    "information",
+    "travel",
+    "escalation",
+    "grid",
+    "loop",
+    "rounds",
+    "reopen",
+    "duplicates",
+    "competence",
+    "lifetime",
+)
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
 

@@ -190,7 +190,10 @@ class ProcessBackend(Backend):
     name = "processes"
 
     def __init__(
-        self, workers: int | None = None, method: str | None = None, preload: Sequence[str] = ("sim.experiments.runs",),
+        self,
+        workers: int | None = None,
+        method: str | None = None,
+        preload: Sequence[str] = ("sim.experiments.runs",),
         tasks: int | None = None,
     ):
         self.workers = worker_count(workers, tasks)
@@ -206,9 +209,13 @@ class ProcessBackend(Backend):
         context = multiprocessing.get_context(self.method)
         if self.method == "forkserver":
             context.set_forkserver_preload([*self.preload, "sim.experiments._forkserver_guard"])
-        self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
+        self.executor = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+        )
         if self.method == "fork":
-            self.executor.submit(int).result()  # a fork pool starts every worker at its first task: now, while single-threaded
+            self.executor.submit(
+                int
+            ).result()  # a fork pool starts every worker at its first task: now, while single-threaded
 
     def imap(self, fn, tasks):
         """Yield ``(index, fn(task))`` as tasks finish.
@@ -238,7 +245,8 @@ class ProcessBackend(Backend):
                 for future in futures:
                     future.cancel()
             finished = [
-                (index, future.result()) for future, index in futures.items()
+                (index, future.result())
+                for future, index in futures.items()
                 if index not in yielded and future.done() and not future.cancelled() and future.exception() is None
             ]
             for index, result in finished:
@@ -286,14 +294,25 @@ class DaskBackend(Backend):
     name = "dask"
 
     def __init__(
-        self, workers: int | None = None, scheduler: str | None = None, timeout_s: float = DASK_TIMEOUT_S,
-        tasks: int | None = None, dashboard: bool = False,
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        timeout_s: float = DASK_TIMEOUT_S,
+        tasks: int | None = None,
+        dashboard: bool = False,
     ):
         try:
             from dask.distributed import Client
         except ImportError:
             raise ScenarioError(
-                [Problem("--backend", None, "", "the dask backend needs dask.distributed; install it with: pip install '.[dask]'")]
+                [
+                    Problem(
+                        "--backend",
+                        None,
+                        "",
+                        "the dask backend needs dask.distributed; install it with: pip install '.[dask]'",
+                    )
+                ]
             ) from None
         self.cluster = None
         try:
@@ -304,7 +323,9 @@ class DaskBackend(Backend):
                 self.client = Client(self.cluster, timeout=timeout_s)
         except OSError as err:
             self._close_cluster()
-            raise ScenarioError([Problem("--scheduler", None, "", f"cannot reach the dask scheduler at {scheduler}: {err}")]) from None
+            raise ScenarioError(
+                [Problem("--scheduler", None, "", f"cannot reach the dask scheduler at {scheduler}: {err}")]
+            ) from None
         self.workers = len(self.client.scheduler_info().get("workers", {})) or (workers or 0)
         self.where = scheduler or "a local cluster"
 
@@ -376,11 +397,15 @@ class DaskBackend(Backend):
 def check_options(name: str, workers: int | None = None, scheduler: str | None = None) -> None:
     """Refuse an unknown backend, a bad worker count, or a scheduler given to another backend (ScenarioError)."""
     if name not in BACKENDS:
-        raise ScenarioError([Problem("--backend", None, "", f"unknown backend '{name}'; expected one of: {', '.join(BACKENDS)}")])
+        raise ScenarioError(
+            [Problem("--backend", None, "", f"unknown backend '{name}'; expected one of: {', '.join(BACKENDS)}")]
+        )
     if workers is not None and workers < 1:
         raise ScenarioError([Problem("--workers", None, "", f"expected 1 or more; got {workers}")])
     if scheduler and name != "dask":
-        raise ScenarioError([Problem("--scheduler", None, "", f"a scheduler address is for --backend dask, not {name}")])
+        raise ScenarioError(
+            [Problem("--scheduler", None, "", f"a scheduler address is for --backend dask, not {name}")]
+        )
 
 
 def worker_count(workers: int | None = None, tasks: int | None = None) -> int:
@@ -409,9 +434,13 @@ def local_cluster(workers: int | None = None, dashboard: bool = False):
 
     with dask.config.set(DASK_WORKER_CONFIG):
         return LocalCluster(
-            n_workers=workers or cpu_count(), threads_per_worker=1, processes=True, host=LOCALHOST,
+            n_workers=workers or cpu_count(),
+            threads_per_worker=1,
+            processes=True,
+            host=LOCALHOST,
             dashboard_address=f"{LOCALHOST}:0" if dashboard else None,
-            silence_logs=logging.CRITICAL, preload=["sim.experiments.runs", __name__],
+            silence_logs=logging.CRITICAL,
+            preload=["sim.experiments.runs", __name__],
         )
 
 

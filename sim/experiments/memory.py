@@ -83,7 +83,9 @@ def _size(nbytes: float) -> str:
     return f"{nbytes / 1e3:,.0f} KB"
 
 
-def check_memory(scenario, runs_kept: int = 1, written: bool = False, concurrent: int = 1, source: str = "memory") -> str | None:
+def check_memory(
+    scenario, runs_kept: int = 1, written: bool = False, concurrent: int = 1, source: str = "memory"
+) -> str | None:
     """Refuse a command that cannot fit in memory; a warning (text) when it needs more than half of it.
 
     Raises
@@ -102,7 +104,16 @@ def check_memory(scenario, runs_kept: int = 1, written: bool = False, concurrent
         f"about {BYTES_PER_INCIDENT / 1000:.1f} KB per incident); {_size(available)} is available"
     )
     if needed > available:
-        raise ScenarioError([Problem(source, None, "", (
-            f"this needs {what}. Shorten days, lower the rates, or run fewer modes, replications or workers at once"
-        ))])
+        raise ScenarioError(
+            [
+                Problem(
+                    source,
+                    None,
+                    "",
+                    (
+                        f"this needs {what}. Shorten days, lower the rates, or run fewer modes, replications or workers at once"
+                    ),
+                )
+            ]
+        )
     return f"warning: this needs {what}; other programs may be pushed out of memory"

@@ -91,7 +91,9 @@ def run(
     return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
 
 
-def replicate(scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None) -> list[RunOutput]:
+def replicate(
+    scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None
+) -> list[RunOutput]:
     """Independent replications of one mode."""
     return [run(scenario, mode, seed, r) for r in range(replications)]
 
@@ -173,7 +175,14 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
 def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
     """The summary of one run alone (what a replication contributes to paired comparisons)."""
     types = [t.name for t in scenario.incident_types]
-    return summarise([output], scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min, types, type_targets(scenario), type_deadlines(scenario))
+    return summarise(
+        [output],
+        scenario.warmup_days * MINUTES_PER_DAY,
+        scenario.target_min,
+        types,
+        type_targets(scenario),
+        type_deadlines(scenario),
+    )
 
 
 def type_targets(scenario: Scenario) -> dict[str, float]:
@@ -222,7 +231,10 @@ def build_summary(
         "drain_days": scenario.drain_days,
         "target_min": scenario.target_min,
         "targets_min": type_targets(scenario),
-        "modes": {m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario), type_deadlines(scenario)) for m, outs in outputs.items()},
+        "modes": {
+            m: summarise(outs, warmup, scenario.target_min, types, type_targets(scenario), type_deadlines(scenario))
+            for m, outs in outputs.items()
+        },
     }
     if replications > 1 and (len(outputs) > 1 or precision):
         per_rep = per_rep or {m: [_run_summary(scenario, o) for o in outs] for m, outs in outputs.items()}
@@ -244,14 +256,20 @@ def _paired(metrics: list[str], per_rep: dict[str, list[dict]]) -> dict:
         "baseline": baseline,
         "confidence": CONFIDENCE,
         "test": "paired t-test on replication values (scipy.stats.ttest_rel), other mode minus baseline",
-        "modes": {m: {metric: paired_difference(values(baseline, metric), values(m, metric)) for metric in metrics} for m in names[1:]},
+        "modes": {
+            m: {metric: paired_difference(values(baseline, metric), values(m, metric)) for metric in metrics}
+            for m in names[1:]
+        },
     }
 
 
 def _precision_report(rule: Precision, per_rep: dict[str, list[dict]]) -> dict:
     from sim.stats.metrics import relative_half_width
 
-    reached = {m: relative_half_width([metric_value(s, rule.metric) for s in sums], rule.confidence) for m, sums in per_rep.items()}
+    reached = {
+        m: relative_half_width([metric_value(s, rule.metric) for s in sums], rule.confidence)
+        for m, sums in per_rep.items()
+    }
     return {**rule.as_dict(), "relative_half_width_reached": reached, "reached": _precise(rule, per_rep)}
 
 
@@ -326,7 +344,9 @@ def run_task(task: RunTask) -> dict:
         row = run_point({}, task.mode, task.seed, task.replication, (), task.parameters, task.point)
         row.update(dict.fromkeys(task.metrics), error=f"worker runs sim {__version__}, the sweep needs {task.version}")
         return row
-    return run_point(task.scenario, task.mode, task.seed, task.replication, task.metrics, task.parameters, task.point, task.overrides)
+    return run_point(
+        task.scenario, task.mode, task.seed, task.replication, task.metrics, task.parameters, task.point, task.overrides
+    )
 
 
 def _finite_or_none(value):
@@ -411,11 +431,15 @@ class RunStore:
             old = self._read_manifest(manifest)
             fresh = old.get("hash") == sweep.fingerprint()["hash"] and not self._run_files()
             if not resume and not fresh:  # the same sweep with nothing done yet simply starts
-                raise _out_error(f"{self.folder} already holds sweep '{old.get('name')}' (sweep.json); add --resume to finish it, or choose another --out")
+                raise _out_error(
+                    f"{self.folder} already holds sweep '{old.get('name')}' (sweep.json); add --resume to finish it, or choose another --out"
+                )
             _check_same(old, sweep, manifest)
             return self.load(sweep)
         if self._run_files():
-            raise _out_error(f"{self.runs_dir} holds runs but there is no sweep.json to say what they belong to; remove them or choose another --out")
+            raise _out_error(
+                f"{self.runs_dir} holds runs but there is no sweep.json to say what they belong to; remove them or choose another --out"
+            )
         write_atomic(manifest, json.dumps(sweep.manifest(), indent=2, ensure_ascii=False) + "\n")
         return {}
 
@@ -423,13 +447,19 @@ class RunStore:
         try:
             data = json.loads(read_user_text(path, "the sweep.json this command wrote"))
         except ScenarioError as err:
-            raise _out_error(f"cannot read {path} ({err.problems[0].message}); remove the folder or choose another --out") from None
+            raise _out_error(
+                f"cannot read {path} ({err.problems[0].message}); remove the folder or choose another --out"
+            ) from None
         except ValueError as err:
             raise _out_error(f"cannot read {path} ({err}); remove the folder or choose another --out") from None
         return data if isinstance(data, dict) else {}
 
     def _run_files(self) -> list[Path]:
-        return sorted(p for p in self.runs_dir.glob("*.json") if RUN_FILE.fullmatch(p.name)) if self.runs_dir.is_dir() else []
+        return (
+            sorted(p for p in self.runs_dir.glob("*.json") if RUN_FILE.fullmatch(p.name))
+            if self.runs_dir.is_dir()
+            else []
+        )
 
     def load(self, sweep: Sweep) -> dict[tuple, dict]:
         """The finished runs on disk, each checked first (:meth:`check`).
@@ -451,7 +481,9 @@ class RunStore:
             path.unlink(missing_ok=True)
         return done
 
-    def check(self, sweep: Sweep, path: Path, fingerprint: str | None = None) -> tuple[tuple | None, dict | None, str | None]:
+    def check(
+        self, sweep: Sweep, path: Path, fingerprint: str | None = None
+    ) -> tuple[tuple | None, dict | None, str | None]:
         """Read and check one run file: ``(key, row, None)`` if it is a sound run of *sweep*, else ``(None, None, why)``.
 
         Checked: the name is the run's own; it parses as JSON within :data:`MAX_RUN_FILE_BYTES`;
@@ -524,8 +556,12 @@ def _row_problem(sweep: Sweep, row: dict, point: int, mode: str, replication: in
     keys = ["point", *sweep.parameters, "mode", "replication", "seed", *sweep.metrics, "error", "runtime_s"]
     if sorted(row) != sorted(keys):
         missing, extra = sorted(set(keys) - set(row)), sorted(set(row) - set(keys))
-        return "keys " + "; ".join(filter(None, [missing and f"missing: {', '.join(missing)}", extra and f"not expected: {', '.join(extra)}"]))
-    if (row["point"], row["mode"], row["replication"]) != (point, mode, replication) or not (type(row["point"]) is type(row["replication"]) is int):
+        return "keys " + "; ".join(
+            filter(None, [missing and f"missing: {', '.join(missing)}", extra and f"not expected: {', '.join(extra)}"])
+        )
+    if (row["point"], row["mode"], row["replication"]) != (point, mode, replication) or not (
+        type(row["point"]) is type(row["replication"]) is int
+    ):
         return f"names point {row['point']!r}, mode {row['mode']!r}, replication {row['replication']!r}: not the run of its file name"
     values = json.loads(json.dumps(dict(sweep.points[point])))
     if any(row[path] != values[path] or type(row[path]) is not type(values[path]) for path in sweep.parameters):
@@ -551,7 +587,10 @@ def _check_same(old: dict, sweep: Sweep, manifest: Path) -> None:
     new = sweep.fingerprint()
     if old.get("hash") == new["hash"]:
         return
-    parts = (("sweep", "the sweep (parameters, modes, replications, seed, metrics or stopping)"), ("scenario", "the scenario"))
+    parts = (
+        ("sweep", "the sweep (parameters, modes, replications, seed, metrics or stopping)"),
+        ("scenario", "the scenario"),
+    )
     changed = [what for key, what in parts if (old.get("hashes") or {}).get(key) != new["hashes"][key]]
     if old.get("sim_version") != __version__:
         changed.append(f"the simulator version ({old.get('sim_version')} -> {__version__})")
@@ -694,7 +733,9 @@ def run_sweep(
             store.close()
 
 
-def _run_sweep(sweep: Sweep, store: RunStore | None, done: dict, backend, workers, scheduler, retry_failed, progress) -> SweepResult:
+def _run_sweep(
+    sweep: Sweep, store: RunStore | None, done: dict, backend, workers, scheduler, retry_failed, progress
+) -> SweepResult:
     if retry_failed:
         done = {key: row for key, row in done.items() if not row.get("error")}
     kept, started = len(done), time.perf_counter()
@@ -711,14 +752,24 @@ def _run_sweep(sweep: Sweep, store: RunStore | None, done: dict, backend, worker
     except KeyboardInterrupt as err:
         if store:
             store.clean()
-        raise SweepInterrupted(len(done), len(done) - kept, store.folder if store else None, isinstance(err, Terminated)) from None
+        raise SweepInterrupted(
+            len(done), len(done) - kept, store.folder if store else None, isinstance(err, Terminated)
+        ) from None
     runs = [done[key] for key in sorted(done, key=lambda k: (k[0], sweep.modes.index(k[1]), k[2]))]
     summary = summarise_runs(runs, sweep.parameters, sweep.metrics)
     files = store.write_tables(sweep, runs, summary) if store else []
     damaged = tuple((path.name, why) for path, why in store.damaged) if store else ()
     return SweepResult(
-        sweep, runs, summary, store.folder if store else None, len(done) - kept, kept, time.perf_counter() - started, description,
-        files, damaged,
+        sweep,
+        runs,
+        summary,
+        store.folder if store else None,
+        len(done) - kept,
+        kept,
+        time.perf_counter() - started,
+        description,
+        files,
+        damaged,
     )
 
 
@@ -782,8 +833,13 @@ def _progress_bar(sweep: Sweep, done: int, progress: bool | None):
     from tqdm import tqdm
 
     bar = tqdm(
-        total=max(sweep.runs, done), initial=done, unit="run", desc=f"sweep {sweep.name}", file=sys.stderr,
-        dynamic_ncols=True, mininterval=0.5,
+        total=max(sweep.runs, done),
+        initial=done,
+        unit="run",
+        desc=f"sweep {sweep.name}",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
     )
     bar.failed = 0
     return bar
@@ -822,5 +878,12 @@ def rerun(out: str | os.PathLike, row: dict) -> dict:
     values = manifest["sweep_spec"]["points"][point]
     overrides = tuple(f"{path}={override_text(values[path])}" for path in spec["parameters"])
     return run_point(
-        manifest["scenario"], str(row["mode"]), int(row["seed"]), int(row["replication"]), spec["metrics"], values, point, overrides
+        manifest["scenario"],
+        str(row["mode"]),
+        int(row["seed"]),
+        int(row["replication"]),
+        spec["metrics"],
+        values,
+        point,
+        overrides,
     )

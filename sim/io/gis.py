@@ -254,9 +254,14 @@ def _read_layer(path: str, layer: str | None, role: tuple):
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(path)]
     except Exception as err:
-        raise _Fail(role + ("file",), f"{where}: cannot read it as a GIS layer ({_short(err)}); expected GeoPackage, GeoJSON or Shapefile") from None
+        raise _Fail(
+            role + ("file",),
+            f"{where}: cannot read it as a GIS layer ({_short(err)}); expected GeoPackage, GeoJSON or Shapefile",
+        ) from None
     if layer is not None and layer not in layers:
-        raise _Fail(role + ("layer",), f"{where}: no layer '{layer}'{did_you_mean(layer, layers)} (layers: {', '.join(layers)})")
+        raise _Fail(
+            role + ("layer",), f"{where}: no layer '{layer}'{did_you_mean(layer, layers)} (layers: {', '.join(layers)})"
+        )
     name = layer if layer is not None else (layers[0] if layers else None)
     try:
         frame = gpd.read_file(path, layer=name, engine="pyogrio")
@@ -273,7 +278,10 @@ def _short(err: Exception) -> str:
 def _column(frame, column: str, where: str, role: tuple) -> Any:
     columns = [c for c in frame.columns if c != frame.geometry.name]
     if column not in columns:
-        raise _Fail(role, f"{where}: no column '{column}'{did_you_mean(column, columns)} (columns: {', '.join(map(str, columns)) or 'none'})")
+        raise _Fail(
+            role,
+            f"{where}: no column '{column}'{did_you_mean(column, columns)} (columns: {', '.join(map(str, columns)) or 'none'})",
+        )
     return frame[column]
 
 
@@ -288,7 +296,9 @@ def read_territory(spec) -> dict:
     ``neighbours`` (how many patches touch each) and ``area_km2``.
     """
     files = [(spec.file, ("file",))] + [
-        (getattr(spec, k).file, (k, "file")) for k in ("sectors_from", "grids_from", "weight_points") if getattr(spec, k)
+        (getattr(spec, k).file, (k, "file"))
+        for k in ("sectors_from", "grids_from", "weight_points")
+        if getattr(spec, k)
     ]
     key = _key("territory", [_file_hash(Path(f), role) for f, role in files], spec.model_dump(mode="json"))
     if key in _MEMO:
@@ -319,7 +329,10 @@ def _read_territory(spec) -> dict:
     if not valid.all():
         i = int(np.flatnonzero(~valid)[0])
         reason = shapely.is_valid_reason(geometry.values[i])
-        raise _Fail(("file",), f"{where}, feature '{ids[i]}': invalid polygon ({reason}); expected a valid polygon (fix it, e.g. with QGIS 'Fix geometries')")
+        raise _Fail(
+            ("file",),
+            f"{where}, feature '{ids[i]}': invalid polygon ({reason}); expected a valid polygon (fix it, e.g. with QGIS 'Fix geometries')",
+        )
     crs, frame = _crs_of(frame, spec, where)
     projected, crs_out, origin, unit = _project(frame, crs, pyproj)
     geoms = projected.geometry.values
@@ -356,7 +369,9 @@ def _ids(frame, spec, where) -> list[str]:
     names = []
     for i, value in enumerate(values):
         if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
-            raise _Fail(("id",), f"{where}, feature {i + 1}: column '{spec.id}' is empty; expected a name for every patch")
+            raise _Fail(
+                ("id",), f"{where}, feature {i + 1}: column '{spec.id}' is empty; expected a name for every patch"
+            )
         text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
         if not _NAME.match(text):
             text = re.sub(r"[^A-Za-z0-9_\-]", "_", text)
@@ -365,7 +380,10 @@ def _ids(frame, spec, where) -> list[str]:
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
-            raise _Fail(("id",), f"{where}: features {seen[name] + 1} and {i + 1} share the id '{name}' in column '{spec.id}'; expected unique ids")
+            raise _Fail(
+                ("id",),
+                f"{where}: features {seen[name] + 1} and {i + 1} share the id '{name}' in column '{spec.id}'; expected unique ids",
+            )
         seen[name] = i
     return names
 
@@ -375,15 +393,24 @@ def _crs_of(frame, spec, where):
         try:
             frame = frame.set_crs(spec.crs, allow_override=True)
         except Exception as err:
-            raise _Fail(("crs",), f"'{spec.crs}' is not a coordinate reference system ({_short(err)}); expected e.g. 'EPSG:4326'") from None
+            raise _Fail(
+                ("crs",),
+                f"'{spec.crs}' is not a coordinate reference system ({_short(err)}); expected e.g. 'EPSG:4326'",
+            ) from None
     crs = frame.crs
     if crs is None:
         x0, y0, x1, y1 = frame.total_bounds
         if -_DEGREES <= x0 <= x1 <= _DEGREES and -90 <= y0 <= y1 <= 90:
-            raise _Fail(("crs",), f"{where}: names no coordinate reference system and its coordinates look like "
-                        "longitude/latitude degrees; add crs: 'EPSG:4326' (or the file's real CRS)")
-        raise _Fail(("crs",), f"{where}: names no coordinate reference system; add crs: with the file's CRS, "
-                    "e.g. 'EPSG:32650' (UTM zone 50N)")
+            raise _Fail(
+                ("crs",),
+                f"{where}: names no coordinate reference system and its coordinates look like "
+                "longitude/latitude degrees; add crs: 'EPSG:4326' (or the file's real CRS)",
+            )
+        raise _Fail(
+            ("crs",),
+            f"{where}: names no coordinate reference system; add crs: with the file's CRS, "
+            "e.g. 'EPSG:32650' (UTM zone 50N)",
+        )
     return crs, frame
 
 
@@ -403,9 +430,12 @@ def _check_degrees(crs, area_km2, xy_m, where) -> None:
     """A projected CRS whose town is smaller than a room: longitude/latitude saved under a metric CRS."""
     span = np.ptp(xy_m, axis=0).max() if len(xy_m) > 1 else 0.0
     if not crs.is_geographic and (area_km2.sum() < 1e-4 or (len(xy_m) > 1 and span < 10.0)):
-        raise _Fail(("crs",), f"{where}: its CRS ({crs.name}) is in metres but the whole layer spans {span:.4g} m "
-                    f"({area_km2.sum() * 1e6:.3g} m²); the coordinates look like degrees saved without their CRS; "
-                    "set crs: 'EPSG:4326' if they are longitude/latitude")
+        raise _Fail(
+            ("crs",),
+            f"{where}: its CRS ({crs.name}) is in metres but the whole layer spans {span:.4g} m "
+            f"({area_km2.sum() * 1e6:.3g} m²); the coordinates look like degrees saved without their CRS; "
+            "set crs: 'EPSG:4326' if they are longitude/latitude",
+        )
 
 
 def _overlaps_and_neighbours(geoms, areas, ids, where, shapely) -> list[int]:
@@ -423,8 +453,11 @@ def _overlaps_and_neighbours(geoms, areas, ids, where, shapely) -> list[int]:
             k = int(np.flatnonzero(bad)[0])
             a, b = int(left[k]), int(right[k])
             share = 100 * shared[k] / smaller[k]
-            raise _Fail(("file",), f"{where}: features '{ids[a]}' and '{ids[b]}' overlap ({share:.1f}% of the smaller); "
-                        "expected patches that do not overlap (they may share edges)")
+            raise _Fail(
+                ("file",),
+                f"{where}: features '{ids[a]}' and '{ids[b]}' overlap ({share:.1f}% of the smaller); "
+                "expected patches that do not overlap (they may share edges)",
+            )
         np.add.at(neighbours, left, 1)
         np.add.at(neighbours, right, 1)
     return neighbours.tolist()
@@ -436,7 +469,9 @@ def _labels(frame, column, join, key, join_key, ids, inside, crs, where) -> list
         out = []
         for i, value in enumerate(values):
             if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
-                raise _Fail((key,), f"{where}, feature '{ids[i]}': column '{column}' is empty; expected the patch's {key} name")
+                raise _Fail(
+                    (key,), f"{where}, feature '{ids[i]}': column '{column}' is empty; expected the patch's {key} name"
+                )
             out.append(str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip())
         return out
     if join is None:
@@ -445,17 +480,27 @@ def _labels(frame, column, join, key, join_key, ids, inside, crs, where) -> list
     other, other_where = _read_layer(join.file, join.layer, (join_key,))
     names = _column(other, join.column, other_where, (join_key, "column"))
     if other.crs is None:
-        raise _Fail((join_key, "file"), f"{other_where}: names no coordinate reference system; expected one (as the patches' layer has)")
+        raise _Fail(
+            (join_key, "file"),
+            f"{other_where}: names no coordinate reference system; expected one (as the patches' layer has)",
+        )
     other = other.to_crs(crs)
     points = gpd.GeoDataFrame({"patch": range(len(ids))}, geometry=inside.values, crs=crs)
-    joined = gpd.sjoin(points, gpd.GeoDataFrame({"label": names.values}, geometry=other.geometry.values, crs=crs),
-                       how="left", predicate="within")
+    joined = gpd.sjoin(
+        points,
+        gpd.GeoDataFrame({"label": names.values}, geometry=other.geometry.values, crs=crs),
+        how="left",
+        predicate="within",
+    )
     joined = joined[~joined.index.duplicated(keep="first")]
     out = []
     for i, value in enumerate(joined["label"].tolist()):
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            raise _Fail((join_key,), f"{other_where}: feature '{ids[i]}' of the patches lies in no polygon of this layer; "
-                        f"expected every patch inside one (column '{join.column}')")
+            raise _Fail(
+                (join_key,),
+                f"{other_where}: feature '{ids[i]}' of the patches lies in no polygon of this layer; "
+                f"expected every patch inside one (column '{join.column}')",
+            )
         out.append(str(value))
     return out
 
@@ -470,14 +515,18 @@ def _weights(frame, spec, ids, projected, crs, unit, where) -> np.ndarray:
             except (TypeError, ValueError):
                 number = math.nan
             if not math.isfinite(number) or number < 0:
-                raise _Fail(("weight",), f"{where}, feature '{ids[i]}': column '{spec.weight}' is {value!r}; "
-                            "expected a number of 0 or more")
+                raise _Fail(
+                    ("weight",),
+                    f"{where}, feature '{ids[i]}': column '{spec.weight}' is {value!r}; expected a number of 0 or more",
+                )
             out[i] = number
     elif spec.weight_points is not None:
         gpd, _, _ = _geo()
         points, points_where = _read_layer(spec.weight_points.file, spec.weight_points.layer, ("weight_points",))
         if points.crs is None:
-            raise _Fail(("weight_points", "file"), f"{points_where}: names no coordinate reference system; expected one")
+            raise _Fail(
+                ("weight_points", "file"), f"{points_where}: names no coordinate reference system; expected one"
+            )
         amounts = np.ones(len(points))
         if spec.weight_points.column is not None:
             col = _column(points, spec.weight_points.column, points_where, ("weight_points", "column"))
@@ -485,13 +534,18 @@ def _weights(frame, spec, ids, projected, crs, unit, where) -> np.ndarray:
             bad = ~np.isfinite(amounts) | (amounts < 0)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise _Fail(("weight_points", "column"), f"{points_where}, feature {i + 1}: column "
-                            f"'{spec.weight_points.column}' is {col.iloc[i]!r}; expected a number of 0 or more")
+                raise _Fail(
+                    ("weight_points", "column"),
+                    f"{points_where}, feature {i + 1}: column "
+                    f"'{spec.weight_points.column}' is {col.iloc[i]!r}; expected a number of 0 or more",
+                )
         points = gpd.GeoDataFrame({"amount": amounts}, geometry=points.to_crs(crs).geometry.values, crs=crs)
         patches = gpd.GeoDataFrame({"patch": range(len(ids))}, geometry=projected.geometry.values, crs=crs)
         joined = gpd.sjoin(points, patches, how="inner", predicate="within")
         joined = joined[~joined.index.duplicated(keep="first")]
-        out = np.bincount(joined["patch"].to_numpy(dtype=int), weights=joined["amount"].to_numpy(), minlength=len(ids)).astype(float)
+        out = np.bincount(
+            joined["patch"].to_numpy(dtype=int), weights=joined["amount"].to_numpy(), minlength=len(ids)
+        ).astype(float)
     else:
         return np.ones(len(ids))
     if out.sum() <= 0:
@@ -530,8 +584,11 @@ def matrix_table(spec, names: tuple[str, ...]):
             header = [h.strip().lower() for h in next(reader, [])]
             missing = [c for c in ("from", "to", "minutes") if c not in header]
             if missing:
-                raise _Fail(("matrix",), f"{where}: line 1: no column {', '.join(repr(m) for m in missing)}; "
-                            "expected a header from,to,minutes")
+                raise _Fail(
+                    ("matrix",),
+                    f"{where}: line 1: no column {', '.join(repr(m) for m in missing)}; "
+                    "expected a header from,to,minutes",
+                )
             cols = [header.index(c) for c in ("from", "to", "minutes")]
             for line, row in enumerate(reader, start=2):
                 if not row or all(not c.strip() for c in row):
@@ -539,10 +596,14 @@ def matrix_table(spec, names: tuple[str, ...]):
                 try:
                     a, b, value = (row[c].strip() for c in cols)
                 except IndexError:
-                    raise _Fail(("matrix",), f"{where}: line {line}: {len(row)} fields; expected from,to,minutes") from None
+                    raise _Fail(
+                        ("matrix",), f"{where}: line {line}: {len(row)} fields; expected from,to,minutes"
+                    ) from None
                 for name in (a, b):
                     if name not in index:
-                        raise _Fail(("matrix",), f"{where}: line {line}: no patch named '{name}'{did_you_mean(name, names)}")
+                        raise _Fail(
+                            ("matrix",), f"{where}: line {line}: no patch named '{name}'{did_you_mean(name, names)}"
+                        )
                 try:
                     number = float(value)
                 except ValueError:
@@ -551,17 +612,24 @@ def matrix_table(spec, names: tuple[str, ...]):
                     raise _Fail(("matrix",), f"{where}: line {line}: minutes {value!r}; expected a number of 0 or more")
                 i, j = index[a], index[b]
                 if i != j and not math.isnan(minutes[i, j]):
-                    raise _Fail(("matrix",), f"{where}: line {line}: a second time from '{a}' to '{b}'; expected each pair once")
+                    raise _Fail(
+                        ("matrix",), f"{where}: line {line}: a second time from '{a}' to '{b}'; expected each pair once"
+                    )
                 minutes[i, j] = 0.0 if i == j else number
     except FileNotFoundError:
-        raise _Fail(("matrix",), f"{path}: file not found (relative paths start from the scenario file's folder)") from None
+        raise _Fail(
+            ("matrix",), f"{path}: file not found (relative paths start from the scenario file's folder)"
+        ) from None
     except (OSError, ValueError, csv.Error) as err:
         raise _Fail(("matrix",), f"{where}: cannot read it as CSV text ({_short(err)})") from None
     gaps = np.argwhere(np.isnan(minutes))
     if len(gaps):
         i, j = gaps[0]
-        raise _Fail(("matrix",), f"{where}: {len(gaps):,} pair(s) have no time, e.g. from '{names[i]}' to '{names[j]}'; "
-                    "expected a row for every ordered pair of distinct patches")
+        raise _Fail(
+            ("matrix",),
+            f"{where}: {len(gaps):,} pair(s) have no time, e.g. from '{names[i]}' to '{names[j]}'; "
+            "expected a row for every ordered pair of distinct patches",
+        )
     minutes.setflags(write=False)
     table = TravelTable(minutes=minutes, names=tuple(names), source=str(path), key=key)
     _MEMO[key] = table
@@ -587,7 +655,9 @@ def _cached_road_table(spec, names, xy_km, frame):
 
     path = Path(spec.roads)
     settings = spec.model_dump(mode="json", exclude={"roads", "matrix", "cache"})
-    key = _key("roads", _file_hash(path, ("roads",)), settings, frame, list(names), np.asarray(xy_km, dtype=float).tobytes())
+    key = _key(
+        "roads", _file_hash(path, ("roads",)), settings, frame, list(names), np.asarray(xy_km, dtype=float).tobytes()
+    )
     if key in _MEMO:
         return _MEMO[key]
     cached = cache_dir() / f"travel-{key}.npz"
@@ -607,7 +677,9 @@ def _cached_road_table(spec, names, xy_km, frame):
             _write_atomic(cached, lambda p: _save_npz(p, snap_km=snap_km, lines=lines))
     if minutes.flags.writeable:
         minutes.setflags(write=False)
-    table = TravelTable(minutes=minutes, names=tuple(names), snapped=len(names), snap_km=snap_km, source=str(path), key=key)
+    table = TravelTable(
+        minutes=minutes, names=tuple(names), snapped=len(names), snap_km=snap_km, source=str(path), key=key
+    )
     _MEMO[key] = table
     return table
 
@@ -647,11 +719,15 @@ def road_table(roads: _Roads, xy_km: np.ndarray, access_speed_kmh: float, names=
     between = np.empty((len(sources), len(sources)), dtype=np.float32)
     batch = max(1, min(len(sources), 2_000_000 // max(nodes, 1)))
     for start in range(0, len(sources), batch):
-        rows = dijkstra(graph, directed=True, indices=sources[start:start + batch])
-        between[start:start + batch] = rows[:, sources]
+        rows = dijkstra(graph, directed=True, indices=sources[start : start + batch])
+        between[start : start + batch] = rows[:, sources]
         del rows
     access = (60.0 * snap_km / access_speed_kmh).astype(np.float32)
-    minutes = between if len(sources) == len(node_of) and np.array_equal(position, np.arange(len(node_of))) else between[np.ix_(position, position)]
+    minutes = (
+        between
+        if len(sources) == len(node_of) and np.array_equal(position, np.arange(len(node_of)))
+        else between[np.ix_(position, position)]
+    )
     del between
     minutes += access[:, None]
     minutes += access[None, :]
@@ -659,8 +735,11 @@ def road_table(roads: _Roads, xy_km: np.ndarray, access_speed_kmh: float, names=
     unreachable = np.argwhere(~np.isfinite(minutes))
     if len(unreachable):
         i, j = unreachable[0]
-        raise _Fail(("roads",), f"{len(unreachable):,} pair(s) of patches cannot be reached by road, e.g. from "
-                    f"'{names[i]}' to '{names[j]}'; expected a connected road network")
+        raise _Fail(
+            ("roads",),
+            f"{len(unreachable):,} pair(s) of patches cannot be reached by road, e.g. from "
+            f"'{names[i]}' to '{names[j]}'; expected a connected road network",
+        )
     return minutes, snap_km.astype(np.float32)
 
 
@@ -682,8 +761,11 @@ def read_roads(spec, frame) -> _Roads:
         return _roads_from_pbf(spec, frame)
     if name.endswith((".graphml", ".graphml.gz", ".xml.gz", ".graphml.bz2")):
         return _roads_from_graphml(spec, frame)
-    raise _Fail(("roads",), f"{Path(spec.roads).name}: unknown kind of road file; expected an OpenStreetMap extract "
-                "(.osm.pbf) or a road graph (.graphml, .graphml.gz), or give travel.matrix for a CSV table")
+    raise _Fail(
+        ("roads",),
+        f"{Path(spec.roads).name}: unknown kind of road file; expected an OpenStreetMap extract "
+        "(.osm.pbf) or a road graph (.graphml, .graphml.gz), or give travel.matrix for a CSV table",
+    )
 
 
 _ONEWAY = {"yes": 1, "true": 1, "1": 1, "-1": -1, "reverse": -1}
@@ -705,8 +787,11 @@ def _to_frame(lon_lat_or_xy: np.ndarray, source_crs, frame) -> np.ndarray:
     """Coordinates in *source_crs* as km in the patches' frame."""
     if frame is None:
         if source_crs is not None:
-            raise _Fail(("roads",), "the road network has map coordinates but the patches have none; "
-                        "give the patches as territory.gis (a polygon layer) so that both are on one map")
+            raise _Fail(
+                ("roads",),
+                "the road network has map coordinates but the patches have none; "
+                "give the patches as territory.gis (a polygon layer) so that both are on one map",
+            )
         return np.asarray(lon_lat_or_xy, dtype=float)
     _, _, pyproj = _geo()
     transformer = pyproj.Transformer.from_crs(source_crs, pyproj.CRS.from_wkt(frame["crs"]), always_xy=True)
@@ -724,7 +809,9 @@ def _roads_from_pbf(spec, frame) -> _Roads:
     try:
         nodes, edges = pyrosm.OSM(spec.roads).get_network(network_type="driving", nodes=True)
     except Exception as err:
-        raise _Fail(("roads",), f"{Path(spec.roads).name}: cannot read it as an OpenStreetMap extract ({_short(err)})") from None
+        raise _Fail(
+            ("roads",), f"{Path(spec.roads).name}: cannot read it as an OpenStreetMap extract ({_short(err)})"
+        ) from None
     if nodes is None or edges is None or len(edges) == 0:
         raise _Fail(("roads",), f"{Path(spec.roads).name}: holds no roads a vehicle can drive on")
     index = {int(n): i for i, n in enumerate(nodes["id"].to_numpy())}
@@ -733,7 +820,9 @@ def _roads_from_pbf(spec, frame) -> _Roads:
     v = np.array([index[int(b)] for b in edges["v"].to_numpy()])
     tags = edges["tags"].fillna("").astype(str).to_numpy() if "tags" in edges else [""] * len(edges)
     oneway = [
-        1 if '"junction": "roundabout"' in t or '"junction":"roundabout"' in t else _ONEWAY.get(str(o).strip().lower(), 0)
+        1
+        if '"junction": "roundabout"' in t or '"junction":"roundabout"' in t
+        else _ONEWAY.get(str(o).strip().lower(), 0)
         for o, t in zip(edges["oneway"].to_numpy() if "oneway" in edges else [None] * len(edges), tags)
     ]
     length_km = edges["length"].to_numpy(float) / 1000.0
@@ -758,7 +847,9 @@ def _roads_from_graphml(spec, frame) -> _Roads:
         xy = np.array([[float(graph.nodes[n]["x"]), float(graph.nodes[n]["y"])] for n in ids]).reshape(-1, 2)
     except (KeyError, TypeError, ValueError):
         bad = next(n for n in ids if not _has_xy(graph.nodes[n]))
-        raise _Fail(("roads",), f"{where}: node '{bad}' has no numeric x and y; expected node attributes x, y") from None
+        raise _Fail(
+            ("roads",), f"{where}: node '{bad}' has no numeric x and y; expected node attributes x, y"
+        ) from None
     crs = graph.graph.get("crs")
     xy = _to_frame(xy, crs, frame)
     u, v, length_km, classes = [], [], [], []
@@ -828,7 +919,9 @@ def town_map(scenario) -> TownMap | None:
 # --------------------------------------------------------------------------- exact check
 
 
-def straight_line_check(points: int = 9, spacing_km: float = 0.5, speed_kmh: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+def straight_line_check(
+    points: int = 9, spacing_km: float = 0.5, speed_kmh: float = 30.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Travel minutes over a road that is one straight line through every patch centre, and in a straight line.
 
     Patches stand at ``0, spacing, 2 spacing, ...`` km on the x axis; the road joins each to the
@@ -843,4 +936,3 @@ def straight_line_check(points: int = 9, spacing_km: float = 0.5, speed_kmh: flo
     table, _ = road_table(roads, xy, access_speed_kmh=speed_kmh)
     straight = (60.0 * np.abs(xy[:, None, 0] - xy[None, :, 0]) / speed_kmh).astype(np.float32)
     return table, straight
-

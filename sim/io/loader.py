@@ -180,7 +180,7 @@ def read_user_text(path: str | os.PathLike, what: str = "a YAML scenario file", 
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        bad = data[err.start:err.end].hex(" ")
+        bad = data[err.start : err.end].hex(" ")
         message = f"not UTF-8 text (byte {bad} in column {column} is {err.reason}); expected {what} saved as UTF-8"
         raise ScenarioError([Problem(str(path), line, "", message)]) from None
 
@@ -581,7 +581,8 @@ def check_size(data: Any, source: str, lines: dict | None = None) -> None:
         if seen > MAX_NODES or len(path) > MAX_DEPTH:
             top = path[:1]
             message = (
-                f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document" if len(path) > MAX_DEPTH
+                f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document"
+                if len(path) > MAX_DEPTH
                 else f"the document has more than {MAX_NODES:,} values (counting each shared part each time); expected less"
             )
             raise ScenarioError([Problem(source, lines.get(top), _dotted(top), message)])
@@ -618,7 +619,12 @@ def limits(scenario: Scenario) -> list[tuple[tuple, str]]:
     if territory.patches is not None:
         weights = [p.weight for p in territory.patches]
         if not math.isfinite(sum(weights)):
-            out.append((("territory", "patches"), f"the patch weights add up to infinity (more than {sys.float_info.max:.1e}); expected smaller weights"))
+            out.append(
+                (
+                    ("territory", "patches"),
+                    f"the patch weights add up to infinity (more than {sys.float_info.max:.1e}); expected smaller weights",
+                )
+            )
     for i, itype in enumerate(scenario.incident_types):
         if itype.profile is not None:
             out += _finite_list(("incident_types", i, "profile"), itype.profile)
@@ -639,7 +645,11 @@ def limits(scenario: Scenario) -> list[tuple[tuple, str]]:
         message = f"{units:,} units in all departments; one run is limited to {MAX_UNITS:,} (each unit costs memory)"
         out.append((("departments",), message))
     if scenario.grid_management is not None:
-        grids = territory.grid.grids[0] * territory.grid.grids[1] if territory.grid else len({p.grid for p in territory.patches})
+        grids = (
+            territory.grid.grids[0] * territory.grid.grids[1]
+            if territory.grid
+            else len({p.grid for p in territory.patches})
+        )
         workers = grids * scenario.grid_management.workers_per_grid
         if workers > MAX_UNITS:
             message = (
@@ -656,7 +666,9 @@ def _finite_list(path: tuple, numbers: list[float]) -> list[tuple[tuple, str]]:
         if not math.isfinite(number):
             return [(path + (j,), f"expected a finite number; got {number}")]
     if not math.isfinite(sum(numbers)):
-        return [(path, f"the numbers add up to infinity (more than {sys.float_info.max:.1e}); expected smaller numbers")]
+        return [
+            (path, f"the numbers add up to infinity (more than {sys.float_info.max:.1e}); expected smaller numbers")
+        ]
     return []
 
 
@@ -668,7 +680,13 @@ def _gamma_cvs(model: BaseModel, path: tuple) -> list[tuple[tuple, str]]:
         out.append((path + ("cv",), message))
     for name in type(model).model_fields:
         value = getattr(model, name)
-        children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+        children = (
+            value.items()
+            if isinstance(value, dict)
+            else enumerate(value)
+            if isinstance(value, (list, tuple))
+            else [(None, value)]
+        )
         for key, child in children:
             if isinstance(child, BaseModel):
                 out += _gamma_cvs(child, path + (name,) + (() if key is None else (key,)))
@@ -740,7 +758,9 @@ def _set_one(data: dict, text: str) -> tuple:
             key = _dict_key(node, part, path, last)
         else:
             where = _dotted(parts[:i])
-            raise ValueError(f"'{where}' is a single value ({_given(node)}), not a mapping; cannot set '{part}' inside it")
+            raise ValueError(
+                f"'{where}' is a single value ({_given(node)}), not a mapping; cannot set '{part}' inside it"
+            )
         path.append(key)
         if last:
             node[key] = value
@@ -812,7 +832,9 @@ def _unknown_name_message(part: str, path: list, node: dict) -> str:
 # --------------------------------------------------------------------------- messages
 
 
-def _problems_from_validation(err: ValidationError, data, source, lines, overridden, own_only: bool = False) -> list[Problem]:
+def _problems_from_validation(
+    err: ValidationError, data, source, lines, overridden, own_only: bool = False
+) -> list[Problem]:
     """One problem per key path, merging the alternatives a union offers.
 
     With *own_only*, only problems of a value on its own (type, range, name) are kept, not those
@@ -822,7 +844,9 @@ def _problems_from_validation(err: ValidationError, data, source, lines, overrid
     for error in err.errors(include_url=False):
         grouped.setdefault(_error_path(error, data), []).append(error)
     if own_only:
-        grouped = {path: errors for path, errors in grouped.items() if not any(e["type"] in _VALIDATOR_ERRORS for e in errors)}
+        grouped = {
+            path: errors for path, errors in grouped.items() if not any(e["type"] in _VALIDATOR_ERRORS for e in errors)
+        }
     grouped = _drop_failed_branches(grouped, data)
     problems = [
         _problem(source, lines, data, path, _message(errors, path, data), overridden)

@@ -138,10 +138,19 @@ class FolderLock:
                 except BlockingIOError:
                     holder = _holder(fd)
                     os.close(fd)
-                    raise ScenarioError([Problem(self.option, None, "", (
-                        f"{self.folder} is in use by another {holder or 'process'}; two runs writing into one folder would mix "
-                        f"their results. Wait for it to finish (or stop it), or choose another {self.option}"
-                    ))]) from None
+                    raise ScenarioError(
+                        [
+                            Problem(
+                                self.option,
+                                None,
+                                "",
+                                (
+                                    f"{self.folder} is in use by another {holder or 'process'}; two runs writing into one folder would mix "
+                                    f"their results. Wait for it to finish (or stop it), or choose another {self.option}"
+                                ),
+                            )
+                        ]
+                    ) from None
                 except BaseException:
                     os.close(fd)
                     raise
@@ -151,7 +160,9 @@ class FolderLock:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()} {self.purpose} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         except OSError as err:
-            raise ScenarioError([Problem(self.option, None, "", f"cannot use {self.folder} ({err.strerror or err})")]) from None
+            raise ScenarioError(
+                [Problem(self.option, None, "", f"cannot use {self.folder} ({err.strerror or err})")]
+            ) from None
         self.fd = fd
         _HELD[fd] = self
         return self
@@ -337,7 +348,9 @@ def _incidents_text(rows: Iterable[tuple[str, int, object]]) -> str:
     writer.writerow(INCIDENT_COLUMNS)
     for mode, replication, record in rows:
         values = [getattr(record, name) for name in RECORD_FIELDS]
-        writer.writerow([mode, replication, *map(_cell, values), _cell(record.response_min), _cell(record.resolution_min)])
+        writer.writerow(
+            [mode, replication, *map(_cell, values), _cell(record.response_min), _cell(record.resolution_min)]
+        )
     return buffer.getvalue()
 
 

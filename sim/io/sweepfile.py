@@ -83,8 +83,12 @@ class _Spec(BaseModel):
 class StoppingSpec(_Spec):
     """Sequential stopping: replicate each point until its interval is narrow enough."""
 
-    metric: str = Field("response_min.mean", description="the metric whose interval must be narrow, e.g. response_min.mean")
-    relative_half_width: float = Field(gt=0, le=10, description="target half-width of the interval over |mean|, e.g. 0.05")
+    metric: str = Field(
+        "response_min.mean", description="the metric whose interval must be narrow, e.g. response_min.mean"
+    )
+    relative_half_width: float = Field(
+        gt=0, le=10, description="target half-width of the interval over |mean|, e.g. 0.05"
+    )
     max_replications: int = Field(100, ge=2, le=100_000, description="stop here even if the target is not reached")
     batch: int = Field(1, ge=1, le=1000, description="replications added per step")
     confidence: float = Field(0.95, gt=0, lt=1, description="confidence of the interval")
@@ -95,16 +99,24 @@ class SweepSpec(_Spec):
 
     name: str | None = Field(None, description="short name (default: the file name)")
     description: str = Field("", description="what the sweep asks")
-    scenario: str | dict = Field(description="the base scenario: a path relative to the sweep file, or the scenario inline")
+    scenario: str | dict = Field(
+        description="the base scenario: a path relative to the sweep file, or the scenario inline"
+    )
     set: list[str] = Field([], description="key.path=value overrides applied to the base scenario first")
     parameters: dict[str, Any] = Field({}, description="key path -> values to vary")
     design: Literal["factorial", "lhs", "sobol"] = Field("factorial", description="how points are chosen")
     samples: int | None = Field(None, ge=1, le=MAX_RUNS, description="points to draw with lhs or sobol")
     modes: list[str] | None = Field(None, min_length=1, description="modes to run at every point (default: all)")
-    replications: int = Field(1, ge=1, le=100_000, description="replications per point and mode (the minimum with stopping)")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="base seed of the runs and of lhs/sobol (default: the scenario's)")
+    replications: int = Field(
+        1, ge=1, le=100_000, description="replications per point and mode (the minimum with stopping)"
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="base seed of the runs and of lhs/sobol (default: the scenario's)"
+    )
     metrics: list[str] = Field(list(DEFAULT_METRICS), min_length=1, description="metrics kept per run, as dotted paths")
-    out: str | None = Field(None, description="output folder, relative to where the command runs (default: results/NAME)")
+    out: str | None = Field(
+        None, description="output folder, relative to where the command runs (default: results/NAME)"
+    )
     stopping: StoppingSpec | None = Field(None, description="replicate until an interval is narrow enough")
 
 
@@ -219,7 +231,9 @@ def load_sweep(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
         With every problem found, each naming the file, line, key path and what was expected.
     """
     data, lines = read_yaml(path, "a YAML sweep file")
-    return sweep_from_dict(data, source=str(path), lines=lines, base_dir=Path(path).parent, out=out, default_name=Path(path).stem)
+    return sweep_from_dict(
+        data, source=str(path), lines=lines, base_dir=Path(path).parent, out=out, default_name=Path(path).stem
+    )
 
 
 def sweep_from_dict(
@@ -340,8 +354,13 @@ def _message(error: dict, path: tuple) -> str:
         model = StoppingSpec if path[:1] == ("stopping",) else SweepSpec
         described = model.model_fields[path[-1]].description if path[-1] in model.model_fields else ""
         return f"required key '{path[-1]}' is missing" + (f" ({described})" if described else "")
-    bounds = {"greater_than": "more than {gt}", "greater_than_equal": "{ge} or more", "less_than": "less than {lt}",
-              "less_than_equal": "{le} or less", "too_short": "at least {min_length} item(s)"}
+    bounds = {
+        "greater_than": "more than {gt}",
+        "greater_than_equal": "{ge} or more",
+        "less_than": "less than {lt}",
+        "less_than_equal": "{le} or less",
+        "too_short": "at least {min_length} item(s)",
+    }
     if kind in bounds:
         ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
         expected = "a number of " + bounds[kind].format(**ctx) if "length" not in kind else bounds[kind].format(**ctx)
@@ -358,7 +377,6 @@ def _message(error: dict, path: tuple) -> str:
     if path and path[0] == "scenario" and kind in ("string_type", "dict_type"):
         expected = "a path to a scenario file (relative to the sweep file) or the scenario itself"
     return f"expected {expected}; got {_given(error.get('input'))}"
-
 
 
 def _unknown(name: str, known, kind: str) -> str:
@@ -378,7 +396,9 @@ def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
     else:
         path = base_dir / spec.scenario
         if not _exists(path):
-            message = f"no scenario file at {path} (the path is relative to the sweep file); expected a YAML scenario file"
+            message = (
+                f"no scenario file at {path} (the path is relative to the sweep file); expected a YAML scenario file"
+            )
             check.fail(("scenario",), message + _file_hint(path, Path(check.source)))
         data, lines = read_yaml(path)
         source = str(path)
@@ -428,7 +448,9 @@ def _from_set(problem: Problem, check: _Checker) -> Problem:
     """A scenario problem caused by the sweep's ``set`` points at the sweep file's ``set``."""
     if problem.source != "--set":
         return problem
-    return Problem(check.source, check.line(("set",)), f"set: {problem.path}" if problem.path else "set", problem.message)
+    return Problem(
+        check.source, check.line(("set",)), f"set: {problem.path}" if problem.path else "set", problem.message
+    )
 
 
 def _modes(spec: SweepSpec, scenario, check: _Checker) -> list[str]:
@@ -437,7 +459,10 @@ def _modes(spec: SweepSpec, scenario, check: _Checker) -> list[str]:
         return defined
     for i, mode in enumerate(spec.modes):
         if mode not in defined:
-            check.add(("modes", i), _unknown(mode, defined, "mode") + " (modes are defined in the scenario's governance.modes)")
+            check.add(
+                ("modes", i),
+                _unknown(mode, defined, "mode") + " (modes are defined in the scenario's governance.modes)",
+            )
     if len(set(spec.modes)) != len(spec.modes):
         check.add(("modes",), "a mode is listed twice; expected each mode once")
     return list(spec.modes)
@@ -456,7 +481,10 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
     elif spec.stopping.metric not in metrics:
         metrics.append(spec.stopping.metric)
     if spec.stopping.max_replications < spec.replications:
-        check.add(("stopping", "max_replications"), f"expected at least replications ({spec.replications}); got {spec.stopping.max_replications}")
+        check.add(
+            ("stopping", "max_replications"),
+            f"expected at least replications ({spec.replications}); got {spec.stopping.max_replications}",
+        )
     if spec.replications < 2:
         check.add(("replications",), "with stopping, expected at least 2 (an interval needs two replications); got 1")
     stopping = Precision(**spec.stopping.model_dump())
@@ -465,7 +493,11 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
 
 def _metric_message(metric: str, known: list[str]) -> str:
     close = closest(metric, known, cutoff=0.5)
-    hint = f"did you mean '{close}'?" if close else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90"
+    hint = (
+        f"did you mean '{close}'?"
+        if close
+        else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90"
+    )
     return f"unknown metric '{metric}'; {hint}"
 
 
@@ -505,7 +537,10 @@ def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Para
     for path, raw in spec.parameters.items():
         where = ("parameters", path)
         if path.strip() in RESERVED:
-            check.add(where, f"'{path}' cannot be varied: runs are seeded by the sweep's seed and replications; expected a scenario key path")
+            check.add(
+                where,
+                f"'{path}' cannot be varied: runs are seeded by the sweep's seed and replications; expected a scenario key path",
+            )
             continue
         parameter = _parameter(path, raw, spec.design, where, check)
         if parameter is None:
@@ -518,19 +553,28 @@ def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Para
             continue
         same = next((other for known, other in fields.items() if _overlap(known, field_path)), None)
         if same is not None:
-            check.add(where, (
-                f"sets the same field as '{same}' (line {check.line(('parameters', same))}): "
-                f"{'.'.join(map(str, field_path))}; expected each field once (a list item may be named or numbered, not both)"
-            ))
+            check.add(
+                where,
+                (
+                    f"sets the same field as '{same}' (line {check.line(('parameters', same))}): "
+                    f"{'.'.join(map(str, field_path))}; expected each field once (a list item may be named or numbered, not both)"
+                ),
+            )
             continue
         fields[field_path] = path
         if parameter.low is not None and _whole_number_field(field_path):
             if raw.get("integer") is False:
-                check.add(where + ("integer",), "this field takes whole numbers only; expected integer: true (or leave it out)")
+                check.add(
+                    where + ("integer",),
+                    "this field takes whole numbers only; expected integer: true (or leave it out)",
+                )
                 continue
             parameter = dataclasses.replace(parameter, integer=True)  # drawn as whole numbers, as integer: true does
             if math.ceil(parameter.low) > math.floor(parameter.high):
-                check.add(where, f"this field takes whole numbers only, and none lies between low {raw['low']} and high {raw['high']}")
+                check.add(
+                    where,
+                    f"this field takes whole numbers only, and none lies between low {raw['low']} and high {raw['high']}",
+                )
                 continue
         refused = _refused_value(base, path, parameter)
         if refused:
@@ -587,10 +631,16 @@ def _parameter(path: str, raw, design: str, where: tuple, check: _Checker) -> _P
     known = ("from", "to", "step", "count", "low", "high", "integer", "log")
     typos = [
         f"; did you mean '{close}' for '{key}'?"
-        for key in sorted(map(str, keys)) if key not in known
-        for close in [closest(key, known)] if close
+        for key in sorted(map(str, keys))
+        if key not in known
+        for close in [closest(key, known)]
+        if close
     ]
-    check.add(where, f"expected {_PARAMETER_FORMS}; got a mapping with {', '.join(sorted(map(str, keys))) or 'no keys'}" + "".join(typos[:1]))
+    check.add(
+        where,
+        f"expected {_PARAMETER_FORMS}; got a mapping with {', '.join(sorted(map(str, keys))) or 'no keys'}"
+        + "".join(typos[:1]),
+    )
     return None
 
 
@@ -637,7 +687,10 @@ def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
 def _interval(path: str, raw: dict, design: str, where: tuple, check: _Checker) -> _Parameter | None:
     low, high = raw["low"], raw["high"]
     if design == "factorial":
-        check.add(where, "{low, high} is a continuous interval: expected design lhs or sobol, or a list or {from, to, step} here")
+        check.add(
+            where,
+            "{low, high} is a continuous interval: expected design lhs or sobol, or a list or {from, to, step} here",
+        )
         return None
     if not (_is_number(low) and _is_number(high)) or not low < high:
         check.add(where, f"expected numbers with low < high; got low {_given(low)}, high {_given(high)}")
@@ -654,7 +707,10 @@ def _interval(path: str, raw: dict, design: str, where: tuple, check: _Checker) 
         check.add(where, f"log: true needs low > 0; got low {low}")
         return None
     if flags["integer"] and max(abs(low), abs(high)) > MAX_INTEGER:
-        check.add(where, f"integer: true needs low and high between -{MAX_INTEGER:,} and {MAX_INTEGER:,}; got low {low}, high {high}")
+        check.add(
+            where,
+            f"integer: true needs low and high between -{MAX_INTEGER:,} and {MAX_INTEGER:,}; got low {low}, high {high}",
+        )
         return None
     if flags["integer"] and math.ceil(low) > math.floor(high):
         check.add(where, f"integer: true needs a whole number between low and high; got low {low}, high {high}")
@@ -679,13 +735,19 @@ def _expand(spec: SweepSpec, parameters: dict[str, _Parameter], check: _Checker,
         check.add(("parameters",), f"design {spec.design} needs at least one parameter to vary")
         return []
     if spec.samples is None:
-        check.add(("samples",), f"required key 'samples' is missing (the number of points design {spec.design} draws)", at=("design",))
+        check.add(
+            ("samples",),
+            f"required key 'samples' is missing (the number of points design {spec.design} draws)",
+            at=("design",),
+        )
         return []
     if spec.design == "sobol" and spec.samples & (spec.samples - 1):
         lower = 1 << (spec.samples.bit_length() - 1)
         check.add(("samples",), f"a Sobol sample needs a power of 2 (e.g. {lower} or {lower * 2}); got {spec.samples}")
         return []
-    engine = (qmc.LatinHypercube if spec.design == "lhs" else qmc.Sobol)(d=len(parameters), rng=np.random.default_rng(seed))
+    engine = (qmc.LatinHypercube if spec.design == "lhs" else qmc.Sobol)(
+        d=len(parameters), rng=np.random.default_rng(seed)
+    )
     units = engine.random(spec.samples)
     return [{path: p.at(float(u)) for (path, p), u in zip(parameters.items(), row)} for row in units]
 
@@ -694,4 +756,7 @@ def _check_size(spec: SweepSpec, points: list, modes: list, check: _Checker) -> 
     limit = spec.stopping.max_replications if spec.stopping else spec.replications
     runs = len(points) * len(modes) * limit
     if runs > MAX_RUNS:
-        check.add(("parameters",), f"{len(points):,} points x {len(modes)} modes x {limit:,} replications = {runs:,} runs; expected at most {MAX_RUNS:,}")
+        check.add(
+            ("parameters",),
+            f"{len(points):,} points x {len(modes)} modes x {limit:,} replications = {runs:,} runs; expected at most {MAX_RUNS:,}",
+        )

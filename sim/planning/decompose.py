@@ -102,12 +102,19 @@ def _spec(values: dict[str, tuple], on: dict[str, bool], closed_loop: bool) -> M
     pooled = list(chosen["authority"]) or "none"
     information, leave = chosen["information"]
     return ModeSpec(
-        based_on="fragmented", authority=AuthoritySpec(pooled=pooled), information=information,
-        dispatch=chosen["dispatch"], coordination=chosen["coordination"], leave_probability=leave, closed_loop=closed_loop,
+        based_on="fragmented",
+        authority=AuthoritySpec(pooled=pooled),
+        information=information,
+        dispatch=chosen["dispatch"],
+        coordination=chosen["coordination"],
+        leave_probability=leave,
+        closed_loop=closed_loop,
     )
 
 
-def corner_modes(scenario: Scenario, low: str = "fragmented", high: str = "unified") -> tuple[tuple[str, ...], dict[str, ModeSpec]]:
+def corner_modes(
+    scenario: Scenario, low: str = "fragmented", high: str = "unified"
+) -> tuple[tuple[str, ...], dict[str, ModeSpec]]:
     """The varied levers and the ``2**k`` modes: every combination of their off and on values.
 
     Levers with the same value in both modes are not varied. Corners are in standard order:
@@ -212,7 +219,9 @@ class Decomposition:
         for term, per_rep in _effects(rows, k).items():
             names = [self.levers[i] for i in term]
             kind = "main effect" if len(term) == 1 else f"{len(term)}-way interaction"
-            out.append({"term": " x ".join(names), "levers": names, "kind": kind, **_interval(per_rep, self.confidence)})
+            out.append(
+                {"term": " x ".join(names), "levers": names, "kind": kind, **_interval(per_rep, self.confidence)}
+            )
         return out
 
     def shares(self, metric: str) -> list[dict]:
@@ -227,14 +236,16 @@ class Decomposition:
         for i, lever in enumerate(self.levers):
             changes = _marginals(rows, k, i)
             means = [float(np.mean(c)) for c in changes.values()] if len(rows) else []
-            out.append({
-                "lever": lever,
-                "shapley": _interval(_shapley(rows, k, i), self.confidence),
-                "alone": _interval(changes[0], self.confidence),
-                "last": _interval(changes[last ^ 1 << i], self.confidence),
-                "context_min": min(means, default=None),
-                "context_max": max(means, default=None),
-            })
+            out.append(
+                {
+                    "lever": lever,
+                    "shapley": _interval(_shapley(rows, k, i), self.confidence),
+                    "alone": _interval(changes[0], self.confidence),
+                    "last": _interval(changes[last ^ 1 << i], self.confidence),
+                    "context_min": min(means, default=None),
+                    "context_max": max(means, default=None),
+                }
+            )
         return out
 
     def ends(self, metric: str) -> dict:
@@ -273,7 +284,9 @@ class Decomposition:
             "to": self.high,
             "levers": list(self.levers),
             "fixed": self.fixed,
-            "lever_values": {k: [list(v) if isinstance(v, tuple) else v for v in pair] for k, pair in self.lever_values.items()},
+            "lever_values": {
+                k: [list(v) if isinstance(v, tuple) else v for v in pair] for k, pair in self.lever_values.items()
+            },
             "leave_probability": "carried by the information lever: the first mode's value under referral, the last mode's with the shared channel",
             "seed": self.seed,
             "replications": self.replications,
@@ -297,15 +310,29 @@ def _check_metrics(scenario: Scenario, metrics: Sequence[str]) -> None:
 def _lever_scenario(scenario: Scenario, modes: dict[str, ModeSpec]) -> dict:
     """The scenario as data with its modes replaced by the corner modes (validated)."""
     data = scenario.model_dump(mode="json")
-    data["governance"]["modes"] = {name: spec.model_dump(mode="json", exclude_none=True) for name, spec in modes.items()}
+    data["governance"]["modes"] = {
+        name: spec.model_dump(mode="json", exclude_none=True) for name, spec in modes.items()
+    }
     scenario_from_dict(data, source=f"{scenario.name} (lever modes)")
     return data
 
 
-def _run_corners(data: dict, corners: Sequence[str], metrics: Sequence[str], seed: int, replications: int, pool) -> dict[str, np.ndarray]:
+def _run_corners(
+    data: dict, corners: Sequence[str], metrics: Sequence[str], seed: int, replications: int, pool
+) -> dict[str, np.ndarray]:
     tasks = [
-        RunTask(scenario=data, overrides=(), parameters={}, point=0, mode=m, replication=r, seed=seed, metrics=tuple(metrics))
-        for r in range(replications) for m in corners
+        RunTask(
+            scenario=data,
+            overrides=(),
+            parameters={},
+            point=0,
+            mode=m,
+            replication=r,
+            seed=seed,
+            metrics=tuple(metrics),
+        )
+        for r in range(replications)
+        for m in corners
     ]
     rows = dict(pool.imap(run_task, tasks))
     failed = [rows[i] for i in range(len(tasks)) if rows[i]["error"]]
@@ -352,7 +379,16 @@ def decompose(
         For an unknown mode or metric, fewer than 2 replications, or no lever that differs.
     """
     if replications < 2:
-        raise ScenarioError([Problem("--replications", None, "", f"expected at least 2 (intervals need two replications); got {replications}")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "--replications",
+                    None,
+                    "",
+                    f"expected at least 2 (intervals need two replications); got {replications}",
+                )
+            ]
+        )
     _check_metrics(scenario, metrics)
     varied, modes = corner_modes(scenario, low, high)
     if not varied:
@@ -366,6 +402,16 @@ def decompose(
     fixed = {lever: values[lever][0] for lever in LEVERS if lever not in varied}
     fixed["closed_loop"] = _mode(scenario, low).closed_loop
     return Decomposition(
-        scenario=scenario.name, low=low, high=high, levers=varied, fixed=fixed, corners=tuple(modes), metrics=tuple(metrics),
-        values=table, seed=base, replications=replications, confidence=confidence, lever_values=values,
+        scenario=scenario.name,
+        low=low,
+        high=high,
+        levers=varied,
+        fixed=fixed,
+        corners=tuple(modes),
+        metrics=tuple(metrics),
+        values=table,
+        seed=base,
+        replications=replications,
+        confidence=confidence,
+        lever_values=values,
     )

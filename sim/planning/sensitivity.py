@@ -45,7 +45,17 @@ from sim.io.loader import read_yaml
 from sim.io.sweepfile import Sweep, load_sweep, override_text
 from sim.stats.metrics import CONFIDENCE, metric_paths
 
-__all__ = ["METHODS", "Factor", "SensitivityResult", "analyse", "factors_of", "index_rows", "problem_of", "sample", "sensitivity"]
+__all__ = [
+    "METHODS",
+    "Factor",
+    "SensitivityResult",
+    "analyse",
+    "factors_of",
+    "index_rows",
+    "problem_of",
+    "sample",
+    "sensitivity",
+]
 
 METHODS = ("sobol", "morris")
 MORRIS_LEVELS = 4
@@ -104,7 +114,9 @@ def factors_of(path: str | os.PathLike, sweep: Sweep | None = None) -> list[Fact
     data, _ = read_yaml(path, "a YAML sweep file")
     raw = data.get("parameters") or {}
     if not sweep.parameters:
-        raise ScenarioError([Problem(str(path), None, "parameters", "sensitivity needs at least one parameter with a range")])
+        raise ScenarioError(
+            [Problem(str(path), None, "parameters", "sensitivity needs at least one parameter with a range")]
+        )
     return [_factor(p, raw[p], str(path), p in sweep.integer_parameters) for p in sweep.parameters]
 
 
@@ -124,7 +136,16 @@ def sample(problem: dict, method: str, samples: int, seed: int) -> np.ndarray:
     if method == "sobol":
         if samples < 2 or samples & (samples - 1):
             lower = 1 << max(1, samples.bit_length() - 1)
-            raise ScenarioError([Problem("--samples", None, "", f"Sobol' sampling needs a power of 2 (e.g. {lower} or {lower * 2}); got {samples}")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        "--samples",
+                        None,
+                        "",
+                        f"Sobol' sampling needs a power of 2 (e.g. {lower} or {lower * 2}); got {samples}",
+                    )
+                ]
+            )
         from SALib.sample import sobol as sobol_sample
 
         return sobol_sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=seed)
@@ -132,19 +153,27 @@ def sample(problem: dict, method: str, samples: int, seed: int) -> np.ndarray:
         from SALib.sample import morris as morris_sample
 
         return morris_sample.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=seed)
-    raise ScenarioError([Problem("--method", None, "", f"unknown method '{method}'; expected one of: {', '.join(METHODS)}")])
+    raise ScenarioError(
+        [Problem("--method", None, "", f"unknown method '{method}'; expected one of: {', '.join(METHODS)}")]
+    )
 
 
-def analyse(problem: dict, method: str, x: np.ndarray, y: np.ndarray, confidence: float = CONFIDENCE, seed: int = 0) -> dict:
+def analyse(
+    problem: dict, method: str, x: np.ndarray, y: np.ndarray, confidence: float = CONFIDENCE, seed: int = 0
+) -> dict:
     """SALib's indices for outputs *y* at inputs *x*: Sobol' S1, ST (and their ``_conf``) or Morris mu*, sigma."""
     if method == "sobol":
         from SALib.analyze import sobol
 
-        result = sobol.analyze(problem, y, calc_second_order=False, num_resamples=BOOTSTRAP_RESAMPLES, conf_level=confidence, seed=seed)
+        result = sobol.analyze(
+            problem, y, calc_second_order=False, num_resamples=BOOTSTRAP_RESAMPLES, conf_level=confidence, seed=seed
+        )
         return {k: np.asarray(result[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
     from SALib.analyze import morris
 
-    result = morris.analyze(problem, x, y, num_resamples=BOOTSTRAP_RESAMPLES, conf_level=confidence, num_levels=MORRIS_LEVELS, seed=seed)
+    result = morris.analyze(
+        problem, x, y, num_resamples=BOOTSTRAP_RESAMPLES, conf_level=confidence, num_levels=MORRIS_LEVELS, seed=seed
+    )
     return {k: np.asarray(result[k], dtype=float) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}
 
 
@@ -214,10 +243,18 @@ class SensitivityResult:
 def _tasks(sweep: Sweep, points: list[dict], modes: Sequence[str], metrics: Sequence[str]) -> list[RunTask]:
     return [
         RunTask(
-            scenario=sweep.scenario, overrides=tuple(f"{p}={override_text(v)}" for p, v in point.items()), parameters=dict(point),
-            point=i, mode=mode, replication=r, seed=sweep.seed, metrics=tuple(metrics),
+            scenario=sweep.scenario,
+            overrides=tuple(f"{p}={override_text(v)}" for p, v in point.items()),
+            parameters=dict(point),
+            point=i,
+            mode=mode,
+            replication=r,
+            seed=sweep.seed,
+            metrics=tuple(metrics),
         )
-        for i, point in enumerate(points) for mode in modes for r in range(sweep.replications)
+        for i, point in enumerate(points)
+        for mode in modes
+        for r in range(sweep.replications)
     ]
 
 
@@ -237,8 +274,10 @@ def _check_failures(runs: list[dict], factors: Sequence[Factor], source: str) ->
     if failed:
         first = failed[0]
         values = ", ".join(f"{f.path}={first.get(f.path)}" for f in factors)
-        message = (f"{len(failed)} of {len(runs)} runs failed, so no index can be computed; the first, at {values}, "
-                   f"mode {first['mode']}: {first['error']}. Narrow the parameter ranges")
+        message = (
+            f"{len(failed)} of {len(runs)} runs failed, so no index can be computed; the first, at {values}, "
+            f"mode {first['mode']}: {first['error']}. Narrow the parameter ranges"
+        )
         raise ScenarioError([Problem(source, None, "parameters", message)])
 
 
@@ -290,17 +329,33 @@ def sensitivity(
     outputs = _outputs(runs, len(points), modes, metrics, sweep.replications)
     indices, skipped = _indices(problem, method, x, outputs, confidence, seed)
     return SensitivityResult(
-        sweep.name, method, n, tuple(factors), tuple(modes), tuple(metrics), sweep.replications, seed, points, runs, outputs,
-        indices, skipped, confidence,
+        sweep.name,
+        method,
+        n,
+        tuple(factors),
+        tuple(modes),
+        tuple(metrics),
+        sweep.replications,
+        seed,
+        points,
+        runs,
+        outputs,
+        indices,
+        skipped,
+        confidence,
     )
 
 
-def _indices(problem: dict, method: str, x: np.ndarray, outputs: dict, confidence: float, seed: int) -> tuple[list[dict], dict]:
+def _indices(
+    problem: dict, method: str, x: np.ndarray, outputs: dict, confidence: float, seed: int
+) -> tuple[list[dict], dict]:
     """Index rows of every (mode, metric) that can have them, and why the others cannot."""
     indices, skipped = [], {}
     for (mode, metric), y in outputs.items():
         if np.isnan(y).any():
-            skipped[(mode, metric)] = f"missing at {int(np.isnan(y).sum())} of {len(y)} points (e.g. no incident of that type)"
+            skipped[(mode, metric)] = (
+                f"missing at {int(np.isnan(y).sum())} of {len(y)} points (e.g. no incident of that type)"
+            )
         elif np.ptp(y) == 0:
             skipped[(mode, metric)] = f"the same ({y[0]:g}) at every point: no parameter changes it"
         else:
@@ -313,7 +368,9 @@ def _metrics_and_modes(sweep: Sweep, metrics: Sequence[str] | None, modes: Seque
     """The metrics and modes to analyse (default the sweep's), checked against the scenario's."""
     resolved = sweep.resolved
     known = metric_paths([t["name"] for t in resolved["incident_types"]], [d["name"] for d in resolved["departments"]])
-    return _chosen(metrics, sweep.metrics, known, "--metrics"), _chosen(modes, sweep.modes, list(resolved["governance"]["modes"]), "--modes")
+    return _chosen(metrics, sweep.metrics, known, "--metrics"), _chosen(
+        modes, sweep.modes, list(resolved["governance"]["modes"]), "--modes"
+    )
 
 
 def _chosen(wanted: Sequence[str] | None, default: Sequence[str], known: Sequence[str], option: str) -> tuple[str, ...]:

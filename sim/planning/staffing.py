@@ -146,13 +146,17 @@ def parse_target(text: str, scenario: Scenario) -> Target:
     """
     op = next((o for o in _OPS if o in text), None)
     if op is None:
-        raise _target_error(text, "expected METRIC OP NUMBER with OP one of <=, <, >=, >, e.g. \"p90 response <= 30\"")
+        raise _target_error(text, 'expected METRIC OP NUMBER with OP one of <=, <, >=, >, e.g. "p90 response <= 30"')
     left, right = text.split(op, 1)
     metric = _metric_path(left.strip())
     known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
     if metric not in known:
         close = closest(metric, known)
-        hint = f"did you mean '{close}'?" if close else "e.g. p90 response, median response of <type>, within target, response_min.p90"
+        hint = (
+            f"did you mean '{close}'?"
+            if close
+            else "e.g. p90 response, median response of <type>, within target, response_min.p90"
+        )
         raise _target_error(text, f"unknown metric '{left.strip()}' (read as '{metric}'); {hint}")
     value, unit = _number(right, text)
     if unit in ("min", "minutes", "h", "hours") and "_min." not in metric:
@@ -198,7 +202,8 @@ def staffed_scenario(data: dict, allocation: dict[str, int]) -> dict:
         governance["instant"] = {**(governance.get("instant") or {}), "operators": allocation[CENTRE_OPERATORS]}
         out["governance"] = governance
     out["departments"] = [
-        {**dept, "units": allocation[dept["name"]]} if dept["name"] in allocation else dept for dept in data["departments"]
+        {**dept, "units": allocation[dept["name"]]} if dept["name"] in allocation else dept
+        for dept in data["departments"]
     ]
     return out
 
@@ -213,7 +218,9 @@ def team_of(scenario: Scenario, mode: str, departments: Sequence[str] = ()) -> t
     """
     modes = modes_of(scenario)
     if mode not in modes:
-        raise ScenarioError([Problem("--mode", None, "", f"unknown mode '{mode}'; the scenario defines {', '.join(modes)}")])
+        raise ScenarioError(
+            [Problem("--mode", None, "", f"unknown mode '{mode}'; the scenario defines {', '.join(modes)}")]
+        )
     names = [d.name for d in scenario.departments]
     unknown = [d for d in departments if d not in names]
     if unknown:
@@ -222,7 +229,16 @@ def team_of(scenario: Scenario, mode: str, departments: Sequence[str] = ()) -> t
         return tuple(dict.fromkeys(departments))
     pooled = tuple(d for d in names if d in modes[mode].pooled)
     if not pooled:
-        raise ScenarioError([Problem("--department", None, "", f"mode '{mode}' pools no department; name the department(s) to staff with --department")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "--department",
+                    None,
+                    "",
+                    f"mode '{mode}' pools no department; name the department(s) to staff with --department",
+                )
+            ]
+        )
     return pooled
 
 
@@ -236,13 +252,30 @@ def centre_operators(scenario: Scenario, mode: str) -> int:
     """
     modes = modes_of(scenario)
     if mode not in modes:
-        raise ScenarioError([Problem("--mode", None, "", f"unknown mode '{mode}'; the scenario defines {', '.join(modes)}")])
+        raise ScenarioError(
+            [Problem("--mode", None, "", f"unknown mode '{mode}'; the scenario defines {', '.join(modes)}")]
+        )
     if not uses_centre(scenario, mode):
-        raise ScenarioError([Problem("--centre", None, "", f"mode '{mode}' does not go through the centre (referral and no closed loop)")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "--centre", None, "", f"mode '{mode}' does not go through the centre (referral and no closed loop)"
+                )
+            ]
+        )
     operators = scenario.governance.instant.operators
     if operators is None:
-        raise ScenarioError([Problem("--centre", None, "governance.instant.operators", "the centre is unstaffed (null: unlimited operators); "
-                                     "give a number to start from, e.g. --set governance.instant.operators=4")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "--centre",
+                    None,
+                    "governance.instant.operators",
+                    "the centre is unstaffed (null: unlimited operators); "
+                    "give a number to start from, e.g. --set governance.instant.operators=4",
+                )
+            ]
+        )
     return operators
 
 
@@ -288,8 +321,14 @@ class Trial:
     def as_dict(self) -> dict:
         """The trial as plain data (the replication values included)."""
         return {
-            "units": self.units, "allocation": self.allocation, "verdict": self.verdict, "replications": len(self.values),
-            "mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high, "values": self.values,
+            "units": self.units,
+            "allocation": self.allocation,
+            "verdict": self.verdict,
+            "replications": len(self.values),
+            "mean": self.mean,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "values": self.values,
         }
 
 
@@ -297,7 +336,15 @@ class _Evaluator:
     """Runs replications of one mode at a unit count on a backend, remembering every value."""
 
     def __init__(self, data: dict, mode: str, weights: dict[str, int], target: Target, rule: Rule, seed: int, pool):
-        self.data, self.mode, self.weights, self.target, self.rule, self.seed, self.pool = data, mode, weights, target, rule, seed, pool
+        self.data, self.mode, self.weights, self.target, self.rule, self.seed, self.pool = (
+            data,
+            mode,
+            weights,
+            target,
+            rule,
+            seed,
+            pool,
+        )
         self.trials: dict[int, Trial] = {}
         self.runs = 0
 
@@ -318,15 +365,32 @@ class _Evaluator:
         data = staffed_scenario(self.data, trial.allocation)
         have = len(trial.values)
         tasks = [
-            RunTask(scenario=data, overrides=(), parameters={}, point=trial.units, mode=self.mode, replication=r, seed=self.seed,
-                    metrics=(self.target.metric,))
+            RunTask(
+                scenario=data,
+                overrides=(),
+                parameters={},
+                point=trial.units,
+                mode=self.mode,
+                replication=r,
+                seed=self.seed,
+                metrics=(self.target.metric,),
+            )
             for r in range(have, wanted)
         ]
         rows = dict(self.pool.imap(run_task, tasks))
         self.runs += len(tasks)
         for i in range(len(tasks)):
             if rows[i]["error"]:
-                raise ScenarioError([Problem("--department", None, "", f"at {trial.allocation} units mode '{self.mode}' cannot run: {rows[i]['error']}")])
+                raise ScenarioError(
+                    [
+                        Problem(
+                            "--department",
+                            None,
+                            "",
+                            f"at {trial.allocation} units mode '{self.mode}' cannot run: {rows[i]['error']}",
+                        )
+                    ]
+                )
             trial.values.append(rows[i][self.target.metric])
 
 
@@ -424,7 +488,12 @@ class StaffingResult:
         return {
             "mode": self.mode,
             "departments": list(self.departments),
-            "target": {"text": self.target.text, "metric": self.target.metric, "op": self.target.op, "value": self.target.value},
+            "target": {
+                "text": self.target.text,
+                "metric": self.target.metric,
+                "op": self.target.op,
+                "value": self.target.value,
+            },
             "current_units": self.current,
             "answer": self.answer,
             "answer_people": self.answer_people,
@@ -433,7 +502,10 @@ class StaffingResult:
             "searched": [self.low, self.high],
             "runs": self.runs,
             "rule": vars(self.rule),
-            "trials": [{**self.trials[n].as_dict(), "people": self.people(self.trials[n].allocation)} for n in sorted(self.trials)],
+            "trials": [
+                {**self.trials[n].as_dict(), "people": self.people(self.trials[n].allocation)}
+                for n in sorted(self.trials)
+            ],
         }
 
 
@@ -481,14 +553,24 @@ def staff(
         weights = {d: scenario.department(d).units for d in team}
     current, low = sum(weights.values()), sum(1 for w in weights.values() if w > 0)
     if low == 0:
-        raise ScenarioError([Problem("--department", None, "", f"{', '.join(team)} has no units to scale; give it units in the scenario first")])
+        raise ScenarioError(
+            [
+                Problem(
+                    "--department",
+                    None,
+                    "",
+                    f"{', '.join(team)} has no units to scale; give it units in the scenario first",
+                )
+            ]
+        )
     high = max_units if max_units is not None else max(4 * current, current + 20)
     if high < low:
-        raise ScenarioError([Problem("--max-units", None, "", f"expected at least {low} (one unit per department); got {high}")])
+        raise ScenarioError(
+            [Problem("--max-units", None, "", f"expected at least {low} (one unit per department); got {high}")]
+        )
     data = scenario.model_dump(mode="json")
     with open_backend(backend, workers, scheduler) as pool:
         evaluator = _Evaluator(data, mode, weights, target, rule, scenario.seed if seed is None else seed, pool)
         answer, _ = smallest_units(lambda n: evaluator.decide(n).verdict, current, low, high)
     crew = {d: 1 if d == CENTRE_OPERATORS else scenario.department(d).crew for d in team}  # an operator is one person
     return StaffingResult(mode, team, target, current, answer, low, high, evaluator.trials, evaluator.runs, rule, crew)
-

@@ -37,7 +37,10 @@ __all__ = ["unit_tracks", "DayFrames", "day_frames", "animate_day", "write_anima
 
 _STATES = (
     ("not noticed yet", dict(marker="o", color="#aaaaaa", s=18)),
-    ("found, nobody able to act there yet", dict(marker="o", color="#E69F00", s=55, edgecolors="black", linewidths=0.6)),
+    (
+        "found, nobody able to act there yet",
+        dict(marker="o", color="#E69F00", s=55, edgecolors="black", linewidths=0.6),
+    ),
     ("unit on scene", dict(marker="o", color="#56B4E9", s=55, edgecolors="black", linewidths=0.6)),
     ("cleared (last hour)", dict(marker="o", facecolors="none", edgecolors="#555555", linewidths=1.0, s=30)),
 )
@@ -123,8 +126,10 @@ class DayFrames:
 def day_frames(results: Results, mode: str, times: np.ndarray, replication: int = 0) -> DayFrames:
     """Positions and states for every frame of one mode (replication *replication*)."""
     tracks = unit_tracks(results, mode, replication)
-    units = np.stack([np.column_stack([np.interp(times, t, p[:, 0]), np.interp(times, t, p[:, 1])])
-                      for t, p in tracks.values()], axis=1)
+    units = np.stack(
+        [np.column_stack([np.interp(times, t, p[:, 0]), np.interp(times, t, p[:, 1])]) for t, p in tracks.values()],
+        axis=1,
+    )
     units = units + _jitter(np.arange(units.shape[1]), results.town.patch_km * 0.12)[None, :, :]
     departments = [uid.rsplit("-", 1)[0] for uid in tracks]
     xy, state = _incident_states(results, mode, times, replication)
@@ -141,8 +146,10 @@ def _incident_states(results: Results, mode: str, times: np.ndarray, replication
     index = {name: i for i, name in enumerate(results.town.names)}
     centres = results.town.xy_km[[index[p] for p in mine["patch"]]]
     xy = centres + _jitter(mine["incident"].astype(float), results.town.patch_km * 0.35)
-    cols = [np.nan_to_num(mine[k].astype(float), nan=math.inf)[None, :]
-            for k in ("occurred_min", "detected_min", "on_scene_min", "resolved_min")]
+    cols = [
+        np.nan_to_num(mine[k].astype(float), nan=math.inf)[None, :]
+        for k in ("occurred_min", "detected_min", "on_scene_min", "resolved_min")
+    ]
     occurred, detected, on_scene, done = cols
     t = times[:, None]
     state = np.full((len(times), len(centres)), -1)
@@ -159,17 +166,35 @@ def _panel(ax, results: Results, mode: str, frames: DayFrames):
     town = results.town
     half = town.patch_km / 2
     for x, y in town.xy_km:
-        ax.add_patch(Rectangle((x - half, y - half), town.patch_km, town.patch_km, facecolor="#f4f4f4",
-                               edgecolor="white", linewidth=0.8))
+        ax.add_patch(
+            Rectangle(
+                (x - half, y - half),
+                town.patch_km,
+                town.patch_km,
+                facecolor="#f4f4f4",
+                edgecolor="white",
+                linewidth=0.8,
+            )
+        )
     _draw_sectors(ax, town)
     for text in ax.texts:
         text.set_alpha(0.35)
     empty = np.empty((0, 2))
     states = [ax.scatter(empty[:, 0], empty[:, 1], zorder=3, **style) for _, style in _STATES]
     names = list(dict.fromkeys(frames.departments))
-    units = [ax.scatter(empty[:, 0], empty[:, 1], marker=_DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)],
-                        color="#222222", edgecolors="white", linewidths=0.6, s=34, zorder=4)
-             for k in range(len(names))]
+    units = [
+        ax.scatter(
+            empty[:, 0],
+            empty[:, 1],
+            marker=_DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)],
+            color="#222222",
+            edgecolors="white",
+            linewidths=0.6,
+            s=34,
+            zorder=4,
+        )
+        for k in range(len(names))
+    ]
     low, high = town.xy_km.min(axis=0) - half, town.xy_km.max(axis=0) + half
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
@@ -189,8 +214,10 @@ def _update_panel(k: int, frames: DayFrames, artists) -> None:
     departments = np.array(frames.departments)
     for name, scatter in zip(names, units):
         scatter.set_offsets(frames.units[k][departments == name])
-    counter.set_text(f"found, waiting: {(now == 1).sum()}   unit on scene: {(now == 2).sum()}   "
-                     f"cleared in the last hour: {(now == 3).sum()}")
+    counter.set_text(
+        f"found, waiting: {(now == 1).sum()}   unit on scene: {(now == 2).sum()}   "
+        f"cleared in the last hour: {(now == 3).sum()}"
+    )
 
 
 def _day_times(results: Results, day: int | None, frame_min: float) -> np.ndarray:
@@ -207,12 +234,31 @@ def _default_modes(results: Results) -> list[str]:
 
 
 def _legend(fig: Figure, names: list[str]) -> None:
-    handles = [Line2D([], [], linestyle="none", label=label, markersize=8, marker=style["marker"],
-                      markerfacecolor=style.get("facecolors", style.get("color")),
-                      markeredgecolor=style.get("edgecolors", style.get("color")))
-               for label, style in _STATES]
-    handles += [Line2D([], [], linestyle="none", marker=_DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)],
-                       color="#222222", markersize=7, label=f"{name} unit") for k, name in enumerate(names)]
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            label=label,
+            markersize=8,
+            marker=style["marker"],
+            markerfacecolor=style.get("facecolors", style.get("color")),
+            markeredgecolor=style.get("edgecolors", style.get("color")),
+        )
+        for label, style in _STATES
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=_DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)],
+            color="#222222",
+            markersize=7,
+            label=f"{name} unit",
+        )
+        for k, name in enumerate(names)
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(5, len(handles)), fontsize=8.5)
 
 
@@ -241,7 +287,10 @@ def _freeze_background(fig: Figure, moving: list) -> None:
 
 
 def animate_day(
-    results: Results, modes: list[str] | None = None, day: int | None = None, frame_min: float = 10.0,
+    results: Results,
+    modes: list[str] | None = None,
+    day: int | None = None,
+    frame_min: float = 10.0,
 ) -> FuncAnimation:
     """An animation of one day, one panel per mode (default ``fragmented`` and ``joint``).
 
@@ -278,8 +327,12 @@ def animate_day(
 
 
 def write_animation(
-    results: Results, path: str | Path, modes: list[str] | None = None, day: int | None = None,
-    frame_min: float = 10.0, fps: int = 8,
+    results: Results,
+    path: str | Path,
+    modes: list[str] | None = None,
+    day: int | None = None,
+    frame_min: float = 10.0,
+    fps: int = 8,
 ) -> Path:
     """Write :func:`animate_day` to *path*: MP4 when ffmpeg is on the PATH, else GIF.
 

@@ -39,7 +39,16 @@ def scenario_path(case: str) -> Path:
     if path is not None:
         return path
     where = " or ".join(str(f) for f in scenario_folders())
-    raise ScenarioError([Problem("demo", None, "", f"cannot find {CASES[case]} in {where}; run from the project folder or reinstall the package")])
+    raise ScenarioError(
+        [
+            Problem(
+                "demo",
+                None,
+                "",
+                f"cannot find {CASES[case]} in {where}; run from the project folder or reinstall the package",
+            )
+        ]
+    )
 
 
 def _banner(case: str, comparison) -> str:

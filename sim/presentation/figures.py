@@ -156,7 +156,11 @@ def _tick_label(minutes: float) -> str:
         return _(labels[minutes])
     if minutes < 60:
         return _("{value} min").format(value=f"{minutes:g}")
-    return _("{value} h").format(value=f"{minutes / 60:g}") if minutes < 1440 else _("{value} days").format(value=f"{minutes / 1440:g}")
+    return (
+        _("{value} h").format(value=f"{minutes / 60:g}")
+        if minutes < 1440
+        else _("{value} days").format(value=f"{minutes / 1440:g}")
+    )
 
 
 def _log_time_axis(axis, low: float, high: float, floor_label: bool = False) -> None:
@@ -279,13 +283,19 @@ class Results:
         """Results of a :class:`~sim.experiments.runs.Comparison` held in memory (nothing written)."""
         incidents = _columns(
             ("mode", "replication", *RECORD_FIELDS, "response_min", "resolution_min"),
-            ((m, rep, *(getattr(r, f) for f in RECORD_FIELDS), r.response_min, r.resolution_min)
-             for m, rep, r in comparison.records()),
+            (
+                (m, rep, *(getattr(r, f) for f in RECORD_FIELDS), r.response_min, r.resolution_min)
+                for m, rep, r in comparison.records()
+            ),
         )
         jobs = _columns(
             ("mode", "replication", *JOB_FIELDS),
-            ((m, rep, *(getattr(j, f) for f in JOB_FIELDS))
-             for m, outs in comparison.outputs.items() for rep, o in enumerate(outs) for j in o.jobs),
+            (
+                (m, rep, *(getattr(j, f) for f in JOB_FIELDS))
+                for m, outs in comparison.outputs.items()
+                for rep, o in enumerate(outs)
+                for j in o.jobs
+            ),
         )
         return cls(comparison.summary, incidents, jobs, comparison.scenario)
 
@@ -318,7 +328,9 @@ def load_results(folder: str | Path) -> Results:
     if (folder / "scenario.json").exists():
         from sim.io.loader import scenario_from_dict
 
-        scenario = scenario_from_dict(json.loads(read_user_text(folder / "scenario.json", "a scenario.json of results", RESULT_JSON_BYTES)))
+        scenario = scenario_from_dict(
+            json.loads(read_user_text(folder / "scenario.json", "a scenario.json of results", RESULT_JSON_BYTES))
+        )
     return Results(summary, incidents, jobs, scenario, folder)
 
 
@@ -374,7 +386,13 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
         high = max(high, times.followed_min)
         _ecdf_curve(ax, mode, times, colours[mode])
     target = float(results.summary["target_min"])
-    ax.axvline(target, color="black", linestyle="--", linewidth=1.2, label=_("target: {time}").format(time=format_minutes(target)))
+    ax.axvline(
+        target,
+        color="black",
+        linestyle="--",
+        linewidth=1.2,
+        label=_("target: {time}").format(time=format_minutes(target)),
+    )
     ax.set_xscale("log")
     ax.set_xlim(1.0, high * 1.3)
     _log_time_axis(ax.xaxis, 1.0, high * 1.3, floor_label=True)
@@ -447,12 +465,27 @@ def _bound(stats: dict, key: str) -> tuple[float, str]:
 def _type_bar(ax: Axes, y: float, height: float, stats: dict, colour: str, mode: str) -> None:
     (median_min, median_text), (p90_min, p90_text) = _bound(stats, "median"), _bound(stats, "p90")
     median, p90 = max(median_min, 1.0), max(p90_min, 1.0)
-    ax.barh(y, p90 - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, alpha=0.3, edgecolor=colour,
-            gid=f"p90:{mode}")
+    ax.barh(
+        y,
+        p90 - _BAR_START,
+        height=height * 0.92,
+        left=_BAR_START,
+        color=colour,
+        alpha=0.3,
+        edgecolor=colour,
+        gid=f"p90:{mode}",
+    )
     ax.barh(y, median - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, gid=f"median:{mode}")
     text = f"{median_text} / {p90_text}"
-    ax.text(p90 * 1.08, y, text, va="center", fontsize=7.5, color="#333333",
-            bbox=dict(facecolor="white", alpha=0.7, linewidth=0, pad=0.5))
+    ax.text(
+        p90 * 1.08,
+        y,
+        text,
+        va="center",
+        fontsize=7.5,
+        color="#333333",
+        bbox=dict(facecolor="white", alpha=0.7, linewidth=0, pad=0.5),
+    )
 
 
 def _finish_type_axes(ax: Axes, results: Results, types, lows, highs) -> None:
@@ -536,7 +569,9 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     overall = response_times(results, mode)
     mean = restricted_mean(overall)
     bound = ">= " if overall.censored else ""
-    title = _("{mode}: mean {bound}{time}").format(mode=figure_mode(mode), bound=bound, time=format_minutes(mean if mean is not None else math.nan))
+    title = _("{mode}: mean {bound}{time}").format(
+        mode=figure_mode(mode), bound=bound, time=format_minutes(mean if mean is not None else math.nan)
+    )
     ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
 
@@ -554,8 +589,16 @@ def _real_town(results: Results):
 def _draw_sector_names(ax: Axes, town: Town) -> None:
     for s, name in enumerate(town.sector_names):
         centre = town.xy_km[town.sector == s].mean(axis=0)
-        ax.text(*centre, name, ha="center", va="center", fontsize=11, fontweight="bold", color="white",
-                bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.45, linewidth=0))
+        ax.text(
+            *centre,
+            name,
+            ha="center",
+            va="center",
+            fontsize=11,
+            fontweight="bold",
+            color="white",
+            bbox=dict(boxstyle="round,pad=0.15", facecolor="black", alpha=0.45, linewidth=0),
+        )
 
 
 def _draw_sectors(ax: Axes, town: Town) -> None:
@@ -586,8 +629,16 @@ def _draw_bases(ax: Axes, results: Results) -> None:
             continue
         shift = (k - (len(results.scenario.departments) - 1) / 2) * town.patch_km * 0.12
         pts = town.xy_km[bases] + np.array([shift, -town.patch_km * 0.28])
-        ax.plot(pts[:, 0], pts[:, 1], _DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)], color="white",
-                markeredgecolor="black", markersize=8, linestyle="none", label=_("{department} base").format(department=_pretty(dept.name)))
+        ax.plot(
+            pts[:, 0],
+            pts[:, 1],
+            _DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)],
+            color="white",
+            markeredgecolor="black",
+            markersize=8,
+            linestyle="none",
+            label=_("{department} base").format(department=_pretty(dept.name)),
+        )
 
 
 # --------------------------------------------------------------------------- load over the day
@@ -669,7 +720,14 @@ def _clipped_hours(results: Results, jobs, mask, start: str, end: str) -> np.nda
 def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[str, str]) -> None:
     hours = np.arange(25)
     for mode, values in values_by_mode.items():
-        ax.step(hours, np.append(values, values[-1]), where="post", color=colours[mode], linewidth=2, label=figure_mode(mode))
+        ax.step(
+            hours,
+            np.append(values, values[-1]),
+            where="post",
+            color=colours[mode],
+            linewidth=2,
+            label=figure_mode(mode),
+        )
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
     ax.set_xlabel(_("Hour of day"))
@@ -826,8 +884,15 @@ def find_story(results: Results, incident_type: str = "garbage_overflow") -> Sto
             f"the rerun says {occurred:.3f}): were the results written by another version of the simulator?"
         )
     return Story(
-        number, incident_type, str(inc["patch"][row]), str(inc["finder"][row]), str(inc["channel"][row]),
-        occurred, events, scenario.governance.referral.desk_hours.weekly(), seed,
+        number,
+        incident_type,
+        str(inc["patch"][row]),
+        str(inc["finder"][row]),
+        str(inc["channel"][row]),
+        occurred,
+        events,
+        scenario.governance.referral.desk_hours.weekly(),
+        seed,
     )
 
 
@@ -900,13 +965,28 @@ def _shade_desks(ax: Axes, story: Story, span_h: float) -> None:
     open_spans = _open_spans(story.desk_hours, start, end)
     ax.axvspan(0, span_h, color="#d9d9d9", alpha=0.6, linewidth=0, label=_("desks closed (nights, weekends)"))
     for k, (a, b) in enumerate(open_spans):
-        ax.axvspan((a - start) / 60, (b - start) / 60, color="#c7e9c0", alpha=1.0, linewidth=0,
-                   label=_("desk office hours") if k == 0 else None)
+        ax.axvspan(
+            (a - start) / 60,
+            (b - start) / 60,
+            color="#c7e9c0",
+            alpha=1.0,
+            linewidth=0,
+            label=_("desk office hours") if k == 0 else None,
+        )
     closed = _closed_gaps(open_spans, start, end)
     for a, b in closed:
         if (b - a) / 60 > span_h * 0.12:
-            ax.text((a + b) / 2 / 60 - start / 60, 0.015, _("desks closed"), transform=ax.get_xaxis_transform(),
-                    ha="center", va="bottom", fontsize=11, color="#444444", style="italic")
+            ax.text(
+                (a + b) / 2 / 60 - start / 60,
+                0.015,
+                _("desks closed"),
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=11,
+                color="#444444",
+                style="italic",
+            )
 
 
 def _closed_gaps(open_spans, start, end) -> list[tuple[float, float]]:
@@ -923,8 +1003,17 @@ def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span
     for k, group in enumerate(_groups(events, span_h * 0.05)):
         _group_label(ax, group, story.occurred_min, y, above=k % 2 == 0)
     _longest_wait(ax, events, story.occurred_min, y, colour, span_h)
-    ax.text(hours[-1] + span_h * 0.01, y, "  " + _outcome(events), va="center", ha="left", fontsize=10,
-            fontweight="bold", color=colour, bbox=dict(facecolor="white", alpha=0.8, linewidth=0, pad=1))
+    ax.text(
+        hours[-1] + span_h * 0.01,
+        y,
+        "  " + _outcome(events),
+        va="center",
+        ha="left",
+        fontsize=10,
+        fontweight="bold",
+        color=colour,
+        bbox=dict(facecolor="white", alpha=0.8, linewidth=0, pad=1),
+    )
 
 
 def _outcome(events: list[TraceEvent]) -> str:
@@ -945,9 +1034,17 @@ def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span
     if length / 60 < span_h * 0.25:
         return
     middle = ((a.at_min + b.at_min) / 2 - occurred) / 60
-    ax.text(middle, y + 0.08, _("waiting {time}: {reason}").format(time=format_minutes(length), reason=wait_reason(b)), ha="center", va="bottom",
-            fontsize=10, style="italic", color=colour,
-            bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"))
+    ax.text(
+        middle,
+        y + 0.08,
+        _("waiting {time}: {reason}").format(time=format_minutes(length), reason=wait_reason(b)),
+        ha="center",
+        va="bottom",
+        fontsize=10,
+        style="italic",
+        color=colour,
+        bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"),
+    )
 
 
 def _work_segment(ax: Axes, events, occurred: float, y: float, colour: str) -> None:
@@ -962,8 +1059,13 @@ def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> Non
     lines = [f"{_clock(e.at_min)}  {short_stage(e)}" for e in group]
     x = (group[0].at_min - occurred) / 60
     ax.annotate(
-        "\n".join(lines), (x, y), xytext=(4, 12 if above else -12), textcoords="offset points",
-        va="bottom" if above else "top", ha="left", fontsize=8,
+        "\n".join(lines),
+        (x, y),
+        xytext=(4, 12 if above else -12),
+        textcoords="offset points",
+        va="bottom" if above else "top",
+        ha="left",
+        fontsize=8,
         bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#888888", alpha=0.92),
         arrowprops=dict(arrowstyle="-", color="#888888", linewidth=0.8),
     )
@@ -986,26 +1088,52 @@ def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) ->
     top.tick_params(labelsize=8)
     top.set_xlabel(_("Clock time"), fontsize=9)
     thing = _("full bin") if "garbage" in story.incident_type else _pretty(story.incident_type)
-    headline = (_("The same {thing} under {ways} of working").format(thing=thing, ways=_number_word(len(modes))) if len(modes) > 1
-                else _("One {thing}, step by step").format(thing=thing))
+    headline = (
+        _("The same {thing} under {ways} of working").format(thing=thing, ways=_number_word(len(modes)))
+        if len(modes) > 1
+        else _("One {thing}, step by step").format(thing=thing)
+    )
     ax.set_title(
         f"{headline}\n"
-        + _("{type} in patch {patch}, happened {clock} (incident {incident} of replication {replication}, seed {seed})").format(
-            type=_pretty(story.incident_type), patch=story.patch, clock=_clock(story.occurred_min), incident=story.incident,
-            replication=story.replication, seed=story.seed),
+        + _(
+            "{type} in patch {patch}, happened {clock} (incident {incident} of replication {replication}, seed {seed})"
+        ).format(
+            type=_pretty(story.incident_type),
+            patch=story.patch,
+            clock=_clock(story.occurred_min),
+            incident=story.incident,
+            replication=story.replication,
+            seed=story.seed,
+        ),
         fontsize=12,
     )
-    ax.legend(handles=[
-        Patch(color="#c7e9c0", label=_("desk office hours")),
-        Patch(color="#d9d9d9", label=_("desks closed (nights, weekends)")),
-        Line2D([], [], color="#777777", linewidth=8, alpha=0.55, label=_("unit travelling and on scene")),
-    ], loc="upper right", fontsize=8.5, framealpha=0.95)
+    ax.legend(
+        handles=[
+            Patch(color="#c7e9c0", label=_("desk office hours")),
+            Patch(color="#d9d9d9", label=_("desks closed (nights, weekends)")),
+            Line2D([], [], color="#777777", linewidth=8, alpha=0.55, label=_("unit travelling and on scene")),
+        ],
+        loc="upper right",
+        fontsize=8.5,
+        framealpha=0.95,
+    )
 
 
 # --------------------------------------------------------------------------- sweeps
 
 _BOOKKEEPING = {
-    "mode", "point", "run_id", "replication", "replications", "failed", "vs", "seed", "error", "runtime_s", "n", "version",
+    "mode",
+    "point",
+    "run_id",
+    "replication",
+    "replications",
+    "failed",
+    "vs",
+    "seed",
+    "error",
+    "runtime_s",
+    "n",
+    "version",
 }
 _CI_SUFFIXES = (("_ci_low", "_ci_high"), (".ci_low", ".ci_high"))
 
@@ -1047,8 +1175,14 @@ def sweep_columns(rows: Sequence[dict]) -> tuple[list[str], dict[str, tuple[str,
     metrics: dict = primary or found
     taken = {c for m, ci in found.items() for c in (m, *ci)}
     statistic = re.compile(r"\.(mean|diff|diff_ci_low|diff_ci_high|p_value|ci_low|ci_high)$")
-    numeric = [c for c in columns if c not in _BOOKKEEPING and c not in taken and not statistic.search(c)
-               and any(math.isfinite(_number(r.get(c))) for r in rows)]
+    numeric = [
+        c
+        for c in columns
+        if c not in _BOOKKEEPING
+        and c not in taken
+        and not statistic.search(c)
+        and any(math.isfinite(_number(r.get(c))) for r in rows)
+    ]
     varying = [c for c in numeric if len({_number(r.get(c)) for r in rows}) > 1]
     parameters = [c for c in varying if "." in c] or varying[:1]
     if not metrics:
@@ -1098,7 +1232,11 @@ def _metric_label(base: str, log: bool = False) -> str:
 
 
 def plot_sweep(
-    rows: Sequence[dict], parameter: str, metric: str, low: str | None = None, high: str | None = None,
+    rows: Sequence[dict],
+    parameter: str,
+    metric: str,
+    low: str | None = None,
+    high: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """A metric against a swept parameter, one line per mode, the confidence band shaded.
@@ -1149,9 +1287,15 @@ _SWEEP_MARKERS = ("o", "s", "^", "D", "v", "P")
 def _sweep_line(ax: Axes, mode: str, rows, columns, style: dict, limits: tuple[float, float]) -> None:
     """One mode's line and its confidence band (clipped to *limits*: a share stays in 0-1)."""
     parameter, metric, low, high = columns
-    data = sorted((_number(r.get(parameter)), _number(r.get(metric)),
-                   _number(r.get(low)) if low else math.nan, _number(r.get(high)) if high else math.nan)
-                  for r in rows)
+    data = sorted(
+        (
+            _number(r.get(parameter)),
+            _number(r.get(metric)),
+            _number(r.get(low)) if low else math.nan,
+            _number(r.get(high)) if high else math.nan,
+        )
+        for r in rows
+    )
     x, y, lo, hi = (np.array(col, dtype=float) for col in zip(*data))
     keep = np.isfinite(x) & np.isfinite(y)
     ax.plot(x[keep], y[keep], linewidth=2, label=mode, **style)
@@ -1292,10 +1436,22 @@ def sweep_figures(rows: Sequence[dict], limit: int = 8) -> dict[str, tuple[str, 
 
 # --------------------------------------------------------------------------- planning: levers and sensitivity
 
-__all__ += ["figure_sensitivity", "figure_waterfall", "metric_words", "plot_sensitivity", "plot_waterfall", "waterfall_handles"]
+__all__ += [
+    "figure_sensitivity",
+    "figure_waterfall",
+    "metric_words",
+    "plot_sensitivity",
+    "plot_waterfall",
+    "waterfall_handles",
+]
 
 _STEP_COLOURS = {"down": OKABE_ITO["blue"], "up": OKABE_ITO["orange"]}
-_INDEX_COLOURS = {"S1": OKABE_ITO["sky blue"], "ST": OKABE_ITO["blue"], "mu_star": OKABE_ITO["blue"], "sigma": OKABE_ITO["sky blue"]}
+_INDEX_COLOURS = {
+    "S1": OKABE_ITO["sky blue"],
+    "ST": OKABE_ITO["blue"],
+    "mu_star": OKABE_ITO["blue"],
+    "sigma": OKABE_ITO["sky blue"],
+}
 
 
 def _mean_or_nan(stats: dict | None) -> float:
@@ -1320,13 +1476,17 @@ def _waterfall_steps(table: dict) -> list[tuple[str, float, float, dict | None, 
     return steps
 
 
-def _waterfall_bar(ax: Axes, x: float, bottom: float, top: float, colour: str, interval: tuple[float, float] | None) -> float:
+def _waterfall_bar(
+    ax: Axes, x: float, bottom: float, top: float, colour: str, interval: tuple[float, float] | None
+) -> float:
     """One bar from *bottom* to *top* and its interval's whisker at *top*; returns the highest point drawn."""
     ax.bar(x, top - bottom, bottom=bottom, width=0.6, color=colour, edgecolor="black", linewidth=0.6, zorder=2)
     if interval is None:
         return max(bottom, top)
     low, high = interval
-    ax.errorbar(x, top, yerr=[[max(0.0, top - low)], [max(0.0, high - top)]], color="black", capsize=4, linewidth=1, zorder=3)
+    ax.errorbar(
+        x, top, yerr=[[max(0.0, top - low)], [max(0.0, high - top)]], color="black", capsize=4, linewidth=1, zorder=3
+    )
     return max(bottom, top, high)
 
 
@@ -1367,7 +1527,9 @@ def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> 
     tops = [_waterfall_bar(ax, 0, 0, start, colours[table["low"]], _interval_at(table["from"]))]
     steps = _waterfall_steps(table)
     for x, (_label, bottom, top, stats, row) in enumerate(steps, start=1):
-        drawn = _waterfall_bar(ax, x, bottom, top, _STEP_COLOURS["down" if top < bottom else "up"], _interval_at(stats, bottom))
+        drawn = _waterfall_bar(
+            ax, x, bottom, top, _STEP_COLOURS["down" if top < bottom else "up"], _interval_at(stats, bottom)
+        )
         tops.append(max(drawn, _order_markers(ax, x, row, bottom)))
         ax.plot([x - 1 - 0.3, x + 0.3], [bottom, bottom], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
     last = len(steps) + 1
@@ -1375,7 +1537,9 @@ def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> 
     tops.append(_waterfall_bar(ax, last, 0, end, colours[table["high"]], _interval_at(table["to"])))
     _label_waterfall(ax, [start, *(top - bottom for _, bottom, top, _, _ in steps), end], tops)
     base = table["metric"]
-    ax.set_xticks(range(last + 1), [table["low"], *(label for label, *_ in steps), table["high"]], rotation=20, ha="right")
+    ax.set_xticks(
+        range(last + 1), [table["low"], *(label for label, *_ in steps), table["high"]], rotation=20, ha="right"
+    )
     ax.set_ylabel(_metric_label(base))
     ax.set_ylim(0, 1.12 * max(t for t in tops if math.isfinite(t)))
     ax.set_title(f"{_metric_name(base)}: {table['low']} to {table['high']}, lever by lever", fontsize=11)
@@ -1398,7 +1562,15 @@ def waterfall_handles(low: str, confidence: float = 0.95) -> list:
     return [
         Patch(color=_STEP_COLOURS["down"], label="lever's Shapley share: lowers it"),
         Patch(color=_STEP_COLOURS["up"], label="lever's Shapley share: raises it"),
-        Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black", label=f"lever switched alone on {low}"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            label=f"lever switched alone on {low}",
+        ),
         Line2D([], [], marker="v", linestyle="", color="black", label="lever switched last"),
         Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label=f"{100 * confidence:g}% interval"),
     ]
@@ -1413,9 +1585,14 @@ def figure_waterfall(decomposition: dict, metrics: Sequence[str] | None = None) 
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, name in zip(axes, names):
         plot_waterfall(decomposition["metrics"][name], ax=ax, legend=False)
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
-    fig.legend(handles=waterfall_handles(decomposition["from"], decomposition.get("confidence", 0.95)), loc="outside lower center", ncols=5, fontsize=9)
+    fig.legend(
+        handles=waterfall_handles(decomposition["from"], decomposition.get("confidence", 0.95)),
+        loc="outside lower center",
+        ncols=5,
+        fontsize=9,
+    )
     fig.suptitle(
         f"{decomposition['scenario']}: which lever buys how much ({decomposition['replications']} replications, common random numbers)",
         fontsize=12,
@@ -1423,7 +1600,9 @@ def figure_waterfall(decomposition: dict, metrics: Sequence[str] | None = None) 
     return fig
 
 
-def plot_sensitivity(rows: Sequence[dict], ax: Axes | None = None, title: str | None = None, order: Sequence[str] | None = None) -> Axes:
+def plot_sensitivity(
+    rows: Sequence[dict], ax: Axes | None = None, title: str | None = None, order: Sequence[str] | None = None
+) -> Axes:
     """Global sensitivity indices of one metric in one mode, one row of bars per parameter.
 
     Parameters
@@ -1448,23 +1627,45 @@ def plot_sensitivity(rows: Sequence[dict], ax: Axes | None = None, title: str | 
     sobol = any("ST" in r for r in rows)
     keys = ("S1", "ST") if sobol else ("mu_star", "sigma")
     by_name = {r["parameter"]: r for r in rows}
-    names = list(order) if order else sorted(by_name, key=lambda n: -np.nan_to_num(_number(by_name[n].get(keys[-1] if sobol else keys[0]))))
+    names = (
+        list(order)
+        if order
+        else sorted(by_name, key=lambda n: -np.nan_to_num(_number(by_name[n].get(keys[-1] if sobol else keys[0]))))
+    )
     shown = [by_name.get(n, {"parameter": n}) for n in names]
     y = np.arange(len(shown))[::-1]
     height = 0.38
     for k, key in enumerate(keys):
         values = np.array([_number(r.get(key)) for r in shown])
         conf = np.array([_number(r.get(f"{key}_conf")) for r in shown])
-        ax.barh(y + (0.5 - k) * height, np.nan_to_num(values), height=height, color=_INDEX_COLOURS[key], edgecolor="black",
-                linewidth=0.5, label=_index_label(key), xerr=np.nan_to_num(conf) if np.isfinite(conf).any() else None,
-                error_kw={"capsize": 3, "linewidth": 1})
+        ax.barh(
+            y + (0.5 - k) * height,
+            np.nan_to_num(values),
+            height=height,
+            color=_INDEX_COLOURS[key],
+            edgecolor="black",
+            linewidth=0.5,
+            label=_index_label(key),
+            xerr=np.nan_to_num(conf) if np.isfinite(conf).any() else None,
+            error_kw={"capsize": 3, "linewidth": 1},
+        )
     checked = [*keys, *(f"{k}_conf" for k in keys if f"{k}_conf" in shown[0])] if shown else []
     for yi, row in zip(y, shown):
         if all(_number(row.get(k)) == 0 for k in checked):
-            ax.annotate("exactly 0", (0, yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8, color="#555555")
+            ax.annotate(
+                "exactly 0",
+                (0, yi),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color="#555555",
+            )
     ax.set_yticks(y, [_parameter_label(n) for n in names])
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("Sobol index (share of the output's variance)" if sobol else "Morris elementary effect (metric's units)")
+    ax.set_xlabel(
+        "Sobol index (share of the output's variance)" if sobol else "Morris elementary effect (metric's units)"
+    )
     if sobol:
         ax.set_xlim(min(-0.05, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
     ax.grid(True, axis="x", alpha=0.3)
@@ -1475,7 +1676,12 @@ def plot_sensitivity(rows: Sequence[dict], ax: Axes | None = None, title: str | 
 
 
 def _index_label(key: str) -> str:
-    return {"S1": "first order S1 (95% interval)", "ST": "total ST (95% interval)", "mu_star": "mu* (95% interval)", "sigma": "sigma"}[key]
+    return {
+        "S1": "first order S1 (95% interval)",
+        "ST": "total ST (95% interval)",
+        "mu_star": "mu* (95% interval)",
+        "sigma": "sigma",
+    }[key]
 
 
 def _parameter_label(path: str) -> str:
@@ -1498,7 +1704,9 @@ def figure_sensitivity(result: dict, metric: str) -> Figure:
     axes = fig.subplots(1, len(modes), squeeze=False, sharex=True, sharey=True)[0]
     for ax, mode in zip(axes, modes):
         plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=f"mode {mode}", order=order)
-    fig.suptitle(f"{result['name']}: which parameters matter for {_metric_name(metric)} ({result['method']})", fontsize=12)
+    fig.suptitle(
+        f"{result['name']}: which parameters matter for {_metric_name(metric)} ({result['method']})", fontsize=12
+    )
     return fig
 
 
@@ -1535,7 +1743,15 @@ def plot_staffing(data: dict, ax: Axes | None = None) -> Axes:
         high = np.array([_number(t["ci_high"]) for t in trials])
         has = np.isfinite(low) & np.isfinite(high)
         colour = colours[result["mode"]]
-        ax.errorbar(x[has], mean[has], yerr=[mean[has] - low[has], high[has] - mean[has]], fmt="none", ecolor=colour, capsize=3, lw=1.2)
+        ax.errorbar(
+            x[has],
+            mean[has],
+            yerr=[mean[has] - low[has], high[has] - mean[has]],
+            fmt="none",
+            ecolor=colour,
+            capsize=3,
+            lw=1.2,
+        )
         ax.plot(x, mean, "o", color=colour, label=_staffing_label(result))
         if result["answer"] is not None:
             at = next(i for i, t in enumerate(trials) if t["units"] == result["answer"])
@@ -1559,5 +1775,7 @@ def figure_staffing(data: dict) -> Figure:
     fig = _figure(8, 5)
     plot_staffing(data, ax=fig.add_subplot())
     departments = ", ".join(data["results"][0]["departments"])
-    fig.suptitle(f"{data['scenario']}: how many units of {departments}; mean and interval over replications", fontsize=11)
+    fig.suptitle(
+        f"{data['scenario']}: how many units of {departments}; mean and interval over replications", fontsize=11
+    )
     return fig

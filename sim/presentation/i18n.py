@@ -61,8 +61,15 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 _LANGUAGE: ContextVar[str] = ContextVar("sim_language", default="en")
 
 CJK_FONTS = (
-    "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-    "Noto Sans CJK TC", "Noto Sans CJK JP", "Droid Sans Fallback", "AR PL UMing CN",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
 )
 """Fonts with Chinese glyphs, best first (the first one installed is used)."""
 

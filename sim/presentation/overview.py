@@ -116,7 +116,9 @@ def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None
     (:func:`sim.stats.capacity.overload_messages`).
     """
     where = f"{source}: " if source else ""
-    lines = [f"warning: {where}{'.'.join(str(p) for p in path)}: {message}" for path, message in checks.warnings(scenario)]
+    lines = [
+        f"warning: {where}{'.'.join(str(p) for p in path)}: {message}" for path, message in checks.warnings(scenario)
+    ]
     return lines + overload_messages(capacity or offered_load(scenario))
 
 
@@ -201,13 +203,34 @@ def format_overview(overview: dict) -> str:
     ]
     rows = [
         [
-            d["name"], str(d["units"]), str(d["crew"]), str(d["people"]), d["shift"], "yes" if d["patrols"] else "no",
-            f"{_number(d['on_duty_min'])}-{_number(d['on_duty_max'])}", f"{d['unit_hours_per_week']:,.0f}",
+            d["name"],
+            str(d["units"]),
+            str(d["crew"]),
+            str(d["people"]),
+            d["shift"],
+            "yes" if d["patrols"] else "no",
+            f"{_number(d['on_duty_min'])}-{_number(d['on_duty_max'])}",
+            f"{d['unit_hours_per_week']:,.0f}",
             "-" if not d["hours_with_none"] else f"{d['hours_with_none']} h: {d['hours_with_none_text']}",
         ]
         for d in overview["departments"]
     ]
-    lines.append(_table(["department", "units", "crew", "people", "shift", "patrols", "on duty", "unit-h/week", "hours with none on duty"], rows))
+    lines.append(
+        _table(
+            [
+                "department",
+                "units",
+                "crew",
+                "people",
+                "shift",
+                "patrols",
+                "on duty",
+                "unit-h/week",
+                "hours with none on duty",
+            ],
+            rows,
+        )
+    )
     lines += ["", "ways of working (lever values)"]
     lever_rows = []
     for lever in LEVERS:
@@ -268,4 +291,3 @@ def post_run_warnings(comparison) -> list[str]:
     for mode, outputs in comparison.outputs.items():
         lines += backlog_messages(backlog_trends(comparison.scenario, mode, outputs))
     return lines
-

@@ -25,7 +25,16 @@ from sim.presentation.i18n import N_, _, current_language, mode_label, term
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
 from sim.presentation.text import format_minutes, format_time_stat, share
 
-__all__ = ["build_report", "write_report", "figures_of", "load_sweep", "narrate", "staffing_sentences", "CAPTIONS", "RESULT_FILES"]
+__all__ = [
+    "build_report",
+    "write_report",
+    "figures_of",
+    "load_sweep",
+    "narrate",
+    "staffing_sentences",
+    "CAPTIONS",
+    "RESULT_FILES",
+]
 
 CAPTIONS = {
     "response_ecdf": N_(
@@ -153,16 +162,26 @@ def _mode_sentence(events: list[TraceEvent]) -> str:
     on_scene = first_of(events, lambda e: e.stage is Stage.ON_SCENE)
     parts = []
     if left:
-        parts.append(_("{departments} saw it first but may not act and left it").format(departments=_(", ").join(term(d) for d in left)))
+        parts.append(
+            _("{departments} saw it first but may not act and left it").format(
+                departments=_(", ").join(term(d) for d in left)
+            )
+        )
     parts.append(f"{short_stage(found)} {plots._clock(found.at_min)}")
     if handovers:
-        parts.append(_("{n} desk hand-overs").format(n=handovers) + (_(" and {n} wrong desk").format(n=bounces) if bounces else ""))
+        parts.append(
+            _("{n} desk hand-overs").format(n=handovers)
+            + (_(" and {n} wrong desk").format(n=bounces) if bounces else "")
+        )
     if count_of(events, Stage.POSTED):
         parts.append(_("posted in the shared group"))
     if on_scene is None:
         return _("; ").join(parts) + _("; ") + _("nobody reached it before the run ended")
-    parts.append(_("{unit} on scene {clock}, {time} after it was found").format(
-        unit=on_scene.unit, clock=plots._clock(on_scene.at_min), time=format_minutes(on_scene.at_min - found.at_min)))
+    parts.append(
+        _("{unit} on scene {clock}, {time} after it was found").format(
+            unit=on_scene.unit, clock=plots._clock(on_scene.at_min), time=format_minutes(on_scene.at_min - found.at_min)
+        )
+    )
     return _("; ").join(parts)
 
 
@@ -171,9 +190,15 @@ def narrate(results: Results, story: Story | None = None) -> str:
     summary, focus = results.summary, _focus_type(results, story)
     target = summary["target_min"]
     lines = [
-        _("Scenario '{scenario}', seed {seed}, {days} days (first {warmup} not measured), {replications} replication(s).").format(
-            scenario=summary["scenario"], seed=summary["seed"], days=f"{summary['days']:g}",
-            warmup=f"{summary['warmup_days']:g}", replications=summary["replications"]),
+        _(
+            "Scenario '{scenario}', seed {seed}, {days} days (first {warmup} not measured), {replications} replication(s)."
+        ).format(
+            scenario=summary["scenario"],
+            seed=summary["seed"],
+            days=f"{summary['days']:g}",
+            warmup=f"{summary['warmup_days']:g}",
+            replications=summary["replications"],
+        ),
         _("Every way of working faces the same incidents, at the same places and times."),
         "",
         _("{type}: from found to a unit able to act on scene").format(type=term(focus)),
@@ -185,28 +210,45 @@ def narrate(results: Results, story: Story | None = None) -> str:
         within = stats["within_target"]
         waiting = response["not_reached"] if response else 0
         lines.append(
-            f"  {mode_label(mode):<{width}}  " + _("median {median}   p90 {p90}   within {target} min: {share}").format(
-                median=f"{format_time_stat(response, 'median'):>9}", p90=f"{format_time_stat(response, 'p90'):>9}",
-                target=f"{target:g}", share='-' if within is None else f'{100 * within:.0f}%')
+            f"  {mode_label(mode):<{width}}  "
+            + _("median {median}   p90 {p90}   within {target} min: {share}").format(
+                median=f"{format_time_stat(response, 'median'):>9}",
+                p90=f"{format_time_stat(response, 'p90'):>9}",
+                target=f"{target:g}",
+                share="-" if within is None else f"{100 * within:.0f}%",
+            )
             + (_("   ({n} not reached by the end)").format(n=f"{waiting:,}") if waiting else "")
         )
     lines += _ratio_line(results, focus)
     if story is not None:
-        lines += ["", _("One of them (incident {incident}, patch {patch}, happened {clock}):").format(
-            incident=story.incident, patch=story.patch, clock=plots._clock(story.occurred_min))]
+        lines += [
+            "",
+            _("One of them (incident {incident}, patch {patch}, happened {clock}):").format(
+                incident=story.incident, patch=story.patch, clock=plots._clock(story.occurred_min)
+            ),
+        ]
         lines += [f"  {mode_label(mode)}: {_mode_sentence(events)}." for mode, events in story.events.items()]
     return "\n".join(lines)
 
 
 def _ratio_line(results: Results, focus: str) -> list[str]:
     """How many times shorter each mode's median is than the first mode's."""
-    medians = {m: (results.summary["modes"][m]["by_type"][focus]["response_min"] or {}).get("median") for m in results.modes}
+    medians = {
+        m: (results.summary["modes"][m]["by_type"][focus]["response_min"] or {}).get("median") for m in results.modes
+    }
     first = results.modes[0]
     others = [m for m in results.modes[1:] if medians[m]]
     if not medians[first] or not others:
         return []
-    ratios = _(", ").join(_("{ratio} times shorter under {mode}").format(ratio=f"{medians[first] / medians[m]:,.0f}", mode=mode_label(m)) for m in others)
-    return [_("Median against {mode} ({time}): {ratios}.").format(mode=mode_label(first), time=format_minutes(medians[first]), ratios=ratios)]
+    ratios = _(", ").join(
+        _("{ratio} times shorter under {mode}").format(ratio=f"{medians[first] / medians[m]:,.0f}", mode=mode_label(m))
+        for m in others
+    )
+    return [
+        _("Median against {mode} ({time}): {ratios}.").format(
+            mode=mode_label(first), time=format_minutes(medians[first]), ratios=ratios
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -249,7 +291,10 @@ def _mean_ci(stats) -> str:
 _GLANCE = (
     (N_("incidents measured"), lambda s: f"{s['incidents']:,}"),
     (N_("detected"), lambda s: f"{s['detected']:,}"),
-    (N_("found, not reached by the end"), lambda s: "-" if s["response_min"] is None else f"{s['response_min']['not_reached']:,}"),
+    (
+        N_("found, not reached by the end"),
+        lambda s: "-" if s["response_min"] is None else f"{s['response_min']['not_reached']:,}",
+    ),
     (N_("response median"), lambda s: format_time_stat(s["response_min"], "median")),
     (N_("response p90"), lambda s: format_time_stat(s["response_min"], "p90")),
     (N_("response mean [95% CI]"), lambda s: _mean_ci(s["response_min"])),
@@ -271,8 +316,14 @@ def _summary_tables(results: Results) -> str:
     glance.insert(7, [target, *(share(stats[m]["within_target"]) for m in modes)])
     types = list(stats[modes[0]]["by_type"])
     by_type = [
-        [term(t), *(f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
-                             f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'p90')}" for m in modes)]
+        [
+            term(t),
+            *(
+                f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'median')} / "
+                f"{format_time_stat(stats[m]['by_type'][t]['response_min'], 'p90')}"
+                for m in modes
+            ),
+        ]
         for t in types
     ]
     departments = list(stats[modes[0]]["utilisation"])
@@ -280,9 +331,12 @@ def _summary_tables(results: Results) -> str:
     colours = {mode_label(m): c for m, c in results.colours.items()}
     names = [mode_label(m) for m in modes]
     return (
-        f"<h2>{_('At a glance')}</h2>" + _table(["", *names], glance, colours)
-        + f"<h3>{_('Response by incident type (median / p90)')}</h3>" + _table([_("incident type"), *names], by_type, colours)
-        + f"<h3>{_('Utilisation (busy over on-duty unit time)')}</h3>" + _table([_("department"), *names], util, colours)
+        f"<h2>{_('At a glance')}</h2>"
+        + _table(["", *names], glance, colours)
+        + f"<h3>{_('Response by incident type (median / p90)')}</h3>"
+        + _table([_("incident type"), *names], by_type, colours)
+        + f"<h3>{_('Utilisation (busy over on-duty unit time)')}</h3>"
+        + _table([_("department"), *names], util, colours)
     )
 
 
@@ -322,10 +376,14 @@ def _provenance(results: Results | None, folder: Path) -> str:
         from sim.io.loader import read_user_text
 
         text = read_user_text(folder / "scenario.json", "a scenario.json of results", plots.RESULT_JSON_BYTES)
-        scenario = f"<details><summary>The resolved scenario (scenario.json)</summary><pre>{html.escape(text)}</pre></details>"
+        scenario = (
+            f"<details><summary>The resolved scenario (scenario.json)</summary><pre>{html.escape(text)}</pre></details>"
+        )
     return (
-        "<h2>Scenario and seed</h2>" + _table(["", "value"], rows)
-        + f"<p>To rerun exactly these runs:</p><pre>{html.escape(command)}</pre>" + scenario
+        "<h2>Scenario and seed</h2>"
+        + _table(["", "value"], rows)
+        + f"<p>To rerun exactly these runs:</p><pre>{html.escape(command)}</pre>"
+        + scenario
     )
 
 
@@ -350,7 +408,9 @@ def staffing_sentences(data: dict) -> list[str]:
     for r in data["results"]:
         who = ", ".join(r["departments"])
         if r["answer"] is None:
-            lines.append(f"{r['mode']}: not shown to meet '{data['target']}' with up to {r['searched'][1]} units of {who}.")
+            lines.append(
+                f"{r['mode']}: not shown to meet '{data['target']}' with up to {r['searched'][1]} units of {who}."
+            )
         else:
             allocation = ", ".join(f"{d} {n} units x {r['crew'].get(d, 1)}" for d, n in (r["allocation"] or {}).items())
             lines.append(
@@ -364,8 +424,14 @@ def _staffing_html(data: dict) -> str:
     parts += [f"<p>{html.escape(line)}</p>" for line in staffing_sentences(data)]
     for r in data["results"]:
         rows = [
-            [str(t["units"]), str(t.get("people", "-")), ", ".join(f"{d} {n}" for d, n in t["allocation"].items()),
-             str(t["replications"]), _interval_text(t), t["verdict"]]
+            [
+                str(t["units"]),
+                str(t.get("people", "-")),
+                ", ".join(f"{d} {n}" for d, n in t["allocation"].items()),
+                str(t["replications"]),
+                _interval_text(t),
+                t["verdict"],
+            ]
             for t in r["trials"]
         ]
         parts.append(f"<h3>{html.escape(r['mode'])}: every count tried</h3>")
@@ -385,7 +451,10 @@ def _decomposition_html(data: dict) -> str:
             f"{_interval_text(table['from'])} &rarr; {html.escape(table['high'])} {_interval_text(table['to'])}; "
             f"change {_interval_text(table['change'])}</h3>"
         )
-        rows = [[s["lever"], _interval_text(s["shapley"]), _interval_text(s["alone"]), _interval_text(s["last"])] for s in table["shares"]]
+        rows = [
+            [s["lever"], _interval_text(s["shapley"]), _interval_text(s["alone"]), _interval_text(s["last"])]
+            for s in table["shares"]
+        ]
         parts.append(_table(["lever", "Shapley share", "switched alone", "switched last"], rows))
     return "".join(parts)
 
@@ -447,7 +516,9 @@ def _try_story(results: Results) -> Story | None:
 
 
 def write_report(
-    folder: str | os.PathLike, path: str | os.PathLike | None = None, story: Story | None = None,
+    folder: str | os.PathLike,
+    path: str | os.PathLike | None = None,
+    story: Story | None = None,
     figures: dict | None = None,
 ) -> Path:
     """Write the report of a results folder (default ``folder/report.html``); returns its path."""

@@ -98,7 +98,8 @@ def field_reference() -> str:
             for name, field in model.model_fields.items()
         ]
         sections.append(
-            f"### {model.__name__}\n\n{doc}\n\n| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows)
+            f"### {model.__name__}\n\n{doc}\n\n| key | type | default | meaning |\n|---|---|---|---|\n"
+            + "\n".join(rows)
         )
     return "## Field reference\n\n" + "\n\n".join(sections) + "\n"
 

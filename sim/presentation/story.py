@@ -26,7 +26,9 @@ def _who(event: TraceEvent) -> str:
 
 _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.OCCURRED: lambda e: _("occurs"),
-    Stage.SEEN_NOT_HANDLED: lambda e: _("seen by {department} on patrol, who may not act and leave it").format(department=_who(e)),
+    Stage.SEEN_NOT_HANDLED: lambda e: _("seen by {department} on patrol, who may not act and leave it").format(
+        department=_who(e)
+    ),
     Stage.FOUND_ON_PATROL: lambda e: _("found by {department} on patrol").format(department=_who(e)),
     Stage.FOUND_ON_ROUNDS: lambda e: _("found by {department} on its rounds").format(department=_who(e)),
     Stage.REPORTED: lambda e: _("reported by {channel}").format(channel=_channel(e)),
@@ -50,8 +52,12 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
     Stage.EVALUATED: lambda e: _("case evaluated"),
     Stage.REOPENED: lambda e: _("check failed: case reopened and sent back"),
     Stage.LEFT_BY_ALL: lambda e: _("every department claiming it leaves it to another"),
-    Stage.DUPLICATE_VISIT: lambda e: _("{unit} of {department} visits it too (duplicated enforcement)").format(unit=e.unit, department=_who(e)),
-    Stage.FOLLOW_UP: lambda e: _("{unit} of {department} comes back to finish the job (specialist follow-up)").format(unit=e.unit, department=_who(e)),
+    Stage.DUPLICATE_VISIT: lambda e: _("{unit} of {department} visits it too (duplicated enforcement)").format(
+        unit=e.unit, department=_who(e)
+    ),
+    Stage.FOLLOW_UP: lambda e: _("{unit} of {department} comes back to finish the job (specialist follow-up)").format(
+        unit=e.unit, department=_who(e)
+    ),
     Stage.ENDED_UNATTENDED: lambda e: _("ends by itself before anyone is on scene"),
 }
 

@@ -67,7 +67,11 @@ def _dated(scenario: Scenario) -> list[tuple[tuple, str]]:
         ]
     needs = "needs start_date (the date of the run's first day, a Monday, e.g. start_date: 2024-03-04)"
     out: list[tuple[tuple, str]] = [(("holidays",), needs)] if scenario.holidays else []
-    out += [(("incident_types", i, "seasonal"), needs) for i, t in enumerate(scenario.incident_types) if t.seasonal is not None]
+    out += [
+        (("incident_types", i, "seasonal"), needs)
+        for i, t in enumerate(scenario.incident_types)
+        if t.seasonal is not None
+    ]
     if scenario.governance.referral.summer is not None:
         out.append((("governance", "referral", "summer"), needs))
     return out
@@ -85,7 +89,9 @@ def _unique_names(items, key) -> list[tuple[tuple, str]]:
 
 def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
     def unknown(kind: str, name: str, known: list[str]) -> str:
-        return f"unknown {kind} '{name}'" + did_you_mean(name, known, otherwise=f"; known: {', '.join(known) or 'none'}")
+        return f"unknown {kind} '{name}'" + did_you_mean(
+            name, known, otherwise=f"; known: {', '.join(known) or 'none'}"
+        )
 
     depts = [d.name for d in scenario.departments]
     types = [t.name for t in scenario.incident_types]
@@ -110,7 +116,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                     out.append((("departments", i, "rounds", "sees", j), unknown("incident type", seen, types)))
             if isinstance(d.rounds.patches, list):
                 if not d.rounds.patches:
-                    out.append((("departments", i, "rounds", "patches"), "expected 'all' or a non-empty list of patch names"))
+                    out.append(
+                        (("departments", i, "rounds", "patches"), "expected 'all' or a non-empty list of patch names")
+                    )
                 for j, patch in enumerate(d.rounds.patches):
                     if patch not in patches or patch == "centre":
                         out.append((("departments", i, "rounds", "patches", j), unknown("patch", patch, patches[:-1])))
@@ -177,8 +185,10 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
         if mode.pooled and len(mode.pooled) == 1:
             (only,) = mode.pooled
             out.append(
-                (("governance", "modes", name, "authority", "pooled"),
-                 f"mode '{name}' pools only '{only}': one department's team holds no more powers than it did")
+                (
+                    ("governance", "modes", name, "authority", "pooled"),
+                    f"mode '{name}' pools only '{only}': one department's team holds no more powers than it did",
+                )
             )
         if not mode.pooled and name in pools_all:
             message = (
@@ -230,20 +240,32 @@ def _shift_warnings(d, path: tuple) -> list[tuple[tuple, str]]:
         windows = d.shift_windows()
         if d.shift == "day_night" and d.units > 0 and any(w.units == 0 for w in windows):
             empty = "night" if windows[1].units == 0 else "day"
-            return [(path + ("shift",), f"the {empty} shift has no unit with {d.units} unit(s) at day_share {d.day_share:g}")]
+            return [
+                (
+                    path + ("shift",),
+                    f"the {empty} shift has no unit with {d.units} unit(s) at day_share {d.day_share:g}",
+                )
+            ]
         return []
     pattern = d.pattern_units()
     if pattern == 0:
         if d.units > 0:
-            return [(path + ("units",), f"has no effect: no shift window has units, so the {d.units} unit(s) are never on duty")]
+            return [
+                (
+                    path + ("units",),
+                    f"has no effect: no shift window has units, so the {d.units} unit(s) are never on duty",
+                )
+            ]
         return []
     if d.units == pattern:
         return []
     scaled = d.shift_windows()
     counts = ", ".join(f"{'/'.join(w.times)} {w.units}" for w in scaled)
     out = [
-        (path + ("shift",),
-         f"the windows roster {pattern} units a day and are a pattern scaled to the team's {d.units} units: {counts}")
+        (
+            path + ("shift",),
+            f"the windows roster {pattern} units a day and are a pattern scaled to the team's {d.units} units: {counts}",
+        )
     ]
     emptied = [w for w, s in zip(d.shift, scaled) if w.units > 0 and s.units == 0]
     if emptied:

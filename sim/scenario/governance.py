@@ -22,7 +22,19 @@ from typing import Literal
 
 from sim.scenario.schema import IncidentType, ModeSpec, Scenario
 
-__all__ = ["Mode", "PRESETS", "resolve_mode", "modes_of", "pooled_departments", "Part", "parts_of", "jobs_of", "capable_departments", "own_holders", "unpowered_parts"]
+__all__ = [
+    "Mode",
+    "PRESETS",
+    "resolve_mode",
+    "modes_of",
+    "pooled_departments",
+    "Part",
+    "parts_of",
+    "jobs_of",
+    "capable_departments",
+    "own_holders",
+    "unpowered_parts",
+]
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,9 @@ def own_holders(scenario: Scenario, part: Part) -> frozenset[str]:
     return frozenset(d.name for d in scenario.departments if part.incident_type in d.powers)
 
 
-def jobs_of(scenario: Scenario, mode: Mode, incident_type: IncidentType) -> tuple[tuple[frozenset[str], tuple[int, ...]], ...]:
+def jobs_of(
+    scenario: Scenario, mode: Mode, incident_type: IncidentType
+) -> tuple[tuple[frozenset[str], tuple[int, ...]], ...]:
     """Group a matter's parts into jobs: parts that the same departments may do go to one unit.
 
     Returns (capable departments, indices of the parts) per job, in the order of ``requires``.

@@ -294,7 +294,9 @@ class WeeklySteps:
             breaks = np.asarray(self.breaks)
             values = np.asarray(self.values)
             edges = np.append(breaks[1:], MINUTES_PER_WEEK)
-            object.__setattr__(self, "_arrays", (breaks, values, np.concatenate([[0.0], np.cumsum(values * (edges - breaks))])))
+            object.__setattr__(
+                self, "_arrays", (breaks, values, np.concatenate([[0.0], np.cumsum(values * (edges - breaks))]))
+            )
         breaks, values, cum = self._arrays
         week, offset = np.divmod(start, MINUTES_PER_WEEK)
         k = np.searchsorted(breaks, offset, side="right") - 1

@@ -86,9 +86,7 @@ class _Model(BaseModel):
 
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a usable name: use letters, digits, '_' or '-', starting with a letter"
-        )
+        raise ValueError(f"{value!r} is not a usable name: use letters, digits, '_' or '-', starting with a letter")
     return value
 
 
@@ -112,7 +110,9 @@ Days = Annotated[Literal["daily", "weekdays", "weekends"] | list[int], AfterVali
 class Hours(_Model):
     """Weekly opening hours: daily time windows repeated on some days."""
 
-    days: Days = Field("daily", description="days the windows repeat on: daily, weekdays, weekends, or a list (0 = Monday)")
+    days: Days = Field(
+        "daily", description="days the windows repeat on: daily, weekdays, weekends, or a list (0 = Monday)"
+    )
     times: Windows = Field(
         ["00:00-24:00"], description="daily windows 'HH:MM-HH:MM'; an end before the start runs past midnight"
     )
@@ -174,11 +174,15 @@ class PatchSpec(_Model):
 
     name: Name = Field(description="unique patch name")
     x_km: float = Field(
-        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM,
+        allow_inf_nan=False,
+        ge=-MAX_COORDINATE_KM,
+        le=MAX_COORDINATE_KM,
         description="east position of the patch centre, km (within 20,000 km of the origin)",
     )
     y_km: float = Field(
-        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM,
+        allow_inf_nan=False,
+        ge=-MAX_COORDINATE_KM,
+        le=MAX_COORDINATE_KM,
         description="north position of the patch centre, km (within 20,000 km of the origin)",
     )
     weight: NonNegativeFloat = Field(1.0, allow_inf_nan=False, description="share of incidents (relative)")
@@ -209,15 +213,25 @@ class GisLayer(_Model):
     coordinate reference system is projected once to a local metric one.
     """
 
-    file: str = Field(description="GIS file of patch polygons (GeoPackage, GeoJSON, Shapefile); relative to the scenario file's folder")
+    file: str = Field(
+        description="GIS file of patch polygons (GeoPackage, GeoJSON, Shapefile); relative to the scenario file's folder"
+    )
     layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
     id: str | None = Field(None, description="column naming each patch (default: p1, p2, ... in file order)")
     sector: str | None = Field(None, description="column naming each patch's patrol sector (default: one sector 'all')")
     grid: str | None = Field(None, description="column naming each patch's higher-level grid (default: one grid 'all')")
-    weight: str | None = Field(None, description="numeric column of incident weights (residents, shops; default: equal)")
-    sectors_from: JoinLayer | None = Field(None, description="sectors from a second polygon layer, by where each patch's centroid lies")
-    grids_from: JoinLayer | None = Field(None, description="higher-level grids from a second polygon layer, as sectors_from")
-    weight_points: PointLayer | None = Field(None, description="weights from a point layer: points (or a column) added up per patch")
+    weight: str | None = Field(
+        None, description="numeric column of incident weights (residents, shops; default: equal)"
+    )
+    sectors_from: JoinLayer | None = Field(
+        None, description="sectors from a second polygon layer, by where each patch's centroid lies"
+    )
+    grids_from: JoinLayer | None = Field(
+        None, description="higher-level grids from a second polygon layer, as sectors_from"
+    )
+    weight_points: PointLayer | None = Field(
+        None, description="weights from a point layer: points (or a column) added up per patch"
+    )
     crs: str | None = Field(
         None, description="coordinate reference system of a file that names none, e.g. 'EPSG:4326' or 'EPSG:32650'"
     )
@@ -283,8 +297,16 @@ class Territory(_Model):
 # --------------------------------------------------------------------------- travel
 
 ROAD_SPEEDS_KMH: dict[str, float] = {
-    "motorway": 80.0, "trunk": 60.0, "primary": 45.0, "secondary": 40.0, "tertiary": 35.0,
-    "unclassified": 30.0, "residential": 25.0, "living_street": 10.0, "service": 15.0, "road": 25.0,
+    "motorway": 80.0,
+    "trunk": 60.0,
+    "primary": 45.0,
+    "secondary": 40.0,
+    "tertiary": 35.0,
+    "unclassified": 30.0,
+    "residential": 25.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "road": 25.0,
     "track": 15.0,
 }
 """Default driving speed by OpenStreetMap ``highway`` class (``*_link`` roads take their class's speed)."""
@@ -339,14 +361,22 @@ class Travel(_Model):
         None, description="or a travel-time table, CSV with columns from,to,minutes (patch names); every pair needed"
     )
     speeds_kmh: dict[str, PositiveFloat] = Field(
-        {}, description="driving speed by road class (OpenStreetMap 'highway'), overriding the defaults: "
-        + ", ".join(f"{k} {v:g}" for k, v in ROAD_SPEEDS_KMH.items())
+        {},
+        description="driving speed by road class (OpenStreetMap 'highway'), overriding the defaults: "
+        + ", ".join(f"{k} {v:g}" for k, v in ROAD_SPEEDS_KMH.items()),
     )
-    default_speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="speed on roads of any other class")
+    default_speed_kmh: PositiveFloat = Field(
+        25.0, allow_inf_nan=False, le=300, description="speed on roads of any other class"
+    )
     access_speed_kmh: PositiveFloat = Field(
-        10.0, allow_inf_nan=False, le=300, description="speed from a patch centre to its nearest road node (straight line)"
+        10.0,
+        allow_inf_nan=False,
+        le=300,
+        description="speed from a patch centre to its nearest road node (straight line)",
     )
-    cache: bool = Field(True, description="keep the table on disk, keyed by a hash of the inputs, so later runs start at once")
+    cache: bool = Field(
+        True, description="keep the table on disk, keyed by a hash of the inputs, so later runs start at once"
+    )
     _table: TravelTable | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -448,7 +478,10 @@ class Rounds(_Model):
         "all", description="patches on the routes: 'all', or a list of patch names"
     )
     notice_probability: float = Field(
-        1.0, ge=0, le=1, description="chance that a pass notices a matter present at the patch (each pass independently)"
+        1.0,
+        ge=0,
+        le=1,
+        description="chance that a pass notices a matter present at the patch (each pass independently)",
     )
     sees: list[str] | None = Field(
         None,
@@ -468,7 +501,9 @@ class Competence(_Model):
         1.0, allow_inf_nan=False, le=20, description="on-scene time multiplier for a job outside the unit's own powers"
     )
     follow_up_probability: float = Field(
-        0.0, ge=0, le=1,
+        0.0,
+        ge=0,
+        le=1,
         description="chance the job needs a specialist follow-up: a second visit by the department that owns the power "
         "(the matter is resolved when that visit is done)",
     )
@@ -481,10 +516,13 @@ class Department(_Model):
     units: NonNegativeInt = Field(le=100_000, description="field units (teams or vehicles)")
     crew: PositiveInt = Field(2, le=100, description="people per unit (reported, not simulated)")
     base: str | list[str] = Field(
-        "centre", description="patch name(s) of the base(s); units are spread over them in turn; 'centre' = the central patch"
+        "centre",
+        description="patch name(s) of the base(s); units are spread over them in turn; 'centre' = the central patch",
     )
     speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="travel speed on roads, km/h")
-    setoff_min: NonNegativeFloat = Field(2.0, allow_inf_nan=False, description="time to set off after dispatch, minutes")
+    setoff_min: NonNegativeFloat = Field(
+        2.0, allow_inf_nan=False, description="time to set off after dispatch, minutes"
+    )
     travel_cv: NonNegativeFloat = Field(
         0.0, allow_inf_nan=False, le=5, description="random variation of travel time (lognormal CV; 0 = deterministic)"
     )
@@ -628,9 +666,7 @@ class Detection(_Model):
 
     patrol: PatrolDetection = Field(PatrolDetection(), description="found by a patrolling unit")
     grid_worker: ChannelSpec = Field(ChannelSpec(), description="found by a grid worker on rounds")
-    hotline: ChannelSpec = Field(
-        ChannelSpec(probability=0.3), description="reported by a citizen's hotline call"
-    )
+    hotline: ChannelSpec = Field(ChannelSpec(probability=0.3), description="reported by a citizen's hotline call")
     camera: ChannelSpec = Field(ChannelSpec(), description="seen on a watched camera")
 
 
@@ -661,7 +697,9 @@ class Duplication(_Model):
     """
 
     probability: float = Field(
-        0.0, ge=0, le=1,
+        0.0,
+        ge=0,
+        le=1,
         description="chance that each other department claiming the matter also sends a unit (a duplicate visit), "
         "decided when the first unit is assigned; under referral only",
     )
@@ -674,7 +712,9 @@ class Duplication(_Model):
         None, description="on-scene time of a duplicate visit, minutes; default: the type's service_min"
     )
     gap_probability: float = Field(
-        0.0, ge=0, le=1,
+        0.0,
+        ge=0,
+        le=1,
         description="chance that every claiming department leaves the report to another (a gap), when two or more "
         "claim it; under referral only",
     )
@@ -688,7 +728,9 @@ class IncidentType(_Model):
     """A kind of matter: how often it happens, where, how it is found, who must act, how long it takes."""
 
     name: Name = Field(description="unique incident type name")
-    rate_per_day: NonNegativeFloat = Field(allow_inf_nan=False, le=1e7, description="incidents per day in the whole town")
+    rate_per_day: NonNegativeFloat = Field(
+        allow_inf_nan=False, le=1e7, description="incidents per day in the whole town"
+    )
     profile: list[NonNegativeFloat] | None = Field(
         None, description="24 relative hourly rates (hour 0 = 00:00-01:00); default flat"
     )
@@ -715,7 +757,9 @@ class IncidentType(_Model):
         default_factory=lambda: Escalation(), description="which layer a matter needs: grid, town (the rest) or city"
     )
     target_min: PositiveFloat | None = Field(
-        None, allow_inf_nan=False, description="response-time target for this type, minutes; default: the scenario's target_min"
+        None,
+        allow_inf_nan=False,
+        description="response-time target for this type, minutes; default: the scenario's target_min",
     )
     closure_deadline_min: PositiveFloat | None = Field(
         None,
@@ -792,7 +836,10 @@ class ModeSpec(_Model):
         None, description="multi-department matters: one department after another, or all at once"
     )
     leave_probability: float | None = Field(
-        None, ge=0, le=1, description="chance a unit that finds a matter outside its powers leaves it (seen, not handled)"
+        None,
+        ge=0,
+        le=1,
+        description="chance a unit that finds a matter outside its powers leaves it (seen, not handled)",
     )
     closed_loop: bool | None = Field(
         None, description="run the eight-step closed loop (verify, accept, assign ... check and close) around each fix"
@@ -912,12 +959,20 @@ class ClosedLoopSpec(_Model):
     so the case is *closed* after it is *resolved*; evaluation comes last.
     """
 
-    verify_min: Duration = Field(Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="verify the report, minutes")
+    verify_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="verify the report, minutes"
+    )
     accept_min: Duration = Field(Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="accept the case, minutes")
-    assign_min: Duration = Field(Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="triage and assign, minutes")
-    feedback_min: Duration = Field(Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="report the result, minutes")
+    assign_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=3.0, cv=0.5), description="triage and assign, minutes"
+    )
+    feedback_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=10.0, cv=0.5), description="report the result, minutes"
+    )
     check_min: Duration = Field(Lognormal(dist="lognormal", mean=20.0, cv=0.5), description="check and close, minutes")
-    evaluate_min: Duration = Field(Lognormal(dist="lognormal", mean=30.0, cv=0.5), description="evaluate, minutes (after closing)")
+    evaluate_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=30.0, cv=0.5), description="evaluate, minutes (after closing)"
+    )
     deadline_min: PositiveFloat | None = Field(
         None,
         allow_inf_nan=False,
@@ -939,7 +994,9 @@ class Governance(_Model):
 
     referral: ReferralSpec = Field(ReferralSpec(), description="the referral chain")
     instant: InstantSpec = Field(InstantSpec(), description="the shared channel")
-    closed_loop: ClosedLoopSpec = Field(ClosedLoopSpec(), description="step durations of the closed loop (modes switch it on)")
+    closed_loop: ClosedLoopSpec = Field(
+        ClosedLoopSpec(), description="step durations of the closed loop (modes switch it on)"
+    )
     modes: dict[Name, ModeSpec] = Field(
         {"fragmented": ModeSpec(), "joint": ModeSpec(), "unified": ModeSpec()},
         min_length=1,
@@ -955,11 +1012,10 @@ class GridManagement(_Model):
     """
 
     workers_per_grid: PositiveInt = Field(2, le=1000, description="grid workers in each higher-level grid")
-    hours: Hours = Field(
-        Hours(days="daily", times=["08:00-20:00"]), description="when grid workers take on matters"
-    )
+    hours: Hours = Field(Hours(days="daily", times=["08:00-20:00"]), description="when grid workers take on matters")
     solve_min: Duration = Field(
-        Lognormal(dist="lognormal", mean=30.0, cv=0.8), description="a grid worker's time to settle a simple matter, minutes"
+        Lognormal(dist="lognormal", mean=30.0, cv=0.8),
+        description="a grid worker's time to settle a simple matter, minutes",
     )
     city_min: Duration = Field(
         Lognormal(dist="lognormal", mean=120.0, cv=0.8), description="escalation to the city centre and back, minutes"

@@ -298,7 +298,9 @@ def _mode_loads(scenario: Scenario, mode: Mode, town: Town, duty: dict, arrivals
 def _load(department: str, mode: str, offered: np.ndarray, units: np.ndarray) -> DepartmentLoad:
     capacity = 60.0 * units
     with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(capacity > 0, offered / np.where(capacity > 0, capacity, 1.0), np.where(offered > 0, np.inf, 0.0))
+        rho = np.where(
+            capacity > 0, offered / np.where(capacity > 0, capacity, 1.0), np.where(offered > 0, np.inf, 0.0)
+        )
     week_offered, week_capacity = float(offered.sum()), float(capacity.sum())
     weekly = week_offered / week_capacity if week_capacity > 0 else (math.inf if week_offered > 0 else 0.0)
     staffed = np.flatnonzero(capacity > 0)
@@ -309,8 +311,15 @@ def _load(department: str, mode: str, offered: np.ndarray, units: np.ndarray) ->
         peak_hour, peak = None, (math.inf if week_offered > 0 else 0.0)
     uncovered = tuple(int(h) for h in np.flatnonzero((capacity <= 0) & (offered > 1e-9)))
     return DepartmentLoad(
-        department, mode, tuple(map(float, offered)), tuple(map(float, units)), tuple(map(float, rho)),
-        weekly, peak, peak_hour, uncovered,
+        department,
+        mode,
+        tuple(map(float, offered)),
+        tuple(map(float, units)),
+        tuple(map(float, rho)),
+        weekly,
+        peak,
+        peak_hour,
+        uncovered,
     )
 
 
@@ -380,7 +389,9 @@ class BacklogTrend:
 
     def as_dict(self) -> dict:
         """JSON-ready."""
-        return {k: getattr(self, k) for k in ("department", "mode", "first_half", "second_half", "jobs_per_day", "growing")}
+        return {
+            k: getattr(self, k) for k in ("department", "mode", "first_half", "second_half", "jobs_per_day", "growing")
+        }
 
 
 GROWTH_SHARE_OF_DAILY_JOBS = 0.25
@@ -456,7 +467,9 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
         per_day = float(requested / replications / max((end - start) / MINUTES_PER_DAY, 1e-9))
         growing = bool(second - first > max(2.0, GROWTH_SHARE_OF_DAILY_JOBS * per_day))
         if growing and loads is not None:
-            offered = [loads.of(d, mode) for d in capable if any(x.department == d and x.mode == mode for x in loads.loads)]
+            offered = [
+                loads.of(d, mode) for d in capable if any(x.department == d and x.mode == mode for x in loads.loads)
+            ]
             growing = any(x.weekly_utilisation >= 1.0 for x in offered)
         trends.append(BacklogTrend("+".join(sorted(capable, key=order.get)), mode, first, second, per_day, growing))
     return trends

@@ -73,10 +73,26 @@ MIN_INTERVAL_REPLICATIONS = 3
 
 TIME_KEYS = ("n", "mean", "median", "p90", "p95", "share_not_reached")
 GROUP_KEYS = (
-    "incidents", "detected", "undetected", "within_target", "on_the_spot", "unresolved", "seen_not_handled",
-    "referrals", "bounces", "closed_on_time", "closure_overdue", "reopen_rate", "checks_per_case",
-    "duplicate_visits", "duplicate_unit_min", "handled_more_than_once", "left_by_all",
-    "follow_ups", "ended_unattended", "ended_undetected",
+    "incidents",
+    "detected",
+    "undetected",
+    "within_target",
+    "on_the_spot",
+    "unresolved",
+    "seen_not_handled",
+    "referrals",
+    "bounces",
+    "closed_on_time",
+    "closure_overdue",
+    "reopen_rate",
+    "checks_per_case",
+    "duplicate_visits",
+    "duplicate_unit_min",
+    "handled_more_than_once",
+    "left_by_all",
+    "follow_ups",
+    "ended_unattended",
+    "ended_undetected",
 )
 TIME_GROUPS = ("response_min", "dispatched_response_min", "resolution_min")
 
@@ -273,8 +289,10 @@ def measured(
 ) -> list[IncidentRecord]:
     """The records of incidents in the measured window (:func:`in_window`), of one type if given."""
     return [
-        r for r in records
-        if in_window(r.occurred_min, warmup_min, end_min) and (incident_type is None or r.incident_type == incident_type)
+        r
+        for r in records
+        if in_window(r.occurred_min, warmup_min, end_min)
+        and (incident_type is None or r.incident_type == incident_type)
     ]
 
 
@@ -420,7 +438,9 @@ def duplicate_stats(records: Sequence[IncidentRecord], jobs: Sequence[JobRecord]
 
 
 def _group_stats(
-    per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], targets: Mapping[str, float],
+    per_rep: Sequence[list[IncidentRecord]],
+    ends: Sequence[float],
+    targets: Mapping[str, float],
     jobs: Sequence[JobRecord] = (),
     deadlines: Mapping[str, float | None] | None = None,
 ) -> dict:
@@ -443,7 +463,8 @@ def _group_stats(
         ),
         "resolution_min": time_stats([censored_times(recs, end, "resolved_min") for recs, end in zip(per_rep, ends)]),
         "closure_min": time_stats([censored_times(recs, end, "closed_min") for recs, end in zip(per_rep, ends)])
-        if has_loop else None,
+        if has_loop
+        else None,
         "within_target": float(np.mean(within)) if within else None,
         "on_the_spot": len(on_the_spot) / len(reached) if reached else None,
         "unresolved": sum(1 for r in detected if not r.resolved and not r.ended),
@@ -463,8 +484,12 @@ def _group_stats(
 
 
 def summarise(
-    outputs: Sequence, warmup_min: float, target_min: float, type_names: Sequence[str],
-    targets: Mapping[str, float] | None = None, deadlines: Mapping[str, float | None] | None = None,
+    outputs: Sequence,
+    warmup_min: float,
+    target_min: float,
+    type_names: Sequence[str],
+    targets: Mapping[str, float] | None = None,
+    deadlines: Mapping[str, float | None] | None = None,
 ) -> dict:
     """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
 
@@ -496,8 +521,11 @@ def summarise(
     summary["by_channel"] = _channel_stats(per_rep, ends)
     summary["by_type"] = {
         name: _group_stats(
-            [[r for r in recs if r.incident_type == name] for recs in per_rep], ends, targets,
-            [j for j in jobs if j.incident_type == name], deadlines,
+            [[r for r in recs if r.incident_type == name] for recs in per_rep],
+            ends,
+            targets,
+            [j for j in jobs if j.incident_type == name],
+            deadlines,
         )
         for name in type_names
     }
@@ -524,7 +552,10 @@ def _channel_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float
         channel: {
             "detected": sum(1 for recs in per_rep for r in recs if r.channel == channel),
             "response_min": time_stats(
-                [censored_times([r for r in recs if r.channel == channel], end, "on_scene_min") for recs, end in zip(per_rep, ends)]
+                [
+                    censored_times([r for r in recs if r.channel == channel], end, "on_scene_min")
+                    for recs, end in zip(per_rep, ends)
+                ]
             ),
         }
         for channel in channels
@@ -603,13 +634,21 @@ def _summary_row(point, mode, rows, baseline, parameters, metrics, confidence) -
     base_ok = {r["replication"]: r for r in baseline[1] if not r.get("error")}
     for metric in metrics:
         stats_ = describe([r.get(metric) for r in ok], confidence)
-        row.update({f"{metric}.mean": stats_["mean"], f"{metric}.ci_low": stats_["ci_low"], f"{metric}.ci_high": stats_["ci_high"]})
+        row.update(
+            {
+                f"{metric}.mean": stats_["mean"],
+                f"{metric}.ci_low": stats_["ci_low"],
+                f"{metric}.ci_high": stats_["ci_high"],
+            }
+        )
         paired = [(base_ok[r["replication"]].get(metric), r.get(metric)) for r in ok if r["replication"] in base_ok]
         diff = paired_difference([a for a, _ in paired], [b for _, b in paired], confidence) if row["vs"] else {}
-        row.update({
-            f"{metric}.diff": diff.get("mean_difference"),
-            f"{metric}.diff_ci_low": diff.get("ci_low"),
-            f"{metric}.diff_ci_high": diff.get("ci_high"),
-            f"{metric}.p_value": diff.get("p_value"),
-        })
+        row.update(
+            {
+                f"{metric}.diff": diff.get("mean_difference"),
+                f"{metric}.diff_ci_low": diff.get("ci_low"),
+                f"{metric}.diff_ci_high": diff.get("ci_high"),
+                f"{metric}.p_value": diff.get("p_value"),
+            }
+        )
     return row

@@ -302,8 +302,20 @@ def theory_row(group, check, quantity, reference, expected, estimate: Estimate, 
     inside = estimate.low <= expected <= estimate.high
     precise = estimate.relative_half_width <= effort.precision
     status = "pass" if inside and precise else ("outside" if not inside else "imprecise")
-    return Row(group, check, quantity, reference, float(expected), estimate.value, estimate.low, estimate.high,
-               int(n), effort.precision, status, note=note)
+    return Row(
+        group,
+        check,
+        quantity,
+        reference,
+        float(expected),
+        estimate.value,
+        estimate.low,
+        estimate.high,
+        int(n),
+        effort.precision,
+        status,
+        note=note,
+    )
 
 
 def peer_row(group, check, quantity, reference, ours: Estimate, n, theirs, effort, note="") -> Row:
@@ -317,8 +329,21 @@ def peer_row(group, check, quantity, reference, ours: Estimate, n, theirs, effor
     precise = max(ours.relative_half_width, peer.relative_half_width) <= effort.precision
     inside = diff_low <= 0.0 <= diff_high
     status = "pass" if inside and precise else ("outside" if not inside else "imprecise")
-    return Row(group, check, quantity, reference, peer.value, ours.value, ours.low, ours.high, int(n),
-               effort.precision, status, expected_half=(peer.high - peer.low) / 2, note=note)
+    return Row(
+        group,
+        check,
+        quantity,
+        reference,
+        peer.value,
+        ours.value,
+        ours.low,
+        ours.high,
+        int(n),
+        effort.precision,
+        status,
+        expected_half=(peer.high - peer.low) / 2,
+        note=note,
+    )
 
 
 def _welch_interval(ours: Estimate, n: int, peer: Estimate, m: int) -> tuple[float, float]:
@@ -335,8 +360,16 @@ def _welch_interval(ours: Estimate, n: int, peer: Estimate, m: int) -> tuple[flo
 # --------------------------------------------------------------------------- scenarios
 
 
-def queue_town(name: str, seed: int, departments: list[dict], types: list[dict], modes: dict, days: float,
-               warmup_days: float, **extra) -> Scenario:
+def queue_town(
+    name: str,
+    seed: int,
+    departments: list[dict],
+    types: list[dict],
+    modes: dict,
+    days: float,
+    warmup_days: float,
+    **extra,
+) -> Scenario:
     """A one-patch town with no travel and instant reporting: a network of M/G/c queues.
 
     Parameters
@@ -405,8 +438,16 @@ def window_min(scenario: Scenario) -> float:
 # --------------------------------------------------------------------------- M/M/c and M/G/1
 
 
-def check_mmc(effort: Effort, seed: int, servers: int, rho: float, tail_in_means: float = 1.0,
-              mean_wait: bool = True, peer: bool = False, days: float = 20.0) -> list[Row]:
+def check_mmc(
+    effort: Effort,
+    seed: int,
+    servers: int,
+    rho: float,
+    tail_in_means: float = 1.0,
+    mean_wait: bool = True,
+    peer: bool = False,
+    days: float = 20.0,
+) -> list[Row]:
     """M/M/c: mean wait and P(wait > t) against Erlang C, utilisation against offered load.
 
     With ``peer``, the same queue also runs in Ciw and both waits are compared with it.
@@ -414,23 +455,57 @@ def check_mmc(effort: Effort, seed: int, servers: int, rho: float, tail_in_means
     service = 10.0
     arrivals = rho * servers / service
     t = tail_in_means * service
-    scenario = queue_town(f"mmc{servers}", seed, [{"name": "team", "units": servers, "powers": ["job"]}],
-                          [{"name": "job", "rate_per_min": arrivals, "service": exponential(service)}],
-                          POOLED, days * effort.scale, 2.0)
+    scenario = queue_town(
+        f"mmc{servers}",
+        seed,
+        [{"name": "team", "units": servers, "powers": ["job"]}],
+        [{"name": "job", "rate_per_min": arrivals, "service": exponential(service)}],
+        POOLED,
+        days * effort.scale,
+        2.0,
+    )
     simulate = partial(_mmc_replication, scenario, t)
     targets = ([Mean("wait")] if mean_wait else []) + [Mean("tail"), Mean("util")]
     cols = replicate_until(simulate, targets, effort)
     n, name, group = len(cols["wait"]), f"M/M/{servers}, rho {rho:g}", "M/M/c"
     rows = []
     if mean_wait:
-        rows.append(theory_row(group, name, "mean wait, min", "Erlang C", mmc_wait(servers, arrivals, service),
-                               mean_estimate(cols["wait"]), n, effort))
-    rows.append(theory_row(group, name, f"P(wait > {t:g} min)", "Erlang C", mmc_wait_tail(servers, arrivals, service, t),
-                           mean_estimate(cols["tail"]), n, effort))
+        rows.append(
+            theory_row(
+                group,
+                name,
+                "mean wait, min",
+                "Erlang C",
+                mmc_wait(servers, arrivals, service),
+                mean_estimate(cols["wait"]),
+                n,
+                effort,
+            )
+        )
+    rows.append(
+        theory_row(
+            group,
+            name,
+            f"P(wait > {t:g} min)",
+            "Erlang C",
+            mmc_wait_tail(servers, arrivals, service, t),
+            mean_estimate(cols["tail"]),
+            n,
+            effort,
+        )
+    )
     rows.append(theory_row(group, name, "utilisation", "offered load", rho, mean_estimate(cols["util"]), n, effort))
     if peer:
-        theirs = partial(_ciw_replication, scenario, seed, arrivals={"job": arrivals}, service=service,
-                         servers=servers, priorities=None, tail=t)
+        theirs = partial(
+            _ciw_replication,
+            scenario,
+            seed,
+            arrivals={"job": arrivals},
+            service=service,
+            servers=servers,
+            priorities=None,
+            tail=t,
+        )
         quantities = [("wait", "mean wait, min"), ("tail", f"P(wait > {t:g} min)")]
         rows += _peer_rows("Ciw", name, cols, theirs, quantities, effort)
     return rows
@@ -446,21 +521,36 @@ def check_mg1(effort: Effort, seed: int, rho: float, cv: float, days: float = 30
     """M/G/1 with lognormal service: mean wait against Pollaczek-Khinchine."""
     service = 10.0
     arrivals = rho / service
-    scenario = queue_town("mg1", seed, [{"name": "team", "units": 1, "powers": ["job"]}],
-                          [{"name": "job", "rate_per_min": arrivals,
-                            "service": {"dist": "lognormal", "mean": service, "cv": cv}}],
-                          POOLED, days * effort.scale, 2.0)
+    scenario = queue_town(
+        "mg1",
+        seed,
+        [{"name": "team", "units": 1, "powers": ["job"]}],
+        [{"name": "job", "rate_per_min": arrivals, "service": {"dist": "lognormal", "mean": service, "cv": cv}}],
+        POOLED,
+        days * effort.scale,
+        2.0,
+    )
 
     def simulate(r):
         output = run(scenario, "pooled", replication=r)
-        return {"wait": waits(measured(output.records, scenario)).mean(),
-                "util": output.busy_min["team"] / output.on_duty_min["team"]}
+        return {
+            "wait": waits(measured(output.records, scenario)).mean(),
+            "util": output.busy_min["team"] / output.on_duty_min["team"],
+        }
 
     cols = replicate_until(simulate, [Mean("wait"), Mean("util")], effort)
     n, name = len(cols["wait"]), f"M/G/1 lognormal cv {cv:g}, rho {rho:g}"
     return [
-        theory_row("M/G/1", name, "mean wait, min", "Pollaczek-Khinchine", pk_wait(arrivals, service, cv),
-                   mean_estimate(cols["wait"]), n, effort),
+        theory_row(
+            "M/G/1",
+            name,
+            "mean wait, min",
+            "Pollaczek-Khinchine",
+            pk_wait(arrivals, service, cv),
+            mean_estimate(cols["wait"]),
+            n,
+            effort,
+        ),
         theory_row("M/G/1", name, "utilisation", "offered load", rho, mean_estimate(cols["util"]), n, effort),
     ]
 
@@ -472,10 +562,22 @@ def check_shift_utilisation(effort: Effort, seed: int, days: float = 28.0) -> li
     per_day = 0.7 * (day_units + night_units) * 12 * 60 / service
     shift = [{"times": ["08:00-20:00"], "units": day_units}, {"times": ["20:00-08:00"], "units": night_units}]
     team = day_units + night_units  # the rota's size: its windows are a pattern for this many units
-    scenario = queue_town("shifts", seed, [{"name": "team", "units": team, "powers": ["job"], "shift": shift}],
-                          [{"name": "job", "rate_per_min": per_day / MINUTES_PER_DAY, "profile": profile,
-                            "service": {"dist": "lognormal", "mean": service, "cv": 0.8}}],
-                          POOLED, days * effort.scale, 7.0)
+    scenario = queue_town(
+        "shifts",
+        seed,
+        [{"name": "team", "units": team, "powers": ["job"], "shift": shift}],
+        [
+            {
+                "name": "job",
+                "rate_per_min": per_day / MINUTES_PER_DAY,
+                "profile": profile,
+                "service": {"dist": "lognormal", "mean": service, "cv": 0.8},
+            }
+        ],
+        POOLED,
+        days * effort.scale,
+        7.0,
+    )
     on_duty_per_day = (day_units + night_units) * 12 * 60
     expected = per_day * service / on_duty_per_day
 
@@ -488,10 +590,27 @@ def check_shift_utilisation(effort: Effort, seed: int, days: float = 28.0) -> li
     cols = replicate_until(simulate, [Mean("util")], effort)
     n, name = len(cols["util"]), "M/G/c, day 6 units / night 3, daily profile"
     return [
-        theory_row("utilisation", name, "utilisation (busy / on-duty)", "offered load", expected,
-                   mean_estimate(cols["util"]), n, effort),
-        theory_row("utilisation", name, "on-duty unit-minutes per day", "shift windows", on_duty_per_day,
-                   mean_estimate(cols["on_duty"]), n, effort, note="deterministic: interval of zero width"),
+        theory_row(
+            "utilisation",
+            name,
+            "utilisation (busy / on-duty)",
+            "offered load",
+            expected,
+            mean_estimate(cols["util"]),
+            n,
+            effort,
+        ),
+        theory_row(
+            "utilisation",
+            name,
+            "on-duty unit-minutes per day",
+            "shift windows",
+            on_duty_per_day,
+            mean_estimate(cols["on_duty"]),
+            n,
+            effort,
+            note="deterministic: interval of zero width",
+        ),
     ]
 
 
@@ -522,10 +641,29 @@ def check_pooling(effort: Effort, seed: int, k: int, servers: int, rho: float, d
     n, name = len(cols["unified"]), f"{k} x M/M/{per} vs M/M/{servers}, rho {rho:g}"
     w_frag, w_unif = mmc_wait(per, arrivals / k, service), mmc_wait(servers, arrivals, service)
     return [
-        theory_row("pooling", name, "fragmented mean wait, min", "Erlang C", w_frag, mean_estimate(cols["fragmented"]), n, effort),
-        theory_row("pooling", name, "unified mean wait, min", "Erlang C", w_unif, mean_estimate(cols["unified"]), n, effort),
-        theory_row("pooling", name, "ratio fragmented / unified", "Erlang C", w_frag / w_unif,
-                   ratio_estimate(cols["fragmented"], cols["unified"]), n, effort),
+        theory_row(
+            "pooling",
+            name,
+            "fragmented mean wait, min",
+            "Erlang C",
+            w_frag,
+            mean_estimate(cols["fragmented"]),
+            n,
+            effort,
+        ),
+        theory_row(
+            "pooling", name, "unified mean wait, min", "Erlang C", w_unif, mean_estimate(cols["unified"]), n, effort
+        ),
+        theory_row(
+            "pooling",
+            name,
+            "ratio fragmented / unified",
+            "Erlang C",
+            w_frag / w_unif,
+            ratio_estimate(cols["fragmented"], cols["unified"]),
+            n,
+            effort,
+        ),
     ]
 
 
@@ -546,8 +684,9 @@ def referral_governance(handover: float, misroute: float) -> dict:
     }
 
 
-def check_referral(effort: Effort, seed: int, misroute: float, servers: int = 2, rho: float = 0.7,
-                   days: float = 20.0) -> list[Row]:
+def check_referral(
+    effort: Effort, seed: int, misroute: float, servers: int = 2, rho: float = 0.7, days: float = 20.0
+) -> list[Row]:
     """Referral with fixed steps: response = hand-overs (with bounces) + M/M/c wait.
 
     Two hand-overs of ``h`` minutes, and each misrouting (probability ``p`` per forward,
@@ -556,9 +695,16 @@ def check_referral(effort: Effort, seed: int, misroute: float, servers: int = 2,
     """
     handover, service = 30.0, 10.0
     arrivals = rho * servers / service
-    scenario = queue_town("referral", seed, [{"name": "team", "units": servers, "powers": ["job"]}],
-                          [{"name": "job", "rate_per_min": arrivals, "service": exponential(service)}],
-                          {}, days * effort.scale, 2.0, governance=referral_governance(handover, misroute))
+    scenario = queue_town(
+        "referral",
+        seed,
+        [{"name": "team", "units": servers, "powers": ["job"]}],
+        [{"name": "job", "rate_per_min": arrivals, "service": exponential(service)}],
+        {},
+        days * effort.scale,
+        2.0,
+        governance=referral_governance(handover, misroute),
+    )
 
     def simulate(r):
         records = measured(run(scenario, "fragmented", replication=r).records, scenario)
@@ -569,11 +715,31 @@ def check_referral(effort: Effort, seed: int, misroute: float, servers: int = 2,
     n, bounces = len(cols["response"]), misroute / (1 - misroute)
     expected = handover * (2 + 2 * bounces) + mmc_wait(servers, arrivals, service)
     name = f"2 hand-overs of {handover:g} min, misroute {misroute:g}, M/M/{servers} rho {rho:g}"
-    rows = [theory_row("referral", name, "mean response, min", "steps + Erlang C", expected,
-                       mean_estimate(cols["response"]), n, effort)]
+    rows = [
+        theory_row(
+            "referral",
+            name,
+            "mean response, min",
+            "steps + Erlang C",
+            expected,
+            mean_estimate(cols["response"]),
+            n,
+            effort,
+        )
+    ]
     if misroute:
-        rows.append(theory_row("referral", name, "bounces per matter", "geometric p / (1 - p)", bounces,
-                               mean_estimate(cols["bounces"]), n, effort))
+        rows.append(
+            theory_row(
+                "referral",
+                name,
+                "bounces per matter",
+                "geometric p / (1 - p)",
+                bounces,
+                mean_estimate(cols["bounces"]),
+                n,
+                effort,
+            )
+        )
     return rows
 
 
@@ -587,10 +753,14 @@ def check_sequential(effort: Effort, seed: int, days: float = 20.0) -> list[Row]
     (ca, ra), cb = (2, 0.7), 3
     arrivals = ra * ca / service
     scenario = queue_town(
-        "sequential", seed,
+        "sequential",
+        seed,
         [{"name": "a", "units": ca, "powers": ["job"]}, {"name": "b", "units": cb, "powers": ["job"]}],
         [{"name": "job", "rate_per_min": arrivals, "service": exponential(service), "requires": ["a", "b"]}],
-        {}, days * effort.scale, 2.0, governance=referral_governance(handover, 0.0),
+        {},
+        days * effort.scale,
+        2.0,
+        governance=referral_governance(handover, 0.0),
     )
 
     def simulate(r):
@@ -599,9 +769,18 @@ def check_sequential(effort: Effort, seed: int, days: float = 20.0) -> list[Row]
 
     cols = replicate_until(simulate, [Mean("resolution")], effort)
     expected = 4 * handover + mmc_wait(ca, arrivals, service) + mmc_wait(cb, arrivals, service) + 2 * service
-    return [theory_row("referral", f"sequential a (M/M/{ca}) then b (M/M/{cb}), rho {ra:g} / {arrivals * service / cb:.2g}",
-                       "mean resolution, min", "steps + Erlang C x 2 (Burke)", expected,
-                       mean_estimate(cols["resolution"]), len(cols["resolution"]), effort)]
+    return [
+        theory_row(
+            "referral",
+            f"sequential a (M/M/{ca}) then b (M/M/{cb}), rho {ra:g} / {arrivals * service / cb:.2g}",
+            "mean resolution, min",
+            "steps + Erlang C x 2 (Burke)",
+            expected,
+            mean_estimate(cols["resolution"]),
+            len(cols["resolution"]),
+            effort,
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- Little's law
@@ -622,8 +801,22 @@ def check_little(effort: Effort, seed: int, scenario_file: str, mode: str, weeks
     name = f"{scenario_file}, {mode}"
     if path is None:
         reason = f"scenarios/{scenario_file} not found: run from a source checkout"
-        return [Row("Little's law", name, "L / (lambda W)", "Little's law", 1.0, math.nan, math.nan, math.nan, 0,
-                    effort.precision, "not run", note=reason)]
+        return [
+            Row(
+                "Little's law",
+                name,
+                "L / (lambda W)",
+                "Little's law",
+                1.0,
+                math.nan,
+                math.nan,
+                math.nan,
+                0,
+                effort.precision,
+                "not run",
+                note=reason,
+            )
+        ]
     days = 7 + 7 * max(1, round(weeks * effort.scale)) + LITTLE_COOL_DOWN_DAYS
     scenario = load_scenario(path, [f"days={days}", "warmup_days=7", "drain_days=14", f"seed={seed}"])
 
@@ -635,8 +828,19 @@ def check_little(effort: Effort, seed: int, scenario_file: str, mode: str, weeks
     cols = replicate_until(simulate, [Ratio("L", "lambdaW")], effort)
     n = len(cols["L"])
     note = f"L = {cols['L'].mean():.3g} open matters"
-    return [theory_row("Little's law", name, "L / (lambda W)", "Little's law", 1.0,
-                       ratio_estimate(cols["L"], cols["lambdaW"]), n, effort, note=note)]
+    return [
+        theory_row(
+            "Little's law",
+            name,
+            "L / (lambda W)",
+            "Little's law",
+            1.0,
+            ratio_estimate(cols["L"], cols["lambdaW"]),
+            n,
+            effort,
+            note=note,
+        )
+    ]
 
 
 LITTLE_COOL_DOWN_DAYS = 7
@@ -664,7 +868,6 @@ def _little_terms(records, scenario) -> tuple[float, float, float]:
     overlap = np.clip(np.minimum(resolved, end) - np.maximum(detected, start), 0.0, None)
     inside = (detected >= start) & (detected < end)
     return overlap.sum() / (end - start), inside.sum() / (end - start), float((resolved - detected)[inside].mean())
-
 
 
 # --------------------------------------------------------------------------- hypercube
@@ -701,19 +904,43 @@ def spatial_scenario(town: SpatialTown, seed: int, days: float) -> tuple[Scenari
     units = len(town.bases_km)
     travel = travel_minutes(np.array(town.bases_km, dtype=float), xy)
     primary = np.argmin(travel, axis=0)
-    patches = [{"name": f"a{j}", "x_km": float(x), "y_km": float(y), "weight": float(w), "sector": f"U{primary[j] + 1}"}
-               for j, ((x, y), w) in enumerate(zip(xy, weights))]
-    departments = [{"name": "fleet", "units": units, "base": [f"a{i}" for i in range(units)], "setoff_min": 0,
-                    "speed_kmh": SPEED_KMH, "powers": ["call"]}]
+    patches = [
+        {"name": f"a{j}", "x_km": float(x), "y_km": float(y), "weight": float(w), "sector": f"U{primary[j] + 1}"}
+        for j, ((x, y), w) in enumerate(zip(xy, weights))
+    ]
+    departments = [
+        {
+            "name": "fleet",
+            "units": units,
+            "base": [f"a{i}" for i in range(units)],
+            "setoff_min": 0,
+            "speed_kmh": SPEED_KMH,
+            "powers": ["call"],
+        }
+    ]
     if town.backup:
-        departments.append({"name": "mutual_aid", "units": 40, "base": "a0", "setoff_min": BACKUP_SETOFF_MIN,
-                            "speed_kmh": SPEED_KMH, "powers": ["call"]})
+        departments.append(
+            {
+                "name": "mutual_aid",
+                "units": 40,
+                "base": "a0",
+                "setoff_min": BACKUP_SETOFF_MIN,
+                "speed_kmh": SPEED_KMH,
+                "powers": ["call"],
+            }
+        )
     rate = town.rho * units / SPATIAL_SERVICE_MIN
     data = {
-        "name": town.name, "seed": seed, "days": days, "warmup_days": 2, "drain_days": 2,
+        "name": town.name,
+        "seed": seed,
+        "days": days,
+        "warmup_days": 2,
+        "drain_days": 2,
         "territory": {"patches": patches, "detour_factor": DETOUR},
         "departments": departments,
-        "incident_types": [_queue_type({"name": "call", "rate_per_min": rate, "service": exponential(SPATIAL_SERVICE_MIN)})],
+        "incident_types": [
+            _queue_type({"name": "call", "rate_per_min": rate, "service": exponential(SPATIAL_SERVICE_MIN)})
+        ],
         "governance": {"instant": {"report_min": 0, "centre_min": 0}, "modes": {"nearest": {"based_on": "joint"}}},
     }
     return scenario_from_dict(data), travel
@@ -730,7 +957,9 @@ def check_hypercube(effort: Effort, seed: int, town: SpatialTown, days: float = 
     scenario, travel = spatial_scenario(town, seed, days * effort.scale)
     weights = np.array(town.weights, dtype=float)
     rates = weights / weights.sum() * town.rho * len(town.bases_km) / SPATIAL_SERVICE_MIN
-    exact = hypercube.solve(rates, hypercube.nearest_preferences(travel), 1.0 / SPATIAL_SERVICE_MIN, queue=not town.backup)
+    exact = hypercube.solve(
+        rates, hypercube.nearest_preferences(travel), 1.0 / SPATIAL_SERVICE_MIN, queue=not town.backup
+    )
     units = len(town.bases_km)
     simulate = partial(_spatial_replication, scenario, units)
     targets = [Mean(f"work{i}") for i in range(units)] + [Mean("outside"), Mean("travel"), Mean("all_busy")]
@@ -761,33 +990,86 @@ def _hypercube_rows(town: SpatialTown, exact, travel, cols, effort) -> list[Row]
     n, units = len(cols["travel"]), len(town.bases_km)
     kind = "loss, mutual aid" if town.backup else "queue"
     name = f"{town.name}: {units} units, {len(town.bases_km) + len(town.atoms_km)} atoms, rho {town.rho:g}, {kind}"
-    rows = [theory_row("hypercube", name, f"workload unit {i + 1}", "hypercube", exact.workloads[i],
-                       mean_estimate(cols[f"work{i}"]), n, effort) for i in range(units)]
+    rows = [
+        theory_row(
+            "hypercube",
+            name,
+            f"workload unit {i + 1}",
+            "hypercube",
+            exact.workloads[i],
+            mean_estimate(cols[f"work{i}"]),
+            n,
+            effort,
+        )
+        for i in range(units)
+    ]
     note = f"of fleet dispatches ({exact.dispatch_all.sum():.3f} of calls)" if town.backup else ""
-    rows.append(theory_row("hypercube", name, "share of dispatches outside own sector", "hypercube",
-                           hypercube.outside_primary_share(exact), mean_estimate(cols["outside"]), n, effort, note=note))
-    rows.append(theory_row("hypercube", name, "mean travel when a unit is free, min", "hypercube",
-                           hypercube.mean_travel(exact, travel), mean_estimate(cols["travel"]), n, effort))
+    rows.append(
+        theory_row(
+            "hypercube",
+            name,
+            "share of dispatches outside own sector",
+            "hypercube",
+            hypercube.outside_primary_share(exact),
+            mean_estimate(cols["outside"]),
+            n,
+            effort,
+            note=note,
+        )
+    )
+    rows.append(
+        theory_row(
+            "hypercube",
+            name,
+            "mean travel when a unit is free, min",
+            "hypercube",
+            hypercube.mean_travel(exact, travel),
+            mean_estimate(cols["travel"]),
+            n,
+            effort,
+        )
+    )
     busy_name = "P(call finds all busy) = Erlang B" if town.backup else "P(call waits) = Erlang C"
-    rows.append(theory_row("hypercube", name, busy_name, "hypercube", exact.p_all_busy,
-                           mean_estimate(cols["all_busy"]), n, effort))
+    rows.append(
+        theory_row(
+            "hypercube", name, busy_name, "hypercube", exact.p_all_busy, mean_estimate(cols["all_busy"]), n, effort
+        )
+    )
     return rows
 
 
 TOWNS = {
     "three": SpatialTown(
-        "three", bases_km=((0.0, 0.0), (0.031, 0.004), (0.012, 0.027)),
+        "three",
+        bases_km=((0.0, 0.0), (0.031, 0.004), (0.012, 0.027)),
         atoms_km=((0.009, 0.002), (0.021, 0.011), (0.003, 0.014), (0.025, 0.022), (0.017, -0.006), (-0.006, 0.019)),
-        weights=(3, 1, 2, 2, 1, 1.5, 1, 2, 0.5), rho=0.5),
+        weights=(3, 1, 2, 2, 1, 1.5, 1, 2, 0.5),
+        rho=0.5,
+    ),
     "five": SpatialTown(
-        "five", bases_km=((0.0, 0.0), (0.04, 0.003), (0.018, 0.033), (0.045, 0.041), (-0.012, 0.036)),
-        atoms_km=((0.011, 0.008), (0.027, -0.004), (0.031, 0.019), (0.007, 0.022), (0.052, 0.015),
-                  (0.024, 0.048), (-0.017, 0.012), (0.037, 0.032)),
-        weights=(2, 1, 1, 1.5, 1, 2, 1, 1, 2.5, 1, 1, 1, 1.5), rho=0.75),
+        "five",
+        bases_km=((0.0, 0.0), (0.04, 0.003), (0.018, 0.033), (0.045, 0.041), (-0.012, 0.036)),
+        atoms_km=(
+            (0.011, 0.008),
+            (0.027, -0.004),
+            (0.031, 0.019),
+            (0.007, 0.022),
+            (0.052, 0.015),
+            (0.024, 0.048),
+            (-0.017, 0.012),
+            (0.037, 0.032),
+        ),
+        weights=(2, 1, 1, 1.5, 1, 2, 1, 1, 2.5, 1, 1, 1, 1.5),
+        rho=0.75,
+    ),
     "four_loss": SpatialTown(
-        "four", bases_km=((0.0, 0.0), (0.035, 0.002), (0.004, 0.03), (0.033, 0.036)),
+        "four",
+        bases_km=((0.0, 0.0), (0.035, 0.002), (0.004, 0.03), (0.033, 0.036)),
         atoms_km=((0.015, 0.007), (0.021, 0.024), (0.009, 0.016), (0.026, 0.013), (-0.008, 0.011)),
-        weights=(2, 1, 1, 0.5, 1.5, 1, 2, 1, 1), rho=0.6, backup=True),
+        weights=(2, 1, 1, 0.5, 1.5, 1, 2, 1, 1),
+        rho=0.6,
+        backup=True,
+    ),
 }
 
 
@@ -798,18 +1080,38 @@ def check_priority(effort: Effort, seed: int, servers: int = 2, rho: float = 0.7
     """Two priority classes (1 and 3, served non-preemptively) against Cobham's formula and Ciw."""
     service = 10.0
     arrivals = {"urgent": rho * servers / service / 2, "routine": rho * servers / service / 2}
-    types = [{"name": k, "rate_per_min": rate, "service": exponential(service), "priority": p}
-             for (k, rate), p in zip(arrivals.items(), (1, 3))]
-    scenario = queue_town("priority", seed, [{"name": "team", "units": servers, "powers": list(arrivals)}],
-                          types, POOLED, days * effort.scale, 2.0)
-    cols = replicate_until(partial(_priority_replication, scenario, tuple(arrivals)), [Mean(k) for k in arrivals], effort)
+    types = [
+        {"name": k, "rate_per_min": rate, "service": exponential(service), "priority": p}
+        for (k, rate), p in zip(arrivals.items(), (1, 3))
+    ]
+    scenario = queue_town(
+        "priority",
+        seed,
+        [{"name": "team", "units": servers, "powers": list(arrivals)}],
+        types,
+        POOLED,
+        days * effort.scale,
+        2.0,
+    )
+    cols = replicate_until(
+        partial(_priority_replication, scenario, tuple(arrivals)), [Mean(k) for k in arrivals], effort
+    )
     name, n = f"M/M/{servers}, two priority classes, rho {rho:g}", len(cols["urgent"])
     quantities = [("urgent", "priority 1 mean wait, min"), ("routine", "priority 3 mean wait, min")]
     exact = priority_waits(servers, list(arrivals.values()), service)
-    rows = [theory_row("priority", name, label, "Cobham", value, mean_estimate(cols[k]), n, effort)
-            for (k, label), value in zip(quantities, exact)]
-    theirs = partial(_ciw_replication, scenario, seed, arrivals=arrivals, service=service, servers=servers,
-                     priorities={"urgent": 0, "routine": 1})
+    rows = [
+        theory_row("priority", name, label, "Cobham", value, mean_estimate(cols[k]), n, effort)
+        for (k, label), value in zip(quantities, exact)
+    ]
+    theirs = partial(
+        _ciw_replication,
+        scenario,
+        seed,
+        arrivals=arrivals,
+        service=service,
+        servers=servers,
+        priorities={"urgent": 0, "routine": 1},
+    )
     return rows + _peer_rows("Ciw", name, cols, theirs, quantities, effort)
 
 
@@ -818,26 +1120,55 @@ def _priority_replication(scenario: Scenario, classes: tuple, r: int) -> dict:
     return {k: waits(measured(records, scenario, k)).mean() for k in classes}
 
 
-def _peer_rows(group: str, name: str, mine: dict, theirs: Callable[[int], dict], quantities, effort: Effort) -> list[Row]:
+def _peer_rows(
+    group: str, name: str, mine: dict, theirs: Callable[[int], dict], quantities, effort: Effort
+) -> list[Row]:
     """Rows comparing the project's replications *mine* with Ciw's (run here until precise)."""
     keys = [k for k, _ in quantities]
     n = len(mine[keys[0]])
     try:
         peer = replicate_until(theirs, [Mean(k) for k in keys], effort)
     except ImportError as err:
-        return [_not_run(group, name, label, mean_estimate(mine[k]), n, effort, f"Ciw is not installed ({err})")
-                for k, label in quantities]
-    return [peer_row(group, name, label, "Ciw", mean_estimate(mine[k]), n, peer[k], effort,
-                     note=f"Ciw: {len(peer[k])} replications") for k, label in quantities]
+        return [
+            _not_run(group, name, label, mean_estimate(mine[k]), n, effort, f"Ciw is not installed ({err})")
+            for k, label in quantities
+        ]
+    return [
+        peer_row(
+            group,
+            name,
+            label,
+            "Ciw",
+            mean_estimate(mine[k]),
+            n,
+            peer[k],
+            effort,
+            note=f"Ciw: {len(peer[k])} replications",
+        )
+        for k, label in quantities
+    ]
 
 
 def _not_run(group, name, label, estimate: Estimate, n, effort, reason) -> Row:
-    return Row(group, name, label, "Ciw", math.nan, estimate.value, estimate.low, estimate.high, n,
-               effort.precision, "not run", note=reason)
+    return Row(
+        group,
+        name,
+        label,
+        "Ciw",
+        math.nan,
+        estimate.value,
+        estimate.low,
+        estimate.high,
+        n,
+        effort.precision,
+        "not run",
+        note=reason,
+    )
 
 
-def _ciw_replication(scenario, seed: int, r: int, arrivals: dict, service: float, servers: int, priorities,
-                     tail: float | None = None) -> dict:
+def _ciw_replication(
+    scenario, seed: int, r: int, arrivals: dict, service: float, servers: int, priorities, tail: float | None = None
+) -> dict:
     """One Ciw replication of the same queue, with the same horizon, warm-up and drain.
 
     Returns the mean wait of each class (keyed by class name) or, for one class with a
@@ -895,9 +1226,33 @@ CHECKS: tuple[Check, ...] = (
     _check("referral", "referral", check_referral, 401, quick=True, misroute=0.0),
     _check("referral_misroute", "referral", check_referral, 402, misroute=0.2),
     _check("sequential", "referral", check_sequential, 403),
-    _check("little_classroom", "Little's law", check_little, 501, quick=True, scenario_file="classroom.yaml", mode="fragmented"),
-    _check("little_anhai_frag", "Little's law", check_little, 502, scenario_file="anhai_garbage.yaml", mode="fragmented", cost=2),
-    _check("little_anhai_unified", "Little's law", check_little, 503, scenario_file="anhai_garbage.yaml", mode="unified", cost=2),
+    _check(
+        "little_classroom",
+        "Little's law",
+        check_little,
+        501,
+        quick=True,
+        scenario_file="classroom.yaml",
+        mode="fragmented",
+    ),
+    _check(
+        "little_anhai_frag",
+        "Little's law",
+        check_little,
+        502,
+        scenario_file="anhai_garbage.yaml",
+        mode="fragmented",
+        cost=2,
+    ),
+    _check(
+        "little_anhai_unified",
+        "Little's law",
+        check_little,
+        503,
+        scenario_file="anhai_garbage.yaml",
+        mode="unified",
+        cost=2,
+    ),
     _check("shift_utilisation", "utilisation", check_shift_utilisation, 601, quick=True),
     _check("hypercube_three", "hypercube", check_hypercube, 701, quick=True, cost=2, town=TOWNS["three"]),
     _check("hypercube_five", "hypercube", check_hypercube, 702, cost=3, town=TOWNS["five"]),
@@ -938,8 +1293,13 @@ class Report:
         return sum(r.passed for r in self.rows)
 
 
-def run_checks(quick: bool = False, jobs: int = 1, checks: Sequence[Check] | None = None,
-               effort: Effort | None = None, progress: Callable[[str], None] | None = None) -> Report:
+def run_checks(
+    quick: bool = False,
+    jobs: int = 1,
+    checks: Sequence[Check] | None = None,
+    effort: Effort | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
     """Run the checks (the quick subset with ``quick``), on ``jobs`` processes.
 
     Parameters
@@ -963,8 +1323,9 @@ def run_checks(quick: bool = False, jobs: int = 1, checks: Sequence[Check] | Non
     for check, outcome in _execute(longest_first, effort, jobs):
         results[check.name] = outcome
         if progress:
-            progress(f"{check.name}: {sum(r.passed for r in outcome[0])} of {len(outcome[0])} pass "
-                     f"({outcome[1]:.0f} s CPU)")
+            progress(
+                f"{check.name}: {sum(r.passed for r in outcome[0])} of {len(outcome[0])} pass ({outcome[1]:.0f} s CPU)"
+            )
     rows = tuple(row for c in selected for row in results[c.name][0])
     seconds = {c.name: results[c.name][1:] for c in selected}
     return Report(rows, seconds, effort, jobs, time.perf_counter() - started, solver_example())
@@ -1013,8 +1374,10 @@ def solver_example() -> tuple[tuple[str, float, float, float], ...]:
     s = hypercube.solve(LARSON_ODONI["rates"], LARSON_ODONI["preferences"], 1.0, queue=True)
     figures = [("P(call is queued) = Erlang C(3, 1.5)", 0.23684, s.p_all_busy, 5e-6)]
     figures += [(f"workload unit {i + 1}", w, s.workloads[i], 5e-5) for i, w in enumerate((0.5574, 0.4734, 0.4693))]
-    figures += [("f11, share of dispatches sending unit 1 to atom 1", 0.087, s.dispatch_all[0, 0], 5e-4),
-                ("share of dispatches outside the primary area", 0.43529, hypercube.outside_primary_share(s), 1e-4)]
+    figures += [
+        ("f11, share of dispatches sending unit 1 to atom 1", 0.087, s.dispatch_all[0, 0], 5e-4),
+        ("share of dispatches outside the primary area", 0.43529, hypercube.outside_primary_share(s), 1e-4),
+    ]
     return tuple((name, published, float(solved), tol) for name, published, solved, tol in figures)
 
 
@@ -1073,15 +1436,25 @@ def _num(x: float) -> str:
 
 
 def _status(row: Row) -> str:
-    return {"pass": "pass", "outside": "**FAIL** (outside)", "imprecise": "**FAIL** (imprecise)"}.get(row.status, row.status)
+    return {"pass": "pass", "outside": "**FAIL** (outside)", "imprecise": "**FAIL** (imprecise)"}.get(
+        row.status, row.status
+    )
 
 
 def _table_row(row: Row) -> str:
     expected = _num(row.expected) + (f" ± {_num(row.expected_half)}" if row.expected_half else "")
-    cells = [row.check, row.quantity, row.reference, expected, _num(row.simulated),
-             f"[{_num(row.low)}, {_num(row.high)}]", f"{100 * row.half_width:.2f}%",
-             f"{100 * row.relative_error:+.2f}%" if math.isfinite(row.relative_error) else "-",
-             str(row.replications), _status(row) + (f" — {row.note}" if row.note else "")]
+    cells = [
+        row.check,
+        row.quantity,
+        row.reference,
+        expected,
+        _num(row.simulated),
+        f"[{_num(row.low)}, {_num(row.high)}]",
+        f"{100 * row.half_width:.2f}%",
+        f"{100 * row.relative_error:+.2f}%" if math.isfinite(row.relative_error) else "-",
+        str(row.replications),
+        _status(row) + (f" — {row.note}" if row.note else ""),
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -1121,9 +1494,15 @@ def format_report(report: Report) -> str:
         lines += _group_section(group, [r for r in report.rows if r.group == group])
     lines += _solver_section(report.solver)
     cpu = sum(c for c, _ in report.seconds.values())
-    lines += ["## Run time per check", "", f"CPU seconds of the process that ran each check (total {cpu:.0f} s; "
-              f"about {cpu / 60 / max(report.jobs, 1):.1f} min of wall clock on {report.jobs} free core(s)).", "",
-              "| check | CPU seconds | wall seconds |", "|---|---|---|"]
+    lines += [
+        "## Run time per check",
+        "",
+        f"CPU seconds of the process that ran each check (total {cpu:.0f} s; "
+        f"about {cpu / 60 / max(report.jobs, 1):.1f} min of wall clock on {report.jobs} free core(s)).",
+        "",
+        "| check | CPU seconds | wall seconds |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {cpu:.0f} | {wall:.0f} |" for name, (cpu, wall) in report.seconds.items()]
     return "\n".join(lines) + "\n"
 
@@ -1132,13 +1511,20 @@ def _solver_section(solver) -> list[str]:
     if not solver:
         return []
     ok = sum(abs(solved - published) <= tol for _, published, solved, tol in solver)
-    out = ["## hypercube solver against the published example", "",
-           f"Larson and Odoni, *Urban Operations Research* (1981), section 5.4.3: three units, ten atoms, "
-           f"utilisation 0.5, reconstructed as preference classes (see `sim.verification.checks.LARSON_ODONI`). "
-           f"The exact solver matches {ok} of {len(solver)} published figures within their rounding.", "",
-           "| quantity | published | solver | difference | tolerance |", "|---|---|---|---|---|"]
-    out += [f"| {name} | {published:g} | {solved:.6f} | {solved - published:+.1e} | {tol:g} |"
-            for name, published, solved, tol in solver]
+    out = [
+        "## hypercube solver against the published example",
+        "",
+        f"Larson and Odoni, *Urban Operations Research* (1981), section 5.4.3: three units, ten atoms, "
+        f"utilisation 0.5, reconstructed as preference classes (see `sim.verification.checks.LARSON_ODONI`). "
+        f"The exact solver matches {ok} of {len(solver)} published figures within their rounding.",
+        "",
+        "| quantity | published | solver | difference | tolerance |",
+        "|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {name} | {published:g} | {solved:.6f} | {solved - published:+.1e} | {tol:g} |"
+        for name, published, solved, tol in solver
+    ]
     return out + [""]
 
 

@@ -224,7 +224,9 @@ def _generator(rates: np.ndarray, first_free: np.ndarray, mu: np.ndarray) -> spa
         to = first_free[:, j]
         ok = to >= 0
         rows.append(states[ok]), cols.append(states[ok] | (1 << to[ok])), vals.append(np.full(ok.sum(), rate))
-    q = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_states, n_states))
+    q = sparse.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_states, n_states)
+    )
     q = q.tocsr()
     return q - sparse.diags(np.asarray(q.sum(axis=1)).ravel())
 

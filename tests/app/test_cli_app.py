@@ -40,15 +40,21 @@ def test_mistakes_are_exit_2_with_a_message(argv, words, capsys, monkeypatch, tm
 
 def test_an_invalid_scenario_is_refused_with_its_line(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((SCENARIOS / "classroom.yaml").read_text(encoding="utf-8").replace("units: 2", "units: -2", 1), encoding="utf-8")
+    bad.write_text(
+        (SCENARIOS / "classroom.yaml").read_text(encoding="utf-8").replace("units: 2", "units: -2", 1), encoding="utf-8"
+    )
     assert main(["app", str(bad), "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert f"{bad.name}:" in err and "units" in err
 
 
 def test_the_command_serves_the_page_until_stopped(tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "sim", "app", "classroom.yaml", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "app", "classroom.yaml", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline()
         assert line.startswith("the app is at http://127.0.0.1:"), line

@@ -21,8 +21,14 @@ def _marked_strings() -> dict[str, str]:
     found = {}
     for path in sorted((ROOT / "sim").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 found.setdefault(node.args[0].value, str(path.relative_to(ROOT)))
     return found
 
@@ -145,4 +151,6 @@ def test_the_report_in_chinese(tmp_path):
     write_comparison(tmp_path, sim.compare(scenario))
     with use_language("zh"):
         text = build_report(tmp_path, figures={})
-    assert '<html lang="zh">' in text and "镇域综合执法模拟：classroom" in text and "概览" in text and "垃圾满溢" in text
+    assert (
+        '<html lang="zh">' in text and "镇域综合执法模拟：classroom" in text and "概览" in text and "垃圾满溢" in text
+    )

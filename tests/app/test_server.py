@@ -40,7 +40,10 @@ def test_a_run_gives_the_view_and_results_of_compare(app_url):
     assert view["modes"] == ["fragmented", "joint", "unified", "custom"]
     expected = sim.compare(sim.load_scenario(SCENARIOS / "classroom.yaml", ["days=2"]))
     for mode in ("fragmented", "joint", "unified"):
-        assert view["medians"][mode] == expected.summary["modes"][mode]["by_type"]["garbage_overflow"]["response_min"]["median"]
+        assert (
+            view["medians"][mode]
+            == expected.summary["modes"][mode]["by_type"]["garbage_overflow"]["response_min"]["median"]
+        )
     assert view["medians"]["custom"] == view["medians"]["unified"]  # custom = the unified levers
     assert "垃圾满溢" in view["text"]["zh"]["headline"] and "garbage overflow" in view["text"]["en"]["headline"]
     assert view["timeline"]["rows"].keys() == set(view["modes"])
@@ -74,8 +77,14 @@ def test_an_upload_with_a_mistake_is_shown_with_its_line_and_key_path(app_url):
     status, answer = call(app_url + "/api/upload", {"name": "mine.yaml", "text": text})
     assert status == 400
     problem = answer["problems"][0]
-    assert problem["line"] and problem["path"].endswith("units") and problem["text"].startswith(f"mine.yaml:{problem['line']}:")
-    status, answer = call(app_url + "/api/upload", {"name": "ok.yaml", "text": text.replace("units: -2", "units: 3", 1)})
+    assert (
+        problem["line"]
+        and problem["path"].endswith("units")
+        and problem["text"].startswith(f"mine.yaml:{problem['line']}:")
+    )
+    status, answer = call(
+        app_url + "/api/upload", {"name": "ok.yaml", "text": text.replace("units: -2", "units: 3", 1)}
+    )
     assert status == 200 and answer["id"].startswith("upload:")
     _, started = call(app_url + "/api/run", {"client": "t5", "scenario": answer["id"], "settings": FAST})
     assert wait_for(app_url, started["job"])["state"] == "done"

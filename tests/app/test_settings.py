@@ -21,8 +21,15 @@ from tests.conftest import SCENARIOS
 
 
 def _settings(**extra) -> Settings:
-    raw = {"levers": preset_levers("joint") | {"pooled": "all"}, "units": {"sanitation": 6}, "handover_min": 45,
-           "misroute_probability": 0.2, "days": 3, "seed": 11, "replications": 2}
+    raw = {
+        "levers": preset_levers("joint") | {"pooled": "all"},
+        "units": {"sanitation": 6},
+        "handover_min": 45,
+        "misroute_probability": 0.2,
+        "days": 3,
+        "seed": 11,
+        "replications": 2,
+    }
     return Settings.from_json(raw | extra)
 
 
@@ -34,7 +41,12 @@ def test_the_custom_mode_and_every_changed_number_are_overrides():
     assert 'governance.modes.custom.authority={"pooled": ["enforcement", "traffic"]}' in overrides
     assert "departments.sanitation.units=6" in overrides
     assert not any(o.startswith("departments.sanitation.shift=") for o in overrides)  # the team size scales the rota
-    assert {"governance.referral.handover_min.mean=45", "governance.referral.misroute_probability=0.2", "days=3", "seed=11"} <= set(overrides)
+    assert {
+        "governance.referral.handover_min.mean=45",
+        "governance.referral.misroute_probability=0.2",
+        "days=3",
+        "seed=11",
+    } <= set(overrides)
     assert not any(o.startswith("departments.police") for o in overrides)  # unchanged: not overridden
 
 

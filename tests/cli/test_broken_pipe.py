@@ -14,7 +14,12 @@ def test_schema_into_a_closed_pipe_exits_without_a_traceback():
     os.close(read)  # the reader is gone before the first write: every write fails with EPIPE
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "sim", "schema"], stdout=write, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120
+            [sys.executable, "-m", "sim", "schema"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
         )
     finally:
         os.close(write)

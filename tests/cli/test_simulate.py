@@ -46,7 +46,19 @@ def test_incidents_csv_has_a_row_per_incident(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["modes"]) == {"joint"}
     assert rows and all(r["mode"] == "joint" and r["replication"] == "0" for r in rows)
-    for key in ("occurred_min", "detected_min", "channel", "reached_min", "dispatched_min", "on_scene_min", "resolved_min", "departments", "units", "referrals", "bounces"):
+    for key in (
+        "occurred_min",
+        "detected_min",
+        "channel",
+        "reached_min",
+        "dispatched_min",
+        "on_scene_min",
+        "resolved_min",
+        "departments",
+        "units",
+        "referrals",
+        "bounces",
+    ):
         assert key in rows[0]
 
 
@@ -60,7 +72,9 @@ def test_same_seed_same_files_byte_for_byte(tmp_path):
 
 
 def test_days_and_set_override(tmp_path):
-    assert main(["run", CLASSROOM, "--days", "3", "--set", "departments.sanitation.units=4", "--out", str(tmp_path)]) == 0
+    assert (
+        main(["run", CLASSROOM, "--days", "3", "--set", "departments.sanitation.units=4", "--out", str(tmp_path)]) == 0
+    )
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["days"] == 3
 
@@ -87,7 +101,10 @@ def test_same_output_across_processes_and_hash_seeds(tmp_path):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         done = subprocess.run(
             [sys.executable, "-m", "sim", "compare", scenario, "--days", "3", "--out", str(tmp_path / hash_seed)],
-            capture_output=True, text=True, cwd=ROOT, env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
         )
         assert done.returncode == 0, done.stderr
     for file in ("summary.json", "incidents.csv"):

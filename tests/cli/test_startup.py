@@ -39,7 +39,11 @@ print(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(), "m
 def _run(argv: list[str]) -> dict:
     """Run ``sim.cli.main(argv)`` (or only build the parser, for ``[]``) in a new interpreter."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True, check=True, cwd=ROOT,
+        [sys.executable, "-c", PROBE, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return json.loads(done.stdout)
 
@@ -50,7 +54,8 @@ LIGHT = ("sim.presentation", "sim.presentation.text", "sim.presentation.i18n")
 
 def _unwanted(modules: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     return [
-        m for m in modules
+        m
+        for m in modules
         if m not in LIGHT
         and (m.split(".")[0] in HEAVY + extra or any(m == layer or m.startswith(layer + ".") for layer in LAYERS))
     ]
@@ -84,7 +89,9 @@ def test_validate_loads_the_loader_schema_and_what_builds_the_town_only():
 
 def test_an_invalid_scenario_is_reported_without_heavy_packages(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((SCENARIOS / "classroom.yaml").read_text(encoding="utf-8") + "\nno_such_field: 1\n", encoding="utf-8")
+    bad.write_text(
+        (SCENARIOS / "classroom.yaml").read_text(encoding="utf-8") + "\nno_such_field: 1\n", encoding="utf-8"
+    )
     result = _run(["validate", str(bad)])
     assert result["code"] == 2
     assert "no_such_field" in result["err"]

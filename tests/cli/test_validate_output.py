@@ -40,7 +40,11 @@ def test_validate_shows_units_on_duty_levers_and_load(capsys):
     assert "0-4" in market and "128 h: Mon-Fri 00-08, 12-14, 18-24; Sat-Sun all day" in market
     pooled = next(line for line in out.splitlines() if line.startswith("pooled "))
     assert pooled.split()[1:] == ["none", "none", "enforcement,", "traffic"]
-    assert next(line for line in out.splitlines() if line.startswith("information ")).split()[1:] == ["referral", "instant", "instant"]
+    assert next(line for line in out.splitlines() if line.startswith("information ")).split()[1:] == [
+        "referral",
+        "instant",
+        "instant",
+    ]
     assert "leave_probability  0.5" in out
     assert "offered load: utilisation" in out
     assert "note: department 'market' has no unit on duty 128 h a week" in captured.err
@@ -56,7 +60,10 @@ def test_validate_json_has_the_same_content(tmp_path, capsys):
     assert (sectors["patches_min"], sectors["patches_max"]) == (2, 6)
     assert sum(sectors["patches"].values()) == 80
     department = data["departments"][0]
-    assert len(department["units_on_duty_by_hour"]) == 168 and department["people"] == department["units"] * department["crew"]
+    assert (
+        len(department["units_on_duty_by_hour"]) == 168
+        and department["people"] == department["units"] * department["crew"]
+    )
     assert {x["mode"] for x in data["load"]["loads"]} == set(data["modes"])
     assert data["modes"]["fragmented"]["information"] == "referral"
 

@@ -21,7 +21,9 @@ from tests.conftest import queue_scenario
 from tests.system.test_theory import erlang_c_wait
 
 
-def centre_scenario(operators: int | None, arrivals_per_min: float, handling_mean_min: float, days: float = 30.0, **instant):
+def centre_scenario(
+    operators: int | None, arrivals_per_min: float, handling_mean_min: float, days: float = 30.0, **instant
+):
     """Poisson reports, exponential handling at a centre of *operators*; 400 units, so none waits for a unit."""
     return queue_scenario(
         400,
@@ -31,7 +33,12 @@ def centre_scenario(operators: int | None, arrivals_per_min: float, handling_mea
         warmup_days=2,
         service={"dist": "fixed", "value": 1.0},
         governance={
-            "instant": {"report_min": 0, "centre_min": {"dist": "exponential", "mean": handling_mean_min}, "operators": operators, **instant},
+            "instant": {
+                "report_min": 0,
+                "centre_min": {"dist": "exponential", "mean": handling_mean_min},
+                "operators": operators,
+                **instant,
+            },
             "modes": {"pooled": {"based_on": "joint"}},
         },
     )
@@ -44,7 +51,9 @@ def centre_times(scenario, replications: int, by_priority: bool = False) -> list
     for output in sim.replicate(scenario, "pooled", replications):
         rows = [r for r in output.records if r.occurred_min >= warm and not math.isnan(r.dispatched_min)]
         if by_priority:
-            out.append({p: float(np.mean([r.dispatched_min - r.reached_min for r in rows if r.priority == p])) for p in (1, 2)})
+            out.append(
+                {p: float(np.mean([r.dispatched_min - r.reached_min for r in rows if r.priority == p])) for p in (1, 2)}
+            )
         else:
             out.append(float(np.mean([r.dispatched_min - r.reached_min for r in rows])))
     return out
@@ -81,7 +90,16 @@ def test_priority_queue_matches_cobham():
     for p in (1, 2):
         low, high = t_interval([r[p] for r in reps], confidence=0.99)
         assert low <= theory[p] <= high, (p, theory[p], low, high)
-    fifo = centre_times(sim.scenario_from_dict({**data, "governance": {**data["governance"], "instant": {**data["governance"]["instant"], "queue": "fifo"}}}), 5, by_priority=True)
+    fifo = centre_times(
+        sim.scenario_from_dict(
+            {
+                **data,
+                "governance": {**data["governance"], "instant": {**data["governance"]["instant"], "queue": "fifo"}},
+            }
+        ),
+        5,
+        by_priority=True,
+    )
     assert np.mean([r[1] for r in fifo]) > theory[1] + 3, "first come, first served makes urgent reports wait longer"
 
 

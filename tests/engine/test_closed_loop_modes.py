@@ -20,15 +20,32 @@ from tests.conftest import queue_scenario
 ZERO = {"dist": "fixed", "value": 0}
 
 
-def loop_scenario(check_mean_min: float, deadline_min: float | None = None, reopen: float = 0.0, days: float = 12.0, mode=None):
+def loop_scenario(
+    check_mean_min: float, deadline_min: float | None = None, reopen: float = 0.0, days: float = 12.0, mode=None
+):
     """Plentiful units, nothing takes time but the check: closure time = the check's time (plus revisits)."""
-    loop = {"verify_min": ZERO, "accept_min": ZERO, "assign_min": ZERO, "feedback_min": ZERO, "evaluate_min": ZERO,
-            "check_min": {"dist": "exponential", "mean": check_mean_min}, "deadline_min": deadline_min,
-            "reopen_probability": reopen}
+    loop = {
+        "verify_min": ZERO,
+        "accept_min": ZERO,
+        "assign_min": ZERO,
+        "feedback_min": ZERO,
+        "evaluate_min": ZERO,
+        "check_min": {"dist": "exponential", "mean": check_mean_min},
+        "deadline_min": deadline_min,
+        "reopen_probability": reopen,
+    }
     return queue_scenario(
-        400, 0.2, 1.0, days=days, warmup_days=1, service=ZERO,
-        governance={"instant": {"report_min": 0, "centre_min": 0}, "closed_loop": loop,
-                    "modes": {"pooled": mode or {"based_on": "joint", "closed_loop": True}}},
+        400,
+        0.2,
+        1.0,
+        days=days,
+        warmup_days=1,
+        service=ZERO,
+        governance={
+            "instant": {"report_min": 0, "centre_min": 0},
+            "closed_loop": loop,
+            "modes": {"pooled": mode or {"based_on": "joint", "closed_loop": True}},
+        },
     )
 
 

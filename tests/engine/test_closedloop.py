@@ -20,11 +20,17 @@ def test_fixed_steps_add_up_to_hand_computed_times():
     ready, stages = loop.before_dispatch(100.0, rng)
     assert ready == 117.0  # 100 + 10 + 3 + 4
     assert stages == (
-        TraceEvent(110.0, Stage.CASE_VERIFIED), TraceEvent(113.0, Stage.CASE_ACCEPTED), TraceEvent(117.0, Stage.CASE_ASSIGNED)
+        TraceEvent(110.0, Stage.CASE_VERIFIED),
+        TraceEvent(113.0, Stage.CASE_ACCEPTED),
+        TraceEvent(117.0, Stage.CASE_ASSIGNED),
     )
     closed, stages = loop.after_fix(200.0, rng)
     assert closed == 227.0  # 200 + 7 + 20; evaluation comes after closing
-    assert stages == (TraceEvent(207.0, Stage.FED_BACK), TraceEvent(227.0, Stage.CLOSED), TraceEvent(257.0, Stage.EVALUATED))
+    assert stages == (
+        TraceEvent(207.0, Stage.FED_BACK),
+        TraceEvent(227.0, Stage.CLOSED),
+        TraceEvent(257.0, Stage.EVALUATED),
+    )
 
 
 def test_random_steps_are_drawn_in_order_from_the_stream():
@@ -36,7 +42,9 @@ def test_random_steps_are_drawn_in_order_from_the_stream():
     expected = running_sum(0.0, [sample(getattr(spec, s), twin) for s in ("verify_min", "accept_min", "assign_min")])
     assert [e.at_min for e in stages] == expected and ready == expected[-1]
     closed, stages = loop.after_fix(1000.0, rng)
-    expected = running_sum(1000.0, [sample(getattr(spec, s), twin) for s in ("feedback_min", "check_min", "evaluate_min")])
+    expected = running_sum(
+        1000.0, [sample(getattr(spec, s), twin) for s in ("feedback_min", "check_min", "evaluate_min")]
+    )
     assert [e.at_min for e in stages] == expected and closed == expected[1]
 
 

@@ -31,30 +31,38 @@ def _run(scenario: sim.Scenario, mode: str):
     return simulation.run(), [service[0] for service in simulation.incidents.service_min]
 
 
-def _town(competence: dict | None = None, sworn_officer: bool = False, sworn_per_unit: int | None = None) -> sim.Scenario:
+def _town(
+    competence: dict | None = None, sworn_officer: bool = False, sworn_per_unit: int | None = None
+) -> sim.Scenario:
     b = {"name": "b", "units": 30, "setoff_min": 0, "powers": [], "competence": competence or {}}
     if sworn_per_unit is not None:
         b["sworn_per_unit"] = sworn_per_unit
-    return sim.scenario_from_dict({
-        "name": "generalists",
-        "seed": 9,
-        "days": 10,
-        "warmup_days": 0,
-        "drain_days": 2,
-        "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
-        "departments": [{"name": "a", "units": 2, "setoff_min": 0, "powers": ["matter"]}, b],
-        "incident_types": [{
-            "name": "matter",
-            "rate_per_day": 80,
-            "service_min": {"dist": "uniform", "low": 10, "high": 30} if sworn_per_unit is None else SERVICE_MIN,
-            "sworn_officer": sworn_officer,
-            "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
-        }],
-        "governance": {
-            "instant": {"report_min": 0, "centre_min": 0},
-            "modes": {"fragmented": {}, "unified": {"authority": {"pooled": ["a", "b"]}}},
-        },
-    })
+    return sim.scenario_from_dict(
+        {
+            "name": "generalists",
+            "seed": 9,
+            "days": 10,
+            "warmup_days": 0,
+            "drain_days": 2,
+            "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
+            "departments": [{"name": "a", "units": 2, "setoff_min": 0, "powers": ["matter"]}, b],
+            "incident_types": [
+                {
+                    "name": "matter",
+                    "rate_per_day": 80,
+                    "service_min": {"dist": "uniform", "low": 10, "high": 30}
+                    if sworn_per_unit is None
+                    else SERVICE_MIN,
+                    "sworn_officer": sworn_officer,
+                    "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
+                }
+            ],
+            "governance": {
+                "instant": {"report_min": 0, "centre_min": 0},
+                "modes": {"fragmented": {}, "unified": {"authority": {"pooled": ["a", "b"]}}},
+            },
+        }
+    )
 
 
 @pytest.mark.parametrize("f", [0.5, 1.0, 1.7])

@@ -22,7 +22,9 @@ MONDAY, FRIDAY, SATURDAY = 0, 4 * DAY, 5 * DAY
 
 
 def _chain(steps: dict, desk=OFFICE, hotline=None, desks=None, misroute: float = 0.0, handover: float = 60.0):
-    spec = ReferralSpec(desk_hours=desk, hotline_hours=hotline, handover_min=handover, steps=steps, misroute_probability=misroute)
+    spec = ReferralSpec(
+        desk_hours=desk, hotline_hours=hotline, handover_min=handover, steps=steps, misroute_probability=misroute
+    )
     return ReferralChain(spec, desks={name: Hours(**hours).weekly() for name, hours in (desks or {}).items()})
 
 
@@ -67,7 +69,9 @@ def test_the_last_hand_over_keeps_the_owning_departments_desk_hours():
     to_market = chain.deliver(FRIDAY + 16 * 60, "hotline", RNG, frozenset({"market"}))
     assert to_market.reached_min == 7 * DAY + 9 * 60
     one_step_at_night = _chain({"patrol": 1}, desks={"police": ALWAYS.model_dump()})
-    assert one_step_at_night.deliver(MONDAY + 3 * 60, "patrol", RNG, frozenset({"police"})).reached_min == MONDAY + 4 * 60
+    assert (
+        one_step_at_night.deliver(MONDAY + 3 * 60, "patrol", RNG, frozenset({"police"})).reached_min == MONDAY + 4 * 60
+    )
 
 
 def test_earlier_steps_keep_the_towns_desk_hours():
@@ -100,7 +104,9 @@ def test_the_hotline_back_office_keeps_its_own_hours():
     night = _chain({"hotline": 2}, hotline=ALWAYS.model_dump())
     assert night.deliver(SATURDAY + 3 * 60, "hotline", RNG, frozenset({"market"})).reached_min == 7 * DAY + 9 * 60 + 30
     office = _chain({"hotline": 2})
-    assert office.deliver(SATURDAY + 3 * 60, "hotline", RNG, frozenset({"market"})).reached_min == 7 * DAY + 10 * 60 + 30
+    assert (
+        office.deliver(SATURDAY + 3 * 60, "hotline", RNG, frozenset({"market"})).reached_min == 7 * DAY + 10 * 60 + 30
+    )
     patrol = _chain({"patrol": 2}, hotline=ALWAYS.model_dump())  # only hotline reports use the hotline's hours
     assert patrol.deliver(SATURDAY + 3 * 60, "patrol", RNG, frozenset({"market"})).reached_min == 7 * DAY + 10 * 60 + 30
 
@@ -129,11 +135,17 @@ def _town(police_desk=None, detection=None, profile_hour=3, grid_management=None
                 "rate_per_day": 6,
                 "profile": profile,
                 "service_min": 10,
-                "detection": detection or {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 5}},
+                "detection": detection
+                or {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 5}},
             }
         ],
         "governance": {
-            "referral": {"desk_hours": OFFICE, "handover_min": 60, "steps": {"hotline": steps}, "misroute_probability": 0},
+            "referral": {
+                "desk_hours": OFFICE,
+                "handover_min": 60,
+                "steps": {"hotline": steps},
+                "misroute_probability": 0,
+            },
             "modes": {"fragmented": {}},
         },
     }
@@ -176,10 +188,14 @@ def test_hotline_and_cameras_report_round_the_clock_by_default():
         "camera": {"probability": 1, "delay_min": 7},
     }
     records = sim.run(_town(police_desk=ALWAYS.model_dump(), detection=detection), "fragmented").records
-    assert records and all(r.channel == "camera" and r.detected_min == pytest.approx(r.occurred_min + 7) for r in records)
+    assert records and all(
+        r.channel == "camera" and r.detected_min == pytest.approx(r.occurred_min + 7) for r in records
+    )
     watched = dict(detection, camera={"probability": 1, "delay_min": 7, "hours": {"times": ["08:00-20:00"]}})
     records = sim.run(_town(police_desk=ALWAYS.model_dump(), detection=watched), "fragmented").records
-    assert all(r.detected_min % DAY == 8 * 60 for r in records), "a camera room watched by day reads night footage at 08:00"
+    assert all(r.detected_min % DAY == 8 * 60 for r in records), (
+        "a camera room watched by day reads night footage at 08:00"
+    )
 
 
 def test_channel_hours_default_to_the_people_behind_them():

@@ -92,7 +92,9 @@ def _brute_nearest(dispatcher, capable, patch, now):
     candidates = [u for d in capable for u in dispatcher.free.get(d, ())]
     if not candidates:
         return None
-    return min(candidates, key=lambda u: (u.travel_min(dispatcher.town, patch, now), ranked.index(u.department), u.free_seq))
+    return min(
+        candidates, key=lambda u: (u.travel_min(dispatcher.town, patch, now), ranked.index(u.department), u.free_seq)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -121,7 +123,11 @@ def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manha
     )
     units = []
     for d, size in enumerate(sizes):
-        speed, setoff, patrols = float(rng.uniform(10, 40)), float(rng.choice([0.0, 2.0, 5.0])), bool(rng.random() < 0.5)
+        speed, setoff, patrols = (
+            float(rng.uniform(10, 40)),
+            float(rng.choice([0.0, 2.0, 5.0])),
+            bool(rng.random() < 0.5),
+        )
         bases = rng.integers(0, town.size, size=int(rng.integers(1, 4)))
         for i in range(size):
             base = int(bases[i % len(bases)])

@@ -27,30 +27,39 @@ HANDOVER_MIN = 5.0
 
 def _pair_town(duplication: dict, days: float = 10.0, modes: dict | None = None) -> sim.Scenario:
     always = {"days": "daily", "times": ["00:00-24:00"]}
-    return sim.scenario_from_dict({
-        "name": "pair",
-        "seed": 5,
-        "days": days,
-        "warmup_days": 0,
-        "drain_days": 2,
-        "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
-        "departments": [
-            {"name": "a", "units": 40, "setoff_min": 0, "powers": ["matter"]},
-            {"name": "b", "units": 40, "setoff_min": 0, "powers": ["matter"]},
-        ],
-        "incident_types": [{
-            "name": "matter",
-            "rate_per_day": 60,
-            "service_min": SERVICE_MIN,
-            "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
-            "duplication": duplication,
-        }],
-        "governance": {
-            "referral": {"desk_hours": always, "handover_min": HANDOVER_MIN, "steps": {"hotline": 1}, "misroute_probability": 0},
-            "instant": {"report_min": 0, "centre_min": 0},
-            "modes": modes or {"fragmented": {}, "joint": {}},
-        },
-    })
+    return sim.scenario_from_dict(
+        {
+            "name": "pair",
+            "seed": 5,
+            "days": days,
+            "warmup_days": 0,
+            "drain_days": 2,
+            "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
+            "departments": [
+                {"name": "a", "units": 40, "setoff_min": 0, "powers": ["matter"]},
+                {"name": "b", "units": 40, "setoff_min": 0, "powers": ["matter"]},
+            ],
+            "incident_types": [
+                {
+                    "name": "matter",
+                    "rate_per_day": 60,
+                    "service_min": SERVICE_MIN,
+                    "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
+                    "duplication": duplication,
+                }
+            ],
+            "governance": {
+                "referral": {
+                    "desk_hours": always,
+                    "handover_min": HANDOVER_MIN,
+                    "steps": {"hotline": 1},
+                    "misroute_probability": 0,
+                },
+                "instant": {"report_min": 0, "centre_min": 0},
+                "modes": modes or {"fragmented": {}, "joint": {}},
+            },
+        }
+    )
 
 
 def _binomial_interval(n: int, p: float, confidence: float = 0.999) -> tuple[float, float]:

@@ -12,7 +12,9 @@ from sim.stats.metrics import t_interval
 from tests.system.test_theory import erlang_c_wait
 
 
-def layered_town(grid_share=0.0, city_share=0.0, workers=2, loop=False, solve=None, rate=40.0, **grid_extra) -> sim.Scenario:
+def layered_town(
+    grid_share=0.0, city_share=0.0, workers=2, loop=False, solve=None, rate=40.0, **grid_extra
+) -> sim.Scenario:
     """A small town whose matters are found by grid workers and hotline calls, instantly reported."""
     return sim.scenario_from_dict(
         {
@@ -40,7 +42,14 @@ def layered_town(grid_share=0.0, city_share=0.0, workers=2, loop=False, solve=No
             },
             "governance": {
                 "instant": {"report_min": 0, "centre_min": 0},
-                "closed_loop": {"verify_min": 4, "accept_min": 3, "assign_min": 2, "feedback_min": 5, "check_min": 7, "evaluate_min": 9},
+                "closed_loop": {
+                    "verify_min": 4,
+                    "accept_min": 3,
+                    "assign_min": 2,
+                    "feedback_min": 5,
+                    "check_min": 7,
+                    "evaluate_min": 9,
+                },
                 "modes": {"joint": {"closed_loop": loop}, "unified": {}},
             },
         }

@@ -35,18 +35,33 @@ def town_scenario() -> sim.Scenario:
         "patrol": {"notice_probability": 0},
         "hotline": {"probability": 0.4, "delay_min": 15, "hours": {"days": "weekdays", "times": ["09:00-17:00"]}},
     }
-    return sim.scenario_from_dict({
-        "name": "incidents",
-        "seed": 5,
-        "days": DAYS,
-        "warmup_days": 1,
-        "territory": {"patches": [{"name": f"p{i}", "x_km": i, "y_km": 0, "weight": w} for i, w in enumerate(WEIGHTS)]},
-        "departments": [{"name": "team", "units": 2, "powers": ["litter", "noise"]}],
-        "incident_types": [
-            {"name": "litter", "rate_per_day": RATES[0], "profile": PROFILE, "service_min": 10, "detection": detection},
-            {"name": "noise", "rate_per_day": RATES[1], "service_min": {"dist": "exponential", "mean": 20}, "detection": detection},
-        ],
-    })
+    return sim.scenario_from_dict(
+        {
+            "name": "incidents",
+            "seed": 5,
+            "days": DAYS,
+            "warmup_days": 1,
+            "territory": {
+                "patches": [{"name": f"p{i}", "x_km": i, "y_km": 0, "weight": w} for i, w in enumerate(WEIGHTS)]
+            },
+            "departments": [{"name": "team", "units": 2, "powers": ["litter", "noise"]}],
+            "incident_types": [
+                {
+                    "name": "litter",
+                    "rate_per_day": RATES[0],
+                    "profile": PROFILE,
+                    "service_min": 10,
+                    "detection": detection,
+                },
+                {
+                    "name": "noise",
+                    "rate_per_day": RATES[1],
+                    "service_min": {"dist": "exponential", "mean": 20},
+                    "detection": detection,
+                },
+            ],
+        }
+    )
 
 
 def incidents_of(scenario: sim.Scenario, mode: str, replication: int = 0):

@@ -22,23 +22,30 @@ RESPONSE_MIN = 30.0
 
 
 def _town(lifetime, delay_min: float = 0.0, rate: float = 100.0) -> sim.Scenario:
-    return sim.scenario_from_dict({
-        "name": "vendors",
-        "seed": 3,
-        "days": 10,
-        "warmup_days": 0,
-        "drain_days": 1,
-        "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
-        "departments": [{"name": "team", "units": 60, "setoff_min": RESPONSE_MIN, "powers": ["vending"]}],
-        "incident_types": [{
-            "name": "vending",
-            "rate_per_day": rate,
-            "service_min": 10,
-            "natural_end_min": lifetime,
-            "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": delay_min}},
-        }],
-        "governance": {"instant": {"report_min": 0, "centre_min": 0}, "modes": {"joint": {}}},
-    })
+    return sim.scenario_from_dict(
+        {
+            "name": "vendors",
+            "seed": 3,
+            "days": 10,
+            "warmup_days": 0,
+            "drain_days": 1,
+            "territory": {"patches": [{"name": "only", "x_km": 0, "y_km": 0}]},
+            "departments": [{"name": "team", "units": 60, "setoff_min": RESPONSE_MIN, "powers": ["vending"]}],
+            "incident_types": [
+                {
+                    "name": "vending",
+                    "rate_per_day": rate,
+                    "service_min": 10,
+                    "natural_end_min": lifetime,
+                    "detection": {
+                        "patrol": {"notice_probability": 0},
+                        "hotline": {"probability": 1, "delay_min": delay_min},
+                    },
+                }
+            ],
+            "governance": {"instant": {"report_min": 0, "centre_min": 0}, "modes": {"joint": {}}},
+        }
+    )
 
 
 @pytest.mark.parametrize("mean_min", [20.0, 60.0, 240.0])

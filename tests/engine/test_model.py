@@ -26,7 +26,9 @@ def anhai_runs(anhai):
 def test_timestamps_in_order(anhai_runs):
     for mode, output in anhai_runs.items():
         for r in output.records:
-            assert _ordered(r.occurred_min, r.detected_min, r.reached_min, r.dispatched_min, r.on_scene_min, r.resolved_min), (mode, r)
+            assert _ordered(
+                r.occurred_min, r.detected_min, r.reached_min, r.dispatched_min, r.on_scene_min, r.resolved_min
+            ), (mode, r)
 
 
 def test_stages_do_not_skip(anhai_runs):
@@ -92,6 +94,7 @@ def test_different_seed_different_incidents(classroom):
 
 def test_modes_see_the_same_incidents(anhai_runs):
     """Common random numbers: identical occurrence times, places and types under every mode."""
+
     def incidents(output):
         return [(r.incident, r.incident_type, r.patch, r.occurred_min) for r in output.records]
 
@@ -115,7 +118,11 @@ def test_each_record_is_written_once(anhai_runs):
 
 def test_on_the_spot_patrol_needs_no_travel(anhai_runs):
     """A patrol able to act on what it finds handles it where it stands."""
-    spot = [r for r in anhai_runs["unified"].records if r.channel == "patrol" and r.incident_type == "street_vending" and r.resolved]
+    spot = [
+        r
+        for r in anhai_runs["unified"].records
+        if r.channel == "patrol" and r.incident_type == "street_vending" and r.resolved
+    ]
     assert spot
     assert any(r.response_min == 0 for r in spot)
 
@@ -130,8 +137,11 @@ def test_office_hours_desk_delays_referrals(classroom_data):
     scenario = sim.scenario_from_dict(data)
     output = sim.run(scenario, "fragmented")
     weekend = [
-        r for r in output.records
-        if r.channel not in ("patrol", "rounds") and 4 * 1440 + 18 * 60 <= r.detected_min < 7 * 1440 and r.reached_min == r.reached_min
+        r
+        for r in output.records
+        if r.channel not in ("patrol", "rounds")
+        and 4 * 1440 + 18 * 60 <= r.detected_min < 7 * 1440
+        and r.reached_min == r.reached_min
     ]
     assert weekend
     for r in weekend:

@@ -57,7 +57,10 @@ def test_streams_differ_and_are_uncorrelated():
 
 
 def test_different_base_seeds_give_different_streams():
-    assert not np.array_equal(RandomStreams(replication_seed(1, 0)).arrivals.random(8), RandomStreams(replication_seed(2, 0)).arrivals.random(8))
+    assert not np.array_equal(
+        RandomStreams(replication_seed(1, 0)).arrivals.random(8),
+        RandomStreams(replication_seed(2, 0)).arrivals.random(8),
+    )
 
 
 def test_stream_names_are_unique_and_the_incident_streams_come_first():

@@ -79,7 +79,11 @@ def _waits(scenario: sim.Scenario, mode: str = "fragmented") -> np.ndarray:
 )
 def test_round_the_clock_a_route_passes_on_a_lattice(t, passes, expected):
     lattice = [30.0 + k * 240.0 for k in range(200)]
-    assert first_round_min(t, passes, 30.0, 240.0, WeeklyHours.always()) == [x for x in lattice if x >= t][passes - 1] == expected
+    assert (
+        first_round_min(t, passes, 30.0, 240.0, WeeklyHours.always())
+        == [x for x in lattice if x >= t][passes - 1]
+        == expected
+    )
 
 
 @pytest.mark.parametrize(
@@ -136,7 +140,9 @@ def test_round_the_clock_rounds_wait_half_a_period_on_average(period):
 def test_with_a_notice_probability_the_wait_grows_by_the_missed_passes():
     """With notice probability q = 0.4: mean P / 2 + P (1 - q) / q; variance P^2 / 12 + P^2 (1 - q) / q^2."""
     period, q = 120.0, 0.4
-    waits = _waits(_town({"period_min": period, "hours": {"times": ["00:00-24:00"]}, "notice_probability": q}, patches=3))
+    waits = _waits(
+        _town({"period_min": period, "hours": {"times": ["00:00-24:00"]}, "notice_probability": q}, patches=3)
+    )
     n = len(waits)
     sd = period * math.sqrt(1 / 12 + (1 - q) / q**2)
     assert abs(waits.mean() - (period / 2 + period * (1 - q) / q)) < 4 * sd / math.sqrt(n)
@@ -207,7 +213,11 @@ def test_rounds_leave_every_other_draw_unchanged():
     ("rounds", "path", "words"),
     [
         ("{period_min: 0}", "departments.sanitation.rounds.period_min", "expected a number greater than 0; got 0"),
-        ("{period_min: 60, notice_probability: 1.5}", "departments.sanitation.rounds.notice_probability", "expected a number of 1 or less"),
+        (
+            "{period_min: 60, notice_probability: 1.5}",
+            "departments.sanitation.rounds.notice_probability",
+            "expected a number of 1 or less",
+        ),
         ("{period_min: 60, sees: [binz]}", "departments.sanitation.rounds.sees.0", "did you mean 'bins'"),
         ("{period_min: 60, patches: [p9]}", "departments.sanitation.rounds.patches.0", "unknown patch 'p9'"),
         ("{period_min: 60, route: 3}", "departments.sanitation.rounds.route", "unknown key 'route'"),

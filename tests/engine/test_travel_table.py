@@ -26,7 +26,9 @@ def road_town(rng, rows: int, cols: int, patch_km: float, zero_trip: bool = Fals
     streets (kept strongly connected by a two-way ring road round the edge)."""
     from sim.io.gis import _Roads, road_table
 
-    territory = Territory(grid={"rows": rows, "cols": cols}, patch_km=patch_km, detour_factor=float(rng.choice([1.0, 1.3])))
+    territory = Territory(
+        grid={"rows": rows, "cols": cols}, patch_km=patch_km, detour_factor=float(rng.choice([1.0, 1.3]))
+    )
     plain = build_town(territory)
     index = {(r, c): r * cols + c for r in range(rows) for c in range(cols)}
     tail, head, minutes = [], [], []
@@ -52,12 +54,16 @@ def road_town(rng, rows: int, cols: int, patch_km: float, zero_trip: bool = Fals
     if zero_trip and plain.size > 1:
         table[0, 1] = 0.0  # a trip of no time: no straight-line bound exists
     table.setflags(write=False)
-    travel = Travel(matrix="roads.csv").with_table(TravelTable(minutes=table, names=plain.names, snapped=plain.size, snap_km=snap))
+    travel = Travel(matrix="roads.csv").with_table(
+        TravelTable(minutes=table, names=plain.names, snapped=plain.size, snap_km=snap)
+    )
     return build_town(territory, travel)
 
 
 def test_travel_takes_the_table_minutes_after_set_off():
-    territory = Territory(patches=[{"name": "a", "x_km": 0, "y_km": 0}, {"name": "b", "x_km": 3, "y_km": 4}], detour_factor=1.0)
+    territory = Territory(
+        patches=[{"name": "a", "x_km": 0, "y_km": 0}, {"name": "b", "x_km": 3, "y_km": 4}], detour_factor=1.0
+    )
     table = np.array([[0.0, 7.0], [9.0, 0.0]], dtype=np.float32)
     table.setflags(write=False)
     town = build_town(territory, Travel(matrix="t.csv").with_table(TravelTable(minutes=table, names=("a", "b"))))
@@ -83,7 +89,9 @@ def test_a_zero_minute_trip_leaves_no_bound_and_no_map_index():
     rng = np.random.default_rng(3)
     town = road_town(rng, 4, 5, 1.0, zero_trip=True)
     assert math.isinf(town.bound_kmh) and math.isinf(town.reach_kmh(30.0))
-    units = [Unit(f"d-{i}", "d", i, i % town.size, town.centres[i % town.size], 0, 30.0, 1.0, 0.0, False) for i in range(30)]
+    units = [
+        Unit(f"d-{i}", "d", i, i % town.size, town.centres[i % town.size], 0, 30.0, 1.0, 0.0, False) for i in range(30)
+    ]
     dispatcher = Dispatcher(simpy.Environment(), town, units, "nearest", [frozenset({"d"})])
     assert dispatcher._cells == {}  # every free unit is compared
 
@@ -105,7 +113,11 @@ def test_nearest_search_on_a_road_network_equals_comparing_every_free_unit(seed,
     env = simpy.Environment()
     units = []
     for d, size in enumerate(sizes):
-        speed, setoff, patrols = float(rng.uniform(10, 40)), float(rng.choice([0.0, 2.0, 5.0])), bool(rng.random() < 0.5)
+        speed, setoff, patrols = (
+            float(rng.uniform(10, 40)),
+            float(rng.choice([0.0, 2.0, 5.0])),
+            bool(rng.random() < 0.5),
+        )
         bases = rng.integers(0, town.size, size=int(rng.integers(1, 4)))
         for i in range(size):
             base = int(bases[i % len(bases)])

@@ -117,7 +117,21 @@ def test_cli_options(tmp_path, capsys):
     path.write_text(json.dumps(_sweep_data(stopping=None)))
     assert main(["sweep", str(path), "--retry-failed"]) == 2
     assert main(["sweep", str(path), "--workers", "0"]) == 2
-    assert main(["sweep", str(path), "--backend", "processes", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "sweep",
+                str(path),
+                "--backend",
+                "processes",
+                "--scheduler",
+                "tcp://127.0.0.1:9",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "error: --scheduler: a scheduler address is for --backend dask, not processes" in capsys.readouterr().err
 
 
@@ -127,21 +141,40 @@ def test_cli_options(tmp_path, capsys):
 def _slow_sweep_file(tmp_path: Path) -> Path:
     """24 runs long enough (a simulated quarter each) that a sweep can be stopped half way."""
     path = tmp_path / "slow.yaml"
-    path.write_text(json.dumps({
-        "name": "slow",
-        "scenario": CLASSROOM,
-        "set": ["days=100"],
-        "parameters": {"departments.sanitation.units": [1, 2, 3]},
-        "modes": ["fragmented", "unified"],
-        "replications": 4,
-        "metrics": ["response_min.median", "within_target"],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "slow",
+                "scenario": CLASSROOM,
+                "set": ["days=100"],
+                "parameters": {"departments.sanitation.units": [1, 2, 3]},
+                "modes": ["fragmented", "unified"],
+                "replications": 4,
+                "metrics": ["response_min.median", "within_target"],
+            }
+        )
+    )
     return path
 
 
 def _start(sweep_file: Path, out: Path, *extra) -> subprocess.Popen:
-    command = [sys.executable, "-m", "sim", "sweep", str(sweep_file), "--out", str(out), "--backend", "processes", "--workers", "2", *extra]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        str(sweep_file),
+        "--out",
+        str(out),
+        "--backend",
+        "processes",
+        "--workers",
+        "2",
+        *extra,
+    ]
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def _wait_for_runs(process: subprocess.Popen, out: Path, count: int) -> None:
@@ -168,15 +201,34 @@ def test_kill_9_then_resume_gives_exactly_the_uninterrupted_tables(tmp_path):
         json.loads((killed / "runs" / name).read_text())  # every kept file is whole
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "sim", "sweep", str(sweep_file), "--out", str(killed), "--resume", "--backend", "processes", "--workers", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "sweep",
+            str(sweep_file),
+            "--out",
+            str(killed),
+            "--resume",
+            "--backend",
+            "processes",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert f"{24 - len(kept)} run now on processes x2, {len(kept)} kept from before, 0 failed" in resumed.stdout
 
     assert main(["sweep", str(sweep_file), "--out", str(tmp_path / "whole"), "--workers", "2"]) == 0
     assert _tables(killed) == _tables(tmp_path / "whole")
-    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (killed / "runs").glob("*.json") if p.name in kept} == kept
+    assert {
+        p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (killed / "runs").glob("*.json") if p.name in kept
+    } == kept
     assert len(list((killed / "runs").glob("*.json"))) == 24
     assert _leftovers(killed) == []
 
@@ -204,7 +256,9 @@ def test_ctrl_c_stops_at_once_and_says_what_was_kept(tmp_path):
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_every_start_method_gives_the_same_rows(method):
     """Workers forked at once, from a forkserver, or spawned fresh compute the same runs."""
-    sweep = sweep_from_dict(_sweep_data(stopping=None, replications=1, parameters={"departments.sanitation.units": [1, 2]}))
+    sweep = sweep_from_dict(
+        _sweep_data(stopping=None, replications=1, parameters={"departments.sanitation.units": [1, 2]})
+    )
     serial = run_sweep(sweep, backend="serial")
     with ProcessBackend(2, method=method) as pool:
         from sim.experiments.runs import _task, run_task

@@ -65,13 +65,20 @@ def test_precision_stops_at_the_first_count_that_is_precise_enough(short_classro
     rule = Precision("response_min.mean", relative_half_width=0.2, max_replications=30)
     comparison = sim.compare(short_classroom, ["fragmented", "joint"], replications=2, precision=rule)
     n = comparison.replications
-    values = {m: [metric_value(_run_summary(short_classroom, o), rule.metric) for o in outs] for m, outs in comparison.outputs.items()}
+    values = {
+        m: [metric_value(_run_summary(short_classroom, o), rule.metric) for o in outs]
+        for m, outs in comparison.outputs.items()
+    }
     assert all(len(v) == n for v in values.values())
     assert 2 < n < 30
     assert all(rule.reached(v) for v in values.values())
     assert not all(rule.reached(v[: n - 1]) for v in values.values())
     report = comparison.summary["precision"]
-    assert report["reached"] and report["metric"] == "response_min.mean" and set(report["relative_half_width_reached"]) == {"fragmented", "joint"}
+    assert (
+        report["reached"]
+        and report["metric"] == "response_min.mean"
+        and set(report["relative_half_width_reached"]) == {"fragmented", "joint"}
+    )
 
 
 def test_precision_gives_up_at_the_maximum(short_classroom):
@@ -112,14 +119,26 @@ def test_run_point_is_a_flat_row_of_the_run(short_classroom):
 
 
 def test_run_point_from_data_applies_overrides(classroom_data):
-    row = run_point(classroom_data, "unified", 7, 0, ["response_min.n"], overrides=[*SHORT, "departments.sanitation.units=3"])
+    row = run_point(
+        classroom_data, "unified", 7, 0, ["response_min.n"], overrides=[*SHORT, "departments.sanitation.units=3"]
+    )
     scenario = sim.scenario_from_dict(classroom_data, overrides=[*SHORT, "departments.sanitation.units=3"])
-    assert row["error"] is None and row["response_min.n"] == _run_summary(scenario, sim.run(scenario, "unified", 7))["response_min"]["n"]
+    assert (
+        row["error"] is None
+        and row["response_min.n"] == _run_summary(scenario, sim.run(scenario, "unified", 7))["response_min"]["n"]
+    )
 
 
 @pytest.mark.parametrize(
     "overrides, mode, words",
-    [(["departments.sanitation.units=-1"], "joint", "ScenarioError: departments.sanitation.units: expected a number of 0 or more; got -1"), ([], "nonesuch", "KeyError: unknown mode 'nonesuch'")],
+    [
+        (
+            ["departments.sanitation.units=-1"],
+            "joint",
+            "ScenarioError: departments.sanitation.units: expected a number of 0 or more; got -1",
+        ),
+        ([], "nonesuch", "KeyError: unknown mode 'nonesuch'"),
+    ],
 )
 def test_a_failed_run_is_a_row_with_its_error(classroom_data, overrides, mode, words):
     row = run_point(classroom_data, mode, 7, 0, ["within_target"], overrides=overrides)
@@ -154,25 +173,40 @@ def test_sweep_runs_equal_single_runs():
     row = result.runs[-1]
     scenario = sim.load_scenario(CLASSROOM, [*SHORT, *sweep.overrides(row["point"])])
     alone = _run_summary(scenario, sim.run(scenario, row["mode"], sweep.seed, row["replication"]))
-    assert row["by_type.garbage_overflow.response_min.median"] == alone["by_type"]["garbage_overflow"]["response_min"]["median"]
+    assert (
+        row["by_type.garbage_overflow.response_min.median"]
+        == alone["by_type"]["garbage_overflow"]["response_min"]["median"]
+    )
 
 
 def test_sweep_files_and_rerun(tmp_path):
     result = run_sweep(small_sweep(), tmp_path, backend="serial")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["runs", "sweep.json", "runs.csv", "summary.csv"] + (
-        ["runs.parquet", "summary.parquet"] if importlib.util.find_spec("pyarrow") else []))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["runs", "sweep.json", "runs.csv", "summary.csv"]
+        + (["runs.parquet", "summary.parquet"] if importlib.util.find_spec("pyarrow") else [])
+    )
     assert len(list((tmp_path / "runs").glob("*.json"))) == 24
     rows = list(csv.DictReader((tmp_path / "runs.csv").open()))
-    assert len(rows) == 24 and list(rows[0])[:4] == ["point", "departments.sanitation.units", "governance.referral.handover_min.mean", "mode"]
+    assert len(rows) == 24 and list(rows[0])[:4] == [
+        "point",
+        "departments.sanitation.units",
+        "governance.referral.handover_min.mean",
+        "mode",
+    ]
     assert "runtime_s" not in rows[0]
     summary = list(csv.DictReader((tmp_path / "summary.csv").open()))
-    assert len(summary) == 8 and float(summary[1]["within_target.mean"]) == pytest.approx(result.summary[1]["within_target.mean"])
+    assert len(summary) == 8 and float(summary[1]["within_target.mean"]) == pytest.approx(
+        result.summary[1]["within_target.mean"]
+    )
     again = rerun(tmp_path, rows[13])  # from the CSV row and sweep.json alone
     original = result.runs[13]
     assert {k: again[k] for k in original if k != "runtime_s"} == {k: original[k] for k in original if k != "runtime_s"}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is None, reason="pyarrow is not installed (the 'parquet' extra); Parquet copies are not written")
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyarrow") is None,
+    reason="pyarrow is not installed (the 'parquet' extra); Parquet copies are not written",
+)
 def test_parquet_copy_equals_the_csv(tmp_path):
     import pyarrow.parquet as pq
 
@@ -248,7 +282,10 @@ def test_sweep_with_stopping_follows_the_rule():
     precision = Precision(**rule)
     counts = {}
     for point in range(4):
-        values = {m: [r["within_target"] for r in result.runs if r["point"] == point and r["mode"] == m] for m in ("fragmented", "unified")}
+        values = {
+            m: [r["within_target"] for r in result.runs if r["point"] == point and r["mode"] == m]
+            for m in ("fragmented", "unified")
+        }
         n = len(values["fragmented"])
         assert n == len(values["unified"]) and n in (3, 5, 7, 9, 11, 12)
         precise = all(precision.reached(v) for v in values.values())

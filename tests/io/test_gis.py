@@ -75,13 +75,29 @@ def problem_of(path: Path) -> str:
 
 def test_columns_give_names_positions_weights_sectors_and_grids(tmp_path):
     write(squares(), tmp_path / "grids.geojson")
-    path = scenario(tmp_path, {"file": "grids.geojson", "id": "code", "sector": "beat", "grid": "village", "weight": "residents"})
+    path = scenario(
+        tmp_path, {"file": "grids.geojson", "id": "code", "sector": "beat", "grid": "village", "weight": "residents"}
+    )
     town = sim.load_scenario(path).territory
     first = town.patches[0]
     # codes '00' start with a digit: made into usable names with a 'p' in front
-    assert (first.name, first.x_km, first.y_km, first.weight, first.sector, first.grid) == ("p00", 0.25, 0.25, 100.0, "S0", "V0")
+    assert (first.name, first.x_km, first.y_km, first.weight, first.sector, first.grid) == (
+        "p00",
+        0.25,
+        0.25,
+        100.0,
+        "S0",
+        "V0",
+    )
     last = town.patches[-1]
-    assert (last.name, last.x_km, last.y_km, last.weight, last.sector, last.grid) == ("p23", 1.75, 1.25, 123.0, "S0", "V1")
+    assert (last.name, last.x_km, last.y_km, last.weight, last.sector, last.grid) == (
+        "p23",
+        1.75,
+        1.25,
+        123.0,
+        "S0",
+        "V1",
+    )
     assert town.patch_km == 0.5
     assert sorted({p.sector for p in town.patches}) == ["S0", "S1"]
 
@@ -89,7 +105,9 @@ def test_columns_give_names_positions_weights_sectors_and_grids(tmp_path):
 def test_defaults_number_the_patches_and_make_one_sector_and_grid(tmp_path):
     write(squares(rows=1, cols=3), tmp_path / "grids.gpkg")
     town = sim.load_scenario(scenario(tmp_path, {"file": "grids.gpkg"})).territory
-    assert [(p.name, p.weight, p.sector, p.grid) for p in town.patches] == [(f"p{i}", 1.0, "all", "all") for i in (1, 2, 3)]
+    assert [(p.name, p.weight, p.sector, p.grid) for p in town.patches] == [
+        (f"p{i}", 1.0, "all", "all") for i in (1, 2, 3)
+    ]
 
 
 def test_patch_km_given_in_the_file_wins(tmp_path):
@@ -103,16 +121,33 @@ def test_patch_km_given_in_the_file_wins(tmp_path):
 
 def test_sectors_and_grids_from_second_layers_by_where_patches_lie(tmp_path):
     write(squares(), tmp_path / "grids.geojson")
-    west_east = gpd.GeoDataFrame({"name": ["west", "east"]},
-                                 geometry=[shapely.box(X0 - 10, Y0 - 10, X0 + 1000, Y0 + 2000), shapely.box(X0 + 1000, Y0 - 10, X0 + 2010, Y0 + 2000)],
-                                 crs=UTM).to_crs("EPSG:4326")  # another CRS: projected onto the patches'
+    west_east = gpd.GeoDataFrame(
+        {"name": ["west", "east"]},
+        geometry=[
+            shapely.box(X0 - 10, Y0 - 10, X0 + 1000, Y0 + 2000),
+            shapely.box(X0 + 1000, Y0 - 10, X0 + 2010, Y0 + 2000),
+        ],
+        crs=UTM,
+    ).to_crs("EPSG:4326")  # another CRS: projected onto the patches'
     write(west_east, tmp_path / "sectors.geojson")
-    south = gpd.GeoDataFrame({"g": ["south", "north"]},
-                             geometry=[shapely.box(X0 - 10, Y0 - 10, X0 + 2010, Y0 + 500), shapely.box(X0 - 10, Y0 + 500, X0 + 2010, Y0 + 2000)], crs=UTM)
+    south = gpd.GeoDataFrame(
+        {"g": ["south", "north"]},
+        geometry=[
+            shapely.box(X0 - 10, Y0 - 10, X0 + 2010, Y0 + 500),
+            shapely.box(X0 - 10, Y0 + 500, X0 + 2010, Y0 + 2000),
+        ],
+        crs=UTM,
+    )
     write(south, tmp_path / "grids_layer.gpkg")
-    path = scenario(tmp_path, {"file": "grids.geojson", "id": "code",
-                               "sectors_from": {"file": "sectors.geojson", "column": "name"},
-                               "grids_from": {"file": "grids_layer.gpkg", "column": "g"}})
+    path = scenario(
+        tmp_path,
+        {
+            "file": "grids.geojson",
+            "id": "code",
+            "sectors_from": {"file": "sectors.geojson", "column": "name"},
+            "grids_from": {"file": "grids_layer.gpkg", "column": "g"},
+        },
+    )
     patches = {p.name: p for p in sim.load_scenario(path).territory.patches}
     assert [patches[f"p0{c}"].sector for c in range(4)] == ["west", "west", "east", "east"]
     assert [patches[f"p{r}0"].grid for r in range(3)] == ["south", "north", "north"]
@@ -120,12 +155,19 @@ def test_sectors_and_grids_from_second_layers_by_where_patches_lie(tmp_path):
 
 def test_weights_from_points_counted_or_added_up_per_patch(tmp_path):
     write(squares(rows=1, cols=3), tmp_path / "grids.geojson")
-    points = gpd.GeoDataFrame({"people": [5, 7, 11, 13]},
-                              geometry=gpd.points_from_xy([X0 + 100, X0 + 200, X0 + 1200, X0 + 9000], [Y0 + 100] * 4), crs=UTM)
+    points = gpd.GeoDataFrame(
+        {"people": [5, 7, 11, 13]},
+        geometry=gpd.points_from_xy([X0 + 100, X0 + 200, X0 + 1200, X0 + 9000], [Y0 + 100] * 4),
+        crs=UTM,
+    )
     write(points, tmp_path / "people.geojson")
-    counted = sim.load_scenario(scenario(tmp_path, {"file": "grids.geojson", "weight_points": {"file": "people.geojson"}}))
+    counted = sim.load_scenario(
+        scenario(tmp_path, {"file": "grids.geojson", "weight_points": {"file": "people.geojson"}})
+    )
     assert [p.weight for p in counted.territory.patches] == [2.0, 0.0, 1.0]  # the point outside every patch is left out
-    summed = sim.load_scenario(scenario(tmp_path, {"file": "grids.geojson", "weight_points": {"file": "people.geojson", "column": "people"}}))
+    summed = sim.load_scenario(
+        scenario(tmp_path, {"file": "grids.geojson", "weight_points": {"file": "people.geojson", "column": "people"}})
+    )
     assert [p.weight for p in summed.territory.patches] == [12.0, 0.0, 11.0]
 
 
@@ -181,7 +223,9 @@ def test_second_load_reads_the_cache_and_imports_no_gis_package(tmp_path):
         "print(len(s.territory.patches), sorted(m for m in ('geopandas', 'pyogrio', 'shapely', 'pyproj') if m in sys.modules))"
     )
     env = {**__import__("os").environ, "SIM_CACHE_DIR": str(tmp_path / "cache")}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=ROOT
+    ).stdout
     assert out.strip() == "12 []"
 
 
@@ -218,7 +262,10 @@ def test_import_sim_and_a_plain_scenario_load_no_gis_module():
 def test_missing_column_names_file_layer_and_column_with_a_suggestion(tmp_path):
     write(squares(), tmp_path / "grids.geojson")
     text = problem_of(scenario(tmp_path, {"file": "grids.geojson", "weight": "resident"}))
-    assert "town.yaml:1: territory.gis.weight: grids.geojson, layer 'grids': no column 'resident'; did you mean 'residents'?" in text
+    assert (
+        "town.yaml:1: territory.gis.weight: grids.geojson, layer 'grids': no column 'resident'; did you mean 'residents'?"
+        in text
+    )
 
 
 def test_missing_file_and_unknown_layer(tmp_path):
@@ -231,7 +278,9 @@ def test_missing_file_and_unknown_layer(tmp_path):
 
 def test_invalid_polygon_names_the_feature(tmp_path):
     frame = squares(rows=1, cols=3)
-    frame.loc[1, "geometry"] = shapely.Polygon([(X0, Y0), (X0 + 500, Y0 + 500), (X0 + 500, Y0), (X0, Y0 + 500)])  # a bow tie
+    frame.loc[1, "geometry"] = shapely.Polygon(
+        [(X0, Y0), (X0 + 500, Y0 + 500), (X0 + 500, Y0), (X0, Y0 + 500)]
+    )  # a bow tie
     write(frame, tmp_path / "grids.geojson")
     text = problem_of(scenario(tmp_path, {"file": "grids.geojson", "id": "code"}))
     assert "grids.geojson, layer 'grids', feature 'p01': invalid polygon (Self-intersection" in text
@@ -241,11 +290,15 @@ def test_empty_and_non_polygon_geometries_name_the_feature(tmp_path):
     frame = squares(rows=1, cols=3)
     frame.loc[2, "geometry"] = shapely.Polygon()
     write(frame, tmp_path / "grids.gpkg")
-    assert "feature 'p02': has an empty geometry" in problem_of(scenario(tmp_path, {"file": "grids.gpkg", "id": "code"}))
+    assert "feature 'p02': has an empty geometry" in problem_of(
+        scenario(tmp_path, {"file": "grids.gpkg", "id": "code"})
+    )
     frame = squares(rows=1, cols=3)
     frame.loc[0, "geometry"] = shapely.Point(X0, Y0)
     write(frame, tmp_path / "points.geojson")
-    assert "feature 'p00': is a Point; expected a polygon" in problem_of(scenario(tmp_path, {"file": "points.geojson", "id": "code"}))
+    assert "feature 'p00': is a Point; expected a polygon" in problem_of(
+        scenario(tmp_path, {"file": "points.geojson", "id": "code"})
+    )
 
 
 def test_overlapping_patches_are_refused(tmp_path):
@@ -280,13 +333,22 @@ def test_bad_values_name_feature_and_column(tmp_path):
     frame = squares(rows=1, cols=2)
     frame["code"] = ["A", "A"]
     write(frame, tmp_path / "dupes.geojson")
-    assert "features 1 and 2 share the id 'A' in column 'code'" in problem_of(scenario(tmp_path, {"file": "dupes.geojson", "id": "code"}))
+    assert "features 1 and 2 share the id 'A' in column 'code'" in problem_of(
+        scenario(tmp_path, {"file": "dupes.geojson", "id": "code"})
+    )
 
 
 def test_a_patch_outside_every_sector_polygon_is_named(tmp_path):
     write(squares(rows=1, cols=2), tmp_path / "grids.geojson")
-    write(gpd.GeoDataFrame({"name": ["west"]}, geometry=[shapely.box(X0 - 10, Y0 - 10, X0 + 500, Y0 + 510)], crs=UTM), tmp_path / "s.geojson")
-    text = problem_of(scenario(tmp_path, {"file": "grids.geojson", "id": "code", "sectors_from": {"file": "s.geojson", "column": "name"}}))
+    write(
+        gpd.GeoDataFrame({"name": ["west"]}, geometry=[shapely.box(X0 - 10, Y0 - 10, X0 + 500, Y0 + 510)], crs=UTM),
+        tmp_path / "s.geojson",
+    )
+    text = problem_of(
+        scenario(
+            tmp_path, {"file": "grids.geojson", "id": "code", "sectors_from": {"file": "s.geojson", "column": "name"}}
+        )
+    )
     assert "territory.gis.sectors_from: s.geojson, layer 's': feature 'p01' of the patches lies in no polygon" in text
 
 

@@ -421,7 +421,10 @@ def test_missing_dist(tmp_path):
 def test_duration_of_wrong_kind(tmp_path):
     text = edit("{dist: lognormal, mean: 15, cv: 0.5}", "fast")
     problem = only_problem(write(tmp_path, text))
-    assert (problem.line, problem.path) == (line_of(text, "service_min: fast"), "incident_types.garbage_overflow.service_min")
+    assert (problem.line, problem.path) == (
+        line_of(text, "service_min: fast"),
+        "incident_types.garbage_overflow.service_min",
+    )
     assert_words(problem.message, "expected a duration", "got 'fast'")
 
 
@@ -527,7 +530,11 @@ def test_incident_type_no_one_may_act_on_in_default_modes(tmp_path):
     text = edit("    units: 2\n    base: r2c0", "    units: 0\n    base: r2c0")
     problems = problems_of(write(tmp_path, text))
     # no department is poolable unless the file says so, so the unified preset's team pools no one
-    assert [p.path for p in problems] == ["governance.modes.fragmented", "governance.modes.joint", "governance.modes.unified"]
+    assert [p.path for p in problems] == [
+        "governance.modes.fragmented",
+        "governance.modes.joint",
+        "governance.modes.unified",
+    ]
     assert all(p.line is None for p in problems)  # the default modes are not in the file
 
 
@@ -595,7 +602,14 @@ def test_set_inside_defaults_keeps_the_other_defaults(tmp_path):
     modes = scenario.governance.modes
     assert list(modes) == ["fragmented", "joint", "unified"]
     assert modes["joint"].dispatch == "own_queue"
-    assert scenario.governance.referral.steps == {"patrol": 1, "grid_worker": 3, "hotline": 2, "camera": 3, "coordination": 2, "grid": 1}
+    assert scenario.governance.referral.steps == {
+        "patrol": 1,
+        "grid_worker": 3,
+        "hotline": 2,
+        "camera": 3,
+        "coordination": 2,
+        "grid": 1,
+    }
 
 
 def test_set_unknown_key_suggests(tmp_path):

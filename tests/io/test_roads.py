@@ -60,10 +60,17 @@ def graph_file(folder: Path, nodes: dict, edges, directed=True, crs=None, name="
 def test_a_straight_road_gives_exactly_the_straight_line_times(tmp_path):
     """Patches on a straight road, no detour: the road table equals straight-line travel to the last bit."""
     xs = [0.0, 0.5, 1.0, 2.0, 3.5]
-    graph_file(tmp_path, {f"n{i}": (x, 0.0) for i, x in enumerate(xs)},
-               [(f"n{i}", f"n{i + 1}", {"highway": "residential"}) for i in range(len(xs) - 1)], directed=False)
-    path = scenario(tmp_path, {"patches": line_patches(xs), "detour_factor": 1.0},
-                    {"roads": "roads.graphml", "speeds_kmh": {"residential": 30}})
+    graph_file(
+        tmp_path,
+        {f"n{i}": (x, 0.0) for i, x in enumerate(xs)},
+        [(f"n{i}", f"n{i + 1}", {"highway": "residential"}) for i in range(len(xs) - 1)],
+        directed=False,
+    )
+    path = scenario(
+        tmp_path,
+        {"patches": line_patches(xs), "detour_factor": 1.0},
+        {"roads": "roads.graphml", "speeds_kmh": {"residential": 30}},
+    )
     loaded = sim.load_scenario(path)
     road = build_town(loaded.territory, loaded.travel)
     straight = build_town(loaded.territory)
@@ -81,15 +88,21 @@ def test_verification_helper_straight_line_is_exact():
 def test_one_way_streets_and_road_classes(tmp_path):
     """From a to b is a one-way primary (1 km at 60 km/h: 1 min); b -> a goes round by c on residential roads."""
     nodes = {"a": (0.0, 0.0), "b": (1.0, 0.0), "c": (0.5, 1.0)}
-    edges = [("a", "b", {"highway": "primary", "length": 1000.0}),
-             ("b", "c", {"highway": "residential", "length": 1500.0}), ("c", "b", {"highway": "residential", "length": 1500.0}),
-             ("c", "a", {"highway": "residential", "length": 1500.0}), ("a", "c", {"highway": "residential", "length": 1500.0})]
+    edges = [
+        ("a", "b", {"highway": "primary", "length": 1000.0}),
+        ("b", "c", {"highway": "residential", "length": 1500.0}),
+        ("c", "b", {"highway": "residential", "length": 1500.0}),
+        ("c", "a", {"highway": "residential", "length": 1500.0}),
+        ("a", "c", {"highway": "residential", "length": 1500.0}),
+    ]
     graph_file(tmp_path, nodes, edges)
     patches = [{"name": n, "x_km": x, "y_km": y} for n, (x, y) in nodes.items()]
-    path = scenario(tmp_path, {"patches": patches}, {"roads": "roads.graphml", "speeds_kmh": {"primary": 60, "residential": 30}})
+    path = scenario(
+        tmp_path, {"patches": patches}, {"roads": "roads.graphml", "speeds_kmh": {"primary": 60, "residential": 30}}
+    )
     minutes = sim.load_scenario(path).travel.table.minutes
-    assert minutes[0, 1] == 1.0          # along the one-way street
-    assert minutes[1, 0] == 6.0          # round by c: 3 km at 30 km/h
+    assert minutes[0, 1] == 1.0  # along the one-way street
+    assert minutes[1, 0] == 6.0  # round by c: 3 km at 30 km/h
     assert minutes[0, 2] == minutes[2, 0] == 3.0
     assert not minutes.flags.writeable
 
@@ -97,7 +110,9 @@ def test_one_way_streets_and_road_classes(tmp_path):
 def test_a_patch_off_the_road_walks_to_its_nearest_node(tmp_path):
     graph_file(tmp_path, {"a": (0.0, 0.0), "b": (1.0, 0.0)}, [("a", "b", {"highway": "x"})], directed=False)
     patches = [{"name": "p", "x_km": 0.0, "y_km": 0.5}, {"name": "q", "x_km": 1.0, "y_km": 0.0}]
-    path = scenario(tmp_path, {"patches": patches}, {"roads": "roads.graphml", "default_speed_kmh": 60, "access_speed_kmh": 10})
+    path = scenario(
+        tmp_path, {"patches": patches}, {"roads": "roads.graphml", "default_speed_kmh": 60, "access_speed_kmh": 10}
+    )
     table = sim.load_scenario(path).travel.table
     assert table.minutes[0, 1] == pytest.approx(3.0 + 1.0)  # 0.5 km at 10 km/h, then 1 km at 60 km/h
     assert table.snap_km[0] == 0.5 and table.snapped == 2
@@ -119,8 +134,13 @@ def test_openstreetmap_extract_with_a_gis_layer(tmp_path):
     pyrosm = pytest.importorskip("pyrosm")
     pbf = pyrosm.get_data("test_pbf")
     x0, y0, x1, y1 = 26.935, 60.522, 26.965, 60.538
-    cells = [shapely.box(x0 + i * (x1 - x0) / 5, y0 + j * (y1 - y0) / 4, x0 + (i + 1) * (x1 - x0) / 5, y0 + (j + 1) * (y1 - y0) / 4)
-             for j in range(4) for i in range(5)]
+    cells = [
+        shapely.box(
+            x0 + i * (x1 - x0) / 5, y0 + j * (y1 - y0) / 4, x0 + (i + 1) * (x1 - x0) / 5, y0 + (j + 1) * (y1 - y0) / 4
+        )
+        for j in range(4)
+        for i in range(5)
+    ]
     gpd.GeoDataFrame(geometry=cells, crs="EPSG:4326").to_file(tmp_path / "grids.geojson", driver="GeoJSON")
     path = scenario(tmp_path, {"gis": {"file": "grids.geojson"}}, {"roads": pbf})
     loaded = sim.load_scenario(path)
@@ -137,7 +157,9 @@ def test_openstreetmap_extract_with_a_gis_layer(tmp_path):
 def test_road_map_coordinates_need_patches_from_a_gis_layer(tmp_path):
     graph_file(tmp_path, {"a": (24.9, 60.1), "b": (24.91, 60.1)}, [("a", "b", {})], crs="EPSG:4326")
     path = scenario(tmp_path, {"patches": line_patches([0.0, 1.0])}, {"roads": "roads.graphml"})
-    with pytest.raises(ScenarioError, match=r"travel\.roads: the road network has map coordinates but the patches have none"):
+    with pytest.raises(
+        ScenarioError, match=r"travel\.roads: the road network has map coordinates but the patches have none"
+    ):
         sim.load_scenario(path)
 
 

@@ -43,17 +43,29 @@ def _problems(tmp_path, text) -> list[str]:
 
 
 def test_factorial_points_in_order_and_ranges_inclusive():
-    sweep = sweep_from_dict(_sweep(parameters={
-        "departments.sanitation.units": {"from": 1, "to": 3, "step": 1},
-        "governance.referral.handover_min.mean": {"from": 0.1, "to": 0.3, "count": 3},
-        "target_min": [20, 40],
-    }))
+    sweep = sweep_from_dict(
+        _sweep(
+            parameters={
+                "departments.sanitation.units": {"from": 1, "to": 3, "step": 1},
+                "governance.referral.handover_min.mean": {"from": 0.1, "to": 0.3, "count": 3},
+                "target_min": [20, 40],
+            }
+        )
+    )
     assert len(sweep.points) == 3 * 3 * 2
-    assert sweep.points[0] == {"departments.sanitation.units": 1, "governance.referral.handover_min.mean": 0.1, "target_min": 20}
+    assert sweep.points[0] == {
+        "departments.sanitation.units": 1,
+        "governance.referral.handover_min.mean": 0.1,
+        "target_min": 20,
+    }
     assert sweep.points[1]["target_min"] == 40  # the last parameter varies fastest
     assert sorted({p["governance.referral.handover_min.mean"] for p in sweep.points}) == [0.1, 0.2, 0.3]
     assert all(isinstance(p["departments.sanitation.units"], int) for p in sweep.points)
-    assert sweep.overrides(0) == ("departments.sanitation.units=1", "governance.referral.handover_min.mean=0.1", "target_min=20")
+    assert sweep.overrides(0) == (
+        "departments.sanitation.units=1",
+        "governance.referral.handover_min.mean=0.1",
+        "target_min=20",
+    )
 
 
 def test_no_parameters_is_one_point():
@@ -63,11 +75,18 @@ def test_no_parameters_is_one_point():
 
 @pytest.mark.parametrize("design, samples", [("lhs", 10), ("sobol", 16)])
 def test_space_filling_designs_stay_in_bounds_and_fill_them(design, samples):
-    sweep = sweep_from_dict(_sweep(design=design, samples=samples, seed=5, parameters={
-        "incident_types.garbage_overflow.rate_per_day": {"low": 2, "high": 12},
-        "departments.sanitation.units": {"low": 1, "high": 4, "integer": True},
-        "governance.modes.unified.leave_probability": [0, 0.5],
-    }))
+    sweep = sweep_from_dict(
+        _sweep(
+            design=design,
+            samples=samples,
+            seed=5,
+            parameters={
+                "incident_types.garbage_overflow.rate_per_day": {"low": 2, "high": 12},
+                "departments.sanitation.units": {"low": 1, "high": 4, "integer": True},
+                "governance.modes.unified.leave_probability": [0, 0.5],
+            },
+        )
+    )
     rates = np.array([p["incident_types.garbage_overflow.rate_per_day"] for p in sweep.points])
     units = [p["departments.sanitation.units"] for p in sweep.points]
     assert len(sweep.points) == samples
@@ -83,20 +102,41 @@ def test_space_filling_designs_stay_in_bounds_and_fill_them(design, samples):
 
 def test_same_seed_same_design_other_seed_other_design():
     def points(seed):
-        return sweep_from_dict(_sweep(design="lhs", samples=6, seed=seed, parameters={"target_min": {"low": 10, "high": 60}})).points
+        return sweep_from_dict(
+            _sweep(design="lhs", samples=6, seed=seed, parameters={"target_min": {"low": 10, "high": 60}})
+        ).points
 
     assert points(1) == points(1)
     assert points(1) != points(2)
 
 
 def test_log_interval():
-    sweep = sweep_from_dict(_sweep(design="lhs", samples=20, seed=3, parameters={"target_min": {"low": 1, "high": 1000, "log": True}}))
+    sweep = sweep_from_dict(
+        _sweep(design="lhs", samples=20, seed=3, parameters={"target_min": {"low": 1, "high": 1000, "log": True}})
+    )
     values = np.log10([p["target_min"] for p in sweep.points])
     assert (values >= 0).all() and (values <= 3).all()
     assert np.histogram(values, bins=4, range=(0, 3))[0].tolist() == [5, 5, 5, 5]
 
 
-@pytest.mark.parametrize("value", ["yes", "none", "12:30", "a: b", 0.1, 1e-7, 1e20, -3, True, None, [1, "two"], {"dist": "lognormal", "mean": 30, "cv": 1.0}, ["enforcement"]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yes",
+        "none",
+        "12:30",
+        "a: b",
+        0.1,
+        1e-7,
+        1e20,
+        -3,
+        True,
+        None,
+        [1, "two"],
+        {"dist": "lognormal", "mean": 30, "cv": 1.0},
+        ["enforcement"],
+    ],
+)
 def test_override_text_reads_back_as_the_same_value(value):
     data, _ = apply_overrides({"name": "x"}, [f"name={override_text(value)}"])
     assert data["name"] == value
@@ -106,20 +146,28 @@ def test_override_text_reads_back_as_the_same_value(value):
 
 
 def test_unknown_key_with_line_and_suggestion(tmp_path):
-    problems = _problems(tmp_path, f"""
+    problems = _problems(
+        tmp_path,
+        f"""
         scenario: {CLASSROOM}
         replicatons: 3
-    """)
-    assert problems == [f"{tmp_path / 'sweep.yaml'}:2: replicatons: unknown key 'replicatons'; did you mean 'replications'?"]
+    """,
+    )
+    assert problems == [
+        f"{tmp_path / 'sweep.yaml'}:2: replicatons: unknown key 'replicatons'; did you mean 'replications'?"
+    ]
 
 
 def test_parameter_key_path_is_checked_against_the_scenario(tmp_path):
-    problems = _problems(tmp_path, f"""
+    problems = _problems(
+        tmp_path,
+        f"""
         scenario: {CLASSROOM}
         parameters:
           departments.sanitation.units: [1, 2]
           departments.sanitaton.units: [1, 2]
-    """)
+    """,
+    )
     assert len(problems) == 1
     assert problems[0].startswith(f"{tmp_path / 'sweep.yaml'}:4: parameters.departments.sanitaton.units: ")
     assert "did you mean 'sanitation'" in problems[0]
@@ -137,11 +185,36 @@ def test_parameter_key_path_is_checked_against_the_scenario(tmp_path):
         ("parameters:\n  target_min: []", 3, "parameters.target_min", "an empty list"),
         ("parameters:\n  target_min: {from: 5, to: 1, step: 1}", 3, "parameters.target_min", "to >= from"),
         ("parameters:\n  seed: [1, 2]", 3, "parameters.seed", "cannot be varied"),
-        ("design: sobol\nsamples: 10\nparameters:\n  target_min: {low: 1, high: 5}", 3, "samples", "power of 2 (e.g. 8 or 16)"),
-        ("design: lhs\nparameters:\n  target_min: {low: 1, high: 5}", 2, "samples", "required key 'samples' is missing"),
-        ("stopping: {metric: within_target, relative_half_width: 0.1}\nreplications: 1", 3, "replications", "at least 2"),
-        ("stopping: {metric: within_targt, relative_half_width: 0.1}\nreplications: 2", 2, "stopping.metric", "did you mean 'within_target'"),
-        ("set: [departments.sanitation.units=-1]", 2, "set: departments.sanitation.units", "expected a number of 0 or more; got -1"),
+        (
+            "design: sobol\nsamples: 10\nparameters:\n  target_min: {low: 1, high: 5}",
+            3,
+            "samples",
+            "power of 2 (e.g. 8 or 16)",
+        ),
+        (
+            "design: lhs\nparameters:\n  target_min: {low: 1, high: 5}",
+            2,
+            "samples",
+            "required key 'samples' is missing",
+        ),
+        (
+            "stopping: {metric: within_target, relative_half_width: 0.1}\nreplications: 1",
+            3,
+            "replications",
+            "at least 2",
+        ),
+        (
+            "stopping: {metric: within_targt, relative_half_width: 0.1}\nreplications: 2",
+            2,
+            "stopping.metric",
+            "did you mean 'within_target'",
+        ),
+        (
+            "set: [departments.sanitation.units=-1]",
+            2,
+            "set: departments.sanitation.units",
+            "expected a number of 0 or more; got -1",
+        ),
         ("set: [departments.nobody.units=3]", 2, "set.0", "no item 'nobody'"),
     ],
 )
@@ -155,13 +228,21 @@ def test_problems_name_file_line_key_path_and_expectation(tmp_path, body, line, 
 
 def test_missing_scenario_file(tmp_path):
     problems = _problems(tmp_path, "scenario: nowhere.yaml\n")
-    assert problems == [f"{tmp_path / 'sweep.yaml'}:1: scenario: no scenario file at {tmp_path / 'nowhere.yaml'} (the path is relative to the sweep file); expected a YAML scenario file"]
+    assert problems == [
+        f"{tmp_path / 'sweep.yaml'}:1: scenario: no scenario file at {tmp_path / 'nowhere.yaml'} (the path is relative to the sweep file); expected a YAML scenario file"
+    ]
 
 
 def test_problems_in_the_scenario_name_the_scenario_file(tmp_path):
-    (tmp_path / "town.yaml").write_text(Path(CLASSROOM).read_text().replace("units: 2\n    base: r2c0", "units: -2\n    base: r2c0"))
+    (tmp_path / "town.yaml").write_text(
+        Path(CLASSROOM).read_text().replace("units: 2\n    base: r2c0", "units: -2\n    base: r2c0")
+    )
     problems = _problems(tmp_path, "scenario: town.yaml\n")
-    assert len(problems) == 1 and problems[0].startswith(f"{tmp_path / 'town.yaml'}:") and "departments.sanitation.units" in problems[0]
+    assert (
+        len(problems) == 1
+        and problems[0].startswith(f"{tmp_path / 'town.yaml'}:")
+        and "departments.sanitation.units" in problems[0]
+    )
 
 
 def test_scenario_path_is_relative_to_the_sweep_file(tmp_path):
@@ -175,24 +256,32 @@ def test_scenario_path_is_relative_to_the_sweep_file(tmp_path):
 def test_every_value_of_a_parameter_is_checked_when_the_file_is_read(tmp_path):
     """A bad value anywhere in a list, a range or at an interval's end is a problem at load time,
     on the parameter's line, not an error row after the other runs."""
-    problems = _problems(tmp_path, f"""
+    problems = _problems(
+        tmp_path,
+        f"""
         scenario: {CLASSROOM}
         parameters:
           departments.sanitation.units: [1, 2, -1]
           target_min: {{from: 10, to: 40, step: 10}}
-        """)
+        """,
+    )
     assert problems == [
         f"{tmp_path / 'sweep.yaml'}:3: parameters.departments.sanitation.units: the value -1 is not allowed: "
         "expected a number of 0 or more; got -1"
     ]
-    problems = _problems(tmp_path, f"""
+    problems = _problems(
+        tmp_path,
+        f"""
         scenario: {CLASSROOM}
         design: lhs
         samples: 4
         parameters:
           governance.referral.misroute_probability: {{low: 0.5, high: 1.5}}
-        """)
-    assert len(problems) == 1 and ":5: parameters.governance.referral.misroute_probability: the value 1.5" in problems[0]
+        """,
+    )
+    assert (
+        len(problems) == 1 and ":5: parameters.governance.referral.misroute_probability: the value 1.5" in problems[0]
+    )
 
 
 def test_values_are_judged_alone_so_valid_combinations_pass(tmp_path):
@@ -219,11 +308,17 @@ def test_fingerprint_follows_what_determines_results(tmp_path):
     base = _sweep(parameters={"target_min": [20, 40]}, out="a")
     first = sweep_from_dict(base).fingerprint()
     assert sweep_from_dict({**base, "out": "b", "name": "other"}).fingerprint() == first
-    assert sweep_from_dict({**base, "parameters": {"target_min": [20, 41]}}).fingerprint()["hashes"]["scenario"] == first["hashes"]["scenario"]
+    assert (
+        sweep_from_dict({**base, "parameters": {"target_min": [20, 41]}}).fingerprint()["hashes"]["scenario"]
+        == first["hashes"]["scenario"]
+    )
     changed = sweep_from_dict({**base, "parameters": {"target_min": [20, 41]}}).fingerprint()
     assert changed["hash"] != first["hash"] and changed["hashes"]["sweep"] != first["hashes"]["sweep"]
     other_scenario = sweep_from_dict({**base, "set": base["set"] + ["departments.police.units=2"]}).fingerprint()
-    assert other_scenario["hashes"]["scenario"] != first["hashes"]["scenario"] and other_scenario["hashes"]["sweep"] == first["hashes"]["sweep"]
+    assert (
+        other_scenario["hashes"]["scenario"] != first["hashes"]["scenario"]
+        and other_scenario["hashes"]["sweep"] == first["hashes"]["sweep"]
+    )
     explicit_default = sweep_from_dict({**base, "set": base["set"] + ["target_min=30"]}).fingerprint()
     assert explicit_default == first  # the resolved scenario is hashed: writing out a default changes nothing
 
@@ -246,6 +341,8 @@ def test_shipped_sweeps_are_valid_and_run(path, tmp_path):
         small["parameters"] = {k: v[:2] for k, v in small["parameters"].items()}
     else:
         small["samples"] = 2
-    result = run_sweep(sweep_from_dict(small, source=str(path), base_dir=path.parent), tmp_path / "out", backend="serial")
+    result = run_sweep(
+        sweep_from_dict(small, source=str(path), base_dir=path.parent), tmp_path / "out", backend="serial"
+    )
     assert not result.failed and len(result.runs) == len(result.sweep.points) * len(result.sweep.modes) * 2
     assert all(not math.isnan(r[m]) for r in result.runs for m in result.sweep.metrics if r[m] is not None)

@@ -45,7 +45,11 @@ def test_shapley_shares_of_a_two_lever_game_with_an_interaction():
 def test_corners_run_from_fragmented_to_unified(classroom):
     varied, modes = corner_modes(classroom)
     assert varied == ("authority", "information", "dispatch", "coordination")
-    assert len(modes) == 16 and next(iter(modes)) == "none" and list(modes)[-1] == "authority-information-dispatch-coordination"
+    assert (
+        len(modes) == 16
+        and next(iter(modes)) == "none"
+        and list(modes)[-1] == "authority-information-dispatch-coordination"
+    )
     first, last = modes["none"], modes["authority-information-dispatch-coordination"]
     assert (first.information, first.leave_probability, first.authority.pooled) == ("referral", 0.5, "none")
     assert (last.information, last.leave_probability, last.coordination) == ("instant", 0.0, "concurrent")
@@ -64,7 +68,9 @@ def test_first_and_last_corners_reproduce_the_modes_run_directly(classroom_data)
     for r in range(2):
         for corner, mode in ((0, "fragmented"), (-1, "unified")):
             direct = run_point(scenario, mode, scenario.seed, r, METRICS)
-            assert [result.values[m][r, corner] for m in METRICS] == pytest.approx([direct[m] for m in METRICS], rel=1e-12)
+            assert [result.values[m][r, corner] for m in METRICS] == pytest.approx(
+                [direct[m] for m in METRICS], rel=1e-12
+            )
 
 
 @pytest.fixture(scope="module")
@@ -143,21 +149,53 @@ def test_waterfall_ends_at_the_last_mode(decomposition):
     assert bars[-1].get_height() == pytest.approx(table["to"]["mean"])
     step_ends = bars[-2].get_y() + bars[-2].get_height()
     assert step_ends == pytest.approx(table["to"]["mean"])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["fragmented", "authority", "information", "dispatch", "coordination", "unified"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "fragmented",
+        "authority",
+        "information",
+        "dispatch",
+        "coordination",
+        "unified",
+    ]
 
 
 # --------------------------------------------------------------------------- command line
 
 
 def test_decompose_command_writes_tables_and_figure(tmp_path, capsys):
-    code = main(["decompose", CLASSROOM, "--days", "2", "-r", "3", "--backend", "serial", "--type", "garbage_overflow", "--out", str(tmp_path)])
+    code = main(
+        [
+            "decompose",
+            CLASSROOM,
+            "--days",
+            "2",
+            "-r",
+            "3",
+            "--backend",
+            "serial",
+            "--type",
+            "garbage_overflow",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
-    for words in ("Shapley share", "switched alone", "switched last", "leave_probability", "interactions have intervals that include 0"):
+    for words in (
+        "Shapley share",
+        "switched alone",
+        "switched last",
+        "leave_probability",
+        "interactions have intervals that include 0",
+    ):
         assert words in out
     data = json.loads((tmp_path / "decompose.json").read_text())
-    assert set(data["metrics"]) == {"by_type.garbage_overflow.response_min.median", "by_type.garbage_overflow.response_min.p90",
-                                    "response_min.median", "response_min.p90"}
+    assert set(data["metrics"]) == {
+        "by_type.garbage_overflow.response_min.median",
+        "by_type.garbage_overflow.response_min.p90",
+        "response_min.median",
+        "response_min.p90",
+    }
     assert (tmp_path / "effects.csv").read_text().startswith("metric,term,kind,mean,ci_low,ci_high")
     assert (tmp_path / "figures" / "waterfall.png").stat().st_size > 10_000
 

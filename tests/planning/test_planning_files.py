@@ -16,10 +16,28 @@ CLASSROOM = str(SCENARIOS / "classroom.yaml")
 @pytest.fixture(scope="module")
 def staff_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("staff")
-    code = main([
-        "staff", CLASSROOM, "--target", "p90 response <= 60", "--days", "2", "--min-replications", "3",
-        "--max-replications", "4", "--max-units", "8", "--baseline", "none", "--backend", "serial", "--out", str(out),
-    ])
+    code = main(
+        [
+            "staff",
+            CLASSROOM,
+            "--target",
+            "p90 response <= 60",
+            "--days",
+            "2",
+            "--min-replications",
+            "3",
+            "--max-replications",
+            "4",
+            "--max-units",
+            "8",
+            "--baseline",
+            "none",
+            "--backend",
+            "serial",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out
 
@@ -46,10 +64,29 @@ def test_staff_writes_json_and_csv_in_units_and_people(staff_folder):
 
 
 def test_staff_prints_its_answer_in_units_and_people(tmp_path, capsys):
-    assert main([
-        "staff", CLASSROOM, "--target", "p90 response <= 60", "--days", "2", "--min-replications", "3",
-        "--max-replications", "3", "--max-units", "6", "--baseline", "none", "--backend", "serial",
-    ]) == 0
+    assert (
+        main(
+            [
+                "staff",
+                CLASSROOM,
+                "--target",
+                "p90 response <= 60",
+                "--days",
+                "2",
+                "--min-replications",
+                "3",
+                "--max-replications",
+                "3",
+                "--max-units",
+                "6",
+                "--baseline",
+                "none",
+                "--backend",
+                "serial",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("unified: "))
     assert " units = " in line and " people (" in line

@@ -40,7 +40,11 @@ def sweep_file(tmp_path, parameters: dict, **extra) -> str:
 CREW = "departments.sanitation.crew"  # reported, not simulated: cannot change any run
 UNITS = "departments.sanitation.units"
 RATE = "incident_types.garbage_overflow.rate_per_day"
-KNOWN = {UNITS: {"low": 1, "high": 4, "integer": True}, CREW: {"low": 1, "high": 6, "integer": True}, RATE: {"low": 4, "high": 24}}
+KNOWN = {
+    UNITS: {"low": 1, "high": 4, "integer": True},
+    CREW: {"low": 1, "high": 6, "integer": True},
+    RATE: {"low": 4, "high": 24},
+}
 
 
 # --------------------------------------------------------------------------- factors
@@ -132,7 +136,23 @@ def test_sensitivity_bars_show_both_indices(sobol):
 
 def test_sensitivity_command_writes_indices_and_figures(tmp_path, capsys):
     path = sweep_file(tmp_path, KNOWN)
-    assert main(["sensitivity", path, "--backend", "serial", "--samples", "8", "--metrics", "utilisation.sanitation", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "sensitivity",
+                path,
+                "--backend",
+                "serial",
+                "--samples",
+                "8",
+                "--metrics",
+                "utilisation.sanitation",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "S1 (first order)" in out and "ST (total)" in out and CREW in out
     data = json.loads((tmp_path / "out" / "sensitivity.json").read_text())

@@ -18,8 +18,13 @@ def test_centre_staffing_matches_erlang_c():
     exact = min(c for c in range(6, 20) if erlang_c_wait(c, arrivals, handling) <= wait_target)
     assert erlang_c_wait(exact - 1, arrivals, handling) > 1.5 * wait_target, "choose a target the noise can decide"
     scenario = centre_scenario(9, arrivals, handling, days=5)
-    result = staff(scenario, f"mean response <= {handling + wait_target}", mode="pooled", centre=True,
-                   rule=Rule(min_replications=4, max_replications=12, batch=4))
+    result = staff(
+        scenario,
+        f"mean response <= {handling + wait_target}",
+        mode="pooled",
+        centre=True,
+        rule=Rule(min_replications=4, max_replications=12, batch=4),
+    )
     assert result.departments == (CENTRE_OPERATORS,)
     assert result.answer == exact
     assert result.at_answer.verdict == MET and result.one_fewer.verdict == NOT_MET
@@ -44,8 +49,25 @@ def test_an_unstaffed_centre_or_a_mode_without_it_cannot_be_sized(classroom):
 def test_staff_command_sizes_the_centre(tmp_path, capsys):
     scenario = tmp_path / "centre.yaml"
     scenario.write_text(yaml.safe_dump(centre_scenario(4, 0.3, 10.0, days=3).model_dump(mode="json")))
-    code = main(["staff", str(scenario), "--centre", "--mode", "pooled", "--target", "mean response <= 14",
-                 "--backend", "serial", "--min-replications", "3", "--max-replications", "6", "--max-units", "10"])
+    code = main(
+        [
+            "staff",
+            str(scenario),
+            "--centre",
+            "--mode",
+            "pooled",
+            "--target",
+            "mean response <= 14",
+            "--backend",
+            "serial",
+            "--min-replications",
+            "3",
+            "--max-replications",
+            "6",
+            "--max-units",
+            "10",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "Staffing centre.operators" in out and "pooled:" in out

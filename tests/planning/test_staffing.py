@@ -66,7 +66,12 @@ def test_bad_targets_say_what_is_wrong(classroom, text, words):
 
 def test_verdicts_read_the_interval_against_the_target(classroom):
     upper = parse_target("p90 response <= 30", classroom)
-    assert [upper.verdict(*ci) for ci in ((20, 29), (31, 40), (25, 35), (None, None))] == [MET, NOT_MET, UNDECIDED, UNDECIDED]
+    assert [upper.verdict(*ci) for ci in ((20, 29), (31, 40), (25, 35), (None, None))] == [
+        MET,
+        NOT_MET,
+        UNDECIDED,
+        UNDECIDED,
+    ]
     lower = parse_target("within target >= 0.9", classroom)
     assert [lower.verdict(*ci) for ci in ((0.91, 0.95), (0.8, 0.85), (0.85, 0.95))] == [MET, NOT_MET, UNDECIDED]
 
@@ -127,7 +132,13 @@ def test_mmc_staffing_matches_erlang_c(wait_target, start):
     exact = min(c for c in range(6, 20) if erlang_c_wait(c, arrivals, service) <= wait_target)
     assert erlang_c_wait(exact - 1, arrivals, service) > 1.5 * wait_target, "choose a target the noise can decide"
     scenario = queue_scenario(start, arrivals, service, days=6, warmup_days=1)
-    result = staff(scenario, f"mean response <= {wait_target}", mode="pooled", departments=["team"], rule=Rule(min_replications=4, max_replications=12, batch=4))
+    result = staff(
+        scenario,
+        f"mean response <= {wait_target}",
+        mode="pooled",
+        departments=["team"],
+        rule=Rule(min_replications=4, max_replications=12, batch=4),
+    )
     assert result.answer == exact
     assert result.at_answer.verdict == MET and result.one_fewer.verdict == NOT_MET
     assert result.at_answer.ci_high <= wait_target < result.one_fewer.ci_low
@@ -143,8 +154,26 @@ def test_staff_needs_a_department_when_the_mode_pools_none(classroom):
 
 
 def test_staff_command_compares_with_fragmented(tmp_path, capsys):
-    code = main(["staff", CLASSROOM, "--days", "3", "--target", "p90 response of street_vending <= 40", "--backend", "serial",
-                 "--min-replications", "3", "--max-replications", "6", "--max-units", "8", "--out", str(tmp_path)])
+    code = main(
+        [
+            "staff",
+            CLASSROOM,
+            "--days",
+            "3",
+            "--target",
+            "p90 response of street_vending <= 40",
+            "--backend",
+            "serial",
+            "--min-replications",
+            "3",
+            "--max-replications",
+            "6",
+            "--max-units",
+            "8",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "Staffing enforcement, sanitation" in out and "unified:" in out and "fragmented:" in out

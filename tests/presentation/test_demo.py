@@ -34,8 +34,10 @@ def test_demo_garbage_tells_half_a_day_becoming_minutes(tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     garbage = {m: s["by_type"]["garbage_overflow"]["response_min"] for m, s in summary["modes"].items()}
     assert garbage["fragmented"]["median"] >= 4 * 60 and garbage["joint"]["median"] < 30
-    lines = {m: next(line for line in out.splitlines() if line.strip().startswith(f"{m} ") and "median" in line)
-             for m in ("fragmented", "joint", "unified")}
+    lines = {
+        m: next(line for line in out.splitlines() if line.strip().startswith(f"{m} ") and "median" in line)
+        for m in ("fragmented", "joint", "unified")
+    }
     assert plots.format_minutes(garbage["fragmented"]["median"]) in lines["fragmented"]
     assert plots.format_minutes(garbage["joint"]["median"]) in lines["joint"]
     assert "anhai_garbage" in out and "desk hand-overs" in out and "posted in the shared group" in out
@@ -94,9 +96,13 @@ def test_units_sit_at_base_then_drive_to_the_job(classroom_results):
     jobs = classroom_results.jobs
     tracks = unit_tracks(classroom_results, "joint")
     town = classroom_results.town
-    row = next(i for i in range(len(jobs["unit"]))
-               if jobs["mode"][i] == "joint" and jobs["department"][i] == "sanitation"
-               and jobs["arrived_min"][i] > jobs["dispatched_min"][i])
+    row = next(
+        i
+        for i in range(len(jobs["unit"]))
+        if jobs["mode"][i] == "joint"
+        and jobs["department"][i] == "sanitation"
+        and jobs["arrived_min"][i] > jobs["dispatched_min"][i]
+    )
     times, points = tracks[jobs["unit"][row]]
     patch = town.xy_km[town.names.index(jobs["patch"][row])]
     middle = (jobs["arrived_min"][row] + jobs["done_min"][row]) / 2
@@ -120,8 +126,12 @@ def test_classroom_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(EXAMPLES / "classroom.ipynb", as_version=4)
-    client = NotebookClient(notebook, timeout=300, kernel_name=_kernel(tmp_path, monkeypatch),
-                            resources={"metadata": {"path": str(EXAMPLES)}})
+    client = NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name=_kernel(tmp_path, monkeypatch),
+        resources={"metadata": {"path": str(EXAMPLES)}},
+    )
     client.execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
@@ -155,13 +165,17 @@ def test_an_installed_package_carries_the_scenarios_and_the_demo_finds_them(tmp_
     isolation = ["--no-build-isolation"] if _setuptools_version() >= (70, 1) else []
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path / "wheel"), *isolation],
-        check=True, capture_output=True, cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
     )
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     shipped = {p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.yaml")}
-    packed = {p.relative_to(site / "sim" / "scenarios").as_posix() for p in (site / "sim" / "scenarios").rglob("*.yaml")}
+    packed = {
+        p.relative_to(site / "sim" / "scenarios").as_posix() for p in (site / "sim" / "scenarios").rglob("*.yaml")
+    }
     assert packed == shipped and len(shipped) >= 11
     code = (
         "import sim, sim.presentation.demo, sim.io.sweepfile; path = sim.presentation.demo.scenario_path('garbage'); "
@@ -170,8 +184,14 @@ def test_an_installed_package_carries_the_scenarios_and_the_demo_finds_them(tmp_
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=elsewhere,
-                          env={**os.environ, "PYTHONPATH": str(site)}, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        check=True,
+    )
     where, name, points = done.stdout.split()
     assert where == str(site / "sim" / "scenarios" / "anhai_garbage.yaml") and name == "anhai_garbage" and points == "5"
 

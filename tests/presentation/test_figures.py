@@ -145,7 +145,9 @@ def test_utilisation_and_queue_figure_has_a_line_per_mode_per_department(results
 def test_story_is_one_garbage_incident_found_by_patrol_in_every_mode(story):
     assert story.incident_type == "garbage_overflow" and story.channel == "patrol"
     assert list(story.events) == MODES
-    assert {(events[0].at_min, events[0].stage) for events in story.events.values()} == {(story.occurred_min, Stage.OCCURRED)}
+    assert {(events[0].at_min, events[0].stage) for events in story.events.values()} == {
+        (story.occurred_min, Stage.OCCURRED)
+    }
     assert all(events[-1].stage is Stage.RESOLVED for events in story.events.values())
 
 
@@ -178,11 +180,21 @@ def test_timeline_shows_each_mode_as_a_row_against_desk_hours(results, story):
 
 
 SWEEP_ROWS = [
-    {"point": p, "departments.sanitation.units": units, "mode": mode, "replications": 3,
-     "response_min.median.mean": base / units, "response_min.median.ci_low": base / units * 0.8,
-     "response_min.median.ci_high": base / units * 1.2, "response_min.median.diff": 1.0,
-     "response_min.median.diff_ci_low": 0.5, "response_min.median.diff_ci_high": 1.5,
-     "within_target": share, "within_target_ci_low": share - 0.1, "within_target_ci_high": min(1.0, share + 0.1)}
+    {
+        "point": p,
+        "departments.sanitation.units": units,
+        "mode": mode,
+        "replications": 3,
+        "response_min.median.mean": base / units,
+        "response_min.median.ci_low": base / units * 0.8,
+        "response_min.median.ci_high": base / units * 1.2,
+        "response_min.median.diff": 1.0,
+        "response_min.median.diff_ci_low": 0.5,
+        "response_min.median.diff_ci_high": 1.5,
+        "within_target": share,
+        "within_target_ci_low": share - 0.1,
+        "within_target_ci_high": min(1.0, share + 0.1),
+    }
     for p, units in enumerate((1, 2, 4))
     for mode, base, share in (("fragmented", 900.0, 0.1), ("joint", 20.0, 0.9), ("unified", 15.0, 0.95))
 ]
@@ -198,8 +210,13 @@ def test_sweep_columns_find_parameters_and_metrics_in_either_naming():
 
 
 def test_sweep_curve_has_a_line_and_band_per_mode(tmp_path):
-    ax = plots.plot_sweep(SWEEP_ROWS, "departments.sanitation.units", "response_min.median.mean",
-                          low="response_min.median.ci_low", high="response_min.median.ci_high")
+    ax = plots.plot_sweep(
+        SWEEP_ROWS,
+        "departments.sanitation.units",
+        "response_min.median.mean",
+        low="response_min.median.ci_low",
+        high="response_min.median.ci_high",
+    )
     assert [line.get_label() for line in ax.get_lines()] == MODES
     assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 3
     assert ax.get_xlabel() == "departments.sanitation.units"

@@ -26,12 +26,26 @@ from sim.presentation.report import build_report, write_report
 from tests.conftest import SCENARIOS
 
 BROWSER_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
 ]
 SWEEP_ROWS = [
-    {"point": p, "departments.sanitation.units": units, "mode": mode, "response_min.median.mean": value,
-     "response_min.median.ci_low": value * 0.8, "response_min.median.ci_high": value * 1.2}
+    {
+        "point": p,
+        "departments.sanitation.units": units,
+        "mode": mode,
+        "response_min.median.mean": value,
+        "response_min.median.ci_low": value * 0.8,
+        "response_min.median.ci_high": value * 1.2,
+    }
     for p, units in enumerate((1, 2, 3))
     for mode, value in (("fragmented", 600.0 / units), ("joint", 12.0), ("unified", 10.0))
 ]
@@ -92,8 +106,19 @@ def test_report_is_one_self_contained_file(report_dir):
         assert image.shape[0] > 200 and image[..., :3].std() > 0.05
     assert not re.search(r'(src|href)=["\']?(https?:|//)', text), "the report must not fetch anything"
     assert "<script" not in text
-    for words in ("classroom", "seed", "7", "fragmented", "joint", "unified", "At a glance", "scenario.json",
-                  "python -m sim compare", "garbage overflow", "departments.sanitation.units"):
+    for words in (
+        "classroom",
+        "seed",
+        "7",
+        "fragmented",
+        "joint",
+        "unified",
+        "At a glance",
+        "scenario.json",
+        "python -m sim compare",
+        "garbage overflow",
+        "departments.sanitation.units",
+    ):
         assert words in text
 
 

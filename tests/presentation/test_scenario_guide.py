@@ -33,5 +33,7 @@ def test_every_type_cell_reads_as_a_type():
     reference = field_reference()
     assert "Undefined" not in reference
     rows = [line for line in reference.splitlines() if line.startswith("| `") and line.count("|") >= 5]
-    durations = [r for r in rows if r.split("|")[1].strip(" `") in ("service_min", "delay_min", "handover_min", "report_min")]
+    durations = [
+        r for r in rows if r.split("|")[1].strip(" `") in ("service_min", "delay_min", "handover_min", "report_min")
+    ]
     assert durations and all(r.split("|")[2].strip() == "duration" for r in durations)

@@ -18,7 +18,9 @@ from sim.presentation.story import (
 
 @pytest.mark.parametrize("stage", list(Stage))
 def test_every_stage_has_words(stage):
-    event = TraceEvent(10.0, stage, department="sanitation", unit="sanitation-3", channel="grid_worker", step=2, steps=3)
+    event = TraceEvent(
+        10.0, stage, department="sanitation", unit="sanitation-3", channel="grid_worker", step=2, steps=3
+    )
     assert stage_sentence(event) and short_stage(event)
 
 

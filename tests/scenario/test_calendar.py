@@ -101,7 +101,9 @@ def test_seasonal_factors_follow_the_months_of_the_start_date():
 def test_a_desk_closed_on_a_holiday_delivers_at_the_next_open_minute_after_it():
     """Monday 30 September 17:00: 30 working minutes left that day; Tuesday 1 October closed; the other
     30 minutes run from Wednesday 08:00, so the hand-over ends Wednesday 08:30 (minute 2 x 1440 + 510)."""
-    scenario = _scenario(start_date=MONDAY.isoformat(), holidays=["2024-10-01"], referral={"steps": {"coordination": 1}})
+    scenario = _scenario(
+        start_date=MONDAY.isoformat(), holidays=["2024-10-01"], referral={"steps": {"coordination": 1}}
+    )
     delivery = _chain(scenario).deliver(17 * 60, "coordination", np.random.default_rng(0), frozenset({"team"}))
     assert delivery.reached_min == 2 * DAY + 8 * 60 + 30
     undated = _scenario(referral={"steps": {"coordination": 1}})
@@ -112,7 +114,9 @@ def test_a_week_of_holidays_and_a_weekend_exactly():
     """National Day week 1-7 October: Monday 30 September 17:15 + 120 working minutes = 15 minutes that day, then
     Tuesday 1 to Monday 7 closed (Saturday and Sunday too), then 105 minutes from Tuesday 8 October 08:00: 09:45."""
     holidays = [f"2024-10-0{d}" for d in range(1, 8)]
-    scenario = _scenario(start_date=MONDAY.isoformat(), holidays=holidays, referral={"steps": {"coordination": 1}, "handover_min": 120})
+    scenario = _scenario(
+        start_date=MONDAY.isoformat(), holidays=holidays, referral={"steps": {"coordination": 1}, "handover_min": 120}
+    )
     at = _chain(scenario).deliver(17 * 60 + 15, "coordination", np.random.default_rng(0)).reached_min
     assert at == 8 * DAY + 9 * 60 + 45
 
@@ -157,7 +161,13 @@ def test_calendar_hours_are_exact_across_many_changes():
     other = WeeklyHours.from_windows(["10:00-11:00"], range(7))
     calendar = CalendarHours(weekly, {3: CLOSED, 4: other, 5: other, 12: CLOSED, 20: other})
     open_minutes = [m for m in range(30 * DAY) if calendar.is_open(m + 0.5)]
-    for start, minutes in [(0.0, 1.0), (17 * 60.0, 600.0), (2 * DAY + 11 * 60 + 30.0, 240.0), (11 * DAY, 1500.0), (3.5 * DAY, 61.0)]:
+    for start, minutes in [
+        (0.0, 1.0),
+        (17 * 60.0, 600.0),
+        (2 * DAY + 11 * 60 + 30.0, 240.0),
+        (11 * DAY, 1500.0),
+        (3.5 * DAY, 61.0),
+    ]:
         after = [m for m in open_minutes if m >= start]
         assert calendar.add_open_minutes(start, minutes) == after[int(minutes) - 1] + 1
         assert calendar.next_open(start) == max(start, after[0])
@@ -172,8 +182,16 @@ def test_calendar_hours_are_exact_across_many_changes():
         ({"start_date": "2024-03-05"}, "start_date", "expected a Monday"),
         ({"holidays": ["2024-10-01"]}, "holidays", "needs start_date"),
         ({"start_date": "2024-09-30", "holidays": ["2024-09-01"]}, "holidays.0", "before start_date"),
-        ({"referral": {"summer": {"start": "06-01", "end": "09-31", "desk_hours": QUANZHOU_SUMMER}}}, "summer.end", "'MM-DD'"),
-        ({"referral": {"summer": {"start": "06-01", "end": "09-30", "desk_hours": QUANZHOU_SUMMER}}}, "summer", "needs start_date"),
+        (
+            {"referral": {"summer": {"start": "06-01", "end": "09-31", "desk_hours": QUANZHOU_SUMMER}}},
+            "summer.end",
+            "'MM-DD'",
+        ),
+        (
+            {"referral": {"summer": {"start": "06-01", "end": "09-30", "desk_hours": QUANZHOU_SUMMER}}},
+            "summer",
+            "needs start_date",
+        ),
     ],
 )
 def test_bad_dates_are_errors_with_their_key_path(fields, path, words):
@@ -200,7 +218,9 @@ incident_types:
     assert f"{path}:8: incident_types.job.weekly: expected 7 numbers, got 3" in str(caught.value)
 
 
-@pytest.mark.parametrize(("days", "warmup", "warned"), [(8, 1, False), (15, 1, False), (7, 1, True), (3, 0, True), (3.5, 0.5, True)])
+@pytest.mark.parametrize(
+    ("days", "warmup", "warned"), [(8, 1, False), (15, 1, False), (7, 1, True), (3, 0, True), (3.5, 0.5, True)]
+)
 def test_a_window_of_whole_weeks_gives_no_warning(days, warmup, warned):
     assert bool(window_warnings(_scenario(days=days, warmup_days=warmup))) is warned
 
@@ -208,7 +228,10 @@ def test_a_window_of_whole_weeks_gives_no_warning(days, warmup, warned):
 def test_run_and_validate_warn_on_stderr_about_a_partial_week():
     result = subprocess.run(
         [sys.executable, "-m", "sim", "run", str(SCENARIOS / "classroom.yaml"), "--days", "3", "--mode", "joint"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "measured window (days 3 - warmup_days 1 = 2 days) is not a whole number of weeks" in result.stderr

@@ -111,8 +111,16 @@ def test_a_bare_number_is_a_fixed_duration_and_bad_specs_are_refused():
     adapter = TypeAdapter(Duration)
     assert adapter.validate_python(12) == Fixed(value=12.0)
     assert adapter.validate_python({"dist": "gamma", "mean": 5, "cv": 0.5}) == Gamma(dist="gamma", mean=5, cv=0.5)
-    for bad in (True, -1, {"dist": "uniform", "low": 9, "high": 3}, {"dist": "lognormal", "mean": 5}, {"dist": "exponential", "mean": 0},
-                {"dist": "gamma", "mean": 5, "cv": 21}, {"dist": "weibull", "mean": 5}, float("nan")):
+    for bad in (
+        True,
+        -1,
+        {"dist": "uniform", "low": 9, "high": 3},
+        {"dist": "lognormal", "mean": 5},
+        {"dist": "exponential", "mean": 0},
+        {"dist": "gamma", "mean": 5, "cv": 21},
+        {"dist": "weibull", "mean": 5},
+        float("nan"),
+    ):
         with pytest.raises(ValidationError):
             adapter.validate_python(bad)
 

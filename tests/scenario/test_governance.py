@@ -14,7 +14,11 @@ def test_presets_differ_only_in_levers():
     assert (frag.information, frag.dispatch, frag.coordination) == ("referral", "own_queue", "sequential")
     assert (joint.information, joint.dispatch, joint.coordination) == ("instant", "nearest", "concurrent")
     assert not joint.pooled and unified.pooled
-    assert (unified.information, unified.dispatch, unified.coordination) == (joint.information, joint.dispatch, joint.coordination)
+    assert (unified.information, unified.dispatch, unified.coordination) == (
+        joint.information,
+        joint.dispatch,
+        joint.coordination,
+    )
 
 
 def test_unified_pools_poolable_departments(anhai):
@@ -50,7 +54,9 @@ def test_custom_mode_switches_one_lever(anhai):
 
 
 def test_custom_mode_runs(classroom_data):
-    classroom_data["governance"] = {"modes": {"fragmented": {}, "desk_24h": {"based_on": "fragmented", "information": "instant"}}}
+    classroom_data["governance"] = {
+        "modes": {"fragmented": {}, "desk_24h": {"based_on": "fragmented", "information": "instant"}}
+    }
     scenario = sim.scenario_from_dict(classroom_data)
     summary = sim.compare(scenario).summary["modes"]
     assert summary["desk_24h"]["referrals"] == 0

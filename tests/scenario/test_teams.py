@@ -155,7 +155,9 @@ def test_shipped_team_size_sweep_really_varies_the_team():
     sweep = load_sweep(SCENARIOS / "sweeps" / "unified_team_size.yaml")
     sizes = [point["departments.enforcement.units"] for point in sweep.points]
     assert len(sizes) >= 4
-    scenarios = [sim.load_scenario(ANHAI, ["days=2", "warmup_days=0.5", f"departments.enforcement.units={n}"]) for n in sizes]
+    scenarios = [
+        sim.load_scenario(ANHAI, ["days=2", "warmup_days=0.5", f"departments.enforcement.units={n}"]) for n in sizes
+    ]
     windows = [tuple(w.units for w in s.department("enforcement").shift_windows()) for s in scenarios]
     assert len(set(windows)) == len(sizes), windows
     assert all(sum(w) == n for w, n in zip(windows, sizes))
@@ -182,7 +184,9 @@ def test_pooling_names_its_departments(tmp_path):
     assert not any("pool" in message for _, message in warnings(explicit)), "pooling none on purpose is no mistake"
     named = scenario_from_dict(data, overrides=["governance.modes.unified.authority.pooled=[enforcement, police]"])
     assert pooled_departments(named)["unified"] == ["enforcement", "police"]
-    marked = scenario_from_dict(data, overrides=["departments.sanitation.poolable=true", "departments.enforcement.poolable=true"])
+    marked = scenario_from_dict(
+        data, overrides=["departments.sanitation.poolable=true", "departments.enforcement.poolable=true"]
+    )
     assert pooled_departments(marked)["unified"] == ["enforcement", "sanitation"]
 
 
@@ -206,7 +210,7 @@ def test_every_shipped_scenario_names_its_team_with_a_basis(file_name, team):
     assert all(pools[m] == [] for m in ("fragmented", "joint"))
     header = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
     basis = [line for line in header if line.startswith("# Unified team")]
-    assert basis and "seeds/" in " ".join(header[header.index(basis[0]):header.index(basis[0]) + 5])
+    assert basis and "seeds/" in " ".join(header[header.index(basis[0]) : header.index(basis[0]) + 5])
     assert warnings(scenario) == [], "a shipped scenario has no setting without effect"
 
 
@@ -238,12 +242,20 @@ def test_validate_lists_what_each_mode_pools():
 
 def test_validate_warns_about_settings_without_effect_and_shows_scaled_windows():
     code, text = _validate(
-        str(ANHAI), "--set", "departments.sanitation.units=30", "--set", "departments.market.day_share=0.5",
-        "--set", "governance.modes.unified.authority.pooled=[enforcement]",
+        str(ANHAI),
+        "--set",
+        "departments.sanitation.units=30",
+        "--set",
+        "departments.market.day_share=0.5",
+        "--set",
+        "governance.modes.unified.authority.pooled=[enforcement]",
     )
     assert code == 0
     lines = [line for line in text.splitlines() if line.startswith("warning:")]
-    assert any("departments.sanitation.shift" in line and "08:00-17:00 20, 17:00-22:30 8, 22:30-08:00 2" in line for line in lines)
+    assert any(
+        "departments.sanitation.shift" in line and "08:00-17:00 20, 17:00-22:30 8, 22:30-08:00 2" in line
+        for line in lines
+    )
     assert any("departments.market.day_share" in line and "no effect" in line for line in lines)
     assert any("governance.modes.unified.authority.pooled" in line and "only 'enforcement'" in line for line in lines)
     code, text = _validate(str(ANHAI))
@@ -252,4 +264,7 @@ def test_validate_warns_about_settings_without_effect_and_shows_scaled_windows()
 
 def test_a_rota_without_units_is_a_warning():
     scenario = sim.load_scenario(ANHAI, ["departments.sanitation.shift=[{times: ['08:00-17:00'], units: 0}]"])
-    assert (("departments", "sanitation", "units"), "has no effect: no shift window has units, so the 15 unit(s) are never on duty") in warnings(scenario)
+    assert (
+        ("departments", "sanitation", "units"),
+        "has no effect: no shift window has units, so the 15 unit(s) are never on duty",
+    ) in warnings(scenario)

@@ -38,7 +38,9 @@ def one_crew(units=2, rate_per_day=144.0, service_min=30.0, shift="24h", days=6.
         "warmup_days": 1,
         "drain_days": 1,
         "territory": {"patches": [{"name": "a", "x_km": 0, "y_km": 0}]},
-        "departments": [{"name": "crew", "units": units, "setoff_min": 0, "base": "a", "shift": shift, "powers": ["job"]}],
+        "departments": [
+            {"name": "crew", "units": units, "setoff_min": 0, "base": "a", "shift": shift, "powers": ["job"]}
+        ],
         "incident_types": [itype],
         "governance": {"modes": {"joint": {}}},
     }
@@ -94,7 +96,10 @@ def test_pooled_job_is_shared_by_units_on_duty(anhai):
     report = offered_load(anhai)
     # traffic takes part of enforcement's work once the two are pooled into one team
     assert report.of("traffic", "unified").offered_per_week_min > report.of("traffic", "joint").offered_per_week_min
-    assert report.of("enforcement", "unified").offered_per_week_min < report.of("enforcement", "joint").offered_per_week_min
+    assert (
+        report.of("enforcement", "unified").offered_per_week_min
+        < report.of("enforcement", "joint").offered_per_week_min
+    )
     assert report.overloaded == []
 
 

@@ -52,9 +52,21 @@ def test_the_printed_table_says_more_than_and_not_reached(capsys, tmp_path):
 def test_night_matters_of_a_day_only_department_are_not_reached_rather_than_missing():
     """Units on duty 08:00-20:00 only; the run ends at 02:00, so the evening's matters wait, censored."""
     scenario = queue_scenario(
-        servers=1, arrivals_per_min=1 / 120, service_mean_min=10, days=3, warmup_days=1, drain_days=0.25,
-        departments=[{"name": "team", "units": 1, "setoff_min": 0, "powers": ["job"],
-                      "shift": [{"times": ["08:00-20:00"], "units": 1}]}],
+        servers=1,
+        arrivals_per_min=1 / 120,
+        service_mean_min=10,
+        days=3,
+        warmup_days=1,
+        drain_days=0.25,
+        departments=[
+            {
+                "name": "team",
+                "units": 1,
+                "setoff_min": 0,
+                "powers": ["job"],
+                "shift": [{"times": ["08:00-20:00"], "units": 1}],
+            }
+        ],
     )
     output = sim.run(scenario, "pooled")
     late = [r for r in output.records if r.occurred_min > 3 * 1440 - 4 * 60 and not math.isnan(r.detected_min)]
@@ -85,6 +97,4 @@ def test_response_split_by_detection_channel():
     records = [r for r in measured(output.records, scenario.warmup_days * 1440) if r.channel == "hotline"]
     reached = sorted(r.response_min for r in records if not math.isnan(r.on_scene_min))
     if len(reached) == len(records):  # nothing censored: the Kaplan-Meier median is the empirical one
-        assert channels["hotline"]["response_min"]["median"] == float(
-            np.quantile(reached, 0.5, method="inverted_cdf")
-        )
+        assert channels["hotline"]["response_min"]["median"] == float(np.quantile(reached, 0.5, method="inverted_cdf"))

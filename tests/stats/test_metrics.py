@@ -140,7 +140,11 @@ def test_paired_difference_edge_cases():
 
 def test_describe():
     assert describe([1.0, None, 3.0]) == {"n": 2, "mean": 2.0, "ci_low": None, "ci_high": None}
-    assert describe([1.0, None, 3.0, 2.0]) == {"n": 3, "mean": 2.0, **dict(zip(("ci_low", "ci_high"), t_interval([1.0, 3.0, 2.0])))}
+    assert describe([1.0, None, 3.0, 2.0]) == {
+        "n": 3,
+        "mean": 2.0,
+        **dict(zip(("ci_low", "ci_high"), t_interval([1.0, 3.0, 2.0]))),
+    }
     assert describe([None]) == {"n": 0, "mean": None, "ci_low": None, "ci_high": None}
 
 
@@ -157,7 +161,12 @@ def test_metric_value_paths():
 
 def test_every_listed_metric_is_in_a_real_summary(classroom):
     paths = metric_paths([t.name for t in classroom.incident_types], [d.name for d in classroom.departments])
-    assert {"response_min.median", "within_target", "utilisation.sanitation", "by_type.dispute.response_min.p90"} <= set(paths)
+    assert {
+        "response_min.median",
+        "within_target",
+        "utilisation.sanitation",
+        "by_type.dispute.response_min.p90",
+    } <= set(paths)
     row = run_point(classroom, "unified", seed=1, replication=0, metrics=paths)
     assert row["error"] is None
     assert row["response_min.median"] is not None and row["utilisation.sanitation"] is not None
@@ -169,7 +178,9 @@ def _rows():
         for mode, offset in (("fragmented", 10.0), ("unified", 0.0)):
             for rep in range(3):
                 value = offset + rep + units
-                rows.append({"point": point, "units": units, "mode": mode, "replication": rep, "x": value, "error": None})
+                rows.append(
+                    {"point": point, "units": units, "mode": mode, "replication": rep, "x": value, "error": None}
+                )
     return rows
 
 
@@ -177,10 +188,17 @@ def test_summarise_runs_means_intervals_and_paired_differences():
     rows = _rows()
     rows[4]["error"], rows[4]["x"] = "ValueError: boom", None  # point 0, unified, replication 1
     summary = summarise_runs(rows, ["units"], ["x"])
-    assert [(r["point"], r["mode"]) for r in summary] == [(0, "fragmented"), (0, "unified"), (1, "fragmented"), (1, "unified")]
+    assert [(r["point"], r["mode"]) for r in summary] == [
+        (0, "fragmented"),
+        (0, "unified"),
+        (1, "fragmented"),
+        (1, "unified"),
+    ]
     first, failed = summary[0], summary[1]
     assert first["vs"] is None and first["x.diff"] is None
-    assert first["x.mean"] == 12.0 and (first["x.ci_low"], first["x.ci_high"]) == pytest.approx(t_interval([11.0, 12.0, 13.0]))
+    assert first["x.mean"] == 12.0 and (first["x.ci_low"], first["x.ci_high"]) == pytest.approx(
+        t_interval([11.0, 12.0, 13.0])
+    )
     assert failed["replications"] == 2 and failed["failed"] == 1 and failed["vs"] == "fragmented"
     assert failed["x.mean"] == 2.0  # replications 0 and 2: 1 and 3
     assert failed["x.diff"] == -10.0  # paired on the replications both have

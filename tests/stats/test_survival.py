@@ -68,15 +68,15 @@ def test_quantiles_agree_with_scipy(pairs, share):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(
-        st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=0, max_size=12), min_size=2, max_size=5
-    ),
+    st.lists(st.lists(st.tuples(st.integers(0, 30), st.booleans()), min_size=0, max_size=12), min_size=2, max_size=5),
     st.data(),
 )
 def test_weighted_quantiles_equal_the_quantiles_of_the_resampled_pool(reps, data):
     """Weight k for replication r is the same as r's matters k times over."""
     groups = [CensoredTimes.of([float(m) for m, _ in g], [o for _, o in g]) for g in reps]
-    counts = np.array([data.draw(st.lists(st.integers(0, 3), min_size=len(reps), max_size=len(reps))) for _ in range(4)])
+    counts = np.array(
+        [data.draw(st.lists(st.integers(0, 3), min_size=len(reps), max_size=len(reps))) for _ in range(4)]
+    )
     got = weighted_km_quantiles(groups, counts, (0.5, 0.9))
     for b, row in enumerate(counts):
         minutes = np.concatenate([g.minutes for g, k in zip(groups, row) for _ in range(k)] or [np.array([])])

@@ -6,14 +6,40 @@ import sys
 
 import sim
 
-HEAVY = ("scipy", "matplotlib", "pydantic", "yaml", "dask", "distributed", "SALib", "pandas", "pyarrow", "simpy", "numpy")
+HEAVY = (
+    "scipy",
+    "matplotlib",
+    "pydantic",
+    "yaml",
+    "dask",
+    "distributed",
+    "SALib",
+    "pandas",
+    "pyarrow",
+    "simpy",
+    "numpy",
+)
 
 
 def test_public_names():
     assert set(sim.__all__) == {
-        "__version__", "Scenario", "ScenarioError", "load_scenario", "scenario_from_dict",
-        "run", "replicate", "compare", "Comparison", "RunOutput", "IncidentRecord", "JobRecord",
-        "Precision", "load_sweep", "sweep_from_dict", "run_sweep", "SweepResult",
+        "__version__",
+        "Scenario",
+        "ScenarioError",
+        "load_scenario",
+        "scenario_from_dict",
+        "run",
+        "replicate",
+        "compare",
+        "Comparison",
+        "RunOutput",
+        "IncidentRecord",
+        "JobRecord",
+        "Precision",
+        "load_sweep",
+        "sweep_from_dict",
+        "run_sweep",
+        "SweepResult",
     }
     for name in sim.__all__:
         assert getattr(sim, name) is not None
@@ -43,6 +69,10 @@ def test_import_sim_loads_no_heavy_package():
 def test_the_engine_loads_alone():
     """``import sim.engine.model`` loads the engine without files, statistics, figures or the command line."""
     loaded = _modules_after("import sim.engine.model")
-    wrong = [m for m in loaded if m.startswith(("sim.io", "sim.experiments", "sim.presentation", "sim.cli", "sim.stats"))
-             or m.split(".")[0] in ("matplotlib", "yaml", "dask", "SALib", "scipy")]
+    wrong = [
+        m
+        for m in loaded
+        if m.startswith(("sim.io", "sim.experiments", "sim.presentation", "sim.cli", "sim.stats"))
+        or m.split(".")[0] in ("matplotlib", "yaml", "dask", "SALib", "scipy")
+    ]
     assert wrong == []

@@ -28,9 +28,42 @@ ALLOWED: dict[str, set[str]] = {
     "planning": {"foundation", "scenario", "engine", "stats", "io", "experiments"},
     "verification": {"foundation", "scenario", "engine", "stats", "io", "experiments"},
     "presentation": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification"},
-    "app": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation"},
-    "cli": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation", "app"},
-    "api": {"foundation", "scenario", "engine", "stats", "io", "experiments", "planning", "verification", "presentation", "app", "cli"},
+    "app": {
+        "foundation",
+        "scenario",
+        "engine",
+        "stats",
+        "io",
+        "experiments",
+        "planning",
+        "verification",
+        "presentation",
+    },
+    "cli": {
+        "foundation",
+        "scenario",
+        "engine",
+        "stats",
+        "io",
+        "experiments",
+        "planning",
+        "verification",
+        "presentation",
+        "app",
+    },
+    "api": {
+        "foundation",
+        "scenario",
+        "engine",
+        "stats",
+        "io",
+        "experiments",
+        "planning",
+        "verification",
+        "presentation",
+        "app",
+        "cli",
+    },
 }
 FOUNDATION = {"sim.errors", "sim.version"}
 
@@ -134,7 +167,7 @@ def cycles(package_root: Path) -> list[list[str]]:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                found.append(stack[stack.index(nxt):] + [nxt])
+                found.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -167,8 +200,11 @@ def test_engine_never_imports_files_pictures_or_command_line():
     banned = {"yaml", "matplotlib", "argparse", "sim.io", "sim.presentation", "sim.cli"}
     for path in sorted((PACKAGE / "engine").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             for name in names:
                 assert not any(name == b or name.startswith(b + ".") for b in banned), f"{path.name} imports {name}"
 
@@ -205,7 +241,9 @@ def test_a_planted_relative_wrong_way_import_is_found(package_copy: Path):
 
 def test_a_planted_cycle_is_found(package_copy: Path):
     target = package_copy / "engine" / "rng.py"
-    target.write_text(target.read_text(encoding="utf-8") + "\ndef f():\n    from sim.engine import model\n", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\ndef f():\n    from sim.engine import model\n", encoding="utf-8"
+    )
     assert any("sim.engine.rng" in c and "sim.engine.model" in c for c in cycles(package_copy))
 
 

@@ -66,7 +66,9 @@ def test_yaml_syntax_error(tmp_path):
 def test_unknown_key(tmp_path):
     path, line = bad_file(tmp_path, "    shift: 24h\n", "    shfit: 24h\n")
     lines = assert_user_error(
-        cli("run", str(path)), f"{path}:{line}: departments.sanitation.shfit: unknown key 'shfit'", "did you mean 'shift'?"
+        cli("run", str(path)),
+        f"{path}:{line}: departments.sanitation.shfit: unknown key 'shfit'",
+        "did you mean 'shift'?",
     )
     assert len(lines) == 1
 

@@ -86,7 +86,12 @@ def fuzz(test: str):
         deadline=None,
         database=None,  # no .hypothesis folder; failures print a reproduction blob instead
         print_blob=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much, HealthCheck.large_base_example],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.large_base_example,
+        ],
     )
 
 
@@ -191,46 +196,101 @@ RICH = {
         "distance": "manhattan",
     },
     "departments": [
-        {"name": "enforcement", "units": 3, "base": ["hall", "port"], "patrols": True, "shift": "day_night", "day_share": 0.7,
-         "powers": ["vending", "dumping"], "travel_cv": 0.3},
-        {"name": "sanitation", "units": 2, "base": "market", "powers": ["garbage", "dumping"], "shift": [
-            {"days": "weekdays", "times": ["06:00-14:00", "14:00-22:00"], "units": 2},
-            {"days": [5, 6], "times": ["08:00-12:00"], "units": 1},
-        ]},
-        {"name": "police", "units": 1, "base": "centre", "patrols": True, "poolable": False, "powers": ["dispute", "vending"]},
+        {
+            "name": "enforcement",
+            "units": 3,
+            "base": ["hall", "port"],
+            "patrols": True,
+            "shift": "day_night",
+            "day_share": 0.7,
+            "powers": ["vending", "dumping"],
+            "travel_cv": 0.3,
+        },
+        {
+            "name": "sanitation",
+            "units": 2,
+            "base": "market",
+            "powers": ["garbage", "dumping"],
+            "shift": [
+                {"days": "weekdays", "times": ["06:00-14:00", "14:00-22:00"], "units": 2},
+                {"days": [5, 6], "times": ["08:00-12:00"], "units": 1},
+            ],
+        },
+        {
+            "name": "police",
+            "units": 1,
+            "base": "centre",
+            "patrols": True,
+            "poolable": False,
+            "powers": ["dispute", "vending"],
+        },
         {"name": "land", "units": 1, "shift": "office_hours", "powers": ["dumping"], "speed_kmh": 40, "setoff_min": 5},
     ],
     "incident_types": [
-        {"name": "garbage", "rate_per_day": 8, "service_min": {"dist": "gamma", "mean": 15, "cv": 0.5},
-         "profile": [1] * 6 + [3] * 12 + [2] * 6, "escalation": {"grid": 0.3},
-         "detection": {
-             "patrol": {"notice_probability": 0.8},
-             "hotline": {"probability": 0.3, "delay_min": {"dist": "uniform", "low": 10, "high": 90},
-                         "hours": {"days": [0, 1, 2, 3, 4], "times": ["08:00-20:00"]}},
-             "camera": {"probability": 0.2, "delay_min": 5},
-         }},
+        {
+            "name": "garbage",
+            "rate_per_day": 8,
+            "service_min": {"dist": "gamma", "mean": 15, "cv": 0.5},
+            "profile": [1] * 6 + [3] * 12 + [2] * 6,
+            "escalation": {"grid": 0.3},
+            "detection": {
+                "patrol": {"notice_probability": 0.8},
+                "hotline": {
+                    "probability": 0.3,
+                    "delay_min": {"dist": "uniform", "low": 10, "high": 90},
+                    "hours": {"days": [0, 1, 2, 3, 4], "times": ["08:00-20:00"]},
+                },
+                "camera": {"probability": 0.2, "delay_min": 5},
+            },
+        },
         {"name": "vending", "rate_per_day": 5, "service_min": 20, "priority": 4},
-        {"name": "dispute", "rate_per_day": 2, "priority": 1, "service_min": {"dist": "exponential", "mean": 30}, "escalation": {"city": 0.2},
-         "detection": {"hotline": {"probability": 0.9, "delay_min": {"dist": "lognormal", "mean": 10, "cv": 0.8}}}},
-        {"name": "dumping", "rate_per_day": 1, "requires": ["sanitation", "land"], "service_min": {"dist": "fixed", "value": 25},
-         "detection": {"grid_worker": {"probability": 0.5}}},
+        {
+            "name": "dispute",
+            "rate_per_day": 2,
+            "priority": 1,
+            "service_min": {"dist": "exponential", "mean": 30},
+            "escalation": {"city": 0.2},
+            "detection": {"hotline": {"probability": 0.9, "delay_min": {"dist": "lognormal", "mean": 10, "cv": 0.8}}},
+        },
+        {
+            "name": "dumping",
+            "rate_per_day": 1,
+            "requires": ["sanitation", "land"],
+            "service_min": {"dist": "fixed", "value": 25},
+            "detection": {"grid_worker": {"probability": 0.5}},
+        },
     ],
     "governance": {
-        "referral": {"desk_hours": {"days": "weekdays", "times": ["08:30-12:00", "14:00-17:30"]},
-                     "handover_min": {"dist": "lognormal", "mean": 45, "cv": 1}, "steps": {"patrol": 2, "hotline": 2},
-                     "misroute_probability": 0.2},
-        "instant": {"report_min": 2, "centre_min": {"dist": "exponential", "mean": 3}, "centre_hours": {"times": ["07:00-23:00"]}},
+        "referral": {
+            "desk_hours": {"days": "weekdays", "times": ["08:30-12:00", "14:00-17:30"]},
+            "handover_min": {"dist": "lognormal", "mean": 45, "cv": 1},
+            "steps": {"patrol": 2, "hotline": 2},
+            "misroute_probability": 0.2,
+        },
+        "instant": {
+            "report_min": 2,
+            "centre_min": {"dist": "exponential", "mean": 3},
+            "centre_hours": {"times": ["07:00-23:00"]},
+        },
         "closed_loop": {"verify_min": 5},
         "modes": {
             "fragmented": {},
             "joint": {"coordination": "concurrent"},
             "unified": {"authority": {"pooled": "all"}},
-            "pooled_pair": {"based_on": "joint", "authority": {"pooled": ["sanitation", "land"]}, "leave_probability": 0.1},
+            "pooled_pair": {
+                "based_on": "joint",
+                "authority": {"pooled": ["sanitation", "land"]},
+                "leave_probability": 0.1,
+            },
             "closed": {"based_on": "unified", "closed_loop": True},
         },
     },
-    "grid_management": {"workers_per_grid": 2, "hours": {"times": ["08:00-20:00"]}, "solve_min": 20,
-                        "city_min": {"dist": "gamma", "mean": 60, "cv": 0.5}},
+    "grid_management": {
+        "workers_per_grid": 2,
+        "hours": {"times": ["08:00-20:00"]},
+        "solve_min": 20,
+        "city_min": {"dist": "gamma", "mean": 60, "cv": 0.5},
+    },
 }
 """A scenario with every optional part (patches, shift windows, grid management, custom modes, all durations)."""
 
@@ -279,28 +339,94 @@ def _typo(draw, word: str) -> str:
     i = draw(st.integers(0, len(word) - 1))
     how = draw(st.sampled_from(["drop", "double", "swap", "change"]))
     if how == "drop" and len(word) > 1:
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if how == "swap" and i + 1 < len(word):
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if how == "change":
-        return word[:i] + draw(st.sampled_from("aeioustz")) + word[i + 1:]
+        return word[:i] + draw(st.sampled_from("aeioustz")) + word[i + 1 :]
     return word[:i] + word[i] + word[i:]
 
 
 NUMBERS = st.one_of(
-    st.sampled_from([0, -1, -0.0, 0.5, 1, 2, 7, 24, 1e-9, 5e-324, 1e6, 1e7 + 1, 1e15, 1e300, -1e300,
-                     2**31, 2**53 + 1, 2**63, 2**64, 10**30, math.nan, math.inf, -math.inf]),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            -0.0,
+            0.5,
+            1,
+            2,
+            7,
+            24,
+            1e-9,
+            5e-324,
+            1e6,
+            1e7 + 1,
+            1e15,
+            1e300,
+            -1e300,
+            2**31,
+            2**53 + 1,
+            2**63,
+            2**64,
+            10**30,
+            math.nan,
+            math.inf,
+            -math.inf,
+        ]
+    ),
     st.integers(-(10**6), 10**6),
     st.floats(allow_nan=True, allow_infinity=True),
 )
-WORDS = st.sampled_from([
-    "", " ", "lots", "12", "1e5", "0x1F", "NaN", ".inf", "24 hours", "yes", "null", "~", "r9c9", "centre", "all", "none",
-    "joint", "nearest", "lognormal", "garbage_overflow", "sanitation", "城管", "Ünïcødé", "🚯", "\u202eevil", "a" * 300,
-    "-1", "08:00-17:00", "25:00-26:00", "08:00-08:00", "line\nbreak", "tab\there", "\x1b[2J", "daily", "weekdays", "24h",
-])
+WORDS = st.sampled_from(
+    [
+        "",
+        " ",
+        "lots",
+        "12",
+        "1e5",
+        "0x1F",
+        "NaN",
+        ".inf",
+        "24 hours",
+        "yes",
+        "null",
+        "~",
+        "r9c9",
+        "centre",
+        "all",
+        "none",
+        "joint",
+        "nearest",
+        "lognormal",
+        "garbage_overflow",
+        "sanitation",
+        "城管",
+        "Ünïcødé",
+        "🚯",
+        "\u202eevil",
+        "a" * 300,
+        "-1",
+        "08:00-17:00",
+        "25:00-26:00",
+        "08:00-08:00",
+        "line\nbreak",
+        "tab\there",
+        "\x1b[2J",
+        "daily",
+        "weekdays",
+        "24h",
+    ]
+)
 TEXT = st.text(max_size=20)
 ODD = st.one_of(
-    NUMBERS, WORDS, TEXT, st.booleans(), st.none(), st.builds(list), st.builds(dict),
+    NUMBERS,
+    WORDS,
+    TEXT,
+    st.booleans(),
+    st.none(),
+    st.builds(list),
+    st.builds(dict),
     st.lists(st.one_of(NUMBERS, WORDS), max_size=4),
     st.dictionaries(st.one_of(TEXT, WORDS), st.one_of(NUMBERS, WORDS), max_size=3),
     st.builds(_nest, st.integers(1, 3 * MAX_DEPTH), st.sampled_from(["list", "dict"])),
@@ -317,8 +443,11 @@ def _mutate(draw, data, gentle: bool = False) -> None:
         return
     path, old = draw(st.sampled_from(paths))
     parent, key = _at(data, path[:-1]), path[-1]
-    ops = ["scale", "delete", "choice", "small_int", "shift"] if gentle else [
-        "replace", "delete", "extra", "empty", "duplicate", "rename", "scale", "swap", "typo", "nest"]
+    ops = (
+        ["scale", "delete", "choice", "small_int", "shift"]
+        if gentle
+        else ["replace", "delete", "extra", "empty", "duplicate", "rename", "scale", "swap", "typo", "nest"]
+    )
     op = draw(st.sampled_from(ops))
     if op == "replace":
         parent[key] = draw(ODD)
@@ -326,7 +455,11 @@ def _mutate(draw, data, gentle: bool = False) -> None:
         del parent[key]
     elif op == "extra":
         siblings = [k for k in parent if isinstance(k, str)] if isinstance(parent, dict) else []
-        name = _typo(draw, draw(st.sampled_from(siblings))) if siblings and draw(st.booleans()) else draw(st.one_of(WORDS, TEXT))
+        name = (
+            _typo(draw, draw(st.sampled_from(siblings)))
+            if siblings and draw(st.booleans())
+            else draw(st.one_of(WORDS, TEXT))
+        )
         target = parent if isinstance(parent, dict) else old if isinstance(old, dict) else None
         if target is not None:
             target[name] = draw(ODD)
@@ -358,17 +491,44 @@ def _mutate(draw, data, gentle: bool = False) -> None:
     elif op == "nest":
         parent[key] = _nest(draw(st.integers(MAX_DEPTH - 2, 4 * MAX_DEPTH)), draw(st.sampled_from(["list", "dict"])))
     elif op == "choice" and isinstance(old, str):
-        parent[key] = draw(st.sampled_from(["24h", "office_hours", "day_night", "instant", "referral", "nearest", "own_queue",
-                                            "sequential", "concurrent", "all", "none", "fragmented", "joint", "unified", old]))
+        parent[key] = draw(
+            st.sampled_from(
+                [
+                    "24h",
+                    "office_hours",
+                    "day_night",
+                    "instant",
+                    "referral",
+                    "nearest",
+                    "own_queue",
+                    "sequential",
+                    "concurrent",
+                    "all",
+                    "none",
+                    "fragmented",
+                    "joint",
+                    "unified",
+                    old,
+                ]
+            )
+        )
     elif op == "small_int" and isinstance(old, (int, float)) and not isinstance(old, bool):
         parent[key] = draw(st.sampled_from([0, 1, 2]))
     elif op == "shift" and isinstance(parent, dict) and "units" in parent and "name" in parent:
-        parent["shift"] = copy.deepcopy(draw(st.sampled_from([
-            "24h", "office_hours", "day_night",
-            [{"times": ["08:00-08:00"], "units": 1}],  # a window of no length: nobody ever on duty
-            [{"times": ["02:00-03:00"], "days": [6], "units": parent.get("units", 1)}],  # one hour a week
-            [{"times": ["00:00-24:00"], "units": 0}],
-        ])))
+        parent["shift"] = copy.deepcopy(
+            draw(
+                st.sampled_from(
+                    [
+                        "24h",
+                        "office_hours",
+                        "day_night",
+                        [{"times": ["08:00-08:00"], "units": 1}],  # a window of no length: nobody ever on duty
+                        [{"times": ["02:00-03:00"], "days": [6], "units": parent.get("units", 1)}],  # one hour a week
+                        [{"times": ["00:00-24:00"], "units": 0}],
+                    ]
+                )
+            )
+        )
 
 
 @st.composite
@@ -396,16 +556,53 @@ def _key_paths(data) -> list[str]:
     return out
 
 
-KEY_PATHS = sorted(set(_key_paths(SHIPPED["classroom"])) | {
-    "governance.modes.joint.dispatch", "governance.referral.handover_min.mean", "governance.modes.unified.authority.pooled",
-    "grid_management.workers_per_grid", "governance.referral.steps.patrol", "departments.sanitation.shift",
-})
+KEY_PATHS = sorted(
+    set(_key_paths(SHIPPED["classroom"]))
+    | {
+        "governance.modes.joint.dispatch",
+        "governance.referral.handover_min.mean",
+        "governance.modes.unified.authority.pooled",
+        "grid_management.workers_per_grid",
+        "governance.referral.steps.patrol",
+        "departments.sanitation.shift",
+    }
+)
 VALUE_TEXTS = st.one_of(
-    st.sampled_from(["", "3", "-1", "0", "1e5", "1.0e308", ".nan", ".inf", "-.inf", "abc", "[]", "{}", "[1, 2", "{a: }", "~",
-                     "!!python/object/apply:os.system [echo]", "&a [*a]", "!!int x", "nearest", "24h", "[sanitation]",
-                     "{dist: gamma, mean: 5, cv: 1.0e-300}", "{dist: lognormal}", "\t", "'城'", '"\\ud800"', "1" * 5000]),
+    st.sampled_from(
+        [
+            "",
+            "3",
+            "-1",
+            "0",
+            "1e5",
+            "1.0e308",
+            ".nan",
+            ".inf",
+            "-.inf",
+            "abc",
+            "[]",
+            "{}",
+            "[1, 2",
+            "{a: }",
+            "~",
+            "!!python/object/apply:os.system [echo]",
+            "&a [*a]",
+            "!!int x",
+            "nearest",
+            "24h",
+            "[sanitation]",
+            "{dist: gamma, mean: 5, cv: 1.0e-300}",
+            "{dist: lognormal}",
+            "\t",
+            "'城'",
+            '"\\ud800"',
+            "1" * 5000,
+        ]
+    ),
     TEXT,
-    st.builds(lambda v: json.dumps(v, ensure_ascii=False, allow_nan=False), st.one_of(st.integers(), st.text(max_size=8))),
+    st.builds(
+        lambda v: json.dumps(v, ensure_ascii=False, allow_nan=False), st.one_of(st.integers(), st.text(max_size=8))
+    ),
 )
 
 
@@ -493,10 +690,22 @@ TAGS = [
     '!!python/object/apply:os.system ["touch {marker}"]',
     "!!python/object/new:os.system [touch {marker}]",
     "!!python/name:os.system",
-    "!!python/object/apply:builtins.exec ['open(\"{marker}\", \"w\")']",
+    '!!python/object/apply:builtins.exec [\'open("{marker}", "w")\']',
     "!<tag:yaml.org,2002:python/object/apply:os.system> [touch {marker}]",
-    "!!binary aGVsbG8=", "!!set {{a, b}}", "!!omap [a: 1]", "!!pairs [a: 1]", "!custom 3", "!!int abc", "!!float x",
-    "!!bool maybe", "!!str", "!!null x", "!!timestamp 2024-13-45", "!!int ''", "!!map [1]", "!!seq {{a: 1}}",
+    "!!binary aGVsbG8=",
+    "!!set {{a, b}}",
+    "!!omap [a: 1]",
+    "!!pairs [a: 1]",
+    "!custom 3",
+    "!!int abc",
+    "!!float x",
+    "!!bool maybe",
+    "!!str",
+    "!!null x",
+    "!!timestamp 2024-13-45",
+    "!!int ''",
+    "!!map [1]",
+    "!!seq {{a: 1}}",
 ]
 
 
@@ -510,10 +719,30 @@ def _text_mutation(draw, text: str, marker: Path) -> str | bytes:
     values = _value_lines(lines) or [0]
     i = draw(st.sampled_from(values))
     head, _, tail = lines[i].partition(": ")
-    op = draw(st.sampled_from([
-        "tag", "anchor", "merge", "bomb", "tab", "nest", "unicode_key", "unicode_value", "escape", "char", "delete_char",
-        "line", "duplicate_key", "documents", "big", "truncate", "bytes", "directive",
-    ]))
+    op = draw(
+        st.sampled_from(
+            [
+                "tag",
+                "anchor",
+                "merge",
+                "bomb",
+                "tab",
+                "nest",
+                "unicode_key",
+                "unicode_value",
+                "escape",
+                "char",
+                "delete_char",
+                "line",
+                "duplicate_key",
+                "documents",
+                "big",
+                "truncate",
+                "bytes",
+                "directive",
+            ]
+        )
+    )
     if op == "tag":
         lines[i] = f"{head}: " + draw(st.sampled_from(TAGS)).format(marker=marker)
     elif op == "anchor":
@@ -525,7 +754,9 @@ def _text_mutation(draw, text: str, marker: Path) -> str | bytes:
             lines[b] = lines[b].partition(": ")[0] + f": *x{a}"
     elif op == "merge":
         indent = len(head) - len(head.lstrip(" -"))
-        lines.insert(i + 1, " " * indent + "<<: " + draw(st.sampled_from(["*nowhere", "3", "[1, 2]", "{seed: 1}", "*x0"])))
+        lines.insert(
+            i + 1, " " * indent + "<<: " + draw(st.sampled_from(["*nowhere", "3", "[1, 2]", "{seed: 1}", "*x0"]))
+        )
     elif op == "bomb":
         depth, fan = draw(st.integers(2, 12)), draw(st.integers(2, 12))
         bomb = [f"b0: &b0 [{', '.join(['lol'] * fan)}]"]
@@ -536,21 +767,48 @@ def _text_mutation(draw, text: str, marker: Path) -> str | bytes:
         lines[i] = draw(st.sampled_from(["\t" + lines[i].lstrip(), lines[i].replace(": ", ":\t", 1), "\t" + lines[i]]))
     elif op == "nest":
         depth = draw(st.integers(MAX_DEPTH - 3, 20 * MAX_DEPTH))
-        lines[i] = f"{head}: " + draw(st.sampled_from(["[" * depth + "]" * depth, "{a: " * depth + "1" + "}" * depth, "[" * depth]))
+        lines[i] = f"{head}: " + draw(
+            st.sampled_from(["[" * depth + "]" * depth, "{a: " * depth + "1" + "}" * depth, "[" * depth])
+        )
     elif op == "unicode_key":
         key = draw(st.one_of(st.text(min_size=1, max_size=12), WORDS)).replace('"', "'").replace("\\", "/")
-        lines[i] = head[: len(head) - len(head.lstrip(" -"))] + json.dumps(key, ensure_ascii=draw(st.booleans())) + f": {tail}"
+        lines[i] = (
+            head[: len(head) - len(head.lstrip(" -"))] + json.dumps(key, ensure_ascii=draw(st.booleans())) + f": {tail}"
+        )
     elif op == "unicode_value":
         value = draw(st.one_of(st.text(max_size=16), WORDS))
         lines[i] = f"{head}: " + json.dumps(value, ensure_ascii=draw(st.booleans()))
     elif op == "escape":
-        lines[i] = f'{head}: "' + draw(st.sampled_from(["\\ud800", "\\udfff x", "\\0", "\\x1b[2J", "\\u202e", "\\N", "\\L", "\\P", "\\uFFFE", "\\U0001F600"])) + '"'
+        lines[i] = (
+            f'{head}: "'
+            + draw(
+                st.sampled_from(
+                    [
+                        "\\ud800",
+                        "\\udfff x",
+                        "\\0",
+                        "\\x1b[2J",
+                        "\\u202e",
+                        "\\N",
+                        "\\L",
+                        "\\P",
+                        "\\uFFFE",
+                        "\\U0001F600",
+                    ]
+                )
+            )
+            + '"'
+        )
     elif op == "char":
         position = draw(st.integers(0, len(lines[i])))
-        lines[i] = lines[i][:position] + draw(st.sampled_from(list(":-[]{}&*!%@`|>\"',#?") + ["\x00", "\x07", "\ufeff", "\u2028"])) + lines[i][position:]
+        lines[i] = (
+            lines[i][:position]
+            + draw(st.sampled_from(list(":-[]{}&*!%@`|>\"',#?") + ["\x00", "\x07", "\ufeff", "\u2028"]))
+            + lines[i][position:]
+        )
     elif op == "delete_char" and lines[i]:
         position = draw(st.integers(0, len(lines[i]) - 1))
-        lines[i] = lines[i][:position] + lines[i][position + 1:]
+        lines[i] = lines[i][:position] + lines[i][position + 1 :]
     elif op == "line":
         j = draw(st.integers(0, len(lines) - 1))
         how = draw(st.sampled_from(["delete", "duplicate", "swap"]))
@@ -572,9 +830,16 @@ def _text_mutation(draw, text: str, marker: Path) -> str | bytes:
     elif op == "bytes":
         data = text.encode()
         position = draw(st.integers(0, len(data)))
-        return data[:position] + draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x00", b"\xef\xbb\xbf"])) + data[position:]
+        return (
+            data[:position]
+            + draw(st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x00", b"\xef\xbb\xbf"]))
+            + data[position:]
+        )
     elif op == "directive":
-        lines = [draw(st.sampled_from(["%YAML 1.1", "%YAML 2.0", "%TAG !p! tag:yaml.org,2002:python/", "%FOO bar"])), "---"] + lines
+        lines = [
+            draw(st.sampled_from(["%YAML 1.1", "%YAML 2.0", "%TAG !p! tag:yaml.org,2002:python/", "%FOO bar"])),
+            "---",
+        ] + lines
         if "TAG" in lines[0]:
             lines[i + 2] = f"{head}: !p!object/apply:os.system [touch {marker}]"
     return "\n".join(lines) + "\n"
@@ -632,23 +897,38 @@ for _data in SWEEPS.values():  # the scenario inline (parsed once), but for the 
     _scenario = (SCENARIOS / "sweeps" / _data["scenario"]).resolve()
     _data["scenario"] = str(_scenario) if _scenario.stem == "classroom" else copy.deepcopy(SHIPPED[_scenario.stem])
 SWEEPS["inline"] = {
-    "name": "inline", "scenario": copy.deepcopy(RICH), "set": ["days=1.5"],
-    "parameters": {"departments.sanitation.units": [1, 2], "governance.referral.handover_min.mean": {"from": 15, "to": 45, "step": 15}},
-    "modes": ["fragmented", "closed"], "replications": 2,
+    "name": "inline",
+    "scenario": copy.deepcopy(RICH),
+    "set": ["days=1.5"],
+    "parameters": {
+        "departments.sanitation.units": [1, 2],
+        "governance.referral.handover_min.mean": {"from": 15, "to": 45, "step": 15},
+    },
+    "modes": ["fragmented", "closed"],
+    "replications": 2,
     "metrics": ["response_min.median", "within_target", "by_type.garbage.response_min.p90", "utilisation.land"],
 }
 SWEEPS["lhs"] = {
-    "scenario": str(SCENARIOS / "classroom.yaml"), "design": "lhs", "samples": 4, "seed": 9,
-    "parameters": {"incident_types.garbage_overflow.rate_per_day": {"low": 2, "high": 12},
-                   "departments.sanitation.units": {"low": 1, "high": 4, "integer": True}, "target_min": {"low": 5, "high": 500, "log": True}},
-    "stopping": {"metric": "within_target", "relative_half_width": 0.2, "max_replications": 4}, "replications": 2,
+    "scenario": str(SCENARIOS / "classroom.yaml"),
+    "design": "lhs",
+    "samples": 4,
+    "seed": 9,
+    "parameters": {
+        "incident_types.garbage_overflow.rate_per_day": {"low": 2, "high": 12},
+        "departments.sanitation.units": {"low": 1, "high": 4, "integer": True},
+        "target_min": {"low": 5, "high": 500, "log": True},
+    },
+    "stopping": {"metric": "within_target", "relative_half_width": 0.2, "max_replications": 4},
+    "replications": 2,
 }
 METRICS = metric_paths([t["name"] for t in RICH["incident_types"]], [d["name"] for d in RICH["departments"]])
 PARAMETER_FORMS = st.one_of(
     st.lists(st.one_of(NUMBERS, WORDS), max_size=4),
     st.fixed_dictionaries({"from": NUMBERS, "to": NUMBERS, "step": NUMBERS}),
     st.fixed_dictionaries({"from": NUMBERS, "to": NUMBERS, "count": NUMBERS}),
-    st.fixed_dictionaries({"low": NUMBERS, "high": NUMBERS}, optional={"integer": st.one_of(st.booleans(), WORDS), "log": st.booleans()}),
+    st.fixed_dictionaries(
+        {"low": NUMBERS, "high": NUMBERS}, optional={"integer": st.one_of(st.booleans(), WORDS), "log": st.booleans()}
+    ),
     st.dictionaries(WORDS, NUMBERS, max_size=3),
     ODD,
 )
@@ -690,7 +970,11 @@ def mutated_sweep(draw):
 
 def _small_enough(sweep) -> bool:
     """Whether running *sweep* stays cheap: a few runs, each on a few hundred incidents."""
-    most = len(sweep.points) * len(sweep.modes) * (sweep.stopping.max_replications if sweep.stopping else sweep.replications)
+    most = (
+        len(sweep.points)
+        * len(sweep.modes)
+        * (sweep.stopping.max_replications if sweep.stopping else sweep.replications)
+    )
     if most > 8:
         return False
     for point in range(len(sweep.points)):
@@ -712,7 +996,9 @@ def test_mutated_sweep_data_is_valid_or_clear_problems(data):
             sweep = sweep_from_dict(data, source="sweep.yaml", base_dir=SCENARIOS / "sweeps")
         except ScenarioError as err:
             scenario = data.get("scenario") if isinstance(data, dict) else None
-            sources = ["sweep.yaml", "sweep.yaml (scenario)", "--out"] + ([scenario] if isinstance(scenario, str) else [])
+            sources = ["sweep.yaml", "sweep.yaml (scenario)", "--out"] + (
+                [scenario] if isinstance(scenario, str) else []
+            )
             assert_problems(err.problems, *sources)
             event("problems")
             return
@@ -787,7 +1073,9 @@ def test_huge_documents_are_refused_fast(tmp_path, text, words):
 def test_alias_bombs_fail_fast_in_bounded_memory(tmp_path, depth, fan):
     """Aliases that expand to billions of values stop at MAX_NODES, in bounded CPU time (5 s of this
     process, where the command runs) and memory."""
-    rows = [f"l0: &l0 [{', '.join(['lol'] * fan)}]"] + [f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * fan)}]" for k in range(1, depth)]
+    rows = [f"l0: &l0 [{', '.join(['lol'] * fan)}]"] + [
+        f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * fan)}]" for k in range(1, depth)
+    ]
     path = _write(tmp_path / "bomb.yaml", "name: bomb\ndescription:\n" + "".join(f"  {row}\n" for row in rows))
     started = time.process_time()
     with bounded(cpu_s=10, memory=600_000_000):
@@ -821,7 +1109,11 @@ def test_the_bounds_hold_without_libyaml(monkeypatch, text, words):
 # --------------------------------------------------------------------------- regressions
 
 
-REGRESSION_FILES = sorted(p for p in REGRESSIONS.iterdir() if p.is_file() and p.suffix in (".yaml", ".json")) if REGRESSIONS.is_dir() else []
+REGRESSION_FILES = (
+    sorted(p for p in REGRESSIONS.iterdir() if p.is_file() and p.suffix in (".yaml", ".json"))
+    if REGRESSIONS.is_dir()
+    else []
+)
 
 
 @pytest.mark.parametrize("path", REGRESSION_FILES, ids=[p.name for p in REGRESSION_FILES])
@@ -857,7 +1149,9 @@ def test_regression_files(path, tmp_path):
         if expect:
             assert code == 2 and expect in err, (expect, err)
         if code == 0 and args[0] == "validate":
-            code, out, err = cli("run", args[1], *args[2:], "--days", "1.5", "--set=warmup_days=0.5", "--set=drain_days=0.5")
+            code, out, err = cli(
+                "run", args[1], *args[2:], "--days", "1.5", "--set=warmup_days=0.5", "--set=drain_days=0.5"
+            )
             assert_exit_0_or_2(code, out, err, args[1], "--set")
     assert not Path("/tmp/sim-fuzz-pwned").exists(), "a YAML tag ran code"
 
@@ -867,28 +1161,91 @@ def test_regression_files(path, tmp_path):
 
 SCENARIO_MISTAKES = [
     # (old text, new text, key path, given, expected, did you mean)
-    ("    units: 2\n    base: r2c0", "    units: -2\n    base: r2c0", "departments.sanitation.units", "-2", "0 or more", None),
+    (
+        "    units: 2\n    base: r2c0",
+        "    units: -2\n    base: r2c0",
+        "departments.sanitation.units",
+        "-2",
+        "0 or more",
+        None,
+    ),
     ("    shift: 24h\n", "    shfit: 24h\n", "departments.sanitation.shfit", "'shfit'", "unknown key", "shift"),
-    ("    rate_per_day: 6\n", "    rate_per_day: lots\n", "incident_types.garbage_overflow.rate_per_day", "'lots'", "a number", None),
-    ("    powers: [garbage_overflow]", "    powers: [garbage_overfow]", "departments.sanitation.powers.0", "'garbage_overfow'",
-     "unknown incident type", "garbage_overflow"),
-    ("{dist: lognormal, mean: 15, cv: 0.5}", "{dist: lognormla, mean: 15, cv: 0.5}", "incident_types.garbage_overflow.service_min.dist",
-     "'lognormla'", "expected one of: fixed, exponential, lognormal", "lognormal"),
-    ("requires: [police, enforcement]", "requires: [police, enforcment]", "incident_types.locked_parking_space.requires.1",
-     "'enforcment'", "unknown department", "enforcement"),
-    ("hotline: {probability: 0.2,", "hotline: {probability: .nan,", "incident_types.garbage_overflow.detection.hotline.probability",
-     "nan", "a finite number of 1 or less", None),
+    (
+        "    rate_per_day: 6\n",
+        "    rate_per_day: lots\n",
+        "incident_types.garbage_overflow.rate_per_day",
+        "'lots'",
+        "a number",
+        None,
+    ),
+    (
+        "    powers: [garbage_overflow]",
+        "    powers: [garbage_overfow]",
+        "departments.sanitation.powers.0",
+        "'garbage_overfow'",
+        "unknown incident type",
+        "garbage_overflow",
+    ),
+    (
+        "{dist: lognormal, mean: 15, cv: 0.5}",
+        "{dist: lognormla, mean: 15, cv: 0.5}",
+        "incident_types.garbage_overflow.service_min.dist",
+        "'lognormla'",
+        "expected one of: fixed, exponential, lognormal",
+        "lognormal",
+    ),
+    (
+        "requires: [police, enforcement]",
+        "requires: [police, enforcment]",
+        "incident_types.locked_parking_space.requires.1",
+        "'enforcment'",
+        "unknown department",
+        "enforcement",
+    ),
+    (
+        "hotline: {probability: 0.2,",
+        "hotline: {probability: .nan,",
+        "incident_types.garbage_overflow.detection.hotline.probability",
+        "nan",
+        "a finite number of 1 or less",
+        None,
+    ),
     ("seed: 7", "seed: !!int abc", "seed", "'abc'", "a whole number", None),
     ("    priority: 2\n", "    priority: 0.5\n", "incident_types.dispute.priority", "0.5", "a whole number", None),
-    ("days: 8\n", "days: 8\ngovernance:\n  modes:\n    joint: {dispatch: nearst}\n", "governance.modes.joint.dispatch", "'nearst'",
-     "one of 'own_queue', 'nearest'", "nearest"),
-    ("  patch_km: 1.0", "  patch_km: 1.0\n  detour: 1.2", "territory.detour", "'detour'", "unknown key", "detour_factor"),
+    (
+        "days: 8\n",
+        "days: 8\ngovernance:\n  modes:\n    joint: {dispatch: nearst}\n",
+        "governance.modes.joint.dispatch",
+        "'nearst'",
+        "one of 'own_queue', 'nearest'",
+        "nearest",
+    ),
+    (
+        "  patch_km: 1.0",
+        "  patch_km: 1.0\n  detour: 1.2",
+        "territory.detour",
+        "'detour'",
+        "unknown key",
+        "detour_factor",
+    ),
 ]
 OVERRIDE_MISTAKES = [
-    ("departments.sanitaton.units=3", "departments.sanitaton.units", "'sanitaton'", "a name (enforcement, sanitation, police)", "sanitation"),
+    (
+        "departments.sanitaton.units=3",
+        "departments.sanitaton.units",
+        "'sanitaton'",
+        "a name (enforcement, sanitation, police)",
+        "sanitation",
+    ),
     ("governance.modes.jiont.dispatch=nearest", "governance.modes.jiont.dispatch", "'jiont'", "unknown mode", "joint"),
     ("departments.sanitation.units=many", "departments.sanitation.units", "'many'", "a whole number", None),
-    ("incident_types.dispute.service_min.dist=lognorm", "incident_types.dispute.service_min.dist", "'lognorm'", "expected one of", "lognormal"),
+    (
+        "incident_types.dispute.service_min.dist=lognorm",
+        "incident_types.dispute.service_min.dist",
+        "'lognorm'",
+        "expected one of",
+        "lognormal",
+    ),
 ]
 SWEEP = """\
 name: quality
@@ -903,20 +1260,80 @@ metrics: [response_min.median, by_type.garbage_overflow.response_min.p90]
 """
 SWEEP_MISTAKES = [
     # (old text, new text, line, key path, given, expected, did you mean)
-    ("handover_min.mean:", "handover_min.meen:", 6, "parameters.governance.referral.handover_min.meen", "'meen'", "unknown key", "mean"),
-    ("  departments.sanitation.units:", "  departments.sanitaton.units:", 5, "parameters.departments.sanitaton.units", "'sanitaton'",
-     "a name (enforcement, sanitation, police)", "sanitation"),
-    ("by_type.garbage_overflow.response_min.p90", "by_type.garbage_overflo.response_min.p90", 9, "metrics.1",
-     "'by_type.garbage_overflo.response_min.p90'", "unknown metric", "by_type.garbage_overflow.response_min.p90"),
-    ("modes: [fragmented, unified]", "modes: [fragmented, unifed]", 7, "modes.1", "'unifed'", "unknown mode", "unified"),
-    ("replications: 2", "replications: 2\ndesign: factorail", 9, "design", "'factorail'", "one of 'factorial', 'lhs' or 'sobol'", "factorial"),
+    (
+        "handover_min.mean:",
+        "handover_min.meen:",
+        6,
+        "parameters.governance.referral.handover_min.meen",
+        "'meen'",
+        "unknown key",
+        "mean",
+    ),
+    (
+        "  departments.sanitation.units:",
+        "  departments.sanitaton.units:",
+        5,
+        "parameters.departments.sanitaton.units",
+        "'sanitaton'",
+        "a name (enforcement, sanitation, police)",
+        "sanitation",
+    ),
+    (
+        "by_type.garbage_overflow.response_min.p90",
+        "by_type.garbage_overflo.response_min.p90",
+        9,
+        "metrics.1",
+        "'by_type.garbage_overflo.response_min.p90'",
+        "unknown metric",
+        "by_type.garbage_overflow.response_min.p90",
+    ),
+    (
+        "modes: [fragmented, unified]",
+        "modes: [fragmented, unifed]",
+        7,
+        "modes.1",
+        "'unifed'",
+        "unknown mode",
+        "unified",
+    ),
+    (
+        "replications: 2",
+        "replications: 2\ndesign: factorail",
+        9,
+        "design",
+        "'factorail'",
+        "one of 'factorial', 'lhs' or 'sobol'",
+        "factorial",
+    ),
     ("warmup_days=0.5]", "warmup_day=0.5]", 3, "set.1", "'warmup_day'", "unknown key", "warmup_days"),
     ("replications: 2", "replications: two", 8, "replications", "'two'", "a whole number", None),
-    ("{from: 15, to: 60, step: 15}", "{from: 15, too: 60, step: 15}", 6, "parameters.governance.referral.handover_min.mean", "too",
-     "expected a list of values, {from, to, step}", "to"),
-    ("{from: 15, to: 60, step: 15}", "{from: 15, to: 60, step: -15}", 6, "parameters.governance.referral.handover_min.mean",
-     "step -15", "expected step > 0", None),
-    ("scenario: town.yaml", "scenario: twon.yaml", 2, "scenario", "twon.yaml", "expected a YAML scenario file", "town.yaml"),
+    (
+        "{from: 15, to: 60, step: 15}",
+        "{from: 15, too: 60, step: 15}",
+        6,
+        "parameters.governance.referral.handover_min.mean",
+        "too",
+        "expected a list of values, {from, to, step}",
+        "to",
+    ),
+    (
+        "{from: 15, to: 60, step: 15}",
+        "{from: 15, to: 60, step: -15}",
+        6,
+        "parameters.governance.referral.handover_min.mean",
+        "step -15",
+        "expected step > 0",
+        None,
+    ),
+    (
+        "scenario: town.yaml",
+        "scenario: twon.yaml",
+        2,
+        "scenario",
+        "twon.yaml",
+        "expected a YAML scenario file",
+        "town.yaml",
+    ),
 ]
 
 
@@ -960,5 +1377,7 @@ def test_messages_name_file_line_key_path_given_expected_and_suggest(tmp_path):
         assert shown in message, (shown, message)
         assert expected in message, (expected, message)
         if suggestion:
-            assert f"did you mean '{suggestion}'" in message or f"did you mean '{tmp_path / suggestion}'" in message, message
+            assert f"did you mean '{suggestion}'" in message or f"did you mean '{tmp_path / suggestion}'" in message, (
+                message
+            )
     assert not (tmp_path / "out").exists()

@@ -60,7 +60,9 @@ def _entry_points() -> list[tuple[str, list[str], str]]:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("name, start, marker", _entry_points(), ids=["python-m-sim", "town-sim"][: len(_entry_points())])
+@pytest.mark.parametrize(
+    "name, start, marker", _entry_points(), ids=["python-m-sim", "town-sim"][: len(_entry_points())]
+)
 def test_sigint_at_any_moment_of_start_up_exits_130_with_a_message(name, start, marker, tmp_path):
     """Ctrl-C after the 1st, 2nd, 4th, ... import of start-up (up to the last before the work):
     each time exit code 130, a line starting with ``interrupted``, no traceback, no file.
@@ -76,7 +78,11 @@ def test_sigint_at_any_moment_of_start_up_exits_130_with_a_message(name, start, 
     for k in moments:
         out = tmp_path / f"out-{k}"
         stopped = _interrupt_after_imports([*start, *LONG_COMPARE, "--out", str(out)], marker, k)
-        stderr = "".join(line for line in stopped.stderr.splitlines(keepends=True) if not line.startswith(("import time:", "warning:")))
+        stderr = "".join(
+            line
+            for line in stopped.stderr.splitlines(keepends=True)
+            if not line.startswith(("import time:", "warning:"))
+        )
         assert stopped.returncode == 130, (name, k, stopped.returncode, stderr[-2000:])
         assert "Traceback" not in stderr and stderr.startswith("interrupted"), (name, k, stderr[-2000:])
         assert not out.exists() or not any(out.iterdir())
@@ -86,11 +92,16 @@ def test_sigint_at_any_moment_of_start_up_exits_130_with_a_message(name, start, 
 def test_sigint_during_compare_stops_at_once_and_writes_nothing(tmp_path):
     """Ctrl-C once the simulation runs (the child has used twice the CPU time of a whole 2-day
     run): exit 130, a message, no file, and at most AFTER_SIGNAL_CPU_S of CPU after the signal."""
-    startup = cpu_of_run([sys.executable, "-m", "sim", "compare", str(SCENARIOS / "jinjiang.yaml"), "--days", "2"], ROOT)
+    startup = cpu_of_run(
+        [sys.executable, "-m", "sim", "compare", str(SCENARIOS / "jinjiang.yaml"), "--days", "2"], ROOT
+    )
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "sim", *LONG_COMPARE, "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     wait_until(lambda: cpu_seconds(process.pid) >= 2 * startup, process)

@@ -56,8 +56,14 @@ def test_city_dispatch_matches_golden(tmp_path):
     through the map index. Which unit went, and when, must not change."""
     city = sim.load_scenario(SCENARIOS / "jinjiang.yaml", ["days=0.75", "warmup_days=0.25", "drain_days=0.5"])
     rows = [
-        {"mode": mode, "incident": r.incident, "units": r.units, "dispatched_min": r.dispatched_min,
-         "on_scene_min": r.on_scene_min, "resolved_min": r.resolved_min}
+        {
+            "mode": mode,
+            "incident": r.incident,
+            "units": r.units,
+            "dispatched_min": r.dispatched_min,
+            "on_scene_min": r.on_scene_min,
+            "resolved_min": r.resolved_min,
+        }
         for mode in ("unified",)
         for r in sim.run(city, mode).records
     ]

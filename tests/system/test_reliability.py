@@ -100,7 +100,9 @@ def test_a_department_with_no_units_pooled_in_a_mode():
     """Beyond tests/system/test_extremes.py: a unit-less department, with powers, pooled into a mode's team."""
     data = _classroom()
     data["departments"].append({"name": "land", "units": 0, "powers": ["garbage_overflow"]})
-    data["governance"] = {"modes": {"fragmented": {}, "joint": {}, "unified": {"authority": {"pooled": ["land", "sanitation"]}}}}
+    data["governance"] = {
+        "modes": {"fragmented": {}, "joint": {}, "unified": {"authority": {"pooled": ["land", "sanitation"]}}}
+    }
     for stats in _finished(data).values():
         assert stats["utilisation"]["land"] is None  # no on-duty minutes: absent, not 0/0
         assert stats["incidents"] > 0
@@ -119,8 +121,14 @@ def test_a_department_never_on_duty():
 
 
 def test_a_shift_of_one_minute_a_week_and_no_warm_up_or_drain():
-    modes = _finished(_classroom("days=8", "warmup_days=0", "drain_days=0",
-                                 "departments.sanitation.shift=[{times: ['03:00-03:01'], days: [6], units: 2}]"))
+    modes = _finished(
+        _classroom(
+            "days=8",
+            "warmup_days=0",
+            "drain_days=0",
+            "departments.sanitation.shift=[{times: ['03:00-03:01'], days: [6], units: 2}]",
+        )
+    )
     assert modes["joint"]["backlog"] > 0
 
 
@@ -135,7 +143,10 @@ def test_sigint_during_run_stops_at_once_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "sim", "run", str(SCENARIOS / "jinjiang.yaml"), "--days", "60", "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wait_until(lambda: cpu_seconds(process.pid) >= 2 * startup, process)
     stopped = signal_and_reap(process)
@@ -156,8 +167,22 @@ def test_sigint_during_a_sweep_keeps_every_finished_run(tmp_path, backend):
     "At once": the group spends at most AFTER_SIGNAL_CPU_S of CPU per process after the signal."""
     sweep_file = _sweep_file(tmp_path)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "sim", "sweep", str(sweep_file), "--out", str(out), "--backend", backend, "--workers", "2"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        str(sweep_file),
+        "--out",
+        str(out),
+        "--backend",
+        backend,
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     _wait_for(lambda: len(_runs(out)) >= 3, process)
     stopped = signal_and_reap(process, group=True)
     err = stopped.stderr
@@ -263,7 +288,10 @@ def test_every_output_file_is_written_through_a_rename(tmp_path, monkeypatch):
     out = tmp_path / "compare"
     assert main(["compare", CLASSROOM, "--days", "2", "--out", str(out), "--plots"]) == 0
     sweep = tmp_path / "sweep"
-    assert main(["sweep", str(_sweep_file(tmp_path, days=2, replications=1)), "--backend", "serial", "--out", str(sweep)]) == 0
+    assert (
+        main(["sweep", str(_sweep_file(tmp_path, days=2, replications=1)), "--backend", "serial", "--out", str(sweep)])
+        == 0
+    )
     written = [p.resolve() for folder in (out, sweep) for p in folder.rglob("*") if p.is_file()]
     assert len(written) >= 4 + 3 + 6
     assert [p for p in written if p not in renamed] == []
@@ -313,8 +341,6 @@ def test_a_dask_worker_killed_mid_sweep_changes_nothing(tmp_path, dask_cluster):
     assert _leftovers(out) == []
     serial = run_sweep(sweep, tmp_path / "serial", backend="serial")
     assert _tables(out) == _tables(serial.out)
-
-
 
 
 def _die_until(count_file: str, deaths: int, value: int) -> int:
@@ -384,7 +410,10 @@ def test_a_broken_process_pool_gets_one_fresh_pool(tmp_path):
 def test_a_pool_that_breaks_twice_is_an_error_that_says_what_was_kept(tmp_path):
     from functools import partial
 
-    with pytest.raises(BackendError, match="again after the unfinished runs went to fresh workers; 0 of 2 runs"), ProcessBackend(2) as pool:
+    with (
+        pytest.raises(BackendError, match="again after the unfinished runs went to fresh workers; 0 of 2 runs"),
+        ProcessBackend(2) as pool,
+    ):
         list(pool.imap(partial(_die_until, str(tmp_path / "always"), 10**6), [1, 2]))
 
 

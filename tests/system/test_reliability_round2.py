@@ -177,7 +177,9 @@ def test_resume_checks_every_run_file_and_redoes_the_damaged_ones(tmp_path, caps
     files[3].write_text(files[3].read_text().replace('"within_target": ', '"within_target": NaN, "x": '))  # a NaN
     files[4].write_bytes(files[4].read_bytes()[:20])  # truncated
     _rewrite(files[6], lambda d: d.update({"_sweep": "0" * 64}))  # written by another sweep
-    _rewrite(files[9], lambda d: forged(d, **{"departments.sanitation.units": 1}))  # point 0's parameters in point 2's file
+    _rewrite(
+        files[9], lambda d: forged(d, **{"departments.sanitation.units": 1})
+    )  # point 0's parameters in point 2's file
     code = main(["sweep", str(sweep_path), "--out", str(out), "--backend", "serial", "--resume"])
     printed = capsys.readouterr().out
     assert code == 0
@@ -360,21 +362,30 @@ def test_a_compare_into_a_folder_in_use_is_refused_before_running(tmp_path, caps
 
 def _far_town(**extra) -> sim.Scenario:
     """Matters 300 km east and west of the crews' base: a unit travels 12 to 24 hours to each."""
-    return sim.scenario_from_dict({
-        "name": "far",
-        "seed": 3,
-        "days": 1,
-        "warmup_days": 0,
-        "drain_days": 0.25,
-        "territory": {"patches": [
-            {"name": "base", "x_km": 0, "y_km": 0, "weight": 0},
-            {"name": "east", "x_km": 300, "y_km": 0},
-            {"name": "west", "x_km": -300, "y_km": 0},
-        ], "detour_factor": 1.0},
-        "departments": [{"name": "crew", "units": 3, "base": "base", "patrols": False, "speed_kmh": 25, "powers": ["matter"]}],
-        "incident_types": [{"name": "matter", "rate_per_day": 30, "detection": {"hotline": {"probability": 1, "delay_min": 0}}}],
-        **extra,
-    })
+    return sim.scenario_from_dict(
+        {
+            "name": "far",
+            "seed": 3,
+            "days": 1,
+            "warmup_days": 0,
+            "drain_days": 0.25,
+            "territory": {
+                "patches": [
+                    {"name": "base", "x_km": 0, "y_km": 0, "weight": 0},
+                    {"name": "east", "x_km": 300, "y_km": 0},
+                    {"name": "west", "x_km": -300, "y_km": 0},
+                ],
+                "detour_factor": 1.0,
+            },
+            "departments": [
+                {"name": "crew", "units": 3, "base": "base", "patrols": False, "speed_kmh": 25, "powers": ["matter"]}
+            ],
+            "incident_types": [
+                {"name": "matter", "rate_per_day": 30, "detection": {"hotline": {"probability": 1, "delay_min": 0}}}
+            ],
+            **extra,
+        }
+    )
 
 
 def test_a_stage_after_the_run_ended_is_not_recorded(tmp_path):
@@ -404,7 +415,9 @@ def test_a_stage_after_the_run_ended_is_not_recorded(tmp_path):
 @pytest.mark.parametrize("value", ["1e300", "-1e300", "20001", "-40000"])
 def test_coordinates_beyond_the_plausible_are_refused(tmp_path, capsys, value):
     data, _ = read_yaml(CLASSROOM)
-    data["territory"] = {"patches": [{"name": "a", "x_km": 0, "y_km": 0}, {"name": "b", "x_km": float(value), "y_km": 0}]}
+    data["territory"] = {
+        "patches": [{"name": "a", "x_km": 0, "y_km": 0}, {"name": "b", "x_km": float(value), "y_km": 0}]
+    }
     for dept in data["departments"]:
         dept.pop("base", None)
     path = tmp_path / "town.yaml"
@@ -438,7 +451,9 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, c
     path.write_text(json.dumps(_town_with(20_000)))  # 2 million incidents a run, 3 modes
     assert main(["compare", str(path)]) == 2
     err = _errors(capsys)
-    assert f"{path}: this needs about " in err and "1.0 GB is available" in err and "2,000,000 expected incidents" in err
+    assert (
+        f"{path}: this needs about " in err and "1.0 GB is available" in err and "2,000,000 expected incidents" in err
+    )
 
 
 def test_a_run_that_needs_most_of_the_memory_is_warned_about(tmp_path, capsys, monkeypatch):
@@ -462,7 +477,9 @@ def test_a_sweep_run_that_cannot_fit_fails_as_a_row(monkeypatch):
 # --------------------------------------------------------------------------- 8. sweep parameters
 
 
-@pytest.mark.parametrize("second", ["departments.2.units", "departments.sanitation.units ", " departments.sanitation.units"])
+@pytest.mark.parametrize(
+    "second", ["departments.2.units", "departments.sanitation.units ", " departments.sanitation.units"]
+)
 def test_one_field_under_two_key_paths_is_refused_naming_both_lines(tmp_path, capsys, second):
     names = [d["name"] for d in read_yaml(CLASSROOM)[0]["departments"]]
     second = second.replace("2", str(names.index("sanitation")))
@@ -490,13 +507,17 @@ def test_a_range_over_a_whole_number_field_is_drawn_as_whole_numbers():
 
 
 def test_integer_false_on_a_whole_number_field_is_refused():
-    data = _sweep_data(design="sobol", samples=8, parameters={"departments.sanitation.units": {"low": 1, "high": 6, "integer": False}})
+    data = _sweep_data(
+        design="sobol", samples=8, parameters={"departments.sanitation.units": {"low": 1, "high": 6, "integer": False}}
+    )
     with pytest.raises(ScenarioError, match="takes whole numbers only; expected integer: true"):
         sweep_from_dict(data, base_dir=ROOT)
 
 
 def test_a_range_over_a_fractional_field_stays_fractional():
-    data = _sweep_data(design="lhs", samples=8, parameters={"governance.referral.handover_min": {"low": 10, "high": 60}})
+    data = _sweep_data(
+        design="lhs", samples=8, parameters={"governance.referral.handover_min": {"low": 10, "high": 60}}
+    )
     values = [p["governance.referral.handover_min"] for p in sweep_from_dict(data, base_dir=ROOT).points]
     assert any(v != int(v) for v in values)
 

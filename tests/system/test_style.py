@@ -1,7 +1,7 @@
 """The settings in pyproject.toml are enforced, not just declared: ruff and mypy pass.
 
 ``ruff check`` covers the package, the tests and the benchmarks with the rules selected in
-``[tool.ruff.lint]``; ``mypy`` checks the modules listed in ``[tool.mypy]`` (the foundation and the
+``[tool.ruff.lint]``; ``ruff format --check`` holds the layout and the line length of 120; ``mypy`` checks the modules listed in ``[tool.mypy]`` (the foundation and the
 scenario and engine layers). Both come with the ``test`` extra (``pip install '.[test]'``).
 """
 
@@ -25,6 +25,11 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
 def test_ruff_finds_nothing():
     done = _run("ruff", "check", "--no-cache", "sim", "tests", "benchmarks")
     assert done.returncode == 0, f"ruff check failed:\n{done.stdout}{done.stderr}"
+
+
+def test_the_code_is_formatted():
+    done = _run("ruff", "format", "--check", "--no-cache", "sim", "tests", "benchmarks", "examples")
+    assert done.returncode == 0, f"ruff format would change files (run `ruff format`):\n{done.stdout}{done.stderr}"
 
 
 def test_mypy_finds_nothing():

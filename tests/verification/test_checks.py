@@ -39,7 +39,9 @@ def test_quick_subset_covers_every_kind_of_check(quick_report):
 
 def test_every_row_is_in_the_document(quick_report):
     text = validation.format_report(quick_report)
-    table_rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith(("| check", "| quantity"))]
+    table_rows = [
+        line for line in text.splitlines() if line.startswith("| ") and not line.startswith(("| check", "| quantity"))
+    ]
     assert len(table_rows) == len(quick_report.rows) + len(quick_report.solver) + len(quick_report.seconds)
     assert f"{quick_report.passed} of {len(quick_report.rows)} checks pass" in text
 
@@ -47,7 +49,9 @@ def test_every_row_is_in_the_document(quick_report):
 def test_intervals_are_narrow_enough_to_reject_a_wrong_model(quick_report):
     for row in quick_report.rows:
         if row.status == "pass" and row.expected:
-            assert not (row.low <= 1.15 * row.expected <= row.high), f"{row.check}: {row.quantity} would accept a 15% error"
+            assert not (row.low <= 1.15 * row.expected <= row.high), (
+                f"{row.check}: {row.quantity} would accept a 15% error"
+            )
 
 
 def test_solver_matches_the_published_example(quick_report):
@@ -80,7 +84,9 @@ def test_erlang_c_against_the_calibration_table():
 def test_erlang_c_and_tail_from_definitions():
     load, c = 2.4, 3
     top = load**c / math.factorial(c) * c / (c - load)
-    assert validation.erlang_c(c, load) == pytest.approx(top / (sum(load**k / math.factorial(k) for k in range(c)) + top))
+    assert validation.erlang_c(c, load) == pytest.approx(
+        top / (sum(load**k / math.factorial(k) for k in range(c)) + top)
+    )
     assert validation.mmc_wait_tail(c, 0.24, 10, 0) == pytest.approx(validation.erlang_c(c, load))
     # integrating the tail gives the mean
     area, _ = quad(lambda t: validation.mmc_wait_tail(c, 0.24, 10, t), 0, math.inf)

@@ -102,7 +102,9 @@ def test_two_units_with_a_queue_by_hand():
     hand = two_unit_loss(l1, l2)
     scale = 1 / (1 - hand["p2"] + hand["p2"] / (1 - load))  # the all-busy state carries every queue length
     s = hypercube.solve([l1, l2], [(0, 1), (1, 0)], queue=True)
-    assert s.probabilities[:3] == pytest.approx([scale * hand["p0"], scale * hand["only1"], scale * hand["only2"]], rel=1e-10)
+    assert s.probabilities[:3] == pytest.approx(
+        [scale * hand["p0"], scale * hand["only1"], scale * hand["only2"]], rel=1e-10
+    )
     assert s.p_all_busy == pytest.approx(erlang_c(2, lam), rel=1e-10)
     assert s.dispatch_queued.sum() == pytest.approx(s.p_all_busy, rel=1e-12)
 

@@ -14,9 +14,22 @@ from sim.verification.checks import _little_terms, little_window
 
 def _record(number: int, detected: float, resolved: float) -> IncidentRecord:
     values = {
-        "incident": number, "incident_type": "t", "patch": "p", "sector": "s", "priority": 3, "channel": "hotline",
-        "finder": "", "departments": "", "units": "", "referrals": 0, "bounces": 0, "seen_not_handled": 0,
-        "layer": "town", "closed_min": math.nan, "on_the_spot": False, "resolved_min": resolved,
+        "incident": number,
+        "incident_type": "t",
+        "patch": "p",
+        "sector": "s",
+        "priority": 3,
+        "channel": "hotline",
+        "finder": "",
+        "departments": "",
+        "units": "",
+        "referrals": 0,
+        "bounces": 0,
+        "seen_not_handled": 0,
+        "layer": "town",
+        "closed_min": math.nan,
+        "on_the_spot": False,
+        "resolved_min": resolved,
     }
     times = {f: detected for f in ("occurred_min", "detected_min", "reached_min", "dispatched_min", "on_scene_min")}
     return IncidentRecord(**{f: {**values, **times}.get(f, False) for f in IncidentRecord._fields})
