@@ -11,34 +11,19 @@ switches language without asking the server again. The page's own words are :dat
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from sim.presentation import figures as plots
 from sim.presentation.figures import Results, Story
 from sim.presentation.i18n import LANGUAGES, N_, _, mode_label, term, use_language
 from sim.presentation.story import first_of, is_arrival, is_detection, short_stage
-from sim.scenario.schedule import MINUTES_PER_DAY
+from sim.presentation.text import format_minutes  # in the current language
 from sim.stats.survival import km_quantiles, reached_curve
 
 __all__ = ["comparison_view", "timeline_view", "format_minutes", "UI_TEXT", "ui_text", "CURVE_POINTS"]
 
 CURVE_POINTS = 80
 """Points kept of each response-time curve (log-spaced in time)."""
-
-
-def format_minutes(minutes: float | None) -> str:
-    """A duration for people in the current language: ``12.8 min``, ``18.7 h``, ``2.3 days``."""
-    if minutes is None or not math.isfinite(minutes):
-        return "-"
-    if minutes < 0.05:
-        return _("0 min")
-    if minutes < 90:
-        return _("{value} min").format(value=f"{minutes:.1f}" if minutes < 10 else f"{minutes:.0f}")
-    if minutes < 2 * MINUTES_PER_DAY:
-        return _("{value} h").format(value=f"{minutes / 60:.1f}")
-    return _("{value} days").format(value=f"{minutes / MINUTES_PER_DAY:.1f}")
 
 
 def _time_stat(stats: dict | None, key: str) -> str:
