@@ -51,6 +51,9 @@ class IncidentSet:
         Shape (n, len(rounds_by)): when the rounds of each department in *rounds_by* (those with
         ``rounds``, in file order) would notice each matter (``inf`` for never); drawn from the
         ``rounds`` stream. Which of them may report it depends on the mode (:meth:`first_round`).
+    found_by:
+        With campaigns: the campaign (index into ``scenario.campaigns``) that found each matter, -1
+        for a matter of the arrival stream (:mod:`sim.engine.campaigns`); None without campaigns.
     """
 
     occurred_min: np.ndarray
@@ -63,6 +66,7 @@ class IncidentSet:
     layer: np.ndarray
     rounds_min: np.ndarray | None = None
     rounds_by: tuple[str, ...] = ()
+    found_by: np.ndarray | None = None
 
     def first_round(self, i: int, may_act: frozenset[str]) -> tuple[float, str]:
         """The first rounds find of matter *i* by a department in *may_act*: (minute, department), or (inf, "")."""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
 from sim.engine.channel import Delivery, channel_for
 from sim.engine.closedloop import ClosedLoop
@@ -73,6 +74,9 @@ class RunOutput:
     trace:
         When the run was traced: incident number -> its story, a list of
         :class:`~sim.engine.trace.TraceEvent` in order of time.
+    campaigns:
+        With campaigns: their unit-minutes, sessions and deterred arrivals
+        (:class:`~sim.engine.campaigns.CampaignOutput`); campaign time is not in ``on_duty_min``.
     """
 
     records: list[IncidentRecord]
@@ -83,6 +87,7 @@ class RunOutput:
     trace: dict[int, list[TraceEvent]] | None = None
     end_min: float = math.inf
     waiting: tuple[tuple[frozenset[str], float], ...] = ()
+    campaigns: CampaignOutput | None = None
 
 
 @contextmanager
@@ -160,6 +165,9 @@ class Simulation:
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
         keys.update(dict.fromkeys(sorted(extra, key=sorted)))
+        self.campaign_plan = CampaignPlan(scenario, self.town) if scenario.campaigns else None
+        if self.campaign_plan is not None:  # thin by deterrence, add the finds (sim.engine.campaigns)
+            self.incidents, self.natural_end = self.campaign_plan.apply(inc, self.natural_end, self.streams.campaigns)
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -178,6 +186,12 @@ class Simulation:
                     self._account_busy(unit, self.end)
                 busy[unit.department] += unit.busy_min
         on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
+        campaigns = None
+        if self.campaign_plan is not None:  # campaign time is neither busy nor idle response time
+            shifts = {name: r.on_duty for name, r in self.rosters.items()}
+            for name, demand in self.campaign_plan.demand.items():
+                on_duty[name] = demand.split_min(shifts[name], self.warmup, self.horizon)[0]
+            campaigns = self.campaign_plan.output(shifts, (self.warmup, self.horizon))
         if self.centre is not None:
             busy[CENTRE] = self.centre.busy_min
             on_duty[CENTRE] = self.centre.on_duty_min(self.warmup, self.horizon)
@@ -199,6 +213,7 @@ class Simulation:
             trace,
             self.end,
             self.dispatcher.waiting_jobs(),
+            campaigns,
         )
 
     def _records(self) -> list[IncidentRecord]:
@@ -216,11 +231,17 @@ class Simulation:
     def _shifts(self, roster):
         """Put the right units on duty at every shift change of a department."""
         env = self.env
+        plan = self.campaign_plan
+        demand = plan.demand.get(roster.department.name) if plan is not None else None
         while True:
             on_duty = roster.on_duty_count(env.now)
+            if demand is not None:  # the highest-numbered units on shift are on campaign
+                on_duty = max(0, on_duty - demand.value(env.now))
             for unit in roster.units:
                 self.dispatcher.set_on_duty(unit, unit.index < on_duty)
             change = roster.on_duty.next_change(env.now)
+            if demand is not None:
+                change = min(change, demand.next_change(env.now))
             if change >= self.end:
                 return
             yield self._until(change)
@@ -266,6 +287,8 @@ class Simulation:
         A department's rounds that may act on it find it like a patrol (channel ``rounds``).
         """
         inc = self.incidents
+        if inc.found_by is not None and inc.found_by[i] >= 0:
+            return state.occurred_min, CAMPAIGN, ""  # found by a campaign the moment it occurs
         sector = int(self.town.sector[state.patch])
         finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
         rounds_at, rounds_by = inc.first_round(i, self.may_act[k])
@@ -303,6 +326,8 @@ class Simulation:
             else:
                 state.note(detected, Stage.REPORTED, channel=channel)
         jobs = self.jobs[self.incidents.type_index[i]]
+        if channel == CAMPAIGN and self._campaign_settles(state, i, jobs):
+            return
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
         if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
@@ -319,6 +344,30 @@ class Simulation:
                 self._request(state, i, capable, parts, finder)
         else:
             self.env.process(self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
+
+    def _campaign_settles(self, state: IncidentState, i: int, jobs) -> bool:
+        """A campaign's find that its departments may do in this mode is settled on the spot; else False.
+
+        Every part is done at once by the campaign's departments present (on-scene minutes as any
+        unit of that department would take); the work is within the campaign's time, not logged as a job.
+        """
+        assert self.campaign_plan is not None and self.incidents.found_by is not None  # only finds come here
+        number = int(self.incidents.found_by[i])
+        acting = self.campaign_plan.acting(number, jobs)
+        if acting is None:
+            return False
+        now, k = self.env.now, self.incidents.type_index[i]
+        state.reached_min = state.dispatched_min = state.on_scene_min = now
+        state.on_the_spot = True
+        name = self.campaign_plan.campaigns[number].name
+        work = 0.0
+        for dept, (_, parts) in zip(acting, jobs):
+            state.note(now, Stage.ON_THE_SPOT, department=dept)
+            state.departments.append(dept)
+            state.units.append(f"{CAMPAIGN}:{name}")
+            work = max(work, self.competence.on_scene_min(k, parts, dept, self.incidents.service_min[i]))
+        self._until(now + work).callbacks.append(lambda _: self._resolved(state))
+        return True
 
     def _resolving(self, state: IncidentState, work):
         """Run the handling *work* (a generator), then mark the matter resolved."""

@@ -38,6 +38,7 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
     problems += _unique_names(scenario.departments, "departments")
     problems += _unique_names(scenario.incident_types, "incident_types")
     problems += _references(scenario)
+    problems += _campaign_problems(scenario)
     if problems:
         return problems
     for mode_name, spec in scenario.governance.modes.items():
@@ -151,6 +152,65 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                         (("governance", "modes", name, "authority", "pooled", j), unknown("department", dept, depts))
                     )
     return out
+
+
+def _campaign_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Campaigns name departments, incident types and places that exist, and no more units than a department has."""
+    out: list[tuple[tuple, str]] = []
+    out += _unique_names(scenario.campaigns, "campaigns")
+    depts = {d.name: d.units for d in scenario.departments}
+    types = [t.name for t in scenario.incident_types]
+    areas = _area_names(scenario.territory)
+    for i, c in enumerate(scenario.campaigns):
+        at = ("campaigns", i)
+        for dept, units in c.departments.items():
+            if dept not in depts:
+                out.append(((*at, "departments", dept), _unknown("department", dept, list(depts))))
+            elif units > depts[dept]:
+                out.append(
+                    (
+                        (*at, "departments", dept),
+                        f"the campaign takes {units} units of '{dept}', which has {depts[dept]}",
+                    )
+                )
+        for name in c.finds_per_unit_hour:
+            if name not in types:
+                out.append(((*at, "finds_per_unit_hour", name), _unknown("incident type", name, types)))
+        for key, kind in (("patches", "patch"), ("sectors", "sector"), ("grids", "grid")):
+            for j, name in enumerate(getattr(c, key) or []):
+                if key in areas and name not in areas[key]:
+                    out.append(((*at, key, j), _unknown(kind, name, areas[key])))
+        if c.schedule.dated and scenario.start_date is None:
+            out.append(
+                (
+                    (*at, "schedule"),
+                    "a monthly or dated calendar needs start_date (the date of the run's first day, a Monday, "
+                    "e.g. start_date: 2024-03-04)",
+                )
+            )
+    return out
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} '{name}'" + did_you_mean(name, known, otherwise=f"; known: {', '.join(known) or 'none'}")
+
+
+def _area_names(territory: Territory) -> dict[str, list[str]]:
+    """Names of the patches, patrol sectors and grids (as the engine's territory names them); {} when not yet known."""
+    if territory.patches is not None:
+        return {
+            "patches": [p.name for p in territory.patches],
+            "sectors": list(dict.fromkeys(p.sector for p in territory.patches)),
+            "grids": list(dict.fromkeys(p.grid for p in territory.patches)),
+        }
+    g = territory.grid
+    if g is None:  # patches still to be read from a GIS layer: checked when the town is built
+        return {}
+    return {
+        "patches": _patch_names(territory),
+        "sectors": [f"S{i + 1}" for i in range(g.sectors[0] * g.sectors[1])],
+        "grids": [f"G{i + 1}" for i in range(g.grids[0] * g.grids[1])],
+    }
 
 
 def _patch_names(territory: Territory) -> list[str]:

@@ -61,6 +61,9 @@ __all__ = [
     "Escalation",
     "ClosedLoopSpec",
     "GridManagement",
+    "Campaign",
+    "CampaignSchedule",
+    "Deterrence",
     "CHANNELS",
     "apportion",
     "GisLayer",
@@ -1022,6 +1025,136 @@ class GridManagement(_Model):
     )
 
 
+# --------------------------------------------------------------------------- joint campaigns
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _check_clock(text: str) -> str:
+    if not _CLOCK.match(text):
+        raise ValueError(f"expected a time of day 'HH:MM' (00:00 to 23:59), got {text!r}")
+    return text
+
+
+Clock = Annotated[str, AfterValidator(_check_clock)]
+
+
+class CampaignSchedule(_Model):
+    """When a campaign's sessions start: every week or month on some days, or on dates; at ``start``.
+
+    Give ``every`` with ``days`` (a weekly calendar: ``daily``, ``weekdays``, ``weekends`` or day
+    numbers 0 = Monday .. 6; a monthly calendar: days of the month 1..31, a day a month lacks is
+    skipped), or ``dates``. Months and dates are placed by the scenario's ``start_date``.
+    """
+
+    every: Literal["week", "month"] | None = Field(None, description="repeat every week or every month")
+    days: Literal["daily", "weekdays", "weekends"] | list[int] | None = Field(
+        None, description="days of the week (every: week; 0 = Monday) or of the month (every: month; 1..31)"
+    )
+    dates: list[dt.date] | None = Field(None, min_length=1, description="the dates of the sessions (instead of every)")
+    start: Clock = Field("09:00", description="time of day each session starts, 'HH:MM'")
+
+    @model_validator(mode="after")
+    def _one_calendar(self) -> CampaignSchedule:
+        if (self.every is None) == (self.dates is None):
+            raise ValueError("give either 'every' (week or month, with 'days') or 'dates'")
+        if self.dates is not None:
+            if self.days is not None:
+                raise ValueError("'days' goes with 'every', not with 'dates'")
+            if len(set(self.dates)) != len(self.dates):
+                raise ValueError("a date is listed twice")
+            return self
+        if self.days is None:
+            raise ValueError(f"every: {self.every} needs 'days'")
+        if self.every == "month":
+            if isinstance(self.days, str) or not self.days or any(not 1 <= d <= 31 for d in self.days):
+                raise ValueError("every: month needs 'days' as a list of days of the month, 1 to 31")
+        elif isinstance(self.days, list) and (not self.days or any(not 0 <= d <= 6 for d in self.days)):
+            raise ValueError("every: week needs 'days' as daily, weekdays, weekends or numbers 0 (Monday) to 6")
+        if isinstance(self.days, list) and len(set(self.days)) != len(self.days):
+            raise ValueError("a day is listed twice")
+        return self
+
+    @property
+    def dated(self) -> bool:
+        """Whether the calendar needs the scenario's ``start_date`` (monthly or dated)."""
+        return self.every != "week"
+
+    def starts_min(self, start_date: dt.date | None, horizon_min: float) -> list[float]:
+        """Minutes (from the run's minute 0) at which sessions start, before *horizon_min*, in order."""
+        hour, minute = (int(x) for x in self.start.split(":"))
+        clock = 60.0 * hour + minute
+        n_days = math.ceil(horizon_min / (24 * 60))
+        if self.every == "week":
+            week_days = DAY_SETS[self.days] if isinstance(self.days, str) else self.days
+            on = [k for k in range(n_days) if k % 7 in set(week_days or ())]
+        else:
+            if start_date is None:
+                raise ValueError("a monthly or dated campaign needs the scenario's start_date")
+            wanted = set(self.dates or ())
+            on = [
+                k
+                for k in range(n_days)
+                if (start_date + dt.timedelta(days=k)) in wanted
+                or (self.every == "month" and (start_date + dt.timedelta(days=k)).day in set(self.days or ()))
+            ]
+        return [t for t in (k * 24 * 60.0 + clock for k in on) if t < horizon_min]
+
+
+class Deterrence(_Model):
+    """How a campaign lowers later arrivals of its types in its patches (专项整治's lasting effect).
+
+    After a session ends at minute e, an arrival of one of the campaign's types in one of its
+    patches at minute t > e is kept with probability 1 - factor * exp(-(t - e) / decay), decay in
+    minutes (``decay_days`` days); several sessions multiply their keep probabilities. The arrival
+    stream is thinned with its own random numbers, the same in every mode.
+    """
+
+    factor: float = Field(ge=0, le=1, description="share of arrivals prevented just after a session")
+    decay_days: PositiveFloat = Field(
+        allow_inf_nan=False, le=3650, description="days for the effect to fall by a factor e (exponential decay)"
+    )
+    basis: str = Field(
+        min_length=1, description="where the factor and decay come from (a source, or 'assumption: ...')"
+    )
+
+
+class Campaign(_Model):
+    """A joint campaign (联合执法行动, 专项整治): named units of named departments inspect patches on a calendar.
+
+    During a session its units are off response duty; it finds matters of its types in the
+    inspected patches at ``finds_per_unit_hour`` (per unit-hour of the team as planned); its
+    deterrence, if given, lowers later arrivals of those types there (:mod:`sim.engine.campaigns`).
+    """
+
+    name: Name = Field(description="unique campaign name")
+    schedule: CampaignSchedule = Field(description="when sessions start")
+    duration_min: PositiveFloat = Field(allow_inf_nan=False, le=1440, description="length of each session, minutes")
+    departments: dict[str, PositiveInt] = Field(
+        min_length=1, description="units each department sends, e.g. {market: 2, environment: 1}"
+    )
+    patches: list[str] | None = Field(None, min_length=1, description="patches inspected (or give sectors or grids)")
+    sectors: list[str] | None = Field(None, min_length=1, description="patrol sectors whose patches are inspected")
+    grids: list[str] | None = Field(None, min_length=1, description="grids whose patches are inspected")
+    finds_per_unit_hour: dict[str, NonNegativeFloat] = Field(
+        min_length=1,
+        description="matters of each incident type the campaign finds per unit-hour (the campaign's types)",
+    )
+    deterrence: Deterrence | None = Field(None, description="lower later arrivals of the campaign's types there")
+
+    @model_validator(mode="after")
+    def _one_area(self) -> Campaign:
+        given = [key for key in ("patches", "sectors", "grids") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of patches, sectors or grids, not {' and '.join(given)}")
+        return self
+
+    @property
+    def units(self) -> int:
+        """The team's size as planned (units of every department)."""
+        return sum(self.departments.values())
+
+
 # --------------------------------------------------------------------------- the scenario
 
 
@@ -1058,6 +1191,11 @@ class Scenario(_Model):
     )
     travel: Travel | None = Field(
         None, description="travel times on a road network or from a table (default: straight line x detour factor)"
+    )
+    campaigns: list[Campaign] = Field(
+        [],
+        description="joint campaigns (联合执法行动): scheduled inspections that take units off response duty, "
+        "find matters and may deter later ones; they run in every mode",
     )
 
     @model_validator(mode="after")

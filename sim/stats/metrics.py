@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
 from sim.engine.records import IncidentRecord, JobRecord
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
@@ -510,6 +511,10 @@ def summarise(
     """
     per_rep = [measured(o.records, warmup_min) for o in outputs]
     ends = [o.end_min for o in outputs]
+    with_campaigns = any(getattr(o, "campaigns", None) is not None for o in outputs)
+    if with_campaigns:  # campaign finds are reported apart: the response figures stay those of reported matters
+        found = [[r for r in recs if r.channel == CAMPAIGN] for recs in per_rep]
+        per_rep = [[r for r in recs if r.channel != CAMPAIGN] for recs in per_rep]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
     summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
@@ -529,7 +534,41 @@ def summarise(
         )
         for name in type_names
     }
+    if with_campaigns:
+        summary["campaigns"] = campaign_stats(outputs, found, ends)
     return summary
+
+
+def campaign_stats(outputs: Sequence, found: Sequence[list[IncidentRecord]], ends: Sequence[float]) -> dict:
+    """Joint campaigns over replications (totals, like the summary's counts): their time, finds and deterrence.
+
+    ``unit_hours`` per department are the hours its units spent on campaigns (off response duty);
+    ``found`` per incident type the matters campaigns found, of which ``found_on_the_spot`` were
+    settled by the campaign and the rest dispatched (their response in ``found_dispatched_response_min``);
+    ``deterred`` per type the arrivals deterrence prevented. All within the measured window.
+    """
+    runs = [o.campaigns for o in outputs if getattr(o, "campaigns", None) is not None]
+    records = [r for recs in found for r in recs]
+    dispatched = [[r for r in recs if not r.on_the_spot] for recs in found]
+    types = sorted({r.incident_type for r in records} | {k for run in runs for k in run.deterred})
+
+    def total(attribute: str) -> dict:
+        keys = dict.fromkeys(k for run in runs for k in getattr(run, attribute))
+        return {k: sum(getattr(run, attribute).get(k, 0) for run in runs) for k in keys}
+
+    return {
+        "unit_hours": {k: v / 60.0 for k, v in total("unit_min").items()},
+        "planned_unit_hours": {k: v / 60.0 for k, v in total("planned_unit_min").items()},
+        "sessions": total("sessions"),
+        "found": {t: sum(1 for r in records if r.incident_type == t) for t in types},
+        "found_on_the_spot": sum(1 for r in records if r.on_the_spot),
+        "found_dispatched_response_min": time_stats(
+            [censored_times(recs, end, "on_scene_min") for recs, end in zip(dispatched, ends)]
+        )
+        if any(dispatched)
+        else None,
+        "deterred": {t: sum(run.deterred.get(t, 0) for run in runs) for t in types},
+    }
 
 
 def _measured_jobs(outputs: Sequence, per_rep: Sequence[list[IncidentRecord]]) -> list[JobRecord]:
