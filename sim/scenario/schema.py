@@ -1065,12 +1065,12 @@ class CampaignSchedule(_Model):
                 raise ValueError("a date is listed twice")
             return self
         if self.days is None:
-            raise ValueError(f"every: {self.every} needs 'days'")
+            raise ValueError(f"'days' is missing: every: {self.every} needs the days it repeats on")
         if self.every == "month":
             if isinstance(self.days, str) or not self.days or any(not 1 <= d <= 31 for d in self.days):
-                raise ValueError("every: month needs 'days' as a list of days of the month, 1 to 31")
+                raise ValueError("'days' of a monthly calendar must be a list of days of the month, 1 to 31")
         elif isinstance(self.days, list) and (not self.days or any(not 0 <= d <= 6 for d in self.days)):
-            raise ValueError("every: week needs 'days' as daily, weekdays, weekends or numbers 0 (Monday) to 6")
+            raise ValueError("'days' of a weekly calendar must be daily, weekdays, weekends or numbers 0 (Monday) to 6")
         if isinstance(self.days, list) and len(set(self.days)) != len(self.days):
             raise ValueError("a day is listed twice")
         return self
