@@ -264,11 +264,33 @@ def format_summary(summary: dict) -> str:
         [[term(c), *(_channel_cell(modes[m].get("by_channel", {}).get(c)) for m in names)] for c in channels],
     )
     parts = [header, table, by_type, by_channel, util]
+    if any(modes[m].get("campaigns") for m in names):
+        parts.append(_format_campaigns([modes[m].get("campaigns") or {} for m in names], labels))
     if "paired" in summary:
         parts.append(format_paired(summary["paired"], target))
     if "precision" in summary:
         parts.append(_format_precision(summary["precision"], summary["replications"]))
     return "\n\n".join(parts)
+
+
+def _format_campaigns(blocks: list[dict], labels: list[str]) -> str:
+    """Joint campaigns per mode (totals over replications): unit-hours off response duty, finds, deterrence."""
+    departments = list(dict.fromkeys(d for b in blocks for d in b.get("unit_hours", {})))
+    types = list(dict.fromkeys(t for b in blocks for t in b.get("found", {})))
+
+    def count(b: dict, key: str, name: str) -> str:
+        return f"{b.get(key, {}).get(name, 0):,}"
+
+    rows = [["unit-hours on campaigns", *(f"{sum(b.get('unit_hours', {}).values()):,.1f}" for b in blocks)]]
+    rows += [[f"  {d}", *(f"{b.get('unit_hours', {}).get(d, 0.0):,.1f}" for b in blocks)] for d in departments]
+    rows.append(["matters found (settled on the spot)", *(_found(b) for b in blocks)])
+    rows += [[f"  {t}", *(count(b, "found", t) for b in blocks)] for t in types]
+    rows.append(["arrivals deterred", *(f"{sum(b.get('deterred', {}).values()):,}" for b in blocks)])
+    return _table(["campaigns", *labels], rows)
+
+
+def _found(block: dict) -> str:
+    return f"{sum(block.get('found', {}).values()):,} ({block.get('found_on_the_spot', 0):,})"
 
 
 def _paired_label(metric: str, target: float) -> str:
