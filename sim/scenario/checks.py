@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sim.errors import did_you_mean
 from sim.scenario.governance import PRESETS, modes_of, resolve_mode, unpowered_parts
+from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
 from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, Scenario, Territory
 
 __all__ = ["cross_check", "warnings", "window_warnings"]
@@ -256,6 +257,7 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
                 "powers; name its team in authority.pooled (or mark departments poolable: true)"
             )
             out.append((("governance", "modes", name, "authority", "pooled"), message))
+    out += _campaign_warnings(scenario)
     for t in scenario.incident_types:
         path = ("incident_types", t.name)
         if scenario.grid_management is None and (t.escalation.grid > 0 or t.escalation.city > 0):
@@ -265,6 +267,43 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             if spec.hours is not None and spec.probability == 0:
                 out.append((path + ("detection", channel, "hours"), "has no effect: the channel's probability is 0"))
     return out
+
+
+def _campaign_warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """A campaign asking for more units of a department than its shift holds during a session gets fewer."""
+    out: list[tuple[tuple, str]] = []
+    horizon = scenario.days * MINUTES_PER_DAY
+    for c in scenario.campaigns:
+        if c.schedule.dated and scenario.start_date is None:
+            continue  # an error already (cross_check)
+        starts = c.schedule.starts_min(scenario.start_date, horizon)
+        for name, units in c.departments.items():
+            d = scenario.department(name)
+            shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in d.shift_windows()], d.units)
+            for start in starts:
+                fewest, at = _fewest(shift, start, start + c.duration_min)
+                if fewest < units:
+                    day, minute = divmod(int(at), int(MINUTES_PER_DAY))
+                    when = f"day {day} ({_WEEKDAYS[day % 7]}) {minute // 60:02d}:{minute % 60:02d}"
+                    message = (
+                        f"asks for {units} units of '{name}', but only {fewest:g} are on shift at {when}: the campaign "
+                        "gets those on shift and response duty none"
+                    )
+                    out.append((("campaigns", c.name, "departments", name), message))
+                    break
+    return out
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _fewest(shift: WeeklySteps, start: float, end: float) -> tuple[float, float]:
+    """The fewest units on shift over [start, end), and the first minute it is reached."""
+    fewest, at, t = shift.value(start), start, start
+    while (t := shift.next_change(t)) < end:
+        if shift.value(t) < fewest:
+            fewest, at = shift.value(t), t
+    return fewest, at
 
 
 def window_warnings(scenario: Scenario) -> list[tuple[tuple, str]]:

@@ -132,3 +132,23 @@ def test_validate_exits_2_with_the_message(tmp_path):
     )
     assert done.returncode == USER_ERROR_EXIT
     assert "campaigns.food_check.departments.market" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_campaign_asking_for_more_units_than_are_on_shift_is_warned_about(tmp_path):
+    from sim.scenario.checks import warnings
+
+    text = BASE.replace("    units: 2\n", "    units: 2\n    shift: office_hours\n").replace(
+        "days: [1]}", 'days: [1], start: "11:00"}'
+    )
+    path = tmp_path / "town.yaml"
+    path.write_text(text, encoding="utf-8")
+    found = [(p, m) for p, m in warnings(load_scenario(path)) if p[0] == "campaigns"]
+    assert found == [
+        (
+            ("campaigns", "food_check", "departments", "market"),
+            "asks for 1 units of 'market', but only 0 are on shift at day 1 (Tue) 12:00: the campaign gets those "
+            "on shift and response duty none",
+        )
+    ]
+    path.write_text(text.replace('start: "11:00"', 'start: "09:00"'), encoding="utf-8")
+    assert not [p for p, _ in warnings(load_scenario(path)) if p[0] == "campaigns"]
