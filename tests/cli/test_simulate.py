@@ -109,3 +109,16 @@ def test_same_output_across_processes_and_hash_seeds(tmp_path):
         assert done.returncode == 0, done.stderr
     for file in ("summary.json", "incidents.csv"):
         assert (tmp_path / "1" / file).read_bytes() == (tmp_path / "2" / file).read_bytes()
+
+
+def test_a_campaign_set_on_the_command_line_is_printed_and_summarised(tmp_path, capsys):
+    campaign = (
+        "campaigns=[{name: sweep, schedule: {every: week, days: [1], start: '10:00'}, duration_min: 120, "
+        "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 1}}]"
+    )
+    assert main(["compare", CLASSROOM, "--modes", "joint", "--set", campaign, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "unit-hours on campaigns" in out and "matters found (settled on the spot)" in out
+    block = json.loads((tmp_path / "summary.json").read_text())["modes"]["joint"]["campaigns"]
+    assert block["unit_hours"] == {"sanitation": 2.0} and block["sessions"] == {"sweep": 1}
+    assert block["found_on_the_spot"] == sum(block["found"].values())
