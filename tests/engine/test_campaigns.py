@@ -178,7 +178,7 @@ def test_a_find_its_departments_may_act_on_is_settled_on_the_spot_others_are_dis
 # --------------------------------------------------------------------------- deterrence
 
 
-def _deterrence_town(factor: float, decay_days: float) -> dict:
+def _deterrence_town(factor: float, decay_days: float, rate: float = 800.0) -> dict:
     data = _town(
         [
             _campaign(
@@ -187,7 +187,7 @@ def _deterrence_town(factor: float, decay_days: float) -> dict:
                 deterrence={"factor": factor, "decay_days": decay_days, "basis": "test"},
             )
         ],
-        rate=800.0,
+        rate=rate,
         detect=0.0,  # nobody reports: the run is only its arrivals
         days=15,
     )
@@ -222,7 +222,7 @@ def test_deterrence_thins_the_paired_arrivals_by_the_stated_share():
 
 
 def test_every_mode_faces_the_same_thinned_arrivals():
-    scenario = sim.scenario_from_dict(_deterrence_town(0.5, 1.0))
+    scenario = sim.scenario_from_dict(_deterrence_town(0.5, 1.0, rate=100.0))
     joint = sim.run(scenario, mode="joint")
     fragmented = sim.run(scenario, mode="fragmented")
     assert [x.occurred_min for x in joint.records] == [x.occurred_min for x in fragmented.records]
@@ -236,3 +236,18 @@ def test_a_campaign_without_finds_or_deterrence_leaves_the_arrivals_as_they_were
         (x.occurred_min, x.incident_type, x.patch) for x in base.records
     ]
     assert out.campaigns.deterred == {"food_safety": 0}
+
+
+def test_a_unit_finishes_its_job_in_hand_then_joins_the_campaign_and_takes_the_queue_at_its_end():
+    data = _town([_campaign(departments={"market": 1})], rate=45.0)  # one unit always busy: a queue all day
+    data["departments"][0]["units"] = 1
+    out = sim.run(sim.scenario_from_dict(data))
+    for start, end in _sessions():
+        in_hand = [j for j in out.jobs if j.department == "market" and j.dispatched_min < start < j.done_min]
+        assert len(in_hand) == 1  # the job in hand at the start is finished, not cut short
+        job = in_hand[0]
+        assert job.done_min - job.arrived_min == 30.0
+        during = [j for j in out.jobs if j.department == "market" and start <= j.dispatched_min < end - 1e-6]
+        assert during == []  # then the unit is on the campaign
+        after = min(j.dispatched_min for j in out.jobs if j.department == "market" and j.dispatched_min >= start)
+        assert math.isclose(after, end, abs_tol=1e-6)  # back at the end, it takes the waiting job at once
