@@ -27,24 +27,26 @@ A campaign (:class:`~sim.scenario.schema.Campaign`) runs sessions on a calendar.
 Campaigns run in every mode: they are the town's routine, not a way of working, so modes compare on
 equal terms; compare with and without by removing them (``--set campaigns=[]``). Everything here
 draws from the ``campaigns`` stream (appended last to ``STREAMS``), after every other incident draw,
-so a scenario without campaigns is untouched. One limit: patrol coverage (who may pass a patch
-and find a matter) still counts a patrolling department's campaign units as patrolling.
+so a scenario without campaigns is untouched. Patrol coverage (who may pass a patch and find a
+matter) leaves out the units of weekly campaigns while their sessions run; one limit: monthly and
+dated campaigns' units still count as patrolling (patrol rates are weekly step functions).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sim.engine.department import Roster
 from sim.engine.incidents import TOWN, IncidentSet
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.territory import Town
 from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
-from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
+from sim.scenario.schedule import DAY_SETS, MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklySteps
 from sim.scenario.schema import Campaign, Scenario
 
 __all__ = ["CAMPAIGN", "CampaignPlan", "CampaignOutput", "DemandSteps"]
@@ -149,6 +151,16 @@ class CampaignPlan:
         self.demand = {dept: DemandSteps(spans) for dept, spans in intervals.items()}
         self._deterred_at: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0, dtype=int))
         self._found_by = np.zeros(0, dtype=int)
+
+    def patrolling(self, rosters: dict[str, Roster]) -> dict[str, Roster]:
+        """The rosters as patrol coverage sees them: a patrolling department's weekly campaign units leave out."""
+        out = dict(rosters)
+        for name, roster in rosters.items():
+            weekly = _weekly_demand(self.campaigns, name)
+            if roster.department.patrols and weekly is not None:
+                on_patrol = WeeklySteps.combine([roster.on_duty, weekly], lambda on, taken: max(0.0, on - taken))
+                out[name] = replace(roster, on_duty=on_patrol)
+        return out
 
     # ------------------------------------------------------------------ incidents
 
@@ -264,6 +276,28 @@ class CampaignPlan:
         names = [t.name for t in self.scenario.incident_types]
         deterred = {names[k]: int(np.sum(inside & (kinds == k))) for k in sorted({k for ts in self.types for k in ts})}
         return CampaignOutput(unit_min, planned, started, deterred)
+
+
+def _weekly_demand(campaigns, department: str) -> WeeklySteps | None:
+    """Units of *department* that weekly campaigns take, over the week (None when they take none)."""
+    spans: list[tuple[float, float, int]] = []
+    for c in campaigns:
+        units = c.departments.get(department, 0)
+        if c.schedule.every != "week" or not units:
+            continue
+        hour, minute = (int(x) for x in c.schedule.start.split(":"))
+        days = DAY_SETS[c.schedule.days] if isinstance(c.schedule.days, str) else c.schedule.days
+        for day in days:
+            start = day * MINUTES_PER_DAY + 60.0 * hour + minute
+            end = start + c.duration_min
+            spans.append((start, min(end, MINUTES_PER_WEEK), units))
+            if end > MINUTES_PER_WEEK:  # a Sunday session running into Monday
+                spans.append((0.0, end - MINUTES_PER_WEEK, units))
+    if not spans:
+        return None
+    breaks = sorted({0.0} | {t for s, e, _ in spans for t in (s, e) if t < MINUTES_PER_WEEK})
+    values = tuple(float(sum(u for s, e, u in spans if s <= b < e)) for b in breaks)
+    return WeeklySteps(tuple(breaks), values)
 
 
 def _inspected(campaign: Campaign, town: Town) -> np.ndarray:

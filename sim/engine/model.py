@@ -128,7 +128,9 @@ class Simulation:
         self.env = simpy.Environment()
         self.town = build_town(scenario.territory, scenario.travel)
         self.rosters = {d.name: build_roster(d, self.town) for d in scenario.departments}
-        self.coverage = PatrolCoverage(self.rosters, self.town)
+        self.campaign_plan = CampaignPlan(scenario, self.town) if scenario.campaigns else None
+        patrolling = self.rosters if self.campaign_plan is None else self.campaign_plan.patrolling(self.rosters)
+        self.coverage = PatrolCoverage(patrolling, self.town)
         self.streams = RandomStreams(seed)
         with _cyclic_gc_paused():
             self.incidents = generate_incidents(scenario, self.town, self.coverage, self.streams)
@@ -165,7 +167,6 @@ class Simulation:
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
         keys.update(dict.fromkeys(sorted(extra, key=sorted)))
-        self.campaign_plan = CampaignPlan(scenario, self.town) if scenario.campaigns else None
         if self.campaign_plan is not None:  # thin by deterrence, add the finds (sim.engine.campaigns)
             self.incidents, self.natural_end = self.campaign_plan.apply(inc, self.natural_end, self.streams.campaigns)
 

@@ -251,3 +251,22 @@ def test_a_unit_finishes_its_job_in_hand_then_joins_the_campaign_and_takes_the_q
         assert during == []  # then the unit is on the campaign
         after = min(j.dispatched_min for j in out.jobs if j.department == "market" and j.dispatched_min >= start)
         assert math.isclose(after, end, abs_tol=1e-6)  # back at the end, it takes the waiting job at once
+
+
+def test_a_weekly_campaigns_units_leave_the_patrols_while_it_runs():
+    from sim.engine.model import Simulation
+    from sim.scenario.governance import resolve_mode
+
+    data = _town([_campaign()])
+    data["departments"][0]["patrols"] = True
+    scenario = sim.scenario_from_dict(data)
+    mode = resolve_mode("joint", scenario.governance.modes["joint"], scenario)
+    simulation = Simulation(scenario, mode, np.random.SeedSequence(1))
+    (start, end), outside = _sessions()[0], MINUTES_PER_DAY
+    patches = simulation.town.patches_in_sector()
+
+    def units_on_patrol(t: float) -> float:  # passes per minute x patches x minutes per patch, over the sectors
+        return sum(r.value(t) * n for r, n in zip(simulation.coverage.rate, patches))
+
+    assert math.isclose(units_on_patrol(start + 1), units_on_patrol(outside) * 3 / 5)  # five patrol, two leave
+    assert math.isclose(units_on_patrol(end), units_on_patrol(outside))
