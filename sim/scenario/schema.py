@@ -1133,7 +1133,9 @@ class Campaign(_Model):
     departments: dict[str, PositiveInt] = Field(
         min_length=1, description="units each department sends, e.g. {market: 2, environment: 1}"
     )
-    patches: list[str] | None = Field(None, min_length=1, description="patches inspected (or give sectors or grids)")
+    patches: list[str] | None = Field(
+        None, min_length=1, description="patches inspected (or give sectors or grids; none of the three: every patch)"
+    )
     sectors: list[str] | None = Field(None, min_length=1, description="patrol sectors whose patches are inspected")
     grids: list[str] | None = Field(None, min_length=1, description="grids whose patches are inspected")
     finds_per_unit_hour: dict[str, NonNegativeFloat] = Field(
