@@ -49,6 +49,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.department import build_roster
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
 from sim.engine.territory import Town, build_town
@@ -335,9 +336,14 @@ def load_results(folder: str | Path) -> Results:
 
 
 def _measured(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
-    """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up."""
+    """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up.
+
+    Matters found by joint campaigns are left out, as in the summary's response figures.
+    """
     inc = results.incidents
     mask = (inc["mode"] == mode) & in_window(inc["occurred_min"], results.warmup_min)
+    if "channel" in inc:
+        mask &= inc["channel"] != CAMPAIGN
     if incident_type is not None:
         mask &= inc["incident_type"] == incident_type
     return mask

@@ -286,3 +286,20 @@ def test_figures_never_touch_pyplot():
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_campaign_finds_are_left_out_of_the_response_figures_as_of_the_summary(classroom_data):
+    classroom_data["campaigns"] = [
+        {
+            "name": "sweep",
+            "schedule": {"every": "week", "days": "weekdays", "start": "10:00"},
+            "duration_min": 120,
+            "departments": {"sanitation": 1},
+            "finds_per_unit_hour": {"garbage_overflow": 2},
+        }
+    ]
+    comparison = sim.compare(sim.scenario_from_dict(classroom_data), modes=["joint"])
+    results = plots.Results.from_comparison(comparison)
+    summary = comparison.summary["modes"]["joint"]
+    assert sum(summary["campaigns"]["found"].values()) > 0
+    assert len(plots.response_times(results, "joint").minutes) == summary["response_min"]["n"]
