@@ -150,10 +150,9 @@ class CampaignPlan:
                 intervals.setdefault(dept, []).extend((s, e, units) for s, e in sessions)
         self.demand = {dept: DemandSteps(spans) for dept, spans in intervals.items()}
         self._deterred_at: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0, dtype=int))
-        self._found_by = np.zeros(0, dtype=int)
 
     def patrolling(self, rosters: dict[str, Roster]) -> dict[str, Roster]:
-        """The rosters as patrol coverage sees them: a patrolling department's weekly campaign units leave out."""
+        """The rosters as patrol coverage sees them: a patrolling department's weekly campaign units left out."""
         out = dict(rosters)
         for name, roster in rosters.items():
             weekly = _weekly_demand(self.campaigns, name)
@@ -176,9 +175,8 @@ class CampaignPlan:
         u = rng.random(len(incidents))
         kept = u < self.keep_probability(incidents.occurred_min, incidents.type_index, incidents.patch)
         self._deterred_at = (incidents.occurred_min[~kept], incidents.type_index[~kept])
-        occurred, types, patch, service = self._finds(rng)
+        occurred, types, patch, service, found_by = self._finds(rng)
         ends = natural_end_times(self.scenario, occurred, types, rng)
-        found_by = self._found_by
         n, m = int(kept.sum()), len(occurred)
         width = 0 if incidents.rounds_min is None else incidents.rounds_min.shape[1]
         merged_occurred = np.concatenate([incidents.occurred_min[kept], occurred])
@@ -224,7 +222,7 @@ class CampaignPlan:
         return keep
 
     def _finds(self, rng: np.random.Generator):
-        """Every session's finds: occurrence, type, patch, on-scene work per part; in a fixed order of draws."""
+        """Every session's finds: occurrence, type, patch, on-scene work per part, campaign; in a fixed order of draws."""
         occurred, types, patches, found_by = [], [], [], []
         service: list[tuple] = []
         itypes = self.scenario.incident_types
@@ -242,10 +240,15 @@ class CampaignPlan:
                     service += [tuple(float(x) for x in row) for row in zip(*parts)] if count else []
                     types.append(np.full(count, k))
                     found_by.append(np.full(count, number))
-        self._found_by = np.concatenate(found_by) if found_by else np.zeros(0, dtype=int)
         if not occurred:
-            return np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, dtype=int), []
-        return np.concatenate(occurred), np.concatenate(types), np.concatenate(patches), service
+            return np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, dtype=int), [], np.zeros(0, dtype=int)
+        return (
+            np.concatenate(occurred),
+            np.concatenate(types),
+            np.concatenate(patches),
+            service,
+            np.concatenate(found_by),
+        )
 
     # ------------------------------------------------------------------ handling and accounting
 
