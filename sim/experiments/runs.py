@@ -32,6 +32,7 @@ from sim.errors import Problem, ScenarioError, Terminated, did_you_mean
 from sim.experiments.backends import check_options, open_backend
 from sim.experiments.memory import check_memory
 from sim.io.loader import read_user_text, scenario_from_dict
+from sim.io.provenance import PARQUET_KEY, provenance
 from sim.io.results import FolderLock, clean_temporary, write_atomic
 from sim.io.sweepfile import Sweep, override_text
 from sim.io.text import csv_cell, csv_text
@@ -539,7 +540,8 @@ class RunStore:
         paths = []
         for name, rows, columns in (("runs", runs, run_columns(sweep)), ("summary", summary, summary_columns(sweep))):
             paths.append(write_atomic(self.folder / f"{name}.csv", csv_text(rows, columns)))
-            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns)
+            types = column_types(sweep, name)
+            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns, types, sweep.seed)
         return paths
 
 
@@ -623,20 +625,45 @@ def columns_of(rows: Sequence[dict], columns: Sequence[str]) -> dict[str, list]:
     return {c: [row.get(c) for row in rows] for c in columns}
 
 
-def _write_parquet(path: Path, rows: list[dict], columns: Sequence[str]) -> list[Path]:
-    """Write a Parquet copy of a table if pyarrow is installed; mixed or nested columns become text."""
+def column_types(sweep: Sweep, table: str) -> dict[str, str]:
+    """The fixed type of each column of a sweep table whose type does not depend on its values.
+
+    ``"string"``, ``"int64"`` or ``"float64"``, by column name; a parameter's column is left out (its
+    type is its values'). ``error`` and ``vs`` are text even when every cell is empty, and a metric is a
+    float even when every run failed, so a table's schema is the same whatever happened.
+    """
+    if table == "runs":
+        fixed = {"point": "int64", "mode": "string", "replication": "int64", "seed": "int64", "error": "string"}
+        return {**fixed, **dict.fromkeys(sweep.metrics, "float64")}
+    fixed = {"point": "int64", "mode": "string", "replications": "int64", "failed": "int64", "vs": "string"}
+    return {**fixed, **{f"{m}.{s}": "float64" for m in sweep.metrics for s in SUMMARY_STATS}}
+
+
+def _write_parquet(
+    path: Path, rows: list[dict], columns: Sequence[str], types: dict[str, str], seed: int | None = None
+) -> list[Path]:
+    """Write a Parquet copy of a table if pyarrow is installed, with the provenance as key–value metadata.
+
+    A column of *types* has that type; any other column holds numbers if all its values are numbers,
+    else text, with each cell exactly as ``csv_cell`` writes it (lists and mappings as JSON).
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         return []
-    data = {}
+    arrays, names = [], []
     for column, values in columns_of(rows, columns).items():
+        kind = types.get(column)
         numbers = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
-        data[column] = values if numbers else [None if v is None else csv_cell(v) for v in values]
+        if kind == "string" or (kind is None and not numbers):
+            values = [None if v is None else csv_cell(v) for v in values]
+        arrays.append(pa.array(values, type=pa.string() if kind == "string" else kind and pa.type_for_alias(kind)))
+        names.append(column)
+    metadata = {PARQUET_KEY: json.dumps(provenance(seed), sort_keys=True)}
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        pq.write_table(pa.table(data), tmp)
+        pq.write_table(pa.table(arrays, names=names).replace_schema_metadata(metadata), tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -54,6 +54,7 @@ from sim.io.loader import (
     scenario_from_dict,
     schema_problems,
 )
+from sim.io.provenance import provenance
 from sim.io.results import folder_problem
 from sim.scenario.governance import modes_of
 from sim.stats.metrics import Precision, metric_paths
@@ -187,7 +188,11 @@ class Sweep:
         return {"hash": _hash([hashes["sweep"], hashes["scenario"], __version__]), "hashes": hashes}
 
     def manifest(self) -> dict:
-        """The content of ``sweep.json``: what was run, from what, and its fingerprint."""
+        """The content of ``sweep.json``: what was run, from what, its fingerprint, and its provenance.
+
+        The ``provenance`` block (:func:`sim.io.provenance.provenance`) is not part of the fingerprint:
+        it says who ran the sweep, where and when, which does not change what the sweep computes.
+        """
         return {
             "format": 1,
             "name": self.name,
@@ -198,6 +203,7 @@ class Sweep:
             "scenario_source": self.scenario_source,
             "sweep_spec": self.design_record(),
             "scenario": self.scenario,
+            "provenance": provenance(self.seed),
         }
 
 
