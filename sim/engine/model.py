@@ -73,6 +73,9 @@ class RunOutput:
     trace:
         When the run was traced: incident number -> its story, a list of
         :class:`~sim.engine.trace.TraceEvent` in order of time.
+    mode, replication, warmup_min:
+        Which mode and replication this is, and the warm-up (minutes): incidents occurring before
+        it are not measured. They label the rows of :meth:`to_frame` and :meth:`jobs_frame`.
     """
 
     records: list[IncidentRecord]
@@ -83,6 +86,26 @@ class RunOutput:
     trace: dict[int, list[TraceEvent]] | None = None
     end_min: float = math.inf
     waiting: tuple[tuple[frozenset[str], float], ...] = ()
+    mode: str = ""
+    replication: int = 0
+    warmup_min: float = 0.0
+
+    def to_frame(self):
+        """The incidents as a pandas DataFrame, one row each (:func:`sim.engine.frames.incidents_frame`).
+
+        Every record field, every derived field (``response_min``, ``resolution_min``, ...), ``mode``,
+        ``replication`` and ``measured`` (False for an incident that occurred during the warm-up).
+        Needs pandas (``pip install '.[frames]'``).
+        """
+        from sim.engine.frames import incidents_frame
+
+        return incidents_frame([self])
+
+    def jobs_frame(self):
+        """The unit visits as a pandas DataFrame, one row each (:func:`sim.engine.frames.jobs_frame`)."""
+        from sim.engine.frames import jobs_frame
+
+        return jobs_frame([self])
 
 
 @contextmanager
@@ -199,6 +222,8 @@ class Simulation:
             trace,
             self.end,
             self.dispatcher.waiting_jobs(),
+            mode=self.mode.name,
+            warmup_min=self.warmup,
         )
 
     def _records(self) -> list[IncidentRecord]:

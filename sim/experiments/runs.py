@@ -15,6 +15,7 @@ resumed sweep, or one run on another backend, gives the same tables byte for byt
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -34,7 +35,7 @@ from sim.experiments.memory import check_memory
 from sim.io.loader import read_user_text, scenario_from_dict
 from sim.io.provenance import PARQUET_KEY, provenance
 from sim.io.results import FolderLock, clean_temporary, write_atomic
-from sim.io.sweepfile import Sweep, override_text
+from sim.io.sweepfile import SUMMARY_STATS, Sweep, column_types, override_text
 from sim.io.text import csv_cell, csv_text
 from sim.scenario.governance import modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY
@@ -89,7 +90,8 @@ def run(
     if name not in modes:
         raise KeyError(f"unknown mode {name!r}{did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
-    return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    output = Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    return dataclasses.replace(output, mode=name, replication=replication)
 
 
 def replicate(
@@ -119,6 +121,29 @@ class Comparison:
             for rep, output in enumerate(outputs):
                 for record in output.records:
                     yield mode, rep, record
+
+    def to_frame(self):
+        """Every incident of every run as a pandas DataFrame (:func:`sim.engine.frames.incidents_frame`).
+
+        One row per (mode, replication, incident), in the order of ``incidents.csv``, with every
+        record field, every derived field (``response_min``, ``resolution_min``, ...) and ``measured``
+        (False for incidents of the warm-up, which the summary leaves out). Needs pandas.
+        """
+        from sim.engine.frames import incidents_frame
+
+        return incidents_frame(output for outputs in self.outputs.values() for output in outputs)
+
+    def jobs_frame(self):
+        """Every unit visit of every run as a pandas DataFrame (:func:`sim.engine.frames.jobs_frame`)."""
+        from sim.engine.frames import jobs_frame
+
+        return jobs_frame(output for outputs in self.outputs.values() for output in outputs)
+
+    def summary_frame(self):
+        """The summary as a tidy DataFrame: one row per mode × incident type × statistic (:func:`sim.summary_frame`)."""
+        from sim.stats.frames import summary_frame
+
+        return summary_frame(self.summary)
 
 
 def compare(
@@ -540,7 +565,7 @@ class RunStore:
         paths = []
         for name, rows, columns in (("runs", runs, run_columns(sweep)), ("summary", summary, summary_columns(sweep))):
             paths.append(write_atomic(self.folder / f"{name}.csv", csv_text(rows, columns)))
-            types = column_types(sweep, name)
+            types = column_types(sweep.metrics, name)
             paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns, types, sweep.seed)
         return paths
 
@@ -611,9 +636,6 @@ def run_columns(sweep: Sweep) -> list[str]:
     return ["point", *sweep.parameters, "mode", "replication", "seed", *sweep.metrics, "error"]
 
 
-SUMMARY_STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value")
-
-
 def summary_columns(sweep: Sweep) -> list[str]:
     """Columns of ``summary.csv``."""
     stats = [f"{m}.{s}" for m in sweep.metrics for s in SUMMARY_STATS]
@@ -623,20 +645,6 @@ def summary_columns(sweep: Sweep) -> list[str]:
 def columns_of(rows: Sequence[dict], columns: Sequence[str]) -> dict[str, list]:
     """Rows as a dict of columns (``pandas.DataFrame(columns_of(...))``)."""
     return {c: [row.get(c) for row in rows] for c in columns}
-
-
-def column_types(sweep: Sweep, table: str) -> dict[str, str]:
-    """The fixed type of each column of a sweep table whose type does not depend on its values.
-
-    ``"string"``, ``"int64"`` or ``"float64"``, by column name; a parameter's column is left out (its
-    type is its values'). ``error`` and ``vs`` are text even when every cell is empty, and a metric is a
-    float even when every run failed, so a table's schema is the same whatever happened.
-    """
-    if table == "runs":
-        fixed = {"point": "int64", "mode": "string", "replication": "int64", "seed": "int64", "error": "string"}
-        return {**fixed, **dict.fromkeys(sweep.metrics, "float64")}
-    fixed = {"point": "int64", "mode": "string", "replications": "int64", "failed": "int64", "vs": "string"}
-    return {**fixed, **{f"{m}.{s}": "float64" for m in sweep.metrics for s in SUMMARY_STATS}}
 
 
 def _write_parquet(
@@ -703,6 +711,24 @@ class SweepResult:
         if table == "runs":
             return columns_of(self.runs, [*run_columns(self.sweep), "runtime_s"])
         return columns_of(self.summary, summary_columns(self.sweep))
+
+    def to_frame(self, table: str = "runs", long: bool = False):
+        """A table of the sweep as a pandas DataFrame, with the same columns and values as its files.
+
+        Parameters
+        ----------
+        table : {"runs", "summary"}
+            ``runs``: one row per point × mode × replication (``runs.csv``); ``summary``: one row per
+            point × mode (``summary.csv``).
+        long : bool
+            With ``table="runs"``, one row per point × mode × replication × metric instead, the
+            metric's name in ``metric`` and its value in ``value``.
+        """
+        from sim.io.sweepfile import sweep_frame
+
+        columns = run_columns(self.sweep) if table == "runs" else summary_columns(self.sweep)
+        rows = self.runs if table == "runs" else self.summary
+        return sweep_frame(columns_of(rows, columns), column_types(self.sweep.metrics, table), self.sweep.metrics, long)
 
 
 class SweepInterrupted(KeyboardInterrupt):

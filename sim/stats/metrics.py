@@ -39,7 +39,7 @@ import numpy as np
 from scipy import stats
 
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord, JobRecord
+from sim.engine.records import IncidentRecord, JobRecord, in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
@@ -273,15 +273,6 @@ def _is_number(value) -> bool:
 
 
 # --------------------------------------------------------------------------- one mode's summary
-
-
-def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
-    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
-
-    The one warm-up rule, for one time or a numpy array of times (then a boolean mask). Arrivals
-    stop at the horizon, so *end_min* only matters to a caller that passes one.
-    """
-    return (occurred_min >= warmup_min) & (occurred_min < end_min)
 
 
 def measured(
