@@ -48,6 +48,7 @@ from sim.stats.metrics import (
     summarise,
     summarise_runs,
 )
+from sim.stats.summary_types import Summary
 from sim.version import __version__
 
 __all__ = [
@@ -76,13 +77,13 @@ def run(
 
     Parameters
     ----------
-    scenario:
+    scenario : Scenario
         A validated scenario (:func:`sim.load_scenario`).
-    mode:
+    mode : str, optional
         Name of one of the scenario's modes; default the first.
-    seed:
+    seed : int, optional
         Base seed; default the scenario's.
-    replication:
+    replication : int
         Replication number; each has its own independent streams.
     """
     modes = modes_of(scenario)
@@ -113,7 +114,7 @@ class Comparison:
     replications: int
     outputs: dict[str, list[RunOutput]]
     runtime_s: float
-    summary: dict = field(repr=False)
+    summary: Summary = field(repr=False)
 
     def records(self):
         """(mode, replication, record) for every incident of every run."""
@@ -157,9 +158,9 @@ def compare(
 
     Parameters
     ----------
-    replications:
+    replications : int
         Replications per mode; with *precision*, the least number (at least 2).
-    precision:
+    precision : Precision, optional
         Replicate until the rule holds in every mode, or its ``max_replications`` is reached.
 
     Raises
@@ -238,7 +239,7 @@ def build_summary(
     outputs: dict[str, list[RunOutput]],
     per_rep: dict[str, list[dict]] | None = None,
     precision: Precision | None = None,
-) -> dict:
+) -> Summary:
     """The ``summary.json`` contract: scenario, seed, version and per-mode statistics.
 
     With more than one replication and mode, ``paired`` holds each mode's differences from the
@@ -247,7 +248,7 @@ def build_summary(
     """
     warmup = scenario.warmup_days * MINUTES_PER_DAY
     types = [t.name for t in scenario.incident_types]
-    summary = {
+    summary: Summary = {
         "scenario": scenario.name,
         "seed": seed,
         "version": __version__,
@@ -331,13 +332,13 @@ def run_point(
 
     Parameters
     ----------
-    scenario:
+    scenario : Scenario or dict
         A validated scenario, or scenario data to validate after applying *overrides*.
-    mode, seed, replication:
+    mode, seed, replication : str, int, int
         What to run (:func:`run`).
-    metrics:
+    metrics : sequence of str
         Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`).
-    parameters, point:
+    parameters, point : dict, int
         Copied into the row: the point's values by key path, and its number.
 
     Returns
@@ -757,16 +758,16 @@ def run_sweep(
 
     Parameters
     ----------
-    out:
+    out : str or os.PathLike, optional
         Folder to persist into (``sweep.json``, ``runs/``, ``runs.csv``, ``summary.csv``);
         None keeps everything in memory.
-    backend, workers, scheduler:
+    backend, workers, scheduler : str, int, str
         Where runs execute (:func:`sim.experiments.backends.open_backend`).
-    resume:
+    resume : bool
         Continue the sweep persisted in *out*: only the missing runs are done.
-    retry_failed:
+    retry_failed : bool
         With *resume*, also redo the runs that failed.
-    progress:
+    progress : bool, optional
         Show a progress bar on stderr; None shows one only when stderr is a terminal.
 
     Raises

@@ -497,9 +497,9 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
 
     Parameters
     ----------
-    path:
+    path : str or os.PathLike
         The YAML file.
-    overrides:
+    overrides : iterable of str
         ``key.path=value`` strings (as ``--set`` on the command line); list items may be named
         by their ``name`` (``departments.sanitation.units=6``) or by index.
 

@@ -227,9 +227,9 @@ def load_sweep(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
 
     Parameters
     ----------
-    path:
+    path : str or os.PathLike
         The sweep YAML file.
-    out:
+    out : str or os.PathLike, optional
         Output folder, overriding the file's ``out``.
 
     Raises

@@ -34,12 +34,14 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from sim.engine.incidents import LAYER_NAMES
 from sim.engine.records import IncidentRecord, JobRecord, in_window
+from sim.stats.summary_types import ModeSummary
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
@@ -481,7 +483,7 @@ def summarise(
     type_names: Sequence[str],
     targets: Mapping[str, float] | None = None,
     deadlines: Mapping[str, float | None] | None = None,
-) -> dict:
+) -> ModeSummary:
     """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
 
     Parameters
@@ -503,7 +505,7 @@ def summarise(
     ends = [o.end_min for o in outputs]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
-    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
+    summary: Any = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
         d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments
