@@ -90,8 +90,7 @@ def incident_columns(outputs: Iterable[RunLike]) -> dict[str, list]:
         columns["mode"] += [output.mode] * len(records)
         columns["replication"] += [output.replication] * len(records)
         columns["measured"] += [bool(in_window(r.occurred_min, output.warmup_min)) for r in records]
-        for name in RECORD_FIELDS + DERIVED_FIELDS:
-            columns[name] += [getattr(r, name) for r in records]
+        _add_fields(columns, records, RECORD_FIELDS, DERIVED_FIELDS)
     return columns
 
 
@@ -107,9 +106,18 @@ def job_columns(outputs: Iterable[RunLike]) -> dict[str, list]:
         columns["mode"] += [output.mode] * len(jobs)
         columns["replication"] += [output.replication] * len(jobs)
         columns["measured"] += [bool(in_window(occurred[j.incident], output.warmup_min)) for j in jobs]
-        for name in JOB_FIELDS + JOB_DERIVED_FIELDS:
-            columns[name] += [getattr(j, name) for j in jobs]
+        _add_fields(columns, jobs, JOB_FIELDS, JOB_DERIVED_FIELDS)
     return columns
+
+
+def _add_fields(columns: dict[str, list], rows: Sequence, fields: tuple[str, ...], derived: tuple[str, ...]) -> None:
+    """Append the named-tuple *rows* field by field (one transpose), then their derived fields (properties)."""
+    if not rows:
+        return
+    for name, values in zip(fields, zip(*rows)):
+        columns[name] += values
+    for name in derived:
+        columns[name] += [getattr(row, name) for row in rows]
 
 
 def incidents_frame(outputs: Iterable[RunLike]) -> pd.DataFrame:
