@@ -32,6 +32,8 @@ _WHERE = {
     "IncidentRecord": "sim.engine.records",
     "JobRecord": "sim.engine.records",
     "Precision": "sim.stats.metrics",
+    "Summary": "sim.stats.summary_types",
+    "ModeSummary": "sim.stats.summary_types",
     "load_sweep": "sim.io.sweepfile",
     "sweep_from_dict": "sim.io.sweepfile",
     "run_sweep": "sim.experiments.runs",
@@ -55,6 +57,8 @@ __all__ = [
     "IncidentRecord",
     "JobRecord",
     "Precision",
+    "Summary",
+    "ModeSummary",
     "load_sweep",
     "sweep_from_dict",
     "run_sweep",
@@ -82,6 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sim.scenario.schema import Scenario
     from sim.stats.frames import summary_frame
     from sim.stats.metrics import Precision
+    from sim.stats.summary_types import ModeSummary, Summary
 
 
 def __getattr__(name: str) -> Any:

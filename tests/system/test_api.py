@@ -39,6 +39,8 @@ def test_public_names():
         "IncidentRecord",
         "JobRecord",
         "Precision",
+        "Summary",
+        "ModeSummary",
         "load_sweep",
         "sweep_from_dict",
         "run_sweep",
