@@ -137,5 +137,16 @@ def incidents_frame(outputs: Iterable[RunLike]) -> pd.DataFrame:
 
 
 def jobs_frame(outputs: Iterable[RunLike]) -> pd.DataFrame:
-    """One row per finished unit visit of every run in *outputs* (columns :data:`JOB_FRAME_COLUMNS`)."""
+    """One row per finished unit visit of every run in *outputs*, in run order then order of completion.
+
+    Parameters
+    ----------
+    outputs : iterable of RunLike
+        The runs (each labelled with its ``mode`` and ``replication``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`JOB_FRAME_COLUMNS`; a visit is ``measured`` when its incident is.
+    """
     return require_pandas().DataFrame(job_columns(outputs))

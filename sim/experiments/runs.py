@@ -85,6 +85,13 @@ def run(
         Base seed; default the scenario's.
     replication : int
         Replication number; each has its own independent streams.
+    trace : bool
+        Keep each incident's life as typed events (``RunOutput.trace``).
+
+    Returns
+    -------
+    RunOutput
+        The run's records, labelled with its mode and replication.
     """
     modes = modes_of(scenario)
     name = mode or next(iter(modes))
@@ -98,7 +105,24 @@ def run(
 def replicate(
     scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None
 ) -> list[RunOutput]:
-    """Independent replications of one mode."""
+    """Independent replications of one mode.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    mode : str, optional
+        Name of one of the scenario's modes; default the first.
+    replications : int
+        How many replications (numbered from 0).
+    seed : int, optional
+        Base seed; default the scenario's.
+
+    Returns
+    -------
+    list of RunOutput
+        One output per replication.
+    """
     return [run(scenario, mode, seed, r) for r in range(replications)]
 
 
@@ -158,10 +182,21 @@ def compare(
 
     Parameters
     ----------
+    scenario : Scenario
+        A validated scenario.
+    modes : sequence of str, optional
+        The modes to compare, the first being the baseline of paired differences; default all.
     replications : int
         Replications per mode; with *precision*, the least number (at least 2).
+    seed : int, optional
+        Base seed; default the scenario's.
     precision : Precision, optional
         Replicate until the rule holds in every mode, or its ``max_replications`` is reached.
+
+    Returns
+    -------
+    Comparison
+        The outputs per mode and their summary.
 
     Raises
     ------
@@ -758,6 +793,8 @@ def run_sweep(
 
     Parameters
     ----------
+    sweep : Sweep
+        What to run (:func:`sim.load_sweep`).
     out : str or os.PathLike, optional
         Folder to persist into (``sweep.json``, ``runs/``, ``runs.csv``, ``summary.csv``);
         None keeps everything in memory.

@@ -517,6 +517,22 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate plain data (as parsed from YAML) into a :class:`~sim.scenario.schema.Scenario`.
 
+    Parameters
+    ----------
+    data : Any
+        The scenario as plain data (mappings, lists, numbers, text).
+    source : str
+        What the data came from, for messages (a file name).
+    lines : dict, optional
+        Key path -> line number in *source*, for messages.
+    overrides : iterable of str
+        ``key.path=value`` strings applied before validation (as ``--set``).
+
+    Returns
+    -------
+    Scenario
+        The validated, frozen scenario.
+
     Raises
     ------
     ScenarioError

@@ -251,7 +251,28 @@ def sweep_from_dict(
     out: str | os.PathLike | None = None,
     default_name: str = "sweep",
 ) -> Sweep:
-    """Validate plain data (as parsed from a sweep file) into a :class:`Sweep`; see :func:`load_sweep`."""
+    """Validate plain data (as parsed from a sweep file) into a :class:`Sweep`; see :func:`load_sweep`.
+
+    Parameters
+    ----------
+    data : Any
+        The sweep as plain data.
+    source : str
+        What the data came from, for messages.
+    lines : dict, optional
+        Key path -> line number in *source*, for messages.
+    base_dir : str or os.PathLike
+        The folder a relative ``scenario:`` path is read from.
+    out : str or os.PathLike, optional
+        Output folder, overriding the data's ``out``.
+    default_name : str
+        The sweep's name when the data gives none.
+
+    Returns
+    -------
+    Sweep
+        The validated sweep: its points, modes, metrics and stopping rule.
+    """
     lines = lines or {}
     check = _Checker(source, lines)
     if not isinstance(data, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -36,3 +37,16 @@ def test_every_public_name_is_in_the_reference_source():
 
 def test_readme_links_to_the_api_reference():
     assert "docs/api" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_parameter_of_a_public_function_is_documented():
+    """The validation of numpydoc itself (PR01 undocumented, PR02 unknown, PR10 "name : type") of each public function."""
+    validate = pytest.importorskip("numpydoc.validate", reason="numpydoc is in the docs and test extras")
+    functions = [name for name in sim.__all__ if inspect.isfunction(getattr(sim, name))]
+    assert {"run", "compare", "load_scenario", "run_sweep", "summary_frame", "load_sweep_results"} <= set(functions)
+    found = {}
+    for name in functions:
+        module = getattr(sim, name).__module__
+        errors = validate.validate(f"{module}.{name}")["errors"]
+        found[name] = [f"{code}: {text}" for code, text in errors if code in ("PR01", "PR02", "PR10")]
+    assert {name: errors for name, errors in found.items() if errors} == {}
