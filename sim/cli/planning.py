@@ -256,7 +256,7 @@ def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
     from sim.presentation.figures import figure_waterfall
 
     paths = [
-        write_atomic(out / "decompose.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "decompose.json", _json_with_provenance(data)),
         write_atomic(
             out / "effects.csv", csv_text(_effect_rows(data), ["metric", "term", "kind", "mean", "ci_low", "ci_high"])
         ),
@@ -398,7 +398,7 @@ def _write_staffing(out: Path, scenario, seed: int, target_text: str, results: l
         "results": [r.as_dict() for r in results],
     }
     paths = [
-        write_atomic(out / "staffing.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "staffing.json", _json_with_provenance(data)),
         write_atomic(out / "trials.csv", csv_text(_trial_rows(results), TRIAL_COLUMNS)),
     ]
     return paths + _save_figures({"staffing": figure_staffing(data)}, out)
@@ -618,7 +618,7 @@ def _write_sensitivity(out: Path, result) -> list[Path]:
     ]
     run_columns = ["point", *(f.path for f in result.factors), "mode", "replication", "seed", *result.metrics, "error"]
     paths = [
-        write_atomic(out / "sensitivity.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "sensitivity.json", _json_with_provenance(data)),
         write_atomic(out / "indices.csv", csv_text(result.indices, index_columns)),
         write_atomic(out / "runs.csv", csv_text(result.runs, run_columns)),
     ]
@@ -628,3 +628,12 @@ def _write_sensitivity(out: Path, result) -> list[Path]:
             stem = "sensitivity_" + re.sub(r"[^A-Za-z0-9]+", "_", metric).strip("_")
             figures[stem] = figure_sensitivity(data, metric)
     return paths + _save_figures(figures, out)
+
+
+def _json_with_provenance(data: dict) -> str:
+    """A planning result as JSON text, with the provenance block (:func:`sim.io.provenance.provenance`) beside it."""
+    from sim.io.provenance import provenance
+
+    seed = data.get("seed")
+    block = provenance(seed if isinstance(seed, int) else None)
+    return json.dumps({**data, "provenance": block}, indent=2, allow_nan=False) + "\n"

@@ -77,6 +77,9 @@ class RunOutput:
     campaigns:
         With campaigns: their unit-minutes, sessions and deterred arrivals
         (:class:`~sim.engine.campaigns.CampaignOutput`); campaign time is not in ``on_duty_min``.
+    mode, replication, warmup_min:
+        Which mode and replication this is, and the warm-up (minutes): incidents occurring before
+        it are not measured. They label the rows of :meth:`to_frame` and :meth:`jobs_frame`.
     """
 
     records: list[IncidentRecord]
@@ -88,6 +91,26 @@ class RunOutput:
     end_min: float = math.inf
     waiting: tuple[tuple[frozenset[str], float], ...] = ()
     campaigns: CampaignOutput | None = None
+    mode: str = ""
+    replication: int = 0
+    warmup_min: float = 0.0
+
+    def to_frame(self):
+        """The incidents as a pandas DataFrame, one row each (:func:`sim.engine.frames.incidents_frame`).
+
+        Every record field, every derived field (``response_min``, ``resolution_min``, ...), ``mode``,
+        ``replication`` and ``measured`` (False for an incident that occurred during the warm-up).
+        Needs pandas (``pip install '.[frames]'``).
+        """
+        from sim.engine.frames import incidents_frame
+
+        return incidents_frame([self])
+
+    def jobs_frame(self):
+        """The unit visits as a pandas DataFrame, one row each (:func:`sim.engine.frames.jobs_frame`)."""
+        from sim.engine.frames import jobs_frame
+
+        return jobs_frame([self])
 
 
 @contextmanager
@@ -215,6 +238,8 @@ class Simulation:
             self.end,
             self.dispatcher.waiting_jobs(),
             campaigns,
+            mode=self.mode.name,
+            warmup_min=self.warmup,
         )
 
     def _records(self) -> list[IncidentRecord]:

@@ -15,6 +15,7 @@ resumed sweep, or one run on another backend, gives the same tables byte for byt
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -32,8 +33,9 @@ from sim.errors import Problem, ScenarioError, Terminated, did_you_mean
 from sim.experiments.backends import check_options, open_backend
 from sim.experiments.memory import check_memory
 from sim.io.loader import read_user_text, scenario_from_dict
+from sim.io.provenance import PARQUET_KEY, provenance
 from sim.io.results import FolderLock, clean_temporary, write_atomic
-from sim.io.sweepfile import Sweep, override_text
+from sim.io.sweepfile import SUMMARY_STATS, Sweep, column_types, override_text
 from sim.io.text import csv_cell, csv_text
 from sim.scenario.governance import modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY
@@ -46,6 +48,7 @@ from sim.stats.metrics import (
     summarise,
     summarise_runs,
 )
+from sim.stats.summary_types import Summary
 from sim.version import __version__
 
 __all__ = [
@@ -74,27 +77,52 @@ def run(
 
     Parameters
     ----------
-    scenario:
+    scenario : Scenario
         A validated scenario (:func:`sim.load_scenario`).
-    mode:
+    mode : str, optional
         Name of one of the scenario's modes; default the first.
-    seed:
+    seed : int, optional
         Base seed; default the scenario's.
-    replication:
+    replication : int
         Replication number; each has its own independent streams.
+    trace : bool
+        Keep each incident's life as typed events (``RunOutput.trace``).
+
+    Returns
+    -------
+    RunOutput
+        The run's records, labelled with its mode and replication.
     """
     modes = modes_of(scenario)
     name = mode or next(iter(modes))
     if name not in modes:
         raise KeyError(f"unknown mode {name!r}{did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
-    return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    output = Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    return dataclasses.replace(output, mode=name, replication=replication)
 
 
 def replicate(
     scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None
 ) -> list[RunOutput]:
-    """Independent replications of one mode."""
+    """Independent replications of one mode.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    mode : str, optional
+        Name of one of the scenario's modes; default the first.
+    replications : int
+        How many replications (numbered from 0).
+    seed : int, optional
+        Base seed; default the scenario's.
+
+    Returns
+    -------
+    list of RunOutput
+        One output per replication.
+    """
     return [run(scenario, mode, seed, r) for r in range(replications)]
 
 
@@ -110,7 +138,7 @@ class Comparison:
     replications: int
     outputs: dict[str, list[RunOutput]]
     runtime_s: float
-    summary: dict = field(repr=False)
+    summary: Summary = field(repr=False)
 
     def records(self):
         """(mode, replication, record) for every incident of every run."""
@@ -118,6 +146,29 @@ class Comparison:
             for rep, output in enumerate(outputs):
                 for record in output.records:
                     yield mode, rep, record
+
+    def to_frame(self):
+        """Every incident of every run as a pandas DataFrame (:func:`sim.engine.frames.incidents_frame`).
+
+        One row per (mode, replication, incident), in the order of ``incidents.csv``, with every
+        record field, every derived field (``response_min``, ``resolution_min``, ...) and ``measured``
+        (False for incidents of the warm-up, which the summary leaves out). Needs pandas.
+        """
+        from sim.engine.frames import incidents_frame
+
+        return incidents_frame(output for outputs in self.outputs.values() for output in outputs)
+
+    def jobs_frame(self):
+        """Every unit visit of every run as a pandas DataFrame (:func:`sim.engine.frames.jobs_frame`)."""
+        from sim.engine.frames import jobs_frame
+
+        return jobs_frame(output for outputs in self.outputs.values() for output in outputs)
+
+    def summary_frame(self):
+        """The summary as a tidy DataFrame: one row per mode × incident type × statistic (:func:`sim.summary_frame`)."""
+        from sim.stats.frames import summary_frame
+
+        return summary_frame(self.summary)
 
 
 def compare(
@@ -131,10 +182,21 @@ def compare(
 
     Parameters
     ----------
-    replications:
+    scenario : Scenario
+        A validated scenario.
+    modes : sequence of str, optional
+        The modes to compare, the first being the baseline of paired differences; default all.
+    replications : int
         Replications per mode; with *precision*, the least number (at least 2).
-    precision:
+    seed : int, optional
+        Base seed; default the scenario's.
+    precision : Precision, optional
         Replicate until the rule holds in every mode, or its ``max_replications`` is reached.
+
+    Returns
+    -------
+    Comparison
+        The outputs per mode and their summary.
 
     Raises
     ------
@@ -212,7 +274,7 @@ def build_summary(
     outputs: dict[str, list[RunOutput]],
     per_rep: dict[str, list[dict]] | None = None,
     precision: Precision | None = None,
-) -> dict:
+) -> Summary:
     """The ``summary.json`` contract: scenario, seed, version and per-mode statistics.
 
     With more than one replication and mode, ``paired`` holds each mode's differences from the
@@ -221,7 +283,7 @@ def build_summary(
     """
     warmup = scenario.warmup_days * MINUTES_PER_DAY
     types = [t.name for t in scenario.incident_types]
-    summary = {
+    summary: Summary = {
         "scenario": scenario.name,
         "seed": seed,
         "version": __version__,
@@ -305,13 +367,13 @@ def run_point(
 
     Parameters
     ----------
-    scenario:
+    scenario : Scenario or dict
         A validated scenario, or scenario data to validate after applying *overrides*.
-    mode, seed, replication:
+    mode, seed, replication : str, int, int
         What to run (:func:`run`).
-    metrics:
+    metrics : sequence of str
         Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`).
-    parameters, point:
+    parameters, point : dict, int
         Copied into the row: the point's values by key path, and its number.
 
     Returns
@@ -539,7 +601,8 @@ class RunStore:
         paths = []
         for name, rows, columns in (("runs", runs, run_columns(sweep)), ("summary", summary, summary_columns(sweep))):
             paths.append(write_atomic(self.folder / f"{name}.csv", csv_text(rows, columns)))
-            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns)
+            types = column_types(sweep.metrics, name)
+            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns, types, sweep.seed)
         return paths
 
 
@@ -609,9 +672,6 @@ def run_columns(sweep: Sweep) -> list[str]:
     return ["point", *sweep.parameters, "mode", "replication", "seed", *sweep.metrics, "error"]
 
 
-SUMMARY_STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value")
-
-
 def summary_columns(sweep: Sweep) -> list[str]:
     """Columns of ``summary.csv``."""
     stats = [f"{m}.{s}" for m in sweep.metrics for s in SUMMARY_STATS]
@@ -623,20 +683,31 @@ def columns_of(rows: Sequence[dict], columns: Sequence[str]) -> dict[str, list]:
     return {c: [row.get(c) for row in rows] for c in columns}
 
 
-def _write_parquet(path: Path, rows: list[dict], columns: Sequence[str]) -> list[Path]:
-    """Write a Parquet copy of a table if pyarrow is installed; mixed or nested columns become text."""
+def _write_parquet(
+    path: Path, rows: list[dict], columns: Sequence[str], types: dict[str, str], seed: int | None = None
+) -> list[Path]:
+    """Write a Parquet copy of a table if pyarrow is installed, with the provenance as key–value metadata.
+
+    A column of *types* has that type; any other column holds numbers if all its values are numbers,
+    else text, with each cell exactly as ``csv_cell`` writes it (lists and mappings as JSON).
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         return []
-    data = {}
+    arrays, names = [], []
     for column, values in columns_of(rows, columns).items():
+        kind = types.get(column)
         numbers = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
-        data[column] = values if numbers else [None if v is None else csv_cell(v) for v in values]
+        if kind == "string" or (kind is None and not numbers):
+            values = [None if v is None else csv_cell(v) for v in values]
+        arrays.append(pa.array(values, type=pa.string() if kind == "string" else kind and pa.type_for_alias(kind)))
+        names.append(column)
+    metadata = {PARQUET_KEY: json.dumps(provenance(seed), sort_keys=True)}
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        pq.write_table(pa.table(data), tmp)
+        pq.write_table(pa.table(arrays, names=names).replace_schema_metadata(metadata), tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -677,6 +748,24 @@ class SweepResult:
             return columns_of(self.runs, [*run_columns(self.sweep), "runtime_s"])
         return columns_of(self.summary, summary_columns(self.sweep))
 
+    def to_frame(self, table: str = "runs", long: bool = False):
+        """A table of the sweep as a pandas DataFrame, with the same columns and values as its files.
+
+        Parameters
+        ----------
+        table : {"runs", "summary"}
+            ``runs``: one row per point × mode × replication (``runs.csv``); ``summary``: one row per
+            point × mode (``summary.csv``).
+        long : bool
+            With ``table="runs"``, one row per point × mode × replication × metric instead, the
+            metric's name in ``metric`` and its value in ``value``.
+        """
+        from sim.io.sweepfile import sweep_frame
+
+        columns = run_columns(self.sweep) if table == "runs" else summary_columns(self.sweep)
+        rows = self.runs if table == "runs" else self.summary
+        return sweep_frame(columns_of(rows, columns), column_types(self.sweep.metrics, table), self.sweep.metrics, long)
+
 
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, ``terminated``) during a sweep.
@@ -704,16 +793,18 @@ def run_sweep(
 
     Parameters
     ----------
-    out:
+    sweep : Sweep
+        What to run (:func:`sim.load_sweep`).
+    out : str or os.PathLike, optional
         Folder to persist into (``sweep.json``, ``runs/``, ``runs.csv``, ``summary.csv``);
         None keeps everything in memory.
-    backend, workers, scheduler:
+    backend, workers, scheduler : str, int, str
         Where runs execute (:func:`sim.experiments.backends.open_backend`).
-    resume:
+    resume : bool
         Continue the sweep persisted in *out*: only the missing runs are done.
-    retry_failed:
+    retry_failed : bool
         With *resume*, also redo the runs that failed.
-    progress:
+    progress : bool, optional
         Show a progress bar on stderr; None shows one only when stderr is a terminal.
 
     Raises

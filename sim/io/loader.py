@@ -497,9 +497,9 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
 
     Parameters
     ----------
-    path:
+    path : str or os.PathLike
         The YAML file.
-    overrides:
+    overrides : iterable of str
         ``key.path=value`` strings (as ``--set`` on the command line); list items may be named
         by their ``name`` (``departments.sanitation.units=6``) or by index.
 
@@ -516,6 +516,22 @@ def scenario_from_dict(
     data: Any, source: str = "<scenario>", lines: dict | None = None, overrides: Iterable[str] = ()
 ) -> Scenario:
     """Validate plain data (as parsed from YAML) into a :class:`~sim.scenario.schema.Scenario`.
+
+    Parameters
+    ----------
+    data : Any
+        The scenario as plain data (mappings, lists, numbers, text).
+    source : str
+        What the data came from, for messages (a file name).
+    lines : dict, optional
+        Key path -> line number in *source*, for messages.
+    overrides : iterable of str
+        ``key.path=value`` strings applied before validation (as ``--set``).
+
+    Returns
+    -------
+    Scenario
+        The validated, frozen scenario.
 
     Raises
     ------

@@ -34,6 +34,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,7 @@ from sim.io.loader import (
     scenario_from_dict,
     schema_problems,
 )
+from sim.io.provenance import provenance
 from sim.io.results import folder_problem
 from sim.scenario.governance import modes_of
 from sim.stats.metrics import Precision, metric_paths
@@ -187,7 +189,11 @@ class Sweep:
         return {"hash": _hash([hashes["sweep"], hashes["scenario"], __version__]), "hashes": hashes}
 
     def manifest(self) -> dict:
-        """The content of ``sweep.json``: what was run, from what, and its fingerprint."""
+        """The content of ``sweep.json``: what was run, from what, its fingerprint, and its provenance.
+
+        The ``provenance`` block (:func:`sim.io.provenance.provenance`) is not part of the fingerprint:
+        it says who ran the sweep, where and when, which does not change what the sweep computes.
+        """
         return {
             "format": 1,
             "name": self.name,
@@ -198,6 +204,7 @@ class Sweep:
             "scenario_source": self.scenario_source,
             "sweep_spec": self.design_record(),
             "scenario": self.scenario,
+            "provenance": provenance(self.seed),
         }
 
 
@@ -220,9 +227,9 @@ def load_sweep(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
 
     Parameters
     ----------
-    path:
+    path : str or os.PathLike
         The sweep YAML file.
-    out:
+    out : str or os.PathLike, optional
         Output folder, overriding the file's ``out``.
 
     Raises
@@ -244,7 +251,28 @@ def sweep_from_dict(
     out: str | os.PathLike | None = None,
     default_name: str = "sweep",
 ) -> Sweep:
-    """Validate plain data (as parsed from a sweep file) into a :class:`Sweep`; see :func:`load_sweep`."""
+    """Validate plain data (as parsed from a sweep file) into a :class:`Sweep`; see :func:`load_sweep`.
+
+    Parameters
+    ----------
+    data : Any
+        The sweep as plain data.
+    source : str
+        What the data came from, for messages.
+    lines : dict, optional
+        Key path -> line number in *source*, for messages.
+    base_dir : str or os.PathLike
+        The folder a relative ``scenario:`` path is read from.
+    out : str or os.PathLike, optional
+        Output folder, overriding the data's ``out``.
+    default_name : str
+        The sweep's name when the data gives none.
+
+    Returns
+    -------
+    Sweep
+        The validated sweep: its points, modes, metrics and stopping rule.
+    """
     lines = lines or {}
     check = _Checker(source, lines)
     if not isinstance(data, dict):
@@ -760,3 +788,123 @@ def _check_size(spec: SweepSpec, points: list, modes: list, check: _Checker) -> 
             ("parameters",),
             f"{len(points):,} points x {len(modes)} modes x {limit:,} replications = {runs:,} runs; expected at most {MAX_RUNS:,}",
         )
+
+
+# --------------------------------------------------------------------------- results as DataFrames
+
+
+SUMMARY_STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value")
+"""The statistics of each metric in a sweep's ``summary`` table."""
+
+
+def column_types(metrics: Sequence[str], table: str) -> dict[str, str]:
+    """The fixed type of each column of a sweep table whose type does not depend on its values.
+
+    ``"string"``, ``"int64"`` or ``"float64"``, by column name, for the ``runs`` or ``summary`` table of
+    a sweep with these *metrics*; a parameter's column is left out (its type is its values'). ``error``
+    and ``vs`` are text even when every cell is empty, and a metric is a float even when every run
+    failed, so a table's schema is the same whatever happened.
+    """
+    if table == "runs":
+        fixed = {"point": "int64", "mode": "string", "replication": "int64", "seed": "int64", "error": "string"}
+        return {**fixed, **dict.fromkeys(metrics, "float64"), "runtime_s": "float64"}
+    fixed = {"point": "int64", "mode": "string", "replications": "int64", "failed": "int64", "vs": "string"}
+    return {**fixed, **{f"{m}.{s}": "float64" for m in metrics for s in SUMMARY_STATS}}
+
+
+def sweep_frame(columns: dict[str, list], types: dict[str, str], metrics: Sequence[str], long: bool = False):
+    """A sweep table (a dict of columns) as a pandas DataFrame, typed by *types*.
+
+    With *long*, one row per metric of each row: the metric columns become ``metric`` and ``value``.
+    """
+    from sim.engine.frames import require_pandas
+
+    frame = require_pandas().DataFrame(columns)
+    for column, kind in types.items():
+        if column in frame:
+            frame[column] = frame[column].astype(kind)
+    if not long:
+        return frame
+    keep = [c for c in frame.columns if c not in metrics]
+    melted = frame.melt(
+        id_vars=keep, value_vars=list(metrics), var_name="metric", value_name="value", ignore_index=False
+    )
+    return melted.sort_index(kind="stable").reset_index(drop=True)
+
+
+def load_sweep_results(folder: str | os.PathLike, table: str = "runs", long: bool = False):
+    """The results of a sweep run into *folder* as one pandas DataFrame.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The sweep's ``--out`` folder (with ``sweep.json`` and the tables).
+    table : {"runs", "summary"}
+        ``runs``: one row per point × mode × replication; ``summary``: one row per point × mode.
+    long : bool
+        With ``table="runs"``, one row per point × mode × replication × metric (``metric``, ``value``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Read from ``TABLE.parquet`` when pyarrow is installed and the file is there, else from
+        ``TABLE.csv``; both carry the same values, typed alike.
+
+    Raises
+    ------
+    ScenarioError
+        If the folder holds no sweep's tables.
+    """
+    if table not in ("runs", "summary"):
+        raise ValueError(f"table is {table!r}; expected 'runs' or 'summary'")
+    folder = Path(folder)
+    try:
+        spec = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["sweep_spec"]
+        metrics = list(spec["metrics"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ScenarioError([Problem(str(folder), None, "", f"no sweep's results here ({err})")]) from None
+    types = column_types(metrics, table)
+    columns = _parquet_columns(folder / f"{table}.parquet")
+    if columns is None:
+        columns = _csv_columns(folder / f"{table}.csv", types)
+    return sweep_frame(columns, types, metrics, long)
+
+
+def _parquet_columns(path: Path) -> dict[str, list] | None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    return pq.read_table(path).to_pydict() if path.is_file() else None
+
+
+def _csv_columns(path: Path, types: dict[str, str]) -> dict[str, list]:
+    """A sweep table's CSV as columns: empty cells None, typed columns by type, others numbers where they all are."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as err:
+        raise ScenarioError([Problem(str(path), None, "", f"cannot read the sweep's table ({err.strerror})")]) from None
+    header, body = rows[0], rows[1:]
+    columns = {}
+    for index, name in enumerate(header):
+        cells = [row[index] if row[index] != "" else None for row in body]
+        columns[name] = _typed(cells, types.get(name))
+    return columns
+
+
+def _typed(cells: list, kind: str | None) -> list:
+    if kind == "string":
+        return cells
+    if kind == "int64":
+        return [None if c is None else int(c) for c in cells]
+    if kind == "float64":
+        return [None if c is None else float(c) for c in cells]
+    for convert in (int, float):
+        try:
+            return [None if c is None else convert(c) for c in cells]
+        except ValueError:
+            continue
+    return cells

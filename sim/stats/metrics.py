@@ -34,13 +34,15 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord, JobRecord
+from sim.engine.records import IncidentRecord, JobRecord, in_window
+from sim.stats.summary_types import ModeSummary
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
@@ -276,15 +278,6 @@ def _is_number(value) -> bool:
 # --------------------------------------------------------------------------- one mode's summary
 
 
-def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
-    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
-
-    The one warm-up rule, for one time or a numpy array of times (then a boolean mask). Arrivals
-    stop at the horizon, so *end_min* only matters to a caller that passes one.
-    """
-    return (occurred_min >= warmup_min) & (occurred_min < end_min)
-
-
 def measured(
     records: Iterable[IncidentRecord], warmup_min: float, end_min: float = math.inf, incident_type: str | None = None
 ) -> list[IncidentRecord]:
@@ -491,7 +484,7 @@ def summarise(
     type_names: Sequence[str],
     targets: Mapping[str, float] | None = None,
     deadlines: Mapping[str, float | None] | None = None,
-) -> dict:
+) -> ModeSummary:
     """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
 
     Parameters
@@ -517,7 +510,7 @@ def summarise(
         per_rep = [[r for r in recs if r.channel != CAMPAIGN] for recs in per_rep]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
-    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
+    summary: Any = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
         d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments

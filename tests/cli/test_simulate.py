@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from sim.cli import main
+from sim.io.provenance import stable_part
 from tests.conftest import ROOT, SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
@@ -63,10 +64,15 @@ def test_incidents_csv_has_a_row_per_incident(tmp_path):
 
 
 def test_same_seed_same_files_byte_for_byte(tmp_path):
+    """The tables are identical byte for byte; summary.json too, apart from its provenance block's time, host
+    and command line (which say when and where it was made, not what it holds)."""
     for name in ("a", "b"):
         assert main(["compare", CLASSROOM, "--seed", "3", "--out", str(tmp_path / name)]) == 0
-    for file in ("summary.json", "incidents.csv"):
+    for file in ("incidents.csv", "jobs.csv", "scenario.json"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    a, b = (json.loads((tmp_path / name / "summary.json").read_text()) for name in "ab")
+    assert stable_part(a.pop("provenance")) == stable_part(b.pop("provenance"))
+    assert a == b
     assert main(["compare", CLASSROOM, "--seed", "4", "--out", str(tmp_path / "c")]) == 0
     assert (tmp_path / "a" / "incidents.csv").read_bytes() != (tmp_path / "c" / "incidents.csv").read_bytes()
 
@@ -107,8 +113,11 @@ def test_same_output_across_processes_and_hash_seeds(tmp_path):
             env=env,
         )
         assert done.returncode == 0, done.stderr
-    for file in ("summary.json", "incidents.csv"):
+    for file in ("incidents.csv", "jobs.csv"):
         assert (tmp_path / "1" / file).read_bytes() == (tmp_path / "2" / file).read_bytes()
+    one, two = (json.loads((tmp_path / name / "summary.json").read_text()) for name in "12")
+    assert stable_part(one.pop("provenance")) == stable_part(two.pop("provenance"))
+    assert one == two
 
 
 def test_a_campaign_set_on_the_command_line_is_printed_and_summarised(tmp_path, capsys):
