@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 __all__ = [
+    "CampaignStats",
     "ChannelStats",
     "GroupStats",
     "ModeSummary",
@@ -91,19 +92,40 @@ class ChannelStats(TypedDict):
     response_min: TimeStats | None
 
 
-class ModeSummary(GroupStats):
-    """One mode's summary (:func:`sim.stats.metrics.summarise`): its group statistics and more.
+class CampaignStats(TypedDict):
+    """Joint campaigns over replications (:func:`sim.stats.metrics.campaign_stats`), totals like the counts.
 
-    ``utilisation`` is busy over on-duty unit time per department; ``backlog`` the jobs still waiting
-    at the end, over replications; ``by_channel`` and ``by_type`` the same statistics per channel and
-    per incident type.
+    ``unit_hours`` and ``planned_unit_hours`` per department; ``sessions`` per campaign; ``found`` and
+    ``deterred`` per incident type; ``found_dispatched_response_min`` the response to the finds the
+    campaign could not settle itself (None when it settled them all).
     """
 
+    unit_hours: dict[str, float]
+    planned_unit_hours: dict[str, float]
+    sessions: dict[str, int]
+    found: dict[str, int]
+    found_on_the_spot: int
+    found_dispatched_response_min: TimeStats | None
+    deterred: dict[str, int]
+
+
+class _ModeSummaryBase(GroupStats):
     replications: int
     utilisation: dict[str, float | None]
     backlog: int
     by_channel: dict[str, ChannelStats]
     by_type: dict[str, GroupStats]
+
+
+class ModeSummary(_ModeSummaryBase, total=False):
+    """One mode's summary (:func:`sim.stats.metrics.summarise`): its group statistics and more.
+
+    ``utilisation`` is busy over on-duty unit time per department; ``backlog`` the jobs still waiting
+    at the end, over replications; ``by_channel`` and ``by_type`` the same statistics per channel and
+    per incident type; ``campaigns`` only when the scenario has joint campaigns.
+    """
+
+    campaigns: CampaignStats
 
 
 class PairedDifference(TypedDict):

@@ -82,3 +82,15 @@ def test_the_checker_catches_a_key_the_types_do_not_describe(summary):
     mode["something_new"] = 1
     with pytest.raises(AssertionError, match="something_new"):
         _check(mode, ModeSummary, "mode", set())
+
+
+def test_a_summary_with_campaigns_has_the_shape_too():
+    campaign = (
+        "campaigns=[{name: sweep, schedule: {every: week, days: [1], start: '10:00'}, duration_min: 120, "
+        "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 1}}]"
+    )
+    scenario = sim.load_scenario(SCENARIOS / "classroom.yaml", ["days=2", "warmup_days=0", campaign])
+    one = sim.compare(scenario, seed=1, modes=["joint"]).summary
+    seen: set[str] = set()
+    _check(one, Summary, "summary", seen)
+    assert "CampaignStats" in seen
