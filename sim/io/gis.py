@@ -119,6 +119,13 @@ def resolve(data: dict, source: str, lines: dict) -> tuple[dict, Any, list[Probl
             return data, None, [problem(("territory", "gis") + err.path, err.message)]
         territory["patches"] = read["patches"]
         territory.setdefault("patch_km", read["patch_km"])
+        cameras = territory.get("cameras")
+        if isinstance(cameras, dict) and isinstance(cameras.get("file"), str):
+            cameras["file"] = str(_absolute(cameras["file"], folder))
+            try:
+                cameras["points"] = read_cameras(cameras["file"], cameras.get("layer"), read["frame"])
+            except _Fail as err:
+                return data, None, [problem(("territory", "cameras") + err.path, err.message)]
     travel = data.get("travel")
     if not isinstance(travel, dict):
         return data, None, problems
@@ -552,6 +559,42 @@ def _weights(frame, spec, ids, projected, crs, unit, where) -> np.ndarray:
         key = ("weight",) if spec.weight is not None else ("weight_points",)
         raise _Fail(key, f"{where}: the weights add up to 0; expected some patch with a positive weight")
     return out
+
+
+def read_cameras(path: str, layer: str | None, frame: dict) -> list[dict]:
+    """Camera points from a GIS point layer, in the patches' km frame: ``[{name, x_km, y_km}, ...]``.
+
+    Names come from a ``name`` column when the layer has one, else ``c1, c2, ...``.
+    """
+    points, where = _read_layer(path, layer, ())
+    if len(points) == 0:
+        raise _Fail(("file",), f"{where}: has no features; expected one point per camera")
+    if points.crs is None:
+        raise _Fail(
+            ("file",),
+            f"{where}: names no coordinate reference system; expected one (the cameras are put on the patches' map)",
+        )
+    names = [str(v) for v in points["name"]] if "name" in points.columns else None
+    xy = []
+    for i, geom in enumerate(points.geometry):
+        label = f"'{names[i]}'" if names else str(i + 1)
+        if geom is None or geom.is_empty or geom.geom_type != "Point":
+            kind = "an empty geometry" if geom is None or geom.is_empty else f"a {geom.geom_type}"
+            raise _Fail(("file",), f"{where}, feature {label}: is {kind}; expected a point per camera")
+        xy.append((geom.x, geom.y))
+    km = _to_frame(np.array(xy, dtype=float), points.crs, frame)
+    lost = ~np.isfinite(km).all(axis=1)
+    if lost.any():
+        i = int(np.flatnonzero(lost)[0])
+        label = f"'{names[i]}'" if names else str(i + 1)
+        raise _Fail(
+            ("file",),
+            f"{where}, feature {label}: cannot be put on the patches' map from its CRS ({points.crs.name}); "
+            "check the layer's CRS",
+        )
+    return [
+        {"name": names[i] if names else f"c{i + 1}", "x_km": float(x), "y_km": float(y)} for i, (x, y) in enumerate(km)
+    ]
 
 
 def _rings(geom, unit, origin) -> list[list[list[float]]]:

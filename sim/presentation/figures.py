@@ -63,7 +63,7 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
-from sim.presentation.townmap import draw_outlines
+from sim.presentation.townmap import draw_cameras, draw_outlines
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.stats.metrics import in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
@@ -563,6 +563,7 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
         ax.set_xlim(low[0], high[0])
         ax.set_ylim(low[1], high[1])
     _draw_bases(ax, results)
+    draw_cameras(ax, _town_cameras(results))
     ax.set_aspect("equal")
     ax.set_xlabel("x, km")
     ax.set_ylabel("y, km")
@@ -574,6 +575,12 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     )
     ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
+
+
+def _town_cameras(results: Results):
+    """The scenario's cameras (``territory.cameras``), or None."""
+    territory = getattr(results.scenario, "territory", None)
+    return getattr(territory, "cameras", None)
 
 
 def _real_town(results: Results):

@@ -1,7 +1,7 @@
 """A real town in words and on the map.
 
 What ``validate`` says of a GIS layer and road network, and the patches' own polygons (and the
-roads, faintly) for the response map.
+roads, faintly) for the response map; the cameras (``territory.cameras``) and what they see.
 
 Grid towns keep their squares (:func:`sim.presentation.figures.plot_response_map`); a town read
 from a GIS layer (``territory.gis``) is drawn from the outlines :func:`sim.io.gis.town_map` keeps.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["draw_outlines", "territory_lines"]
+__all__ = ["draw_cameras", "draw_outlines", "territory_lines"]
 
 
 def territory_lines(scenario) -> list[str]:
@@ -75,3 +75,21 @@ def draw_outlines(ax, shape, values, cmap, norm):
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     return tiles
+
+
+def draw_cameras(ax, cameras) -> None:
+    """Each camera as a black triangle with its view (a dashed circle of ``view_radius_km``); nothing without cameras."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Circle
+
+    from sim.presentation.i18n import figure_text as _
+
+    if cameras is None or not cameras.points:
+        return
+    at = np.array([[c.x_km, c.y_km] for c in cameras.points], dtype=float)
+    views = [Circle((x, y), cameras.view_radius_km) for x, y in at]
+    ax.add_collection(
+        PatchCollection(views, facecolor="none", edgecolor="black", linewidth=0.8, linestyle="--", alpha=0.6)
+    )
+    label = _("camera (sees {radius} km around)").format(radius=f"{cameras.view_radius_km:g}")
+    ax.plot(at[:, 0], at[:, 1], "^", color="black", markersize=6, linestyle="none", label=label)

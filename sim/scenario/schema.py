@@ -244,6 +244,53 @@ class GisLayer(_Model):
         return self
 
 
+class CameraPoint(_Model):
+    """One camera: where it stands (km, the patches' frame)."""
+
+    name: str | None = Field(None, description="the camera's name (default c1, c2, ... in order)")
+    x_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM, description="east position, km"
+    )
+    y_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM, description="north position, km"
+    )
+
+
+class Cameras(_Model):
+    """Where the cameras are: the camera detection channel then sees only the patches in their view.
+
+    A patch is in view when its centre lies within ``view_radius_km`` (straight line) of a
+    camera. Without ``cameras`` the camera channel reaches every patch, as before.
+    """
+
+    view_radius_km: PositiveFloat = Field(
+        allow_inf_nan=False, le=50, description="a camera sees a patch whose centre is within this distance, km"
+    )
+    points: list[CameraPoint] | None = Field(
+        None, min_length=1, description="the cameras' positions, km in the patches' frame (give this or file)"
+    )
+    file: str | None = Field(
+        None,
+        description="GIS point layer of the cameras (with territory.gis; read onto the patches' map; "
+        "relative to the scenario file's folder; needs the geo extra)",
+    )
+    layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Cameras:
+        if self.file is None and self.points is None:
+            raise ValueError("give the cameras' points or a file (a GIS point layer)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_read_points(self, handler):
+        # Points read from a layer are not written back: the layer is, and is read again.
+        data = handler(self)
+        if self.file is not None and isinstance(data, dict):
+            data.pop("points", None)
+        return data
+
+
 class Territory(_Model):
     """Where incidents happen and how long it takes to get there."""
 
@@ -256,6 +303,9 @@ class Territory(_Model):
     distance: Literal["euclidean", "manhattan"] = Field("euclidean", description="straight-line metric")
     gis: GisLayer | None = Field(
         None, description="read the patches from a GIS polygon layer (give this, grid or patches); needs the geo extra"
+    )
+    cameras: Cameras | None = Field(
+        None, description="camera locations: the camera channel then sees only patches within their view radius"
     )
 
     @model_validator(mode="after")
@@ -271,6 +321,10 @@ class Territory(_Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> Territory:
+        if self.cameras is not None and self.cameras.file is not None and self.gis is None:
+            raise ValueError(
+                "cameras.file needs territory.gis (the patches' map); without one give cameras.points in km"
+            )
         if self.gis is not None:
             if self.grid is not None:
                 raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import sim
+import sim.engine.territory
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.io import gis
@@ -359,3 +360,70 @@ def test_gis_and_patches_together_are_refused(tmp_path):
     data["territory"]["patches"] = [{"name": "a", "x_km": 0, "y_km": 0}]
     path.write_text(json.dumps(data))
     assert "territory.patches: give exactly one of 'grid', 'patches' or 'gis'" in problem_of(path)
+
+
+# --------------------------------------------------------------------------- cameras
+
+
+def with_cameras(path: Path, cameras: dict) -> Path:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["territory"]["cameras"] = cameras
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def cameras_layer(points_m, crs=UTM, to_crs=None, **columns):
+    frame = gpd.GeoDataFrame(dict(columns), geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in points_m], crs=crs)
+    return frame.to_crs(to_crs) if to_crs else frame
+
+
+def test_cameras_from_a_point_layer_in_another_crs_land_on_the_patches_map(tmp_path):
+    write(squares(), tmp_path / "grids.geojson")
+    # camera 'gate' on the centre of patch 00, camera 'port' 100 m east of patch 23's centre; saved in degrees
+    layer = cameras_layer([(250.0, 250.0), (1850.0, 1250.0)], to_crs="EPSG:4326", name=["gate", "port"])
+    write(layer, tmp_path / "cameras.geojson")
+    cameras = {"file": "cameras.geojson", "view_radius_km": 0.3}
+    loaded = sim.load_scenario(with_cameras(scenario(tmp_path, {"file": "grids.geojson", "id": "code"}), cameras))
+    points = loaded.territory.cameras.points
+    assert [p.name for p in points] == ["gate", "port"]
+    assert [(round(p.x_km, 6), round(p.y_km, 6)) for p in points] == [(0.25, 0.25), (1.85, 1.25)]
+    town = sim.engine.territory.build_town(loaded.territory)
+    assert [n for n, seen in zip(town.names, town.camera_view) if seen] == ["p00", "p23"]
+    written = loaded.model_dump(mode="json", exclude_none=True)["territory"]["cameras"]
+    assert "points" not in written and written["file"].endswith("cameras.geojson")
+
+
+@pytest.mark.parametrize(
+    "layer, words",
+    [
+        (lambda: cameras_layer([(250.0, 250.0)], crs=None), "names no coordinate reference system"),
+        (
+            lambda: gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=UTM),
+            "feature 1: is a Polygon; expected a point per camera",
+        ),
+        # metres mistaken for another UTM zone: the cameras land hundreds of km away
+        (lambda: cameras_layer([(250.0, 250.0)]).set_crs("EPSG:32651", allow_override=True), "check the layer's CRS"),
+    ],
+)
+def test_camera_layer_mistakes_name_the_file_feature_or_crs(tmp_path, layer, words):
+    write(squares(), tmp_path / "grids.geojson")
+    write(layer(), tmp_path / "cameras.gpkg")  # GeoPackage: a layer may have no CRS (GeoJSON means degrees)
+    cameras = {"file": "cameras.gpkg", "view_radius_km": 0.3}
+    text = problem_of(with_cameras(scenario(tmp_path, {"file": "grids.geojson"}), cameras))
+    assert "territory.cameras" in text and words in text
+
+
+def test_a_camera_file_without_a_gis_layer_is_refused(tmp_path):
+    path = tmp_path / "town.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "t",
+                "territory": {"grid": {"rows": 2, "cols": 2}, "cameras": {"file": "c.geojson", "view_radius_km": 1}},
+                "departments": [{"name": "crew", "units": 1, "powers": ["litter"]}],
+                "incident_types": [{"name": "litter", "rate_per_day": 2}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert "cameras.file needs territory.gis" in problem_of(path)
