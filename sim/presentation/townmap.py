@@ -22,7 +22,7 @@ def territory_lines(scenario) -> list[str]:
     """
     territory, travel = scenario.territory, scenario.travel
     if territory.gis is None and travel is None:
-        return []
+        return _camera_lines(territory)
     patches = territory.patches or []
     lines = []
     if territory.gis is not None:
@@ -53,7 +53,23 @@ def territory_lines(scenario) -> list[str]:
             f"  longest travel time: {float(minutes[a, b]):,.1f} min (from {table.names[a]} to {table.names[b]}); "
             "departments' speed_kmh is not used for driving"
         )
-    return lines
+    return lines + _camera_lines(territory)
+
+
+def _camera_lines(territory) -> list[str]:
+    """How many cameras, and how many patches they see (none without ``territory.cameras``)."""
+    cameras = territory.cameras
+    if cameras is None or not cameras.points:
+        return []
+    from sim.engine.territory import build_town
+
+    town = build_town(territory)
+    seen = int(town.camera_view.sum())
+    source = f" from {cameras.file}" if cameras.file else ""
+    return [
+        f"  cameras: {len(cameras.points):,}{source}, seeing {seen:,} of {town.size:,} patches "
+        f"(centre within {cameras.view_radius_km:g} km); the camera channel reports only there"
+    ]
 
 
 def draw_outlines(ax, shape, values, cmap, norm):

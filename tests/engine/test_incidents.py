@@ -232,3 +232,12 @@ def test_cameras_that_see_no_patch_are_a_clear_error():
         sim.scenario_from_dict(data)
     problem = err.value.problems[0]
     assert problem.path == "territory.cameras" and "no patch centre lies within view_radius_km (0.2 km)" in str(problem)
+
+
+def test_validate_says_how_many_patches_the_cameras_see(tmp_path, capsys):
+    from sim.cli import main
+
+    path = tmp_path / "cameras.yaml"
+    path.write_text(camera_scenario().model_dump_json(exclude_none=True), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert "  cameras: 2, seeing 4 of 9 patches (centre within 1 km)" in capsys.readouterr().out
