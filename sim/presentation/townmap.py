@@ -64,7 +64,7 @@ def _camera_lines(territory) -> list[str]:
     from sim.engine.territory import build_town
 
     town = build_town(territory)
-    seen = int(town.camera_view.sum())
+    seen = int(town.camera_view.sum()) if town.camera_view is not None else 0
     source = f" from {cameras.file}" if cameras.file else ""
     return [
         f"  cameras: {len(cameras.points):,}{source}, seeing {seen:,} of {town.size:,} patches "
