@@ -9,7 +9,8 @@ The loader (:mod:`sim.io.loader`) calls :func:`resolve` when a scenario has ``te
   from a point layer added up per patch. A geographic CRS (degrees) is projected once to an
   azimuthal equidistant projection centred on the layer; a projected CRS is kept (metres, or
   its unit converted), with the origin moved to a whole kilometre below the layer.
-* ``travel.roads`` -- an OpenStreetMap extract (``.osm.pbf``, read with pyrosm) or a road graph
+* ``travel.roads`` -- an OpenStreetMap extract (``.osm.pbf``, read with pyrosm; or OSM XML ``.osm``, read with
+  the standard library) or a road graph
   (``.graphml``, ``.graphml.gz``, read with networkx) becomes a table of driving minutes between
   patches (:class:`~sim.scenario.schema.TravelTable`): shortest paths by Dijkstra over a CSR
   graph (``scipy.sparse.csgraph``), speeds by road class, one-way streets respected, each patch
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -802,12 +804,14 @@ def read_roads(spec, frame) -> _Roads:
     name = Path(spec.roads).name.lower()
     if name.endswith(".pbf"):
         return _roads_from_pbf(spec, frame)
+    if name.endswith((".osm", ".osm.xml", ".osm.gz", ".osm.bz2")):
+        return _roads_from_osm_xml(spec, frame)
     if name.endswith((".graphml", ".graphml.gz", ".xml.gz", ".graphml.bz2")):
         return _roads_from_graphml(spec, frame)
     raise _Fail(
         ("roads",),
         f"{Path(spec.roads).name}: unknown kind of road file; expected an OpenStreetMap extract "
-        "(.osm.pbf) or a road graph (.graphml, .graphml.gz), or give travel.matrix for a CSV table",
+        "(.osm.pbf, or XML: .osm, .osm.gz) or a road graph (.graphml, .graphml.gz), or give travel.matrix for a CSV table",
     )
 
 
@@ -872,6 +876,149 @@ def _roads_from_pbf(spec, frame) -> _Roads:
     classes = [str(h) for h in edges["highway"].to_numpy()]
     tail, head, minutes = _directed(u, v, length_km, classes, oneway, spec)
     return _Roads(xy, tail, head, minutes)
+
+
+NOT_DRIVEN = frozenset(
+    {
+        "footway",
+        "cycleway",
+        "path",
+        "pedestrian",
+        "steps",
+        "bridleway",
+        "corridor",
+        "platform",
+        "construction",
+        "proposed",
+        "abandoned",
+        "raceway",
+        "bus_guideway",
+        "escape",
+        "elevator",
+        "via_ferrata",
+    }
+)
+"""OpenStreetMap ``highway`` values no vehicle drives on (an OSM XML way with one of them is left out)."""
+
+_NO_ACCESS = frozenset({"no", "private"})
+
+
+def _roads_from_osm_xml(spec, frame) -> _Roads:
+    """Roads from OpenStreetMap XML (``.osm``; ``.osm.gz`` and ``.osm.bz2`` unpacked on the fly), standard library only.
+
+    Ways with a ``highway`` tag a vehicle drives on (not :data:`NOT_DRIVEN`, not ``access`` or
+    ``motor_vehicle`` ``no``/``private``, not ``area=yes``) become edges between consecutive nodes,
+    of the straight-line length between them on the patches' map; ``oneway=yes|true|1`` (and
+    roundabouts) one way, ``oneway=-1|reverse`` the other way; speeds by ``highway`` class.
+    """
+    nodes, ways = _read_osm_xml(Path(spec.roads))
+    where = Path(spec.roads).name
+    if not ways:
+        raise _Fail(("roads",), f"{where}: holds no ways with a highway tag a vehicle can drive on")
+    used = sorted({n for _, refs, _, _ in ways for n in refs})
+    index = {n: i for i, n in enumerate(used)}
+    xy = _to_frame(np.array([nodes[n] for n in used], dtype=float).reshape(-1, 2), "EPSG:4326", frame)
+    u, v, classes, oneway = [], [], [], []
+    for _, refs, highway, direction in ways:
+        for a, b in itertools.pairwise(refs):
+            if a != b:
+                u.append(index[a])
+                v.append(index[b])
+                classes.append(highway)
+                oneway.append(direction)
+    u_arr, v_arr = np.array(u, dtype=int), np.array(v, dtype=int)
+    length_km = np.hypot(*(xy[v_arr] - xy[u_arr]).T)
+    tail, head, minutes = _directed(u_arr, v_arr, length_km, classes, oneway, spec)
+    return _Roads(xy, tail, head, minutes)
+
+
+def _read_osm_xml(path: Path) -> tuple[dict[str, tuple[float, float]], list[tuple[str, list[str], str, int]]]:
+    """(node id -> (lon, lat), driven ways as (way id, node ids, highway, oneway)) read with ``iterparse``."""
+    import bz2
+    import gzip
+    import xml.etree.ElementTree as ET
+
+    where = path.name
+    if not path.exists():
+        raise _Fail(("roads",), f"{path}: file not found (relative paths start from the scenario file's folder)")
+    opener = gzip.open if where.endswith(".gz") else bz2.open if where.endswith(".bz2") else open
+    nodes: dict[str, tuple[float, float]] = {}
+    ways: list[tuple[str, list[str], str, int]] = []
+    root = None
+    try:
+        with opener(path, "rb") as handle:
+            for event, element in ET.iterparse(handle, events=("start", "end")):
+                if event == "start":
+                    root = element if root is None else root
+                    continue
+                if element.tag == "node":
+                    nodes[_osm_id(element, where)] = _lon_lat(element, where)
+                elif element.tag == "way":
+                    way = _driven_way(element, where)
+                    if way is not None:
+                        ways.append(way)
+                if element.tag in ("node", "way", "relation") and root is not None:
+                    root.clear()  # keep memory flat: each element is dropped once read
+    except ET.ParseError as err:
+        line, column = err.position
+        raise _Fail(
+            ("roads",),
+            f"{where}: line {line}, column {column}: not well-formed XML ({str(err).split(':')[0]}); expected OSM XML",
+        ) from None
+    except (OSError, EOFError) as err:
+        raise _Fail(("roads",), f"{where}: cannot read it ({_short(err)})") from None
+    if root is None or root.tag != "osm":
+        raise _Fail(
+            ("roads",), f"{where}: the document is <{getattr(root, 'tag', '')}>; expected OpenStreetMap XML <osm>"
+        )
+    for way_id, refs, _, _ in ways:
+        missing = next((n for n in refs if n not in nodes), None)
+        if missing is not None:
+            raise _Fail(
+                ("roads",),
+                f"{where}, way {way_id}: refers to node {missing}, which the file does not hold; "
+                "expected every node of a road in the file (export the extract with complete ways)",
+            )
+    return nodes, ways
+
+
+def _osm_id(element, where: str) -> str:
+    value = element.get("id")
+    if not value:
+        raise _Fail(("roads",), f'{where}: a <{element.tag}> has no id; expected id="…" on every node and way')
+    return value
+
+
+def _lon_lat(element, where: str) -> tuple[float, float]:
+    node = _osm_id(element, where)
+    try:
+        lon, lat = float(element.get("lon")), float(element.get("lat"))
+    except (TypeError, ValueError):
+        raise _Fail(
+            ("roads",),
+            f"{where}, node {node}: lon={element.get('lon')!r}, lat={element.get('lat')!r}; expected numbers (degrees)",
+        ) from None
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise _Fail(("roads",), f"{where}, node {node}: lon={lon:g}, lat={lat:g}; expected longitude and latitude")
+    return lon, lat
+
+
+def _driven_way(element, where: str) -> tuple[str, list[str], str, int] | None:
+    """A way's (id, node ids, highway, oneway) if a vehicle drives on it, else None."""
+    tags = {t.get("k"): (t.get("v") or "").strip().lower() for t in element.iter("tag")}
+    highway = tags.get("highway", "")
+    if not highway or highway in NOT_DRIVEN or tags.get("area") == "yes":
+        return None
+    if tags.get("access") in _NO_ACCESS or tags.get("motor_vehicle") in _NO_ACCESS:
+        return None
+    way_id = _osm_id(element, where)
+    refs = [nd.get("ref") for nd in element.iter("nd")]
+    if len(refs) < 2 or any(not r for r in refs):
+        raise _Fail(
+            ("roads",), f"{where}, way {way_id}: has {len(refs)} node reference(s); expected at least two <nd ref=…>"
+        )
+    oneway = 1 if tags.get("junction") in ("roundabout", "circular") else _ONEWAY.get(tags.get("oneway", ""), 0)
+    return way_id, [str(r) for r in refs], highway, oneway
 
 
 def _roads_from_graphml(spec, frame) -> _Roads:

@@ -408,8 +408,8 @@ class Travel(_Model):
 
     roads: str | None = Field(
         None,
-        description="road network: an OpenStreetMap extract (.osm.pbf) or a road graph (.graphml, .graphml.gz); "
-        "relative to the scenario file's folder",
+        description="road network: an OpenStreetMap extract (.osm.pbf, or OpenStreetMap XML .osm, .osm.gz) or a road "
+        "graph (.graphml, .graphml.gz); relative to the scenario file's folder",
     )
     matrix: str | None = Field(
         None, description="or a travel-time table, CSV with columns from,to,minutes (patch names); every pair needed"
