@@ -163,7 +163,7 @@ def _absolute(name: str, folder: Path) -> Path:
 
 def _absolute_layer(spec, folder: Path):
     update = {"file": str(_absolute(spec.file, folder))}
-    for key in ("sectors_from", "grids_from", "weight_points"):
+    for key in ("sectors_from", "grids_from", "weight_points", "weight_raster"):
         sub = getattr(spec, key)
         if sub is not None:
             update[key] = sub.model_copy(update={"file": str(_absolute(sub.file, folder))})
@@ -306,7 +306,7 @@ def read_territory(spec) -> dict:
     """
     files = [(spec.file, ("file",))] + [
         (getattr(spec, k).file, (k, "file"))
-        for k in ("sectors_from", "grids_from", "weight_points")
+        for k in ("sectors_from", "grids_from", "weight_points", "weight_raster")
         if getattr(spec, k)
     ]
     key = _key("territory", [_file_hash(Path(f), role) for f, role in files], spec.model_dump(mode="json"))
@@ -555,10 +555,14 @@ def _weights(frame, spec, ids, projected, crs, unit, where) -> np.ndarray:
         out = np.bincount(
             joined["patch"].to_numpy(dtype=int), weights=joined["amount"].to_numpy(), minlength=len(ids)
         ).astype(float)
+    elif spec.weight_raster is not None:
+        out = _raster_weights(spec.weight_raster, projected, crs, len(ids))
     else:
         return np.ones(len(ids))
     if out.sum() <= 0:
-        key = ("weight",) if spec.weight is not None else ("weight_points",)
+        key = (
+            ("weight",) if spec.weight is not None else ("weight_points",) if spec.weight_points else ("weight_raster",)
+        )
         raise _Fail(key, f"{where}: the weights add up to 0; expected some patch with a positive weight")
     return out
 
@@ -597,6 +601,83 @@ def read_cameras(path: str, layer: str | None, frame: dict) -> list[dict]:
     return [
         {"name": names[i] if names else f"c{i + 1}", "x_km": float(x), "y_km": float(y)} for i, (x, y) in enumerate(km)
     ]
+
+
+def _raster_weights(spec, projected, crs, patches: int) -> np.ndarray:
+    """A raster's counts added up per patch: each cell with a value goes to the patch holding its centre.
+
+    Only the part of the raster over the patches is read (a window of the band); cells marked
+    nodata are left out. The cell centres are projected onto the patches' map, so the raster
+    may be in any CRS.
+    """
+    role = ("weight_raster",)
+    try:
+        import rasterio  # type: ignore[import-untyped]
+        from rasterio.windows import Window  # type: ignore[import-untyped]
+    except ImportError:
+        raise _Fail(role, f"reading a raster needs rasterio: {GEO_HINT}") from None
+    gpd, _, _ = _geo()
+    path = Path(spec.file)
+    if not path.exists():
+        raise _Fail(role + ("file",), f"{path}: file not found (relative paths start from the scenario file's folder)")
+    try:
+        dataset = rasterio.open(path)
+    except Exception as err:
+        raise _Fail(
+            role + ("file",), f"{path.name}: cannot read it as a raster ({_short(err)}); expected e.g. a GeoTIFF"
+        ) from None
+    with dataset:
+        if dataset.crs is None:
+            raise _Fail(
+                role + ("file",),
+                f"{path.name}: names no coordinate reference system; expected one (a GeoTIFF keeps its CRS)",
+            )
+        if spec.band > dataset.count:
+            raise _Fail(role + ("band",), f"{path.name}: has {dataset.count} band(s); there is no band {spec.band}")
+        x0, y0, x1, y1 = projected.to_crs(dataset.crs).total_bounds
+        box = dataset.bounds
+        if x1 <= box.left or x0 >= box.right or y1 <= box.bottom or y0 >= box.top:
+            raise _Fail(
+                role + ("file",),
+                f"{path.name}: covers none of the patches (raster {box.left:.6g}..{box.right:.6g} x "
+                f"{box.bottom:.6g}..{box.top:.6g}, patches {x0:.6g}..{x1:.6g} x {y0:.6g}..{y1:.6g} in the raster's "
+                f"CRS, {dataset.crs.to_string()}); check the raster's and the layer's CRS",
+            )
+        r0, c0 = dataset.index(max(x0, box.left), min(y1, box.top))
+        r1, c1 = dataset.index(min(x1, box.right), max(y0, box.bottom))
+        (r0, r1), (c0, c1) = sorted((r0, r1)), sorted((c0, c1))
+        r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, dataset.height - 1), min(c1, dataset.width - 1)
+        window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1)
+        values = dataset.read(spec.band, window=window, masked=True)
+        transform, raster_crs = dataset.window_transform(window), dataset.crs
+    data = np.ma.filled(values.astype(float), 0.0)
+    counted = ~np.ma.getmaskarray(values) & (data != 0)
+    rows, cols = np.nonzero(counted)
+    amounts = data[rows, cols]
+    bad = ~np.isfinite(amounts) | (amounts < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _Fail(
+            role + ("file",),
+            f"{path.name}, band {spec.band}, row {r0 + rows[i]}, column {c0 + cols[i]}: {amounts[i]:g}; "
+            "expected counts of 0 or more (or the raster's nodata value)",
+        )
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    points = gpd.GeoDataFrame(
+        {"amount": amounts}, geometry=gpd.points_from_xy(np.atleast_1d(xs), np.atleast_1d(ys)), crs=raster_crs
+    ).to_crs(crs)
+    cells = gpd.GeoDataFrame({"patch": range(patches)}, geometry=projected.geometry.values, crs=crs)
+    joined = gpd.sjoin(points, cells, how="inner", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    if len(amounts) and joined.empty:
+        raise _Fail(
+            role + ("file",),
+            f"{path.name}: none of its {len(amounts):,} cells with a value has its centre inside a patch; "
+            "check the raster's CRS, or use a raster finer than the patches",
+        )
+    return np.bincount(
+        joined["patch"].to_numpy(dtype=int), weights=joined["amount"].to_numpy(), minlength=patches
+    ).astype(float)
 
 
 def _rings(geom, unit, origin) -> list[list[list[float]]]:

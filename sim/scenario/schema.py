@@ -206,6 +206,15 @@ class PointLayer(_Model):
     column: str | None = Field(None, description="numeric column to add up per patch (default: count the points)")
 
 
+class RasterLayer(_Model):
+    """A raster of counts (a population grid, GeoTIFF) added up per patch into incident weights."""
+
+    file: str = Field(
+        description="raster file (GeoTIFF, or any raster GDAL reads) in any CRS; relative to the scenario file's folder"
+    )
+    band: PositiveInt = Field(1, description="band to read (1 = the first)")
+
+
 class GisLayer(_Model):
     """Patches read from a polygon layer: each polygon is a patch (its centroid, area and neighbours).
 
@@ -232,6 +241,11 @@ class GisLayer(_Model):
     weight_points: PointLayer | None = Field(
         None, description="weights from a point layer: points (or a column) added up per patch"
     )
+    weight_raster: RasterLayer | None = Field(
+        None,
+        description="weights from a raster of counts (population grid): each cell's value goes to the patch "
+        "holding the cell's centre (needs rasterio, in the geo extra)",
+    )
     crs: str | None = Field(
         None, description="coordinate reference system of a file that names none, e.g. 'EPSG:4326' or 'EPSG:32650'"
     )
@@ -241,6 +255,9 @@ class GisLayer(_Model):
         for column, layer in (("sector", "sectors_from"), ("grid", "grids_from"), ("weight", "weight_points")):
             if getattr(self, column) is not None and getattr(self, layer) is not None:
                 raise ValueError(f"{column} and {layer} both given; expected one of them")
+        weights = [k for k in ("weight", "weight_points", "weight_raster") if getattr(self, k) is not None]
+        if len(weights) > 1:
+            raise ValueError(f"{' and '.join(weights)} all give weights; expected one of them")
         return self
 
 

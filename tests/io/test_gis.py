@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sim
@@ -427,3 +428,75 @@ def test_a_camera_file_without_a_gis_layer_is_refused(tmp_path):
         encoding="utf-8",
     )
     assert "cameras.file needs territory.gis" in problem_of(path)
+
+
+# --------------------------------------------------------------------------- a population raster
+
+
+def raster(path: Path, values, cell_m=250.0, x0=X0, y0=None, crs=UTM, nodata=None, bands=1) -> Path:
+    """A GeoTIFF of *values* (rows from the north) with cells of *cell_m* from (x0, top) in *crs*."""
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    values = np.asarray(values, dtype="float32")
+    top = (Y0 if y0 is None else y0) + values.shape[0] * cell_m
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=values.shape[0],
+        width=values.shape[1],
+        count=bands,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(x0, top, cell_m, cell_m),
+        nodata=nodata,
+    ) as out:
+        for band in range(1, bands + 1):
+            out.write(values, band)
+    return path
+
+
+def test_weights_from_a_population_raster_added_up_per_patch(tmp_path):
+    """3 x 4 patches of 500 m and a 6 x 8 raster of 250 m cells: four cells per patch, nodata left out."""
+    write(squares(), tmp_path / "grids.geojson")
+    values = np.arange(48, dtype=float).reshape(6, 8)  # row 0 is the north edge
+    values[5, 0] = -9999.0  # nodata: in patch 00 (south-west corner)
+    raster(tmp_path / "people.tif", values, nodata=-9999.0)
+    spec = {"file": "grids.geojson", "id": "code", "weight_raster": {"file": "people.tif"}}
+    patches = sim.load_scenario(scenario(tmp_path, spec)).territory.patches
+    weights = {p.name: p.weight for p in patches}
+    south_up = values[::-1]  # row r of patches (from the south) holds raster rows 2r and 2r + 1 from the south
+    for r in range(3):
+        for c in range(4):
+            cells = south_up[2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
+            expected = cells[cells != -9999.0].sum()
+            assert weights[f"p{r}{c}"] == expected, (r, c)
+    assert weights["p00"] == 41 + 32 + 33  # the nodata cell (40 before) is not counted
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: raster(p, np.ones((6, 8)), x0=X0 + 100_000), "covers none of the patches"),
+        (lambda p: raster(p, np.ones((6, 8)), crs="EPSG:32651"), "covers none of the patches"),
+        (lambda p: raster(p, -np.ones((6, 8))), "row 0, column 0: -1; expected counts of 0 or more"),
+        (lambda p: raster(p, np.ones((6, 8)), crs=None), "names no coordinate reference system"),
+        (lambda p: p.write_text("not a raster") or p, "cannot read it as a raster"),
+    ],
+)
+def test_population_raster_mistakes_are_clear(tmp_path, make, words):
+    write(squares(), tmp_path / "grids.geojson")
+    make(tmp_path / "people.tif")
+    spec = {"file": "grids.geojson", "weight_raster": {"file": "people.tif"}}
+    text = problem_of(scenario(tmp_path, spec))
+    assert "territory.gis.weight_raster" in text and "people.tif" in text and words in text
+
+
+def test_a_missing_band_and_two_weight_sources(tmp_path):
+    write(squares(), tmp_path / "grids.geojson")
+    raster(tmp_path / "people.tif", np.ones((6, 8)))
+    spec = {"file": "grids.geojson", "weight_raster": {"file": "people.tif", "band": 2}}
+    assert "people.tif: has 1 band(s); there is no band 2" in problem_of(scenario(tmp_path, spec))
+    spec = {"file": "grids.geojson", "weight": "residents", "weight_raster": {"file": "people.tif"}}
+    assert "weight and weight_raster all give weights; expected one of them" in problem_of(scenario(tmp_path, spec))
