@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import time
 
 import sim
 from sim.app.settings import preset_levers
@@ -133,6 +134,9 @@ def test_runs_share_the_workers_up_to_a_cap_then_queue_then_refuse(tmp_path):
         assert call(f"{url}/api/job/{a2['job']}")[1]["state"] == "queued"
         assert wait_for(url, b["job"])["state"] == "done"
         assert wait_for(url, a2["job"])["state"] == "done"
+        end = time.monotonic() + 60  # a worker is given back when its process has ended, just after "done"
+        while jobs.counts() != (0, 0) and time.monotonic() < end:
+            time.sleep(0.05)
         assert jobs.counts() == (0, 0)
         assert _ran_one_at_a_time(jobs, [a["job"], b["job"], a2["job"]])
 
