@@ -95,6 +95,7 @@ def draw_outlines(ax, shape, values, cmap, norm):
 
 def draw_cameras(ax, cameras) -> None:
     """Each camera as a black triangle with its view (a dashed circle of ``view_radius_km``); nothing without cameras."""
+    from matplotlib import patheffects
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Circle
 
@@ -103,9 +104,20 @@ def draw_cameras(ax, cameras) -> None:
     if cameras is None or not cameras.points:
         return
     at = np.array([[c.x_km, c.y_km] for c in cameras.points], dtype=float)
+    halo = [patheffects.withStroke(linewidth=2.6, foreground="white")]  # seen on dark and light patches alike
     views = [Circle((x, y), cameras.view_radius_km) for x, y in at]
-    ax.add_collection(
-        PatchCollection(views, facecolor="none", edgecolor="black", linewidth=0.8, linestyle="--", alpha=0.6)
-    )
+    circles = PatchCollection(views, facecolor="none", edgecolor="black", linewidth=1.0, linestyle="--")
+    circles.set_path_effects(halo)
+    ax.add_collection(circles)
     label = _("camera (sees {radius} km around)").format(radius=f"{cameras.view_radius_km:g}")
-    ax.plot(at[:, 0], at[:, 1], "^", color="black", markersize=6, linestyle="none", label=label)
+    ax.plot(
+        at[:, 0],
+        at[:, 1],
+        "^",
+        color="black",
+        markeredgecolor="white",
+        markersize=8,
+        linestyle="none",
+        label=label,
+        clip_on=False,
+    )
