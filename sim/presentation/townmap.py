@@ -104,7 +104,7 @@ def draw_cameras(ax, cameras) -> None:
     if cameras is None or not cameras.points:
         return
     at = np.array([[c.x_km, c.y_km] for c in cameras.points], dtype=float)
-    halo = [patheffects.withStroke(linewidth=2.6, foreground="white")]  # seen on dark and light patches alike
+    halo: list[patheffects.AbstractPathEffect] = [patheffects.withStroke(linewidth=2.6, foreground="white")]
     views = [Circle((x, y), cameras.view_radius_km) for x, y in at]
     circles = PatchCollection(views, facecolor="none", edgecolor="black", linewidth=1.0, linestyle="--")
     circles.set_path_effects(halo)
