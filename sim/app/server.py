@@ -137,7 +137,8 @@ class App:
         if run is None or run.kind != "run" or run.state != "done":
             raise ScenarioError([Problem("report", None, "", "no finished run to report on; run first")])
         lang = body.get("lang") if body.get("lang") in LANGUAGES else "en"
-        job = self.jobs.start("report", worker.report_job, (lang,), client=run.client, folder=run.folder)
+        client = f"{run.client}:{lang}" if run.client else None  # a page has one report going per language
+        job = self.jobs.start("report", worker.report_job, (lang,), client=client, folder=run.folder)
         return {"job": job.id, "file": f"report-{lang}.html"}
 
     def yaml(self, body: dict) -> str:
