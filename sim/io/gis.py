@@ -5,13 +5,15 @@ The loader (:mod:`sim.io.loader`) calls :func:`resolve` when a scenario has ``te
 
 * ``territory.gis`` -- each polygon of the layer becomes an explicit patch (``name``, ``x_km``,
   ``y_km``, ``weight``, ``sector``, ``grid``): its centroid in a local metric frame, sectors and
-  grids from columns or from a second layer (by where the patch lies), weights from a column or
-  from a point layer added up per patch. A geographic CRS (degrees) is projected once to an
-  azimuthal equidistant projection centred on the layer; a projected CRS is kept (metres, or
-  its unit converted), with the origin moved to a whole kilometre below the layer.
-* ``travel.roads`` -- an OpenStreetMap extract (``.osm.pbf``, read with pyrosm; or OSM XML ``.osm``, read with
-  the standard library) or a road graph
-  (``.graphml``, ``.graphml.gz``, read with networkx) becomes a table of driving minutes between
+  grids from columns or from a second layer (by where the patch lies), weights from a column, from
+  a point layer added up per patch, or from a population raster (rasterio; each cell to the patch
+  holding its centre). A geographic CRS (degrees) is projected once to an azimuthal equidistant
+  projection centred on the layer; a projected CRS is kept (metres, or its unit converted), with
+  the origin moved to a whole kilometre below the layer. ``territory.cameras.file``, a point
+  layer of cameras, is put on the same map (:func:`read_cameras`).
+* ``travel.roads`` -- an OpenStreetMap extract (``.osm.pbf``, read with pyrosm; OSM XML ``.osm``,
+  ``.osm.gz``, read with the standard library's ``iterparse``) or a road graph (``.graphml``,
+  ``.graphml.gz``, read with networkx) becomes a table of driving minutes between
   patches (:class:`~sim.scenario.schema.TravelTable`): shortest paths by Dijkstra over a CSR
   graph (``scipy.sparse.csgraph``), speeds by road class, one-way streets respected, each patch
   joined to the nearest node of the network's largest strongly connected part, plus the
