@@ -142,24 +142,34 @@ class Jobs:
             stop = self._end(previous) if previous is not None and previous.state in ACTIVE else None
             launch = self._take_free()
             if len(self._running) >= self.max_running and len(self._queue) >= self.max_queued:
-                raise Busy(
-                    f"the app is busy: {len(self._running)} runs going and {len(self._queue)} waiting, "
-                    f"the most it takes ({self.max_running} at once, {self.max_queued} waiting); "
-                    "try again in a moment"
+                job, refusal = (
+                    None,
+                    (
+                        f"the app is busy: {len(self._running)} runs going and {len(self._queue)} waiting, "
+                        f"the most it takes ({self.max_running} at once, {self.max_queued} waiting); "
+                        "try again in a moment"
+                    ),
                 )
-            job_id = f"{kind}-{next(self._ids)}"
-            job = Job(job_id, kind, folder or self.folder / job_id, "queued", client=client, pending=(target, args))
-            self._jobs[job_id] = job
-            if client:
-                self._by_client[(client, kind)] = job_id
-            self._queue.append(job_id)
-            launch += self._take_free()
-            self._number_queue()
+            else:
+                job_id = f"{kind}-{next(self._ids)}"
+                job = Job(job_id, kind, folder or self.folder / job_id, "queued", client=client, pending=(target, args))
+                self._jobs[job_id] = job
+                if client:
+                    self._by_client[(client, kind)] = job_id
+                self._queue.append(job_id)
+                launch += self._take_free()
+                self._number_queue()
+        self._settle(stop, launch)  # whatever was ended or given a worker above, even when refused
+        if job is None:
+            raise Busy(refusal)
+        return job
+
+    def _settle(self, stop, launch: list[Job]) -> None:
+        """End the process of a cancelled job (if any) and start those given a worker (outside the lock)."""
         if stop is not None:
             stop.terminate()
         for waiting in launch:
             self._launch(waiting)
-        return job
 
     def _number_queue(self) -> None:
         """Tell each waiting job how many wait before it (under the lock)."""
