@@ -141,14 +141,12 @@ class Jobs:
             previous = self._jobs.get(self._by_client.get((client, kind), "")) if client else None
             stop = self._end(previous) if previous is not None and previous.state in ACTIVE else None
             launch = self._take_free()
+            job, refusal = None, ""
             if len(self._running) >= self.max_running and len(self._queue) >= self.max_queued:
-                job, refusal = (
-                    None,
-                    (
-                        f"the app is busy: {len(self._running)} runs going and {len(self._queue)} waiting, "
-                        f"the most it takes ({self.max_running} at once, {self.max_queued} waiting); "
-                        "try again in a moment"
-                    ),
+                refusal = (
+                    f"the app is busy: {len(self._running)} runs going and {len(self._queue)} waiting, "
+                    f"the most it takes ({self.max_running} at once, {self.max_queued} waiting); "
+                    "try again in a moment"
                 )
             else:
                 job_id = f"{kind}-{next(self._ids)}"
