@@ -249,6 +249,8 @@ UI_TEXT = {
     "replications": N_("Replications"),
     "running": N_("running…"),
     "cancelled": N_("cancelled: a control changed"),
+    "queued": N_("waiting for a free worker ({ahead} ahead in the queue)…"),
+    "busy": N_("The app is busy with other pages' runs; try again in a moment:"),
     "done": N_("done in {seconds} s"),
     "headline": N_("Headline"),
     "timeline": N_("One full bin under each way of working"),

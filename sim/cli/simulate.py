@@ -162,8 +162,9 @@ def _window_warning(args, scenario) -> None:
 
 
 def _print_real_town(scenario) -> None:
-    """Patches, sectors, grids, road snapping and the longest travel time of a town read from files."""
-    if scenario.territory.gis is None and scenario.travel is None:
+    """Patches, sectors, grids, road snapping, the longest travel time of a town read from files; the cameras."""
+    territory = scenario.territory
+    if territory.gis is None and scenario.travel is None and territory.cameras is None:
         return
     from sim.presentation.townmap import territory_lines
 

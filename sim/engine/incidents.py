@@ -119,6 +119,8 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
         hours = {name: scenario.channel_hours(itype, name).weekly() for name in CHANNELS[1:]}
         channels = _detect(itype.detection, hours, times, town.sector[patch], coverage, streams.detection)
+        if town.camera_view is not None:  # the same draws, kept only where a camera sees the patch
+            channels[~town.camera_view[patch], CAMERA] = np.inf
         finder_u = streams.detection.random(len(times))
         leave_u = streams.detection.random(len(times))
         layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
@@ -144,6 +146,9 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         rounds_by=rounds.departments,
     )
 
+
+CAMERA = CHANNELS.index("camera")
+"""The camera channel's column of :attr:`IncidentSet.channel_min`."""
 
 GRID, TOWN, CITY = 0, 1, 2
 LAYER_NAMES = ("grid", "town", "city")

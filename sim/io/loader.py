@@ -554,13 +554,35 @@ def scenario_from_dict(
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(problems + _problems_from_validation(err, data, source, lines, overridden)) from None
-    checks = cross_check(scenario) + limits(scenario)
+    checks = cross_check(scenario) + limits(scenario) + _camera_checks(scenario)
     problems += [_problem(source, lines, data, path, message, overridden) for path, message in checks]
     if problems:
         raise ScenarioError(problems)
     if table is not None:
         scenario = scenario.model_copy(update={"travel": scenario.travel.with_table(table)})
     return scenario
+
+
+def _camera_checks(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Cameras that see no patch at all: coordinates on another map (or in metres, not km)."""
+    cameras = scenario.territory.cameras
+    if cameras is None or cameras.points is None:
+        return []
+    import numpy as np
+
+    from sim.engine.territory import build_town, camera_view
+
+    xy = build_town(scenario.territory.model_copy(update={"cameras": None})).xy_km
+    if camera_view(xy, cameras).any():
+        return []
+    at = np.array([[c.x_km, c.y_km] for c in cameras.points])
+    nearest = float(np.hypot(xy[:, None, 0] - at[None, :, 0], xy[:, None, 1] - at[None, :, 1]).min())
+    where = "the layer's CRS and " if cameras.file else ""
+    message = (
+        f"no patch centre lies within view_radius_km ({cameras.view_radius_km:g} km) of any camera: the nearest "
+        f"is {nearest:,.3g} km away; check {where}the cameras' coordinates (km, on the patches' map)"
+    )
+    return [(("territory", "cameras"), message)]
 
 
 def _read_files(data: dict, source: str, lines: dict, problems: list[Problem]) -> tuple[dict, Any]:

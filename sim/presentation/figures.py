@@ -64,7 +64,7 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
-from sim.presentation.townmap import draw_outlines
+from sim.presentation.townmap import draw_cameras, draw_outlines
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.stats.metrics import in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
@@ -569,6 +569,7 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
         ax.set_xlim(low[0], high[0])
         ax.set_ylim(low[1], high[1])
     _draw_bases(ax, results)
+    draw_cameras(ax, _town_cameras(results))
     ax.set_aspect("equal")
     ax.set_xlabel("x, km")
     ax.set_ylabel("y, km")
@@ -580,6 +581,12 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     )
     ax.set_title(title, color=results.colours[mode], fontweight="bold")
     return ax
+
+
+def _town_cameras(results: Results):
+    """The scenario's cameras (``territory.cameras``), or None."""
+    territory = getattr(results.scenario, "territory", None)
+    return getattr(territory, "cameras", None)
 
 
 def _real_town(results: Results):
@@ -1208,18 +1215,22 @@ def _metric_name(base: str) -> str:
     """A metric path in words: ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``."""
     prefix = ""
     if base.startswith("by_type.") and base.count(".") >= 2:
-        _, kind, base = base.split(".", 2)
+        kind, base = base.split(".", 2)[1:]
         prefix = f"{_pretty(kind)}: "
     parts = base.split(".")
     if len(parts) == 2 and parts[0].endswith("_min"):
-        name = f"{parts[1]} {_pretty(parts[0][:-4])} time"
+        name = _("{statistic} {quantity} time").format(statistic=_(parts[1]), quantity=_pretty(parts[0][:-4]))
     elif len(parts) == 2 and parts[0] == "utilisation":
-        name = f"{parts[1]} utilisation"
+        name = _("{department} utilisation").format(department=_pretty(parts[1]))
     elif base == "within_target":
-        name = "share reached within target"
+        name = _("share reached within target")
     else:
         name = _pretty(base.replace(".", " "))
     return prefix + name
+
+
+_UNIT_WORDS = (N_("minutes"), N_("share, 0-1"), N_("log scale"))
+"""The words of :func:`_metric_label`'s units, for the catalog (the unit itself stays English: it is compared)."""
 
 
 def _metric_unit(base: str) -> str:
@@ -1233,8 +1244,8 @@ def _metric_unit(base: str) -> str:
 def _metric_label(base: str, log: bool = False) -> str:
     """The y-axis label: the metric without its incident type (the title has it), with its unit."""
     name = _metric_name(base).split(": ", 1)[-1]
-    unit = ", ".join(u for u in (_metric_unit(base), "log scale" if log else "") if u)
-    return f"{name} ({unit})" if unit else name
+    unit = _(", ").join(_(u) for u in (_metric_unit(base), "log scale" if log else "") if u)
+    return _("{name} ({unit})").format(name=name, unit=unit) if unit else name
 
 
 def plot_sweep(
@@ -1281,9 +1292,9 @@ def plot_sweep(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(parameter)
     ax.set_ylabel(_metric_label(base, log))
-    ax.set_title(f"{_metric_name(base)} against {parameter}", fontsize=11)
+    ax.set_title(_("{metric} against {parameter}").format(metric=_metric_name(base), parameter=parameter), fontsize=11)
     ax.grid(True, alpha=0.3)
-    ax.legend(title="mode" + (" (band: 95% CI)" if low and high else ""), fontsize=9)
+    ax.legend(title=_("mode (band: 95% CI)") if low and high else _("mode"), fontsize=9)
     return ax
 
 
@@ -1304,7 +1315,7 @@ def _sweep_line(ax: Axes, mode: str, rows, columns, style: dict, limits: tuple[f
     )
     x, y, lo, hi = (np.array(col, dtype=float) for col in zip(*data))
     keep = np.isfinite(x) & np.isfinite(y)
-    ax.plot(x[keep], y[keep], linewidth=2, label=mode, **style)
+    ax.plot(x[keep], y[keep], linewidth=2, label=figure_mode(mode), **style)
     band = keep & np.isfinite(lo) & np.isfinite(hi)
     if band.any():
         lo, hi = np.clip(lo, *limits), np.clip(hi, *limits)
@@ -1434,9 +1445,11 @@ def sweep_figures(rows: Sequence[dict], limit: int = 8) -> dict[str, tuple[str, 
             fig = _figure(7.5, 4.8)
             ax = plot_sweep(kept, parameter, metric, *(ci or (None, None)), ax=fig.add_subplot())
             if note:
-                ax.set_title(f"{ax.get_title()}\n(other parameters: {note})", fontsize=10)
+                others = _("(other parameters: {note})").format(note=note)
+                ax.set_title(f"{ax.get_title()}\n{others}", fontsize=10)
             stem = "sweep_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{metric}_vs_{parameter}").strip("_")
-            out[stem] = (f"Sweep: {_metric_name(_metric_base(metric, (ci or (None,))[0]))} against {parameter}", fig)
+            name = _metric_name(_metric_base(metric, (ci or (None,))[0]))
+            out[stem] = (_("Sweep: {metric} against {parameter}").format(metric=name, parameter=parameter), fig)
     return out
 
 
@@ -1659,7 +1672,7 @@ def plot_sensitivity(
     for yi, row in zip(y, shown):
         if all(_number(row.get(k)) == 0 for k in checked):
             ax.annotate(
-                "exactly 0",
+                _("exactly 0"),
                 (0, yi),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -1670,7 +1683,7 @@ def plot_sensitivity(
     ax.set_yticks(y, [_parameter_label(n) for n in names])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(
-        "Sobol index (share of the output's variance)" if sobol else "Morris elementary effect (metric's units)"
+        _("Sobol index (share of the output's variance)") if sobol else _("Morris elementary effect (metric's units)")
     )
     if sobol:
         ax.set_xlim(min(-0.05, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
@@ -1682,12 +1695,14 @@ def plot_sensitivity(
 
 
 def _index_label(key: str) -> str:
-    return {
-        "S1": "first order S1 (95% interval)",
-        "ST": "total ST (95% interval)",
-        "mu_star": "mu* (95% interval)",
-        "sigma": "sigma",
-    }[key]
+    return _(
+        {
+            "S1": N_("first order S1 (95% interval)"),
+            "ST": N_("total ST (95% interval)"),
+            "mu_star": N_("mu* (95% interval)"),
+            "sigma": N_("sigma"),
+        }[key]
+    )
 
 
 def _parameter_label(path: str) -> str:
@@ -1709,9 +1724,13 @@ def figure_sensitivity(result: dict, metric: str) -> Figure:
     fig = _figure(3.2 + 4.2 * len(modes), 1.6 + 0.55 * parameters)
     axes = fig.subplots(1, len(modes), squeeze=False, sharex=True, sharey=True)[0]
     for ax, mode in zip(axes, modes):
-        plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=f"mode {mode}", order=order)
+        title = _("mode {mode}").format(mode=figure_mode(mode))
+        plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=title, order=order)
     fig.suptitle(
-        f"{result['name']}: which parameters matter for {_metric_name(metric)} ({result['method']})", fontsize=12
+        _("{name}: which parameters matter for {metric} ({method})").format(
+            name=result["name"], metric=_metric_name(metric), method=result["method"]
+        ),
+        fontsize=12,
     )
     return fig
 

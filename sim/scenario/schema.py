@@ -209,6 +209,15 @@ class PointLayer(_Model):
     column: str | None = Field(None, description="numeric column to add up per patch (default: count the points)")
 
 
+class RasterLayer(_Model):
+    """A raster of counts (a population grid, GeoTIFF) added up per patch into incident weights."""
+
+    file: str = Field(
+        description="raster file (GeoTIFF, or any raster GDAL reads) in any CRS; relative to the scenario file's folder"
+    )
+    band: PositiveInt = Field(1, description="band to read (1 = the first)")
+
+
 class GisLayer(_Model):
     """Patches read from a polygon layer: each polygon is a patch (its centroid, area and neighbours).
 
@@ -235,6 +244,11 @@ class GisLayer(_Model):
     weight_points: PointLayer | None = Field(
         None, description="weights from a point layer: points (or a column) added up per patch"
     )
+    weight_raster: RasterLayer | None = Field(
+        None,
+        description="weights from a raster of counts (population grid): each cell's value goes to the patch "
+        "holding the cell's centre (needs rasterio, in the geo extra)",
+    )
     crs: str | None = Field(
         None, description="coordinate reference system of a file that names none, e.g. 'EPSG:4326' or 'EPSG:32650'"
     )
@@ -244,7 +258,57 @@ class GisLayer(_Model):
         for column, layer in (("sector", "sectors_from"), ("grid", "grids_from"), ("weight", "weight_points")):
             if getattr(self, column) is not None and getattr(self, layer) is not None:
                 raise ValueError(f"{column} and {layer} both given; expected one of them")
+        weights = [k for k in ("weight", "weight_points", "weight_raster") if getattr(self, k) is not None]
+        if len(weights) > 1:
+            raise ValueError(f"{' and '.join(weights)} all give weights; expected one of them")
         return self
+
+
+class CameraPoint(_Model):
+    """One camera: where it stands (km, the patches' frame)."""
+
+    name: str | None = Field(None, description="the camera's name (default c1, c2, ... in order)")
+    x_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM, description="east position, km"
+    )
+    y_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM, description="north position, km"
+    )
+
+
+class Cameras(_Model):
+    """Where the cameras are: the camera detection channel then sees only the patches in their view.
+
+    A patch is in view when its centre lies within ``view_radius_km`` (straight line) of a
+    camera. Without ``cameras`` the camera channel reaches every patch, as before.
+    """
+
+    view_radius_km: PositiveFloat = Field(
+        allow_inf_nan=False, le=50, description="a camera sees a patch whose centre is within this distance, km"
+    )
+    points: list[CameraPoint] | None = Field(
+        None, min_length=1, description="the cameras' positions, km in the patches' frame (give this or file)"
+    )
+    file: str | None = Field(
+        None,
+        description="GIS point layer of the cameras (with territory.gis; read onto the patches' map; "
+        "relative to the scenario file's folder; needs the geo extra)",
+    )
+    layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Cameras:
+        if self.file is None and self.points is None:
+            raise ValueError("give the cameras' points or a file (a GIS point layer)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_read_points(self, handler):
+        # Points read from a layer are not written back: the layer is, and is read again.
+        data = handler(self)
+        if self.file is not None and isinstance(data, dict):
+            data.pop("points", None)
+        return data
 
 
 class Territory(_Model):
@@ -260,6 +324,9 @@ class Territory(_Model):
     gis: GisLayer | None = Field(
         None, description="read the patches from a GIS polygon layer (give this, grid or patches); needs the geo extra"
     )
+    cameras: Cameras | None = Field(
+        None, description="camera locations: the camera channel then sees only patches within their view radius"
+    )
 
     @model_validator(mode="after")
     def _extent(self) -> Territory:
@@ -274,6 +341,10 @@ class Territory(_Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> Territory:
+        if self.cameras is not None and self.cameras.file is not None and self.gis is None:
+            raise ValueError(
+                "cameras.file needs territory.gis (the patches' map); without one give cameras.points in km"
+            )
         if self.gis is not None:
             if self.grid is not None:
                 raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")
@@ -357,8 +428,8 @@ class Travel(_Model):
 
     roads: str | None = Field(
         None,
-        description="road network: an OpenStreetMap extract (.osm.pbf) or a road graph (.graphml, .graphml.gz); "
-        "relative to the scenario file's folder",
+        description="road network: an OpenStreetMap extract (.osm.pbf, or OpenStreetMap XML .osm, .osm.gz) or a road "
+        "graph (.graphml, .graphml.gz); relative to the scenario file's folder",
     )
     matrix: str | None = Field(
         None, description="or a travel-time table, CSV with columns from,to,minutes (patch names); every pair needed"

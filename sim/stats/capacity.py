@@ -9,8 +9,9 @@ the unit-minutes on duty (units on duty x 60):
   :func:`sim.engine.incidents.arrival_times` draws them; every day of the week alike;
 * a share of them is ever detected: 1 in a sector that some patrol covers (a patrol passes again
   and again, so over a run it finds almost everything it may notice), else
-  ``1 - prod(1 - probability)`` over the other channels. With ``grid_management``, the share
-  ``escalation.grid`` is settled by grid workers, not by departments;
+  ``1 - prod(1 - probability)`` over the other channels (the camera's only in the patches a camera
+  sees). With ``grid_management``, the share ``escalation.grid`` is settled by grid workers, not
+  by departments;
 * each job of a matter (:func:`sim.scenario.governance.jobs_of`) costs one unit the mean on-scene
   time of its parts (:func:`sim.scenario.distributions.mean_of`) plus a travel estimate: set-off
   plus the mean road time from the department's bases to where matters happen (the nearest base
@@ -217,6 +218,8 @@ def on_duty_by_hour(steps: WeeklySteps) -> np.ndarray:
 
 def _detected_share(scenario: Scenario, town: Town, coverage: PatrolCoverage, itype) -> float:
     """Share of a type's matters ever detected (see the module's assumptions)."""
+    if town.camera_view is not None:
+        return _detected_share_with_cameras(town, coverage, itype)
     other = 1.0
     for name in CHANNELS[1:]:
         other *= 1.0 - getattr(itype.detection, name).probability
@@ -226,6 +229,20 @@ def _detected_share(scenario: Scenario, town: Town, coverage: PatrolCoverage, it
     covered = np.array([rate.weekly_total > 0 for rate in coverage.rate])
     share_covered = float(town.weights[covered[town.sector]].sum())
     return share_covered + (1.0 - share_covered) * other
+
+
+def _detected_share_with_cameras(town: Town, coverage: PatrolCoverage, itype) -> float:
+    """As :func:`_detected_share`, the camera channel counted only in the patches a camera sees."""
+    assert town.camera_view is not None
+    missed = np.ones(town.size)
+    for name in CHANNELS[1:]:
+        chance = getattr(itype.detection, name).probability
+        missed *= 1.0 - (chance * town.camera_view if name == "camera" else chance)
+    other = 1.0 - missed
+    if itype.detection.patrol.notice_probability > 0:
+        covered = np.array([rate.weekly_total > 0 for rate in coverage.rate])
+        other = np.where(covered[town.sector], 1.0, other)
+    return float(town.weights @ other)
 
 
 def _travel_min(department: Department, town: Town, dispatch: str) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gettext
 import io
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -154,3 +155,76 @@ def test_the_report_in_chinese(tmp_path):
     assert (
         '<html lang="zh">' in text and "镇域综合执法模拟：classroom" in text and "概览" in text and "垃圾满溢" in text
     )
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """The words of every figure a command saves, by file name (PNG only)."""
+    from sim.presentation import files
+
+    seen: dict[str, str] = {}
+    save = files._save_atomic
+
+    def keep(fig, path, fmt, dpi):
+        save(fig, path, fmt, dpi)
+        if fmt == "png":
+            seen[Path(path).name] = _texts(fig)
+
+    monkeypatch.setattr(files, "_save_atomic", keep)
+    return seen
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def test_sweep_curves_in_chinese_from_the_plot_command(tmp_path, saved_figures, capsys):
+    import csv
+
+    from tests.presentation.test_figures import SWEEP_ROWS
+
+    assert i18n.cjk_font() is not None, "install Debian's fonts-noto-cjk (.ci/run does)"
+    with (tmp_path / "summary.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(SWEEP_ROWS[0]))
+        writer.writeheader()
+        writer.writerows(SWEEP_ROWS)
+    assert main(["plot", str(tmp_path), "--lang", "zh"]) == 0
+    median = saved_figures["sweep_response_min_median_mean_vs_departments_sanitation_units.png"]
+    assert "响应时间中位数随departments.sanitation.units的变化" in median  # the title
+    assert "响应时间中位数（分钟，对数刻度）" in median  # the y axis: metric, unit, log scale
+    assert "工作方式（阴影：95%置信区间）" in median and "分散" in median and "统一" in median  # the legend
+    share = saved_figures["sweep_within_target_vs_departments_sanitation_units.png"]
+    assert "目标时间内到场比例（比例，0-1）" in share
+    assert main(["plot", str(tmp_path)]) == 0  # English stays the default
+    english = saved_figures["sweep_response_min_median_mean_vs_departments_sanitation_units.png"]
+    assert "median response time against departments.sanitation.units" in english and not _has_chinese(english)
+
+
+def test_sensitivity_bars_in_chinese_from_the_sensitivity_command(tmp_path, saved_figures, capsys):
+    import yaml
+
+    assert i18n.cjk_font() is not None, "install Debian's fonts-noto-cjk (.ci/run does)"
+    sweep = {
+        "name": "classroom_sensitivity",
+        "scenario": str(SCENARIOS / "classroom.yaml"),
+        "set": ["days=2"],
+        "parameters": {
+            "departments.sanitation.units": {"low": 1, "high": 4, "integer": True},
+            "departments.sanitation.crew": {"low": 1, "high": 6, "integer": True},
+        },
+        "design": "sobol",
+        "samples": 4,
+        "seed": 3,
+        "modes": ["joint"],
+        "metrics": ["utilisation.sanitation"],
+    }
+    path = tmp_path / "sensitivity.yaml"
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
+    argv = ["sensitivity", str(path), "--method", "morris", "--backend", "serial", "--out", str(tmp_path / "out")]
+    argv += ["--lang", "zh"]
+    assert main(argv) == 0
+    text = saved_figures["sensitivity_utilisation_sanitation.png"]
+    assert "classroom_sensitivity：哪些参数影响" in text and "利用率（morris）" in text  # the title
+    assert "工作方式：联合" in text  # the panel's title
+    assert "Morris 基本效应（指标的单位）" in text and "mu*（95%区间）" in text and "恰为 0" in text
+    assert "Morris elementary effect" not in text

@@ -303,3 +303,22 @@ def test_campaign_finds_are_left_out_of_the_response_figures_as_of_the_summary(c
     summary = comparison.summary["modes"]["joint"]
     assert sum(summary["campaigns"]["found"].values()) > 0
     assert len(plots.response_times(results, "joint").minutes) == summary["response_min"]["n"]
+
+
+def test_the_response_map_shows_the_cameras_and_what_they_see_beside_the_bases():
+    from tests.engine.test_incidents import camera_scenario
+
+    scenario = camera_scenario().model_copy(update={"days": 2.0})
+    results = plots.Results.from_comparison(sim.compare(scenario))
+    fig = plots.figure_response_map(results)
+    ax = fig.axes[0]
+    triangles = [line for line in ax.get_lines() if line.get_marker() == "^"]
+    assert len(triangles) == 1 and list(triangles[0].get_xdata()) == [0.5, 2.5]
+    views = [c for c in ax.collections if isinstance(c, PatchCollection) and len(c.get_paths()) == 2]
+    assert views, "each camera's view is drawn as a circle"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "camera (sees 1 km around)" in labels and "team base" in labels
+    plain = plots.Results.from_comparison(
+        sim.compare(scenario.model_copy(update={"territory": scenario.territory.model_copy(update={"cameras": None})}))
+    )
+    assert not any(line.get_marker() == "^" for line in plots.figure_response_map(plain).axes[0].get_lines())
