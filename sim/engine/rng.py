@@ -28,6 +28,7 @@ STREAMS = (
     "duplicates",
     "competence",
     "lifetime",
+    "levels",
 )
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
@@ -51,6 +52,7 @@ class RandomStreams:
     duplicates: np.random.Generator
     competence: np.random.Generator
     lifetime: np.random.Generator
+    levels: np.random.Generator
 
     def __init__(self, seed: np.random.SeedSequence):
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):

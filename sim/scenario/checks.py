@@ -38,6 +38,7 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
     problems += _unique_names(scenario.departments, "departments")
     problems += _unique_names(scenario.incident_types, "incident_types")
     problems += _references(scenario)
+    problems += _centres(scenario)
     if problems:
         return problems
     for mode_name, spec in scenario.governance.modes.items():
@@ -151,6 +152,133 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
                         (("governance", "modes", name, "authority", "pooled", j), unknown("department", dept, depts))
                     )
     return out
+
+
+def _sectors_and_grids(territory: Territory) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Each patch's sector and grid, and the sector and grid names (as :func:`sim.engine.territory.build_town`)."""
+    if territory.patches is not None:
+        sectors, grids = [p.sector for p in territory.patches], [p.grid for p in territory.patches]
+        return sectors, grids, list(dict.fromkeys(sectors)), list(dict.fromkeys(grids))
+    g = territory.grid
+    assert g is not None  # the schema requires a grid or patches
+    out = []
+    for prefix, (block_rows, block_cols) in (("S", g.sectors), ("G", g.grids)):
+        out.append(
+            [
+                f"{prefix}{(r * block_rows // g.rows) * block_cols + c * block_cols // g.cols + 1}"
+                for r in range(g.rows)
+                for c in range(g.cols)
+            ]
+        )
+    sector_names = [f"S{k + 1}" for k in range(g.sectors[0] * g.sectors[1])]
+    grid_names = [f"G{k + 1}" for k in range(g.grids[0] * g.grids[1])]
+    return out[0], out[1], sector_names, grid_names
+
+
+def _centres(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Centres at several levels: names, parents without cycles, known patches, types and departments.
+
+    Every patch must be served by a centre, and its lowest centre must be one: two centres at the
+    same depth of the tree may not both serve it.
+    """
+    centres = scenario.governance.centres
+    if centres is None:
+        return []
+    base = ("governance", "centres")
+    out = [(("governance", *path), message) for path, message in _unique_names(centres, "centres")]
+    if scenario.governance.instant.operators is not None:
+        message = "give operators per centre in governance.centres, not here as well (centres replace the one centre)"
+        out.append((("governance", "instant", "operators"), message))
+    names = [c.name for c in centres]
+    types, depts = [t.name for t in scenario.incident_types], [d.name for d in scenario.departments]
+    territory = scenario.territory
+    known = territory.patches is not None or territory.grid is not None  # else a GIS layer not read yet
+    sector_of, grid_of, sector_names, grid_names = _sectors_and_grids(territory) if known else ([], [], [], [])
+    for i, c in enumerate(centres):
+        if c.parent is not None and c.parent not in names:
+            out.append(((*base, i, "parent"), _unknown("centre", c.parent, names)))
+        if c.parent is None and c.passes_up:
+            out.append(((*base, i, "passes_up"), f"centre '{c.name}' has no parent to pass matters up to"))
+        if c.parent is None and c.dispatches is not None:
+            message = (
+                f"centre '{c.name}' has no parent: it must be able to send every department (leave out dispatches)"
+            )
+            out.append(((*base, i, "dispatches"), message))
+        for j, t in enumerate(c.passes_up if isinstance(c.passes_up, list) else []):
+            if t not in types:
+                out.append(((*base, i, "passes_up", j), _unknown("incident type", t, types)))
+        for j, d in enumerate(c.dispatches or []):
+            if d not in depts:
+                out.append(((*base, i, "dispatches", j), _unknown("department", d, depts)))
+        if c.serves != "all":
+            kind, given, names_of_kind = (
+                ("sector", c.serves.sectors, sector_names)
+                if c.serves.sectors is not None
+                else ("grid", c.serves.grids, grid_names)
+            )
+            for j, name in enumerate(given or [] if known else []):
+                if name not in names_of_kind:
+                    out.append(((*base, i, "serves", f"{kind}s", j), _unknown(kind, name, names_of_kind)))
+    if out:
+        return out
+    out += _cycles(centres)
+    if out or not sector_of:
+        return out
+    return _coverage(centres, sector_of, grid_of, _patch_names(scenario.territory))
+
+
+def _cycles(centres) -> list[tuple[tuple, str]]:
+    """A centre whose chain of parents comes back to itself."""
+    parent = {c.name: c.parent for c in centres}
+    out = []
+    for i, c in enumerate(centres):
+        seen, at = [c.name], c.parent
+        while at is not None and at not in seen:
+            seen.append(at)
+            at = parent[at]
+        if at == c.name:
+            out.append(
+                (("governance", "centres", i, "parent"), f"centres pass up in a circle: {' -> '.join([*seen, c.name])}")
+            )
+    return out
+
+
+def _coverage(centres, sector_of: list[str], grid_of: list[str], patches: list[str]) -> list[tuple[tuple, str]]:
+    """Every patch is served, and by one centre at its lowest level."""
+    parent = {c.name: c.parent for c in centres}
+
+    def depth(name: str) -> int:
+        d = 0
+        while parent[name] is not None:
+            name, d = str(parent[name]), d + 1  # checked: no cycles
+        return d
+
+    lowest: dict[int, list[tuple[int, str]]] = {}
+    for c in centres:
+        d = depth(c.name)
+        for p, (sector, grid) in enumerate(zip(sector_of, grid_of)):
+            serves = c.serves
+            if serves == "all" or sector in (serves.sectors or ()) or grid in (serves.grids or ()):
+                lowest.setdefault(p, []).append((d, c.name))
+    out = []
+    nobody = [patches[p] for p in range(len(patches)) if p not in lowest]
+    if nobody:
+        shown = ", ".join(nobody[:5]) + (f" and {len(nobody) - 5} more" if len(nobody) > 5 else "")
+        out.append((("governance", "centres"), f"{len(nobody)} patches are served by no centre: {shown}"))
+    clashes: dict[tuple[str, ...], list[str]] = {}
+    for p, served in lowest.items():
+        top = max(d for d, _ in served)
+        deepest = sorted(name for d, name in served if d == top)
+        if len(deepest) > 1:
+            clashes.setdefault(tuple(deepest), []).append(patches[p])
+    for names, where in clashes.items():
+        message = f"patch {where[0]} (and {len(where) - 1} more) is served by {' and '.join(names)} at the same level"
+        out.append((("governance", "centres"), message + "; a report must enter one lowest centre"))
+    return out
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} '{name}'" + did_you_mean(name, known, otherwise=f"; known: {', '.join(known) or 'none'}")
 
 
 def _patch_names(territory: Territory) -> list[str]:
