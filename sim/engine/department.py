@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.engine.territory import Town
 from sim.scenario.schedule import WeeklySteps
 from sim.scenario.schema import Department
@@ -41,11 +43,14 @@ class Unit:
     busy_min: float = 0.0
     home_sector: str = ""
     free_seq: int = -1
+    pool: str = ""
 
     def __post_init__(self):
         """A unit that has not moved yet stands at its base."""
         if self.position_patch < 0:
             self.position_patch = self.base
+        if not self.pool:
+            self.pool = self.department  # the dispatcher's pool of free units (per sector with borders closed)
 
     def patch_at(self, now: float) -> int:
         """The patch the unit stands in at *now*.
@@ -85,9 +90,12 @@ class Roster:
 
 def build_roster(department: Department, town: Town) -> Roster:
     """Create a department's units at their bases and compile its shift into on-duty counts."""
-    bases = [department.base] if isinstance(department.base, str) else list(department.base)
-    base_patches = [town.index(b) for b in bases]
     sectors = len(town.sector_names)
+    if department.home == "sectors":
+        base_patches = sector_centres(town)
+    else:
+        bases = [department.base] if isinstance(department.base, str) else list(department.base)
+        base_patches = [town.index(b) for b in bases]
     units = []
     for i in range(department.units):
         base = base_patches[i % len(base_patches)]
@@ -109,6 +117,16 @@ def build_roster(department: Department, town: Town) -> Roster:
     windows = [(w.hours().weekly(), float(w.units)) for w in department.shift_windows()]
     on_duty = WeeklySteps.from_hours(windows, cap=float(department.units))
     return Roster(department, tuple(units), on_duty)
+
+
+def sector_centres(town: Town) -> list[int]:
+    """Each sector's central patch: the patch of the sector nearest the mean of its patch centres."""
+    out = []
+    for s in range(len(town.sector_names)):
+        members = np.flatnonzero(town.sector == s)
+        xy = town.xy_km[members]
+        out.append(int(members[np.argmin(((xy - xy.mean(axis=0)) ** 2).sum(axis=1))]))
+    return out
 
 
 def traverse_min(department: Department, town: Town) -> float:

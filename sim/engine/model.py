@@ -133,7 +133,10 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self._mechanisms(scenario, mode, keys)
-        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
+        bordered = frozenset(
+            () if mode.across_borders else (d.name for d in scenario.departments if d.home == "sectors")
+        )
+        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys, bordered)
         dated = scenario.desk_calendar()
         desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}
         self.channel = channel_for(mode.information, scenario.governance, trace, desks, dated)
