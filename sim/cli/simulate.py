@@ -256,9 +256,10 @@ def format_summary(summary: dict) -> str:
     types = list(modes[first]["by_type"])
     type_rows = [[mode_label(t), *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
     by_type = _table([_("response median / p90, min (on the spot)"), *labels], type_rows)
+    resources = list(dict.fromkeys(d for m in names for d in modes[m]["utilisation"]))  # centres only in some modes
     util = _table(
         [_("utilisation"), *labels],
-        [[mode_label(d), *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
+        [[mode_label(d), *(_share(modes[m]["utilisation"].get(d)) for m in names)] for d in resources],
     )
     channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
     by_channel = _table(

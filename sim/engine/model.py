@@ -27,7 +27,7 @@ from sim.engine.competence import CompetenceTable
 from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
-from sim.engine.gridworkers import GridWorkers
+from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
 from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
@@ -152,6 +152,7 @@ class Simulation:
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
         self.centre = self._staffed_centre()
         self.levels = self._levels()
+        self.leaders = self._grid_leaders()
 
     def _mechanisms(self, scenario: Scenario, mode: Mode, keys: dict) -> None:
         """Set up duplicated enforcement, competence and natural ends; add their dispatch queues to *keys*."""
@@ -189,6 +190,9 @@ class Simulation:
         if self.levels is not None:
             busy.update(self.levels.busy_min())
             on_duty.update(self.levels.on_duty_min(self.warmup, self.horizon))
+        if self.leaders is not None:
+            busy[GRID_LEADERS] = self.leaders.busy_min()
+            on_duty[GRID_LEADERS] = self.leaders.on_duty_min(self.warmup, self.horizon)
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
@@ -440,7 +444,8 @@ class Simulation:
             if self.tracing:
                 state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
-            delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information, capable))
+            delivery = self.channel.deliver(now, source, self.streams.information, capable)
+            delivery = self._escalate(state, delivery, lead=source == "grid_worker")
             if state.reached_min != state.reached_min:
                 delivery = self._gap(state, delivery)
             if self.tracing:
@@ -460,10 +465,13 @@ class Simulation:
         state.note(delivery.ready_min, Stage.LEFT_BY_ALL)
         return delivery._replace(ready_min=delivery.ready_min + gap)
 
-    def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
-        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
+    def _escalate(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
+        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign.
+
+        *lead*: a grid worker's report, which the grid leader handles first when the town has leaders.
+        """
         if self.centre is not None or self.levels is not None:
-            return self._through_centre(state, delivery)
+            return self._through_centre(state, delivery, lead)
         if self.loop is None and (state.layer != CITY or state.escalated):
             return delivery
         ready, stages = delivery.ready_min, list(delivery.stages)
@@ -514,7 +522,16 @@ class Simulation:
         """When a unit may be sent: a minute, or the event of a staffed centre's decision."""
         return delivery.ready_min if delivery.ready is None else delivery.ready
 
-    def _through_centre(self, state: IncidentState, delivery: Delivery) -> Delivery:
+    def _grid_leaders(self) -> GridLeaders | None:
+        """The grid leaders, when the town has them and reports reach a staffed centre on the shared channel."""
+        spec = self.scenario.grid_management
+        if spec is None or spec.leaders is None or self.mode.information != "instant":
+            return None
+        if self.centre is None and self.levels is None:
+            return None  # the checks make leaders need a staffed centre
+        return GridLeaders(self.env, spec, len(self.town.grid_names), self.end, (self.warmup, self.horizon))
+
+    def _through_centre(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
         """The centre's decision, the city's turn and the loop's verify-accept-assign, with operators.
 
         The durations are drawn now, from the same streams and in the same order as without
@@ -523,6 +540,10 @@ class Simulation:
         """
         steps: list[tuple[Centre | None, str, tuple[tuple[float, Stage], ...]]] = []  # (operators, name, parts)
         loop_at: tuple[Centre | None, str] = (self.centre, "")
+        if lead and self.leaders is not None and delivery.handling_min is not None:
+            leader, name = self.leaders.of_grid(int(self.town.grid[state.patch]))
+            minutes = self.leaders.handling_min(self.streams.leaders)
+            steps.append((leader, name, ((minutes, Stage.GRID_LEADER_HANDLES),)))
         if self.levels is not None:
             levels, path = self.levels, self._path(state)
             if delivery.handling_min is not None:

@@ -79,6 +79,8 @@ class Stage(Enum):
     """Every operator on duty at ``centre`` is busy: the report waits in its queue."""
     PASSED_UP = "passed_up"
     """An operator of ``centre`` passes the report up to the centre one level higher."""
+    GRID_LEADER_HANDLES = "grid_leader_handles"
+    """The grid leader (``centre``) handles what the grid worker reported and sends it on to the centre."""
 
 
 HANDLING_STAGES = frozenset({Stage.DISPATCHED, Stage.ON_SCENE, Stage.DONE})

@@ -39,6 +39,7 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
     problems += _unique_names(scenario.incident_types, "incident_types")
     problems += _references(scenario)
     problems += _centres(scenario)
+    problems += _leaders(scenario)
     if problems:
         return problems
     for mode_name, spec in scenario.governance.modes.items():
@@ -225,6 +226,16 @@ def _centres(scenario: Scenario) -> list[tuple[tuple, str]]:
     if out or not sector_of:
         return out
     return _coverage(centres, sector_of, grid_of, _patch_names(scenario.territory))
+
+
+def _leaders(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Grid leaders hand reports on to a staffed centre: one must exist."""
+    grid = scenario.grid_management
+    governance = scenario.governance
+    if grid is None or grid.leaders is None or governance.instant.operators is not None or governance.centres:
+        return []
+    message = "grid leaders hand reports to a staffed centre: give governance.instant.operators or governance.centres"
+    return [(("grid_management", "leaders"), message)]
 
 
 def _cycles(centres) -> list[tuple[tuple, str]]:

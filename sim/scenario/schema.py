@@ -63,6 +63,7 @@ __all__ = [
     "Escalation",
     "ClosedLoopSpec",
     "GridManagement",
+    "GridLeaders",
     "CHANNELS",
     "apportion",
     "GisLayer",
@@ -1084,6 +1085,24 @@ class Governance(_Model):
     )
 
 
+class GridLeaders(_Model):
+    """Grid leaders between the grid workers and the centre (seeds/004_zhewang.md#escalation-workflow).
+
+    "The grid whistles, the grid leader handles, the centre dispatches, departments report": a
+    matter a grid worker reports on the shared channel is first handled by the leader of its grid
+    (one at a time, a queue while busy), then goes to the centre.
+    """
+
+    grids_per_leader: PositiveInt = Field(1, le=100_000, description="higher-level grids each leader answers for")
+    handling_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=10.0, cv=0.5),
+        description="a leader's handling of one report (check, decide to send it on), minutes",
+    )
+    hours: Hours | None = Field(
+        None, description="when leaders take reports; default: the grid workers' hours (grid_management.hours)"
+    )
+
+
 class GridManagement(_Model):
     """Grid workers in every higher-level grid, and the layers above them (seeds/002_jinjiang.md, 004_zhewang.md).
 
@@ -1099,6 +1118,11 @@ class GridManagement(_Model):
     )
     city_min: Duration = Field(
         Lognormal(dist="lognormal", mean=120.0, cv=0.8), description="escalation to the city centre and back, minutes"
+    )
+    leaders: GridLeaders | None = Field(
+        None,
+        description="grid leaders who handle what the grid workers report before the centre (needs a staffed centre: "
+        "governance.instant.operators or governance.centres); default: none, reports go straight to the centre",
     )
 
 
