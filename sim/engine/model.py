@@ -133,9 +133,7 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self._mechanisms(scenario, mode, keys)
-        bordered = frozenset(
-            () if mode.across_borders else (d.name for d in scenario.departments if d.home == "sectors")
-        )
+        bordered = frozenset(() if mode.across_borders else (d.name for d in scenario.departments if d.home != "bases"))
         self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys, bordered)
         dated = scenario.desk_calendar()
         desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}

@@ -320,6 +320,8 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             out.append((path + ("poolable",), "has no effect: no mode pools 'all' (each names its team or pools none)"))
         if d.desk_hours is not None and all(m.information != "referral" for m in modes.values()):
             out.append((path + ("desk_hours",), "has no effect: no mode passes reports by referral"))
+        if d.home != "bases" and "base" in d.model_fields_set:
+            out.append((path + ("base",), f"has no effect: home '{d.home}' bases the units at their sectors' centres"))
     for name, mode in modes.items():
         if mode.pooled and len(mode.pooled) == 1:
             (only,) = mode.pooled
@@ -329,6 +331,9 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
                     f"mode '{name}' pools only '{only}': one department's team holds no more powers than it did",
                 )
             )
+        if not mode.across_borders and all(d.home == "bases" for d in scenario.departments):
+            message = "has no effect: no department's units belong to a sector (home: sectors or sectors_by_load)"
+            out.append((("governance", "modes", name, "dispatch_across_borders"), message))
         if not mode.pooled and name in pools_all:
             message = (
                 f"mode '{name}' pools 'all', but no department is marked poolable, so no team holds merged "

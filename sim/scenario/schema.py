@@ -522,11 +522,12 @@ class Department(_Model):
         "centre",
         description="patch name(s) of the base(s); units are spread over them in turn; 'centre' = the central patch",
     )
-    home: Literal["bases", "sectors"] = Field(
+    home: Literal["bases", "sectors", "sectors_by_load"] = Field(
         "bases",
         description="'bases': units at the patches of base; 'sectors': the units are split over the sectors (towns, "
         "streets) in turn, each unit based at its sector's central patch and belonging to it (see a mode's "
-        "dispatch_across_borders)",
+        "dispatch_across_borders); 'sectors_by_load': the same, shared out by the sectors' incident weights "
+        "(every shift too)",
     )
     speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="travel speed on roads, km/h")
     setoff_min: NonNegativeFloat = Field(
