@@ -309,6 +309,9 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     modes = modes_of(scenario)
     pools_all = [name for name, spec in scenario.governance.modes.items() if _pools_all(name, spec)]
+    territory = scenario.territory
+    known = territory.patches is not None or territory.grid is not None
+    sectors = len(_sectors_and_grids(territory)[2]) if known else 0
     for d in scenario.departments:
         path = ("departments", d.name)
         out += _shift_warnings(d, path)
@@ -320,6 +323,12 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             out.append((path + ("poolable",), "has no effect: no mode pools 'all' (each names its team or pools none)"))
         if d.desk_hours is not None and all(m.information != "referral" for m in modes.values()):
             out.append((path + ("desk_hours",), "has no effect: no mode passes reports by referral"))
+        if d.home != "bases" and d.units < sectors and any(not m.across_borders for m in modes.values()):
+            message = (
+                f"{d.units} units for {sectors} sectors: with borders closed, matters in a sector without a unit of "
+                "its own wait for ever"
+            )
+            out.append((path + ("units",), message))
         if d.home != "bases" and "base" in d.model_fields_set:
             out.append((path + ("base",), f"has no effect: home '{d.home}' bases the units at their sectors' centres"))
     for name, mode in modes.items():

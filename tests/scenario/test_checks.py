@@ -29,3 +29,11 @@ def test_a_closed_border_without_units_of_a_sector_has_no_effect():
 def test_a_base_is_ignored_when_units_live_in_their_sectors():
     found = dict(warnings(_town("sectors_by_load", base="r0c0", across=True)))
     assert "bases the units at their sectors' centres" in found[("departments", "team", "base")]
+
+
+def test_fewer_units_than_sectors_under_closed_borders_is_flagged():
+    data = _town("sectors").model_dump(mode="json")
+    data["departments"][0]["units"] = 1
+    found = dict(warnings(sim.scenario_from_dict(data)))
+    assert "1 units for 2 sectors" in found[("departments", "team", "units")]
+    assert ("departments", "team", "units") not in dict(warnings(_town("sectors")))
