@@ -51,7 +51,7 @@ def two_levels(arrivals_per_min: float, town: tuple[int, float], city: tuple[int
 def test_two_levels_in_series_match_a_jackson_network():
     """Every report passes up: two M/M/c queues in series (Burke), the wait is the sum of two Erlang C waits."""
     lam, town, city = 0.22, (3, 10.0), (2, 6.0)  # utilisation 0.73 at the town, 0.66 at the city
-    scenario = two_levels(lam, town, city)
+    scenario = two_levels(lam, town, city, days=20)
     warm = scenario.warmup_days * 1440
     means, counts = [], []
     for output in sim.replicate(scenario, "pooled", 10):
@@ -66,7 +66,7 @@ def test_two_levels_in_series_match_a_jackson_network():
     low, high = t_interval(means, confidence=0.99)
     assert low <= theory <= high, f"Jackson {theory:.2f} min outside the 99% interval [{low:.2f}, {high:.2f}]"
     assert (high - low) / 2 < 0.2 * waits, "interval too wide to tell the waits apart from none"
-    assert min(counts) > 8000
+    assert min(counts) > 5000
 
 
 def test_a_report_is_traced_through_exactly_the_centres_on_its_path():
