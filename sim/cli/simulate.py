@@ -232,6 +232,8 @@ def format_summary(summary: dict) -> str:
         (_("referrals / bounces"), lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
     ]
     rows += [row for row in _mechanism_rows() if any(modes[m].get(row[2]) for m in names)]
+    if any(modes[m].get("closure_min") for m in names):
+        rows += _closure_rows()
     rows = [row[:2] for row in rows]
     if len(names) > 1:
         base = _stat(modes[first]["response_min"], "median")
@@ -255,9 +257,10 @@ def format_summary(summary: dict) -> str:
     types = list(modes[first]["by_type"])
     type_rows = [[mode_label(t), *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
     by_type = _table([_("response median / p90, min (on the spot)"), *labels], type_rows)
+    resources = list(dict.fromkeys(d for m in names for d in modes[m]["utilisation"]))  # centres only in some modes
     util = _table(
         [_("utilisation"), *labels],
-        [[mode_label(d), *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
+        [[mode_label(d), *(_share(modes[m]["utilisation"].get(d)) for m in names)] for d in resources],
     )
     channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
     by_channel = _table(
@@ -382,6 +385,19 @@ def _ratio(value, base) -> str:
     if value is None or not base:
         return "-"
     return f"{value / base:.2f}x"
+
+
+def _closure_rows() -> list[tuple]:
+    """Rows shown when some mode runs the closed loop: closure time, deadlines kept, reopened cases (label, cell)."""
+    return [
+        (
+            _("closure median / p90, min"),
+            lambda s: f"{_time(s.get('closure_min'), 'median')} / {_time(s.get('closure_min'), 'p90')}",
+        ),
+        (_("closed on time"), lambda s: _share(s.get("closed_on_time"))),
+        (_("closure overdue"), lambda s: _share(s.get("closure_overdue"))),
+        (_("reopen rate"), lambda s: _share(s.get("reopen_rate"))),
+    ]
 
 
 def _mechanism_rows() -> list[tuple]:

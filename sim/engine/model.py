@@ -22,14 +22,15 @@ import simpy
 
 from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
-from sim.engine.channel import Delivery, channel_for
+from sim.engine.channel import Delivery, SharedChannel, channel_for
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.competence import CompetenceTable
 from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
-from sim.engine.gridworkers import GridWorkers
+from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
 from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
+from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.records import IncidentRecord, JobRecord, write_record
@@ -162,7 +163,8 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self._mechanisms(scenario, mode, keys)
-        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
+        bordered = frozenset(() if mode.across_borders else (d.name for d in scenario.departments if d.home != "bases"))
+        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys, bordered)
         dated = scenario.desk_calendar()
         desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}
         self.channel = channel_for(mode.information, scenario.governance, trace, desks, dated)
@@ -177,6 +179,8 @@ class Simulation:
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
         self.centre = self._staffed_centre()
+        self.levels = self._levels()
+        self.leaders = self._grid_leaders()
 
     def _mechanisms(self, scenario: Scenario, mode: Mode, keys: dict) -> None:
         """Set up duplicated enforcement, competence and natural ends; add their dispatch queues to *keys*."""
@@ -219,6 +223,12 @@ class Simulation:
         if self.centre is not None:
             busy[CENTRE] = self.centre.busy_min
             on_duty[CENTRE] = self.centre.on_duty_min(self.warmup, self.horizon)
+        if self.levels is not None:
+            busy.update(self.levels.busy_min())
+            on_duty.update(self.levels.on_duty_min(self.warmup, self.horizon))
+        if self.leaders is not None:
+            busy[GRID_LEADERS] = self.leaders.busy_min()
+            on_duty[GRID_LEADERS] = self.leaders.on_duty_min(self.warmup, self.horizon)
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
@@ -507,7 +517,8 @@ class Simulation:
             if self.tracing:
                 state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
-            delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information, capable))
+            delivery = self.channel.deliver(now, source, self.streams.information, capable)
+            delivery = self._escalate(state, delivery, lead=source == "grid_worker")
             if state.reached_min != state.reached_min:
                 delivery = self._gap(state, delivery)
             if self.tracing:
@@ -527,10 +538,13 @@ class Simulation:
         state.note(delivery.ready_min, Stage.LEFT_BY_ALL)
         return delivery._replace(ready_min=delivery.ready_min + gap)
 
-    def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
-        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
-        if self.centre is not None:
-            return self._through_centre(state, delivery)
+    def _escalate(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
+        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign.
+
+        *lead*: a grid worker's report, which the grid leader handles first when the town has leaders.
+        """
+        if self.centre is not None or self.levels is not None:
+            return self._through_centre(state, delivery, lead)
         if self.loop is None and (state.layer != CITY or state.escalated):
             return delivery
         ready, stages = delivery.ready_min, list(delivery.stages)
@@ -553,47 +567,99 @@ class Simulation:
             return None
         return Centre(self.env, spec, self.end, (self.warmup, self.horizon))
 
+    def _levels(self) -> Levels | None:
+        """The centres at several levels (``governance.centres``), when this mode goes through them.
+
+        Their operators take the place of the one centre: the shared channel leaves the decision to them.
+        """
+        governance = self.scenario.governance
+        if governance.centres is None or (self.mode.information != "instant" and self.loop is None):
+            return None
+        if isinstance(self.channel, SharedChannel):
+            self.channel.staffed = True
+        self._paths: dict[tuple[int, str], tuple[int, ...]] = {}
+        return Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
+
+    def _path(self, state: IncidentState) -> tuple[int, ...]:
+        """The centres a report on *state* goes through (lowest first), cached per patch and type."""
+        key = (state.patch, state.type_name)
+        path = self._paths.get(key)
+        if path is None:
+            assert self.levels is not None  # only a town with levels routes reports through them
+            jobs = self.jobs[self.type_number[state.type_name]]
+            path = self._paths[key] = self.levels.path(state.patch, state.type_name, (c for c, _ in jobs))
+        return path
+
     @staticmethod
     def _ready(delivery: Delivery):
         """When a unit may be sent: a minute, or the event of a staffed centre's decision."""
         return delivery.ready_min if delivery.ready is None else delivery.ready
 
-    def _through_centre(self, state: IncidentState, delivery: Delivery) -> Delivery:
+    def _grid_leaders(self) -> GridLeaders | None:
+        """The grid leaders, when the town has them and reports reach a staffed centre on the shared channel."""
+        spec = self.scenario.grid_management
+        if spec is None or spec.leaders is None or self.mode.information != "instant":
+            return None
+        if self.centre is None and self.levels is None:
+            return None  # the checks make leaders need a staffed centre
+        return GridLeaders(self.env, spec, len(self.town.grid_names), self.end, (self.warmup, self.horizon))
+
+    def _through_centre(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
         """The centre's decision, the city's turn and the loop's verify-accept-assign, with operators.
 
         The durations are drawn now, from the same streams and in the same order as without
         staffing; only the waits for an operator are simulated. The delivery's ``ready`` event
         fires when a unit may be sent.
         """
-        steps: list[tuple[bool, tuple[tuple[float, Stage], ...]]] = []  # (through an operator, (minutes, stage) ...)
-        if delivery.handling_min is not None:
-            steps.append((True, ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
+        steps: list[tuple[Centre | None, str, tuple[tuple[float, Stage], ...]]] = []  # (operators, name, parts)
+        loop_at: tuple[Centre | None, str] = (self.centre, "")
+        if lead and self.leaders is not None and delivery.handling_min is not None:
+            leader, name = self.leaders.of_grid(int(self.town.grid[state.patch]))
+            minutes = self.leaders.handling_min(self.streams.leaders)
+            steps.append((leader, name, ((minutes, Stage.GRID_LEADER_HANDLES),)))
+        if self.levels is not None:
+            levels, path = self.levels, self._path(state)
+            if delivery.handling_min is not None:
+                for n, k in enumerate(path):
+                    stage = Stage.CENTRE_DECIDES if n == len(path) - 1 else Stage.PASSED_UP
+                    handling = levels.handling[k](self.streams.levels)
+                    steps.append((levels.centres[k], levels.specs[k].name, ((handling, stage),)))
+            loop_at = (levels.centres[path[-1]], levels.specs[path[-1]].name)
+        elif delivery.handling_min is not None:
+            steps.append((self.centre, "", ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
-            steps.append((False, ((sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES),)))
+            steps.append((None, "", ((sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES),)))
             state.escalated = True
         if self.loop is not None:
             minutes = self.loop.before_dispatch_min(self.streams.loop)
-            steps.append((True, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
+            steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
         return delivery._replace(ready=self.env.process(self._centre_steps(state, delivery.reached_min, steps)))
 
     def _centre_steps(self, state: IncidentState, arrive: float, steps):
-        """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay."""
+        """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
+
+        A step without operators (the city's turn, a centre of unlimited operators) is a fixed delay.
+        """
         env = self.env
         if arrive > env.now:
             yield self._until(arrive)
-        assert self.centre is not None  # only a staffed centre comes here
-        for by_operator, parts in steps:
+        for centre, name, parts in steps:
             total = sum(minutes for minutes, _ in parts)
-            start = (yield self.centre.take(state.priority, total)) if by_operator else env.now
-            if not by_operator:
+            if centre is None:
+                start = env.now
                 yield env.timeout(total)
+            else:
+                queued = env.now
+                start = yield centre.take(state.priority, total)
+                if start > queued:
+                    state.note(queued, Stage.WAITING_FOR_OPERATOR, centre=name)
             t = start
             for minutes, stage in parts:
                 t += minutes
-                state.note(t, stage)
+                state.note(t, stage, centre=name)
 
     def _grid_settles(self, state: IncidentState, channel: str):
         """A simple matter goes to a worker of its grid, who settles it."""

@@ -29,6 +29,8 @@ STREAMS = (
     "competence",
     "lifetime",
     "campaigns",
+    "levels",
+    "leaders",
 )
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
@@ -53,6 +55,8 @@ class RandomStreams:
     competence: np.random.Generator
     lifetime: np.random.Generator
     campaigns: np.random.Generator
+    levels: np.random.Generator
+    leaders: np.random.Generator
 
     def __init__(self, seed: np.random.SeedSequence):
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):

@@ -48,6 +48,7 @@ class Mode:
     coordination: Literal["sequential", "concurrent"]
     leave_probability: float
     closed_loop: bool = False
+    across_borders: bool = True
 
 
 PRESETS: dict[str, Mode] = {
@@ -83,6 +84,7 @@ def resolve_mode(name: str, spec: ModeSpec, scenario: Scenario) -> Mode:
         coordination=spec.coordination or base.coordination,
         leave_probability=base.leave_probability if spec.leave_probability is None else spec.leave_probability,
         closed_loop=base.closed_loop if spec.closed_loop is None else spec.closed_loop,
+        across_borders=base.across_borders if spec.dispatch_across_borders is None else spec.dispatch_across_borders,
     )
     pooled = spec.authority.pooled if spec.authority else ("all" if base.pooled else "none")
     if pooled == "all":

@@ -56,6 +56,8 @@ __all__ = [
     "ReferralSpec",
     "SummerHours",
     "InstantSpec",
+    "CentreSpec",
+    "Serves",
     "ModeSpec",
     "AuthoritySpec",
     "Escalation",
@@ -64,6 +66,7 @@ __all__ = [
     "Campaign",
     "CampaignSchedule",
     "Deterrence",
+    "GridLeaders",
     "CHANNELS",
     "apportion",
     "GisLayer",
@@ -593,6 +596,13 @@ class Department(_Model):
         "centre",
         description="patch name(s) of the base(s); units are spread over them in turn; 'centre' = the central patch",
     )
+    home: Literal["bases", "sectors", "sectors_by_load"] = Field(
+        "bases",
+        description="'bases': units at the patches of base; 'sectors': the units are split over the sectors (towns, "
+        "streets) in turn, each unit based at its sector's central patch and belonging to it (see a mode's "
+        "dispatch_across_borders); 'sectors_by_load': the same, shared out by the sectors' incident weights "
+        "(every shift too)",
+    )
     speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="travel speed on roads, km/h")
     setoff_min: NonNegativeFloat = Field(
         2.0, allow_inf_nan=False, description="time to set off after dispatch, minutes"
@@ -918,6 +928,11 @@ class ModeSpec(_Model):
     closed_loop: bool | None = Field(
         None, description="run the eight-step closed loop (verify, accept, assign ... check and close) around each fix"
     )
+    dispatch_across_borders: bool | None = Field(
+        None,
+        description="whether a unit may be sent across a sector (town/street) border: false = only units whose home "
+        "is the matter's sector (a department's units with home: sectors); default true",
+    )
 
 
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
@@ -1025,6 +1040,67 @@ class InstantSpec(_Model):
         return self
 
 
+class Serves(_Model):
+    """The patches a centre serves: those of some patrol sectors (towns, streets) or some higher-level grids."""
+
+    sectors: list[str] | None = Field(None, min_length=1, description="sector names (the territory's sectors)")
+    grids: list[str] | None = Field(None, min_length=1, description="higher-level grid names (the territory's grids)")
+
+    @model_validator(mode="after")
+    def _one(self) -> Serves:
+        if (self.sectors is None) == (self.grids is None):
+            raise ValueError("give exactly one of 'sectors' or 'grids'")
+        return self
+
+
+class CentreSpec(_Model):
+    """A command centre at one level (city, town/street, village/community: seeds/002_jinjiang.md#command-structure).
+
+    A report on the shared channel enters the lowest centre serving its patch; an operator there
+    handles it (``handling_min``) and either dispatches or passes it up to ``parent``, where it
+    queues again. It passes up when its incident type is in ``passes_up`` or when the centre may
+    not send any department able to do one of its jobs (``dispatches``).
+    """
+
+    name: Name = Field(description="unique centre name")
+    level: str = Field("town", description="a label for the level (city, town, village ...), shown in outputs")
+    parent: str | None = Field(None, description="the centre this one passes matters up to; none for the top centre")
+    serves: Literal["all"] | Serves = Field(
+        "all", description="'all' patches, or {sectors: [...]} or {grids: [...]}; a patch enters its lowest centre"
+    )
+    operators: PositiveInt | None = Field(
+        None, le=100_000, description="operators on duty (as governance.instant.operators); null = unlimited, no queue"
+    )
+    operator_shift: Literal["24h", "office_hours", "day_night"] | list[ShiftWindow] = Field(
+        "24h", description="when the operators are on duty (as governance.instant.operator_shift); needs operators"
+    )
+    centre_hours: Hours = Field(ALWAYS, description="when the centre works")
+    handling_min: Duration | None = Field(
+        None, description="an operator's handling of one report, minutes; default: governance.instant.centre_min"
+    )
+    queue: Literal["priority", "fifo"] = Field("priority", description="order of reports waiting for an operator")
+    passes_up: Literal["all"] | list[str] = Field(
+        [], description="incident types this centre must pass up to its parent ('all': every one; default none)"
+    )
+    dispatches: list[str] | None = Field(
+        None,
+        description="departments this centre may send; a matter with a job none of them may do passes up. "
+        "Default: every department",
+    )
+
+    def operator_windows(self) -> list[ShiftWindow]:
+        """The operators' shift as explicit windows with operator counts (empty when unstaffed)."""
+        if self.operators is None:
+            return []
+        return Department(name="centre", units=self.operators, shift=self.operator_shift).shift_windows()
+
+    @model_validator(mode="after")
+    def _staffed(self) -> CentreSpec:
+        if self.operators is None and self.operator_shift != "24h":
+            raise ValueError("operator_shift needs operators: give the number of operators it scales")
+        return self
+
+
 class ClosedLoopSpec(_Model):
     """Durations of the eight-step closed loop (seeds/004_zhewang.md#eight-step-closed-loop).
 
@@ -1071,10 +1147,34 @@ class Governance(_Model):
     closed_loop: ClosedLoopSpec = Field(
         ClosedLoopSpec(), description="step durations of the closed loop (modes switch it on)"
     )
+    centres: list[CentreSpec] | None = Field(
+        None,
+        min_length=1,
+        description="command centres at several levels, each with its patches, operators and what it passes up; "
+        "replaces instant.operators. Default: one centre for the whole town (governance.instant)",
+    )
     modes: dict[Name, ModeSpec] = Field(
         {"fragmented": ModeSpec(), "joint": ModeSpec(), "unified": ModeSpec()},
         min_length=1,
         description="modes by name; preset names (fragmented, joint, unified) start from the preset",
+    )
+
+
+class GridLeaders(_Model):
+    """Grid leaders between the grid workers and the centre (seeds/004_zhewang.md#escalation-workflow).
+
+    "The grid whistles, the grid leader handles, the centre dispatches, departments report": a
+    matter a grid worker reports on the shared channel is first handled by the leader of its grid
+    (one at a time, a queue while busy), then goes to the centre.
+    """
+
+    grids_per_leader: PositiveInt = Field(1, le=100_000, description="higher-level grids each leader answers for")
+    handling_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=10.0, cv=0.5),
+        description="a leader's handling of one report (check, decide to send it on), minutes",
+    )
+    hours: Hours | None = Field(
+        None, description="when leaders take reports; default: the grid workers' hours (grid_management.hours)"
     )
 
 
@@ -1093,6 +1193,11 @@ class GridManagement(_Model):
     )
     city_min: Duration = Field(
         Lognormal(dist="lognormal", mean=120.0, cv=0.8), description="escalation to the city centre and back, minutes"
+    )
+    leaders: GridLeaders | None = Field(
+        None,
+        description="grid leaders who handle what the grid workers report before the centre (needs a staffed centre: "
+        "governance.instant.operators or governance.centres); default: none, reports go straight to the centre",
     )
 
 

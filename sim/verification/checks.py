@@ -519,6 +519,79 @@ def _mmc_replication(scenario: Scenario, t: float, r: int) -> dict:
     return {"wait": w.mean(), "tail": (w > t).mean(), "util": output.busy_min["team"] / output.on_duty_min["team"]}
 
 
+def check_centres(effort: Effort, seed: int, days: float = 20.0) -> list[Row]:
+    """Two command centres in series (every report passed up): the time through both against a Jackson network.
+
+    Poisson reports enter a town centre of 3 operators (exponential handling, 10 min) that passes every
+    one up to a city centre of 2 (6 min); units are plentiful. The departures of an M/M/c queue are
+    Poisson (Burke), so the time before dispatch is the sum of two Erlang C waits and both handlings.
+    """
+    lam, (c1, m1), (c2, m2) = 0.2, (3, 10.0), (2, 6.0)
+    centres = [
+        {"name": "city", "operators": c2, "handling_min": exponential(m2)},
+        {"name": "town", "parent": "city", "passes_up": "all", "operators": c1, "handling_min": exponential(m1)},
+    ]
+    scenario = queue_town(
+        "centres",
+        seed,
+        [{"name": "team", "units": 400, "powers": ["job"]}],
+        [{"name": "job", "rate_per_min": lam, "service": {"dist": "fixed", "value": 1.0}}],
+        POOLED,
+        days * effort.scale,
+        2.0,
+        governance={"instant": {"report_min": 0, "centre_min": 0}, "centres": centres, "modes": POOLED},
+    )
+    cols = replicate_until(
+        partial(_centres_replication, scenario), [Mean("through"), Mean("town"), Mean("city")], effort
+    )
+    n, name, group = len(cols["through"]), "town (3 operators) then city (2)", "centres"
+    through = mmc_wait(c1, lam, m1) + mmc_wait(c2, lam, m2) + m1 + m2
+    return [
+        theory_row(
+            group,
+            name,
+            "time through both centres, min",
+            "Jackson network",
+            through,
+            mean_estimate(cols["through"]),
+            n,
+            effort,
+        ),
+        theory_row(
+            group,
+            name,
+            "town centre utilisation",
+            "offered load",
+            lam * m1 / c1,
+            mean_estimate(cols["town"]),
+            n,
+            effort,
+        ),
+        theory_row(
+            group,
+            name,
+            "city centre utilisation",
+            "offered load",
+            lam * m2 / c2,
+            mean_estimate(cols["city"]),
+            n,
+            effort,
+        ),
+    ]
+
+
+def _centres_replication(scenario: Scenario, r: int) -> dict:
+    output = run(scenario, "pooled", replication=r)
+    records = measured(output.records, scenario)
+    through = np.array([x.dispatched_min - x.reached_min for x in records], dtype=float)
+    busy, duty = output.busy_min, output.on_duty_min
+    return {
+        "through": float(through.mean()),
+        "town": busy["centre:town"] / duty["centre:town"],
+        "city": busy["centre:city"] / duty["centre:city"],
+    }
+
+
 def check_mg1(effort: Effort, seed: int, rho: float, cv: float, days: float = 30.0) -> list[Row]:
     """M/G/1 with lognormal service: mean wait against Pollaczek-Khinchine."""
     service = 10.0
@@ -1331,6 +1404,7 @@ CHECKS: tuple[Check, ...] = (
     _check("hypercube_four_loss", "hypercube", check_hypercube, 703, cost=2, town=TOWNS["four_loss"]),
     _check("priority", "priority", check_priority, 801, cost=6, servers=2, rho=0.7),
     _check("straight_road", "road network", check_straight_road, 901, quick=True, cost=0.1),
+    _check("centres_in_series", "centres", check_centres, 902, cost=2),
 )
 
 
@@ -1465,12 +1539,18 @@ GROUPS = (
     "utilisation",
     "hypercube",
     "priority",
-    "Ciw",
     "road network",
+    "centres",
+    "Ciw",
 )
 """Order of the document's sections."""
 
 NOTES = {
+    "centres": "Command centres at two levels (governance.centres): one patch, instant reporting, 400 units (no "
+    "wait for a unit), a town centre that passes every report up to a city centre. Handling is exponential; "
+    "the time from reaching the town centre to dispatch is both Erlang C waits plus both handlings (Burke: an "
+    "M/M/c queue's departures are Poisson, so the two centres form a Jackson network). Utilisation is the "
+    "centres' own busy / on-duty accounting.",
     "M/M/c": "One patch, no set-off, instant reporting (hotline with probability 1 and no delay, centre "
     "and posting in 0 min): the response time is the wait in queue. Service is exponential with mean 10 min. "
     "Utilisation is the model's own busy / on-duty accounting. At utilisation 0.95 the tail P(wait > t) is "

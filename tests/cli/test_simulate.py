@@ -23,6 +23,18 @@ def test_compare_prints_modes_side_by_side(capsys):
         assert word in out
 
 
+def test_compare_shows_closure_rows_only_when_a_mode_runs_the_loop(capsys):
+    assert main(["compare", CLASSROOM]) == 0
+    assert "closed on time" not in capsys.readouterr().out
+    loop = ["--set", "governance.modes.unified.closed_loop=true", "--set", "governance.closed_loop.deadline_min=240"]
+    assert main(["compare", CLASSROOM, *loop]) == 0
+    out = capsys.readouterr().out
+    for word in ("closure median / p90, min", "closed on time", "closure overdue", "reopen rate"):
+        assert word in out
+    row = next(line for line in out.splitlines() if line.startswith("closed on time"))
+    assert row.split()[-1].endswith("%") and " - " in row  # unified runs the loop, the others do not
+
+
 def test_summary_json_contract(tmp_path):
     assert main(["compare", CLASSROOM, "--replications", "3", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
