@@ -191,6 +191,7 @@ def _campaign_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
                     "e.g. start_date: 2024-03-04)",
                 )
             )
+    return out
 
 
 def _sectors_and_grids(territory: Territory) -> tuple[list[str], list[str], list[str], list[str]]:
