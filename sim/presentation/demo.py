@@ -67,6 +67,7 @@ def run_demo(
     frame_min: float = 10.0,
     replications: int = 1,
     echo: Callable[[str], None] = print,
+    formats: tuple[str, ...] = ("png",),
 ) -> list[Path]:
     """Run a demo case, print its story and write results, figures, report (and an animation).
 
@@ -86,6 +87,8 @@ def run_demo(
         Replications per mode.
     echo:
         Where the story goes (default: printed).
+    formats:
+        Figure file formats (default PNG only: each extra format draws every figure again).
 
     Returns
     -------
@@ -106,11 +109,12 @@ def run_demo(
     story = find_story(results)
     echo(_banner(case, comparison) + narrate(results, story))
     figures = figures_of(out, story=story, results=results)
-    written += save_figures({stem: fig for stem, (_, fig) in figures.items()}, out / "figures")
-    written.append(write_report(out, story=story, figures=figures))
+    images: dict[str, bytes] = {}
+    written += save_figures({stem: fig for stem, (_, fig) in figures.items()}, out / "figures", formats, images=images)
     if animate:
         from sim.presentation.animation import write_animation
 
         written.append(write_animation(results, out / "town_day", frame_min=frame_min))
+    written.append(write_report(out, story=story, figures=figures, images=images))
     echo(f"\nwrote {len(written)} files to {out}/; open {out / 'report.html'} in a browser")
     return written
