@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 import os
 from pathlib import Path
@@ -143,10 +144,10 @@ def figures_of(folder: str | os.PathLike, story: Story | None = None, results: R
 
 def _png_data_uri(fig, png: bytes | None = None) -> str:
     """The figure as a data URI: the PNG bytes already saved when given, else drawn here."""
-    if png is None:
-        from sim.presentation.files import png_bytes
-
-        png = png_bytes(fig)
+    if png is None:  # not saved by sim.presentation.files.save_figures: drawn here, at its resolution
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        png = buffer.getvalue()
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
