@@ -38,9 +38,9 @@ def register(sub) -> None:
     p_demo.add_argument("--out", help="folder for results, figures and report (default ./demo-CASE)")
     p_demo.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
     p_demo.add_argument(
-        "--animate", action="store_true", help="also write an animation of a day, two modes side by side"
+        "--animate", action="store_true", help="also write an animation of a day, every way of working side by side"
     )
-    p_demo.add_argument("--frame-min", type=float, default=10.0, help="minutes of simulated time per animation frame")
+    p_demo.add_argument("--frame-min", type=float, default=5.0, help="minutes of simulated time per animation frame")
     p_demo.add_argument("--svg", action="store_true", help="also save every figure as SVG (PNG only by default)")
     p_demo.set_defaults(handler=_cmd_demo)
 

@@ -4,7 +4,7 @@
 Anhai-sized town (``scenarios/anhai_garbage.yaml``), prints a short story with the numbers
 (how long a full bin waits from being found to a crew on scene, and one bin's life under each
 mode), and writes the results, the figures and a self-contained HTML report to one folder. With
-``animate``, it also writes an animation of one day under two modes side by side.
+``animate``, it also writes an animation of one day, every way of working side by side.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def run_demo(
     out: str | os.PathLike = "demo-garbage",
     seed: int | None = None,
     animate: bool = False,
-    frame_min: float = 10.0,
+    frame_min: float = 5.0,
     replications: int = 1,
     echo: Callable[[str], None] = print,
     formats: tuple[str, ...] = ("png",),
@@ -80,7 +80,7 @@ def run_demo(
     seed:
         Base seed (default the scenario's).
     animate:
-        Also write a day's animation, two modes side by side (GIF, or MP4 with ffmpeg).
+        Also write a day's animation, every way of working side by side (MP4 with ffmpeg, else GIF).
     frame_min:
         Simulated minutes per animation frame.
     replications:

@@ -75,11 +75,20 @@ def save_figures(
                 data = png_bytes(fig, dpi)
                 if images is not None:
                     images[stem] = data
-                save_atomic(path, lambda tmp, data=data: Path(tmp).write_bytes(data))
+                save_atomic(path, _bytes_writer(data))
             else:
                 _save_atomic(fig, path, fmt, dpi)
             paths.append(path)
     return paths
+
+
+def _bytes_writer(data: bytes):
+    """A writer for :func:`save_atomic` that puts *data* in the temporary file."""
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_bytes(data)
+
+    return write
 
 
 def png_bytes(fig, dpi: int = DPI) -> bytes:

@@ -442,7 +442,7 @@ def _definitions_html(results: Results) -> str:
         return ""
     from sim.scenario.governance import modes_of
 
-    modes = modes_of(results.scenario)
+    modes = modes_of(results.scenario)  # type: ignore[arg-type]
     items = "".join(
         f'<li><span class="mode" style="color:{results.colours[m]}">{html.escape(mode_label(m))}</span>: '
         f"{html.escape(_lever_words(modes[m]))}.</li>"
@@ -523,10 +523,16 @@ def _animation_html(folder: Path) -> str:
         path = folder / f"town_day{suffix}"
         if path.exists():
             link = html.escape(path.name)
+            player = (
+                f'<video controls preload="metadata" style="max-width:100%" src="{link}"></video>'
+                if suffix in (".mp4", ".webm")
+                else ""
+            )
             return (
                 f"<h2>{_('A day in town, animated')}</h2><p>"
-                + html.escape(_("The day's animation, every way of working side by side:"))
+                + html.escape(_("The day's animation, every way of working side by side (pause and scrub it):"))
                 + f' <a href="{link}">{link}</a></p>'
+                + player
             )
     return ""
 
