@@ -115,6 +115,6 @@ def run_demo(
         from sim.presentation.animation import write_animation
 
         written.append(write_animation(results, out / "town_day", frame_min=frame_min))
-    written.append(write_report(out, story=story, figures=figures, images=images))
+    written.append(write_report(out, story=story, figures=figures, images=images, results=results))
     echo(f"\nwrote {len(written)} files to {out}/; open {out / 'report.html'} in a browser")
     return written

@@ -654,7 +654,11 @@ def _sweep_html(rows: list[dict] | None, limit: int = 200) -> str:
 
 
 def build_report(
-    folder: str | os.PathLike, story: Story | None = None, figures: dict | None = None, images: dict | None = None
+    folder: str | os.PathLike,
+    story: Story | None = None,
+    figures: dict | None = None,
+    images: dict | None = None,
+    results: Results | None = None,
 ) -> str:
     """The HTML text of the report of a results folder (figures embedded, no external resources).
 
@@ -668,9 +672,11 @@ def build_report(
         Figures already drawn (:func:`figures_of`), to save drawing them again.
     images:
         Their PNG bytes already saved (:func:`sim.presentation.files.save_figures`), embedded as they are.
+    results:
+        The folder's comparison already loaded (:func:`sim.presentation.figures.load_results`), to save reading it again.
     """
     folder = Path(folder)
-    results = _comparison(folder)
+    results = results if results is not None else _comparison(folder)
     if results is not None and story is None and results.scenario is not None:
         story = _try_story(results)
     figures = figures if figures is not None else figures_of(folder, story=story, results=results)
@@ -720,7 +726,9 @@ def write_report(
     story: Story | None = None,
     figures: dict | None = None,
     images: dict | None = None,
+    results: Results | None = None,
 ) -> Path:
     """Write the report of a results folder (default ``folder/report.html``); returns its path."""
     folder = Path(folder)
-    return write_atomic(Path(path) if path else folder / "report.html", build_report(folder, story, figures, images))
+    text = build_report(folder, story, figures, images, results)
+    return write_atomic(Path(path) if path else folder / "report.html", text)
