@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import subprocess
 import sys
 
@@ -414,3 +415,30 @@ def test_the_layout_checks_catch_a_covered_line_and_a_text_off_the_edge():
     ax.legend(loc="upper right")
     ax.text(1.3, 0.5, "runs off the right edge", transform=ax.transAxes)
     assert _legend_overlaps(fig) and _outside_figure(fig) == ["'runs off the right edge'"]
+
+
+def test_bases_sharing_a_patch_are_set_apart(results):
+    offsets = plots.base_offsets(results)
+    points = np.concatenate([p for p in offsets.values() if p.size])
+    town = results.town
+    gaps = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1) + np.eye(len(points)) * 1e9
+    assert gaps.min() >= 0.25 * town.patch_km, "no base marker hides another"
+    nearest = np.linalg.norm(points[:, None, :] - town.xy_km[None, :, :], axis=-1).min(axis=1)
+    assert nearest.max() <= 0.31 * town.patch_km, "each marker stays in its base's patch"
+
+
+def test_slow_types_whose_owners_no_mode_pools_are_named():
+    from sim.scenario.governance import modes_of
+
+    garbage = plots.Results.from_comparison(sim.compare(sim.load_scenario(SCENARIOS / "anhai_garbage.yaml")))
+    slow = plots.slow_unpooled_types(garbage)
+    pooled = set().union(*(m.pooled for m in modes_of(garbage.scenario).values()))
+    assert slow and pooled and "garbage_overflow" not in slow
+    for name, owners in slow.items():
+        assert owners and not set(owners) & pooled, name
+        for mode in MODES:
+            stats = garbage.summary["modes"][mode]["by_type"][name]["response_min"]
+            assert (stats["median"] or math.inf) > 4 * garbage.summary["target_min"]
+    fig = plots.figure_response_by_type(garbage)
+    note = fig.get_supxlabel()
+    assert all(plots._pretty(name) in note for name in slow) and "pools" in note
