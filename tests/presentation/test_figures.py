@@ -70,6 +70,9 @@ def test_ecdf_has_a_curve_per_mode_on_a_log_axis_with_the_target(results):
     assert [c.get_label().split(":")[0] for c in curves] == MODES
     for curve, mode in zip(curves, MODES):
         assert to_hex(curve.get_color()) == results.colours[mode].lower()
+    joint, unified = curves[1], curves[2]
+    assert (joint.get_linestyle(), joint.get_linewidth()) != (unified.get_linestyle(), unified.get_linewidth())
+    assert joint.get_zorder() > unified.get_zorder(), "the dashed joint curve lies on top of the wide unified one"
     legend = _legend_texts(ax)
     assert any(text.startswith("target: 30 min") for text in legend)
     median = results.summary["modes"]["joint"]["response_min"]["median"]
@@ -203,6 +206,11 @@ def test_timeline_shows_each_mode_as_a_row_against_desk_hours(results, story):
     assert "desk hand-over 1 of" in notes and "posted in shared group" in notes
     assert "desks closed" in notes and "resolved" in notes and "after it was found" in notes
     assert "desks close " in notes and "desks open " in notes and "waits overnight" in notes
+    work = ax.get_legend().legend_handles[2]
+    drawn = [line for line in ax.get_lines() if line.get_linewidth() == work.get_linewidth()]
+    assert drawn and all(to_hex(line.get_color()) == to_hex(work.get_color()) for line in drawn), (
+        "the legend's 'unit travelling and on scene' looks like what is drawn"
+    )
     ax.figure.canvas.draw()
     joint_first, joint_last = (ax.transData.transform((h, 0))[0] for h in (0, 0.5))
     assert joint_last - joint_first > 0.15 * ax.bbox.width, "the first half hour takes a readable share of the width"
