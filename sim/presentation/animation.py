@@ -401,7 +401,7 @@ def animate_day(
     axes = fig.subplots(1, len(modes), squeeze=False)[0]
     artists = {m: _panel(ax, results, m, data[m]) for ax, m in zip(axes, modes)}
     _legend(fig, artists[modes[0]][2], results, modes)
-    clock = fig.suptitle(" ", fontsize=18, x=0.02, ha="left")
+    clock = fig.suptitle(" ", fontsize=16, x=0.02, ha="left")
     badge = _badge(fig)
     moving = [clock, badge] + [
         a for m in modes for a in (*(s for pair in artists[m][0] for s in pair), *artists[m][1], artists[m][3])
@@ -409,7 +409,7 @@ def animate_day(
 
     def update(k):
         clock.set_text(
-            _("{scenario}: {clock}  (the same incidents in every panel)").format(
+            _("{scenario}: {clock}\n(the same incidents in every panel)").format(
                 scenario=results.summary["scenario"], clock=_clock(times[k])
             )
         )

@@ -248,3 +248,16 @@ def _setuptools_version() -> tuple[int, ...]:
         return tuple(int(part) for part in version("setuptools").split(".")[:2])
     except (PackageNotFoundError, ValueError):
         return (0,)
+
+
+def test_the_animation_of_a_real_town_draws_its_polygons(tmp_path):
+    from matplotlib.collections import PolyCollection
+
+    scenario = sim.load_scenario(SCENARIOS / "real_town_example.yaml", ["days=2", "warmup_days=1"])
+    write_comparison(tmp_path, sim.compare(scenario, modes=["fragmented", "unified"]))
+    results = plots.load_results(tmp_path)
+    animation = animate_day(results, frame_min=720)
+    for ax in animation._fig.axes:
+        polygons = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert polygons and len(polygons[0].get_paths()) == results.town.size
+        assert not ax.patches, "no grid of squares under a real town"
