@@ -41,6 +41,7 @@ class Unit:
     busy_min: float = 0.0
     home_sector: str = ""
     free_seq: int = -1
+    worked_min: float = 0.0
 
     def __post_init__(self):
         """A unit that has not moved yet stands at its base."""

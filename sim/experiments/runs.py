@@ -35,6 +35,7 @@ from sim.io.loader import read_user_text, scenario_from_dict
 from sim.io.results import FolderLock, clean_temporary, write_atomic
 from sim.io.sweepfile import Sweep, override_text
 from sim.io.text import csv_cell, csv_text
+from sim.registry import code_differences, code_fingerprint
 from sim.scenario.governance import modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.scenario.schema import Scenario
@@ -46,6 +47,7 @@ from sim.stats.metrics import (
     summarise,
     summarise_runs,
 )
+from sim.stats.plugins import MetricInput, find_metric, plugin_value
 from sim.version import __version__
 
 __all__ = [
@@ -289,6 +291,8 @@ class RunTask:
     seed: int
     metrics: tuple[str, ...]
     version: str = __version__
+    code: tuple[tuple[str, str], ...] = ()
+    """(module, hash) of the client's code (:attr:`sim.io.sweepfile.Sweep.code`); a worker with other code refuses."""
 
 
 def run_point(
@@ -310,7 +314,8 @@ def run_point(
     mode, seed, replication:
         What to run (:func:`run`).
     metrics:
-        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`).
+        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`), or metric
+        functions by name (:func:`sim.stats.plugins.find_metric`), resolved here, in the worker.
     parameters, point:
         Copied into the row: the point's values by key path, and its number.
 
@@ -328,8 +333,9 @@ def run_point(
         if not isinstance(scenario, Scenario):
             scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
         check_memory(scenario)  # fail now, not with a MemoryError after minutes
-        summary = _run_summary(scenario, run(scenario, mode, seed, replication))
-        values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
+        output = run(scenario, mode, seed, replication)
+        summary = _run_summary(scenario, output)
+        values = _metric_values(scenario, output, summary, metrics)
     except Exception as err:
         error = _error_text(err)
     row.update(values)
@@ -338,11 +344,36 @@ def run_point(
     return row
 
 
+def _metric_values(scenario: Scenario, output: RunOutput, summary: dict, metrics: Sequence[str]) -> dict:
+    """Each metric of one run: a summary path's value, or a metric function's (:mod:`sim.stats.plugins`)."""
+    run_input = MetricInput(output, scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min)
+    values = {}
+    for metric in metrics:
+        found = find_metric(metric)
+        if found is None:
+            values[metric] = _finite_or_none(metric_value(summary, metric))
+        else:
+            values[metric] = plugin_value(*found, run_input)
+    return values
+
+
 def run_task(task: RunTask) -> dict:
-    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers)."""
+    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers).
+
+    A worker whose simulator version or code (``task.code``) differs from the client's runs
+    nothing: the row's error says which.
+    """
+    refused = None
     if task.version != __version__:
+        refused = f"worker runs sim {__version__}, the sweep needs {task.version}"
+    elif task.code:
+        expected = dict(task.code)
+        differs = code_differences(expected, code_fingerprint(expected))
+        if differs:
+            refused = f"worker's code differs from the client's in: {', '.join(differs)}"
+    if refused:
         row = run_point({}, task.mode, task.seed, task.replication, (), task.parameters, task.point)
-        row.update(dict.fromkeys(task.metrics), error=f"worker runs sim {__version__}, the sweep needs {task.version}")
+        row.update(dict.fromkeys(task.metrics), error=refused)
         return row
     return run_point(
         task.scenario, task.mode, task.seed, task.replication, task.metrics, task.parameters, task.point, task.overrides
@@ -590,6 +621,7 @@ def _check_same(old: dict, sweep: Sweep, manifest: Path) -> None:
     parts = (
         ("sweep", "the sweep (parameters, modes, replications, seed, metrics or stopping)"),
         ("scenario", "the scenario"),
+        ("code", "the code (the sim package or a plugged-in module)"),
     )
     changed = [what for key, what in parts if (old.get("hashes") or {}).get(key) != new["hashes"][key]]
     if old.get("sim_version") != __version__:
@@ -745,6 +777,7 @@ def _run_sweep(
         if needed:
             with open_backend(backend, workers, scheduler, tasks=len(needed)) as pool:
                 description = pool.describe()
+                pool.check_code(sweep.code)
                 with _progress_bar(sweep, len(done), progress) as bar:  # after the workers started: no thread at fork
                     while needed:
                         _run_round(sweep, needed, done, pool, store, bar)
@@ -798,6 +831,7 @@ def _task(sweep: Sweep, point: int, mode: str, replication: int) -> RunTask:
         replication=replication,
         seed=sweep.seed,
         metrics=tuple(sweep.metrics),
+        code=tuple(sorted(sweep.code.items())),
     )
 
 

@@ -819,6 +819,17 @@ class AuthoritySpec(_Model):
     )
 
 
+def _check_dispatch_rule(name: str) -> str:
+    """A registered dispatch rule or an importable ``module:function`` (:mod:`sim.registry`)."""
+    from sim.registry import PluginError, resolve
+
+    try:
+        resolve("dispatch_rules", name)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
+    return name
+
+
 class ModeSpec(_Model):
     """A way of working: values of the four levers. Unset levers come from ``based_on``."""
 
@@ -829,8 +840,11 @@ class ModeSpec(_Model):
     information: Literal["referral", "instant"] | None = Field(
         None, description="'referral': through office-hours desks; 'instant': a shared channel to a 24 h centre"
     )
-    dispatch: Literal["own_queue", "nearest"] | None = Field(
-        None, description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit"
+    dispatch: Annotated[str, AfterValidator(_check_dispatch_rule)] | None = Field(
+        None,
+        description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit; "
+        "'least_loaded': the free capable unit with the least work so far, then nearest; or another registered "
+        "dispatch rule, or a dotted path 'module:function' (see sim.engine.rules)",
     )
     coordination: Literal["sequential", "concurrent"] | None = Field(
         None, description="multi-department matters: one department after another, or all at once"
