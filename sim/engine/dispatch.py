@@ -221,7 +221,10 @@ class Dispatcher:
                 )
         if not units:
             return None
-        request = rules.DispatchRequest(job.incident_type, patch, job.priority, departments, now, tuple(units))
+        job_x, job_y = town.centres[patch]
+        request = rules.DispatchRequest(
+            job.incident_type, patch, float(job_x), float(job_y), job.priority, departments, now, tuple(units)
+        )
         chosen = self.rule(request)
         if chosen is None:
             return None

@@ -71,6 +71,8 @@ class DispatchRequest:
         The type of the matter (a name from the scenario's ``incident_types``; empty if unknown).
     patch:
         Where the job is.
+    x_km, y_km:
+        The centre of that patch, km.
     priority:
         The matter's priority (smaller: more urgent).
     capable:
@@ -84,6 +86,8 @@ class DispatchRequest:
 
     incident_type: str
     patch: int
+    x_km: float
+    y_km: float
     priority: int
     capable: tuple[str, ...]
     now_min: float

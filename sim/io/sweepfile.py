@@ -508,7 +508,10 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
             f"expected at least replications ({spec.replications}); got {spec.stopping.max_replications}",
         )
     if spec.replications < 2:
-        check.add(("replications",), "with stopping, expected at least 2 (an interval needs two replications); got 1")
+        check.add(
+            ("replications",),
+            "with stopping, expected at least 2 (replications are added until the interval, from 3, is narrow enough); got 1",
+        )
     stopping = Precision(**spec.stopping.model_dump())
     return metrics, stopping
 
