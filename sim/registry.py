@@ -2,7 +2,7 @@
 
 A scenario or a sweep names a plug-in in one of three ways, tried in this order:
 
-1. a **registered name** -- a built-in (``nearest``, ``least_loaded``, ``share_over_60``) or an
+1. a **registered name** -- a built-in (``nearest``, ``least_loaded``, ``delayed``, ``share_over_60``) or an
    entry point of the kind's group in an installed package::
 
        [project.entry-points."town_sim.dispatch_rules"]
@@ -18,7 +18,8 @@ cluster) resolves the same name in its own process, and :func:`code_fingerprint`
 every module a name resolves to (and of the ``sim`` package), so a sweep can refuse workers whose
 code differs from its own.
 
-The contracts are in :mod:`sim.engine.rules` (dispatch rules) and :mod:`sim.stats.plugins` (metrics).
+The contracts are in :mod:`sim.engine.rules` (dispatch rules), :mod:`sim.engine.detection` (detection
+channels) and :mod:`sim.stats.plugins` (metrics).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ BUILTINS: dict[str, dict[str, str]] = {
         "nearest": "sim.engine.rules:nearest",
         "least_loaded": "sim.engine.rules:least_loaded",
     },
-    "detection_channels": {},
+    "detection_channels": {"delayed": "sim.engine.detection:delayed"},
     "metrics": {
         "share_over_60": "sim.stats.plugins:share_over_60",
         "share_not_reached": "sim.stats.plugins:share_not_reached",

@@ -302,12 +302,16 @@ def sweep_from_dict(
 
 
 def _plugins_used(scenario, parameters: dict, metrics: list[str]) -> list[Plugin]:
-    """The dispatch rules and metric functions a sweep uses (its modes', its parameters' values, its metrics)."""
+    """The plug-ins a sweep uses: dispatch rules (its modes', its parameters' values), channel draws, metric functions."""
     rules = {spec.dispatch for spec in scenario.governance.modes.values() if spec.dispatch}
     for path, parameter in parameters.items():
         if path.split(".")[-1] == "dispatch":
             rules.update(v for v in parameter.values or () if isinstance(v, str))
     used = [resolve("dispatch_rules", rule) for rule in sorted(rules)]
+    draws = {
+        getattr(t.detection, c).draw for t in scenario.incident_types for c in ("grid_worker", "hotline", "camera")
+    }
+    used += [resolve("detection_channels", draw) for draw in sorted(d for d in draws if d)]
     found = (find_metric(metric) for metric in metrics)
     return used + [hit[0] for hit in found if hit is not None]
 

@@ -640,6 +640,17 @@ class Department(_Model):
 # --------------------------------------------------------------------------- incidents
 
 
+def _check_channel_draw(name: str) -> str:
+    """A registered detection channel or an importable ``module:function`` (:mod:`sim.registry`)."""
+    from sim.registry import PluginError, resolve
+
+    try:
+        resolve("detection_channels", name)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
+    return name
+
+
 class ChannelSpec(_Model):
     """A detection channel other than patrols: grid worker, hotline, camera."""
 
@@ -650,6 +661,15 @@ class ChannelSpec(_Model):
         description="when the people behind the channel work; a report falling outside waits for them to come on duty. "
         "Default: grid_worker works the grid workers' hours (grid_management.hours, else daily 08:00-20:00); "
         "hotline and camera 24 h (a camera's reports are read in the camera room: give its hours if not watched 24 h)",
+    )
+    draw: Annotated[str, AfterValidator(_check_channel_draw)] | None = Field(
+        None,
+        description="who decides when the channel reports: unset, probability then delay_min from the shared "
+        "detection stream; or a detection channel by name ('delayed': the same law from a stream of its own) or "
+        "dotted path 'module:function' (see sim.engine.detection)",
+    )
+    options: dict[str, float | int | str | bool] = Field(
+        {}, description="values passed to the draw named in draw (its own parameters)"
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from sim.engine import rules
 
 
@@ -51,3 +53,16 @@ def shares(run) -> dict[str, float]:
 def wrong_unit(request: rules.DispatchRequest) -> rules.FreeUnit | None:
     """A broken rule, for the test of its error: returns a unit it was not given."""
     return dataclasses.replace(request.units[0], uid="nobody") if request.units else None
+
+
+def camera_near(request) -> np.ndarray:
+    """A camera that sees only matters within ``options.radius_km`` of the town's first patch, ``options.delay_min`` later."""
+    radius, delay = request.options.get("radius_km", 1.0), request.options.get("delay_min", 5.0)
+    x0, y0 = request.options.get("x_km", 0.0), request.options.get("y_km", 0.0)
+    near = np.hypot(request.x_km - x0, request.y_km - y0) <= radius
+    return np.where(near, request.occurred_min + delay, np.inf)
+
+
+def camera_too_early(request) -> np.ndarray:
+    """A broken channel, for the test of its error: reports before the matter occurs."""
+    return request.occurred_min - 1.0

@@ -1,6 +1,6 @@
 """Plug-ins in sweeps: a rule and metrics from outside the package, identical on every backend, code checked.
 
-The rule and the metrics live in ``tests/experiments/plugins_example.py`` and are named by dotted
+The rule, the camera channel and the metrics live in ``tests/experiments/plugins_example.py`` and are named by dotted
 path; every worker (a process pool, a real Dask ``LocalCluster``) resolves the names itself.
 """
 
@@ -33,7 +33,14 @@ def _sweep_data(**fields) -> dict:
     data = {
         "name": "plugins",
         "scenario": CLASSROOM,
-        "set": ["days=2", "warmup_days=0.5", "drain_days=0.5", "departments.police.units=4"],
+        "set": [
+            "days=2",
+            "warmup_days=0.5",
+            "drain_days=0.5",
+            "departments.police.units=4",
+            f"incident_types.0.detection.camera.draw={PLUGINS}camera_near",
+            "incident_types.0.detection.camera.options={radius_km: 1.0}",
+        ],
         "parameters": {"governance.modes.unified.dispatch": ["nearest", f"{PLUGINS}straight_line", "least_loaded"]},
         "modes": ["fragmented", "unified"],
         "replications": 2,
@@ -58,7 +65,7 @@ def cluster():
 
 
 @pytest.mark.timeout(180)
-def test_a_plugged_rule_and_metrics_give_the_same_table_on_every_backend(tmp_path, cluster):
+def test_a_plugged_rule_channel_and_metrics_give_the_same_table_on_every_backend(tmp_path, cluster):
     sweep = sweep_from_dict(_sweep_data())
     assert set(sweep.code) == {"sim", "tests.experiments.plugins_example"}
     serial = run_sweep(sweep, tmp_path / "serial", backend="serial")
