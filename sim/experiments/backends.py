@@ -389,7 +389,16 @@ class DaskBackend(Backend):
         """
         from sim.registry import code_differences, code_fingerprint
 
-        answers = self.client.run(code_fingerprint, list(code))
+        try:
+            answers = self.client.run(code_fingerprint, list(code))
+        except Exception as err:  # e.g. workers with an older simulator, without sim.registry
+            message = (
+                f"the dask workers could not report their code ({type(err).__name__}: {err}); they may run another "
+                "version of the simulator. Install the same simulator and plug-in modules on the workers and run again"
+            )
+            raise ScenarioError(
+                [Problem("--scheduler" if self.cluster is None else "--backend", None, "", message)]
+            ) from None
         wrong = {worker: code_differences(code, theirs) for worker, theirs in sorted(answers.items())}
         wrong = {worker: modules for worker, modules in wrong.items() if modules}
         if wrong:

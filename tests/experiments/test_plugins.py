@@ -171,3 +171,17 @@ def test_an_unknown_metric_exits_2_at_its_line(tmp_path, metric, words, capsys):
     assert main(["sweep", str(path), "--backend", "serial", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert f"{path}:{line}: metrics.1: {words}" in err and "Traceback" not in err
+
+
+def test_workers_that_cannot_report_their_code_are_refused(cluster):
+    """Workers with an older simulator (no sim.registry) fail the question itself: a clear refusal, no traceback."""
+    from sim.experiments.backends import DaskBackend
+
+    def older_workers(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'sim.registry'")
+
+    with DaskBackend(scheduler=cluster.scheduler_address) as backend:
+        backend.check_code(registry.code_fingerprint(["sim"]))  # the same code: accepted
+        backend.client.run = older_workers
+        with pytest.raises(ScenarioError, match=r"could not report their code \(ModuleNotFoundError: .*sim.registry"):
+            backend.check_code(registry.code_fingerprint(["sim"]))
