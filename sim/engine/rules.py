@@ -130,8 +130,8 @@ def nearest(request: DispatchRequest) -> FreeUnit | None:
 def least_loaded(request: DispatchRequest) -> FreeUnit | None:
     """Share the work: the free unit that has worked least so far; ties to the nearest (``dispatch: least_loaded``).
 
-    A rule of workload balancing, as some EMS and police centres use to keep crews' hours even:
-    among the free capable units, the one with the fewest minutes on jobs since the run began;
+    A workload-balancing rule, to keep crews' hours even: among the free capable units, the one
+    with the fewest minutes on jobs since the run began (finished jobs, warm-up included);
     among those equally loaded, the one with the shortest travel time; then the department
     first in name order, then the unit free longest. It trades response time for an even load.
     """
