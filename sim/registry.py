@@ -24,11 +24,13 @@ channels) and :mod:`sim.stats.plugins` (metrics).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import importlib
 import importlib.util
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,6 +44,7 @@ __all__ = [
     "PluginError",
     "names",
     "resolve",
+    "registered_names_only",
     "is_path",
     "target_of",
     "unknown_message",
@@ -150,10 +153,32 @@ def resolve(kind: str, name: str) -> Plugin:
     """
     if kind not in GROUPS:
         raise ValueError(f"unknown kind of plug-in {kind!r}; expected one of {KINDS}")
+    if is_path(name) and not _PATHS_ALLOWED.get():
+        listed = ", ".join(names(kind))
+        raise PluginError(
+            f"{NOUN[kind]} '{name}': a dotted path is not accepted here; expected a registered name: {listed}"
+        )
     target = target_of(kind, name)
     if target is None:
         raise PluginError(unknown_message(kind, name))
     return _load(kind, name, target)
+
+
+_PATHS_ALLOWED: contextvars.ContextVar[bool] = contextvars.ContextVar("plugin_paths_allowed", default=True)
+
+
+@contextmanager
+def registered_names_only() -> Iterator[None]:
+    """Inside the block, refuse dotted paths: only registered names resolve.
+
+    For input from someone else (a scenario uploaded to the app): a dotted path imports any module
+    installed on this machine, which only the machine's own user should decide.
+    """
+    token = _PATHS_ALLOWED.set(False)
+    try:
+        yield
+    finally:
+        _PATHS_ALLOWED.reset(token)
 
 
 @cache

@@ -77,3 +77,11 @@ def test_the_code_fingerprint_hashes_sources(tmp_path, monkeypatch):
         "sim",
         "tests.experiments.plugins_example",
     ]
+
+
+def test_dotted_paths_can_be_refused_for_input_from_others():
+    with registry.registered_names_only():
+        assert registry.resolve("dispatch_rules", "least_loaded").obj is rules.least_loaded
+        with pytest.raises(registry.PluginError, match="a dotted path is not accepted here"):
+            registry.resolve("dispatch_rules", "sim.engine.rules:nearest")  # even one already resolved
+    assert registry.resolve("dispatch_rules", "sim.engine.rules:nearest").obj is rules.nearest
