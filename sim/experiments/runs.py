@@ -42,6 +42,7 @@ from sim.scenario.schema import Scenario
 from sim.stats.metrics import (
     CONFIDENCE,
     Precision,
+    metric_paths,
     metric_value,
     paired_difference,
     summarise,
@@ -347,9 +348,10 @@ def run_point(
 def _metric_values(scenario: Scenario, output: RunOutput, summary: dict, metrics: Sequence[str]) -> dict:
     """Each metric of one run: a summary path's value, or a metric function's (:mod:`sim.stats.plugins`)."""
     run_input = MetricInput(output, scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min)
+    paths = set(metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments]))
     values = {}
     for metric in metrics:
-        found = find_metric(metric)
+        found = None if metric in paths else find_metric(metric)  # a summary path first, as the sweep file is read
         if found is None:
             values[metric] = _finite_or_none(metric_value(summary, metric))
         else:
