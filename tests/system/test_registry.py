@@ -85,3 +85,24 @@ def test_dotted_paths_can_be_refused_for_input_from_others():
         with pytest.raises(registry.PluginError, match="a dotted path is not accepted here"):
             registry.resolve("dispatch_rules", "sim.engine.rules:nearest")  # even one already resolved
     assert registry.resolve("dispatch_rules", "sim.engine.rules:nearest").obj is rules.nearest
+
+
+def test_the_readme_example_plugs_in_as_written(tmp_path, monkeypatch):
+    """README's myrules.py, saved as it stands, is a working dispatch rule and metric."""
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# myrules.py")
+    (tmp_path / "readme_rules.py").write_text(readme[start : readme.index("```", start)], encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sim
+    from sim.stats.plugins import MetricInput, find_metric, plugin_value
+
+    scenario = sim.load_scenario(
+        ROOT / "scenarios" / "classroom.yaml", ["days=2", "governance.modes.unified.dispatch=readme_rules:least_recent"]
+    )
+    output = sim.run(scenario, "unified")
+    assert output.records == sim.run(scenario.model_copy(), "unified").records  # a pure rule: reproducible
+    plugin, keys = find_metric("readme_rules:share_over_60")  # type: ignore[misc]
+    value = plugin_value(plugin, keys, MetricInput(output, scenario.warmup_days * 1440, scenario.target_min))
+    assert value is not None and 0 <= value <= 1
