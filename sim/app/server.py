@@ -40,6 +40,7 @@ from sim.app.settings import ScenarioSource, Settings, controls_of, open_source,
 from sim.app.views import ui_text
 from sim.errors import Problem, ScenarioError
 from sim.presentation.i18n import LANGUAGES, term, use_language
+from sim.registry import registered_names_only
 from sim.version import __version__
 
 __all__ = ["App", "make_server", "STATIC_FILES", "MAX_BODY"]
@@ -112,9 +113,10 @@ class App:
         }
 
     def upload(self, name: str, text: str) -> dict:
-        """Check an uploaded scenario with the schema; keep it if valid."""
-        source = open_source(name=Path(name or "upload.yaml").name, text=text)
-        controls = controls_of(source)
+        """Check an uploaded scenario with the schema; keep it if valid (plug-ins by registered name only)."""
+        with registered_names_only():  # a dotted path would import any module on this machine
+            source = open_source(name=Path(name or "upload.yaml").name, text=text)
+            controls = controls_of(source)
         key = self._keep(source)
         controls["scenario"] = key
         return {"id": key, "controls": controls}

@@ -209,8 +209,12 @@ def _metric_lines(table: dict) -> list[str]:
         lines.append(
             f"  {len(interactions) - len(clear)} of {len(interactions)} interactions have intervals that include 0 (all in effects.csv with --out)"
         )
-    if table["replications_used"] < 2:
-        lines.append("  (fewer than two replications have this metric in every mode: no intervals)")
+    from sim.stats.metrics import MIN_INTERVAL_REPLICATIONS
+
+    if table["replications_used"] < MIN_INTERVAL_REPLICATIONS:
+        lines.append(
+            f"  (fewer than {MIN_INTERVAL_REPLICATIONS} replications have this metric in every mode: no intervals)"
+        )
     return lines
 
 
@@ -315,10 +319,12 @@ def _register_staff(sub) -> None:
 
 def _staff_rule(args):
     from sim.planning.staffing import Rule
+    from sim.stats.metrics import MIN_INTERVAL_REPLICATIONS
 
-    if args.min_replications < 2:
+    if args.min_replications < MIN_INTERVAL_REPLICATIONS:
         raise user_error(
-            "--min-replications", f"expected at least 2 (an interval needs two); got {args.min_replications}"
+            "--min-replications",
+            f"expected at least {MIN_INTERVAL_REPLICATIONS} (no interval comes from fewer); got {args.min_replications}",
         )
     if args.max_replications < args.min_replications:
         raise user_error(

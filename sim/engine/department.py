@@ -44,6 +44,7 @@ class Unit:
     home_sector: str = ""
     free_seq: int = -1
     pool: str = ""
+    worked_min: float = 0.0
 
     def __post_init__(self):
         """A unit that has not moved yet stands at its base."""

@@ -3,10 +3,15 @@
 A job is the part of a matter that one unit can do; it names the departments whose units may
 legally do it (from :func:`sim.scenario.governance.capable_departments`). The dispatcher keeps, per
 department, the free units on duty in the order they became free, and one priority queue per
-set of capable departments. Two selection rules are the two values of the ``dispatch`` lever:
+set of capable departments. The selection rule is the ``dispatch`` lever, a name resolved through
+:mod:`sim.registry` to a function of :mod:`sim.engine.rules`' contract; the two built-in values are
 
 * ``own_queue`` -- the department desk's way: the unit that has been free longest takes it;
-* ``nearest`` -- the centre's way: the free capable unit with the shortest travel time.
+* ``nearest`` -- the centre's way: the free capable unit with the shortest travel time;
+
+and they run through fast paths here that give exactly what their reference functions in
+:mod:`sim.engine.rules` give. Any other rule (``least_loaded``, or one plugged in) is called with a
+:class:`~sim.engine.rules.DispatchRequest` listing every free capable unit.
 
 With borders closed (a mode's ``dispatch_across_borders: false``), the units of a department based
 by sector (``home: sectors``) form one pool per sector, and a job may take only the pool of its own
@@ -28,8 +33,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from sim.engine import rules
 from sim.engine.department import Unit
 from sim.engine.territory import Town
+from sim.registry import resolve
 
 __all__ = ["Job", "Dispatcher"]
 
@@ -57,6 +64,7 @@ class Job:
     event: simpy.Event | None = None
     arrived_min: float = float("nan")
     travel_min: float | None = None
+    incident_type: str = ""
 
 
 class Dispatcher:
@@ -71,7 +79,8 @@ class Dispatcher:
     units:
         All units of all departments.
     rule:
-        ``"own_queue"`` or ``"nearest"``.
+        The dispatch rule's name: ``"own_queue"``, ``"nearest"``, another registered name or a
+        dotted path ``module:function`` (:mod:`sim.registry`).
     queue_keys:
         Every set of capable departments a job can have (one queue each).
     bordered:
@@ -83,7 +92,9 @@ class Dispatcher:
     ):
         self.env = env
         self.town = town
-        self.select = {"own_queue": self._longest_free, "nearest": self._nearest}[rule]
+        self.rule = resolve("dispatch_rules", rule).obj
+        fast = {rules.own_queue: self._longest_free, rules.nearest: self._nearest}
+        self.select = fast.get(self.rule, self._by_rule)
         self.bordered = bordered
         self.free: dict[str, dict[Unit, None]] = {}
         for unit in units:
@@ -100,7 +111,7 @@ class Dispatcher:
         self._order = itertools.count()
         self._freed = itertools.count()
         self._cells: dict[str, _CellIndex] = {}
-        if rule == "nearest":
+        if self.select == self._nearest:
             members = {pool: [u for u in units if u.pool == pool] for pool in self.free}
             indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
             if not math.isfinite(town.reach_kmh(1.0)):
@@ -209,6 +220,47 @@ class Dispatcher:
             job.travel_min = best
         return chosen
 
+    def _by_rule(self, job: Job) -> Unit | None:
+        """The unit a rule of :mod:`sim.engine.rules`' contract chooses among every free capable unit."""
+        now, town, patch = self.env.now, self.town, job.patch
+        departments = tuple(sorted(job.capable))
+        free: dict[str, Unit] = {}
+        units: list[rules.FreeUnit] = []
+        for pool in self._job_pools(job):
+            for unit in self.free.get(pool) or ():
+                dept = unit.department
+                here = unit.patch_at(now)
+                x, y = town.centres[here]
+                minutes = unit.travel_min(town, patch, now)
+                free[unit.uid] = unit
+                units.append(
+                    rules.FreeUnit(
+                        unit.uid,
+                        dept,
+                        here,
+                        float(x),
+                        float(y),
+                        minutes,
+                        unit.idle_since_min,
+                        unit.worked_min,
+                        unit.free_seq,
+                    )
+                )
+        if not units:
+            return None
+        job_x, job_y = town.centres[patch]
+        request = rules.DispatchRequest(
+            job.incident_type, patch, float(job_x), float(job_y), job.priority, departments, now, tuple(units)
+        )
+        chosen = self.rule(request)
+        if chosen is None:
+            return None
+        picked = free.get(getattr(chosen, "uid", ""))
+        if picked is None or chosen not in units:
+            raise ValueError(f"dispatch rule {self.rule!r} returned {chosen!r}, not one of the free units it was given")
+        job.travel_min = chosen.travel_min
+        return picked
+
     def _assign(self, unit: Unit, job: Job) -> None:
         del self.free[unit.pool][unit]
         cells = self._cells.get(unit.pool)
@@ -224,6 +276,7 @@ class Dispatcher:
     def release(self, unit: Unit) -> None:
         """A unit finished a job: give it the next job it may do, or mark it free."""
         unit.busy = False
+        unit.worked_min += self.env.now - unit.busy_since_min
         unit.idle_since_min = self.env.now
         if unit.on_duty:
             self._offer(unit)

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.detection import ChannelRequest, check_reports
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.rounds import RouteRounds
 from sim.engine.territory import Town
 from sim.engine.trace import Stage, TraceEvent
+from sim.registry import resolve
 from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
 from sim.scenario.schema import CHANNELS, Scenario
@@ -119,6 +121,7 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
         hours = {name: scenario.channel_hours(itype, name).weekly() for name in CHANNELS[1:]}
         channels = _detect(itype.detection, hours, times, town.sector[patch], coverage, streams.detection)
+        _plugged_channels(itype, k, channels, times, patch, town, hours, streams)
         if town.camera_view is not None:  # the same draws, kept only where a camera sees the patch
             channels[~town.camera_view[patch], CAMERA] = np.inf
         finder_u = streams.detection.random(len(times))
@@ -180,6 +183,29 @@ def _detect(detection, hours_of, times, sector, coverage: PatrolCoverage, rng) -
             at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
         out[:, j] = np.where(fires, at, np.inf)
     return out
+
+
+def _plugged_channels(itype, k: int, out: np.ndarray, times, patch, town: Town, hours_of, streams) -> None:
+    """Replace the column of each channel with a ``draw`` by that draw's reports (:mod:`sim.engine.detection`).
+
+    Each draw has a generator of its own (``channels`` stream, key: type *k*, channel), so the
+    other columns and every other stream are exactly what they are without it.
+    """
+    for j, name in enumerate(CHANNELS[1:], start=1):
+        spec = getattr(itype.detection, name)
+        if spec.draw is None:
+            continue
+        xy = np.asarray(town.centres, dtype=float).reshape(-1, 2)[patch]
+        request = ChannelRequest(
+            name, itype.name, times, patch, xy[:, 0], xy[:, 1], spec.probability, spec.delay_min,
+            dict(spec.options), streams.child("channels", k, j),
+        )  # fmt: skip
+        at = check_reports(spec.draw, resolve("detection_channels", spec.draw).obj(request), times)
+        hours = hours_of[name]
+        fires = np.isfinite(at)
+        if not hours.is_always and fires.any():
+            at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
+        out[:, j] = at
 
 
 @dataclass(eq=False, slots=True)

@@ -456,7 +456,7 @@ class Simulation:
 
     def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
         """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
-        job = Job(capable, state.patch, state.priority, self.env.now, finder)
+        job = Job(capable, state.patch, state.priority, self.env.now, finder, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             assert job.event is not None  # request() gives a waiting job its event
@@ -727,7 +727,7 @@ class Simulation:
             yield ready
         elif ready > env.now:
             yield self._until(ready)
-        job = Job(capable, state.patch, state.priority, env.now, finder)
+        job = Job(capable, state.patch, state.priority, env.now, finder, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             unit = yield job.event
@@ -790,7 +790,7 @@ class Simulation:
     def _extra_visit(self, state: IncidentState, capable: frozenset[str], on_scene_min: float, duplicate: bool):
         """A unit of *capable* goes to the matter and works *on_scene_min*: a duplicate visit or a follow-up."""
         env = self.env
-        job = Job(capable, state.patch, state.priority, env.now)
+        job = Job(capable, state.patch, state.priority, env.now, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             unit = yield job.event

@@ -84,6 +84,13 @@ class Backend:
     def close(self, abort: bool = False) -> None:
         """Release the workers; with *abort*, stop unfinished work at once."""
 
+    def check_code(self, code: dict[str, str]) -> None:
+        """Refuse workers whose code differs from *code* (module -> hash, :func:`sim.registry.code_fingerprint`).
+
+        Serial runs and a process pool run this machine's files; each run checks them again
+        (:func:`sim.experiments.runs.run_task`). A Dask cluster's workers may run other files.
+        """
+
     def __enter__(self):
         """The backend itself, closed at the end of the ``with`` block."""
         return self
@@ -371,6 +378,37 @@ class DaskBackend(Backend):
         finally:
             done.clear()
             self.client.cancel(list(live.values()))
+
+    def check_code(self, code: dict[str, str]) -> None:
+        """Ask every worker for the fingerprint of the modules in *code*; refuse the cluster if one differs.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the workers and the modules whose source differs from this client's.
+        """
+        from sim.registry import code_differences, code_fingerprint
+
+        try:
+            answers = self.client.run(code_fingerprint, list(code))
+        except Exception as err:  # e.g. workers with an older simulator, without sim.registry
+            message = (
+                f"the dask workers could not report their code ({type(err).__name__}: {err}); they may run another "
+                "version of the simulator. Install the same simulator and plug-in modules on the workers and run again"
+            )
+            raise ScenarioError(
+                [Problem("--scheduler" if self.cluster is None else "--backend", None, "", message)]
+            ) from None
+        wrong = {worker: code_differences(code, theirs) for worker, theirs in sorted(answers.items())}
+        wrong = {worker: modules for worker, modules in wrong.items() if modules}
+        if wrong:
+            said = "; ".join(f"{worker}: {', '.join(modules)}" for worker, modules in wrong.items())
+            message = (
+                f"the dask workers run different code than this client (modules whose source differs: {said}); "
+                "results would not be this code's. Install the same simulator and plug-in modules on the "
+                "workers (same files on their PYTHONPATH), restart them, and run again"
+            )
+            raise ScenarioError([Problem("--scheduler" if self.cluster is None else "--backend", None, "", message)])
 
     def close(self, abort: bool = False) -> None:
         """Close the client and any cluster this backend started."""

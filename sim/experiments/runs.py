@@ -37,17 +37,20 @@ from sim.io.provenance import PARQUET_KEY, provenance
 from sim.io.results import FolderLock, clean_temporary, write_atomic
 from sim.io.sweepfile import SUMMARY_STATS, Sweep, column_types, override_text
 from sim.io.text import csv_cell, csv_text
+from sim.registry import code_differences, code_fingerprint
 from sim.scenario.governance import modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.scenario.schema import Scenario
 from sim.stats.metrics import (
     CONFIDENCE,
     Precision,
+    metric_paths,
     metric_value,
     paired_difference,
     summarise,
     summarise_runs,
 )
+from sim.stats.plugins import MetricInput, find_metric, plugin_value
 from sim.stats.summary_types import Summary
 from sim.version import __version__
 
@@ -351,6 +354,8 @@ class RunTask:
     seed: int
     metrics: tuple[str, ...]
     version: str = __version__
+    code: tuple[tuple[str, str], ...] = ()
+    """(module, hash) of the client's code (:attr:`sim.io.sweepfile.Sweep.code`); a worker with other code refuses."""
 
 
 def run_point(
@@ -372,7 +377,8 @@ def run_point(
     mode, seed, replication : str, int, int
         What to run (:func:`run`).
     metrics : sequence of str
-        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`).
+        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`), or metric
+        functions by name (:func:`sim.stats.plugins.find_metric`), resolved here, in the worker.
     parameters, point : dict, int
         Copied into the row: the point's values by key path, and its number.
 
@@ -390,8 +396,9 @@ def run_point(
         if not isinstance(scenario, Scenario):
             scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
         check_memory(scenario)  # fail now, not with a MemoryError after minutes
-        summary = _run_summary(scenario, run(scenario, mode, seed, replication))
-        values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
+        output = run(scenario, mode, seed, replication)
+        summary = _run_summary(scenario, output)
+        values = _metric_values(scenario, output, summary, metrics)
     except Exception as err:
         error = _error_text(err)
     row.update(values)
@@ -400,11 +407,37 @@ def run_point(
     return row
 
 
+def _metric_values(scenario: Scenario, output: RunOutput, summary: dict, metrics: Sequence[str]) -> dict:
+    """Each metric of one run: a summary path's value, or a metric function's (:mod:`sim.stats.plugins`)."""
+    run_input = MetricInput(output, scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min)
+    paths = set(metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments]))
+    values = {}
+    for metric in metrics:
+        found = None if metric in paths else find_metric(metric)  # a summary path first, as the sweep file is read
+        if found is None:
+            values[metric] = _finite_or_none(metric_value(summary, metric))
+        else:
+            values[metric] = plugin_value(*found, run_input)
+    return values
+
+
 def run_task(task: RunTask) -> dict:
-    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers)."""
+    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers).
+
+    A worker whose simulator version or code (``task.code``) differs from the client's runs
+    nothing: the row's error says which.
+    """
+    refused = None
     if task.version != __version__:
+        refused = f"worker runs sim {__version__}, the sweep needs {task.version}"
+    elif task.code:
+        expected = dict(task.code)
+        differs = code_differences(expected, code_fingerprint(expected))
+        if differs:
+            refused = f"worker's code differs from the client's in: {', '.join(differs)}"
+    if refused:
         row = run_point({}, task.mode, task.seed, task.replication, (), task.parameters, task.point)
-        row.update(dict.fromkeys(task.metrics), error=f"worker runs sim {__version__}, the sweep needs {task.version}")
+        row.update(dict.fromkeys(task.metrics), error=refused)
         return row
     return run_point(
         task.scenario, task.mode, task.seed, task.replication, task.metrics, task.parameters, task.point, task.overrides
@@ -653,6 +686,7 @@ def _check_same(old: dict, sweep: Sweep, manifest: Path) -> None:
     parts = (
         ("sweep", "the sweep (parameters, modes, replications, seed, metrics or stopping)"),
         ("scenario", "the scenario"),
+        ("code", "the code (the sim package or a plugged-in module)"),
     )
     changed = [what for key, what in parts if (old.get("hashes") or {}).get(key) != new["hashes"][key]]
     if old.get("sim_version") != __version__:
@@ -836,6 +870,7 @@ def _run_sweep(
         if needed:
             with open_backend(backend, workers, scheduler, tasks=len(needed)) as pool:
                 description = pool.describe()
+                pool.check_code(sweep.code)
                 with _progress_bar(sweep, len(done), progress) as bar:  # after the workers started: no thread at fork
                     while needed:
                         _run_round(sweep, needed, done, pool, store, bar)
@@ -889,6 +924,7 @@ def _task(sweep: Sweep, point: int, mode: str, replication: int) -> RunTask:
         replication=replication,
         seed=sweep.seed,
         metrics=tuple(sweep.metrics),
+        code=tuple(sorted(sweep.code.items())),
     )
 
 

@@ -12,7 +12,7 @@ strictly: every problem names the file, the line, the key path and what was expe
     design: factorial                    # factorial (every combination), lhs or sobol
     modes: [fragmented, unified]         # default: every mode of the scenario
     replications: 5
-    metrics: [response_min.median, within_target]
+    metrics: [response_min.median, within_target, share_over_60]   # summary paths or metric functions
     out: results/team_size
 
 With ``design: lhs`` or ``design: sobol`` (:mod:`scipy.stats.qmc`), ``samples`` points are drawn
@@ -22,7 +22,9 @@ each point until the confidence interval of one metric is narrow enough (:class:
 
 :func:`load_sweep` returns a :class:`Sweep`: the resolved scenario data, the expanded points
 and a fingerprint (hash) of everything that determines the results, which a resumed sweep must
-match.
+match: the design, the resolved scenario, the simulator version and the code (``code``: a hash of
+the ``sim`` package and of every module that defines a plugged-in dispatch rule or metric,
+:func:`sim.registry.code_fingerprint`).
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ from sim.io.loader import (
 )
 from sim.io.provenance import provenance
 from sim.io.results import folder_problem
+from sim.registry import Plugin, PluginError, code_fingerprint, modules_of, names, resolve
 from sim.scenario.governance import modes_of
 from sim.stats.metrics import Precision, metric_paths
+from sim.stats.plugins import find_metric
 from sim.version import __version__
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
@@ -153,6 +157,8 @@ class Sweep:
     description: str = ""
     integer_parameters: tuple[str, ...] = ()
     """The ``{low, high}`` parameters drawn as whole numbers (``integer: true``, or a whole-number field)."""
+    code: dict = field(default_factory=dict)
+    """Module -> SHA-256 of its source: ``sim`` and the modules of the plug-ins used (:func:`sim.registry.code_fingerprint`)."""
 
     def overrides(self, point: int | dict) -> tuple[str, ...]:
         """The ``key.path=value`` overrides of point number *point* (or of a mapping of values)."""
@@ -182,11 +188,12 @@ class Sweep:
         """``hash`` of everything that determines the results, and ``hashes`` of its parts.
 
         The parts are the design (``sweep``: points, modes, replications, seed, metrics,
-        stopping) and the resolved scenario (``scenario``: every value, defaults filled in); the
-        simulator version is part of ``hash`` too.
+        stopping), the resolved scenario (``scenario``: every value, defaults filled in) and the
+        code (``code``: the source of ``sim`` and of the plug-ins' modules); the simulator
+        version is part of ``hash`` too.
         """
-        hashes = {"sweep": _hash(self.design_record()), "scenario": _hash(self.resolved)}
-        return {"hash": _hash([hashes["sweep"], hashes["scenario"], __version__]), "hashes": hashes}
+        hashes = {"sweep": _hash(self.design_record()), "scenario": _hash(self.resolved), "code": _hash(self.code)}
+        return {"hash": _hash([hashes["sweep"], hashes["scenario"], hashes["code"], __version__]), "hashes": hashes}
 
     def manifest(self) -> dict:
         """The content of ``sweep.json``: what was run, from what, its fingerprint, and its provenance.
@@ -202,6 +209,7 @@ class Sweep:
             **self.fingerprint(),
             "source": self.source,
             "scenario_source": self.scenario_source,
+            "code": dict(self.code),
             "sweep_spec": self.design_record(),
             "scenario": self.scenario,
             "provenance": provenance(self.seed),
@@ -317,7 +325,23 @@ def sweep_from_dict(
         stopping=stopping,
         description=spec.description,
         integer_parameters=tuple(path for path, p in parameters.items() if p.low is not None and p.integer),
+        code=code_fingerprint(modules_of(_plugins_used(resolved, parameters, metrics))),
     )
+
+
+def _plugins_used(scenario, parameters: dict, metrics: list[str]) -> list[Plugin]:
+    """The plug-ins a sweep uses: dispatch rules (its modes', its parameters' values), channel draws, metric functions."""
+    rules = {spec.dispatch for spec in scenario.governance.modes.values() if spec.dispatch}
+    for path, parameter in parameters.items():
+        if path.split(".")[-1] == "dispatch":
+            rules.update(v for v in parameter.values or () if isinstance(v, str))
+    used = [resolve("dispatch_rules", rule) for rule in sorted(rules)]
+    draws = {
+        getattr(t.detection, c).draw for t in scenario.incident_types for c in ("grid_worker", "hotline", "camera")
+    }
+    used += [resolve("detection_channels", draw) for draw in sorted(d for d in draws if d)]
+    found = (find_metric(metric) for metric in metrics)
+    return used + [hit[0] for hit in found if hit is not None]
 
 
 class _Checker:
@@ -500,12 +524,14 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
     known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
     metrics = list(dict.fromkeys(spec.metrics))
     for i, metric in enumerate(spec.metrics):
-        if metric not in known:
-            check.add(("metrics", i), _metric_message(metric, known))
+        problem = _metric_problem(metric, known)
+        if problem:
+            check.add(("metrics", i), problem)
     if spec.stopping is None:
         return metrics, None
-    if spec.stopping.metric not in known:
-        check.add(("stopping", "metric"), _metric_message(spec.stopping.metric, known))
+    problem = _metric_problem(spec.stopping.metric, known)
+    if problem:
+        check.add(("stopping", "metric"), problem)
     elif spec.stopping.metric not in metrics:
         metrics.append(spec.stopping.metric)
     if spec.stopping.max_replications < spec.replications:
@@ -514,9 +540,24 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
             f"expected at least replications ({spec.replications}); got {spec.stopping.max_replications}",
         )
     if spec.replications < 2:
-        check.add(("replications",), "with stopping, expected at least 2 (an interval needs two replications); got 1")
+        check.add(
+            ("replications",),
+            "with stopping, expected at least 2 (replications are added until the interval, from 3, is narrow enough); got 1",
+        )
     stopping = Precision(**spec.stopping.model_dump())
     return metrics, stopping
+
+
+def _metric_problem(metric: str, known: list[str]) -> str | None:
+    """Why *metric* is neither a path into the summary nor a metric function (:mod:`sim.stats.plugins`), or None."""
+    if metric in known:
+        return None
+    try:
+        if find_metric(metric) is not None:
+            return None
+    except PluginError as err:
+        return str(err)
+    return _metric_message(metric, [*known, *names("metrics")])
 
 
 def _metric_message(metric: str, known: list[str]) -> str:
@@ -524,7 +565,8 @@ def _metric_message(metric: str, known: list[str]) -> str:
     hint = (
         f"did you mean '{close}'?"
         if close
-        else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90"
+        else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90, share_over_60, "
+        "or a function 'module:function'"
     )
     return f"unknown metric '{metric}'; {hint}"
 

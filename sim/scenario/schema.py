@@ -724,6 +724,17 @@ class Department(_Model):
 # --------------------------------------------------------------------------- incidents
 
 
+def _check_channel_draw(name: str) -> str:
+    """A registered detection channel or an importable ``module:function`` (:mod:`sim.registry`)."""
+    from sim.registry import PluginError, resolve
+
+    try:
+        resolve("detection_channels", name)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
+    return name
+
+
 class ChannelSpec(_Model):
     """A detection channel other than patrols: grid worker, hotline, camera."""
 
@@ -734,6 +745,15 @@ class ChannelSpec(_Model):
         description="when the people behind the channel work; a report falling outside waits for them to come on duty. "
         "Default: grid_worker works the grid workers' hours (grid_management.hours, else daily 08:00-20:00); "
         "hotline and camera 24 h (a camera's reports are read in the camera room: give its hours if not watched 24 h)",
+    )
+    draw: Annotated[str, AfterValidator(_check_channel_draw)] | None = Field(
+        None,
+        description="who decides when the channel reports: unset, probability then delay_min from the shared "
+        "detection stream; or a detection channel by name ('delayed': the same law from a stream of its own) or "
+        "dotted path 'module:function' (see sim.engine.detection)",
+    )
+    options: dict[str, float | int | str | bool] = Field(
+        {}, description="values passed to the draw named in draw (its own parameters)"
     )
 
 
@@ -903,6 +923,17 @@ class AuthoritySpec(_Model):
     )
 
 
+def _check_dispatch_rule(name: str) -> str:
+    """A registered dispatch rule or an importable ``module:function`` (:mod:`sim.registry`)."""
+    from sim.registry import PluginError, resolve
+
+    try:
+        resolve("dispatch_rules", name)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
+    return name
+
+
 class ModeSpec(_Model):
     """A way of working: values of the four levers. Unset levers come from ``based_on``."""
 
@@ -913,8 +944,11 @@ class ModeSpec(_Model):
     information: Literal["referral", "instant"] | None = Field(
         None, description="'referral': through office-hours desks; 'instant': a shared channel to a 24 h centre"
     )
-    dispatch: Literal["own_queue", "nearest"] | None = Field(
-        None, description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit"
+    dispatch: Annotated[str, AfterValidator(_check_dispatch_rule)] | None = Field(
+        None,
+        description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit; "
+        "'least_loaded': the free capable unit with the least work so far, then nearest; or another registered "
+        "dispatch rule, or a dotted path 'module:function' (see sim.engine.rules)",
     )
     coordination: Literal["sequential", "concurrent"] | None = Field(
         None, description="multi-department matters: one department after another, or all at once"

@@ -237,9 +237,10 @@ def paired_difference(baseline: Sequence, other: Sequence, confidence: float = C
     """Mean of ``other - baseline`` over paired replications, its t-interval and a paired t-test.
 
     Pairs where either value is missing are dropped. Returns ``n``, ``mean_difference``,
-    ``ci_low``, ``ci_high`` and ``p_value`` (two-sided, :func:`scipy.stats.ttest_rel`); a
-    statistic that cannot be computed (fewer than two pairs, or a test of differences that never
-    vary) is None.
+    ``ci_low``, ``ci_high`` and ``p_value`` (two-sided, :func:`scipy.stats.ttest_rel`). The interval
+    and the test are one rule (Student's t on the differences) and come together, from
+    :data:`MIN_INTERVAL_REPLICATIONS` pairs; a statistic that cannot be computed (fewer pairs, or a
+    test of differences that never vary) is None.
     """
     pairs = [(float(a), float(b)) for a, b in zip(baseline, other) if _is_number(a) and _is_number(b)]
     out = {"n": len(pairs), "mean_difference": None, "ci_low": None, "ci_high": None, "p_value": None}
@@ -251,7 +252,7 @@ def paired_difference(baseline: Sequence, other: Sequence, confidence: float = C
     interval = t_interval(differences, confidence)
     if interval is not None:
         out["ci_low"], out["ci_high"] = interval
-    if len(pairs) >= 2 and np.ptp(differences) > 0:
+    if len(pairs) >= MIN_INTERVAL_REPLICATIONS and np.ptp(differences) > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             p_value = float(stats.ttest_rel(alt, base).pvalue)

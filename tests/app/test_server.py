@@ -155,3 +155,16 @@ def test_a_queued_run_cancelled_never_starts(tmp_path):
         call(url + "/api/cancel", {"job": a["job"]})
         assert wait_for(url, c["job"])["state"] == "done"
         assert not jobs.get(b["job"]).launched and jobs.get(b["job"]).state == "cancelled"
+
+
+def test_an_upload_may_name_registered_plugins_but_no_dotted_path(app_url):
+    """A dotted path would import any module on the server: an uploaded file may use registered names only."""
+    text = (SCENARIOS / "classroom.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n"
+    mode = "governance:\n  modes:\n    balanced: {based_on: unified, dispatch: %s}\n"
+    status, answer = call(app_url + "/api/upload", {"name": "path.yaml", "text": text + mode % "'os:getcwd'"})
+    assert status == 400
+    problem = answer["problems"][0]
+    assert problem["path"] == "governance.modes.balanced.dispatch"
+    assert "a dotted path is not accepted here" in problem["text"] and "least_loaded" in problem["text"]
+    status, answer = call(app_url + "/api/upload", {"name": "named.yaml", "text": text + mode % "least_loaded"})
+    assert status == 200 and answer["id"].startswith("upload:")
