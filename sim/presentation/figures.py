@@ -1855,11 +1855,19 @@ def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> 
     _label_waterfall(ax, [start, *(top - bottom for _, bottom, top, _, _ in steps), end], tops)
     base = table["metric"]
     ax.set_xticks(
-        range(last + 1), [table["low"], *(label for label, *_ in steps), table["high"]], rotation=20, ha="right"
+        range(last + 1),
+        [figure_mode(table["low"]), *(label for label, *_ in steps), figure_mode(table["high"])],
+        rotation=20,
+        ha="right",
     )
     ax.set_ylabel(_metric_label(base))
     ax.set_ylim(0, 1.12 * max(t for t in tops if math.isfinite(t)))
-    ax.set_title(f"{_metric_name(base)}: {table['low']} to {table['high']}, lever by lever", fontsize=11)
+    ax.set_title(
+        _("{metric}: {low} to {high}, lever by lever").format(
+            metric=_metric_name(base), low=figure_mode(table["low"]), high=figure_mode(table["high"])
+        ),
+        fontsize=11,
+    )
     ax.grid(True, axis="y", alpha=0.3)
     if legend:
         ax.legend(handles=waterfall_handles(table["low"], table.get("confidence", 0.95)), fontsize=8, loc="upper right")
@@ -1877,8 +1885,8 @@ def _label_waterfall(ax: Axes, values: list[float], tops: list[float]) -> None:
 def waterfall_handles(low: str, confidence: float = 0.95) -> list:
     """Legend entries of a waterfall."""
     return [
-        Patch(color=_STEP_COLOURS["down"], label="lever's Shapley share: lowers it"),
-        Patch(color=_STEP_COLOURS["up"], label="lever's Shapley share: raises it"),
+        Patch(color=_STEP_COLOURS["down"], label=_("lever's Shapley share: lowers it")),
+        Patch(color=_STEP_COLOURS["up"], label=_("lever's Shapley share: raises it")),
         Line2D(
             [],
             [],
@@ -1886,10 +1894,18 @@ def waterfall_handles(low: str, confidence: float = 0.95) -> list:
             linestyle="",
             markerfacecolor="white",
             markeredgecolor="black",
-            label=f"lever switched alone on {low}",
+            label=_("lever switched alone on {mode}").format(mode=figure_mode(low)),
         ),
-        Line2D([], [], marker="v", linestyle="", color="black", label="lever switched last"),
-        Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label=f"{100 * confidence:g}% interval"),
+        Line2D([], [], marker="v", linestyle="", color="black", label=_("lever switched last")),
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="|",
+            linestyle="",
+            markersize=10,
+            label=_("{level}% interval").format(level=f"{100 * confidence:g}"),
+        ),
     ]
 
 
@@ -1911,7 +1927,9 @@ def figure_waterfall(decomposition: dict, metrics: Sequence[str] | None = None) 
         fontsize=9,
     )
     fig.suptitle(
-        f"{decomposition['scenario']}: which lever buys how much ({decomposition['replications']} replications, common random numbers)",
+        _("{scenario}: which lever buys how much ({n} replications, common random numbers)").format(
+            scenario=decomposition["scenario"], n=decomposition["replications"]
+        ),
         fontsize=12,
     )
     return fig
@@ -2079,8 +2097,14 @@ def plot_staffing(data: dict, ax: Axes | None = None) -> Axes:
         if result["answer"] is not None:
             at = next(i for i, t in enumerate(trials) if t["units"] == result["answer"])
             ax.plot([x[at]], [mean[at]], marker="*", ms=16, color=colour, mec="black", mew=0.6, ls="none")
-    ax.axhline(target["value"], color="black", ls="--", lw=1, label=f"target: {target['text'] or target['metric']}")
-    ax.set_xlabel("units of the team (people = units x crew)")
+    ax.axhline(
+        target["value"],
+        color="black",
+        ls="--",
+        lw=1,
+        label=_("target: {target}").format(target=target["text"] or target["metric"]),
+    )
+    ax.set_xlabel(_("units of the team (people = units x crew)"))
     ax.set_ylabel(_metric_label(target["metric"]))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -2089,16 +2113,27 @@ def plot_staffing(data: dict, ax: Axes | None = None) -> Axes:
 
 def _staffing_label(result: dict) -> str:
     if result["answer"] is None:
-        return f"{result['mode']}: not shown to meet it up to {result['searched'][1]} units"
-    return f"{result['mode']}: {result['answer']} units = {result['answer_people']} people (star)"
+        return _("{mode}: not shown to meet it up to {units} units").format(
+            mode=figure_mode(result["mode"]), units=result["searched"][1]
+        )
+    return _("{mode}: {units} units = {people} people (star)").format(
+        mode=figure_mode(result["mode"]), units=result["answer"], people=result["answer_people"]
+    )
 
 
 def figure_staffing(data: dict) -> Figure:
     """The staffing search of ``staffing.json`` as one figure (:func:`plot_staffing`)."""
     fig = _figure(8, 5)
     plot_staffing(data, ax=fig.add_subplot())
-    departments = ", ".join(data["results"][0]["departments"])
+    departments = (
+        "、".join(figure_term(d) for d in data["results"][0]["departments"])
+        if figure_language() == "zh"
+        else ", ".join(data["results"][0]["departments"])
+    )
     fig.suptitle(
-        f"{data['scenario']}: how many units of {departments}; mean and interval over replications", fontsize=11
+        _("{scenario}: how many units of {departments}; mean and interval over replications").format(
+            scenario=data["scenario"], departments=departments
+        ),
+        fontsize=11,
     )
     return fig

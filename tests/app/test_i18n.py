@@ -228,3 +228,71 @@ def test_sensitivity_bars_in_chinese_from_the_sensitivity_command(tmp_path, save
     assert "工作方式：联合" in text  # the panel's title
     assert "Morris 基本效应（指标的单位）" in text and "mu*（95%区间）" in text and "恰为 0" in text
     assert "Morris elementary effect" not in text
+
+
+def _texts(fig) -> str:
+    from matplotlib.text import Text
+
+    return "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_text())
+
+
+_STAT = {"mean": 600.0, "ci_low": 550.0, "ci_high": 650.0}
+
+
+def _waterfall_data() -> dict:
+    shares = [
+        {
+            "lever": lever,
+            "shapley": {"mean": -100.0, "ci_low": -120.0, "ci_high": -80.0},
+            "alone": {"mean": -90.0},
+            "last": {"mean": -110.0},
+        }
+        for lever in ("authority", "information", "dispatch", "coordination")
+    ]
+    table = {
+        "metric": "response_min.median",
+        "low": "fragmented",
+        "high": "unified",
+        "from": _STAT,
+        "to": {"mean": 200.0, "ci_low": 180.0, "ci_high": 220.0},
+        "shares": shares,
+        "confidence": 0.95,
+    }
+    return {
+        "scenario": "classroom",
+        "from": "fragmented",
+        "replications": 5,
+        "confidence": 0.95,
+        "metrics": {"response_min.median": table},
+    }
+
+
+def _staffing_data() -> dict:
+    target = {"metric": "response_min.median", "value": 30.0, "text": "median response <= 30 min"}
+    trials = [{"units": u, "mean": 60.0 / u, "ci_low": 50.0 / u, "ci_high": 70.0 / u} for u in (1, 2, 3)]
+    result = {"mode": "joint", "trials": trials, "answer": 3, "answer_people": 6, "target": target, "searched": [1, 3]}
+    return {"scenario": "classroom", "target": target, "results": [{**result, "departments": ["sanitation"]}]}
+
+
+def test_waterfall_and_staffing_figures_in_chinese():
+    """The decomposition's waterfall and the staffing curve speak Chinese too, lever names included."""
+    from sim.presentation import figures
+    from sim.presentation.i18n import use_language
+
+    assert i18n.cjk_font() is not None, "install Debian's fonts-noto-cjk (.ci/run does)"
+    with use_language("zh"):
+        waterfall = _texts(figures.figure_waterfall(_waterfall_data()))
+        staffing = _texts(figures.figure_staffing(_staffing_data()))
+    assert "各改革杠杆各贡献多少" in waterfall and "逐项改革杠杆" in waterfall
+    assert "执法权限" in waterfall and "信息渠道" in waterfall and "分散" in waterfall and "统一" in waterfall
+    assert "只在分散上单独切换该杠杆" in waterfall and "95% 区间" in waterfall
+    assert "lever" not in waterfall
+    assert (
+        "需要多少组" in staffing
+        and "队伍的组数" in staffing
+        and "目标：" in staffing
+        and "联合：3 组 = 6 人" in staffing
+    )
+    assert "units" not in staffing
+    english = _texts(figures.figure_waterfall(_waterfall_data()))
+    assert "which lever buys how much" in english and not _has_chinese(english)
