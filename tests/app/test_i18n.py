@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import gettext
 import io
-from pathlib import Path
 
 import matplotlib
 import pytest
@@ -163,14 +162,15 @@ def saved_figures(monkeypatch):
     from sim.presentation import files
 
     seen: dict[str, str] = {}
-    save = files._save_atomic
+    save = files.save_figures
 
-    def keep(fig, path, fmt, dpi):
-        save(fig, path, fmt, dpi)
-        if fmt == "png":
-            seen[Path(path).name] = _texts(fig)
+    def keep(figures, folder, formats=files.FORMATS, **options):
+        paths = save(figures, folder, formats, **options)
+        if "png" in formats:
+            seen.update({f"{stem}.png": _texts(fig) for stem, fig in figures.items()})
+        return paths
 
-    monkeypatch.setattr(files, "_save_atomic", keep)
+    monkeypatch.setattr(files, "save_figures", keep)
     return seen
 
 
@@ -228,12 +228,6 @@ def test_sensitivity_bars_in_chinese_from_the_sensitivity_command(tmp_path, save
     assert "工作方式：联合" in text  # the panel's title
     assert "Morris 基本效应（指标的单位）" in text and "mu*（95%区间）" in text and "恰为 0" in text
     assert "Morris elementary effect" not in text
-
-
-def _texts(fig) -> str:
-    from matplotlib.text import Text
-
-    return "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_text())
 
 
 _STAT = {"mean": 600.0, "ci_low": 550.0, "ci_high": 650.0}
