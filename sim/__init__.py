@@ -41,6 +41,10 @@ _WHERE = {
     "load_sweep_results": "sim.io.sweepfile",
     "summary_frame": "sim.stats.frames",
     "provenance": "sim.io.provenance",
+    "DispatchRequest": "sim.engine.rules",
+    "FreeUnit": "sim.engine.rules",
+    "ChannelRequest": "sim.engine.detection",
+    "MetricInput": "sim.stats.plugins",
 }
 
 __all__ = [
@@ -66,11 +70,17 @@ __all__ = [
     "load_sweep_results",
     "summary_frame",
     "provenance",
+    "DispatchRequest",
+    "FreeUnit",
+    "ChannelRequest",
+    "MetricInput",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sim.engine.detection import ChannelRequest
     from sim.engine.model import RunOutput
     from sim.engine.records import IncidentRecord, JobRecord
+    from sim.engine.rules import DispatchRequest, FreeUnit
     from sim.errors import ScenarioError
     from sim.experiments.runs import (
         Comparison,
@@ -86,6 +96,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sim.scenario.schema import Scenario
     from sim.stats.frames import summary_frame
     from sim.stats.metrics import Precision
+    from sim.stats.plugins import MetricInput
     from sim.stats.summary_types import ModeSummary, Summary
 
 

@@ -48,6 +48,10 @@ def test_public_names():
         "load_sweep_results",
         "summary_frame",
         "provenance",
+        "DispatchRequest",
+        "FreeUnit",
+        "ChannelRequest",
+        "MetricInput",
     }
     for name in sim.__all__:
         assert getattr(sim, name) is not None
