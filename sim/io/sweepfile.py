@@ -604,10 +604,7 @@ class _Parameter:
             if self.log:
                 return int(min(high, max(low, round(math.exp(math.log(low) + u * (math.log(high) - math.log(low)))))))
             return int(min(high, low + int(u * (high - low + 1))))
-        if self.log:
-            value = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
-        else:
-            value = lo + u * (hi - lo)
+        value = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))) if self.log else lo + u * (hi - lo)
         return float(f"{value:.6g}")
 
 
