@@ -57,7 +57,7 @@ DEFAULT_SCENARIO = "anhai_garbage.yaml"
 
 def static_text(name: str) -> str:
     """A file of the page, from the installed package."""
-    return resources.files("sim.app").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("sim.app").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 class App:

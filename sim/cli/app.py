@@ -70,6 +70,7 @@ def _cmd_app(args) -> int:
         app.jobs.close()
         raise user_error("--port", f"cannot listen on {args.host}:{args.port} ({err.strerror or err})") from None
     host, port = server.server_address[:2]
+    assert isinstance(host, str)  # an AF_INET(6) server's address: (host, port, ...), never a bytes path
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
     print(f"the app is at {url} (Ctrl-C to stop)", flush=True)
     app.jobs.warm_up()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sim.cli.common import (
     check_counts,
@@ -205,8 +206,8 @@ def _not_reached(stats) -> str:
     return f"{stats['not_reached']:,} ({_share(stats['share_not_reached'])})"
 
 
-def format_summary(summary: dict) -> str:
-    """The side-by-side table printed by ``run`` and ``compare``."""
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """The side-by-side table printed by ``run`` and ``compare`` (*summary*: a :class:`~sim.stats.summary_types.Summary`)."""
     modes = summary["modes"]
     names = list(modes)
     first = names[0]

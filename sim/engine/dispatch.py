@@ -467,7 +467,7 @@ class _Bucket:
 
     __slots__ = ("heap", "live")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.live: dict[Unit, int] = {}
         self.heap: list[tuple[int, Unit]] = []
 

@@ -109,7 +109,7 @@ class SerialBackend(Backend):
 
     name = "serial"
 
-    def imap(self, fn, tasks):
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(task))`` for each task in turn."""
         for index, task in enumerate(tasks):
             yield index, fn(task)
@@ -224,7 +224,7 @@ class ProcessBackend(Backend):
                 int
             ).result()  # a fork pool starts every worker at its first task: now, while single-threaded
 
-    def imap(self, fn, tasks):
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(task))`` as tasks finish.
 
         A worker that dies (killed, out of memory) breaks the whole pool: the results that had
@@ -236,11 +236,13 @@ class ProcessBackend(Backend):
             if not pending:
                 return
             self.start()
+            executor = self.executor
+            assert executor is not None  # start() made it
             futures: dict = {}
             yielded: set[int] = set()
             try:
                 for index in pending:  # a worker may die, and break the pool, while the rest is submitted
-                    futures[self.executor.submit(fn, tasks[index])] = index
+                    futures[executor.submit(fn, tasks[index])] = index
                 for future in as_completed(futures):
                     result = future.result()
                     yielded.add(futures[future])
@@ -336,7 +338,7 @@ class DaskBackend(Backend):
         self.workers = len(self.client.scheduler_info().get("workers", {})) or (workers or 0)
         self.where = scheduler or "a local cluster"
 
-    def imap(self, fn, tasks):
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(task))`` as tasks finish, each result fetched as soon as its task is done.
 
         A worker that dies takes its running task, and maybe finished results not yet fetched,

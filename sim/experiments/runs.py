@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from sim.engine.model import RunOutput, Simulation
 from sim.engine.rng import replication_seed
@@ -51,7 +52,7 @@ from sim.stats.metrics import (
     summarise_runs,
 )
 from sim.stats.plugins import MetricInput, find_metric, plugin_value
-from sim.stats.summary_types import Summary
+from sim.stats.summary_types import ModeSummary, PairedDifference, PairedReport, Summary
 from sim.version import __version__
 
 __all__ = [
@@ -210,7 +211,7 @@ def compare(
     base = scenario.seed if seed is None else seed
     started = time.perf_counter()
     outputs: dict[str, list[RunOutput]] = {m: [] for m in names}
-    per_rep: dict[str, list[dict]] = {m: [] for m in names}
+    per_rep: dict[str, list[ModeSummary]] = {m: [] for m in names}
     wanted = max(replications, 2) if precision else replications
     while True:
         for m in names:
@@ -237,7 +238,7 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
+def _run_summary(scenario: Scenario, output: RunOutput) -> ModeSummary:
     """The summary of one run alone (what a replication contributes to paired comparisons)."""
     types = [t.name for t in scenario.incident_types]
     return summarise(
@@ -260,7 +261,7 @@ def type_deadlines(scenario: Scenario) -> dict[str, float | None]:
     return {t.name: scenario.deadline_for(t.name) for t in scenario.incident_types}
 
 
-def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:
+def _precise(rule: Precision, per_rep: dict[str, list[ModeSummary]]) -> bool:
     return all(rule.reached([metric_value(s, rule.metric) for s in summaries]) for summaries in per_rep.values())
 
 
@@ -275,7 +276,7 @@ def build_summary(
     seed: int,
     replications: int,
     outputs: dict[str, list[RunOutput]],
-    per_rep: dict[str, list[dict]] | None = None,
+    per_rep: dict[str, list[ModeSummary]] | None = None,
     precision: Precision | None = None,
 ) -> Summary:
     """The ``summary.json`` contract: scenario, seed, version and per-mode statistics.
@@ -310,7 +311,7 @@ def build_summary(
     return summary
 
 
-def _paired(metrics: list[str], per_rep: dict[str, list[dict]]) -> dict:
+def _paired(metrics: list[str], per_rep: dict[str, list[ModeSummary]]) -> PairedReport:
     names = list(per_rep)
     baseline = names[0]
 
@@ -322,17 +323,23 @@ def _paired(metrics: list[str], per_rep: dict[str, list[dict]]) -> dict:
         "confidence": CONFIDENCE,
         "test": "paired t-test on replication values (scipy.stats.ttest_rel), other mode minus baseline",
         "modes": {
-            m: {metric: paired_difference(values(baseline, metric), values(m, metric)) for metric in metrics}
+            m: {
+                # paired_difference is annotated as returning a plain dict; it returns a PairedDifference
+                metric: cast(PairedDifference, paired_difference(values(baseline, metric), values(m, metric)))
+                for metric in metrics
+            }
             for m in names[1:]
         },
     }
 
 
-def _precision_report(rule: Precision, per_rep: dict[str, list[dict]]) -> dict:
+def _precision_report(rule: Precision, per_rep: dict[str, list[ModeSummary]]) -> dict:
     from sim.stats.metrics import relative_half_width
 
     reached = {
-        m: relative_half_width([metric_value(s, rule.metric) for s in sums], rule.confidence)
+        m: relative_half_width(  # None (a statistic of nothing) is dropped by t_interval anyway
+            [v for v in (metric_value(s, rule.metric) for s in sums) if v is not None], rule.confidence
+        )
         for m, sums in per_rep.items()
     }
     return {**rule.as_dict(), "relative_half_width_reached": reached, "reached": _precise(rule, per_rep)}
@@ -407,7 +414,7 @@ def run_point(
     return row
 
 
-def _metric_values(scenario: Scenario, output: RunOutput, summary: dict, metrics: Sequence[str]) -> dict:
+def _metric_values(scenario: Scenario, output: RunOutput, summary: ModeSummary, metrics: Sequence[str]) -> dict:
     """Each metric of one run: a summary path's value, or a metric function's (:mod:`sim.stats.plugins`)."""
     run_input = MetricInput(output, scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min)
     paths = set(metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments]))
@@ -562,7 +569,7 @@ class RunStore:
         A file that fails a check is removed and listed in :attr:`damaged` with the reason; its
         run, if the sweep has it, is then redone.
         """
-        done = {}
+        done: dict[tuple, dict] = {}
         self.damaged = []
         fingerprint = sweep.fingerprint()["hash"]
         for path in self._run_files():
@@ -570,6 +577,7 @@ class RunStore:
             if problem is None and key in done:
                 problem = "a second file for the same run"
             if problem is None:
+                assert key is not None and row is not None  # check() gives a key and a row, or a problem
                 done[key] = row
                 continue
             self.damaged.append((path, problem))
@@ -588,7 +596,10 @@ class RunStore:
         ``error`` is null or text.
         """
         fingerprint = fingerprint or sweep.fingerprint()["hash"]
-        point, mode_index, replication = map(int, RUN_FILE.fullmatch(path.name).groups())
+        named = RUN_FILE.fullmatch(path.name)
+        if named is None:
+            return None, None, f"not a run file's name: {path.name}"
+        point, mode_index, replication = map(int, named.groups())
         limit = sweep.stopping.max_replications if sweep.stopping else sweep.replications
         if not (point < len(sweep.points) and mode_index < len(sweep.modes) and replication < limit):
             return None, None, f"not a run of this sweep (point {point}, mode {mode_index}, replication {replication})"
@@ -653,7 +664,13 @@ def _row_problem(sweep: Sweep, row: dict, point: int, mode: str, replication: in
     if sorted(row) != sorted(keys):
         missing, extra = sorted(set(keys) - set(row)), sorted(set(row) - set(keys))
         return "keys " + "; ".join(
-            filter(None, [missing and f"missing: {', '.join(missing)}", extra and f"not expected: {', '.join(extra)}"])
+            filter(
+                None,
+                [
+                    f"missing: {', '.join(missing)}" if missing else None,
+                    f"not expected: {', '.join(extra)}" if extra else None,
+                ],
+            )
         )
     if (row["point"], row["mode"], row["replication"]) != (point, mode, replication) or not (
         type(row["point"]) is type(row["replication"]) is int
@@ -946,7 +963,7 @@ def _replications_wanted(sweep: Sweep, point: int, done: dict) -> int:
         rows = [done.get((point, m, r)) for m in sweep.modes for r in range(count)]
         if any(row is None for row in rows):
             return count
-        if count >= rule.max_replications or any(row["error"] for row in rows):
+        if count >= rule.max_replications or any(row["error"] for row in rows if row is not None):
             return count
         if all(rule.reached([done[(point, m, r)][rule.metric] for r in range(count)]) for m in sweep.modes):
             return count
@@ -968,7 +985,7 @@ def _progress_bar(sweep: Sweep, done: int, progress: bool | None):
         dynamic_ncols=True,
         mininterval=0.5,
     )
-    bar.failed = 0
+    bar.failed = 0  # type: ignore[attr-defined]  # our own count of failed runs, kept on tqdm's bar for its postfix
     return bar
 
 

@@ -134,20 +134,20 @@ def resolve(data: dict, source: str, lines: dict) -> tuple[dict, Any, list[Probl
     if not isinstance(travel, dict):
         return data, None, problems
     try:
-        spec = Travel.model_validate(travel)
+        route_spec = Travel.model_validate(travel)
     except ValidationError:
         return data, None, problems
-    key = "roads" if spec.roads is not None else "matrix"
-    spec = spec.model_copy(update={key: str(_absolute(getattr(spec, key), folder))})
-    data["travel"] = {**travel, key: getattr(spec, key)}
+    key = "roads" if route_spec.roads is not None else "matrix"
+    route_spec = route_spec.model_copy(update={key: str(_absolute(getattr(route_spec, key), folder))})
+    data["travel"] = {**travel, key: getattr(route_spec, key)}
     names, xy = _patches_of(data, read)
     if names is None:
         return data, None, problems
     try:
-        if spec.matrix is not None:
-            table = matrix_table(spec, names)
+        if route_spec.matrix is not None:
+            table = matrix_table(route_spec, names)
         else:
-            table = _cached_road_table(spec, names, xy, read["frame"] if read else None)
+            table = _cached_road_table(route_spec, names, xy, read["frame"] if read else None)
     except _Fail as err:
         return data, None, [problem(("travel",) + err.path, err.message)]
     return data, table, problems
@@ -1136,9 +1136,9 @@ def _roads_from_graphml(spec, frame) -> _Roads:
             length_km.append(float(np.hypot(*(xy[i] - xy[j]))))
         highway = str(data.get("highway", "")).strip("[]'\" ").split("'")[0].split(",")[0]
         classes.append(highway)
-    u, v = np.array(u, dtype=int), np.array(v, dtype=int)
-    oneway = [1 if graph.is_directed() else 0] * len(u)
-    tail, head, minutes = _directed(u, v, np.array(length_km, dtype=float), classes, oneway, spec)
+    tails, heads = np.array(u, dtype=int), np.array(v, dtype=int)
+    oneway = [1 if graph.is_directed() else 0] * len(tails)
+    tail, head, minutes = _directed(tails, heads, np.array(length_km, dtype=float), classes, oneway, spec)
     return _Roads(xy, tail, head, minutes)
 
 

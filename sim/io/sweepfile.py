@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError, closest
@@ -348,7 +349,8 @@ class _Checker:
     """Collects problems in a sweep file, each at the line of its key path."""
 
     def __init__(self, source: str, lines: dict):
-        self.source, self.lines, self.problems = source, lines, []
+        self.source, self.lines = source, lines
+        self.problems: list[Problem] = []
 
     def line(self, path: tuple) -> int | None:
         return next((self.lines[path[:cut]] for cut in range(len(path), -1, -1) if path[:cut] in self.lines), None)
@@ -397,7 +399,7 @@ def _validation_problems(err: ValidationError, check: _Checker, data: dict) -> l
     return sorted(check.problems, key=lambda p: (p.line is None, p.line or 0))
 
 
-def _message(error: dict, path: tuple) -> str:
+def _message(error: ErrorDetails, path: tuple) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
     if kind == "extra_forbidden" and path:
         allowed = (StoppingSpec if path[:1] == ("stopping",) else SweepSpec).model_fields
@@ -444,7 +446,8 @@ def _unknown(name: str, known, kind: str) -> str:
 def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
     """The base scenario's data (``set`` applied), the validated scenario, and where it came from."""
     if isinstance(spec.scenario, dict):
-        data, lines, source = spec.scenario, {}, f"{check.source} (scenario)"
+        data, source = spec.scenario, f"{check.source} (scenario)"
+        lines: dict = {}
     else:
         path = base_dir / spec.scenario
         if not _exists(path):
@@ -585,19 +588,23 @@ class _Parameter:
     integer: bool = False
     log: bool = False
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a parameter drawn from a range (one without a list of values)."""
+        assert self.low is not None and self.high is not None, "a parameter with values has no range"
+        return self.low, self.high
+
     def at(self, u: float):
         """The value at the unit coordinate *u* in [0, 1) of a space-filling design."""
         if self.values:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        lo, hi = self.bounds
         if self.integer:
-            low, high = math.ceil(self.low), math.floor(self.high)
+            low, high = math.ceil(lo), math.floor(hi)
             if self.log:
                 return int(min(high, max(low, round(math.exp(math.log(low) + u * (math.log(high) - math.log(low)))))))
             return int(min(high, low + int(u * (high - low + 1))))
-        if self.log:
-            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        else:
-            value = self.low + u * (self.high - self.low)
+        value = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))) if self.log else lo + u * (hi - lo)
         return float(f"{value:.6g}")
 
 
@@ -640,7 +647,8 @@ def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Para
                 )
                 continue
             parameter = dataclasses.replace(parameter, integer=True)  # drawn as whole numbers, as integer: true does
-            if math.ceil(parameter.low) > math.floor(parameter.high):
+            low, high = parameter.bounds
+            if math.ceil(low) > math.floor(high):
                 check.add(
                     where,
                     f"this field takes whole numbers only, and none lies between low {raw['low']} and high {raw['high']}",
@@ -727,7 +735,7 @@ def _is_number(value) -> bool:
 def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
     """The values of ``{from, to, step}`` (both ends included) or ``{from, to, count}`` (evenly spaced)."""
     start, stop = raw["from"], raw["to"]
-    other = raw.get("step", raw.get("count"))
+    other: Any = raw.get("step", raw.get("count"))  # a number once checked below
     if not all(_is_number(v) for v in (start, stop, other)):
         check.add(where, f"expected numbers for from, to and {'step' if 'step' in raw else 'count'}; got {_given(raw)}")
         return ()
@@ -735,7 +743,9 @@ def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
         if not isinstance(other, int) or not 1 <= other <= MAX_VALUES:
             check.add(where + ("count",), f"expected a whole number from 1 to {MAX_VALUES:,}; got {_given(other)}")
             return ()
-        values = np.linspace(float(start), float(stop), other) if other > 1 else np.array([float(start)])
+        values: np.ndarray | list[Any] = (
+            np.linspace(float(start), float(stop), other) if other > 1 else np.array([float(start)])
+        )
     else:
         if other <= 0 or stop < start:
             check.add(where, f"expected step > 0 and to >= from; got from {start}, to {stop}, step {other}")
@@ -746,7 +756,7 @@ def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
             gives = f"{n:,}" if math.isfinite(n) else "more than can be counted"
             check.add(where, f"expected at most {MAX_VALUES:,} values; this gives {gives}")
             return ()
-        values = [start + other * k for k in range(n)]  # in Python numbers: exact for whole numbers of any size
+        values = [start + other * k for k in range(int(n))]  # in Python numbers: exact for whole numbers of any size
         if all(isinstance(v, int) for v in (start, stop, other)):
             return tuple(values)
     if all(isinstance(v, int) for v in (start, stop, other)) and np.allclose(values, np.round(values)):

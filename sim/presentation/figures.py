@@ -34,11 +34,11 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -69,6 +69,9 @@ from sim.presentation.townmap import draw_cameras, draw_outlines
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.stats.metrics import in_window
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 __all__ = [
     "OKABE_ITO",
@@ -153,7 +156,13 @@ _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
 
 
 def _tick_label(minutes: float) -> str:
-    labels = {1: N_("1 min"), 60: N_("1 h"), 1440: N_("1 day"), 10080: N_("1 week"), 43200: N_("30 days")}
+    labels: dict[float, str] = {
+        1: N_("1 min"),
+        60: N_("1 h"),
+        1440: N_("1 day"),
+        10080: N_("1 week"),
+        43200: N_("30 days"),
+    }
     if minutes in labels:
         return _(labels[minutes])
     if minutes < 60:
@@ -236,7 +245,7 @@ class Results:
     summary: dict
     incidents: dict[str, np.ndarray]
     jobs: dict[str, np.ndarray]
-    scenario: object = None
+    scenario: Scenario | None = None
     folder: Path | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -275,7 +284,7 @@ class Results:
             self._cache["town"] = build_town(self._need_scenario().territory)
         return self._cache["town"]
 
-    def _need_scenario(self):
+    def _need_scenario(self) -> Scenario:
         if self.scenario is None:
             raise ValueError("this figure needs the scenario: the results folder has no scenario.json")
         return self.scenario
@@ -719,7 +728,8 @@ def _draw_sector_names(ax: Axes, town: Town) -> None:
     for s, name in enumerate(town.sector_names):
         centre = town.xy_km[town.sector == s].mean(axis=0) + np.array([0.0, town.patch_km * 0.45])
         ax.text(
-            *centre,
+            centre[0],
+            centre[1],
             name,
             ha="center",
             va="center",
@@ -757,7 +767,7 @@ def base_offsets(results: Results) -> dict[str, np.ndarray]:
     """
     town = results.town
     bases = {}
-    for dept in results.scenario.departments:
+    for dept in results._need_scenario().departments:
         roster = build_roster(dept, town)
         bases[dept.name] = np.unique(np.array([u.base for u in roster.units], dtype=int))
     sharing: dict[int, list[str]] = {}
@@ -780,7 +790,7 @@ def base_offsets(results: Results) -> dict[str, np.ndarray]:
 
 def _draw_bases(ax: Axes, results: Results) -> None:
     offsets = base_offsets(results)
-    for k, dept in enumerate(results.scenario.departments):
+    for k, dept in enumerate(results._need_scenario().departments):
         pts = offsets[dept.name]
         if pts.size == 0:
             continue
@@ -937,7 +947,7 @@ def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[s
 
 def _shade_off_duty(ax: Axes, results: Results, department: str) -> None:
     on_duty = _on_duty_by_hour(results, department)
-    for h in np.flatnonzero(on_duty <= 0):
+    for h in np.flatnonzero(on_duty <= 0).tolist():
         ax.axvspan(h, h + 1, color="#bbbbbb", alpha=0.35, linewidth=0)
 
 
@@ -1040,8 +1050,8 @@ def _slow_mode(results: Results) -> str:
 def _story_candidates(results: Results, mode: str, incident_type: str) -> list[int]:
     """Row numbers of candidates, best first: patrol finds on a weekday late afternoon, crossing a night."""
     inc = results.incidents
-    rows = np.flatnonzero(_measured(results, mode, incident_type) & (inc["replication"].astype(float) == 0))
-    rows = [r for r in rows if math.isfinite(inc["resolved_min"][r])]
+    candidates = np.flatnonzero(_measured(results, mode, incident_type) & (inc["replication"].astype(float) == 0))
+    rows = [r for r in candidates.tolist() if math.isfinite(inc["resolved_min"][r])]
 
     def score(r):
         detected, resolved = inc["detected_min"][r], inc["resolved_min"][r]
@@ -1645,6 +1655,7 @@ def figure_response_map(results: Results) -> Figure:
         plot_response_map(results, mode, ax=ax, norm=norm, incident_type=focus)
     bar = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.85)
     bar.set_label(_("Median response time, minutes (log scale)"), fontsize=11)
+    assert norm.vmin is not None and norm.vmax is not None  # response_norm sets both
     _log_time_axis(bar.ax.yaxis, norm.vmin, norm.vmax)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=10)
@@ -1690,7 +1701,7 @@ def figure_timeline(results: Results, story: Story | None = None) -> Figure:
     return fig
 
 
-COMPARISON_FIGURES = {
+COMPARISON_FIGURES: dict[str, tuple[str, Callable[..., Figure]]] = {
     "response_ecdf": (N_("Response-time distributions by mode"), figure_response_ecdf),
     "response_by_type": (N_("Median and p90 response per incident type"), figure_response_by_type),
     "response_map": (N_("Mean response per patch, by mode"), figure_response_map),
@@ -1708,7 +1719,7 @@ def comparison_figures(results: Results, story: Story | None = None) -> dict[str
     Figures that need the scenario are left out when the results have none, and the timeline
     when no incident has a story to tell.
     """
-    out = {}
+    out: dict[str, tuple[str, Figure]] = {}
     for stem, (title, build) in COMPARISON_FIGURES.items():
         if stem in _NEEDS_SCENARIO and results.scenario is None:
             continue
@@ -1734,14 +1745,15 @@ def _other_parameters_fixed(rows: Sequence[dict], parameter: str, parameters: li
 def sweep_figures(rows: Sequence[dict], limit: int = 8) -> dict[str, tuple[str, Figure]]:
     """Sweep curves for each (parameter, metric with a CI) of a sweep table, at most *limit*."""
     parameters, metrics = sweep_columns(rows)
-    out = {}
+    out: dict[str, tuple[str, Figure]] = {}
     for parameter in parameters:
         kept, note = _other_parameters_fixed(rows, parameter, parameters)
         for metric, ci in metrics.items():
             if len(out) >= limit:
                 return out
             fig = _figure(7.5, 4.8)
-            ax = plot_sweep(kept, parameter, metric, *(ci or (None, None)), ax=fig.add_subplot())
+            low, high = ci or (None, None)
+            ax = plot_sweep(kept, parameter, metric, low, high, ax=fig.add_subplot())
             if note:
                 others = _("(other parameters: {note})").format(note=note)
                 ax.set_title(f"{ax.get_title()}\n{others}", fontsize=10)

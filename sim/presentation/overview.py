@@ -16,6 +16,7 @@ lines that ``run`` and ``compare`` print on stderr.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def _sizes(index: np.ndarray, names: Sequence[str]) -> dict:
 def _territory(scenario: Scenario) -> dict:
     town = build_town(scenario.territory)
     grid = scenario.territory.grid
-    out = {
+    out: dict[str, Any] = {
         "patches": town.size,
         "patch_km": scenario.territory.patch_km,
         "layout": "grid" if grid is not None else "explicit patches",

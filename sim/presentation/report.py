@@ -245,12 +245,13 @@ def _ratio_line(results: Results, focus: str) -> list[str]:
         m: (results.summary["modes"][m]["by_type"][focus]["response_min"] or {}).get("median") for m in results.modes
     }
     first = results.modes[0]
-    others = [m for m in results.modes[1:] if medians[m]]
-    if not medians[first] or not others:
+    base = medians[first]
+    others = {m: median for m in results.modes[1:] if (median := medians[m])}
+    if not base or not others:
         return []
     ratios = _(", ").join(
-        _("{ratio} times shorter under {mode}").format(ratio=f"{medians[first] / medians[m]:,.0f}", mode=mode_label(m))
-        for m in others
+        _("{ratio} times shorter under {mode}").format(ratio=f"{base / median:,.0f}", mode=mode_label(m))
+        for m, median in others.items()
     )
     return [
         _("Median against {mode} ({time}): {ratios}.").format(
@@ -442,7 +443,7 @@ def _definitions_html(results: Results) -> str:
         return ""
     from sim.scenario.governance import modes_of
 
-    modes = modes_of(results.scenario)  # type: ignore[arg-type]
+    modes = modes_of(results.scenario)
     items = "".join(
         f'<li><span class="mode" style="color:{results.colours[m]}">{html.escape(mode_label(m))}</span>: '
         f"{html.escape(_lever_words(modes[m]))}.</li>"

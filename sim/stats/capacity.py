@@ -183,15 +183,16 @@ def hour_ranges(hours: Sequence[int]) -> str:
         return "none"
     by_day = []
     for day in range(7):
-        spans, start = [], None
+        day_spans: list[tuple[int, int]] = []
+        start = None
         for h in range(25):
             inside = h < 24 and day * 24 + h in chosen
             if inside and start is None:
                 start = h
             elif not inside and start is not None:
-                spans.append((start, h))
+                day_spans.append((start, h))
                 start = None
-        by_day.append(tuple(spans))
+        by_day.append(tuple(day_spans))
     groups: list[tuple[list[int], tuple]] = []
     for day, spans in enumerate(by_day):
         if not spans:
@@ -488,7 +489,11 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
                 loads.of(d, mode) for d in capable if any(x.department == d and x.mode == mode for x in loads.loads)
             ]
             growing = any(x.weekly_utilisation >= 1.0 for x in offered)
-        trends.append(BacklogTrend("+".join(sorted(capable, key=order.get)), mode, first, second, per_day, growing))
+        trends.append(
+            BacklogTrend(
+                "+".join(sorted(capable, key=lambda d: order.get(d, 0))), mode, first, second, per_day, growing
+            )
+        )
     return trends
 
 
@@ -497,14 +502,14 @@ def _mean_waiting(pairs: np.ndarray, duty: WeeklySteps, a: float, b: float) -> f
 
     *pairs* holds (requested, dispatched) per job, ``inf`` for never dispatched.
     """
-    cuts = [a]
+    changes = [a]
     t = a
     while True:
         t = duty.next_change(t)
         if t >= b:
             break
-        cuts.append(t)
-    cuts = np.array(cuts + [b])
+        changes.append(t)
+    cuts = np.array(changes + [b])
     area = _waiting_area(pairs, cuts)  # job-minutes waiting in each segment
     lengths = np.diff(cuts)
     staffed = np.array([duty.value(lo) > 0 for lo in cuts[:-1]])

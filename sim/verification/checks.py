@@ -1282,7 +1282,7 @@ def straight_road_files(folder, points: int = 9, spacing_km: float = 0.5, speed_
     import json
     from pathlib import Path
 
-    import networkx as nx  # type: ignore[import-untyped]
+    import networkx as nx
 
     folder = Path(folder)
     xs = [k * spacing_km for k in range(points)]
