@@ -31,7 +31,7 @@ from sim.engine.gridworkers import GridWorkers
 from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
-from sim.engine.records import IncidentRecord, JobRecord, write_record
+from sim.engine.records import ColumnBuffers, IncidentRecord, JobRecord, RecordTable, write_record
 from sim.engine.rng import RandomStreams
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
@@ -56,7 +56,9 @@ class RunOutput:
     Attributes
     ----------
     records:
-        One record per incident that occurred, in order of occurrence.
+        One record per incident that occurred, in order of occurrence: a read-only
+        :class:`~sim.engine.records.RecordTable` of columns; iterating it yields
+        :class:`~sim.engine.records.IncidentRecord` named tuples.
     jobs:
         One record per finished unit visit, in order of completion.
     busy_min, on_duty_min:
@@ -75,7 +77,7 @@ class RunOutput:
         :class:`~sim.engine.trace.TraceEvent` in order of time.
     """
 
-    records: list[IncidentRecord]
+    records: RecordTable
     jobs: list[JobRecord]
     busy_min: dict[str, float]
     on_duty_min: dict[str, float]
@@ -201,15 +203,15 @@ class Simulation:
             self.dispatcher.waiting_jobs(),
         )
 
-    def _records(self) -> list[IncidentRecord]:
+    def _records(self) -> RecordTable:
         """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
         town = self.town
         states: list[Any] = self.states  # each entry becomes None once its record is written
-        records = []
+        columns = ColumnBuffers(IncidentRecord)
         for i, state in enumerate(states):
-            records.append(write_record(state, town.names, town.patch_sector_names, self.end))
+            write_record(columns, state, town.names, town.patch_sector_names, self.end)
             states[i] = None
-        return records
+        return columns.freeze()
 
     # ------------------------------------------------------------------ processes
 
