@@ -60,7 +60,8 @@ class RunOutput:
         :class:`~sim.engine.records.RecordTable` of columns; iterating it yields
         :class:`~sim.engine.records.IncidentRecord` named tuples.
     jobs:
-        One record per finished unit visit, in order of completion.
+        One record per finished unit visit, in order of completion (a table like *records*, iterating
+        as :class:`~sim.engine.records.JobRecord`).
     busy_min, on_duty_min:
         Per department, unit-minutes busy (dispatched to job done) and on duty, within the
         measured window (after warm-up, before the horizon).
@@ -78,7 +79,7 @@ class RunOutput:
     """
 
     records: RecordTable
-    jobs: list[JobRecord]
+    jobs: RecordTable
     busy_min: dict[str, float]
     on_duty_min: dict[str, float]
     backlog: int
@@ -143,7 +144,7 @@ class Simulation:
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
         self.states: list[IncidentState] = []
-        self.job_log: list[JobRecord] = []
+        self.job_log = ColumnBuffers(JobRecord)
         self.tracing = trace
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
@@ -194,7 +195,7 @@ class Simulation:
         )
         return RunOutput(
             self._records(),
-            self.job_log,
+            self.job_log.freeze(),
             busy,
             on_duty,
             self.dispatcher.waiting(),
@@ -559,8 +560,8 @@ class Simulation:
         state.units.append(unit)
         yield self._until(done)
         town = self.town
-        self.job_log.append(
-            JobRecord(
+        self.job_log.append(  # a JobRecord's fields, in order (the rest take their defaults)
+            (
                 state.number,
                 state.type_name,
                 unit,
@@ -704,8 +705,8 @@ class Simulation:
                 state.note(arrived, Stage.ON_SCENE, **who)
                 state.note(done, Stage.DONE, **who)
         town = self.town
-        self.job_log.append(
-            JobRecord(
+        self.job_log.append(  # a JobRecord's fields, in order
+            (
                 state.number,
                 state.type_name,
                 unit.uid,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.engine.records import JOB_FIELDS, RECORD_FIELDS, RecordTable, incident_table
+from sim.engine.records import JOB_FIELDS, RECORD_FIELDS, RecordTable, incident_table, job_table
 from sim.errors import Problem, ScenarioError
 from sim.io.text import float_text
 
@@ -378,21 +378,39 @@ def _drain(buffer: io.StringIO) -> str:
 
 
 def _incident_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
-    """``incidents.csv`` from the runs' columns, a block of rows at a time: the same text as :func:`_incident_chunks`.
+    """``incidents.csv`` from the runs' columns, a block at a time: the same text as :func:`_incident_chunks`."""
 
-    Each column of a block is formatted at once (times to six places, empty where a stage did not happen).
+    def derived(table: RecordTable, start: int, stop: int) -> list[list[str]]:
+        detected = table.column("detected_min")[start:stop]
+        return [
+            _float_cells(table.column("on_scene_min")[start:stop] - detected),
+            _float_cells(table.column("resolved_min")[start:stop] - detected),
+        ]
+
+    return _chunks_of_tables(INCIDENT_COLUMNS, RECORD_FIELDS, tables, block, derived)
+
+
+def _job_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
+    """``jobs.csv`` from the runs' job columns, a block at a time: the same text as :func:`_jobs_text`."""
+    return _chunks_of_tables(JOB_COLUMNS, JOB_FIELDS, tables, block)
+
+
+def _chunks_of_tables(header, fields, tables, block: int, derived=None) -> Iterator[str]:
+    """CSV text of (mode, replication, table) runs: the header, then a chunk per block of rows.
+
+    Each column of a block is formatted at once, as :func:`_cell` formats one value (times to six
+    places, empty where a stage did not happen); *derived* adds computed columns at the end.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(INCIDENT_COLUMNS)
+    writer.writerow(header)
     yield _drain(buffer)
     for mode, replication, table in tables:
         for start in range(0, len(table), block):
             stop = min(start + block, len(table))
-            cells = [_column_cells(table, name, start, stop) for name in RECORD_FIELDS]
-            detected = table.column("detected_min")[start:stop]
-            cells.append(_float_cells(table.column("on_scene_min")[start:stop] - detected))
-            cells.append(_float_cells(table.column("resolved_min")[start:stop] - detected))
+            cells = [_column_cells(table, name, start, stop) for name in fields]
+            if derived is not None:
+                cells += derived(table, start, stop)
             writer.writerows(zip([mode] * (stop - start), [replication] * (stop - start), *cells))
             yield _drain(buffer)
 
@@ -436,11 +454,11 @@ def _scenario_text(scenario) -> str:
     return json.dumps(scenario.model_dump(mode="json"), indent=2) + "\n"
 
 
-def _tables(comparison) -> Iterator[tuple[str, int, RecordTable]]:
-    """(mode, replication, the run's records as a table) of every run of a comparison."""
+def _tables(comparison, what: str = "records") -> Iterator[tuple[str, int, RecordTable]]:
+    """(mode, replication, the run's incident records or job records as a table) of every run of a comparison."""
     for mode, outputs in comparison.outputs.items():
         for rep, output in enumerate(outputs):
-            yield mode, rep, incident_table(output.records)
+            yield mode, rep, incident_table(output.records) if what == "records" else job_table(output.jobs)
 
 
 def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
@@ -451,18 +469,12 @@ def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
     together or not at all (:func:`write_all`): an interrupted write leaves the folder as it was.
     """
     out_dir = Path(out_dir)
-    jobs = (
-        (mode, rep, job)
-        for mode, outputs in comparison.outputs.items()
-        for rep, output in enumerate(outputs)
-        for job in output.jobs
-    )
     texts = (  # made one at a time, each written to its temporary file before the next is built
         (out_dir / name, make())
         for name, make in (
             ("summary.json", lambda: _summary_text(comparison.summary)),
             ("incidents.csv", lambda: _incident_chunks_of_tables(_tables(comparison))),
-            ("jobs.csv", lambda: _jobs_text(jobs)),
+            ("jobs.csv", lambda: _job_chunks_of_tables(_tables(comparison, "jobs"))),
             ("scenario.json", lambda: _scenario_text(comparison.scenario)),
         )
     )

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import stats
 
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord, JobRecord, RecordTable, incident_table
+from sim.engine.records import IncidentRecord, JobRecord, RecordTable, incident_table, job_table
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
@@ -584,7 +584,8 @@ def _measured_jobs(outputs: Sequence, per_rep: Sequence[RecordTable]) -> list[Jo
     """The duplicate visits to measured matters, over replications (incident numbers are per replication)."""
     out = []
     for output, records in zip(outputs, per_rep):
-        duplicates = [j for j in output.jobs if j.duplicate]
+        jobs = job_table(output.jobs)
+        duplicates = list(jobs.select(jobs.column("duplicate")))
         if duplicates:
             numbers = set(records.column("incident").tolist())
             out += [j for j in duplicates if j.incident in numbers]

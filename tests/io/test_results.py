@@ -6,7 +6,7 @@ import math
 
 import sim
 from sim.engine.records import IncidentRecord, incident_table
-from sim.io.results import _incident_chunks_of_tables, _incidents_text, write_comparison
+from sim.io.results import _incident_chunks_of_tables, _incidents_text, _jobs_text, write_comparison
 
 
 def test_incidents_csv_from_columns_equals_the_record_by_record_text(classroom, tmp_path):
@@ -19,6 +19,8 @@ def test_incidents_csv_from_columns_equals_the_record_by_record_text(classroom, 
     write_comparison(tmp_path, comparison)
     assert (tmp_path / "incidents.csv").read_text(encoding="utf-8") == by_records
     assert by_records.count("\n") == 1 + sum(len(o.records) for outs in comparison.outputs.values() for o in outs)
+    jobs = ((m, r, j) for m, outs in comparison.outputs.items() for r, o in enumerate(outs) for j in o.jobs)
+    assert (tmp_path / "jobs.csv").read_text(encoding="utf-8") == _jobs_text(jobs)
 
 
 def test_awkward_cells_are_quoted_the_same_way():
