@@ -292,6 +292,28 @@ class ColumnBuffers:
         return RecordTable(self.record_type, columns, categories)
 
 
+class _Columns(dict):
+    """Read-only columns by field name; in a selection, each is picked out of its source on first use."""
+
+    def __init__(self, source, where=None, rows: int = 0):
+        super().__init__(source if where is None else {})
+        self.source, self.where = source, where
+        if where is None:
+            self.rows = len(next(iter(source.values()))) if source else 0
+        elif isinstance(where, slice):
+            self.rows = len(range(rows)[where])
+        elif np.asarray(where).dtype == np.bool_:
+            self.rows = int(np.count_nonzero(where))
+        else:
+            self.rows = len(where)
+
+    def __missing__(self, name: str) -> np.ndarray:
+        column = self.source[name][self.where]
+        column.flags.writeable = False
+        self[name] = column
+        return column
+
+
 class RecordTable(Sequence):
     """Records of one run as columns: a numpy array per field, strings coded (read-only).
 
@@ -305,9 +327,9 @@ class RecordTable(Sequence):
 
     def __init__(self, record_type, columns: dict[str, np.ndarray], categories: dict[str, tuple]):
         self.record_type = record_type
-        self._columns = columns
+        self._columns = _Columns(columns)
         self._categories = categories
-        self._n = len(next(iter(columns.values()))) if columns else 0
+        self._n = self._columns.rows
 
     @classmethod
     def from_records(cls, record_type, records: Iterable) -> RecordTable:
@@ -355,13 +377,15 @@ class RecordTable(Sequence):
         return column
 
     def select(self, mask) -> RecordTable:
-        """The rows where *mask* is true (or at the given indices, or in a slice), as a new table."""
-        columns = {}
-        for name, column in self._columns.items():
-            picked = column[mask]
-            picked.flags.writeable = False
-            columns[name] = picked
-        return RecordTable(self.record_type, columns, self._categories)
+        """The rows where *mask* is true (or at the given indices, or in a slice), as a new table.
+
+        A column of the new table is picked out of this one when it is first read, so a selection
+        that reads three fields costs three fields, not all of them.
+        """
+        table = RecordTable(self.record_type, {}, self._categories)
+        table._columns = _Columns(self._columns, mask, self._n)
+        table._n = table._columns.rows
+        return table
 
     def _block(self, start: int, stop: int) -> list:
         lists = []

@@ -320,7 +320,11 @@ def time_stats(times_by_replication: Sequence[CensoredTimes], confidence: float 
     reps = [t for t in times_by_replication if t.n]
     if not reps:
         return None
-    pooled = CensoredTimes(np.concatenate([t.minutes for t in reps]), np.concatenate([t.observed for t in reps]))
+    pooled = (  # one replication is its own pool (then sorted once, for the quantiles and the mean alike)
+        reps[0]
+        if len(reps) == 1
+        else CensoredTimes(np.concatenate([t.minutes for t in reps]), np.concatenate([t.observed for t in reps]))
+    )
     censored = pooled.censored
     out: dict = {
         "n": pooled.n,

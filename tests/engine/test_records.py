@@ -101,3 +101,18 @@ def test_empty_tables():
 def test_job_records_as_columns():
     jobs = [JobRecord(1, "t", "u-1", "police", "s1", "r0c0", "s1", 0.0, 1.0, 2.5, 9.0, False, duplicate=True)]
     assert list(job_table(jobs)) == jobs
+
+
+def test_selections_of_selections_read_the_right_rows(classroom):
+    table = sim.run(classroom, "unified").records
+    records = list(table)
+    late = table.select(table.column("occurred_min") > 600.0)
+    reached = late.select(~np.isnan(late.column("on_scene_min")))
+    expected = [r for r in records if r.occurred_min > 600.0 and not math.isnan(r.on_scene_min)]
+    assert len(reached) == len(expected) > 10
+    assert reached == expected
+    assert reached.column("incident").tolist() == [r.incident for r in expected]
+    assert len(table[3:9]) == 6 and table[3:9] == records[3:9]
+    picked = table.select(np.array([5, 2, 7]))
+    assert len(picked) == 3 and [r.incident for r in picked] == [5, 2, 7]
+    assert not reached.column("on_scene_min").flags.writeable
