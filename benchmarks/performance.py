@@ -248,7 +248,7 @@ def scaling(cases: dict, rounds: int = 3) -> dict:
     return {"points": points, "slope": slope(points), "rounds": rounds}
 
 
-def units_scaling(sizes=(2_000, 4_000, 8_000, 16_000), days: float = 3.0, mode: str = "unified") -> dict:
+def units_scaling(sizes=(2_000, 4_000, 8_000, 16_000), days: float = 12.0, mode: str = "unified") -> dict:
     """CPU seconds of :func:`units_scenario` at each fleet size, and the slope of log time against log units.
 
     Every shift change touches every unit once, so the cost should grow in proportion to the
@@ -260,7 +260,7 @@ def units_scaling(sizes=(2_000, 4_000, 8_000, 16_000), days: float = 3.0, mode: 
     return {"days": days, "mode": mode, **scaling(cases)}
 
 
-def shift_change_scaling(units: int = 2_000, days=(4, 8, 16, 32), mode: str = "unified") -> dict:
+def shift_change_scaling(units: int = 8_000, days=(6, 12, 24, 48), mode: str = "unified") -> dict:
     """CPU seconds of one fleet over longer horizons (more shift changes, almost no incidents), slope against changes.
 
     ``day_night`` shifts change twice a day, so the number of changes is twice the days.
@@ -290,17 +290,45 @@ raw_simpy_mmc({customers})
 """The raw SimPy M/M/c alone in a fresh process: numpy and SimPy imported, nothing of the project."""
 
 
+PEAK_PROBE = """
+import atexit, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("PEAK_KB " + line.split()[1] + "\\n")
+
+atexit.register(_peak)
+if sys.argv[1] == "-m":
+    sys.argv = [sys.argv[2], *sys.argv[3:]]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    exec(compile(sys.argv[2], "<benchmark>", "exec"), {"__name__": "__main__"})
+"""
+"""Runs ``-m module args`` or ``-c code`` and reports the process's own peak resident memory (``VmHWM``) at exit.
+
+``getrusage`` of a child would not do: on Linux a forked child's ``ru_maxrss`` starts from its parent's size."""
+
+
 def child(args: list[str]) -> dict:
-    """Run a child process; its wall and CPU seconds and peak resident memory (MB), from ``os.wait4``."""
+    """Run ``python -m …`` or ``python -c …`` (*args* after the interpreter) in a fresh process.
+
+    Returns its wall seconds, CPU seconds (``os.wait4``) and peak resident memory in MB (its own ``VmHWM``).
+    """
     started = time.perf_counter()
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", PEAK_PROBE, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert process.stderr is not None
+    error = process.stderr.read().decode()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode() if process.stderr else ""
     if process.returncode:
         raise RuntimeError(f"{args} failed: {error[-2000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024.0}
+    peak_kb = [int(line.split()[1]) for line in error.splitlines() if line.startswith("PEAK_KB ")]
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": peak_kb[-1] / 1024.0}
 
 
 def mmc_memory(customers: int, rounds: int = 2) -> dict:
@@ -315,7 +343,7 @@ def mmc_memory(customers: int, rounds: int = 2) -> dict:
                 )
             else:
                 code = CHILD_PROJECT.format(root=str(ROOT), customers=customers)
-            found[name].append(child([sys.executable, "-c", code])["peak_mb"])
+            found[name].append(child(["-c", code])["peak_mb"])
     ratios = [p / q for p, q in zip(found["project"], found["raw_simpy"])]
     return {"raw_simpy_mb": spread(found["raw_simpy"]), "project_mb": spread(found["project"]), "ratio": spread(ratios)}
 
@@ -332,7 +360,7 @@ def city_cli(days: float, modes, rounds: int = 1) -> dict:
         rows = []
         for _ in range(rounds):
             with tempfile.TemporaryDirectory() as folder:
-                args = [sys.executable, "-m", "sim", "run", "scenarios/jinjiang.yaml", "--days", f"{days:g}"]
+                args = ["-m", "sim", "run", "scenarios/jinjiang.yaml", "--days", f"{days:g}"]
                 args += ["--mode", mode, "--out", folder]
                 incidents = out.get(mode, {}).get("incidents") or _city_incidents(days)
                 floor = cpu_raw_simpy(incidents)
@@ -558,9 +586,9 @@ def report(results: dict, host: dict) -> str:
         f"{_points(s['load'])} | **{s['load']['slope']:.2f}** |",
         f"| patches and units ×1, ×4, ×16 (the town tiled 1×1, 2×2, 4×4, 14 days; size = incidents) | "
         f"{_points(s['patches_and_units'])} | **{s['patches_and_units']['slope']:.2f}** |",
-        f"| units on `day_night` shifts, one base, almost no incidents, 3 days (size = units) | "
+        f"| units on `day_night` shifts, one base, almost no incidents, {s['units']['days']:g} days (size = units) | "
         f"{_points(s['units'])} | **{s['units']['slope']:.2f}** |",
-        f"| shift changes: {s['shift_changes']['units']:,} units, 4 to 32 days, almost no incidents (size = changes) | "
+        f"| shift changes: {s['shift_changes']['units']:,} units, 6 to 48 days, almost no incidents (size = changes) | "
         f"{_points(s['shift_changes'])} | **{s['shift_changes']['slope']:.2f}** |",
         "",
         *(startup_section(results["startup"]) if "startup" in results else []),
