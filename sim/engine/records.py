@@ -429,6 +429,18 @@ class RecordTable(Sequence):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self):
+        """Pickle as the columns themselves (a selection's columns picked out); read-only again when unpickled."""
+        columns = {name: self._columns[name] for name in self.fields}
+        return _frozen_table, (self.record_type, columns, self._categories)
+
     def __repr__(self) -> str:
         """The record type and the number of rows."""
         return f"RecordTable({self.record_type.__name__}, {self._n} rows)"
+
+
+def _frozen_table(record_type, columns: dict[str, np.ndarray], categories: dict[str, tuple]) -> RecordTable:
+    """A table of unpickled columns, made read-only."""
+    for column in columns.values():
+        column.flags.writeable = False
+    return RecordTable(record_type, columns, categories)

@@ -116,3 +116,18 @@ def test_selections_of_selections_read_the_right_rows(classroom):
     picked = table.select(np.array([5, 2, 7]))
     assert len(picked) == 3 and [r.incident for r in picked] == [5, 2, 7]
     assert not reached.column("on_scene_min").flags.writeable
+
+
+def test_tables_travel_between_processes(classroom):
+    """Runs in worker processes come back pickled: a table, and a selection of one, arrive whole."""
+    import pickle
+
+    output = sim.run(classroom, "fragmented")
+    table = output.records
+    again = pickle.loads(pickle.dumps(output))
+    assert again.records == table and again.jobs == output.jobs
+    some = table.select(table.column("referrals") > 0)
+    assert pickle.loads(pickle.dumps(some)) == some and len(some) > 0
+    for name in ("occurred_min", "referrals", "on_the_spot"):
+        assert not again.records.column(name).flags.writeable
+        assert not pickle.loads(pickle.dumps(some)).column(name).flags.writeable
