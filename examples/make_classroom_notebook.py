@@ -39,14 +39,17 @@ Run the cells from top to bottom (*Run → Run All Cells*). Every time is in **m
 %matplotlib inline
 from pathlib import Path
 
+from matplotlib.ticker import FuncFormatter
+
 import sim
 from sim.presentation import figures as plots
 from sim.presentation.report import narrate
+from sim.presentation.text import format_minutes
 
 ROOT = Path.cwd() if (Path.cwd() / "scenarios").exists() else Path.cwd().parent
 scenario = sim.load_scenario(ROOT / "scenarios" / "classroom.yaml")
 print(scenario.description)
-print("departments:", ", ".join(f"{d.name} ({d.units} units)" for d in scenario.departments))
+print("departments:", ", ".join(f"{d.name} ({d.units} unit{'' if d.units == 1 else 's'})" for d in scenario.departments))
 print("matters:", ", ".join(t.name for t in scenario.incident_types))""",
     ),
     (
@@ -101,8 +104,9 @@ plots.figure_timeline(results, story)""",
         """\
 ## 4. Every kind of matter
 
-Solid bars are medians, pale bars the 90th percentile. **Question:** which matters are fast even when
-fragmented, and why? (Hint: who finds them, and may they act on what they find?)""",
+Dots are medians, bar marks the 90th percentile (an open dot: most were handled on the spot). **Question:**
+which matters are fast even when fragmented, and why? (Hint: who finds them, and may they act on what they
+find?)""",
     ),
     (
         "code",
@@ -114,8 +118,9 @@ plots.figure_response_by_type(results)""",
         """\
 ## 5. Where, and when
 
-The map colours each patch by its mean response (the same colour scale for every way of working). The
-second figure shows how busy each department is over the day, and how many jobs wait for a free unit.""",
+The map colours each patch by its median garbage response (the same colour scale for every way of working).
+The second figure shows how busy each department is over the day, and how many matters wait: for a free
+unit (solid) or at the desks before a unit is asked for (dashed).""",
     ),
     (
         "code",
@@ -152,25 +157,28 @@ ax.figure""",
         """\
 ## 7. More crews, or a better channel?
 
-A small sweep: the number of sanitation crews from 1 to 4, each way of working, 3 replications each.
-The line is the mean garbage response, the band its 95% confidence interval over replications.
+A small sweep: the number of sanitation crews from 1 to 4, each way of working, 5 replications each.
+The line is the median garbage response (as everywhere in this notebook), the band its 95% bootstrap
+interval over replications.
 
-**Question:** how many extra crews would fragmented working need to match the shared channel?""",
+**Question:** with four crews instead of one, does fragmented working get anywhere near the shared channel
+with a single crew? What does that say about where the hours come from?""",
     ),
     (
         "code",
         """\
 rows = []
+median = "by_type.garbage_overflow.response_min.median"
 for crews in (1, 2, 3, 4):
     data = scenario.model_dump(mode="json")
     next(d for d in data["departments"] if d["name"] == "sanitation")["units"] = crews
-    summary = sim.compare(sim.scenario_from_dict(data), replications=3).summary
+    summary = sim.compare(sim.scenario_from_dict(data), replications=5).summary
     for mode, stats in summary["modes"].items():
         response = stats["by_type"]["garbage_overflow"]["response_min"]
-        rows.append({"sanitation crews": crews, "mode": mode, "garbage response mean (min)": response["mean"],
-                     "low": response.get("ci_low"), "high": response.get("ci_high")})
-ax = plots.plot_sweep(rows, "sanitation crews", "garbage response mean (min)", low="low", high="high")
-ax.set_yscale("log")
+        rows.append({"sanitation crews": crews, "mode": mode, median: response["median"],
+                     "low": response.get("median_ci_low"), "high": response.get("median_ci_high")})
+ax = plots.plot_sweep(rows, "sanitation crews", median, low="low", high="high")
+ax.yaxis.set_major_formatter(FuncFormatter(lambda minutes, _: format_minutes(minutes)))
 ax.figure""",
     ),
     (

@@ -3,7 +3,9 @@
 A scenario file describes a town (patches, departments, incident types) and the ways of
 working to compare. :func:`load_scenario` validates it, :func:`run` simulates one mode,
 :func:`compare` runs several on the same incidents, and the records and summaries that come
-back are plain data. :func:`load_sweep` and :func:`run_sweep` run many of them.
+back are plain data (or pandas DataFrames: ``output.to_frame()``, ``comparison.to_frame()``,
+:func:`summary_frame`). :func:`load_sweep` and :func:`run_sweep` run many of them, and
+:func:`load_sweep_results` reads a finished sweep's tables back as one DataFrame.
 
 The names below are loaded when first used (PEP 562), so ``import sim`` is cheap and the
 command line answers ``--help`` at once; ``ARCHITECTURE.md`` says where each thing lives.
@@ -30,10 +32,19 @@ _WHERE = {
     "IncidentRecord": "sim.engine.records",
     "JobRecord": "sim.engine.records",
     "Precision": "sim.stats.metrics",
+    "Summary": "sim.stats.summary_types",
+    "ModeSummary": "sim.stats.summary_types",
     "load_sweep": "sim.io.sweepfile",
     "sweep_from_dict": "sim.io.sweepfile",
     "run_sweep": "sim.experiments.runs",
     "SweepResult": "sim.experiments.runs",
+    "load_sweep_results": "sim.io.sweepfile",
+    "summary_frame": "sim.stats.frames",
+    "provenance": "sim.io.provenance",
+    "DispatchRequest": "sim.engine.rules",
+    "FreeUnit": "sim.engine.rules",
+    "ChannelRequest": "sim.engine.detection",
+    "MetricInput": "sim.stats.plugins",
 }
 
 __all__ = [
@@ -50,15 +61,26 @@ __all__ = [
     "IncidentRecord",
     "JobRecord",
     "Precision",
+    "Summary",
+    "ModeSummary",
     "load_sweep",
     "sweep_from_dict",
     "run_sweep",
     "SweepResult",
+    "load_sweep_results",
+    "summary_frame",
+    "provenance",
+    "DispatchRequest",
+    "FreeUnit",
+    "ChannelRequest",
+    "MetricInput",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sim.engine.detection import ChannelRequest
     from sim.engine.model import RunOutput
     from sim.engine.records import IncidentRecord, JobRecord
+    from sim.engine.rules import DispatchRequest, FreeUnit
     from sim.errors import ScenarioError
     from sim.experiments.runs import (
         Comparison,
@@ -69,9 +91,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
         run_sweep,
     )
     from sim.io.loader import load_scenario, scenario_from_dict
-    from sim.io.sweepfile import load_sweep, sweep_from_dict
+    from sim.io.provenance import provenance
+    from sim.io.sweepfile import load_sweep, load_sweep_results, sweep_from_dict
     from sim.scenario.schema import Scenario
+    from sim.stats.frames import summary_frame
     from sim.stats.metrics import Precision
+    from sim.stats.plugins import MetricInput
+    from sim.stats.summary_types import ModeSummary, Summary
 
 
 def __getattr__(name: str) -> Any:

@@ -10,14 +10,16 @@ API (JSON unless said otherwise)::
     GET  /api/init?scenario=NAME      shipped scenarios, the controls of NAME, the page's words
     POST /api/upload   {name, text}   a scenario file checked by the schema: {id, controls} or {problems}
     POST /api/run      {client, scenario, settings}   start a comparison (cancels the client's last): {job}
-    GET  /api/job/ID                  state, progress, and the view when there is one
+    GET  /api/job/ID                  state (queued, running, done …), progress, the view when there is one
     POST /api/cancel   {job}
     POST /api/yaml     {scenario, settings}           the scenario file of these settings (text/yaml)
     GET  /api/job/ID/incidents.csv    the results (as ``compare --out`` writes them)
     POST /api/report   {job, lang}    start drawing the report: {job}; then GET /api/job/ID/report.html
 
 A mistake in the input (a scenario, a setting) is answered with status 400 and its problems,
-each with its line and key path; the page shows them.
+each with its line and key path; the page shows them. Runs share the machine's workers
+(:class:`~sim.app.jobs.Jobs`: a few at once, the rest queued); when the queue is full too, a new
+run or report is answered with status 503, ``busy: true`` and the reason, which the page shows.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from sim.app import worker
-from sim.app.jobs import Jobs
+from sim.app.jobs import Busy, Jobs
 from sim.app.settings import ScenarioSource, Settings, controls_of, open_source, scenario_yaml, shipped_scenarios
 from sim.app.views import ui_text
 from sim.errors import Problem, ScenarioError
 from sim.presentation.i18n import LANGUAGES, term, use_language
+from sim.registry import registered_names_only
 from sim.version import __version__
 
 __all__ = ["App", "make_server", "STATIC_FILES", "MAX_BODY"]
@@ -54,7 +57,7 @@ DEFAULT_SCENARIO = "anhai_garbage.yaml"
 
 def static_text(name: str) -> str:
     """A file of the page, from the installed package."""
-    return resources.files("sim.app").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("sim.app").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 class App:
@@ -110,9 +113,10 @@ class App:
         }
 
     def upload(self, name: str, text: str) -> dict:
-        """Check an uploaded scenario with the schema; keep it if valid."""
-        source = open_source(name=Path(name or "upload.yaml").name, text=text)
-        controls = controls_of(source)
+        """Check an uploaded scenario with the schema; keep it if valid (plug-ins by registered name only)."""
+        with registered_names_only():  # a dotted path would import any module on this machine
+            source = open_source(name=Path(name or "upload.yaml").name, text=text)
+            controls = controls_of(source)
         key = self._keep(source)
         controls["scenario"] = key
         return {"id": key, "controls": controls}
@@ -135,7 +139,8 @@ class App:
         if run is None or run.kind != "run" or run.state != "done":
             raise ScenarioError([Problem("report", None, "", "no finished run to report on; run first")])
         lang = body.get("lang") if body.get("lang") in LANGUAGES else "en"
-        job = self.jobs.start("report", worker.report_job, (lang,), folder=run.folder)
+        client = f"{run.client}:{lang}" if run.client else None  # a page has one report going per language
+        job = self.jobs.start("report", worker.report_job, (lang,), client=client, folder=run.folder)
         return {"job": job.id, "file": f"report-{lang}.html"}
 
     def yaml(self, body: dict) -> str:
@@ -258,6 +263,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._json({"problems": [{"text": f"no action {self.path}"}]}, HTTPStatus.NOT_FOUND)
         except ScenarioError as err:
             self._problems(err)
+        except Busy as err:
+            self._json(
+                {"busy": True, "problems": [{"text": str(err), "message": str(err)}]}, HTTPStatus.SERVICE_UNAVAILABLE
+            )
 
 
 def _finite(value):

@@ -11,6 +11,8 @@ switches language without asking the server again. The page's own words are :dat
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.presentation import figures as plots
@@ -168,7 +170,7 @@ def timeline_view(story: Story) -> dict:
     last = max(events[-1].at_min for events in story.events.values())
     span_h = max(2.0, (last - occurred) / 60 * 1.15)
     spans = plots._open_spans(story.desk_hours, occurred, occurred + span_h * 60)
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for mode, events in story.events.items():
         found = first_of(events, is_detection) or events[0]
         on_scene = first_of(events, is_arrival)
@@ -249,6 +251,8 @@ UI_TEXT = {
     "replications": N_("Replications"),
     "running": N_("running…"),
     "cancelled": N_("cancelled: a control changed"),
+    "queued": N_("waiting for a free worker ({ahead} ahead in the queue)…"),
+    "busy": N_("The app is busy with other pages' runs; try again in a moment:"),
     "done": N_("done in {seconds} s"),
     "headline": N_("Headline"),
     "timeline": N_("One full bin under each way of working"),

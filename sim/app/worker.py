@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 
 from sim.app.settings import ScenarioSource, Settings, load_settings
 from sim.app.views import comparison_view
+from sim.engine.model import RunOutput
 from sim.errors import ScenarioError
 from sim.experiments.runs import Comparison, build_summary, run
 from sim.io.results import write_comparison
@@ -60,7 +61,7 @@ def run_comparison(source: ScenarioSource, settings: Settings, progress=None) ->
     seed = scenario.seed
     total = len(names) * settings.replications
     started = time.perf_counter()
-    outputs = {m: [] for m in names}
+    outputs: dict[str, list[RunOutput]] = {m: [] for m in names}
     for m in names:
         for r in range(settings.replications):
             outputs[m].append(run(scenario, m, seed, r))

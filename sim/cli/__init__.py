@@ -19,7 +19,7 @@ from sim.errors import USER_ERROR_EXIT, ScenarioError, Terminated, interrupt_exi
 
 __all__ = ["main", "build_parser", "LANG_COMMANDS"]
 
-LANG_COMMANDS = ("run", "compare", "demo", "report", "app")
+LANG_COMMANDS = ("run", "compare", "demo", "report", "app", "sweep", "sensitivity", "plot")
 """Commands that take ``--lang en|zh`` (the language of what they print and write)."""
 
 

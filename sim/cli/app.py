@@ -25,6 +25,13 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the app in the default browser")
     p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs at once over every open page (default: the number of cores); more wait in a queue",
+    )
+    p.add_argument(
         "--export", metavar="FILE", help="write the self-contained lesson page (every lever combination) and exit"
     )
     p.set_defaults(handler=_cmd_app)
@@ -51,15 +58,19 @@ def _cmd_app(args) -> int:
             raise user_error("--export", f"cannot write there ({err.strerror or err}): {args.export}") from None
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in any browser, no network needed")
         return 0
+    if args.workers is not None and args.workers < 1:
+        raise user_error("--workers", f"expected 1 or more, got {args.workers}")
+    from sim.app.jobs import Jobs
     from sim.app.server import App, make_server
 
-    app = App(args.scenario, lang=args.lang)
+    app = App(args.scenario, jobs=Jobs(max_running=args.workers), lang=args.lang)
     try:
         server = make_server(app, args.host, args.port)
     except OSError as err:
         app.jobs.close()
         raise user_error("--port", f"cannot listen on {args.host}:{args.port} ({err.strerror or err})") from None
     host, port = server.server_address[:2]
+    assert isinstance(host, str)  # an AF_INET(6) server's address: (host, port, ...), never a bytes path
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
     print(f"the app is at {url} (Ctrl-C to stop)", flush=True)
     app.jobs.warm_up()

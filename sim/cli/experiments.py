@@ -77,9 +77,10 @@ def _cmd_sweep(args) -> int:
             progress=args.progress,
         )
     except SweepInterrupted as stop:
+        folder = stop.out or sweep.out  # run_sweep was given sweep.out, so it kept its runs there
         print(
             f"{'terminated (SIGTERM)' if stop.terminated else 'interrupted'}: kept {stop.done} finished run(s) in "
-            f"{stop.out / 'runs'} ({stop.ran} from this session); "
+            f"{folder / 'runs'} ({stop.ran} from this session); "
             f"no half-written file was left. Run the same command with --resume to finish.",
             file=sys.stderr,
         )
@@ -139,14 +140,14 @@ def _first_metric_table(result: SweepResult) -> str:
         for p in sorted(cells)[:SHOWN_POINTS]
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    text = [f"{metric}: mean over replications [95% CI]"]
-    text += [
+    lines = [f"{metric}: mean over replications [95% CI]"]
+    lines += [
         "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
         for r in [header, *rows]
     ]
     if len(cells) > SHOWN_POINTS:
-        text.append(f"... {len(cells) - SHOWN_POINTS} more point(s) in summary.csv")
-    return "\n".join(text)
+        lines.append(f"... {len(cells) - SHOWN_POINTS} more point(s) in summary.csv")
+    return "\n".join(lines)
 
 
 def _short(value) -> str:

@@ -38,9 +38,10 @@ def register(sub) -> None:
     p_demo.add_argument("--out", help="folder for results, figures and report (default ./demo-CASE)")
     p_demo.add_argument("--seed", type=int, help="base random seed (default: the scenario's)")
     p_demo.add_argument(
-        "--animate", action="store_true", help="also write an animation of a day, two modes side by side"
+        "--animate", action="store_true", help="also write an animation of a day, every way of working side by side"
     )
-    p_demo.add_argument("--frame-min", type=float, default=10.0, help="minutes of simulated time per animation frame")
+    p_demo.add_argument("--frame-min", type=float, default=5.0, help="minutes of simulated time per animation frame")
+    p_demo.add_argument("--svg", action="store_true", help="also save every figure as SVG (PNG only by default)")
     p_demo.set_defaults(handler=_cmd_demo)
 
 
@@ -93,5 +94,6 @@ def _cmd_demo(args) -> int:
         raise user_error("--frame-min", f"must be more than 0, got {args.frame_min}")
     check_counts(args)
     out = Path(args.out or f"demo-{args.case}")
-    run_demo(args.case, out, seed=args.seed, animate=args.animate, frame_min=args.frame_min)
+    formats = ("png", "svg") if args.svg else ("png",)
+    run_demo(args.case, out, seed=args.seed, animate=args.animate, frame_min=args.frame_min, formats=formats)
     return 0

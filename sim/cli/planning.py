@@ -209,8 +209,12 @@ def _metric_lines(table: dict) -> list[str]:
         lines.append(
             f"  {len(interactions) - len(clear)} of {len(interactions)} interactions have intervals that include 0 (all in effects.csv with --out)"
         )
-    if table["replications_used"] < 2:
-        lines.append("  (fewer than two replications have this metric in every mode: no intervals)")
+    from sim.stats.metrics import MIN_INTERVAL_REPLICATIONS
+
+    if table["replications_used"] < MIN_INTERVAL_REPLICATIONS:
+        lines.append(
+            f"  (fewer than {MIN_INTERVAL_REPLICATIONS} replications have this metric in every mode: no intervals)"
+        )
     return lines
 
 
@@ -256,7 +260,7 @@ def _write_decomposition(out: Path, result, data: dict) -> list[Path]:
     from sim.presentation.figures import figure_waterfall
 
     paths = [
-        write_atomic(out / "decompose.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "decompose.json", _json_with_provenance(data)),
         write_atomic(
             out / "effects.csv", csv_text(_effect_rows(data), ["metric", "term", "kind", "mean", "ci_low", "ci_high"])
         ),
@@ -315,10 +319,12 @@ def _register_staff(sub) -> None:
 
 def _staff_rule(args):
     from sim.planning.staffing import Rule
+    from sim.stats.metrics import MIN_INTERVAL_REPLICATIONS
 
-    if args.min_replications < 2:
+    if args.min_replications < MIN_INTERVAL_REPLICATIONS:
         raise user_error(
-            "--min-replications", f"expected at least 2 (an interval needs two); got {args.min_replications}"
+            "--min-replications",
+            f"expected at least {MIN_INTERVAL_REPLICATIONS} (no interval comes from fewer); got {args.min_replications}",
         )
     if args.max_replications < args.min_replications:
         raise user_error(
@@ -398,7 +404,7 @@ def _write_staffing(out: Path, scenario, seed: int, target_text: str, results: l
         "results": [r.as_dict() for r in results],
     }
     paths = [
-        write_atomic(out / "staffing.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "staffing.json", _json_with_provenance(data)),
         write_atomic(out / "trials.csv", csv_text(_trial_rows(results), TRIAL_COLUMNS)),
     ]
     return paths + _save_figures({"staffing": figure_staffing(data)}, out)
@@ -618,7 +624,7 @@ def _write_sensitivity(out: Path, result) -> list[Path]:
     ]
     run_columns = ["point", *(f.path for f in result.factors), "mode", "replication", "seed", *result.metrics, "error"]
     paths = [
-        write_atomic(out / "sensitivity.json", json.dumps(data, indent=2, allow_nan=False) + "\n"),
+        write_atomic(out / "sensitivity.json", _json_with_provenance(data)),
         write_atomic(out / "indices.csv", csv_text(result.indices, index_columns)),
         write_atomic(out / "runs.csv", csv_text(result.runs, run_columns)),
     ]
@@ -628,3 +634,12 @@ def _write_sensitivity(out: Path, result) -> list[Path]:
             stem = "sensitivity_" + re.sub(r"[^A-Za-z0-9]+", "_", metric).strip("_")
             figures[stem] = figure_sensitivity(data, metric)
     return paths + _save_figures(figures, out)
+
+
+def _json_with_provenance(data: dict) -> str:
+    """A planning result as JSON text, with the provenance block (:func:`sim.io.provenance.provenance`) beside it."""
+    from sim.io.provenance import provenance
+
+    seed = data.get("seed")
+    block = provenance(seed if isinstance(seed, int) else None)
+    return json.dumps({**data, "provenance": block}, indent=2, allow_nan=False) + "\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sim.cli.common import (
     check_counts,
@@ -162,8 +163,9 @@ def _window_warning(args, scenario) -> None:
 
 
 def _print_real_town(scenario) -> None:
-    """Patches, sectors, grids, road snapping and the longest travel time of a town read from files."""
-    if scenario.territory.gis is None and scenario.travel is None:
+    """Patches, sectors, grids, road snapping, the longest travel time of a town read from files; the cameras."""
+    territory = scenario.territory
+    if territory.gis is None and scenario.travel is None and territory.cameras is None:
         return
     from sim.presentation.townmap import territory_lines
 
@@ -204,8 +206,8 @@ def _not_reached(stats) -> str:
     return f"{stats['not_reached']:,} ({_share(stats['share_not_reached'])})"
 
 
-def format_summary(summary: dict) -> str:
-    """The side-by-side table printed by ``run`` and ``compare``."""
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """The side-by-side table printed by ``run`` and ``compare`` (*summary*: a :class:`~sim.stats.summary_types.Summary`)."""
     modes = summary["modes"]
     names = list(modes)
     first = names[0]
@@ -231,6 +233,8 @@ def format_summary(summary: dict) -> str:
         (_("referrals / bounces"), lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
     ]
     rows += [row for row in _mechanism_rows() if any(modes[m].get(row[2]) for m in names)]
+    if any(modes[m].get("closure_min") for m in names):
+        rows += _closure_rows()
     rows = [row[:2] for row in rows]
     if len(names) > 1:
         base = _stat(modes[first]["response_min"], "median")
@@ -254,9 +258,10 @@ def format_summary(summary: dict) -> str:
     types = list(modes[first]["by_type"])
     type_rows = [[mode_label(t), *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
     by_type = _table([_("response median / p90, min (on the spot)"), *labels], type_rows)
+    resources = list(dict.fromkeys(d for m in names for d in modes[m]["utilisation"]))  # centres only in some modes
     util = _table(
         [_("utilisation"), *labels],
-        [[mode_label(d), *(_share(modes[m]["utilisation"][d]) for m in names)] for d in modes[first]["utilisation"]],
+        [[mode_label(d), *(_share(modes[m]["utilisation"].get(d)) for m in names)] for d in resources],
     )
     channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
     by_channel = _table(
@@ -264,11 +269,33 @@ def format_summary(summary: dict) -> str:
         [[term(c), *(_channel_cell(modes[m].get("by_channel", {}).get(c)) for m in names)] for c in channels],
     )
     parts = [header, table, by_type, by_channel, util]
+    if any(modes[m].get("campaigns") for m in names):
+        parts.append(_format_campaigns([modes[m].get("campaigns") or {} for m in names], labels))
     if "paired" in summary:
         parts.append(format_paired(summary["paired"], target))
     if "precision" in summary:
         parts.append(_format_precision(summary["precision"], summary["replications"]))
     return "\n\n".join(parts)
+
+
+def _format_campaigns(blocks: list[dict], labels: list[str]) -> str:
+    """Joint campaigns per mode (totals over replications): unit-hours off response duty, finds, deterrence."""
+    departments = list(dict.fromkeys(d for b in blocks for d in b.get("unit_hours", {})))
+    types = list(dict.fromkeys(t for b in blocks for t in b.get("found", {})))
+
+    def count(b: dict, key: str, name: str) -> str:
+        return f"{b.get(key, {}).get(name, 0):,}"
+
+    rows = [["unit-hours on campaigns", *(f"{sum(b.get('unit_hours', {}).values()):,.1f}" for b in blocks)]]
+    rows += [[f"  {d}", *(f"{b.get('unit_hours', {}).get(d, 0.0):,.1f}" for b in blocks)] for d in departments]
+    rows.append(["matters found (settled on the spot)", *(_found(b) for b in blocks)])
+    rows += [[f"  {t}", *(count(b, "found", t) for b in blocks)] for t in types]
+    rows.append(["arrivals deterred", *(f"{sum(b.get('deterred', {}).values()):,}" for b in blocks)])
+    return _table(["campaigns", *labels], rows)
+
+
+def _found(block: dict) -> str:
+    return f"{sum(block.get('found', {}).values()):,} ({block.get('found_on_the_spot', 0):,})"
 
 
 def _paired_label(metric: str, target: float) -> str:
@@ -359,6 +386,19 @@ def _ratio(value, base) -> str:
     if value is None or not base:
         return "-"
     return f"{value / base:.2f}x"
+
+
+def _closure_rows() -> list[tuple]:
+    """Rows shown when some mode runs the closed loop: closure time, deadlines kept, reopened cases (label, cell)."""
+    return [
+        (
+            _("closure median / p90, min"),
+            lambda s: f"{_time(s.get('closure_min'), 'median')} / {_time(s.get('closure_min'), 'p90')}",
+        ),
+        (_("closed on time"), lambda s: _share(s.get("closed_on_time"))),
+        (_("closure overdue"), lambda s: _share(s.get("closure_overdue"))),
+        (_("reopen rate"), lambda s: _share(s.get("reopen_rate"))),
+    ]
 
 
 def _mechanism_rows() -> list[tuple]:

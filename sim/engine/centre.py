@@ -21,7 +21,7 @@ import itertools
 import simpy
 
 from sim.scenario.schedule import WeeklySteps
-from sim.scenario.schema import InstantSpec
+from sim.scenario.schema import CentreSpec, InstantSpec
 
 __all__ = ["Centre", "CENTRE", "operators_on_duty"]
 
@@ -29,7 +29,7 @@ CENTRE = "command_centre"
 """The name under which the centre's operators appear in utilisation."""
 
 
-def operators_on_duty(spec: InstantSpec) -> WeeklySteps:
+def operators_on_duty(spec: InstantSpec | CentreSpec) -> WeeklySteps:
     """Operators on duty over the week: their shift windows, and none while the centre is closed."""
     assert spec.operators is not None  # only a staffed centre has operators on duty
     shift = WeeklySteps.from_hours(
@@ -47,14 +47,16 @@ class Centre:
     env:
         The simulation's environment.
     spec:
-        The shared channel's spec, with ``operators`` given.
+        The shared channel's spec, or one centre of several levels, with ``operators`` given.
     end_min:
         When the run ends (no shift changes are scheduled after it).
     window:
         (start, end) of the measured period, for busy operator-minutes.
     """
 
-    def __init__(self, env: simpy.Environment, spec: InstantSpec, end_min: float, window: tuple[float, float]):
+    def __init__(
+        self, env: simpy.Environment, spec: InstantSpec | CentreSpec, end_min: float, window: tuple[float, float]
+    ):
         self.env = env
         self.on_duty = operators_on_duty(spec)
         self.by_priority = spec.queue == "priority"

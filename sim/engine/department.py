@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.engine.territory import Town
 from sim.scenario.schedule import WeeklySteps
 from sim.scenario.schema import Department
@@ -41,11 +43,15 @@ class Unit:
     busy_min: float = 0.0
     home_sector: str = ""
     free_seq: int = -1
+    pool: str = ""
+    worked_min: float = 0.0
 
     def __post_init__(self):
         """A unit that has not moved yet stands at its base."""
         if self.position_patch < 0:
             self.position_patch = self.base
+        if not self.pool:
+            self.pool = self.department  # the dispatcher's pool of free units (per sector with borders closed)
 
     def patch_at(self, now: float) -> int:
         """The patch the unit stands in at *now*.
@@ -75,9 +81,15 @@ class Roster:
         return int(self.on_duty.value(now))
 
     def patrol_count_in_sector(self, sectors: int) -> list[WeeklySteps]:
-        """On-duty patrolling units per sector over the week (units are assigned to sectors in turn)."""
+        """On-duty patrolling units per sector over the week (units are assigned to sectors in turn).
+
+        Units based by sector (``home``) patrol their own sector: the first *n* units' sectors.
+        """
         if not self.department.patrols:
             return [self.on_duty.map(lambda n: 0.0) for _ in range(sectors)]
+        if self.department.home != "bases":
+            homes = [u.sector for u in self.units]
+            return [self.on_duty.map(lambda n, s=s: float(homes[: int(n)].count(s))) for s in range(sectors)]
         return [
             self.on_duty.map(lambda n, s=s: float(n // sectors + (1 if s < n % sectors else 0))) for s in range(sectors)
         ]
@@ -85,9 +97,16 @@ class Roster:
 
 def build_roster(department: Department, town: Town) -> Roster:
     """Create a department's units at their bases and compile its shift into on-duty counts."""
-    bases = [department.base] if isinstance(department.base, str) else list(department.base)
-    base_patches = [town.index(b) for b in bases]
     sectors = len(town.sector_names)
+    if department.home != "bases":
+        centres = sector_centres(town)
+        weights = np.bincount(town.sector, weights=town.weights, minlength=sectors)
+        homes = sector_sequence(department.units, weights if department.home == "sectors_by_load" else None, sectors)
+        base_patches = [centres[s] for s in homes]
+    else:
+        bases = [department.base] if isinstance(department.base, str) else list(department.base)
+        base_patches = [town.index(b) for b in bases]
+        homes = [i % sectors for i in range(department.units)]
     units = []
     for i in range(department.units):
         base = base_patches[i % len(base_patches)]
@@ -98,7 +117,7 @@ def build_roster(department: Department, town: Town) -> Roster:
                 index=i,
                 base=base,
                 base_xy=town.centres[base],
-                sector=i % sectors,
+                sector=homes[i],
                 speed_kmh=department.speed_kmh,
                 setoff_min=department.setoff_min,
                 travel_cv=department.travel_cv,
@@ -109,6 +128,34 @@ def build_roster(department: Department, town: Town) -> Roster:
     windows = [(w.hours().weekly(), float(w.units)) for w in department.shift_windows()]
     on_duty = WeeklySteps.from_hours(windows, cap=float(department.units))
     return Roster(department, tuple(units), on_duty)
+
+
+def sector_centres(town: Town) -> list[int]:
+    """Each sector's central patch: the patch of the sector nearest the mean of its patch centres."""
+    out = []
+    for s in range(len(town.sector_names)):
+        members = np.flatnonzero(town.sector == s)
+        xy = town.xy_km[members]
+        out.append(int(members[np.argmin(((xy - xy.mean(axis=0)) ** 2).sum(axis=1))]))
+    return out
+
+
+def sector_sequence(units: int, weights, sectors: int) -> list[int]:
+    """The home sector of each unit in turn, so that the first *n* units are shared out by *weights* for every *n*.
+
+    Sainte-Lague's divisor sequence: each next unit goes to the sector with the most weight per
+    ``2 x units so far + 1`` (ties to the lower sector). With *weights* None, in turn: 0, 1, 2, ...
+    Since the lowest-numbered units are the ones on duty, every shift is shared out by load too.
+    """
+    if weights is None:
+        return [i % sectors for i in range(units)]
+    counts = [0] * sectors
+    out = []
+    for _ in range(units):
+        best = max(range(sectors), key=lambda k: (weights[k] / (2 * counts[k] + 1), -k))
+        counts[best] += 1
+        out.append(best)
+    return out
 
 
 def traverse_min(department: Department, town: Town) -> float:

@@ -3,10 +3,19 @@
 A job is the part of a matter that one unit can do; it names the departments whose units may
 legally do it (from :func:`sim.scenario.governance.capable_departments`). The dispatcher keeps, per
 department, the free units on duty in the order they became free, and one priority queue per
-set of capable departments. Two selection rules are the two values of the ``dispatch`` lever:
+set of capable departments. The selection rule is the ``dispatch`` lever, a name resolved through
+:mod:`sim.registry` to a function of :mod:`sim.engine.rules`' contract; the two built-in values are
 
 * ``own_queue`` -- the department desk's way: the unit that has been free longest takes it;
-* ``nearest`` -- the centre's way: the free capable unit with the shortest travel time.
+* ``nearest`` -- the centre's way: the free capable unit with the shortest travel time;
+
+and they run through fast paths here that give exactly what their reference functions in
+:mod:`sim.engine.rules` give. Any other rule (``least_loaded``, or one plugged in) is called with a
+:class:`~sim.engine.rules.DispatchRequest` listing every free capable unit.
+
+With borders closed (a mode's ``dispatch_across_borders: false``), the units of a department based
+by sector (``home: sectors``) form one pool per sector, and a job may take only the pool of its own
+patch's sector: the same searches, over fewer units, so ``nearest`` stays exact.
 
 A unit that becomes free takes the most urgent, oldest job it may do. Work per decision does not
 grow with the simulated time, and for ``nearest`` not with the size of the fleet either: a
@@ -24,8 +33,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from sim.engine import rules
 from sim.engine.department import Unit
 from sim.engine.territory import Town
+from sim.registry import resolve
 
 __all__ = ["Job", "Dispatcher"]
 
@@ -53,6 +64,7 @@ class Job:
     event: simpy.Event | None = None
     arrived_min: float = float("nan")
     travel_min: float | None = None
+    incident_type: str = ""
 
 
 class Dispatcher:
@@ -67,28 +79,40 @@ class Dispatcher:
     units:
         All units of all departments.
     rule:
-        ``"own_queue"`` or ``"nearest"``.
+        The dispatch rule's name: ``"own_queue"``, ``"nearest"``, another registered name or a
+        dotted path ``module:function`` (:mod:`sim.registry`).
     queue_keys:
         Every set of capable departments a job can have (one queue each).
+    bordered:
+        Departments whose units may not cross their home sector's border (empty: borders open).
     """
 
-    def __init__(self, env: simpy.Environment, town: Town, units, rule: str, queue_keys):
+    def __init__(
+        self, env: simpy.Environment, town: Town, units, rule: str, queue_keys, bordered: frozenset[str] = frozenset()
+    ):
         self.env = env
         self.town = town
-        self.select = {"own_queue": self._longest_free, "nearest": self._nearest}[rule]
+        self.rule = resolve("dispatch_rules", rule).obj
+        fast = {rules.own_queue: self._longest_free, rules.nearest: self._nearest}
+        self.select = fast.get(self.rule, self._by_rule)
+        self.bordered = bordered
         self.free: dict[str, dict[Unit, None]] = {}
         for unit in units:
-            self.free.setdefault(unit.department, {})
-        self.queues: dict[frozenset[str], list] = {key: [] for key in queue_keys}
+            unit.pool = f"{unit.department}@{unit.home_sector}" if unit.department in bordered else unit.department
+            self.free.setdefault(unit.pool, {})
+        self._sorted: dict[tuple[frozenset[str], str], tuple[str, ...]] = {}
+        sectors = sorted(set(town.sector_names)) if bordered else [""]
+        self.queues: dict[frozenset[str], list] = {
+            frozenset(self._pools(key, sector)): [] for key in queue_keys for sector in sectors
+        }
         self.keys_for: dict[str, list[frozenset[str]]] = {
-            dept: [k for k in self.queues if dept in k] for dept in self.free
+            pool: [k for k in self.queues if pool in k] for pool in self.free
         }
         self._order = itertools.count()
-        self._sorted: dict[frozenset[str], tuple[str, ...]] = {}
         self._freed = itertools.count()
         self._cells: dict[str, _CellIndex] = {}
-        if rule == "nearest":
-            members = {dept: [u for u in units if u.department == dept] for dept in self.free}
+        if self.select == self._nearest:
+            members = {pool: [u for u in units if u.pool == pool] for pool in self.free}
             indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
             if not math.isfinite(town.reach_kmh(1.0)):
                 indexed = {}  # a travel table with no straight-line bound: compare every free unit
@@ -107,7 +131,8 @@ class Dispatcher:
             self._assign(unit, job)
             return unit
         job.event = self.env.event()
-        heapq.heappush(self.queues[job.capable], (job.priority, job.requested_min, next(self._order), job))
+        key = frozenset(self._job_pools(job))
+        heapq.heappush(self.queues[key], (job.priority, job.requested_min, next(self._order), job))
         return None
 
     def waiting(self) -> int:
@@ -116,19 +141,20 @@ class Dispatcher:
 
     def waiting_jobs(self) -> tuple[tuple[frozenset[str], float], ...]:
         """(capable departments, requested minute) of every job waiting for a unit."""
-        return tuple((key, entry[1]) for key, queue in self.queues.items() for entry in queue)
+        return tuple((entry[3].capable, entry[1]) for queue in self.queues.values() for entry in queue)
 
     def _finder_unit(self, job: Job) -> Unit | None:
         """A free unit of the department whose patrol found the matter, if it may act: it is already there."""
-        if job.finder in job.capable and self.free.get(job.finder):
-            unit = next(iter(self.free[job.finder]))
+        pool = self._pool(job.finder, self._sector(job)) if job.finder in job.capable else None
+        if pool is not None and self.free.get(pool):
+            unit = next(iter(self.free[pool]))
             self.move(unit, job.patch, self.env.now)
             return unit
         return None
 
     def move(self, unit: Unit, patch: int, back_at_base_min: float) -> None:
         """Record that *unit* stands at *patch* (and, if it returns to base, is home at *back_at_base_min*)."""
-        cells = self._cells.get(unit.department)
+        cells = self._cells.get(unit.pool)
         filed = cells is not None and unit in cells.filed
         if filed and cells is not None:
             cells.remove(unit)
@@ -136,16 +162,27 @@ class Dispatcher:
         if filed and cells is not None:
             cells.add(unit, self.env.now)
 
-    def _departments(self, capable: frozenset[str]) -> tuple[str, ...]:
-        """The capable departments in a fixed order, so ties break the same way in every process."""
-        ordered = self._sorted.get(capable)
+    def _sector(self, job: Job) -> str:
+        """The sector whose pools a job may take ("" with borders open)."""
+        return self.town.patch_sector_names[job.patch] if self.bordered else ""
+
+    def _pool(self, department: str, sector: str) -> str:
+        """The pool of free units of *department* a job in *sector* may take."""
+        return f"{department}@{sector}" if department in self.bordered else department
+
+    def _pools(self, capable: frozenset[str], sector: str) -> tuple[str, ...]:
+        """The pools of the capable departments in department name order, so ties break the same way everywhere."""
+        ordered = self._sorted.get((capable, sector))
         if ordered is None:
-            ordered = self._sorted[capable] = tuple(sorted(capable))
+            ordered = self._sorted[capable, sector] = tuple(self._pool(d, sector) for d in sorted(capable))
         return ordered
+
+    def _job_pools(self, job: Job) -> tuple[str, ...]:
+        return self._pools(job.capable, self._sector(job))
 
     def _longest_free(self, job: Job) -> Unit | None:
         best = None
-        for dept in self._departments(job.capable):
+        for dept in self._job_pools(job):
             pool = self.free.get(dept)
             if pool:
                 unit = next(iter(pool))
@@ -165,7 +202,7 @@ class Dispatcher:
         """
         now, town, patch = self.env.now, self.town, job.patch
         best, chosen = math.inf, None
-        for dept in self._departments(job.capable):
+        for dept in self._job_pools(job):
             pool = self.free.get(dept)
             if not pool:
                 continue
@@ -183,9 +220,50 @@ class Dispatcher:
             job.travel_min = best
         return chosen
 
+    def _by_rule(self, job: Job) -> Unit | None:
+        """The unit a rule of :mod:`sim.engine.rules`' contract chooses among every free capable unit."""
+        now, town, patch = self.env.now, self.town, job.patch
+        departments = tuple(sorted(job.capable))
+        free: dict[str, Unit] = {}
+        units: list[rules.FreeUnit] = []
+        for pool in self._job_pools(job):
+            for unit in self.free.get(pool) or ():
+                dept = unit.department
+                here = unit.patch_at(now)
+                x, y = town.centres[here]
+                minutes = unit.travel_min(town, patch, now)
+                free[unit.uid] = unit
+                units.append(
+                    rules.FreeUnit(
+                        unit.uid,
+                        dept,
+                        here,
+                        float(x),
+                        float(y),
+                        minutes,
+                        unit.idle_since_min,
+                        unit.worked_min,
+                        unit.free_seq,
+                    )
+                )
+        if not units:
+            return None
+        job_x, job_y = town.centres[patch]
+        request = rules.DispatchRequest(
+            job.incident_type, patch, float(job_x), float(job_y), job.priority, departments, now, tuple(units)
+        )
+        chosen = self.rule(request)
+        if chosen is None:
+            return None
+        picked = free.get(getattr(chosen, "uid", ""))
+        if picked is None or chosen not in units:
+            raise ValueError(f"dispatch rule {self.rule!r} returned {chosen!r}, not one of the free units it was given")
+        job.travel_min = chosen.travel_min
+        return picked
+
     def _assign(self, unit: Unit, job: Job) -> None:
-        del self.free[unit.department][unit]
-        cells = self._cells.get(unit.department)
+        del self.free[unit.pool][unit]
+        cells = self._cells.get(unit.pool)
         if cells is not None:
             cells.remove(unit)
         unit.busy = True
@@ -198,6 +276,7 @@ class Dispatcher:
     def release(self, unit: Unit) -> None:
         """A unit finished a job: give it the next job it may do, or mark it free."""
         unit.busy = False
+        unit.worked_min += self.env.now - unit.busy_since_min
         unit.idle_since_min = self.env.now
         if unit.on_duty:
             self._offer(unit)
@@ -213,14 +292,14 @@ class Dispatcher:
             unit.idle_since_min = self.env.now
             self._offer(unit)
         else:
-            self.free[unit.department].pop(unit, None)
-            cells = self._cells.get(unit.department)
+            self.free[unit.pool].pop(unit, None)
+            cells = self._cells.get(unit.pool)
             if cells is not None:
                 cells.remove(unit)
 
     def _offer(self, unit: Unit) -> None:
         best_key, best_head = None, None
-        for key in self.keys_for[unit.department]:
+        for key in self.keys_for[unit.pool]:
             queue = self.queues[key]
             if queue and (best_head is None or queue[0][:3] < best_head):
                 best_key, best_head = key, queue[0][:3]
@@ -232,9 +311,9 @@ class Dispatcher:
         self._assign(unit, job)
 
     def _make_free(self, unit: Unit) -> None:
-        self.free[unit.department][unit] = None
+        self.free[unit.pool][unit] = None
         unit.free_seq = next(self._freed)
-        cells = self._cells.get(unit.department)
+        cells = self._cells.get(unit.pool)
         if cells is not None:
             cells.add(unit, self.env.now)
 
@@ -388,7 +467,7 @@ class _Bucket:
 
     __slots__ = ("heap", "live")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.live: dict[Unit, int] = {}
         self.heap: list[tuple[int, Unit]] = []
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+import simpy
 
-from sim.scenario.distributions import sample
-from sim.scenario.schema import GridManagement
+from sim.engine.centre import Centre
+from sim.scenario.distributions import sample, sampler
+from sim.scenario.schema import CentreSpec, GridManagement
 
-__all__ = ["GridWorkers"]
+__all__ = ["GridWorkers", "GridLeaders", "GRID_LEADERS"]
+
+GRID_LEADERS = "grid_leaders"
+"""The name under which grid leaders appear in utilisation."""
 
 
 class GridWorkers:
@@ -54,3 +59,45 @@ class GridWorkers:
     def on_duty_min(self, start: float, end: float) -> float:
         """Worker-minutes on duty in [start, end] over all grids."""
         return self.hours.open_minutes_between(start, end) * self.spec.workers_per_grid * len(self.free_at)
+
+
+class GridLeaders:
+    """Grid leaders, one per ``grids_per_leader`` consecutive grids, each handling one report at a time.
+
+    Each leader is a :class:`~sim.engine.centre.Centre` of one operator working the leaders' hours:
+    reports wait in order of priority while the leader is busy or off duty.
+
+    Parameters
+    ----------
+    env:
+        The simulation's environment.
+    spec:
+        The scenario's grid management, with ``leaders`` given.
+    grids:
+        Number of higher-level grids in the territory.
+    end_min, window:
+        As for :class:`~sim.engine.centre.Centre`.
+    """
+
+    def __init__(
+        self, env: simpy.Environment, spec: GridManagement, grids: int, end_min: float, window: tuple[float, float]
+    ):
+        leaders = spec.leaders
+        assert leaders is not None  # only a town with grid leaders builds them
+        self.per = leaders.grids_per_leader
+        one = CentreSpec(name="grid_leader", operators=1, centre_hours=leaders.hours or spec.hours)
+        self.leaders = [Centre(env, one, end_min, window) for _ in range(-(-grids // self.per))]
+        self.handling_min = sampler(leaders.handling_min)
+
+    def of_grid(self, grid: int) -> tuple[Centre, str]:
+        """The leader answering for *grid*, and its name (``grid-leader-3``)."""
+        k = grid // self.per
+        return self.leaders[k], f"grid-leader-{k + 1}"
+
+    def busy_min(self) -> float:
+        """Leader-minutes busy in the measured window, all leaders."""
+        return sum(leader.busy_min for leader in self.leaders)
+
+    def on_duty_min(self, start: float, end: float) -> float:
+        """Leader-minutes on duty in [start, end], all leaders."""
+        return sum(leader.on_duty_min(start, end) for leader in self.leaders)

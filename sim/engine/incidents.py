@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.detection import ChannelRequest, check_reports
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.rounds import RouteRounds
 from sim.engine.territory import Town
 from sim.engine.trace import Stage, TraceEvent
+from sim.registry import resolve
 from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
 from sim.scenario.schema import CHANNELS, Scenario
@@ -51,6 +53,9 @@ class IncidentSet:
         Shape (n, len(rounds_by)): when the rounds of each department in *rounds_by* (those with
         ``rounds``, in file order) would notice each matter (``inf`` for never); drawn from the
         ``rounds`` stream. Which of them may report it depends on the mode (:meth:`first_round`).
+    found_by:
+        With campaigns: the campaign (index into ``scenario.campaigns``) that found each matter, -1
+        for a matter of the arrival stream (:mod:`sim.engine.campaigns`); None without campaigns.
     """
 
     occurred_min: np.ndarray
@@ -63,6 +68,7 @@ class IncidentSet:
     layer: np.ndarray
     rounds_min: np.ndarray | None = None
     rounds_by: tuple[str, ...] = ()
+    found_by: np.ndarray | None = None
 
     def first_round(self, i: int, may_act: frozenset[str]) -> tuple[float, str]:
         """The first rounds find of matter *i* by a department in *may_act*: (minute, department), or (inf, "")."""
@@ -115,6 +121,9 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         service = [sample(itype.service_min, streams.service, len(times)) for _ in parts_of(itype)]
         hours = {name: scenario.channel_hours(itype, name).weekly() for name in CHANNELS[1:]}
         channels = _detect(itype.detection, hours, times, town.sector[patch], coverage, streams.detection)
+        _plugged_channels(itype, k, channels, times, patch, town, hours, streams)
+        if town.camera_view is not None:  # the same draws, kept only where a camera sees the patch
+            channels[~town.camera_view[patch], CAMERA] = np.inf
         finder_u = streams.detection.random(len(times))
         leave_u = streams.detection.random(len(times))
         layer = _layers(itype.escalation, len(times), scenario.grid_management is not None, streams.escalation)
@@ -140,6 +149,9 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         rounds_by=rounds.departments,
     )
 
+
+CAMERA = CHANNELS.index("camera")
+"""The camera channel's column of :attr:`IncidentSet.channel_min`."""
 
 GRID, TOWN, CITY = 0, 1, 2
 LAYER_NAMES = ("grid", "town", "city")
@@ -171,6 +183,29 @@ def _detect(detection, hours_of, times, sector, coverage: PatrolCoverage, rng) -
             at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
         out[:, j] = np.where(fires, at, np.inf)
     return out
+
+
+def _plugged_channels(itype, k: int, out: np.ndarray, times, patch, town: Town, hours_of, streams) -> None:
+    """Replace the column of each channel with a ``draw`` by that draw's reports (:mod:`sim.engine.detection`).
+
+    Each draw has a generator of its own (``channels`` stream, key: type *k*, channel), so the
+    other columns and every other stream are exactly what they are without it.
+    """
+    for j, name in enumerate(CHANNELS[1:], start=1):
+        spec = getattr(itype.detection, name)
+        if spec.draw is None:
+            continue
+        xy = np.asarray(town.centres, dtype=float).reshape(-1, 2)[patch]
+        request = ChannelRequest(
+            name, itype.name, times, patch, xy[:, 0], xy[:, 1], spec.probability, spec.delay_min,
+            dict(spec.options), streams.child("channels", k, j),
+        )  # fmt: skip
+        at = check_reports(spec.draw, resolve("detection_channels", spec.draw).obj(request), times)
+        hours = hours_of[name]
+        fires = np.isfinite(at)
+        if not hours.is_always and fires.any():
+            at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
+        out[:, j] = at
 
 
 @dataclass(eq=False, slots=True)

@@ -20,15 +20,17 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
-from sim.engine.channel import Delivery, channel_for
+from sim.engine.channel import Delivery, SharedChannel, channel_for
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.competence import CompetenceTable
 from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
-from sim.engine.gridworkers import GridWorkers
+from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
 from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
+from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.records import ColumnBuffers, IncidentRecord, JobRecord, RecordTable, write_record
@@ -76,6 +78,12 @@ class RunOutput:
     trace:
         When the run was traced: incident number -> its story, a list of
         :class:`~sim.engine.trace.TraceEvent` in order of time.
+    campaigns:
+        With campaigns: their unit-minutes, sessions and deterred arrivals
+        (:class:`~sim.engine.campaigns.CampaignOutput`); campaign time is not in ``on_duty_min``.
+    mode, replication, warmup_min:
+        Which mode and replication this is, and the warm-up (minutes): incidents occurring before
+        it are not measured. They label the rows of :meth:`to_frame` and :meth:`jobs_frame`.
     """
 
     records: RecordTable
@@ -86,6 +94,27 @@ class RunOutput:
     trace: dict[int, list[TraceEvent]] | None = None
     end_min: float = math.inf
     waiting: tuple[tuple[frozenset[str], float], ...] = ()
+    campaigns: CampaignOutput | None = None
+    mode: str = ""
+    replication: int = 0
+    warmup_min: float = 0.0
+
+    def to_frame(self):
+        """The incidents as a pandas DataFrame, one row each (:func:`sim.engine.frames.incidents_frame`).
+
+        Every record field, every derived field (``response_min``, ``resolution_min``, ...), ``mode``,
+        ``replication`` and ``measured`` (False for an incident that occurred during the warm-up).
+        Needs pandas (``pip install '.[frames]'``).
+        """
+        from sim.engine.frames import incidents_frame
+
+        return incidents_frame([self])
+
+    def jobs_frame(self):
+        """The unit visits as a pandas DataFrame, one row each (:func:`sim.engine.frames.jobs_frame`)."""
+        from sim.engine.frames import jobs_frame
+
+        return jobs_frame([self])
 
 
 @contextmanager
@@ -126,7 +155,9 @@ class Simulation:
         self.env = simpy.Environment()
         self.town = build_town(scenario.territory, scenario.travel)
         self.rosters = {d.name: build_roster(d, self.town) for d in scenario.departments}
-        self.coverage = PatrolCoverage(self.rosters, self.town)
+        self.campaign_plan = CampaignPlan(scenario, self.town) if scenario.campaigns else None
+        patrolling = self.rosters if self.campaign_plan is None else self.campaign_plan.patrolling(self.rosters)
+        self.coverage = PatrolCoverage(patrolling, self.town)
         self.streams = RandomStreams(seed)
         with _cyclic_gc_paused():
             self.incidents = generate_incidents(scenario, self.town, self.coverage, self.streams)
@@ -135,7 +166,8 @@ class Simulation:
         units = [u for r in self.rosters.values() for u in r.units]
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self._mechanisms(scenario, mode, keys)
-        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys)
+        bordered = frozenset(() if mode.across_borders else (d.name for d in scenario.departments if d.home != "bases"))
+        self.dispatcher = Dispatcher(self.env, self.town, units, mode.dispatch, keys, bordered)
         dated = scenario.desk_calendar()
         desks = {d.name: dated(d.desk_hours.weekly()) for d in scenario.departments if d.desk_hours is not None}
         self.channel = channel_for(mode.information, scenario.governance, trace, desks, dated)
@@ -150,6 +182,8 @@ class Simulation:
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
         self.centre = self._staffed_centre()
+        self.levels = self._levels()
+        self.leaders = self._grid_leaders()
 
     def _mechanisms(self, scenario: Scenario, mode: Mode, keys: dict) -> None:
         """Set up duplicated enforcement, competence and natural ends; add their dispatch queues to *keys*."""
@@ -163,6 +197,8 @@ class Simulation:
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
         keys.update(dict.fromkeys(sorted(extra, key=sorted)))
+        if self.campaign_plan is not None:  # thin by deterrence, add the finds (sim.engine.campaigns)
+            self.incidents, self.natural_end = self.campaign_plan.apply(inc, self.natural_end, self.streams.campaigns)
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""
@@ -181,9 +217,21 @@ class Simulation:
                     self._account_busy(unit, self.end)
                 busy[unit.department] += unit.busy_min
         on_duty = {name: r.on_duty.integral(self.warmup, self.horizon) for name, r in self.rosters.items()}
+        campaigns = None
+        if self.campaign_plan is not None:  # campaign time is neither busy nor idle response time
+            shifts = {name: r.on_duty for name, r in self.rosters.items()}
+            for name, demand in self.campaign_plan.demand.items():
+                on_duty[name] = demand.split_min(shifts[name], self.warmup, self.horizon)[0]
+            campaigns = self.campaign_plan.output(shifts, (self.warmup, self.horizon))
         if self.centre is not None:
             busy[CENTRE] = self.centre.busy_min
             on_duty[CENTRE] = self.centre.on_duty_min(self.warmup, self.horizon)
+        if self.levels is not None:
+            busy.update(self.levels.busy_min())
+            on_duty.update(self.levels.on_duty_min(self.warmup, self.horizon))
+        if self.leaders is not None:
+            busy[GRID_LEADERS] = self.leaders.busy_min()
+            on_duty[GRID_LEADERS] = self.leaders.on_duty_min(self.warmup, self.horizon)
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
@@ -202,6 +250,9 @@ class Simulation:
             trace,
             self.end,
             self.dispatcher.waiting_jobs(),
+            campaigns,
+            mode=self.mode.name,
+            warmup_min=self.warmup,
         )
 
     def _records(self) -> RecordTable:
@@ -219,11 +270,17 @@ class Simulation:
     def _shifts(self, roster):
         """Put the right units on duty at every shift change of a department."""
         env = self.env
+        plan = self.campaign_plan
+        demand = plan.demand.get(roster.department.name) if plan is not None else None
         while True:
             on_duty = roster.on_duty_count(env.now)
+            if demand is not None:  # the highest-numbered units on shift are on campaign
+                on_duty = max(0, on_duty - demand.value(env.now))
             for unit in roster.units:
                 self.dispatcher.set_on_duty(unit, unit.index < on_duty)
             change = roster.on_duty.next_change(env.now)
+            if demand is not None:
+                change = min(change, demand.next_change(env.now))
             if change >= self.end:
                 return
             yield self._until(change)
@@ -269,6 +326,8 @@ class Simulation:
         A department's rounds that may act on it find it like a patrol (channel ``rounds``).
         """
         inc = self.incidents
+        if inc.found_by is not None and inc.found_by[i] >= 0:
+            return state.occurred_min, CAMPAIGN, ""  # found by a campaign the moment it occurs
         sector = int(self.town.sector[state.patch])
         finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
         rounds_at, rounds_by = inc.first_round(i, self.may_act[k])
@@ -306,6 +365,8 @@ class Simulation:
             else:
                 state.note(detected, Stage.REPORTED, channel=channel)
         jobs = self.jobs[self.incidents.type_index[i]]
+        if channel == CAMPAIGN and self._campaign_settles(state, i, jobs):
+            return
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
         if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
@@ -322,6 +383,30 @@ class Simulation:
                 self._request(state, i, capable, parts, finder)
         else:
             self.env.process(self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
+
+    def _campaign_settles(self, state: IncidentState, i: int, jobs) -> bool:
+        """A campaign's find that its departments may do in this mode is settled on the spot; else False.
+
+        Every part is done at once by the campaign's departments present (on-scene minutes as any
+        unit of that department would take); the work is within the campaign's time, not logged as a job.
+        """
+        assert self.campaign_plan is not None and self.incidents.found_by is not None  # only finds come here
+        number = int(self.incidents.found_by[i])
+        acting = self.campaign_plan.acting(number, jobs)
+        if acting is None:
+            return False
+        now, k = self.env.now, self.incidents.type_index[i]
+        state.reached_min = state.dispatched_min = state.on_scene_min = now
+        state.on_the_spot = True
+        name = self.campaign_plan.campaigns[number].name
+        work = 0.0
+        for dept, (_, parts) in zip(acting, jobs):
+            state.note(now, Stage.ON_THE_SPOT, department=dept)
+            state.departments.append(dept)
+            state.units.append(f"{CAMPAIGN}:{name}")
+            work = max(work, self.competence.on_scene_min(k, parts, dept, self.incidents.service_min[i]))
+        self._until(now + work).callbacks.append(lambda _: self._resolved(state))
+        return True
 
     def _resolving(self, state: IncidentState, work):
         """Run the handling *work* (a generator), then mark the matter resolved."""
@@ -374,7 +459,7 @@ class Simulation:
 
     def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
         """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
-        job = Job(capable, state.patch, state.priority, self.env.now, finder)
+        job = Job(capable, state.patch, state.priority, self.env.now, finder, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             assert job.event is not None  # request() gives a waiting job its event
@@ -435,7 +520,8 @@ class Simulation:
             if self.tracing:
                 state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
-            delivery = self._escalate(state, self.channel.deliver(now, source, self.streams.information, capable))
+            delivery = self.channel.deliver(now, source, self.streams.information, capable)
+            delivery = self._escalate(state, delivery, lead=source == "grid_worker")
             if state.reached_min != state.reached_min:
                 delivery = self._gap(state, delivery)
             if self.tracing:
@@ -455,10 +541,13 @@ class Simulation:
         state.note(delivery.ready_min, Stage.LEFT_BY_ALL)
         return delivery._replace(ready_min=delivery.ready_min + gap)
 
-    def _escalate(self, state: IncidentState, delivery: Delivery) -> Delivery:
-        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign."""
-        if self.centre is not None:
-            return self._through_centre(state, delivery)
+    def _escalate(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
+        """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign.
+
+        *lead*: a grid worker's report, which the grid leader handles first when the town has leaders.
+        """
+        if self.centre is not None or self.levels is not None:
+            return self._through_centre(state, delivery, lead)
         if self.loop is None and (state.layer != CITY or state.escalated):
             return delivery
         ready, stages = delivery.ready_min, list(delivery.stages)
@@ -481,47 +570,99 @@ class Simulation:
             return None
         return Centre(self.env, spec, self.end, (self.warmup, self.horizon))
 
+    def _levels(self) -> Levels | None:
+        """The centres at several levels (``governance.centres``), when this mode goes through them.
+
+        Their operators take the place of the one centre: the shared channel leaves the decision to them.
+        """
+        governance = self.scenario.governance
+        if governance.centres is None or (self.mode.information != "instant" and self.loop is None):
+            return None
+        if isinstance(self.channel, SharedChannel):
+            self.channel.staffed = True
+        self._paths: dict[tuple[int, str], tuple[int, ...]] = {}
+        return Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
+
+    def _path(self, state: IncidentState) -> tuple[int, ...]:
+        """The centres a report on *state* goes through (lowest first), cached per patch and type."""
+        key = (state.patch, state.type_name)
+        path = self._paths.get(key)
+        if path is None:
+            assert self.levels is not None  # only a town with levels routes reports through them
+            jobs = self.jobs[self.type_number[state.type_name]]
+            path = self._paths[key] = self.levels.path(state.patch, state.type_name, (c for c, _ in jobs))
+        return path
+
     @staticmethod
     def _ready(delivery: Delivery):
         """When a unit may be sent: a minute, or the event of a staffed centre's decision."""
         return delivery.ready_min if delivery.ready is None else delivery.ready
 
-    def _through_centre(self, state: IncidentState, delivery: Delivery) -> Delivery:
+    def _grid_leaders(self) -> GridLeaders | None:
+        """The grid leaders, when the town has them and reports reach a staffed centre on the shared channel."""
+        spec = self.scenario.grid_management
+        if spec is None or spec.leaders is None or self.mode.information != "instant":
+            return None
+        if self.centre is None and self.levels is None:
+            return None  # the checks make leaders need a staffed centre
+        return GridLeaders(self.env, spec, len(self.town.grid_names), self.end, (self.warmup, self.horizon))
+
+    def _through_centre(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
         """The centre's decision, the city's turn and the loop's verify-accept-assign, with operators.
 
         The durations are drawn now, from the same streams and in the same order as without
         staffing; only the waits for an operator are simulated. The delivery's ``ready`` event
         fires when a unit may be sent.
         """
-        steps: list[tuple[bool, tuple[tuple[float, Stage], ...]]] = []  # (through an operator, (minutes, stage) ...)
-        if delivery.handling_min is not None:
-            steps.append((True, ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
+        steps: list[tuple[Centre | None, str, tuple[tuple[float, Stage], ...]]] = []  # (operators, name, parts)
+        loop_at: tuple[Centre | None, str] = (self.centre, "")
+        if lead and self.leaders is not None and delivery.handling_min is not None:
+            leader, name = self.leaders.of_grid(int(self.town.grid[state.patch]))
+            minutes = self.leaders.handling_min(self.streams.leaders)
+            steps.append((leader, name, ((minutes, Stage.GRID_LEADER_HANDLES),)))
+        if self.levels is not None:
+            levels, path = self.levels, self._path(state)
+            if delivery.handling_min is not None:
+                for n, k in enumerate(path):
+                    stage = Stage.CENTRE_DECIDES if n == len(path) - 1 else Stage.PASSED_UP
+                    handling = levels.handling[k](self.streams.levels)
+                    steps.append((levels.centres[k], levels.specs[k].name, ((handling, stage),)))
+            loop_at = (levels.centres[path[-1]], levels.specs[path[-1]].name)
+        elif delivery.handling_min is not None:
+            steps.append((self.centre, "", ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
-            steps.append((False, ((sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES),)))
+            steps.append((None, "", ((sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES),)))
             state.escalated = True
         if self.loop is not None:
             minutes = self.loop.before_dispatch_min(self.streams.loop)
-            steps.append((True, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
+            steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
         return delivery._replace(ready=self.env.process(self._centre_steps(state, delivery.reached_min, steps)))
 
     def _centre_steps(self, state: IncidentState, arrive: float, steps):
-        """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay."""
+        """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
+
+        A step without operators (the city's turn, a centre of unlimited operators) is a fixed delay.
+        """
         env = self.env
         if arrive > env.now:
             yield self._until(arrive)
-        assert self.centre is not None  # only a staffed centre comes here
-        for by_operator, parts in steps:
+        for centre, name, parts in steps:
             total = sum(minutes for minutes, _ in parts)
-            start = (yield self.centre.take(state.priority, total)) if by_operator else env.now
-            if not by_operator:
+            if centre is None:
+                start = env.now
                 yield env.timeout(total)
+            else:
+                queued = env.now
+                start = yield centre.take(state.priority, total)
+                if start > queued:
+                    state.note(queued, Stage.WAITING_FOR_OPERATOR, centre=name)
             t = start
             for minutes, stage in parts:
                 t += minutes
-                state.note(t, stage)
+                state.note(t, stage, centre=name)
 
     def _grid_settles(self, state: IncidentState, channel: str):
         """A simple matter goes to a worker of its grid, who settles it."""
@@ -589,7 +730,7 @@ class Simulation:
             yield ready
         elif ready > env.now:
             yield self._until(ready)
-        job = Job(capable, state.patch, state.priority, env.now, finder)
+        job = Job(capable, state.patch, state.priority, env.now, finder, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             unit = yield job.event
@@ -652,7 +793,7 @@ class Simulation:
     def _extra_visit(self, state: IncidentState, capable: frozenset[str], on_scene_min: float, duplicate: bool):
         """A unit of *capable* goes to the matter and works *on_scene_min*: a duplicate visit or a follow-up."""
         env = self.env
-        job = Job(capable, state.patch, state.priority, env.now)
+        job = Job(capable, state.patch, state.priority, env.now, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             unit = yield job.event

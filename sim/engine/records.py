@@ -26,8 +26,11 @@ __all__ = [
     "IncidentRecord",
     "JobRecord",
     "write_record",
+    "in_window",
     "RECORD_FIELDS",
     "JOB_FIELDS",
+    "DERIVED_FIELDS",
+    "JOB_DERIVED_FIELDS",
     "ColumnBuffers",
     "RecordTable",
     "incident_table",
@@ -110,6 +113,8 @@ class IncidentRecord(NamedTuple):
 
 
 RECORD_FIELDS = IncidentRecord._fields
+DERIVED_FIELDS = tuple(name for name, value in vars(IncidentRecord).items() if isinstance(value, property))
+"""The derived fields of an incident record (``response_min``, ``resolution_min``, ...): properties, not in ``_asdict()``."""
 
 
 class JobRecord(NamedTuple):
@@ -156,6 +161,18 @@ class JobRecord(NamedTuple):
 
 
 JOB_FIELDS = JobRecord._fields
+JOB_DERIVED_FIELDS = tuple(name for name, value in vars(JobRecord).items() if isinstance(value, property))
+"""The derived fields of a job record (``wait_min``, ``travel_min``, ``busy_min``)."""
+
+
+def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
+    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
+
+    The one warm-up rule (the summaries of :mod:`sim.stats.metrics` and the ``measured`` column of
+    :mod:`sim.engine.frames` both use it), for one time or a numpy array of times (then a boolean
+    mask). Arrivals stop at the horizon, so *end_min* only matters to a caller that passes one.
+    """
+    return (occurred_min >= warmup_min) & (occurred_min < end_min)
 
 
 def write_record(

@@ -28,6 +28,10 @@ STREAMS = (
     "duplicates",
     "competence",
     "lifetime",
+    "campaigns",
+    "levels",
+    "leaders",
+    "channels",
 )
 """Stream names, in spawn order (append only: reordering changes every result)."""
 
@@ -51,10 +55,27 @@ class RandomStreams:
     duplicates: np.random.Generator
     competence: np.random.Generator
     lifetime: np.random.Generator
+    campaigns: np.random.Generator
+    levels: np.random.Generator
+    leaders: np.random.Generator
+    channels: np.random.Generator
 
     def __init__(self, seed: np.random.SeedSequence):
+        self._seeds: dict[str, np.random.SeedSequence] = {}
         for name, child in zip(STREAMS, seed.spawn(len(STREAMS))):
+            self._seeds[name] = child
             setattr(self, name, np.random.Generator(np.random.PCG64(child)))
+
+    def child(self, name: str, *key: int) -> np.random.Generator:
+        """A generator of its own under stream *name* for *key* (e.g. an incident type and a channel).
+
+        It is ``SeedSequence(entropy, spawn_key=stream's key + key)``: independent of the stream's
+        own draws and of every other key, whatever else is drawn or in what order.
+        """
+        seed = self._seeds[name]
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *key)))
+        )
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:

@@ -22,7 +22,7 @@ import numpy as np
 from sim.errors import Problem, ScenarioError
 from sim.scenario.schema import Territory, Travel
 
-__all__ = ["Town", "build_town"]
+__all__ = ["Town", "build_town", "camera_view"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +49,9 @@ class Town:
         Whether straight-line distance is measured along the axes.
     travel_min:
         Driving minutes between patches (n x n, read-only), or None for straight line x detour.
+    camera_view:
+        Whether a camera sees each patch (``territory.cameras``), or None: no camera locations
+        given, the camera channel reaches every patch.
     """
 
     names: tuple[str, ...]
@@ -62,6 +65,7 @@ class Town:
     detour_factor: float
     manhattan: bool
     travel_min: np.ndarray | None = None
+    camera_view: np.ndarray | None = None
     # Derived in __post_init__ (not fields): patch centres as plain tuples, each patch's sector name.
     centres: list[tuple[float, float]] = field(init=False, repr=False)
     patch_sector_names: tuple[str, ...] = field(init=False, repr=False)
@@ -141,6 +145,8 @@ def build_town(territory: Territory, travel: Travel | None = None) -> Town:
         message = "the GIS layer has not been read; load the scenario with sim.load_scenario or sim.scenario_from_dict"
         raise ScenarioError([Problem("<scenario>", None, "territory.gis", message)])
     town = _from_patches(territory) if territory.patches is not None else _from_grid(territory)
+    if territory.cameras is not None:
+        town = Town(**{**_fields(town), "camera_view": camera_view(town.xy_km, territory.cameras)})
     if travel is None:
         return town
     table = travel.table
@@ -152,6 +158,24 @@ def build_town(territory: Territory, travel: Travel | None = None) -> Town:
         minutes = minutes.copy()
         minutes.setflags(write=False)
     return Town(**{**_fields(town), "travel_min": minutes})
+
+
+def camera_view(xy_km: np.ndarray, cameras) -> np.ndarray:
+    """Whether each patch centre lies within ``cameras.view_radius_km`` (straight line) of a camera.
+
+    Raises
+    ------
+    ScenarioError
+        If the cameras' points have not been read from their layer.
+    """
+    if cameras.points is None:
+        message = "the cameras' layer has not been read; load the scenario with sim.load_scenario"
+        raise ScenarioError([Problem("<scenario>", None, "territory.cameras", message)])
+    at = np.array([[c.x_km, c.y_km] for c in cameras.points], dtype=float)
+    km = np.hypot(xy_km[:, None, 0] - at[None, :, 0], xy_km[:, None, 1] - at[None, :, 1])
+    view = (km <= cameras.view_radius_km).any(axis=1)
+    view.setflags(write=False)
+    return view
 
 
 def _fields(town: Town) -> dict:

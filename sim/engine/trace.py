@@ -75,6 +75,12 @@ class Stage(Enum):
     """Closed loop: the case is evaluated."""
     REOPENED = "reopened"
     """Closed loop: the check finds the matter not fixed; the case is reopened and sent back."""
+    WAITING_FOR_OPERATOR = "waiting_for_operator"
+    """Every operator on duty at ``centre`` is busy: the report waits in its queue."""
+    PASSED_UP = "passed_up"
+    """An operator of ``centre`` passes the report up to the centre one level higher."""
+    GRID_LEADER_HANDLES = "grid_leader_handles"
+    """The grid leader (``centre``) handles what the grid worker reported and sends it on to the centre."""
 
 
 HANDLING_STAGES = frozenset({Stage.DISPATCHED, Stage.ON_SCENE, Stage.DONE})
@@ -98,6 +104,8 @@ class TraceEvent(NamedTuple):
         The detection channel (``hotline``), for :attr:`Stage.REPORTED`.
     step, steps:
         For :attr:`Stage.HANDED_OVER`: which hand-over of how many.
+    centre:
+        The command centre involved (centres at several levels), or ``""``.
     """
 
     at_min: float
@@ -107,3 +115,4 @@ class TraceEvent(NamedTuple):
     channel: str = ""
     step: int = 0
     steps: int = 0
+    centre: str = ""

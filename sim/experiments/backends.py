@@ -84,6 +84,13 @@ class Backend:
     def close(self, abort: bool = False) -> None:
         """Release the workers; with *abort*, stop unfinished work at once."""
 
+    def check_code(self, code: dict[str, str]) -> None:
+        """Refuse workers whose code differs from *code* (module -> hash, :func:`sim.registry.code_fingerprint`).
+
+        Serial runs and a process pool run this machine's files; each run checks them again
+        (:func:`sim.experiments.runs.run_task`). A Dask cluster's workers may run other files.
+        """
+
     def __enter__(self):
         """The backend itself, closed at the end of the ``with`` block."""
         return self
@@ -102,7 +109,7 @@ class SerialBackend(Backend):
 
     name = "serial"
 
-    def imap(self, fn, tasks):
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(task))`` for each task in turn."""
         for index, task in enumerate(tasks):
             yield index, fn(task)
@@ -217,7 +224,7 @@ class ProcessBackend(Backend):
                 int
             ).result()  # a fork pool starts every worker at its first task: now, while single-threaded
 
-    def imap(self, fn, tasks):
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(task))`` as tasks finish.
 
         A worker that dies (killed, out of memory) breaks the whole pool: the results that had
@@ -229,11 +236,13 @@ class ProcessBackend(Backend):
             if not pending:
                 return
             self.start()
+            executor = self.executor
+            assert executor is not None  # start() made it
             futures: dict = {}
             yielded: set[int] = set()
             try:
                 for index in pending:  # a worker may die, and break the pool, while the rest is submitted
-                    futures[self.executor.submit(fn, tasks[index])] = index
+                    futures[executor.submit(fn, tasks[index])] = index
                 for future in as_completed(futures):
                     result = future.result()
                     yielded.add(futures[future])
@@ -329,7 +338,7 @@ class DaskBackend(Backend):
         self.workers = len(self.client.scheduler_info().get("workers", {})) or (workers or 0)
         self.where = scheduler or "a local cluster"
 
-    def imap(self, fn, tasks):
+    def imap(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(task))`` as tasks finish, each result fetched as soon as its task is done.
 
         A worker that dies takes its running task, and maybe finished results not yet fetched,
@@ -371,6 +380,37 @@ class DaskBackend(Backend):
         finally:
             done.clear()
             self.client.cancel(list(live.values()))
+
+    def check_code(self, code: dict[str, str]) -> None:
+        """Ask every worker for the fingerprint of the modules in *code*; refuse the cluster if one differs.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the workers and the modules whose source differs from this client's.
+        """
+        from sim.registry import code_differences, code_fingerprint
+
+        try:
+            answers = self.client.run(code_fingerprint, list(code))
+        except Exception as err:  # e.g. workers with an older simulator, without sim.registry
+            message = (
+                f"the dask workers could not report their code ({type(err).__name__}: {err}); they may run another "
+                "version of the simulator. Install the same simulator and plug-in modules on the workers and run again"
+            )
+            raise ScenarioError(
+                [Problem("--scheduler" if self.cluster is None else "--backend", None, "", message)]
+            ) from None
+        wrong = {worker: code_differences(code, theirs) for worker, theirs in sorted(answers.items())}
+        wrong = {worker: modules for worker, modules in wrong.items() if modules}
+        if wrong:
+            said = "; ".join(f"{worker}: {', '.join(modules)}" for worker, modules in wrong.items())
+            message = (
+                f"the dask workers run different code than this client (modules whose source differs: {said}); "
+                "results would not be this code's. Install the same simulator and plug-in modules on the "
+                "workers (same files on their PYTHONPATH), restart them, and run again"
+            )
+            raise ScenarioError([Problem("--scheduler" if self.cluster is None else "--backend", None, "", message)])
 
     def close(self, abort: bool = False) -> None:
         """Close the client and any cluster this backend started."""

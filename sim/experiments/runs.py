@@ -15,6 +15,7 @@ resumed sweep, or one run on another backend, gives the same tables byte for byt
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -25,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from sim.engine.model import RunOutput, Simulation
 from sim.engine.rng import replication_seed
@@ -32,20 +34,25 @@ from sim.errors import Problem, ScenarioError, Terminated, did_you_mean
 from sim.experiments.backends import check_options, open_backend
 from sim.experiments.memory import check_memory
 from sim.io.loader import read_user_text, scenario_from_dict
+from sim.io.provenance import PARQUET_KEY, provenance
 from sim.io.results import FolderLock, clean_temporary, write_atomic
-from sim.io.sweepfile import Sweep, override_text
+from sim.io.sweepfile import SUMMARY_STATS, Sweep, column_types, override_text
 from sim.io.text import csv_cell, csv_text
+from sim.registry import code_differences, code_fingerprint
 from sim.scenario.governance import modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.scenario.schema import Scenario
 from sim.stats.metrics import (
     CONFIDENCE,
     Precision,
+    metric_paths,
     metric_value,
     paired_difference,
     summarise,
     summarise_runs,
 )
+from sim.stats.plugins import MetricInput, find_metric, plugin_value
+from sim.stats.summary_types import ModeSummary, PairedDifference, PairedReport, Summary
 from sim.version import __version__
 
 __all__ = [
@@ -74,27 +81,52 @@ def run(
 
     Parameters
     ----------
-    scenario:
+    scenario : Scenario
         A validated scenario (:func:`sim.load_scenario`).
-    mode:
+    mode : str, optional
         Name of one of the scenario's modes; default the first.
-    seed:
+    seed : int, optional
         Base seed; default the scenario's.
-    replication:
+    replication : int
         Replication number; each has its own independent streams.
+    trace : bool
+        Keep each incident's life as typed events (``RunOutput.trace``).
+
+    Returns
+    -------
+    RunOutput
+        The run's records, labelled with its mode and replication.
     """
     modes = modes_of(scenario)
     name = mode or next(iter(modes))
     if name not in modes:
         raise KeyError(f"unknown mode {name!r}{did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
-    return Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    output = Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    return dataclasses.replace(output, mode=name, replication=replication)
 
 
 def replicate(
     scenario: Scenario, mode: str | None = None, replications: int = 1, seed: int | None = None
 ) -> list[RunOutput]:
-    """Independent replications of one mode."""
+    """Independent replications of one mode.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    mode : str, optional
+        Name of one of the scenario's modes; default the first.
+    replications : int
+        How many replications (numbered from 0).
+    seed : int, optional
+        Base seed; default the scenario's.
+
+    Returns
+    -------
+    list of RunOutput
+        One output per replication.
+    """
     return [run(scenario, mode, seed, r) for r in range(replications)]
 
 
@@ -110,7 +142,7 @@ class Comparison:
     replications: int
     outputs: dict[str, list[RunOutput]]
     runtime_s: float
-    summary: dict = field(repr=False)
+    summary: Summary = field(repr=False)
 
     def records(self):
         """(mode, replication, record) for every incident of every run."""
@@ -118,6 +150,29 @@ class Comparison:
             for rep, output in enumerate(outputs):
                 for record in output.records:
                     yield mode, rep, record
+
+    def to_frame(self):
+        """Every incident of every run as a pandas DataFrame (:func:`sim.engine.frames.incidents_frame`).
+
+        One row per (mode, replication, incident), in the order of ``incidents.csv``, with every
+        record field, every derived field (``response_min``, ``resolution_min``, ...) and ``measured``
+        (False for incidents of the warm-up, which the summary leaves out). Needs pandas.
+        """
+        from sim.engine.frames import incidents_frame
+
+        return incidents_frame(output for outputs in self.outputs.values() for output in outputs)
+
+    def jobs_frame(self):
+        """Every unit visit of every run as a pandas DataFrame (:func:`sim.engine.frames.jobs_frame`)."""
+        from sim.engine.frames import jobs_frame
+
+        return jobs_frame(output for outputs in self.outputs.values() for output in outputs)
+
+    def summary_frame(self):
+        """The summary as a tidy DataFrame: one row per mode × incident type × statistic (:func:`sim.summary_frame`)."""
+        from sim.stats.frames import summary_frame
+
+        return summary_frame(self.summary)
 
 
 def compare(
@@ -131,10 +186,21 @@ def compare(
 
     Parameters
     ----------
-    replications:
+    scenario : Scenario
+        A validated scenario.
+    modes : sequence of str, optional
+        The modes to compare, the first being the baseline of paired differences; default all.
+    replications : int
         Replications per mode; with *precision*, the least number (at least 2).
-    precision:
+    seed : int, optional
+        Base seed; default the scenario's.
+    precision : Precision, optional
         Replicate until the rule holds in every mode, or its ``max_replications`` is reached.
+
+    Returns
+    -------
+    Comparison
+        The outputs per mode and their summary.
 
     Raises
     ------
@@ -145,7 +211,7 @@ def compare(
     base = scenario.seed if seed is None else seed
     started = time.perf_counter()
     outputs: dict[str, list[RunOutput]] = {m: [] for m in names}
-    per_rep: dict[str, list[dict]] = {m: [] for m in names}
+    per_rep: dict[str, list[ModeSummary]] = {m: [] for m in names}
     wanted = max(replications, 2) if precision else replications
     while True:
         for m in names:
@@ -172,7 +238,7 @@ def _mode_names(scenario: Scenario, modes: Sequence[str] | None) -> list[str]:
     return names
 
 
-def _run_summary(scenario: Scenario, output: RunOutput) -> dict:
+def _run_summary(scenario: Scenario, output: RunOutput) -> ModeSummary:
     """The summary of one run alone (what a replication contributes to paired comparisons)."""
     types = [t.name for t in scenario.incident_types]
     return summarise(
@@ -195,7 +261,7 @@ def type_deadlines(scenario: Scenario) -> dict[str, float | None]:
     return {t.name: scenario.deadline_for(t.name) for t in scenario.incident_types}
 
 
-def _precise(rule: Precision, per_rep: dict[str, list[dict]]) -> bool:
+def _precise(rule: Precision, per_rep: dict[str, list[ModeSummary]]) -> bool:
     return all(rule.reached([metric_value(s, rule.metric) for s in summaries]) for summaries in per_rep.values())
 
 
@@ -210,9 +276,9 @@ def build_summary(
     seed: int,
     replications: int,
     outputs: dict[str, list[RunOutput]],
-    per_rep: dict[str, list[dict]] | None = None,
+    per_rep: dict[str, list[ModeSummary]] | None = None,
     precision: Precision | None = None,
-) -> dict:
+) -> Summary:
     """The ``summary.json`` contract: scenario, seed, version and per-mode statistics.
 
     With more than one replication and mode, ``paired`` holds each mode's differences from the
@@ -221,7 +287,7 @@ def build_summary(
     """
     warmup = scenario.warmup_days * MINUTES_PER_DAY
     types = [t.name for t in scenario.incident_types]
-    summary = {
+    summary: Summary = {
         "scenario": scenario.name,
         "seed": seed,
         "version": __version__,
@@ -245,7 +311,7 @@ def build_summary(
     return summary
 
 
-def _paired(metrics: list[str], per_rep: dict[str, list[dict]]) -> dict:
+def _paired(metrics: list[str], per_rep: dict[str, list[ModeSummary]]) -> PairedReport:
     names = list(per_rep)
     baseline = names[0]
 
@@ -257,17 +323,23 @@ def _paired(metrics: list[str], per_rep: dict[str, list[dict]]) -> dict:
         "confidence": CONFIDENCE,
         "test": "paired t-test on replication values (scipy.stats.ttest_rel), other mode minus baseline",
         "modes": {
-            m: {metric: paired_difference(values(baseline, metric), values(m, metric)) for metric in metrics}
+            m: {
+                # paired_difference is annotated as returning a plain dict; it returns a PairedDifference
+                metric: cast(PairedDifference, paired_difference(values(baseline, metric), values(m, metric)))
+                for metric in metrics
+            }
             for m in names[1:]
         },
     }
 
 
-def _precision_report(rule: Precision, per_rep: dict[str, list[dict]]) -> dict:
+def _precision_report(rule: Precision, per_rep: dict[str, list[ModeSummary]]) -> dict:
     from sim.stats.metrics import relative_half_width
 
     reached = {
-        m: relative_half_width([metric_value(s, rule.metric) for s in sums], rule.confidence)
+        m: relative_half_width(  # None (a statistic of nothing) is dropped by t_interval anyway
+            [v for v in (metric_value(s, rule.metric) for s in sums) if v is not None], rule.confidence
+        )
         for m, sums in per_rep.items()
     }
     return {**rule.as_dict(), "relative_half_width_reached": reached, "reached": _precise(rule, per_rep)}
@@ -289,6 +361,8 @@ class RunTask:
     seed: int
     metrics: tuple[str, ...]
     version: str = __version__
+    code: tuple[tuple[str, str], ...] = ()
+    """(module, hash) of the client's code (:attr:`sim.io.sweepfile.Sweep.code`); a worker with other code refuses."""
 
 
 def run_point(
@@ -305,13 +379,14 @@ def run_point(
 
     Parameters
     ----------
-    scenario:
+    scenario : Scenario or dict
         A validated scenario, or scenario data to validate after applying *overrides*.
-    mode, seed, replication:
+    mode, seed, replication : str, int, int
         What to run (:func:`run`).
-    metrics:
-        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`).
-    parameters, point:
+    metrics : sequence of str
+        Dotted paths into the run's summary (:func:`sim.stats.metrics.metric_value`), or metric
+        functions by name (:func:`sim.stats.plugins.find_metric`), resolved here, in the worker.
+    parameters, point : dict, int
         Copied into the row: the point's values by key path, and its number.
 
     Returns
@@ -328,8 +403,9 @@ def run_point(
         if not isinstance(scenario, Scenario):
             scenario = scenario_from_dict(scenario, source="<sweep point>", overrides=overrides)
         check_memory(scenario)  # fail now, not with a MemoryError after minutes
-        summary = _run_summary(scenario, run(scenario, mode, seed, replication))
-        values = {m: _finite_or_none(metric_value(summary, m)) for m in metrics}
+        output = run(scenario, mode, seed, replication)
+        summary = _run_summary(scenario, output)
+        values = _metric_values(scenario, output, summary, metrics)
     except Exception as err:
         error = _error_text(err)
     row.update(values)
@@ -338,11 +414,37 @@ def run_point(
     return row
 
 
+def _metric_values(scenario: Scenario, output: RunOutput, summary: ModeSummary, metrics: Sequence[str]) -> dict:
+    """Each metric of one run: a summary path's value, or a metric function's (:mod:`sim.stats.plugins`)."""
+    run_input = MetricInput(output, scenario.warmup_days * MINUTES_PER_DAY, scenario.target_min)
+    paths = set(metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments]))
+    values = {}
+    for metric in metrics:
+        found = None if metric in paths else find_metric(metric)  # a summary path first, as the sweep file is read
+        if found is None:
+            values[metric] = _finite_or_none(metric_value(summary, metric))
+        else:
+            values[metric] = plugin_value(*found, run_input)
+    return values
+
+
 def run_task(task: RunTask) -> dict:
-    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers)."""
+    """:func:`run_point` for a :class:`RunTask` (what backends call in their workers).
+
+    A worker whose simulator version or code (``task.code``) differs from the client's runs
+    nothing: the row's error says which.
+    """
+    refused = None
     if task.version != __version__:
+        refused = f"worker runs sim {__version__}, the sweep needs {task.version}"
+    elif task.code:
+        expected = dict(task.code)
+        differs = code_differences(expected, code_fingerprint(expected))
+        if differs:
+            refused = f"worker's code differs from the client's in: {', '.join(differs)}"
+    if refused:
         row = run_point({}, task.mode, task.seed, task.replication, (), task.parameters, task.point)
-        row.update(dict.fromkeys(task.metrics), error=f"worker runs sim {__version__}, the sweep needs {task.version}")
+        row.update(dict.fromkeys(task.metrics), error=refused)
         return row
     return run_point(
         task.scenario, task.mode, task.seed, task.replication, task.metrics, task.parameters, task.point, task.overrides
@@ -467,7 +569,7 @@ class RunStore:
         A file that fails a check is removed and listed in :attr:`damaged` with the reason; its
         run, if the sweep has it, is then redone.
         """
-        done = {}
+        done: dict[tuple, dict] = {}
         self.damaged = []
         fingerprint = sweep.fingerprint()["hash"]
         for path in self._run_files():
@@ -475,6 +577,7 @@ class RunStore:
             if problem is None and key in done:
                 problem = "a second file for the same run"
             if problem is None:
+                assert key is not None and row is not None  # check() gives a key and a row, or a problem
                 done[key] = row
                 continue
             self.damaged.append((path, problem))
@@ -493,7 +596,10 @@ class RunStore:
         ``error`` is null or text.
         """
         fingerprint = fingerprint or sweep.fingerprint()["hash"]
-        point, mode_index, replication = map(int, RUN_FILE.fullmatch(path.name).groups())
+        named = RUN_FILE.fullmatch(path.name)
+        if named is None:
+            return None, None, f"not a run file's name: {path.name}"
+        point, mode_index, replication = map(int, named.groups())
         limit = sweep.stopping.max_replications if sweep.stopping else sweep.replications
         if not (point < len(sweep.points) and mode_index < len(sweep.modes) and replication < limit):
             return None, None, f"not a run of this sweep (point {point}, mode {mode_index}, replication {replication})"
@@ -539,7 +645,8 @@ class RunStore:
         paths = []
         for name, rows, columns in (("runs", runs, run_columns(sweep)), ("summary", summary, summary_columns(sweep))):
             paths.append(write_atomic(self.folder / f"{name}.csv", csv_text(rows, columns)))
-            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns)
+            types = column_types(sweep.metrics, name)
+            paths += _write_parquet(self.folder / f"{name}.parquet", rows, columns, types, sweep.seed)
         return paths
 
 
@@ -557,7 +664,13 @@ def _row_problem(sweep: Sweep, row: dict, point: int, mode: str, replication: in
     if sorted(row) != sorted(keys):
         missing, extra = sorted(set(keys) - set(row)), sorted(set(row) - set(keys))
         return "keys " + "; ".join(
-            filter(None, [missing and f"missing: {', '.join(missing)}", extra and f"not expected: {', '.join(extra)}"])
+            filter(
+                None,
+                [
+                    f"missing: {', '.join(missing)}" if missing else None,
+                    f"not expected: {', '.join(extra)}" if extra else None,
+                ],
+            )
         )
     if (row["point"], row["mode"], row["replication"]) != (point, mode, replication) or not (
         type(row["point"]) is type(row["replication"]) is int
@@ -590,6 +703,7 @@ def _check_same(old: dict, sweep: Sweep, manifest: Path) -> None:
     parts = (
         ("sweep", "the sweep (parameters, modes, replications, seed, metrics or stopping)"),
         ("scenario", "the scenario"),
+        ("code", "the code (the sim package or a plugged-in module)"),
     )
     changed = [what for key, what in parts if (old.get("hashes") or {}).get(key) != new["hashes"][key]]
     if old.get("sim_version") != __version__:
@@ -609,9 +723,6 @@ def run_columns(sweep: Sweep) -> list[str]:
     return ["point", *sweep.parameters, "mode", "replication", "seed", *sweep.metrics, "error"]
 
 
-SUMMARY_STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value")
-
-
 def summary_columns(sweep: Sweep) -> list[str]:
     """Columns of ``summary.csv``."""
     stats = [f"{m}.{s}" for m in sweep.metrics for s in SUMMARY_STATS]
@@ -623,20 +734,31 @@ def columns_of(rows: Sequence[dict], columns: Sequence[str]) -> dict[str, list]:
     return {c: [row.get(c) for row in rows] for c in columns}
 
 
-def _write_parquet(path: Path, rows: list[dict], columns: Sequence[str]) -> list[Path]:
-    """Write a Parquet copy of a table if pyarrow is installed; mixed or nested columns become text."""
+def _write_parquet(
+    path: Path, rows: list[dict], columns: Sequence[str], types: dict[str, str], seed: int | None = None
+) -> list[Path]:
+    """Write a Parquet copy of a table if pyarrow is installed, with the provenance as key–value metadata.
+
+    A column of *types* has that type; any other column holds numbers if all its values are numbers,
+    else text, with each cell exactly as ``csv_cell`` writes it (lists and mappings as JSON).
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         return []
-    data = {}
+    arrays, names = [], []
     for column, values in columns_of(rows, columns).items():
+        kind = types.get(column)
         numbers = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
-        data[column] = values if numbers else [None if v is None else csv_cell(v) for v in values]
+        if kind == "string" or (kind is None and not numbers):
+            values = [None if v is None else csv_cell(v) for v in values]
+        arrays.append(pa.array(values, type=pa.string() if kind == "string" else kind and pa.type_for_alias(kind)))
+        names.append(column)
+    metadata = {PARQUET_KEY: json.dumps(provenance(seed), sort_keys=True)}
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        pq.write_table(pa.table(data), tmp)
+        pq.write_table(pa.table(arrays, names=names).replace_schema_metadata(metadata), tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -677,6 +799,24 @@ class SweepResult:
             return columns_of(self.runs, [*run_columns(self.sweep), "runtime_s"])
         return columns_of(self.summary, summary_columns(self.sweep))
 
+    def to_frame(self, table: str = "runs", long: bool = False):
+        """A table of the sweep as a pandas DataFrame, with the same columns and values as its files.
+
+        Parameters
+        ----------
+        table : {"runs", "summary"}
+            ``runs``: one row per point × mode × replication (``runs.csv``); ``summary``: one row per
+            point × mode (``summary.csv``).
+        long : bool
+            With ``table="runs"``, one row per point × mode × replication × metric instead, the
+            metric's name in ``metric`` and its value in ``value``.
+        """
+        from sim.io.sweepfile import sweep_frame
+
+        columns = run_columns(self.sweep) if table == "runs" else summary_columns(self.sweep)
+        rows = self.runs if table == "runs" else self.summary
+        return sweep_frame(columns_of(rows, columns), column_types(self.sweep.metrics, table), self.sweep.metrics, long)
+
 
 class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, ``terminated``) during a sweep.
@@ -704,16 +844,18 @@ def run_sweep(
 
     Parameters
     ----------
-    out:
+    sweep : Sweep
+        What to run (:func:`sim.load_sweep`).
+    out : str or os.PathLike, optional
         Folder to persist into (``sweep.json``, ``runs/``, ``runs.csv``, ``summary.csv``);
         None keeps everything in memory.
-    backend, workers, scheduler:
+    backend, workers, scheduler : str, int, str
         Where runs execute (:func:`sim.experiments.backends.open_backend`).
-    resume:
+    resume : bool
         Continue the sweep persisted in *out*: only the missing runs are done.
-    retry_failed:
+    retry_failed : bool
         With *resume*, also redo the runs that failed.
-    progress:
+    progress : bool, optional
         Show a progress bar on stderr; None shows one only when stderr is a terminal.
 
     Raises
@@ -745,6 +887,7 @@ def _run_sweep(
         if needed:
             with open_backend(backend, workers, scheduler, tasks=len(needed)) as pool:
                 description = pool.describe()
+                pool.check_code(sweep.code)
                 with _progress_bar(sweep, len(done), progress) as bar:  # after the workers started: no thread at fork
                     while needed:
                         _run_round(sweep, needed, done, pool, store, bar)
@@ -798,6 +941,7 @@ def _task(sweep: Sweep, point: int, mode: str, replication: int) -> RunTask:
         replication=replication,
         seed=sweep.seed,
         metrics=tuple(sweep.metrics),
+        code=tuple(sorted(sweep.code.items())),
     )
 
 
@@ -819,7 +963,7 @@ def _replications_wanted(sweep: Sweep, point: int, done: dict) -> int:
         rows = [done.get((point, m, r)) for m in sweep.modes for r in range(count)]
         if any(row is None for row in rows):
             return count
-        if count >= rule.max_replications or any(row["error"] for row in rows):
+        if count >= rule.max_replications or any(row["error"] for row in rows if row is not None):
             return count
         if all(rule.reached([done[(point, m, r)][rule.metric] for r in range(count)]) for m in sweep.modes):
             return count
@@ -841,7 +985,7 @@ def _progress_bar(sweep: Sweep, done: int, progress: bool | None):
         dynamic_ncols=True,
         mininterval=0.5,
     )
-    bar.failed = 0
+    bar.failed = 0  # type: ignore[attr-defined]  # our own count of failed runs, kept on tqdm's bar for its postfix
     return bar
 
 

@@ -5,12 +5,15 @@ The loader (:mod:`sim.io.loader`) calls :func:`resolve` when a scenario has ``te
 
 * ``territory.gis`` -- each polygon of the layer becomes an explicit patch (``name``, ``x_km``,
   ``y_km``, ``weight``, ``sector``, ``grid``): its centroid in a local metric frame, sectors and
-  grids from columns or from a second layer (by where the patch lies), weights from a column or
-  from a point layer added up per patch. A geographic CRS (degrees) is projected once to an
-  azimuthal equidistant projection centred on the layer; a projected CRS is kept (metres, or
-  its unit converted), with the origin moved to a whole kilometre below the layer.
-* ``travel.roads`` -- an OpenStreetMap extract (``.osm.pbf``, read with pyrosm) or a road graph
-  (``.graphml``, ``.graphml.gz``, read with networkx) becomes a table of driving minutes between
+  grids from columns or from a second layer (by where the patch lies), weights from a column, from
+  a point layer added up per patch, or from a population raster (rasterio; each cell to the patch
+  holding its centre). A geographic CRS (degrees) is projected once to an azimuthal equidistant
+  projection centred on the layer; a projected CRS is kept (metres, or its unit converted), with
+  the origin moved to a whole kilometre below the layer. ``territory.cameras.file``, a point
+  layer of cameras, is put on the same map (:func:`read_cameras`).
+* ``travel.roads`` -- an OpenStreetMap extract (``.osm.pbf``, read with pyrosm; OSM XML ``.osm``,
+  ``.osm.gz``, read with the standard library's ``iterparse``) or a road graph (``.graphml``,
+  ``.graphml.gz``, read with networkx) becomes a table of driving minutes between
   patches (:class:`~sim.scenario.schema.TravelTable`): shortest paths by Dijkstra over a CSR
   graph (``scipy.sparse.csgraph``), speeds by road class, one-way streets respected, each patch
   joined to the nearest node of the network's largest strongly connected part, plus the
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -119,24 +123,31 @@ def resolve(data: dict, source: str, lines: dict) -> tuple[dict, Any, list[Probl
             return data, None, [problem(("territory", "gis") + err.path, err.message)]
         territory["patches"] = read["patches"]
         territory.setdefault("patch_km", read["patch_km"])
+        cameras = territory.get("cameras")
+        if isinstance(cameras, dict) and isinstance(cameras.get("file"), str):
+            cameras["file"] = str(_absolute(cameras["file"], folder))
+            try:
+                cameras["points"] = read_cameras(cameras["file"], cameras.get("layer"), read["frame"])
+            except _Fail as err:
+                return data, None, [problem(("territory", "cameras") + err.path, err.message)]
     travel = data.get("travel")
     if not isinstance(travel, dict):
         return data, None, problems
     try:
-        spec = Travel.model_validate(travel)
+        route_spec = Travel.model_validate(travel)
     except ValidationError:
         return data, None, problems
-    key = "roads" if spec.roads is not None else "matrix"
-    spec = spec.model_copy(update={key: str(_absolute(getattr(spec, key), folder))})
-    data["travel"] = {**travel, key: getattr(spec, key)}
+    key = "roads" if route_spec.roads is not None else "matrix"
+    route_spec = route_spec.model_copy(update={key: str(_absolute(getattr(route_spec, key), folder))})
+    data["travel"] = {**travel, key: getattr(route_spec, key)}
     names, xy = _patches_of(data, read)
     if names is None:
         return data, None, problems
     try:
-        if spec.matrix is not None:
-            table = matrix_table(spec, names)
+        if route_spec.matrix is not None:
+            table = matrix_table(route_spec, names)
         else:
-            table = _cached_road_table(spec, names, xy, read["frame"] if read else None)
+            table = _cached_road_table(route_spec, names, xy, read["frame"] if read else None)
     except _Fail as err:
         return data, None, [problem(("travel",) + err.path, err.message)]
     return data, table, problems
@@ -154,7 +165,7 @@ def _absolute(name: str, folder: Path) -> Path:
 
 def _absolute_layer(spec, folder: Path):
     update = {"file": str(_absolute(spec.file, folder))}
-    for key in ("sectors_from", "grids_from", "weight_points"):
+    for key in ("sectors_from", "grids_from", "weight_points", "weight_raster"):
         sub = getattr(spec, key)
         if sub is not None:
             update[key] = sub.model_copy(update={"file": str(_absolute(sub.file, folder))})
@@ -297,7 +308,7 @@ def read_territory(spec) -> dict:
     """
     files = [(spec.file, ("file",))] + [
         (getattr(spec, k).file, (k, "file"))
-        for k in ("sectors_from", "grids_from", "weight_points")
+        for k in ("sectors_from", "grids_from", "weight_points", "weight_raster")
         if getattr(spec, k)
     ]
     key = _key("territory", [_file_hash(Path(f), role) for f, role in files], spec.model_dump(mode="json"))
@@ -546,12 +557,129 @@ def _weights(frame, spec, ids, projected, crs, unit, where) -> np.ndarray:
         out = np.bincount(
             joined["patch"].to_numpy(dtype=int), weights=joined["amount"].to_numpy(), minlength=len(ids)
         ).astype(float)
+    elif spec.weight_raster is not None:
+        out = _raster_weights(spec.weight_raster, projected, crs, len(ids))
     else:
         return np.ones(len(ids))
     if out.sum() <= 0:
-        key = ("weight",) if spec.weight is not None else ("weight_points",)
+        key = (
+            ("weight",) if spec.weight is not None else ("weight_points",) if spec.weight_points else ("weight_raster",)
+        )
         raise _Fail(key, f"{where}: the weights add up to 0; expected some patch with a positive weight")
     return out
+
+
+def read_cameras(path: str, layer: str | None, frame: dict) -> list[dict]:
+    """Camera points from a GIS point layer, in the patches' km frame: ``[{name, x_km, y_km}, ...]``.
+
+    Names come from a ``name`` column when the layer has one, else ``c1, c2, ...``.
+    """
+    points, where = _read_layer(path, layer, ())
+    if len(points) == 0:
+        raise _Fail(("file",), f"{where}: has no features; expected one point per camera")
+    if points.crs is None:
+        raise _Fail(
+            ("file",),
+            f"{where}: names no coordinate reference system; expected one (the cameras are put on the patches' map)",
+        )
+    names = [str(v) for v in points["name"]] if "name" in points.columns else None
+    xy = []
+    for i, geom in enumerate(points.geometry):
+        label = f"'{names[i]}'" if names else str(i + 1)
+        if geom is None or geom.is_empty or geom.geom_type != "Point":
+            kind = "an empty geometry" if geom is None or geom.is_empty else f"a {geom.geom_type}"
+            raise _Fail(("file",), f"{where}, feature {label}: is {kind}; expected a point per camera")
+        xy.append((geom.x, geom.y))
+    km = _to_frame(np.array(xy, dtype=float), points.crs, frame)
+    lost = ~np.isfinite(km).all(axis=1)
+    if lost.any():
+        i = int(np.flatnonzero(lost)[0])
+        label = f"'{names[i]}'" if names else str(i + 1)
+        raise _Fail(
+            ("file",),
+            f"{where}, feature {label}: cannot be put on the patches' map from its CRS ({points.crs.name}); "
+            "check the layer's CRS",
+        )
+    return [
+        {"name": names[i] if names else f"c{i + 1}", "x_km": float(x), "y_km": float(y)} for i, (x, y) in enumerate(km)
+    ]
+
+
+def _raster_weights(spec, projected, crs, patches: int) -> np.ndarray:
+    """A raster's counts added up per patch: each cell with a value goes to the patch holding its centre.
+
+    Only the part of the raster over the patches is read (a window of the band); cells marked
+    nodata are left out. The cell centres are projected onto the patches' map, so the raster
+    may be in any CRS.
+    """
+    role = ("weight_raster",)
+    try:
+        import rasterio  # type: ignore[import-untyped]
+        from rasterio.windows import Window  # type: ignore[import-untyped]
+    except ImportError:
+        raise _Fail(role, f"reading a raster needs rasterio: {GEO_HINT}") from None
+    gpd, _, _ = _geo()
+    path = Path(spec.file)
+    if not path.exists():
+        raise _Fail(role + ("file",), f"{path}: file not found (relative paths start from the scenario file's folder)")
+    try:
+        dataset = rasterio.open(path)
+    except Exception as err:
+        raise _Fail(
+            role + ("file",), f"{path.name}: cannot read it as a raster ({_short(err)}); expected e.g. a GeoTIFF"
+        ) from None
+    with dataset:
+        if dataset.crs is None:
+            raise _Fail(
+                role + ("file",),
+                f"{path.name}: names no coordinate reference system; expected one (a GeoTIFF keeps its CRS)",
+            )
+        if spec.band > dataset.count:
+            raise _Fail(role + ("band",), f"{path.name}: has {dataset.count} band(s); there is no band {spec.band}")
+        x0, y0, x1, y1 = projected.to_crs(dataset.crs).total_bounds
+        box = dataset.bounds
+        if x1 <= box.left or x0 >= box.right or y1 <= box.bottom or y0 >= box.top:
+            raise _Fail(
+                role + ("file",),
+                f"{path.name}: covers none of the patches (raster {box.left:.6g}..{box.right:.6g} x "
+                f"{box.bottom:.6g}..{box.top:.6g}, patches {x0:.6g}..{x1:.6g} x {y0:.6g}..{y1:.6g} in the raster's "
+                f"CRS, {dataset.crs.to_string()}); check the raster's and the layer's CRS",
+            )
+        r0, c0 = dataset.index(max(x0, box.left), min(y1, box.top))
+        r1, c1 = dataset.index(min(x1, box.right), max(y0, box.bottom))
+        (r0, r1), (c0, c1) = sorted((r0, r1)), sorted((c0, c1))
+        r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, dataset.height - 1), min(c1, dataset.width - 1)
+        window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1)
+        values = dataset.read(spec.band, window=window, masked=True)
+        transform, raster_crs = dataset.window_transform(window), dataset.crs
+    data = np.ma.filled(values.astype(float), 0.0)
+    counted = ~np.ma.getmaskarray(values) & (data != 0)
+    rows, cols = np.nonzero(counted)
+    amounts = data[rows, cols]
+    bad = ~np.isfinite(amounts) | (amounts < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _Fail(
+            role + ("file",),
+            f"{path.name}, band {spec.band}, row {r0 + rows[i]}, column {c0 + cols[i]}: {amounts[i]:g}; "
+            "expected counts of 0 or more (or the raster's nodata value)",
+        )
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    points = gpd.GeoDataFrame(
+        {"amount": amounts}, geometry=gpd.points_from_xy(np.atleast_1d(xs), np.atleast_1d(ys)), crs=raster_crs
+    ).to_crs(crs)
+    cells = gpd.GeoDataFrame({"patch": range(patches)}, geometry=projected.geometry.values, crs=crs)
+    joined = gpd.sjoin(points, cells, how="inner", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    if len(amounts) and joined.empty:
+        raise _Fail(
+            role + ("file",),
+            f"{path.name}: none of its {len(amounts):,} cells with a value has its centre inside a patch; "
+            "check the raster's CRS, or use a raster finer than the patches",
+        )
+    return np.bincount(
+        joined["patch"].to_numpy(dtype=int), weights=joined["amount"].to_numpy(), minlength=patches
+    ).astype(float)
 
 
 def _rings(geom, unit, origin) -> list[list[list[float]]]:
@@ -759,12 +887,14 @@ def read_roads(spec, frame) -> _Roads:
     name = Path(spec.roads).name.lower()
     if name.endswith(".pbf"):
         return _roads_from_pbf(spec, frame)
+    if name.endswith((".osm", ".osm.xml", ".osm.gz", ".osm.bz2")):
+        return _roads_from_osm_xml(spec, frame)
     if name.endswith((".graphml", ".graphml.gz", ".xml.gz", ".graphml.bz2")):
         return _roads_from_graphml(spec, frame)
     raise _Fail(
         ("roads",),
         f"{Path(spec.roads).name}: unknown kind of road file; expected an OpenStreetMap extract "
-        "(.osm.pbf) or a road graph (.graphml, .graphml.gz), or give travel.matrix for a CSV table",
+        "(.osm.pbf, or XML: .osm, .osm.gz) or a road graph (.graphml, .graphml.gz), or give travel.matrix for a CSV table",
     )
 
 
@@ -831,6 +961,149 @@ def _roads_from_pbf(spec, frame) -> _Roads:
     return _Roads(xy, tail, head, minutes)
 
 
+NOT_DRIVEN = frozenset(
+    {
+        "footway",
+        "cycleway",
+        "path",
+        "pedestrian",
+        "steps",
+        "bridleway",
+        "corridor",
+        "platform",
+        "construction",
+        "proposed",
+        "abandoned",
+        "raceway",
+        "bus_guideway",
+        "escape",
+        "elevator",
+        "via_ferrata",
+    }
+)
+"""OpenStreetMap ``highway`` values no vehicle drives on (an OSM XML way with one of them is left out)."""
+
+_NO_ACCESS = frozenset({"no", "private"})
+
+
+def _roads_from_osm_xml(spec, frame) -> _Roads:
+    """Roads from OpenStreetMap XML (``.osm``; ``.osm.gz`` and ``.osm.bz2`` unpacked on the fly), standard library only.
+
+    Ways with a ``highway`` tag a vehicle drives on (not :data:`NOT_DRIVEN`, not ``access`` or
+    ``motor_vehicle`` ``no``/``private``, not ``area=yes``) become edges between consecutive nodes,
+    of the straight-line length between them on the patches' map; ``oneway=yes|true|1`` (and
+    roundabouts) one way, ``oneway=-1|reverse`` the other way; speeds by ``highway`` class.
+    """
+    nodes, ways = _read_osm_xml(Path(spec.roads))
+    where = Path(spec.roads).name
+    if not ways:
+        raise _Fail(("roads",), f"{where}: holds no ways with a highway tag a vehicle can drive on")
+    used = sorted({n for _, refs, _, _ in ways for n in refs})
+    index = {n: i for i, n in enumerate(used)}
+    xy = _to_frame(np.array([nodes[n] for n in used], dtype=float).reshape(-1, 2), "EPSG:4326", frame)
+    u, v, classes, oneway = [], [], [], []
+    for _, refs, highway, direction in ways:
+        for a, b in itertools.pairwise(refs):
+            if a != b:
+                u.append(index[a])
+                v.append(index[b])
+                classes.append(highway)
+                oneway.append(direction)
+    u_arr, v_arr = np.array(u, dtype=int), np.array(v, dtype=int)
+    length_km = np.hypot(*(xy[v_arr] - xy[u_arr]).T)
+    tail, head, minutes = _directed(u_arr, v_arr, length_km, classes, oneway, spec)
+    return _Roads(xy, tail, head, minutes)
+
+
+def _read_osm_xml(path: Path) -> tuple[dict[str, tuple[float, float]], list[tuple[str, list[str], str, int]]]:
+    """(node id -> (lon, lat), driven ways as (way id, node ids, highway, oneway)) read with ``iterparse``."""
+    import bz2
+    import gzip
+    import xml.etree.ElementTree as ET
+
+    where = path.name
+    if not path.exists():
+        raise _Fail(("roads",), f"{path}: file not found (relative paths start from the scenario file's folder)")
+    opener = gzip.open if where.endswith(".gz") else bz2.open if where.endswith(".bz2") else open
+    nodes: dict[str, tuple[float, float]] = {}
+    ways: list[tuple[str, list[str], str, int]] = []
+    root = None
+    try:
+        with opener(path, "rb") as handle:
+            for event, element in ET.iterparse(handle, events=("start", "end")):
+                if event == "start":
+                    root = element if root is None else root
+                    continue
+                if element.tag == "node":
+                    nodes[_osm_id(element, where)] = _lon_lat(element, where)
+                elif element.tag == "way":
+                    way = _driven_way(element, where)
+                    if way is not None:
+                        ways.append(way)
+                if element.tag in ("node", "way", "relation") and root is not None:
+                    root.clear()  # keep memory flat: each element is dropped once read
+    except ET.ParseError as err:
+        line, column = err.position
+        raise _Fail(
+            ("roads",),
+            f"{where}: line {line}, column {column}: not well-formed XML ({str(err).split(':')[0]}); expected OSM XML",
+        ) from None
+    except (OSError, EOFError) as err:
+        raise _Fail(("roads",), f"{where}: cannot read it ({_short(err)})") from None
+    if root is None or root.tag != "osm":
+        raise _Fail(
+            ("roads",), f"{where}: the document is <{getattr(root, 'tag', '')}>; expected OpenStreetMap XML <osm>"
+        )
+    for way_id, refs, _, _ in ways:
+        missing = next((n for n in refs if n not in nodes), None)
+        if missing is not None:
+            raise _Fail(
+                ("roads",),
+                f"{where}, way {way_id}: refers to node {missing}, which the file does not hold; "
+                "expected every node of a road in the file (export the extract with complete ways)",
+            )
+    return nodes, ways
+
+
+def _osm_id(element, where: str) -> str:
+    value = element.get("id")
+    if not value:
+        raise _Fail(("roads",), f'{where}: a <{element.tag}> has no id; expected id="…" on every node and way')
+    return value
+
+
+def _lon_lat(element, where: str) -> tuple[float, float]:
+    node = _osm_id(element, where)
+    try:
+        lon, lat = float(element.get("lon")), float(element.get("lat"))
+    except (TypeError, ValueError):
+        raise _Fail(
+            ("roads",),
+            f"{where}, node {node}: lon={element.get('lon')!r}, lat={element.get('lat')!r}; expected numbers (degrees)",
+        ) from None
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise _Fail(("roads",), f"{where}, node {node}: lon={lon:g}, lat={lat:g}; expected longitude and latitude")
+    return lon, lat
+
+
+def _driven_way(element, where: str) -> tuple[str, list[str], str, int] | None:
+    """A way's (id, node ids, highway, oneway) if a vehicle drives on it, else None."""
+    tags = {t.get("k"): (t.get("v") or "").strip().lower() for t in element.iter("tag")}
+    highway = tags.get("highway", "")
+    if not highway or highway in NOT_DRIVEN or tags.get("area") == "yes":
+        return None
+    if tags.get("access") in _NO_ACCESS or tags.get("motor_vehicle") in _NO_ACCESS:
+        return None
+    way_id = _osm_id(element, where)
+    refs = [nd.get("ref") for nd in element.iter("nd")]
+    if len(refs) < 2 or any(not r for r in refs):
+        raise _Fail(
+            ("roads",), f"{where}, way {way_id}: has {len(refs)} node reference(s); expected at least two <nd ref=…>"
+        )
+    oneway = 1 if tags.get("junction") in ("roundabout", "circular") else _ONEWAY.get(tags.get("oneway", ""), 0)
+    return way_id, [str(r) for r in refs], highway, oneway
+
+
 def _roads_from_graphml(spec, frame) -> _Roads:
     try:
         import networkx as nx
@@ -863,9 +1136,9 @@ def _roads_from_graphml(spec, frame) -> _Roads:
             length_km.append(float(np.hypot(*(xy[i] - xy[j]))))
         highway = str(data.get("highway", "")).strip("[]'\" ").split("'")[0].split(",")[0]
         classes.append(highway)
-    u, v = np.array(u, dtype=int), np.array(v, dtype=int)
-    oneway = [1 if graph.is_directed() else 0] * len(u)
-    tail, head, minutes = _directed(u, v, np.array(length_km, dtype=float), classes, oneway, spec)
+    tails, heads = np.array(u, dtype=int), np.array(v, dtype=int)
+    oneway = [1 if graph.is_directed() else 0] * len(tails)
+    tail, head, minutes = _directed(tails, heads, np.array(length_km, dtype=float), classes, oneway, spec)
     return _Roads(xy, tail, head, minutes)
 
 

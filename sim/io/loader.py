@@ -22,11 +22,11 @@ import stat
 import sys
 import typing
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticUndefined
+from pydantic_core import ErrorDetails, PydanticUndefined
 
 from sim.errors import Problem, ScenarioError, closest, did_you_mean
 from sim.scenario.checks import cross_check
@@ -206,13 +206,22 @@ def parse_yaml(text: str, source: str) -> tuple[Any, _Lines]:
     except yaml.YAMLError as err:
         raise ScenarioError([Problem(source, None, "", f"invalid YAML: {err}")]) from None
     except RecursionError:
-        line = loader.get_mark().line + 1 if loader is not None else None
+        at = loader.get_mark().line + 1 if loader is not None else None
         message = f"nesting too deep (expected at most {MAX_DEPTH} levels), or an anchor that contains itself"
-        raise ScenarioError([Problem(source, line, "", message)]) from None
+        raise ScenarioError([Problem(source, at, "", message)]) from None
     finally:
         if loader is not None:
             loader.dispose()
     return data, lines
+
+
+class _Mark(Protocol):
+    line: int
+
+
+def _line_of(mark: _Mark | None) -> int | None:
+    """The 1-based line of a parser mark (PyYAML's types allow an event without one)."""
+    return None if mark is None else mark.line + 1
 
 
 def _prescan(text: str, source: str) -> None:
@@ -236,12 +245,12 @@ def _prescan(text: str, source: str) -> None:
                 values += 1
                 if values > MAX_NODES:
                     message = f"the document has more than {MAX_NODES:,} values; expected a smaller file"
-                    raise ScenarioError([Problem(source, event.start_mark.line + 1, "", message)])
+                    raise ScenarioError([Problem(source, _line_of(event.start_mark), "", message)])
             if isinstance(event, starts):
                 depth += 1
                 if depth > MAX_DEPTH + 1:
                     message = f"nesting deeper than {MAX_DEPTH} levels; expected a shallower document"
-                    raise ScenarioError([Problem(source, event.start_mark.line + 1, "", message)])
+                    raise ScenarioError([Problem(source, _line_of(event.start_mark), "", message)])
             elif isinstance(event, ends):
                 depth -= 1
     except yaml.YAMLError:
@@ -397,7 +406,8 @@ class _Walker:
 
         if size(root) <= MAX_NODES:
             return
-        total, top, line = 1, (), root.start_mark.line + 1
+        total, line = 1, root.start_mark.line + 1
+        top: tuple = ()
         for i, item in enumerate(root.value if isinstance(root, (yaml.MappingNode, yaml.SequenceNode)) else []):
             key, value = item if isinstance(root, yaml.MappingNode) else (None, item)
             total += (size(key) if key is not None else 0) + size(value)
@@ -497,9 +507,9 @@ def load_scenario(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Sce
 
     Parameters
     ----------
-    path:
+    path : str or os.PathLike
         The YAML file.
-    overrides:
+    overrides : iterable of str
         ``key.path=value`` strings (as ``--set`` on the command line); list items may be named
         by their ``name`` (``departments.sanitation.units=6``) or by index.
 
@@ -516,6 +526,22 @@ def scenario_from_dict(
     data: Any, source: str = "<scenario>", lines: dict | None = None, overrides: Iterable[str] = ()
 ) -> Scenario:
     """Validate plain data (as parsed from YAML) into a :class:`~sim.scenario.schema.Scenario`.
+
+    Parameters
+    ----------
+    data : Any
+        The scenario as plain data (mappings, lists, numbers, text).
+    source : str
+        What the data came from, for messages (a file name).
+    lines : dict, optional
+        Key path -> line number in *source*, for messages.
+    overrides : iterable of str
+        ``key.path=value`` strings applied before validation (as ``--set``).
+
+    Returns
+    -------
+    Scenario
+        The validated, frozen scenario.
 
     Raises
     ------
@@ -538,13 +564,36 @@ def scenario_from_dict(
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(problems + _problems_from_validation(err, data, source, lines, overridden)) from None
-    checks = cross_check(scenario) + limits(scenario)
+    checks = cross_check(scenario) + limits(scenario) + _camera_checks(scenario)
     problems += [_problem(source, lines, data, path, message, overridden) for path, message in checks]
     if problems:
         raise ScenarioError(problems)
     if table is not None:
+        assert scenario.travel is not None  # a table is read only for a travel section
         scenario = scenario.model_copy(update={"travel": scenario.travel.with_table(table)})
     return scenario
+
+
+def _camera_checks(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Cameras that see no patch at all: coordinates on another map (or in metres, not km)."""
+    cameras = scenario.territory.cameras
+    if cameras is None or cameras.points is None:
+        return []
+    import numpy as np
+
+    from sim.engine.territory import build_town, camera_view
+
+    xy = build_town(scenario.territory.model_copy(update={"cameras": None})).xy_km
+    if camera_view(xy, cameras).any():
+        return []
+    at = np.array([[c.x_km, c.y_km] for c in cameras.points])
+    nearest = float(np.hypot(xy[:, None, 0] - at[None, :, 0], xy[:, None, 1] - at[None, :, 1]).min())
+    where = "the layer's CRS and " if cameras.file else ""
+    message = (
+        f"no patch centre lies within view_radius_km ({cameras.view_radius_km:g} km) of any camera: the nearest "
+        f"is {nearest:,.3g} km away; check {where}the cameras' coordinates (km, on the patches' map)"
+    )
+    return [(("territory", "cameras"), message)]
 
 
 def _read_files(data: dict, source: str, lines: dict, problems: list[Problem]) -> tuple[dict, Any]:
@@ -648,7 +697,7 @@ def limits(scenario: Scenario) -> list[tuple[tuple, str]]:
         grids = (
             territory.grid.grids[0] * territory.grid.grids[1]
             if territory.grid
-            else len({p.grid for p in territory.patches})
+            else len({p.grid for p in territory.patches or ()})
         )
         workers = grids * scenario.grid_management.workers_per_grid
         if workers > MAX_UNITS:
@@ -675,8 +724,11 @@ def _finite_list(path: tuple, numbers: list[float]) -> list[tuple[tuple, str]]:
 def _gamma_cvs(model: BaseModel, path: tuple) -> list[tuple[tuple, str]]:
     """Gamma durations anywhere under *model* whose cv is too small to draw from."""
     out = []
-    if getattr(model, "dist", None) == "gamma" and model.cv < MIN_GAMMA_CV:
-        message = f"expected a cv of at least {MIN_GAMMA_CV:g} for a gamma duration (a fixed duration has none); got {model.cv:g}"
+    cv: float = getattr(model, "cv", math.inf)  # a duration model's; checked only for a gamma one, which has it
+    if getattr(model, "dist", None) == "gamma" and cv < MIN_GAMMA_CV:
+        message = (
+            f"expected a cv of at least {MIN_GAMMA_CV:g} for a gamma duration (a fixed duration has none); got {cv:g}"
+        )
         out.append((path + ("cv",), message))
     for name in type(model).model_fields:
         value = getattr(model, name)
@@ -749,7 +801,8 @@ def _apply_overrides(data: dict, overrides: Iterable[str]) -> tuple[dict, set, l
 def _set_one(data: dict, text: str) -> tuple:
     """Apply one ``key.path=value`` to *data* in place; returns the key path set."""
     parts, value = _parse_override(text)
-    node, path = data, []
+    node = data
+    path: list[Any] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
@@ -840,7 +893,7 @@ def _problems_from_validation(
     With *own_only*, only problems of a value on its own (type, range, name) are kept, not those
     found by the schema's validators, which may look at other fields.
     """
-    grouped: dict[tuple, list[dict]] = {}
+    grouped: dict[tuple, list[ErrorDetails]] = {}
     for error in err.errors(include_url=False):
         grouped.setdefault(_error_path(error, data), []).append(error)
     if own_only:
@@ -855,7 +908,7 @@ def _problems_from_validation(
     return sorted(problems, key=lambda p: (p.source != source, p.line is None, p.line or 0))
 
 
-def _drop_failed_branches(grouped: dict[tuple, list[dict]], data) -> dict[tuple, list[dict]]:
+def _drop_failed_branches(grouped: dict[tuple, list[ErrorDetails]], data) -> dict[tuple, list[ErrorDetails]]:
     """Drop a union's "expected the other kind" errors where the value's own kind has deeper problems.
 
     ``shift: [{times: [...], units: -1}]`` fails as a list (``shift.0.units``) and as one of the
@@ -872,7 +925,7 @@ def _drop_failed_branches(grouped: dict[tuple, list[dict]], data) -> dict[tuple,
     }
 
 
-def _error_path(error: dict, data) -> tuple:
+def _error_path(error: ErrorDetails, data) -> tuple:
     """Where an error belongs: real keys and indices, the discriminator, or the key a check names."""
     kind = error["type"]
     path = _clean_loc(error["loc"], data, keep_last=kind in ("missing", "extra_forbidden"))
@@ -890,7 +943,7 @@ def _pin_to_key(path: tuple, message: str) -> tuple:
     return path + (first.group(),) if first and first.group() in fields else path
 
 
-def _message(errors: list[dict], path: tuple, data) -> str:
+def _message(errors: list[ErrorDetails], path: tuple, data) -> str:
     """The text for the errors at one key path: what was expected and what was given."""
     kind = errors[0]["type"]
     if kind == "extra_forbidden":
@@ -914,7 +967,7 @@ _HINTS = {
 """Extra words for checks whose own message does not say what was expected, by key."""
 
 
-def _expected_message(errors: list[dict], path: tuple) -> str:
+def _expected_message(errors: list[ErrorDetails], path: tuple) -> str:
     """``expected A or B; got X`` (plus a suggestion) from one or more errors at the same key."""
     given = errors[0].get("input")
     checks = [e["msg"].removeprefix("Value error, ") for e in errors if e["type"] in ("value_error", "assertion_error")]
@@ -947,7 +1000,7 @@ _TYPE_WORDS = {
 }
 
 
-def _expected(error: dict) -> str:
+def _expected(error: ErrorDetails) -> str:
     """What one pydantic error says was expected, in plain words."""
     kind, ctx = error["type"], error.get("ctx", {})
     bounds = {
@@ -972,7 +1025,7 @@ def _missing_message(path: tuple) -> str:
     return f"required key '{path[-1]}' is missing" + (f" ({description})" if description else "")
 
 
-def _dist_message(error: dict, path: tuple) -> str:
+def _dist_message(error: ErrorDetails, path: tuple) -> str:
     """A duration's ``dist`` is missing or not one of the known distributions."""
     options = _quoted(error["ctx"].get("expected_tags", "")) or _dist_names(path[:-1])
     listed = ", ".join(options)
@@ -1026,7 +1079,7 @@ def _display(path: tuple, data) -> str:
             item = node[key]
             name = item.get("name") if isinstance(item, dict) else None
             usable = isinstance(name, str) and name and "." not in name and "=" not in name
-            parts.append(name if usable else str(key))
+            parts.append(name if usable and isinstance(name, str) else str(key))
             node = item
         else:
             parts.append(str(key))

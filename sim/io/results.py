@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS, RecordTable, incident_table, job_table
 from sim.errors import Problem, ScenarioError
+from sim.io.provenance import provenance
 from sim.io.text import float_text
 
 __all__ = [
@@ -464,6 +465,9 @@ def _tables(comparison, what: str = "records") -> Iterator[tuple[str, int, Recor
 def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
     """Write ``summary.json``, ``incidents.csv``, ``jobs.csv`` and ``scenario.json`` of a comparison.
 
+    ``summary.json`` is the comparison's summary with a ``provenance`` block added
+    (:func:`sim.io.provenance.provenance`: code fingerprint, versions, time, host, command line, seed).
+
     ``scenario.json`` is the resolved scenario: with the seed in ``summary.json`` it reruns the
     exact same runs (``sim.scenario_from_dict(json.load(...))``). The four files are replaced
     together or not at all (:func:`write_all`): an interrupted write leaves the folder as it was.
@@ -472,7 +476,7 @@ def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
     texts = (  # made one at a time, each written to its temporary file before the next is built
         (out_dir / name, make())
         for name, make in (
-            ("summary.json", lambda: _summary_text(comparison.summary)),
+            ("summary.json", lambda: _summary_text({**comparison.summary, "provenance": provenance(comparison.seed)})),
             ("incidents.csv", lambda: _incident_chunks_of_tables(_tables(comparison))),
             ("jobs.csv", lambda: _job_chunks_of_tables(_tables(comparison, "jobs"))),
             ("scenario.json", lambda: _scenario_text(comparison.scenario)),

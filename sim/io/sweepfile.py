@@ -12,7 +12,7 @@ strictly: every problem names the file, the line, the key path and what was expe
     design: factorial                    # factorial (every combination), lhs or sobol
     modes: [fragmented, unified]         # default: every mode of the scenario
     replications: 5
-    metrics: [response_min.median, within_target]
+    metrics: [response_min.median, within_target, share_over_60]   # summary paths or metric functions
     out: results/team_size
 
 With ``design: lhs`` or ``design: sobol`` (:mod:`scipy.stats.qmc`), ``samples`` points are drawn
@@ -22,7 +22,9 @@ each point until the confidence interval of one metric is narrow enough (:class:
 
 :func:`load_sweep` returns a :class:`Sweep`: the resolved scenario data, the expanded points
 and a fingerprint (hash) of everything that determines the results, which a resumed sweep must
-match.
+match: the design, the resolved scenario, the simulator version and the code (``code``: a hash of
+the ``sim`` package and of every module that defines a plugged-in dispatch rule or metric,
+:func:`sim.registry.code_fingerprint`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError, closest
@@ -54,9 +58,12 @@ from sim.io.loader import (
     scenario_from_dict,
     schema_problems,
 )
+from sim.io.provenance import provenance
 from sim.io.results import folder_problem
+from sim.registry import Plugin, PluginError, code_fingerprint, modules_of, names, resolve
 from sim.scenario.governance import modes_of
 from sim.stats.metrics import Precision, metric_paths
+from sim.stats.plugins import find_metric
 from sim.version import __version__
 
 __all__ = ["DEFAULT_METRICS", "MAX_RUNS", "Sweep", "SweepSpec", "load_sweep", "override_text", "sweep_from_dict"]
@@ -151,6 +158,8 @@ class Sweep:
     description: str = ""
     integer_parameters: tuple[str, ...] = ()
     """The ``{low, high}`` parameters drawn as whole numbers (``integer: true``, or a whole-number field)."""
+    code: dict = field(default_factory=dict)
+    """Module -> SHA-256 of its source: ``sim`` and the modules of the plug-ins used (:func:`sim.registry.code_fingerprint`)."""
 
     def overrides(self, point: int | dict) -> tuple[str, ...]:
         """The ``key.path=value`` overrides of point number *point* (or of a mapping of values)."""
@@ -180,14 +189,19 @@ class Sweep:
         """``hash`` of everything that determines the results, and ``hashes`` of its parts.
 
         The parts are the design (``sweep``: points, modes, replications, seed, metrics,
-        stopping) and the resolved scenario (``scenario``: every value, defaults filled in); the
-        simulator version is part of ``hash`` too.
+        stopping), the resolved scenario (``scenario``: every value, defaults filled in) and the
+        code (``code``: the source of ``sim`` and of the plug-ins' modules); the simulator
+        version is part of ``hash`` too.
         """
-        hashes = {"sweep": _hash(self.design_record()), "scenario": _hash(self.resolved)}
-        return {"hash": _hash([hashes["sweep"], hashes["scenario"], __version__]), "hashes": hashes}
+        hashes = {"sweep": _hash(self.design_record()), "scenario": _hash(self.resolved), "code": _hash(self.code)}
+        return {"hash": _hash([hashes["sweep"], hashes["scenario"], hashes["code"], __version__]), "hashes": hashes}
 
     def manifest(self) -> dict:
-        """The content of ``sweep.json``: what was run, from what, and its fingerprint."""
+        """The content of ``sweep.json``: what was run, from what, its fingerprint, and its provenance.
+
+        The ``provenance`` block (:func:`sim.io.provenance.provenance`) is not part of the fingerprint:
+        it says who ran the sweep, where and when, which does not change what the sweep computes.
+        """
         return {
             "format": 1,
             "name": self.name,
@@ -196,8 +210,10 @@ class Sweep:
             **self.fingerprint(),
             "source": self.source,
             "scenario_source": self.scenario_source,
+            "code": dict(self.code),
             "sweep_spec": self.design_record(),
             "scenario": self.scenario,
+            "provenance": provenance(self.seed),
         }
 
 
@@ -220,9 +236,9 @@ def load_sweep(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
 
     Parameters
     ----------
-    path:
+    path : str or os.PathLike
         The sweep YAML file.
-    out:
+    out : str or os.PathLike, optional
         Output folder, overriding the file's ``out``.
 
     Raises
@@ -244,7 +260,28 @@ def sweep_from_dict(
     out: str | os.PathLike | None = None,
     default_name: str = "sweep",
 ) -> Sweep:
-    """Validate plain data (as parsed from a sweep file) into a :class:`Sweep`; see :func:`load_sweep`."""
+    """Validate plain data (as parsed from a sweep file) into a :class:`Sweep`; see :func:`load_sweep`.
+
+    Parameters
+    ----------
+    data : Any
+        The sweep as plain data.
+    source : str
+        What the data came from, for messages.
+    lines : dict, optional
+        Key path -> line number in *source*, for messages.
+    base_dir : str or os.PathLike
+        The folder a relative ``scenario:`` path is read from.
+    out : str or os.PathLike, optional
+        Output folder, overriding the data's ``out``.
+    default_name : str
+        The sweep's name when the data gives none.
+
+    Returns
+    -------
+    Sweep
+        The validated sweep: its points, modes, metrics and stopping rule.
+    """
     lines = lines or {}
     check = _Checker(source, lines)
     if not isinstance(data, dict):
@@ -289,14 +326,31 @@ def sweep_from_dict(
         stopping=stopping,
         description=spec.description,
         integer_parameters=tuple(path for path, p in parameters.items() if p.low is not None and p.integer),
+        code=code_fingerprint(modules_of(_plugins_used(resolved, parameters, metrics))),
     )
+
+
+def _plugins_used(scenario, parameters: dict, metrics: list[str]) -> list[Plugin]:
+    """The plug-ins a sweep uses: dispatch rules (its modes', its parameters' values), channel draws, metric functions."""
+    rules = {spec.dispatch for spec in scenario.governance.modes.values() if spec.dispatch}
+    for path, parameter in parameters.items():
+        if path.split(".")[-1] == "dispatch":
+            rules.update(v for v in parameter.values or () if isinstance(v, str))
+    used = [resolve("dispatch_rules", rule) for rule in sorted(rules)]
+    draws = {
+        getattr(t.detection, c).draw for t in scenario.incident_types for c in ("grid_worker", "hotline", "camera")
+    }
+    used += [resolve("detection_channels", draw) for draw in sorted(d for d in draws if d)]
+    found = (find_metric(metric) for metric in metrics)
+    return used + [hit[0] for hit in found if hit is not None]
 
 
 class _Checker:
     """Collects problems in a sweep file, each at the line of its key path."""
 
     def __init__(self, source: str, lines: dict):
-        self.source, self.lines, self.problems = source, lines, []
+        self.source, self.lines = source, lines
+        self.problems: list[Problem] = []
 
     def line(self, path: tuple) -> int | None:
         return next((self.lines[path[:cut]] for cut in range(len(path), -1, -1) if path[:cut] in self.lines), None)
@@ -345,7 +399,7 @@ def _validation_problems(err: ValidationError, check: _Checker, data: dict) -> l
     return sorted(check.problems, key=lambda p: (p.line is None, p.line or 0))
 
 
-def _message(error: dict, path: tuple) -> str:
+def _message(error: ErrorDetails, path: tuple) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
     if kind == "extra_forbidden" and path:
         allowed = (StoppingSpec if path[:1] == ("stopping",) else SweepSpec).model_fields
@@ -392,7 +446,8 @@ def _unknown(name: str, known, kind: str) -> str:
 def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
     """The base scenario's data (``set`` applied), the validated scenario, and where it came from."""
     if isinstance(spec.scenario, dict):
-        data, lines, source = spec.scenario, {}, f"{check.source} (scenario)"
+        data, source = spec.scenario, f"{check.source} (scenario)"
+        lines: dict = {}
     else:
         path = base_dir / spec.scenario
         if not _exists(path):
@@ -472,12 +527,14 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
     known = metric_paths([t.name for t in scenario.incident_types], [d.name for d in scenario.departments])
     metrics = list(dict.fromkeys(spec.metrics))
     for i, metric in enumerate(spec.metrics):
-        if metric not in known:
-            check.add(("metrics", i), _metric_message(metric, known))
+        problem = _metric_problem(metric, known)
+        if problem:
+            check.add(("metrics", i), problem)
     if spec.stopping is None:
         return metrics, None
-    if spec.stopping.metric not in known:
-        check.add(("stopping", "metric"), _metric_message(spec.stopping.metric, known))
+    problem = _metric_problem(spec.stopping.metric, known)
+    if problem:
+        check.add(("stopping", "metric"), problem)
     elif spec.stopping.metric not in metrics:
         metrics.append(spec.stopping.metric)
     if spec.stopping.max_replications < spec.replications:
@@ -486,9 +543,24 @@ def _metrics(spec: SweepSpec, scenario, check: _Checker) -> tuple[list[str], Pre
             f"expected at least replications ({spec.replications}); got {spec.stopping.max_replications}",
         )
     if spec.replications < 2:
-        check.add(("replications",), "with stopping, expected at least 2 (an interval needs two replications); got 1")
+        check.add(
+            ("replications",),
+            "with stopping, expected at least 2 (replications are added until the interval, from 3, is narrow enough); got 1",
+        )
     stopping = Precision(**spec.stopping.model_dump())
     return metrics, stopping
+
+
+def _metric_problem(metric: str, known: list[str]) -> str | None:
+    """Why *metric* is neither a path into the summary nor a metric function (:mod:`sim.stats.plugins`), or None."""
+    if metric in known:
+        return None
+    try:
+        if find_metric(metric) is not None:
+            return None
+    except PluginError as err:
+        return str(err)
+    return _metric_message(metric, [*known, *names("metrics")])
 
 
 def _metric_message(metric: str, known: list[str]) -> str:
@@ -496,7 +568,8 @@ def _metric_message(metric: str, known: list[str]) -> str:
     hint = (
         f"did you mean '{close}'?"
         if close
-        else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90"
+        else "e.g. response_min.median, within_target, by_type.<type>.response_min.p90, share_over_60, "
+        "or a function 'module:function'"
     )
     return f"unknown metric '{metric}'; {hint}"
 
@@ -515,19 +588,23 @@ class _Parameter:
     integer: bool = False
     log: bool = False
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a parameter drawn from a range (one without a list of values)."""
+        assert self.low is not None and self.high is not None, "a parameter with values has no range"
+        return self.low, self.high
+
     def at(self, u: float):
         """The value at the unit coordinate *u* in [0, 1) of a space-filling design."""
         if self.values:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        lo, hi = self.bounds
         if self.integer:
-            low, high = math.ceil(self.low), math.floor(self.high)
+            low, high = math.ceil(lo), math.floor(hi)
             if self.log:
                 return int(min(high, max(low, round(math.exp(math.log(low) + u * (math.log(high) - math.log(low)))))))
             return int(min(high, low + int(u * (high - low + 1))))
-        if self.log:
-            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        else:
-            value = self.low + u * (self.high - self.low)
+        value = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))) if self.log else lo + u * (hi - lo)
         return float(f"{value:.6g}")
 
 
@@ -570,7 +647,8 @@ def _parameters(spec: SweepSpec, base: dict, check: _Checker) -> dict[str, _Para
                 )
                 continue
             parameter = dataclasses.replace(parameter, integer=True)  # drawn as whole numbers, as integer: true does
-            if math.ceil(parameter.low) > math.floor(parameter.high):
+            low, high = parameter.bounds
+            if math.ceil(low) > math.floor(high):
                 check.add(
                     where,
                     f"this field takes whole numbers only, and none lies between low {raw['low']} and high {raw['high']}",
@@ -657,7 +735,7 @@ def _is_number(value) -> bool:
 def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
     """The values of ``{from, to, step}`` (both ends included) or ``{from, to, count}`` (evenly spaced)."""
     start, stop = raw["from"], raw["to"]
-    other = raw.get("step", raw.get("count"))
+    other: Any = raw.get("step", raw.get("count"))  # a number once checked below
     if not all(_is_number(v) for v in (start, stop, other)):
         check.add(where, f"expected numbers for from, to and {'step' if 'step' in raw else 'count'}; got {_given(raw)}")
         return ()
@@ -665,7 +743,9 @@ def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
         if not isinstance(other, int) or not 1 <= other <= MAX_VALUES:
             check.add(where + ("count",), f"expected a whole number from 1 to {MAX_VALUES:,}; got {_given(other)}")
             return ()
-        values = np.linspace(float(start), float(stop), other) if other > 1 else np.array([float(start)])
+        values: np.ndarray | list[Any] = (
+            np.linspace(float(start), float(stop), other) if other > 1 else np.array([float(start)])
+        )
     else:
         if other <= 0 or stop < start:
             check.add(where, f"expected step > 0 and to >= from; got from {start}, to {stop}, step {other}")
@@ -676,7 +756,7 @@ def _steps(raw: dict, where: tuple, check: _Checker) -> tuple:
             gives = f"{n:,}" if math.isfinite(n) else "more than can be counted"
             check.add(where, f"expected at most {MAX_VALUES:,} values; this gives {gives}")
             return ()
-        values = [start + other * k for k in range(n)]  # in Python numbers: exact for whole numbers of any size
+        values = [start + other * k for k in range(int(n))]  # in Python numbers: exact for whole numbers of any size
         if all(isinstance(v, int) for v in (start, stop, other)):
             return tuple(values)
     if all(isinstance(v, int) for v in (start, stop, other)) and np.allclose(values, np.round(values)):
@@ -760,3 +840,123 @@ def _check_size(spec: SweepSpec, points: list, modes: list, check: _Checker) -> 
             ("parameters",),
             f"{len(points):,} points x {len(modes)} modes x {limit:,} replications = {runs:,} runs; expected at most {MAX_RUNS:,}",
         )
+
+
+# --------------------------------------------------------------------------- results as DataFrames
+
+
+SUMMARY_STATS = ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "p_value")
+"""The statistics of each metric in a sweep's ``summary`` table."""
+
+
+def column_types(metrics: Sequence[str], table: str) -> dict[str, str]:
+    """The fixed type of each column of a sweep table whose type does not depend on its values.
+
+    ``"string"``, ``"int64"`` or ``"float64"``, by column name, for the ``runs`` or ``summary`` table of
+    a sweep with these *metrics*; a parameter's column is left out (its type is its values'). ``error``
+    and ``vs`` are text even when every cell is empty, and a metric is a float even when every run
+    failed, so a table's schema is the same whatever happened.
+    """
+    if table == "runs":
+        fixed = {"point": "int64", "mode": "string", "replication": "int64", "seed": "int64", "error": "string"}
+        return {**fixed, **dict.fromkeys(metrics, "float64"), "runtime_s": "float64"}
+    fixed = {"point": "int64", "mode": "string", "replications": "int64", "failed": "int64", "vs": "string"}
+    return {**fixed, **{f"{m}.{s}": "float64" for m in metrics for s in SUMMARY_STATS}}
+
+
+def sweep_frame(columns: dict[str, list], types: dict[str, str], metrics: Sequence[str], long: bool = False):
+    """A sweep table (a dict of columns) as a pandas DataFrame, typed by *types*.
+
+    With *long*, one row per metric of each row: the metric columns become ``metric`` and ``value``.
+    """
+    from sim.engine.frames import require_pandas
+
+    frame = require_pandas().DataFrame(columns)
+    for column, kind in types.items():
+        if column in frame:
+            frame[column] = frame[column].astype(kind)
+    if not long:
+        return frame
+    keep = [c for c in frame.columns if c not in metrics]
+    melted = frame.melt(
+        id_vars=keep, value_vars=list(metrics), var_name="metric", value_name="value", ignore_index=False
+    )
+    return melted.sort_index(kind="stable").reset_index(drop=True)
+
+
+def load_sweep_results(folder: str | os.PathLike, table: str = "runs", long: bool = False):
+    """The results of a sweep run into *folder* as one pandas DataFrame.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The sweep's ``--out`` folder (with ``sweep.json`` and the tables).
+    table : {"runs", "summary"}
+        ``runs``: one row per point × mode × replication; ``summary``: one row per point × mode.
+    long : bool
+        With ``table="runs"``, one row per point × mode × replication × metric (``metric``, ``value``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Read from ``TABLE.parquet`` when pyarrow is installed and the file is there, else from
+        ``TABLE.csv``; both carry the same values, typed alike.
+
+    Raises
+    ------
+    ScenarioError
+        If the folder holds no sweep's tables.
+    """
+    if table not in ("runs", "summary"):
+        raise ValueError(f"table is {table!r}; expected 'runs' or 'summary'")
+    folder = Path(folder)
+    try:
+        spec = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["sweep_spec"]
+        metrics = list(spec["metrics"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ScenarioError([Problem(str(folder), None, "", f"no sweep's results here ({err})")]) from None
+    types = column_types(metrics, table)
+    columns = _parquet_columns(folder / f"{table}.parquet")
+    if columns is None:
+        columns = _csv_columns(folder / f"{table}.csv", types)
+    return sweep_frame(columns, types, metrics, long)
+
+
+def _parquet_columns(path: Path) -> dict[str, list] | None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    return pq.read_table(path).to_pydict() if path.is_file() else None
+
+
+def _csv_columns(path: Path, types: dict[str, str]) -> dict[str, list]:
+    """A sweep table's CSV as columns: empty cells None, typed columns by type, others numbers where they all are."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as err:
+        raise ScenarioError([Problem(str(path), None, "", f"cannot read the sweep's table ({err.strerror})")]) from None
+    header, body = rows[0], rows[1:]
+    columns = {}
+    for index, name in enumerate(header):
+        cells = [row[index] if row[index] != "" else None for row in body]
+        columns[name] = _typed(cells, types.get(name))
+    return columns
+
+
+def _typed(cells: list, kind: str | None) -> list:
+    if kind == "string":
+        return cells
+    if kind == "int64":
+        return [None if c is None else int(c) for c in cells]
+    if kind == "float64":
+        return [None if c is None else float(c) for c in cells]
+    for convert in (int, float):
+        try:
+            return [None if c is None else convert(c) for c in cells]
+        except ValueError:
+            continue
+    return cells

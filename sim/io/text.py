@@ -1,9 +1,9 @@
 """Result files as text: the one float formatter and the one CSV writer of the result tables.
 
-Numbers keep the precision their files have always had: ``incidents.csv`` and ``jobs.csv``
-round times to six decimal places (:func:`float_text` with ``decimals=6``, in
-:mod:`sim.io.results`); the sweep, decomposition and sensitivity tables (``runs.csv``,
-``summary.csv``, ...) keep twelve significant digits (:func:`csv_cell`).
+``incidents.csv`` and ``jobs.csv`` round times to six decimal places (:func:`float_text` with
+``decimals=6``, in :mod:`sim.io.results`); the sweep, decomposition and sensitivity tables
+(``runs.csv``, ``summary.csv``, ...) write every float exactly (:func:`csv_cell`: Python's
+shortest round-tripping ``repr``), so that they carry the same values as their Parquet copies.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ __all__ = ["csv_cell", "csv_text", "float_text"]
 
 
 def float_text(value: float, decimals: int | None = None) -> str:
-    """A float for a CSV cell: to *decimals* places, or to 12 significant digits; NaN is empty."""
+    """A float for a CSV cell: to *decimals* places, or exactly (the shortest ``repr`` that reads back the same); NaN is empty."""
     if math.isnan(value):
         return ""
-    return repr(float(f"{value:.12g}")) if decimals is None else repr(round(float(value), decimals))
+    return repr(float(value)) if decimals is None else repr(round(float(value), decimals))
 
 
 def csv_cell(value) -> str:
-    """A CSV cell: numbers to 12 significant digits, lists and mappings as JSON, nothing as empty."""
+    """A CSV cell: floats exactly (:func:`float_text`), lists and mappings as JSON, nothing as empty."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -167,7 +167,8 @@ def _marginals(values: np.ndarray, k: int, i: int) -> dict[int, np.ndarray]:
 def _shapley(values: np.ndarray, k: int, i: int) -> np.ndarray:
     """Lever *i*'s Shapley share of the change from corner 0 to the last, per replication."""
     weights = shapley_weights(k)
-    return sum(weights[j.bit_count()] * change for j, change in _marginals(values, k, i).items())
+    shares = (weights[j.bit_count()] * change for j, change in _marginals(values, k, i).items())
+    return sum(shares, np.zeros(values.shape[0]))
 
 
 # --------------------------------------------------------------------------- the result

@@ -263,6 +263,13 @@ def centre_operators(scenario: Scenario, mode: str) -> int:
                 )
             ]
         )
+    if scenario.governance.centres:
+        message = (
+            "the scenario has centres at several levels (governance.centres); --centre sizes the one centre "
+            "(governance.instant.operators). Compare a level's staffing with --set, e.g. "
+            f"--set governance.centres.{scenario.governance.centres[0].name}.operators=3, or a sweep over it"
+        )
+        raise ScenarioError([Problem("--centre", None, "governance.centres", message)])
     operators = scenario.governance.instant.operators
     if operators is None:
         raise ScenarioError(

@@ -4,7 +4,7 @@
 Anhai-sized town (``scenarios/anhai_garbage.yaml``), prints a short story with the numbers
 (how long a full bin waits from being found to a crew on scene, and one bin's life under each
 mode), and writes the results, the figures and a self-contained HTML report to one folder. With
-``animate``, it also writes an animation of one day under two modes side by side.
+``animate``, it also writes an animation of one day, every way of working side by side.
 """
 
 from __future__ import annotations
@@ -64,9 +64,10 @@ def run_demo(
     out: str | os.PathLike = "demo-garbage",
     seed: int | None = None,
     animate: bool = False,
-    frame_min: float = 10.0,
+    frame_min: float = 5.0,
     replications: int = 1,
     echo: Callable[[str], None] = print,
+    formats: tuple[str, ...] = ("png",),
 ) -> list[Path]:
     """Run a demo case, print its story and write results, figures, report (and an animation).
 
@@ -79,13 +80,15 @@ def run_demo(
     seed:
         Base seed (default the scenario's).
     animate:
-        Also write a day's animation, two modes side by side (GIF, or MP4 with ffmpeg).
+        Also write a day's animation, every way of working side by side (MP4 with ffmpeg, else GIF).
     frame_min:
         Simulated minutes per animation frame.
     replications:
         Replications per mode.
     echo:
         Where the story goes (default: printed).
+    formats:
+        Figure file formats (default PNG only: each extra format draws every figure again).
 
     Returns
     -------
@@ -106,11 +109,12 @@ def run_demo(
     story = find_story(results)
     echo(_banner(case, comparison) + narrate(results, story))
     figures = figures_of(out, story=story, results=results)
-    written += save_figures({stem: fig for stem, (_, fig) in figures.items()}, out / "figures")
-    written.append(write_report(out, story=story, figures=figures))
+    images: dict[str, bytes] = {}
+    written += save_figures({stem: fig for stem, (_, fig) in figures.items()}, out / "figures", formats, images=images)
     if animate:
         from sim.presentation.animation import write_animation
 
         written.append(write_animation(results, out / "town_day", frame_min=frame_min))
+    written.append(write_report(out, story=story, figures=figures, images=images, results=results))
     echo(f"\nwrote {len(written)} files to {out}/; open {out / 'report.html'} in a browser")
     return written

@@ -34,10 +34,11 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -49,6 +50,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.department import build_roster
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
 from sim.engine.territory import Town, build_town
@@ -63,10 +65,13 @@ from sim.presentation.story import (
     short_stage,
     wait_reason,
 )
-from sim.presentation.townmap import draw_outlines
+from sim.presentation.townmap import draw_cameras, draw_outlines
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklyHours
 from sim.stats.metrics import in_window
-from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve, restricted_mean
+from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 __all__ = [
     "OKABE_ITO",
@@ -151,7 +156,13 @@ _TIME_TICKS = (1, 3, 10, 30, 60, 240, 720, 1440, 4320, 10080, 43200)
 
 
 def _tick_label(minutes: float) -> str:
-    labels = {1: N_("1 min"), 60: N_("1 h"), 1440: N_("1 day"), 10080: N_("1 week"), 43200: N_("30 days")}
+    labels: dict[float, str] = {
+        1: N_("1 min"),
+        60: N_("1 h"),
+        1440: N_("1 day"),
+        10080: N_("1 week"),
+        43200: N_("30 days"),
+    }
     if minutes in labels:
         return _(labels[minutes])
     if minutes < 60:
@@ -234,7 +245,7 @@ class Results:
     summary: dict
     incidents: dict[str, np.ndarray]
     jobs: dict[str, np.ndarray]
-    scenario: object = None
+    scenario: Scenario | None = None
     folder: Path | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -273,7 +284,7 @@ class Results:
             self._cache["town"] = build_town(self._need_scenario().territory)
         return self._cache["town"]
 
-    def _need_scenario(self):
+    def _need_scenario(self) -> Scenario:
         if self.scenario is None:
             raise ValueError("this figure needs the scenario: the results folder has no scenario.json")
         return self.scenario
@@ -335,9 +346,14 @@ def load_results(folder: str | Path) -> Results:
 
 
 def _measured(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
-    """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up."""
+    """Boolean mask of the incidents of *mode* (and type) that occurred after the warm-up.
+
+    Matters found by joint campaigns are left out, as in the summary's response figures.
+    """
     inc = results.incidents
     mask = (inc["mode"] == mode) & in_window(inc["occurred_min"], results.warmup_min)
+    if "channel" in inc:
+        mask &= inc["channel"] != CAMPAIGN
     if incident_type is not None:
         mask &= inc["incident_type"] == incident_type
     return mask
@@ -378,13 +394,14 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     """
     ax = _new_axes(ax)
     colours = results.colours
-    high = 1.0
-    for mode in results.modes:
+    high, spot = 1.0, {}
+    for k, mode in enumerate(results.modes):
         times = response_times(results, mode, incident_type)
         if times.n == 0:
             continue
         high = max(high, times.followed_min)
-        _ecdf_curve(ax, mode, times, colours[mode])
+        _ecdf_curve(ax, mode, times, colours[mode], mode_linestyle(k))
+        spot[mode] = float(np.mean(times.observed & (times.minutes <= 0)))
     target = float(results.summary["target_min"])
     ax.axvline(
         target,
@@ -398,7 +415,8 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     _log_time_axis(ax.xaxis, 1.0, high * 1.3, floor_label=True)
     for share, name in ((0.5, _("median ●")), (0.9, _("p90 ▲"))):
         ax.axhline(share, color="#777777", linestyle=":", linewidth=1)
-        ax.text(1.05, share, name, va="bottom", ha="left", fontsize=8, color="#555555")
+        ax.text(1.05, share, name, va="bottom", ha="left", fontsize=10, color="#555555")
+    _on_the_spot_note(ax, spot, colours)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(_("Response time: found → first able unit on scene (minutes, log scale)"))
@@ -406,11 +424,70 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     what = _pretty(incident_type) if incident_type else _("all incidents")
     ax.set_title(_("How long until someone able to act arrives: {what}").format(what=what))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8.5, title=_("mode: median, p90 (n)"), title_fontsize=8.5)
+    legend = ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.13),
+        fontsize=11,
+        title=_incidents_title(results, incident_type),
+        title_fontsize=11,
+        frameon=False,
+    )
+    legend.set_alignment("left")
     return ax
 
 
-def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str) -> None:
+def mode_linestyle(k: int) -> dict:
+    """How the k-th way of working's curve is drawn, so that curves lying on each other still show both.
+
+    The second (joint) dashed and on top, the third (unified) a wide solid line under it.
+    """
+    styles = (
+        {"linestyle": "-", "linewidth": 3.5, "zorder": 2},
+        {"linestyle": (0, (4, 2)), "linewidth": 3.2, "zorder": 4},
+        {"linestyle": "-", "linewidth": 7.0, "zorder": 3, "alpha": 0.75},
+        {"linestyle": ":", "linewidth": 2.6, "zorder": 2},
+    )
+    return styles[k % len(styles)]
+
+
+def _incidents_title(results: Results, incident_type: str | None) -> str:
+    """The legend's title: what each entry gives, and how many incidents every way of working faced."""
+    counts = {
+        m: (results.summary["modes"][m]["by_type"][incident_type] if incident_type else results.summary["modes"][m])[
+            "incidents"
+        ]
+        for m in results.modes
+    }
+    head = _("way of working: median, p90 (n found)")
+    if len(set(counts.values())) == 1:
+        n = next(iter(counts.values()))
+        return (
+            head + "\n" + _("the same {n} incidents in every way of working (common random numbers)").format(n=f"{n:,}")
+        )
+    return head
+
+
+def _on_the_spot_note(ax: Axes, spot: dict[str, float], colours: dict[str, str]) -> None:
+    """Explain a curve's flat start: matters the finder handled on the spot have a response of 0 minutes."""
+    shown = {m: v for m, v in spot.items() if v >= 0.02}
+    if not shown:
+        return
+    top = max(shown.values())
+    ax.annotate(
+        _("flat start: {share} handled on the spot\nby the patrol that found it (0 min)").format(
+            share=_(" / ").join(f"{100 * v:.0f}%" for v in shown.values())
+        ),
+        (1.0, top),
+        xytext=(30, 18),
+        textcoords="offset points",
+        fontsize=10,
+        color="#333333",
+        arrowprops=dict(arrowstyle="->", color="#555555"),
+        bbox=dict(facecolor="white", alpha=0.9, linewidth=0),
+    )
+
+
+def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str, style: dict | None = None) -> None:
     """The Kaplan–Meier share reached by each time (flat at the end when matters were never reached)."""
     curve_min, share = reached_curve(times)
     median, p90 = km_quantiles(times, (0.5, 0.9))
@@ -420,37 +497,40 @@ def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str) -> None:
 
     waiting = _(", {n} not reached").format(n=f"{times.censored:,}") if times.censored else ""
     label = f"{figure_mode(mode)}: {text(median)}, {text(p90)} (n={times.n:,}{waiting})"
-    ax.step(np.maximum(curve_min, 1.0), share, where="post", color=colour, linewidth=2.2, label=label)
+    ax.step(np.maximum(curve_min, 1.0), share, where="post", color=colour, label=label, **(style or {"linewidth": 2.6}))
     if median is not None:
         ax.plot([max(median, 1.0)], [0.5], "o", color=colour, markersize=8, markeredgecolor="white", zorder=5)
     if p90 is not None:
         ax.plot([max(p90, 1.0)], [0.9], "^", color=colour, markersize=9, markeredgecolor="white", zorder=5)
 
 
-def plot_response_by_type(results: Results, ax: Axes | None = None) -> Axes:
-    """Median (solid bar) and p90 (pale bar behind it) response per incident type, modes side by side.
+def plot_response_by_type(results: Results, ax: Axes | None = None, focus: str | None = None) -> Axes:
+    """Median (dot) and p90 (bar mark) response per incident type, modes one above the other.
 
-    Reads the per-type statistics of ``summary.json``. The time axis is logarithmic, in minutes;
-    a type never reached in a mode has no bar.
+    Reads the per-type statistics of ``summary.json``. The time axis is logarithmic, in minutes,
+    limited to the data; a thin line joins each median to its p90. A median of 0 (the finder
+    handled most on the spot) is an open circle at the axis' left edge. The *focus* type (default
+    garbage overflow, when there is one) is highlighted. Each row's figures are written in a
+    column right of the plot, clear of the target line.
     """
     types = list(results.summary["modes"][results.modes[0]]["by_type"])
-    ax = _new_axes(ax, figsize=(9, 1.0 + 0.55 * len(types) * max(2, len(results.modes)) / 2))
-    height = 0.8 / len(results.modes)
+    focus = focus if focus is not None else ("garbage_overflow" if "garbage_overflow" in types else None)
+    ax = _new_axes(ax, figsize=(10, 1.0 + 0.35 * len(types) * len(results.modes)))
+    step = 0.8 / len(results.modes)
     lows, highs = [], []
-    for k, mode in enumerate(results.modes):
-        offset = ((len(results.modes) - 1) / 2 - k) * height
-        for i, name in enumerate(types):
+    for i, name in enumerate(types):
+        y0 = len(types) - 1 - i
+        if name == focus:
+            ax.axhspan(y0 - 0.48, y0 + 0.48, color="#fff2a8", zorder=0, linewidth=0)
+        for k, mode in enumerate(results.modes):
             stats = results.summary["modes"][mode]["by_type"][name]["response_min"]
             if stats:
-                _type_bar(ax, len(types) - 1 - i + offset, height, stats, results.colours[mode], mode)
+                y = y0 + ((len(results.modes) - 1) / 2 - k) * step
+                _type_marks(ax, y, stats, results.colours[mode], mode)
                 lows.append(_bound(stats, "median")[0])
                 highs.append(_bound(stats, "p90")[0])
-    _finish_type_axes(ax, results, types, lows, highs)
+    _finish_type_axes(ax, results, types, lows, highs, focus)
     return ax
-
-
-_BAR_START = 0.5
-"""Bars on a log axis start here (minutes), left of the 1-minute tick."""
 
 
 def _bound(stats: dict, key: str) -> tuple[float, str]:
@@ -462,73 +542,121 @@ def _bound(stats: dict, key: str) -> tuple[float, str]:
     return float(more_than), f"> {format_minutes(more_than)}"
 
 
-def _type_bar(ax: Axes, y: float, height: float, stats: dict, colour: str, mode: str) -> None:
+def _type_marks(ax: Axes, y: float, stats: dict, colour: str, mode: str) -> None:
+    """A median dot and a p90 bar mark joined by a thin line; the figures in a column right of the axes."""
     (median_min, median_text), (p90_min, p90_text) = _bound(stats, "median"), _bound(stats, "p90")
     median, p90 = max(median_min, 1.0), max(p90_min, 1.0)
-    ax.barh(
-        y,
-        p90 - _BAR_START,
-        height=height * 0.92,
-        left=_BAR_START,
-        color=colour,
-        alpha=0.3,
-        edgecolor=colour,
-        gid=f"p90:{mode}",
+    ax.plot([median, p90], [y, y], color=colour, linewidth=1.5, alpha=0.7, zorder=2)
+    on_the_spot = median_min <= 0
+    ax.plot(
+        [median],
+        [y],
+        "o",
+        color="white" if on_the_spot else colour,
+        markeredgecolor=colour,
+        markeredgewidth=1.8,
+        markersize=9,
+        zorder=4,
+        gid=f"median:{mode}",
     )
-    ax.barh(y, median - _BAR_START, height=height * 0.92, left=_BAR_START, color=colour, gid=f"median:{mode}")
-    text = f"{median_text} / {p90_text}"
+    ax.plot([p90], [y], "|", color=colour, markersize=14, markeredgewidth=3, zorder=4, gid=f"p90:{mode}")
+    words = _("on the spot") if on_the_spot else median_text
     ax.text(
-        p90 * 1.08,
+        1.01,
         y,
-        text,
+        f"{words} / {p90_text}",
+        transform=ax.get_yaxis_transform(),
         va="center",
-        fontsize=7.5,
-        color="#333333",
-        bbox=dict(facecolor="white", alpha=0.7, linewidth=0, pad=0.5),
+        ha="left",
+        fontsize=10,
+        color=colour,
     )
 
 
-def _finish_type_axes(ax: Axes, results: Results, types, lows, highs) -> None:
+def slow_unpooled_types(results: Results, slow_factor: float = 4.0) -> dict[str, list[str]]:
+    """Types still slow under every way of working whose owners no mode pools: type -> its owning departments.
+
+    "Slow" is a median above *slow_factor* times the target in every mode. No reform of the
+    channel or the dispatch helps them much: only their own department may act, and no way of
+    working pools its powers with a team that is out in the streets.
+    """
+    scenario: Any = results.scenario
+    if scenario is None:
+        return {}
+    from sim.scenario.governance import modes_of, own_holders, parts_of
+
+    pooled = set().union(*(m.pooled for m in modes_of(scenario).values()))
+    limit = slow_factor * float(results.summary["target_min"])
+    out = {}
+    for t in scenario.incident_types:
+        stats = [results.summary["modes"][m]["by_type"].get(t.name, {}).get("response_min") for m in results.modes]
+        slow = all(st and _bound(st, "median")[0] > limit for st in stats)
+        owners = sorted(set().union(*(own_holders(scenario, part) for part in parts_of(t))))
+        if slow and not set(owners) & pooled:
+            out[t.name] = owners
+    return out
+
+
+def _finish_type_axes(ax: Axes, results: Results, types, lows, highs, focus: str | None = None) -> None:
     ax.set_xscale("log")
-    high = max(highs or [60.0]) * 6
-    ax.set_xlim(0.9, high)
+    low, high = 0.8, max(highs or [60.0]) * 1.6
+    ax.set_xlim(low, high)
     _log_time_axis(ax.xaxis, 1.0, high, floor_label=True)
-    ax.set_yticks(range(len(types)), [_pretty(t) for t in reversed(types)])
+    labels = [_pretty(t) for t in reversed(types)]
+    ax.set_yticks(range(len(types)), labels, fontsize=11)
+    for label, name in zip(ax.get_yticklabels(), reversed(types)):
+        if name == focus:
+            label.set_fontweight("bold")
+    ax.set_ylim(-0.6, len(types) - 0.4)
     target = float(results.summary["target_min"])
-    ax.axvline(target, color="black", linestyle="--", linewidth=1.2)
-    handles = [Patch(color=results.colours[m], label=figure_mode(m)) for m in results.modes]
+    ax.axvline(target, color="black", linestyle="--", linewidth=1.2, zorder=1)
+    handles = [
+        Line2D([], [], color=results.colours[m], marker="o", linewidth=0, label=figure_mode(m)) for m in results.modes
+    ]
     handles += [
-        Patch(facecolor="#999999", label=_("median (solid)")),
-        Patch(facecolor="#999999", alpha=0.3, edgecolor="#999999", label=_("p90 (pale)")),
+        Line2D([], [], color="#555555", marker="o", linewidth=0, markersize=8, label=_("median")),
+        Line2D([], [], color="#555555", marker="|", markersize=12, markeredgewidth=3, linewidth=0, label=_("p90")),
         Line2D([], [], color="black", linestyle="--", label=_("target: {time}").format(time=format_minutes(target))),
     ]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    ax.set_xlabel(_("Response time, minutes (log scale); labels: median / p90; ≤1 min: handled on the spot"))
-    ax.set_ylabel(_("Incident type"))
-    ax.set_title(_("Median and 90th-percentile response by incident type"))
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.1), ncols=len(handles), fontsize=10, frameon=False
+    )
+    ax.set_xlabel(_("Response time, minutes (log scale); right: median / p90"), fontsize=11)
+    ax.set_title(_("Median and 90th-percentile response by incident type"), fontsize=13)
+    ax.set_ylabel(_("Incident type"), fontsize=11)
     ax.grid(True, axis="x", alpha=0.3)
+    unpooled = slow_unpooled_types(results)
+    if unpooled:
+        note = _(
+            "Still slow in every way of working: {types}. Only {owners} may act on them, and no way of working "
+            "pools their powers."
+        ).format(
+            types=_(", ").join(_pretty(t) for t in unpooled),
+            owners=_(", ").join(sorted({_pretty(d) for owners in unpooled.values() for d in owners})),
+        )
+        ax.figure.supxlabel(note, fontsize=11, style="italic", color="#333333")
 
 
 # --------------------------------------------------------------------------- map
 
 
-def _patch_means(results: Results, mode: str) -> np.ndarray:
-    """Mean response (minutes) per patch of the town, nan where nothing was reached."""
+def _patch_means(results: Results, mode: str, incident_type: str | None = None) -> np.ndarray:
+    """Median response (minutes) per patch of the town among matters reached, nan where nothing was reached."""
     town = results.town
-    mask = _measured(results, mode)
+    mask = _measured(results, mode, incident_type)
     patches = results.incidents["patch"][mask]
     response = results.incidents["response_min"][mask].astype(float)
     means = np.full(town.size, np.nan)
     for i, name in enumerate(town.names):
         values = response[(patches == name) & ~np.isnan(response)]
         if values.size:
-            means[i] = values.mean()
+            means[i] = np.median(values)
     return means
 
 
-def response_norm(results: Results) -> LogNorm:
+def response_norm(results: Results, incident_type: str | None = None) -> LogNorm:
     """One log colour scale (minutes) for every mode's map, so colours compare across panels."""
-    values = np.concatenate([_patch_means(results, m) for m in results.modes])
+    values = np.concatenate([_patch_means(results, m, incident_type) for m in results.modes])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return LogNorm(1, 60)
@@ -536,8 +664,13 @@ def response_norm(results: Results) -> LogNorm:
     return LogNorm(low, max(high, low * 2))
 
 
-def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm: LogNorm | None = None) -> Axes:
-    """The town's patches coloured by the mean response time of *mode*, bases and sectors drawn.
+def plot_response_map(
+    results: Results, mode: str, ax: Axes | None = None, norm: LogNorm | None = None, incident_type: str | None = None
+) -> Axes:
+    """The town's patches coloured by the median response time of *mode*, bases and sectors drawn.
+
+    With *incident_type*, only matters of that type (the lesson's garbage overflow): a mean over
+    every type mixes minutes and days.
 
     Patches with nothing reached are grey and hatched. Thick black lines separate patrol
     sectors (labelled at their centre); each department's base is a white marker. Pass the same
@@ -546,8 +679,8 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
     """
     ax = _new_axes(ax, figsize=(6, 5.5))
     town = results.town
-    norm = norm or response_norm(results)
-    means = _patch_means(results, mode)
+    norm = norm or response_norm(results, incident_type)
+    means = _patch_means(results, mode, incident_type)
     cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
     shape = _real_town(results)
     if shape is not None:  # a town read from a GIS layer: its own polygons, roads faintly
@@ -563,17 +696,22 @@ def plot_response_map(results: Results, mode: str, ax: Axes | None = None, norm:
         ax.set_xlim(low[0], high[0])
         ax.set_ylim(low[1], high[1])
     _draw_bases(ax, results)
+    draw_cameras(ax, _town_cameras(results))
     ax.set_aspect("equal")
     ax.set_xlabel("x, km")
     ax.set_ylabel("y, km")
-    overall = response_times(results, mode)
-    mean = restricted_mean(overall)
-    bound = ">= " if overall.censored else ""
-    title = _("{mode}: mean {bound}{time}").format(
-        mode=figure_mode(mode), bound=bound, time=format_minutes(mean if mean is not None else math.nan)
-    )
-    ax.set_title(title, color=results.colours[mode], fontweight="bold")
+    overall = response_times(results, mode, incident_type)
+    (median,) = km_quantiles(overall, (0.5,))
+    time = format_minutes(median) if median is not None else f"> {format_minutes(overall.followed_min)}"
+    title = _("{mode}: median {time}").format(mode=figure_mode(mode), time=time)
+    ax.set_title(title, color=results.colours[mode], fontweight="bold", fontsize=13)
     return ax
+
+
+def _town_cameras(results: Results):
+    """The scenario's cameras (``territory.cameras``), or None."""
+    territory = getattr(results.scenario, "territory", None)
+    return getattr(territory, "cameras", None)
 
 
 def _real_town(results: Results):
@@ -588,9 +726,10 @@ def _real_town(results: Results):
 
 def _draw_sector_names(ax: Axes, town: Town) -> None:
     for s, name in enumerate(town.sector_names):
-        centre = town.xy_km[town.sector == s].mean(axis=0)
+        centre = town.xy_km[town.sector == s].mean(axis=0) + np.array([0.0, town.patch_km * 0.45])
         ax.text(
-            *centre,
+            centre[0],
+            centre[1],
             name,
             ha="center",
             va="center",
@@ -620,23 +759,50 @@ def _draw_sectors(ax: Axes, town: Town) -> None:
     _draw_sector_names(ax, town)
 
 
-def _draw_bases(ax: Axes, results: Results) -> None:
+def base_offsets(results: Results) -> dict[str, np.ndarray]:
+    """Where each department's base markers go (km): each base, moved apart from others in the same patch.
+
+    Departments sharing a patch are set on a small circle around its centre, one angle each, so
+    that no marker hides another.
+    """
     town = results.town
-    for k, dept in enumerate(results.scenario.departments):
+    bases = {}
+    for dept in results._need_scenario().departments:
         roster = build_roster(dept, town)
-        bases = np.unique(np.array([u.base for u in roster.units], dtype=int))
-        if bases.size == 0:
+        bases[dept.name] = np.unique(np.array([u.base for u in roster.units], dtype=int))
+    sharing: dict[int, list[str]] = {}
+    for name, patches in bases.items():
+        for b in patches:
+            sharing.setdefault(int(b), []).append(name)
+    radius = town.patch_km * 0.3
+    out = {}
+    for name, patches in bases.items():
+        pts = []
+        for b in patches:
+            others = sharing[int(b)]
+            k, n = others.index(name), len(others)
+            angle = 2 * math.pi * k / n + math.pi / 2
+            r = radius if n > 1 else 0.0
+            pts.append(town.xy_km[b] + r * np.array([math.cos(angle), math.sin(angle)]))
+        out[name] = np.array(pts).reshape(-1, 2)
+    return out
+
+
+def _draw_bases(ax: Axes, results: Results) -> None:
+    offsets = base_offsets(results)
+    for k, dept in enumerate(results._need_scenario().departments):
+        pts = offsets[dept.name]
+        if pts.size == 0:
             continue
-        shift = (k - (len(results.scenario.departments) - 1) / 2) * town.patch_km * 0.12
-        pts = town.xy_km[bases] + np.array([shift, -town.patch_km * 0.28])
         ax.plot(
             pts[:, 0],
             pts[:, 1],
             _DEPARTMENT_MARKERS[k % len(_DEPARTMENT_MARKERS)],
             color="white",
             markeredgecolor="black",
-            markersize=8,
+            markersize=10,
             linestyle="none",
+            zorder=5,
             label=_("{department} base").format(department=_pretty(dept.name)),
         )
 
@@ -708,6 +874,50 @@ def _hourly_load(results: Results, mode: str) -> dict[str, tuple[np.ndarray, np.
     return out
 
 
+def desk_waiting(results: Results, mode: str) -> dict[str, np.ndarray]:
+    """Per department: mean number of matters waiting at the desks by hour of day (arrays of 24).
+
+    A matter waits at the desks from being found until the first unit is asked for
+    (the earliest ``requested_min`` of its jobs), and counts for that job's department. Under the
+    shared channel this is about zero; under referral it is where the fragmented waiting is.
+    Within the measured window, over every replication.
+    """
+    key = ("desks", mode)
+    if key in results._cache:
+        return results._cache[key]
+    jobs, inc = results.jobs, results.incidents
+    departments = [d.name for d in results._need_scenario().departments]
+    out = {d: np.zeros(24) for d in departments}
+    if jobs and inc:
+        first: dict[tuple, tuple[float, str]] = {}
+        mask = jobs["mode"] == mode
+        for rep, incident, asked, dept in zip(
+            jobs["replication"][mask], jobs["incident"][mask], jobs["requested_min"][mask], jobs["department"][mask]
+        ):
+            k = (int(rep), int(incident))
+            if k not in first or asked < first[k][0]:
+                first[k] = (float(asked), str(dept))
+        reps = int(results.summary.get("replications", 1))
+        exposure = _hour_minutes(np.array([results.warmup_min]), np.array([results.horizon_min])) * reps
+        imask = inc["mode"] == mode
+        for dept in departments:
+            starts, ends = [], []
+            for rep, incident, found in zip(
+                inc["replication"][imask], inc["incident"][imask], inc["detected_min"][imask]
+            ):
+                hit = first.get((int(rep), int(incident)))
+                if hit is not None and hit[1] == dept and np.isfinite(found):
+                    starts.append(float(found))
+                    ends.append(hit[0])
+            if starts:
+                a = np.clip(np.array(starts), results.warmup_min, results.horizon_min)
+                b = np.clip(np.array(ends), results.warmup_min, results.horizon_min)
+                keep = b > a
+                out[dept] = _hour_minutes(a[keep], b[keep]) / exposure
+    results._cache[key] = out
+    return out
+
+
 def _clipped_hours(results: Results, jobs, mask, start: str, end: str) -> np.ndarray:
     if not mask.any():
         return np.zeros(24)
@@ -717,7 +927,7 @@ def _clipped_hours(results: Results, jobs, mask, start: str, end: str) -> np.nda
     return _hour_minutes(a[keep], b[keep])
 
 
-def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[str, str]) -> None:
+def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[str, str], linestyle="-") -> None:
     hours = np.arange(25)
     for mode, values in values_by_mode.items():
         ax.step(
@@ -726,7 +936,8 @@ def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[s
             where="post",
             color=colours[mode],
             linewidth=2,
-            label=figure_mode(mode),
+            linestyle=linestyle,
+            label=figure_mode(mode) if linestyle == "-" else None,
         )
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
@@ -736,7 +947,7 @@ def _hour_steps(ax: Axes, values_by_mode: dict[str, np.ndarray], colours: dict[s
 
 def _shade_off_duty(ax: Axes, results: Results, department: str) -> None:
     on_duty = _on_duty_by_hour(results, department)
-    for h in np.flatnonzero(on_duty <= 0):
+    for h in np.flatnonzero(on_duty <= 0).tolist():
         ax.axvspan(h, h + 1, color="#bbbbbb", alpha=0.35, linewidth=0)
 
 
@@ -757,18 +968,28 @@ def plot_utilisation(results: Results, department: str, ax: Axes | None = None) 
     return ax
 
 
-def plot_queue(results: Results, department: str, ax: Axes | None = None) -> Axes:
-    """Mean number of jobs waiting for a free unit of a department, by hour of day, one line per mode."""
+def plot_queue(results: Results, department: str, ax: Axes | None = None, desks: bool = False) -> Axes:
+    """Mean number of jobs waiting for a free unit of a department, by hour of day, one line per mode.
+
+    With *desks*, also (dashed) the matters waiting at the desks before the department's unit is
+    asked for (referral): found, not yet passed to a unit (:func:`desk_waiting`).
+    """
     ax = _new_axes(ax, figsize=(6, 3))
     lines = {m: hourly_load(results, m)[department][1] for m in results.modes}
     _hour_steps(ax, lines, results.colours)
     _shade_off_duty(ax, results, department)
     peak = max(float(np.nanmax(v)) for v in lines.values())
+    if desks:
+        waiting = {m: desk_waiting(results, m)[department] for m in results.modes}
+        waiting = {m: v for m, v in waiting.items() if v.max() > 0.01}
+        _hour_steps(ax, waiting, results.colours, linestyle="--")
+        peak = max([peak, *(float(v.max()) for v in waiting.values())])
     ax.set_ylim(0, max(0.1, peak * 1.15))
     if peak <= 0:
         ax.text(12, 0.05, _("no job waited for a unit"), ha="center", va="center", color="#555555", style="italic")
-    ax.set_ylabel(_("Jobs waiting (mean)"))
-    ax.set_title(_("{department}: queue for a unit").format(department=_pretty(department)))
+    ax.set_ylabel(_("Matters waiting (mean)") if desks else _("Jobs waiting (mean)"))
+    title = _("{department}: waiting for a unit and at the desks") if desks else _("{department}: queue for a unit")
+    ax.set_title(title.format(department=_pretty(department)))
     return ax
 
 
@@ -829,8 +1050,8 @@ def _slow_mode(results: Results) -> str:
 def _story_candidates(results: Results, mode: str, incident_type: str) -> list[int]:
     """Row numbers of candidates, best first: patrol finds on a weekday late afternoon, crossing a night."""
     inc = results.incidents
-    rows = np.flatnonzero(_measured(results, mode, incident_type) & (inc["replication"].astype(float) == 0))
-    rows = [r for r in rows if math.isfinite(inc["resolved_min"][r])]
+    candidates = np.flatnonzero(_measured(results, mode, incident_type) & (inc["replication"].astype(float) == 0))
+    rows = [r for r in candidates.tolist() if math.isfinite(inc["resolved_min"][r])]
 
     def score(r):
         detected, resolved = inc["detected_min"][r], inc["resolved_min"][r]
@@ -919,11 +1140,15 @@ def _merge_stages(events: list[TraceEvent]) -> list[TraceEvent]:
     return kept
 
 
-def _groups(events: list[TraceEvent], gap_h: float) -> list[list[TraceEvent]]:
-    """Consecutive stages closer than *gap_h* hours, so that each group gets one stacked label."""
+def _groups(events: list[TraceEvent], gap_h: float, position=None) -> list[list[TraceEvent]]:
+    """Consecutive stages closer than *gap_h* hours, so that each group gets one stacked label.
+
+    *position* maps an event's minute to where it is drawn (default: hours), for a stretched axis.
+    """
+    position = position or (lambda minute: minute / 60)
     groups: list[list[TraceEvent]] = []
     for event in events:
-        if groups and event.at_min - groups[-1][-1].at_min < gap_h * 60:
+        if groups and position(event.at_min) - position(groups[-1][-1].at_min) < gap_h:
             groups[-1].append(event)
         else:
             groups.append([event])
@@ -947,6 +1172,8 @@ def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] 
     colours = colours or mode_colours(modes)
     ax = _new_axes(ax, figsize=(13, 2.3 + 2.0 * len(modes)))
     span_h = _timeline_span_h(story)
+    forward, inverse = timeline_scale(span_h)
+    ax.set_xscale("function", functions=(forward, inverse))
     with use_language(figure_language()):  # the story's words in a language the figure can draw
         _shade_desks(ax, story, span_h)
         for row, mode in enumerate(modes):
@@ -955,9 +1182,36 @@ def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] 
     return ax
 
 
+FIRST_HOUR_SHARE = 0.35
+"""On a timeline longer than three hours, the first hour takes this share of the width (in minutes), the rest is
+in hours: the minutes of joint and unified working stay readable beside the fragmented day."""
+
+
+def timeline_scale(span_h: float):
+    """The timeline's x scale (hours): the first hour stretched to :data:`FIRST_HOUR_SHARE` of the axis.
+
+    Returns (forward, inverse) for ``set_xscale("function")``; both map [0, span_h] onto
+    itself, so positions and lengths can be compared in either. Short timelines are linear.
+    """
+    if span_h <= 3:
+        return (lambda h: np.asarray(h, dtype=float)), (lambda x: np.asarray(x, dtype=float))
+    a = FIRST_HOUR_SHARE * span_h
+    b = (span_h - a) / (span_h - 1)
+
+    def forward(h):
+        h = np.asarray(h, dtype=float)
+        return np.where(h <= 1, h * a, a + (h - 1) * b)
+
+    def inverse(x):
+        x = np.asarray(x, dtype=float)
+        return np.where(x <= a, x / a, 1 + (x - a) / b)
+
+    return forward, inverse
+
+
 def _timeline_span_h(story: Story) -> float:
     last = max(ev[-1].at_min for ev in story.events.values())
-    return max(2.0, (last - story.occurred_min) / 60 * 1.3)
+    return max(2.0, (last - story.occurred_min) / 60 * 1.45)
 
 
 def _shade_desks(ax: Axes, story: Story, span_h: float) -> None:
@@ -983,10 +1237,28 @@ def _shade_desks(ax: Axes, story: Story, span_h: float) -> None:
                 transform=ax.get_xaxis_transform(),
                 ha="center",
                 va="bottom",
-                fontsize=11,
+                fontsize=13,
                 color="#444444",
                 style="italic",
             )
+    for a, b in closed:
+        if b - a < 180:  # a lunch break: shaded, not named
+            continue
+        for t, words in ((a, _("desks close {clock}")), (b, _("desks open {clock}"))):
+            if start + 1 < t < end - 1 and (t - start) / 60 > 1:
+                x = (t - start) / 60
+                ax.axvline(x, color="#333333", linewidth=1.2, linestyle="-", zorder=1)
+                ax.text(
+                    x,
+                    0.985,
+                    " " + words.format(clock=_clock(t).split(" ")[-1]) + " ",
+                    transform=ax.get_xaxis_transform(),
+                    ha="right" if t == a else "left",
+                    va="top",
+                    fontsize=11,
+                    fontweight="bold",
+                    color="#333333",
+                )
 
 
 def _closed_gaps(open_spans, start, end) -> list[tuple[float, float]]:
@@ -997,19 +1269,22 @@ def _closed_gaps(open_spans, start, end) -> list[tuple[float, float]]:
 def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span_h: float) -> None:
     events = _merge_stages(story.events[mode])
     hours = [(e.at_min - story.occurred_min) / 60 for e in events]
-    ax.plot([hours[0], hours[-1]], [y, y], color=colour, linewidth=2, solid_capstyle="butt", label=mode)
+    ax.plot([hours[0], hours[-1]], [y, y], color=colour, linewidth=5, solid_capstyle="butt", label=mode)
     _work_segment(ax, events, story.occurred_min, y, colour)
-    ax.plot(hours, [y] * len(hours), "o", color=colour, markeredgecolor="black", markersize=7, zorder=4)
-    for k, group in enumerate(_groups(events, span_h * 0.05)):
+    ax.plot(hours, [y] * len(hours), "o", color=colour, markeredgecolor="black", markersize=11, zorder=4)
+    forward = timeline_scale(span_h)[0]
+    for k, group in enumerate(_groups(events, span_h * 0.06, lambda m: float(forward((m - story.occurred_min) / 60)))):
         _group_label(ax, group, story.occurred_min, y, above=k % 2 == 0)
-    _longest_wait(ax, events, story.occurred_min, y, colour, span_h)
-    ax.text(
-        hours[-1] + span_h * 0.01,
-        y,
-        "  " + _outcome(events),
-        va="center",
-        ha="left",
-        fontsize=10,
+    _longest_wait(ax, events, story, y, colour, span_h)
+    near_end = float(forward(hours[-1])) > 0.7 * span_h
+    ax.annotate(
+        _outcome(events) if near_end else "  " + _outcome(events),
+        (hours[-1], y),
+        xytext=(0, 44) if near_end else (8, 0),
+        textcoords="offset points",
+        va="bottom" if near_end else "center",
+        ha="right" if near_end else "left",
+        fontsize=13,
         fontweight="bold",
         color=colour,
         bbox=dict(facecolor="white", alpha=0.8, linewidth=0, pad=1),
@@ -1025,22 +1300,32 @@ def _outcome(events: list[TraceEvent]) -> str:
     return _("on scene {time} after it was found").format(time=format_minutes(on_scene.at_min - found.at_min))
 
 
-def _longest_wait(ax: Axes, events, occurred: float, y: float, colour: str, span_h: float) -> None:
-    """Name the longest wait between two stages on the row, if it is a large part of the picture."""
+def _longest_wait(ax: Axes, events, story: Story, y: float, colour: str, span_h: float) -> None:
+    """Name the longest wait between two stages on the row, if it is a large part of the picture.
+
+    When the desks were closed for part of it, say so: the report waits for a desk to open.
+    """
     gaps = [(b.at_min - a.at_min, a, b) for a, b in pairwise(events)]
     if not gaps:
         return
     length, a, b = max(gaps, key=lambda g: g[0])
     if length / 60 < span_h * 0.25:
         return
-    middle = ((a.at_min + b.at_min) / 2 - occurred) / 60
+    occurred = story.occurred_min
+    forward, inverse = timeline_scale(span_h)
+    ends = forward([(a.at_min - occurred) / 60, (b.at_min - occurred) / 60])
+    middle = float(inverse(ends.mean()))
+    words = _("waiting {time}: {reason}").format(time=format_minutes(length), reason=wait_reason(b))
+    closed = _closed_gaps(_open_spans(story.desk_hours, a.at_min, b.at_min), a.at_min, b.at_min)
+    if sum(e - s for s, e in closed) > 120:
+        words += "\n" + _("the desk closed: the report waits overnight until it opens")
     ax.text(
         middle,
-        y + 0.08,
-        _("waiting {time}: {reason}").format(time=format_minutes(length), reason=wait_reason(b)),
+        y - 0.12,
+        words,
         ha="center",
-        va="bottom",
-        fontsize=10,
+        va="top",
+        fontsize=13,
         style="italic",
         color=colour,
         bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"),
@@ -1052,7 +1337,7 @@ def _work_segment(ax: Axes, events, occurred: float, y: float, colour: str) -> N
     dispatched = first_of(events, lambda e: e.stage is Stage.DISPATCHED)
     if dispatched is not None:
         a, b = (dispatched.at_min - occurred) / 60, (events[-1].at_min - occurred) / 60
-        ax.plot([a, b], [y, y], color=colour, linewidth=9, alpha=0.55, solid_capstyle="butt")
+        ax.plot([a, b], [y, y], color="#333333", linewidth=11, alpha=0.45, solid_capstyle="butt", zorder=3)
 
 
 def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> None:
@@ -1065,7 +1350,7 @@ def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> Non
         textcoords="offset points",
         va="bottom" if above else "top",
         ha="left",
-        fontsize=8,
+        fontsize=10.5,
         bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#888888", alpha=0.92),
         arrowprops=dict(arrowstyle="-", color="#888888", linewidth=0.8),
     )
@@ -1074,19 +1359,24 @@ def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> Non
 def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) -> None:
     ax.set_xlim(0, span_h)
     ax.set_ylim(-0.75, len(modes) - 0.1)
-    ax.set_yticks(range(len(modes)), [figure_mode(m) for m in reversed(modes)], fontsize=11, fontweight="bold")
+    ax.set_yticks(range(len(modes)), [figure_mode(m) for m in reversed(modes)], fontsize=14, fontweight="bold")
     for label, mode in zip(ax.get_yticklabels(), reversed(modes)):
         label.set_color(mode_colours(modes)[mode] if mode in _PRESET_COLOURS else label.get_color())
-    ax.set_xlabel(_("Hours since the matter happened"))
-    ax.set_ylabel(_("Way of working"))
-    top = ax.secondary_xaxis("top")
+    _timeline_ticks(ax, span_h)
+    ax.set_ylabel(_("Way of working"), fontsize=12)
+    top = ax.secondary_xaxis("top", functions=timeline_scale(span_h))
+    top.set_xscale("linear")
     step = 60 if span_h <= 8 else 360 if span_h <= 48 else MINUTES_PER_DAY
-    first = math.ceil(story.occurred_min / step) * step
+    first = math.ceil((story.occurred_min + 60) / step) * step
     ticks = [(t - story.occurred_min) / 60 for t in np.arange(first, story.occurred_min + span_h * 60, step)]
-    top.xaxis.set_major_locator(FixedLocator(ticks))
-    top.xaxis.set_major_formatter(FuncFormatter(lambda h, _: _clock(story.occurred_min + h * 60).replace(" ", "\n")))
-    top.tick_params(labelsize=8)
-    top.set_xlabel(_("Clock time"), fontsize=9)
+    top.xaxis.set_major_locator(FixedLocator([float(timeline_scale(span_h)[0](t)) for t in ticks]))
+    top.xaxis.set_major_formatter(
+        FuncFormatter(
+            lambda x, _: _clock(story.occurred_min + float(timeline_scale(span_h)[1](x)) * 60).replace(" ", "\n")
+        )
+    )
+    top.tick_params(labelsize=11)
+    top.set_xlabel(_("Clock time"), fontsize=11)
     thing = _("full bin") if "garbage" in story.incident_type else _pretty(story.incident_type)
     headline = (
         _("The same {thing} under {ways} of working").format(thing=thing, ways=_number_word(len(modes)))
@@ -1095,28 +1385,45 @@ def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) ->
     )
     ax.set_title(
         f"{headline}\n"
-        + _(
-            "{type} in patch {patch}, happened {clock} (incident {incident} of replication {replication}, seed {seed})"
-        ).format(
-            type=_pretty(story.incident_type),
-            patch=story.patch,
-            clock=_clock(story.occurred_min),
-            incident=story.incident,
-            replication=story.replication,
-            seed=story.seed,
+        + _("{type} in patch {patch}, {clock}").format(
+            type=_pretty(story.incident_type), patch=story.patch, clock=_clock(story.occurred_min)
         ),
-        fontsize=12,
+        fontsize=16,
     )
     ax.legend(
         handles=[
             Patch(color="#c7e9c0", label=_("desk office hours")),
             Patch(color="#d9d9d9", label=_("desks closed (nights, weekends)")),
-            Line2D([], [], color="#777777", linewidth=8, alpha=0.55, label=_("unit travelling and on scene")),
+            Line2D([], [], color="#333333", linewidth=11, alpha=0.45, label=_("unit travelling and on scene")),
         ],
-        loc="upper right",
-        fontsize=8.5,
-        framealpha=0.95,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncols=3,
+        fontsize=12,
+        frameon=False,
     )
+
+
+def _timeline_ticks(ax: Axes, span_h: float) -> None:
+    """Minutes in the stretched first hour, hours after it, and a line where the scale changes."""
+    ax.tick_params(axis="x", labelsize=11)
+    if span_h <= 3:
+        ax.set_xlabel(_("Time since the matter happened, hours"), fontsize=12)
+        return
+    step = 2 if span_h <= 24 else 6 if span_h <= 72 else 24
+    hours = [h for h in range(step, int(span_h) + 1, step) if h > 2]
+    ticks = [0, 10 / 60, 20 / 60, 30 / 60, 45 / 60, 1.0, *hours]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(
+            lambda h, _p: (
+                "0" if h == 0 else _("{value} min").format(value=f"{h * 60:.0f}") if h < 1 else _tick_label(h * 60)
+            )
+        )
+    )
+    ax.axvline(1.0, color="black", linestyle=":", linewidth=1.2, zorder=1)
+    ax.set_xlabel(_("Time since the matter happened: the first hour in minutes (stretched), then hours"), fontsize=12)
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -1202,18 +1509,22 @@ def _metric_name(base: str) -> str:
     """A metric path in words: ``by_type.garbage_overflow.response_min.median`` -> ``garbage overflow: median response time``."""
     prefix = ""
     if base.startswith("by_type.") and base.count(".") >= 2:
-        _, kind, base = base.split(".", 2)
+        kind, base = base.split(".", 2)[1:]
         prefix = f"{_pretty(kind)}: "
     parts = base.split(".")
     if len(parts) == 2 and parts[0].endswith("_min"):
-        name = f"{parts[1]} {_pretty(parts[0][:-4])} time"
+        name = _("{statistic} {quantity} time").format(statistic=_(parts[1]), quantity=_pretty(parts[0][:-4]))
     elif len(parts) == 2 and parts[0] == "utilisation":
-        name = f"{parts[1]} utilisation"
+        name = _("{department} utilisation").format(department=_pretty(parts[1]))
     elif base == "within_target":
-        name = "share reached within target"
+        name = _("share reached within target")
     else:
         name = _pretty(base.replace(".", " "))
     return prefix + name
+
+
+_UNIT_WORDS = (N_("minutes"), N_("share, 0-1"), N_("log scale"))
+"""The words of :func:`_metric_label`'s units, for the catalog (the unit itself stays English: it is compared)."""
 
 
 def _metric_unit(base: str) -> str:
@@ -1227,8 +1538,8 @@ def _metric_unit(base: str) -> str:
 def _metric_label(base: str, log: bool = False) -> str:
     """The y-axis label: the metric without its incident type (the title has it), with its unit."""
     name = _metric_name(base).split(": ", 1)[-1]
-    unit = ", ".join(u for u in (_metric_unit(base), "log scale" if log else "") if u)
-    return f"{name} ({unit})" if unit else name
+    unit = _(", ").join(_(u) for u in (_metric_unit(base), "log scale" if log else "") if u)
+    return _("{name} ({unit})").format(name=name, unit=unit) if unit else name
 
 
 def plot_sweep(
@@ -1275,9 +1586,9 @@ def plot_sweep(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(parameter)
     ax.set_ylabel(_metric_label(base, log))
-    ax.set_title(f"{_metric_name(base)} against {parameter}", fontsize=11)
+    ax.set_title(_("{metric} against {parameter}").format(metric=_metric_name(base), parameter=parameter), fontsize=11)
     ax.grid(True, alpha=0.3)
-    ax.legend(title="mode" + (" (band: 95% CI)" if low and high else ""), fontsize=9)
+    ax.legend(title=_("mode (band: 95% CI)") if low and high else _("mode"), fontsize=9)
     return ax
 
 
@@ -1298,7 +1609,7 @@ def _sweep_line(ax: Axes, mode: str, rows, columns, style: dict, limits: tuple[f
     )
     x, y, lo, hi = (np.array(col, dtype=float) for col in zip(*data))
     keep = np.isfinite(x) & np.isfinite(y)
-    ax.plot(x[keep], y[keep], linewidth=2, label=mode, **style)
+    ax.plot(x[keep], y[keep], linewidth=2, label=figure_mode(mode), **style)
     band = keep & np.isfinite(lo) & np.isfinite(hi)
     if band.any():
         lo, hi = np.clip(lo, *limits), np.clip(hi, *limits)
@@ -1312,70 +1623,85 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def focus_type(results: Results) -> str | None:
+    """The incident type the lesson is about: garbage overflow when the results have it, else None (every type)."""
+    types = results.summary["modes"][results.modes[0]]["by_type"]
+    return "garbage_overflow" if "garbage_overflow" in types else None
+
+
 def figure_response_ecdf(results: Results) -> Figure:
-    """Response-time distributions: all incidents, and the first type (the garbage case) if several."""
-    types = [t for t in results.summary["modes"][results.modes[0]]["by_type"]]
-    focus = "garbage_overflow" if "garbage_overflow" in types else None
-    fig = _figure(14 if focus else 8, 5.5)
-    axes = fig.subplots(1, 2 if focus else 1, squeeze=False)[0]
-    plot_response_ecdf(results, ax=axes[0])
-    if focus:
-        plot_response_ecdf(results, ax=axes[1], incident_type=focus)
+    """The response-time distribution of the lesson's type (garbage overflow; every incident when there is none)."""
+    fig = _figure(11, 7.5)
+    plot_response_ecdf(results, ax=fig.add_subplot(), incident_type=focus_type(results))
     return fig
 
 
 def figure_response_by_type(results: Results) -> Figure:
     """Median and p90 response by incident type."""
     types = len(results.summary["modes"][results.modes[0]]["by_type"])
-    fig = _figure(10, 1.6 + 0.32 * types * len(results.modes))
+    fig = _figure(12, 2.2 + 0.3 * types * len(results.modes))
     plot_response_by_type(results, ax=fig.add_subplot())
     return fig
 
 
 def figure_response_map(results: Results) -> Figure:
-    """One map per mode on one colour scale, with a shared colour bar and base legend."""
+    """One map per mode on one colour scale (the lesson's type), with a shared colour bar and base legend."""
     n = len(results.modes)
-    fig = _figure(4.6 * n + 1.5, 5.4)
+    focus = focus_type(results)
+    fig = _figure(4.6 * n + 1.5, 5.8)
     axes = fig.subplots(1, n, squeeze=False)[0]
-    norm = response_norm(results)
+    norm = response_norm(results, focus)
     for ax, mode in zip(axes, results.modes):
-        plot_response_map(results, mode, ax=ax, norm=norm)
+        plot_response_map(results, mode, ax=ax, norm=norm, incident_type=focus)
     bar = fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.85)
-    bar.set_label(_("Mean response time, minutes (log scale)"))
+    bar.set_label(_("Median response time, minutes (log scale)"), fontsize=11)
+    assert norm.vmin is not None and norm.vmax is not None  # response_norm sets both
     _log_time_axis(bar.ax.yaxis, norm.vmin, norm.vmax)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=9)
-    fig.suptitle(_("Where the waiting is: mean response per patch (sectors outlined)"), fontsize=13)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(6, len(labels)), fontsize=10)
+    what = _pretty(focus) if focus else _("all incidents")
+    fig.suptitle(_("Where the waiting is: median response per patch, {what}").format(what=what), fontsize=14)
     return fig
 
 
 def figure_load(results: Results) -> Figure:
-    """Utilisation and queue length by hour of day, a row per department."""
+    """Utilisation and waiting by hour of day, a row per department, each column on one y scale.
+
+    The right column shows both queues: jobs waiting for a free unit (solid) and matters waiting
+    at the desks to be passed on (dashed, under referral), so that a short unit queue under
+    fragmented working is not read as no waiting.
+    """
     departments = [d.name for d in results._need_scenario().departments]
-    fig = _figure(12, 2.3 * len(departments) + 0.8)
+    fig = _figure(13, 2.3 * len(departments) + 1.2)
     axes = fig.subplots(len(departments), 2, squeeze=False, sharex=True)
     for k, dept in enumerate(departments):
         plot_utilisation(results, dept, ax=axes[k, 0])
-        plot_queue(results, dept, ax=axes[k, 1])
+        plot_queue(results, dept, ax=axes[k, 1], desks=True)
         if k < len(departments) - 1:
             axes[k, 0].set_xlabel("")
             axes[k, 1].set_xlabel("")
-    handles = [Line2D([], [], color=results.colours[m], linewidth=2, label=figure_mode(m)) for m in results.modes]
+    for column in (0, 1):
+        top = max(ax.get_ylim()[1] for ax in axes[:, column])
+        for ax in axes[:, column]:
+            ax.set_ylim(0, top)
+    handles: list = [Line2D([], [], color=results.colours[m], linewidth=2, label=figure_mode(m)) for m in results.modes]
+    handles.append(Line2D([], [], color="#555555", linewidth=2, label=_("waiting for a unit")))
+    handles.append(Line2D([], [], color="#555555", linewidth=2, linestyle="--", label=_("waiting at the desks")))
     handles.append(Patch(color="#bbbbbb", alpha=0.35, label=_("no unit on duty")))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=10)
-    fig.suptitle(_("Utilisation and queue length over the day, per department"), fontsize=13)
+    fig.suptitle(_("Utilisation and waiting over the day, per department (same scale in each column)"), fontsize=14)
     return fig
 
 
 def figure_timeline(results: Results, story: Story | None = None) -> Figure:
     """One garbage incident's life under each mode."""
     story = story or find_story(results)
-    fig = _figure(14, 2.4 + 2.2 * len(story.events))
+    fig = _figure(15, 3.2 + 2.4 * len(story.events))
     plot_timeline(story, ax=fig.add_subplot(), colours=results.colours)
     return fig
 
 
-COMPARISON_FIGURES = {
+COMPARISON_FIGURES: dict[str, tuple[str, Callable[..., Figure]]] = {
     "response_ecdf": (N_("Response-time distributions by mode"), figure_response_ecdf),
     "response_by_type": (N_("Median and p90 response per incident type"), figure_response_by_type),
     "response_map": (N_("Mean response per patch, by mode"), figure_response_map),
@@ -1393,7 +1719,7 @@ def comparison_figures(results: Results, story: Story | None = None) -> dict[str
     Figures that need the scenario are left out when the results have none, and the timeline
     when no incident has a story to tell.
     """
-    out = {}
+    out: dict[str, tuple[str, Figure]] = {}
     for stem, (title, build) in COMPARISON_FIGURES.items():
         if stem in _NEEDS_SCENARIO and results.scenario is None:
             continue
@@ -1419,18 +1745,21 @@ def _other_parameters_fixed(rows: Sequence[dict], parameter: str, parameters: li
 def sweep_figures(rows: Sequence[dict], limit: int = 8) -> dict[str, tuple[str, Figure]]:
     """Sweep curves for each (parameter, metric with a CI) of a sweep table, at most *limit*."""
     parameters, metrics = sweep_columns(rows)
-    out = {}
+    out: dict[str, tuple[str, Figure]] = {}
     for parameter in parameters:
         kept, note = _other_parameters_fixed(rows, parameter, parameters)
         for metric, ci in metrics.items():
             if len(out) >= limit:
                 return out
             fig = _figure(7.5, 4.8)
-            ax = plot_sweep(kept, parameter, metric, *(ci or (None, None)), ax=fig.add_subplot())
+            low, high = ci or (None, None)
+            ax = plot_sweep(kept, parameter, metric, low, high, ax=fig.add_subplot())
             if note:
-                ax.set_title(f"{ax.get_title()}\n(other parameters: {note})", fontsize=10)
+                others = _("(other parameters: {note})").format(note=note)
+                ax.set_title(f"{ax.get_title()}\n{others}", fontsize=10)
             stem = "sweep_" + re.sub(r"[^A-Za-z0-9]+", "_", f"{metric}_vs_{parameter}").strip("_")
-            out[stem] = (f"Sweep: {_metric_name(_metric_base(metric, (ci or (None,))[0]))} against {parameter}", fig)
+            name = _metric_name(_metric_base(metric, (ci or (None,))[0]))
+            out[stem] = (_("Sweep: {metric} against {parameter}").format(metric=name, parameter=parameter), fig)
     return out
 
 
@@ -1538,11 +1867,19 @@ def plot_waterfall(table: dict, ax: Axes | None = None, legend: bool = True) -> 
     _label_waterfall(ax, [start, *(top - bottom for _, bottom, top, _, _ in steps), end], tops)
     base = table["metric"]
     ax.set_xticks(
-        range(last + 1), [table["low"], *(label for label, *_ in steps), table["high"]], rotation=20, ha="right"
+        range(last + 1),
+        [figure_mode(table["low"]), *(label for label, *_ in steps), figure_mode(table["high"])],
+        rotation=20,
+        ha="right",
     )
     ax.set_ylabel(_metric_label(base))
     ax.set_ylim(0, 1.12 * max(t for t in tops if math.isfinite(t)))
-    ax.set_title(f"{_metric_name(base)}: {table['low']} to {table['high']}, lever by lever", fontsize=11)
+    ax.set_title(
+        _("{metric}: {low} to {high}, lever by lever").format(
+            metric=_metric_name(base), low=figure_mode(table["low"]), high=figure_mode(table["high"])
+        ),
+        fontsize=11,
+    )
     ax.grid(True, axis="y", alpha=0.3)
     if legend:
         ax.legend(handles=waterfall_handles(table["low"], table.get("confidence", 0.95)), fontsize=8, loc="upper right")
@@ -1560,8 +1897,8 @@ def _label_waterfall(ax: Axes, values: list[float], tops: list[float]) -> None:
 def waterfall_handles(low: str, confidence: float = 0.95) -> list:
     """Legend entries of a waterfall."""
     return [
-        Patch(color=_STEP_COLOURS["down"], label="lever's Shapley share: lowers it"),
-        Patch(color=_STEP_COLOURS["up"], label="lever's Shapley share: raises it"),
+        Patch(color=_STEP_COLOURS["down"], label=_("lever's Shapley share: lowers it")),
+        Patch(color=_STEP_COLOURS["up"], label=_("lever's Shapley share: raises it")),
         Line2D(
             [],
             [],
@@ -1569,10 +1906,18 @@ def waterfall_handles(low: str, confidence: float = 0.95) -> list:
             linestyle="",
             markerfacecolor="white",
             markeredgecolor="black",
-            label=f"lever switched alone on {low}",
+            label=_("lever switched alone on {mode}").format(mode=figure_mode(low)),
         ),
-        Line2D([], [], marker="v", linestyle="", color="black", label="lever switched last"),
-        Line2D([], [], color="black", marker="|", linestyle="", markersize=10, label=f"{100 * confidence:g}% interval"),
+        Line2D([], [], marker="v", linestyle="", color="black", label=_("lever switched last")),
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="|",
+            linestyle="",
+            markersize=10,
+            label=_("{level}% interval").format(level=f"{100 * confidence:g}"),
+        ),
     ]
 
 
@@ -1594,7 +1939,9 @@ def figure_waterfall(decomposition: dict, metrics: Sequence[str] | None = None) 
         fontsize=9,
     )
     fig.suptitle(
-        f"{decomposition['scenario']}: which lever buys how much ({decomposition['replications']} replications, common random numbers)",
+        _("{scenario}: which lever buys how much ({n} replications, common random numbers)").format(
+            scenario=decomposition["scenario"], n=decomposition["replications"]
+        ),
         fontsize=12,
     )
     return fig
@@ -1653,7 +2000,7 @@ def plot_sensitivity(
     for yi, row in zip(y, shown):
         if all(_number(row.get(k)) == 0 for k in checked):
             ax.annotate(
-                "exactly 0",
+                _("exactly 0"),
                 (0, yi),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -1664,7 +2011,7 @@ def plot_sensitivity(
     ax.set_yticks(y, [_parameter_label(n) for n in names])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(
-        "Sobol index (share of the output's variance)" if sobol else "Morris elementary effect (metric's units)"
+        _("Sobol index (share of the output's variance)") if sobol else _("Morris elementary effect (metric's units)")
     )
     if sobol:
         ax.set_xlim(min(-0.05, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
@@ -1676,12 +2023,14 @@ def plot_sensitivity(
 
 
 def _index_label(key: str) -> str:
-    return {
-        "S1": "first order S1 (95% interval)",
-        "ST": "total ST (95% interval)",
-        "mu_star": "mu* (95% interval)",
-        "sigma": "sigma",
-    }[key]
+    return _(
+        {
+            "S1": N_("first order S1 (95% interval)"),
+            "ST": N_("total ST (95% interval)"),
+            "mu_star": N_("mu* (95% interval)"),
+            "sigma": N_("sigma"),
+        }[key]
+    )
 
 
 def _parameter_label(path: str) -> str:
@@ -1703,9 +2052,13 @@ def figure_sensitivity(result: dict, metric: str) -> Figure:
     fig = _figure(3.2 + 4.2 * len(modes), 1.6 + 0.55 * parameters)
     axes = fig.subplots(1, len(modes), squeeze=False, sharex=True, sharey=True)[0]
     for ax, mode in zip(axes, modes):
-        plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=f"mode {mode}", order=order)
+        title = _("mode {mode}").format(mode=figure_mode(mode))
+        plot_sensitivity([r for r in rows if r["mode"] == mode], ax=ax, title=title, order=order)
     fig.suptitle(
-        f"{result['name']}: which parameters matter for {_metric_name(metric)} ({result['method']})", fontsize=12
+        _("{name}: which parameters matter for {metric} ({method})").format(
+            name=result["name"], metric=_metric_name(metric), method=result["method"]
+        ),
+        fontsize=12,
     )
     return fig
 
@@ -1756,8 +2109,14 @@ def plot_staffing(data: dict, ax: Axes | None = None) -> Axes:
         if result["answer"] is not None:
             at = next(i for i, t in enumerate(trials) if t["units"] == result["answer"])
             ax.plot([x[at]], [mean[at]], marker="*", ms=16, color=colour, mec="black", mew=0.6, ls="none")
-    ax.axhline(target["value"], color="black", ls="--", lw=1, label=f"target: {target['text'] or target['metric']}")
-    ax.set_xlabel("units of the team (people = units x crew)")
+    ax.axhline(
+        target["value"],
+        color="black",
+        ls="--",
+        lw=1,
+        label=_("target: {target}").format(target=target["text"] or target["metric"]),
+    )
+    ax.set_xlabel(_("units of the team (people = units x crew)"))
     ax.set_ylabel(_metric_label(target["metric"]))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -1766,16 +2125,27 @@ def plot_staffing(data: dict, ax: Axes | None = None) -> Axes:
 
 def _staffing_label(result: dict) -> str:
     if result["answer"] is None:
-        return f"{result['mode']}: not shown to meet it up to {result['searched'][1]} units"
-    return f"{result['mode']}: {result['answer']} units = {result['answer_people']} people (star)"
+        return _("{mode}: not shown to meet it up to {units} units").format(
+            mode=figure_mode(result["mode"]), units=result["searched"][1]
+        )
+    return _("{mode}: {units} units = {people} people (star)").format(
+        mode=figure_mode(result["mode"]), units=result["answer"], people=result["answer_people"]
+    )
 
 
 def figure_staffing(data: dict) -> Figure:
     """The staffing search of ``staffing.json`` as one figure (:func:`plot_staffing`)."""
     fig = _figure(8, 5)
     plot_staffing(data, ax=fig.add_subplot())
-    departments = ", ".join(data["results"][0]["departments"])
+    departments = (
+        "、".join(figure_term(d) for d in data["results"][0]["departments"])
+        if figure_language() == "zh"
+        else ", ".join(data["results"][0]["departments"])
+    )
     fig.suptitle(
-        f"{data['scenario']}: how many units of {departments}; mean and interval over replications", fontsize=11
+        _("{scenario}: how many units of {departments}; mean and interval over replications").format(
+            scenario=data["scenario"], departments=departments
+        ),
+        fontsize=11,
     )
     return fig

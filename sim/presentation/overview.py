@@ -16,6 +16,7 @@ lines that ``run`` and ``compare`` print on stderr.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,15 @@ from sim.stats.capacity import (
 
 __all__ = ["scenario_overview", "format_overview", "scenario_warnings", "pre_run_warnings", "post_run_warnings"]
 
-LEVERS = ("pooled", "information", "dispatch", "coordination", "leave_probability", "closed_loop")
+LEVERS = (
+    "pooled",
+    "information",
+    "dispatch",
+    "coordination",
+    "leave_probability",
+    "closed_loop",
+    "dispatch_across_borders",
+)
 
 
 def _sizes(index: np.ndarray, names: Sequence[str]) -> dict:
@@ -54,7 +63,7 @@ def _sizes(index: np.ndarray, names: Sequence[str]) -> dict:
 def _territory(scenario: Scenario) -> dict:
     town = build_town(scenario.territory)
     grid = scenario.territory.grid
-    out = {
+    out: dict[str, Any] = {
         "patches": town.size,
         "patch_km": scenario.territory.patch_km,
         "layout": "grid" if grid is not None else "explicit patches",
@@ -105,8 +114,17 @@ def _modes(scenario: Scenario) -> dict:
             "coordination": mode.coordination,
             "leave_probability": mode.leave_probability,
             "closed_loop": mode.closed_loop,
+            "dispatch_across_borders": mode.across_borders,
         }
     return out
+
+
+def _centres(scenario: Scenario) -> list[dict]:
+    """The command centres at several levels: name, level, parent, operators (None: unlimited)."""
+    return [
+        {"name": c.name, "level": c.level, "parent": c.parent, "operators": c.operators}
+        for c in scenario.governance.centres or ()
+    ]
 
 
 def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None, source: str = "") -> list[str]:
@@ -146,6 +164,7 @@ def scenario_overview(scenario: Scenario, source: str = "") -> dict:
         "territory": _territory(scenario),
         "departments": _departments(scenario),
         "modes": _modes(scenario),
+        "centres": _centres(scenario),
         "load": capacity.as_dict(),
         "warnings": scenario_warnings(scenario, capacity, source),
     }
@@ -183,6 +202,21 @@ def _rho(value) -> str:
     return "no units" if value is None else f"{value:.2f}"
 
 
+def _centres_text(centres: list[dict]) -> list[str]:
+    """One line per level of centres: how many, their operators, whom they pass up to."""
+    if not centres:
+        return []
+    lines = [f"command centres: {len(centres)} (governance.centres)"]
+    for level in dict.fromkeys(c["level"] for c in centres):
+        here = [c for c in centres if c["level"] == level]
+        seats = [c["operators"] for c in here]
+        staffed = "unlimited operators" if all(n is None for n in seats) else f"{sum(n or 0 for n in seats)} operators"
+        parents = sorted({c["parent"] for c in here if c["parent"]})
+        up = f", passing up to {', '.join(parents)}" if parents else ""
+        lines.append(f"  {level}: {len(here)} ({staffed}{up})")
+    return lines
+
+
 def format_overview(overview: dict) -> str:
     """The text ``validate`` prints: what was built, in a few short tables (times in minutes)."""
     t = overview["territory"]
@@ -198,6 +232,9 @@ def format_overview(overview: dict) -> str:
         f"territory: {t['patches']} patches ({layout}, {t['patch_km']:g} km each)",
         f"  sectors: {_split_text(t['sectors'], 'sectors')}",
         f"  grids:   {_split_text(t['grids'], 'grids')}",
+    ]
+    lines += _centres_text(overview.get("centres") or [])
+    lines += [
         "",
         "departments: units on duty by hour of the week",
     ]
@@ -234,12 +271,14 @@ def format_overview(overview: dict) -> str:
     lines += ["", "ways of working (lever values)"]
     lever_rows = []
     for lever in LEVERS:
+        if lever == "dispatch_across_borders" and all(spec.get(lever, True) for spec in modes.values()):
+            continue  # shown only when some mode keeps units within their town
         cells = []
         for spec in modes.values():
             value = spec[lever]
             if lever == "pooled":
                 cells.append(", ".join(value) or "none")
-            elif lever == "closed_loop":
+            elif lever in ("closed_loop", "dispatch_across_borders"):
                 cells.append("on" if value else "off")
             elif lever == "leave_probability":
                 cells.append(f"{value:g}")

@@ -31,6 +31,7 @@ __all__ = [
     "figures_of",
     "load_sweep",
     "narrate",
+    "headline",
     "staffing_sentences",
     "CAPTIONS",
     "RESULT_FILES",
@@ -38,26 +39,30 @@ __all__ = [
 
 CAPTIONS = {
     "response_ecdf": N_(
-        "Each curve is the share of incidents that a unit able to act had reached within the time on the x axis "
-        "(log scale, so 10 minutes and 10 hours are both visible). Circles mark medians, triangles the 90th "
-        "percentile, the dashed line the response target. The right panel keeps only garbage overflow."
+        "Garbage overflow only (the lesson's matter). Each curve is the share of the matters found that a unit "
+        "able to act had reached within the time on the x axis (log scale, so 10 minutes and 10 hours are both "
+        "visible). Circles mark medians, triangles the 90th percentile, the dashed line the response target. "
+        "A flat start is the share handled on the spot by the patrol that found it."
     ),
     "response_by_type": N_(
-        "For each kind of matter, the solid bar is the median response and the pale bar behind it the 90th "
-        "percentile, one colour per way of working. Matters a patrol may handle itself reach 0 minutes."
+        "For each kind of matter, the dot is the median response and the bar mark the 90th percentile, one "
+        "colour per way of working; an open dot means most were handled on the spot. Garbage overflow is "
+        "highlighted."
     ),
     "response_map": N_(
-        "The town's patches coloured by mean response time, one map per way of working, on the same colour "
-        "scale. Thick lines separate patrol sectors; white markers are the departments' bases."
+        "The town's patches coloured by the median response to garbage overflow, one map per way of working, on "
+        "the same colour scale. Thick lines separate patrol sectors; white markers are the departments' bases "
+        "(set apart where several share a patch)."
     ),
     "load_by_hour": N_(
-        "Left: the share of on-duty unit time spent on jobs, by hour of day. Right: how many jobs wait for a "
-        "free unit. Under referral, matters wait at desks instead of in a unit's queue, so a short queue can go "
-        "with a long response. Grey hours have no unit on duty."
+        "Left: the share of on-duty unit time spent on jobs, by hour of day. Right: matters waiting, for a free "
+        "unit (solid) and at the desks before a unit is asked for (dashed). Under referral the waiting is at the "
+        "desks, not in a unit's queue. Each column has one scale; grey hours have no unit on duty."
     ),
     "timeline": N_(
         "One full bin, the same incident in every way of working (common random numbers), rerun with tracing. "
-        "Green bands are the referral desks' office hours; grey is when they are closed."
+        "Green bands are the referral desks' office hours; grey is when they are closed. The first hour is "
+        "stretched so that minutes can be read."
     ),
     "sweep": N_("One line per way of working; the shaded band is the 95% confidence interval over replications."),
     "waterfall": (
@@ -137,10 +142,13 @@ def figures_of(folder: str | os.PathLike, story: Story | None = None, results: R
     return figures
 
 
-def _png_data_uri(fig, dpi: int = 90) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def _png_data_uri(fig, png: bytes | None = None) -> str:
+    """The figure as a data URI: the PNG bytes already saved when given, else drawn here."""
+    if png is None:  # not saved by sim.presentation.files.save_figures: drawn here, at its resolution
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        png = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 # --------------------------------------------------------------------------- the story in words
@@ -237,12 +245,13 @@ def _ratio_line(results: Results, focus: str) -> list[str]:
         m: (results.summary["modes"][m]["by_type"][focus]["response_min"] or {}).get("median") for m in results.modes
     }
     first = results.modes[0]
-    others = [m for m in results.modes[1:] if medians[m]]
-    if not medians[first] or not others:
+    base = medians[first]
+    others = {m: median for m in results.modes[1:] if (median := medians[m])}
+    if not base or not others:
         return []
     ratios = _(", ").join(
-        _("{ratio} times shorter under {mode}").format(ratio=f"{medians[first] / medians[m]:,.0f}", mode=mode_label(m))
-        for m in others
+        _("{ratio} times shorter under {mode}").format(ratio=f"{base / median:,.0f}", mode=mode_label(m))
+        for m, median in others.items()
     )
     return [
         _("Median against {mode} ({time}): {ratios}.").format(
@@ -264,6 +273,9 @@ figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 
 figcaption { font-size: 0.95em; color: #444; margin-top: 0.4em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .mode { font-weight: bold; } .muted { color: #666; }
+.tiles { display: flex; gap: 1em; margin: 1em 0; flex-wrap: wrap; }
+.tile { color: white; padding: 0.6em 1.2em; border-radius: 6px; min-width: 10em; }
+.tile span { display: block; font-size: 1.1em; } .tile b { font-size: 2.4em; }
 """
 
 
@@ -297,7 +309,7 @@ _GLANCE = (
     ),
     (N_("response median"), lambda s: format_time_stat(s["response_min"], "median")),
     (N_("response p90"), lambda s: format_time_stat(s["response_min"], "p90")),
-    (N_("response mean [95% CI]"), lambda s: _mean_ci(s["response_min"])),
+    (N_("response mean"), lambda s: _mean_ci(s["response_min"])),
     (N_("handled on the spot by the finder"), lambda s: share(s.get("on_the_spot"))),
     (N_("dispatched: response median"), lambda s: format_time_stat(s.get("dispatched_response_min"), "median")),
     (N_("resolution median"), lambda s: format_time_stat(s["resolution_min"], "median")),
@@ -306,6 +318,13 @@ _GLANCE = (
     (N_("referrals / bounces"), lambda s: f"{s['referrals']:,} / {s['bounces']:,}"),
     (N_("jobs waiting at end"), lambda s: f"{s.get('backlog', 0):,}"),
 )
+
+
+def _interval_note(summary: dict) -> str:
+    """What the means' brackets are, or that there are none (one replication gives no interval)."""
+    if int(summary.get("replications", 1)) < 2:
+        return _("One replication, so no interval: run more replications for 95% confidence intervals.")
+    return _("Means are followed by a 95% confidence interval over the replications, in brackets.")
 
 
 def _summary_tables(results: Results) -> str:
@@ -331,7 +350,8 @@ def _summary_tables(results: Results) -> str:
     colours = {mode_label(m): c for m, c in results.colours.items()}
     names = [mode_label(m) for m in modes]
     return (
-        f"<h2>{_('At a glance')}</h2>"
+        f"<h2>{_('At a glance: all incidents, every type')}</h2>"
+        + f"<p class='muted'>{html.escape(_interval_note(summary))}</p>"
         + _table(["", *names], glance, colours)
         + f"<h3>{_('Response by incident type (median / p90)')}</h3>"
         + _table([_("incident type"), *names], by_type, colours)
@@ -340,16 +360,182 @@ def _summary_tables(results: Results) -> str:
     )
 
 
-def _figures_html(figures: dict) -> str:
-    parts = [f"<h2>{_('Figures')}</h2>"]
+LEAD_FIGURES = ("timeline", "response_ecdf")
+"""The figures the report shows first, right after the definitions: one bin's life, then garbage's distribution."""
+
+
+def _figure_html(stem: str, title: str, fig, png: bytes | None) -> str:
+    caption, title = _(CAPTIONS.get(stem) or CAPTIONS["sweep"]), _(title)
+    return (
+        f'<figure id="{html.escape(stem)}"><h3>{html.escape(title)}</h3>'
+        f'<img src="{_png_data_uri(fig, png)}" alt="{html.escape(title)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _figures_html(figures: dict, images: dict | None = None, heading: str | None = None) -> str:
+    images = images or {}
+    parts = [f"<h2>{html.escape(heading or _('Figures'))}</h2>"] if figures else []
     for stem, (title, fig) in figures.items():
-        caption, title = _(CAPTIONS.get(stem) or CAPTIONS["sweep"]), _(title)
+        parts.append(_figure_html(stem, title, fig, images.get(stem)))
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- the lesson first
+
+
+def headline(results: Results, story: Story | None = None) -> str:
+    """One sentence with the result: the focus type's median response under each way of working."""
+    focus = _focus_type(results, story)
+    parts = []
+    for mode in results.modes:
+        response = results.summary["modes"][mode]["by_type"][focus]["response_min"]
+        parts.append(_("{time} under {mode}").format(time=format_time_stat(response, "median"), mode=mode_label(mode)))
+    return _("{type}: a unit able to act is on scene in a median {times}.").format(
+        type=term(focus).capitalize(), times=_(", ").join(parts)
+    )
+
+
+def _key_figures_html(results: Results, story: Story | None) -> str:
+    """The headline's medians as large coloured tiles, one per way of working, readable from the back of a room."""
+    focus = _focus_type(results, story)
+    tiles = "".join(
+        f'<div class="tile" style="background:{results.colours[m]}"><span>{html.escape(mode_label(m))}</span>'
+        f"<b>{html.escape(format_time_stat(results.summary['modes'][m]['by_type'][focus]['response_min'], 'median'))}"
+        "</b></div>"
+        for m in results.modes
+    )
+    return f'<div class="tiles">{tiles}</div>'
+
+
+def _lever_words(mode) -> str:
+    """A resolved way of working in words, from its levers."""
+    words = [
+        _("reports go desk to desk, only in office hours")
+        if mode.information == "referral"
+        else _("reports are posted at once in a shared group")
+    ]
+    words.append(
+        _("each department sends its own units in turn")
+        if mode.dispatch == "own_queue"
+        else _("the nearest free unit able to act is sent")
+    )
+    if mode.pooled:
+        words.append(
+            _("{departments} act with each other's powers").format(
+                departments=_(", ").join(term(d) for d in sorted(mode.pooled))
+            )
+        )
+    else:
+        words.append(_("each department acts only on its own matters"))
+    if mode.leave_probability > 0:
+        words.append(
+            _("a patrol that may not act leaves the matter {share} of the time").format(
+                share=f"{100 * mode.leave_probability:.0f}%"
+            )
+        )
+    return _("; ").join(words)
+
+
+def _definitions_html(results: Results) -> str:
+    """The ways of working compared, each defined by its levers (needs the scenario)."""
+    if results.scenario is None:
+        return ""
+    from sim.scenario.governance import modes_of
+
+    modes = modes_of(results.scenario)
+    items = "".join(
+        f'<li><span class="mode" style="color:{results.colours[m]}">{html.escape(mode_label(m))}</span>: '
+        f"{html.escape(_lever_words(modes[m]))}.</li>"
+        for m in results.modes
+        if m in modes
+    )
+    return f"<h2>{_('The ways of working compared')}</h2><ul>{items}</ul>"
+
+
+def _story_html(results: Results, story: Story | None) -> str:
+    """The story as HTML text: the setting, one line per way of working, one incident's life."""
+    summary, focus = results.summary, _focus_type(results, story)
+    lines = narrate(results, story).split("\n")
+    setting = [html.escape(line) for line in lines[:2]]
+    rows = []
+    for mode in results.modes:
+        stats = summary["modes"][mode]["by_type"][focus]
+        response = stats["response_min"]
+        rows.append(
+            [
+                mode_label(mode),
+                format_time_stat(response, "median"),
+                format_time_stat(response, "p90"),
+                share(stats["within_target"]),
+                f"{stats['incidents']:,}",
+            ]
+        )
+    header = [
+        "",
+        _("median"),
+        _("p90"),
+        _("within {target} min").format(target=f"{summary['target_min']:g}"),
+        _("incidents"),
+    ]
+    colours = {mode_label(m): c for m, c in results.colours.items()}
+    parts = [f"<h2>{_('The story')}</h2>", f"<p>{' '.join(setting)}</p>"]
+    parts.append(
+        f"<h3>{html.escape(_('{type}: from found to a unit able to act on scene').format(type=term(focus)))}</h3>"
+    )
+    parts.append(_table_rows_coloured(header, rows, colours))
+    ratio = _ratio_line(results, focus)
+    if ratio:
+        parts.append(f"<p>{html.escape(ratio[0])}</p>")
+    if story is not None:
         parts.append(
-            f'<figure id="{html.escape(stem)}"><h3>{html.escape(title)}</h3>'
-            f'<img src="{_png_data_uri(fig)}" alt="{html.escape(title)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            "<p>"
+            + html.escape(
+                _("One of them (incident {incident}, patch {patch}, happened {clock}):").format(
+                    incident=story.incident, patch=story.patch, clock=plots._clock(story.occurred_min)
+                )
+            )
+            + "</p><ul>"
+            + "".join(
+                f'<li><span class="mode" style="color:{results.colours.get(m, "#222")}">{html.escape(mode_label(m))}'
+                f"</span>: {html.escape(_mode_sentence(events))}.</li>"
+                for m, events in story.events.items()
+            )
+            + "</ul>"
         )
     return "".join(parts)
+
+
+def _table_rows_coloured(header: list[str], rows: list[list[str]], colours: dict[str, str]) -> str:
+    """A table whose first column names the ways of working, each in its colour."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        f'<tr><td class="mode" style="color:{colours.get(row[0], "#222")}">{html.escape(row[0])}</td>'
+        + "".join(f"<td>{html.escape(str(c))}</td>" for c in row[1:])
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _animation_html(folder: Path) -> str:
+    """A link to the day's animation written beside the report (``--animate``), or nothing."""
+    for suffix in (".html", ".mp4", ".webm", ".gif"):
+        path = folder / f"town_day{suffix}"
+        if path.exists():
+            link = html.escape(path.name)
+            player = (
+                f'<video controls preload="metadata" style="max-width:100%" src="{link}"></video>'
+                if suffix in (".mp4", ".webm")
+                else ""
+            )
+            return (
+                f"<h2>{_('A day in town, animated')}</h2><p>"
+                + html.escape(_("The day's animation, every way of working side by side (pause and scrub it):"))
+                + f' <a href="{link}">{link}</a></p>'
+                + player
+            )
+    return ""
 
 
 def _provenance(results: Results | None, folder: Path) -> str:
@@ -468,7 +654,13 @@ def _sweep_html(rows: list[dict] | None, limit: int = 200) -> str:
     return "<h2>Sweep table (summary.csv)</h2>" + _table(header, body) + more
 
 
-def build_report(folder: str | os.PathLike, story: Story | None = None, figures: dict | None = None) -> str:
+def build_report(
+    folder: str | os.PathLike,
+    story: Story | None = None,
+    figures: dict | None = None,
+    images: dict | None = None,
+    results: Results | None = None,
+) -> str:
     """The HTML text of the report of a results folder (figures embedded, no external resources).
 
     Parameters
@@ -479,9 +671,13 @@ def build_report(folder: str | os.PathLike, story: Story | None = None, figures:
         The incident whose timeline to show (default: chosen and rerun here).
     figures:
         Figures already drawn (:func:`figures_of`), to save drawing them again.
+    images:
+        Their PNG bytes already saved (:func:`sim.presentation.files.save_figures`), embedded as they are.
+    results:
+        The folder's comparison already loaded (:func:`sim.presentation.figures.load_results`), to save reading it again.
     """
     folder = Path(folder)
-    results = _comparison(folder)
+    results = results if results is not None else _comparison(folder)
     if results is not None and story is None and results.scenario is not None:
         story = _try_story(results)
     figures = figures if figures is not None else figures_of(folder, story=story, results=results)
@@ -490,15 +686,25 @@ def build_report(folder: str | os.PathLike, story: Story | None = None, figures:
     planning = decomposition or staffing or {}
     name = results.summary["scenario"] if results else planning.get("scenario", folder.name)
     title = _("Town enforcement simulation: {name}").format(name=name)
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    heading = headline(results, story) if results is not None else title
+    parts = [f"<h1>{html.escape(heading)}</h1>"]
     if results is not None:
-        parts.append(f"<h2>{_('The story')}</h2><pre>{html.escape(narrate(results, story))}</pre>")
+        parts.append(_key_figures_html(results, story))
+    rest = dict(figures)
+    if results is not None:
+        parts.append(_definitions_html(results))
+        lead = {stem: rest.pop(stem) for stem in LEAD_FIGURES if stem in rest}
+        if "timeline" in lead:
+            parts.append(_figures_html({"timeline": lead.pop("timeline")}, images, _("One full bin's life")))
+        parts.append(_figures_html(lead, images, _("How long until someone able to act arrives")))
+        parts.append(_story_html(results, story))
+        parts.append(_animation_html(folder))
         parts.append(_summary_tables(results))
     if staffing is not None:
         parts.append(_staffing_html(staffing))
     if decomposition is not None:
         parts.append(_decomposition_html(decomposition))
-    parts.append(_figures_html(figures))
+    parts.append(_figures_html(rest, images, _("More figures") if results is not None else None))
     parts.append(_sweep_html(rows))
     parts.append(_provenance(results, folder))
     return (
@@ -520,7 +726,10 @@ def write_report(
     path: str | os.PathLike | None = None,
     story: Story | None = None,
     figures: dict | None = None,
+    images: dict | None = None,
+    results: Results | None = None,
 ) -> Path:
     """Write the report of a results folder (default ``folder/report.html``); returns its path."""
     folder = Path(folder)
-    return write_atomic(Path(path) if path else folder / "report.html", build_report(folder, story, figures))
+    text = build_report(folder, story, figures, images, results)
+    return write_atomic(Path(path) if path else folder / "report.html", text)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
@@ -125,7 +126,8 @@ def results_table(paths: Iterable[Path]) -> str:
         summary = compare(scenario).summary
         for mode, stats in summary["modes"].items():
             response = stats["response_min"]
-            garbage = stats["by_type"].get("garbage_overflow", {}).get("response_min")
+            garbage_stats = stats["by_type"].get("garbage_overflow")
+            garbage = garbage_stats.get("response_min") if garbage_stats is not None else None
             lines.append(
                 f"| `{Path(path).name}` | {scenario.days:g} | {stats['incidents']:,} | {mode} | "
                 f"{_num(response, 'median')} | {_num(response, 'p90')} | "
@@ -135,7 +137,7 @@ def results_table(paths: Iterable[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _num(stats: dict | None, key: str) -> str:
+def _num(stats: Mapping[str, Any] | None, key: str) -> str:
     """A censored time statistic in minutes with one decimal; ``> X`` beyond the follow-up."""
     if stats is None:
         return "-"

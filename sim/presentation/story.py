@@ -20,6 +20,10 @@ def _channel(event: TraceEvent) -> str:
     return term(event.channel)
 
 
+def _centre(event: TraceEvent) -> str:
+    return event.centre or _("the centre")
+
+
 def _who(event: TraceEvent) -> str:
     return term(event.department) if event.department else ""
 
@@ -59,6 +63,9 @@ _SENTENCES: dict[Stage, Callable[[TraceEvent], str]] = {
         unit=e.unit, department=_who(e)
     ),
     Stage.ENDED_UNATTENDED: lambda e: _("ends by itself before anyone is on scene"),
+    Stage.WAITING_FOR_OPERATOR: lambda e: _("waits for a free operator at {centre}").format(centre=_centre(e)),
+    Stage.PASSED_UP: lambda e: _("{centre} passes it up to the next level").format(centre=_centre(e)),
+    Stage.GRID_LEADER_HANDLES: lambda e: _("the grid leader handles it and sends it to the centre"),
 }
 
 _SHORT: dict[Stage, Callable[[TraceEvent], str]] = {

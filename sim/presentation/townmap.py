@@ -1,7 +1,7 @@
 """A real town in words and on the map.
 
 What ``validate`` says of a GIS layer and road network, and the patches' own polygons (and the
-roads, faintly) for the response map.
+roads, faintly) for the response map; the cameras (``territory.cameras``) and what they see.
 
 Grid towns keep their squares (:func:`sim.presentation.figures.plot_response_map`); a town read
 from a GIS layer (``territory.gis``) is drawn from the outlines :func:`sim.io.gis.town_map` keeps.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["draw_outlines", "territory_lines"]
+__all__ = ["draw_cameras", "draw_outlines", "territory_lines"]
 
 
 def territory_lines(scenario) -> list[str]:
@@ -22,7 +22,7 @@ def territory_lines(scenario) -> list[str]:
     """
     territory, travel = scenario.territory, scenario.travel
     if territory.gis is None and travel is None:
-        return []
+        return _camera_lines(territory)
     patches = territory.patches or []
     lines = []
     if territory.gis is not None:
@@ -53,7 +53,23 @@ def territory_lines(scenario) -> list[str]:
             f"  longest travel time: {float(minutes[a, b]):,.1f} min (from {table.names[a]} to {table.names[b]}); "
             "departments' speed_kmh is not used for driving"
         )
-    return lines
+    return lines + _camera_lines(territory)
+
+
+def _camera_lines(territory) -> list[str]:
+    """How many cameras, and how many patches they see (none without ``territory.cameras``)."""
+    cameras = territory.cameras
+    if cameras is None or not cameras.points:
+        return []
+    from sim.engine.territory import build_town
+
+    town = build_town(territory)
+    seen = int(town.camera_view.sum()) if town.camera_view is not None else 0
+    source = f" from {cameras.file}" if cameras.file else ""
+    return [
+        f"  cameras: {len(cameras.points):,}{source}, seeing {seen:,} of {town.size:,} patches "
+        f"(centre within {cameras.view_radius_km:g} km); the camera channel reports only there"
+    ]
 
 
 def draw_outlines(ax, shape, values, cmap, norm):
@@ -75,3 +91,33 @@ def draw_outlines(ax, shape, values, cmap, norm):
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     return tiles
+
+
+def draw_cameras(ax, cameras) -> None:
+    """Each camera as a black triangle with its view (a dashed circle of ``view_radius_km``); nothing without cameras."""
+    from matplotlib import patheffects
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Circle
+
+    from sim.presentation.i18n import figure_text as _
+
+    if cameras is None or not cameras.points:
+        return
+    at = np.array([[c.x_km, c.y_km] for c in cameras.points], dtype=float)
+    halo: list[patheffects.AbstractPathEffect] = [patheffects.withStroke(linewidth=2.6, foreground="white")]
+    views = [Circle((x, y), cameras.view_radius_km) for x, y in at]
+    circles = PatchCollection(views, facecolor="none", edgecolor="black", linewidth=1.0, linestyle="--")
+    circles.set_path_effects(halo)
+    ax.add_collection(circles)
+    label = _("camera (sees {radius} km around)").format(radius=f"{cameras.view_radius_km:g}")
+    ax.plot(
+        at[:, 0],
+        at[:, 1],
+        "^",
+        color="black",
+        markeredgecolor="white",
+        markersize=8,
+        linestyle="none",
+        label=label,
+        clip_on=False,
+    )

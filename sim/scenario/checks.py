@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sim.errors import did_you_mean
 from sim.scenario.governance import PRESETS, modes_of, resolve_mode, unpowered_parts
+from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
 from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, Scenario, Territory
 
 __all__ = ["cross_check", "warnings", "window_warnings"]
@@ -38,6 +39,9 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
     problems += _unique_names(scenario.departments, "departments")
     problems += _unique_names(scenario.incident_types, "incident_types")
     problems += _references(scenario)
+    problems += _campaign_problems(scenario)
+    problems += _centres(scenario)
+    problems += _leaders(scenario)
     if problems:
         return problems
     for mode_name, spec in scenario.governance.modes.items():
@@ -153,6 +157,198 @@ def _references(scenario: Scenario) -> list[tuple[tuple, str]]:
     return out
 
 
+def _campaign_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Campaigns name departments, incident types and places that exist, and no more units than a department has."""
+    out: list[tuple[tuple, str]] = []
+    out += _unique_names(scenario.campaigns, "campaigns")
+    depts = {d.name: d.units for d in scenario.departments}
+    types = [t.name for t in scenario.incident_types]
+    areas = _area_names(scenario.territory)
+    for i, c in enumerate(scenario.campaigns):
+        at = ("campaigns", i)
+        for dept, units in c.departments.items():
+            if dept not in depts:
+                out.append(((*at, "departments", dept), _unknown("department", dept, list(depts))))
+            elif units > depts[dept]:
+                out.append(
+                    (
+                        (*at, "departments", dept),
+                        f"the campaign takes {units} units of '{dept}', which has {depts[dept]}",
+                    )
+                )
+        for name in c.finds_per_unit_hour:
+            if name not in types:
+                out.append(((*at, "finds_per_unit_hour", name), _unknown("incident type", name, types)))
+        for key, kind in (("patches", "patch"), ("sectors", "sector"), ("grids", "grid")):
+            for j, name in enumerate(getattr(c, key) or []):
+                if key in areas and name not in areas[key]:
+                    out.append(((*at, key, j), _unknown(kind, name, areas[key])))
+        if c.schedule.dated and scenario.start_date is None:
+            out.append(
+                (
+                    (*at, "schedule"),
+                    "a monthly or dated calendar needs start_date (the date of the run's first day, a Monday, "
+                    "e.g. start_date: 2024-03-04)",
+                )
+            )
+    return out
+
+
+def _sectors_and_grids(territory: Territory) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Each patch's sector and grid, and the sector and grid names (as :func:`sim.engine.territory.build_town`)."""
+    if territory.patches is not None:
+        sectors, grids = [p.sector for p in territory.patches], [p.grid for p in territory.patches]
+        return sectors, grids, list(dict.fromkeys(sectors)), list(dict.fromkeys(grids))
+    g = territory.grid
+    assert g is not None  # the schema requires a grid or patches
+    out = []
+    for prefix, (block_rows, block_cols) in (("S", g.sectors), ("G", g.grids)):
+        out.append(
+            [
+                f"{prefix}{(r * block_rows // g.rows) * block_cols + c * block_cols // g.cols + 1}"
+                for r in range(g.rows)
+                for c in range(g.cols)
+            ]
+        )
+    sector_names = [f"S{k + 1}" for k in range(g.sectors[0] * g.sectors[1])]
+    grid_names = [f"G{k + 1}" for k in range(g.grids[0] * g.grids[1])]
+    return out[0], out[1], sector_names, grid_names
+
+
+def _centres(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Centres at several levels: names, parents without cycles, known patches, types and departments.
+
+    Every patch must be served by a centre, and its lowest centre must be one: two centres at the
+    same depth of the tree may not both serve it.
+    """
+    centres = scenario.governance.centres
+    if centres is None:
+        return []
+    base = ("governance", "centres")
+    out = [(("governance", *path), message) for path, message in _unique_names(centres, "centres")]
+    if scenario.governance.instant.operators is not None:
+        message = "give operators per centre in governance.centres, not here as well (centres replace the one centre)"
+        out.append((("governance", "instant", "operators"), message))
+    names = [c.name for c in centres]
+    types, depts = [t.name for t in scenario.incident_types], [d.name for d in scenario.departments]
+    territory = scenario.territory
+    known = territory.patches is not None or territory.grid is not None  # else a GIS layer not read yet
+    sector_of, grid_of, sector_names, grid_names = _sectors_and_grids(territory) if known else ([], [], [], [])
+    for i, c in enumerate(centres):
+        if c.parent is not None and c.parent not in names:
+            out.append(((*base, i, "parent"), _unknown("centre", c.parent, names)))
+        if c.parent is None and c.passes_up:
+            out.append(((*base, i, "passes_up"), f"centre '{c.name}' has no parent to pass matters up to"))
+        if c.parent is None and c.dispatches is not None:
+            message = (
+                f"centre '{c.name}' has no parent: it must be able to send every department (leave out dispatches)"
+            )
+            out.append(((*base, i, "dispatches"), message))
+        for j, t in enumerate(c.passes_up if isinstance(c.passes_up, list) else []):
+            if t not in types:
+                out.append(((*base, i, "passes_up", j), _unknown("incident type", t, types)))
+        for j, d in enumerate(c.dispatches or []):
+            if d not in depts:
+                out.append(((*base, i, "dispatches", j), _unknown("department", d, depts)))
+        if c.serves != "all":
+            kind, given, names_of_kind = (
+                ("sector", c.serves.sectors, sector_names)
+                if c.serves.sectors is not None
+                else ("grid", c.serves.grids, grid_names)
+            )
+            for j, name in enumerate(given or [] if known else []):
+                if name not in names_of_kind:
+                    out.append(((*base, i, "serves", f"{kind}s", j), _unknown(kind, name, names_of_kind)))
+    if out:
+        return out
+    out += _cycles(centres)
+    if out or not sector_of:
+        return out
+    return _coverage(centres, sector_of, grid_of, _patch_names(scenario.territory))
+
+
+def _leaders(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Grid leaders hand reports on to a staffed centre: one must exist."""
+    grid = scenario.grid_management
+    governance = scenario.governance
+    if grid is None or grid.leaders is None or governance.instant.operators is not None or governance.centres:
+        return []
+    message = "grid leaders hand reports to a staffed centre: give governance.instant.operators or governance.centres"
+    return [(("grid_management", "leaders"), message)]
+
+
+def _cycles(centres) -> list[tuple[tuple, str]]:
+    """A centre whose chain of parents comes back to itself."""
+    parent = {c.name: c.parent for c in centres}
+    out = []
+    for i, c in enumerate(centres):
+        seen, at = [c.name], c.parent
+        while at is not None and at not in seen:
+            seen.append(at)
+            at = parent[at]
+        if at == c.name:
+            out.append(
+                (("governance", "centres", i, "parent"), f"centres pass up in a circle: {' -> '.join([*seen, c.name])}")
+            )
+    return out
+
+
+def _coverage(centres, sector_of: list[str], grid_of: list[str], patches: list[str]) -> list[tuple[tuple, str]]:
+    """Every patch is served, and by one centre at its lowest level."""
+    parent = {c.name: c.parent for c in centres}
+
+    def depth(name: str) -> int:
+        d = 0
+        while parent[name] is not None:
+            name, d = str(parent[name]), d + 1  # checked: no cycles
+        return d
+
+    lowest: dict[int, list[tuple[int, str]]] = {}
+    for c in centres:
+        d = depth(c.name)
+        for p, (sector, grid) in enumerate(zip(sector_of, grid_of)):
+            serves = c.serves
+            if serves == "all" or sector in (serves.sectors or ()) or grid in (serves.grids or ()):
+                lowest.setdefault(p, []).append((d, c.name))
+    out = []
+    nobody = [patches[p] for p in range(len(patches)) if p not in lowest]
+    if nobody:
+        shown = ", ".join(nobody[:5]) + (f" and {len(nobody) - 5} more" if len(nobody) > 5 else "")
+        out.append((("governance", "centres"), f"{len(nobody)} patches are served by no centre: {shown}"))
+    clashes: dict[tuple[str, ...], list[str]] = {}
+    for p, served in lowest.items():
+        top = max(d for d, _ in served)
+        deepest = sorted(name for d, name in served if d == top)
+        if len(deepest) > 1:
+            clashes.setdefault(tuple(deepest), []).append(patches[p])
+    for names, where in clashes.items():
+        message = f"patch {where[0]} (and {len(where) - 1} more) is served by {' and '.join(names)} at the same level"
+        out.append((("governance", "centres"), message + "; a report must enter one lowest centre"))
+    return out
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    return f"unknown {kind} '{name}'" + did_you_mean(name, known, otherwise=f"; known: {', '.join(known) or 'none'}")
+
+
+def _area_names(territory: Territory) -> dict[str, list[str]]:
+    """Names of the patches, patrol sectors and grids (as the engine's territory names them); {} when not yet known."""
+    if territory.patches is not None:
+        return {
+            "patches": [p.name for p in territory.patches],
+            "sectors": list(dict.fromkeys(p.sector for p in territory.patches)),
+            "grids": list(dict.fromkeys(p.grid for p in territory.patches)),
+        }
+    g = territory.grid
+    if g is None:  # patches still to be read from a GIS layer: checked when the town is built
+        return {}
+    return {
+        "patches": _patch_names(territory),
+        "sectors": [f"S{i + 1}" for i in range(g.sectors[0] * g.sectors[1])],
+        "grids": [f"G{i + 1}" for i in range(g.grids[0] * g.grids[1])],
+    }
+
+
 def _patch_names(territory: Territory) -> list[str]:
     if territory.patches is not None:
         return [p.name for p in territory.patches]
@@ -170,6 +366,9 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
     out: list[tuple[tuple, str]] = []
     modes = modes_of(scenario)
     pools_all = [name for name, spec in scenario.governance.modes.items() if _pools_all(name, spec)]
+    territory = scenario.territory
+    known = territory.patches is not None or territory.grid is not None
+    sectors = len(_sectors_and_grids(territory)[2]) if known else 0
     for d in scenario.departments:
         path = ("departments", d.name)
         out += _shift_warnings(d, path)
@@ -181,6 +380,14 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             out.append((path + ("poolable",), "has no effect: no mode pools 'all' (each names its team or pools none)"))
         if d.desk_hours is not None and all(m.information != "referral" for m in modes.values()):
             out.append((path + ("desk_hours",), "has no effect: no mode passes reports by referral"))
+        if d.home != "bases" and d.units < sectors and any(not m.across_borders for m in modes.values()):
+            message = (
+                f"{d.units} units for {sectors} sectors: with borders closed, matters in a sector without a unit of "
+                "its own wait for ever"
+            )
+            out.append((path + ("units",), message))
+        if d.home != "bases" and "base" in d.model_fields_set:
+            out.append((path + ("base",), f"has no effect: home '{d.home}' bases the units at their sectors' centres"))
     for name, mode in modes.items():
         if mode.pooled and len(mode.pooled) == 1:
             (only,) = mode.pooled
@@ -190,12 +397,16 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
                     f"mode '{name}' pools only '{only}': one department's team holds no more powers than it did",
                 )
             )
+        if not mode.across_borders and all(d.home == "bases" for d in scenario.departments):
+            message = "has no effect: no department's units belong to a sector (home: sectors or sectors_by_load)"
+            out.append((("governance", "modes", name, "dispatch_across_borders"), message))
         if not mode.pooled and name in pools_all:
             message = (
                 f"mode '{name}' pools 'all', but no department is marked poolable, so no team holds merged "
                 "powers; name its team in authority.pooled (or mark departments poolable: true)"
             )
             out.append((("governance", "modes", name, "authority", "pooled"), message))
+    out += _campaign_warnings(scenario)
     for t in scenario.incident_types:
         path = ("incident_types", t.name)
         if scenario.grid_management is None and (t.escalation.grid > 0 or t.escalation.city > 0):
@@ -205,6 +416,43 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             if spec.hours is not None and spec.probability == 0:
                 out.append((path + ("detection", channel, "hours"), "has no effect: the channel's probability is 0"))
     return out
+
+
+def _campaign_warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """A campaign asking for more units of a department than its shift holds during a session gets fewer."""
+    out: list[tuple[tuple, str]] = []
+    horizon = scenario.days * MINUTES_PER_DAY
+    for c in scenario.campaigns:
+        if c.schedule.dated and scenario.start_date is None:
+            continue  # an error already (cross_check)
+        starts = c.schedule.starts_min(scenario.start_date, horizon)
+        for name, units in c.departments.items():
+            d = scenario.department(name)
+            shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in d.shift_windows()], d.units)
+            for start in starts:
+                fewest, at = _fewest(shift, start, start + c.duration_min)
+                if fewest < units:
+                    day, minute = divmod(int(at), int(MINUTES_PER_DAY))
+                    when = f"day {day} ({_WEEKDAYS[day % 7]}) {minute // 60:02d}:{minute % 60:02d}"
+                    message = (
+                        f"asks for {units} units of '{name}', but only {fewest:g} are on shift at {when}: the campaign "
+                        "gets those on shift and response duty none"
+                    )
+                    out.append((("campaigns", c.name, "departments", name), message))
+                    break
+    return out
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _fewest(shift: WeeklySteps, start: float, end: float) -> tuple[float, float]:
+    """The fewest units on shift over [start, end), and the first minute it is reached."""
+    fewest, at, t = shift.value(start), start, start
+    while (t := shift.next_change(t)) < end:
+        if shift.value(t) < fewest:
+            fewest, at = shift.value(t), t
+    return fewest, at
 
 
 def window_warnings(scenario: Scenario) -> list[tuple[tuple, str]]:

@@ -6,7 +6,8 @@ The reform changes four things, and a mode is nothing but a value for each:
 * **information** -- ``referral`` through desks that keep office hours, or ``instant`` through a
   shared channel to a 24-hour centre;
 * **dispatch** -- ``own_queue`` (the owning department's first free unit takes the next case)
-  or ``nearest`` (the centre sends the nearest free unit able to act);
+  or ``nearest`` (the centre sends the nearest free unit able to act), or any other dispatch rule
+  by name (``least_loaded``, a plugged-in ``module:function``; :mod:`sim.registry`);
 * **coordination** -- multi-department matters handled ``sequential`` ly or ``concurrent`` ly.
 
 ``fragmented``, ``joint`` and ``unified`` are presets; a scenario may change any lever of
@@ -44,10 +45,12 @@ class Mode:
     name: str
     pooled: frozenset[str]
     information: Literal["referral", "instant"]
-    dispatch: Literal["own_queue", "nearest"]
+    dispatch: str
+    """A dispatch rule's name (:mod:`sim.engine.rules`), resolved by :mod:`sim.registry`."""
     coordination: Literal["sequential", "concurrent"]
     leave_probability: float
     closed_loop: bool = False
+    across_borders: bool = True
 
 
 PRESETS: dict[str, Mode] = {
@@ -83,6 +86,7 @@ def resolve_mode(name: str, spec: ModeSpec, scenario: Scenario) -> Mode:
         coordination=spec.coordination or base.coordination,
         leave_probability=base.leave_probability if spec.leave_probability is None else spec.leave_probability,
         closed_loop=base.closed_loop if spec.closed_loop is None else spec.closed_loop,
+        across_borders=base.across_borders if spec.dispatch_across_borders is None else spec.dispatch_across_borders,
     )
     pooled = spec.authority.pooled if spec.authority else ("all" if base.pooled else "none")
     if pooled == "all":

@@ -56,11 +56,17 @@ __all__ = [
     "ReferralSpec",
     "SummerHours",
     "InstantSpec",
+    "CentreSpec",
+    "Serves",
     "ModeSpec",
     "AuthoritySpec",
     "Escalation",
     "ClosedLoopSpec",
     "GridManagement",
+    "Campaign",
+    "CampaignSchedule",
+    "Deterrence",
+    "GridLeaders",
     "CHANNELS",
     "apportion",
     "GisLayer",
@@ -206,6 +212,15 @@ class PointLayer(_Model):
     column: str | None = Field(None, description="numeric column to add up per patch (default: count the points)")
 
 
+class RasterLayer(_Model):
+    """A raster of counts (a population grid, GeoTIFF) added up per patch into incident weights."""
+
+    file: str = Field(
+        description="raster file (GeoTIFF, or any raster GDAL reads) in any CRS; relative to the scenario file's folder"
+    )
+    band: PositiveInt = Field(1, description="band to read (1 = the first)")
+
+
 class GisLayer(_Model):
     """Patches read from a polygon layer: each polygon is a patch (its centroid, area and neighbours).
 
@@ -232,6 +247,11 @@ class GisLayer(_Model):
     weight_points: PointLayer | None = Field(
         None, description="weights from a point layer: points (or a column) added up per patch"
     )
+    weight_raster: RasterLayer | None = Field(
+        None,
+        description="weights from a raster of counts (population grid): each cell's value goes to the patch "
+        "holding the cell's centre (needs rasterio, in the geo extra)",
+    )
     crs: str | None = Field(
         None, description="coordinate reference system of a file that names none, e.g. 'EPSG:4326' or 'EPSG:32650'"
     )
@@ -241,7 +261,57 @@ class GisLayer(_Model):
         for column, layer in (("sector", "sectors_from"), ("grid", "grids_from"), ("weight", "weight_points")):
             if getattr(self, column) is not None and getattr(self, layer) is not None:
                 raise ValueError(f"{column} and {layer} both given; expected one of them")
+        weights = [k for k in ("weight", "weight_points", "weight_raster") if getattr(self, k) is not None]
+        if len(weights) > 1:
+            raise ValueError(f"{' and '.join(weights)} all give weights; expected one of them")
         return self
+
+
+class CameraPoint(_Model):
+    """One camera: where it stands (km, the patches' frame)."""
+
+    name: str | None = Field(None, description="the camera's name (default c1, c2, ... in order)")
+    x_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM, description="east position, km"
+    )
+    y_km: float = Field(
+        allow_inf_nan=False, ge=-MAX_COORDINATE_KM, le=MAX_COORDINATE_KM, description="north position, km"
+    )
+
+
+class Cameras(_Model):
+    """Where the cameras are: the camera detection channel then sees only the patches in their view.
+
+    A patch is in view when its centre lies within ``view_radius_km`` (straight line) of a
+    camera. Without ``cameras`` the camera channel reaches every patch, as before.
+    """
+
+    view_radius_km: PositiveFloat = Field(
+        allow_inf_nan=False, le=50, description="a camera sees a patch whose centre is within this distance, km"
+    )
+    points: list[CameraPoint] | None = Field(
+        None, min_length=1, description="the cameras' positions, km in the patches' frame (give this or file)"
+    )
+    file: str | None = Field(
+        None,
+        description="GIS point layer of the cameras (with territory.gis; read onto the patches' map; "
+        "relative to the scenario file's folder; needs the geo extra)",
+    )
+    layer: str | None = Field(None, description="layer in the file (default: its only or first layer)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Cameras:
+        if self.file is None and self.points is None:
+            raise ValueError("give the cameras' points or a file (a GIS point layer)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_read_points(self, handler):
+        # Points read from a layer are not written back: the layer is, and is read again.
+        data = handler(self)
+        if self.file is not None and isinstance(data, dict):
+            data.pop("points", None)
+        return data
 
 
 class Territory(_Model):
@@ -257,6 +327,9 @@ class Territory(_Model):
     gis: GisLayer | None = Field(
         None, description="read the patches from a GIS polygon layer (give this, grid or patches); needs the geo extra"
     )
+    cameras: Cameras | None = Field(
+        None, description="camera locations: the camera channel then sees only patches within their view radius"
+    )
 
     @model_validator(mode="after")
     def _extent(self) -> Territory:
@@ -271,6 +344,10 @@ class Territory(_Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> Territory:
+        if self.cameras is not None and self.cameras.file is not None and self.gis is None:
+            raise ValueError(
+                "cameras.file needs territory.gis (the patches' map); without one give cameras.points in km"
+            )
         if self.gis is not None:
             if self.grid is not None:
                 raise ValueError("give exactly one of 'grid', 'patches' or 'gis'")
@@ -354,8 +431,8 @@ class Travel(_Model):
 
     roads: str | None = Field(
         None,
-        description="road network: an OpenStreetMap extract (.osm.pbf) or a road graph (.graphml, .graphml.gz); "
-        "relative to the scenario file's folder",
+        description="road network: an OpenStreetMap extract (.osm.pbf, or OpenStreetMap XML .osm, .osm.gz) or a road "
+        "graph (.graphml, .graphml.gz); relative to the scenario file's folder",
     )
     matrix: str | None = Field(
         None, description="or a travel-time table, CSV with columns from,to,minutes (patch names); every pair needed"
@@ -519,6 +596,13 @@ class Department(_Model):
         "centre",
         description="patch name(s) of the base(s); units are spread over them in turn; 'centre' = the central patch",
     )
+    home: Literal["bases", "sectors", "sectors_by_load"] = Field(
+        "bases",
+        description="'bases': units at the patches of base; 'sectors': the units are split over the sectors (towns, "
+        "streets) in turn, each unit based at its sector's central patch and belonging to it (see a mode's "
+        "dispatch_across_borders); 'sectors_by_load': the same, shared out by the sectors' incident weights "
+        "(every shift too)",
+    )
     speed_kmh: PositiveFloat = Field(25.0, allow_inf_nan=False, le=300, description="travel speed on roads, km/h")
     setoff_min: NonNegativeFloat = Field(
         2.0, allow_inf_nan=False, description="time to set off after dispatch, minutes"
@@ -640,6 +724,17 @@ class Department(_Model):
 # --------------------------------------------------------------------------- incidents
 
 
+def _check_channel_draw(name: str) -> str:
+    """A registered detection channel or an importable ``module:function`` (:mod:`sim.registry`)."""
+    from sim.registry import PluginError, resolve
+
+    try:
+        resolve("detection_channels", name)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
+    return name
+
+
 class ChannelSpec(_Model):
     """A detection channel other than patrols: grid worker, hotline, camera."""
 
@@ -650,6 +745,15 @@ class ChannelSpec(_Model):
         description="when the people behind the channel work; a report falling outside waits for them to come on duty. "
         "Default: grid_worker works the grid workers' hours (grid_management.hours, else daily 08:00-20:00); "
         "hotline and camera 24 h (a camera's reports are read in the camera room: give its hours if not watched 24 h)",
+    )
+    draw: Annotated[str, AfterValidator(_check_channel_draw)] | None = Field(
+        None,
+        description="who decides when the channel reports: unset, probability then delay_min from the shared "
+        "detection stream; or a detection channel by name ('delayed': the same law from a stream of its own) or "
+        "dotted path 'module:function' (see sim.engine.detection)",
+    )
+    options: dict[str, float | int | str | bool] = Field(
+        {}, description="values passed to the draw named in draw (its own parameters)"
     )
 
 
@@ -819,6 +923,17 @@ class AuthoritySpec(_Model):
     )
 
 
+def _check_dispatch_rule(name: str) -> str:
+    """A registered dispatch rule or an importable ``module:function`` (:mod:`sim.registry`)."""
+    from sim.registry import PluginError, resolve
+
+    try:
+        resolve("dispatch_rules", name)
+    except PluginError as err:
+        raise ValueError(str(err)) from None
+    return name
+
+
 class ModeSpec(_Model):
     """A way of working: values of the four levers. Unset levers come from ``based_on``."""
 
@@ -829,8 +944,11 @@ class ModeSpec(_Model):
     information: Literal["referral", "instant"] | None = Field(
         None, description="'referral': through office-hours desks; 'instant': a shared channel to a 24 h centre"
     )
-    dispatch: Literal["own_queue", "nearest"] | None = Field(
-        None, description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit"
+    dispatch: Annotated[str, AfterValidator(_check_dispatch_rule)] | None = Field(
+        None,
+        description="'own_queue': the owning department's first free unit; 'nearest': nearest free capable unit; "
+        "'least_loaded': the free capable unit with the least work so far, then nearest; or another registered "
+        "dispatch rule, or a dotted path 'module:function' (see sim.engine.rules)",
     )
     coordination: Literal["sequential", "concurrent"] | None = Field(
         None, description="multi-department matters: one department after another, or all at once"
@@ -843,6 +961,11 @@ class ModeSpec(_Model):
     )
     closed_loop: bool | None = Field(
         None, description="run the eight-step closed loop (verify, accept, assign ... check and close) around each fix"
+    )
+    dispatch_across_borders: bool | None = Field(
+        None,
+        description="whether a unit may be sent across a sector (town/street) border: false = only units whose home "
+        "is the matter's sector (a department's units with home: sectors); default true",
     )
 
 
@@ -951,6 +1074,67 @@ class InstantSpec(_Model):
         return self
 
 
+class Serves(_Model):
+    """The patches a centre serves: those of some patrol sectors (towns, streets) or some higher-level grids."""
+
+    sectors: list[str] | None = Field(None, min_length=1, description="sector names (the territory's sectors)")
+    grids: list[str] | None = Field(None, min_length=1, description="higher-level grid names (the territory's grids)")
+
+    @model_validator(mode="after")
+    def _one(self) -> Serves:
+        if (self.sectors is None) == (self.grids is None):
+            raise ValueError("give exactly one of 'sectors' or 'grids'")
+        return self
+
+
+class CentreSpec(_Model):
+    """A command centre at one level (city, town/street, village/community: seeds/002_jinjiang.md#command-structure).
+
+    A report on the shared channel enters the lowest centre serving its patch; an operator there
+    handles it (``handling_min``) and either dispatches or passes it up to ``parent``, where it
+    queues again. It passes up when its incident type is in ``passes_up`` or when the centre may
+    not send any department able to do one of its jobs (``dispatches``).
+    """
+
+    name: Name = Field(description="unique centre name")
+    level: str = Field("town", description="a label for the level (city, town, village ...), shown in outputs")
+    parent: str | None = Field(None, description="the centre this one passes matters up to; none for the top centre")
+    serves: Literal["all"] | Serves = Field(
+        "all", description="'all' patches, or {sectors: [...]} or {grids: [...]}; a patch enters its lowest centre"
+    )
+    operators: PositiveInt | None = Field(
+        None, le=100_000, description="operators on duty (as governance.instant.operators); null = unlimited, no queue"
+    )
+    operator_shift: Literal["24h", "office_hours", "day_night"] | list[ShiftWindow] = Field(
+        "24h", description="when the operators are on duty (as governance.instant.operator_shift); needs operators"
+    )
+    centre_hours: Hours = Field(ALWAYS, description="when the centre works")
+    handling_min: Duration | None = Field(
+        None, description="an operator's handling of one report, minutes; default: governance.instant.centre_min"
+    )
+    queue: Literal["priority", "fifo"] = Field("priority", description="order of reports waiting for an operator")
+    passes_up: Literal["all"] | list[str] = Field(
+        [], description="incident types this centre must pass up to its parent ('all': every one; default none)"
+    )
+    dispatches: list[str] | None = Field(
+        None,
+        description="departments this centre may send; a matter with a job none of them may do passes up. "
+        "Default: every department",
+    )
+
+    def operator_windows(self) -> list[ShiftWindow]:
+        """The operators' shift as explicit windows with operator counts (empty when unstaffed)."""
+        if self.operators is None:
+            return []
+        return Department(name="centre", units=self.operators, shift=self.operator_shift).shift_windows()
+
+    @model_validator(mode="after")
+    def _staffed(self) -> CentreSpec:
+        if self.operators is None and self.operator_shift != "24h":
+            raise ValueError("operator_shift needs operators: give the number of operators it scales")
+        return self
+
+
 class ClosedLoopSpec(_Model):
     """Durations of the eight-step closed loop (seeds/004_zhewang.md#eight-step-closed-loop).
 
@@ -997,10 +1181,34 @@ class Governance(_Model):
     closed_loop: ClosedLoopSpec = Field(
         ClosedLoopSpec(), description="step durations of the closed loop (modes switch it on)"
     )
+    centres: list[CentreSpec] | None = Field(
+        None,
+        min_length=1,
+        description="command centres at several levels, each with its patches, operators and what it passes up; "
+        "replaces instant.operators. Default: one centre for the whole town (governance.instant)",
+    )
     modes: dict[Name, ModeSpec] = Field(
         {"fragmented": ModeSpec(), "joint": ModeSpec(), "unified": ModeSpec()},
         min_length=1,
         description="modes by name; preset names (fragmented, joint, unified) start from the preset",
+    )
+
+
+class GridLeaders(_Model):
+    """Grid leaders between the grid workers and the centre (seeds/004_zhewang.md#escalation-workflow).
+
+    "The grid whistles, the grid leader handles, the centre dispatches, departments report": a
+    matter a grid worker reports on the shared channel is first handled by the leader of its grid
+    (one at a time, a queue while busy), then goes to the centre.
+    """
+
+    grids_per_leader: PositiveInt = Field(1, le=100_000, description="higher-level grids each leader answers for")
+    handling_min: Duration = Field(
+        Lognormal(dist="lognormal", mean=10.0, cv=0.5),
+        description="a leader's handling of one report (check, decide to send it on), minutes",
+    )
+    hours: Hours | None = Field(
+        None, description="when leaders take reports; default: the grid workers' hours (grid_management.hours)"
     )
 
 
@@ -1020,6 +1228,143 @@ class GridManagement(_Model):
     city_min: Duration = Field(
         Lognormal(dist="lognormal", mean=120.0, cv=0.8), description="escalation to the city centre and back, minutes"
     )
+    leaders: GridLeaders | None = Field(
+        None,
+        description="grid leaders who handle what the grid workers report before the centre (needs a staffed centre: "
+        "governance.instant.operators or governance.centres); default: none, reports go straight to the centre",
+    )
+
+
+# --------------------------------------------------------------------------- joint campaigns
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _check_clock(text: str) -> str:
+    if not _CLOCK.match(text):
+        raise ValueError(f"expected a time of day 'HH:MM' (00:00 to 23:59), got {text!r}")
+    return text
+
+
+Clock = Annotated[str, AfterValidator(_check_clock)]
+
+
+class CampaignSchedule(_Model):
+    """When a campaign's sessions start: every week or month on some days, or on dates; at ``start``.
+
+    Give ``every`` with ``days`` (a weekly calendar: ``daily``, ``weekdays``, ``weekends`` or day
+    numbers 0 = Monday .. 6; a monthly calendar: days of the month 1..31, a day a month lacks is
+    skipped), or ``dates``. Months and dates are placed by the scenario's ``start_date``.
+    """
+
+    every: Literal["week", "month"] | None = Field(None, description="repeat every week or every month")
+    days: Literal["daily", "weekdays", "weekends"] | list[int] | None = Field(
+        None, description="days of the week (every: week; 0 = Monday) or of the month (every: month; 1..31)"
+    )
+    dates: list[dt.date] | None = Field(None, min_length=1, description="the dates of the sessions (instead of every)")
+    start: Clock = Field("09:00", description="time of day each session starts, 'HH:MM'")
+
+    @model_validator(mode="after")
+    def _one_calendar(self) -> CampaignSchedule:
+        if (self.every is None) == (self.dates is None):
+            raise ValueError("give either 'every' (week or month, with 'days') or 'dates'")
+        if self.dates is not None:
+            if self.days is not None:
+                raise ValueError("'days' goes with 'every', not with 'dates'")
+            if len(set(self.dates)) != len(self.dates):
+                raise ValueError("a date is listed twice")
+            return self
+        if self.days is None:
+            raise ValueError(f"'days' is missing: every: {self.every} needs the days it repeats on")
+        if self.every == "month":
+            if isinstance(self.days, str) or not self.days or any(not 1 <= d <= 31 for d in self.days):
+                raise ValueError("'days' of a monthly calendar must be a list of days of the month, 1 to 31")
+        elif isinstance(self.days, list) and (not self.days or any(not 0 <= d <= 6 for d in self.days)):
+            raise ValueError("'days' of a weekly calendar must be daily, weekdays, weekends or numbers 0 (Monday) to 6")
+        if isinstance(self.days, list) and len(set(self.days)) != len(self.days):
+            raise ValueError("a day is listed twice")
+        return self
+
+    @property
+    def dated(self) -> bool:
+        """Whether the calendar needs the scenario's ``start_date`` (monthly or dated)."""
+        return self.every != "week"
+
+    def starts_min(self, start_date: dt.date | None, horizon_min: float) -> list[float]:
+        """Minutes (from the run's minute 0) at which sessions start, before *horizon_min*, in order."""
+        hour, minute = (int(x) for x in self.start.split(":"))
+        clock = 60.0 * hour + minute
+        n_days = math.ceil(horizon_min / (24 * 60))
+        if self.every == "week":
+            week_days = DAY_SETS[self.days] if isinstance(self.days, str) else self.days
+            on = [k for k in range(n_days) if k % 7 in set(week_days or ())]
+        else:
+            if start_date is None:
+                raise ValueError("a monthly or dated campaign needs the scenario's start_date")
+            wanted = set(self.dates or ())
+            on = [
+                k
+                for k in range(n_days)
+                if (start_date + dt.timedelta(days=k)) in wanted
+                or (self.every == "month" and (start_date + dt.timedelta(days=k)).day in set(self.days or ()))
+            ]
+        return [t for t in (k * 24 * 60.0 + clock for k in on) if t < horizon_min]
+
+
+class Deterrence(_Model):
+    """How a campaign lowers later arrivals of its types in its patches (专项整治's lasting effect).
+
+    After a session ends at minute e, an arrival of one of the campaign's types in one of its
+    patches at minute t > e is kept with probability 1 - factor * exp(-(t - e) / decay), decay in
+    minutes (``decay_days`` days); several sessions multiply their keep probabilities. The arrival
+    stream is thinned with its own random numbers, the same in every mode.
+    """
+
+    factor: float = Field(ge=0, le=1, description="share of arrivals prevented just after a session")
+    decay_days: PositiveFloat = Field(
+        allow_inf_nan=False, le=3650, description="days for the effect to fall by a factor e (exponential decay)"
+    )
+    basis: str = Field(
+        min_length=1, description="where the factor and decay come from (a source, or 'assumption: ...')"
+    )
+
+
+class Campaign(_Model):
+    """A joint campaign (联合执法行动, 专项整治): named units of named departments inspect patches on a calendar.
+
+    During a session its units are off response duty; it finds matters of its types in the
+    inspected patches at ``finds_per_unit_hour`` (per unit-hour of the team as planned); its
+    deterrence, if given, lowers later arrivals of those types there (:mod:`sim.engine.campaigns`).
+    """
+
+    name: Name = Field(description="unique campaign name")
+    schedule: CampaignSchedule = Field(description="when sessions start")
+    duration_min: PositiveFloat = Field(allow_inf_nan=False, le=1440, description="length of each session, minutes")
+    departments: dict[str, PositiveInt] = Field(
+        min_length=1, description="units each department sends, e.g. {market: 2, environment: 1}"
+    )
+    patches: list[str] | None = Field(
+        None, min_length=1, description="patches inspected (or give sectors or grids; none of the three: every patch)"
+    )
+    sectors: list[str] | None = Field(None, min_length=1, description="patrol sectors whose patches are inspected")
+    grids: list[str] | None = Field(None, min_length=1, description="grids whose patches are inspected")
+    finds_per_unit_hour: dict[str, NonNegativeFloat] = Field(
+        min_length=1,
+        description="matters of each incident type the campaign finds per unit-hour (the campaign's types)",
+    )
+    deterrence: Deterrence | None = Field(None, description="lower later arrivals of the campaign's types there")
+
+    @model_validator(mode="after")
+    def _one_area(self) -> Campaign:
+        given = [key for key in ("patches", "sectors", "grids") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of patches, sectors or grids, not {' and '.join(given)}")
+        return self
+
+    @property
+    def units(self) -> int:
+        """The team's size as planned (units of every department)."""
+        return sum(self.departments.values())
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -1058,6 +1403,11 @@ class Scenario(_Model):
     )
     travel: Travel | None = Field(
         None, description="travel times on a road network or from a table (default: straight line x detour factor)"
+    )
+    campaigns: list[Campaign] = Field(
+        [],
+        description="joint campaigns (联合执法行动): scheduled inspections that take units off response duty, "
+        "find matters and may deter later ones; they run in every mode",
     )
 
     @model_validator(mode="after")

@@ -9,8 +9,9 @@ the unit-minutes on duty (units on duty x 60):
   :func:`sim.engine.incidents.arrival_times` draws them; every day of the week alike;
 * a share of them is ever detected: 1 in a sector that some patrol covers (a patrol passes again
   and again, so over a run it finds almost everything it may notice), else
-  ``1 - prod(1 - probability)`` over the other channels. With ``grid_management``, the share
-  ``escalation.grid`` is settled by grid workers, not by departments;
+  ``1 - prod(1 - probability)`` over the other channels (the camera's only in the patches a camera
+  sees). With ``grid_management``, the share ``escalation.grid`` is settled by grid workers, not
+  by departments;
 * each job of a matter (:func:`sim.scenario.governance.jobs_of`) costs one unit the mean on-scene
   time of its parts (:func:`sim.scenario.distributions.mean_of`) plus a travel estimate: set-off
   plus the mean road time from the department's bases to where matters happen (the nearest base
@@ -182,15 +183,16 @@ def hour_ranges(hours: Sequence[int]) -> str:
         return "none"
     by_day = []
     for day in range(7):
-        spans, start = [], None
+        day_spans: list[tuple[int, int]] = []
+        start = None
         for h in range(25):
             inside = h < 24 and day * 24 + h in chosen
             if inside and start is None:
                 start = h
             elif not inside and start is not None:
-                spans.append((start, h))
+                day_spans.append((start, h))
                 start = None
-        by_day.append(tuple(spans))
+        by_day.append(tuple(day_spans))
     groups: list[tuple[list[int], tuple]] = []
     for day, spans in enumerate(by_day):
         if not spans:
@@ -217,6 +219,8 @@ def on_duty_by_hour(steps: WeeklySteps) -> np.ndarray:
 
 def _detected_share(scenario: Scenario, town: Town, coverage: PatrolCoverage, itype) -> float:
     """Share of a type's matters ever detected (see the module's assumptions)."""
+    if town.camera_view is not None:
+        return _detected_share_with_cameras(town, coverage, itype)
     other = 1.0
     for name in CHANNELS[1:]:
         other *= 1.0 - getattr(itype.detection, name).probability
@@ -226,6 +230,20 @@ def _detected_share(scenario: Scenario, town: Town, coverage: PatrolCoverage, it
     covered = np.array([rate.weekly_total > 0 for rate in coverage.rate])
     share_covered = float(town.weights[covered[town.sector]].sum())
     return share_covered + (1.0 - share_covered) * other
+
+
+def _detected_share_with_cameras(town: Town, coverage: PatrolCoverage, itype) -> float:
+    """As :func:`_detected_share`, the camera channel counted only in the patches a camera sees."""
+    assert town.camera_view is not None
+    missed = np.ones(town.size)
+    for name in CHANNELS[1:]:
+        chance = getattr(itype.detection, name).probability
+        missed *= 1.0 - (chance * town.camera_view if name == "camera" else chance)
+    other = 1.0 - missed
+    if itype.detection.patrol.notice_probability > 0:
+        covered = np.array([rate.weekly_total > 0 for rate in coverage.rate])
+        other = np.where(covered[town.sector], 1.0, other)
+    return float(town.weights @ other)
 
 
 def _travel_min(department: Department, town: Town, dispatch: str) -> float:
@@ -471,7 +489,11 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
                 loads.of(d, mode) for d in capable if any(x.department == d and x.mode == mode for x in loads.loads)
             ]
             growing = any(x.weekly_utilisation >= 1.0 for x in offered)
-        trends.append(BacklogTrend("+".join(sorted(capable, key=order.get)), mode, first, second, per_day, growing))
+        trends.append(
+            BacklogTrend(
+                "+".join(sorted(capable, key=lambda d: order.get(d, 0))), mode, first, second, per_day, growing
+            )
+        )
     return trends
 
 
@@ -480,14 +502,14 @@ def _mean_waiting(pairs: np.ndarray, duty: WeeklySteps, a: float, b: float) -> f
 
     *pairs* holds (requested, dispatched) per job, ``inf`` for never dispatched.
     """
-    cuts = [a]
+    changes = [a]
     t = a
     while True:
         t = duty.next_change(t)
         if t >= b:
             break
-        cuts.append(t)
-    cuts = np.array(cuts + [b])
+        changes.append(t)
+    cuts = np.array(changes + [b])
     area = _waiting_area(pairs, cuts)  # job-minutes waiting in each segment
     lengths = np.diff(cuts)
     staffed = np.array([duty.value(lo) > 0 for lo in cuts[:-1]])

@@ -34,12 +34,15 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord, JobRecord, RecordTable, incident_table, job_table
+from sim.engine.records import IncidentRecord, JobRecord, RecordTable, in_window, incident_table, job_table
+from sim.stats.summary_types import ModeSummary
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
 __all__ = [
@@ -234,9 +237,10 @@ def paired_difference(baseline: Sequence, other: Sequence, confidence: float = C
     """Mean of ``other - baseline`` over paired replications, its t-interval and a paired t-test.
 
     Pairs where either value is missing are dropped. Returns ``n``, ``mean_difference``,
-    ``ci_low``, ``ci_high`` and ``p_value`` (two-sided, :func:`scipy.stats.ttest_rel`); a
-    statistic that cannot be computed (fewer than two pairs, or a test of differences that never
-    vary) is None.
+    ``ci_low``, ``ci_high`` and ``p_value`` (two-sided, :func:`scipy.stats.ttest_rel`). The interval
+    and the test are one rule (Student's t on the differences) and come together, from
+    :data:`MIN_INTERVAL_REPLICATIONS` pairs; a statistic that cannot be computed (fewer pairs, or a
+    test of differences that never vary) is None.
     """
     pairs = [(float(a), float(b)) for a, b in zip(baseline, other) if _is_number(a) and _is_number(b)]
     out = {"n": len(pairs), "mean_difference": None, "ci_low": None, "ci_high": None, "p_value": None}
@@ -248,7 +252,7 @@ def paired_difference(baseline: Sequence, other: Sequence, confidence: float = C
     interval = t_interval(differences, confidence)
     if interval is not None:
         out["ci_low"], out["ci_high"] = interval
-    if len(pairs) >= 2 and np.ptp(differences) > 0:
+    if len(pairs) >= MIN_INTERVAL_REPLICATIONS and np.ptp(differences) > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             p_value = float(stats.ttest_rel(alt, base).pvalue)
@@ -273,15 +277,6 @@ def _is_number(value) -> bool:
 
 
 # --------------------------------------------------------------------------- one mode's summary
-
-
-def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
-    """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
-
-    The one warm-up rule, for one time or a numpy array of times (then a boolean mask). Arrivals
-    stop at the horizon, so *end_min* only matters to a caller that passes one.
-    """
-    return (occurred_min >= warmup_min) & (occurred_min < end_min)
 
 
 def measured(
@@ -542,7 +537,7 @@ def summarise(
     type_names: Sequence[str],
     targets: Mapping[str, float] | None = None,
     deadlines: Mapping[str, float | None] | None = None,
-) -> dict:
+) -> ModeSummary:
     """The ``summary.json`` entry of one mode from its replications' :class:`~sim.engine.model.RunOutput`.
 
     Parameters
@@ -562,9 +557,13 @@ def summarise(
     """
     per_rep = [measured(o.records, warmup_min) for o in outputs]
     ends = [o.end_min for o in outputs]
+    with_campaigns = any(getattr(o, "campaigns", None) is not None for o in outputs)
+    if with_campaigns:  # campaign finds are reported apart: the response figures stay those of reported matters
+        found = [t.select(_is(t, "channel", CAMPAIGN)) for t in per_rep]
+        per_rep = [t.select(~_is(t, "channel", CAMPAIGN)) for t in per_rep]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
-    summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
+    summary: Any = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
     departments = outputs[0].busy_min.keys() if outputs else ()
     summary["utilisation"] = {
         d: _ratio(sum(o.busy_min[d] for o in outputs), sum(o.on_duty_min[d] for o in outputs)) for d in departments
@@ -581,7 +580,41 @@ def summarise(
         )
         for name in type_names
     }
+    if with_campaigns:
+        summary["campaigns"] = campaign_stats(outputs, found, ends)
     return summary
+
+
+def campaign_stats(outputs: Sequence, found: Sequence[Iterable[IncidentRecord]], ends: Sequence[float]) -> dict:
+    """Joint campaigns over replications (totals, like the summary's counts): their time, finds and deterrence.
+
+    ``unit_hours`` per department are the hours its units spent on campaigns (off response duty);
+    ``found`` per incident type the matters campaigns found, of which ``found_on_the_spot`` were
+    settled by the campaign and the rest dispatched (their response in ``found_dispatched_response_min``);
+    ``deterred`` per type the arrivals deterrence prevented. All within the measured window.
+    """
+    runs = [o.campaigns for o in outputs if getattr(o, "campaigns", None) is not None]
+    records = [r for recs in found for r in recs]
+    dispatched = [[r for r in recs if not r.on_the_spot] for recs in found]
+    types = sorted({r.incident_type for r in records} | {k for run in runs for k in run.deterred})
+
+    def total(attribute: str) -> dict:
+        keys = dict.fromkeys(k for run in runs for k in getattr(run, attribute))
+        return {k: sum(getattr(run, attribute).get(k, 0) for run in runs) for k in keys}
+
+    return {
+        "unit_hours": {k: v / 60.0 for k, v in total("unit_min").items()},
+        "planned_unit_hours": {k: v / 60.0 for k, v in total("planned_unit_min").items()},
+        "sessions": total("sessions"),
+        "found": {t: sum(1 for r in records if r.incident_type == t) for t in types},
+        "found_on_the_spot": sum(1 for r in records if r.on_the_spot),
+        "found_dispatched_response_min": time_stats(
+            [censored_times(recs, end, "on_scene_min") for recs, end in zip(dispatched, ends)]
+        )
+        if any(dispatched)
+        else None,
+        "deterred": {t: sum(run.deterred.get(t, 0) for run in runs) for t in types},
+    }
 
 
 def _measured_jobs(outputs: Sequence, per_rep: Sequence[RecordTable]) -> list[JobRecord]:

@@ -31,6 +31,7 @@ from functools import partial
 import numpy as np
 from scipy import stats
 
+from sim.engine.records import RecordTable
 from sim.experiments.runs import run
 from sim.io.loader import load_scenario, scenario_from_dict
 from sim.io.shipped import shipped_scenario
@@ -49,6 +50,8 @@ __all__ = [
     "Report",
     "run_checks",
     "solver_example",
+    "check_straight_road",
+    "straight_road_files",
     "LARSON_ODONI",
     "format_report",
     "headline",
@@ -416,7 +419,7 @@ POOLED = {"pooled": {"based_on": "joint", "dispatch": "own_queue"}}
 """One mode for one-patch towns: instant reporting, first free unit (FCFS M/M/c)."""
 
 
-def measured(records, scenario: Scenario, type_name: str | None = None) -> list:
+def measured(records, scenario: Scenario, type_name: str | None = None) -> RecordTable:
     """Records of incidents occurring between the warm-up and the horizon (of one type if given)."""
     start, end = scenario.warmup_days * MINUTES_PER_DAY, scenario.days * MINUTES_PER_DAY
     return measured_records(records, start, end, type_name)
@@ -515,6 +518,79 @@ def _mmc_replication(scenario: Scenario, t: float, r: int) -> dict:
     output = run(scenario, "pooled", replication=r)
     w = waits(measured(output.records, scenario))
     return {"wait": w.mean(), "tail": (w > t).mean(), "util": output.busy_min["team"] / output.on_duty_min["team"]}
+
+
+def check_centres(effort: Effort, seed: int, days: float = 20.0) -> list[Row]:
+    """Two command centres in series (every report passed up): the time through both against a Jackson network.
+
+    Poisson reports enter a town centre of 3 operators (exponential handling, 10 min) that passes every
+    one up to a city centre of 2 (6 min); units are plentiful. The departures of an M/M/c queue are
+    Poisson (Burke), so the time before dispatch is the sum of two Erlang C waits and both handlings.
+    """
+    lam, (c1, m1), (c2, m2) = 0.2, (3, 10.0), (2, 6.0)
+    centres = [
+        {"name": "city", "operators": c2, "handling_min": exponential(m2)},
+        {"name": "town", "parent": "city", "passes_up": "all", "operators": c1, "handling_min": exponential(m1)},
+    ]
+    scenario = queue_town(
+        "centres",
+        seed,
+        [{"name": "team", "units": 400, "powers": ["job"]}],
+        [{"name": "job", "rate_per_min": lam, "service": {"dist": "fixed", "value": 1.0}}],
+        POOLED,
+        days * effort.scale,
+        2.0,
+        governance={"instant": {"report_min": 0, "centre_min": 0}, "centres": centres, "modes": POOLED},
+    )
+    cols = replicate_until(
+        partial(_centres_replication, scenario), [Mean("through"), Mean("town"), Mean("city")], effort
+    )
+    n, name, group = len(cols["through"]), "town (3 operators) then city (2)", "centres"
+    through = mmc_wait(c1, lam, m1) + mmc_wait(c2, lam, m2) + m1 + m2
+    return [
+        theory_row(
+            group,
+            name,
+            "time through both centres, min",
+            "Jackson network",
+            through,
+            mean_estimate(cols["through"]),
+            n,
+            effort,
+        ),
+        theory_row(
+            group,
+            name,
+            "town centre utilisation",
+            "offered load",
+            lam * m1 / c1,
+            mean_estimate(cols["town"]),
+            n,
+            effort,
+        ),
+        theory_row(
+            group,
+            name,
+            "city centre utilisation",
+            "offered load",
+            lam * m2 / c2,
+            mean_estimate(cols["city"]),
+            n,
+            effort,
+        ),
+    ]
+
+
+def _centres_replication(scenario: Scenario, r: int) -> dict:
+    output = run(scenario, "pooled", replication=r)
+    records = measured(output.records, scenario)
+    through = np.array([x.dispatched_min - x.reached_min for x in records], dtype=float)
+    busy, duty = output.busy_min, output.on_duty_min
+    return {
+        "through": float(through.mean()),
+        "town": busy["centre:town"] / duty["centre:town"],
+        "city": busy["centre:city"] / duty["centre:city"],
+    }
 
 
 def check_mg1(effort: Effort, seed: int, rho: float, cv: float, days: float = 30.0) -> list[Row]:
@@ -1194,6 +1270,76 @@ def _ciw_replication(
     return {k: float(np.mean([x.waiting_time for x in records if x.customer_class == k])) for k in arrivals}
 
 
+# --------------------------------------------------------------------------- road network
+
+
+def straight_road_files(folder, points: int = 9, spacing_km: float = 0.5, speed_kmh: float = 30.0):
+    """A road graph that is one straight line through every patch centre, and a scenario on it.
+
+    Patches stand at ``0, spacing, 2 spacing, ...`` km on the x axis and the road (a GraphML file,
+    written with networkx from the ``geo`` extra) joins each to the next both ways, as in
+    ``tests/io/test_roads.py``. The defaults are exact in binary. Returns the scenario file.
+    """
+    import json
+    from pathlib import Path
+
+    import networkx as nx
+
+    folder = Path(folder)
+    xs = [k * spacing_km for k in range(points)]
+    graph = nx.Graph()
+    for k, x in enumerate(xs):
+        graph.add_node(f"n{k}", x=x, y=0.0)
+    for k in range(points - 1):
+        graph.add_edge(f"n{k}", f"n{k + 1}", highway="residential")
+    nx.write_graphml(graph, folder / "straight.graphml")
+    data = {
+        "name": "straight_road",
+        "territory": {
+            "patches": [{"name": f"a{k}", "x_km": x, "y_km": 0.0} for k, x in enumerate(xs)],
+            "detour_factor": 1.0,
+        },
+        "travel": {"roads": "straight.graphml", "speeds_kmh": {"residential": speed_kmh}, "cache": False},
+        "departments": [{"name": "crew", "units": 1, "speed_kmh": speed_kmh, "setoff_min": 0, "powers": ["litter"]}],
+        "incident_types": [{"name": "litter", "rate_per_day": 1}],
+    }
+    path = folder / "straight_road.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def check_straight_road(effort: Effort, seed: int, points: int = 9, speed_kmh: float = 30.0) -> list[Row]:
+    """On a road that is a straight line, road travel times equal straight-line ones exactly (every pair).
+
+    Deterministic: no replications, the share of pairs equal to the last bit must be 1. Not run
+    (with the reason) when the ``geo`` extra, which reads road graphs, is not installed.
+    """
+    import tempfile
+
+    from sim.engine.territory import build_town
+
+    name = f"{points} patches on a straight road"
+    quantity = "share of patch pairs: road minutes == straight-line minutes, exactly"
+    try:
+        import networkx  # noqa: F401
+    except ImportError:
+        reason = "needs the geo extra to read road graphs: pip install 'town-enforcement-sim[geo]'"
+        return [Row("road network", name, quantity, "geometry", 1.0, *(math.nan,) * 3, 0, 0.0, "not run", note=reason)]
+    with tempfile.TemporaryDirectory(prefix="sim-verify-") as folder:
+        scenario = load_scenario(straight_road_files(folder, points, speed_kmh=speed_kmh))
+    road, straight = build_town(scenario.territory, scenario.travel), build_town(scenario.territory)
+    pairs = [(a, b) for a in range(points) for b in range(points)]
+    differences = [abs(road.drive_min(a, b, speed_kmh) - straight.drive_min(a, b, speed_kmh)) for a, b in pairs]
+    share = sum(d == 0.0 for d in differences) / len(pairs)
+    longest = max(road.drive_min(a, b, speed_kmh) for a, b in pairs)
+    note = (
+        f"{len(pairs)} pairs through the loader and Dijkstra, largest difference {max(differences):g} min, "
+        f"longest trip {longest:g} min; deterministic (one run)"
+    )
+    status = "pass" if share == 1.0 else "outside"
+    return [Row("road network", name, quantity, "geometry", 1.0, share, share, share, 1, 0.0, status, note=note)]
+
+
 # --------------------------------------------------------------------------- the list of checks
 
 
@@ -1258,6 +1404,8 @@ CHECKS: tuple[Check, ...] = (
     _check("hypercube_five", "hypercube", check_hypercube, 702, cost=3, town=TOWNS["five"]),
     _check("hypercube_four_loss", "hypercube", check_hypercube, 703, cost=2, town=TOWNS["four_loss"]),
     _check("priority", "priority", check_priority, 801, cost=6, servers=2, rho=0.7),
+    _check("straight_road", "road network", check_straight_road, 901, quick=True, cost=0.1),
+    _check("centres_in_series", "centres", check_centres, 902, cost=2),
 )
 
 
@@ -1383,10 +1531,27 @@ def solver_example() -> tuple[tuple[str, float, float, float], ...]:
 
 # --------------------------------------------------------------------------- the document
 
-GROUPS = ("M/M/c", "M/G/1", "pooling", "referral", "Little's law", "utilisation", "hypercube", "priority", "Ciw")
+GROUPS = (
+    "M/M/c",
+    "M/G/1",
+    "pooling",
+    "referral",
+    "Little's law",
+    "utilisation",
+    "hypercube",
+    "priority",
+    "road network",
+    "centres",
+    "Ciw",
+)
 """Order of the document's sections."""
 
 NOTES = {
+    "centres": "Command centres at two levels (governance.centres): one patch, instant reporting, 400 units (no "
+    "wait for a unit), a town centre that passes every report up to a city centre. Handling is exponential; "
+    "the time from reaching the town centre to dispatch is both Erlang C waits plus both handlings (Burke: an "
+    "M/M/c queue's departures are Poisson, so the two centres form a Jackson network). Utilisation is the "
+    "centres' own busy / on-duty accounting.",
     "M/M/c": "One patch, no set-off, instant reporting (hotline with probability 1 and no delay, centre "
     "and posting in 0 min): the response time is the wait in queue. Service is exponential with mean 10 min. "
     "Utilisation is the model's own busy / on-duty accounting. At utilisation 0.95 the tail P(wait > t) is "
@@ -1423,6 +1588,10 @@ NOTES = {
     "set off, so nearest dispatch uses it only when every fleet unit is busy: the fleet is a zero-line-capacity "
     "system. The solver itself is checked in tests/verification/test_larson_hypercube.py against Larson and Odoni's 3-unit example "
     "and hand-solved cases.",
+    "road network": "Travel on a road network (travel.roads) against straight-line travel (detour factor 1): "
+    "patches 0.5 km apart on the x axis and a road graph (GraphML) that is one straight line through them, read "
+    "through the scenario loader, patches snapped to their nodes, shortest paths by Dijkstra. Every travel time "
+    "must equal the straight-line one to the last bit. Not run without the geo extra (networkx reads the graph).",
     "priority": "Two incident types with priority 1 and 3, half the load each, one queue served "
     "non-preemptively, lowest number first. Cobham's formula for M/M/c with equal service rates gives each "
     "class's mean wait (the Ciw section runs the same queue in Ciw).",

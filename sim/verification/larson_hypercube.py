@@ -219,11 +219,15 @@ def _generator(rates: np.ndarray, first_free: np.ndarray, mu: np.ndarray) -> spa
     rows, cols, vals = [], [], []
     for i in range(units):
         busy = states[(states >> i) & 1 == 1]
-        rows.append(busy), cols.append(busy & ~(1 << i)), vals.append(np.full(busy.size, mu[i]))
+        rows.append(busy)
+        cols.append(busy & ~(1 << i))
+        vals.append(np.full(busy.size, mu[i]))
     for j, rate in enumerate(rates):
         to = first_free[:, j]
         ok = to >= 0
-        rows.append(states[ok]), cols.append(states[ok] | (1 << to[ok])), vals.append(np.full(ok.sum(), rate))
+        rows.append(states[ok])
+        cols.append(states[ok] | (1 << to[ok]))
+        vals.append(np.full(ok.sum(), rate))
     q = sparse.coo_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_states, n_states)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -21,21 +22,30 @@ BROWSER_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app, served on 127.0.0.1 at a free port for the module's tests."""
-    from sim.app.jobs import Jobs
+@contextlib.contextmanager
+def serving(jobs):
+    """An app over *jobs*, served on 127.0.0.1 at a free port: its URL."""
     from sim.app.server import App, make_server
 
-    jobs = Jobs(tmp_path_factory.mktemp("jobs"))
     server = make_server(App(jobs=jobs), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    jobs.close()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        jobs.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app, served on 127.0.0.1 at a free port for the module's tests."""
+    from sim.app.jobs import Jobs
+
+    with serving(Jobs(tmp_path_factory.mktemp("jobs"))) as url:
+        yield url
 
 
 def call(url: str, body: dict | None = None) -> tuple[int, object]:
@@ -51,11 +61,11 @@ def call(url: str, body: dict | None = None) -> tuple[int, object]:
 
 
 def wait_for(url: str, job: str, limit_s: float = 300) -> dict:
-    """Poll a job until it is no longer running (a generous bound, not a timing assertion)."""
+    """Poll a job until it is no longer running or queued (a generous bound, not a timing assertion)."""
     end = time.monotonic() + limit_s
     while time.monotonic() < end:
         _, state = call(f"{url}/api/job/{job}")
-        if state["state"] != "running":
+        if state["state"] not in ("running", "queued"):
             return state
         time.sleep(0.1)
     raise AssertionError(f"job {job} still running after {limit_s} s")

@@ -23,6 +23,7 @@ def test_the_app_listens_on_this_computer_only_by_default():
     [
         (["app", "no/such.yaml"], "no such file"),
         (["app", "--port", "70000"], "--port"),
+        (["app", "--workers", "0"], "--workers"),
         (["app", "--export", "{tmp}/a-file/lesson.html", "classroom.yaml"], "cannot write there"),
     ],
 )

@@ -154,3 +154,139 @@ def test_the_report_in_chinese(tmp_path):
     assert (
         '<html lang="zh">' in text and "镇域综合执法模拟：classroom" in text and "概览" in text and "垃圾满溢" in text
     )
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """The words of every figure a command saves, by file name (PNG only)."""
+    from sim.presentation import files
+
+    seen: dict[str, str] = {}
+    save = files.save_figures
+
+    def keep(figures, folder, formats=files.FORMATS, **options):
+        paths = save(figures, folder, formats, **options)
+        if "png" in formats:
+            seen.update({f"{stem}.png": _texts(fig) for stem, fig in figures.items()})
+        return paths
+
+    monkeypatch.setattr(files, "save_figures", keep)
+    return seen
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def test_sweep_curves_in_chinese_from_the_plot_command(tmp_path, saved_figures, capsys):
+    import csv
+
+    from tests.presentation.test_figures import SWEEP_ROWS
+
+    assert i18n.cjk_font() is not None, "install Debian's fonts-noto-cjk (.ci/run does)"
+    with (tmp_path / "summary.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(SWEEP_ROWS[0]))
+        writer.writeheader()
+        writer.writerows(SWEEP_ROWS)
+    assert main(["plot", str(tmp_path), "--lang", "zh"]) == 0
+    median = saved_figures["sweep_response_min_median_mean_vs_departments_sanitation_units.png"]
+    assert "响应时间中位数随departments.sanitation.units的变化" in median  # the title
+    assert "响应时间中位数（分钟，对数刻度）" in median  # the y axis: metric, unit, log scale
+    assert "工作方式（阴影：95%置信区间）" in median and "分散" in median and "统一" in median  # the legend
+    share = saved_figures["sweep_within_target_vs_departments_sanitation_units.png"]
+    assert "目标时间内到场比例（比例，0-1）" in share
+    assert main(["plot", str(tmp_path)]) == 0  # English stays the default
+    english = saved_figures["sweep_response_min_median_mean_vs_departments_sanitation_units.png"]
+    assert "median response time against departments.sanitation.units" in english and not _has_chinese(english)
+
+
+def test_sensitivity_bars_in_chinese_from_the_sensitivity_command(tmp_path, saved_figures, capsys):
+    import yaml
+
+    assert i18n.cjk_font() is not None, "install Debian's fonts-noto-cjk (.ci/run does)"
+    sweep = {
+        "name": "classroom_sensitivity",
+        "scenario": str(SCENARIOS / "classroom.yaml"),
+        "set": ["days=2"],
+        "parameters": {
+            "departments.sanitation.units": {"low": 1, "high": 4, "integer": True},
+            "departments.sanitation.crew": {"low": 1, "high": 6, "integer": True},
+        },
+        "design": "sobol",
+        "samples": 4,
+        "seed": 3,
+        "modes": ["joint"],
+        "metrics": ["utilisation.sanitation"],
+    }
+    path = tmp_path / "sensitivity.yaml"
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
+    argv = ["sensitivity", str(path), "--method", "morris", "--backend", "serial", "--out", str(tmp_path / "out")]
+    argv += ["--lang", "zh"]
+    assert main(argv) == 0
+    text = saved_figures["sensitivity_utilisation_sanitation.png"]
+    assert "classroom_sensitivity：哪些参数影响" in text and "利用率（morris）" in text  # the title
+    assert "工作方式：联合" in text  # the panel's title
+    assert "Morris 基本效应（指标的单位）" in text and "mu*（95%区间）" in text and "恰为 0" in text
+    assert "Morris elementary effect" not in text
+
+
+_STAT = {"mean": 600.0, "ci_low": 550.0, "ci_high": 650.0}
+
+
+def _waterfall_data() -> dict:
+    shares = [
+        {
+            "lever": lever,
+            "shapley": {"mean": -100.0, "ci_low": -120.0, "ci_high": -80.0},
+            "alone": {"mean": -90.0},
+            "last": {"mean": -110.0},
+        }
+        for lever in ("authority", "information", "dispatch", "coordination")
+    ]
+    table = {
+        "metric": "response_min.median",
+        "low": "fragmented",
+        "high": "unified",
+        "from": _STAT,
+        "to": {"mean": 200.0, "ci_low": 180.0, "ci_high": 220.0},
+        "shares": shares,
+        "confidence": 0.95,
+    }
+    return {
+        "scenario": "classroom",
+        "from": "fragmented",
+        "replications": 5,
+        "confidence": 0.95,
+        "metrics": {"response_min.median": table},
+    }
+
+
+def _staffing_data() -> dict:
+    target = {"metric": "response_min.median", "value": 30.0, "text": "median response <= 30 min"}
+    trials = [{"units": u, "mean": 60.0 / u, "ci_low": 50.0 / u, "ci_high": 70.0 / u} for u in (1, 2, 3)]
+    result = {"mode": "joint", "trials": trials, "answer": 3, "answer_people": 6, "target": target, "searched": [1, 3]}
+    return {"scenario": "classroom", "target": target, "results": [{**result, "departments": ["sanitation"]}]}
+
+
+def test_waterfall_and_staffing_figures_in_chinese():
+    """The decomposition's waterfall and the staffing curve speak Chinese too, lever names included."""
+    from sim.presentation import figures
+    from sim.presentation.i18n import use_language
+
+    assert i18n.cjk_font() is not None, "install Debian's fonts-noto-cjk (.ci/run does)"
+    with use_language("zh"):
+        waterfall = _texts(figures.figure_waterfall(_waterfall_data()))
+        staffing = _texts(figures.figure_staffing(_staffing_data()))
+    assert "各改革杠杆各贡献多少" in waterfall and "逐项改革杠杆" in waterfall
+    assert "执法权限" in waterfall and "信息渠道" in waterfall and "分散" in waterfall and "统一" in waterfall
+    assert "只在分散上单独切换该杠杆" in waterfall and "95% 区间" in waterfall
+    assert "lever" not in waterfall
+    assert (
+        "需要多少组" in staffing
+        and "队伍的组数" in staffing
+        and "目标：" in staffing
+        and "联合：3 组 = 6 人" in staffing
+    )
+    assert "units" not in staffing
+    english = _texts(figures.figure_waterfall(_waterfall_data()))
+    assert "which lever buys how much" in english and not _has_chinese(english)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import time
 
 import sim
 from sim.app.settings import preset_levers
 from sim.io.results import INCIDENT_COLUMNS
-from tests.app.conftest import call, wait_for
+from tests.app.conftest import call, serving, wait_for
 from tests.conftest import SCENARIOS
 
 FAST = {"levers": preset_levers("unified"), "days": 2}
@@ -104,3 +106,65 @@ def test_the_yaml_of_the_settings_and_the_report_in_chinese(app_url, tmp_path):
     assert wait_for(app_url, report["job"])["state"] == "done"
     status, page = call(f"{app_url}/api/job/{started['job']}/report-zh.html")
     assert status == 200 and "镇域综合执法模拟" in page and page.count("data:image/png;base64,") >= 4
+
+
+def _ran_one_at_a_time(jobs, ids) -> bool:
+    """No two of these jobs' processes ran at the same time (each started after the one before ended)."""
+    spans = sorted((j.started, j.finished) for j in (jobs.get(i) for i in ids) if j.launched)
+    return all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+
+
+def test_runs_share_the_workers_up_to_a_cap_then_queue_then_refuse(tmp_path):
+    from sim.app.jobs import Jobs
+
+    jobs = Jobs(tmp_path, max_running=1, max_queued=1)
+    long = {"days": 60, "replications": 20}  # minutes of work: still running when the others come
+    with serving(jobs) as url:
+        _, a = call(url + "/api/run", {"client": "tab-a", "scenario": "anhai_garbage.yaml", "settings": long})
+        _, b = call(url + "/api/run", {"client": "tab-b", "scenario": "classroom.yaml", "settings": FAST})
+        assert call(f"{url}/api/job/{a['job']}")[1]["state"] == "running"
+        waiting = call(f"{url}/api/job/{b['job']}")[1]
+        assert waiting["state"] == "queued" and waiting["ahead"] == 0 and jobs.counts() == (1, 1)
+        status, refused = call(url + "/api/run", {"client": "tab-c", "scenario": "classroom.yaml", "settings": FAST})
+        assert status == 503 and refused["busy"] is True and "busy" in refused["problems"][0]["text"]
+        assert jobs.counts() == (1, 1), "a refused run takes no place"
+        # tab a starts a new run: its old one is cancelled, its worker goes to b (first come), the new run waits
+        _, a2 = call(url + "/api/run", {"client": "tab-a", "scenario": "classroom.yaml", "settings": FAST})
+        assert call(f"{url}/api/job/{a['job']}")[1]["state"] == "cancelled"
+        assert call(f"{url}/api/job/{a2['job']}")[1]["state"] == "queued"
+        assert wait_for(url, b["job"])["state"] == "done"
+        assert wait_for(url, a2["job"])["state"] == "done"
+        end = time.monotonic() + 60  # a worker is given back when its process has ended, just after "done"
+        while jobs.counts() != (0, 0) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert jobs.counts() == (0, 0)
+        assert _ran_one_at_a_time(jobs, [a["job"], b["job"], a2["job"]])
+
+
+def test_a_queued_run_cancelled_never_starts(tmp_path):
+    from sim.app.jobs import Jobs
+
+    jobs = Jobs(tmp_path, max_running=1, max_queued=2)
+    with serving(jobs) as url:
+        _, a = call(url + "/api/run", {"client": "a", "scenario": "anhai_garbage.yaml", "settings": {"days": 60}})
+        _, b = call(url + "/api/run", {"client": "b", "scenario": "classroom.yaml", "settings": FAST})
+        _, c = call(url + "/api/run", {"client": "c", "scenario": "classroom.yaml", "settings": FAST})
+        assert call(f"{url}/api/job/{c['job']}")[1]["ahead"] == 1
+        assert call(url + "/api/cancel", {"job": b["job"]})[1]["cancelled"] is True
+        assert call(f"{url}/api/job/{c['job']}")[1]["ahead"] == 0
+        call(url + "/api/cancel", {"job": a["job"]})
+        assert wait_for(url, c["job"])["state"] == "done"
+        assert not jobs.get(b["job"]).launched and jobs.get(b["job"]).state == "cancelled"
+
+
+def test_an_upload_may_name_registered_plugins_but_no_dotted_path(app_url):
+    """A dotted path would import any module on the server: an uploaded file may use registered names only."""
+    text = (SCENARIOS / "classroom.yaml").read_text(encoding="utf-8").rstrip("\n") + "\n"
+    mode = "governance:\n  modes:\n    balanced: {based_on: unified, dispatch: %s}\n"
+    status, answer = call(app_url + "/api/upload", {"name": "path.yaml", "text": text + mode % "'os:getcwd'"})
+    assert status == 400
+    problem = answer["problems"][0]
+    assert problem["path"] == "governance.modes.balanced.dispatch"
+    assert "a dotted path is not accepted here" in problem["text"] and "least_loaded" in problem["text"]
+    status, answer = call(app_url + "/api/upload", {"name": "named.yaml", "text": text + mode % "least_loaded"})
+    assert status == 200 and answer["id"].startswith("upload:")

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from sim.cli import main
+from sim.io.provenance import stable_part
 from tests.conftest import ROOT, SCENARIOS
 
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
@@ -20,6 +21,18 @@ def test_compare_prints_modes_side_by_side(capsys):
     out = capsys.readouterr().out
     for word in ("fragmented", "joint", "unified", "response median, min", "within 30 min", "median vs fragmented"):
         assert word in out
+
+
+def test_compare_shows_closure_rows_only_when_a_mode_runs_the_loop(capsys):
+    assert main(["compare", CLASSROOM]) == 0
+    assert "closed on time" not in capsys.readouterr().out
+    loop = ["--set", "governance.modes.unified.closed_loop=true", "--set", "governance.closed_loop.deadline_min=240"]
+    assert main(["compare", CLASSROOM, *loop]) == 0
+    out = capsys.readouterr().out
+    for word in ("closure median / p90, min", "closed on time", "closure overdue", "reopen rate"):
+        assert word in out
+    row = next(line for line in out.splitlines() if line.startswith("closed on time"))
+    assert row.split()[-1].endswith("%") and " - " in row  # unified runs the loop, the others do not
 
 
 def test_summary_json_contract(tmp_path):
@@ -63,10 +76,15 @@ def test_incidents_csv_has_a_row_per_incident(tmp_path):
 
 
 def test_same_seed_same_files_byte_for_byte(tmp_path):
+    """The tables are identical byte for byte; summary.json too, apart from its provenance block's time, host
+    and command line (which say when and where it was made, not what it holds)."""
     for name in ("a", "b"):
         assert main(["compare", CLASSROOM, "--seed", "3", "--out", str(tmp_path / name)]) == 0
-    for file in ("summary.json", "incidents.csv"):
+    for file in ("incidents.csv", "jobs.csv", "scenario.json"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    a, b = (json.loads((tmp_path / name / "summary.json").read_text()) for name in "ab")
+    assert stable_part(a.pop("provenance")) == stable_part(b.pop("provenance"))
+    assert a == b
     assert main(["compare", CLASSROOM, "--seed", "4", "--out", str(tmp_path / "c")]) == 0
     assert (tmp_path / "a" / "incidents.csv").read_bytes() != (tmp_path / "c" / "incidents.csv").read_bytes()
 
@@ -107,5 +125,21 @@ def test_same_output_across_processes_and_hash_seeds(tmp_path):
             env=env,
         )
         assert done.returncode == 0, done.stderr
-    for file in ("summary.json", "incidents.csv"):
+    for file in ("incidents.csv", "jobs.csv"):
         assert (tmp_path / "1" / file).read_bytes() == (tmp_path / "2" / file).read_bytes()
+    one, two = (json.loads((tmp_path / name / "summary.json").read_text()) for name in "12")
+    assert stable_part(one.pop("provenance")) == stable_part(two.pop("provenance"))
+    assert one == two
+
+
+def test_a_campaign_set_on_the_command_line_is_printed_and_summarised(tmp_path, capsys):
+    campaign = (
+        "campaigns=[{name: sweep, schedule: {every: week, days: [1], start: '10:00'}, duration_min: 120, "
+        "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 1}}]"
+    )
+    assert main(["compare", CLASSROOM, "--modes", "joint", "--set", campaign, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "unit-hours on campaigns" in out and "matters found (settled on the spot)" in out
+    block = json.loads((tmp_path / "summary.json").read_text())["modes"]["joint"]["campaigns"]
+    assert block["unit_hours"] == {"sanitation": 2.0} and block["sessions"] == {"sweep": 1}
+    assert block["found_on_the_spot"] == sum(block["found"].values())

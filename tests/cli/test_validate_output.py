@@ -103,3 +103,12 @@ def test_stable_town_runs_without_warnings(tmp_path, capsys):
     path.write_text(yaml.safe_dump(one_crew(rate_per_day=72, days=8)), encoding="utf-8")  # one whole week measured
     assert main(["compare", str(path)]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_validate_shows_centres_and_the_border_lever(capsys):
+    assert main(["validate", str(SCENARIOS / "jinjiang.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "command centres: 21 (governance.centres)" in out
+    assert "  town: 20 (26 operators, passing up to jinjiang)" in out
+    borders = next(line for line in out.splitlines() if line.startswith("dispatch_across_borders "))
+    assert borders.split()[1:] == ["off", "off", "off", "on"]

@@ -9,6 +9,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sim
 from sim.engine.department import Unit
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.territory import build_town
@@ -86,12 +87,19 @@ def test_finder_on_the_spot_has_priority():
 # --------------------------------------------------------------------------- nearest = brute force
 
 
-def _brute_nearest(dispatcher, capable, patch, now):
-    """The rule spelled out: shortest travel, then department name order, then free longest."""
-    ranked = sorted(dispatcher.free)
-    candidates = [u for d in capable for u in dispatcher.free.get(d, ())]
+def _brute_nearest(dispatcher, capable, patch, now, bordered=frozenset()):
+    """The rule spelled out: shortest travel, then department name order, then free longest.
+
+    A unit of a *bordered* department may go only within its home sector.
+    """
+    free = [u for pool in dispatcher.free.values() for u in pool]
+    sector = dispatcher.town.patch_sector_names[patch]
+    candidates = [
+        u for u in free if u.department in capable and (u.department not in bordered or u.home_sector == sector)
+    ]
     if not candidates:
         return None
+    ranked = sorted(capable)
     return min(
         candidates, key=lambda u: (u.travel_min(dispatcher.town, patch, now), ranked.index(u.department), u.free_seq)
     )
@@ -104,18 +112,21 @@ def _brute_nearest(dispatcher, capable, patch, now):
     cols=st.integers(1, 12),
     manhattan=st.booleans(),
     sizes=st.lists(st.integers(1, 70), min_size=1, max_size=3),
+    borders=st.lists(st.booleans(), min_size=3, max_size=3),
+    sectors=st.integers(1, 4),
 )
-def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes):
+def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes, borders, sectors):
     """Whatever the fleet, the cell index picks exactly the unit a comparison of all free units picks.
 
     Big departments (over SMALL_FLEET units) go through the map index, small ones through the
-    loop; units move, head home and come back, go off duty and return, in random order.
+    loop; units move, head home and come back, go off duty and return, in random order. Some
+    departments may be kept within their units' home sectors (borders closed).
     """
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     town = build_town(
         Territory(
-            grid={"rows": rows, "cols": cols},
+            grid={"rows": rows, "cols": cols, "sectors": [1, min(sectors, cols)]},
             patch_km=float(rng.choice([0.5, 1.0, 2.0])),
             detour_factor=1.3,
             distance="manhattan" if manhattan else "euclidean",
@@ -131,10 +142,16 @@ def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manha
         bases = rng.integers(0, town.size, size=int(rng.integers(1, 4)))
         for i in range(size):
             base = int(bases[i % len(bases)])
-            units.append(Unit(f"d{d}-{i}", f"d{d}", i, base, town.centres[base], 0, speed, setoff, 0.0, patrols))
+            home = town.patch_sector_names[base]
+            units.append(
+                Unit(
+                    f"d{d}-{i}", f"d{d}", i, base, town.centres[base], 0, speed, setoff, 0.0, patrols, home_sector=home
+                )
+            )
     names = sorted({u.department for u in units})
+    bordered = frozenset(name for name, closed in zip(names, borders) if closed)
     keys = [frozenset(c) for k in range(1, len(names) + 1) for c in itertools.combinations(names, k)]
-    dispatcher = Dispatcher(env, town, units, "nearest", keys)
+    dispatcher = Dispatcher(env, town, units, "nearest", keys, bordered)
     for unit in units:
         dispatcher.set_on_duty(unit, True)
     busy, now = [], 0.0
@@ -144,7 +161,7 @@ def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manha
         action = rng.random()
         if action < 0.5:
             capable, patch = keys[int(rng.integers(len(keys)))], int(rng.integers(town.size))
-            expected = _brute_nearest(dispatcher, sorted(capable), patch, now)
+            expected = _brute_nearest(dispatcher, capable, patch, now, bordered)
             j = Job(capable, patch, 3, now)
             got = dispatcher.request(j)
             assert got is expected
@@ -163,3 +180,51 @@ def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manha
             dispatcher.set_on_duty(unit, not unit.on_duty)
             if unit.busy and unit not in busy:
                 busy.append(unit)
+
+
+# --------------------------------------------------------------------------- borders
+
+
+def test_with_borders_closed_a_freed_unit_takes_only_its_own_sectors_jobs():
+    env = simpy.Environment()
+    town = build_town(Territory(grid={"rows": 1, "cols": 4, "sectors": [1, 2]}, patch_km=1.0, detour_factor=1.0))
+    units = [
+        Unit(f"a-{i}", "a", i, base, town.centres[base], i, 30.0, 0.0, 0.0, False, home_sector=town.sector_names[i])
+        for i, base in enumerate((0, 3))
+    ]
+    dispatcher = Dispatcher(env, town, units, "nearest", [frozenset({"a"})], frozenset({"a"}))
+    for unit in units:
+        dispatcher.set_on_duty(unit, True)
+    assert dispatcher.request(job(env, {"a"}, 3)) is units[1]
+    waiting = job(env, {"a"}, 2)  # S2's unit is busy; S1's is free but may not cross
+    assert dispatcher.request(waiting) is None
+    assert dispatcher.request(job(env, {"a"}, 1)) is units[0]
+    dispatcher.release(units[0])
+    assert not units[0].busy and waiting.unit is None
+    dispatcher.release(units[1])
+    assert waiting.unit is units[1]
+
+
+def test_departments_based_by_sector_stay_home_when_the_mode_closes_borders():
+    """home: sectors puts a department's units in every sector; a closed border keeps each job in its sector."""
+    data = {
+        "name": "towns",
+        "days": 3,
+        "territory": {"grid": {"rows": 6, "cols": 6, "sectors": [2, 2]}},
+        "departments": [{"name": "team", "units": 8, "home": "sectors", "powers": ["job"]}],
+        "incident_types": [{"name": "job", "rate_per_day": 150, "detection": {"hotline": {"probability": 1}}}],
+        "governance": {
+            "modes": {
+                "open": {"based_on": "joint"},
+                "closed": {"based_on": "joint", "dispatch_across_borders": False},
+            }
+        },
+    }
+    scenario = sim.scenario_from_dict(data)
+    crossed = {}
+    for mode in ("open", "closed"):
+        jobs = sim.run(scenario, mode).jobs
+        assert {j.home_sector for j in jobs} == {"S1", "S2", "S3", "S4"}
+        crossed[mode] = sum(j.home_sector != j.sector for j in jobs)
+    assert crossed["closed"] == 0
+    assert crossed["open"] > 0

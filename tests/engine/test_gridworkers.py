@@ -107,3 +107,80 @@ def test_closed_loop_delays_dispatch_and_closes_after_the_fix():
             assert b.dispatched_min - a.dispatched_min == pytest.approx(9.0)
             assert b.closed_min - b.resolved_min == pytest.approx(12.0)
             assert math.isnan(a.closed_min)
+
+
+# --------------------------------------------------------------------------- grid leaders
+
+
+def leader_town(lam: float, handling: float, leaders: dict | None, days: float = 30.0) -> sim.Scenario:
+    """Every matter is reported by a grid worker at once; a leader (if any) handles it before a centre that never queues."""
+    grid = {"hours": {"times": ["00:00-24:00"]}, **({"leaders": leaders} if leaders else {})}
+    return sim.scenario_from_dict(
+        {
+            "name": "leaders",
+            "seed": 9,
+            "days": days,
+            "warmup_days": 2,
+            "drain_days": 1,
+            "territory": {"grid": {"rows": 2, "cols": 2, "grids": [1, 2]}, "patch_km": 0.5},
+            "departments": [{"name": "dept", "units": 400, "setoff_min": 0, "powers": ["matter"]}],
+            "incident_types": [
+                {
+                    "name": "matter",
+                    "rate_per_day": lam * 1440,
+                    "service_min": {"dist": "fixed", "value": 1},
+                    "detection": {
+                        "patrol": {"notice_probability": 0},
+                        "hotline": {"probability": 0},
+                        "grid_worker": {"probability": 1, "delay_min": 0},
+                    },
+                }
+            ],
+            "grid_management": grid,
+            "governance": {
+                "instant": {"report_min": 0, "centre_min": 0, "operators": 10_000},
+                "modes": {"joint": {}},
+            },
+        }
+    )
+
+
+def _before_dispatch(scenario, replications):
+    warm = scenario.warmup_days * 1440
+    return [
+        float(np.mean([r.dispatched_min - r.reached_min for r in out.records if r.occurred_min >= warm]))
+        for out in sim.replicate(scenario, "joint", replications)
+    ]
+
+
+def test_a_grid_leader_per_two_grids_is_an_m_m_1_queue():
+    """One leader for both grids, Poisson reports, exponential handling: the wait is M/M/1's (Erlang C, c = 1)."""
+    lam, handling = 0.07, 10.0  # utilisation 0.7
+    leaders = {"grids_per_leader": 2, "handling_min": {"dist": "exponential", "mean": handling}}
+    scenario = leader_town(lam, handling, leaders)
+    means = _before_dispatch(scenario, 10)
+    wait = erlang_c_wait(1, lam, handling)
+    low, high = t_interval(means, confidence=0.99)
+    assert low <= wait + handling <= high, (wait + handling, low, high)
+    assert (high - low) / 2 < 0.2 * wait
+    output = sim.run(scenario, "joint")
+    assert output.busy_min["grid_leaders"] / output.on_duty_min["grid_leaders"] == pytest.approx(0.7, rel=0.1)
+
+
+def test_one_leader_per_grid_halves_the_load_and_no_leaders_change_nothing():
+    lam, handling = 0.07, 10.0
+    per_grid = leader_town(lam, handling, {"grids_per_leader": 1, "handling_min": {"dist": "exponential", "mean": 10}})
+    means = _before_dispatch(per_grid, 6)
+    wait = erlang_c_wait(1, lam / 2, handling)  # each grid has half the patches and equal weights
+    low, high = t_interval(means, confidence=0.99)
+    assert low <= wait + handling <= high, (wait + handling, low, high)
+    without = sim.run(leader_town(lam, handling, None, days=4), "joint")
+    assert "grid_leaders" not in without.busy_min
+    assert all(r.dispatched_min == r.reached_min for r in without.records if r.dispatched_min == r.dispatched_min)
+
+
+def test_grid_leaders_need_a_staffed_centre():
+    data = leader_town(0.01, 1.0, {"grids_per_leader": 1}, days=3).model_dump(mode="json")
+    data["governance"]["instant"]["operators"] = None
+    with pytest.raises(sim.ScenarioError, match="grid leaders hand reports to a staffed centre"):
+        sim.scenario_from_dict(data)

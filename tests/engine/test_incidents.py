@@ -19,6 +19,7 @@ import sim
 from sim.engine.incidents import TOWN, arrival_times
 from sim.engine.model import Simulation
 from sim.engine.rng import replication_seed
+from sim.engine.territory import build_town
 from sim.scenario.governance import modes_of
 
 ALPHA = 1e-6
@@ -163,3 +164,80 @@ def test_arrival_times_are_sorted_within_the_horizon_and_reproducible(rate, days
         assert all(profile[h] > 0 for h in hours)  # nothing happens in an hour of weight 0
     if rate == 0:
         assert times.size == 0
+
+
+# --------------------------------------------------------------------------- camera locations
+
+CAMERA_LAYOUT = {
+    # a 3 x 3 grid of 1 km patches: centres at (0.5, 0.5) ... (2.5, 2.5)
+    "grid": {"rows": 3, "cols": 3},
+    "cameras": {"view_radius_km": 1.0, "points": [{"x_km": 0.5, "y_km": 2.5}, {"x_km": 2.5, "y_km": 0.0}]},
+}
+"""A camera on the top-left centre and one on the bottom edge below the right-hand column."""
+
+
+def camera_scenario(cameras: bool = True) -> sim.Scenario:
+    territory = dict(CAMERA_LAYOUT) if cameras else {"grid": CAMERA_LAYOUT["grid"]}
+    detection = {"patrol": {"notice_probability": 0}, "hotline": {"probability": 0.3}, "camera": {"probability": 0.6}}
+    return sim.scenario_from_dict(
+        {
+            "name": "cameras",
+            "seed": 11,
+            "days": 30,
+            "territory": territory,
+            "departments": [{"name": "team", "units": 2, "powers": ["litter"]}],
+            "incident_types": [{"name": "litter", "rate_per_day": 200, "service_min": 10, "detection": detection}],
+        }
+    )
+
+
+def test_camera_view_of_each_patch_is_computed_exactly():
+    """Within 1 km (centre to camera, straight line, the border included) of (0.5, 2.5) or (2.5, 0)."""
+    town = build_town(camera_scenario().territory)
+    seen = dict(zip(town.names, town.camera_view.tolist()))
+    # row 0 is the top (y = 2.5): r0c0 holds the camera; r0c1 and r1c0 are exactly 1 km away (included);
+    # r2c2 is 0.5 km above the second camera; r1c2 is 1.5 km away; r2c1 is hypot(1, 0.5) = 1.118 km away
+    assert seen == {
+        "r0c0": True,
+        "r0c1": True,
+        "r0c2": False,
+        "r1c0": True,
+        "r1c1": False,
+        "r1c2": False,
+        "r2c0": False,
+        "r2c1": False,
+        "r2c2": True,
+    }
+    assert build_town(camera_scenario(cameras=False).territory).camera_view is None
+
+
+def test_the_camera_channel_reports_in_view_with_its_probability_and_nowhere_else():
+    scenario = camera_scenario()
+    incidents = incidents_of(scenario, "joint")
+    view = build_town(scenario.territory).camera_view[incidents.patch]
+    camera = np.isfinite(incidents.channel_min[:, 3])
+    assert not camera[~view].any(), "a camera reported a matter in a patch no camera sees"
+    assert binomial_ok(int(camera[view].sum()), int(view.sum()), 0.6, ALPHA)
+    # the same draws as without camera locations: where a camera sees, the reports are the very same
+    free = incidents_of(camera_scenario(cameras=False), "joint")
+    assert np.array_equal(incidents.occurred_min, free.occurred_min)
+    assert np.array_equal(incidents.channel_min[view], free.channel_min[view])
+    assert np.array_equal(incidents.channel_min[~view][:, :3], free.channel_min[~view][:, :3])
+
+
+def test_cameras_that_see_no_patch_are_a_clear_error():
+    data = camera_scenario().model_dump(mode="json", exclude_none=True)
+    data["territory"]["cameras"] = {"view_radius_km": 0.2, "points": [{"x_km": 500.0, "y_km": 2500.0}]}
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.scenario_from_dict(data)
+    problem = err.value.problems[0]
+    assert problem.path == "territory.cameras" and "no patch centre lies within view_radius_km (0.2 km)" in str(problem)
+
+
+def test_validate_says_how_many_patches_the_cameras_see(tmp_path, capsys):
+    from sim.cli import main
+
+    path = tmp_path / "cameras.yaml"
+    path.write_text(camera_scenario().model_dump_json(exclude_none=True), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    assert "  cameras: 2, seeing 4 of 9 patches (centre within 1 km)" in capsys.readouterr().out

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sim
+import sim.engine.territory
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.io import gis
@@ -359,3 +361,142 @@ def test_gis_and_patches_together_are_refused(tmp_path):
     data["territory"]["patches"] = [{"name": "a", "x_km": 0, "y_km": 0}]
     path.write_text(json.dumps(data))
     assert "territory.patches: give exactly one of 'grid', 'patches' or 'gis'" in problem_of(path)
+
+
+# --------------------------------------------------------------------------- cameras
+
+
+def with_cameras(path: Path, cameras: dict) -> Path:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["territory"]["cameras"] = cameras
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def cameras_layer(points_m, crs=UTM, to_crs=None, **columns):
+    frame = gpd.GeoDataFrame(dict(columns), geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in points_m], crs=crs)
+    return frame.to_crs(to_crs) if to_crs else frame
+
+
+def test_cameras_from_a_point_layer_in_another_crs_land_on_the_patches_map(tmp_path):
+    write(squares(), tmp_path / "grids.geojson")
+    # camera 'gate' on the centre of patch 00, camera 'port' 100 m east of patch 23's centre; saved in degrees
+    layer = cameras_layer([(250.0, 250.0), (1850.0, 1250.0)], to_crs="EPSG:4326", name=["gate", "port"])
+    write(layer, tmp_path / "cameras.geojson")
+    cameras = {"file": "cameras.geojson", "view_radius_km": 0.3}
+    loaded = sim.load_scenario(with_cameras(scenario(tmp_path, {"file": "grids.geojson", "id": "code"}), cameras))
+    points = loaded.territory.cameras.points
+    assert [p.name for p in points] == ["gate", "port"]
+    assert [(round(p.x_km, 6), round(p.y_km, 6)) for p in points] == [(0.25, 0.25), (1.85, 1.25)]
+    town = sim.engine.territory.build_town(loaded.territory)
+    assert [n for n, seen in zip(town.names, town.camera_view) if seen] == ["p00", "p23"]
+    written = loaded.model_dump(mode="json", exclude_none=True)["territory"]["cameras"]
+    assert "points" not in written and written["file"].endswith("cameras.geojson")
+
+
+@pytest.mark.parametrize(
+    "layer, words",
+    [
+        (lambda: cameras_layer([(250.0, 250.0)], crs=None), "names no coordinate reference system"),
+        (
+            lambda: gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=UTM),
+            "feature 1: is a Polygon; expected a point per camera",
+        ),
+        # metres mistaken for another UTM zone: the cameras land hundreds of km away
+        (lambda: cameras_layer([(250.0, 250.0)]).set_crs("EPSG:32651", allow_override=True), "check the layer's CRS"),
+    ],
+)
+def test_camera_layer_mistakes_name_the_file_feature_or_crs(tmp_path, layer, words):
+    write(squares(), tmp_path / "grids.geojson")
+    write(layer(), tmp_path / "cameras.gpkg")  # GeoPackage: a layer may have no CRS (GeoJSON means degrees)
+    cameras = {"file": "cameras.gpkg", "view_radius_km": 0.3}
+    text = problem_of(with_cameras(scenario(tmp_path, {"file": "grids.geojson"}), cameras))
+    assert "territory.cameras" in text and words in text
+
+
+def test_a_camera_file_without_a_gis_layer_is_refused(tmp_path):
+    path = tmp_path / "town.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "t",
+                "territory": {"grid": {"rows": 2, "cols": 2}, "cameras": {"file": "c.geojson", "view_radius_km": 1}},
+                "departments": [{"name": "crew", "units": 1, "powers": ["litter"]}],
+                "incident_types": [{"name": "litter", "rate_per_day": 2}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert "cameras.file needs territory.gis" in problem_of(path)
+
+
+# --------------------------------------------------------------------------- a population raster
+
+
+def raster(path: Path, values, cell_m=250.0, x0=X0, y0=None, crs=UTM, nodata=None, bands=1) -> Path:
+    """A GeoTIFF of *values* (rows from the north) with cells of *cell_m* from (x0, top) in *crs*."""
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    values = np.asarray(values, dtype="float32")
+    top = (Y0 if y0 is None else y0) + values.shape[0] * cell_m
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=values.shape[0],
+        width=values.shape[1],
+        count=bands,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(x0, top, cell_m, cell_m),
+        nodata=nodata,
+    ) as out:
+        for band in range(1, bands + 1):
+            out.write(values, band)
+    return path
+
+
+def test_weights_from_a_population_raster_added_up_per_patch(tmp_path):
+    """3 x 4 patches of 500 m and a 6 x 8 raster of 250 m cells: four cells per patch, nodata left out."""
+    write(squares(), tmp_path / "grids.geojson")
+    values = np.arange(48, dtype=float).reshape(6, 8)  # row 0 is the north edge
+    values[5, 0] = -9999.0  # nodata: in patch 00 (south-west corner)
+    raster(tmp_path / "people.tif", values, nodata=-9999.0)
+    spec = {"file": "grids.geojson", "id": "code", "weight_raster": {"file": "people.tif"}}
+    patches = sim.load_scenario(scenario(tmp_path, spec)).territory.patches
+    weights = {p.name: p.weight for p in patches}
+    south_up = values[::-1]  # row r of patches (from the south) holds raster rows 2r and 2r + 1 from the south
+    for r in range(3):
+        for c in range(4):
+            cells = south_up[2 * r : 2 * r + 2, 2 * c : 2 * c + 2]
+            expected = cells[cells != -9999.0].sum()
+            assert weights[f"p{r}{c}"] == expected, (r, c)
+    assert weights["p00"] == 41 + 32 + 33  # the nodata cell (40 before) is not counted
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: raster(p, np.ones((6, 8)), x0=X0 + 100_000), "covers none of the patches"),
+        (lambda p: raster(p, np.ones((6, 8)), crs="EPSG:32651"), "covers none of the patches"),
+        (lambda p: raster(p, -np.ones((6, 8))), "row 0, column 0: -1; expected counts of 0 or more"),
+        (lambda p: raster(p, np.ones((6, 8)), crs=None), "names no coordinate reference system"),
+        (lambda p: p.write_text("not a raster") or p, "cannot read it as a raster"),
+    ],
+)
+def test_population_raster_mistakes_are_clear(tmp_path, make, words):
+    write(squares(), tmp_path / "grids.geojson")
+    make(tmp_path / "people.tif")
+    spec = {"file": "grids.geojson", "weight_raster": {"file": "people.tif"}}
+    text = problem_of(scenario(tmp_path, spec))
+    assert "territory.gis.weight_raster" in text and "people.tif" in text and words in text
+
+
+def test_a_missing_band_and_two_weight_sources(tmp_path):
+    write(squares(), tmp_path / "grids.geojson")
+    raster(tmp_path / "people.tif", np.ones((6, 8)))
+    spec = {"file": "grids.geojson", "weight_raster": {"file": "people.tif", "band": 2}}
+    assert "people.tif: has 1 band(s); there is no band 2" in problem_of(scenario(tmp_path, spec))
+    spec = {"file": "grids.geojson", "weight": "residents", "weight_raster": {"file": "people.tif"}}
+    assert "weight and weight_raster all give weights; expected one of them" in problem_of(scenario(tmp_path, spec))

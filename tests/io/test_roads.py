@@ -4,6 +4,7 @@ one-way streets, road classes, the cache, the shipped example and every error of
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -226,3 +227,84 @@ def test_shipped_real_town_validates_runs_and_draws_its_polygons(tmp_path, capsy
     polygons = [c for c in ax.collections if isinstance(c, PolyCollection)]
     roads = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert len(polygons[0].get_paths()) == 100 and len(roads[0].get_segments()) > 1000
+
+
+# --------------------------------------------------------------------------- OpenStreetMap XML
+
+UTM = "EPSG:32650"
+X0, Y0 = 600000.0, 2730000.0
+OSM_NODES = {"1": (0.5, 0.5), "2": (1.5, 0.5), "3": (2.5, 0.5), "4": (1.5, 1.5)}  # km east and north of (X0, Y0)
+OSM_WAYS = [
+    ("10", ["1", "2"], {"highway": "primary", "oneway": "yes"}),  # 1 km at 60 km/h, 1 -> 2 only
+    ("11", ["2", "3"], {"highway": "residential"}),  # 1 km at 30 km/h, both ways
+    ("12", ["2", "4", "1"], {"highway": "residential"}),  # the way back from 2 to 1: 1 + 1.414 km at 30 km/h
+    ("13", ["4", "3"], {"highway": "secondary", "oneway": "-1"}),  # drawn 4 -> 3, driven 3 -> 4 only: 1.414 km at 60
+    ("14", ["1", "3"], {"highway": "footway"}),  # a shortcut on foot: left out
+    ("15", ["3", "1"], {"highway": "service", "access": "private"}),  # private: left out
+    ("16", ["1", "3"], {"building": "yes"}),  # not a road at all
+]
+OSM_SPEEDS = {"primary": 60, "residential": 30, "secondary": 60, "footway": 300, "service": 300}
+
+
+def osm_xml(nodes=None, ways=None) -> str:
+    """OpenStreetMap XML of *nodes* (km on the UTM map, written as longitude/latitude) and *ways*."""
+    import pyproj
+
+    to_degrees = pyproj.Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    for node, (x, y) in (nodes or OSM_NODES).items():
+        lon, lat = to_degrees.transform(X0 + 1000 * x, Y0 + 1000 * y)
+        lines.append(f'  <node id="{node}" lat="{lat:.10f}" lon="{lon:.10f}"/>')
+    for way, refs, tags in OSM_WAYS if ways is None else ways:
+        lines.append(f'  <way id="{way}">')
+        lines += [f'    <nd ref="{ref}"/>' for ref in refs]
+        lines += [f'    <tag k="{k}" v="{v}"/>' for k, v in tags.items()]
+        lines.append("  </way>")
+    return "\n".join([*lines, "</osm>", ""])
+
+
+def osm_town(folder: Path, text: str, name: str = "roads.osm") -> Path:
+    """Three 1 km squares in a row (UTM) as the patches, and the roads of *text* in OSM XML."""
+    cells = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(3)]
+    gpd.GeoDataFrame({"code": ["a", "b", "c"]}, geometry=cells, crs=UTM).to_file(folder / "grids.geojson")
+    data = text.encode("utf-8")
+    if name.endswith(".gz"):
+        import gzip
+
+        data = gzip.compress(data)
+    (folder / name).write_bytes(data)
+    return scenario(folder, {"gis": {"file": "grids.geojson", "id": "code"}}, {"roads": name, "speeds_kmh": OSM_SPEEDS})
+
+
+@pytest.mark.parametrize("name", ["roads.osm", "roads.osm.gz"])
+def test_openstreetmap_xml_roads_one_way_streets_and_classes(tmp_path, name):
+    table = sim.load_scenario(osm_town(tmp_path, osm_xml(), name)).travel.table
+    diagonal = 60 * math.sqrt(2) / 30  # 1.414 km of residential road at 30 km/h
+    expected = [
+        [0.0, 1.0, 1.0 + 2.0],  # a -> b on the one-way primary, then on to c
+        [2.0 + diagonal, 0.0, 2.0],  # b -> a cannot take the one-way: round by node 4
+        [math.sqrt(2) + diagonal, 2.0, 0.0],  # c -> a: up the reversed one-way to 4 (60 km/h), then down to a
+    ]
+    assert table.minutes == pytest.approx(np.array(expected), abs=1e-4)
+    assert table.snapped == 3 and float(np.max(table.snap_km)) < 1e-6  # each patch centre is a road node
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            lambda: osm_xml().replace("</way>", "", 1),
+            "roads.osm: line 46, column 2: not well-formed XML (mismatched tag)",
+        ),
+        (lambda: osm_xml(ways=[("7", ["1", "99"], {"highway": "primary"})]), "roads.osm, way 7: refers to node 99"),
+        (lambda: osm_xml(ways=[("7", ["1"], {"highway": "primary"})]), "roads.osm, way 7: has 1 node reference(s)"),
+        (lambda: osm_xml().replace('lat="', 'lat="x', 1), "roads.osm, node 1: lon="),
+        (lambda: osm_xml(ways=[("7", ["1", "2"], {"highway": "footway"})]), "roads.osm: holds no ways with a highway"),
+        (lambda: '<?xml version="1.0"?><gpx><trk/></gpx>', "roads.osm: the document is <gpx>; expected OpenStreetMap"),
+    ],
+)
+def test_openstreetmap_xml_mistakes_name_the_file_and_element(tmp_path, text, message, capsys):
+    path = osm_town(tmp_path, text())
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "town.yaml:1: travel.roads: " + message in err and "Traceback" not in err

@@ -296,7 +296,8 @@ def test_cli_reports_sweep_problems_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"error: {path}:2: modes.0: unknown mode 'unifed'; did you mean 'unified'? (modes are defined in the scenario's governance.modes)",
-        f"error: {path}:3: metrics.0: unknown metric 'zzz'; e.g. response_min.median, within_target, by_type.<type>.response_min.p90",
+        f"error: {path}:3: metrics.0: unknown metric 'zzz'; e.g. response_min.median, within_target, by_type.<type>.response_min.p90, "
+        "share_over_60, or a function 'module:function'",
     ]
     assert not (tmp_path / "out").exists()
 

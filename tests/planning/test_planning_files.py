@@ -121,3 +121,11 @@ def test_a_folder_with_no_results_is_still_refused(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "staffing.json" in err and "decompose.json" in err
+
+
+def test_planning_results_carry_their_provenance(staff_folder, decompose_folder):
+    for path in (staff_folder / "staffing.json", decompose_folder / "decompose.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        block = data["provenance"]
+        assert len(block["code_sha256"]) == 64 and block["versions"]["simpy"] and block["created_utc"].endswith("Z")
+        assert block["seed"] == data["seed"] and isinstance(block["seed"], int)

@@ -157,6 +157,7 @@ def test_sensitivity_command_writes_indices_and_figures(tmp_path, capsys):
     assert "S1 (first order)" in out and "ST (total)" in out and CREW in out
     data = json.loads((tmp_path / "out" / "sensitivity.json").read_text())
     assert data["method"] == "sobol" and data["points"] == 8 * 5
+    assert data["provenance"]["seed"] == data["seed"] and len(data["provenance"]["code_sha256"]) == 64
     assert (tmp_path / "out" / "indices.csv").read_text().startswith("mode,metric,parameter,S1,S1_conf,ST,ST_conf")
     assert (tmp_path / "out" / "figures" / "sensitivity_utilisation_sanitation.png").exists()
 

@@ -7,8 +7,9 @@ import yaml
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.planning.staffing import CENTRE_OPERATORS, MET, NOT_MET, Rule, staff, staffed_scenario
+from sim.planning.staffing import CENTRE_OPERATORS, MET, NOT_MET, Rule, centre_operators, staff, staffed_scenario
 from tests.engine.test_centre import centre_scenario
+from tests.engine.test_levels import two_levels
 from tests.system.test_theory import erlang_c_wait
 
 
@@ -71,3 +72,8 @@ def test_staff_command_sizes_the_centre(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "Staffing centre.operators" in out and "pooled:" in out
+
+
+def test_centres_at_several_levels_are_not_sized_as_the_one_centre():
+    with pytest.raises(ScenarioError, match=r"--set governance.centres.city.operators=3"):
+        centre_operators(two_levels(0.1, (1, 1.0), (1, 1.0), days=3), "pooled")

@@ -189,7 +189,8 @@ def test_staff_command_compares_with_fragmented(tmp_path, capsys):
         (["--target", "p90 <= 30"], "unknown metric"),
         (["--target", "p90 response <= 30", "--mode", "joint"], "pools no department"),
         (["--target", "p90 response <= 30", "--department", "sanitaton"], "did you mean 'sanitation'"),
-        (["--target", "p90 response <= 30", "--min-replications", "1"], "at least 2"),
+        (["--target", "p90 response <= 30", "--min-replications", "1"], "at least 3"),
+        (["--target", "p90 response <= 30", "--min-replications", "2"], "no interval comes from fewer"),
         (["--target", "p90 response <= 30", "--mode", "unifed"], "unknown mode"),
     ],
 )

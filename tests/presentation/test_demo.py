@@ -43,21 +43,29 @@ def test_demo_garbage_tells_half_a_day_becoming_minutes(tmp_path, capsys):
     assert "anhai_garbage" in out and "desk hand-overs" in out and "posted in the shared group" in out
     assert re.search(r"\d+ times shorter under joint", out)
     for stem in plots.COMPARISON_FIGURES:
-        assert (tmp_path / "figures" / f"{stem}.png").exists() and (tmp_path / "figures" / f"{stem}.svg").exists()
+        assert (tmp_path / "figures" / f"{stem}.png").exists()
+        assert not (tmp_path / "figures" / f"{stem}.svg").exists(), "one format unless asked (--svg)"
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert report.count("<img ") == len(plots.COMPARISON_FIGURES)
     movies = list(tmp_path.glob("town_day.*"))
     assert len(movies) == 1 and movies[0].suffix in (".gif", ".mp4")
+    assert f'href="{movies[0].name}"' in report, "the report links the animation"
     if movies[0].suffix == ".gif":
         with Image.open(movies[0]) as gif:
-            assert gif.n_frames == 12 and gif.size[0] > 1.5 * gif.size[1]
+            assert gif.n_frames == 12 and gif.size[0] >= 1280
+    else:
+        import imageio_ffmpeg
+
+        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(movies[0]))
+        assert frames == 12 and '<video controls preload="metadata"' in report
 
 
-def test_animation_frames_show_two_modes_and_change_over_the_day(classroom_results):
+def test_animation_frames_show_every_mode_and_change_over_the_day(classroom_results):
     animation = animate_day(classroom_results, frame_min=60)
     fig = animation._fig
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["fragmented", "joint"]
+    assert titles == ["fragmented", "joint", "unified"]
+    assert fig.get_figwidth() * fig.dpi >= 1280
     fig.canvas.draw()  # the first draw starts the animation at frame 0
     frames, clocks = [], []
     for k in (9, 15):
@@ -67,8 +75,43 @@ def test_animation_frames_show_two_modes_and_change_over_the_day(classroom_resul
         clocks.append(fig.get_suptitle())
     assert "Tue 09:00" in clocks[0] and "Tue 15:00" in clocks[1], clocks
     assert np.abs(frames[0] - frames[1]).sum() > 0, "the picture must change over the day"
-    counters = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text().startswith("found, waiting")]
-    assert len(counters) == 2
+    counters = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text().startswith("waiting: ")]
+    assert len(counters) == 3 and all("(garbage " in c for c in counters)
+
+
+def test_animation_has_the_desk_badge_and_names_the_modes_in_its_legend(classroom_results):
+
+    from sim.presentation.animation import desks_open
+
+    animation = animate_day(classroom_results, frame_min=60)
+    fig = animation._fig
+    badge = next(t for t in fig.texts if t.get_gid() == "desk-badge")
+    seen = {}
+    for k, minute in ((3, 3 * 60), (10, 10 * 60)):  # 03:00 and 10:00 of the first measured day
+        animation._func(k)
+        seen[desks_open(classroom_results, 1440 + minute)] = (badge.get_text(), badge.get_bbox_patch().get_facecolor())
+    assert set(seen) == {True, False}, "the desks are closed at night and open in the morning"
+    assert seen[True][0] == "referral desks OPEN" and seen[False][0] == "referral desks CLOSED"
+    assert seen[True][1] != seen[False][1]
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    for mode in ("fragmented", "joint", "unified"):
+        assert any(label.startswith(mode) for label in labels), mode
+    assert "square: garbage overflow" in labels
+    state_colours = {"#cc79a7", "#f0e442", "#c8c8c8"}
+    assert not state_colours & {c.lower() for c in classroom_results.colours.values()}, "states never look like a mode"
+
+
+def test_frames_are_drawn_by_blitting_and_show_the_moving_units(classroom_results):
+    from sim.presentation.animation import render_frames
+
+    animation = animate_day(classroom_results, frame_min=240)
+    frames = [f.copy() for f in render_frames(animation)]
+    assert len(frames) == 6 and frames[0].shape[1] >= 1280
+    assert any(np.abs(frames[k].astype(int) - frames[k + 1]).sum() > 0 for k in range(5))
+    animation._func(5)
+    animation._fig.canvas.draw()  # a full redraw of the last frame gives the same picture as the blitted one
+    full = np.asarray(animation._fig.canvas.buffer_rgba())
+    assert np.abs(full.astype(int) - frames[-1]).mean() < 1.0
 
 
 def test_write_animation_gif(classroom_results, tmp_path):
@@ -81,12 +124,14 @@ def test_write_animation_gif(classroom_results, tmp_path):
 def test_an_interrupted_animation_leaves_the_old_file_whole(classroom_results, tmp_path, monkeypatch):
     path = write_animation(classroom_results, tmp_path / "day.gif", frame_min=240)
     before = path.read_bytes()
-    from matplotlib.animation import PillowWriter
+    from sim.presentation import animation as animation_module
 
-    def interrupted(self, *args, **kwargs):
+    def interrupted(frames, path, fps):
+        with open(path, "wb") as half:
+            half.write(b"GIF89a")  # half a file, then Ctrl-C
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(PillowWriter, "finish", interrupted)
+    monkeypatch.setattr(animation_module, "_encode_gif", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_animation(classroom_results, tmp_path / "day.gif", frame_min=120)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["day.gif"]
@@ -203,3 +248,16 @@ def _setuptools_version() -> tuple[int, ...]:
         return tuple(int(part) for part in version("setuptools").split(".")[:2])
     except (PackageNotFoundError, ValueError):
         return (0,)
+
+
+def test_the_animation_of_a_real_town_draws_its_polygons(tmp_path):
+    from matplotlib.collections import PolyCollection
+
+    scenario = sim.load_scenario(SCENARIOS / "real_town_example.yaml", ["days=2", "warmup_days=1"])
+    write_comparison(tmp_path, sim.compare(scenario, modes=["fragmented", "unified"]))
+    results = plots.load_results(tmp_path)
+    animation = animate_day(results, frame_min=720)
+    for ax in animation._fig.axes:
+        polygons = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert polygons and len(polygons[0].get_paths()) == results.town.size
+        assert not ax.patches, "no grid of squares under a real town"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import subprocess
 import sys
 
@@ -69,6 +70,9 @@ def test_ecdf_has_a_curve_per_mode_on_a_log_axis_with_the_target(results):
     assert [c.get_label().split(":")[0] for c in curves] == MODES
     for curve, mode in zip(curves, MODES):
         assert to_hex(curve.get_color()) == results.colours[mode].lower()
+    joint, unified = curves[1], curves[2]
+    assert (joint.get_linestyle(), joint.get_linewidth()) != (unified.get_linestyle(), unified.get_linewidth())
+    assert joint.get_zorder() > unified.get_zorder(), "the dashed joint curve lies on top of the wide unified one"
     legend = _legend_texts(ax)
     assert any(text.startswith("target: 30 min") for text in legend)
     median = results.summary["modes"]["joint"]["response_min"]["median"]
@@ -84,14 +88,28 @@ def test_ecdf_of_one_type_keeps_only_that_type(results):
     assert any(f"n={n:,}" in text for text in _legend_texts(ax))
 
 
-def test_response_by_type_has_median_and_p90_bars_per_type_and_mode(results):
+def test_response_by_type_has_a_median_dot_and_p90_mark_per_type_and_mode(results):
     ax = plots.plot_response_by_type(results)
     types = list(results.summary["modes"]["fragmented"]["by_type"])
     reached = {m: sum(1 for t in types if results.summary["modes"][m]["by_type"][t]["response_min"]) for m in MODES}
+    assert not ax.patches or all(p.get_gid() is None for p in ax.patches), "no bars on a log axis"
     for mode in MODES:
-        assert sum(1 for p in ax.patches if p.get_gid() == f"median:{mode}") == reached[mode]
-        assert sum(1 for p in ax.patches if p.get_gid() == f"p90:{mode}") == reached[mode]
+        medians = [line for line in ax.get_lines() if line.get_gid() == f"median:{mode}"]
+        p90s = [line for line in ax.get_lines() if line.get_gid() == f"p90:{mode}"]
+        assert len(medians) == len(p90s) == reached[mode]
+        assert {line.get_marker() for line in medians} == {"o"} and {line.get_marker() for line in p90s} == {"|"}
+        for median, p90 in zip(medians, p90s):
+            assert median.get_xdata()[0] <= p90.get_xdata()[0]
     assert {t.get_text() for t in ax.get_yticklabels()} == {t.replace("_", " ") for t in types}
+    bold = [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == ["garbage overflow"], "the lesson's type stands out"
+    high = max(
+        results.summary["modes"][m]["by_type"][t]["response_min"]["p90"] or 0
+        for m in MODES
+        for t in types
+        if results.summary["modes"][m]["by_type"][t]["response_min"]
+    )
+    assert ax.get_xlim()[1] < 2 * high, "the axis ends near the data"
     assert set(MODES) <= set(_legend_texts(ax))
     assert "minutes" in ax.get_xlabel() and ax.get_ylabel() == "Incident type"
 
@@ -104,7 +122,8 @@ def test_map_colours_every_patch_on_one_scale_with_bases_and_sectors(results):
     assert all(len(t.get_paths()) == 9 for t in tiles)
     assert len({(t.norm.vmin, t.norm.vmax) for t in tiles}) == 1
     bar = next(ax for ax in fig.axes if ax not in maps)
-    assert "Mean response time, minutes" in bar.get_ylabel()
+    assert "Median response time, minutes" in bar.get_ylabel()
+    assert "garbage overflow" in fig.get_suptitle()
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert {"enforcement base", "sanitation base", "police base"} <= set(labels)
     assert {"S1", "S2", "S3"} <= {t.get_text() for t in maps[0].texts}
@@ -130,10 +149,21 @@ def test_utilisation_and_queue_figure_has_a_line_per_mode_per_department(results
     departments = [d.name for d in results.scenario.departments]
     assert len(fig.axes) == 2 * len(departments)
     for ax in fig.axes:
-        assert [line.get_label() for line in ax.get_lines()] == MODES
+        assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == MODES
         assert ax.get_title().split(":")[0] in departments
     assert "% of on-duty time" in fig.axes[0].get_ylabel()
-    assert "Jobs waiting" in fig.axes[1].get_ylabel()
+    assert "Matters waiting" in fig.axes[1].get_ylabel()
+    for column in (0, 1):
+        assert len({fig.axes[k].get_ylim() for k in range(column, len(fig.axes), 2)}) == 1, "one scale per column"
+    fragmented_desks = [
+        line
+        for ax in fig.axes[1::2]
+        for line in ax.get_lines()
+        if line.get_linestyle() == "--" and to_hex(line.get_color()) == results.colours["fragmented"].lower()
+    ]
+    assert fragmented_desks and max(max(line.get_ydata()) for line in fragmented_desks) > 0.5, (
+        "under referral the matters wait at the desks"
+    )
     assert fig.axes[-1].get_xlabel() == "Hour of day"
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert labels[:3] == MODES
@@ -165,7 +195,8 @@ def test_timeline_shows_each_mode_as_a_row_against_desk_hours(results, story):
     ax = plots.plot_timeline(story, colours=results.colours)
     assert ax.get_title().startswith("The same full bin under three ways of working")
     assert [t.get_text() for t in ax.get_yticklabels()] == list(reversed(MODES))
-    assert ax.get_xlabel() == "Hours since the matter happened"
+    assert ax.get_xlabel().startswith("Time since the matter happened")
+    assert "seed" not in ax.get_title() and "replication" not in ax.get_title()
     rows = [line for line in ax.get_lines() if line.get_label() in MODES]
     assert [line.get_label() for line in rows] == MODES
     assert {"desk office hours", "desks closed (nights, weekends)"} <= set(_legend_texts(ax))
@@ -174,6 +205,15 @@ def test_timeline_shows_each_mode_as_a_row_against_desk_hours(results, story):
     notes = "\n".join(t.get_text() for t in ax.texts)
     assert "desk hand-over 1 of" in notes and "posted in shared group" in notes
     assert "desks closed" in notes and "resolved" in notes and "after it was found" in notes
+    assert "desks close " in notes and "desks open " in notes and "waits overnight" in notes
+    work = ax.get_legend().legend_handles[2]
+    drawn = [line for line in ax.get_lines() if line.get_linewidth() == work.get_linewidth()]
+    assert drawn and all(to_hex(line.get_color()) == to_hex(work.get_color()) for line in drawn), (
+        "the legend's 'unit travelling and on scene' looks like what is drawn"
+    )
+    ax.figure.canvas.draw()
+    joint_first, joint_last = (ax.transData.transform((h, 0))[0] for h in (0, 0.5))
+    assert joint_last - joint_first > 0.15 * ax.bbox.width, "the first half hour takes a readable share of the width"
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -286,3 +326,163 @@ def test_figures_never_touch_pyplot():
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_campaign_finds_are_left_out_of_the_response_figures_as_of_the_summary(classroom_data):
+    classroom_data["campaigns"] = [
+        {
+            "name": "sweep",
+            "schedule": {"every": "week", "days": "weekdays", "start": "10:00"},
+            "duration_min": 120,
+            "departments": {"sanitation": 1},
+            "finds_per_unit_hour": {"garbage_overflow": 2},
+        }
+    ]
+    comparison = sim.compare(sim.scenario_from_dict(classroom_data), modes=["joint"])
+    results = plots.Results.from_comparison(comparison)
+    summary = comparison.summary["modes"]["joint"]
+    assert sum(summary["campaigns"]["found"].values()) > 0
+    assert len(plots.response_times(results, "joint").minutes) == summary["response_min"]["n"]
+
+
+def test_the_response_map_shows_the_cameras_and_what_they_see_beside_the_bases():
+    from tests.engine.test_incidents import camera_scenario
+
+    scenario = camera_scenario().model_copy(update={"days": 2.0})
+    results = plots.Results.from_comparison(sim.compare(scenario))
+    fig = plots.figure_response_map(results)
+    ax = fig.axes[0]
+    triangles = [line for line in ax.get_lines() if line.get_marker() == "^"]
+    assert len(triangles) == 1 and list(triangles[0].get_xdata()) == [0.5, 2.5]
+    views = [c for c in ax.collections if isinstance(c, PatchCollection) and len(c.get_paths()) == 2]
+    assert views, "each camera's view is drawn as a circle"
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "camera (sees 1 km around)" in labels and "team base" in labels
+    plain = plots.Results.from_comparison(
+        sim.compare(scenario.model_copy(update={"territory": scenario.territory.model_copy(update={"cameras": None})}))
+    )
+    assert not any(line.get_marker() == "^" for line in plots.figure_response_map(plain).axes[0].get_lines())
+
+
+# --------------------------------------------------------------------------- layout: what a projector shows
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _legend_overlaps(fig) -> list[str]:
+    """Data lines (with points sampled along each segment) inside any legend's box, in display coordinates."""
+    renderer = _drawn(fig)
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
+    hits = []
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            for line in ax.get_lines():
+                xy = np.asarray(line.get_xydata(), dtype=float)
+                if xy.size == 0 or not line.get_visible():
+                    continue
+                if len(xy) > 1:  # sample along each segment, so a line crossing the box is caught
+                    t = np.linspace(0, 1, 25)[:, None, None]
+                    xy = (xy[:-1] + t * (xy[1:] - xy[:-1])).reshape(-1, 2)
+                points = line.get_transform().transform(xy[np.isfinite(xy).all(axis=1)])
+                inside = (
+                    (points[:, 0] > box.x0)
+                    & (points[:, 0] < box.x1)
+                    & (points[:, 1] > box.y0)
+                    & (points[:, 1] < box.y1)
+                    & (points[:, 0] >= ax.bbox.x0 - 1)
+                    & (points[:, 0] <= ax.bbox.x1 + 1)
+                    & (points[:, 1] >= ax.bbox.y0 - 1)
+                    & (points[:, 1] <= ax.bbox.y1 + 1)
+                )
+                if inside.any():
+                    hits.append(f"{line.get_label()} under the legend of {ax.get_title()!r}")
+    return hits
+
+
+def _outside_figure(fig, tolerance_px: float = 1.0) -> list[str]:
+    """Texts (titles, labels, tick labels, notes, legends) whose box runs past the figure's edges."""
+    renderer = _drawn(fig)
+    frame = fig.bbox
+    out = []
+    undrawn = set()  # labels of ticks outside the axis' view (matplotlib keeps but does not draw them)
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                loc = tick.get_loc()
+                if loc is None or not lo - 1e-9 * abs(hi - lo) <= loc <= hi + 1e-9 * abs(hi - lo):
+                    undrawn.update({id(tick.label1), id(tick.label2)})
+    texts = fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent"))
+    for text in texts:
+        if id(text) in undrawn or not text.get_visible() or not str(text.get_text()).strip():
+            continue
+        box = text.get_window_extent(renderer)
+        if (
+            box.x0 < frame.x0 - tolerance_px
+            or box.y0 < frame.y0 - tolerance_px
+            or box.x1 > frame.x1 + tolerance_px
+            or box.y1 > frame.y1 + tolerance_px
+        ):
+            out.append(repr(text.get_text()[:60]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def comparison_figures(results, story):
+    return plots.comparison_figures(results, story)
+
+
+def test_no_legend_covers_a_data_line(comparison_figures):
+    for stem, (_, fig) in comparison_figures.items():
+        assert _legend_overlaps(fig) == [], stem
+
+
+def test_no_text_runs_outside_the_figure(comparison_figures):
+    for stem, (_, fig) in comparison_figures.items():
+        assert _outside_figure(fig) == [], stem
+
+
+def test_the_layout_checks_catch_a_covered_line_and_a_text_off_the_edge():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0.95, 0.95], label="a line under the legend")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper right")
+    ax.text(1.3, 0.5, "runs off the right edge", transform=ax.transAxes)
+    assert _legend_overlaps(fig) and _outside_figure(fig) == ["'runs off the right edge'"]
+
+
+def test_bases_sharing_a_patch_are_set_apart(results):
+    offsets = plots.base_offsets(results)
+    points = np.concatenate([p for p in offsets.values() if p.size])
+    town = results.town
+    gaps = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1) + np.eye(len(points)) * 1e9
+    assert gaps.min() >= 0.25 * town.patch_km, "no base marker hides another"
+    nearest = np.linalg.norm(points[:, None, :] - town.xy_km[None, :, :], axis=-1).min(axis=1)
+    assert nearest.max() <= 0.31 * town.patch_km, "each marker stays in its base's patch"
+
+
+def test_slow_types_whose_owners_no_mode_pools_are_named():
+    from sim.scenario.governance import modes_of
+
+    garbage = plots.Results.from_comparison(sim.compare(sim.load_scenario(SCENARIOS / "anhai_garbage.yaml")))
+    slow = plots.slow_unpooled_types(garbage)
+    pooled = set().union(*(m.pooled for m in modes_of(garbage.scenario).values()))
+    assert slow and pooled and "garbage_overflow" not in slow
+    for name, owners in slow.items():
+        assert owners and not set(owners) & pooled, name
+        for mode in MODES:
+            stats = garbage.summary["modes"][mode]["by_type"][name]["response_min"]
+            assert (stats["median"] or math.inf) > 4 * garbage.summary["target_min"]
+    fig = plots.figure_response_by_type(garbage)
+    note = fig.get_supxlabel()
+    assert all(plots._pretty(name) in note for name in slow) and "pools" in note

@@ -126,7 +126,8 @@ def test_report_opens_in_a_browser_without_errors_and_shows_every_figure(report_
     done = _browse(report_dir, "--dump-dom", "--virtual-time-budget=5000")
     assert not _page_errors(done.stderr), _page_errors(done.stderr)
     dom = done.stdout
-    assert "<h1>Town enforcement simulation: classroom</h1>" in dom
+    assert "<title>Town enforcement simulation: classroom</title>" in dom
+    assert re.search(r"<h1>Garbage overflow: a unit able to act is on scene in a median [^<]+\.</h1>", dom)
     images = re.findall(r"<img [^>]*>", dom)
     assert len(images) == len(_titles())
     assert all('src="data:image/png;base64,' in tag for tag in images)
@@ -169,3 +170,42 @@ def test_report_of_a_sweep_alone(tmp_path):
         writer.writerows(SWEEP_ROWS)
     text = build_report(tmp_path)
     assert text.count("<img ") == 1 and "Sweep table (summary.csv)" in text
+
+
+def _headings(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"<(h[1-3])[^>]*>(.*?)</\1>", text)
+
+
+def test_report_leads_with_a_sentence_of_result_then_definitions_timeline_and_garbage(report_dir):
+    text = (report_dir / "report.html").read_text(encoding="utf-8")
+    summary = plots.load_results(report_dir).summary
+    level, first = _headings(text)[0]
+    assert level == "h1" and first.endswith(".") and "classroom" not in first and "report" not in first
+    for mode in ("fragmented", "joint", "unified"):
+        median = summary["modes"][mode]["by_type"]["garbage_overflow"]["response_min"]["median"]
+        assert f"{html.escape(plots.format_minutes(median))} under {mode}" in first
+    order = [
+        text.index(marker)
+        for marker in (
+            "<h2>The ways of working compared</h2>",
+            '<figure id="timeline">',
+            '<figure id="response_ecdf">',
+            "<h2>The story</h2>",
+            "<h2>At a glance: all incidents, every type</h2>",
+            '<figure id="response_by_type">',
+        )
+    ]
+    assert order == sorted(order)
+    definitions = text[order[0] : order[1]]
+    assert "desk to desk" in definitions and "shared group" in definitions and "powers" in definitions
+    story = text[text.index("<h2>The story</h2>") : order[4]]
+    assert "<pre>" not in story and "<li>" in story, "the story is HTML text, not a monospace block"
+    assert "95% confidence interval" in text and "One replication" not in text
+
+
+def test_one_replication_has_no_interval_column_and_the_animation_is_linked(tmp_path):
+    write_comparison(tmp_path, sim.compare(sim.load_scenario(SCENARIOS / "classroom.yaml"), replications=1))
+    (tmp_path / "town_day.mp4").write_bytes(b"")
+    text = build_report(tmp_path, figures={})
+    assert "[95% CI]" not in text and "One replication, so no interval" in text
+    assert '<a href="town_day.mp4">town_day.mp4</a>' in text

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
 from sim.engine.records import IncidentRecord, JobRecord
-from sim.stats.metrics import in_window, time_stats
+from sim.stats.metrics import campaign_stats, in_window, time_stats
 from sim.stats.survival import CensoredTimes
 
 
@@ -184,6 +185,10 @@ def summarise(
     """
     per_rep = [measured(o.records, warmup_min) for o in outputs]
     ends = [o.end_min for o in outputs]
+    with_campaigns = any(getattr(o, "campaigns", None) is not None for o in outputs)
+    if with_campaigns:  # campaign finds are reported apart: the response figures stay those of reported matters
+        found = [[r for r in recs if r.channel == CAMPAIGN] for recs in per_rep]
+        per_rep = [[r for r in recs if r.channel != CAMPAIGN] for recs in per_rep]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
     summary = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
@@ -203,6 +208,8 @@ def summarise(
         )
         for name in type_names
     }
+    if with_campaigns:
+        summary["campaigns"] = campaign_stats(outputs, found, ends)
     return summary
 
 

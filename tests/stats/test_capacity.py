@@ -139,3 +139,18 @@ def test_a_weekend_of_closed_desks_is_not_growth(anhai):
     for name in ("market", "environment"):
         if name in trends:
             assert not trends[name].growing, trends[name]
+
+
+def test_cameras_count_only_where_they_see():
+    """No patrols, hotline 0.3 everywhere, camera 0.6 in the 4 of 9 equal patches a camera sees."""
+    from sim.engine.territory import build_town
+    from sim.stats import capacity
+    from tests.engine.test_incidents import camera_scenario
+
+    scenario = camera_scenario()
+    town = build_town(scenario.territory)
+    share = capacity._detected_share(scenario, town, None, scenario.incident_types[0])
+    assert share == pytest.approx((4 * (1 - 0.7 * 0.4) + 5 * 0.3) / 9, rel=1e-12)
+    plain = camera_scenario(cameras=False)
+    everywhere = capacity._detected_share(plain, build_town(plain.territory), None, plain.incident_types[0])
+    assert everywhere == pytest.approx(1 - 0.7 * 0.4, rel=1e-12)

@@ -1,10 +1,13 @@
 """The curated public API, and how little ``import sim`` costs."""
 
+import ast
 import json
+import re
 import subprocess
 import sys
 
 import sim
+from tests.conftest import ROOT
 
 HEAVY = (
     "scipy",
@@ -36,10 +39,19 @@ def test_public_names():
         "IncidentRecord",
         "JobRecord",
         "Precision",
+        "Summary",
+        "ModeSummary",
         "load_sweep",
         "sweep_from_dict",
         "run_sweep",
         "SweepResult",
+        "load_sweep_results",
+        "summary_frame",
+        "provenance",
+        "DispatchRequest",
+        "FreeUnit",
+        "ChannelRequest",
+        "MetricInput",
     }
     for name in sim.__all__:
         assert getattr(sim, name) is not None
@@ -76,3 +88,23 @@ def test_the_engine_loads_alone():
         or m.split(".")[0] in ("matplotlib", "yaml", "dask", "SALib", "scipy")
     ]
     assert wrong == []
+
+
+def _readme_python() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+
+
+def test_every_name_readme_takes_from_sim_is_public():
+    """Each ``sim.NAME`` and ``from sim import NAME`` in README's Python examples is in ``sim.__all__``."""
+    blocks = _readme_python()
+    assert blocks, "README has Python examples"
+    used = set()
+    for block in blocks:
+        tree = ast.parse(block)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sim":
+                used.add(node.attr)
+            if isinstance(node, ast.ImportFrom) and node.module == "sim":
+                used.update(alias.name for alias in node.names)
+    assert {"load_scenario", "compare", "run"} <= used  # the test reads what README shows
+    assert sorted(used - set(sim.__all__)) == []

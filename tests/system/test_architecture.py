@@ -37,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     for level, layers in enumerate(LEVELS)
     for layer in layers
 }
-FOUNDATION = {"sim.errors", "sim.version"}
+FOUNDATION = {"sim.errors", "sim.version", "sim.registry"}
 
 
 def layer_of(module: str) -> str:

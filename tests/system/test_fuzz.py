@@ -1217,7 +1217,7 @@ SCENARIO_MISTAKES = [
         "days: 8\ngovernance:\n  modes:\n    joint: {dispatch: nearst}\n",
         "governance.modes.joint.dispatch",
         "'nearst'",
-        "one of 'own_queue', 'nearest'",
+        "unknown dispatch rule",
         "nearest",
     ),
     (

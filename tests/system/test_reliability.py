@@ -30,6 +30,7 @@ from sim.cli import main
 from sim.experiments.backends import BackendError, DaskBackend, ProcessBackend
 from sim.experiments.runs import run_sweep
 from sim.io.loader import apply_overrides, read_yaml
+from sim.io.provenance import stable_part
 from sim.io.results import write_all, write_comparison
 from sim.io.sweepfile import sweep_from_dict
 from tests.conftest import ROOT, SCENARIOS
@@ -210,7 +211,14 @@ def two_comparisons():
 
 
 def _folder(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    """The files of a results folder; in summary.json, the provenance fields that vary between identical runs
+    (time, host, command line) are set aside, so that two writes of one comparison compare equal."""
+    files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    if "summary.json" in files:
+        summary = json.loads(files["summary.json"])
+        summary["provenance"] = stable_part(summary["provenance"])
+        files["summary.json"] = json.dumps(summary, indent=2).encode()
+    return files
 
 
 def test_an_interrupted_write_leaves_the_old_folder_whole(tmp_path, monkeypatch, two_comparisons):

@@ -1,8 +1,9 @@
 """The settings in pyproject.toml are enforced, not just declared: ruff and mypy pass.
 
 ``ruff check`` covers the package, the tests and the benchmarks with the rules selected in
-``[tool.ruff.lint]``; ``ruff format --check`` holds the layout and the line length of 120; ``mypy`` checks the modules listed in ``[tool.mypy]`` (the foundation and the
-scenario and engine layers). Both come with the ``test`` extra (``pip install '.[test]'``).
+``[tool.ruff.lint]``; ``ruff format --check`` holds the layout and the line length of 120; ``mypy`` checks
+what ``[tool.mypy]`` lists: the whole package, every layer (less the modules its ``exclude`` names
+for now). Both, and the type stubs mypy needs, come with the ``test`` extra (``pip install '.[test]'``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ that is off by more than that.
 from __future__ import annotations
 
 import math
+import sys
 from functools import partial
 
 import numpy as np
@@ -167,3 +168,34 @@ def test_missing_scenario_file_is_reported_not_skipped():
     rows = validation.check_little(QUICK, seed=1, scenario_file="no_such_town.yaml", mode="joint")
     assert [r.status for r in rows] == ["not run"]
     assert "not found" in rows[0].note
+
+
+def test_straight_road_check_is_exact_and_in_the_quick_subset():
+    rows = validation.check_straight_road(QUICK, seed=901)
+    assert [(r.status, r.simulated, r.group) for r in rows] == [("pass", 1.0, "road network")]
+    assert "largest difference 0 min" in rows[0].note and "longest trip 8 min" in rows[0].note  # 4 km at 30 km/h
+    assert any(c.name == "straight_road" and c.quick for c in validation.CHECKS)
+
+
+def test_straight_road_check_sees_a_road_that_is_not_straight(monkeypatch):
+    """The same check on a road bent at one node: pairs across the bend differ, so it fails."""
+    import networkx as nx
+
+    files = validation.straight_road_files
+
+    def bent(folder, points, spacing_km=0.5, speed_kmh=30.0):
+        path = files(folder, points, spacing_km, speed_kmh)
+        graph = nx.read_graphml(path.parent / "straight.graphml")
+        graph.nodes["n4"]["y"] = 0.25  # the patch stays on the axis; the road goes through a point off it
+        nx.write_graphml(graph, path.parent / "straight.graphml")
+        return path
+
+    monkeypatch.setattr(validation, "straight_road_files", bent)
+    row = validation.check_straight_road(QUICK, seed=901)[0]
+    assert row.status == "outside" and row.simulated < 1.0
+
+
+def test_straight_road_check_says_why_it_did_not_run_without_the_geo_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "networkx", None)
+    row = validation.check_straight_road(QUICK, seed=901)[0]
+    assert row.status == "not run" and "geo extra" in row.note

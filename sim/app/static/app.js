@@ -141,7 +141,9 @@
     $("status").setAttribute("data-state", key || "");
     $("progress").value = progress;
     var words = key ? T()[key] : "";
-    $("status-text").textContent = key === "done" ? words.replace("{seconds}", seconds) : words || "";
+    if (key === "done") words = words.replace("{seconds}", seconds);
+    if (key === "queued") words = words.replace("{ahead}", seconds);
+    $("status-text").textContent = words || "";
   }
 
   function showProblems(title, problems) {
@@ -156,7 +158,11 @@
   function run() {
     status(0.02, "running");
     api("POST", "/api/run", { client: S.client, scenario: S.controls.scenario, settings: settings() }).then(function (r) {
-      if (!r.ok) { showProblems(T().problems_settings, r.data.problems); status(0, null); return; }
+      if (!r.ok) {
+        showProblems(r.data.busy ? T().busy : T().problems_settings, r.data.problems);
+        status(0, null);
+        return;
+      }
       showProblems(null);
       S.job = r.data.job;
       poll(S.job);
@@ -168,9 +174,10 @@
       if (id !== S.job) return;  // replaced by a newer run
       var j = r.data;
       if (j.view) render(j.view);
-      if (j.state === "running") {
-        status(Math.max(0.02, j.progress), "running");
-        setTimeout(function () { poll(id); }, 120);
+      if (j.state === "running" || j.state === "queued") {
+        if (j.state === "queued") status(0.01, "queued", j.ahead);
+        else status(Math.max(0.02, j.progress), "running");
+        setTimeout(function () { poll(id); }, j.state === "queued" ? 400 : 120);
         return;
       }
       S.job = null;
@@ -225,11 +232,11 @@
   function downloadReport() {
     var run = S.done, lang = S.lang;
     api("POST", "/api/report", { job: run, lang: lang }).then(function (r) {
-      if (!r.ok) { showProblems(T().problems, r.data.problems); return; }
+      if (!r.ok) { showProblems(r.data.busy ? T().busy : T().problems, r.data.problems); return; }
       var id = r.data.job, file = r.data.file;
       (function wait() {
         api("GET", "/api/job/" + id).then(function (q) {
-          if (q.data.state === "running") { status(Math.max(0.05, q.data.progress), "report_wait"); setTimeout(wait, 250); return; }
+          if (q.data.state === "running" || q.data.state === "queued") { status(Math.max(0.05, q.data.progress), "report_wait"); setTimeout(wait, 250); return; }
           if (q.data.state === "done") { status(1, null); link("/api/job/" + run + "/" + file, "report.html"); }
           else showProblems(T().problems, [{ text: q.data.error || q.data.state }]);
         });

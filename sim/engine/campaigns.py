@@ -1,0 +1,322 @@
+"""Joint campaigns (联合执法行动, 专项整治): scheduled inspections by named units of named departments.
+
+A campaign (:class:`~sim.scenario.schema.Campaign`) runs sessions on a calendar. During a session:
+
+* **Its units are off response duty.** A department's units on response duty at minute t are its
+  shift's count less the units its campaigns take then, never below zero; the campaign's units are
+  the highest-numbered of those on shift (the shift itself puts the lowest-numbered on duty). They
+  leave through the dispatcher's ordinary off-duty path: a free unit leaves at once, a unit on a
+  job finishes that job (travel and on-scene work, never pre-empted) and then joins the campaign
+  instead of taking the next job. At the session's end they are back on response duty and take the
+  most urgent waiting job. When a shift holds fewer units than the campaigns ask, the campaigns get
+  those on shift and response duty none. Campaign time is neither busy nor idle response time: it
+  is left out of the department's on-duty minutes (so out of its utilisation) and reported as
+  campaign unit-minutes.
+* **It finds matters.** Each of its types is found at ``finds_per_unit_hour`` times the team's
+  planned units: a Poisson count per session, at uniform times within the session, in the inspected
+  patches in proportion to the town's incident weights. A find is a new matter (channel
+  ``campaign``) detected the moment it is found. When, in the mode, every part of it may be done by
+  a department of the campaign, the campaign settles it on the spot (on scene at once, parts
+  concurrently, the work counted within the campaign's time); otherwise it is reported and
+  dispatched like any other matter (the referral chain counts one hand-over for it).
+* **It may deter.** After a session ends at minute e, an arrival of the campaign's types in its
+  patches at minute t is kept with probability 1 - f exp(-(t - e) / decay); sessions multiply. The
+  incidents of the common-random-number stream are thinned with uniforms of their own, drawn for
+  every incident in a fixed order, so every mode faces the same thinned incidents.
+
+Campaigns run in every mode: they are the town's routine, not a way of working, so modes compare on
+equal terms; compare with and without by removing them (``--set campaigns=[]``). Everything here
+draws from the ``campaigns`` stream (appended last to ``STREAMS``), after every other incident draw,
+so a scenario without campaigns is untouched. Patrol coverage (who may pass a patch and find a
+matter) leaves out the units of weekly campaigns while their sessions run; one limit: monthly and
+dated campaigns' units still count as patrolling (patrol rates are weekly step functions).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sim.engine.department import Roster
+from sim.engine.incidents import TOWN, IncidentSet
+from sim.engine.lifetimes import natural_end_times
+from sim.engine.territory import Town
+from sim.scenario.distributions import sample
+from sim.scenario.governance import parts_of
+from sim.scenario.schedule import DAY_SETS, MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklySteps
+from sim.scenario.schema import Campaign, Scenario
+
+__all__ = ["CAMPAIGN", "CampaignPlan", "CampaignOutput", "DemandSteps"]
+
+CAMPAIGN = "campaign"
+"""The detection channel of matters found by a campaign."""
+
+
+class DemandSteps:
+    """Units a department's campaigns take, a step function of the run's minutes (not weekly).
+
+    Parameters
+    ----------
+    intervals:
+        (start, end, units) of every session that takes units of the department.
+    """
+
+    def __init__(self, intervals: list[tuple[float, float, int]]):
+        delta: dict[float, int] = {}
+        for start, end, units in intervals:
+            delta[start] = delta.get(start, 0) + units
+            delta[end] = delta.get(end, 0) - units
+        self.breaks = sorted(delta)
+        level, values = 0, []
+        for b in self.breaks:
+            level += delta[b]
+            values.append(level)
+        self.values = values
+
+    def value(self, t: float) -> int:
+        """Units taken at minute *t*."""
+        i = bisect.bisect_right(self.breaks, t) - 1
+        return self.values[i] if i >= 0 else 0
+
+    def next_change(self, t: float) -> float:
+        """The first breakpoint strictly after *t* (``inf`` when none)."""
+        i = bisect.bisect_right(self.breaks, t)
+        return self.breaks[i] if i < len(self.breaks) else math.inf
+
+    def split_min(self, shift: WeeklySteps, a: float, b: float) -> tuple[float, float]:
+        """Unit-minutes over [*a*, *b*] on response duty and on campaign, given the shift's on-duty count."""
+        response = campaign = 0.0
+        t = a
+        while t < b:
+            nxt = min(shift.next_change(t), self.next_change(t), b)
+            on_shift, taken = shift.value(t), self.value(t)
+            response += max(0.0, on_shift - taken) * (nxt - t)
+            campaign += min(on_shift, taken) * (nxt - t)
+            t = nxt
+        return response, campaign
+
+
+@dataclass(frozen=True)
+class CampaignOutput:
+    """What campaigns leave in one run's output (measured window: after warm-up, before the horizon).
+
+    Attributes
+    ----------
+    unit_min:
+        Per department, unit-minutes on campaign (as the shifts allowed: at most the units on shift).
+    planned_unit_min:
+        Per campaign, the unit-minutes planned (team size x session minutes).
+    sessions:
+        Per campaign, the sessions that started in the window.
+    deterred:
+        Per incident type, arrivals in the window that deterrence prevented.
+    """
+
+    unit_min: dict[str, float]
+    planned_unit_min: dict[str, float]
+    sessions: dict[str, int]
+    deterred: dict[str, int]
+
+
+class CampaignPlan:
+    """The scenario's campaigns placed in the run: their sessions, patches, types and the units they take.
+
+    Parameters
+    ----------
+    scenario:
+        A validated scenario with ``campaigns``.
+    town:
+        Its territory (patch, sector and grid names).
+    """
+
+    def __init__(self, scenario: Scenario, town: Town):
+        self.scenario = scenario
+        self.town = town
+        horizon = scenario.days * MINUTES_PER_DAY
+        self.campaigns: tuple[Campaign, ...] = tuple(scenario.campaigns)
+        self.sessions = [
+            [(s, s + c.duration_min) for s in c.schedule.starts_min(scenario.start_date, horizon)]
+            for c in self.campaigns
+        ]
+        self.patches = [_inspected(c, town) for c in self.campaigns]
+        type_number = {t.name: k for k, t in enumerate(scenario.incident_types)}
+        self.types = [[type_number[name] for name in c.finds_per_unit_hour] for c in self.campaigns]
+        intervals: dict[str, list[tuple[float, float, int]]] = {}
+        for c, sessions in zip(self.campaigns, self.sessions):
+            for dept, units in c.departments.items():
+                intervals.setdefault(dept, []).extend((s, e, units) for s, e in sessions)
+        self.demand = {dept: DemandSteps(spans) for dept, spans in intervals.items()}
+        self._deterred_at: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0, dtype=int))
+
+    def patrolling(self, rosters: dict[str, Roster]) -> dict[str, Roster]:
+        """The rosters as patrol coverage sees them: a patrolling department's weekly campaign units left out."""
+        out = dict(rosters)
+        for name, roster in rosters.items():
+            weekly = _weekly_demand(self.campaigns, name)
+            if roster.department.patrols and weekly is not None:
+                on_patrol = WeeklySteps.combine([roster.on_duty, weekly], lambda on, taken: max(0.0, on - taken))
+                out[name] = replace(roster, on_duty=on_patrol)
+        return out
+
+    # ------------------------------------------------------------------ incidents
+
+    def apply(
+        self, incidents: IncidentSet, natural_end: list[float], rng: np.random.Generator
+    ) -> tuple[IncidentSet, list[float]]:
+        """Thin the arrivals by deterrence and add the campaigns' finds, in order of occurrence.
+
+        Returns the new incident set (``found_by`` gives each find's campaign, -1 for arrivals) and
+        the natural ends in the same order. When and of which type the deterred arrivals would have
+        occurred is kept for :meth:`output`.
+        """
+        u = rng.random(len(incidents))
+        kept = u < self.keep_probability(incidents.occurred_min, incidents.type_index, incidents.patch)
+        self._deterred_at = (incidents.occurred_min[~kept], incidents.type_index[~kept])
+        occurred, types, patch, service, found_by = self._finds(rng)
+        ends = natural_end_times(self.scenario, occurred, types, rng)
+        n, m = int(kept.sum()), len(occurred)
+        width = 0 if incidents.rounds_min is None else incidents.rounds_min.shape[1]
+        merged_occurred = np.concatenate([incidents.occurred_min[kept], occurred])
+        order = np.argsort(merged_occurred, kind="stable")
+        kept_service = [row for row, k in zip(incidents.service_min, kept.tolist()) if k]
+
+        def both(a, b):
+            return np.concatenate([a[kept], b])[order]
+
+        merged = IncidentSet(
+            occurred_min=merged_occurred[order],
+            type_index=both(incidents.type_index, types),
+            patch=both(incidents.patch, patch),
+            service_min=tuple((kept_service + service)[i] for i in order.tolist()),
+            channel_min=both(incidents.channel_min, np.full((m, incidents.channel_min.shape[1]), np.inf)),
+            finder_u=both(incidents.finder_u, np.zeros(m)),
+            leave_u=both(incidents.leave_u, np.ones(m)),
+            layer=both(incidents.layer, np.full(m, TOWN)),
+            rounds_min=None
+            if incidents.rounds_min is None
+            else both(incidents.rounds_min, np.full((m, width), np.inf)),
+            rounds_by=incidents.rounds_by,
+            found_by=np.concatenate([np.full(n, -1), found_by])[order],
+        )
+        ends_all = np.concatenate([np.asarray(natural_end, dtype=float)[kept], ends])[order]
+        return merged, ends_all.tolist()
+
+    def keep_probability(self, occurred: np.ndarray, types: np.ndarray, patch: np.ndarray) -> np.ndarray:
+        """The probability that each arrival is not deterred (1 outside every campaign's types, patches and times)."""
+        keep = np.ones(len(occurred))
+        for c, sessions, mine_types, mine_patches in zip(self.campaigns, self.sessions, self.types, self.patches):
+            if c.deterrence is None or c.deterrence.factor == 0:
+                continue
+            concerned = np.isin(types, mine_types) & np.isin(patch, mine_patches)
+            if not concerned.any():
+                continue
+            idx = np.flatnonzero(concerned)
+            t = occurred[idx]
+            decay = c.deterrence.decay_days * MINUTES_PER_DAY
+            for _, end in sessions:
+                after = t > end
+                keep[idx[after]] *= 1.0 - c.deterrence.factor * np.exp(-(t[after] - end) / decay)
+        return keep
+
+    def _finds(self, rng: np.random.Generator):
+        """Every session's finds: occurrence, type, patch, on-scene work per part, campaign; in a fixed order of draws."""
+        occurred, types, patches, found_by = [], [], [], []
+        service: list[tuple] = []
+        itypes = self.scenario.incident_types
+        weights = self.town.weights
+        for number, (c, sessions, mine_patches) in enumerate(zip(self.campaigns, self.sessions, self.patches)):
+            w = np.asarray(weights, dtype=float)[mine_patches]
+            p = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+            for start, end in sessions:
+                for k in (self.types[number][j] for j in range(len(c.finds_per_unit_hour))):
+                    rate = c.finds_per_unit_hour[itypes[k].name] * c.units / 60.0
+                    count = int(rng.poisson(rate * (end - start)))
+                    occurred.append(start + rng.random(count) * (end - start))
+                    patches.append(rng.choice(mine_patches, size=count, p=p))
+                    parts = [np.atleast_1d(sample(itypes[k].service_min, rng, count)) for _ in parts_of(itypes[k])]
+                    service += [tuple(float(x) for x in row) for row in zip(*parts)] if count else []
+                    types.append(np.full(count, k))
+                    found_by.append(np.full(count, number))
+        if not occurred:
+            return np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, dtype=int), [], np.zeros(0, dtype=int)
+        return (
+            np.concatenate(occurred),
+            np.concatenate(types),
+            np.concatenate(patches),
+            service,
+            np.concatenate(found_by),
+        )
+
+    # ------------------------------------------------------------------ handling and accounting
+
+    def acting(self, campaign: int, jobs) -> list[str] | None:
+        """For each job of a found matter, the campaign's department that does it; None if one has none."""
+        present = sorted(self.campaigns[campaign].departments)
+        out = []
+        for capable, _ in jobs:
+            dept = next((d for d in present if d in capable), None)
+            if dept is None:
+                return None
+            out.append(dept)
+        return out
+
+    def output(self, shifts: dict[str, WeeklySteps], window: tuple[float, float]) -> CampaignOutput:
+        """Campaign unit-minutes, sessions and deterred arrivals in the measured *window*."""
+        a, b = window
+        unit_min = {dept: demand.split_min(shifts[dept], a, b)[1] for dept, demand in self.demand.items()}
+        planned = {
+            c.name: float(sum(c.units * max(0.0, min(e, b) - max(s, a)) for s, e in sessions))
+            for c, sessions in zip(self.campaigns, self.sessions)
+        }
+        started = {
+            c.name: sum(1 for s, _ in sessions if a <= s < b) for c, sessions in zip(self.campaigns, self.sessions)
+        }
+        at, kinds = self._deterred_at
+        inside = (at >= a) & (at < b)
+        names = [t.name for t in self.scenario.incident_types]
+        deterred = {names[k]: int(np.sum(inside & (kinds == k))) for k in sorted({k for ts in self.types for k in ts})}
+        return CampaignOutput(unit_min, planned, started, deterred)
+
+
+def _weekly_demand(campaigns, department: str) -> WeeklySteps | None:
+    """Units of *department* that weekly campaigns take, over the week (None when they take none)."""
+    spans: list[tuple[float, float, int]] = []
+    for c in campaigns:
+        units = c.departments.get(department, 0)
+        if c.schedule.every != "week" or not units:
+            continue
+        hour, minute = (int(x) for x in c.schedule.start.split(":"))
+        days = DAY_SETS[c.schedule.days] if isinstance(c.schedule.days, str) else c.schedule.days
+        for day in days:
+            start = day * MINUTES_PER_DAY + 60.0 * hour + minute
+            end = start + c.duration_min
+            spans.append((start, min(end, MINUTES_PER_WEEK), units))
+            if end > MINUTES_PER_WEEK:  # a Sunday session running into Monday
+                spans.append((0.0, end - MINUTES_PER_WEEK, units))
+    if not spans:
+        return None
+    breaks = sorted({0.0} | {t for s, e, _ in spans for t in (s, e) if t < MINUTES_PER_WEEK})
+    values = tuple(float(sum(u for s, e, u in spans if s <= b < e)) for b in breaks)
+    return WeeklySteps(tuple(breaks), values)
+
+
+def _inspected(campaign: Campaign, town: Town) -> np.ndarray:
+    """Patch numbers a campaign inspects (all patches when it names none)."""
+    if campaign.patches is not None:
+        return np.array([_known(town.names, name, "patch", campaign.name) for name in campaign.patches])
+    for key, names, of_patch in (("sectors", town.sector_names, town.sector), ("grids", town.grid_names, town.grid)):
+        wanted = getattr(campaign, key)
+        if wanted is not None:
+            numbers = [_known(names, name, key[:-1], campaign.name) for name in wanted]
+            return np.flatnonzero(np.isin(of_patch, numbers))
+    return np.arange(town.size)
+
+
+def _known(names, name: str, kind: str, campaign: str) -> int:
+    names = list(names)
+    if name not in names:
+        raise ValueError(f"campaign '{campaign}': unknown {kind} '{name}'; known: {', '.join(names)}")
+    return names.index(name)

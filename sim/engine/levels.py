@@ -1,0 +1,127 @@
+"""Command centres at several levels: which centres a report goes through before a unit is sent.
+
+Each centre (``governance.centres``) serves some patches, by sector or higher-level grid, and has
+a parent one level up. A report enters the lowest centre serving its patch (the deepest in the
+tree of parents); an operator there handles it and either dispatches a unit or passes the
+report up, where it queues again, and so on. A centre passes a report up when its incident type
+is among the centre's ``passes_up``, or when one of the matter's jobs can be done by no
+department the centre may send (``dispatches``). The route of a report is therefore fixed by
+its patch and its jobs: :meth:`Levels.path` gives it, and the model walks it through the
+centres' operators (:class:`~sim.engine.centre.Centre`), each handling drawn from the
+``levels`` stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import simpy
+
+from sim.engine.centre import Centre
+from sim.engine.territory import Town
+from sim.scenario.distributions import sampler
+from sim.scenario.schema import CentreSpec, Governance
+
+__all__ = ["Levels", "centre_key", "depths"]
+
+
+def centre_key(spec: CentreSpec) -> str:
+    """The name under which a centre's operators appear in utilisation: ``centre:<name>``."""
+    return f"centre:{spec.name}"
+
+
+def depths(specs: list[CentreSpec]) -> list[int]:
+    """Each centre's depth in the tree of parents (the top centre 0); the specs must be checked (no cycles)."""
+    index = {c.name: k for k, c in enumerate(specs)}
+    out = []
+    for spec in specs:
+        depth, parent = 0, spec.parent
+        while parent is not None:
+            depth += 1
+            parent = specs[index[parent]].parent
+        out.append(depth)
+    return out
+
+
+def serves_patches(spec: CentreSpec, sector_names: list[str], grid_names: list[str], sector, grid) -> np.ndarray:
+    """Whether each patch (by its sector and grid indices) is served by the centre *spec*."""
+    if spec.serves == "all":
+        return np.ones(len(sector), dtype=bool)
+    if spec.serves.sectors is not None:
+        wanted = [k for k, name in enumerate(sector_names) if name in set(spec.serves.sectors)]
+        return np.isin(sector, wanted)
+    wanted = [k for k, name in enumerate(grid_names) if name in set(spec.serves.grids or ())]
+    return np.isin(grid, wanted)
+
+
+class Levels:
+    """The centres of a town, their operators and the route of each report through them.
+
+    Parameters
+    ----------
+    env:
+        The simulation's environment.
+    governance:
+        The scenario's governance, with ``centres`` given (and checked).
+    town:
+        The territory, for each patch's sector and grid.
+    end_min, window:
+        As for :class:`~sim.engine.centre.Centre`.
+    """
+
+    def __init__(
+        self, env: simpy.Environment, governance: Governance, town: Town, end_min: float, window: tuple[float, float]
+    ):
+        specs = governance.centres
+        assert specs is not None  # only a town with centres has levels
+        self.specs = specs
+        index = {c.name: k for k, c in enumerate(specs)}
+        self.parent = [None if c.parent is None else index[c.parent] for c in specs]
+        self.keys = [centre_key(c) for c in specs]
+        self.centres = [Centre(env, c, end_min, window) if c.operators is not None else None for c in specs]
+        self.handling: list[Callable[[np.random.Generator], float]] = [
+            sampler(governance.instant.centre_min if c.handling_min is None else c.handling_min) for c in specs
+        ]
+        self.passes_all = [c.passes_up == "all" for c in specs]
+        self.passes_types = [frozenset(()) if c.passes_up == "all" else frozenset(c.passes_up) for c in specs]
+        self.dispatches = [None if c.dispatches is None else frozenset(c.dispatches) for c in specs]
+        self.entry = self._entries(town)
+
+    def _entries(self, town: Town) -> list[int]:
+        """The lowest centre serving each patch (the checks make it unique and make one exist)."""
+        depth = depths(self.specs)
+        best = np.full(town.size, -1)
+        best_depth = np.full(town.size, -1)
+        for k, spec in enumerate(self.specs):
+            served = serves_patches(spec, list(town.sector_names), list(town.grid_names), town.sector, town.grid)
+            better = served & (depth[k] > best_depth)
+            best[better], best_depth[better] = k, depth[k]
+        return best.tolist()
+
+    def passes_up(self, k: int, type_name: str, jobs: Iterable[frozenset[str]]) -> bool:
+        """Whether centre *k* passes a matter of *type_name* with jobs *jobs* (capable departments) up."""
+        if self.parent[k] is None:
+            return False
+        if self.passes_all[k] or type_name in self.passes_types[k]:
+            return True
+        may_send = self.dispatches[k]
+        return may_send is not None and any(not (capable & may_send) for capable in jobs)
+
+    def path(self, patch: int, type_name: str, jobs: Iterable[frozenset[str]]) -> tuple[int, ...]:
+        """The centres a report goes through, lowest first: it is dispatched by the last one."""
+        jobs = tuple(jobs)
+        k = self.entry[patch]
+        out = [k]
+        while self.passes_up(k, type_name, jobs):
+            k = self.parent[k]  # type: ignore[assignment]  # passes_up is False at the top
+            out.append(k)
+        return tuple(out)
+
+    def busy_min(self) -> dict[str, float]:
+        """Operator-minutes busy in the measured window, per staffed centre."""
+        return {key: c.busy_min for key, c in zip(self.keys, self.centres) if c is not None}
+
+    def on_duty_min(self, start: float, end: float) -> dict[str, float]:
+        """Operator-minutes on duty in [start, end], per staffed centre."""
+        return {key: c.on_duty_min(start, end) for key, c in zip(self.keys, self.centres) if c is not None}

@@ -1,0 +1,200 @@
+"""Command centres at several levels: two levels in series against a Jackson network, routing, validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.engine.levels import Levels, depths
+from sim.engine.territory import build_town
+from sim.engine.trace import Stage
+from sim.errors import ScenarioError
+from sim.scenario.schema import Governance, Territory
+from sim.stats.metrics import t_interval
+from tests.conftest import queue_scenario
+from tests.system.test_theory import erlang_c_wait
+
+
+def two_levels(arrivals_per_min: float, town: tuple[int, float], city: tuple[int, float], days: float = 30.0):
+    """Poisson reports, a town centre that passes every report up to a city centre; 400 units, none waited for."""
+    (c1, m1), (c2, m2) = town, city
+    return queue_scenario(
+        400,
+        arrivals_per_min,
+        1.0,
+        days=days,
+        warmup_days=2,
+        service={"dist": "fixed", "value": 1.0},
+        governance={
+            "instant": {"report_min": 0, "centre_min": 0},
+            "centres": [
+                {"name": "city", "level": "city", "operators": c2, "handling_min": {"dist": "exponential", "mean": m2}},
+                {
+                    "name": "town",
+                    "parent": "city",
+                    "passes_up": "all",
+                    "operators": c1,
+                    "handling_min": {"dist": "exponential", "mean": m1},
+                },
+            ],
+            "modes": {"pooled": {"based_on": "joint"}},
+        },
+    )
+
+
+def test_two_levels_in_series_match_a_jackson_network():
+    """Every report passes up: two M/M/c queues in series (Burke), the wait is the sum of two Erlang C waits."""
+    lam, town, city = 0.22, (3, 10.0), (2, 6.0)  # utilisation 0.73 at the town, 0.66 at the city
+    scenario = two_levels(lam, town, city, days=20)
+    warm = scenario.warmup_days * 1440
+    means, counts = [], []
+    for output in sim.replicate(scenario, "pooled", 10):
+        rows = [r for r in output.records if r.occurred_min >= warm and not math.isnan(r.dispatched_min)]
+        means.append(float(np.mean([r.dispatched_min - r.reached_min for r in rows])))
+        counts.append(len(rows))
+        load = {key: output.busy_min[key] / output.on_duty_min[key] for key in ("centre:town", "centre:city")}
+        assert load["centre:town"] == pytest.approx(lam * 10.0 / 3, rel=0.1)
+        assert load["centre:city"] == pytest.approx(lam * 6.0 / 2, rel=0.1)
+    waits = erlang_c_wait(3, lam, 10.0) + erlang_c_wait(2, lam, 6.0)
+    theory = waits + 10.0 + 6.0  # time before dispatch: both waits and both handlings
+    low, high = t_interval(means, confidence=0.99)
+    assert low <= theory <= high, f"Jackson {theory:.2f} min outside the 99% interval [{low:.2f}, {high:.2f}]"
+    assert (high - low) / 2 < 0.2 * waits, "interval too wide to tell the waits apart from none"
+    assert min(counts) > 5000
+
+
+def test_a_report_is_traced_through_exactly_the_centres_on_its_path():
+    """Traced reports: a wait (if any), a hand-up at each lower centre, the decision at the last one."""
+    scenario = two_levels(0.2, (2, 8.0), (2, 6.0), days=3)
+    output = sim.run(scenario, "pooled", trace=True)
+    assert output.trace is not None
+    seen_wait = False
+    for events in output.trace.values():
+        centred = [(e.stage, e.centre) for e in events if e.stage in (Stage.PASSED_UP, Stage.CENTRE_DECIDES)]
+        if not centred:
+            continue
+        assert centred == [(Stage.PASSED_UP, "town"), (Stage.CENTRE_DECIDES, "city")]
+        seen_wait |= any(e.stage is Stage.WAITING_FOR_OPERATOR for e in events)
+    assert seen_wait
+
+
+# --------------------------------------------------------------------------- routing as a property
+
+
+def _brute_path(specs, sector_names, patch_sector, type_name, jobs):
+    """The routing rule spelled out: the deepest centre serving the patch, then up while it must pass."""
+    by_name = {c.name: c for c in specs}
+
+    def depth(c):
+        return 0 if c.parent is None else 1 + depth(by_name[c.parent])
+
+    serving = [c for c in specs if c.serves == "all" or sector_names[patch_sector] in c.serves.sectors]
+    at = max(serving, key=depth)
+    path = [at.name]
+    while at.parent is not None:
+        must = at.passes_up == "all" or type_name in at.passes_up
+        must |= at.dispatches is not None and any(not (set(j) & set(at.dispatches)) for j in jobs)
+        if not must:
+            break
+        at = by_name[at.parent]
+        path.append(at.name)
+    return path
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), sectors=st.integers(1, 6), towns=st.integers(1, 4))
+def test_routing_follows_the_rule(data, sectors, towns):
+    """Random trees (city, towns over sectors, villages under towns): each report's path is the rule's path."""
+    territory = Territory(grid={"rows": 3, "cols": sectors * 2, "sectors": [1, sectors]}, patch_km=1.0)
+    town = build_town(territory)
+    names = list(town.sector_names)
+    types, depts = ["a", "b", "c"], ["x", "y"]
+    subset = st.lists(st.sampled_from(types), unique=True)
+    centres = [{"name": "city", "level": "city"}]
+    owner = [data.draw(st.integers(0, towns - 1)) for _ in names]
+    for t in range(towns):
+        served = [n for n, o in zip(names, owner) if o == t]
+        if not served:
+            continue
+        centres.append(
+            {
+                "name": f"t{t}",
+                "parent": "city",
+                "serves": {"sectors": served},
+                "passes_up": data.draw(st.one_of(st.just("all"), subset)),
+                "dispatches": data.draw(st.one_of(st.none(), st.lists(st.sampled_from(depts), unique=True))),
+            }
+        )
+        village = data.draw(st.lists(st.sampled_from(served), unique=True, max_size=2))
+        if village:
+            centres.append(
+                {"name": f"v{t}", "parent": f"t{t}", "serves": {"sectors": village}, "passes_up": data.draw(subset)}
+            )
+    governance = Governance(centres=centres)
+    specs = governance.centres
+    assert specs is not None
+    assert max(depths(specs)) <= 2
+    levels = Levels(simpy.Environment(), governance, town, 100.0, (0.0, 100.0))
+    jobs = [frozenset(j) for j in data.draw(st.lists(st.lists(st.sampled_from(depts), min_size=1), max_size=2))]
+    for patch in range(town.size):
+        for type_name in types:
+            got = [specs[k].name for k in levels.path(patch, type_name, jobs)]
+            assert got == _brute_path(specs, names, int(town.sector[patch]), type_name, jobs)
+
+
+# --------------------------------------------------------------------------- defaults and validation
+
+
+def test_without_centres_nothing_changes_and_one_centre_matches_the_single_centre():
+    """A single staffed centre written as governance.centres gives the very minutes of instant.operators."""
+    base = two_levels(0.1, (2, 8.0), (2, 6.0), days=3).model_dump(mode="json")
+    single = {**base["governance"], "centres": None}
+    single["instant"] = {"report_min": 0, "centre_min": {"dist": "exponential", "mean": 8.0}, "operators": 2}
+    one = {**base["governance"]}
+    one["centres"] = [{"name": "only", "operators": 2}]
+    one["instant"] = {"report_min": 0, "centre_min": {"dist": "exponential", "mean": 8.0}}
+    a = sim.run(sim.scenario_from_dict({**base, "governance": single}), "pooled")
+    b = sim.run(sim.scenario_from_dict({**base, "governance": one}), "pooled")
+    waits_a = [r.dispatched_min - r.reached_min for r in a.records]
+    waits_b = [r.dispatched_min - r.reached_min for r in b.records]
+    assert len(waits_a) == len(waits_b) > 200
+    # the handling times come from different streams, so compare the distributions, not minute for minute
+    assert np.nanmean(waits_a) == pytest.approx(np.nanmean(waits_b), rel=0.25)
+    assert b.busy_min["centre:only"] / b.on_duty_min["centre:only"] == pytest.approx(0.1 * 8.0 / 2, rel=0.2)
+
+
+def _problems(centres, **instant) -> str:
+    data = two_levels(0.1, (1, 1.0), (1, 1.0), days=3).model_dump(mode="json")
+    data["territory"] = {"grid": {"rows": 2, "cols": 2, "sectors": [1, 2]}}
+    data["governance"]["centres"] = centres
+    data["governance"]["instant"].update(instant)
+    with pytest.raises(ScenarioError) as err:
+        sim.scenario_from_dict(data)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    "centres, expected",
+    [
+        ([{"name": "a", "parent": "nowhere"}], "unknown centre 'nowhere'"),
+        ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "in a circle: a -> b -> a"),
+        ([{"name": "a", "serves": {"sectors": ["S1"]}}], "2 patches are served by no centre: r0c1, r1c1"),
+        ([{"name": "a", "serves": {"sectors": ["S9"]}}], "unknown sector 'S9'"),
+        ([{"name": "a"}, {"name": "b"}], "served by a and b at the same level"),
+        ([{"name": "a", "passes_up": ["job"]}], "no parent to pass matters up to"),
+        ([{"name": "a"}, {"name": "b", "parent": "a", "passes_up": ["jbo"]}], "unknown incident type 'jbo'"),
+        ([{"name": "a"}, {"name": "a", "parent": "a"}], "name 'a' is already used"),
+    ],
+)
+def test_bad_centres_are_refused_with_their_key_path(centres, expected):
+    assert expected in _problems(centres)
+
+
+def test_centres_and_instant_operators_together_are_refused():
+    assert "give operators per centre" in _problems([{"name": "a"}], operators=2)
