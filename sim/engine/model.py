@@ -33,7 +33,7 @@ from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
-from sim.engine.records import IncidentRecord, JobRecord, write_record
+from sim.engine.records import ColumnBuffers, IncidentRecord, JobRecord, RecordTable, write_record
 from sim.engine.rng import RandomStreams
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
@@ -58,9 +58,12 @@ class RunOutput:
     Attributes
     ----------
     records:
-        One record per incident that occurred, in order of occurrence.
+        One record per incident that occurred, in order of occurrence: a read-only
+        :class:`~sim.engine.records.RecordTable` of columns; iterating it yields
+        :class:`~sim.engine.records.IncidentRecord` named tuples.
     jobs:
-        One record per finished unit visit, in order of completion.
+        One record per finished unit visit, in order of completion (a table like *records*, iterating
+        as :class:`~sim.engine.records.JobRecord`).
     busy_min, on_duty_min:
         Per department, unit-minutes busy (dispatched to job done) and on duty, within the
         measured window (after warm-up, before the horizon).
@@ -83,8 +86,8 @@ class RunOutput:
         it are not measured. They label the rows of :meth:`to_frame` and :meth:`jobs_frame`.
     """
 
-    records: list[IncidentRecord]
-    jobs: list[JobRecord]
+    records: RecordTable
+    jobs: RecordTable
     busy_min: dict[str, float]
     on_duty_min: dict[str, float]
     backlog: int
@@ -173,7 +176,7 @@ class Simulation:
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
         self.states: list[IncidentState] = []
-        self.job_log: list[JobRecord] = []
+        self.job_log = ColumnBuffers(JobRecord)
         self.tracing = trace
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
@@ -240,7 +243,7 @@ class Simulation:
         )
         return RunOutput(
             self._records(),
-            self.job_log,
+            self.job_log.freeze(),
             busy,
             on_duty,
             self.dispatcher.waiting(),
@@ -252,15 +255,15 @@ class Simulation:
             warmup_min=self.warmup,
         )
 
-    def _records(self) -> list[IncidentRecord]:
+    def _records(self) -> RecordTable:
         """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
         town = self.town
         states: list[Any] = self.states  # each entry becomes None once its record is written
-        records = []
+        columns = ColumnBuffers(IncidentRecord)
         for i, state in enumerate(states):
-            records.append(write_record(state, town.names, town.patch_sector_names, self.end))
+            write_record(columns, state, town.names, town.patch_sector_names, self.end)
             states[i] = None
-        return records
+        return columns.freeze()
 
     # ------------------------------------------------------------------ processes
 
@@ -698,8 +701,8 @@ class Simulation:
         state.units.append(unit)
         yield self._until(done)
         town = self.town
-        self.job_log.append(
-            JobRecord(
+        self.job_log.append(  # a JobRecord's fields, in order (the rest take their defaults)
+            (
                 state.number,
                 state.type_name,
                 unit,
@@ -843,8 +846,8 @@ class Simulation:
                 state.note(arrived, Stage.ON_SCENE, **who)
                 state.note(done, Stage.DONE, **who)
         town = self.town
-        self.job_log.append(
-            JobRecord(
+        self.job_log.append(  # a JobRecord's fields, in order
+            (
                 state.number,
                 state.type_name,
                 unit.uid,

@@ -109,7 +109,10 @@ class Town:
         """
         if self.travel_min is not None:
             return float(self.travel_min[a, b])
-        return 60.0 * self.road_km_between(a, b) / speed_kmh
+        # road_km_between inlined (called several times per job): the same operations in the same order
+        (x, y), (px, py) = self.centres[a], self.centres[b]
+        dx, dy = abs(x - px), abs(y - py)
+        return 60.0 * ((dx + dy if self.manhattan else math.hypot(dx, dy)) * self.detour_factor) / speed_kmh
 
     def reach_kmh(self, speed_kmh: float) -> float:
         """The speed that turns a lower bound of road km into a lower bound of driving minutes.

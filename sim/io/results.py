@@ -16,11 +16,11 @@ import re
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
+from sim.engine.records import JOB_FIELDS, RECORD_FIELDS, RecordTable, incident_table, job_table
 from sim.errors import Problem, ScenarioError
 from sim.io.provenance import provenance
 from sim.io.text import float_text
@@ -233,10 +233,11 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_all([(path, text)])[0]
 
 
-def write_all(files: Iterable[tuple[str | os.PathLike, str]]) -> list[Path]:
+def write_all(files: Iterable[tuple[str | os.PathLike, str | Iterable[str]]]) -> list[Path]:
     """Write several files so that either every one of them is replaced, or none is.
 
-    Each text goes to a temporary file next to its target first (a Ctrl-C or a full disk
+    Each text (a string, or an iterable of chunks written one by one) goes to a temporary file next to its target
+    first (a Ctrl-C or a full disk
     then removes the temporary files and leaves the old files as they were); the renames
     follow one after another with Ctrl-C held back for those microseconds, so a folder never
     mixes files of two runs.
@@ -277,14 +278,21 @@ def save_atomic(path: str | os.PathLike, save: Callable[[str], None]) -> Path:
     return path
 
 
-def _write_temporary(path: Path, text: str) -> str:
-    """*text* in a new temporary file beside *path* (``.NAME.XXXX.tmp``), flushed to disk; its name."""
+def _write_temporary(path: Path, text: str | Iterable[str]) -> str:
+    """*text* (a string, or chunks of one) in a new temporary file beside *path*, flushed to disk; its name.
+
+    The temporary file is named ``.NAME.XXXX.tmp``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:  # streamed: chunk after chunk, never the whole file in memory
+                for chunk in text:
+                    handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
@@ -344,15 +352,84 @@ def write_incidents(path: str | os.PathLike, rows: Iterable[tuple[str, int, obje
 
 
 def _incidents_text(rows: Iterable[tuple[str, int, object]]) -> str:
+    return "".join(_incident_chunks(rows))
+
+
+def _incident_chunks(rows: Iterable[tuple[str, int, object]], block: int = 4096) -> Iterator[str]:
+    """``incidents.csv`` as chunks of text, one per block of (mode, replication, record) rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(INCIDENT_COLUMNS)
-    for mode, replication, record in rows:
+    for i, (mode, replication, record) in enumerate(rows, 1):
         values = [getattr(record, name) for name in RECORD_FIELDS]
         writer.writerow(
             [mode, replication, *map(_cell, values), _cell(record.response_min), _cell(record.resolution_min)]
         )
-    return buffer.getvalue()
+        if i % block == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    """The text written to *buffer* so far; the buffer is emptied."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _incident_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
+    """``incidents.csv`` from the runs' columns, a block at a time: the same text as :func:`_incident_chunks`."""
+
+    def derived(table: RecordTable, start: int, stop: int) -> list[list[str]]:
+        detected = table.column("detected_min")[start:stop]
+        return [
+            _float_cells(table.column("on_scene_min")[start:stop] - detected),
+            _float_cells(table.column("resolved_min")[start:stop] - detected),
+        ]
+
+    return _chunks_of_tables(INCIDENT_COLUMNS, RECORD_FIELDS, tables, block, derived)
+
+
+def _job_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
+    """``jobs.csv`` from the runs' job columns, a block at a time: the same text as :func:`_jobs_text`."""
+    return _chunks_of_tables(JOB_COLUMNS, JOB_FIELDS, tables, block)
+
+
+def _chunks_of_tables(header, fields, tables, block: int, derived=None) -> Iterator[str]:
+    """CSV text of (mode, replication, table) runs: the header, then a chunk per block of rows.
+
+    Each column of a block is formatted at once, as :func:`_cell` formats one value (times to six
+    places, empty where a stage did not happen); *derived* adds computed columns at the end.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    yield _drain(buffer)
+    for mode, replication, table in tables:
+        for start in range(0, len(table), block):
+            stop = min(start + block, len(table))
+            cells = [_column_cells(table, name, start, stop) for name in fields]
+            if derived is not None:
+                cells += derived(table, start, stop)
+            writer.writerows(zip([mode] * (stop - start), [replication] * (stop - start), *cells))
+            yield _drain(buffer)
+
+
+def _column_cells(table: RecordTable, name: str, start: int, stop: int) -> list[str]:
+    """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them."""
+    if table.is_text(name):
+        names = [str(value) for value in table.categories(name)]
+        return [names[code] for code in table.codes(name)[start:stop].tolist()]
+    column = table.column(name)[start:stop]
+    if column.dtype.kind == "f":
+        return _float_cells(column)
+    return [str(value) for value in column.tolist()]
+
+
+def _float_cells(values) -> list[str]:
+    """Times to six decimal places; empty where NaN (exactly :func:`sim.io.text.float_text` with six places)."""
+    return [repr(round(v, 6)) if v == v else "" for v in values.tolist()]
 
 
 def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, object]]) -> Path:
@@ -378,6 +455,13 @@ def _scenario_text(scenario) -> str:
     return json.dumps(scenario.model_dump(mode="json"), indent=2) + "\n"
 
 
+def _tables(comparison, what: str = "records") -> Iterator[tuple[str, int, RecordTable]]:
+    """(mode, replication, the run's incident records or job records as a table) of every run of a comparison."""
+    for mode, outputs in comparison.outputs.items():
+        for rep, output in enumerate(outputs):
+            yield mode, rep, incident_table(output.records) if what == "records" else job_table(output.jobs)
+
+
 def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
     """Write ``summary.json``, ``incidents.csv``, ``jobs.csv`` and ``scenario.json`` of a comparison.
 
@@ -389,18 +473,12 @@ def write_comparison(out_dir: str | os.PathLike, comparison) -> list[Path]:
     together or not at all (:func:`write_all`): an interrupted write leaves the folder as it was.
     """
     out_dir = Path(out_dir)
-    jobs = (
-        (mode, rep, job)
-        for mode, outputs in comparison.outputs.items()
-        for rep, output in enumerate(outputs)
-        for job in output.jobs
-    )
     texts = (  # made one at a time, each written to its temporary file before the next is built
         (out_dir / name, make())
         for name, make in (
             ("summary.json", lambda: _summary_text({**comparison.summary, "provenance": provenance(comparison.seed)})),
-            ("incidents.csv", lambda: _incidents_text(comparison.records())),
-            ("jobs.csv", lambda: _jobs_text(jobs)),
+            ("incidents.csv", lambda: _incident_chunks_of_tables(_tables(comparison))),
+            ("jobs.csv", lambda: _job_chunks_of_tables(_tables(comparison, "jobs"))),
             ("scenario.json", lambda: _scenario_text(comparison.scenario)),
         )
     )

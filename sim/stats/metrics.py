@@ -41,7 +41,7 @@ from scipy import stats
 
 from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord, JobRecord, in_window
+from sim.engine.records import IncidentRecord, JobRecord, RecordTable, in_window, incident_table, job_table
 from sim.stats.summary_types import ModeSummary
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
@@ -281,14 +281,22 @@ def _is_number(value) -> bool:
 
 def measured(
     records: Iterable[IncidentRecord], warmup_min: float, end_min: float = math.inf, incident_type: str | None = None
-) -> list[IncidentRecord]:
-    """The records of incidents in the measured window (:func:`in_window`), of one type if given."""
-    return [
-        r
-        for r in records
-        if in_window(r.occurred_min, warmup_min, end_min)
-        and (incident_type is None or r.incident_type == incident_type)
-    ]
+) -> RecordTable:
+    """The records of incidents in the measured window (:func:`in_window`), of one type if given.
+
+    Records given one by one (named tuples) or as a :class:`~sim.engine.records.RecordTable`; the
+    answer is a table (iterate it for the records).
+    """
+    table = incident_table(records)
+    keep = in_window(table.column("occurred_min"), warmup_min, end_min)
+    if incident_type is not None:
+        keep &= _is(table, "incident_type", incident_type)
+    return table.select(keep)
+
+
+def _is(table: RecordTable, name: str, value) -> np.ndarray:
+    """Where string field *name* of *table* equals *value* (a boolean mask)."""
+    return table.codes(name) == table.code_of(name, value)
 
 
 def time_stats(times_by_replication: Sequence[CensoredTimes], confidence: float = CONFIDENCE) -> dict | None:
@@ -307,7 +315,11 @@ def time_stats(times_by_replication: Sequence[CensoredTimes], confidence: float 
     reps = [t for t in times_by_replication if t.n]
     if not reps:
         return None
-    pooled = CensoredTimes(np.concatenate([t.minutes for t in reps]), np.concatenate([t.observed for t in reps]))
+    pooled = (  # one replication is its own pool (then sorted once, for the quantiles and the mean alike)
+        reps[0]
+        if len(reps) == 1
+        else CensoredTimes(np.concatenate([t.minutes for t in reps]), np.concatenate([t.observed for t in reps]))
+    )
     censored = pooled.censored
     out: dict = {
         "n": pooled.n,
@@ -350,24 +362,33 @@ def _quantile_intervals(times_by_replication: Sequence[CensoredTimes], confidenc
     return out
 
 
-def censored_times(records: Sequence[IncidentRecord], end_min: float, stage: str) -> CensoredTimes:
+def censored_times(records: Iterable[IncidentRecord], end_min: float, stage: str) -> CensoredTimes:
     """Detected-to-*stage* durations of detected matters, censored when not reached.
 
     *stage* is the record field that ends the duration: ``on_scene_min``, ``resolved_min`` or
     ``closed_min``. A matter not reached is censored at the run's end, or, if it ended by itself
     before anyone was on scene (``ended_min``), at that end: after it, nobody could reach it.
     """
-    detected = [r for r in records if not math.isnan(r.detected_min)]
-    ends = np.array([getattr(r, stage) for r in detected], dtype=float)
-    starts = np.array([r.detected_min for r in detected], dtype=float)
-    natural = np.array([r.ended_min for r in detected], dtype=float)
+    table = incident_table(records)
+    starts = table.column("detected_min")
+    detected = ~np.isnan(starts)
+    starts = starts[detected]
+    ends = table.column(stage)[detected]
+    natural = table.column("ended_min")[detected]
     observed = ~np.isnan(ends)
     censor_at = np.where(np.isnan(natural), end_min, np.minimum(natural, end_min))
     return CensoredTimes(np.where(observed, ends, censor_at) - starts, observed)
 
 
+def _per_type(table: RecordTable, values: Mapping[str, float | None], default: float = math.nan) -> np.ndarray:
+    """Each record's value of a per-type mapping (*default* for a type missing or ``None``), as floats."""
+    lookup = [values.get(name, default) for name in table.categories("incident_type")]
+    lookup = [default if v is None else float(v) for v in lookup]
+    return np.asarray(lookup + [default], dtype=float)[table.codes("incident_type")]
+
+
 def closure_deadlines(
-    per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float], deadlines: Mapping[str, float | None]
+    per_rep: Sequence[Iterable[IncidentRecord]], ends: Sequence[float], deadlines: Mapping[str, float | None]
 ) -> tuple[float | None, float | None]:
     """Shares of closed-loop cases closed by their type's deadline, and overdue (on time + overdue = 1).
 
@@ -377,46 +398,61 @@ def closure_deadlines(
     a deadline, undetected matters and modes without the loop (no case ever closed) give ``None``.
     """
     on_time = judged = 0
+    any_closed = False
     for recs, end in zip(per_rep, ends):
-        for r in recs:
-            deadline = deadlines.get(r.incident_type)
-            if deadline is None or math.isnan(r.detected_min):
-                continue
-            closure = r.closed_min - r.detected_min
-            if closure <= deadline:
-                on_time += 1
-                judged += 1
-            elif not math.isnan(closure) or end - r.detected_min >= deadline:
-                judged += 1
-    if judged == 0 or not any(not math.isnan(r.closed_min) for recs in per_rep for r in recs):
+        table = incident_table(recs)
+        closed, detected = table.column("closed_min"), table.column("detected_min")
+        any_closed = any_closed or bool((~np.isnan(closed)).any())
+        deadline = _per_type(table, deadlines)
+        with np.errstate(invalid="ignore"):
+            considered = ~np.isnan(deadline) & ~np.isnan(detected)
+            closure = closed - detected
+            in_time = considered & (closure <= deadline)
+            late = considered & ~(closure <= deadline) & (~np.isnan(closure) | (end - detected >= deadline))
+        on_time += int(np.count_nonzero(in_time))
+        judged += int(np.count_nonzero(in_time)) + int(np.count_nonzero(late))
+    if judged == 0 or not any_closed:
         return None, None
     return on_time / judged, (judged - on_time) / judged
 
 
-def reopens(records: Sequence[IncidentRecord]) -> tuple[float | None, float | None]:
+def reopens(records: Iterable[IncidentRecord]) -> tuple[float | None, float | None]:
     """Reopen rate (share of checked cases reopened at least once) and checks per case (1 + reopens, mean).
 
     A case counts once it has been checked: closed, or reopened at least once.
     """
-    checked = [r.reopened for r in records if not math.isnan(r.closed_min) or r.reopened > 0]
-    if not checked:
+    table = incident_table(records)
+    return _reopens(table.column("closed_min"), table.column("reopened"))
+
+
+def _reopens(closed: np.ndarray, reopened: np.ndarray) -> tuple[float | None, float | None]:
+    checked = reopened[~np.isnan(closed) | (reopened > 0)]
+    if not checked.size:
         return None, None
-    return sum(1 for n in checked if n > 0) / len(checked), 1.0 + sum(checked) / len(checked)
+    return int(np.count_nonzero(checked)) / checked.size, 1.0 + int(checked.sum()) / checked.size
 
 
-def _within_target(record: IncidentRecord, target_min: float) -> bool | None:
-    """Whether a detected matter was reached within *target_min*; None when it cannot be known.
+def _within_target(table: RecordTable, targets: Mapping[str, float]) -> np.ndarray:
+    """Whether each detected matter was reached within its type's target, leaving out what cannot be known.
 
     A matter that ended by itself before anyone came missed the target if it lasted longer than
     the target after it was found; if it ended sooner, nobody knows whether the target would have
     been met, so it is left out.
     """
-    if record.ended:
-        return False if record.ended_min - record.detected_min > target_min else None
-    return record.response_min <= target_min
+    target = np.asarray([targets.get(name, math.nan) for name in table.categories("incident_type")] + [math.nan])[
+        table.codes("incident_type")
+    ]
+    detected_at = table.column("detected_min")
+    ended_at = table.column("ended_min")
+    detected, ended = ~np.isnan(detected_at), ~np.isnan(ended_at)
+    with np.errstate(invalid="ignore"):
+        lasted_long = ended_at - detected_at > target
+        met = table.column("on_scene_min") - detected_at <= target
+    known = detected & (~ended | lasted_long)
+    return np.where(ended, False, met)[known]
 
 
-def duplicate_stats(records: Sequence[IncidentRecord], jobs: Sequence[JobRecord]) -> dict:
+def duplicate_stats(records: Iterable[IncidentRecord], jobs: Sequence[JobRecord]) -> dict:
     """Duplicated enforcement of *records*: visits, the unit-minutes they took, matters handled twice.
 
     ``duplicate_visits`` counts finished duplicate visits, ``duplicate_unit_min`` their unit time
@@ -424,53 +460,69 @@ def duplicate_stats(records: Sequence[IncidentRecord], jobs: Sequence[JobRecord]
     the matters with at least one; ``left_by_all`` counts matters every claiming department first
     left to another.
     """
+    table = incident_table(records)
+    return _duplicates(table.column("duplicate_visits"), table.column("left_by_all"), jobs)
+
+
+def _duplicates(visits: np.ndarray, left_by_all: np.ndarray, jobs: Sequence[JobRecord]) -> dict:
     return {
-        "duplicate_visits": sum(r.duplicate_visits for r in records),
+        "duplicate_visits": int(visits.sum()),
         "duplicate_unit_min": float(sum(j.busy_min for j in jobs if j.duplicate)),
-        "handled_more_than_once": sum(1 for r in records if r.duplicate_visits > 0),
-        "left_by_all": sum(1 for r in records if r.left_by_all),
+        "handled_more_than_once": int(np.count_nonzero(visits > 0)),
+        "left_by_all": int(np.count_nonzero(left_by_all)),
     }
 
 
+def _pooled(per_rep: Sequence[RecordTable], name: str) -> np.ndarray:
+    """A numeric field of every replication, one after another."""
+    return np.concatenate([t.column(name) for t in per_rep]) if per_rep else np.zeros(0)
+
+
 def _group_stats(
-    per_rep: Sequence[list[IncidentRecord]],
+    per_rep: Sequence[Iterable[IncidentRecord]],
     ends: Sequence[float],
     targets: Mapping[str, float],
     jobs: Sequence[JobRecord] = (),
     deadlines: Mapping[str, float | None] | None = None,
 ) -> dict:
-    all_records = [r for recs in per_rep for r in recs]
-    detected = [r for r in all_records if not math.isnan(r.detected_min)]
-    within = [w for w in (_within_target(r, targets[r.incident_type]) for r in detected) if w is not None]
-    on_the_spot = [r for r in detected if r.on_the_spot]
-    reached = [r for r in detected if not math.isnan(r.on_scene_min)]
-    dispatched = [[r for r in recs if not r.on_the_spot] for recs in per_rep]
-    has_loop = any(not math.isnan(r.closed_min) for r in all_records)
-    on_time, overdue = closure_deadlines(per_rep, ends, deadlines or {})
-    reopen_rate, checks = reopens(all_records)
+    tables = [incident_table(recs) for recs in per_rep]
+    incidents = sum(len(t) for t in tables)
+    detected_at = _pooled(tables, "detected_min")
+    detected = ~np.isnan(detected_at)
+    ended = ~np.isnan(_pooled(tables, "ended_min"))
+    reached = detected & ~np.isnan(_pooled(tables, "on_scene_min"))
+    on_the_spot = detected & _pooled(tables, "on_the_spot").astype(bool)
+    resolved = ~np.isnan(_pooled(tables, "resolved_min"))
+    within = np.concatenate([_within_target(t, targets) for t in tables]) if tables else np.zeros(0, dtype=bool)
+    dispatched = [t.select(~t.column("on_the_spot")) for t in tables]
+    has_loop = bool((~np.isnan(_pooled(tables, "closed_min"))).any())
+    on_time, overdue = closure_deadlines(tables, ends, deadlines or {})
+    reopen_rate, checks = _reopens(_pooled(tables, "closed_min"), _pooled(tables, "reopened"))
+    layer_counts = {layer: sum(int(np.count_nonzero(_is(t, "layer", layer))) for t in tables) for layer in LAYER_NAMES}
+    n_reached = int(np.count_nonzero(reached))
     return {
-        "incidents": len(all_records),
-        "detected": len(detected),
-        "undetected": len(all_records) - len(detected),
-        "response_min": time_stats([censored_times(recs, end, "on_scene_min") for recs, end in zip(per_rep, ends)]),
+        "incidents": incidents,
+        "detected": int(np.count_nonzero(detected)),
+        "undetected": incidents - int(np.count_nonzero(detected)),
+        "response_min": time_stats([censored_times(t, end, "on_scene_min") for t, end in zip(tables, ends)]),
         "dispatched_response_min": time_stats(
-            [censored_times(recs, end, "on_scene_min") for recs, end in zip(dispatched, ends)]
+            [censored_times(t, end, "on_scene_min") for t, end in zip(dispatched, ends)]
         ),
-        "resolution_min": time_stats([censored_times(recs, end, "resolved_min") for recs, end in zip(per_rep, ends)]),
-        "closure_min": time_stats([censored_times(recs, end, "closed_min") for recs, end in zip(per_rep, ends)])
+        "resolution_min": time_stats([censored_times(t, end, "resolved_min") for t, end in zip(tables, ends)]),
+        "closure_min": time_stats([censored_times(t, end, "closed_min") for t, end in zip(tables, ends)])
         if has_loop
         else None,
-        "within_target": float(np.mean(within)) if within else None,
-        "on_the_spot": len(on_the_spot) / len(reached) if reached else None,
-        "unresolved": sum(1 for r in detected if not r.resolved and not r.ended),
-        "ended_unattended": sum(1 for r in detected if r.ended),
-        "ended_undetected": sum(1 for r in all_records if r.ended and math.isnan(r.detected_min)),
-        "follow_ups": sum(r.follow_ups for r in all_records),
-        **duplicate_stats(all_records, jobs),
-        "seen_not_handled": sum(r.seen_not_handled for r in all_records),
-        "referrals": sum(r.referrals for r in all_records),
-        "bounces": sum(r.bounces for r in all_records),
-        "layers": {layer: sum(1 for r in all_records if r.layer == layer) for layer in LAYER_NAMES},
+        "within_target": float(np.mean(within)) if within.size else None,
+        "on_the_spot": int(np.count_nonzero(on_the_spot)) / n_reached if n_reached else None,
+        "unresolved": int(np.count_nonzero(detected & ~resolved & ~ended)),
+        "ended_unattended": int(np.count_nonzero(detected & ended)),
+        "ended_undetected": int(np.count_nonzero(ended & ~detected)),
+        "follow_ups": int(_pooled(tables, "follow_ups").sum()),
+        **_duplicates(_pooled(tables, "duplicate_visits"), _pooled(tables, "left_by_all"), jobs),
+        "seen_not_handled": int(_pooled(tables, "seen_not_handled").sum()),
+        "referrals": int(_pooled(tables, "referrals").sum()),
+        "bounces": int(_pooled(tables, "bounces").sum()),
+        "layers": layer_counts,
         "closed_on_time": on_time,
         "closure_overdue": overdue,
         "reopen_rate": reopen_rate,
@@ -507,8 +559,8 @@ def summarise(
     ends = [o.end_min for o in outputs]
     with_campaigns = any(getattr(o, "campaigns", None) is not None for o in outputs)
     if with_campaigns:  # campaign finds are reported apart: the response figures stay those of reported matters
-        found = [[r for r in recs if r.channel == CAMPAIGN] for recs in per_rep]
-        per_rep = [[r for r in recs if r.channel != CAMPAIGN] for recs in per_rep]
+        found = [t.select(_is(t, "channel", CAMPAIGN)) for t in per_rep]
+        per_rep = [t.select(~_is(t, "channel", CAMPAIGN)) for t in per_rep]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
     summary: Any = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}
@@ -520,7 +572,7 @@ def summarise(
     summary["by_channel"] = _channel_stats(per_rep, ends)
     summary["by_type"] = {
         name: _group_stats(
-            [[r for r in recs if r.incident_type == name] for recs in per_rep],
+            [t.select(_is(t, "incident_type", name)) for t in per_rep],
             ends,
             targets,
             [j for j in jobs if j.incident_type == name],
@@ -533,7 +585,7 @@ def summarise(
     return summary
 
 
-def campaign_stats(outputs: Sequence, found: Sequence[list[IncidentRecord]], ends: Sequence[float]) -> dict:
+def campaign_stats(outputs: Sequence, found: Sequence[Iterable[IncidentRecord]], ends: Sequence[float]) -> dict:
     """Joint campaigns over replications (totals, like the summary's counts): their time, finds and deterrence.
 
     ``unit_hours`` per department are the hours its units spent on campaigns (off response duty);
@@ -565,34 +617,37 @@ def campaign_stats(outputs: Sequence, found: Sequence[list[IncidentRecord]], end
     }
 
 
-def _measured_jobs(outputs: Sequence, per_rep: Sequence[list[IncidentRecord]]) -> list[JobRecord]:
+def _measured_jobs(outputs: Sequence, per_rep: Sequence[RecordTable]) -> list[JobRecord]:
     """The duplicate visits to measured matters, over replications (incident numbers are per replication)."""
     out = []
     for output, records in zip(outputs, per_rep):
-        numbers = {r.incident for r in records}
-        out += [j for j in output.jobs if j.duplicate and j.incident in numbers]
+        jobs = job_table(output.jobs)
+        duplicates = list(jobs.select(jobs.column("duplicate")))
+        if duplicates:
+            numbers = set(records.column("incident").tolist())
+            out += [j for j in duplicates if j.incident in numbers]
     return out
 
 
-def _channel_stats(per_rep: Sequence[list[IncidentRecord]], ends: Sequence[float]) -> dict:
+def _channel_stats(per_rep: Sequence[RecordTable], ends: Sequence[float]) -> dict:
     """Response by the channel that reported the matter (patrol, grid worker, hotline, camera, …).
 
     A planner sees which channel the reform speeds up: patrol finds handled on the spot have a
     response of 0, while reports through the hotline wait for the referral chain.
     """
-    channels = sorted({r.channel for recs in per_rep for r in recs if r.channel})
-    return {
-        channel: {
-            "detected": sum(1 for recs in per_rep for r in recs if r.channel == channel),
-            "response_min": time_stats(
-                [
-                    censored_times([r for r in recs if r.channel == channel], end, "on_scene_min")
-                    for recs, end in zip(per_rep, ends)
-                ]
-            ),
+    present = set()
+    for t in per_rep:
+        names = t.categories("channel")
+        present.update(names[c] for c in np.unique(t.codes("channel")).tolist())
+    channels = sorted(c for c in present if c)
+    out = {}
+    for channel in channels:
+        picked = [t.select(_is(t, "channel", channel)) for t in per_rep]
+        out[channel] = {
+            "detected": sum(len(t) for t in picked),
+            "response_min": time_stats([censored_times(t, end, "on_scene_min") for t, end in zip(picked, ends)]),
         }
-        for channel in channels
-    }
+    return out
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

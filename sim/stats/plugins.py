@@ -63,7 +63,7 @@ class MetricInput:
     @cached_property
     def records(self) -> list[IncidentRecord]:
         """The measured incidents (occurred after the warm-up), in order of occurrence."""
-        return measured(self.output.records, self.warmup_min)
+        return list(measured(self.output.records, self.warmup_min))
 
     @property
     def end_min(self) -> float:

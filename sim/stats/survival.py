@@ -66,9 +66,16 @@ class CensoredTimes:
 
 
 def _sorted(times: CensoredTimes) -> tuple[np.ndarray, np.ndarray]:
-    """Durations in increasing order; at a tie, observed before censored (censored are still at risk)."""
-    order = np.lexsort((~times.observed, times.minutes))
-    return times.minutes[order], times.observed[order]
+    """Durations in increasing order; at a tie, observed before censored (censored are still at risk).
+
+    Sorted once per set of times (quantiles and the restricted mean both need it).
+    """
+    cached = times.__dict__.get("_sorted")
+    if cached is None:
+        order = np.lexsort((~times.observed, times.minutes))
+        cached = times.minutes[order], times.observed[order]
+        times.__dict__["_sorted"] = cached
+    return cached
 
 
 def _survival_steps(minutes: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from functools import partial
 import numpy as np
 from scipy import stats
 
+from sim.engine.records import RecordTable
 from sim.experiments.runs import run
 from sim.io.loader import load_scenario, scenario_from_dict
 from sim.io.shipped import shipped_scenario
@@ -418,7 +419,7 @@ POOLED = {"pooled": {"based_on": "joint", "dispatch": "own_queue"}}
 """One mode for one-patch towns: instant reporting, first free unit (FCFS M/M/c)."""
 
 
-def measured(records, scenario: Scenario, type_name: str | None = None) -> list:
+def measured(records, scenario: Scenario, type_name: str | None = None) -> RecordTable:
     """Records of incidents occurring between the warm-up and the horizon (of one type if given)."""
     start, end = scenario.warmup_days * MINUTES_PER_DAY, scenario.days * MINUTES_PER_DAY
     return measured_records(records, start, end, type_name)

@@ -153,3 +153,13 @@ def test_nearest_search_on_a_road_network_equals_comparing_every_free_unit(seed,
             dispatcher.set_on_duty(unit, not unit.on_duty)
             if unit.busy and unit not in busy:
                 busy.append(unit)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_drive_minutes_are_the_road_distance_at_the_speed_bit_for_bit(metric):
+    """The inlined distance in ``drive_min`` gives exactly ``60 * road_km_between / speed``."""
+    town = build_town(Territory(grid={"rows": 7, "cols": 9}, patch_km=0.37, distance=metric, detour_factor=1.31))
+    rng = np.random.default_rng(5)
+    for a, b, speed in zip(rng.integers(0, 63, 500), rng.integers(0, 63, 500), rng.uniform(3, 80, 500)):
+        a, b, speed = int(a), int(b), float(speed)
+        assert town.drive_min(a, b, speed) == 60.0 * town.road_km_between(a, b) / speed

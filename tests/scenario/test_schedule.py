@@ -68,6 +68,61 @@ def test_first_passage_never_when_rate_is_zero():
     assert np.isinf(zero.first_passage([0.0, 100.0], [1.0, 1.0])).all()
 
 
+def _same_bits(scalar: float, vector: float) -> bool:
+    return scalar == vector or (np.isnan(scalar) and np.isnan(vector))
+
+
+_steps = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=MINUTES_PER_WEEK - 1, allow_nan=False),
+        st.sampled_from([0.0, 0.0, 0.25, 1.0, 3.5]) | st.floats(min_value=0, max_value=50, allow_nan=False),
+    ),
+    min_size=0,
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    segments=_steps,
+    first=st.sampled_from([0.0, 0.5, 2.0]),
+    starts=st.lists(
+        st.floats(min_value=-2 * MINUTES_PER_WEEK, max_value=60 * MINUTES_PER_WEEK), min_size=40, max_size=40
+    ),
+    amounts=st.lists(st.floats(min_value=0, max_value=1e5) | st.sampled_from([0.0, 1e-12]), min_size=40, max_size=40),
+)
+def test_first_passage_scalar_path_equals_the_vector_path(segments, first, starts, amounts):
+    """300 step functions x 40 (start, amount) pairs: the scalar path gives the array path's bits."""
+    breaks = sorted({0.0, *(b for b, _ in segments)})
+    value_at = {0.0: first, **dict(segments)}
+    steps = WeeklySteps(tuple(breaks), tuple(value_at[b] for b in breaks))
+    vector = steps.first_passage(np.array(starts), np.array(amounts))
+    for start, amount, expected in zip(starts, amounts, vector.tolist()):
+        got = steps.first_passage(start, amount)
+        assert type(got) is float
+        assert _same_bits(got, expected), (steps, start, amount, got, expected)
+
+
+def test_first_passage_scalar_path_on_many_patrol_like_inputs():
+    """12,000 random draws on a patrol-like rate, starts on breakpoints and week edges included."""
+    rng = np.random.default_rng(22)
+    steps = WeeklySteps.from_hours([(OFFICE, 2.0), (WeeklyHours.from_windows(["20:00-06:00"], range(7)), 0.5)]).map(
+        lambda v: v / 60
+    )
+    starts = rng.uniform(0, 52 * MINUTES_PER_WEEK, 12_000)
+    starts[:2_000] = rng.choice(np.array(steps.breaks), 2_000) + MINUTES_PER_WEEK * rng.integers(0, 52, 2_000)
+    amounts = rng.exponential(1.0, 12_000) / rng.choice([0.05, 0.3, 1.0], 12_000)
+    vector = steps.first_passage(starts, amounts).tolist()
+    scalar = [steps.first_passage(s, a) for s, a in zip(starts.tolist(), amounts.tolist())]
+    assert scalar == vector
+    assert steps.first_passage(5.0, 1.0) > 5.0
+
+
+def test_first_passage_scalar_never_when_rate_is_zero():
+    zero = WeeklySteps.from_hours([(OFFICE, 0.0)])
+    assert zero.first_passage(100.0, 1.0) == float("inf")
+
+
 def test_step_values_and_changes():
     steps = WeeklySteps.from_hours([(WeeklyHours.from_windows(["08:00-20:00"], range(7)), 3.0)], cap=2.0)
     assert steps.value(9 * 60) == 2.0 and steps.value(21 * 60) == 0.0

@@ -20,6 +20,7 @@ from sim.stats.metrics import (
     paired_difference,
     relative_half_width,
     replication_bootstrap,
+    summarise,
     summarise_runs,
     t_interval,
     time_stats,
@@ -218,3 +219,31 @@ def test_compare_paired_differences_are_differences_of_separate_runs(classroom):
     got = paired["modes"]["unified"]["within_target"]
     assert got["mean_difference"] == pytest.approx(np.mean(np.subtract(by_hand["unified"], by_hand["fragmented"])))
     assert got["p_value"] == pytest.approx(stats.ttest_rel(by_hand["unified"], by_hand["fragmented"]).pvalue)
+
+
+# --------------------------------------------------------------------------- statistics from columns
+
+
+@pytest.mark.parametrize(
+    ("scenario", "overrides", "replications"),
+    [("classroom.yaml", [], 5), ("anhai.yaml", ["days=4", "warmup_days=1", "drain_days=1"], 5)],
+)
+def test_summaries_from_columns_equal_the_row_by_row_summaries(scenario, overrides, replications):
+    """The numpy statistics of the columns give the summary the loops over named tuples gave, to the byte."""
+    from sim.experiments.runs import type_deadlines, type_targets
+    from sim.io.results import _summary_text
+    from tests.conftest import SCENARIOS
+    from tests.stats import rowwise_reference
+
+    town = sim.load_scenario(SCENARIOS / scenario, overrides)
+    modes = [m for m in town.governance.modes if m in ("fragmented", "unified_closed_loop")] or list(
+        town.governance.modes
+    )
+    outputs = {m: [sim.run(town, m, replication=r) for r in range(replications)] for m in modes}
+    types = [t.name for t in town.incident_types]
+    args = (town.warmup_days * 1440, town.target_min, types, type_targets(town), type_deadlines(town))
+    for mode in modes:
+        columns = summarise(outputs[mode], *args)
+        rows = rowwise_reference.summarise(outputs[mode], *args)
+        assert _summary_text(columns) == _summary_text(rows), mode
+    assert any(summarise(o, *args)["closure_min"] for o in outputs.values()) == (scenario == "anhai.yaml")

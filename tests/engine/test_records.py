@@ -1,0 +1,133 @@
+"""Records as columns: written in one place, frozen when the run ends, iterated as named tuples."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.engine.records import RECORD_FIELDS, IncidentRecord, JobRecord, RecordTable, incident_table, job_table
+
+
+def _record(number: int, **changes) -> IncidentRecord:
+    base = dict.fromkeys(RECORD_FIELDS, 0)
+    base.update(
+        incident=number,
+        incident_type="garbage",
+        patch="r0c0",
+        sector="s1",
+        occurred_min=float(number),
+        detected_min=math.nan,
+        channel="",
+        finder="",
+        reached_min=math.nan,
+        dispatched_min=math.nan,
+        on_scene_min=math.nan,
+        resolved_min=math.nan,
+        departments="",
+        units="",
+        layer="town",
+        closed_min=math.nan,
+        on_the_spot=False,
+        left_by_all=False,
+        ended_min=math.nan,
+    )
+    base.update(changes)
+    return IncidentRecord(**base)
+
+
+def test_a_table_gives_back_the_records_it_was_built_from():
+    records = [
+        _record(0),
+        _record(1, detected_min=3.5, on_scene_min=9.25, units="police-1+police-2", on_the_spot=True, referrals=2),
+        _record(2, incident_type="noise", units='a,b "quoted"', finder=None, reopened=3, left_by_all=True),
+    ]
+    table = incident_table(records)
+    assert len(table) == 3
+    got = list(table)
+    assert [type(r) for r in got] == [IncidentRecord] * 3
+    for old, new in zip(records, got):
+        for name in RECORD_FIELDS:
+            a, b = getattr(old, name), getattr(new, name)
+            assert (a == b or (a != a and b != b)) and type(a) is type(b), (name, a, b)
+    assert table == records and incident_table([table[1]]) == records[1:2] and table[-1].finder is None
+    assert table[1:] == records[1:]
+    assert table.categories("incident_type") == ("garbage", "noise")
+    assert table.column("units").tolist() == ["", "police-1+police-2", 'a,b "quoted"']
+    assert table != records[:2] and table != [*records[:2], _record(2)]
+
+
+def test_a_run_freezes_its_columns(classroom):
+    output = sim.run(classroom, "joint")
+    table = output.records
+    assert isinstance(table, RecordTable) and len(table) > 50
+    for name in RECORD_FIELDS:
+        column = table.codes(name) if table.is_text(name) else table.column(name)
+        assert not column.flags.writeable, name
+        with pytest.raises(ValueError):
+            column[0] = column[1]
+    assert isinstance(table[0], IncidentRecord)
+    with pytest.raises(AttributeError):
+        table[0].resolved_min = 0.0  # type: ignore[misc]
+
+
+def test_columns_hold_what_iteration_shows(classroom):
+    table = sim.run(classroom, "fragmented").records
+    records = list(table)
+    assert np.array_equal(table.column("on_scene_min"), [r.on_scene_min for r in records], equal_nan=True)
+    assert table.column("incident").tolist() == [r.incident for r in records] == list(range(len(records)))
+    assert table.column("channel").tolist() == [r.channel for r in records]
+    picked = table.select(table.column("referrals") > 0)
+    assert picked == [r for r in records if r.referrals > 0] and len(picked) > 0
+
+
+def test_blocks_join_up_across_their_edges(monkeypatch):
+    monkeypatch.setattr(RecordTable, "BLOCK", 3)
+    records = [_record(i, units=f"u{i % 4}") for i in range(10)]
+    table = incident_table(records)
+    assert [r.units for r in table] == [r.units for r in records]
+    assert incident_table(list(table)) == records
+
+
+def test_empty_tables():
+    empty = incident_table([])
+    assert len(empty) == 0 and list(empty) == [] and empty == []
+    assert empty.column("occurred_min").dtype == float
+    assert len(job_table([])) == 0
+
+
+def test_job_records_as_columns():
+    jobs = [JobRecord(1, "t", "u-1", "police", "s1", "r0c0", "s1", 0.0, 1.0, 2.5, 9.0, False, duplicate=True)]
+    assert list(job_table(jobs)) == jobs
+
+
+def test_selections_of_selections_read_the_right_rows(classroom):
+    table = sim.run(classroom, "unified").records
+    records = list(table)
+    late = table.select(table.column("occurred_min") > 600.0)
+    reached = late.select(~np.isnan(late.column("on_scene_min")))
+    expected = [r for r in records if r.occurred_min > 600.0 and not math.isnan(r.on_scene_min)]
+    assert len(reached) == len(expected) > 10
+    assert reached == expected
+    assert reached.column("incident").tolist() == [r.incident for r in expected]
+    assert len(table[3:9]) == 6 and table[3:9] == records[3:9]
+    picked = table.select(np.array([5, 2, 7]))
+    assert len(picked) == 3 and [r.incident for r in picked] == [5, 2, 7]
+    assert not reached.column("on_scene_min").flags.writeable
+
+
+def test_tables_travel_between_processes(classroom):
+    """Runs in worker processes come back pickled: a table, and a selection of one, arrive whole."""
+    import pickle
+
+    output = sim.run(classroom, "fragmented")
+    table = output.records
+    again = pickle.loads(pickle.dumps(output))
+    assert again.records == table and again.jobs == output.jobs
+    some = table.select(table.column("referrals") > 0)
+    assert pickle.loads(pickle.dumps(some)) == some and len(some) > 0
+    for name in ("occurred_min", "referrals", "on_the_spot"):
+        assert not again.records.column(name).flags.writeable
+        assert not pickle.loads(pickle.dumps(some)).column(name).flags.writeable
