@@ -45,7 +45,6 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
-from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError, closest
 from sim.io.loader import (
@@ -825,6 +824,8 @@ def _expand(spec: SweepSpec, parameters: dict[str, _Parameter], check: _Checker,
         lower = 1 << (spec.samples.bit_length() - 1)
         check.add(("samples",), f"a Sobol sample needs a power of 2 (e.g. {lower} or {lower * 2}); got {spec.samples}")
         return []
+    from scipy.stats import qmc  # loaded only for a sampled design: scipy.stats takes about a second to import
+
     engine = (qmc.LatinHypercube if spec.design == "lhs" else qmc.Sobol)(
         d=len(parameters), rng=np.random.default_rng(seed)
     )

@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
@@ -118,6 +117,8 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple
     if len(values) < MIN_INTERVAL_REPLICATIONS:
         return None
     mean = float(values.mean())
+    from scipy import stats  # on first use: importing scipy.stats takes about a second (the demo needs none)
+
     half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
     return mean - half, mean + half
 
@@ -255,6 +256,8 @@ def paired_difference(baseline: Sequence, other: Sequence, confidence: float = C
     if len(pairs) >= MIN_INTERVAL_REPLICATIONS and np.ptp(differences) > 0:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            from scipy import stats
+
             p_value = float(stats.ttest_rel(alt, base).pvalue)
         out["p_value"] = p_value if math.isfinite(p_value) else None
     return out
