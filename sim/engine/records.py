@@ -255,7 +255,7 @@ class ColumnBuffers:
 
     BLOCK = 4096
 
-    def __init__(self, record_type):
+    def __init__(self, record_type: type[IncidentRecord] | type[JobRecord]) -> None:
         self.record_type = record_type
         self.kinds = _kinds(record_type)
         self.buffers = [array.array(_TYPECODES[kind]) for _, kind in self.kinds]

@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.engine.records import JOB_FIELDS, RECORD_FIELDS, RecordTable, incident_table, job_table
+from sim.engine.records import (
+    JOB_FIELDS,
+    RECORD_FIELDS,
+    IncidentRecord,
+    JobRecord,
+    RecordTable,
+    incident_table,
+    job_table,
+)
 from sim.errors import Problem, ScenarioError
 from sim.io.provenance import provenance
 from sim.io.text import float_text
@@ -346,16 +354,16 @@ def _cell(value) -> str:
     return float_text(value, decimals=6) if isinstance(value, float) else str(value)
 
 
-def write_incidents(path: str | os.PathLike, rows: Iterable[tuple[str, int, object]]) -> Path:
+def write_incidents(path: str | os.PathLike, rows: Iterable[tuple[str, int, IncidentRecord]]) -> Path:
     """Write one CSV row per (mode, replication, record); empty cells where a stage did not happen."""
     return write_atomic(path, _incidents_text(rows))
 
 
-def _incidents_text(rows: Iterable[tuple[str, int, object]]) -> str:
+def _incidents_text(rows: Iterable[tuple[str, int, IncidentRecord]]) -> str:
     return "".join(_incident_chunks(rows))
 
 
-def _incident_chunks(rows: Iterable[tuple[str, int, object]], block: int = 4096) -> Iterator[str]:
+def _incident_chunks(rows: Iterable[tuple[str, int, IncidentRecord]], block: int = 4096) -> Iterator[str]:
     """``incidents.csv`` as chunks of text, one per block of (mode, replication, record) rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -432,12 +440,12 @@ def _float_cells(values) -> list[str]:
     return [repr(round(v, 6)) if v == v else "" for v in values.tolist()]
 
 
-def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, object]]) -> Path:
+def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, JobRecord]]) -> Path:
     """Write one CSV row per (mode, replication, unit visit)."""
     return write_atomic(path, _jobs_text(rows))
 
 
-def _jobs_text(rows: Iterable[tuple[str, int, object]]) -> str:
+def _jobs_text(rows: Iterable[tuple[str, int, JobRecord]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(JOB_COLUMNS)

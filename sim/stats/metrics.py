@@ -108,18 +108,18 @@ def _finite(values: Iterable) -> np.ndarray:
     return np.asarray(kept, dtype=float)
 
 
-def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Student-t confidence interval for the mean of independent *values*.
+def t_interval(values: Iterable[float | None], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Student-t confidence interval for the mean of independent *values* (None and NaN left out).
 
     ``None`` with fewer than :data:`MIN_INTERVAL_REPLICATIONS` values.
     """
-    values = _finite(values)
-    if len(values) < MIN_INTERVAL_REPLICATIONS:
+    finite = _finite(values)
+    if len(finite) < MIN_INTERVAL_REPLICATIONS:
         return None
-    mean = float(values.mean())
+    mean = float(finite.mean())
     from scipy import stats  # on first use: importing scipy.stats takes about a second (the demo needs none)
 
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(finite) - 1) * finite.std(ddof=1) / math.sqrt(len(finite)))
     return mean - half, mean + half
 
 
@@ -166,7 +166,7 @@ class Precision:
 
 
 def replication_bootstrap(
-    samples_by_replication: Sequence[Sequence[float]],
+    samples_by_replication: Sequence[Sequence[float] | np.ndarray],
     percentiles: Sequence[float] = (50, 90),
     confidence: float = CONFIDENCE,
     resamples: int = BOOTSTRAP_RESAMPLES,
@@ -244,7 +244,13 @@ def paired_difference(baseline: Sequence, other: Sequence, confidence: float = C
     test of differences that never vary) is None.
     """
     pairs = [(float(a), float(b)) for a, b in zip(baseline, other) if _is_number(a) and _is_number(b)]
-    out = {"n": len(pairs), "mean_difference": None, "ci_low": None, "ci_high": None, "p_value": None}
+    out: dict[str, float | None] = {
+        "n": len(pairs),
+        "mean_difference": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p_value": None,
+    }
     if not pairs:
         return out
     base, alt = np.array(pairs).T
@@ -330,7 +336,7 @@ def time_stats(times_by_replication: Sequence[CensoredTimes], confidence: float 
         "not_reached": censored,
         "share_not_reached": censored / pooled.n,
     }
-    means = [restricted_mean(t) for t in reps]
+    means = [m for m in map(restricted_mean, reps) if m is not None]  # every rep has matters: none is None
     out["mean"] = float(np.mean(means))
     out["mean_is_lower_bound"] = censored > 0
     for key, value in zip(("median", "p90", "p95"), km_quantiles(pooled, (0.5, 0.9, 0.95))):
@@ -638,7 +644,7 @@ def _channel_stats(per_rep: Sequence[RecordTable], ends: Sequence[float]) -> dic
     A planner sees which channel the reform speeds up: patrol finds handled on the spot have a
     response of 0, while reports through the hotline wait for the referral chain.
     """
-    present = set()
+    present: set[str] = set()
     for t in per_rep:
         names = t.categories("channel")
         present.update(names[c] for c in np.unique(t.codes("channel")).tolist())
