@@ -1,9 +1,9 @@
 """Records as pandas DataFrames: one row per incident, or per unit visit, of one or more runs.
 
 This is the one place that turns records into columns (:func:`incident_columns`, :func:`job_columns`);
-the DataFrames are built from those columns. The columns are read through the documented record
-iteration (``output.records``, ``output.jobs``, each a sequence of named tuples), so a faster,
-columnar store of the records can later be read here without changing what comes out.
+the DataFrames are built from those columns. A run's records are a columnar store
+(:class:`~sim.engine.records.RecordTable`), read here column by column; any other sequence of the
+named tuples (the documented record iteration) gives the same frame, row by row.
 
 Every row carries ``mode`` and ``replication`` (from the :class:`~sim.engine.model.RunOutput`),
 ``measured`` (whether the incident is counted by the summaries: the warm-up rule
@@ -19,7 +19,10 @@ imported only when a frame is asked for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
 
 from sim.engine.records import (
     DERIVED_FIELDS,
@@ -28,6 +31,7 @@ from sim.engine.records import (
     RECORD_FIELDS,
     IncidentRecord,
     JobRecord,
+    RecordTable,
     in_window,
 )
 
@@ -82,42 +86,95 @@ def require_pandas() -> Any:
     return pandas
 
 
-def incident_columns(outputs: Iterable[RunLike]) -> dict[str, list]:
+def incident_columns(outputs: Iterable[RunLike]) -> dict[str, Any]:
     """The incidents of *outputs* as a dict of columns (:data:`INCIDENT_FRAME_COLUMNS`)."""
-    columns: dict[str, list] = {name: [] for name in INCIDENT_FRAME_COLUMNS}
+    parts = []
     for output in outputs:
-        records = list(output.records)
-        columns["mode"] += [output.mode] * len(records)
-        columns["replication"] += [output.replication] * len(records)
-        columns["measured"] += [bool(in_window(r.occurred_min, output.warmup_min)) for r in records]
-        _add_fields(columns, records, RECORD_FIELDS, DERIVED_FIELDS)
-    return columns
+        part = _fields(output.records, RECORD_FIELDS, DERIVED_FIELDS)
+        part["measured"] = np.asarray(in_window(np.asarray(part["occurred_min"], float), output.warmup_min), bool)
+        parts.append(_labelled(part, output))
+    return _joined(parts, INCIDENT_FRAME_COLUMNS)
 
 
-def job_columns(outputs: Iterable[RunLike]) -> dict[str, list]:
+def job_columns(outputs: Iterable[RunLike]) -> dict[str, Any]:
     """The unit visits of *outputs* as a dict of columns (:data:`JOB_FRAME_COLUMNS`).
 
     A visit is ``measured`` when its incident is (incident numbers are per run).
     """
-    columns: dict[str, list] = {name: [] for name in JOB_FRAME_COLUMNS}
+    parts = []
     for output in outputs:
-        occurred = {r.incident: r.occurred_min for r in output.records}
-        jobs = list(output.jobs)
-        columns["mode"] += [output.mode] * len(jobs)
-        columns["replication"] += [output.replication] * len(jobs)
-        columns["measured"] += [bool(in_window(occurred[j.incident], output.warmup_min)) for j in jobs]
-        _add_fields(columns, jobs, JOB_FIELDS, JOB_DERIVED_FIELDS)
+        part = _fields(output.jobs, JOB_FIELDS, JOB_DERIVED_FIELDS)
+        incidents = _fields(output.records, ("incident", "occurred_min"), ())
+        occurred = dict(zip(np.asarray(incidents["incident"]).tolist(), np.asarray(incidents["occurred_min"]).tolist()))
+        when = np.array([occurred[i] for i in np.asarray(part["incident"]).tolist()], dtype=float)
+        part["measured"] = np.asarray(in_window(when, output.warmup_min), bool)
+        parts.append(_labelled(part, output))
+    return _joined(parts, JOB_FRAME_COLUMNS)
+
+
+_VECTOR_FLAGS = {
+    # the derived flags of IncidentRecord, on whole columns (a property's own code works on one row only)
+    "resolved": lambda v: ~np.isnan(v.resolved_min),
+    "ended": lambda v: ~np.isnan(v.ended_min),
+    "ended_unattended": lambda v: ~np.isnan(v.ended_min) & ~np.isnan(v.detected_min),
+}
+
+
+def _fields(rows: Sequence, fields: tuple[str, ...], derived: tuple[str, ...]) -> dict[str, Any]:
+    """Every field of *rows* and every derived field, as columns.
+
+    A columnar store (:class:`~sim.engine.records.RecordTable`) gives its columns as they are, and a
+    derived field that is arithmetic on fields (``response_min`` = ``on_scene_min - detected_min``)
+    is the property's own code run on those columns; any other sequence of named tuples is
+    transposed once and its derived fields read row by row.
+    """
+    if isinstance(rows, RecordTable):
+        columns: dict[str, Any] = {name: rows.column(name) for name in fields}
+        view = SimpleNamespace(**{name: rows.column(name) for name in rows.fields})
+        for name in derived:
+            columns[name] = _derived_column(rows, name, view)
+        return columns
+    rows = list(rows)
+    transposed = dict(zip(rows[0]._fields, zip(*rows))) if rows else {}
+    columns = {name: list(transposed.get(name, ())) for name in fields}
+    for name in derived:
+        columns[name] = [getattr(row, name) for row in rows]
     return columns
 
 
-def _add_fields(columns: dict[str, list], rows: Sequence, fields: tuple[str, ...], derived: tuple[str, ...]) -> None:
-    """Append the named-tuple *rows* field by field (one transpose), then their derived fields (properties)."""
-    if not rows:
-        return
-    for name, values in zip(fields, zip(*rows)):
-        columns[name] += values
-    for name in derived:
-        columns[name] += [getattr(row, name) for row in rows]
+def _derived_column(table: RecordTable, name: str, view: SimpleNamespace) -> Any:
+    """A derived field of a whole table: vectorised when its formula allows, else row by row."""
+    if name in _VECTOR_FLAGS:
+        return _VECTOR_FLAGS[name](view)
+    try:
+        values = getattr(table.record_type, name).fget(view)
+    except (TypeError, ValueError):  # not arithmetic on whole columns
+        values = None
+    if isinstance(values, np.ndarray) and values.shape == (len(table),):
+        return values
+    return [getattr(row, name) for row in table]
+
+
+def _labelled(part: dict[str, Any], output: RunLike) -> dict[str, Any]:
+    """A run's columns with its ``mode`` and ``replication`` on every row."""
+    n = len(next(iter(part.values()))) if part else 0
+    return {"mode": [output.mode] * n, "replication": np.full(n, output.replication, dtype=np.int64), **part}
+
+
+def _joined(parts: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
+    """The runs' columns one after the other, in the frame's column order."""
+    if not parts:
+        return {name: [] for name in names}
+    out: dict[str, Any] = {}
+    for name in names:
+        pieces = [part[name] for part in parts]
+        if all(isinstance(p, np.ndarray) and p.dtype != object for p in pieces):
+            out[name] = np.concatenate(pieces)
+        else:
+            out[name] = [
+                value for piece in pieces for value in (piece.tolist() if isinstance(piece, np.ndarray) else piece)
+            ]
+    return out
 
 
 def incidents_frame(outputs: Iterable[RunLike]) -> pd.DataFrame:

@@ -176,3 +176,20 @@ def test_the_summary_frame_is_the_summary(comparison):
     assert not rows.index.duplicated().any()
     assert {"within_target", "response_min.median", "response_min.p90"} <= set(table["statistic"])
     assert table.equals(sim.summary_frame(comparison.summary))
+
+
+def test_the_columns_of_a_record_table_give_the_frame_its_rows_give(comparison):
+    """The column path (a RecordTable, vectorised derived fields) and the row path (named tuples) agree exactly."""
+    import dataclasses
+
+    import pandas as pd
+
+    from sim.engine.frames import incidents_frame, jobs_frame
+    from sim.engine.records import RecordTable
+
+    outputs = [o for runs in comparison.outputs.values() for o in runs]
+    assert all(isinstance(o.records, RecordTable) for o in outputs)
+    as_rows = [dataclasses.replace(o, records=list(o.records), jobs=list(o.jobs)) for o in outputs]
+    for build in (incidents_frame, jobs_frame):
+        pd.testing.assert_frame_equal(build(outputs), build(as_rows), check_dtype=False)
+    assert incidents_frame(outputs)["resolved"].dtype == bool
