@@ -6,8 +6,9 @@ the DataFrames are built from those columns. A run's records are a columnar stor
 named tuples (the documented record iteration) gives the same frame, row by row.
 
 Every row carries ``mode`` and ``replication`` (from the :class:`~sim.engine.model.RunOutput`),
-``measured`` (whether the incident is counted by the summaries: the warm-up rule
-:func:`~sim.engine.records.in_window`), every record field, and every derived field that
+``measured`` (whether the incident is counted by the summaries' response figures: the warm-up
+rule :func:`~sim.engine.records.in_window`, and not a find of a joint campaign, which the summary
+reports apart in its ``campaigns`` block), every record field, and every derived field that
 ``_asdict()`` leaves out (``response_min``, ``resolution_min``, ``closure_min``, ``resolved``,
 ``ended``, ``ended_unattended``; for jobs ``wait_min``, ``travel_min``, ``busy_min``). A stage that
 did not happen is NaN.
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.records import (
     DERIVED_FIELDS,
     JOB_DERIVED_FIELDS,
@@ -91,7 +93,7 @@ def incident_columns(outputs: Iterable[RunLike]) -> dict[str, Any]:
     parts = []
     for output in outputs:
         part = _fields(output.records, RECORD_FIELDS, DERIVED_FIELDS)
-        part["measured"] = np.asarray(in_window(np.asarray(part["occurred_min"], float), output.warmup_min), bool)
+        part["measured"] = _measured(part, output.warmup_min)
         parts.append(_labelled(part, output))
     return _joined(parts, INCIDENT_FRAME_COLUMNS)
 
@@ -104,12 +106,23 @@ def job_columns(outputs: Iterable[RunLike]) -> dict[str, Any]:
     parts = []
     for output in outputs:
         part = _fields(output.jobs, JOB_FIELDS, JOB_DERIVED_FIELDS)
-        incidents = _fields(output.records, ("incident", "occurred_min"), ())
-        occurred = dict(zip(np.asarray(incidents["incident"]).tolist(), np.asarray(incidents["occurred_min"]).tolist()))
-        when = np.array([occurred[i] for i in np.asarray(part["incident"]).tolist()], dtype=float)
-        part["measured"] = np.asarray(in_window(when, output.warmup_min), bool)
+        incidents = _fields(output.records, ("incident", "occurred_min", "channel"), ())
+        counted = dict(
+            zip(np.asarray(incidents["incident"]).tolist(), _measured(incidents, output.warmup_min).tolist())
+        )
+        part["measured"] = np.array([counted[i] for i in np.asarray(part["incident"]).tolist()], dtype=bool)
         parts.append(_labelled(part, output))
     return _joined(parts, JOB_FRAME_COLUMNS)
+
+
+def _measured(columns: dict[str, Any], warmup_min: float) -> np.ndarray:
+    """Whether each incident is counted by the summaries' response figures.
+
+    After the warm-up (:func:`~sim.engine.records.in_window`), and not a joint campaign's find
+    (those are reported apart, in the summary's ``campaigns`` block).
+    """
+    after_warmup = np.asarray(in_window(np.asarray(columns["occurred_min"], float), warmup_min), bool)
+    return after_warmup & (np.asarray(columns["channel"], dtype=object) != CAMPAIGN)
 
 
 _VECTOR_FLAGS = {

@@ -50,6 +50,7 @@ __all__ = [
     "describe",
     "in_window",
     "measured",
+    "reported",
     "metric_paths",
     "metric_value",
     "censored_times",
@@ -301,6 +302,17 @@ def measured(
     if incident_type is not None:
         keep &= _is(table, "incident_type", incident_type)
     return table.select(keep)
+
+
+def reported(records: Iterable[IncidentRecord], warmup_min: float) -> RecordTable:
+    """The measured incidents whose times the response figures count: campaign finds left out.
+
+    A matter a joint campaign found (channel ``campaign``) is reported apart, in the summary's
+    ``campaigns`` block; :func:`summarise` leaves it out of every response figure, and so do plug-in
+    metrics (:class:`sim.stats.plugins.MetricInput`).
+    """
+    table = measured(records, warmup_min)
+    return table.select(~_is(table, "channel", CAMPAIGN))
 
 
 def _is(table: RecordTable, name: str, value) -> np.ndarray:

@@ -36,7 +36,7 @@ from typing import Protocol
 from sim.engine.model import RunOutput
 from sim.engine.records import IncidentRecord
 from sim.registry import BUILTINS, Plugin, PluginError, is_path, names, resolve
-from sim.stats.metrics import measured
+from sim.stats.metrics import reported
 
 __all__ = ["MetricInput", "Metric", "find_metric", "plugin_value", "share_over_60", "share_not_reached"]
 
@@ -62,8 +62,12 @@ class MetricInput:
 
     @cached_property
     def records(self) -> list[IncidentRecord]:
-        """The measured incidents (occurred after the warm-up), in order of occurrence."""
-        return list(measured(self.output.records, self.warmup_min))
+        """The measured incidents (occurred after the warm-up), in order of occurrence.
+
+        Matters found by joint campaigns are left out, as from the summary's response figures
+        (:func:`sim.stats.metrics.reported`).
+        """
+        return list(reported(self.output.records, self.warmup_min))
 
     @property
     def end_min(self) -> float:

@@ -193,3 +193,23 @@ def test_the_columns_of_a_record_table_give_the_frame_its_rows_give(comparison):
     for build in (incidents_frame, jobs_frame):
         pd.testing.assert_frame_equal(build(outputs), build(as_rows), check_dtype=False)
     assert incidents_frame(outputs)["resolved"].dtype == bool
+
+
+def test_campaign_finds_are_not_measured_as_the_summary_leaves_them_out():
+    """``measured`` means counted by the summaries' response figures: a campaign's finds are reported apart."""
+    campaign = (
+        "campaigns=[{name: sweep, schedule: {every: week, days: daily, start: '09:00'}, duration_min: 240, "
+        "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 2}}]"
+    )
+    scenario = sim.load_scenario(SCENARIOS / "classroom.yaml", [*SHORT, campaign])
+    comparison = sim.compare(scenario, modes=["joint"], seed=4)
+    frame = comparison.to_frame()
+    summary = comparison.summary["modes"]["joint"]
+    finds = frame[frame["channel"] == "campaign"]
+    assert len(finds) > 0 and not finds["measured"].any()
+    assert int(frame["measured"].sum()) == summary["incidents"]
+    counted = frame[frame["measured"] & frame["detected_min"].notna()]
+    assert len(counted) == summary["response_min"]["n"]
+    jobs = comparison.jobs_frame()
+    find_numbers = set(finds["incident"])
+    assert not jobs[jobs["incident"].isin(find_numbers)]["measured"].any()

@@ -84,3 +84,21 @@ def test_a_metric_returning_several_values_must_be_named_with_its_key(template):
 def test_a_dotted_path_that_does_not_resolve_says_why(name, words):
     with pytest.raises(PluginError, match=words):
         find_metric(name)
+
+
+CAMPAIGN_SET = (
+    "campaigns=[{name: sweep, schedule: {every: week, days: daily, start: '09:00'}, duration_min: 240, "
+    "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 2}}]"
+)
+
+
+def test_a_metric_sees_the_incidents_the_summary_counts_campaign_finds_left_out():
+    """Campaign finds (response 0 when settled on the spot) are reported apart: a metric must not count them."""
+    scenario = load_scenario(SCENARIOS / "classroom.yaml", ["days=3", "warmup_days=0.5", CAMPAIGN_SET])
+    comparison = sim.compare(scenario, modes=["fragmented"], seed=4)
+    output = comparison.outputs["fragmented"][0]
+    run = MetricInput(output, warmup_min=0.5 * 1440, target_min=30.0)
+    summary = comparison.summary["modes"]["fragmented"]
+    assert sum(summary["campaigns"]["found"].values()) > 0 and any(r.channel == "campaign" for r in output.records)
+    assert not any(r.channel == "campaign" for r in run.records)
+    assert len(run.records) == summary["incidents"]
