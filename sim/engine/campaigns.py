@@ -135,7 +135,7 @@ class CampaignPlan:
     def __init__(self, scenario: Scenario, town: Town):
         self.scenario = scenario
         self.town = town
-        horizon = scenario.days * MINUTES_PER_DAY
+        self.horizon = horizon = scenario.days * MINUTES_PER_DAY
         self.campaigns: tuple[Campaign, ...] = tuple(scenario.campaigns)
         self.sessions = [
             [(s, s + c.duration_min) for s in c.schedule.starts_min(scenario.start_date, horizon)]
@@ -150,6 +150,7 @@ class CampaignPlan:
                 intervals.setdefault(dept, []).extend((s, e, units) for s, e in sessions)
         self.demand = {dept: DemandSteps(spans) for dept, spans in intervals.items()}
         self._deterred_at: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0, dtype=int))
+        self._staffed: list[list[float]] = [[1.0] * len(ss) for ss in self.sessions]
 
     def patrolling(self, rosters: dict[str, Roster]) -> dict[str, Roster]:
         """The rosters as patrol coverage sees them: a patrolling department's weekly campaign units left out."""
@@ -164,14 +165,24 @@ class CampaignPlan:
     # ------------------------------------------------------------------ incidents
 
     def apply(
-        self, incidents: IncidentSet, natural_end: list[float], rng: np.random.Generator
+        self,
+        incidents: IncidentSet,
+        natural_end: list[float],
+        rng: np.random.Generator,
+        shifts: dict[str, WeeklySteps] | None = None,
     ) -> tuple[IncidentSet, list[float]]:
         """Thin the arrivals by deterrence and add the campaigns' finds, in order of occurrence.
 
         Returns the new incident set (``found_by`` gives each find's campaign, -1 for arrivals) and
         the natural ends in the same order. When and of which type the deterred arrivals would have
-        occurred is kept for :meth:`output`.
+        occurred is kept for :meth:`output`. With *shifts* (units on duty per department), a session
+        finds and deters in proportion to the unit-minutes it actually gets (a team of which only half
+        is on shift finds half as much; one with nobody on shift finds and deters nothing), and finds
+        stop at the horizon, as arrivals do.
         """
+        self._staffed = [
+            [self._staffed_share(c, s, e, shifts) for s, e in ss] for c, ss in zip(self.campaigns, self.sessions)
+        ]
         u = rng.random(len(incidents))
         kept = u < self.keep_probability(incidents.occurred_min, incidents.type_index, incidents.patch)
         self._deterred_at = (incidents.occurred_min[~kept], incidents.type_index[~kept])
@@ -204,10 +215,26 @@ class CampaignPlan:
         ends_all = np.concatenate([np.asarray(natural_end, dtype=float)[kept], ends])[order]
         return merged, ends_all.tolist()
 
+    def _staffed_share(self, c: Campaign, start: float, end: float, shifts: dict[str, WeeklySteps] | None) -> float:
+        """The share of a session's planned unit-minutes (up to the horizon) it gets from the shifts (1 without shifts)."""
+        end = min(end, self.horizon)
+        if shifts is None or end <= start:
+            return 1.0 if shifts is None else 0.0
+        got = 0.0
+        for dept, units in c.departments.items():
+            shift, t = shifts[dept], start
+            while t < end:
+                nxt = min(shift.next_change(t), end)
+                got += min(shift.value(t), units) * (nxt - t)
+                t = nxt
+        planned = c.units * (end - start)
+        return 1.0 if got >= planned else got / planned
+
     def keep_probability(self, occurred: np.ndarray, types: np.ndarray, patch: np.ndarray) -> np.ndarray:
         """The probability that each arrival is not deterred (1 outside every campaign's types, patches and times)."""
         keep = np.ones(len(occurred))
-        for c, sessions, mine_types, mine_patches in zip(self.campaigns, self.sessions, self.types, self.patches):
+        plans = zip(self.campaigns, self.sessions, self.types, self.patches, self._staffed)
+        for c, sessions, mine_types, mine_patches, staffed_shares in plans:
             if c.deterrence is None or c.deterrence.factor == 0:
                 continue
             concerned = np.isin(types, mine_types) & np.isin(patch, mine_patches)
@@ -216,9 +243,10 @@ class CampaignPlan:
             idx = np.flatnonzero(concerned)
             t = occurred[idx]
             decay = c.deterrence.decay_days * MINUTES_PER_DAY
-            for _, end in sessions:
+            for (_, end), staffed in zip(sessions, staffed_shares):
                 after = t > end
-                keep[idx[after]] *= 1.0 - c.deterrence.factor * np.exp(-(t[after] - end) / decay)
+                factor = c.deterrence.factor if staffed == 1.0 else c.deterrence.factor * staffed
+                keep[idx[after]] *= 1.0 - factor * np.exp(-(t[after] - end) / decay)
         return keep
 
     def _finds(self, rng: np.random.Generator):
@@ -230,10 +258,12 @@ class CampaignPlan:
         for number, (c, sessions, mine_patches) in enumerate(zip(self.campaigns, self.sessions, self.patches)):
             w = np.asarray(weights, dtype=float)[mine_patches]
             p = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
-            for start, end in sessions:
+            for (start, end), staffed in zip(sessions, self._staffed[number]):
+                end = min(end, self.horizon)  # finds stop at the horizon, as arrivals do
                 for k in (self.types[number][j] for j in range(len(c.finds_per_unit_hour))):
                     rate = c.finds_per_unit_hour[itypes[k].name] * c.units / 60.0
-                    count = int(rng.poisson(rate * (end - start)))
+                    expected = rate * (end - start) if staffed == 1.0 else rate * (end - start) * staffed
+                    count = int(rng.poisson(expected))
                     occurred.append(start + rng.random(count) * (end - start))
                     patches.append(rng.choice(mine_patches, size=count, p=p))
                     parts = [np.atleast_1d(sample(itypes[k].service_min, rng, count)) for _ in parts_of(itypes[k])]

@@ -198,7 +198,10 @@ class Simulation:
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
         keys.update(dict.fromkeys(sorted(extra, key=sorted)))
         if self.campaign_plan is not None:  # thin by deterrence, add the finds (sim.engine.campaigns)
-            self.incidents, self.natural_end = self.campaign_plan.apply(inc, self.natural_end, self.streams.campaigns)
+            shifts = {name: roster.on_duty for name, roster in self.rosters.items()}
+            self.incidents, self.natural_end = self.campaign_plan.apply(
+                inc, self.natural_end, self.streams.campaigns, shifts
+            )
 
     def run(self) -> RunOutput:
         """Simulate to the horizon and collect the records."""

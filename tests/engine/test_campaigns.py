@@ -25,8 +25,9 @@ import numpy as np
 from scipy import stats
 
 import sim
-from sim.engine.campaigns import CAMPAIGN, DemandSteps
+from sim.engine.campaigns import CAMPAIGN, CampaignPlan, DemandSteps
 from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
+from sim.scenario.schema import Campaign, Hours
 from sim.stats.metrics import summarise
 
 DAYS = 29  # warm-up day 0, then four whole weeks: every weekly session falls four times in the window
@@ -270,3 +271,35 @@ def test_a_weekly_campaigns_units_leave_the_patrols_while_it_runs():
 
     assert math.isclose(units_on_patrol(start + 1), units_on_patrol(outside) * 3 / 5)  # five patrol, two leave
     assert math.isclose(units_on_patrol(end), units_on_patrol(outside))
+
+
+def test_a_campaign_finds_and_deters_only_with_the_units_it_gets():
+    """A session with nobody on shift finds and deters nothing; a third-staffed one finds a third as much."""
+    shift = [{"times": ["08:00-17:00"], "units": 3}]
+    deter = {"factor": 0.9, "decay_days": 1, "basis": "a test"}
+    night = _campaign(
+        schedule={"every": "week", "days": [1], "start": "20:00"},
+        finds_per_unit_hour={"food_safety": 5.0},
+        deterrence=deter,
+    )
+    out = sim.run(sim.scenario_from_dict(_town([night], shift=shift)))
+    assert out.campaigns.unit_min["market"] == 0.0
+    assert not any(r.channel == CAMPAIGN for r in out.records)
+    assert sum(out.campaigns.deterred.values()) == 0
+    # 16:00-19:00 with units on shift until 17:00: 2 units x 60 min of 2 x 180 planned, a third
+    plan = CampaignPlan(sim.scenario_from_dict(_town([], shift=shift)), None)
+    evening = Campaign.model_validate(_campaign(schedule={"every": "week", "days": [1], "start": "16:00"}))
+    shifts = {"market": WeeklySteps.from_hours([(Hours(days="daily", times=["08:00-17:00"]).weekly(), 3.0)])}
+    start = MINUTES_PER_DAY + 16 * 60
+    assert plan._staffed_share(evening, start, start + 180, shifts) == (2 * 60) / (2 * 180)
+
+
+def test_finds_stop_at_the_horizon_as_arrivals_do():
+    late = _campaign(
+        schedule={"every": "week", "days": "daily", "start": "22:00"},
+        duration_min=600,
+        finds_per_unit_hour={"food_safety": 3.0},
+    )
+    out = sim.run(sim.scenario_from_dict(_town([late], days=8)))
+    finds = [r for r in out.records if r.channel == CAMPAIGN]
+    assert finds and max(r.occurred_min for r in finds) < 8 * MINUTES_PER_DAY
