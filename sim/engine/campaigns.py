@@ -12,8 +12,10 @@ A campaign (:class:`~sim.scenario.schema.Campaign`) runs sessions on a calendar.
   those on shift and response duty none. Campaign time is neither busy nor idle response time: it
   is left out of the department's on-duty minutes (so out of its utilisation) and reported as
   campaign unit-minutes.
-* **It finds matters.** Each of its types is found at ``finds_per_unit_hour`` times the team's
-  planned units: a Poisson count per session, at uniform times within the session, in the inspected
+* **It finds matters.** Each of its types is found at ``finds_per_unit_hour`` per unit-hour the
+  team actually gets from the shifts (all of it when the planned units are on shift; nothing when
+  nobody is; finds stop at the horizon): a Poisson count per session, at uniform times within the
+  session, in the inspected
   patches in proportion to the town's incident weights. A find is a new matter (channel
   ``campaign``) detected the moment it is found. When, in the mode, every part of it may be done by
   a department of the campaign, the campaign settles it on the spot (on scene at once, parts

@@ -1333,7 +1333,7 @@ class Campaign(_Model):
     """A joint campaign (联合执法行动, 专项整治): named units of named departments inspect patches on a calendar.
 
     During a session its units are off response duty; it finds matters of its types in the
-    inspected patches at ``finds_per_unit_hour`` (per unit-hour of the team as planned); its
+    inspected patches at ``finds_per_unit_hour`` (per unit-hour it gets from the shifts); its
     deterrence, if given, lowers later arrivals of those types there (:mod:`sim.engine.campaigns`).
     """
 
