@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -1246,7 +1247,18 @@ def _check_clock(text: str) -> str:
     return text
 
 
-Clock = Annotated[str, AfterValidator(_check_clock)]
+def _unquoted_clock(value: Any) -> Any:
+    """An unquoted 10:00 reaches us as 600 (YAML 1.1 reads it as base-60 minutes): say to quote it."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        hours, minutes = divmod(value, 60)
+        raise ValueError(
+            f"put the time of day in quotes, e.g. '{hours:02d}:{minutes:02d}' (YAML reads an unquoted "
+            f"{hours}:{minutes:02d} as the number {value})"
+        )
+    return value
+
+
+Clock = Annotated[str, BeforeValidator(_unquoted_clock), AfterValidator(_check_clock)]
 
 
 class CampaignSchedule(_Model):

@@ -102,6 +102,7 @@ def test_dates_are_placed_by_the_start_date():
         ("every: week, days: [1]", "every: week, days: [7]", "campaigns.food_check.schedule", ["0 (Monday) to 6"]),
         ("every: week, days: [1]", "every: month, days: [5]", "campaigns.food_check.schedule", ["needs start_date"]),
         ("days: [1]}", "days: [1], start: '25:00'}", "campaigns.food_check.schedule.start", ["HH:MM"]),
+        ("days: [1]}", "days: [1], start: 10:00}", "campaigns.food_check.schedule.start", ["in quotes", "'10:00'"]),
         ("duration_min: 120", "duration_min: 2000", "campaigns.food_check.duration_min", ["1440"]),
         ('basis: "assumption: no source figure"', 'basis: ""', "campaigns.food_check.deterrence.basis", ["1"]),
         ("factor: 0.2", "factor: 1.5", "campaigns.food_check.deterrence.factor", ["1 or less"]),
