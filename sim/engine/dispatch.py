@@ -26,6 +26,7 @@ the search looks outward from the incident only until no farther unit could be s
 from __future__ import annotations
 
 import heapq
+import inspect
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ import simpy
 from sim.engine import rules
 from sim.engine.department import Unit
 from sim.engine.territory import Town
+from sim.errors import Problem, ScenarioError
 from sim.registry import resolve
 
 __all__ = ["Job", "Dispatcher"]
@@ -93,6 +95,8 @@ class Dispatcher:
         self.env = env
         self.town = town
         self.rule = resolve("dispatch_rules", rule).obj
+        self.rule_name = rule
+        _check_rule_takes_a_request(self.rule, rule)
         fast = {rules.own_queue: self._longest_free, rules.nearest: self._nearest}
         self.select = fast.get(self.rule, self._by_rule)
         self.bordered = bordered
@@ -257,7 +261,10 @@ class Dispatcher:
             return None
         picked = free.get(getattr(chosen, "uid", ""))
         if picked is None or chosen not in units:
-            raise ValueError(f"dispatch rule {self.rule!r} returned {chosen!r}, not one of the free units it was given")
+            message = (
+                f"returned {chosen!r}, not one of the free units it was given (a FreeUnit of request.units, or None)"
+            )
+            raise ScenarioError([Problem(f"dispatch rule '{self.rule_name}'", None, "", message)])
         job.travel_min = chosen.travel_min
         return picked
 
@@ -496,3 +503,16 @@ class _Bucket:
         if len(self.heap) > 2 * len(self.live) + 8:
             self.heap = [(seq, unit) for unit, seq in self.live.items()]
             heapq.heapify(self.heap)
+
+
+def _check_rule_takes_a_request(rule, name: str) -> None:
+    """A dispatch rule is called with one argument, the request: refuse at once a function that cannot be."""
+    try:
+        signature = inspect.signature(rule)
+    except (TypeError, ValueError):  # a callable without a signature to read: it will tell when called
+        return
+    try:
+        signature.bind(None)
+    except TypeError:
+        message = f"must take one argument (a sim.engine.rules.DispatchRequest); it takes {signature}"
+        raise ScenarioError([Problem(f"dispatch rule '{name}'", None, "", message)]) from None

@@ -89,8 +89,22 @@ def test_worked_minutes_add_up_to_the_jobs():
 
 
 def test_a_rule_that_returns_a_unit_it_was_not_given_fails_clearly():
-    with pytest.raises(ValueError, match="not one of the free units it was given"):
+    from sim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="not one of the free units it was given"):
         _output("anhai", 1, f"{PLUGINS}wrong_unit")
+
+
+def test_a_rule_that_cannot_take_a_request_is_refused_before_the_run(capsys):
+    """A user's mistake (a function of no arguments named as the rule) exits 2 with a message, no traceback."""
+    from sim.cli import main
+
+    argv = ["compare", str(SCENARIOS / "classroom.yaml"), "--days", "2", "--modes", "joint"]
+    assert main([*argv, "--set", "governance.modes.joint.dispatch=os:getcwd"]) == 2
+    err = capsys.readouterr().err
+    assert "dispatch rule 'os:getcwd': must take one argument" in err and "Traceback" not in err
+    assert main([*argv, "--set", f"governance.modes.joint.dispatch={PLUGINS}wrong_unit"]) == 2
+    assert "not one of the free units it was given" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
