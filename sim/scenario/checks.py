@@ -407,6 +407,7 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             )
             out.append((("governance", "modes", name, "authority", "pooled"), message))
     out += _campaign_warnings(scenario)
+    out += _unstaffed_centres(scenario)
     for t in scenario.incident_types:
         path = ("incident_types", t.name)
         if scenario.grid_management is None and (t.escalation.grid > 0 or t.escalation.city > 0):
@@ -415,6 +416,22 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
             spec = getattr(t.detection, channel)
             if spec.hours is not None and spec.probability == 0:
                 out.append((path + ("detection", channel, "hours"), "has no effect: the channel's probability is 0"))
+    return out
+
+
+def _unstaffed_centres(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """A staffed centre whose operators are never on duty while it is open: what it serves waits for ever."""
+    governance = scenario.governance
+    centres = [(("governance", "instant"), governance.instant)] if governance.instant.operators is not None else []
+    centres += [(("governance", "centres", c.name), c) for c in governance.centres or () if c.operators is not None]
+    out = []
+    for path, spec in centres:
+        shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()])
+        open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
+        staffed = WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)
+        if staffed.integral(0.0, 7 * MINUTES_PER_DAY) == 0:
+            message = "no operator is ever on duty while the centre is open: every report it takes waits for ever"
+            out.append((path + ("operator_shift",), message))
     return out
 
 

@@ -37,3 +37,24 @@ def test_fewer_units_than_sectors_under_closed_borders_is_flagged():
     found = dict(warnings(sim.scenario_from_dict(data)))
     assert "1 units for 2 sectors" in found[("departments", "team", "units")]
     assert ("departments", "team", "units") not in dict(warnings(_town("sectors")))
+
+
+def _centre(shift, hours=None) -> sim.Scenario:
+    instant = {"operators": 2, "operator_shift": shift, **({"centre_hours": hours} if hours else {})}
+    return sim.scenario_from_dict(
+        {
+            "territory": {"grid": {"rows": 2, "cols": 2}},
+            "departments": [{"name": "team", "units": 2, "powers": ["job"]}],
+            "incident_types": [{"name": "job", "rate_per_day": 1}],
+            "governance": {"instant": instant},
+        }
+    )
+
+
+def test_a_centre_whose_operators_are_never_on_duty_while_it_is_open_is_flagged():
+    path = ("governance", "instant", "operator_shift")
+    assert "waits for ever" in dict(warnings(_centre([])))[path]
+    mornings = [{"times": ["08:00-12:00"], "units": 2}]
+    assert "waits for ever" in dict(warnings(_centre(mornings, {"days": "daily", "times": ["13:00-17:00"]})))[path]
+    assert path not in dict(warnings(_centre(mornings, {"days": "daily", "times": ["11:00-17:00"]})))
+    assert path not in dict(warnings(_centre("24h")))
