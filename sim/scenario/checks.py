@@ -14,7 +14,7 @@ from __future__ import annotations
 from sim.errors import did_you_mean
 from sim.scenario.governance import PRESETS, modes_of, resolve_mode, unpowered_parts
 from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
-from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, Scenario, Territory
+from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, CentreSpec, InstantSpec, Scenario, Territory
 
 __all__ = ["cross_check", "warnings", "window_warnings"]
 
@@ -422,7 +422,9 @@ def warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
 def _unstaffed_centres(scenario: Scenario) -> list[tuple[tuple, str]]:
     """A staffed centre whose operators are never on duty while it is open: what it serves waits for ever."""
     governance = scenario.governance
-    centres = [(("governance", "instant"), governance.instant)] if governance.instant.operators is not None else []
+    centres: list[tuple[tuple[str, ...], InstantSpec | CentreSpec]] = []
+    if governance.instant.operators is not None:
+        centres.append((("governance", "instant"), governance.instant))
     centres += [(("governance", "centres", c.name), c) for c in governance.centres or () if c.operators is not None]
     out = []
     for path, spec in centres:
