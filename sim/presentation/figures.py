@@ -50,7 +50,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
-from sim.engine.campaigns import CAMPAIGN
+from sim.engine.campaigns import CAMPAIGN, CampaignPlan
 from sim.engine.department import build_roster
 from sim.engine.records import JOB_FIELDS, RECORD_FIELDS
 from sim.engine.territory import Town, build_town
@@ -832,13 +832,16 @@ def _on_duty_by_hour(results: Results, department: str) -> np.ndarray:
 
 
 def _integrate_on_duty(results: Results, department: str) -> np.ndarray:
-    dept = results._need_scenario().department(department)
-    steps = build_roster(dept, results.town).on_duty
+    """On response duty, as the run counts it: the shift, less the units joint campaigns take."""
+    scenario = results._need_scenario()
+    steps = build_roster(scenario.department(department), results.town).on_duty
+    demand = CampaignPlan(scenario, results.town).demand.get(department) if scenario.campaigns else None
     total = np.zeros(24)
     t = results.warmup_min
     while t < results.horizon_min:
         end = min((math.floor(t / 60) + 1) * 60.0, results.horizon_min)
-        total[int(t % MINUTES_PER_DAY // 60)] += steps.integral(t, end)
+        on_duty = steps.integral(t, end) if demand is None else demand.split_min(steps, t, end)[0]
+        total[int(t % MINUTES_PER_DAY // 60)] += on_duty
         t = end
     return total
 

@@ -486,3 +486,21 @@ def test_slow_types_whose_owners_no_mode_pools_are_named():
     fig = plots.figure_response_by_type(garbage)
     note = fig.get_supxlabel()
     assert all(plots._pretty(name) in note for name in slow) and "pools" in note
+
+
+def test_hourly_on_duty_leaves_out_the_units_campaigns_take_as_the_run_does(classroom_data):
+    """The load figure's denominator is the run's: a campaign's hours are neither busy nor on response duty."""
+    classroom_data["campaigns"] = [
+        {
+            "name": "sweep",
+            "schedule": {"every": "week", "days": "daily", "start": "09:00"},
+            "duration_min": 240,
+            "departments": {"sanitation": 2},
+            "finds_per_unit_hour": {"garbage_overflow": 0.5},
+        }
+    ]
+    comparison = sim.compare(sim.scenario_from_dict(classroom_data), modes=["joint"])
+    results = plots.Results.from_comparison(comparison)
+    hourly = plots._on_duty_by_hour(results, "sanitation")
+    assert hourly[9:13].sum() == 0  # both crews on the campaign 09:00-13:00 every day
+    assert hourly.sum() == pytest.approx(comparison.outputs["joint"][0].on_duty_min["sanitation"])
