@@ -360,6 +360,35 @@ def _summary_tables(results: Results) -> str:
     )
 
 
+def _campaigns_html(results: Results) -> str:
+    """Joint campaigns, when the scenario has them: their time off response duty, finds and deterrence."""
+    modes, stats = results.modes, results.summary["modes"]
+    blocks = {m: stats[m].get("campaigns") for m in modes}
+    if not any(blocks.values()):
+        return ""
+
+    def total(block: dict | None, key: str) -> float:
+        return float(sum((block or {}).get(key, {}).values()))
+
+    rows = [
+        [_("unit-hours on campaigns (off response duty)"), *(f"{total(blocks[m], 'unit_hours'):,.1f}" for m in modes)],
+        [_("sessions"), *(f"{total(blocks[m], 'sessions'):,.0f}" for m in modes)],
+        [
+            _("matters found (settled on the spot)"),
+            *(f"{total(blocks[m], 'found'):,.0f} ({(blocks[m] or {}).get('found_on_the_spot', 0):,})" for m in modes),
+        ],
+        [_("arrivals deterred"), *(f"{total(blocks[m], 'deterred'):,.0f}" for m in modes)],
+    ]
+    colours = {mode_label(m): c for m, c in results.colours.items()}
+    note = _(
+        "Units on a campaign are off response duty for its sessions; the matters campaigns found are reported "
+        "here and left out of every response figure above (totals over replications)."
+    )
+    return f"<h2>{_('Joint campaigns')}</h2><p>{html.escape(note)}</p>" + _table(
+        ["", *(mode_label(m) for m in modes)], rows, colours
+    )
+
+
 LEAD_FIGURES = ("timeline", "response_ecdf")
 """The figures the report shows first, right after the definitions: one bin's life, then garbage's distribution."""
 
@@ -700,6 +729,7 @@ def build_report(
         parts.append(_story_html(results, story))
         parts.append(_animation_html(folder))
         parts.append(_summary_tables(results))
+        parts.append(_campaigns_html(results))
     if staffing is not None:
         parts.append(_staffing_html(staffing))
     if decomposition is not None:

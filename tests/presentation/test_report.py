@@ -209,3 +209,22 @@ def test_one_replication_has_no_interval_column_and_the_animation_is_linked(tmp_
     text = build_report(tmp_path, figures={})
     assert "[95% CI]" not in text and "One replication, so no interval" in text
     assert '<a href="town_day.mp4">town_day.mp4</a>' in text
+
+
+def test_a_report_of_a_run_with_campaigns_says_what_they_took_and_found(tmp_path):
+    """The CLI prints the campaigns table; the report must too, or its reader never learns units were away."""
+    campaign = (
+        "campaigns=[{name: sweep, schedule: {every: week, days: daily, start: '09:00'}, duration_min: 240, "
+        "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 1}}]"
+    )
+    comparison = sim.compare(sim.load_scenario(SCENARIOS / "classroom.yaml", [campaign]), modes=["joint"])
+    write_comparison(tmp_path, comparison)
+    text = build_report(tmp_path, figures={})
+    block = comparison.summary["modes"]["joint"]["campaigns"]
+    assert "<h2>Joint campaigns</h2>" in text and "left out of every response figure" in text
+    found = sum(block["found"].values())
+    assert found > 0 and f"{found:,} ({block['found_on_the_spot']:,})" in text
+    assert f"{sum(block['unit_hours'].values()):,.1f}" in text
+    plain = tmp_path / "plain"
+    write_comparison(plain, sim.compare(sim.load_scenario(SCENARIOS / "classroom.yaml"), modes=["joint"]))
+    assert "Joint campaigns" not in build_report(plain, figures={})
