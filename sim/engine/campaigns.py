@@ -172,6 +172,7 @@ class CampaignPlan:
         natural_end: list[float],
         rng: np.random.Generator,
         shifts: dict[str, WeeklySteps] | None = None,
+        finds_rng: np.random.Generator | None = None,
     ) -> tuple[IncidentSet, list[float]]:
         """Thin the arrivals by deterrence and add the campaigns' finds, in order of occurrence.
 
@@ -180,7 +181,9 @@ class CampaignPlan:
         occurred is kept for :meth:`output`. With *shifts* (units on duty per department), a session
         finds and deters in proportion to the unit-minutes it actually gets (a team of which only half
         is on shift finds half as much; one with nobody on shift finds and deters nothing), and finds
-        stop at the horizon, as arrivals do.
+        stop at the horizon, as arrivals do. The finds are drawn from *finds_rng* (default *rng*), a
+        generator of their own, so that a change to other arrivals (one more incident type, a higher
+        rate) leaves them as they were: common random numbers across variants of a scenario.
         """
         self._staffed = [
             [self._staffed_share(c, s, e, shifts) for s, e in ss] for c, ss in zip(self.campaigns, self.sessions)
@@ -188,8 +191,9 @@ class CampaignPlan:
         u = rng.random(len(incidents))
         kept = u < self.keep_probability(incidents.occurred_min, incidents.type_index, incidents.patch)
         self._deterred_at = (incidents.occurred_min[~kept], incidents.type_index[~kept])
-        occurred, types, patch, service, found_by = self._finds(rng)
-        ends = natural_end_times(self.scenario, occurred, types, rng)
+        finds_rng = rng if finds_rng is None else finds_rng
+        occurred, types, patch, service, found_by = self._finds(finds_rng)
+        ends = natural_end_times(self.scenario, occurred, types, finds_rng)
         n, m = int(kept.sum()), len(occurred)
         width = 0 if incidents.rounds_min is None else incidents.rounds_min.shape[1]
         merged_occurred = np.concatenate([incidents.occurred_min[kept], occurred])

@@ -199,8 +199,9 @@ class Simulation:
         keys.update(dict.fromkeys(sorted(extra, key=sorted)))
         if self.campaign_plan is not None:  # thin by deterrence, add the finds (sim.engine.campaigns)
             shifts = {name: roster.on_duty for name, roster in self.rosters.items()}
+            finds = self.streams.child("campaigns", 1)  # the finds' own: other arrivals do not shift them
             self.incidents, self.natural_end = self.campaign_plan.apply(
-                inc, self.natural_end, self.streams.campaigns, shifts
+                inc, self.natural_end, self.streams.campaigns, shifts, finds
             )
 
     def run(self) -> RunOutput:

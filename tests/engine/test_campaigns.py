@@ -303,3 +303,17 @@ def test_finds_stop_at_the_horizon_as_arrivals_do():
     out = sim.run(sim.scenario_from_dict(_town([late], days=8)))
     finds = [r for r in out.records if r.channel == CAMPAIGN]
     assert finds and max(r.occurred_min for r in finds) < 8 * MINUTES_PER_DAY
+
+
+def test_finds_do_not_move_when_other_arrivals_change():
+    """Common random numbers across variants: the finds have their own stream, not the thinning's."""
+    campaign = _campaign(finds_per_unit_hour={"food_safety": 2.0})
+
+    def finds(pollution_rate: float) -> list[tuple[float, str]]:
+        data = _town([campaign], days=8)
+        data["incident_types"][1]["rate_per_day"] = pollution_rate
+        out = sim.run(sim.scenario_from_dict(data))
+        return [(r.occurred_min, r.patch) for r in out.records if r.channel == CAMPAIGN]
+
+    first = finds(6.0)
+    assert first and finds(0.0) == first == finds(20.0)
