@@ -29,6 +29,7 @@ from sim.stats.capacity import (
     CapacityReport,
     backlog_messages,
     backlog_trends,
+    border_messages,
     hour_ranges,
     offered_load,
     on_duty_by_hour,
@@ -137,7 +138,7 @@ def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None
     lines = [
         f"warning: {where}{'.'.join(str(p) for p in path)}: {message}" for path, message in checks.warnings(scenario)
     ]
-    return lines + overload_messages(capacity or offered_load(scenario))
+    return lines + overload_messages(capacity or offered_load(scenario)) + border_messages(scenario)
 
 
 def scenario_overview(scenario: Scenario, source: str = "") -> dict:
@@ -321,7 +322,7 @@ def pre_run_warnings(scenario: Scenario, modes: Sequence[str] | None = None) -> 
     chosen = [m for m in (modes or defined) if m in defined]
     if not chosen:
         return []
-    return overload_messages(offered_load(scenario, chosen))
+    return overload_messages(offered_load(scenario, chosen)) + border_messages(scenario, chosen)
 
 
 def post_run_warnings(comparison) -> list[str]:

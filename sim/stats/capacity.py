@@ -55,6 +55,7 @@ __all__ = [
     "hour_label",
     "hour_ranges",
     "overload_messages",
+    "border_messages",
     "backlog_trends",
     "backlog_messages",
 ]
@@ -339,6 +340,45 @@ def _load(department: str, mode: str, offered: np.ndarray, units: np.ndarray) ->
         peak_hour,
         uncovered,
     )
+
+
+def border_messages(scenario: Scenario, modes: Sequence[str] | None = None) -> list[str]:
+    """Warnings for towns without a unit of their own: closed borders, units living in their sectors.
+
+    With a mode's borders closed (``dispatch_across_borders: false``), a matter may take only the
+    units whose home is its own sector. A sector that has no such unit on duty at some hour while
+    the department has units on duty elsewhere (few units, or a quiet sector that sharing units out
+    by load passes over) leaves its matters waiting for a shift that brings one, or for ever.
+    """
+    all_modes = modes_of(scenario)
+    closed = [name for name in (modes or all_modes) if name in all_modes and not all_modes[name].across_borders]
+    homed = [d for d in scenario.departments if d.home != "bases" and d.powers and d.units > 0]
+    if not closed or not homed:
+        return []
+    town = build_town(scenario.territory)
+    weights = np.bincount(town.sector, weights=town.weights, minlength=len(town.sector_names))
+    lines = []
+    for department in homed:
+        roster = build_roster(department, town)
+        homes = [u.sector for u in roster.units]
+        on_duty = on_duty_by_hour(roster.on_duty).astype(int)
+        gaps = {}
+        for s, name in enumerate(town.sector_names):
+            if weights[s] <= 0:
+                continue  # nothing happens there
+            none = [h for h in range(HOURS_PER_WEEK) if on_duty[h] > 0 and s not in homes[: on_duty[h]]]
+            if none:
+                gaps[name] = len(none)
+        if gaps:
+            worst = sorted(gaps.items(), key=lambda kv: -kv[1])[:5]
+            listed = ", ".join(f"{name} {hours} h a week" for name, hours in worst)
+            more = f" and {len(gaps) - len(worst)} more" if len(gaps) > len(worst) else ""
+            lines.append(
+                f"warning: department '{department.name}' (home: {department.home}): with borders closed "
+                f"({', '.join(closed)}), sectors without a unit of their own on duty while others have one: "
+                f"{listed}{more}; their matters wait (more units, or dispatch_across_borders: true)"
+            )
+    return lines
 
 
 def overload_messages(report: CapacityReport) -> list[str]:

@@ -16,6 +16,7 @@ from sim.stats.capacity import (
     offered_load,
     overload_messages,
 )
+from tests.conftest import SCENARIOS
 
 
 def one_crew(units=2, rate_per_day=144.0, service_min=30.0, shift="24h", days=6.0, profile=None) -> dict:
@@ -154,3 +155,21 @@ def test_cameras_count_only_where_they_see():
     plain = camera_scenario(cameras=False)
     everywhere = capacity._detected_share(plain, build_town(plain.territory), None, plain.incident_types[0])
     assert everywhere == pytest.approx(1 - 0.7 * 0.4, rel=1e-12)
+
+
+def test_a_sector_left_without_a_unit_of_its_own_under_closed_borders_is_warned_about():
+    from sim.stats.capacity import border_messages
+
+    changes = [
+        "territory.grid.weights=[5,5,0.3,5,5,0.3,5,5,0.3]",
+        "departments.sanitation.home=sectors_by_load",
+        "departments.sanitation.units=3",
+        "governance.modes.joint.dispatch_across_borders=false",
+    ]
+    scenario = sim.load_scenario(SCENARIOS / "classroom.yaml", changes)
+    (line,) = border_messages(scenario)
+    assert "'sanitation'" in line and "S3 168 h a week" in line and "(joint)" in line
+    assert border_messages(scenario, ["fragmented", "unified"]) == []  # their borders are open
+    four = sim.load_scenario(SCENARIOS / "classroom.yaml", [*changes[1:], "departments.sanitation.units=6"])
+    assert border_messages(four) == []  # sectors of equal weight, two units each
+    assert border_messages(sim.load_scenario(SCENARIOS / "jinjiang.yaml")) == []  # every town has its own, every hour
