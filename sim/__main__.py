@@ -10,8 +10,9 @@ on stderr that starts with ``interrupted``, never a traceback or death by signal
   :func:`sim.cli.main` catches it after the command has removed its unfinished files; before or
   after that, :func:`run` catches it.
 
-Before :func:`run` starts, Python itself is starting (site, ``import sim``), and a Ctrl-C then is
-the interpreter's. A SIGINT that was ignored when the program started (a background job) stays
+From this module's import until :func:`run` starts (the ``town-sim`` script imports the module,
+then calls :func:`run`), a Ctrl-C also ends the program at once with 130. Before that, Python
+itself is starting (site, ``import sim``), and a Ctrl-C then is the interpreter's. A SIGINT that was ignored when the program started (a background job) stays
 ignored.
 """
 
@@ -24,11 +25,16 @@ INTERRUPTED = 130
 MESSAGE = "interrupted: files of unfinished work were not written"
 
 
+_IN_RUN = False
+"""Whether :func:`run` has started: before, a Ctrl-C has no command to stop and ends the program at once."""
+
+
 def run() -> None:
     """Run the command line and exit with its code (130 after Ctrl-C)."""
+    global _IN_RUN
     try:
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            signal.signal(signal.SIGINT, _on_ctrl_c)
+        _IN_RUN = True
+        _catch_ctrl_c()
         from sim.cli import main
 
         code = main()
@@ -40,13 +46,21 @@ def run() -> None:
     raise SystemExit(code)
 
 
+def _catch_ctrl_c() -> None:
+    """Handle SIGINT ourselves, unless it was ignored when the program started (a background job)."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+
+
 def _on_ctrl_c(signum, frame) -> None:
-    """SIGINT: exit at once if an import is running, else raise KeyboardInterrupt."""
-    while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
-            os.write(2, (MESSAGE + "\n").encode())
-            os._exit(INTERRUPTED)
+    """SIGINT: exit at once if an import is running or :func:`run` has not started, else raise KeyboardInterrupt."""
+    at_once = not _IN_RUN
+    while frame is not None and not at_once:
+        at_once = frame.f_code.co_filename.startswith("<frozen importlib")
         frame = frame.f_back
+    if at_once:
+        os.write(2, (MESSAGE + "\n").encode())
+        os._exit(INTERRUPTED)
     raise KeyboardInterrupt
 
 
@@ -64,6 +78,8 @@ def _exit_interrupted() -> None:
     finally:
         os._exit(INTERRUPTED)
 
+
+_catch_ctrl_c()  # from this module's import on: the town-sim script imports it, then calls run()
 
 if __name__ == "__main__":
     run()
