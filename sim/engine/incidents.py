@@ -240,6 +240,7 @@ class IncidentState:
     duplicates_decided: bool = False
     trace: list[TraceEvent] | None = None
     reopened: int = 0
+    holds: int = 0  # pieces of work still running on the matter (the model writes the record after the last)
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:
         """Add a stage to the incident's story when it is being traced.

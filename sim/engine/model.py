@@ -175,7 +175,9 @@ class Simulation:
         self.horizon = scenario.days * MINUTES_PER_DAY
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
-        self.states: list[IncidentState] = []
+        self.states: dict[int, IncidentState] = {}  # the open matters; a state goes once its record is written
+        self.record_log = ColumnBuffers(IncidentRecord)
+        self.traces: dict[int, list[TraceEvent]] = {}
         self.job_log = ColumnBuffers(JobRecord)
         self.tracing = trace
         grid_spec = scenario.grid_management
@@ -235,14 +237,10 @@ class Simulation:
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
-        self._close_natural_ends()
-        trace = (
-            {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states}
-            if self.tracing
-            else None
-        )
+        records = self._records()
+        trace = {n: self.traces[n] for n in sorted(self.traces)} if self.tracing else None
         return RunOutput(
-            self._records(),
+            records,
             self.job_log.freeze(),
             busy,
             on_duty,
@@ -256,14 +254,40 @@ class Simulation:
         )
 
     def _records(self) -> RecordTable:
-        """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
-        town = self.town
-        states: list[Any] = self.states  # each entry becomes None once its record is written
-        columns = ColumnBuffers(IncidentRecord)
-        for i, state in enumerate(states):
-            write_record(columns, state, town.names, town.patch_sector_names, self.end)
-            states[i] = None
-        return columns.freeze()
+        """Write the records of the matters still open at the end; every record in order of occurrence."""
+        for number in sorted(self.states):
+            self._finish(self.states.pop(number))
+        return self.record_log.freeze(sort_by="incident")
+
+    def _finish(self, state: IncidentState) -> None:
+        """The matter's life in the run is over: write its record and let go of its state.
+
+        Called once nothing can change the state any more: when its last piece of work lets go of it
+        (:meth:`_release`), at once for a matter never reported, or at the end of the run. A matter
+        nobody reached that ended by itself before the end ended unattended.
+        """
+        if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
+            self._ends_unattended(state)
+        if self.tracing:
+            self.traces[state.number] = sorted(state.trace or (), key=lambda event: event.at_min)
+        write_record(self.record_log, state, self.town.names, self.town.patch_sector_names, self.end)
+
+    def _release(self, state: IncidentState) -> None:
+        """A piece of work on the matter is over; after the last one its record is written (:meth:`_finish`)."""
+        state.holds -= 1
+        if state.holds == 0:
+            del self.states[state.number]
+            self._finish(state)
+
+    def _spawn(self, state: IncidentState, work) -> simpy.Process:
+        """Run *work* (a generator) as a process that holds the matter open until it is over."""
+        state.holds += 1
+        return self.env.process(self._held(state, work))
+
+    def _held(self, state: IncidentState, work):
+        value = yield from work
+        self._release(state)
+        return value
 
     # ------------------------------------------------------------------ processes
 
@@ -285,38 +309,52 @@ class Simulation:
                 return
             yield self._until(change)
 
-    def _detect_all(self) -> list[tuple[float, int, str, str | None]]:
-        """Create every incident's state and find when and how it is reported.
+    def _state(self, i: int) -> IncidentState:
+        """A new state of matter *i*, as it occurred."""
+        inc = self.incidents
+        itype = self.scenario.incident_types[inc.type_index[i]]
+        occurred = float(inc.occurred_min[i])
+        state = IncidentState(i, itype.name, int(inc.patch[i]), itype.priority, occurred, layer=int(inc.layer[i]))
+        if self.tracing:
+            state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
+        return state
+
+    def _detect_all(self) -> list[tuple[float, int, str, str | None, int, list[TraceEvent] | None]]:
+        """Find when and how every incident is reported; write the records of those never reported.
 
         Detection depends only on the incident's own draws and on who may act (the mode), never
         on the state of the system, so it is settled up front in order of occurrence; the
-        simulation then only has to wake up at each detection.
+        simulation then only has to wake up at each detection. A reported matter's state is made
+        when it is reported (peak memory); until then only what happened to it is kept (how many
+        patrols left it, its story when traced).
         """
         inc = self.incidents
-        types = self.scenario.incident_types
         channel_rows = inc.channel_min.tolist()
-        pending = []
-        rows = zip(inc.occurred_min.tolist(), inc.type_index.tolist(), inc.patch.tolist(), inc.layer.tolist())
-        for i, (occurred, k, patch, layer) in enumerate(rows):
-            itype = types[k]
-            state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
-            if self.tracing:
-                state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
-            self.states.append(state)
+        pending: list[Any] = []
+        for i, k in enumerate(inc.type_index.tolist()):
+            state = self._state(i)
             until = min(self.end, self.natural_end[i])
             detected, channel, finder = self._detection(i, state, channel_rows[i], k, until)
             if detected < until:
-                pending.append((detected, i, channel, finder))
-        pending.sort()
+                pending.append((detected, i, channel, finder, state.seen_not_handled, state.trace))
+            else:
+                self._finish(state)
+        pending.sort(key=lambda entry: entry[:2], reverse=True)
         return pending
 
     def _feed(self, pending):
-        """Start each incident's handling at its detection time."""
+        """Start each incident's handling at its detection time (*pending* latest first, popped as they come)."""
         env = self.env
-        for detected, i, channel, finder in pending:
+        while pending:
+            detected, i, channel, finder, seen_not_handled, trace = pending.pop()
             if detected > env.now:
                 yield self._until(detected)
-            self._begin(self.states[i], i, detected, channel, finder)
+            state = self._state(i)
+            state.seen_not_handled, state.trace = seen_not_handled, trace
+            self.states[i] = state
+            state.holds = 1
+            self._begin(state, i, detected, channel, finder)
+            self._release(state)
 
     def _detection(
         self, i: int, state: IncidentState, times: list[float], k: int, until: float
@@ -370,11 +408,12 @@ class Simulation:
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
         if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
-            self.env.process(self._resolving(state, self._grid_settles(state, channel)))
+            self._spawn(state, self._resolving(state, self._grid_settles(state, channel)))
         elif len(jobs) == 1:
             capable, parts = jobs[0]
             delivery = self._deliver(state, capable, channel, finder)
             ready = delivery.ready_min
+            state.holds += 1  # let go of when the unit is done (_send)
             if delivery.ready is not None:
                 delivery.ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
             elif ready > self.env.now:
@@ -382,7 +421,7 @@ class Simulation:
             else:
                 self._request(state, i, capable, parts, finder)
         else:
-            self.env.process(self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
+            self._spawn(state, self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
 
     def _campaign_settles(self, state: IncidentState, i: int, jobs) -> bool:
         """A campaign's find that its departments may do in this mode is settled on the spot; else False.
@@ -405,7 +444,8 @@ class Simulation:
             state.departments.append(dept)
             state.units.append(f"{CAMPAIGN}:{name}")
             work = max(work, self.competence.on_scene_min(k, parts, dept, self.incidents.service_min[i]))
-        self._until(now + work).callbacks.append(lambda _: self._resolved(state))
+        state.holds += 1
+        self._until(now + work).callbacks.append(lambda _: self._resolved(state, release=True))
         return True
 
     def _resolving(self, state: IncidentState, work):
@@ -413,11 +453,16 @@ class Simulation:
         yield from work
         self._resolved(state)
 
-    def _resolved(self, state: IncidentState) -> None:
+    def _resolved(self, state: IncidentState, release: bool = False) -> None:
         """Every part is done: the matter is resolved (and, with the closed loop, later closed).
 
         A matter that ended by itself before anyone was on scene is not resolved: it ended unattended.
+        With *release*, the callback chain that called it lets go of the matter (:meth:`_release`).
         """
+        if release:
+            self._resolved(state)
+            self._release(state)
+            return
         now = self.env.now
         if state.ended_min == state.ended_min:
             return
@@ -436,7 +481,7 @@ class Simulation:
         state.reopened += 1
         state.keep((fed_back,))
         state.note(checked, Stage.REOPENED)
-        self.env.process(self._resolving(state, self._revisit(state, checked)))
+        self._spawn(state, self._resolving(state, self._revisit(state, checked)))
 
     def _revisit(self, state: IncidentState, checked: float):
         """Assign the reopened case again and send it back: to a grid worker, or to each job's departments in turn.
@@ -476,7 +521,8 @@ class Simulation:
             if follow is None:
                 self._resolved(state)
             else:
-                self.env.process(self._resolving(state, follow))
+                self._spawn(state, self._resolving(state, follow))
+            self._release(state)
 
         self.env.timeout(duration).callbacks.append(done)
 
@@ -639,7 +685,7 @@ class Simulation:
             steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
-        return delivery._replace(ready=self.env.process(self._centre_steps(state, delivery.reached_min, steps)))
+        return delivery._replace(ready=self._spawn(state, self._centre_steps(state, delivery.reached_min, steps)))
 
     def _centre_steps(self, state: IncidentState, arrive: float, steps):
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
@@ -772,7 +818,7 @@ class Simulation:
         state.duplicates_decided = True
         acting = self.required[k] | {department}
         for other, on_scene in self.duplication.visits(k, acting, self.streams.duplicates):
-            self.env.process(self._extra_visit(state, frozenset({other}), on_scene, duplicate=True))
+            self._spawn(state, self._extra_visit(state, frozenset({other}), on_scene, duplicate=True))
 
     def _follow_ups(self, state: IncidentState, i: int, parts, unit, ended: bool):
         """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
@@ -812,12 +858,6 @@ class Simulation:
         if state.ended_min != state.ended_min:
             state.ended_min = self.natural_end[state.number]
             state.note(state.ended_min, Stage.ENDED_UNATTENDED)
-
-    def _close_natural_ends(self) -> None:
-        """At the end of the run: a matter nobody reached that ended by itself before the end ended unattended."""
-        for state in self.states:
-            if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
-                self._ends_unattended(state)
 
     def _end_job(
         self,
