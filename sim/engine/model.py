@@ -11,11 +11,11 @@ incidents and dispatches, not with simulated minutes.
 
 from __future__ import annotations
 
+import array
 import gc
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import simpy
@@ -178,6 +178,8 @@ class Simulation:
         self.states: dict[int, IncidentState] = {}  # the open matters; a state goes once its record is written
         self.record_log = ColumnBuffers(IncidentRecord)
         self.traces: dict[int, list[TraceEvent]] = {}
+        self._labels: dict[str | None, int] = {}  # channels and finders of the reports waiting to be made
+        self._stories: dict[int, list[TraceEvent]] = {}  # when traced: the story of a matter before its report
         self.job_log = ColumnBuffers(JobRecord)
         self.tracing = trace
         grid_spec = scenario.grid_management
@@ -319,42 +321,63 @@ class Simulation:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
 
-    def _detect_all(self) -> list[tuple[float, int, str, str | None, int, list[TraceEvent] | None]]:
+    def _detect_all(self) -> tuple[np.ndarray, ...]:
         """Find when and how every incident is reported; write the records of those never reported.
 
         Detection depends only on the incident's own draws and on who may act (the mode), never
         on the state of the system, so it is settled up front in order of occurrence; the
         simulation then only has to wake up at each detection. A reported matter's state is made
-        when it is reported (peak memory); until then only what happened to it is kept (how many
-        patrols left it, its story when traced).
+        when it is reported (peak memory); until then only its report is kept, as columns (minute,
+        number, channel and finder coded in :attr:`_labels`, how many patrols left it) in order of
+        report, and its story when traced (:attr:`_stories`).
         """
         inc = self.incidents
-        channel_rows = inc.channel_min.tolist()
-        pending: list[Any] = []
-        for i, k in enumerate(inc.type_index.tolist()):
-            state = self._state(i)
-            until = min(self.end, self.natural_end[i])
-            detected, channel, finder = self._detection(i, state, channel_rows[i], k, until)
-            if detected < until:
-                pending.append((detected, i, channel, finder, state.seen_not_handled, state.trace))
-            else:
-                self._finish(state)
-        pending.sort(key=lambda entry: entry[:2], reverse=True)
-        return pending
+        detected_at, numbers = array.array("d"), array.array("q")
+        channels, finders, seen = array.array("q"), array.array("q"), array.array("q")
+        label = self._labels.setdefault
+        types = inc.type_index.tolist()
+        for start in range(0, len(types), self.BLOCK):  # the channels' minutes a block at a time
+            channel_rows = inc.channel_min[start : start + self.BLOCK].tolist()
+            for i, times in enumerate(channel_rows, start):
+                state = self._state(i)
+                until = min(self.end, self.natural_end[i])
+                detected, channel, finder = self._detection(i, state, times, types[i], until)
+                if detected < until:
+                    detected_at.append(detected)
+                    numbers.append(i)
+                    channels.append(label(channel, len(self._labels)))
+                    finders.append(label(finder, len(self._labels)))
+                    seen.append(state.seen_not_handled)
+                    if state.trace is not None:
+                        self._stories[i] = state.trace
+                else:
+                    self._finish(state)
+        columns = (
+            np.frombuffer(detected_at, dtype=np.float64),
+            *(np.frombuffer(c, dtype=np.int64) for c in (numbers, channels, finders, seen)),
+        )
+        order = np.lexsort((columns[1], columns[0]))  # by minute, then number
+        return tuple(column[order] for column in columns)
 
-    def _feed(self, pending):
-        """Start each incident's handling at its detection time (*pending* latest first, popped as they come)."""
+    BLOCK = 4096
+
+    def _feed(self, pending: tuple[np.ndarray, ...]):
+        """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`)."""
         env = self.env
-        while pending:
-            detected, i, channel, finder, seen_not_handled, trace = pending.pop()
-            if detected > env.now:
-                yield self._until(detected)
-            state = self._state(i)
-            state.seen_not_handled, state.trace = seen_not_handled, trace
-            self.states[i] = state
-            state.holds = 1
-            self._begin(state, i, detected, channel, finder)
-            self._release(state)
+        labels = list(self._labels)
+        for start in range(0, len(pending[0]), self.BLOCK):
+            block = zip(*(column[start : start + self.BLOCK].tolist() for column in pending))
+            for detected, i, channel, finder, seen_not_handled in block:
+                if detected > env.now:
+                    yield self._until(detected)
+                state = self._state(i)
+                state.seen_not_handled = seen_not_handled
+                if self.tracing:
+                    state.trace = self._stories.pop(i)
+                self.states[i] = state
+                state.holds = 1
+                self._begin(state, i, detected, labels[channel], labels[finder])
+                self._release(state)
 
     def _detection(
         self, i: int, state: IncidentState, times: list[float], k: int, until: float
