@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.engine.department import Roster
-from sim.engine.incidents import TOWN, IncidentSet
+from sim.engine.incidents import TOWN, IncidentSet, ServiceRows
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.territory import Town
 from sim.scenario.distributions import sample
@@ -181,7 +181,6 @@ class CampaignPlan:
         width = 0 if incidents.rounds_min is None else incidents.rounds_min.shape[1]
         merged_occurred = np.concatenate([incidents.occurred_min[kept], occurred])
         order = np.argsort(merged_occurred, kind="stable")
-        kept_service = [row for row, k in zip(incidents.service_min, kept.tolist()) if k]
 
         def both(a, b):
             return np.concatenate([a[kept], b])[order]
@@ -190,7 +189,7 @@ class CampaignPlan:
             occurred_min=merged_occurred[order],
             type_index=both(incidents.type_index, types),
             patch=both(incidents.patch, patch),
-            service_min=tuple((kept_service + service)[i] for i in order.tolist()),
+            service_min=(incidents.service_min.take(kept) + ServiceRows.of_rows(service)).take(order),
             channel_min=both(incidents.channel_min, np.full((m, incidents.channel_min.shape[1]), np.inf)),
             finder_u=both(incidents.finder_u, np.zeros(m)),
             leave_u=both(incidents.leave_u, np.ones(m)),
