@@ -164,8 +164,8 @@ class CampaignPlan:
     # ------------------------------------------------------------------ incidents
 
     def apply(
-        self, incidents: IncidentSet, natural_end: list[float], rng: np.random.Generator
-    ) -> tuple[IncidentSet, list[float]]:
+        self, incidents: IncidentSet, natural_end: np.ndarray, rng: np.random.Generator
+    ) -> tuple[IncidentSet, np.ndarray]:
         """Thin the arrivals by deterrence and add the campaigns' finds, in order of occurrence.
 
         Returns the new incident set (``found_by`` gives each find's campaign, -1 for arrivals) and
@@ -201,7 +201,7 @@ class CampaignPlan:
             found_by=np.concatenate([np.full(n, -1), found_by])[order],
         )
         ends_all = np.concatenate([np.asarray(natural_end, dtype=float)[kept], ends])[order]
-        return merged, ends_all.tolist()
+        return merged, ends_all
 
     def keep_probability(self, occurred: np.ndarray, types: np.ndarray, patch: np.ndarray) -> np.ndarray:
         """The probability that each arrival is not deterred (1 outside every campaign's types, patches and times)."""

@@ -194,9 +194,9 @@ class Simulation:
         self.duplication = Duplication(scenario, mode)
         self.competence = CompetenceTable(scenario)
         inc = self.incidents
-        self.natural_end: list[float] = natural_end_times(
+        self.natural_end: np.ndarray = natural_end_times(  # an array: a float each costs 4 times as much
             scenario, inc.occurred_min, inc.type_index, self.streams.lifetime
-        ).tolist()
+        )
         self.type_number = {t.name: k for k, t in enumerate(scenario.incident_types)}
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
@@ -338,9 +338,10 @@ class Simulation:
         types = inc.type_index.tolist()
         for start in range(0, len(types), self.BLOCK):  # the channels' minutes a block at a time
             channel_rows = inc.channel_min[start : start + self.BLOCK].tolist()
-            for i, times in enumerate(channel_rows, start):
+            ends = self.natural_end[start : start + self.BLOCK].tolist()
+            for i, times, natural_end in zip(range(start, start + len(ends)), channel_rows, ends):
                 state = self._state(i)
-                until = min(self.end, self.natural_end[i])
+                until = min(self.end, natural_end)
                 detected, channel, finder = self._detection(i, state, times, types[i], until)
                 if detected < until:
                     detected_at.append(detected)
