@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import gc
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -311,12 +312,17 @@ class Simulation:
                 return
             yield self._until(change)
 
-    def _state(self, i: int) -> IncidentState:
-        """A new state of matter *i*, as it occurred."""
+    def _states(self, numbers) -> Iterator[IncidentState]:
+        """New states of the matters *numbers* (a block of them), as they occurred."""
         inc = self.incidents
-        itype = self.scenario.incident_types[inc.type_index[i]]
-        occurred = float(inc.occurred_min[i])
-        state = IncidentState(i, itype.name, int(inc.patch[i]), itype.priority, occurred, layer=int(inc.layer[i]))
+        types = self.scenario.incident_types
+        columns = (inc.type_index[numbers], inc.patch[numbers], inc.occurred_min[numbers], inc.layer[numbers])
+        for i, k, patch, occurred, layer in zip(numbers.tolist(), *(column.tolist() for column in columns)):
+            yield self._state(i, types[k], patch, occurred, layer)
+
+    def _state(self, i: int, itype, patch: int, occurred: float, layer: int) -> IncidentState:
+        """A new state of matter *i* (of type *itype*, in *patch*, occurred at *occurred*, settled by *layer*)."""
+        state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
@@ -339,8 +345,8 @@ class Simulation:
         for start in range(0, len(types), self.BLOCK):  # the channels' minutes a block at a time
             channel_rows = inc.channel_min[start : start + self.BLOCK].tolist()
             ends = self.natural_end[start : start + self.BLOCK].tolist()
-            for i, times, natural_end in zip(range(start, start + len(ends)), channel_rows, ends):
-                state = self._state(i)
+            states = self._states(np.arange(start, start + len(ends)))
+            for i, state, times, natural_end in zip(range(start, start + len(ends)), states, channel_rows, ends):
                 until = min(self.end, natural_end)
                 detected, channel, finder = self._detection(i, state, times, types[i], until)
                 if detected < until:
@@ -367,11 +373,13 @@ class Simulation:
         env = self.env
         labels = list(self._labels)
         for start in range(0, len(pending[0]), self.BLOCK):
-            block = zip(*(column[start : start + self.BLOCK].tolist() for column in pending))
-            for detected, i, channel, finder, seen_not_handled in block:
+            block = zip(
+                self._states(pending[1][start : start + self.BLOCK]),
+                *(column[start : start + self.BLOCK].tolist() for column in pending),
+            )
+            for state, detected, i, channel, finder, seen_not_handled in block:
                 if detected > env.now:
                     yield self._until(detected)
-                state = self._state(i)
                 state.seen_not_handled = seen_not_handled
                 if self.tracing:
                     state.trace = self._stories.pop(i)

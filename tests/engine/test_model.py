@@ -192,8 +192,8 @@ def test_trace_tells_the_story_in_order(anhai):
 def test_finished_matters_let_go_of_their_state(anhai, mode):
     """A matter's state lives while it is open, not until the run ends (peak memory of a long run).
 
-    Counted by objects, not time: halfway through, the live states are those of the open matters,
-    far fewer than the matters that occurred by then.
+    Counted by objects, not time: halfway through, the live states are those of the open matters
+    (and of the next to be reported), far fewer than the matters that occurred by then.
     """
     import gc
 
@@ -215,5 +215,5 @@ def test_finished_matters_let_go_of_their_state(anhai, mode):
     simulation.env.process(probe())
     output = simulation.run()
     assert seen["occurred"] > 1000
-    assert seen["live"] == seen["open"] < seen["occurred"] / 5
+    assert seen["open"] <= seen["live"] <= seen["open"] + 1 < seen["occurred"] / 5  # + the next one to be reported
     assert len(output.records) == len(simulation.incidents) and not simulation.states
