@@ -43,7 +43,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.engine.department import Roster
-from sim.engine.incidents import TOWN, IncidentSet
+from sim.engine.incidents import TOWN, IncidentSet, ServiceRows
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.territory import Town
 from sim.scenario.distributions import sample
@@ -169,11 +169,11 @@ class CampaignPlan:
     def apply(
         self,
         incidents: IncidentSet,
-        natural_end: list[float],
+        natural_end: np.ndarray,
         rng: np.random.Generator,
         shifts: dict[str, WeeklySteps] | None = None,
         finds_rng: np.random.Generator | None = None,
-    ) -> tuple[IncidentSet, list[float]]:
+    ) -> tuple[IncidentSet, np.ndarray]:
         """Thin the arrivals by deterrence and add the campaigns' finds, in order of occurrence.
 
         Returns the new incident set (``found_by`` gives each find's campaign, -1 for arrivals) and
@@ -198,7 +198,6 @@ class CampaignPlan:
         width = 0 if incidents.rounds_min is None else incidents.rounds_min.shape[1]
         merged_occurred = np.concatenate([incidents.occurred_min[kept], occurred])
         order = np.argsort(merged_occurred, kind="stable")
-        kept_service = [row for row, k in zip(incidents.service_min, kept.tolist()) if k]
 
         def both(a, b):
             return np.concatenate([a[kept], b])[order]
@@ -207,7 +206,7 @@ class CampaignPlan:
             occurred_min=merged_occurred[order],
             type_index=both(incidents.type_index, types),
             patch=both(incidents.patch, patch),
-            service_min=tuple((kept_service + service)[i] for i in order.tolist()),
+            service_min=(incidents.service_min.take(kept) + ServiceRows.of_rows(service)).take(order),
             channel_min=both(incidents.channel_min, np.full((m, incidents.channel_min.shape[1]), np.inf)),
             finder_u=both(incidents.finder_u, np.zeros(m)),
             leave_u=both(incidents.leave_u, np.ones(m)),
@@ -219,7 +218,7 @@ class CampaignPlan:
             found_by=np.concatenate([np.full(n, -1), found_by])[order],
         )
         ends_all = np.concatenate([np.asarray(natural_end, dtype=float)[kept], ends])[order]
-        return merged, ends_all.tolist()
+        return merged, ends_all
 
     def _staffed_share(self, c: Campaign, start: float, end: float, shifts: dict[str, WeeklySteps] | None) -> float:
         """The share of a session's planned unit-minutes (up to the horizon) it gets from the shifts (1 without shifts)."""

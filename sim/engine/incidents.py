@@ -11,6 +11,7 @@ every dispatch policy).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,72 @@ from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
 from sim.scenario.schema import CHANNELS, Scenario
 
-__all__ = ["IncidentSet", "generate_incidents", "IncidentState", "LAYER_NAMES", "GRID", "TOWN", "CITY"]
+__all__ = ["IncidentSet", "ServiceRows", "generate_incidents", "IncidentState", "LAYER_NAMES", "GRID", "TOWN", "CITY"]
+
+
+class ServiceRows(Sequence):
+    """The on-scene work per part of every incident: ``rows[i]`` is incident *i*'s, a tuple of floats.
+
+    Kept as one array (a row per incident, as many columns as the type with most parts, the rest
+    unused) and the number of parts of each: a city year holds about a million incidents, and a
+    tuple of floats each would cost about ten times as much.
+    """
+
+    __slots__ = ("minutes", "parts")
+
+    def __init__(self, minutes: np.ndarray, parts: np.ndarray) -> None:
+        self.minutes, self.parts = minutes, parts
+
+    @classmethod
+    def of_blocks(cls, blocks: Iterable[np.ndarray]) -> ServiceRows:
+        """Rows of blocks of shape (incidents, parts), one after another (blocks may differ in parts)."""
+        blocks = [np.asarray(block, dtype=float).reshape(len(block), -1) for block in blocks]
+        width = max((block.shape[1] for block in blocks), default=0)
+        minutes = np.zeros((sum(len(block) for block in blocks), width))
+        parts = np.zeros(len(minutes), dtype=np.int64)
+        start = 0
+        for block in blocks:
+            minutes[start : start + len(block), : block.shape[1]] = block
+            parts[start : start + len(block)] = block.shape[1]
+            start += len(block)
+        return cls(minutes, parts)
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Sequence[float]]) -> ServiceRows:
+        """Rows given one by one (tuples of floats)."""
+        return cls.of_blocks([np.asarray([row], dtype=float) for row in rows])
+
+    def take(self, index) -> ServiceRows:
+        """The rows at *index* (indices or a boolean mask), in that order."""
+        return ServiceRows(self.minutes[index], self.parts[index])
+
+    def __add__(self, other: ServiceRows) -> ServiceRows:
+        """These rows, then *other*'s."""
+        return ServiceRows(*_joined(self, other))
+
+    def __len__(self) -> int:
+        """The number of incidents."""
+        return len(self.parts)
+
+    def __getitem__(self, i):
+        """Incident *i*'s on-scene work per part, a tuple of floats."""
+        return tuple(self.minutes[i, : self.parts[i]].tolist())
+
+    def __eq__(self, other) -> bool:
+        """The same rows, value by value (rows given as a sequence of tuples compare too)."""
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _joined(a: ServiceRows, b: ServiceRows) -> tuple[np.ndarray, np.ndarray]:
+    width = max(a.minutes.shape[1], b.minutes.shape[1])
+    minutes = np.zeros((len(a) + len(b), width))
+    minutes[: len(a), : a.minutes.shape[1]] = a.minutes
+    minutes[len(a) :, : b.minutes.shape[1]] = b.minutes
+    return minutes, np.concatenate([a.parts, b.parts])
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +106,7 @@ class IncidentSet:
     type_index, patch:
         Incident type (index into ``scenario.incident_types``) and patch number.
     service_min:
-        On-scene work per part, a tuple of floats per incident.
+        On-scene work per part, a tuple of floats per incident (:class:`ServiceRows`).
     channel_min:
         Shape (n, 4): when each channel of :data:`~sim.scenario.schema.CHANNELS` would first report it
         (``inf`` for never); the patrol column is the first *noticing* pass.
@@ -61,7 +127,7 @@ class IncidentSet:
     occurred_min: np.ndarray
     type_index: np.ndarray
     patch: np.ndarray
-    service_min: tuple
+    service_min: ServiceRows
     channel_min: np.ndarray
     finder_u: np.ndarray
     leave_u: np.ndarray
@@ -135,12 +201,11 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         [c[i] for c in chunks] for i in range(9)
     )
     order = np.argsort(np.concatenate(all_times), kind="stable")
-    service_rows = [tuple(row) for block in all_service for row in block.tolist()]
     return IncidentSet(
         occurred_min=np.concatenate(all_times)[order],
         type_index=np.concatenate(all_types)[order],
         patch=np.concatenate(all_patches)[order],
-        service_min=tuple(service_rows[i] for i in order.tolist()),
+        service_min=ServiceRows.of_blocks(all_service).take(order),
         channel_min=np.concatenate(all_channels)[order],
         finder_u=np.concatenate(all_finder_u)[order],
         leave_u=np.concatenate(all_leave_u)[order],
@@ -240,6 +305,7 @@ class IncidentState:
     duplicates_decided: bool = False
     trace: list[TraceEvent] | None = None
     reopened: int = 0
+    holds: int = 0  # pieces of work still running on the matter (the model writes the record after the last)
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:
         """Add a stage to the incident's story when it is being traced.

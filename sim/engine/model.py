@@ -11,11 +11,12 @@ incidents and dispatches, not with simulated minutes.
 
 from __future__ import annotations
 
+import array
 import gc
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import simpy
@@ -175,7 +176,11 @@ class Simulation:
         self.horizon = scenario.days * MINUTES_PER_DAY
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
-        self.states: list[IncidentState] = []
+        self.states: dict[int, IncidentState] = {}  # the open matters; a state goes once its record is written
+        self.record_log = ColumnBuffers(IncidentRecord)
+        self.traces: dict[int, list[TraceEvent]] = {}
+        self._labels: dict[str | None, int] = {}  # channels and finders of the reports waiting to be made
+        self._stories: dict[int, list[TraceEvent]] = {}  # when traced: the story of a matter before its report
         self.job_log = ColumnBuffers(JobRecord)
         self.tracing = trace
         grid_spec = scenario.grid_management
@@ -190,9 +195,9 @@ class Simulation:
         self.duplication = Duplication(scenario, mode)
         self.competence = CompetenceTable(scenario)
         inc = self.incidents
-        self.natural_end: list[float] = natural_end_times(
+        self.natural_end: np.ndarray = natural_end_times(  # an array: a float each costs 4 times as much
             scenario, inc.occurred_min, inc.type_index, self.streams.lifetime
-        ).tolist()
+        )
         self.type_number = {t.name: k for k, t in enumerate(scenario.incident_types)}
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
@@ -239,14 +244,10 @@ class Simulation:
         if self.grid_workers is not None:
             busy[GRID_WORKERS] = self.grid_workers.busy_min
             on_duty[GRID_WORKERS] = self.grid_workers.on_duty_min(self.warmup, self.horizon)
-        self._close_natural_ends()
-        trace = (
-            {s.number: sorted(s.trace or (), key=lambda event: event.at_min) for s in self.states}
-            if self.tracing
-            else None
-        )
+        records = self._records()
+        trace = {n: self.traces[n] for n in sorted(self.traces)} if self.tracing else None
         return RunOutput(
-            self._records(),
+            records,
             self.job_log.freeze(),
             busy,
             on_duty,
@@ -260,14 +261,40 @@ class Simulation:
         )
 
     def _records(self) -> RecordTable:
-        """Freeze every incident's state into its record, letting go of each state as it goes (peak memory)."""
-        town = self.town
-        states: list[Any] = self.states  # each entry becomes None once its record is written
-        columns = ColumnBuffers(IncidentRecord)
-        for i, state in enumerate(states):
-            write_record(columns, state, town.names, town.patch_sector_names, self.end)
-            states[i] = None
-        return columns.freeze()
+        """Write the records of the matters still open at the end; every record in order of occurrence."""
+        for number in sorted(self.states):
+            self._finish(self.states.pop(number))
+        return self.record_log.freeze(sort_by="incident")
+
+    def _finish(self, state: IncidentState) -> None:
+        """The matter's life in the run is over: write its record and let go of its state.
+
+        Called once nothing can change the state any more: when its last piece of work lets go of it
+        (:meth:`_release`), at once for a matter never reported, or at the end of the run. A matter
+        nobody reached that ended by itself before the end ended unattended.
+        """
+        if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
+            self._ends_unattended(state)
+        if self.tracing:
+            self.traces[state.number] = sorted(state.trace or (), key=lambda event: event.at_min)
+        write_record(self.record_log, state, self.town.names, self.town.patch_sector_names, self.end)
+
+    def _release(self, state: IncidentState) -> None:
+        """A piece of work on the matter is over; after the last one its record is written (:meth:`_finish`)."""
+        state.holds -= 1
+        if state.holds == 0:
+            del self.states[state.number]
+            self._finish(state)
+
+    def _spawn(self, state: IncidentState, work) -> simpy.Process:
+        """Run *work* (a generator) as a process that holds the matter open until it is over."""
+        state.holds += 1
+        return self.env.process(self._held(state, work))
+
+    def _held(self, state: IncidentState, work):
+        value = yield from work
+        self._release(state)
+        return value
 
     # ------------------------------------------------------------------ processes
 
@@ -289,38 +316,81 @@ class Simulation:
                 return
             yield self._until(change)
 
-    def _detect_all(self) -> list[tuple[float, int, str, str | None]]:
-        """Create every incident's state and find when and how it is reported.
+    def _states(self, numbers) -> Iterator[IncidentState]:
+        """New states of the matters *numbers* (a block of them), as they occurred."""
+        inc = self.incidents
+        types = self.scenario.incident_types
+        columns = (inc.type_index[numbers], inc.patch[numbers], inc.occurred_min[numbers], inc.layer[numbers])
+        for i, k, patch, occurred, layer in zip(numbers.tolist(), *(column.tolist() for column in columns)):
+            yield self._state(i, types[k], patch, occurred, layer)
+
+    def _state(self, i: int, itype, patch: int, occurred: float, layer: int) -> IncidentState:
+        """A new state of matter *i* (of type *itype*, in *patch*, occurred at *occurred*, settled by *layer*)."""
+        state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
+        if self.tracing:
+            state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
+        return state
+
+    def _detect_all(self) -> tuple[np.ndarray, ...]:
+        """Find when and how every incident is reported; write the records of those never reported.
 
         Detection depends only on the incident's own draws and on who may act (the mode), never
         on the state of the system, so it is settled up front in order of occurrence; the
-        simulation then only has to wake up at each detection.
+        simulation then only has to wake up at each detection. A reported matter's state is made
+        when it is reported (peak memory); until then only its report is kept, as columns (minute,
+        number, channel and finder coded in :attr:`_labels`, how many patrols left it) in order of
+        report, and its story when traced (:attr:`_stories`).
         """
         inc = self.incidents
-        types = self.scenario.incident_types
-        channel_rows = inc.channel_min.tolist()
-        pending = []
-        rows = zip(inc.occurred_min.tolist(), inc.type_index.tolist(), inc.patch.tolist(), inc.layer.tolist())
-        for i, (occurred, k, patch, layer) in enumerate(rows):
-            itype = types[k]
-            state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
-            if self.tracing:
-                state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
-            self.states.append(state)
-            until = min(self.end, self.natural_end[i])
-            detected, channel, finder = self._detection(i, state, channel_rows[i], k, until)
-            if detected < until:
-                pending.append((detected, i, channel, finder))
-        pending.sort()
-        return pending
+        detected_at, numbers = array.array("d"), array.array("q")
+        channels, finders, seen = array.array("q"), array.array("q"), array.array("q")
+        label = self._labels.setdefault
+        types = inc.type_index.tolist()
+        for start in range(0, len(types), self.BLOCK):  # the channels' minutes a block at a time
+            channel_rows = inc.channel_min[start : start + self.BLOCK].tolist()
+            ends = self.natural_end[start : start + self.BLOCK].tolist()
+            states = self._states(np.arange(start, start + len(ends)))
+            for i, state, times, natural_end in zip(range(start, start + len(ends)), states, channel_rows, ends):
+                until = min(self.end, natural_end)
+                detected, channel, finder = self._detection(i, state, times, types[i], until)
+                if detected < until:
+                    detected_at.append(detected)
+                    numbers.append(i)
+                    channels.append(label(channel, len(self._labels)))
+                    finders.append(label(finder, len(self._labels)))
+                    seen.append(state.seen_not_handled)
+                    if state.trace is not None:
+                        self._stories[i] = state.trace
+                else:
+                    self._finish(state)
+        columns = (
+            np.frombuffer(detected_at, dtype=np.float64),
+            *(np.frombuffer(c, dtype=np.int64) for c in (numbers, channels, finders, seen)),
+        )
+        order = np.lexsort((columns[1], columns[0]))  # by minute, then number
+        return tuple(column[order] for column in columns)
 
-    def _feed(self, pending):
-        """Start each incident's handling at its detection time."""
+    BLOCK = 4096
+
+    def _feed(self, pending: tuple[np.ndarray, ...]):
+        """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`)."""
         env = self.env
-        for detected, i, channel, finder in pending:
-            if detected > env.now:
-                yield self._until(detected)
-            self._begin(self.states[i], i, detected, channel, finder)
+        labels = list(self._labels)
+        for start in range(0, len(pending[0]), self.BLOCK):
+            block = zip(
+                self._states(pending[1][start : start + self.BLOCK]),
+                *(column[start : start + self.BLOCK].tolist() for column in pending),
+            )
+            for state, detected, i, channel, finder, seen_not_handled in block:
+                if detected > env.now:
+                    yield self._until(detected)
+                state.seen_not_handled = seen_not_handled
+                if self.tracing:
+                    state.trace = self._stories.pop(i)
+                self.states[i] = state
+                state.holds = 1
+                self._begin(state, i, detected, labels[channel], labels[finder])
+                self._release(state)
 
     def _detection(
         self, i: int, state: IncidentState, times: list[float], k: int, until: float
@@ -374,11 +444,12 @@ class Simulation:
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
         if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
-            self.env.process(self._resolving(state, self._grid_settles(state, channel)))
+            self._spawn(state, self._resolving(state, self._grid_settles(state, channel)))
         elif len(jobs) == 1:
             capable, parts = jobs[0]
             delivery = self._deliver(state, capable, channel, finder)
             ready = delivery.ready_min
+            state.holds += 1  # let go of when the unit is done (_send)
             if delivery.ready is not None:
                 delivery.ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
             elif ready > self.env.now:
@@ -386,7 +457,7 @@ class Simulation:
             else:
                 self._request(state, i, capable, parts, finder)
         else:
-            self.env.process(self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
+            self._spawn(state, self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
 
     def _campaign_settles(self, state: IncidentState, i: int, jobs) -> bool:
         """A campaign's find that its departments may do in this mode is settled on the spot; else False.
@@ -409,7 +480,8 @@ class Simulation:
             state.departments.append(dept)
             state.units.append(f"{CAMPAIGN}:{name}")
             work = max(work, self.competence.on_scene_min(k, parts, dept, self.incidents.service_min[i]))
-        self._until(now + work).callbacks.append(lambda _: self._resolved(state))
+        state.holds += 1
+        self._until(now + work).callbacks.append(lambda _: self._resolved(state, release=True))
         return True
 
     def _resolving(self, state: IncidentState, work):
@@ -417,11 +489,16 @@ class Simulation:
         yield from work
         self._resolved(state)
 
-    def _resolved(self, state: IncidentState) -> None:
+    def _resolved(self, state: IncidentState, release: bool = False) -> None:
         """Every part is done: the matter is resolved (and, with the closed loop, later closed).
 
         A matter that ended by itself before anyone was on scene is not resolved: it ended unattended.
+        With *release*, the callback chain that called it lets go of the matter (:meth:`_release`).
         """
+        if release:
+            self._resolved(state)
+            self._release(state)
+            return
         now = self.env.now
         if state.ended_min == state.ended_min:
             return
@@ -440,7 +517,7 @@ class Simulation:
         state.reopened += 1
         state.keep((fed_back,))
         state.note(checked, Stage.REOPENED)
-        self.env.process(self._resolving(state, self._revisit(state, checked)))
+        self._spawn(state, self._resolving(state, self._revisit(state, checked)))
 
     def _revisit(self, state: IncidentState, checked: float):
         """Assign the reopened case again and send it back: to a grid worker, or to each job's departments in turn.
@@ -480,7 +557,8 @@ class Simulation:
             if follow is None:
                 self._resolved(state)
             else:
-                self.env.process(self._resolving(state, follow))
+                self._spawn(state, self._resolving(state, follow))
+            self._release(state)
 
         self.env.timeout(duration).callbacks.append(done)
 
@@ -643,7 +721,7 @@ class Simulation:
             steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
-        return delivery._replace(ready=self.env.process(self._centre_steps(state, delivery.reached_min, steps)))
+        return delivery._replace(ready=self._spawn(state, self._centre_steps(state, delivery.reached_min, steps)))
 
     def _centre_steps(self, state: IncidentState, arrive: float, steps):
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
@@ -776,7 +854,7 @@ class Simulation:
         state.duplicates_decided = True
         acting = self.required[k] | {department}
         for other, on_scene in self.duplication.visits(k, acting, self.streams.duplicates):
-            self.env.process(self._extra_visit(state, frozenset({other}), on_scene, duplicate=True))
+            self._spawn(state, self._extra_visit(state, frozenset({other}), on_scene, duplicate=True))
 
     def _follow_ups(self, state: IncidentState, i: int, parts, unit, ended: bool):
         """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
@@ -816,12 +894,6 @@ class Simulation:
         if state.ended_min != state.ended_min:
             state.ended_min = self.natural_end[state.number]
             state.note(state.ended_min, Stage.ENDED_UNATTENDED)
-
-    def _close_natural_ends(self) -> None:
-        """At the end of the run: a matter nobody reached that ended by itself before the end ended unattended."""
-        for state in self.states:
-            if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
-                self._ends_unattended(state)
 
     def _end_job(
         self,

@@ -289,12 +289,22 @@ class ColumnBuffers:
         """Rows written so far."""
         return len(self.buffers[0]) + len(self.rows)
 
-    def freeze(self) -> RecordTable:
-        """The finished columns as read-only numpy arrays (the buffers are not copied)."""
+    def freeze(self, sort_by: str | None = None) -> RecordTable:
+        """The finished columns as read-only numpy arrays (the buffers are not copied unless sorted).
+
+        With *sort_by* (an integer field of distinct values, e.g. ``incident``), the rows are put in
+        its order, and each string field's categories in order of first appearance in that order: the
+        table is exactly the one that writing the rows in that order would have made.
+        """
         self._flush()
+        order = None
+        if sort_by is not None:
+            key = np.frombuffer(self.buffers[self.record_type._fields.index(sort_by)], dtype=np.int64)
+            if len(key) and not (key[1:] > key[:-1]).all():
+                order = np.argsort(key, kind="stable")
         columns = {}
         categories = {}
-        for (name, kind), buffer, codes in zip(self.kinds, self.buffers, self.codes):
+        for j, ((name, kind), buffer, codes) in enumerate(zip(self.kinds, self.buffers, self.codes)):
             column = (
                 np.frombuffer(buffer, dtype=np.int8).view(np.bool_)
                 if kind == "b"
@@ -302,11 +312,26 @@ class ColumnBuffers:
             )
             if len(buffer) == 0:
                 column = np.zeros(0, dtype=_DTYPES[kind])
+            names = tuple(codes) if codes is not None else None
+            if order is not None:
+                column = column[order]
+                self.buffers[j] = array.array(_TYPECODES[kind])  # let go of the unsorted column
+                if names is not None:
+                    column, names = _recoded(column, names)
             column.flags.writeable = False
             columns[name] = column
-            if codes is not None:
-                categories[name] = tuple(codes)
+            if names is not None:
+                categories[name] = names
         return RecordTable(self.record_type, columns, categories)
+
+
+def _recoded(codes: np.ndarray, names: tuple) -> tuple[np.ndarray, tuple]:
+    """Codes and categories renumbered in order of first appearance in *codes*."""
+    seen, first = np.unique(codes, return_index=True)
+    appear = seen[np.argsort(first)]
+    renumber = np.zeros(len(names), dtype=np.int64)
+    renumber[appear] = np.arange(len(appear))
+    return renumber[codes], tuple(names[c] for c in appear.tolist())
 
 
 class _Columns(dict):

@@ -241,3 +241,16 @@ def test_validate_says_how_many_patches_the_cameras_see(tmp_path, capsys):
     path.write_text(camera_scenario().model_dump_json(exclude_none=True), encoding="utf-8")
     assert main(["validate", str(path)]) == 0
     assert "  cameras: 2, seeing 4 of 9 patches (centre within 1 km)" in capsys.readouterr().out
+
+
+def test_service_rows_read_as_tuples_of_floats():
+    """On-scene work is kept as one array; a row reads as the tuple of floats it was drawn as."""
+    from sim.engine.incidents import ServiceRows
+
+    rows = ServiceRows.of_blocks([np.array([[1.5], [2.5]]), np.array([[3.0, 4.0]])])
+    assert list(rows) == [(1.5,), (2.5,), (3.0, 4.0)] and all(type(x) is float for x in rows[2])
+    assert rows.take(np.array([2, 0])) == [(3.0, 4.0), (1.5,)]
+    assert rows.take(np.array([True, False, True])) + ServiceRows.of_rows([(7.0, 8.0, 9.0)]) == [
+        (1.5,), (3.0, 4.0), (7.0, 8.0, 9.0)
+    ]  # fmt: skip
+    assert rows.minutes.nbytes + rows.parts.nbytes == 3 * (2 * 8 + 8)

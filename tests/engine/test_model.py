@@ -186,3 +186,34 @@ def test_trace_tells_the_story_in_order(anhai):
     assert arrivals and arrivals[0].at_min == referred.on_scene_min and arrivals[0].unit in referred.units
     untraced = sim.run(anhai, "fragmented")
     assert untraced.trace is None and untraced.records == output.records
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "unified", "joint"])
+def test_finished_matters_let_go_of_their_state(anhai, mode):
+    """A matter's state lives while it is open, not until the run ends (peak memory of a long run).
+
+    Counted by objects, not time: halfway through, the live states are those of the open matters
+    (and of the next to be reported), far fewer than the matters that occurred by then.
+    """
+    import gc
+
+    from sim.engine.incidents import IncidentState
+    from sim.engine.model import Simulation
+    from sim.experiments.runs import replication_seed
+
+    scenario = anhai.model_copy(update={"days": 28.0})
+    simulation = Simulation(scenario, modes_of(scenario)[mode], replication_seed(scenario.seed, 0))
+    seen = {}
+
+    def probe():
+        yield simulation.env.timeout(simulation.horizon / 2)
+        seen["occurred"] = int((simulation.incidents.occurred_min < simulation.env.now).sum())
+        seen["open"] = len(simulation.states)
+        seen["live"] = sum(isinstance(o, IncidentState) for o in gc.get_objects())
+
+    gc.collect()
+    simulation.env.process(probe())
+    output = simulation.run()
+    assert seen["occurred"] > 1000
+    assert seen["open"] <= seen["live"] <= seen["open"] + 1 < seen["occurred"] / 5  # + the next one to be reported
+    assert len(output.records) == len(simulation.incidents) and not simulation.states

@@ -131,3 +131,19 @@ def test_tables_travel_between_processes(classroom):
     for name in ("occurred_min", "referrals", "on_the_spot"):
         assert not again.records.column(name).flags.writeable
         assert not pickle.loads(pickle.dumps(some)).column(name).flags.writeable
+
+
+def test_rows_written_out_of_order_freeze_as_written_in_order():
+    """A run writes a matter's record when its life ends; frozen by ``incident``, the table is the ordered one."""
+    from sim.engine.records import ColumnBuffers
+
+    records = [_record(n, units=f"u{n % 3}", incident_type=("garbage", "noise")[n % 2]) for n in range(10)]
+    shuffled = ColumnBuffers(IncidentRecord)
+    for n in (7, 2, 9, 0, 5, 1, 8, 3, 6, 4):
+        shuffled.append(records[n])
+    table = shuffled.freeze(sort_by="incident")
+    ordered = RecordTable.from_records(IncidentRecord, records)
+    assert table == ordered and [r.incident for r in table] == list(range(10))
+    for name in ("units", "incident_type"):
+        assert table.categories(name) == ordered.categories(name)
+        assert (table.codes(name) == ordered.codes(name)).all()
