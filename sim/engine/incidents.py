@@ -46,7 +46,8 @@ class ServiceRows(Sequence):
     @classmethod
     def of_blocks(cls, blocks: Iterable[np.ndarray]) -> ServiceRows:
         """Rows of blocks of shape (incidents, parts), one after another (blocks may differ in parts)."""
-        blocks = [np.asarray(block, dtype=float).reshape(len(block), -1) for block in blocks]
+        arrays = [np.asarray(block, dtype=float) for block in blocks]
+        blocks = [block.reshape(len(block), -1) for block in arrays if len(block)]  # a type with no incidents adds none
         width = max((block.shape[1] for block in blocks), default=0)
         minutes = np.zeros((sum(len(block) for block in blocks), width))
         parts = np.zeros(len(minutes), dtype=np.int64)
