@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,13 @@ def queue_scenario(
     }
     data.update(extra)
     return sim.scenario_from_dict(data)
+
+
+@contextmanager
+def local_dask_cluster(quiet: int = logging.ERROR) -> Iterator:
+    """A real dask cluster: a scheduler and two worker processes with one thread each (nannies restart them)."""
+    distributed = pytest.importorskip("dask.distributed", reason="the dask extra is part of .[test]")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=quiet
+    ) as cluster:
+        yield cluster

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from sim.experiments.backends import (
 )
 from sim.experiments.runs import run_sweep
 from sim.io.sweepfile import sweep_from_dict
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, local_dask_cluster
 from tests.processes import signal_and_reap, wait_until
 from tests.system.test_interrupt import AFTER_SIGNAL_CPU_S
 
@@ -53,10 +52,7 @@ def _sweep_data(**fields) -> dict:
 @pytest.fixture(scope="module")
 def cluster():
     """A real dask cluster: a scheduler and two worker processes with one thread each."""
-    distributed = pytest.importorskip("dask.distributed", reason="the dask extra is part of .[test]")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
-    ) as local:
+    with local_dask_cluster() as local:
         yield local
 
 

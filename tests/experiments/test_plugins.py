@@ -7,7 +7,6 @@ path; every worker (a process pool, a real Dask ``LocalCluster``) resolves the n
 from __future__ import annotations
 
 import json
-import logging
 import math
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from sim.experiments.runs import RunTask, run_sweep, run_task
 from sim.io.loader import load_scenario
 from sim.io.sweepfile import sweep_from_dict
 from sim.stats.plugins import MetricInput, share_over_60
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, local_dask_cluster
 
 PLUGINS = "tests.experiments.plugins_example:"
 CLASSROOM = str(SCENARIOS / "classroom.yaml")
@@ -57,10 +56,7 @@ def _tables(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def cluster():
     """A real dask cluster: a scheduler and two worker processes with one thread each."""
-    distributed = pytest.importorskip("dask.distributed", reason="the dask extra is part of .[test]")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
-    ) as local:
+    with local_dask_cluster() as local:
         yield local
 
 

@@ -33,7 +33,7 @@ from sim.io.loader import apply_overrides, read_yaml
 from sim.io.provenance import stable_part
 from sim.io.results import write_all, write_comparison
 from sim.io.sweepfile import sweep_from_dict
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, local_dask_cluster
 from tests.processes import POLL_S, cpu_of_run, cpu_seconds, signal_and_reap, wait_until
 from tests.system.test_extremes import finite_everywhere
 from tests.system.test_interrupt import AFTER_SIGNAL_CPU_S
@@ -312,10 +312,7 @@ def test_every_output_file_is_written_through_a_rename(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def dask_cluster():
     """A real dask cluster: a scheduler and two worker processes (with nannies that restart them)."""
-    distributed = pytest.importorskip("dask.distributed", reason="the dask extra is part of .[test]")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL
-    ) as cluster:
+    with local_dask_cluster(logging.CRITICAL) as cluster:
         yield cluster
 
 
