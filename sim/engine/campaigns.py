@@ -30,8 +30,12 @@ Campaigns run in every mode: they are the town's routine, not a way of working, 
 equal terms; compare with and without by removing them (``--set campaigns=[]``). Everything here
 draws from the ``campaigns`` stream (appended last to ``STREAMS``), after every other incident draw,
 so a scenario without campaigns is untouched. Patrol coverage (who may pass a patch and find a
-matter) leaves out the units of weekly campaigns while their sessions run; one limit: monthly and
-dated campaigns' units still count as patrolling (patrol rates are weekly step functions).
+matter) leaves out the units of every campaign while its sessions run, whatever the calendar:
+weekly campaigns' units come out of the weekly patrol rate (:meth:`CampaignPlan.patrolling`);
+monthly and dated ones make the rate follow the run's days up to their last session
+(:meth:`CampaignPlan.on_patrol`, :class:`~sim.scenario.schedule.DatedSteps`: a step function over
+the weeks with sessions, weekly after; no per-minute ticks), so a scenario whose campaigns are all
+weekly keeps its weekly rates and every number as before.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from sim.engine.lifetimes import natural_end_times
 from sim.engine.territory import Town
 from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
-from sim.scenario.schedule import DAY_SETS, MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklySteps
+from sim.scenario.schedule import DAY_SETS, MINUTES_PER_DAY, MINUTES_PER_WEEK, DatedSteps, WeeklySteps
 from sim.scenario.schema import Campaign, Scenario
 
 __all__ = ["CAMPAIGN", "CampaignPlan", "CampaignOutput", "DemandSteps"]
@@ -162,6 +166,31 @@ class CampaignPlan:
             if roster.department.patrols and weekly is not None:
                 on_patrol = WeeklySteps.combine([roster.on_duty, weekly], lambda on, taken: max(0.0, on - taken))
                 out[name] = replace(roster, on_duty=on_patrol)
+        return out
+
+    def on_patrol(self, patrolling: dict[str, Roster]) -> dict[str, DatedSteps]:
+        """Units on patrol of each patrolling department whose monthly or dated campaigns take some.
+
+        *patrolling* are the rosters of :meth:`patrolling` (weekly campaigns' units already out). The
+        answer follows the run's days up to the last such session's end, then the weekly count: at
+        minute t, max(0, weekly count - units those campaigns take), the same rule as response duty
+        (:class:`DemandSteps`). Departments without such campaigns are left out (their count stays weekly).
+        """
+        out = {}
+        for name, roster in patrolling.items():
+            spans = [
+                (s, e, c.departments[name])
+                for c, sessions in zip(self.campaigns, self.sessions)
+                if c.schedule.dated and name in c.departments
+                for s, e in sessions
+            ]
+            if not roster.department.patrols or not spans:
+                continue
+            taken, until = DemandSteps(spans), max(e for _, e, _ in spans)
+            weekly = DatedSteps.unrolled(roster.on_duty, until)
+            breaks = sorted(set(weekly.breaks) | {b for b in taken.breaks if b < until})
+            values = (max(0.0, weekly.value(b) - taken.value(b)) for b in breaks)
+            out[name] = DatedSteps(roster.on_duty, breaks, values, until)
         return out
 
     # ------------------------------------------------------------------ incidents

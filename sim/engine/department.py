@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.territory import Town
-from sim.scenario.schedule import WeeklySteps
+from sim.scenario.schedule import DatedSteps, WeeklySteps
 from sim.scenario.schema import Department
 
 __all__ = ["Unit", "Roster", "build_roster"]
@@ -80,19 +80,23 @@ class Roster:
         """Units on duty at *now*."""
         return int(self.on_duty.value(now))
 
-    def patrol_count_in_sector(self, sectors: int) -> list[WeeklySteps]:
+    def patrol_count_in_sector(
+        self, sectors: int, on_patrol: WeeklySteps | DatedSteps | None = None
+    ) -> list[WeeklySteps | DatedSteps]:
         """On-duty patrolling units per sector over the week (units are assigned to sectors in turn).
 
         Units based by sector (``home``) patrol their own sector: the first *n* units' sectors.
+        *on_patrol* (default the units on duty) is how many patrol: a step function with ``map``,
+        weekly or dated (:class:`~sim.scenario.schedule.DatedSteps`, when campaigns on a monthly or
+        dated calendar take some).
         """
+        on: WeeklySteps | DatedSteps = self.on_duty if on_patrol is None else on_patrol
         if not self.department.patrols:
-            return [self.on_duty.map(lambda n: 0.0) for _ in range(sectors)]
+            return [on.map(lambda n: 0.0) for _ in range(sectors)]
         if self.department.home != "bases":
             homes = [u.sector for u in self.units]
-            return [self.on_duty.map(lambda n, s=s: float(homes[: int(n)].count(s))) for s in range(sectors)]
-        return [
-            self.on_duty.map(lambda n, s=s: float(n // sectors + (1 if s < n % sectors else 0))) for s in range(sectors)
-        ]
+            return [on.map(lambda n, s=s: float(homes[: int(n)].count(s))) for s in range(sectors)]
+        return [on.map(lambda n, s=s: float(n // sectors + (1 if s < n % sectors else 0))) for s in range(sectors)]
 
 
 def build_roster(department: Department, town: Town) -> Roster:

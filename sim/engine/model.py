@@ -158,7 +158,8 @@ class Simulation:
         self.rosters = {d.name: build_roster(d, self.town) for d in scenario.departments}
         self.campaign_plan = CampaignPlan(scenario, self.town) if scenario.campaigns else None
         patrolling = self.rosters if self.campaign_plan is None else self.campaign_plan.patrolling(self.rosters)
-        self.coverage = PatrolCoverage(patrolling, self.town)
+        on_patrol = None if self.campaign_plan is None else self.campaign_plan.on_patrol(patrolling)  # monthly, dated
+        self.coverage = PatrolCoverage(patrolling, self.town, on_patrol)
         self.streams = RandomStreams(seed)
         with _cyclic_gc_paused():
             self.incidents = generate_incidents(scenario, self.town, self.coverage, self.streams)

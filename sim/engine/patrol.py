@@ -5,7 +5,9 @@ Patrols are not simulated by moving units minute by minute. A unit patrolling a 
 passes through a patch form a Poisson process whose rate is the sum, over the departments that
 patrol there, of (units on duty in the sector) / (n x minutes to traverse a patch). A matter is
 noticed on each pass with its type's ``notice_probability``; the first noticing pass is found
-in one step by inverting the weekly rate (:meth:`sim.scenario.schedule.WeeklySteps.first_passage`).
+in one step by inverting the weekly rate (:meth:`sim.scenario.schedule.WeeklySteps.first_passage`), or a rate
+that follows the run's own days where campaigns on a monthly or dated calendar take patrolling units
+(:class:`sim.scenario.schedule.DatedSteps`: dated up to the last such session, weekly after).
 Cost grows with incidents, not with simulated minutes times units.
 """
 
@@ -15,36 +17,41 @@ import numpy as np
 
 from sim.engine.department import Roster, traverse_min
 from sim.engine.territory import Town
-from sim.scenario.schedule import WeeklySteps
+from sim.scenario.schedule import DatedSteps, WeeklySteps, combine_steps
 
 __all__ = ["PatrolCoverage"]
 
 
 class PatrolCoverage:
-    """Weekly pass rates per sector, split by department.
+    """Pass rates per sector (weekly, or dated where campaigns take units on some days), split by department.
 
     Parameters
     ----------
     rosters:
         Every department's roster (non-patrolling departments contribute nothing).
+    on_patrol:
+        Per department, the units on patrol where they do not follow a weekly pattern (campaigns on a
+        monthly or dated calendar take some): a dated step function in place of the roster's on-duty
+        count. A sector's rate is then dated too (:class:`~sim.scenario.schedule.DatedSteps`).
     town:
         The compiled territory.
     """
 
-    def __init__(self, rosters: dict[str, Roster], town: Town):
+    def __init__(self, rosters: dict[str, Roster], town: Town, on_patrol: dict[str, DatedSteps] | None = None):
         sectors = len(town.sector_names)
         per_sector = np.maximum(town.patches_in_sector(), 1)
+        on_patrol = on_patrol or {}
         self.departments = tuple(name for name, r in rosters.items() if r.department.patrols and r.units)
-        self.by_department: list[list[WeeklySteps]] = []
+        self.by_department: list[list[WeeklySteps | DatedSteps]] = []
         for name in self.departments:
             roster = rosters[name]
             minutes = traverse_min(roster.department, town)
-            counts = roster.patrol_count_in_sector(sectors)
+            counts = roster.patrol_count_in_sector(sectors, on_patrol.get(name))
             self.by_department.append(
                 [c.map(lambda n, s=s, m=minutes: n / (per_sector[s] * m)) for s, c in enumerate(counts)]
             )
-        self.rate: list[WeeklySteps] = [
-            WeeklySteps.combine([d[s] for d in self.by_department], lambda *v: float(sum(v))) for s in range(sectors)
+        self.rate: list[WeeklySteps | DatedSteps] = [
+            combine_steps([d[s] for d in self.by_department], lambda *v: float(sum(v))) for s in range(sectors)
         ]
 
     def first_notice(self, sector: np.ndarray, start: np.ndarray, unit_exp: np.ndarray, notice: float) -> np.ndarray:

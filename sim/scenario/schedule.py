@@ -15,7 +15,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["MINUTES_PER_DAY", "MINUTES_PER_WEEK", "WeeklyHours", "WeeklySteps", "parse_window", "DAY_SETS"]
+__all__ = [
+    "MINUTES_PER_DAY",
+    "MINUTES_PER_WEEK",
+    "WeeklyHours",
+    "WeeklySteps",
+    "DatedSteps",
+    "combine_steps",
+    "parse_window",
+    "DAY_SETS",
+]
 
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -341,3 +350,143 @@ class WeeklySteps:
         j = min(bisect.bisect_left(cum_after, residual), len(values) - 1)
         inside = (residual - cum[j]) / values[j] if values[j] > 0 else 0.0
         return (week + more_weeks) * MINUTES_PER_WEEK + breaks[j] + inside
+
+
+class DatedSteps:
+    """A step function that follows the run's own days up to a minute, then a weekly pattern.
+
+    A patrol rate is a weekly step function until something happens on particular days only: a
+    joint campaign on a monthly or dated calendar takes patrolling units for its sessions. The
+    dated stretch holds every change up to *until* (absolute minutes from the run's minute 0: the
+    weekly breakpoints of the weeks it covers and the dated changes), and *weekly* holds after it.
+    Cost grows with the weeks and the sessions of the stretch, never with minutes: the first
+    passage of a rate is one lookup in the stretch's cumulative integral, then, when the amount is
+    not reached within it, the weekly pattern's own (:meth:`WeeklySteps.first_passage`).
+
+    Parameters
+    ----------
+    weekly:
+        The pattern from *until* on (and the one the stretch was cut from).
+    breaks, values:
+        The stretch: sorted absolute segment starts, the first 0, and the quantity on each.
+    until:
+        Where the stretch ends (at least the last break).
+    """
+
+    def __init__(self, weekly: WeeklySteps, breaks: Iterable[float], values: Iterable[float], until: float):
+        self.weekly = weekly
+        self.breaks = tuple(float(b) for b in breaks)
+        self.values = tuple(float(v) for v in values)
+        self.until = float(until)
+        edges = self.breaks[1:] + (self.until,)
+        cum = [0.0]
+        for b, e, v in zip(self.breaks, edges, self.values):
+            cum.append(cum[-1] + v * (e - b))
+        self._cum = cum
+
+    @classmethod
+    def unrolled(cls, weekly: WeeklySteps, until: float) -> DatedSteps:
+        """*weekly* written out over [0, *until*) (the same function, with a stretch to change)."""
+        breaks = _weekly_breaks(weekly, until)
+        return cls(weekly, breaks, (weekly.value(b) for b in breaks), until)
+
+    @property
+    def weekly_total(self) -> float:
+        """Integral over one week of the weekly pattern that holds after the stretch."""
+        return self.weekly.weekly_total
+
+    def map(self, fn) -> DatedSteps:
+        """The step function ``fn(value)`` on the same segments."""
+        return DatedSteps(self.weekly.map(fn), self.breaks, (fn(v) for v in self.values), self.until)
+
+    def value(self, t: float) -> float:
+        """The quantity at minute *t*."""
+        if t >= self.until:
+            return self.weekly.value(t)
+        return self.values[bisect.bisect_right(self.breaks, t) - 1]
+
+    def next_change(self, t: float) -> float:
+        """The first breakpoint strictly after *t* (``inf`` for a constant after the stretch)."""
+        if t >= self.until:
+            return self.weekly.next_change(t)
+        i = bisect.bisect_right(self.breaks, t)
+        return self.breaks[i] if i < len(self.breaks) else self.until
+
+    def integral(self, a: float, b: float) -> float:
+        """Integral of the quantity over [*a*, *b*]."""
+        return self._cumulative(b) - self._cumulative(a)
+
+    def _cumulative(self, t: float) -> float:
+        """Integral over [0, *t*]."""
+        if t >= self.until:
+            return self._cum[-1] + self.weekly.integral(self.until, t)
+        k = bisect.bisect_right(self.breaks, t) - 1
+        return self._cum[k] + self.values[k] * (t - self.breaks[k])
+
+    def first_passage(self, start, amount):
+        """Times *t* at which the integral from *start* to *t* reaches *amount* (arrays welcome).
+
+        As :meth:`WeeklySteps.first_passage`: with the quantity a rate, unit-exponential draws become
+        the first event of a Poisson process of that rate; ``inf`` where it is never reached.
+        """
+        if type(start) in _SCALARS and type(amount) in _SCALARS:
+            return self._first_passage_scalar(float(start), float(amount))
+        import numpy as np
+
+        start, amount = np.broadcast_arrays(np.asarray(start, dtype=float), np.asarray(amount, dtype=float))
+        out = np.empty(start.shape)
+        inside = start < self.until
+        out[~inside] = self.weekly.first_passage(start[~inside], amount[~inside])
+        if inside.any():
+            breaks, values, cum = np.asarray(self.breaks), np.asarray(self.values), np.asarray(self._cum)
+            s, a = start[inside], amount[inside]
+            k = np.searchsorted(breaks, s, side="right") - 1
+            target = cum[k] + values[k] * (s - breaks[k]) + a
+            within = target <= cum[-1]
+            j = np.minimum(np.searchsorted(cum[1:], target, side="left"), len(values) - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at = np.maximum(s, breaks[j] + np.where(values[j] > 0, (target - cum[j]) / values[j], 0.0))
+            later = self.weekly.first_passage(np.full(len(s), self.until), np.where(within, 0.0, target - cum[-1]))
+            out[inside] = np.where(within, at, later)
+        return out
+
+    def _first_passage_scalar(self, start: float, amount: float) -> float:
+        """:meth:`first_passage` of one start and one amount, in plain Python floats."""
+        if start >= self.until:
+            return self.weekly.first_passage(start, amount)
+        cum = self._cum
+        k = bisect.bisect_right(self.breaks, start) - 1
+        target = cum[k] + self.values[k] * (start - self.breaks[k]) + amount
+        if target > cum[-1]:
+            return self.weekly.first_passage(self.until, target - cum[-1])
+        j = min(bisect.bisect_left(cum, target, 1) - 1, len(self.values) - 1)
+        inside = (target - cum[j]) / self.values[j] if self.values[j] > 0 else 0.0
+        return max(start, self.breaks[j] + inside)  # an amount of 0 where the rate is 0: at once
+
+
+def _weekly_breaks(weekly: WeeklySteps, until: float) -> list[float]:
+    """The breakpoints of *weekly* in [0, *until*), in absolute minutes (0 first)."""
+    weeks = max(1, math.ceil(until / MINUTES_PER_WEEK))
+    out = [w * MINUTES_PER_WEEK + b for w in range(weeks) for b in weekly.breaks]
+    return [t for t in out if t < until] or [0.0]
+
+
+def combine_steps(steps: Iterable[WeeklySteps | DatedSteps], fn) -> WeeklySteps | DatedSteps:
+    """``fn(values...)`` of several step functions, segment by segment: weekly when all are weekly.
+
+    When some are dated, the answer is dated up to the latest stretch's end and ``fn`` of the
+    weekly patterns after it.
+    """
+    steps = list(steps)
+    if all(isinstance(s, WeeklySteps) for s in steps):
+        return WeeklySteps.combine(steps, fn)  # type: ignore[arg-type]
+    until = max(s.until for s in steps if isinstance(s, DatedSteps))
+    cuts: set[float] = set()
+    for s in steps:
+        weekly = s.weekly if isinstance(s, DatedSteps) else s
+        cuts.update(_weekly_breaks(weekly, until))
+        if isinstance(s, DatedSteps):
+            cuts.update(b for b in s.breaks if b < until)
+    breaks = sorted(cuts)
+    weekly = WeeklySteps.combine([s.weekly if isinstance(s, DatedSteps) else s for s in steps], fn)
+    return DatedSteps(weekly, breaks, (fn(*(s.value(b) for s in steps)) for b in breaks), until)

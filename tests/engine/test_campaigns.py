@@ -22,6 +22,7 @@ import copy
 import math
 
 import numpy as np
+import pytest
 from scipy import stats
 
 import sim
@@ -317,3 +318,80 @@ def test_finds_do_not_move_when_other_arrivals_change():
 
     first = finds(6.0)
     assert first and finds(0.0) == first == finds(20.0)
+
+
+# --------------------------------------------------------------------------- monthly and dated calendars
+
+MONTHLY = {"every": "month", "days": [2, 19], "start": "09:00"}  # 2024-01-02 (a Tuesday) and 01-19 (a Friday)
+DATED = {"dates": ["2024-01-04", "2024-01-27"], "start": "09:00"}  # a Thursday and a Saturday
+CALENDARS = pytest.mark.parametrize("schedule", [MONTHLY, DATED], ids=["monthly", "dated"])
+
+
+def _dated_town(campaigns: list, **changes) -> dict:
+    data = _town(campaigns, **changes)
+    data["start_date"] = "2024-01-01"  # a Monday
+    return data
+
+
+def _simulation(data: dict):
+    from sim.engine.model import Simulation
+    from sim.scenario.governance import resolve_mode
+
+    scenario = sim.scenario_from_dict(data)
+    mode = resolve_mode("joint", scenario.governance.modes["joint"], scenario)
+    return Simulation(scenario, mode, np.random.SeedSequence(1))
+
+
+@CALENDARS
+def test_k_units_for_h_hours_on_a_monthly_or_dated_calendar_remove_exactly_k_h_unit_hours(schedule):
+    without = sim.run(sim.scenario_from_dict(_dated_town([])))
+    out = sim.run(sim.scenario_from_dict(_dated_town([_campaign(schedule=schedule)])))
+    k, minutes, sessions = 2, 180.0, 2
+    assert without.on_duty_min["market"] - out.on_duty_min["market"] == k * minutes * sessions
+    assert out.campaigns.unit_min == {"market": k * minutes * sessions}
+    assert out.campaigns.planned_unit_min == {"food_check": k * minutes * sessions}
+    assert out.campaigns.sessions == {"food_check": sessions}
+    assert out.on_duty_min["environment"] == without.on_duty_min["environment"]
+
+
+@CALENDARS
+def test_monthly_and_dated_campaigns_units_leave_the_patrols_while_they_run(schedule):
+    data = _dated_town([_campaign(schedule=schedule)])
+    data["departments"][0]["patrols"] = True
+    simulation = _simulation(data)
+    patches = simulation.town.patches_in_sector()
+
+    def units_on_patrol(t: float) -> float:  # passes per minute x patches x minutes per patch, over the sectors
+        return sum(r.value(t) * n for r, n in zip(simulation.coverage.rate, patches))
+
+    full = units_on_patrol(MINUTES_PER_DAY)
+    sessions = simulation.campaign_plan.sessions[0]
+    assert len(sessions) == 2
+    for start, end in sessions:
+        assert math.isclose(units_on_patrol(start + 1), full * 3 / 5)  # five patrol, two leave
+        assert math.isclose(units_on_patrol(end), full)
+        assert math.isclose(units_on_patrol(start + 7 * MINUTES_PER_DAY + 1), full)  # not a weekly pattern
+        assert math.isclose(units_on_patrol(start - 1), full)
+    assert math.isclose(units_on_patrol(40 * MINUTES_PER_DAY), full)  # after the last session: weekly again
+
+
+def test_a_monthly_campaign_with_every_patrolling_unit_leaves_nothing_found_by_patrol_while_it_runs():
+    def patrol_finds(campaigns: list) -> list[list]:
+        data = _dated_town(campaigns, rate=60.0)
+        data["departments"][0]["patrols"] = True
+        data["incident_types"][0]["detection"] = {"patrol": {"notice_probability": 1.0}}
+        out = sim.run(sim.scenario_from_dict(data))
+        found = [r.detected_min for r in out.records if r.channel == "patrol"]
+        return [[t for t in found if start < t < end] for start, end in sessions]
+
+    everyone = _campaign(schedule=MONTHLY, duration_min=600, departments={"market": 5})
+    sessions = [(d * MINUTES_PER_DAY + 9 * 60, d * MINUTES_PER_DAY + 19 * 60) for d in (1, 18)]
+    assert all(patrol_finds([]))  # without the campaign, patrols find matters in those hours
+    assert patrol_finds([everyone]) == [[], []]
+
+
+def test_weekly_campaigns_keep_a_weekly_patrol_rate():
+    data = _town([_campaign()])
+    data["departments"][0]["patrols"] = True
+    simulation = _simulation(data)
+    assert all(isinstance(rate, WeeklySteps) for rate in simulation.coverage.rate)

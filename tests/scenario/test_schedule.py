@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.scenario.schedule import MINUTES_PER_WEEK, WeeklyHours, WeeklySteps, parse_window
+from sim.scenario.schedule import MINUTES_PER_WEEK, DatedSteps, WeeklyHours, WeeklySteps, combine_steps, parse_window
 
 OFFICE = WeeklyHours.from_windows(["08:30-12:00", "14:00-17:30"], range(5))
 times = st.floats(min_value=0, max_value=10 * MINUTES_PER_WEEK, allow_nan=False)
@@ -128,3 +128,79 @@ def test_step_values_and_changes():
     assert steps.value(9 * 60) == 2.0 and steps.value(21 * 60) == 0.0
     assert steps.next_change(9 * 60) == 20 * 60
     assert steps.integral(0, 1440) == pytest.approx(2.0 * 12 * 60)
+
+
+# --------------------------------------------------------------------------- dated step functions
+
+PATROL_LIKE = WeeklySteps.from_hours([(OFFICE, 2.0), (WeeklyHours.from_windows(["20:00-06:00"], range(7)), 0.5)]).map(
+    lambda v: v / 60
+)
+
+
+def _brute_first_passage(steps, start: float, amount: float) -> float:
+    """Walk segment by segment (the definition): where the integral from *start* reaches *amount*."""
+    t, left = start, amount
+    for _ in range(100_000):
+        nxt = steps.next_change(t)
+        rate = steps.value(t)
+        if left <= 0 or (rate > 0 and rate * (nxt - t) >= left):
+            return t + (left / rate if left > 0 else 0.0)
+        if nxt == float("inf"):
+            return float("inf")
+        left -= rate * (nxt - t)
+        t = nxt
+    raise AssertionError("no passage within 100,000 segments")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    holes=st.lists(
+        st.tuples(st.floats(0, 6 * MINUTES_PER_WEEK), st.floats(1, 2000), st.floats(0, 1)), min_size=1, max_size=6
+    ),
+    starts=st.lists(st.floats(0, 9 * MINUTES_PER_WEEK), min_size=10, max_size=10),
+    amounts=st.lists(st.floats(1e-6, 40), min_size=10, max_size=10),  # exponential draws: never 0
+)
+def test_a_dated_rate_first_passage_is_the_walk_through_its_segments(holes, starts, amounts):
+    """A weekly rate with dated changes (a share of it on some days): array path = scalar path = the walk."""
+    until = max(s + d for s, d, _ in holes)
+    cuts = sorted({0.0, *DatedSteps.unrolled(PATROL_LIKE, until).breaks, *(x for s, d, _ in holes for x in (s, s + d))})
+    breaks = [b for b in cuts if b < until]
+
+    def share(t: float) -> float:
+        out = 1.0
+        for s, d, keep in holes:
+            out *= keep if s <= t < s + d else 1.0
+        return out
+
+    values = [PATROL_LIKE.value(b) * share(b) for b in breaks]
+    dated = DatedSteps(PATROL_LIKE, breaks, values, until)
+    vector = dated.first_passage(np.array(starts), np.array(amounts)).tolist()
+    for start, amount, got in zip(starts, amounts, vector):
+        expected = _brute_first_passage(dated, start, amount)
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-6)
+        assert dated.first_passage(start, amount) == pytest.approx(got, rel=1e-12, abs=1e-9)
+        # the integral from start to the passage is the amount
+        assert dated.integral(start, got) == pytest.approx(amount, rel=1e-9, abs=1e-9)
+
+
+def test_a_weekly_rate_unrolled_is_the_same_function():
+    dated = DatedSteps.unrolled(PATROL_LIKE, 3.5 * MINUTES_PER_WEEK)
+    rng = np.random.default_rng(5)
+    starts, amounts = rng.uniform(0, 5 * MINUTES_PER_WEEK, 2000), rng.exponential(30.0, 2000)
+    np.testing.assert_allclose(dated.first_passage(starts, amounts), PATROL_LIKE.first_passage(starts, amounts))
+    assert [dated.value(t) for t in starts[:200]] == [PATROL_LIKE.value(t) for t in starts[:200]]
+    assert dated.integral(100.0, 4 * MINUTES_PER_WEEK) == pytest.approx(
+        PATROL_LIKE.integral(100.0, 4 * MINUTES_PER_WEEK)
+    )
+
+
+def test_combining_step_functions_stays_weekly_unless_one_is_dated():
+    other = WeeklySteps.from_hours([(OFFICE, 1.0)])
+    assert isinstance(combine_steps([PATROL_LIKE, other], lambda *v: sum(v)), WeeklySteps)
+    cuts = sorted({*DatedSteps.unrolled(other, 2000.0).breaks, 1000.0, 1600.0})
+    off = DatedSteps(other, cuts, [0.0 if 1000.0 <= b < 1600.0 else other.value(b) for b in cuts], 2000.0)
+    both = combine_steps([PATROL_LIKE, off], lambda *v: sum(v))
+    assert isinstance(both, DatedSteps)
+    for t in (0.0, 999.0, 1000.0, 1500.0, 1600.0, 1999.0, 2000.0, 5 * MINUTES_PER_WEEK + 1300.0):
+        expected = PATROL_LIKE.value(t) + (0.0 if 1000.0 <= t < 1600.0 else other.value(t))
+        assert both.value(t) == pytest.approx(expected)
