@@ -6,9 +6,9 @@ the DataFrames are built from those columns. A run's records are a columnar stor
 named tuples (the documented record iteration) gives the same frame, row by row.
 
 Every row carries ``mode`` and ``replication`` (from the :class:`~sim.engine.model.RunOutput`),
-``measured`` (whether the incident is counted by the summaries' response figures: the warm-up
-rule :func:`~sim.engine.records.in_window`, and not a find of a joint campaign, which the summary
-reports apart in its ``campaigns`` block), every record field, and every derived field that
+``measured`` (whether the incident is counted by the summaries' response figures, the one rule
+:func:`~sim.engine.records.counted`: after the warm-up and not a find of a joint campaign, which the
+summary reports apart in its ``campaigns`` block), every record field, and every derived field that
 ``_asdict()`` leaves out (``response_min``, ``resolution_min``, ``closure_min``, ``resolved``,
 ``ended``, ``ended_unattended``; for jobs ``wait_min``, ``travel_min``, ``busy_min``). A stage that
 did not happen is NaN.
@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sim.engine.campaigns import CAMPAIGN
 from sim.engine.records import (
     DERIVED_FIELDS,
     JOB_DERIVED_FIELDS,
@@ -34,7 +33,7 @@ from sim.engine.records import (
     IncidentRecord,
     JobRecord,
     RecordTable,
-    in_window,
+    counted,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,13 +115,8 @@ def job_columns(outputs: Iterable[RunLike]) -> dict[str, Any]:
 
 
 def _measured(columns: dict[str, Any], warmup_min: float) -> np.ndarray:
-    """Whether each incident is counted by the summaries' response figures.
-
-    After the warm-up (:func:`~sim.engine.records.in_window`), and not a joint campaign's find
-    (those are reported apart, in the summary's ``campaigns`` block).
-    """
-    after_warmup = np.asarray(in_window(np.asarray(columns["occurred_min"], float), warmup_min), bool)
-    return after_warmup & (np.asarray(columns["channel"], dtype=object) != CAMPAIGN)
+    """Whether each incident is counted by the summaries' response figures (:func:`~sim.engine.records.counted`)."""
+    return counted(columns, warmup_min)
 
 
 _VECTOR_FLAGS = {

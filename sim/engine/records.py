@@ -20,6 +20,7 @@ from typing import NamedTuple, get_type_hints
 
 import numpy as np
 
+from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES, IncidentState
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "JobRecord",
     "write_record",
     "in_window",
+    "counted",
+    "campaign_finds",
     "RECORD_FIELDS",
     "JOB_FIELDS",
     "DERIVED_FIELDS",
@@ -169,10 +172,39 @@ def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
     """Whether incidents that occurred at *occurred_min* are measured: after the warm-up, before *end_min*.
 
     The one warm-up rule (the summaries of :mod:`sim.stats.metrics` and the ``measured`` column of
-    :mod:`sim.engine.frames` both use it), for one time or a numpy array of times (then a boolean
-    mask). Arrivals stop at the horizon, so *end_min* only matters to a caller that passes one.
+    :mod:`sim.engine.frames` both use it, through :func:`counted`), for one time or a numpy array of
+    times (then a boolean mask). Arrivals stop at the horizon, so *end_min* only matters to a caller
+    that passes one.
     """
     return (occurred_min >= warmup_min) & (occurred_min < end_min)
+
+
+def campaign_finds(records) -> np.ndarray:
+    """Whether each record is a joint campaign's find (channel ``campaign``): a boolean mask.
+
+    *records* is a :class:`RecordTable` (its coded ``channel`` compared as a code) or a mapping of
+    columns with a ``channel`` column of names (:mod:`sim.engine.frames`).
+    """
+    if isinstance(records, RecordTable):
+        return records.codes("channel") == records.code_of("channel", CAMPAIGN)
+    return np.asarray(records["channel"], dtype=object) == CAMPAIGN
+
+
+def counted(records, warmup_min: float, end_min: float = math.inf) -> np.ndarray:
+    """Whether each record is counted by the response figures: a boolean mask (the one "counted" rule).
+
+    A record is counted when its incident is measured (:func:`in_window`: after the warm-up, before
+    *end_min*) and is not a joint campaign's find (:func:`campaign_finds`; those are reported apart,
+    in the summary's ``campaigns`` block). :func:`sim.stats.metrics.summarise`,
+    :func:`sim.stats.metrics.reported` (so plug-in metrics) and the ``measured`` column of
+    :mod:`sim.engine.frames` all use it. *records* as for :func:`campaign_finds`, with an
+    ``occurred_min`` column.
+    """
+    if isinstance(records, RecordTable):
+        occurred = records.column("occurred_min")
+    else:
+        occurred = np.asarray(records["occurred_min"], dtype=float)
+    return np.asarray(in_window(occurred, warmup_min, end_min), dtype=bool) & ~campaign_finds(records)
 
 
 def write_record(

@@ -38,9 +38,17 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.campaigns import CAMPAIGN
 from sim.engine.incidents import LAYER_NAMES
-from sim.engine.records import IncidentRecord, JobRecord, RecordTable, in_window, incident_table, job_table
+from sim.engine.records import (
+    IncidentRecord,
+    JobRecord,
+    RecordTable,
+    campaign_finds,
+    counted,
+    in_window,
+    incident_table,
+    job_table,
+)
 from sim.stats.summary_types import ModeSummary
 from sim.stats.survival import CensoredTimes, km_quantiles, restricted_mean, weighted_km_quantiles
 
@@ -311,8 +319,8 @@ def reported(records: Iterable[IncidentRecord], warmup_min: float) -> RecordTabl
     ``campaigns`` block; :func:`summarise` leaves it out of every response figure, and so do plug-in
     metrics (:class:`sim.stats.plugins.MetricInput`).
     """
-    table = measured(records, warmup_min)
-    return table.select(~_is(table, "channel", CAMPAIGN))
+    table = incident_table(records)
+    return table.select(counted(table, warmup_min))
 
 
 def _is(table: RecordTable, name: str, value) -> np.ndarray:
@@ -576,12 +584,12 @@ def summarise(
     deadlines:
         The closed loop's closure deadline per incident type, minutes (a type missing or ``None``: no deadline).
     """
-    per_rep = [measured(o.records, warmup_min) for o in outputs]
+    tables = [incident_table(o.records) for o in outputs]
+    per_rep = [t.select(counted(t, warmup_min)) for t in tables]  # campaign finds are reported apart
     ends = [o.end_min for o in outputs]
     with_campaigns = any(getattr(o, "campaigns", None) is not None for o in outputs)
-    if with_campaigns:  # campaign finds are reported apart: the response figures stay those of reported matters
-        found = [t.select(_is(t, "channel", CAMPAIGN)) for t in per_rep]
-        per_rep = [t.select(~_is(t, "channel", CAMPAIGN)) for t in per_rep]
+    if with_campaigns:
+        found = [t.select(in_window(t.column("occurred_min"), warmup_min) & campaign_finds(t)) for t in tables]
     targets = {name: (targets or {}).get(name, target_min) for name in type_names}
     jobs = _measured_jobs(outputs, per_rep)
     summary: Any = {"replications": len(outputs), **_group_stats(per_rep, ends, targets, jobs, deadlines)}

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import sim
-from sim.engine.records import RECORD_FIELDS, IncidentRecord, JobRecord, RecordTable, incident_table, job_table
+from sim.engine.records import (
+    RECORD_FIELDS,
+    IncidentRecord,
+    JobRecord,
+    RecordTable,
+    campaign_finds,
+    counted,
+    incident_table,
+    job_table,
+)
+from tests.conftest import SCENARIOS
 
 
 def _record(number: int, **changes) -> IncidentRecord:
@@ -147,3 +158,56 @@ def test_rows_written_out_of_order_freeze_as_written_in_order():
     for name in ("units", "incident_type"):
         assert table.categories(name) == ordered.categories(name)
         assert (table.codes(name) == ordered.codes(name)).all()
+
+
+# --------------------------------------------------------------------------- the one "counted" rule
+
+
+def test_counted_is_after_the_warm_up_and_not_a_campaign_find():
+    rows = [
+        _record(0, channel="hotline"),  # in the warm-up
+        _record(1, channel="campaign"),  # in the warm-up and a find
+        _record(5, channel="campaign"),  # a find
+        _record(6, channel="patrol"),
+        _record(7, channel=""),  # never detected: still counted (censored)
+        _record(9, channel="hotline"),
+    ]
+    table = RecordTable.from_records(IncidentRecord, rows)
+    expected = [False, False, False, True, True, True]
+    assert counted(table, 2.0).tolist() == expected
+    columns = {"occurred_min": [r.occurred_min for r in rows], "channel": [r.channel for r in rows]}
+    assert counted(columns, 2.0).tolist() == expected  # the frames' columns: the same rule
+    assert counted(table, 2.0, end_min=9.0).tolist() == [False, False, False, True, True, False]
+    assert campaign_finds(table).tolist() == [False, True, True, False, False, False]
+    without = RecordTable.from_records(IncidentRecord, [r for r in rows if r.channel != "campaign"])
+    assert not campaign_finds(without).any()  # a channel that never occurs has no code
+
+
+def test_summary_frames_and_plugin_metrics_count_the_same_records():
+    from sim.stats.metrics import reported, summarise
+
+    campaign = (
+        "campaigns=[{name: sweep, schedule: {every: week, days: daily, start: '09:00'}, duration_min: 240, "
+        "departments: {sanitation: 1}, finds_per_unit_hour: {garbage_overflow: 2}}]"
+    )
+    scenario = sim.load_scenario(SCENARIOS / "classroom.yaml", ["days=4", "drain_days=1", campaign])
+    out = sim.run(scenario, mode="joint")
+    warmup = scenario.warmup_days * 24 * 60
+    mask = counted(out.records, warmup)
+    assert 0 < mask.sum() < len(mask) and campaign_finds(out.records).any()
+    assert [r.incident for r in reported(out.records, warmup)] == [
+        r.incident for r, keep in zip(out.records, mask) if keep
+    ]
+    summary = summarise([out], warmup, scenario.target_min, [t.name for t in scenario.incident_types])
+    assert summary["incidents"] == int(mask.sum())
+
+
+def test_the_counted_rule_is_written_once():
+    """Neither the summaries nor the frames compare channels to ``campaign`` themselves."""
+    import sim.engine.frames
+    import sim.stats.metrics
+    import sim.stats.plugins
+
+    for module in (sim.engine.frames, sim.stats.metrics, sim.stats.plugins):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert "CAMPAIGN" not in source and '"campaign")' not in source, module.__name__
