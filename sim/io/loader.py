@@ -842,7 +842,9 @@ def _dict_key(node: dict, part: str, path: list, last: bool) -> str:
     allowed, free = _keys_at(tuple(path), node)
     if allowed is not None and part not in allowed:
         raise ValueError(_unknown_key_message(part, allowed))
-    if free and part not in node:
+    if free and part not in node and not last:
+        # a new entry of a mapping is set whole (``departments.police=2``); going into one that is not
+        # there is most likely a misspelt name
         raise ValueError(_unknown_name_message(part, path, node))
     if not last and (part not in node or (node[part] is None and _models_at(tuple(path) + (part,)))):
         node[part] = _default_container(tuple(path) + (part,))  # absent, or left empty (null) where a mapping may stand
@@ -854,7 +856,7 @@ def _default_container(path: tuple) -> dict:
     default = _default_at(path)
     if isinstance(default, dict):
         return default
-    if _models_at(path):
+    if _models_at(path) or any(typing.get_origin(k) is dict for k in _kinds_at(path)):
         return {}
     raise ValueError(f"'{_dotted(path)}' is not in the scenario file; set it whole (e.g. {_dotted(path)}=[...])")
 
@@ -879,7 +881,8 @@ def _unknown_name_message(part: str, path: list, node: dict) -> str:
     kind = str(path[-1]).removesuffix("s") if path else "entry"
     known = sorted(str(k) for k in node)
     hint = did_you_mean(part, known, f"; expected one of: {', '.join(known) or 'none defined'}")
-    return f"unknown {kind} '{part}'{hint} (new {kind}s are defined in the scenario file)"
+    whole = _dotted([*path, part])
+    return f"unknown {kind} '{part}'{hint} (to add one, set it whole: {whole}=...)"
 
 
 # --------------------------------------------------------------------------- messages

@@ -755,3 +755,82 @@ def test_mutated_classroom_gives_a_scenario_or_problems(data):
             assert problem.source in ("classroom.yaml", "--set")
     else:
         assert isinstance(scenario, sim.Scenario)
+
+
+# --------------------------------------------------------------------------- --set adds keys to mappings
+
+CAMPAIGN_TEXT = (
+    BASE
+    + """\
+campaigns:
+  - name: check
+    schedule: {every: week, days: [1]}
+    duration_min: 120
+    departments: {enforcement: 1}
+    finds_per_unit_hour: {street_vending: 0.5}
+"""
+)
+
+
+def test_set_adds_a_department_and_a_type_to_a_campaign(tmp_path):
+    path = write(tmp_path, CAMPAIGN_TEXT)
+    scenario = load_scenario(
+        path, ["campaigns.0.departments.sanitation=2", "campaigns.check.finds_per_unit_hour.garbage_overflow=0.25"]
+    )
+    (campaign,) = scenario.campaigns
+    assert campaign.departments == {"enforcement": 1, "sanitation": 2}
+    assert campaign.finds_per_unit_hour == {"street_vending": 0.5, "garbage_overflow": 0.25}
+
+
+def test_set_adds_an_entry_set_whole_to_any_mapping(tmp_path):
+    path = write(tmp_path, BASE)
+    scenario = load_scenario(
+        path,
+        [
+            "departments.enforcement.competence.garbage_overflow={on_scene_factor: 1.5}",
+            "governance.modes.slow_joint={based_on: joint, dispatch: own_queue}",
+        ],
+    )
+    enforcement = next(d for d in scenario.departments if d.name == "enforcement")
+    assert enforcement.competence["garbage_overflow"].on_scene_factor == 1.5
+    assert scenario.governance.modes["slow_joint"].dispatch == "own_queue"
+
+
+def test_an_added_key_is_checked_like_one_in_the_file(tmp_path):
+    path = write(tmp_path, CAMPAIGN_TEXT)
+    problem = only_problem(path, ["campaigns.0.departments.sanitaton=2"])
+    assert (problem.source, problem.path) == ("--set", "campaigns.check.departments.sanitaton")
+    assert_words(problem.message, "unknown department 'sanitaton'", "did you mean 'sanitation'?")
+    problem = only_problem(path, ["campaigns.0.departments.sanitation=0"])
+    assert (problem.source, problem.path) == ("--set", "campaigns.check.departments.sanitation")
+    problem = only_problem(path, ["campaigns.0.finds_per_unit_hour.garbage=1"])
+    assert (problem.source, problem.path) == ("--set", "campaigns.check.finds_per_unit_hour.garbage")
+    assert_words(problem.message, "unknown incident type 'garbage'")
+
+
+def test_unknown_keys_of_models_are_still_refused(tmp_path):
+    path = write(tmp_path, CAMPAIGN_TEXT)
+    problem = only_problem(path, ["campaigns.0.departmentz.sanitation=2"])
+    assert (problem.source, problem.path) == ("--set", "campaigns.0.departmentz.sanitation")
+    assert_words(problem.message, "unknown key 'departmentz'", "did you mean 'departments'?")
+    problem = only_problem(path, ["governance.modes.jiont.dispatch=nearest"])  # into an entry that is not there
+    assert_words(problem.message, "unknown mode 'jiont'", "did you mean 'joint'?", "governance.modes.jiont=")
+
+
+NAMES = st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=NAMES, units=st.integers(min_value=-2, max_value=9))
+def test_set_into_a_campaigns_departments_adds_or_refuses_clearly(tmp_path, name, units):
+    """Any name and count: a known department with a positive count is added; anything else is one
+    problem from --set at exactly that key path, never a traceback."""
+    path = write(tmp_path, CAMPAIGN_TEXT)
+    override = f"campaigns.0.departments.{name}={units}"
+    if name in ("enforcement", "sanitation") and units > 0:
+        (campaign,) = load_scenario(path, [override]).campaigns
+        assert campaign.departments[name] == units
+        assert sum(campaign.departments.values()) == units + (0 if name == "enforcement" else 1)
+    else:
+        problems = problems_of(path, [override])
+        assert [(p.source, p.path) for p in problems] == [("--set", f"campaigns.check.departments.{name}")]
