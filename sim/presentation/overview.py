@@ -308,9 +308,24 @@ def format_overview(overview: dict) -> str:
             cells.append(text)
         load_rows.append([d["name"], *cells])
     lines.append(_table(["department", *modes], load_rows))
+    lines += _campaign_lines(overview["departments"], loads, modes)
     lines.append("estimated from the scenario alone, assuming:")
     lines += [f"  - {text}" for text in overview["load"]["assumptions"]]
     return "\n".join(lines)
+
+
+def _campaign_lines(departments: list[dict], loads: dict, modes: list[str]) -> list[str]:
+    """One line: the unit-hours a week joint campaigns take off each department's response duty."""
+    parts = []
+    for d in departments:
+        x = next((loads[(d["name"], m)] for m in modes if (d["name"], m) in loads), None)
+        if x is not None and x.get("campaign_unit_min_per_week", 0) > 0:
+            parts.append(f"{d['name']} {x['campaign_unit_min_per_week'] / 60:,.1f} ({', '.join(x['campaigns'])})")
+    if not parts:
+        return []
+    return [
+        "campaigns take units off response duty (unit-hours a week; on duty above is what is left): " + ", ".join(parts)
+    ]
 
 
 # --------------------------------------------------------------------------- around a run

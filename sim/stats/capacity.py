@@ -19,6 +19,12 @@ the unit-minutes on duty (units on duty x 60):
 * a job that several departments may do (pooled authority, or several holders of a power) is
   shared among them in proportion to their units on duty in that hour.
 
+Joint campaigns (``campaigns:``) take units off response duty while their sessions run, so the
+capacity set against the work is what is left: units on duty less the units the campaigns take
+then (as many as the shift holds, as in the run: :class:`sim.engine.campaigns.DemandSteps`), per
+hour of the week (a weekly calendar exactly; a monthly or dated one spread over the weeks of the
+run: :func:`campaign_units_by_hour`). The warnings name the campaigns and their unit-minutes.
+
 The work is placed in the hour the matter *occurs*. Detection delays, desks that keep office
 hours and the closed loop move it later, and a patrol that handles what it finds on the spot
 saves the travel, so the hourly profile is an approximation; the weekly mean is not affected
@@ -33,16 +39,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sim.engine.campaigns import DemandSteps
 from sim.engine.department import build_roster
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.territory import Town, build_town
 from sim.scenario.distributions import mean_of
 from sim.scenario.governance import Mode, jobs_of, modes_of
-from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
+from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklySteps
 from sim.scenario.schema import CHANNELS, Department, Scenario
 
 __all__ = [
@@ -51,6 +58,7 @@ __all__ = [
     "CapacityReport",
     "BacklogTrend",
     "offered_load",
+    "campaign_units_by_hour",
     "on_duty_by_hour",
     "hour_label",
     "hour_ranges",
@@ -68,6 +76,9 @@ ASSUMPTIONS = (
     "a matter is detected if a patrol covers its sector, else with the other channels' combined probability",
     "travel = set-off + mean road time from the department's bases (nearest base under nearest dispatch)",
     "a job several departments may do is shared by their units on duty; on-the-spot handling is not deducted",
+)
+CAMPAIGN_ASSUMPTION = (
+    "units on campaign are off response duty while their sessions run (per hour of the week, the mean over the run)"
 )
 
 
@@ -94,6 +105,11 @@ class DepartmentLoad:
         ``None`` for the hour when no hour has units on duty.
     uncovered_hours:
         Hours in which work arrives and no unit is on duty: it waits for the next shift.
+    campaign_units:
+        168 numbers: mean units on joint campaigns in each hour (off response duty, so not in
+        ``units_on_duty``); empty without campaigns.
+    campaigns:
+        The campaigns that take units of the department.
     """
 
     department: str
@@ -105,6 +121,8 @@ class DepartmentLoad:
     peak_utilisation: float
     peak_hour: int | None
     uncovered_hours: tuple[int, ...]
+    campaign_units: tuple[float, ...] = ()
+    campaigns: tuple[str, ...] = ()
 
     @property
     def overloaded(self) -> bool:
@@ -121,6 +139,19 @@ class DepartmentLoad:
         """Unit-minutes on duty in a week."""
         return 60.0 * float(sum(self.units_on_duty))
 
+    @property
+    def campaign_per_week_min(self) -> float:
+        """Unit-minutes a week on joint campaigns (off response duty)."""
+        return 60.0 * float(sum(self.campaign_units))
+
+    @property
+    def weekly_utilisation_without_campaigns(self) -> float:
+        """Offered over the unit-minutes on duty the campaigns' time included: the load were there none."""
+        capacity = self.on_duty_per_week_min + self.campaign_per_week_min
+        if capacity > 0:
+            return self.offered_per_week_min / capacity
+        return math.inf if self.offered_per_week_min > 0 else 0.0
+
     def as_dict(self) -> dict:
         """JSON-ready (``inf`` written as ``None``), with the hourly series."""
         return {
@@ -128,6 +159,8 @@ class DepartmentLoad:
             "mode": self.mode,
             "offered_unit_min_per_week": _finite(self.offered_per_week_min),
             "on_duty_unit_min_per_week": _finite(self.on_duty_per_week_min),
+            "campaign_unit_min_per_week": round(self.campaign_per_week_min, 3),
+            "campaigns": list(self.campaigns),
             "weekly_utilisation": _finite(self.weekly_utilisation),
             "peak_utilisation": _finite(self.peak_utilisation),
             "peak_hour": None if self.peak_hour is None else hour_label(self.peak_hour),
@@ -276,7 +309,8 @@ def offered_load(scenario: Scenario, modes: Sequence[str] | None = None) -> Capa
     town = build_town(scenario.territory)
     rosters = {d.name: build_roster(d, town) for d in scenario.departments}
     coverage = PatrolCoverage(rosters, town)
-    duty = {name: on_duty_by_hour(r.on_duty) for name, r in rosters.items()}
+    taken = campaign_units_by_hour(scenario, rosters)
+    duty = {name: np.maximum(on_duty_by_hour(r.on_duty) - taken[name][0], 0.0) for name, r in rosters.items()}
     all_modes = modes_of(scenario)
     chosen = [all_modes[m] for m in (modes or all_modes)]
     grid_share = scenario.grid_management is not None
@@ -290,7 +324,49 @@ def offered_load(scenario: Scenario, modes: Sequence[str] | None = None) -> Capa
     loads = []
     for mode in chosen:
         loads += _mode_loads(scenario, mode, town, duty, arrivals)
+    if scenario.campaigns:
+        loads = [
+            replace(x, campaign_units=tuple(map(float, taken[x.department][0])), campaigns=taken[x.department][1])
+            for x in loads
+        ]
+        return CapacityReport(tuple(loads), ASSUMPTIONS + (CAMPAIGN_ASSUMPTION,))
     return CapacityReport(tuple(loads))
+
+
+def campaign_units_by_hour(scenario: Scenario, rosters: dict) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+    """Per department, the mean units on joint campaigns in each hour of the week, and the campaigns' names.
+
+    Over the whole weeks that cover the run, a session takes its units while they are on shift (at
+    most the shift's count, as :class:`~sim.engine.campaigns.DemandSteps` splits them in the run);
+    each hour of the week gets the mean over those weeks. A weekly calendar repeats through every
+    one of them (its pattern exactly, a session over Sunday midnight wrapping to Monday); monthly and
+    dated sessions are those of the run, spread over its weeks. Cost grows with the sessions, not
+    with the minutes of the horizon.
+    """
+    horizon = scenario.days * MINUTES_PER_DAY
+    weeks = max(1, math.ceil(horizon / MINUTES_PER_WEEK))
+    span = weeks * MINUTES_PER_WEEK
+    spans: dict[str, list[tuple[float, float, int]]] = {}
+    names: dict[str, list[str]] = {}
+    for c in scenario.campaigns:
+        weekly = not c.schedule.dated
+        starts = c.schedule.starts_min(scenario.start_date, span if weekly else horizon)
+        sessions = [(s, s + c.duration_min) for s in starts]
+        if weekly:  # the last week's sessions over its end wrap to the first week's start
+            sessions += [(s - span, e - span) for s, e in sessions if e > span]
+        for dept, units in c.departments.items():
+            spans.setdefault(dept, []).extend((s, e, units) for s, e in sessions)
+            names.setdefault(dept, []).append(c.name)
+    out = {}
+    for name, roster in rosters.items():
+        total = np.zeros(HOURS_PER_WEEK)
+        if spans.get(name):
+            demand = DemandSteps(spans[name])
+            hours = {k for s, e, _ in spans[name] for k in range(max(0, int(s // 60)), math.ceil(min(e, span) / 60))}
+            for k in sorted(hours):
+                total[k % HOURS_PER_WEEK] += demand.split_min(roster.on_duty, 60.0 * k, 60.0 * (k + 1))[1]
+        out[name] = (total / (60.0 * weeks), tuple(names.get(name, ())))
+    return out
 
 
 def _mode_loads(scenario: Scenario, mode: Mode, town: Town, duty: dict, arrivals: dict) -> list[DepartmentLoad]:
@@ -404,8 +480,8 @@ def overload_messages(report: CapacityReport) -> list[str]:
             else:
                 amount = f"offered {worst.offered_per_week_min:,.0f} unit-minutes a week and no unit ever on duty"
             lines.append(
-                f"warning: department '{department}' is over capacity in {modes}: {amount}; its queue grows "
-                "without bound, and response times depend on how long the run is"
+                f"warning: department '{department}' is over capacity in {modes}: {amount}{_campaign_text(worst)}; "
+                "its queue grows without bound, and response times depend on how long the run is"
             )
         gaps = [x for x in loads if x.uncovered_hours and not x.overloaded]
         if gaps:
@@ -416,6 +492,19 @@ def overload_messages(report: CapacityReport) -> list[str]:
                 f"arrive ({hour_ranges(first.uncovered_hours)}; {modes}): they wait for the next shift"
             )
     return lines
+
+
+def _campaign_text(load: DepartmentLoad) -> str:
+    """What joint campaigns take of an overloaded department's duty, and whether they push it over."""
+    if load.campaign_per_week_min <= 0:
+        return ""
+    names = ", ".join(f"'{name}'" for name in load.campaigns)
+    label = "campaign" if len(load.campaigns) == 1 else "campaigns"
+    text = f", after {load.campaign_per_week_min:,.0f} unit-minutes a week on {label} {names}"
+    without = load.weekly_utilisation_without_campaigns
+    if without < 1.0:
+        text += f", which push it over (utilisation {without:.2f} without them)"
+    return text
 
 
 # --------------------------------------------------------------------------- backlog after a run

@@ -112,3 +112,27 @@ def test_validate_shows_centres_and_the_border_lever(capsys):
     assert "  town: 20 (26 operators, passing up to jinjiang)" in out
     borders = next(line for line in out.splitlines() if line.startswith("dispatch_across_borders "))
     assert borders.split()[1:] == ["off", "off", "off", "on"]
+
+
+def test_validate_warns_when_a_campaign_pushes_a_department_over_capacity(tmp_path, capsys):
+    data = one_crew(rate_per_day=72)
+    data["campaigns"] = [
+        {
+            "name": "night_market_check",
+            "schedule": {"every": "week", "days": "daily", "start": "06:00"},
+            "duration_min": 840,
+            "departments": {"crew": 1},
+            "finds_per_unit_hour": {"job": 0.0},
+        }
+    ]
+    path = tmp_path / "campaign.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: department 'crew' is over capacity" in captured.err
+    assert "campaign 'night_market_check'" in captured.err and "push it over" in captured.err
+    assert "campaigns take units off response duty (unit-hours a week" in captured.out
+    assert "crew 98.0 (night_market_check)" in captured.out
+    assert main(["validate", str(path), "--json"]) == 0
+    (load,) = json.loads(capsys.readouterr().out)["load"]["loads"]
+    assert load["campaign_unit_min_per_week"] == 7 * 840 and load["campaigns"] == ["night_market_check"]

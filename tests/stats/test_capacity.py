@@ -173,3 +173,72 @@ def test_a_sector_left_without_a_unit_of_its_own_under_closed_borders_is_warned_
     four = sim.load_scenario(SCENARIOS / "classroom.yaml", [*changes[1:], "departments.sanitation.units=6"])
     assert border_messages(four) == []  # sectors of equal weight, two units each
     assert border_messages(sim.load_scenario(SCENARIOS / "jinjiang.yaml")) == []  # every town has its own, every hour
+
+
+# --------------------------------------------------------------------------- joint campaigns take units off duty
+
+
+def _campaign(schedule: dict | None = None, duration_min: float = 840.0, units: int = 1) -> dict:
+    return {
+        "name": "night_market_check",
+        "schedule": schedule or {"every": "week", "days": "daily", "start": "06:00"},
+        "duration_min": duration_min,
+        "departments": {"crew": units},
+        "finds_per_unit_hour": {"job": 0.0},
+    }
+
+
+def test_a_campaign_takes_its_unit_hours_off_the_capacity_exactly():
+    """72 jobs a day x 30 min against 2 units: 0.75; one unit on campaign 14 h a day leaves 2 x 1440 - 840."""
+    data = one_crew(rate_per_day=72)
+    data["campaigns"] = [_campaign()]
+    load = offered_load(sim.scenario_from_dict(data)).of("crew", "joint")
+    assert load.campaign_per_week_min == pytest.approx(7 * 840)
+    assert load.on_duty_per_week_min == pytest.approx(7 * (2 * 1440 - 840))
+    assert load.weekly_utilisation == pytest.approx(72 * 30 / (2 * 1440 - 840))
+    assert load.weekly_utilisation_without_campaigns == pytest.approx(0.75)
+    assert load.units_on_duty[6] == pytest.approx(1.0) and load.units_on_duty[20] == pytest.approx(2.0)
+    assert load.campaigns == ("night_market_check",)
+
+
+def test_a_campaign_that_pushes_a_department_over_capacity_is_named_in_the_warning():
+    data = one_crew(rate_per_day=72)
+    assert overload_messages(offered_load(sim.scenario_from_dict(data))) == []
+    data["campaigns"] = [_campaign()]
+    lines = overload_messages(offered_load(sim.scenario_from_dict(data)))
+    assert len(lines) == 1
+    assert lines[0].startswith("warning: department 'crew' is over capacity in joint")
+    assert "5,880 unit-minutes a week on campaign 'night_market_check'" in lines[0]
+    assert "push it over (utilisation 0.75 without them)" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [{"every": "month", "days": [2, 16], "start": "09:00"}, {"dates": ["2024-01-03", "2024-01-20"], "start": "09:00"}],
+    ids=["monthly", "dated"],
+)
+def test_monthly_and_dated_campaigns_are_spread_over_the_weeks_of_the_run(schedule):
+    """Two sessions of both units for 10 h in four weeks: 2 x 2 x 600 unit-minutes, 600 a week."""
+    data = one_crew(rate_per_day=72, days=28)
+    data["start_date"] = "2024-01-01"
+    data["campaigns"] = [_campaign(schedule, duration_min=600, units=2)]
+    load = offered_load(sim.scenario_from_dict(data)).of("crew", "joint")
+    assert load.campaign_per_week_min == pytest.approx(2 * 2 * 600 / 4)
+    assert load.on_duty_per_week_min == pytest.approx(7 * 2 * 1440 - 600)
+
+
+def test_a_campaign_gets_only_the_units_on_shift_in_the_capacity_too():
+    """Units on shift 08:00-17:00; a 16:00-19:00 campaign of two takes two units for one hour a day."""
+    data = one_crew(rate_per_day=24, shift=[{"times": ["08:00-17:00"], "units": 2}])
+    data["campaigns"] = [_campaign({"every": "week", "days": "daily", "start": "16:00"}, duration_min=180, units=2)]
+    load = offered_load(sim.scenario_from_dict(data)).of("crew", "joint")
+    assert load.campaign_per_week_min == pytest.approx(7 * 2 * 60)
+    assert load.on_duty_per_week_min == pytest.approx(7 * (2 * 9 * 60 - 2 * 60))
+
+
+def test_a_weekly_session_over_sunday_midnight_takes_monday_mornings_whatever_the_horizon():
+    data = one_crew(rate_per_day=24, days=3)  # three days: no Sunday in the run, the weekly pattern all the same
+    data["campaigns"] = [_campaign({"every": "week", "days": [6], "start": "22:00"}, duration_min=240, units=2)]
+    units = offered_load(sim.scenario_from_dict(data)).of("crew", "joint").campaign_units
+    assert [units[h] for h in (0, 1, 2, 166, 167, 165)] == [2.0, 2.0, 0.0, 2.0, 2.0, 0.0]
+    assert sum(units) == pytest.approx(2 * 4)
