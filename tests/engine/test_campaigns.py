@@ -14,6 +14,10 @@
   f tau/W (1 - exp(-W/tau)).
 * Finds the campaign's departments may act on are settled on the spot; the others are dispatched;
   the summary keeps finds out of the response figures and reports them under ``campaigns``.
+* Whatever the calendar (weekly, monthly, dates), a session's units leave the patrols while it runs:
+  the patrol rate then is that of the units left, exactly; with every patrolling unit on campaign
+  nothing is found by patrol; the k*h unit-hours hold for monthly and dated calendars too; weekly
+  campaigns keep the weekly rates they had.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from scipy import stats
 
 import sim
 from sim.engine.campaigns import CAMPAIGN, CampaignPlan, DemandSteps
+from sim.engine.patrol import PatrolCoverage
 from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
 from sim.scenario.schema import Campaign, Hours
 from sim.stats.metrics import summarise
@@ -395,3 +400,6 @@ def test_weekly_campaigns_keep_a_weekly_patrol_rate():
     data["departments"][0]["patrols"] = True
     simulation = _simulation(data)
     assert all(isinstance(rate, WeeklySteps) for rate in simulation.coverage.rate)
+    # the same rates as patrol coverage built from the weekly rosters alone (before dated calendars were counted)
+    weekly = PatrolCoverage(simulation.campaign_plan.patrolling(simulation.rosters), simulation.town)
+    assert [(r.breaks, r.values) for r in simulation.coverage.rate] == [(r.breaks, r.values) for r in weekly.rate]
