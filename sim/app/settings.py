@@ -417,7 +417,7 @@ def scaled_operators(current: int, smallest: int, wanted: int) -> int:
 
     ``scaled_operators(2, 1, 3) == 6``: a town centre with twice the smallest's operators keeps twice.
     """
-    return int(math.floor(current * wanted / smallest + 0.5))
+    return math.floor(current * wanted / smallest + 0.5)
 
 
 def centre_overrides(operators: dict[str, int], data: dict) -> list[str]:
@@ -519,8 +519,7 @@ def controls_of(source: ScenarioSource) -> dict:
     types = [t.name for t in scenario.incident_types]
     modes = modes_of(scenario)
     presets = {
-        name: preset_levers(name)
-        | ({"dispatch_across_borders": modes[name].across_borders} if name in modes else {})
+        name: preset_levers(name) | ({"dispatch_across_borders": modes[name].across_borders} if name in modes else {})
         for name in PRESETS
     }
     return {

@@ -145,8 +145,10 @@ def dispatch_wait(results: Results, mode: str) -> CensoredTimes:
 
 
 def centres_view(results: Results) -> dict | None:
-    """The staffed command centres by level: busy share per mode (lowest, highest, over the level's on-duty
-    time), and the median wait from found to a unit sent; None when the scenario has no ``governance.centres``.
+    """The staffed command centres by level, and the wait from found to a unit sent, per mode.
+
+    Per level, the lowest and highest share of on-duty time its centres' operators are busy; the
+    median of :func:`dispatch_wait`. None when the scenario has no ``governance.centres``.
     """
     scenario = results.scenario
     if scenario is None or scenario.governance.centres is None:
@@ -172,8 +174,9 @@ def centres_view(results: Results) -> dict | None:
 
 
 def campaigns_view(results: Results) -> dict | None:
-    """Joint campaigns per mode (totals over replications, as the summary): unit-hours off response duty,
-    sessions, matters found (settled on the spot) and arrivals deterred; None without campaigns.
+    """Joint campaigns per mode: unit-hours off response duty, sessions, finds, arrivals deterred.
+
+    Totals over replications, as the summary's; None when the scenario has no campaigns.
     """
     stats = results.summary["modes"]
     blocks = {m: stats[m].get("campaigns") for m in results.modes}
