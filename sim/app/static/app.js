@@ -191,6 +191,7 @@
   /* ------------------------------------------------------------- runs */
 
   function schedule() {
+    S.ticket = (S.ticket || 0) + 1;  // a run asked for before now is no longer wanted
     if (S.job) {  // a control changed while a run is going: stop it now
       api("POST", "/api/cancel", { job: S.job });
       S.job = null;
@@ -224,7 +225,12 @@
 
   function run() {
     status(0.02, "running");
+    var ticket = S.ticket;
     api("POST", "/api/run", { client: S.client, scenario: S.controls.scenario, settings: settings() }).then(function (r) {
+      if (ticket !== S.ticket) {  // a control changed while this run was being started: it is not wanted
+        if (r.ok) api("POST", "/api/cancel", { job: r.data.job });
+        return;
+      }
       if (!r.ok) {
         showProblems(r.data.busy ? T().busy : T().problems_settings, r.data.problems);
         status(0, null);

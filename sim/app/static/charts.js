@@ -199,11 +199,11 @@ var Charts = (function () {
         map(view.map, modes, col, names, { units: units, legend: T.mean_response, id: id || "m", title: T.map }) + "</section>");
     }
     if (view.centres && W.centres) {
-      parts.push('<section class="card" id="centres-card" data-values="' + esc(JSON.stringify(view.centres)) + '"><h3>' + esc(T.centres) + "</h3>" +
+      parts.push('<section class="card wide" id="centres-card" data-values="' + esc(JSON.stringify(view.centres)) + '"><h3>' + esc(T.centres) + "</h3>" +
         table([""].concat(header), W.centres, col, modes) + '<p class="muted small">' + esc(T.centres_note) + "</p></section>");
     }
     if (view.campaigns && W.campaigns) {
-      parts.push('<section class="card" id="campaigns-card" data-values="' + esc(JSON.stringify(view.campaigns)) + '"><h3>' + esc(T.campaigns) + "</h3>" +
+      parts.push('<section class="card wide" id="campaigns-card" data-values="' + esc(JSON.stringify(view.campaigns)) + '"><h3>' + esc(T.campaigns) + "</h3>" +
         table([""].concat(header), W.campaigns, col, modes) + '<p class="muted small">' + esc(T.campaigns_note) + "</p></section>");
     }
     var depts = Object.keys(view.utilisation);
