@@ -178,7 +178,8 @@ def test_new_controls_offered_with_their_labels_and_refused_values_answered_with
     settings = FAST | {"centre_operators": {"town": 0}}
     status, answer = call(app_url + "/api/run", {"client": "t9", "scenario": "jinjiang.yaml", "settings": settings})
     assert status == 400 and "Traceback" not in str(answer)
-    assert any(p["path"] == "governance.centres.town1.operators" for p in answer["problems"])
+    paths = [p["path"] for p in answer["problems"]]
+    assert paths and all(p.startswith("governance.centres.") and p.endswith(".operators") for p in paths)
     settings = FAST | {"campaigns": {"joint_operation": {"on": "off"}}}
     status, answer = call(app_url + "/api/run", {"client": "t9", "scenario": "anhai.yaml", "settings": settings})
     assert status == 400 and [p["path"] for p in answer["problems"]] == ["campaigns.joint_operation.on"]

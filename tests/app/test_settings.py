@@ -12,6 +12,7 @@ from sim.app.settings import (
     open_source,
     overrides_of,
     preset_levers,
+    scaled_operators,
     scenario_yaml,
 )
 from sim.app.worker import run_comparison
@@ -137,11 +138,16 @@ def _changed(source_name: str, raw: dict) -> dict:
 def test_operators_per_town_centre_scale_every_town_centre_and_nothing_else():
     scenario, _ = load_settings(open_source("jinjiang.yaml"), Settings.from_json({"days": 2}))
     town = {k: c for k, c in enumerate(scenario.governance.centres) if c.level == "town"}
-    assert len(town) == 20 and min(c.operators for c in town.values()) == 1
-    changed = _changed("jinjiang.yaml", {"centre_operators": {"town": 3}})
+    smallest = min(c.operators for c in town.values())
+    assert len(town) > 1 and smallest < max(c.operators for c in town.values())  # some town centres have more seats
+    changed = _changed("jinjiang.yaml", {"centre_operators": {"town": 3 * smallest}})
     expected = {("governance", "centres", k, "operators"): 3 * c.operators for k, c in town.items()}
-    assert changed == expected  # 1 -> 3 and 2 -> 6; the city centre and everything else as it was
-    assert _changed("jinjiang.yaml", {"centre_operators": {"town": 1, "city": 2}}) == {}  # the scenario's own values
+    assert changed == expected  # every town centre three times its seats; the city centre and the rest as they were
+    own = {c.level: c.operators for c in reversed(scenario.governance.centres)}  # each level's first centre
+    assert (
+        own["city"] and _changed("jinjiang.yaml", {"centre_operators": {"town": smallest, "city": own["city"]}}) == {}
+    )
+    assert [scaled_operators(n, 2, 3) for n in (2, 3, 4)] == [3, 5, 6]  # in proportion, rounded half up
 
 
 def test_the_border_lever_is_the_custom_modes_alone():
@@ -205,7 +211,7 @@ def test_bad_new_controls_are_problems_with_their_key(raw, where):
 @pytest.mark.parametrize(
     "name, raw, where, words",
     [
-        ("jinjiang.yaml", {"centre_operators": {"town": 0}}, "governance.centres.town1.operators", "greater than 0"),
+        ("jinjiang.yaml", {"centre_operators": {"town": 0}}, ".operators", "greater than 0"),
         ("jinjiang.yaml", {"centre_operators": {"twon": 2}}, "centre_operators.twon", "did you mean 'town'"),
         ("anhai_garbage.yaml", {"centre_operators": {"town": 2}}, "centre_operators.town", "no staffed centres"),
         (
@@ -241,7 +247,11 @@ def test_controls_offer_centres_borders_and_campaigns_only_where_the_scenario_ha
     assert (plain["borders"], plain["centres"], plain["campaigns"]) == (False, [], [])
     city = controls_of(open_source("jinjiang.yaml"))
     assert city["borders"] and city["campaigns"] == []
-    assert [(c["level"], c["centres"], c["operators"]) for c in city["centres"]] == [("city", 1, 2), ("town", 20, 1)]
+    scenario, _ = load_settings(open_source("jinjiang.yaml"), Settings.from_json({}))
+    for level in ("city", "town"):
+        staffed = [c.operators for c in scenario.governance.centres if c.level == level and c.operators]
+        offered = next(c for c in city["centres"] if c["level"] == level)
+        assert (offered["centres"], offered["operators"]) == (len(staffed), min(staffed))
     assert city["presets"]["unified"]["dispatch_across_borders"] is False  # the scenario's unified keeps to its town
     anhai = controls_of(open_source("anhai.yaml"))
     assert not anhai["borders"] and anhai["centres"] == []
@@ -259,7 +269,7 @@ def test_the_results_give_centre_busy_shares_and_campaign_hours_from_the_summary
     busy = app.summary["modes"]["joint"]["utilisation"]
     town = [v for k, v in busy.items() if k.startswith("centre:town")]
     levels = {v["level"]: v for v in view["levels"]}
-    assert levels["town"]["centres"] == 20
+    assert levels["town"]["centres"] == sum(1 for c in app.scenario.governance.centres if c.level == "town")
     assert levels["town"]["utilisation"]["joint"] == {"low": min(town), "high": max(town)}
     assert levels["town"]["utilisation"]["fragmented"] is None  # referral desks: no centre in that mode
     assert not any(d.startswith("centre:") for d in comparison_view(results)["utilisation"])
