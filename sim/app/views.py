@@ -3,8 +3,10 @@
 :func:`comparison_view` reduces :class:`~sim.presentation.figures.Results` to small JSON: the
 headline (the focus type's median response per way of working), the response distributions
 (Kaplan–Meier curves, thinned), the per-type table, the mean response per patch for the map,
-utilisation per department, and, given a :class:`~sim.presentation.figures.Story`, one
-incident's timeline under each way. Words (titles, labels, the headline sentence) are made with
+utilisation per department, the staffed command centres by level and the wait from found to a
+unit sent (:func:`centres_view`, when the scenario has ``governance.centres``), the joint
+campaigns' hours and finds (:func:`campaigns_view`, when it has campaigns), and, given a
+:class:`~sim.presentation.figures.Story`, one incident's timeline under each way. Words (titles, labels, the headline sentence) are made with
 the message catalogs for each language of :data:`~sim.presentation.i18n.LANGUAGES`, so the page
 switches language without asking the server again. The page's own words are :data:`UI_TEXT`.
 """
@@ -23,7 +25,17 @@ from sim.presentation.story import first_of, is_arrival, is_detection, short_sta
 from sim.presentation.text import format_minutes  # in the current language
 from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve
 
-__all__ = ["comparison_view", "timeline_view", "format_minutes", "UI_TEXT", "ui_text", "CURVE_POINTS"]
+__all__ = [
+    "comparison_view",
+    "timeline_view",
+    "centres_view",
+    "campaigns_view",
+    "dispatch_wait",
+    "format_minutes",
+    "UI_TEXT",
+    "ui_text",
+    "CURVE_POINTS",
+]
 
 CURVE_POINTS = 80
 """Points kept of each response-time curve (log-spaced in time)."""
