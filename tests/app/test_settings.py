@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import sim
@@ -260,7 +261,7 @@ def test_controls_offer_centres_borders_and_campaigns_only_where_the_scenario_ha
 
 
 def test_the_results_give_centre_busy_shares_and_campaign_hours_from_the_summary():
-    from sim.app.views import campaigns_view, centres_view, comparison_view
+    from sim.app.views import campaigns_view, centres_view, comparison_view, dispatch_wait
     from sim.presentation.figures import Results
 
     app = run_comparison(open_source("jinjiang.yaml"), Settings.from_json({"days": 1.5}))
@@ -273,6 +274,23 @@ def test_the_results_give_centre_busy_shares_and_campaign_hours_from_the_summary
     assert levels["town"]["utilisation"]["joint"] == {"low": min(town), "high": max(town)}
     assert levels["town"]["utilisation"]["fragmented"] is None  # referral desks: no centre in that mode
     assert not any(d.startswith("centre:") for d in comparison_view(results)["utilisation"])
+    # found to a unit sent: the matters that needed sending someone, record by record
+    warmup = app.scenario.warmup_days * 24 * 60
+    sent = sorted(
+        r.dispatched_min - r.detected_min
+        for r in app.outputs["unified"][0].records
+        if r.occurred_min >= warmup
+        and r.channel != "campaign"
+        and r.detected_min == r.detected_min
+        and not r.on_the_spot
+        and r.dispatched_min == r.dispatched_min
+    )
+    times = dispatch_wait(results, "unified")
+    assert np.sort(times.minutes[times.observed]).tolist() == pytest.approx(sent)
+    if times.censored == 0:
+        assert view["dispatch_wait"]["unified"]["median"] == pytest.approx(
+            np.quantile(sent, 0.5, method="inverted_cdf")
+        )
 
     def hours(police: int) -> dict:
         raw = {"days": 3, "campaigns": {"joint_operation": {"units": {"police": police}}}}
