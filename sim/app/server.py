@@ -98,9 +98,11 @@ class App:
         controls = controls_of(source)
         controls["scenario"] = name or self.first
         controls["department_labels"] = {}
+        controls["level_labels"] = {}
         for lang in LANGUAGES:
             with use_language(lang):
                 controls["department_labels"][lang] = {d["name"]: term(d["name"]) for d in controls["departments"]}
+                controls["level_labels"][lang] = {c["level"]: term(c["level"]) for c in controls["centres"]}
         scenarios = [{"id": n, "label": n} for n in shipped_scenarios()]
         scenarios += [{"id": k, "label": k.split(":", 2)[2]} for k in self.uploads]
         return {

@@ -12,6 +12,7 @@ with those overrides, and :func:`scenario_yaml` writes the same data as a scenar
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field
@@ -20,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from sim.errors import Problem, ScenarioError, printable
+from sim.errors import Problem, ScenarioError, did_you_mean, printable
 from sim.io.loader import apply_overrides, parse_yaml, read_yaml, scenario_from_dict
 from sim.io.shipped import scenario_folders
-from sim.scenario.governance import PRESETS
+from sim.scenario.governance import PRESETS, modes_of
 from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -41,12 +42,24 @@ __all__ = [
     "controls_of",
     "scenario_yaml",
     "preset_levers",
+    "centre_levels",
+    "centre_overrides",
+    "campaign_overrides",
+    "scaled_operators",
 ]
 
 CUSTOM = "custom"
 """The name of the way of working built from the lever controls."""
 
-LEVERS = ("pooled", "information", "dispatch", "coordination", "leave_probability", "closed_loop")
+LEVERS = (
+    "pooled",
+    "information",
+    "dispatch",
+    "coordination",
+    "leave_probability",
+    "closed_loop",
+    "dispatch_across_borders",
+)
 MAX_REPLICATIONS = 20
 MAX_DAYS = 60
 MAX_UNITS = 500
@@ -62,6 +75,7 @@ def preset_levers(name: str) -> dict:
         "coordination": mode.coordination,
         "leave_probability": mode.leave_probability,
         "closed_loop": mode.closed_loop,
+        "dispatch_across_borders": mode.across_borders,
     }
 
 
@@ -146,6 +160,12 @@ class Settings:
         Chance a forward goes to the wrong department.
     days, seed, replications:
         Horizon, base seed, replications (replications are not part of a scenario).
+    centre_operators:
+        Centre level (``governance.centres[].level``) -> operators of the level's smallest staffed
+        centre; every staffed centre of the level is scaled in proportion (:func:`centre_overrides`).
+    campaigns:
+        Campaign name -> ``{"on": bool, "units": {department: units}}`` (a campaign switched off is
+        left out of the scenario; units are those each department sends).
     """
 
     levers: dict = field(default_factory=lambda: preset_levers("unified"))
@@ -155,6 +175,8 @@ class Settings:
     days: float | None = None
     seed: int | None = None
     replications: int = 1
+    centre_operators: dict = field(default_factory=dict)
+    campaigns: dict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: Any) -> Settings:
@@ -192,6 +214,8 @@ class Settings:
         else:
             levers["leave_probability"] = leave
         levers["closed_loop"] = bool(levers["closed_loop"])
+        if not isinstance(levers["dispatch_across_borders"], bool):
+            bad("levers.dispatch_across_borders", f"expected true or false; got {levers['dispatch_across_borders']!r}")
         units = {}
         for dept, value in (raw.get("units") or {}).items():
             n = _number(value)
@@ -204,9 +228,21 @@ class Settings:
         days = _optional(raw, "days", 0.01, MAX_DAYS, bad, "days")
         seed = _optional(raw, "seed", 0, 2**63 - 1, bad, "seed", whole=True)
         reps = _optional(raw, "replications", 1, MAX_REPLICATIONS, bad, "replications", whole=True)
+        operators = _whole_numbers(raw.get("centre_operators"), "centre_operators", bad)
+        campaigns = _campaign_settings(raw.get("campaigns"), bad)
         if problems:
             raise ScenarioError(problems)
-        return cls(levers, units, handover, misroute, days, None if seed is None else int(seed), int(reps or 1))
+        return cls(
+            levers,
+            units,
+            handover,
+            misroute,
+            days,
+            None if seed is None else int(seed),
+            int(reps or 1),
+            centre_operators=operators,
+            campaigns=campaigns,
+        )
 
     def to_json(self) -> dict:
         """The settings as the page sends them."""
@@ -218,6 +254,8 @@ class Settings:
             "days": self.days,
             "seed": self.seed,
             "replications": self.replications,
+            "centre_operators": dict(self.centre_operators),
+            "campaigns": {name: {"on": c["on"], "units": dict(c["units"])} for name, c in self.campaigns.items()},
         }
 
 
@@ -241,6 +279,44 @@ def _optional(raw: dict, key: str, low: float, high: float, bad, what: str, whol
         bad(key, f"expected {kind} of {what} from {low:g} to {high:g}; got {value!r}")
         return None
     return int(number) if whole else number
+
+
+def _whole_numbers(raw: Any, key: str, bad) -> dict[str, int]:
+    """A mapping of names to whole numbers from 0 to :data:`MAX_UNITS` (the scenario's schema judges the rest)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        bad(key, f"expected a mapping of names to whole numbers; got {raw!r}")
+        return {}
+    out = {}
+    for name, value in raw.items():
+        n = _number(value)
+        if n is None or n != int(n) or not 0 <= n <= MAX_UNITS:
+            bad(f"{key}.{name}", f"expected a whole number from 0 to {MAX_UNITS}; got {value!r}")
+        else:
+            out[str(name)] = int(n)
+    return out
+
+
+def _campaign_settings(raw: Any, bad) -> dict[str, dict]:
+    """``{name: {"on": bool, "units": {department: n}}}`` from the page's JSON, each value checked."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        bad("campaigns", f"expected a mapping of campaign names to settings; got {raw!r}")
+        return {}
+    out = {}
+    for name, value in raw.items():
+        value = value if isinstance(value, dict) else {"on": value}
+        unknown = sorted(set(value) - {"on", "units"})
+        if unknown:
+            bad(f"campaigns.{name}.{unknown[0]}", "unknown setting; expected 'on' or 'units'")
+        on = value.get("on", True)
+        if not isinstance(on, bool):
+            bad(f"campaigns.{name}.on", f"expected true or false; got {on!r}")
+        units = _whole_numbers(value.get("units"), f"campaigns.{name}.units", bad)
+        out[str(name)] = {"on": on, "units": units}
+    return out
 
 
 def _flow(value: Any) -> str:
@@ -278,6 +354,9 @@ def overrides_of(settings: Settings, data: dict) -> list[str]:
         f"governance.modes.{CUSTOM}.leave_probability={levers['leave_probability']:g}",
         f"governance.modes.{CUSTOM}.closed_loop={'true' if levers['closed_loop'] else 'false'}",
     ]
+    if levers.get("dispatch_across_borders", True) is False or _mentions_borders(data):
+        across = "true" if levers.get("dispatch_across_borders", True) else "false"
+        out.append(f"governance.modes.{CUSTOM}.dispatch_across_borders={across}")
     departments = {d.get("name"): d for d in data.get("departments", []) if isinstance(d, dict)}
     for name, units in settings.units.items():
         dept = departments.get(name)
@@ -299,11 +378,113 @@ def overrides_of(settings: Settings, data: dict) -> list[str]:
         and referral.get("misroute_probability", 0.12) != settings.misroute_probability
     ):
         out.append(f"governance.referral.misroute_probability={settings.misroute_probability:g}")
+    out += centre_overrides(settings.centre_operators, data)
+    out += campaign_overrides(settings.campaigns, data)
     if settings.days is not None and data.get("days") != settings.days:
         out.append(f"days={settings.days:g}")
     if settings.seed is not None and data.get("seed") != settings.seed:
         out.append(f"seed={settings.seed}")
     return out
+
+
+def _mentions_borders(data: dict) -> bool:
+    """Whether a mode of the scenario says whether units may cross sector borders."""
+    modes = (data.get("governance") or {}).get("modes") if isinstance(data.get("governance"), dict) else None
+    return isinstance(modes, dict) and any(
+        isinstance(m, dict) and "dispatch_across_borders" in m for m in modes.values()
+    )
+
+
+def centre_levels(data: dict) -> dict[str, list[tuple[str, int]]]:
+    """The staffed centres of scenario *data* by level, in file order: level -> [(centre, operators)].
+
+    Centres without operators (unlimited, no queue) are left out: they have no staff to scale.
+    """
+    governance = data.get("governance") if isinstance(data, dict) else None
+    centres = governance.get("centres") if isinstance(governance, dict) else None
+    levels: dict[str, list[tuple[str, int]]] = {}
+    for centre in centres if isinstance(centres, list) else []:
+        if not isinstance(centre, dict):
+            continue
+        operators = centre.get("operators")
+        if isinstance(operators, int) and not isinstance(operators, bool) and operators > 0:
+            levels.setdefault(str(centre.get("level", "town")), []).append((str(centre.get("name")), operators))
+    return levels
+
+
+def scaled_operators(current: int, smallest: int, wanted: int) -> int:
+    """A centre's operators when its level's smallest staffed centre gets *wanted* (in proportion, rounded).
+
+    ``scaled_operators(2, 1, 3) == 6``: a town centre with twice the smallest's operators keeps twice.
+    """
+    return math.floor(current * wanted / smallest + 0.5)
+
+
+def centre_overrides(operators: dict[str, int], data: dict) -> list[str]:
+    """``governance.centres.NAME.operators=N`` for every staffed centre of each level in *operators* that changes."""
+    levels = centre_levels(data)
+    out = []
+    for level, wanted in operators.items():
+        centres = levels.get(level, [])
+        smallest = min((n for _, n in centres), default=0)
+        for name, current in centres:
+            new = scaled_operators(current, smallest, wanted)
+            if new != current:
+                out.append(f"governance.centres.{name}.operators={new}")
+    return out
+
+
+def _campaigns_of(data: dict) -> list[dict]:
+    campaigns = data.get("campaigns") if isinstance(data, dict) else None
+    return [c for c in campaigns if isinstance(c, dict)] if isinstance(campaigns, list) else []
+
+
+def _plain_data(value: Any) -> Any:
+    """Scenario data as JSON can hold it (dates as ISO text, which the schema reads back as dates)."""
+    if isinstance(value, dict):
+        return {str(k): _plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_data(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def campaign_overrides(campaigns: dict[str, dict], data: dict) -> list[str]:
+    """The overrides that switch campaigns off (the list without them) and set the units each department sends."""
+    present = _campaigns_of(data)
+    off = {name for name, c in campaigns.items() if not c.get("on", True)}
+    out = []
+    if off & {c.get("name") for c in present}:
+        kept = [c for c in present if c.get("name") not in off]
+        out.append(f"campaigns={_flow(_plain_data(kept))}")
+    by_name = {c.get("name"): c for c in present}
+    for name, setting in campaigns.items():
+        if name in off:
+            continue
+        sent = (by_name.get(name) or {}).get("departments")
+        for dept, units in setting.get("units", {}).items():
+            if not isinstance(sent, dict) or sent.get(dept) != units:
+                out.append(f"campaigns.{name}.departments.{dept}={units}")  # the loader names what is unknown
+    return out
+
+
+def _unknown_names(settings: Settings, data: dict) -> list[Problem]:
+    """A centre level or campaign the settings name that the scenario does not have."""
+    problems = []
+    levels = centre_levels(data)
+    for level in settings.centre_operators:
+        if level not in levels:
+            known = ", ".join(levels) or "none: the scenario has no staffed centres (governance.centres)"
+            message = f"no staffed centre at level {level!r}; expected one of: {known}{did_you_mean(level, levels)}"
+            problems.append(Problem("settings", None, f"centre_operators.{level}", message))
+    names = [str(c.get("name")) for c in _campaigns_of(data)]
+    for name in settings.campaigns:
+        if name not in names:
+            known = ", ".join(names) or "none: the scenario has no campaigns"
+            message = f"no campaign named {name!r}; expected one of: {known}{did_you_mean(name, names)}"
+            problems.append(Problem("settings", None, f"campaigns.{name}", message))
+    return problems
 
 
 def load_settings(source: ScenarioSource, settings: Settings) -> tuple[Scenario, list[str]]:
@@ -314,7 +495,11 @@ def load_settings(source: ScenarioSource, settings: Settings) -> tuple[Scenario,
     ScenarioError
         With every problem, each naming its line (in the scenario file) or its key path (an override).
     """
-    overrides = overrides_of(settings, source.data if isinstance(source.data, dict) else {})
+    data = source.data if isinstance(source.data, dict) else {}
+    problems = _unknown_names(settings, data)
+    if problems:
+        raise ScenarioError(problems)
+    overrides = overrides_of(settings, data)
     scenario = scenario_from_dict(with_custom_mode(source.data), source.name, source.lines, overrides)
     return scenario, overrides
 
@@ -332,6 +517,11 @@ def controls_of(source: ScenarioSource) -> dict:
     handover = referral.handover_min
     mean = handover if isinstance(handover, (int, float)) else getattr(handover, "mean", None)
     types = [t.name for t in scenario.incident_types]
+    modes = modes_of(scenario)
+    presets = {
+        name: preset_levers(name) | ({"dispatch_across_borders": modes[name].across_borders} if name in modes else {})
+        for name in PRESETS
+    }
     return {
         "scenario": source.name,
         "title": scenario.name,
@@ -344,10 +534,27 @@ def controls_of(source: ScenarioSource) -> dict:
         "days": scenario.days,
         "seed": scenario.seed,
         "replications": 1,
-        "levers": preset_levers("unified"),
-        "presets": {name: preset_levers(name) for name in PRESETS},
+        "levers": presets["unified"],
+        "presets": presets,
         "modes": [m for m in scenario.governance.modes if m != CUSTOM],
         "focus": "garbage_overflow" if "garbage_overflow" in types else types[0],
+        "borders": any(d.home != "bases" for d in scenario.departments) or _mentions_borders(source.data),
+        "centres": [
+            {
+                "level": level,
+                "centres": len(centres),
+                "operators": min(n for _, n in centres),
+                "max": max(10, 4 * min(n for _, n in centres)),
+            }
+            for level, centres in centre_levels(source.data).items()
+        ],
+        "campaigns": [
+            {
+                "name": c.name,
+                "departments": [{"name": d, "units": n, "max": max(2 * n, n + 5)} for d, n in c.departments.items()],
+            }
+            for c in scenario.campaigns
+        ],
     }
 
 

@@ -3,8 +3,10 @@
 :func:`comparison_view` reduces :class:`~sim.presentation.figures.Results` to small JSON: the
 headline (the focus type's median response per way of working), the response distributions
 (Kaplan–Meier curves, thinned), the per-type table, the mean response per patch for the map,
-utilisation per department, and, given a :class:`~sim.presentation.figures.Story`, one
-incident's timeline under each way. Words (titles, labels, the headline sentence) are made with
+utilisation per department, the staffed command centres by level and the wait from found to a
+unit sent (:func:`centres_view`, when the scenario has ``governance.centres``), the joint
+campaigns' hours and finds (:func:`campaigns_view`, when it has campaigns), and, given a
+:class:`~sim.presentation.figures.Story`, one incident's timeline under each way. Words (titles, labels, the headline sentence) are made with
 the message catalogs for each language of :data:`~sim.presentation.i18n.LANGUAGES`, so the page
 switches language without asking the server again. The page's own words are :data:`UI_TEXT`.
 """
@@ -15,14 +17,25 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.levels import centre_key
 from sim.presentation import figures as plots
 from sim.presentation.figures import Results, Story
 from sim.presentation.i18n import LANGUAGES, N_, _, mode_label, term, use_language
 from sim.presentation.story import first_of, is_arrival, is_detection, short_stage
 from sim.presentation.text import format_minutes  # in the current language
-from sim.stats.survival import km_quantiles, reached_curve
+from sim.stats.survival import CensoredTimes, km_quantiles, reached_curve
 
-__all__ = ["comparison_view", "timeline_view", "format_minutes", "UI_TEXT", "ui_text", "CURVE_POINTS"]
+__all__ = [
+    "comparison_view",
+    "timeline_view",
+    "centres_view",
+    "campaigns_view",
+    "dispatch_wait",
+    "format_minutes",
+    "UI_TEXT",
+    "ui_text",
+    "CURVE_POINTS",
+]
 
 CURVE_POINTS = 80
 """Points kept of each response-time curve (log-spaced in time)."""
@@ -86,7 +99,8 @@ def comparison_view(results: Results, story: Story | None = None) -> dict:
     stats = summary["modes"]
     focus = _focus(results)
     types = list(stats[modes[0]]["by_type"])
-    departments = list(stats[modes[0]]["utilisation"])
+    centres = centres_view(results)
+    departments = [d for d in stats[modes[0]]["utilisation"] if centres is None or not d.startswith("centre:")]
     town = results.town if results.scenario is not None else None
     view = {
         "modes": modes,
@@ -109,14 +123,137 @@ def comparison_view(results: Results, story: Story | None = None) -> dict:
             "xy": [[round(float(x), 3), round(float(y), 3)] for x, y in town.xy_km],
             "means": {m: _patch_means(results, m) for m in modes},
         },
+        "centres": centres,
+        "campaigns": campaigns_view(results),
         "text": {},
     }
     for lang in LANGUAGES:
         with use_language(lang):
             view["text"][lang] = _words(results, focus, types, departments)
+            view["text"][lang].update(_feature_words(view))
     if story is not None:
         view["timeline"] = timeline_view(story)
     return view
+
+
+def dispatch_wait(results: Results, mode: str) -> CensoredTimes:
+    """Minutes from found to a unit sent, of the measured matters of *mode* that needed sending someone.
+
+    A matter settled without a dispatch (by its finder on the spot, or by a grid worker) is left
+    out; one still waiting at the end of the run is censored there, one that ended by itself
+    before anyone was sent at that end (as response times are).
+    """
+    inc = results.incidents
+    detected = inc["detected_min"].astype(float)
+    dispatched = inc["dispatched_min"].astype(float)
+    resolved = inc["resolved_min"].astype(float)
+    needed = ~np.isnan(dispatched) | np.isnan(resolved)  # sent, or not settled at all
+    mask = plots._measured(results, mode) & ~np.isnan(detected) & ~inc["on_the_spot"].astype(bool) & needed
+    natural = inc["ended_min"].astype(float)[mask]
+    sent = dispatched[mask]
+    observed = ~np.isnan(sent)
+    censor_at = np.where(np.isnan(natural), results.end_min, np.minimum(natural, results.end_min))
+    return CensoredTimes(np.where(observed, sent, censor_at) - detected[mask], observed)
+
+
+def centres_view(results: Results) -> dict | None:
+    """The staffed command centres by level, and the wait from found to a unit sent, per mode.
+
+    Per level, the lowest and highest share of on-duty time its centres' operators are busy; the
+    median of :func:`dispatch_wait`. None when the scenario has no ``governance.centres``.
+    """
+    scenario = results.scenario
+    if scenario is None or scenario.governance.centres is None:
+        return None
+    stats = results.summary["modes"]
+    levels: dict[str, list[str]] = {}
+    for spec in scenario.governance.centres:
+        if spec.operators is not None:
+            levels.setdefault(spec.level, []).append(centre_key(spec))
+    out_levels = []
+    for level, keys in levels.items():
+        busy = {}
+        for m in results.modes:
+            values = [v for v in (stats[m]["utilisation"].get(k) for k in keys) if v is not None]
+            busy[m] = {"low": min(values), "high": max(values)} if values else None
+        out_levels.append({"level": level, "centres": len(keys), "utilisation": busy})
+    waits = {}
+    for m in results.modes:
+        times = dispatch_wait(results, m)
+        median = km_quantiles(times, (0.5,))[0] if times.n else None
+        waits[m] = {"median": median, "more_than": None if median is not None or not times.n else times.followed_min}
+    return {"levels": out_levels, "dispatch_wait": waits}
+
+
+def campaigns_view(results: Results) -> dict | None:
+    """Joint campaigns per mode: unit-hours off response duty, sessions, finds, arrivals deterred.
+
+    Totals over replications, as the summary's; None when the scenario has no campaigns.
+    """
+    stats = results.summary["modes"]
+    blocks = {m: stats[m].get("campaigns") for m in results.modes}
+    if not any(blocks.values()):
+        return None
+
+    def total(block: dict | None, key: str) -> float:
+        return float(sum((block or {}).get(key, {}).values()))
+
+    return {
+        m: {
+            "unit_hours": total(b, "unit_hours"),
+            "sessions": int(total(b, "sessions")),
+            "found": int(total(b, "found")),
+            "found_on_the_spot": int((b or {}).get("found_on_the_spot", 0)),
+            "deterred": int(total(b, "deterred")),
+        }
+        for m, b in blocks.items()
+    }
+
+
+def _busy_range(busy: dict | None) -> str:
+    if busy is None:
+        return "-"
+    low, high = _share(busy["low"]), _share(busy["high"])
+    return low if low == high else f"{low}–{high}"
+
+
+def _feature_words(view: dict) -> dict:
+    """The rows of the centres' and campaigns' tables in the current language (empty without them)."""
+    modes, words = view["modes"], {}
+    centres = view.get("centres")
+    if centres is not None:
+        rows = [
+            [
+                _("{level} centres ({n}): operators busy").format(level=term(level["level"]), n=level["centres"]),
+                *(_busy_range(level["utilisation"][m]) for m in modes),
+            ]
+            for level in centres["levels"]
+        ]
+        waits = centres["dispatch_wait"]
+        rows.append(
+            [
+                _("found to a unit sent (median)"),
+                *(
+                    format_minutes(waits[m]["median"])
+                    if waits[m]["median"] is not None
+                    else ("-" if waits[m]["more_than"] is None else "> " + format_minutes(waits[m]["more_than"]))
+                    for m in modes
+                ),
+            ]
+        )
+        words["centres"] = rows
+    campaigns = view.get("campaigns")
+    if campaigns is not None:
+        words["campaigns"] = [
+            [_("unit-hours on campaigns (off response duty)"), *(f"{campaigns[m]['unit_hours']:,.1f}" for m in modes)],
+            [_("sessions"), *(f"{campaigns[m]['sessions']:,}" for m in modes)],
+            [
+                _("matters found (settled on the spot)"),
+                *(f"{campaigns[m]['found']:,} ({campaigns[m]['found_on_the_spot']:,})" for m in modes),
+            ],
+            [_("arrivals deterred"), *(f"{campaigns[m]['deterred']:,}" for m in modes)],
+        ]
+    return words
 
 
 def _words(results: Results, focus: str, types: list[str], departments: list[str]) -> dict:
@@ -291,6 +428,18 @@ UI_TEXT = {
     "unit_days": N_("days"),
     "presets_hint": N_("A preset sets the levers; change any lever to build your own way of working."),
     "problems_settings": N_("These settings cannot be run:"),
+    "centres": N_("Command centres"),
+    "centre_operators": N_("Operators per {level} centre ({n} centres; busier ones keep their extra seats)"),
+    "borders": N_("Units may cross town borders (your way of working)"),
+    "campaigns": N_("Joint campaigns"),
+    "campaign_on": N_("Run the campaign {name}"),
+    "campaign_units": N_("units sent"),
+    "centres_note": N_(
+        "Operators busy: lowest–highest share of on-duty time over the level's centres. Found to a unit sent: median over matters that needed sending someone."
+    ),
+    "campaigns_note": N_(
+        "Units on a campaign are off response duty for its sessions; the matters campaigns found are reported here and left out of every response figure above (totals over replications)."
+    ),
 }
 """The page's own words (keys used by its script), in English; translated by :func:`ui_text`."""
 

@@ -8,9 +8,13 @@ file, and its switches change the figures.
 
 from __future__ import annotations
 
+import json
+
 import sim
+from sim.app.settings import scaled_operators
 from sim.cli import main
 from tests.app.conftest import not_blank
+from tests.conftest import SCENARIOS
 
 
 def _errors_of(page) -> list[str]:
@@ -116,5 +120,63 @@ def test_the_lesson_page_switches_instantly_offline(browser, tmp_path):
     shot = tmp_path / "lesson.png"
     page.screenshot(path=str(shot))
     assert not_blank(shot) > 0.08
+    assert errors == []
+    page.close()
+
+
+def _set_days(page, days: float) -> None:
+    page.fill("#days", str(days))
+    page.locator("#days").blur()  # as a person leaving the field: a run with the short horizon starts
+
+
+def _card_values(page, card: str) -> dict:
+    return json.loads(page.get_attribute(f"#{card}", "data-values"))
+
+
+def test_centre_operators_and_campaign_switch_move_their_figures(app_url, browser, tmp_path):
+    """Jinjiang: one more operator per town centre halves the town centres' busy share; Anhai: no campaign, no card."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    errors = _errors_of(page)
+    page.goto(app_url + "/")
+    page.wait_for_selector("#scenario option[value='jinjiang.yaml']", state="attached")
+    page.select_option("#scenario", "jinjiang.yaml")
+    page.wait_for_selector("#centre-ops-town")
+    assert page.is_visible("#dispatch_across_borders") and not page.is_visible("#campaign-controls")
+    assert not page.is_checked("#dispatch_across_borders")  # Jinjiang's modes keep jobs within their town
+    _set_days(page, 1.5)  # a warm-up day and half a measured one: seconds, not minutes
+    _wait_done(page)
+    before = _card_values(page, "centres-card")
+    town = page.locator("#centre-ops-town")
+    start = int(town.input_value())  # the smallest town centre's seats (Jinjiang: 1)
+    town.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("#status[data-state=running]", timeout=30_000)
+    _wait_done(page)
+    after = _card_values(page, "centres-card")
+    levels = {v["level"]: v for v in after["levels"]}
+    old = {v["level"]: v for v in before["levels"]}
+    busy, was = levels["town"]["utilisation"]["unified"], old["town"]["utilisation"]["unified"]
+    # the same reports and handling over more seats: busy a share start/(start+1) of what it was (1 -> 2: half)
+    assert abs(busy["high"] / was["high"] - start / (start + 1)) < 0.1
+    assert f"town centres ({levels['town']['centres']})" in page.inner_text("#centres-card")
+    with page.expect_download() as download:
+        page.click("#download-yaml")
+    path = tmp_path / "jinjiang_mine.yaml"
+    download.value.save_as(path)
+    shipped = sim.load_scenario(SCENARIOS / "jinjiang.yaml").governance.centres
+    mine = sim.load_scenario(path).governance.centres
+    more = [scaled_operators(c.operators, start, start + 1) if c.level == "town" else c.operators for c in shipped]
+    assert more == [c.operators for c in mine]
+
+    page.select_option("#scenario", "anhai.yaml")
+    page.wait_for_selector("#campaign-joint_operation")
+    assert not page.is_visible("#centre-controls") and not page.is_visible("#dispatch_across_borders")
+    _set_days(page, 3)  # the campaign goes out on Wednesday, the third day
+    _wait_done(page)
+    assert _card_values(page, "campaigns-card")["custom"]["unit_hours"] == 15.0  # 6 units for 150 minutes
+    page.uncheck("#campaign-joint_operation")
+    page.wait_for_selector("#status[data-state=running]", timeout=30_000)
+    _wait_done(page)
+    assert page.locator("#campaigns-card").count() == 0
     assert errors == []
     page.close()

@@ -168,3 +168,18 @@ def test_an_upload_may_name_registered_plugins_but_no_dotted_path(app_url):
     assert "a dotted path is not accepted here" in problem["text"] and "least_loaded" in problem["text"]
     status, answer = call(app_url + "/api/upload", {"name": "named.yaml", "text": text + mode % "least_loaded"})
     assert status == 200 and answer["id"].startswith("upload:")
+
+
+def test_new_controls_offered_with_their_labels_and_refused_values_answered_with_their_key_path(app_url):
+    status, data = call(app_url + "/api/init?scenario=jinjiang.yaml")
+    assert status == 200 and [c["level"] for c in data["controls"]["centres"]] == ["city", "town"]
+    assert data["controls"]["level_labels"]["zh"]["town"] == "镇（街道）"
+    assert "{level}" in data["text"]["zh"]["centre_operators"]
+    settings = FAST | {"centre_operators": {"town": 0}}
+    status, answer = call(app_url + "/api/run", {"client": "t9", "scenario": "jinjiang.yaml", "settings": settings})
+    assert status == 400 and "Traceback" not in str(answer)
+    paths = [p["path"] for p in answer["problems"]]
+    assert paths and all(p.startswith("governance.centres.") and p.endswith(".operators") for p in paths)
+    settings = FAST | {"campaigns": {"joint_operation": {"on": "off"}}}
+    status, answer = call(app_url + "/api/run", {"client": "t9", "scenario": "anhai.yaml", "settings": settings})
+    assert status == 400 and [p["path"] for p in answer["problems"]] == ["campaigns.joint_operation.on"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import sim
@@ -12,6 +13,7 @@ from sim.app.settings import (
     open_source,
     overrides_of,
     preset_levers,
+    scaled_operators,
     scenario_yaml,
 )
 from sim.app.worker import run_comparison
@@ -109,3 +111,200 @@ def test_an_uploaded_file_with_a_mistake_is_refused_with_its_line_and_key_path()
         controls_of(open_source(name="mine.yaml", text=broken))
     problem = err.value.problems[0]
     assert problem.source == "mine.yaml" and problem.line is not None and problem.path.endswith(".units")
+
+
+# --------------------------------------------------------------------------- centres, town borders, campaigns
+
+
+def _flat(value, path=()) -> dict:
+    """A scenario's data as {key path: value}, lists by index."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flat(item, (*path, key)).items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _flat(item, (*path, i)).items()}
+    return {path: value}
+
+
+def _changed(source_name: str, raw: dict) -> dict:
+    """The key paths (and new values) in which the settings *raw* change the scenario from the same settings without them."""
+    source = open_source(source_name)
+    base = {"levers": preset_levers("unified"), "days": 2}
+    before, _ = load_settings(source, Settings.from_json(base))
+    after, _ = load_settings(source, Settings.from_json(base | raw))
+    old, new = _flat(before.model_dump(mode="json")), _flat(after.model_dump(mode="json"))
+    assert old.keys() == new.keys() or raw.get("campaigns")
+    return {k: new.get(k) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+
+
+def test_operators_per_town_centre_scale_every_town_centre_and_nothing_else():
+    scenario, _ = load_settings(open_source("jinjiang.yaml"), Settings.from_json({"days": 2}))
+    town = {k: c for k, c in enumerate(scenario.governance.centres) if c.level == "town"}
+    smallest = min(c.operators for c in town.values())
+    assert len(town) > 1 and smallest < max(c.operators for c in town.values())  # some town centres have more seats
+    changed = _changed("jinjiang.yaml", {"centre_operators": {"town": 3 * smallest}})
+    expected = {("governance", "centres", k, "operators"): 3 * c.operators for k, c in town.items()}
+    assert changed == expected  # every town centre three times its seats; the city centre and the rest as they were
+    own = {c.level: c.operators for c in reversed(scenario.governance.centres)}  # each level's first centre
+    assert (
+        own["city"] and _changed("jinjiang.yaml", {"centre_operators": {"town": smallest, "city": own["city"]}}) == {}
+    )
+    assert [scaled_operators(n, 2, 3) for n in (2, 3, 4)] == [3, 5, 6]  # in proportion, rounded half up
+
+
+def test_the_border_lever_is_the_custom_modes_alone():
+    for across in (True, False):
+        changed = _changed("jinjiang.yaml", {"levers": preset_levers("unified") | {"dispatch_across_borders": across}})
+        path = ("governance", "modes", "custom", "dispatch_across_borders")
+        assert changed == ({} if across else {path: False})  # from the unified preset's open borders
+        scenario, _ = load_settings(
+            open_source("jinjiang.yaml"),
+            Settings.from_json({"levers": preset_levers("unified") | {"dispatch_across_borders": across}}),
+        )
+        modes = sim.scenario.governance.modes_of(scenario)
+        assert modes["custom"].across_borders is across and modes["unified_open"].across_borders is True
+        assert not modes["unified"].across_borders
+    # a scenario whose modes never mention borders gets no new override from the default
+    assert not any("borders" in o for o in overrides_of(_settings(), open_source("anhai_garbage.yaml").data))
+
+
+def test_a_campaign_switched_off_is_gone_and_its_units_change_only_it():
+    changed = _changed("anhai.yaml", {"campaigns": {"joint_operation": {"units": {"police": 2}}}})
+    assert changed == {("campaigns", 0, "departments", "police"): 2}
+    source = open_source("anhai.yaml")
+    off, _ = load_settings(source, Settings.from_json({"campaigns": {"joint_operation": {"on": False}}}))
+    on, _ = load_settings(source, Settings.from_json({}))
+    assert off.campaigns == [] and len(on.campaigns) == 1
+    assert off.model_dump(exclude={"campaigns"}) == on.model_dump(exclude={"campaigns"})
+
+
+def test_the_yaml_of_new_controls_is_the_scenario_the_app_runs(tmp_path):
+    cases = [
+        ("jinjiang.yaml", {"centre_operators": {"town": 2}, "levers": preset_levers("joint")}),
+        ("anhai.yaml", {"campaigns": {"joint_operation": {"on": False}}}),
+        ("anhai.yaml", {"campaigns": {"joint_operation": {"units": {"enforcement": 4}}}}),
+    ]
+    for k, (name, raw) in enumerate(cases):
+        source, settings = open_source(name), Settings.from_json(raw | {"days": 2})
+        path = tmp_path / f"mine{k}.yaml"
+        path.write_text(scenario_yaml(source, settings), encoding="utf-8")
+        assert main(["validate", str(path)]) == 0
+        assert sim.load_scenario(path) == load_settings(source, settings)[0]
+
+
+@pytest.mark.parametrize(
+    "raw, where",
+    [
+        ({"centre_operators": {"town": "many"}}, "centre_operators.town"),
+        ({"centre_operators": {"town": 2.5}}, "centre_operators.town"),
+        ({"centre_operators": 3}, "centre_operators"),
+        ({"campaigns": {"joint_operation": {"on": "yes"}}}, "campaigns.joint_operation.on"),
+        ({"campaigns": {"joint_operation": {"units": {"police": -1}}}}, "campaigns.joint_operation.units.police"),
+        ({"campaigns": {"joint_operation": {"team": 3}}}, "campaigns.joint_operation.team"),
+        ({"levers": {"dispatch_across_borders": "no"}}, "levers.dispatch_across_borders"),
+    ],
+)
+def test_bad_new_controls_are_problems_with_their_key(raw, where):
+    with pytest.raises(ScenarioError) as err:
+        Settings.from_json(raw)
+    assert [p.path for p in err.value.problems] == [where]
+
+
+@pytest.mark.parametrize(
+    "name, raw, where, words",
+    [
+        ("jinjiang.yaml", {"centre_operators": {"town": 0}}, ".operators", "greater than 0"),
+        ("jinjiang.yaml", {"centre_operators": {"twon": 2}}, "centre_operators.twon", "did you mean 'town'"),
+        ("anhai_garbage.yaml", {"centre_operators": {"town": 2}}, "centre_operators.town", "no staffed centres"),
+        (
+            "jinjiang.yaml",
+            {"campaigns": {"joint_operation": {"on": False}}},
+            "campaigns.joint_operation",
+            "no campaigns",
+        ),
+        (
+            "anhai.yaml",
+            {"campaigns": {"joint_operation": {"units": {"police": 0}}}},
+            "departments.police",
+            "greater than 0",
+        ),
+        (
+            "anhai.yaml",
+            {"campaigns": {"joint_operation": {"units": {"police": 99}}}},
+            "departments.police",
+            "which has 5",
+        ),
+        ("anhai.yaml", {"campaigns": {"joint_operation": {"units": {"fire": 1}}}}, "departments.fire", "unknown"),
+    ],
+)
+def test_values_the_scenario_refuses_are_problems_naming_their_key_path(name, raw, where, words):
+    """The controls' values go through the scenario's own checks (as a YAML file's would): a message, not a traceback."""
+    with pytest.raises(ScenarioError) as err:
+        load_settings(open_source(name), Settings.from_json(raw))
+    assert any(p.path.endswith(where) and words in p.message for p in err.value.problems), err.value.problems
+
+
+def test_controls_offer_centres_borders_and_campaigns_only_where_the_scenario_has_them():
+    plain = controls_of(open_source("anhai_garbage.yaml"))
+    assert (plain["borders"], plain["centres"], plain["campaigns"]) == (False, [], [])
+    city = controls_of(open_source("jinjiang.yaml"))
+    assert city["borders"] and city["campaigns"] == []
+    scenario, _ = load_settings(open_source("jinjiang.yaml"), Settings.from_json({}))
+    for level in ("city", "town"):
+        staffed = [c.operators for c in scenario.governance.centres if c.level == level and c.operators]
+        offered = next(c for c in city["centres"] if c["level"] == level)
+        assert (offered["centres"], offered["operators"]) == (len(staffed), min(staffed))
+    assert city["presets"]["unified"]["dispatch_across_borders"] is False  # the scenario's unified keeps to its town
+    anhai = controls_of(open_source("anhai.yaml"))
+    assert not anhai["borders"] and anhai["centres"] == []
+    team = {d["name"]: d["units"] for d in anhai["campaigns"][0]["departments"]}
+    assert team == {"enforcement": 2, "police": 1, "traffic": 1, "market": 1, "environment": 1}
+
+
+def test_the_results_give_centre_busy_shares_and_campaign_hours_from_the_summary():
+    from sim.app.views import campaigns_view, centres_view, comparison_view, dispatch_wait
+    from sim.presentation.figures import Results
+
+    app = run_comparison(open_source("jinjiang.yaml"), Settings.from_json({"days": 1.5}))
+    results = Results.from_comparison(app)
+    view = centres_view(results)
+    busy = app.summary["modes"]["joint"]["utilisation"]
+    town = [v for k, v in busy.items() if k.startswith("centre:town")]
+    levels = {v["level"]: v for v in view["levels"]}
+    assert levels["town"]["centres"] == sum(1 for c in app.scenario.governance.centres if c.level == "town")
+    assert levels["town"]["utilisation"]["joint"] == {"low": min(town), "high": max(town)}
+    assert levels["town"]["utilisation"]["fragmented"] is None  # referral desks: no centre in that mode
+    assert not any(d.startswith("centre:") for d in comparison_view(results)["utilisation"])
+    # found to a unit sent: the matters that needed sending someone, record by record
+    warmup = app.scenario.warmup_days * 24 * 60
+    sent = sorted(
+        r.dispatched_min - r.detected_min
+        for r in app.outputs["unified"][0].records
+        if r.occurred_min >= warmup
+        and r.channel != "campaign"
+        and r.detected_min == r.detected_min
+        and not r.on_the_spot
+        and r.dispatched_min == r.dispatched_min
+    )
+    times = dispatch_wait(results, "unified")
+    assert np.sort(times.minutes[times.observed]).tolist() == pytest.approx(sent)
+    if times.censored == 0:
+        assert view["dispatch_wait"]["unified"]["median"] == pytest.approx(
+            np.quantile(sent, 0.5, method="inverted_cdf")
+        )
+
+    def hours(police: int) -> dict:
+        raw = {"days": 3, "campaigns": {"joint_operation": {"units": {"police": police}}}}
+        return campaigns_view(
+            Results.from_comparison(run_comparison(open_source("anhai.yaml"), Settings.from_json(raw)))
+        )
+
+    one, two = hours(1), hours(2)
+    # one Wednesday session of 150 min in the measured window: 6 units, then 7: k·h unit-hours exactly
+    assert one["custom"]["unit_hours"] == pytest.approx(6 * 2.5) and two["custom"]["unit_hours"] == pytest.approx(
+        7 * 2.5
+    )
+    assert one["custom"]["sessions"] == two["custom"]["sessions"] == 1
+    no_campaigns = run_comparison(
+        open_source("anhai.yaml"), Settings.from_json({"days": 3, "campaigns": {"joint_operation": {"on": False}}})
+    )
+    assert campaigns_view(Results.from_comparison(no_campaigns)) is None

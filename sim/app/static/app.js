@@ -34,6 +34,14 @@
     document.querySelectorAll("[data-dept]").forEach(function (el) {
       el.textContent = S.controls.department_labels[S.lang][el.getAttribute("data-dept")];
     });
+    document.querySelectorAll("[data-centre-label]").forEach(function (el) {
+      var level = el.getAttribute("data-centre-label");
+      el.textContent = t.centre_operators.replace("{level}", S.controls.level_labels[S.lang][level] || level)
+        .replace("{n}", el.getAttribute("data-centres"));
+    });
+    document.querySelectorAll("[data-campaign-label]").forEach(function (el) {
+      el.textContent = t.campaign_on.replace("{name}", el.getAttribute("data-campaign-label").replace(/_/g, " "));
+    });
     document.title = t.title;
     if (S.status) status(S.status[0], S.status[1], S.status[2]);
     if (S.view) render(S.view);
@@ -54,6 +62,9 @@
       input.value = d.units;
       input.addEventListener("input", changed);
     });
+    buildCentres(c.centres || []);
+    buildCampaigns(c.campaigns || []);
+    $("borders-control").hidden = !c.borders;
     $("handover_min").max = Math.max(240, c.handover_min * 2);
     $("handover_min").value = c.handover_min;
     $("misroute_probability").value = c.misroute_probability;
@@ -64,6 +75,49 @@
     showOutputs();
   }
 
+  function slider(id, attrs, label, min, max, value) {
+    var el = document.createElement("label");
+    el.className = "slider";
+    el.innerHTML = label + ' <output id="' + id + '-out"></output><input type="range" id="' + id + '" ' + attrs +
+      ' min="' + min + '" max="' + max + '" step="1">';
+    var input = el.querySelector("input");
+    input.value = value;
+    input.addEventListener("input", changed);
+    return el;
+  }
+
+  /* One slider per level of staffed centres: the operators of the level's smallest centre (the rest scale). */
+  function buildCentres(levels) {
+    var box = $("centre-ops");
+    box.innerHTML = "";
+    $("centre-controls").hidden = levels.length === 0;
+    levels.forEach(function (v) {
+      var id = "centre-ops-" + Charts.esc(v.level);
+      box.appendChild(slider(id, 'data-centre-level="' + Charts.esc(v.level) + '"',
+        '<span data-centre-label="' + Charts.esc(v.level) + '" data-centres="' + v.centres + '"></span>', 1, v.max, v.operators));
+    });
+  }
+
+  /* Per campaign: a switch, and the units each department sends. */
+  function buildCampaigns(campaigns) {
+    var box = $("campaign-list");
+    box.innerHTML = "";
+    $("campaign-controls").hidden = campaigns.length === 0;
+    campaigns.forEach(function (c) {
+      var name = Charts.esc(c.name), div = document.createElement("div");
+      div.className = "campaign";
+      div.innerHTML = '<label class="check"><input type="checkbox" id="campaign-' + name + '" data-campaign="' + name + '" checked> ' +
+        '<span data-campaign-label="' + name + '"></span></label>';
+      div.querySelector("input").addEventListener("input", changed);
+      c.departments.forEach(function (d) {
+        div.appendChild(slider("campaign-" + name + "-" + Charts.esc(d.name),
+          'data-campaign-units="' + name + '" data-campaign-dept="' + Charts.esc(d.name) + '"',
+          '<span data-dept="' + Charts.esc(d.name) + '"></span> <span class="muted" data-t="campaign_units"></span>', 1, d.max, d.units));
+      });
+      box.appendChild(div);
+    });
+  }
+
   function setLevers(l) {
     $("pooled").checked = l.pooled === "all";
     LEVER_RADIOS.forEach(function (name) {
@@ -71,10 +125,14 @@
     });
     $("leave_probability").value = l.leave_probability;
     $("closed_loop").checked = !!l.closed_loop;
+    $("dispatch_across_borders").checked = l.dispatch_across_borders !== false;
   }
 
   function levers() {
-    var l = { pooled: $("pooled").checked ? "all" : "none", leave_probability: Number($("leave_probability").value), closed_loop: $("closed_loop").checked };
+    var l = {
+      pooled: $("pooled").checked ? "all" : "none", leave_probability: Number($("leave_probability").value),
+      closed_loop: $("closed_loop").checked, dispatch_across_borders: $("dispatch_across_borders").checked,
+    };
     LEVER_RADIOS.forEach(function (name) {
       var on = document.querySelector('input[name="' + name + '"]:checked');
       l[name] = on ? on.value : null;
@@ -85,7 +143,16 @@
   function settings() {
     var units = {};
     document.querySelectorAll("[data-units]").forEach(function (el) { units[el.getAttribute("data-units")] = Number(el.value); });
+    var operators = {}, campaigns = {};
+    document.querySelectorAll("[data-centre-level]").forEach(function (el) { operators[el.getAttribute("data-centre-level")] = Number(el.value); });
+    document.querySelectorAll("[data-campaign]").forEach(function (el) {
+      campaigns[el.getAttribute("data-campaign")] = { on: el.checked, units: {} };
+    });
+    document.querySelectorAll("[data-campaign-units]").forEach(function (el) {
+      campaigns[el.getAttribute("data-campaign-units")].units[el.getAttribute("data-campaign-dept")] = Number(el.value);
+    });
     return {
+      centre_operators: operators, campaigns: campaigns,
       levers: levers(), units: units, handover_min: Number($("handover_min").value),
       misroute_probability: Number($("misroute_probability").value), days: Number($("days").value),
       seed: $("seed").value === "" ? null : Number($("seed").value), replications: Number($("replications").value),
@@ -124,6 +191,7 @@
   /* ------------------------------------------------------------- runs */
 
   function schedule() {
+    S.ticket = (S.ticket || 0) + 1;  // a run asked for before now is no longer wanted
     if (S.job) {  // a control changed while a run is going: stop it now
       api("POST", "/api/cancel", { job: S.job });
       S.job = null;
@@ -157,7 +225,12 @@
 
   function run() {
     status(0.02, "running");
+    var ticket = S.ticket;
     api("POST", "/api/run", { client: S.client, scenario: S.controls.scenario, settings: settings() }).then(function (r) {
+      if (ticket !== S.ticket) {  // a control changed while this run was being started: it is not wanted
+        if (r.ok) api("POST", "/api/cancel", { job: r.data.job });
+        return;
+      }
       if (!r.ok) {
         showProblems(r.data.busy ? T().busy : T().problems_settings, r.data.problems);
         status(0, null);

@@ -198,6 +198,14 @@ var Charts = (function () {
       parts.push('<section class="card wide" id="map-card"><h3>' + esc(T.map) + "</h3>" +
         map(view.map, modes, col, names, { units: units, legend: T.mean_response, id: id || "m", title: T.map }) + "</section>");
     }
+    if (view.centres && W.centres) {
+      parts.push('<section class="card wide" id="centres-card" data-values="' + esc(JSON.stringify(view.centres)) + '"><h3>' + esc(T.centres) + "</h3>" +
+        table([""].concat(header), W.centres, col, modes) + '<p class="muted small">' + esc(T.centres_note) + "</p></section>");
+    }
+    if (view.campaigns && W.campaigns) {
+      parts.push('<section class="card wide" id="campaigns-card" data-values="' + esc(JSON.stringify(view.campaigns)) + '"><h3>' + esc(T.campaigns) + "</h3>" +
+        table([""].concat(header), W.campaigns, col, modes) + '<p class="muted small">' + esc(T.campaigns_note) + "</p></section>");
+    }
     var depts = Object.keys(view.utilisation);
     parts.push('<section class="card wide" id="utilisation-card"><h3>' + esc(T.utilisation) + "</h3>" +
       '<div style="max-width:640px">' + bars(view.utilisation, depts, modes, col, names, { labels: W.departments, title: T.utilisation }) + "</div></section>");
