@@ -74,6 +74,8 @@ def _territory(scenario: Scenario) -> dict:
     if grid is not None:
         out.update(rows=grid.rows, cols=grid.cols)
         out["sectors"]["blocks"] = list(grid.sectors)
+        if grid.sector_blocks:
+            out["sectors"]["joined"] = {name: list(blocks) for name, blocks in grid.sector_blocks.items()}
         out["grids"]["blocks"] = list(grid.grids)
     return out
 
@@ -186,6 +188,8 @@ def _split_text(part: dict, kind: str) -> str:
     if "blocks" in part:
         r, c = part["blocks"]
         text += f" ({kind} [{r}, {c}] = {r} x {c} blocks"
+        for name, blocks in part.get("joined", {}).items():
+            text += f", {name} = {' + '.join(blocks)}"
     else:
         text += " (named in the patches"
     if part["even"]:
