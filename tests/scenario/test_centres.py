@@ -180,3 +180,20 @@ def test_a_copy_of_the_data_is_not_changed_by_loading():
     before = copy.deepcopy(data)
     sim.scenario_from_dict(data)
     assert data == before
+
+
+def test_each_works_on_named_patches_as_a_gis_layer_gives_them():
+    """Patches with sector and grid names (what territory.gis reads): one village per grid name, under its town."""
+    data = towns()
+    data["territory"] = {
+        "patches": [
+            {"name": f"p{k}", "x_km": k, "y_km": 0, "sector": sector, "grid": grid}
+            for k, (sector, grid) in enumerate([("Anhai", "Dongshi"), ("Anhai", "Xinan"), ("Yonghe", "Maying")])
+        ]
+    }
+    centres = sim.scenario_from_dict(data).governance.centres
+    assert [(c.name, c.parent) for c in centres[3:]] == [
+        ("village_Dongshi", "T_Anhai"),
+        ("village_Xinan", "T_Anhai"),
+        ("village_Maying", "T_Yonghe"),
+    ]
