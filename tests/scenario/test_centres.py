@@ -197,3 +197,29 @@ def test_each_works_on_named_patches_as_a_gis_layer_gives_them():
         ("village_Xinan", "T_Anhai"),
         ("village_Maying", "T_Yonghe"),
     ]
+
+
+def test_many_centres_never_staffed_are_one_warning():
+    """One entry with each: grid and a shift never inside its hours: one line, not one per village."""
+    from sim.scenario.checks import warnings
+
+    change = {"operator_shift": [{"times": ["08:00-12:00"], "units": 1}], "centre_hours": {"times": ["13:00-17:00"]}}
+    found = [w for w in warnings(sim.scenario_from_dict(towns(village=change))) if "waits for ever" in w[1]]
+    assert found == [
+        (
+            ("governance", "centres"),
+            "no operator is ever on duty while these centres are open: village_G1, village_G2, village_G3 and 1 more; "
+            "every report they take waits for ever",
+        )
+    ]
+
+
+def test_an_area_name_that_is_no_usable_name_gives_a_numbered_centre():
+    """A sector named in Chinese (from a GIS column) gives T_1, T_2 ...: centre names stay usable in --set."""
+    data = towns()
+    data["territory"] = {
+        "patches": [{"name": "p0", "x_km": 0, "y_km": 0, "sector": "安海"}, {"name": "p1", "x_km": 1, "y_km": 0}]
+    }
+    data["governance"]["centres"] = data["governance"]["centres"][:2]
+    centres = sim.scenario_from_dict(data).governance.centres
+    assert [(c.name, c.serves.sectors) for c in centres[1:]] == [("T_1", ["安海"]), ("T_all", ["all"])]
