@@ -15,6 +15,7 @@ lines that ``run`` and ``compare`` print on stderr.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -207,6 +208,11 @@ def _rho(value) -> str:
     return "no units" if value is None else f"{value:.2f}"
 
 
+def _natural(name: str) -> list:
+    """A sort key that puts town2 before town10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def _centres_text(centres: list[dict]) -> list[str]:
     """One line per level of centres: how many, their operators, whom they pass up to."""
     if not centres:
@@ -216,8 +222,9 @@ def _centres_text(centres: list[dict]) -> list[str]:
         here = [c for c in centres if c["level"] == level]
         seats = [c["operators"] for c in here]
         staffed = "unlimited operators" if all(n is None for n in seats) else f"{sum(n or 0 for n in seats)} operators"
-        parents = sorted({c["parent"] for c in here if c["parent"]})
-        up = f", passing up to {', '.join(parents)}" if parents else ""
+        parents = sorted({c["parent"] for c in here if c["parent"]}, key=_natural)
+        shown = ", ".join(parents) if len(parents) <= 5 else f"{len(parents)} centres ({', '.join(parents[:3])}, ...)"
+        up = f", passing up to {shown}" if parents else ""
         lines.append(f"  {level}: {len(here)} ({staffed}{up})")
     return lines
 
