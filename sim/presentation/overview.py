@@ -24,6 +24,7 @@ import numpy as np
 from sim.engine.department import build_roster
 from sim.engine.territory import build_town
 from sim.scenario import checks
+from sim.scenario.centres import patch_areas
 from sim.scenario.governance import modes_of
 from sim.scenario.schema import Scenario
 from sim.stats.capacity import (
@@ -124,10 +125,25 @@ def _modes(scenario: Scenario) -> dict:
 
 
 def _centres(scenario: Scenario) -> list[dict]:
-    """The command centres at several levels: name, level, parent, operators (None: unlimited)."""
+    """The command centres at several levels: name, level, parent, operators (None: unlimited).
+
+    ``across``: the centre serves grids lying in more than one sector (a village across a town border).
+    """
+    centres = scenario.governance.centres or []
+    sectors_of_grid: dict[str, set[str]] = {}
+    if any(c.serves != "all" and c.serves.grids for c in centres):
+        sector_of, grid_of, _, _ = patch_areas(scenario.territory)
+        for sector, grid in zip(sector_of, grid_of):
+            sectors_of_grid.setdefault(grid, set()).add(sector)
     return [
-        {"name": c.name, "level": c.level, "parent": c.parent, "operators": c.operators}
-        for c in scenario.governance.centres or ()
+        {
+            "name": c.name,
+            "level": c.level,
+            "parent": c.parent,
+            "operators": c.operators,
+            "across": c.serves != "all" and any(len(sectors_of_grid.get(g, ())) > 1 for g in c.serves.grids or ()),
+        }
+        for c in centres
     ]
 
 
@@ -225,6 +241,8 @@ def _centres_text(centres: list[dict]) -> list[str]:
         parents = sorted({c["parent"] for c in here if c["parent"]}, key=_natural)
         shown = ", ".join(parents) if len(parents) <= 5 else f"{len(parents)} centres ({', '.join(parents[:3])}, ...)"
         up = f", passing up to {shown}" if parents else ""
+        across = sum(c.get("across", False) for c in here)
+        up += f"; {across} serve a grid across a sector border" if across else ""
         lines.append(f"  {level}: {len(here)} ({staffed}{up})")
     return lines
 

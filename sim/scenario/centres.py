@@ -6,7 +6,8 @@ or street), each a copy of the entry named ``<name>_<area>`` and serving that ar
 the entry's ``parent`` when given; else the lowest of the centres listed *before* the entry that
 serves the area's patches. An area whose patches have different lowest centres there (a grid
 across a town border) goes to the centre serving most of its patches, a tie to the one listed
-first: the stated rule, reported by :func:`straddling` so that ``validate`` can show it.
+first: the stated rule. :func:`straddling` lists such areas per entry; ``validate`` counts the centres
+serving a grid across a sector border.
 
 The expansion happens at the scenario's edge (:func:`sim.io.loader.scenario_from_dict`, after the
 checks), so the engine sees only plain centres. The checks expand too, and map every problem of

@@ -110,6 +110,9 @@ def test_validate_shows_centres_and_the_border_lever(capsys):
     out = capsys.readouterr().out
     assert "command centres: 460 (governance.centres)" in out
     assert "  town: 19 (26 operators, passing up to jinjiang)" in out
-    assert "  village: 440 (440 operators, passing up to 19 centres (town1, town2, town3, ...))" in out
+    assert (
+        "  village: 440 (440 operators, passing up to 19 centres (town1, town2, town3, ...); 35 serve a grid across a sector border)"
+        in out
+    )
     borders = next(line for line in out.splitlines() if line.startswith("dispatch_across_borders "))
     assert borders.split()[1:] == ["off", "off", "off", "on"]
