@@ -233,7 +233,9 @@ def _from_grid(territory: Territory) -> Town:
     size = territory.patch_km
     rows, cols = np.divmod(np.arange(g.rows * g.cols), g.cols)
     xy = np.column_stack([(cols + 0.5) * size, (g.rows - rows - 0.5) * size])
-    sector, sector_names = _blocks(rows, cols, g.rows, g.cols, g.sectors, "S")
+    block, _ = _blocks(rows, cols, g.rows, g.cols, g.sectors, "S")
+    sector_names, sector_of_block = g.sector_layout()  # blocks joined into towns (sector_blocks)
+    sector = np.asarray(sector_of_block, dtype=int)[block]
     grid, grid_names = _blocks(rows, cols, g.rows, g.cols, g.grids, "G")
     weights = _grid_weights(g, xy, size)
     return Town(

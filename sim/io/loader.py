@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, PydanticUndefined
 
 from sim.errors import Problem, ScenarioError, closest, did_you_mean
+from sim.scenario.centres import expand_centres
 from sim.scenario.checks import cross_check
 from sim.scenario.schema import Scenario
 
@@ -568,6 +569,7 @@ def scenario_from_dict(
     problems += [_problem(source, lines, data, path, message, overridden) for path, message in checks]
     if problems:
         raise ScenarioError(problems)
+    scenario = expand_centres(scenario)  # centres declared per sector or grid (each) become plain centres
     if table is not None:
         assert scenario.travel is not None  # a table is read only for a travel section
         scenario = scenario.model_copy(update={"travel": scenario.travel.with_table(table)})

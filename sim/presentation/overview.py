@@ -15,6 +15,7 @@ lines that ``run`` and ``compare`` print on stderr.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from sim.engine.department import build_roster
 from sim.engine.territory import build_town
 from sim.scenario import checks
+from sim.scenario.centres import patch_areas
 from sim.scenario.governance import modes_of
 from sim.scenario.schema import Scenario
 from sim.stats.capacity import (
@@ -74,6 +76,8 @@ def _territory(scenario: Scenario) -> dict:
     if grid is not None:
         out.update(rows=grid.rows, cols=grid.cols)
         out["sectors"]["blocks"] = list(grid.sectors)
+        if grid.sector_blocks:
+            out["sectors"]["joined"] = {name: list(blocks) for name, blocks in grid.sector_blocks.items()}
         out["grids"]["blocks"] = list(grid.grids)
     return out
 
@@ -121,10 +125,25 @@ def _modes(scenario: Scenario) -> dict:
 
 
 def _centres(scenario: Scenario) -> list[dict]:
-    """The command centres at several levels: name, level, parent, operators (None: unlimited)."""
+    """The command centres at several levels: name, level, parent, operators (None: unlimited).
+
+    ``across``: the centre serves grids lying in more than one sector (a village across a town border).
+    """
+    centres = scenario.governance.centres or []
+    sectors_of_grid: dict[str, set[str]] = {}
+    if any(c.serves != "all" and c.serves.grids for c in centres):
+        sector_of, grid_of, _, _ = patch_areas(scenario.territory)
+        for sector, grid in zip(sector_of, grid_of):
+            sectors_of_grid.setdefault(grid, set()).add(sector)
     return [
-        {"name": c.name, "level": c.level, "parent": c.parent, "operators": c.operators}
-        for c in scenario.governance.centres or ()
+        {
+            "name": c.name,
+            "level": c.level,
+            "parent": c.parent,
+            "operators": c.operators,
+            "across": c.serves != "all" and any(len(sectors_of_grid.get(g, ())) > 1 for g in c.serves.grids or ()),
+        }
+        for c in centres
     ]
 
 
@@ -186,6 +205,8 @@ def _split_text(part: dict, kind: str) -> str:
     if "blocks" in part:
         r, c = part["blocks"]
         text += f" ({kind} [{r}, {c}] = {r} x {c} blocks"
+        for name, blocks in part.get("joined", {}).items():
+            text += f", {name} = {' + '.join(blocks)}"
     else:
         text += " (named in the patches"
     if part["even"]:
@@ -203,6 +224,11 @@ def _rho(value) -> str:
     return "no units" if value is None else f"{value:.2f}"
 
 
+def _natural(name: str) -> list:
+    """A sort key that puts town2 before town10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def _centres_text(centres: list[dict]) -> list[str]:
     """One line per level of centres: how many, their operators, whom they pass up to."""
     if not centres:
@@ -212,8 +238,11 @@ def _centres_text(centres: list[dict]) -> list[str]:
         here = [c for c in centres if c["level"] == level]
         seats = [c["operators"] for c in here]
         staffed = "unlimited operators" if all(n is None for n in seats) else f"{sum(n or 0 for n in seats)} operators"
-        parents = sorted({c["parent"] for c in here if c["parent"]})
-        up = f", passing up to {', '.join(parents)}" if parents else ""
+        parents = sorted({c["parent"] for c in here if c["parent"]}, key=_natural)
+        shown = ", ".join(parents) if len(parents) <= 5 else f"{len(parents)} centres ({', '.join(parents[:3])}, ...)"
+        up = f", passing up to {shown}" if parents else ""
+        across = sum(c.get("across", False) for c in here)
+        up += f"; {across} serve a grid across a sector border" if across else ""
         lines.append(f"  {level}: {len(here)} ({staffed}{up})")
     return lines
 

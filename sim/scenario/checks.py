@@ -12,6 +12,7 @@ seem to have), as (key path, message) pairs with list items named by their ``nam
 from __future__ import annotations
 
 from sim.errors import did_you_mean
+from sim.scenario.centres import expand, patch_areas
 from sim.scenario.governance import PRESETS, modes_of, resolve_mode, unpowered_parts
 from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
 from sim.scenario.schema import CHANNELS, MAX_EXPECTED_INCIDENTS, CentreSpec, InstantSpec, Scenario, Territory
@@ -38,6 +39,7 @@ def cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
     problems += _dated(scenario)
     problems += _unique_names(scenario.departments, "departments")
     problems += _unique_names(scenario.incident_types, "incident_types")
+    problems += _sector_blocks(scenario.territory)
     problems += _references(scenario)
     problems += _campaign_problems(scenario)
     problems += _centres(scenario)
@@ -196,23 +198,37 @@ def _campaign_problems(scenario: Scenario) -> list[tuple[tuple, str]]:
 
 def _sectors_and_grids(territory: Territory) -> tuple[list[str], list[str], list[str], list[str]]:
     """Each patch's sector and grid, and the sector and grid names (as :func:`sim.engine.territory.build_town`)."""
-    if territory.patches is not None:
-        sectors, grids = [p.sector for p in territory.patches], [p.grid for p in territory.patches]
-        return sectors, grids, list(dict.fromkeys(sectors)), list(dict.fromkeys(grids))
+    return patch_areas(territory)
+
+
+def _sector_blocks(territory: Territory) -> list[tuple[tuple, str]]:
+    """Sectors joined from blocks: each block known and in one sector, no name taken by a block left alone."""
     g = territory.grid
-    assert g is not None  # the schema requires a grid or patches
-    out = []
-    for prefix, (block_rows, block_cols) in (("S", g.sectors), ("G", g.grids)):
-        out.append(
-            [
-                f"{prefix}{(r * block_rows // g.rows) * block_cols + c * block_cols // g.cols + 1}"
-                for r in range(g.rows)
-                for c in range(g.cols)
-            ]
-        )
-    sector_names = [f"S{k + 1}" for k in range(g.sectors[0] * g.sectors[1])]
-    grid_names = [f"G{k + 1}" for k in range(g.grids[0] * g.grids[1])]
-    return out[0], out[1], sector_names, grid_names
+    if g is None or g.sector_blocks is None:
+        return []
+    base = ("territory", "grid", "sector_blocks")
+    blocks = g.block_names()
+    span = f"the grid's sectors [{g.sectors[0]}, {g.sectors[1]}] make blocks S1 to S{len(blocks)}"
+    out: list[tuple[tuple, str]] = []
+    owner: dict[str, str] = {}
+    for name, members in g.sector_blocks.items():
+        for j, block in enumerate(members):
+            if block not in blocks:
+                hint = did_you_mean(block, blocks, otherwise="")
+                out.append(((*base, name, j), f"unknown block '{block}'; expected a block name ({span}){hint}"))
+            elif block in owner:
+                message = f"block {block} is already in sector '{owner[block]}'; expected each block in one sector"
+                out.append(((*base, name, j), message))
+            else:
+                owner[block] = name
+    for name, members in g.sector_blocks.items():
+        if name in blocks and name not in members and name not in owner:
+            message = (
+                f"'{name}' is the name of block {name}, which is in no joined sector and keeps its name; "
+                f"list {name} in it or choose another name"
+            )
+            out.append(((*base, name), message))
+    return out
 
 
 def _centres(scenario: Scenario) -> list[tuple[tuple, str]]:
@@ -221,9 +237,27 @@ def _centres(scenario: Scenario) -> list[tuple[tuple, str]]:
     Every patch must be served by a centre, and its lowest centre must be one: two centres at the
     same depth of the tree may not both serve it.
     """
-    centres = scenario.governance.centres
-    if centres is None:
+    entries = scenario.governance.centres
+    if entries is None:
         return []
+    territory = scenario.territory
+    known = territory.patches is not None or territory.grid is not None  # else a GIS layer not read yet
+    centres, origin = expand(entries, territory) if known else (list(entries), list(range(len(entries))))
+    return _to_entries(_expanded_centres(scenario, centres), origin)
+
+
+def _to_entries(problems: list[tuple[tuple, str]], origin: list[int]) -> list[tuple[tuple, str]]:
+    """Problems of expanded centres at the key path of the entry each came from (``each``), once per path."""
+    out: dict[tuple, str] = {}
+    for path, message in problems:
+        if len(path) > 2 and path[:2] == ("governance", "centres") and isinstance(path[2], int):
+            path = (*path[:2], origin[path[2]], *path[3:])
+        out.setdefault(path, message)
+    return list(out.items())
+
+
+def _expanded_centres(scenario: Scenario, centres: list[CentreSpec]) -> list[tuple[tuple, str]]:
+    """The checks of :func:`_centres` on plain centres (``each`` expanded)."""
     base = ("governance", "centres")
     out = [(("governance", *path), message) for path, message in _unique_names(centres, "centres")]
     if scenario.governance.instant.operators is not None:
@@ -344,7 +378,7 @@ def _area_names(territory: Territory) -> dict[str, list[str]]:
         return {}
     return {
         "patches": _patch_names(territory),
-        "sectors": [f"S{i + 1}" for i in range(g.sectors[0] * g.sectors[1])],
+        "sectors": list(g.sector_layout()[0]),
         "grids": [f"G{i + 1}" for i in range(g.grids[0] * g.grids[1])],
     }
 
@@ -427,13 +461,23 @@ def _unstaffed_centres(scenario: Scenario) -> list[tuple[tuple, str]]:
         centres.append((("governance", "instant"), governance.instant))
     centres += [(("governance", "centres", c.name), c) for c in governance.centres or () if c.operators is not None]
     out = []
+    never: dict[tuple, bool] = {}  # by staffing: centres made by one entry (each) share it
     for path, spec in centres:
-        shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()])
-        open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
-        staffed = WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)
-        if staffed.integral(0.0, 7 * MINUTES_PER_DAY) == 0:
+        key = (spec.operators, repr(spec.operator_shift), repr(spec.centre_hours))
+        if key not in never:
+            shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()])
+            open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
+            staffed = WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)
+            never[key] = staffed.integral(0.0, 7 * MINUTES_PER_DAY) == 0
+        if never[key]:
             message = "no operator is ever on duty while the centre is open: every report it takes waits for ever"
             out.append((path + ("operator_shift",), message))
+    if len(out) > 3:  # one line for many centres (one entry with each: grid makes hundreds)
+        names = [str(path[2]) for path, _ in out if path[:2] == ("governance", "centres")]
+        message = f"no operator is ever on duty while these centres are open: {', '.join(names[:3])} and "
+        message += f"{len(names) - 3} more; every report they take waits for ever"
+        out = [item for item in out if item[0][:2] != ("governance", "centres")]
+        out.append((("governance", "centres"), message))
     return out
 
 

@@ -157,6 +157,12 @@ class GridSpec(_Model):
     grids: tuple[PositiveInt, PositiveInt] = Field(
         (1, 1), description="higher-level grids (e.g. village/community) as [rows, cols] blocks"
     )
+    sector_blocks: dict[Name, Annotated[list[str], Field(min_length=1)]] | None = Field(
+        None,
+        description="sectors (towns, streets) made of several blocks: {name: [S1, S2]} joins the named blocks of "
+        "'sectors' (S1, S2, ... row by row) into one sector called name, with its own units, centre and border; "
+        "a block named in none keeps its own name. Default: every block is a sector",
+    )
     weights: list[NonNegativeFloat] | None = Field(
         None, description="incident weight per patch, row by row (rows*cols numbers); default equal"
     )
@@ -174,6 +180,30 @@ class GridSpec(_Model):
             if r > self.rows or c > self.cols:
                 raise ValueError(f"{name} [{r}, {c}] has more blocks than the grid has patches")
         return self
+
+    def block_names(self) -> list[str]:
+        """The names of the blocks of ``sectors``, row by row: S1, S2, ..."""
+        return [f"S{k + 1}" for k in range(self.sectors[0] * self.sectors[1])]
+
+    def sector_layout(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The sector names, and the sector (an index into them) of each block of ``sectors``, row by row.
+
+        Blocks joined by ``sector_blocks`` take the joined sector's name; the others keep their own.
+        Sectors are numbered in the order of their first block. Unknown or repeated blocks are
+        passed over here (the first join naming a block takes it): the checks report them
+        (:func:`sim.scenario.checks.cross_check`).
+        """
+        blocks = self.block_names()
+        number = {block: k for k, block in enumerate(blocks)}
+        name_of = list(blocks)
+        taken: set[int] = set()
+        for name, members in (self.sector_blocks or {}).items():
+            for k in (number[b] for b in members if b in number):
+                if k not in taken:
+                    taken.add(k)
+                    name_of[k] = name
+        names = tuple(dict.fromkeys(name_of))
+        return names, tuple(names.index(n) for n in name_of)
 
 
 class PatchSpec(_Model):
@@ -1122,6 +1152,13 @@ class CentreSpec(_Model):
         description="departments this centre may send; a matter with a job none of them may do passes up. "
         "Default: every department",
     )
+    each: Literal["sector", "grid"] | None = Field(
+        None,
+        description="one centre like this per sector (town, street) or per higher-level grid (village, community), "
+        "named <name>_<sector or grid> and serving it (leave out serves); its parent: the one given, else the lowest "
+        "of the centres listed before it that serves the area (an area across two of them: the one serving most of "
+        "its patches, a tie to the one listed first). Expanded into plain centres when the scenario is loaded",
+    )
 
     def operator_windows(self) -> list[ShiftWindow]:
         """The operators' shift as explicit windows with operator counts (empty when unstaffed)."""
@@ -1133,6 +1170,8 @@ class CentreSpec(_Model):
     def _staffed(self) -> CentreSpec:
         if self.operators is None and self.operator_shift != "24h":
             raise ValueError("operator_shift needs operators: give the number of operators it scales")
+        if self.each is not None and self.serves != "all":
+            raise ValueError(f"each: {self.each} serves one {self.each} per centre; leave out serves")
         return self
 
 

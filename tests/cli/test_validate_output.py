@@ -108,8 +108,12 @@ def test_stable_town_runs_without_warnings(tmp_path, capsys):
 def test_validate_shows_centres_and_the_border_lever(capsys):
     assert main(["validate", str(SCENARIOS / "jinjiang.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "command centres: 21 (governance.centres)" in out
-    assert "  town: 20 (26 operators, passing up to jinjiang)" in out
+    assert "command centres: 460 (governance.centres)" in out
+    assert "  town: 19 (26 operators, passing up to jinjiang)" in out
+    assert (
+        "  village: 440 (440 operators, passing up to 19 centres (town1, town2, town3, ...); 35 serve a grid across a sector border)"
+        in out
+    )
     borders = next(line for line in out.splitlines() if line.startswith("dispatch_across_borders "))
     assert borders.split()[1:] == ["off", "off", "off", "on"]
 

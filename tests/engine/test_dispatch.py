@@ -228,3 +228,41 @@ def test_departments_based_by_sector_stay_home_when_the_mode_closes_borders():
         crossed[mode] = sum(j.home_sector != j.sector for j in jobs)
     assert crossed["closed"] == 0
     assert crossed["open"] > 0
+
+
+def test_a_town_of_two_blocks_is_one_sector_when_borders_are_closed():
+    """sector_blocks joins blocks S1 and S2 into town 'west': its units cross the block line, not the town border."""
+    env = simpy.Environment()
+    grid = {"rows": 1, "cols": 4, "sectors": [1, 4], "sector_blocks": {"west": ["S1", "S2"]}}
+    town = build_town(Territory(grid=grid, patch_km=1.0, detour_factor=1.0))
+    assert town.sector_names == ("west", "S3", "S4")
+    units = [
+        Unit(f"a-{i}", "a", i, base, town.centres[base], 0, 30.0, 0.0, 0.0, False, home_sector=town.sector_names[s])
+        for i, (base, s) in enumerate(((0, 0), (1, 0), (2, 1)))
+    ]
+    dispatcher = Dispatcher(env, town, units, "nearest", [frozenset({"a"})], frozenset({"a"}))
+    for unit in units:
+        dispatcher.set_on_duty(unit, True)
+    assert dispatcher.request(job(env, {"a"}, 1)) is units[1]  # block S2's own unit, the nearest
+    assert dispatcher.request(job(env, {"a"}, 1)) is units[0]  # then block S1's: the same town
+    assert dispatcher.request(job(env, {"a"}, 0)) is None  # S3's unit is free but in another town
+    assert dispatcher.request(job(env, {"a"}, 3)) is None  # S4 has no unit, and S3's may not cross
+    assert dispatcher.request(job(env, {"a"}, 2)) is units[2]
+
+
+def test_units_of_a_two_block_town_serve_both_blocks_and_no_other_town():
+    """End to end: home sectors_by_load over a town of two blocks; borders closed keep every job in its town."""
+    data = {
+        "name": "joined",
+        "days": 3,
+        "territory": {"grid": {"rows": 4, "cols": 6, "sectors": [1, 3], "sector_blocks": {"west": ["S1", "S2"]}}},
+        "departments": [{"name": "team", "units": 6, "home": "sectors_by_load", "powers": ["job"]}],
+        "incident_types": [{"name": "job", "rate_per_day": 200, "detection": {"hotline": {"probability": 1}}}],
+        "governance": {"modes": {"closed": {"based_on": "joint", "dispatch_across_borders": False}}},
+    }
+    scenario = sim.scenario_from_dict(data)
+    jobs = sim.run(scenario, "closed").jobs
+    assert {j.home_sector for j in jobs} == {"west", "S3"}
+    assert all(j.home_sector == j.sector for j in jobs)
+    west_columns = {int(j.patch.split("c")[1]) for j in jobs if j.sector == "west"}
+    assert west_columns == {0, 1, 2, 3}  # jobs in both blocks (columns 0-1 and 2-3), all by the town's own units
