@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+from collections.abc import Callable
 
 import simpy
 
@@ -62,7 +63,7 @@ class Centre:
         self.by_priority = spec.queue == "priority"
         self.end_min = end_min
         self.window = window
-        self.waiting: list[tuple[int, float, int, float, simpy.Event]] = []
+        self.waiting: list[tuple[int, float, int, float, Callable[[float], object]]] = []
         self.busy = 0
         self.busy_min = 0.0
         self._order = itertools.count()
@@ -75,10 +76,17 @@ class Centre:
         minute the operator started (so the wait is ``start - arrival``).
         """
         done = self.env.event()
-        key = priority if self.by_priority else 0
-        heapq.heappush(self.waiting, (key, self.env.now, next(self._order), handling_min, done))
-        self._serve()
+        self.take_then(priority, handling_min, done.succeed)
         return done
+
+    def take_then(self, priority: int, handling_min: float, then: Callable[[float], object]) -> None:
+        """As :meth:`take`, without an event: ``then(start)`` is called when the operator has finished.
+
+        The operator set free first takes the next waiting report, then *then* is called.
+        """
+        key = priority if self.by_priority else 0
+        heapq.heappush(self.waiting, (key, self.env.now, next(self._order), handling_min, then))
+        self._serve()
 
     def on_duty_min(self, start: float, end: float) -> float:
         """Operator-minutes on duty in [start, end]."""
@@ -88,17 +96,17 @@ class Centre:
         """Give waiting reports to free operators, best first."""
         env = self.env
         while self.waiting and self.busy < self.on_duty.value(env.now):
-            _, _, _, minutes, done = heapq.heappop(self.waiting)
+            _, _, _, minutes, then = heapq.heappop(self.waiting)
             self.busy += 1
             start = env.now
             low, high = self.window
             self.busy_min += max(0.0, min(start + minutes, high) - max(start, low))
-            env.timeout(minutes).callbacks.append(functools.partial(self._finish, done, start))
+            env.timeout(minutes).callbacks.append(functools.partial(self._finish, then, start))
 
-    def _finish(self, done: simpy.Event, start: float, _event: simpy.Event) -> None:
+    def _finish(self, then: Callable[[float], object], start: float, _event: simpy.Event) -> None:
         self.busy -= 1
-        done.succeed(start)
         self._serve()
+        then(start)
 
     def _shifts(self):
         """Wake at every change of the count on duty, so that operators coming on take waiting reports."""

@@ -663,7 +663,13 @@ class Simulation:
         if isinstance(self.channel, SharedChannel):
             self.channel.staffed = True
         self._paths: dict[tuple[int, str], tuple[int, ...]] = {}
-        return Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
+        levels = Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
+        # handling per incident and level, drawn ahead (the same in every mode); a later pass of the
+        # same matter (a sequential hand-over) draws from a stream of its own, in order
+        self._handling = levels.draw_handling(self.incidents.patch, self.streams.levels)
+        self._passed = bytearray(len(self.incidents.patch))
+        self._later_handling = self.streams.child("levels", 1)
+        return levels
 
     def _path(self, state: IncidentState) -> tuple[int, ...]:
         """The centres a report on *state* goes through (lowest first), cached per patch and type."""
@@ -705,10 +711,7 @@ class Simulation:
         if self.levels is not None:
             levels, path = self.levels, self._path(state)
             if delivery.handling_min is not None:
-                for n, k in enumerate(path):
-                    stage = Stage.CENTRE_DECIDES if n == len(path) - 1 else Stage.PASSED_UP
-                    handling = levels.handling[k](self.streams.levels)
-                    steps.append((levels.centres[k], levels.specs[k].name, ((handling, stage),)))
+                steps += self._level_steps(state.number, path)
             loop_at = (levels.centres[path[-1]], levels.specs[path[-1]].name)
         elif delivery.handling_min is not None:
             steps.append((self.centre, "", ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
@@ -721,30 +724,65 @@ class Simulation:
             steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
-        return delivery._replace(ready=self._spawn(state, self._centre_steps(state, delivery.reached_min, steps)))
+        return delivery._replace(ready=self._centre_steps(state, delivery.reached_min, steps))
 
-    def _centre_steps(self, state: IncidentState, arrive: float, steps):
+    def _level_steps(self, i: int, path: tuple[int, ...]):
+        """The steps of matter *i* through the centres of *path*: handling drawn ahead for its first pass."""
+        assert self.levels is not None  # only a town with levels routes reports through them
+        levels, last = self.levels, len(path) - 1
+        first = not self._passed[i]
+        self._passed[i] = 1
+        ahead, later = self._handling, self._later_handling
+        for n, k in enumerate(path):
+            stage = Stage.CENTRE_DECIDES if n == last else Stage.PASSED_UP
+            handling = float(ahead[levels.depth[k], i]) if first else levels.handling[k](later)
+            yield levels.centres[k], levels.specs[k].name, ((handling, stage),)
+
+    def _centre_steps(self, state: IncidentState, arrive: float, steps) -> simpy.Event:
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
 
         A step without operators (the city's turn, a centre of unlimited operators) is a fixed delay.
+        A chain of callbacks, not a process; the matter is held open until the returned event fires,
+        when the last step is over.
         """
         env = self.env
-        if arrive > env.now:
-            yield self._until(arrive)
-        for centre, name, parts in steps:
-            total = sum(minutes for minutes, _ in parts)
+        ready = env.event()
+        state.holds += 1
+        todo = iter(steps)
+
+        def step(_event=None) -> None:
+            here = next(todo, None)
+            if here is None:
+                self._release(state)
+                ready.succeed()
+                return
+            centre, name, parts = here
+            total = parts[0][0] if len(parts) == 1 else sum(minutes for minutes, _ in parts)
             if centre is None:
                 start = env.now
-                yield env.timeout(total)
+                env.timeout(total).callbacks.append(lambda _: done(start, name, parts))
             else:
                 queued = env.now
-                start = yield centre.take(state.priority, total)
-                if start > queued:
-                    state.note(queued, Stage.WAITING_FOR_OPERATOR, centre=name)
-            t = start
-            for minutes, stage in parts:
-                t += minutes
-                state.note(t, stage, centre=name)
+                centre.take_then(state.priority, total, lambda start: waited(queued, start, name, parts))
+
+        def waited(queued: float, start: float, name: str, parts) -> None:
+            if start > queued:
+                state.note(queued, Stage.WAITING_FOR_OPERATOR, centre=name)
+            done(start, name, parts)
+
+        def done(start: float, name: str, parts) -> None:
+            if state.trace is not None:
+                t = start
+                for minutes, stage in parts:
+                    t += minutes
+                    state.note(t, stage, centre=name)
+            step()
+
+        if arrive > env.now:
+            self._until(arrive).callbacks.append(step)
+        else:
+            step()
+        return ready
 
     def _grid_settles(self, state: IncidentState, channel: str):
         """A simple matter goes to a worker of its grid, who settles it."""

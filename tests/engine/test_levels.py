@@ -17,7 +17,7 @@ from sim.engine.trace import Stage
 from sim.errors import ScenarioError
 from sim.scenario.schema import Governance, Territory
 from sim.stats.metrics import t_interval
-from tests.conftest import queue_scenario
+from tests.conftest import DATA, queue_scenario
 from tests.system.test_theory import erlang_c_wait
 
 
@@ -198,3 +198,41 @@ def test_bad_centres_are_refused_with_their_key_path(centres, expected):
 
 def test_centres_and_instant_operators_together_are_refused():
     assert "give operators per centre" in _problems([{"name": "a"}], operators=2)
+
+
+# --------------------------------------------------------------------------- common random numbers across modes
+
+
+def _centre_handling(output) -> dict[tuple[int, str], float]:
+    """(incident, centre) -> the minutes its operator spent on the report, from a traced run with no waits.
+
+    A report reaches its first centre when posted and each later one when passed up; with operators
+    never all busy, the handling is the time from arriving to passing up (or deciding).
+    """
+    handling = {}
+    for number, events in output.trace.items():
+        arrived = None
+        for event in events:
+            if event.stage == Stage.POSTED:
+                arrived = event.at_min
+            elif event.stage in (Stage.PASSED_UP, Stage.CENTRE_DECIDES) and arrived is not None:
+                handling.setdefault((number, event.centre), event.at_min - arrived)
+                arrived = event.at_min
+            assert event.stage != Stage.WAITING_FOR_OPERATOR
+    return handling
+
+
+def test_the_same_report_gets_the_same_handling_at_the_same_centre_in_every_mode():
+    """Jinjiang's joint and unified modes route reports differently (who is found on the spot, which
+    centre passes what up), yet a report handled at a centre in both modes gets the same minutes there."""
+    data = sim.load_scenario(DATA.parent.parent / "scenarios" / "jinjiang.yaml", ["days=1", "warmup_days=0"])
+    data = data.model_dump(mode="json")
+    for centre in data["governance"]["centres"]:
+        centre["operators"] = 500  # nobody waits, so the handling shows in the trace
+    scenario = sim.scenario_from_dict(data)
+    joint, unified = (_centre_handling(sim.run(scenario, mode, trace=True)) for mode in ("joint", "unified"))
+    both = joint.keys() & unified.keys()
+    assert len(both) > 500 and len(both) < len(joint.keys() | unified.keys()), "modes must differ in routing"
+    assert {centre for _, centre in both} > {"jinjiang", "town1"}
+    for key in both:
+        assert joint[key] == pytest.approx(unified[key], abs=1e-6), key
