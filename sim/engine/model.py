@@ -742,47 +742,16 @@ class Simulation:
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
 
         A step without operators (the city's turn, a centre of unlimited operators) is a fixed delay.
-        A chain of callbacks, not a process; the matter is held open until the returned event fires,
-        when the last step is over.
+        A chain of callbacks (:class:`_CentreWalk`), not a process; the matter is held open until the
+        returned event fires, when the last step is over.
         """
-        env = self.env
-        ready = env.event()
         state.holds += 1
-        todo = iter(steps)
-
-        def step(_event=None) -> None:
-            here = next(todo, None)
-            if here is None:
-                self._release(state)
-                ready.succeed()
-                return
-            centre, name, parts = here
-            total = parts[0][0] if len(parts) == 1 else sum(minutes for minutes, _ in parts)
-            if centre is None:
-                start = env.now
-                env.timeout(total).callbacks.append(lambda _: done(start, name, parts))
-            else:
-                queued = env.now
-                centre.take_then(state.priority, total, lambda start: waited(queued, start, name, parts))
-
-        def waited(queued: float, start: float, name: str, parts) -> None:
-            if start > queued:
-                state.note(queued, Stage.WAITING_FOR_OPERATOR, centre=name)
-            done(start, name, parts)
-
-        def done(start: float, name: str, parts) -> None:
-            if state.trace is not None:
-                t = start
-                for minutes, stage in parts:
-                    t += minutes
-                    state.note(t, stage, centre=name)
-            step()
-
-        if arrive > env.now:
-            self._until(arrive).callbacks.append(step)
+        walk = _CentreWalk(self, state, steps)
+        if arrive > self.env.now:
+            self._until(arrive).callbacks.append(walk.step)
         else:
-            step()
-        return ready
+            walk.step()
+        return walk.ready
 
     def _grid_settles(self, state: IncidentState, channel: str):
         """A simple matter goes to a worker of its grid, who settles it."""
@@ -1002,3 +971,51 @@ class Simulation:
     def _account_busy(self, unit, end: float) -> None:
         start = max(unit.busy_since_min, self.warmup)
         unit.busy_min += max(0.0, min(end, self.horizon) - start)
+
+
+class _CentreWalk:
+    """A report's way through the centres' steps (:meth:`Simulation._centre_steps`) as callbacks.
+
+    The walk refers to the simulation and the matter, and nothing refers back to it but the pending
+    event's callback: no reference cycle, so it is freed with the cyclic collector paused.
+    """
+
+    __slots__ = ("name", "parts", "queued", "ready", "sim", "state", "todo")
+
+    def __init__(self, sim: Simulation, state: IncidentState, steps):
+        self.sim, self.state, self.todo = sim, state, iter(steps)
+        self.ready = sim.env.event()
+        self.queued, self.name = 0.0, ""
+        self.parts: tuple[tuple[float, Stage], ...] = ()
+
+    def step(self, _event=None) -> None:
+        """Start the next step, or fire :attr:`ready` after the last one."""
+        here = next(self.todo, None)
+        if here is None:
+            self.sim._release(self.state)
+            self.ready.succeed()
+            return
+        centre, self.name, self.parts = here
+        parts = self.parts
+        total = parts[0][0] if len(parts) == 1 else sum(minutes for minutes, _ in parts)
+        env = self.sim.env
+        self.queued = env.now
+        if centre is None:
+            env.timeout(total).callbacks.append(self._delayed)
+        else:
+            centre.take_then(self.state.priority, total, self._handled)
+
+    def _delayed(self, _event) -> None:
+        self._handled(self.queued)
+
+    def _handled(self, start: float) -> None:
+        """The step began at *start* and is over: note its stages when traced, then go on."""
+        state = self.state
+        if state.trace is not None:
+            if start > self.queued:
+                state.note(self.queued, Stage.WAITING_FOR_OPERATOR, centre=self.name)
+            t = start
+            for minutes, stage in self.parts:
+                t += minutes
+                state.note(t, stage, centre=self.name)
+        self.step()
