@@ -428,11 +428,11 @@ def _column_cells(table: RecordTable, name: str, start: int, stop: int) -> list[
     """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them."""
     if table.is_text(name):
         names = [str(value) for value in table.categories(name)]
-        return [names[code] for code in table.codes(name)[start:stop].tolist()]
+        return list(map(names.__getitem__, table.codes(name)[start:stop].tolist()))
     column = table.column(name)[start:stop]
     if column.dtype.kind == "f":
         return _float_cells(column)
-    return [str(value) for value in column.tolist()]
+    return list(map(str, column.tolist()))
 
 
 def _float_cells(values) -> list[str]:
