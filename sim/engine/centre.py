@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import math
 from collections.abc import Callable
 
 import simpy
@@ -67,6 +68,7 @@ class Centre:
         self.busy = 0
         self.busy_min = 0.0
         self._order = itertools.count()
+        self._capacity, self._capacity_until = 0.0, -math.inf  # the count on duty, valid until its next change
         env.process(self._shifts())
 
     def take(self, priority: int, handling_min: float) -> simpy.Event:
@@ -95,7 +97,10 @@ class Centre:
     def _serve(self) -> None:
         """Give waiting reports to free operators, best first."""
         env = self.env
-        while self.waiting and self.busy < self.on_duty.value(env.now):
+        if env.now >= self._capacity_until:
+            self._capacity = self.on_duty.value(env.now)
+            self._capacity_until = self.on_duty.next_change(env.now)
+        while self.waiting and self.busy < self._capacity:
             _, _, _, minutes, then = heapq.heappop(self.waiting)
             self.busy += 1
             start = env.now
