@@ -12,6 +12,7 @@ incidents and dispatches, not with simulated minutes.
 from __future__ import annotations
 
 import array
+import dataclasses
 import gc
 import math
 from collections.abc import Iterator
@@ -214,10 +215,20 @@ class Simulation:
         with _cyclic_gc_paused():
             return self._run()
 
+    def let_go(self) -> None:
+        """Drop everything the simulation holds once its output is taken (the caller's last use of it).
+
+        A finished simulation lives on in reference cycles (its environment, processes and
+        callbacks) until the cyclic collector's next full pass, and with it its per-incident arrays
+        and record buffers: on a city year, while the summary is computed. :func:`sim.run` lets go at once.
+        """
+        vars(self).clear()
+
     def _run(self) -> RunOutput:
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
         self.env.process(self._feed(self._detect_all()))
+        self._detection_done()
         self.env.run(until=self.end)
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -371,6 +382,13 @@ class Simulation:
         return tuple(column[order] for column in columns)
 
     BLOCK = 4096
+
+    def _detection_done(self) -> None:
+        """Let go of the columns only detection reads (every report is settled up front by :meth:`_detect_all`)."""
+        none = np.zeros(0)
+        self.incidents = dataclasses.replace(
+            self.incidents, channel_min=none, finder_u=none, leave_u=none, rounds_min=None
+        )
 
     def _feed(self, pending: tuple[np.ndarray, ...]):
         """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`)."""
