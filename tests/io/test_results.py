@@ -51,9 +51,11 @@ def test_awkward_cells_are_quoted_the_same_way():
         ended_min=-0.0,
     )
     record = IncidentRecord(**fields)
-    text = "".join(_incident_chunks_of_tables([("m", 0, incident_table([record]))]))
-    assert text == _incidents_text([("m", 0, record)])
-    assert '"noise, ""loud"""' in text and ",None," in text and ",inf," in text
+    text = "".join(
+        _incident_chunks_of_tables([("m", 0, incident_table([record])), ('a, "b"', 1, incident_table([record]))])
+    )
+    assert text == _incidents_text([("m", 0, record), ('a, "b"', 1, record)])
+    assert '"noise, ""loud"""' in text and ",None," in text and ",inf," in text and '\n"a, ""b""",1,' in text
 
 
 @settings(max_examples=300, deadline=None)
