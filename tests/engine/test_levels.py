@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 
 import sim
 from sim.engine.levels import Levels, depths
+from sim.engine.model import Simulation
+from sim.engine.rng import replication_seed
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage
 from sim.errors import ScenarioError
+from sim.scenario.governance import modes_of
 from sim.scenario.schema import Governance, Territory
 from sim.stats.metrics import t_interval
 from tests.conftest import DATA, queue_scenario
@@ -236,3 +239,22 @@ def test_the_same_report_gets_the_same_handling_at_the_same_centre_in_every_mode
     assert {centre for _, centre in both} > {"jinjiang", "town1"}
     for key in both:
         assert joint[key] == pytest.approx(unified[key], abs=1e-6), key
+
+
+def test_a_report_through_two_centres_costs_one_event_per_centre():
+    """Work bound by events, not time: a report's walk through two staffed centres schedules one event per
+    handling plus one when a unit may be sent; with its detection and its unit's visit, five in all."""
+    scenario = two_levels(0.2, (3, 10.0), (2, 6.0), days=4)
+    simulation = Simulation(scenario, modes_of(scenario)["pooled"], replication_seed(1, 0))
+    scheduled = [0]
+    schedule = simulation.env.schedule
+
+    def counted(*args, **kwargs):
+        scheduled[0] += 1
+        return schedule(*args, **kwargs)
+
+    simulation.env.schedule = counted  # type: ignore[method-assign]
+    output = simulation.run()
+    reports = len(output.records)
+    assert reports > 1000 and all(r.dispatched_min == r.dispatched_min for r in output.records)
+    assert scheduled[0] <= 5 * reports + 100, scheduled[0] / reports  # + the shift processes' few wake-ups
