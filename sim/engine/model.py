@@ -711,6 +711,12 @@ class Simulation:
             return None
         if self.centre is None and self.levels is None:
             return None  # the checks make leaders need a staffed centre
+        # a leader's handling per incident, drawn ahead (the same in every mode); a later report of
+        # the same matter to a leader draws from a stream of its own, in order
+        n = len(self.incidents.patch)
+        self._leader_handling = sample(spec.leaders.handling_min, self.streams.leaders, size=n)
+        self._led = bytearray(n)
+        self._later_leaders = self.streams.child("leaders", 1)
         return GridLeaders(self.env, spec, len(self.town.grid_names), self.end, (self.warmup, self.horizon))
 
     def _through_centre(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
@@ -724,7 +730,11 @@ class Simulation:
         loop_at: tuple[Centre | None, str] = (self.centre, "")
         if lead and self.leaders is not None and delivery.handling_min is not None:
             leader, name = self.leaders.of_grid(int(self.town.grid[state.patch]))
-            minutes = self.leaders.handling_min(self.streams.leaders)
+            i = state.number
+            if self._led[i]:
+                minutes = self.leaders.handling_min(self._later_leaders)
+            else:
+                minutes, self._led[i] = float(self._leader_handling[i]), 1
             steps.append((leader, name, ((minutes, Stage.GRID_LEADER_HANDLES),)))
         if self.levels is not None:
             levels, path = self.levels, self._path(state)

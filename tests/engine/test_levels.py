@@ -258,3 +258,31 @@ def test_a_report_through_two_centres_costs_one_event_per_centre():
     reports = len(output.records)
     assert reports > 1000 and all(r.dispatched_min == r.dispatched_min for r in output.records)
     assert scheduled[0] <= 5 * reports + 100, scheduled[0] / reports  # + the shift processes' few wake-ups
+
+
+def _leader_handling(output) -> dict[int, float]:
+    """Each incident's grid leader minutes: a leader's minutes on its report, where the leader was free when it came (traced)."""
+    handling = {}
+    for number, events in output.trace.items():
+        posted = next((e.at_min for e in events if e.stage == Stage.POSTED), None)
+        led = next((e for e in events if e.stage == Stage.GRID_LEADER_HANDLES), None)
+        waited = any(e.stage == Stage.WAITING_FOR_OPERATOR and e.centre == getattr(led, "centre", "") for e in events)
+        if posted is not None and led is not None and not waited:
+            handling[number] = led.at_min - posted
+    return handling
+
+
+def test_the_same_report_gets_the_same_grid_leader_handling_in_every_mode():
+    """Zhewang's grid leaders: a grid worker's report that reaches a free leader in joint working and in
+    joint working whose patrols leave half of what they see (so grid workers report other matters) takes
+    that leader the same minutes in both."""
+    data = sim.load_scenario(DATA.parent.parent / "scenarios" / "zhewang.yaml", ["days=8", "warmup_days=0"])
+    data = data.model_dump(mode="json")
+    data["governance"]["modes"]["leaving"] = {"based_on": "joint", "leave_probability": 0.5}
+    scenario = sim.scenario_from_dict(data)
+    joint, leaving = (_leader_handling(sim.run(scenario, mode, trace=True)) for mode in ("joint", "leaving"))
+    assert joint.keys() != leaving.keys(), "the modes must send different reports to the leaders"
+    both = joint.keys() & leaving.keys()
+    assert len(both) > 100
+    for number in both:
+        assert joint[number] == pytest.approx(leaving[number], abs=1e-6), number
