@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import math
+from collections.abc import Callable
 
 import simpy
 
@@ -62,10 +64,11 @@ class Centre:
         self.by_priority = spec.queue == "priority"
         self.end_min = end_min
         self.window = window
-        self.waiting: list[tuple[int, float, int, float, simpy.Event]] = []
+        self.waiting: list[tuple[int, float, int, float, Callable[[float], object]]] = []
         self.busy = 0
         self.busy_min = 0.0
         self._order = itertools.count()
+        self._capacity, self._capacity_until = 0.0, -math.inf  # the count on duty, valid until its next change
         env.process(self._shifts())
 
     def take(self, priority: int, handling_min: float) -> simpy.Event:
@@ -75,10 +78,17 @@ class Centre:
         minute the operator started (so the wait is ``start - arrival``).
         """
         done = self.env.event()
-        key = priority if self.by_priority else 0
-        heapq.heappush(self.waiting, (key, self.env.now, next(self._order), handling_min, done))
-        self._serve()
+        self.take_then(priority, handling_min, done.succeed)
         return done
+
+    def take_then(self, priority: int, handling_min: float, then: Callable[[float], object]) -> None:
+        """As :meth:`take`, without an event: ``then(start)`` is called when the operator has finished.
+
+        The operator set free first takes the next waiting report, then *then* is called.
+        """
+        key = priority if self.by_priority else 0
+        heapq.heappush(self.waiting, (key, self.env.now, next(self._order), handling_min, then))
+        self._serve()
 
     def on_duty_min(self, start: float, end: float) -> float:
         """Operator-minutes on duty in [start, end]."""
@@ -87,18 +97,21 @@ class Centre:
     def _serve(self) -> None:
         """Give waiting reports to free operators, best first."""
         env = self.env
-        while self.waiting and self.busy < self.on_duty.value(env.now):
-            _, _, _, minutes, done = heapq.heappop(self.waiting)
+        if env.now >= self._capacity_until:
+            self._capacity = self.on_duty.value(env.now)
+            self._capacity_until = self.on_duty.next_change(env.now)
+        while self.waiting and self.busy < self._capacity:
+            _, _, _, minutes, then = heapq.heappop(self.waiting)
             self.busy += 1
             start = env.now
             low, high = self.window
             self.busy_min += max(0.0, min(start + minutes, high) - max(start, low))
-            env.timeout(minutes).callbacks.append(functools.partial(self._finish, done, start))
+            env.timeout(minutes).callbacks.append(functools.partial(self._finish, then, start))
 
-    def _finish(self, done: simpy.Event, start: float, _event: simpy.Event) -> None:
+    def _finish(self, then: Callable[[float], object], start: float, _event: simpy.Event) -> None:
         self.busy -= 1
-        done.succeed(start)
         self._serve()
+        then(start)
 
     def _shifts(self):
         """Wake at every change of the count on duty, so that operators coming on take waiting reports."""

@@ -7,8 +7,13 @@ report up, where it queues again, and so on. A centre passes a report up when it
 is among the centre's ``passes_up``, or when one of the matter's jobs can be done by no
 department the centre may send (``dispatches``). The route of a report is therefore fixed by
 its patch and its jobs: :meth:`Levels.path` gives it, and the model walks it through the
-centres' operators (:class:`~sim.engine.centre.Centre`), each handling drawn from the
-``levels`` stream.
+centres' operators (:class:`~sim.engine.centre.Centre`).
+
+The handling times are drawn ahead, per incident and level (:meth:`Levels.draw_handling`), from the
+``levels`` stream: a report's path climbs the tree of parents from the centre serving its patch, so
+the centre at a given depth of its path is the same in every mode (only how far up it goes may
+differ), and the same report gets the same handling at the same centre in every mode (common
+random numbers across modes).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import simpy
 
 from sim.engine.centre import Centre
 from sim.engine.territory import Town
-from sim.scenario.distributions import sampler
+from sim.scenario.distributions import sample, sampler
 from sim.scenario.schema import CentreSpec, Governance
 
 __all__ = ["Levels", "centre_key", "depths"]
@@ -80,13 +85,44 @@ class Levels:
         self.parent = [None if c.parent is None else index[c.parent] for c in specs]
         self.keys = [centre_key(c) for c in specs]
         self.centres = [Centre(env, c, end_min, window) if c.operators is not None else None for c in specs]
+        self._default = governance.instant.centre_min
         self.handling: list[Callable[[np.random.Generator], float]] = [
             sampler(governance.instant.centre_min if c.handling_min is None else c.handling_min) for c in specs
         ]
         self.passes_all = [c.passes_up == "all" for c in specs]
         self.passes_types = [frozenset(()) if c.passes_up == "all" else frozenset(c.passes_up) for c in specs]
         self.dispatches = [None if c.dispatches is None else frozenset(c.dispatches) for c in specs]
+        self.depth = depths(specs)
         self.entry = self._entries(town)
+
+    def draw_handling(self, patches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Every incident's handling at each centre above its patch, drawn ahead: ``out[depth, incident]``.
+
+        Row *d* holds the minutes at the centre of depth *d* on the chain of parents from the
+        centre serving the incident's patch (NaN below that centre). The draws depend only on the
+        incidents (their patches), never on the mode or on the order in which reports come: the
+        depths from the deepest up, at each the centres in the order of ``governance.centres``, each
+        one vector of its own handling distribution for the incidents under it, in order of occurrence.
+        """
+        levels = max(self.depth) + 1
+        entry = np.asarray(self.entry, dtype=np.int64)[patches]
+        out = np.full((levels, len(patches)), np.nan)
+        parents = np.asarray([-1 if p is None else p for p in self.parent] + [-1], dtype=np.int64)
+        above = entry  # the centre at the current depth of each incident's chain (-1: none)
+        for d in range(levels - 1, -1, -1):
+            at_depth = np.where(self._depth_of(above) == d, above, -1)
+            for k in (k for k, depth in enumerate(self.depth) if depth == d):
+                under = at_depth == k
+                count = int(np.count_nonzero(under))
+                if count:
+                    spec = self.specs[k].handling_min
+                    out[d, under] = sample(self._default if spec is None else spec, rng, size=count)
+            above = np.where(at_depth >= 0, parents[at_depth], above)
+        return out
+
+    def _depth_of(self, centres: np.ndarray) -> np.ndarray:
+        """The depth of each centre index (-1 for none)."""
+        return np.asarray([*self.depth, -1], dtype=np.int64)[centres]
 
     def _entries(self, town: Town) -> list[int]:
         """The lowest centre serving each patch (the checks make it unique and make one exist)."""

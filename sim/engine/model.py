@@ -12,6 +12,7 @@ incidents and dispatches, not with simulated minutes.
 from __future__ import annotations
 
 import array
+import dataclasses
 import gc
 import math
 from collections.abc import Iterator
@@ -215,10 +216,20 @@ class Simulation:
         with _cyclic_gc_paused():
             return self._run()
 
+    def let_go(self) -> None:
+        """Drop everything the simulation holds once its output is taken (the caller's last use of it).
+
+        A finished simulation lives on in reference cycles (its environment, processes and
+        callbacks) until the cyclic collector's next full pass, and with it its per-incident arrays
+        and record buffers: on a city year, while the summary is computed. :func:`sim.run` lets go at once.
+        """
+        vars(self).clear()
+
     def _run(self) -> RunOutput:
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
         self.env.process(self._feed(self._detect_all()))
+        self._detection_done()
         self.env.run(until=self.end)
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -372,6 +383,13 @@ class Simulation:
         return tuple(column[order] for column in columns)
 
     BLOCK = 4096
+
+    def _detection_done(self) -> None:
+        """Let go of the columns only detection reads (every report is settled up front by :meth:`_detect_all`)."""
+        none = np.zeros(0)
+        self.incidents = dataclasses.replace(
+            self.incidents, channel_min=none, finder_u=none, leave_u=none, rounds_min=None
+        )
 
     def _feed(self, pending: tuple[np.ndarray, ...]):
         """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`)."""
@@ -664,7 +682,13 @@ class Simulation:
         if isinstance(self.channel, SharedChannel):
             self.channel.staffed = True
         self._paths: dict[tuple[int, str], tuple[int, ...]] = {}
-        return Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
+        levels = Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
+        # handling per incident and level, drawn ahead (the same in every mode); a later pass of the
+        # same matter (a sequential hand-over) draws from a stream of its own, in order
+        self._handling = levels.draw_handling(self.incidents.patch, self.streams.levels)
+        self._passed = bytearray(len(self.incidents.patch))
+        self._later_handling = self.streams.child("levels", 1)
+        return levels
 
     def _path(self, state: IncidentState) -> tuple[int, ...]:
         """The centres a report on *state* goes through (lowest first), cached per patch and type."""
@@ -688,6 +712,12 @@ class Simulation:
             return None
         if self.centre is None and self.levels is None:
             return None  # the checks make leaders need a staffed centre
+        # a leader's handling per incident, drawn ahead (the same in every mode); a later report of
+        # the same matter to a leader draws from a stream of its own, in order
+        n = len(self.incidents.patch)
+        self._leader_handling = sample(spec.leaders.handling_min, self.streams.leaders, size=n)
+        self._led = bytearray(n)
+        self._later_leaders = self.streams.child("leaders", 1)
         return GridLeaders(self.env, spec, len(self.town.grid_names), self.end, (self.warmup, self.horizon))
 
     def _through_centre(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
@@ -701,15 +731,16 @@ class Simulation:
         loop_at: tuple[Centre | None, str] = (self.centre, "")
         if lead and self.leaders is not None and delivery.handling_min is not None:
             leader, name = self.leaders.of_grid(int(self.town.grid[state.patch]))
-            minutes = self.leaders.handling_min(self.streams.leaders)
+            i = state.number
+            if self._led[i]:
+                minutes = self.leaders.handling_min(self._later_leaders)
+            else:
+                minutes, self._led[i] = float(self._leader_handling[i]), 1
             steps.append((leader, name, ((minutes, Stage.GRID_LEADER_HANDLES),)))
         if self.levels is not None:
             levels, path = self.levels, self._path(state)
             if delivery.handling_min is not None:
-                for n, k in enumerate(path):
-                    stage = Stage.CENTRE_DECIDES if n == len(path) - 1 else Stage.PASSED_UP
-                    handling = levels.handling[k](self.streams.levels)
-                    steps.append((levels.centres[k], levels.specs[k].name, ((handling, stage),)))
+                steps += self._level_steps(state.number, path)
             loop_at = (levels.centres[path[-1]], levels.specs[path[-1]].name)
         elif delivery.handling_min is not None:
             steps.append((self.centre, "", ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
@@ -722,30 +753,34 @@ class Simulation:
             steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
-        return delivery._replace(ready=self._spawn(state, self._centre_steps(state, delivery.reached_min, steps)))
+        return delivery._replace(ready=self._centre_steps(state, delivery.reached_min, steps))
 
-    def _centre_steps(self, state: IncidentState, arrive: float, steps):
+    def _level_steps(self, i: int, path: tuple[int, ...]):
+        """The steps of matter *i* through the centres of *path*: handling drawn ahead for its first pass."""
+        assert self.levels is not None  # only a town with levels routes reports through them
+        levels, last = self.levels, len(path) - 1
+        first = not self._passed[i]
+        self._passed[i] = 1
+        ahead, later = self._handling, self._later_handling
+        for n, k in enumerate(path):
+            stage = Stage.CENTRE_DECIDES if n == last else Stage.PASSED_UP
+            handling = float(ahead[levels.depth[k], i]) if first else levels.handling[k](later)
+            yield levels.centres[k], levels.specs[k].name, ((handling, stage),)
+
+    def _centre_steps(self, state: IncidentState, arrive: float, steps) -> simpy.Event:
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
 
         A step without operators (the city's turn, a centre of unlimited operators) is a fixed delay.
+        A chain of callbacks (:class:`_CentreWalk`), not a process; the matter is held open until the
+        returned event fires, when the last step is over.
         """
-        env = self.env
-        if arrive > env.now:
-            yield self._until(arrive)
-        for centre, name, parts in steps:
-            total = sum(minutes for minutes, _ in parts)
-            if centre is None:
-                start = env.now
-                yield env.timeout(total)
-            else:
-                queued = env.now
-                start = yield centre.take(state.priority, total)
-                if start > queued:
-                    state.note(queued, Stage.WAITING_FOR_OPERATOR, centre=name)
-            t = start
-            for minutes, stage in parts:
-                t += minutes
-                state.note(t, stage, centre=name)
+        state.holds += 1
+        walk = _CentreWalk(self, state, steps)
+        if arrive > self.env.now:
+            self._until(arrive).callbacks.append(walk.step)
+        else:
+            walk.step()
+        return walk.ready
 
     def _grid_settles(self, state: IncidentState, channel: str):
         """A simple matter goes to a worker of its grid, who settles it."""
@@ -965,3 +1000,51 @@ class Simulation:
     def _account_busy(self, unit, end: float) -> None:
         start = max(unit.busy_since_min, self.warmup)
         unit.busy_min += max(0.0, min(end, self.horizon) - start)
+
+
+class _CentreWalk:
+    """A report's way through the centres' steps (:meth:`Simulation._centre_steps`) as callbacks.
+
+    The walk refers to the simulation and the matter, and nothing refers back to it but the pending
+    event's callback: no reference cycle, so it is freed with the cyclic collector paused.
+    """
+
+    __slots__ = ("name", "parts", "queued", "ready", "sim", "state", "todo")
+
+    def __init__(self, sim: Simulation, state: IncidentState, steps):
+        self.sim, self.state, self.todo = sim, state, iter(steps)
+        self.ready = sim.env.event()
+        self.queued, self.name = 0.0, ""
+        self.parts: tuple[tuple[float, Stage], ...] = ()
+
+    def step(self, _event=None) -> None:
+        """Start the next step, or fire :attr:`ready` after the last one."""
+        here = next(self.todo, None)
+        if here is None:
+            self.sim._release(self.state)
+            self.ready.succeed()
+            return
+        centre, self.name, self.parts = here
+        parts = self.parts
+        total = parts[0][0] if len(parts) == 1 else sum(minutes for minutes, _ in parts)
+        env = self.sim.env
+        self.queued = env.now
+        if centre is None:
+            env.timeout(total).callbacks.append(self._delayed)
+        else:
+            centre.take_then(self.state.priority, total, self._handled)
+
+    def _delayed(self, _event) -> None:
+        self._handled(self.queued)
+
+    def _handled(self, start: float) -> None:
+        """The step began at *start* and is over: note its stages when traced, then go on."""
+        state = self.state
+        if state.trace is not None:
+            if start > self.queued:
+                state.note(self.queued, Stage.WAITING_FOR_OPERATOR, centre=self.name)
+            t = start
+            for minutes, stage in self.parts:
+                t += minutes
+                state.note(t, stage, centre=self.name)
+        self.step()

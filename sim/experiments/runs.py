@@ -102,7 +102,9 @@ def run(
     if name not in modes:
         raise KeyError(f"unknown mode {name!r}{did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
-    output = Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace).run()
+    simulation = Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace)
+    output = simulation.run()
+    simulation.let_go()  # its arrays now, not at the next full pass of the cyclic collector
     return dataclasses.replace(output, mode=name, replication=replication)
 
 

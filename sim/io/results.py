@@ -408,36 +408,73 @@ def _chunks_of_tables(header, fields, tables, block: int, derived=None) -> Itera
     """CSV text of (mode, replication, table) runs: the header, then a chunk per block of rows.
 
     Each column of a block is formatted at once, as :func:`_cell` formats one value (times to six
-    places, empty where a stage did not happen); *derived* adds computed columns at the end.
+    places, empty where a stage did not happen); *derived* adds computed columns at the end. The
+    rows are joined directly, without :mod:`csv`: numbers never need quoting, and each string
+    (a mode, a category of a text field) is quoted once, as the csv writer quotes it (:func:`_quoted`).
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    yield _drain(buffer)
+    yield _quoted_row(header)
     for mode, replication, table in tables:
+        mode_cell, replication_cell = _quoted(str(mode)), str(replication)
+        texts = {name: [_quoted(str(v)) for v in table.categories(name)] for name in fields if table.is_text(name)}
         for start in range(0, len(table), block):
             stop = min(start + block, len(table))
-            cells = [_column_cells(table, name, start, stop) for name in fields]
+            cells = [_column_cells(table, name, start, stop, texts.get(name)) for name in fields]
             if derived is not None:
                 cells += derived(table, start, stop)
-            writer.writerows(zip([mode] * (stop - start), [replication] * (stop - start), *cells))
-            yield _drain(buffer)
+            rows = zip(*([mode_cell] * (stop - start), [replication_cell] * (stop - start), *cells))
+            yield "\n".join(map(",".join, rows)) + "\n"
 
 
-def _column_cells(table: RecordTable, name: str, start: int, stop: int) -> list[str]:
-    """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them."""
+def _quoted_row(cells) -> str:
+    """One CSV line of *cells* as the csv writer writes it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def _quoted(text: str) -> str:
+    """*text* as a cell among others of a CSV row written by the csv writer (quoted only where needed)."""
+    if not _SPECIAL.search(text):
+        return text
+    return _quoted_row([text, ""])[:-2]
+
+
+_SPECIAL = re.compile('[,"\r\n]')
+"""What makes the csv writer quote a cell (the delimiter, the quote character, line ends)."""
+
+
+def _column_cells(table: RecordTable, name: str, start: int, stop: int, texts: list[str] | None = None) -> list[str]:
+    """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them (strings quoted for CSV).
+
+    *texts*: a text field's categories already quoted.
+    """
     if table.is_text(name):
-        names = [str(value) for value in table.categories(name)]
-        return [names[code] for code in table.codes(name)[start:stop].tolist()]
+        names = texts if texts is not None else [_quoted(str(value)) for value in table.categories(name)]
+        return list(map(names.__getitem__, table.codes(name)[start:stop].tolist()))
     column = table.column(name)[start:stop]
     if column.dtype.kind == "f":
         return _float_cells(column)
-    return [str(value) for value in column.tolist()]
+    return list(map(str, column.tolist()))
 
 
 def _float_cells(values) -> list[str]:
-    """Times to six decimal places; empty where NaN (exactly :func:`sim.io.text.float_text` with six places)."""
-    return [repr(round(v, 6)) if v == v else "" for v in values.tolist()]
+    """Times to six decimal places; empty where NaN (exactly :func:`sim.io.text.float_text` with six places).
+
+    ``repr(round(v, 6))`` is the shortest text of the double nearest to *v* rounded to six places;
+    for 1e-4 <= |v| < 1e9 that decimal has at most 15 significant digits, so it is exactly ``f"{v:.6f}"``
+    (the same correctly rounded decimal) without its trailing zeros, at a third of the cost. The rest
+    (NaN, zero, tiny and huge values, where ``repr`` may switch to an exponent) go the long way.
+    """
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    rows = values.tolist()
+    cells = [s + "0" if (s := f"{v:.6f}".rstrip("0"))[-1] == "." else s for v in rows]
+    size = np.abs(values)
+    for k in np.flatnonzero(~((size >= 1e-4) & (size < 1e9))).tolist():
+        v = rows[k]
+        cells[k] = repr(round(v, 6)) if v == v else ""
+    return cells
 
 
 def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, JobRecord]]) -> Path:

@@ -46,6 +46,7 @@ import numpy as np
 from sim.engine.campaigns import DemandSteps
 from sim.engine.department import build_roster
 from sim.engine.patrol import PatrolCoverage
+from sim.engine.records import job_table
 from sim.engine.territory import Town, build_town
 from sim.scenario.distributions import mean_of
 from sim.scenario.governance import Mode, jobs_of, modes_of
@@ -594,20 +595,13 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
     classes: dict[str, list[frozenset]] = {}
     for itype in scenario.incident_types:
         classes[itype.name] = [capable for capable, _ in jobs_of(scenario, resolved, itype)]
-    spans: dict[frozenset, list[tuple[float, float]]] = {}
-    for output in outputs:
-        for job in output.jobs:
-            capable = next((c for c in classes.get(job.incident_type, ()) if job.department in c), None)
-            if capable is not None and not job.on_the_spot:
-                spans.setdefault(capable, []).append((job.requested_min, job.dispatched_min))
-        for capable, requested in getattr(output, "waiting", ()):
-            spans.setdefault(frozenset(capable), []).append((requested, math.inf))
+    spans = job_spans(outputs, classes)
     replications = max(1, len(outputs))
     order = {d.name: i for i, d in enumerate(scenario.departments)}
     trends = []
     for capable in sorted(spans, key=lambda c: min(order.get(d, 0) for d in c)):
         duty = WeeklySteps.combine([rosters[d].on_duty for d in capable if d in rosters], lambda *v: float(sum(v)))
-        pairs = np.array(spans[capable], dtype=float)
+        pairs = np.concatenate(spans[capable])
         first = max(0.0, _mean_waiting(pairs, duty, *first_span) / replications)
         second = max(0.0, _mean_waiting(pairs, duty, *second_span) / replications)
         requested = int(np.count_nonzero((pairs[:, 0] >= start) & (pairs[:, 0] < end)))
@@ -624,6 +618,38 @@ def backlog_trends(scenario: Scenario, mode: str, outputs: Sequence) -> list[Bac
             )
         )
     return trends
+
+
+def job_spans(outputs: Sequence, classes: dict[str, list[frozenset]]) -> dict[frozenset, list[np.ndarray]]:
+    """(requested, dispatched) minutes of the jobs that waited for a unit, per group of capable departments.
+
+    A job counts for the group of its incident type's *classes* holding its department (none: not
+    counted), unless it was done on the spot; a job still waiting at the end has ``inf`` as its
+    dispatch. Computed on the job columns; the groups come in order of their first job.
+    """
+    spans: dict[frozenset, list[np.ndarray]] = {}
+    for output in outputs:
+        jobs = job_table(output.jobs)
+        if len(jobs):
+            types, departments = jobs.categories("incident_type"), jobs.categories("department")
+            groups: list[frozenset] = []
+            lookup = np.full((len(types), len(departments)), -1, dtype=np.int64)
+            for t, name in enumerate(types):
+                for d, department in enumerate(departments):
+                    capable = next((c for c in classes.get(name, ()) if department in c), None)
+                    if capable is not None:
+                        groups.append(capable)
+                        lookup[t, d] = len(groups) - 1
+            group = lookup[jobs.codes("incident_type"), jobs.codes("department")]
+            counted = (group >= 0) & ~jobs.column("on_the_spot").astype(bool)
+            pairs = np.column_stack((jobs.column("requested_min"), jobs.column("dispatched_min")))[counted]
+            group = group[counted]
+            found, first = np.unique(group, return_index=True)
+            for g in found[np.argsort(first)].tolist():
+                spans.setdefault(groups[g], []).append(pairs[group == g])
+        for capable, requested in getattr(output, "waiting", ()):
+            spans.setdefault(frozenset(capable), []).append(np.array([[requested, math.inf]]))
+    return spans
 
 
 def _mean_waiting(pairs: np.ndarray, duty: WeeklySteps, a: float, b: float) -> float:

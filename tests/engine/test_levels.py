@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 
 import sim
 from sim.engine.levels import Levels, depths
+from sim.engine.model import Simulation
+from sim.engine.rng import replication_seed
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage
 from sim.errors import ScenarioError
+from sim.scenario.governance import modes_of
 from sim.scenario.schema import Governance, Territory
 from sim.stats.metrics import t_interval
-from tests.conftest import queue_scenario
+from tests.conftest import DATA, queue_scenario
 from tests.system.test_theory import erlang_c_wait
 
 
@@ -198,3 +201,88 @@ def test_bad_centres_are_refused_with_their_key_path(centres, expected):
 
 def test_centres_and_instant_operators_together_are_refused():
     assert "give operators per centre" in _problems([{"name": "a"}], operators=2)
+
+
+# --------------------------------------------------------------------------- common random numbers across modes
+
+
+def _centre_handling(output) -> dict[tuple[int, str], float]:
+    """(incident, centre) -> the minutes its operator spent on the report, from a traced run with no waits.
+
+    A report reaches its first centre when posted and each later one when passed up; with operators
+    never all busy, the handling is the time from arriving to passing up (or deciding).
+    """
+    handling = {}
+    for number, events in output.trace.items():
+        arrived = None
+        for event in events:
+            if event.stage == Stage.POSTED:
+                arrived = event.at_min
+            elif event.stage in (Stage.PASSED_UP, Stage.CENTRE_DECIDES) and arrived is not None:
+                handling.setdefault((number, event.centre), event.at_min - arrived)
+                arrived = event.at_min
+            assert event.stage != Stage.WAITING_FOR_OPERATOR
+    return handling
+
+
+def test_the_same_report_gets_the_same_handling_at_the_same_centre_in_every_mode():
+    """Jinjiang's joint and unified modes route reports differently (who is found on the spot, which
+    centre passes what up), yet a report handled at a centre in both modes gets the same minutes there."""
+    data = sim.load_scenario(DATA.parent.parent / "scenarios" / "jinjiang.yaml", ["days=1", "warmup_days=0"])
+    data = data.model_dump(mode="json")
+    for centre in data["governance"]["centres"]:
+        centre["operators"] = 500  # nobody waits, so the handling shows in the trace
+    scenario = sim.scenario_from_dict(data)
+    joint, unified = (_centre_handling(sim.run(scenario, mode, trace=True)) for mode in ("joint", "unified"))
+    both = joint.keys() & unified.keys()
+    assert len(both) > 500 and len(both) < len(joint.keys() | unified.keys()), "modes must differ in routing"
+    assert {centre for _, centre in both} > {"jinjiang", "town1"}
+    for key in both:
+        assert joint[key] == pytest.approx(unified[key], abs=1e-6), key
+
+
+def test_a_report_through_two_centres_costs_one_event_per_centre():
+    """Work bound by events, not time: a report's walk through two staffed centres schedules one event per
+    handling plus one when a unit may be sent; with its detection and its unit's visit, five in all."""
+    scenario = two_levels(0.2, (3, 10.0), (2, 6.0), days=4)
+    simulation = Simulation(scenario, modes_of(scenario)["pooled"], replication_seed(1, 0))
+    scheduled = [0]
+    schedule = simulation.env.schedule
+
+    def counted(*args, **kwargs):
+        scheduled[0] += 1
+        return schedule(*args, **kwargs)
+
+    simulation.env.schedule = counted  # type: ignore[method-assign]
+    output = simulation.run()
+    reports = len(output.records)
+    assert reports > 1000 and all(r.dispatched_min == r.dispatched_min for r in output.records)
+    assert scheduled[0] <= 5 * reports + 100, scheduled[0] / reports  # + the shift processes' few wake-ups
+
+
+def _leader_handling(output) -> dict[int, float]:
+    """Each incident's grid leader minutes: a leader's minutes on its report, where the leader was free when it came (traced)."""
+    handling = {}
+    for number, events in output.trace.items():
+        posted = next((e.at_min for e in events if e.stage == Stage.POSTED), None)
+        led = next((e for e in events if e.stage == Stage.GRID_LEADER_HANDLES), None)
+        waited = any(e.stage == Stage.WAITING_FOR_OPERATOR and e.centre == getattr(led, "centre", "") for e in events)
+        if posted is not None and led is not None and not waited:
+            handling[number] = led.at_min - posted
+    return handling
+
+
+def test_the_same_report_gets_the_same_grid_leader_handling_in_every_mode():
+    """Zhewang's grid leaders: a grid worker's report that reaches a free leader in joint working and in
+    joint working whose patrols leave half of what they see (so grid workers report other matters) takes
+    that leader the same minutes in both."""
+    data = sim.load_scenario(DATA.parent.parent / "scenarios" / "zhewang.yaml", ["days=8", "warmup_days=0"])
+    data = data.model_dump(mode="json")
+    data["governance"]["modes"]["leaving"] = {"based_on": "joint", "leave_probability": 0.5}
+    scenario = sim.scenario_from_dict(data)
+    joint, leaving = (_leader_handling(sim.run(scenario, mode, trace=True)) for mode in ("joint", "leaving"))
+    assert joint.keys() != leaving.keys(), "the modes must send different reports to the leaders"
+    both = joint.keys() & leaving.keys()
+    assert len(both) > 100
+    for number in both:
+        assert joint[number] == pytest.approx(leaving[number], abs=1e-6), number

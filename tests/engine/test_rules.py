@@ -12,7 +12,7 @@ from sim.engine.rng import replication_seed
 from sim.errors import ScenarioError
 from sim.io.loader import load_scenario
 from sim.scenario.governance import modes_of
-from tests.conftest import SCENARIOS
+from tests.conftest import DATA, SCENARIOS
 
 PLUGINS = "tests.experiments.plugins_example:"
 SHORT = ["warmup_days=0.25", "drain_days=0.5"]
@@ -28,10 +28,9 @@ def _request(*units: rules.FreeUnit) -> rules.DispatchRequest:
     return rules.DispatchRequest("dispute", 3, 1.0, 2.0, 1, ("police",), 100.0, tuple(units))
 
 
-def _output(name: str, days: float, rule: str, extra: tuple[str, ...] = ()):
-    scenario = load_scenario(
-        SCENARIOS / f"{name}.yaml", [f"days={days}", *SHORT, f"governance.modes.unified.dispatch={rule}", *extra]
-    )
+def _output(name: str, days: float, rule: str):
+    path = DATA / f"{name}.yaml" if name.endswith("_golden") else SCENARIOS / f"{name}.yaml"
+    scenario = load_scenario(path, [f"days={days}", *SHORT, f"governance.modes.unified.dispatch={rule}"])
     return sim.run(scenario, "unified", seed=7, replication=0)
 
 
@@ -50,13 +49,12 @@ def test_reference_rules_through_the_plugin_path_give_the_fast_paths_results(nam
 def test_rules_differ_where_they_should():
     """A plugged rule is really used: straight-line and least-loaded choices change who goes on a big town.
 
-    Traffic units drive faster than the enforcement units they are pooled with, so the nearest in
-    minutes is not always the nearest in km (at equal speeds the two differ only in rare ties).
+    Jinjiang with units at 16 bases shared by the city (the dispatch golden's configuration): in the
+    shipped scenario each town's units share one base, where straight-line and road distances rank alike.
     """
-    faster = ("departments.traffic.speed_kmh=45",)
-    nearest = _output("jinjiang", 1, "nearest", faster)
+    nearest = _output("jinjiang_dispatch_golden", 1, "nearest")
     for rule in ("least_loaded", f"{PLUGINS}straight_line"):
-        other = _output("jinjiang", 1, rule, faster)
+        other = _output("jinjiang_dispatch_golden", 1, rule)
         assert [j.unit for j in other.jobs] != [j.unit for j in nearest.jobs]
         assert [r.occurred_min for r in other.records] == [r.occurred_min for r in nearest.records]  # same incidents
 

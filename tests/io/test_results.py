@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import sim
 from sim.engine.records import IncidentRecord, incident_table
-from sim.io.results import _incident_chunks_of_tables, _incidents_text, _jobs_text, write_comparison
+from sim.io.results import _float_cells, _incident_chunks_of_tables, _incidents_text, _jobs_text, write_comparison
+from sim.io.text import float_text
 
 
 def test_incidents_csv_from_columns_equals_the_record_by_record_text(classroom, tmp_path):
@@ -46,6 +51,25 @@ def test_awkward_cells_are_quoted_the_same_way():
         ended_min=-0.0,
     )
     record = IncidentRecord(**fields)
-    text = "".join(_incident_chunks_of_tables([("m", 0, incident_table([record]))]))
-    assert text == _incidents_text([("m", 0, record)])
-    assert '"noise, ""loud"""' in text and ",None," in text and ",inf," in text
+    text = "".join(
+        _incident_chunks_of_tables([("m", 0, incident_table([record])), ('a, "b"', 1, incident_table([record]))])
+    )
+    assert text == _incidents_text([("m", 0, record), ('a, "b"', 1, record)])
+    assert '"noise, ""loud"""' in text and ",None," in text and ",inf," in text and '\n"a, ""b""",1,' in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=50))
+def test_float_cells_are_exactly_float_text_with_six_places(values):
+    """The fast formatting of a column gives, cell for cell, the text of :func:`float_text` (six places)."""
+    assert _float_cells(np.array(values)) == [float_text(v, decimals=6) for v in values]
+
+
+def test_float_cells_on_edges_and_a_million_times():
+    """Halves at the sixth place, tiny and huge values, zeros and minutes of a year: the same text as float_text."""
+    rng = np.random.default_rng(5)
+    edges = [0.0, -0.0, 5e-7, 1.5e-6, 2.5e-6, -1e-7, 4.99999e-5, 5e-5, 9.99995e-5, 1e-4, 999999999.9999995, 1e9, 1e16]
+    values = np.concatenate(
+        [edges, rng.uniform(0, 525_600, 200_000), np.round(rng.exponential(60, 50_000), 6) + 5e-7, [math.nan, math.inf]]
+    )
+    assert _float_cells(values) == [float_text(v, decimals=6) for v in values.tolist()]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import sim
 from sim.experiments.runs import compare
+from sim.scenario.governance import jobs_of, modes_of
 from sim.stats.capacity import (
     backlog_messages,
     backlog_trends,
     hour_label,
     hour_ranges,
+    job_spans,
     offered_load,
     overload_messages,
 )
@@ -173,6 +176,28 @@ def test_a_sector_left_without_a_unit_of_its_own_under_closed_borders_is_warned_
     four = sim.load_scenario(SCENARIOS / "classroom.yaml", [*changes[1:], "departments.sanitation.units=6"])
     assert border_messages(four) == []  # sectors of equal weight, two units each
     assert border_messages(sim.load_scenario(SCENARIOS / "jinjiang.yaml")) == []  # every town has its own, every hour
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "unified"])
+def test_job_spans_from_columns_are_the_jobs_counted_one_by_one(mode):
+    """The spans the backlog test reads are those of counting every job record in turn (the old loop)."""
+    scenario = sim.load_scenario(SCENARIOS / "anhai.yaml", ["days=8", "warmup_days=1"])
+    outputs = [sim.run(scenario, mode, replication=r) for r in range(2)]
+    resolved = modes_of(scenario)[mode]
+    classes = {t.name: [c for c, _ in jobs_of(scenario, resolved, t)] for t in scenario.incident_types}
+    expected: dict[frozenset, list[tuple[float, float]]] = {}
+    for output in outputs:
+        for job in output.jobs:
+            capable = next((c for c in classes.get(job.incident_type, ()) if job.department in c), None)
+            if capable is not None and not job.on_the_spot:
+                expected.setdefault(capable, []).append((job.requested_min, job.dispatched_min))
+        for capable, requested in output.waiting:
+            expected.setdefault(frozenset(capable), []).append((requested, math.inf))
+    got = job_spans(outputs, classes)
+    assert list(got) == list(expected) and len(expected) >= 2
+    for capable, pairs in expected.items():
+        assert sorted(map(tuple, np.concatenate(got[capable]).tolist())) == sorted(pairs)
+    assert any(job.on_the_spot for output in outputs for job in output.jobs)
 
 
 # --------------------------------------------------------------------------- joint campaigns take units off duty
