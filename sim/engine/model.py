@@ -217,7 +217,9 @@ class Simulation:
     def _run(self) -> RunOutput:
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
-        self.env.process(self._feed(self._detect_all()))
+        pending = self._detect_all()
+        self._labels_list = list(self._labels)
+        self._feed(pending)
         self.env.run(until=self.end)
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -287,14 +289,14 @@ class Simulation:
             self._finish(state)
 
     def _spawn(self, state: IncidentState, work) -> simpy.Process:
-        """Run *work* (a generator) as a process that holds the matter open until it is over."""
-        state.holds += 1
-        return self.env.process(self._held(state, work))
+        """Run *work* (a generator) as a process that holds the matter open until it is over.
 
-    def _held(self, state: IncidentState, work):
-        value = yield from work
-        self._release(state)
-        return value
+        The hold is let go by the process's first callback (no wrapping generator per process).
+        """
+        state.holds += 1
+        process = self.env.process(work)
+        process.callbacks.append(lambda _: self._release(state))
+        return process
 
     # ------------------------------------------------------------------ processes
 
@@ -337,31 +339,41 @@ class Simulation:
         Detection depends only on the incident's own draws and on who may act (the mode), never
         on the state of the system, so it is settled up front in order of occurrence; the
         simulation then only has to wake up at each detection. A reported matter's state is made
-        when it is reported (peak memory); until then only its report is kept, as columns (minute,
+        once, when it is reported (peak memory); until then only its report is kept, as columns (minute,
         number, channel and finder coded in :attr:`_labels`, how many patrols left it) in order of
-        report, and its story when traced (:attr:`_stories`).
+        report, and its story when traced (:attr:`_stories`). A matter never reported gets its state
+        here, only to write its record.
         """
         inc = self.incidents
         detected_at, numbers = array.array("d"), array.array("q")
         channels, finders, seen = array.array("q"), array.array("q"), array.array("q")
         label = self._labels.setdefault
         types = inc.type_index.tolist()
-        for start in range(0, len(types), self.BLOCK):  # the channels' minutes a block at a time
-            channel_rows = inc.channel_min[start : start + self.BLOCK].tolist()
-            ends = self.natural_end[start : start + self.BLOCK].tolist()
-            states = self._states(np.arange(start, start + len(ends)))
-            for i, state, times, natural_end in zip(range(start, start + len(ends)), states, channel_rows, ends):
+        itypes = self.scenario.incident_types
+        block = self.BLOCK
+        for start in range(0, len(types), block):  # the channels' minutes a block at a time
+            stop = min(start + block, len(types))
+            channel_rows = inc.channel_min[start:stop].tolist()
+            ends = self.natural_end[start:stop].tolist()
+            patches = inc.patch[start:stop].tolist()
+            occurred = inc.occurred_min[start:stop].tolist()
+            rows = zip(range(start, stop), channel_rows, ends, patches, occurred)
+            for i, times, natural_end, patch, occurred_at in rows:
                 until = min(self.end, natural_end)
-                detected, channel, finder = self._detection(i, state, times, types[i], until)
+                story = [TraceEvent(occurred_at, Stage.OCCURRED)] if self.tracing else None
+                detected, channel, finder, left = self._detection(i, occurred_at, patch, times, types[i], until, story)
                 if detected < until:
                     detected_at.append(detected)
                     numbers.append(i)
                     channels.append(label(channel, len(self._labels)))
                     finders.append(label(finder, len(self._labels)))
-                    seen.append(state.seen_not_handled)
-                    if state.trace is not None:
-                        self._stories[i] = state.trace
+                    seen.append(left)
+                    if story is not None:
+                        self._stories[i] = story
                 else:
+                    state = self._state(i, itypes[types[i]], patch, occurred_at, int(inc.layer[i]))
+                    state.seen_not_handled = left
+                    state.trace = story
                     self._finish(state)
         columns = (
             np.frombuffer(detected_at, dtype=np.float64),
@@ -372,53 +384,81 @@ class Simulation:
 
     BLOCK = 4096
 
-    def _feed(self, pending: tuple[np.ndarray, ...]):
-        """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`)."""
-        env = self.env
-        labels = list(self._labels)
+    def _feed(self, pending: tuple[np.ndarray, ...]) -> None:
+        """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`).
+
+        A chain of event callbacks, not a process: one timeout per detection minute, whose callback
+        begins every report due then and schedules the next. The chain starts with an urgent event at
+        the present minute, in the place where a process would have started (same order of events).
+        """
+        self._reports = self._pending_reports(pending)
+        self._next_report: tuple | None = None
+        start = simpy.Event(self.env)
+        start._ok, start._value = True, None
+        start.callbacks.append(self._report_due)
+        self.env.schedule(start, simpy.core.URGENT)
+
+    def _pending_reports(self, pending: tuple[np.ndarray, ...]) -> Iterator[tuple]:
+        """The reports in order: (state, minute, number, channel, finder, patrols that left it), a block at a time."""
         for start in range(0, len(pending[0]), self.BLOCK):
-            block = zip(
+            yield from zip(
                 self._states(pending[1][start : start + self.BLOCK]),
                 *(column[start : start + self.BLOCK].tolist() for column in pending),
             )
-            for state, detected, i, channel, finder, seen_not_handled in block:
-                if detected > env.now:
-                    yield self._until(detected)
-                state.seen_not_handled = seen_not_handled
-                if self.tracing:
-                    state.trace = self._stories.pop(i)
-                self.states[i] = state
-                state.holds = 1
-                self._begin(state, i, detected, labels[channel], labels[finder])
-                self._release(state)
+
+    def _report_due(self, _event) -> None:
+        """Begin the reports due now; wake up again at the next one's minute."""
+        env, labels, states = self.env, self._labels_list, self.states
+        report = self._next_report
+        reports = self._reports
+        if report is None:
+            report = next(reports, None)
+        while report is not None:
+            state, detected, i, channel, finder, seen_not_handled = report
+            if detected > env._now:
+                self._next_report = report
+                env.timeout(detected - env._now).callbacks.append(self._report_due)
+                return
+            state.seen_not_handled = seen_not_handled
+            if self.tracing:
+                state.trace = self._stories.pop(i)
+            states[i] = state
+            state.holds = 1
+            self._begin(state, i, detected, labels[channel], labels[finder])
+            self._release(state)
+            report = next(reports, None)
+        self._next_report = None
 
     def _detection(
-        self, i: int, state: IncidentState, times: list[float], k: int, until: float
-    ) -> tuple[float, str, str | None]:
+        self, i: int, occurred: float, patch: int, times: list[float], k: int, until: float, story: list | None
+    ) -> tuple[float, str, str | None, int]:
         """When and how the matter is first reported, before *until*; patrols that may not act may leave it.
 
-        A department's rounds that may act on it find it like a patrol (channel ``rounds``).
+        A department's rounds that may act on it find it like a patrol (channel ``rounds``). Returns
+        (minute, channel, finder, how many patrols left it); those patrols are noted in *story* when traced.
         """
         inc = self.incidents
         if inc.found_by is not None and inc.found_by[i] >= 0:
-            return state.occurred_min, CAMPAIGN, ""  # found by a campaign the moment it occurs
-        sector = int(self.town.sector[state.patch])
+            return occurred, CAMPAIGN, "", 0  # found by a campaign the moment it occurs
+        sector = int(self.town.sector[patch])
         finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
         rounds_at, rounds_by = inc.first_round(i, self.may_act[k])
+        left = 0
         while True:
             at = min(times)
             if rounds_at < at:
-                return (rounds_at, "rounds", rounds_by) if rounds_at < until else (math.inf, "", "")
+                return (rounds_at, "rounds", rounds_by, left) if rounds_at < until else (math.inf, "", "", left)
             if at >= until:
-                return math.inf, "", ""
+                return math.inf, "", "", left
             j = times.index(at)
             if j != 0:
-                return at, CHANNELS[j], ""
+                return at, CHANNELS[j], "", left
             finder = self.coverage.finder(sector, at, finder_u)
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
-                return at, "patrol", finder
-            state.seen_not_handled += 1
-            state.note(at, Stage.SEEN_NOT_HANDLED, department=finder)
+                return at, "patrol", finder, left
+            left += 1
+            if story is not None:
+                story.append(TraceEvent(float(at), Stage.SEEN_NOT_HANDLED, department=finder))  # type: ignore[arg-type]
             rng = self.streams.repatrol
             notice = self.scenario.incident_types[k].detection.patrol.notice_probability
             times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
