@@ -307,6 +307,9 @@ class IncidentState:
     trace: list[TraceEvent] | None = None
     reopened: int = 0
     holds: int = 0  # pieces of work still running on the matter (the model writes the record after the last)
+    type_index: int = 0  # the matter's type (index into the scenario's incident types)
+    natural_end_min: float = math.inf  # when the matter ends by itself if nobody is on scene before
+    service: tuple[float, ...] = ()  # on-scene work per part (the row of IncidentSet.service_min)
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:
         """Add a stage to the incident's story when it is being traced.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import array
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -275,7 +275,7 @@ class Simulation:
         (:meth:`_release`), at once for a matter never reported, or at the end of the run. A matter
         nobody reached that ended by itself before the end ended unattended.
         """
-        if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
+        if state.on_scene_min != state.on_scene_min and state.natural_end_min < self.end:
             self._ends_unattended(state)
         if self.tracing:
             self.traces[state.number] = sorted(state.trace or (), key=lambda event: event.at_min)
@@ -319,16 +319,26 @@ class Simulation:
             yield self._until(change)
 
     def _states(self, numbers) -> Iterator[IncidentState]:
-        """New states of the matters *numbers* (a block of them), as they occurred."""
+        """New states of the matters *numbers* (a block of them), as they occurred.
+
+        What the handling reads per matter (type, natural end, on-scene work per part) is read for the
+        block at once and kept in the state, so the simulation reads no numpy scalar per matter.
+        """
         inc = self.incidents
         types = self.scenario.incident_types
-        columns = (inc.type_index[numbers], inc.patch[numbers], inc.occurred_min[numbers], inc.layer[numbers])
-        for i, k, patch, occurred, layer in zip(numbers.tolist(), *(column.tolist() for column in columns)):
-            yield self._state(i, types[k], patch, occurred, layer)
+        columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end, inc.service_min.parts)
+        minutes = inc.service_min.minutes[numbers].tolist()
+        rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), minutes)
+        for i, k, patch, occurred, layer, natural_end, parts, service in rows:
+            state = self._state(i, types[k], patch, occurred, layer, natural_end)
+            state.type_index, state.service = k, tuple(service[:parts])
+            yield state
 
-    def _state(self, i: int, itype, patch: int, occurred: float, layer: int) -> IncidentState:
+    def _state(
+        self, i: int, itype, patch: int, occurred: float, layer: int, natural_end: float = math.inf
+    ) -> IncidentState:
         """A new state of matter *i* (of type *itype*, in *patch*, occurred at *occurred*, settled by *layer*)."""
-        state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
+        state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer, natural_end_min=natural_end)
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
@@ -371,7 +381,7 @@ class Simulation:
                     if story is not None:
                         self._stories[i] = story
                 else:
-                    state = self._state(i, itypes[types[i]], patch, occurred_at, int(inc.layer[i]))
+                    state = self._state(i, itypes[types[i]], patch, occurred_at, int(inc.layer[i]), natural_end)
                     state.seen_not_handled = left
                     state.trace = story
                     self._finish(state)
@@ -478,7 +488,7 @@ class Simulation:
                 )
             else:
                 state.note(detected, Stage.REPORTED, channel=channel)
-        jobs = self.jobs[self.incidents.type_index[i]]
+        jobs: Sequence[tuple[frozenset[str], tuple[int, ...]]] = self.jobs[state.type_index]
         if channel == CAMPAIGN and self._campaign_settles(state, i, jobs):
             return
         if len(jobs) > 1:
@@ -510,7 +520,7 @@ class Simulation:
         acting = self.campaign_plan.acting(number, jobs)
         if acting is None:
             return False
-        now, k = self.env.now, self.incidents.type_index[i]
+        now, k = self.env.now, state.type_index
         state.reached_min = state.dispatched_min = state.on_scene_min = now
         state.on_the_spot = True
         name = self.campaign_plan.campaigns[number].name
@@ -519,7 +529,7 @@ class Simulation:
             state.note(now, Stage.ON_THE_SPOT, department=dept)
             state.departments.append(dept)
             state.units.append(f"{CAMPAIGN}:{name}")
-            work = max(work, self.competence.on_scene_min(k, parts, dept, self.incidents.service_min[i]))
+            work = max(work, self.competence.on_scene_min(k, parts, dept, state.service))
         state.holds += 1
         self._until(now + work).callbacks.append(lambda _: self._resolved(state, release=True))
         return True
@@ -574,7 +584,7 @@ class Simulation:
             state.dispatched_min, state.on_scene_min, state.on_the_spot = first
             return
         i = state.number
-        for capable, parts in self.jobs[self.incidents.type_index[i]]:
+        for capable, parts in self.jobs[state.type_index]:
             yield from self._do_job(state, i, capable, parts, ready, None)
             ready = env.now
 
@@ -812,7 +822,7 @@ class Simulation:
         grid = int(self.town.grid[state.patch])
         assert self.grid_workers is not None  # only matters settled by grid workers come here
         start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
-        if start >= self.natural_end[state.number]:
+        if start >= state.natural_end_min:
             self._ends_unattended(state)  # the worker's booked time is spent finding nothing
         else:
             state.dispatched_min = start
@@ -876,16 +886,16 @@ class Simulation:
         travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch, job.travel_min)
         arrived = dispatched + travel
         job.arrived_min = arrived
-        if arrived >= self.natural_end[i] and not arrived >= state.on_scene_min:
+        if arrived >= state.natural_end_min and not arrived >= state.on_scene_min:
             self._ends_unattended(state)
             return travel, True
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
             state.on_the_spot = job.on_the_spot
-        k = self.incidents.type_index[i]
+        k = state.type_index
         if not state.duplicates_decided:
             self._duplicate_visits(state, k, unit.department)
-        return travel + self.competence.on_scene_min(k, parts, unit.department, self.incidents.service_min[i]), False
+        return travel + self.competence.on_scene_min(k, parts, unit.department, state.service), False
 
     # Mechanisms of issue 15: duplicated enforcement, specialist follow-ups, natural ends.
 
@@ -900,12 +910,10 @@ class Simulation:
         """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
         if ended:
             return None
-        needs = self.competence.follow_ups(
-            self.incidents.type_index[i], parts, unit.department, self.streams.competence
-        )
+        needs = self.competence.follow_ups(state.type_index, parts, unit.department, self.streams.competence)
         if not needs:
             return None
-        return self._follow_up_visits(state, needs, self.incidents.service_min[i])
+        return self._follow_up_visits(state, needs, state.service)
 
     def _follow_up_visits(self, state: IncidentState, needs, service):
         """The owning specialists do each part that needs them, one after another, at their own pace."""
@@ -932,7 +940,7 @@ class Simulation:
     def _ends_unattended(self, state: IncidentState) -> None:
         """The matter ended by itself before any unit was on scene."""
         if state.ended_min != state.ended_min:
-            state.ended_min = self.natural_end[state.number]
+            state.ended_min = state.natural_end_min
             state.note(state.ended_min, Stage.ENDED_UNATTENDED)
 
     def _end_job(

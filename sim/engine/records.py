@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import array
 import math
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, get_type_hints
 
@@ -240,6 +241,8 @@ def _kinds(record_type) -> tuple[tuple[str, str], ...]:
 
 
 _TYPECODES = {"f": "d", "i": "q", "b": "b", "s": "l"}
+_PACKED = {"f": "d", "i": "q", "b": "?", "s": "l"}
+"""Each kind's ``struct`` format: the bytes of its ``array`` typecode (native sizes; a boolean as one byte 0 or 1)."""
 _DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_, "s": np.int64}
 
 
@@ -274,16 +277,16 @@ class ColumnBuffers:
         rows, self.rows = self.rows, []
         if not rows:
             return
-        width = len(self.kinds)
+        width, n = len(self.kinds), len(rows)
         rows = [row if len(row) == width else row + self.defaults[len(row) - width :] for row in rows]
         for (_, kind), values, buffer, codes in zip(self.kinds, zip(*rows), self.buffers, self.codes):
             if codes is not None:
-                code = codes.setdefault
-                buffer.extend([code(v, len(codes)) for v in values])
-            elif kind == "b":
-                buffer.extend(map(bool, values))
-            else:
-                buffer.extend(values)
+                for value in dict.fromkeys(values):  # new strings coded in order of first appearance
+                    if value not in codes:
+                        codes[value] = len(codes)
+            packed: Sequence = values if codes is None else [codes[value] for value in values]
+            # one C call per column and block: packing is several times quicker than array.extend's item loop
+            buffer.frombytes(struct.pack(f"{n}{_PACKED[kind]}", *packed))
 
     def __len__(self) -> int:
         """Rows written so far."""
