@@ -139,16 +139,25 @@ class IncidentSet:
 
     def first_round(self, i: int, may_act: frozenset[str]) -> tuple[float, str]:
         """The first rounds find of matter *i* by a department in *may_act*: (minute, department), or (inf, "")."""
-        best, by = math.inf, ""
-        if self.rounds_min is not None:
-            for name, at in zip(self.rounds_by, self.rounds_min[i].tolist()):
-                if at < best and name in may_act:
-                    best, by = at, name
-        return best, by
+        if self.rounds_min is None:
+            return math.inf, ""
+        return first_of(self.rounds_by, self.rounds_min[i].tolist(), may_act)
 
     def __len__(self) -> int:
         """The number of incidents."""
         return len(self.occurred_min)
+
+
+def first_of(rounds_by: Sequence[str], minutes: Sequence[float], may_act: frozenset[str]) -> tuple[float, str]:
+    """The first of one matter's rounds finds (*minutes*, by the departments *rounds_by*) by a department in *may_act*.
+
+    (minute, department), or (inf, "") when none of them may act.
+    """
+    best, by = math.inf, ""
+    for name, at in zip(rounds_by, minutes):
+        if at < best and name in may_act:
+            best, by = at, name
+    return best, by
 
 
 def arrival_times(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import array
 import gc
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
-from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
+from sim.engine.incidents import CITY, GRID, IncidentState, first_of, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
@@ -361,17 +362,26 @@ class Simulation:
         types = inc.type_index.tolist()
         itypes = self.scenario.incident_types
         block = self.BLOCK
+        rounds_by, no_rounds = inc.rounds_by, (math.inf, "")
         for start in range(0, len(types), block):  # the channels' minutes a block at a time
             stop = min(start + block, len(types))
             channel_rows = inc.channel_min[start:stop].tolist()
             ends = self.natural_end[start:stop].tolist()
             patches = inc.patch[start:stop].tolist()
             occurred = inc.occurred_min[start:stop].tolist()
-            rows = zip(range(start, stop), channel_rows, ends, patches, occurred)
-            for i, times, natural_end, patch, occurred_at in rows:
+            found = inc.found_by[start:stop].tolist() if inc.found_by is not None else itertools.repeat(-1)
+            rounds = inc.rounds_min[start:stop].tolist() if rounds_by and inc.rounds_min is not None else None
+            rows = zip(range(start, stop), channel_rows, ends, patches, occurred, found)
+            for i, times, natural_end, patch, occurred_at, campaign in rows:
                 until = min(self.end, natural_end)
                 story = [TraceEvent(occurred_at, Stage.OCCURRED)] if self.tracing else None
-                detected, channel, finder, left = self._detection(i, occurred_at, patch, times, types[i], until, story)
+                finder: str | None
+                if campaign >= 0:  # found by a campaign the moment it occurs
+                    detected, channel, finder, left = occurred_at, CAMPAIGN, "", 0
+                else:
+                    k = types[i]
+                    first = no_rounds if rounds is None else first_of(rounds_by, rounds[i - start], self.may_act[k])
+                    detected, channel, finder, left = self._detection(i, patch, times, k, until, story, first)
                 if detected < until:
                     detected_at.append(detected)
                     numbers.append(i)
@@ -440,19 +450,22 @@ class Simulation:
         self._next_report = None
 
     def _detection(
-        self, i: int, occurred: float, patch: int, times: list[float], k: int, until: float, story: list | None
+        self,
+        i: int,
+        patch: int,
+        times: list[float],
+        k: int,
+        until: float,
+        story: list | None,
+        rounds: tuple[float, str],
     ) -> tuple[float, str, str | None, int]:
         """When and how the matter is first reported, before *until*; patrols that may not act may leave it.
 
-        A department's rounds that may act on it find it like a patrol (channel ``rounds``). Returns
-        (minute, channel, finder, how many patrols left it); those patrols are noted in *story* when traced.
+        A department's rounds that may act on it find it like a patrol (channel ``rounds``; *rounds* is
+        their first find, minute and department). Returns (minute, channel, finder, how many patrols left
+        it); those patrols are noted in *story* when traced.
         """
-        inc = self.incidents
-        if inc.found_by is not None and inc.found_by[i] >= 0:
-            return occurred, CAMPAIGN, "", 0  # found by a campaign the moment it occurs
-        sector = int(self.town.sector[patch])
-        finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
-        rounds_at, rounds_by = inc.first_round(i, self.may_act[k])
+        rounds_at, rounds_by = rounds
         left = 0
         while True:
             at = min(times)
@@ -463,6 +476,10 @@ class Simulation:
             j = times.index(at)
             if j != 0:
                 return at, CHANNELS[j], "", left
+            if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now)
+                inc = self.incidents
+                sector = int(self.town.sector[patch])
+                finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
             finder = self.coverage.finder(sector, at, finder_u)
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
                 return at, "patrol", finder, left
