@@ -207,21 +207,40 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         chunks.append(
             (times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer, found)
         )
-    all_times, all_types, all_patches, all_service, all_channels, all_finder_u, all_leave_u, all_layers, all_rounds = (
-        [c[i] for c in chunks] for i in range(9)
-    )
-    order = np.argsort(np.concatenate(all_times), kind="stable")
+    return _joined_in_order(chunks, rounds.departments)
+
+
+def _joined_in_order(chunks: list[tuple], rounds_by: tuple[str, ...]) -> IncidentSet:
+    """The incident types' blocks (one tuple of fields each) as one set sorted by occurrence (stable).
+
+    Field by field, each field's blocks let go of as soon as they are joined, so the peak holds one
+    field twice, not every field (the heap keeps what a peak took: it sets the run's memory).
+    """
+    fields = [list(column) for column in zip(*chunks)]
+    chunks.clear()
+    sort = np.argsort(np.concatenate(fields[0]), kind="stable")
+    order = None if np.array_equal(sort, np.arange(len(sort))) else sort  # None: already in order (one type)
+
+    def joined(f: int) -> np.ndarray:
+        blocks, fields[f] = fields[f], []
+        whole = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        del blocks
+        return whole if order is None else whole[order]
+
+    occurred, types, patches = joined(0), joined(1), joined(2)
+    service = ServiceRows.of_blocks(fields[3])
+    fields[3] = []
     return IncidentSet(
-        occurred_min=np.concatenate(all_times)[order],
-        type_index=np.concatenate(all_types)[order],
-        patch=np.concatenate(all_patches)[order],
-        service_min=ServiceRows.of_blocks(all_service).take(order),
-        channel_min=np.concatenate(all_channels)[order],
-        finder_u=np.concatenate(all_finder_u)[order],
-        leave_u=np.concatenate(all_leave_u)[order],
-        layer=np.concatenate(all_layers)[order],
-        rounds_min=np.concatenate(all_rounds)[order],
-        rounds_by=rounds.departments,
+        occurred_min=occurred,
+        type_index=types,
+        patch=patches,
+        service_min=service if order is None else service.take(order),
+        channel_min=joined(4),
+        finder_u=joined(5),
+        leave_u=joined(6),
+        layer=joined(7),
+        rounds_min=joined(8),
+        rounds_by=rounds_by,
     )
 
 

@@ -17,7 +17,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
@@ -31,7 +31,7 @@ from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
-from sim.engine.incidents import CITY, GRID, IncidentState, first_of, generate_incidents
+from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, first_of, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
@@ -218,9 +218,7 @@ class Simulation:
     def _run(self) -> RunOutput:
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
-        pending = self._detect_all()
-        self._labels_list = list(self._labels)
-        self._feed(pending)
+        self._feed(self._detect_all())  # the reports are let go of once fed (no name holds them through the run)
         self.env.run(until=self.end)
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -356,8 +354,8 @@ class Simulation:
         here, only to write its record.
         """
         inc = self.incidents
-        detected_at, numbers = array.array("d"), array.array("q")
-        channels, finders, seen = array.array("q"), array.array("q"), array.array("q")
+        detected_at = array.array("d")  # and 32-bit integers: numbers, codes and counts stay far below 2**31
+        numbers, channels, finders, seen = (array.array("i") for _ in range(4))
         label = self._labels.setdefault
         types = inc.type_index.tolist()
         itypes = self.scenario.incident_types
@@ -395,12 +393,28 @@ class Simulation:
                     state.seen_not_handled = left
                     state.trace = story
                     self._finish(state)
-        columns = (
+        self._settled(inc)
+        columns: tuple[np.ndarray, ...] = (
             np.frombuffer(detected_at, dtype=np.float64),
-            *(np.frombuffer(c, dtype=np.int64) for c in (numbers, channels, finders, seen)),
+            *(np.frombuffer(c, dtype=np.int32) for c in (numbers, channels, finders, seen)),
         )
         order = np.lexsort((columns[1], columns[0]))  # by minute, then number
+        if np.array_equal(order, np.arange(len(order))):
+            return columns  # reported in order of occurrence already: no copy
         return tuple(column[order] for column in columns)
+
+    def _settled(self, inc: IncidentSet) -> None:
+        """Detection is settled: let go of the draws only it reads (each channel's minute, the patrols' draws, rounds).
+
+        They are a third of the incidents' arrays, and the run's peak memory comes at its end.
+        """
+        self.incidents = replace(
+            inc,
+            channel_min=np.empty((0, inc.channel_min.shape[1])),
+            finder_u=np.empty(0),
+            leave_u=np.empty(0),
+            rounds_min=None,
+        )
 
     BLOCK = 4096
 
@@ -411,6 +425,7 @@ class Simulation:
         begins every report due then and schedules the next. The chain starts with an urgent event at
         the present minute, in the place where a process would have started (same order of events).
         """
+        self._labels_list = list(self._labels)
         self._reports = self._pending_reports(pending)
         self._next_report: tuple | None = None
         start = simpy.Event(self.env)

@@ -240,10 +240,11 @@ def _kinds(record_type) -> tuple[tuple[str, str], ...]:
     return tuple((name, _KINDS[hints[name]]) for name in record_type._fields)
 
 
-_TYPECODES = {"f": "d", "i": "q", "b": "b", "s": "l"}
-_PACKED = {"f": "d", "i": "q", "b": "?", "s": "l"}
+_TYPECODES = {"f": "d", "i": "q", "b": "b", "s": "i"}
+_PACKED = {"f": "d", "i": "q", "b": "?", "s": "i"}
 """Each kind's ``struct`` format: the bytes of its ``array`` typecode (native sizes; a boolean as one byte 0 or 1)."""
-_DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_, "s": np.int64}
+_DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_, "s": np.int32}
+"""Column types; a string field's codes are 32-bit (a run has far fewer distinct strings than 2**31)."""
 
 
 class ColumnBuffers:
@@ -332,7 +333,7 @@ def _recoded(codes: np.ndarray, names: tuple) -> tuple[np.ndarray, tuple]:
     """Codes and categories renumbered in order of first appearance in *codes*."""
     seen, first = np.unique(codes, return_index=True)
     appear = seen[np.argsort(first)]
-    renumber = np.zeros(len(names), dtype=np.int64)
+    renumber = np.zeros(len(names), dtype=codes.dtype)
     renumber[appear] = np.arange(len(appear))
     return renumber[codes], tuple(names[c] for c in appear.tolist())
 
