@@ -458,9 +458,12 @@ class Simulation:
             if self.tracing:
                 state.trace = self._stories.pop(i)
             states[i] = state
-            state.holds = 1
+            state.holds = 1  # the report's own hold, let go of at once (_release inlined)
             self._begin(state, i, detected, labels[channel], labels[finder])
-            self._release(state)
+            state.holds -= 1
+            if state.holds == 0:
+                del states[i]
+                self._finish(state)
             report = next(reports, None)
         self._next_report = None
 
@@ -686,7 +689,7 @@ class Simulation:
         else:
             delivery = self.channel.deliver(now, source, self.streams.information, capable)
             delivery = self._escalate(state, delivery, lead=source == "grid_worker")
-            if state.reached_min != state.reached_min:
+            if state.reached_min != state.reached_min and self.duplication.gapping[state.type_index]:
                 delivery = self._gap(state, delivery)
             if self.tracing:
                 state.keep(delivery.stages)
@@ -698,7 +701,7 @@ class Simulation:
 
     def _gap(self, state: IncidentState, delivery: Delivery) -> Delivery:
         """Every department claiming the matter may leave it to another (:mod:`sim.engine.duplicates`)."""
-        gap = self.duplication.gap_min(self.type_number[state.type_name], self.streams.duplicates)
+        gap = self.duplication.gap_min(state.type_index, self.streams.duplicates)
         if gap <= 0:
             return delivery
         state.left_by_all = True
@@ -926,7 +929,9 @@ class Simulation:
             state.on_the_spot = job.on_the_spot
         k = state.type_index
         if not state.duplicates_decided:
-            self._duplicate_visits(state, k, unit.department)
+            state.duplicates_decided = True
+            if self.duplication.duplicating[k]:
+                self._duplicate_visits(state, k, unit.department)
         return travel + self.competence.on_scene_min(k, parts, unit.department, state.service), False
 
     # Mechanisms of issue 15: duplicated enforcement, specialist follow-ups, natural ends.
@@ -941,6 +946,8 @@ class Simulation:
     def _follow_ups(self, state: IncidentState, i: int, parts, unit, ended: bool):
         """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
         if ended:
+            return None
+        if not self.competence.may_follow_up(state.type_index, parts, unit.department):
             return None
         needs = self.competence.follow_ups(state.type_index, parts, unit.department, self.streams.competence)
         if not needs:
