@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 
 import sim
 from sim.engine.trace import Stage
 from sim.scenario.governance import capable_departments, modes_of, parts_of
-from tests.conftest import queue_scenario
+from tests.conftest import SCENARIOS, queue_scenario
 
 
 def _ordered(*times) -> bool:
@@ -217,3 +218,28 @@ def test_finished_matters_let_go_of_their_state(anhai, mode):
     assert seen["occurred"] > 1000
     assert seen["open"] <= seen["live"] <= seen["open"] + 1 < seen["occurred"] / 5  # + the next one to be reported
     assert len(output.records) == len(simulation.incidents) and not simulation.states
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "unified_closed_loop"])
+def test_a_matters_state_is_made_once_and_detections_draws_are_let_go_of(mode, monkeypatch):
+    """Counted, not timed: one state per matter (reported or not), and once detection is settled the
+    incidents keep what the handling reads (type, patch, on-scene work), not each channel's minutes."""
+    from sim.engine.model import Simulation
+    from sim.experiments.runs import replication_seed
+
+    scenario = sim.load_scenario(SCENARIOS / "anhai.yaml", ["days=14"])  # grid workers, rounds, campaigns, loop
+    made = []
+    original = Simulation._state
+
+    def counted(self, i, *args, **kwargs):
+        made.append(i)
+        return original(self, i, *args, **kwargs)
+
+    monkeypatch.setattr(Simulation, "_state", counted)
+    simulation = Simulation(scenario, modes_of(scenario)[mode], replication_seed(scenario.seed, 0))
+    n, service = len(simulation.incidents), simulation.incidents.service_min.minutes.copy()
+    output = simulation.run()
+    assert sorted(made) == list(range(n)) == output.records.column("incident").tolist()
+    assert simulation.incidents.channel_min.size == simulation.incidents.finder_u.size == 0
+    assert simulation.incidents.rounds_min is None and len(simulation.incidents) == n
+    assert np.array_equal(simulation.incidents.service_min.minutes, service)

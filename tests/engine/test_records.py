@@ -147,3 +147,31 @@ def test_rows_written_out_of_order_freeze_as_written_in_order():
     for name in ("units", "incident_type"):
         assert table.categories(name) == ordered.categories(name)
         assert (table.codes(name) == ordered.codes(name)).all()
+
+
+def test_columns_packed_a_block_at_a_time_keep_every_value_and_code_strings_in_order_of_appearance(monkeypatch):
+    """Rows go into the columns a block at a time (packed with struct): floats bit for bit (nan, inf, -0.0),
+    integers, booleans (numpy's too), and strings coded 32-bit in order of first appearance across blocks."""
+    from sim.engine.records import ColumnBuffers
+
+    monkeypatch.setattr(ColumnBuffers, "BLOCK", 4)
+    floats = [0.1, -0.0, math.inf, math.nan, 1e300, 5e-324, 2.0, 3.5, -7.25, 0.0, 1 / 3]
+    records = [
+        _record(
+            i,
+            occurred_min=floats[i],
+            units=f"u{(7 * i) % 5}",
+            referrals=2**40 + i,
+            on_the_spot=np.bool_(i % 3 == 0),
+            left_by_all=i % 2 == 1,
+        )
+        for i in range(len(floats))
+    ]
+    table = incident_table(records)
+    assert table.codes("units").dtype == np.int32
+    assert table.categories("units") == tuple(dict.fromkeys(r.units for r in records))
+    assert [table.categories("units")[c] for c in table.codes("units").tolist()] == [r.units for r in records]
+    assert np.array_equal(table.column("occurred_min").view(np.int64), np.array(floats).view(np.int64))
+    assert table.column("referrals").tolist() == [r.referrals for r in records]
+    assert table.column("on_the_spot").tolist() == [bool(r.on_the_spot) for r in records]
+    assert table.column("left_by_all").tolist() == [r.left_by_all for r in records]
