@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import array
 import gc
-import itertools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
-from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, first_of, generate_incidents
+from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
@@ -347,61 +346,125 @@ class Simulation:
 
         Detection depends only on the incident's own draws and on who may act (the mode), never
         on the state of the system, so it is settled up front in order of occurrence; the
-        simulation then only has to wake up at each detection. A reported matter's state is made
+        simulation then only has to wake up at each detection. It is worked out on whole arrays, a block
+        of matters at a time (:meth:`_detect_block`); only a matter a patrol passes first takes a step of
+        its own (the patrol may leave it to a later pass). A reported matter's state is made
         once, when it is reported (peak memory); until then only its report is kept, as columns (minute,
         number, channel and finder coded in :attr:`_labels`, how many patrols left it) in order of
         report, and its story when traced (:attr:`_stories`). A matter never reported gets its state
         here, only to write its record.
         """
         inc = self.incidents
-        detected_at = array.array("d")  # and 32-bit integers: numbers, codes and counts stay far below 2**31
-        numbers, channels, finders, seen = (array.array("i") for _ in range(4))
         label = self._labels.setdefault
-        types = inc.type_index.tolist()
-        itypes = self.scenario.incident_types
-        block = self.BLOCK
-        rounds_by, no_rounds = inc.rounds_by, (math.inf, "")
-        for start in range(0, len(types), block):  # the channels' minutes a block at a time
-            stop = min(start + block, len(types))
-            channel_rows = inc.channel_min[start:stop].tolist()
-            ends = self.natural_end[start:stop].tolist()
-            patches = inc.patch[start:stop].tolist()
-            occurred = inc.occurred_min[start:stop].tolist()
-            found = inc.found_by[start:stop].tolist() if inc.found_by is not None else itertools.repeat(-1)
-            rounds = inc.rounds_min[start:stop].tolist() if rounds_by and inc.rounds_min is not None else None
-            rows = zip(range(start, stop), channel_rows, ends, patches, occurred, found)
-            for i, times, natural_end, patch, occurred_at, campaign in rows:
-                until = min(self.end, natural_end)
-                story = [TraceEvent(occurred_at, Stage.OCCURRED)] if self.tracing else None
-                finder: str | None
-                if campaign >= 0:  # found by a campaign the moment it occurs
-                    detected, channel, finder, left = occurred_at, CAMPAIGN, "", 0
-                else:
-                    k = types[i]
-                    first = no_rounds if rounds is None else first_of(rounds_by, rounds[i - start], self.may_act[k])
-                    detected, channel, finder, left = self._detection(i, patch, times, k, until, story, first)
-                if detected < until:
-                    detected_at.append(detected)
-                    numbers.append(i)
-                    channels.append(label(channel, len(self._labels)))
-                    finders.append(label(finder, len(self._labels)))
-                    seen.append(left)
-                    if story is not None:
-                        self._stories[i] = story
-                else:
-                    state = self._state(i, itypes[types[i]], patch, occurred_at, int(inc.layer[i]), natural_end)
-                    state.seen_not_handled = left
-                    state.trace = story
-                    self._finish(state)
+        for name in (*CHANNELS, "rounds", CAMPAIGN, "", *inc.rounds_by):
+            label(name, len(self._labels))
+        reports: tuple[array.array, ...] = (array.array("d"), *(array.array("i") for _ in range(4)))  # 32-bit ints
+        stories: dict[int, list[TraceEvent]] | None = {} if self.tracing else None
+        step = 16 * self.BLOCK  # whole arrays a block at a time: a bounded transient, whatever the run's size
+        for start in range(0, len(inc), step):
+            self._detect_block(inc, start, min(start + step, len(inc)), reports, stories)
         self._settled(inc)
         columns: tuple[np.ndarray, ...] = (
-            np.frombuffer(detected_at, dtype=np.float64),
-            *(np.frombuffer(c, dtype=np.int32) for c in (numbers, channels, finders, seen)),
+            np.frombuffer(reports[0], dtype=np.float64),
+            *(np.frombuffer(column, dtype=np.int32) for column in reports[1:]),
         )
         order = np.lexsort((columns[1], columns[0]))  # by minute, then number
         if np.array_equal(order, np.arange(len(order))):
             return columns  # reported in order of occurrence already: no copy
         return tuple(column[order] for column in columns)
+
+    def _detect_block(self, inc: IncidentSet, start: int, stop: int, reports: tuple, stories) -> None:
+        """Detection of the matters *start* to *stop*: whole arrays, and a matter at a time where a patrol comes first.
+
+        A matter found by a campaign is reported as it occurs; else the first of the rounds that may act and
+        the channels (ties: the first channel) reports it, before it ends by itself and before the run
+        ends. Where a patrol passes first, whether it acts or leaves the matter to a later pass is worked
+        out a matter at a time (:meth:`_patrols_first`). The reports are added to the columns *reports*.
+        """
+        block = slice(start, stop)
+        n, codes = stop - start, self._labels
+        times = inc.channel_min[block]
+        until = np.minimum(self.end, self.natural_end[block])
+        first = times.argmin(axis=1)
+        at = times[np.arange(n), first]
+        rounds_at, rounds_col = self._first_rounds(inc, block)
+        campaign = inc.found_by[block] >= 0 if inc.found_by is not None else np.zeros(n, dtype=bool)
+        by_rounds = ~campaign & (rounds_at < at)
+        by_channel = ~campaign & ~by_rounds & (at < until)
+        when = np.where(by_rounds, rounds_at, np.where(by_channel, at, np.inf))
+        detected = np.where(campaign, inc.occurred_min[block], when)
+        channel = np.where(by_rounds, codes["rounds"], np.asarray([codes[c] for c in CHANNELS])[first])
+        channel[campaign] = codes[CAMPAIGN]
+        finder = np.full(n, codes[""])
+        if inc.rounds_by:
+            finder[by_rounds] = np.asarray([codes[d] for d in inc.rounds_by])[rounds_col[by_rounds]]
+        seen = np.zeros(n, dtype=np.int64)
+        patrol = np.flatnonzero(by_channel & (first == 0))  # a patrol passes first: it may leave the matter
+        rounds = (rounds_at, rounds_col)
+        self._patrols_first(inc, start, patrol, until, rounds, (detected, channel, finder, seen), stories)
+        reported = detected < until
+        self._never_reported(inc, start, np.flatnonzero(~reported), seen, stories)
+        local = np.flatnonzero(reported)
+        numbers = local + start
+        if stories is not None:  # the story of a reported matter waits for its report
+            for i, occurred in zip(numbers.tolist(), inc.occurred_min[numbers].tolist()):
+                self._stories[i] = stories.pop(i) if i in stories else [TraceEvent(occurred, Stage.OCCURRED)]
+        reports[0].frombytes(detected[local].tobytes())
+        for column, values in zip(reports[1:], (numbers, channel[local], finder[local], seen[local])):
+            column.frombytes(values.astype(np.int32).tobytes())
+
+    def _first_rounds(self, inc: IncidentSet, block: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Per matter of *block*, the first rounds find by a department that may act on it: (minute, its column).
+
+        The minute is inf when none may (as :func:`~sim.engine.incidents.first_of` finds, a matter at a time).
+        """
+        types = inc.type_index[block]
+        n = len(types)
+        if not inc.rounds_by or inc.rounds_min is None:
+            return np.full(n, np.inf), np.zeros(n, dtype=np.int64)
+        allowed = np.asarray([[name in may for name in inc.rounds_by] for may in self.may_act], dtype=bool)
+        minutes = np.where(allowed[types], inc.rounds_min[block], np.inf)
+        column = minutes.argmin(axis=1)  # ties: the first department, as first_of keeps the first strictly sooner
+        return minutes[np.arange(n), column], column
+
+    def _patrols_first(self, inc: IncidentSet, start: int, patrol, until, rounds, out, stories) -> None:
+        """The matters a patrol passes first (*patrol*: their places after *start*), in order of occurrence.
+
+        A patrol that may not act leaves the matter to a later pass, drawn from the ``repatrol`` stream.
+        Writes each one's (minute, channel, finder, patrols that left it) into the arrays *out* (indexed
+        like *until* and *rounds*, from *start*) and its story into *stories* when traced.
+        """
+        detected, channel, finder, seen = out
+        rounds_at, rounds_col = rounds
+        label = self._labels.setdefault
+        local = (until, rounds_at, rounds_col)
+        columns = (inc.channel_min, inc.patch, inc.type_index, inc.occurred_min)
+        for i, end, r_at, r_col, times, patch, k, occurred in zip(
+            patrol.tolist(),
+            *(column[patrol].tolist() for column in local),
+            *(column[patrol + start].tolist() for column in columns),
+        ):
+            story = [TraceEvent(occurred, Stage.OCCURRED)] if stories is not None else None
+            rounds_by = inc.rounds_by[r_col] if r_at < math.inf else ""
+            at, by, who, left = self._detection(i + start, patch, times, k, end, story, (r_at, rounds_by))
+            detected[i], seen[i] = at, left
+            channel[i], finder[i] = label(by, len(self._labels)), label(who, len(self._labels))
+            if stories is not None:
+                stories[i + start] = story
+
+    def _never_reported(self, inc: IncidentSet, start: int, places: np.ndarray, seen: np.ndarray, stories) -> None:
+        """Write the records of the matters never reported (at *places* after *start*), in order of occurrence."""
+        itypes = self.scenario.incident_types
+        numbers = places + start
+        columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end)
+        for i, left, k, patch, occurred, layer, natural_end in zip(
+            numbers.tolist(), seen[places].tolist(), *(column[numbers].tolist() for column in columns)
+        ):
+            state = self._state(i, itypes[k], patch, occurred, layer, natural_end)
+            state.seen_not_handled = left
+            if stories is not None:
+                state.trace = stories.pop(i, state.trace or [])
+            self._finish(state)
 
     def _settled(self, inc: IncidentSet) -> None:
         """Detection is settled: let go of the draws only it reads (each channel's minute, the patrols' draws, rounds).
