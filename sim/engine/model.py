@@ -34,7 +34,7 @@ from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, generat
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
-from sim.engine.records import ColumnBuffers, IncidentRecord, JobRecord, RecordTable, write_record
+from sim.engine.records import RecordTable, incident_buffers, job_buffers, write_record
 from sim.engine.rng import RandomStreams
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
@@ -177,11 +177,12 @@ class Simulation:
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
         self.states: dict[int, IncidentState] = {}  # the open matters; a state goes once its record is written
-        self.record_log = ColumnBuffers(IncidentRecord)
+        names = ([t.name for t in scenario.incident_types], self.town.names, self.town.patch_sector_names)
+        self.record_log = incident_buffers(*names)  # type, patch, sector written as indices, named when frozen
         self.traces: dict[int, list[TraceEvent]] = {}
         self._labels: dict[str | None, int] = {}  # channels and finders of the reports waiting to be made
         self._stories: dict[int, list[TraceEvent]] = {}  # when traced: the story of a matter before its report
-        self.job_log = ColumnBuffers(JobRecord)
+        self.job_log = job_buffers(*names)
         self.tracing = trace
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
@@ -277,7 +278,7 @@ class Simulation:
             self._ends_unattended(state)
         if self.tracing:
             self.traces[state.number] = sorted(state.trace or (), key=lambda event: event.at_min)
-        write_record(self.record_log, state, self.town.names, self.town.patch_sector_names, self.end)
+        write_record(self.record_log, state, self.end)
 
     def _release(self, state: IncidentState) -> None:
         """A piece of work on the matter is over; after the last one its record is written (:meth:`_finish`)."""
@@ -323,20 +324,22 @@ class Simulation:
         block at once and kept in the state, so the simulation reads no numpy scalar per matter.
         """
         inc = self.incidents
-        types = self.scenario.incident_types
         columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end, inc.service_min.parts)
         minutes = inc.service_min.minutes[numbers].tolist()
         rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), minutes)
         for i, k, patch, occurred, layer, natural_end, parts, service in rows:
-            state = self._state(i, types[k], patch, occurred, layer, natural_end)
-            state.type_index, state.service = k, tuple(service[:parts])
+            state = self._state(i, k, patch, occurred, layer, natural_end)
+            state.service = tuple(service[:parts])
             yield state
 
     def _state(
-        self, i: int, itype, patch: int, occurred: float, layer: int, natural_end: float = math.inf
+        self, i: int, k: int, patch: int, occurred: float, layer: int, natural_end: float = math.inf
     ) -> IncidentState:
-        """A new state of matter *i* (of type *itype*, in *patch*, occurred at *occurred*, settled by *layer*)."""
-        state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer, natural_end_min=natural_end)
+        """A new state of matter *i* (of type number *k*, in *patch*, occurred at *occurred*, settled by *layer*)."""
+        itype = self.scenario.incident_types[k]
+        state = IncidentState(
+            i, itype.name, patch, itype.priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k
+        )
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
@@ -454,13 +457,12 @@ class Simulation:
 
     def _never_reported(self, inc: IncidentSet, start: int, places: np.ndarray, seen: np.ndarray, stories) -> None:
         """Write the records of the matters never reported (at *places* after *start*), in order of occurrence."""
-        itypes = self.scenario.incident_types
         numbers = places + start
         columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end)
         for i, left, k, patch, occurred, layer, natural_end in zip(
             numbers.tolist(), seen[places].tolist(), *(column[numbers].tolist() for column in columns)
         ):
-            state = self._state(i, itypes[k], patch, occurred, layer, natural_end)
+            state = self._state(i, k, patch, occurred, layer, natural_end)
             state.seen_not_handled = left
             if stories is not None:
                 state.trace = stories.pop(i, state.trace or [])
@@ -934,12 +936,12 @@ class Simulation:
         self.job_log.append(  # a JobRecord's fields, in order (the rest take their defaults)
             (
                 state.number,
-                state.type_name,
+                state.type_index,  # type, patch and sector as indices (job_buffers)
                 unit,
                 GRID_WORKERS,
                 town.grid_names[grid],
-                town.names[state.patch],
-                town.patch_sector_names[state.patch],
+                state.patch,
+                state.patch,
                 ready,
                 start,
                 start,
@@ -1075,12 +1077,12 @@ class Simulation:
         self.job_log.append(  # a JobRecord's fields, in order
             (
                 state.number,
-                state.type_name,
+                state.type_index,  # type, patch and sector as indices (job_buffers)
                 unit.uid,
                 unit.department,
                 unit.home_sector,
-                town.names[state.patch],
-                town.patch_sector_names[state.patch],
+                state.patch,
+                state.patch,
                 job.requested_min,
                 dispatched,
                 arrived,

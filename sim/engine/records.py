@@ -16,7 +16,7 @@ from __future__ import annotations
 import array
 import math
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, get_type_hints
 
 import numpy as np
@@ -33,6 +33,8 @@ __all__ = [
     "DERIVED_FIELDS",
     "JOB_DERIVED_FIELDS",
     "ColumnBuffers",
+    "incident_buffers",
+    "job_buffers",
     "RecordTable",
     "incident_table",
     "job_table",
@@ -176,23 +178,23 @@ def in_window(occurred_min, warmup_min: float, end_min: float = math.inf):
     return (occurred_min >= warmup_min) & (occurred_min < end_min)
 
 
-def write_record(
-    into: ColumnBuffers, state: IncidentState, patch_names, patch_sector_names, end: float = math.inf
-) -> None:
+def write_record(into: ColumnBuffers, state: IncidentState, end: float = math.inf) -> None:
     """Freeze an incident's final state into its record, a row of the columns *into* (the only writer).
 
-    *patch_names* and *patch_sector_names* give each patch's name and its sector's name. *end* is
-    the minute the run ended (``days + drain_days``): a stage whose time is known but falls at or
-    after it (a unit dispatched before the end that would arrive after it; a report still on its
-    way; a case the closed loop would close later) did not happen in the run, and is ``nan``.
+    *into* is made by :func:`incident_buffers`: the type, patch, sector and layer go in as indices into
+    its tables of names (``state.type_index``, ``state.patch`` twice, ``state.layer``), named when the
+    columns freeze. *end* is the minute the run ended (``days + drain_days``): a stage whose time is
+    known but falls at or after it (a unit dispatched before the end that would arrive after it; a
+    report still on its way; a case the closed loop would close later) did not happen in the run, and is ``nan``.
     """
     nan = math.nan
+    departments = state.departments
     into.append(
         (
             state.number,
-            state.type_name,
-            patch_names[state.patch],
-            patch_sector_names[state.patch],
+            state.type_index,
+            state.patch,
+            state.patch,
             state.priority,
             state.occurred_min,
             state.detected_min,
@@ -202,12 +204,12 @@ def write_record(
             state.dispatched_min if state.dispatched_min < end else nan,
             state.on_scene_min if state.on_scene_min < end else nan,
             state.resolved_min if state.resolved_min < end else nan,
-            "+".join(dict.fromkeys(state.departments)),
+            "+".join(dict.fromkeys(departments)) if len(departments) > 1 else "+".join(departments),
             "+".join(state.units),
             state.referrals,
             state.bounces,
             state.seen_not_handled,
-            LAYER_NAMES[state.layer],
+            state.layer,
             state.closed_min if state.closed_min < end else nan,
             state.on_the_spot,
             state.duplicate_visits,
@@ -217,6 +219,21 @@ def write_record(
             state.reopened,
         )
     )
+
+
+def incident_buffers(type_names: Sequence[str], patch_names: Sequence[str], patch_sector_names: Sequence[str]):
+    """The growing columns of a run's incident records, for :func:`write_record`.
+
+    The type, patch, sector and layer are written as indices: into *type_names*, *patch_names*,
+    *patch_sector_names* (each patch's sector) and :data:`LAYER_NAMES`.
+    """
+    named = {"incident_type": type_names, "patch": patch_names, "sector": patch_sector_names, "layer": LAYER_NAMES}
+    return ColumnBuffers(IncidentRecord, named)
+
+
+def job_buffers(type_names: Sequence[str], patch_names: Sequence[str], patch_sector_names: Sequence[str]):
+    """The growing columns of a run's job records: type, patch and sector written as indices (as :func:`incident_buffers`)."""
+    return ColumnBuffers(JobRecord, {"incident_type": type_names, "patch": patch_names, "sector": patch_sector_names})
 
 
 def incident_table(records: Iterable[IncidentRecord]) -> RecordTable:
@@ -259,11 +276,16 @@ class ColumnBuffers:
 
     BLOCK = 4096
 
-    def __init__(self, record_type: type[IncidentRecord] | type[JobRecord]) -> None:
+    def __init__(
+        self, record_type: type[IncidentRecord] | type[JobRecord], named: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.record_type = record_type
         self.kinds = _kinds(record_type)
+        self.named = dict(named or {})  # a string field given as an index into its table of names
         self.buffers = [array.array(_TYPECODES[kind]) for _, kind in self.kinds]
-        self.codes: list[dict | None] = [{} if kind == "s" else None for _, kind in self.kinds]
+        self.codes: list[dict | None] = [
+            {} if kind == "s" and name not in self.named else None for name, kind in self.kinds
+        ]
         self.rows: list[tuple] = []
         self.defaults = tuple(record_type._field_defaults.values())
 
@@ -317,16 +339,26 @@ class ColumnBuffers:
             if len(buffer) == 0:
                 column = np.zeros(0, dtype=_DTYPES[kind])
             names = tuple(codes) if codes is not None else None
+            table = self.named.get(name)
+            if table is not None:  # indices into the table: as codes of its distinct names
+                column, names = _distinct(column, table)
             if order is not None:
                 column = column[order]
                 self.buffers[j] = array.array(_TYPECODES[kind])  # let go of the unsorted column
-                if names is not None:
-                    column, names = _recoded(column, names)
+            if names is not None and (order is not None or table is not None):
+                column, names = _recoded(column, names)
             column.flags.writeable = False
             columns[name] = column
             if names is not None:
                 categories[name] = names
         return RecordTable(self.record_type, columns, categories)
+
+
+def _distinct(indices: np.ndarray, table: Sequence[str]) -> tuple[np.ndarray, tuple]:
+    """Indices into *table* (which may name a thing twice) as codes of its distinct names, and those names."""
+    ids = {text: j for j, text in enumerate(dict.fromkeys(table))}
+    canonical = np.asarray([ids[text] for text in table], dtype=indices.dtype)
+    return canonical[indices], tuple(ids)
 
 
 def _recoded(codes: np.ndarray, names: tuple) -> tuple[np.ndarray, tuple]:
