@@ -1,4 +1,4 @@
-"""The model: one replication of one way of working, as a SimPy process per incident.
+"""The model: one replication of one way of working, each incident a chain of SimPy events.
 
 The life of a matter (:meth:`Simulation._begin` onwards) is: it occurs; it is detected by the first
 channel to fire (a patrol that may not act on it may leave it, and a later pass may find it

@@ -2,9 +2,11 @@
 
 Like Ciw's data records, an :class:`IncidentRecord` is a small immutable row (a named tuple) and
 :func:`write_record` is the only place that writes one. A run keeps its records as columns
-(:class:`RecordTable`: a numpy array per field, strings coded, read-only once the run ends): a city
-year holds about a million incidents, about 140 bytes each as columns against about 380 as named
-tuples, and statistics run on the columns with numpy. Iterating a table (``for r in
+(:class:`RecordTable`: a numpy array per field, strings coded 32-bit, read-only once the run ends): a
+city year holds about a million incidents, about 160 bytes each as columns against about 380 as
+named tuples, and statistics run on the columns with numpy. A run writes rows a block at a time
+(packed with :mod:`struct`, one call per column), and the type, patch, sector and layer as indices
+into tables of names (:func:`incident_buffers`), named when the columns freeze. Iterating a table (``for r in
 output.records``) still yields :class:`IncidentRecord` named tuples, built a block at a time.
 Metrics (:mod:`sim.stats.metrics`) are pure functions of records. Times are minutes since the start
 of the run (Monday 00:00); a stage that did not happen before the run ended (``days +
