@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.trace import Stage, TraceEvent
-from sim.scenario.distributions import sample
+from sim.scenario.distributions import sampler
 from sim.scenario.schema import ClosedLoopSpec
 
 __all__ = ["ClosedLoop"]
@@ -24,6 +24,9 @@ class ClosedLoop:
 
     def __init__(self, spec: ClosedLoopSpec):
         self.spec = spec
+        # each step's draw made once (the same values as ``sample``, without its dispatch per call)
+        self._before = tuple(sampler(getattr(spec, step)) for step, _ in self.STEPS_BEFORE)
+        self._after = tuple(sampler(spec_) for spec_ in (spec.feedback_min, spec.check_min, spec.evaluate_min))
 
     STEPS_BEFORE = (
         ("verify_min", Stage.CASE_VERIFIED),
@@ -34,8 +37,8 @@ class ClosedLoop:
 
     def before_dispatch_min(self, rng: np.random.Generator) -> tuple[float, float, float]:
         """The minutes of verify, accept and assign, drawn in that order."""
-        verify, accept, assign = (sample(getattr(self.spec, step), rng) for step, _ in self.STEPS_BEFORE)
-        return verify, accept, assign
+        verify, accept, assign = self._before
+        return float(verify(rng)), float(accept(rng)), float(assign(rng))
 
     def before_dispatch(self, now: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Verify, accept and assign: when a unit may be sent, and the stages for a trace."""
@@ -52,9 +55,10 @@ class ClosedLoop:
 
     def after_fix(self, resolved: float, rng: np.random.Generator) -> tuple[float, tuple[TraceEvent, ...]]:
         """Feedback and check-and-close after the fix: when the case is closed (evaluation follows)."""
-        fed_back = resolved + sample(self.spec.feedback_min, rng)
-        closed = fed_back + sample(self.spec.check_min, rng)
-        evaluated = closed + sample(self.spec.evaluate_min, rng)
+        feedback, check, evaluate = self._after
+        fed_back = resolved + float(feedback(rng))
+        closed = fed_back + float(check(rng))
+        evaluated = closed + float(evaluate(rng))
         events = (
             TraceEvent(fed_back, Stage.FED_BACK),
             TraceEvent(closed, Stage.CLOSED),

@@ -50,6 +50,9 @@ class CompetenceTable:
             for t in scenario.incident_types
         ]
 
+        self._plans: dict[tuple[int, tuple[int, ...], str], tuple[tuple[int, float | None], ...]] = {}
+        self._follows: dict[tuple[int, tuple[int, ...], str], bool] = {}
+
     def keys(self) -> set[frozenset[str]]:
         """The dispatch queues a follow-up can use (the owners of each part that may need one)."""
         return {
@@ -63,13 +66,30 @@ class CompetenceTable:
         """The competence of *department* on part *part* of type *k*, or None when it owns the power."""
         return None if department in self.owners[k][part] else self.table[k][department]
 
-    def on_scene_min(self, k: int, parts: Sequence[int], department: str, service: Sequence[float]) -> float:
+    def _plan(self, k: int, parts: tuple[int, ...], department: str) -> tuple[tuple[int, float | None], ...]:
+        """Each part with its on-scene factor (None: the department's own power), worked out once per job kind."""
+        key = (k, parts, department)
+        plan = self._plans.get(key)
+        if plan is None:
+            outside = [(p, self._outside(k, p, department)) for p in parts]
+            plan = self._plans[key] = tuple((p, None if c is None else c.on_scene_factor) for p, c in outside)
+        return plan
+
+    def on_scene_min(self, k: int, parts: tuple[int, ...], department: str, service: Sequence[float]) -> float:
         """On-scene minutes of a unit of *department* doing *parts* of a matter of type *k*."""
         total = 0.0
-        for p in parts:
-            competence = self._outside(k, p, department)
-            total += service[p] if competence is None else service[p] * competence.on_scene_factor
+        for p, factor in self._plan(k, parts, department):
+            total += service[p] if factor is None else service[p] * factor
         return total
+
+    def may_follow_up(self, k: int, parts: tuple[int, ...], department: str) -> bool:
+        """Whether any of *parts* may need a specialist's second visit (else :meth:`follow_ups` draws nothing)."""
+        key = (k, parts, department)
+        may = self._follows.get(key)
+        if may is None:
+            outside = (self._outside(k, p, department) for p in parts)
+            may = self._follows[key] = any(c is not None and c.follow_up_probability > 0 for c in outside)
+        return may
 
     def follow_ups(
         self, k: int, parts: Sequence[int], department: str, rng: np.random.Generator

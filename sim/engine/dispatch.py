@@ -52,9 +52,9 @@ MAX_CELLS = 256
 """Most cells in a department's map index (the visiting order of each cell lists every cell)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
-    """A request for one unit to go to *patch* and do some parts of a matter."""
+    """A request for one unit to go to *patch* and do some parts of a matter (slotted: one per visit)."""
 
     capable: frozenset[str]
     patch: int
@@ -67,6 +67,16 @@ class Job:
     arrived_min: float = float("nan")
     travel_min: float | None = None
     incident_type: str = ""
+
+
+class _NeverSeen(set):
+    """A set that stays empty: with it, every free unit's travel time is computed."""
+
+    def add(self, _element) -> None:
+        """Keep nothing."""
+
+
+_NEVER_SEEN = _NeverSeen()
 
 
 class Dispatcher:
@@ -105,6 +115,10 @@ class Dispatcher:
             unit.pool = f"{unit.department}@{unit.home_sector}" if unit.department in bordered else unit.department
             self.free.setdefault(unit.pool, {})
         self._sorted: dict[tuple[frozenset[str], str], tuple[str, ...]] = {}
+        members: dict[str, list[Unit]] = {pool: [] for pool in self.free}
+        for unit in units:
+            members[unit.pool].append(unit)
+        self._uniform = {pool: _CellIndex.usable(m) for pool, m in members.items()}
         sectors = sorted(set(town.sector_names)) if bordered else [""]
         self.queues: dict[frozenset[str], list] = {
             frozenset(self._pools(key, sector)): [] for key in queue_keys for sector in sectors
@@ -116,7 +130,6 @@ class Dispatcher:
         self._freed = itertools.count()
         self._cells: dict[str, _CellIndex] = {}
         if self.select == self._nearest:
-            members = {pool: [u for u in units if u.pool == pool] for pool in self.free}
             indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
             if not math.isfinite(town.reach_kmh(1.0)):
                 indexed = {}  # a travel table with no straight-line bound: compare every free unit
@@ -216,8 +229,15 @@ class Dispatcher:
                 if minutes < best:
                     best, chosen = minutes, unit
                 continue
+            # Unit.travel_min, once per patch where free units stand when the pool's units share set-off and
+            # speed (one department's): units standing at one patch are then equally far, and the first wins.
+            seen: set[int] = set() if self._uniform[dept] else _NEVER_SEEN
             for unit in pool:
-                minutes = unit.travel_min(town, patch, now)
+                here = unit.base if not unit.patrols and now >= unit.back_at_base_min else unit.position_patch
+                if here in seen:
+                    continue
+                seen.add(here)
+                minutes = unit.setoff_min + town.drive_min(here, patch, unit.speed_kmh)
                 if minutes < best:
                     best, chosen = minutes, unit
         if chosen is not None:

@@ -54,6 +54,12 @@ class Duplication:
             owners = frozenset().union(*(own_holders(scenario, part) for part in parts_of(itype)))
             named = set(itype.duplication.departments or ()) | owners
             self.claimants.append(tuple(d for d in staffed if d in named))
+        # per type, whether visits() and gap_min() may draw at all (else they return nothing, drawing nothing)
+        self.duplicating = [self.active and spec.probability > 0 for spec in self.specs]
+        self.gapping = [
+            self.active and spec.gap_probability > 0 and len(names) >= 2
+            for spec, names in zip(self.specs, self.claimants)
+        ]
 
     def keys(self) -> set[frozenset[str]]:
         """The dispatch queues a duplicate visit can use (one per claiming department)."""

@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from sim.engine.centre import Centre
-from sim.scenario.distributions import sample, sampler
+from sim.scenario.distributions import sampler
 from sim.scenario.schema import CentreSpec, GridManagement
 
 __all__ = ["GridWorkers", "GridLeaders", "GRID_LEADERS"]
@@ -37,6 +37,7 @@ class GridWorkers:
     def __init__(self, spec: GridManagement, grids: int):
         self.spec = spec
         self.hours = spec.hours.weekly()
+        self._solve = sampler(spec.solve_min)  # the same draws as ``sample``, made once
         self.free_at = [[0.0] * spec.workers_per_grid for _ in range(grids)]
         self.busy_min = 0.0
 
@@ -50,7 +51,7 @@ class GridWorkers:
         pool = self.free_at[grid]
         free = heapq.heappop(pool)
         start = self.hours.next_open(max(now, free))
-        done = start + sample(self.spec.solve_min, rng)
+        done = start + float(self._solve(rng))
         heapq.heappush(pool, done)
         low, high = window
         self.busy_min += max(0.0, min(done, high) - max(start, low))

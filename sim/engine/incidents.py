@@ -139,16 +139,25 @@ class IncidentSet:
 
     def first_round(self, i: int, may_act: frozenset[str]) -> tuple[float, str]:
         """The first rounds find of matter *i* by a department in *may_act*: (minute, department), or (inf, "")."""
-        best, by = math.inf, ""
-        if self.rounds_min is not None:
-            for name, at in zip(self.rounds_by, self.rounds_min[i].tolist()):
-                if at < best and name in may_act:
-                    best, by = at, name
-        return best, by
+        if self.rounds_min is None:
+            return math.inf, ""
+        return first_of(self.rounds_by, self.rounds_min[i].tolist(), may_act)
 
     def __len__(self) -> int:
         """The number of incidents."""
         return len(self.occurred_min)
+
+
+def first_of(rounds_by: Sequence[str], minutes: Sequence[float], may_act: frozenset[str]) -> tuple[float, str]:
+    """The first of one matter's rounds finds (*minutes*, by the departments *rounds_by*) by a department in *may_act*.
+
+    (minute, department), or (inf, "") when none of them may act.
+    """
+    best, by = math.inf, ""
+    for name, at in zip(rounds_by, minutes):
+        if at < best and name in may_act:
+            best, by = at, name
+    return best, by
 
 
 def arrival_times(
@@ -198,21 +207,40 @@ def generate_incidents(scenario: Scenario, town: Town, coverage: PatrolCoverage,
         chunks.append(
             (times, np.full(len(times), k), patch, np.column_stack(service), channels, finder_u, leave_u, layer, found)
         )
-    all_times, all_types, all_patches, all_service, all_channels, all_finder_u, all_leave_u, all_layers, all_rounds = (
-        [c[i] for c in chunks] for i in range(9)
-    )
-    order = np.argsort(np.concatenate(all_times), kind="stable")
+    return _joined_in_order(chunks, rounds.departments)
+
+
+def _joined_in_order(chunks: list[tuple], rounds_by: tuple[str, ...]) -> IncidentSet:
+    """The incident types' blocks (one tuple of fields each) as one set sorted by occurrence (stable).
+
+    Field by field, each field's blocks let go of as soon as they are joined, so the peak holds one
+    field twice, not every field (the heap keeps what a peak took: it sets the run's memory).
+    """
+    fields = [list(column) for column in zip(*chunks)]
+    chunks.clear()
+    sort = np.argsort(np.concatenate(fields[0]), kind="stable")
+    order = None if np.array_equal(sort, np.arange(len(sort))) else sort  # None: already in order (one type)
+
+    def joined(f: int) -> np.ndarray:
+        blocks, fields[f] = fields[f], []
+        whole = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        del blocks
+        return whole if order is None else whole[order]
+
+    occurred, types, patches = joined(0), joined(1), joined(2)
+    service = ServiceRows.of_blocks(fields[3])
+    fields[3] = []
     return IncidentSet(
-        occurred_min=np.concatenate(all_times)[order],
-        type_index=np.concatenate(all_types)[order],
-        patch=np.concatenate(all_patches)[order],
-        service_min=ServiceRows.of_blocks(all_service).take(order),
-        channel_min=np.concatenate(all_channels)[order],
-        finder_u=np.concatenate(all_finder_u)[order],
-        leave_u=np.concatenate(all_leave_u)[order],
-        layer=np.concatenate(all_layers)[order],
-        rounds_min=np.concatenate(all_rounds)[order],
-        rounds_by=rounds.departments,
+        occurred_min=occurred,
+        type_index=types,
+        patch=patches,
+        service_min=service if order is None else service.take(order),
+        channel_min=joined(4),
+        finder_u=joined(5),
+        leave_u=joined(6),
+        layer=joined(7),
+        rounds_min=joined(8),
+        rounds_by=rounds_by,
     )
 
 
@@ -307,6 +335,9 @@ class IncidentState:
     trace: list[TraceEvent] | None = None
     reopened: int = 0
     holds: int = 0  # pieces of work still running on the matter (the model writes the record after the last)
+    type_index: int = 0  # the matter's type (index into the scenario's incident types)
+    natural_end_min: float = math.inf  # when the matter ends by itself if nobody is on scene before
+    service: tuple[float, ...] = ()  # on-scene work per part (the row of IncidentSet.service_min)
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:
         """Add a stage to the incident's story when it is being traced.

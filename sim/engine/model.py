@@ -1,4 +1,4 @@
-"""The model: one replication of one way of working, as a SimPy process per incident.
+"""The model: one replication of one way of working, each incident a chain of SimPy events.
 
 The life of a matter (:meth:`Simulation._begin` onwards) is: it occurs; it is detected by the first
 channel to fire (a patrol that may not act on it may leave it, and a later pass may find it
@@ -12,12 +12,11 @@ incidents and dispatches, not with simulated minutes.
 from __future__ import annotations
 
 import array
-import dataclasses
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
@@ -31,11 +30,11 @@ from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
-from sim.engine.incidents import CITY, GRID, IncidentState, generate_incidents
+from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
-from sim.engine.records import ColumnBuffers, IncidentRecord, JobRecord, RecordTable, write_record
+from sim.engine.records import RecordTable, incident_buffers, job_buffers, write_record
 from sim.engine.rng import RandomStreams
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
@@ -179,11 +178,12 @@ class Simulation:
         self.end = self.horizon + scenario.drain_days * MINUTES_PER_DAY
         self.warmup = scenario.warmup_days * MINUTES_PER_DAY
         self.states: dict[int, IncidentState] = {}  # the open matters; a state goes once its record is written
-        self.record_log = ColumnBuffers(IncidentRecord)
+        names = ([t.name for t in scenario.incident_types], self.town.names, self.town.patch_sector_names)
+        self.record_log = incident_buffers(*names)  # type, patch, sector written as indices, named when frozen
         self.traces: dict[int, list[TraceEvent]] = {}
         self._labels: dict[str | None, int] = {}  # channels and finders of the reports waiting to be made
         self._stories: dict[int, list[TraceEvent]] = {}  # when traced: the story of a matter before its report
-        self.job_log = ColumnBuffers(JobRecord)
+        self.job_log = job_buffers(*names)
         self.tracing = trace
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
@@ -228,8 +228,7 @@ class Simulation:
     def _run(self) -> RunOutput:
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
-        self.env.process(self._feed(self._detect_all()))
-        self._detection_done()
+        self._feed(self._detect_all())  # the reports are let go of once fed (no name holds them through the run)
         self.env.run(until=self.end)
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -285,11 +284,11 @@ class Simulation:
         (:meth:`_release`), at once for a matter never reported, or at the end of the run. A matter
         nobody reached that ended by itself before the end ended unattended.
         """
-        if state.on_scene_min != state.on_scene_min and self.natural_end[state.number] < self.end:
+        if state.on_scene_min != state.on_scene_min and state.natural_end_min < self.end:
             self._ends_unattended(state)
         if self.tracing:
             self.traces[state.number] = sorted(state.trace or (), key=lambda event: event.at_min)
-        write_record(self.record_log, state, self.town.names, self.town.patch_sector_names, self.end)
+        write_record(self.record_log, state, self.end)
 
     def _release(self, state: IncidentState) -> None:
         """A piece of work on the matter is over; after the last one its record is written (:meth:`_finish`)."""
@@ -299,14 +298,14 @@ class Simulation:
             self._finish(state)
 
     def _spawn(self, state: IncidentState, work) -> simpy.Process:
-        """Run *work* (a generator) as a process that holds the matter open until it is over."""
-        state.holds += 1
-        return self.env.process(self._held(state, work))
+        """Run *work* (a generator) as a process that holds the matter open until it is over.
 
-    def _held(self, state: IncidentState, work):
-        value = yield from work
-        self._release(state)
-        return value
+        The hold is let go by the process's first callback (no wrapping generator per process).
+        """
+        state.holds += 1
+        process = self.env.process(work)
+        process.callbacks.append(lambda _: self._release(state))
+        return process
 
     # ------------------------------------------------------------------ processes
 
@@ -329,16 +328,28 @@ class Simulation:
             yield self._until(change)
 
     def _states(self, numbers) -> Iterator[IncidentState]:
-        """New states of the matters *numbers* (a block of them), as they occurred."""
-        inc = self.incidents
-        types = self.scenario.incident_types
-        columns = (inc.type_index[numbers], inc.patch[numbers], inc.occurred_min[numbers], inc.layer[numbers])
-        for i, k, patch, occurred, layer in zip(numbers.tolist(), *(column.tolist() for column in columns)):
-            yield self._state(i, types[k], patch, occurred, layer)
+        """New states of the matters *numbers* (a block of them), as they occurred.
 
-    def _state(self, i: int, itype, patch: int, occurred: float, layer: int) -> IncidentState:
-        """A new state of matter *i* (of type *itype*, in *patch*, occurred at *occurred*, settled by *layer*)."""
-        state = IncidentState(i, itype.name, patch, itype.priority, occurred, layer=layer)
+        What the handling reads per matter (type, natural end, on-scene work per part) is read for the
+        block at once and kept in the state, so the simulation reads no numpy scalar per matter.
+        """
+        inc = self.incidents
+        columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end, inc.service_min.parts)
+        minutes = inc.service_min.minutes[numbers].tolist()
+        rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), minutes)
+        for i, k, patch, occurred, layer, natural_end, parts, service in rows:
+            state = self._state(i, k, patch, occurred, layer, natural_end)
+            state.service = tuple(service[:parts])
+            yield state
+
+    def _state(
+        self, i: int, k: int, patch: int, occurred: float, layer: int, natural_end: float = math.inf
+    ) -> IncidentState:
+        """A new state of matter *i* (of type number *k*, in *patch*, occurred at *occurred*, settled by *layer*)."""
+        itype = self.scenario.incident_types[k]
+        state = IncidentState(
+            i, itype.name, patch, itype.priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k
+        )
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
@@ -348,96 +359,226 @@ class Simulation:
 
         Detection depends only on the incident's own draws and on who may act (the mode), never
         on the state of the system, so it is settled up front in order of occurrence; the
-        simulation then only has to wake up at each detection. A reported matter's state is made
-        when it is reported (peak memory); until then only its report is kept, as columns (minute,
+        simulation then only has to wake up at each detection. It is worked out on whole arrays, a block
+        of matters at a time (:meth:`_detect_block`); only a matter a patrol passes first takes a step of
+        its own (the patrol may leave it to a later pass). A reported matter's state is made
+        once, when it is reported (peak memory); until then only its report is kept, as columns (minute,
         number, channel and finder coded in :attr:`_labels`, how many patrols left it) in order of
-        report, and its story when traced (:attr:`_stories`).
+        report, and its story when traced (:attr:`_stories`). A matter never reported gets its state
+        here, only to write its record.
         """
         inc = self.incidents
-        detected_at, numbers = array.array("d"), array.array("q")
-        channels, finders, seen = array.array("q"), array.array("q"), array.array("q")
         label = self._labels.setdefault
-        types = inc.type_index.tolist()
-        for start in range(0, len(types), self.BLOCK):  # the channels' minutes a block at a time
-            channel_rows = inc.channel_min[start : start + self.BLOCK].tolist()
-            ends = self.natural_end[start : start + self.BLOCK].tolist()
-            states = self._states(np.arange(start, start + len(ends)))
-            for i, state, times, natural_end in zip(range(start, start + len(ends)), states, channel_rows, ends):
-                until = min(self.end, natural_end)
-                detected, channel, finder = self._detection(i, state, times, types[i], until)
-                if detected < until:
-                    detected_at.append(detected)
-                    numbers.append(i)
-                    channels.append(label(channel, len(self._labels)))
-                    finders.append(label(finder, len(self._labels)))
-                    seen.append(state.seen_not_handled)
-                    if state.trace is not None:
-                        self._stories[i] = state.trace
-                else:
-                    self._finish(state)
-        columns = (
-            np.frombuffer(detected_at, dtype=np.float64),
-            *(np.frombuffer(c, dtype=np.int64) for c in (numbers, channels, finders, seen)),
+        for name in (*CHANNELS, "rounds", CAMPAIGN, "", *inc.rounds_by):
+            label(name, len(self._labels))
+        reports: tuple[array.array, ...] = (array.array("d"), *(array.array("i") for _ in range(4)))  # 32-bit ints
+        stories: dict[int, list[TraceEvent]] | None = {} if self.tracing else None
+        step = 16 * self.BLOCK  # whole arrays a block at a time: a bounded transient, whatever the run's size
+        for start in range(0, len(inc), step):
+            self._detect_block(inc, start, min(start + step, len(inc)), reports, stories)
+        self._settled(inc)
+        columns: tuple[np.ndarray, ...] = (
+            np.frombuffer(reports[0], dtype=np.float64),
+            *(np.frombuffer(column, dtype=np.int32) for column in reports[1:]),
         )
         order = np.lexsort((columns[1], columns[0]))  # by minute, then number
+        if np.array_equal(order, np.arange(len(order))):
+            return columns  # reported in order of occurrence already: no copy
         return tuple(column[order] for column in columns)
+
+    def _detect_block(self, inc: IncidentSet, start: int, stop: int, reports: tuple, stories) -> None:
+        """Detection of the matters *start* to *stop*: whole arrays, and a matter at a time where a patrol comes first.
+
+        A matter found by a campaign is reported as it occurs; else the first of the rounds that may act and
+        the channels (ties: the first channel) reports it, before it ends by itself and before the run
+        ends. Where a patrol passes first, whether it acts or leaves the matter to a later pass is worked
+        out a matter at a time (:meth:`_patrols_first`). The reports are added to the columns *reports*.
+        """
+        block = slice(start, stop)
+        n, codes = stop - start, self._labels
+        times = inc.channel_min[block]
+        until = np.minimum(self.end, self.natural_end[block])
+        first = times.argmin(axis=1)
+        at = times[np.arange(n), first]
+        rounds_at, rounds_col = self._first_rounds(inc, block)
+        campaign = inc.found_by[block] >= 0 if inc.found_by is not None else np.zeros(n, dtype=bool)
+        by_rounds = ~campaign & (rounds_at < at)
+        by_channel = ~campaign & ~by_rounds & (at < until)
+        when = np.where(by_rounds, rounds_at, np.where(by_channel, at, np.inf))
+        detected = np.where(campaign, inc.occurred_min[block], when)
+        channel = np.where(by_rounds, codes["rounds"], np.asarray([codes[c] for c in CHANNELS])[first])
+        channel[campaign] = codes[CAMPAIGN]
+        finder = np.full(n, codes[""])
+        if inc.rounds_by:
+            finder[by_rounds] = np.asarray([codes[d] for d in inc.rounds_by])[rounds_col[by_rounds]]
+        seen = np.zeros(n, dtype=np.int64)
+        patrol = np.flatnonzero(by_channel & (first == 0))  # a patrol passes first: it may leave the matter
+        rounds = (rounds_at, rounds_col)
+        self._patrols_first(inc, start, patrol, until, rounds, (detected, channel, finder, seen), stories)
+        reported = detected < until
+        self._never_reported(inc, start, np.flatnonzero(~reported), seen, stories)
+        local = np.flatnonzero(reported)
+        numbers = local + start
+        if stories is not None:  # the story of a reported matter waits for its report
+            for i, occurred in zip(numbers.tolist(), inc.occurred_min[numbers].tolist()):
+                self._stories[i] = stories.pop(i) if i in stories else [TraceEvent(occurred, Stage.OCCURRED)]
+        reports[0].frombytes(detected[local].tobytes())
+        for column, values in zip(reports[1:], (numbers, channel[local], finder[local], seen[local])):
+            column.frombytes(values.astype(np.int32).tobytes())
+
+    def _first_rounds(self, inc: IncidentSet, block: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Per matter of *block*, the first rounds find by a department that may act on it: (minute, its column).
+
+        The minute is inf when none may (as :func:`~sim.engine.incidents.first_of` finds, a matter at a time).
+        """
+        types = inc.type_index[block]
+        n = len(types)
+        if not inc.rounds_by or inc.rounds_min is None:
+            return np.full(n, np.inf), np.zeros(n, dtype=np.int64)
+        allowed = np.asarray([[name in may for name in inc.rounds_by] for may in self.may_act], dtype=bool)
+        minutes = np.where(allowed[types], inc.rounds_min[block], np.inf)
+        column = minutes.argmin(axis=1)  # ties: the first department, as first_of keeps the first strictly sooner
+        return minutes[np.arange(n), column], column
+
+    def _patrols_first(self, inc: IncidentSet, start: int, patrol, until, rounds, out, stories) -> None:
+        """The matters a patrol passes first (*patrol*: their places after *start*), in order of occurrence.
+
+        A patrol that may not act leaves the matter to a later pass, drawn from the ``repatrol`` stream.
+        Writes each one's (minute, channel, finder, patrols that left it) into the arrays *out* (indexed
+        like *until* and *rounds*, from *start*) and its story into *stories* when traced.
+        """
+        detected, channel, finder, seen = out
+        rounds_at, rounds_col = rounds
+        label = self._labels.setdefault
+        local = (until, rounds_at, rounds_col)
+        columns = (inc.channel_min, inc.patch, inc.type_index, inc.occurred_min)
+        for i, end, r_at, r_col, times, patch, k, occurred in zip(
+            patrol.tolist(),
+            *(column[patrol].tolist() for column in local),
+            *(column[patrol + start].tolist() for column in columns),
+        ):
+            story = [TraceEvent(occurred, Stage.OCCURRED)] if stories is not None else None
+            rounds_by = inc.rounds_by[r_col] if r_at < math.inf else ""
+            at, by, who, left = self._detection(i + start, patch, times, k, end, story, (r_at, rounds_by))
+            detected[i], seen[i] = at, left
+            channel[i], finder[i] = label(by, len(self._labels)), label(who, len(self._labels))
+            if stories is not None:
+                stories[i + start] = story
+
+    def _never_reported(self, inc: IncidentSet, start: int, places: np.ndarray, seen: np.ndarray, stories) -> None:
+        """Write the records of the matters never reported (at *places* after *start*), in order of occurrence."""
+        numbers = places + start
+        columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end)
+        for i, left, k, patch, occurred, layer, natural_end in zip(
+            numbers.tolist(), seen[places].tolist(), *(column[numbers].tolist() for column in columns)
+        ):
+            state = self._state(i, k, patch, occurred, layer, natural_end)
+            state.seen_not_handled = left
+            if stories is not None:
+                state.trace = stories.pop(i, state.trace or [])
+            self._finish(state)
+
+    def _settled(self, inc: IncidentSet) -> None:
+        """Detection is settled: let go of the draws only it reads (each channel's minute, the patrols' draws, rounds).
+
+        They are a third of the incidents' arrays, and the run's peak memory comes at its end.
+        """
+        self.incidents = replace(
+            inc,
+            channel_min=np.empty((0, inc.channel_min.shape[1])),
+            finder_u=np.empty(0),
+            leave_u=np.empty(0),
+            rounds_min=None,
+        )
 
     BLOCK = 4096
 
-    def _detection_done(self) -> None:
-        """Let go of the columns only detection reads (every report is settled up front by :meth:`_detect_all`)."""
-        none = np.zeros(0)
-        self.incidents = dataclasses.replace(
-            self.incidents, channel_min=none, finder_u=none, leave_u=none, rounds_min=None
-        )
+    def _feed(self, pending: tuple[np.ndarray, ...]) -> None:
+        """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`).
 
-    def _feed(self, pending: tuple[np.ndarray, ...]):
-        """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`)."""
-        env = self.env
-        labels = list(self._labels)
+        A chain of event callbacks, not a process: one timeout per detection minute, whose callback
+        begins every report due then and schedules the next. The chain starts with an urgent event at
+        the present minute, in the place where a process would have started (same order of events).
+        """
+        self._labels_list = list(self._labels)
+        self._reports = self._pending_reports(pending)
+        self._next_report: tuple | None = None
+        start = simpy.Event(self.env)
+        start._ok, start._value = True, None
+        start.callbacks.append(self._report_due)
+        self.env.schedule(start, simpy.core.URGENT)
+
+    def _pending_reports(self, pending: tuple[np.ndarray, ...]) -> Iterator[tuple]:
+        """The reports in order: (state, minute, number, channel, finder, patrols that left it), a block at a time."""
         for start in range(0, len(pending[0]), self.BLOCK):
-            block = zip(
+            yield from zip(
                 self._states(pending[1][start : start + self.BLOCK]),
                 *(column[start : start + self.BLOCK].tolist() for column in pending),
             )
-            for state, detected, i, channel, finder, seen_not_handled in block:
-                if detected > env.now:
-                    yield self._until(detected)
-                state.seen_not_handled = seen_not_handled
-                if self.tracing:
-                    state.trace = self._stories.pop(i)
-                self.states[i] = state
-                state.holds = 1
-                self._begin(state, i, detected, labels[channel], labels[finder])
-                self._release(state)
+
+    def _report_due(self, _event) -> None:
+        """Begin the reports due now; wake up again at the next one's minute."""
+        env, labels, states = self.env, self._labels_list, self.states
+        report = self._next_report
+        reports = self._reports
+        if report is None:
+            report = next(reports, None)
+        while report is not None:
+            state, detected, i, channel, finder, seen_not_handled = report
+            if detected > env._now:
+                self._next_report = report
+                env.timeout(detected - env._now).callbacks.append(self._report_due)
+                return
+            state.seen_not_handled = seen_not_handled
+            if self.tracing:
+                state.trace = self._stories.pop(i)
+            states[i] = state
+            state.holds = 1  # the report's own hold, let go of at once (_release inlined)
+            self._begin(state, i, detected, labels[channel], labels[finder])
+            state.holds -= 1
+            if state.holds == 0:
+                del states[i]
+                self._finish(state)
+            report = next(reports, None)
+        self._next_report = None
 
     def _detection(
-        self, i: int, state: IncidentState, times: list[float], k: int, until: float
-    ) -> tuple[float, str, str | None]:
+        self,
+        i: int,
+        patch: int,
+        times: list[float],
+        k: int,
+        until: float,
+        story: list | None,
+        rounds: tuple[float, str],
+    ) -> tuple[float, str, str | None, int]:
         """When and how the matter is first reported, before *until*; patrols that may not act may leave it.
 
-        A department's rounds that may act on it find it like a patrol (channel ``rounds``).
+        A department's rounds that may act on it find it like a patrol (channel ``rounds``; *rounds* is
+        their first find, minute and department). Returns (minute, channel, finder, how many patrols left
+        it); those patrols are noted in *story* when traced.
         """
-        inc = self.incidents
-        if inc.found_by is not None and inc.found_by[i] >= 0:
-            return state.occurred_min, CAMPAIGN, ""  # found by a campaign the moment it occurs
-        sector = int(self.town.sector[state.patch])
-        finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
-        rounds_at, rounds_by = inc.first_round(i, self.may_act[k])
+        rounds_at, rounds_by = rounds
+        left = 0
         while True:
             at = min(times)
             if rounds_at < at:
-                return (rounds_at, "rounds", rounds_by) if rounds_at < until else (math.inf, "", "")
+                return (rounds_at, "rounds", rounds_by, left) if rounds_at < until else (math.inf, "", "", left)
             if at >= until:
-                return math.inf, "", ""
+                return math.inf, "", "", left
             j = times.index(at)
             if j != 0:
-                return at, CHANNELS[j], ""
+                return at, CHANNELS[j], "", left
+            if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now)
+                inc = self.incidents
+                sector = int(self.town.sector[patch])
+                finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
             finder = self.coverage.finder(sector, at, finder_u)
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
-                return at, "patrol", finder
-            state.seen_not_handled += 1
-            state.note(at, Stage.SEEN_NOT_HANDLED, department=finder)
+                return at, "patrol", finder, left
+            left += 1
+            if story is not None:
+                story.append(TraceEvent(float(at), Stage.SEEN_NOT_HANDLED, department=finder))  # type: ignore[arg-type]
             rng = self.streams.repatrol
             notice = self.scenario.incident_types[k].detection.patrol.notice_probability
             times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
@@ -457,7 +598,7 @@ class Simulation:
                 )
             else:
                 state.note(detected, Stage.REPORTED, channel=channel)
-        jobs = self.jobs[self.incidents.type_index[i]]
+        jobs: Sequence[tuple[frozenset[str], tuple[int, ...]]] = self.jobs[state.type_index]
         if channel == CAMPAIGN and self._campaign_settles(state, i, jobs):
             return
         if len(jobs) > 1:
@@ -489,7 +630,7 @@ class Simulation:
         acting = self.campaign_plan.acting(number, jobs)
         if acting is None:
             return False
-        now, k = self.env.now, self.incidents.type_index[i]
+        now, k = self.env.now, state.type_index
         state.reached_min = state.dispatched_min = state.on_scene_min = now
         state.on_the_spot = True
         name = self.campaign_plan.campaigns[number].name
@@ -498,7 +639,7 @@ class Simulation:
             state.note(now, Stage.ON_THE_SPOT, department=dept)
             state.departments.append(dept)
             state.units.append(f"{CAMPAIGN}:{name}")
-            work = max(work, self.competence.on_scene_min(k, parts, dept, self.incidents.service_min[i]))
+            work = max(work, self.competence.on_scene_min(k, parts, dept, state.service))
         state.holds += 1
         self._until(now + work).callbacks.append(lambda _: self._resolved(state, release=True))
         return True
@@ -553,7 +694,7 @@ class Simulation:
             state.dispatched_min, state.on_scene_min, state.on_the_spot = first
             return
         i = state.number
-        for capable, parts in self.jobs[self.incidents.type_index[i]]:
+        for capable, parts in self.jobs[state.type_index]:
             yield from self._do_job(state, i, capable, parts, ready, None)
             ready = env.now
 
@@ -623,7 +764,7 @@ class Simulation:
         else:
             delivery = self.channel.deliver(now, source, self.streams.information, capable)
             delivery = self._escalate(state, delivery, lead=source == "grid_worker")
-            if state.reached_min != state.reached_min:
+            if state.reached_min != state.reached_min and self.duplication.gapping[state.type_index]:
                 delivery = self._gap(state, delivery)
             if self.tracing:
                 state.keep(delivery.stages)
@@ -635,7 +776,7 @@ class Simulation:
 
     def _gap(self, state: IncidentState, delivery: Delivery) -> Delivery:
         """Every department claiming the matter may leave it to another (:mod:`sim.engine.duplicates`)."""
-        gap = self.duplication.gap_min(self.type_number[state.type_name], self.streams.duplicates)
+        gap = self.duplication.gap_min(state.type_index, self.streams.duplicates)
         if gap <= 0:
             return delivery
         state.left_by_all = True
@@ -808,7 +949,7 @@ class Simulation:
         grid = int(self.town.grid[state.patch])
         assert self.grid_workers is not None  # only matters settled by grid workers come here
         start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
-        if start >= self.natural_end[state.number]:
+        if start >= state.natural_end_min:
             self._ends_unattended(state)  # the worker's booked time is spent finding nothing
         else:
             state.dispatched_min = start
@@ -822,12 +963,12 @@ class Simulation:
         self.job_log.append(  # a JobRecord's fields, in order (the rest take their defaults)
             (
                 state.number,
-                state.type_name,
+                state.type_index,  # type, patch and sector as indices (job_buffers)
                 unit,
                 GRID_WORKERS,
                 town.grid_names[grid],
-                town.names[state.patch],
-                town.patch_sector_names[state.patch],
+                state.patch,
+                state.patch,
                 ready,
                 start,
                 start,
@@ -872,16 +1013,18 @@ class Simulation:
         travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch, job.travel_min)
         arrived = dispatched + travel
         job.arrived_min = arrived
-        if arrived >= self.natural_end[i] and not arrived >= state.on_scene_min:
+        if arrived >= state.natural_end_min and not arrived >= state.on_scene_min:
             self._ends_unattended(state)
             return travel, True
         if not arrived >= state.on_scene_min:
             state.on_scene_min = arrived
             state.on_the_spot = job.on_the_spot
-        k = self.incidents.type_index[i]
+        k = state.type_index
         if not state.duplicates_decided:
-            self._duplicate_visits(state, k, unit.department)
-        return travel + self.competence.on_scene_min(k, parts, unit.department, self.incidents.service_min[i]), False
+            state.duplicates_decided = True
+            if self.duplication.duplicating[k]:
+                self._duplicate_visits(state, k, unit.department)
+        return travel + self.competence.on_scene_min(k, parts, unit.department, state.service), False
 
     # Mechanisms of issue 15: duplicated enforcement, specialist follow-ups, natural ends.
 
@@ -896,12 +1039,12 @@ class Simulation:
         """A pooled unit's job outside its powers may need the owning specialists back (a generator), or None."""
         if ended:
             return None
-        needs = self.competence.follow_ups(
-            self.incidents.type_index[i], parts, unit.department, self.streams.competence
-        )
+        if not self.competence.may_follow_up(state.type_index, parts, unit.department):
+            return None
+        needs = self.competence.follow_ups(state.type_index, parts, unit.department, self.streams.competence)
         if not needs:
             return None
-        return self._follow_up_visits(state, needs, self.incidents.service_min[i])
+        return self._follow_up_visits(state, needs, state.service)
 
     def _follow_up_visits(self, state: IncidentState, needs, service):
         """The owning specialists do each part that needs them, one after another, at their own pace."""
@@ -928,7 +1071,7 @@ class Simulation:
     def _ends_unattended(self, state: IncidentState) -> None:
         """The matter ended by itself before any unit was on scene."""
         if state.ended_min != state.ended_min:
-            state.ended_min = self.natural_end[state.number]
+            state.ended_min = state.natural_end_min
             state.note(state.ended_min, Stage.ENDED_UNATTENDED)
 
     def _end_job(
@@ -961,12 +1104,12 @@ class Simulation:
         self.job_log.append(  # a JobRecord's fields, in order
             (
                 state.number,
-                state.type_name,
+                state.type_index,  # type, patch and sector as indices (job_buffers)
                 unit.uid,
                 unit.department,
                 unit.home_sector,
-                town.names[state.patch],
-                town.patch_sector_names[state.patch],
+                state.patch,
+                state.patch,
                 job.requested_min,
                 dispatched,
                 arrived,

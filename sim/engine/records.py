@@ -2,9 +2,11 @@
 
 Like Ciw's data records, an :class:`IncidentRecord` is a small immutable row (a named tuple) and
 :func:`write_record` is the only place that writes one. A run keeps its records as columns
-(:class:`RecordTable`: a numpy array per field, strings coded, read-only once the run ends): a city
-year holds about a million incidents, about 140 bytes each as columns against about 380 as named
-tuples, and statistics run on the columns with numpy. Iterating a table (``for r in
+(:class:`RecordTable`: a numpy array per field, strings coded 32-bit, read-only once the run ends): a
+city year holds about a million incidents, about 160 bytes each as columns against about 380 as
+named tuples, and statistics run on the columns with numpy. A run writes rows a block at a time
+(packed with :mod:`struct`, one call per column), and the type, patch, sector and layer as indices
+into tables of names (:func:`incident_buffers`), named when the columns freeze. Iterating a table (``for r in
 output.records``) still yields :class:`IncidentRecord` named tuples, built a block at a time.
 Metrics (:mod:`sim.stats.metrics`) are pure functions of records. Times are minutes since the start
 of the run (Monday 00:00); a stage that did not happen before the run ended (``days +
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import array
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, get_type_hints
 
 import numpy as np
@@ -35,6 +38,8 @@ __all__ = [
     "DERIVED_FIELDS",
     "JOB_DERIVED_FIELDS",
     "ColumnBuffers",
+    "incident_buffers",
+    "job_buffers",
     "RecordTable",
     "incident_table",
     "job_table",
@@ -207,23 +212,23 @@ def counted(records, warmup_min: float, end_min: float = math.inf) -> np.ndarray
     return np.asarray(in_window(occurred, warmup_min, end_min), dtype=bool) & ~campaign_finds(records)
 
 
-def write_record(
-    into: ColumnBuffers, state: IncidentState, patch_names, patch_sector_names, end: float = math.inf
-) -> None:
+def write_record(into: ColumnBuffers, state: IncidentState, end: float = math.inf) -> None:
     """Freeze an incident's final state into its record, a row of the columns *into* (the only writer).
 
-    *patch_names* and *patch_sector_names* give each patch's name and its sector's name. *end* is
-    the minute the run ended (``days + drain_days``): a stage whose time is known but falls at or
-    after it (a unit dispatched before the end that would arrive after it; a report still on its
-    way; a case the closed loop would close later) did not happen in the run, and is ``nan``.
+    *into* is made by :func:`incident_buffers`: the type, patch, sector and layer go in as indices into
+    its tables of names (``state.type_index``, ``state.patch`` twice, ``state.layer``), named when the
+    columns freeze. *end* is the minute the run ended (``days + drain_days``): a stage whose time is
+    known but falls at or after it (a unit dispatched before the end that would arrive after it; a
+    report still on its way; a case the closed loop would close later) did not happen in the run, and is ``nan``.
     """
     nan = math.nan
+    departments = state.departments
     into.append(
         (
             state.number,
-            state.type_name,
-            patch_names[state.patch],
-            patch_sector_names[state.patch],
+            state.type_index,
+            state.patch,
+            state.patch,
             state.priority,
             state.occurred_min,
             state.detected_min,
@@ -233,12 +238,12 @@ def write_record(
             state.dispatched_min if state.dispatched_min < end else nan,
             state.on_scene_min if state.on_scene_min < end else nan,
             state.resolved_min if state.resolved_min < end else nan,
-            "+".join(dict.fromkeys(state.departments)),
+            "+".join(dict.fromkeys(departments)) if len(departments) > 1 else "+".join(departments),
             "+".join(state.units),
             state.referrals,
             state.bounces,
             state.seen_not_handled,
-            LAYER_NAMES[state.layer],
+            state.layer,
             state.closed_min if state.closed_min < end else nan,
             state.on_the_spot,
             state.duplicate_visits,
@@ -248,6 +253,21 @@ def write_record(
             state.reopened,
         )
     )
+
+
+def incident_buffers(type_names: Sequence[str], patch_names: Sequence[str], patch_sector_names: Sequence[str]):
+    """The growing columns of a run's incident records, for :func:`write_record`.
+
+    The type, patch, sector and layer are written as indices: into *type_names*, *patch_names*,
+    *patch_sector_names* (each patch's sector) and :data:`LAYER_NAMES`.
+    """
+    named = {"incident_type": type_names, "patch": patch_names, "sector": patch_sector_names, "layer": LAYER_NAMES}
+    return ColumnBuffers(IncidentRecord, named)
+
+
+def job_buffers(type_names: Sequence[str], patch_names: Sequence[str], patch_sector_names: Sequence[str]):
+    """The growing columns of a run's job records: type, patch and sector written as indices (as :func:`incident_buffers`)."""
+    return ColumnBuffers(JobRecord, {"incident_type": type_names, "patch": patch_names, "sector": patch_sector_names})
 
 
 def incident_table(records: Iterable[IncidentRecord]) -> RecordTable:
@@ -271,8 +291,11 @@ def _kinds(record_type) -> tuple[tuple[str, str], ...]:
     return tuple((name, _KINDS[hints[name]]) for name in record_type._fields)
 
 
-_TYPECODES = {"f": "d", "i": "q", "b": "b", "s": "l"}
-_DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_, "s": np.int64}
+_TYPECODES = {"f": "d", "i": "q", "b": "b", "s": "i"}
+_PACKED = {"f": "d", "i": "q", "b": "?", "s": "i"}
+"""Each kind's ``struct`` format: the bytes of its ``array`` typecode (native sizes; a boolean as one byte 0 or 1)."""
+_DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_, "s": np.int32}
+"""Column types; a string field's codes are 32-bit (a run has far fewer distinct strings than 2**31)."""
 
 
 class ColumnBuffers:
@@ -287,11 +310,16 @@ class ColumnBuffers:
 
     BLOCK = 4096
 
-    def __init__(self, record_type: type[IncidentRecord] | type[JobRecord]) -> None:
+    def __init__(
+        self, record_type: type[IncidentRecord] | type[JobRecord], named: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.record_type = record_type
         self.kinds = _kinds(record_type)
+        self.named = dict(named or {})  # a string field given as an index into its table of names
         self.buffers = [array.array(_TYPECODES[kind]) for _, kind in self.kinds]
-        self.codes: list[dict | None] = [{} if kind == "s" else None for _, kind in self.kinds]
+        self.codes: list[dict | None] = [
+            {} if kind == "s" and name not in self.named else None for name, kind in self.kinds
+        ]
         self.rows: list[tuple] = []
         self.defaults = tuple(record_type._field_defaults.values())
 
@@ -306,16 +334,16 @@ class ColumnBuffers:
         rows, self.rows = self.rows, []
         if not rows:
             return
-        width = len(self.kinds)
+        width, n = len(self.kinds), len(rows)
         rows = [row if len(row) == width else row + self.defaults[len(row) - width :] for row in rows]
         for (_, kind), values, buffer, codes in zip(self.kinds, zip(*rows), self.buffers, self.codes):
             if codes is not None:
-                code = codes.setdefault
-                buffer.extend([code(v, len(codes)) for v in values])
-            elif kind == "b":
-                buffer.extend(map(bool, values))
-            else:
-                buffer.extend(values)
+                for value in dict.fromkeys(values):  # new strings coded in order of first appearance
+                    if value not in codes:
+                        codes[value] = len(codes)
+            packed: Sequence = values if codes is None else [codes[value] for value in values]
+            # one C call per column and block: packing is several times quicker than array.extend's item loop
+            buffer.frombytes(struct.pack(f"{n}{_PACKED[kind]}", *packed))
 
     def __len__(self) -> int:
         """Rows written so far."""
@@ -345,11 +373,14 @@ class ColumnBuffers:
             if len(buffer) == 0:
                 column = np.zeros(0, dtype=_DTYPES[kind])
             names = tuple(codes) if codes is not None else None
+            table = self.named.get(name)
+            if table is not None:  # indices into the table: as codes of its distinct names
+                column, names = _distinct(column, table)
             if order is not None:
                 column = column[order]
                 self.buffers[j] = array.array(_TYPECODES[kind])  # let go of the unsorted column
-                if names is not None:
-                    column, names = _recoded(column, names)
+            if names is not None and (order is not None or table is not None):
+                column, names = _recoded(column, names)
             column.flags.writeable = False
             columns[name] = column
             if names is not None:
@@ -357,11 +388,18 @@ class ColumnBuffers:
         return RecordTable(self.record_type, columns, categories)
 
 
+def _distinct(indices: np.ndarray, table: Sequence[str]) -> tuple[np.ndarray, tuple]:
+    """Indices into *table* (which may name a thing twice) as codes of its distinct names, and those names."""
+    ids = {text: j for j, text in enumerate(dict.fromkeys(table))}
+    canonical = np.asarray([ids[text] for text in table], dtype=indices.dtype)
+    return canonical[indices], tuple(ids)
+
+
 def _recoded(codes: np.ndarray, names: tuple) -> tuple[np.ndarray, tuple]:
     """Codes and categories renumbered in order of first appearance in *codes*."""
     seen, first = np.unique(codes, return_index=True)
     appear = seen[np.argsort(first)]
-    renumber = np.zeros(len(names), dtype=np.int64)
+    renumber = np.zeros(len(names), dtype=codes.dtype)
     renumber[appear] = np.arange(len(appear))
     return renumber[codes], tuple(names[c] for c in appear.tolist())
 

@@ -135,3 +135,24 @@ def test_an_unknown_incident_type_in_competence_is_an_error_with_a_suggestion():
 def test_competence_out_of_range_is_an_error(entry):
     with pytest.raises(ScenarioError, match=next(iter(entry))):
         _town({"matter": entry})
+
+
+@pytest.mark.parametrize("q", [0.0, 0.4])
+def test_a_job_kinds_factors_and_follow_up_chance_worked_out_once_give_the_same_minutes_and_draws(q):
+    """The table works out each (type, parts, department) once; the minutes are the formula's, and a job
+    kind that may need no follow-up draws nothing, while one that may draws one uniform per part."""
+    import numpy as np
+
+    from sim.engine.competence import CompetenceTable
+
+    table = CompetenceTable(_town({"matter": {"on_scene_factor": 1.7, "follow_up_probability": q}}))
+    for _ in range(2):  # the second call reads the worked-out plan
+        assert table.on_scene_min(0, (0,), "b", (20.0,)) == 0.0 + 20.0 * 1.7
+        assert table.on_scene_min(0, (0,), "a", (20.0,)) == 20.0
+    assert not table.may_follow_up(0, (0,), "a")
+    assert table.may_follow_up(0, (0,), "b") is (q > 0)
+    for department in ("a", "b"):
+        rng = np.random.default_rng(3)
+        table.follow_ups(0, (0,), department, rng)
+        drew = rng.random() != np.random.default_rng(3).random()
+        assert drew is table.may_follow_up(0, (0,), department)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -266,3 +267,39 @@ def test_units_of_a_two_block_town_serve_both_blocks_and_no_other_town():
     assert all(j.home_sector == j.sector for j in jobs)
     west_columns = {int(j.patch.split("c")[1]) for j in jobs if j.sector == "west"}
     assert west_columns == {0, 1, 2, 3}  # jobs in both blocks (columns 0-1 and 2-3), all by the town's own units
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_a_small_pool_computes_each_standing_patchs_travel_once_and_still_picks_the_nearest(seed, uniform):
+    """Few free units, many sharing a patch: one travel time per patch when the pool's units share set-off
+    and speed, every unit's own when they do not (mixed crews); either way the unit comparing all would pick."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    town = build_town(Territory(grid={"rows": 3, "cols": 4}, patch_km=1.0, detour_factor=1.3))
+    bases = [0, 0, 5, 5, 11, 11, 11]
+    units = []
+    for i, base in enumerate(bases):
+        speed, setoff = (30.0, 1.0) if uniform else (float(rng.uniform(10, 40)), float(rng.choice([0.0, 3.0])))
+        units.append(Unit(f"a-{i}", "a", i, base, town.centres[base], 0, speed, setoff, 0.0, bool(i % 2)))
+    dispatcher = Dispatcher(env, town, units, "nearest", [frozenset({"a"})])
+    assert dispatcher._uniform["a"] is uniform
+    for unit in units:
+        dispatcher.set_on_duty(unit, True)
+    busy, now = [], 0.0
+    for _ in range(200):
+        now += float(rng.exponential(3.0))
+        env.run(until=now)
+        if rng.random() < 0.55:
+            patch = int(rng.integers(town.size))
+            expected = _brute_nearest(dispatcher, frozenset({"a"}), patch, now)
+            got = dispatcher.request(Job(frozenset({"a"}), patch, 3, now))
+            assert got is expected
+            if got is not None:
+                busy.append(got)
+        elif busy:
+            unit = busy.pop(int(rng.integers(len(busy))))
+            dispatcher.move(unit, int(rng.integers(town.size)), now + float(rng.exponential(10.0)))
+            dispatcher.release(unit)
+            if unit.busy:
+                busy.append(unit)

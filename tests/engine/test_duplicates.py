@@ -162,3 +162,25 @@ def test_a_probability_out_of_range_is_an_error(field, value):
     data["incident_types"][0]["duplication"] = {field: value}
     with pytest.raises(ScenarioError, match=field):
         sim.scenario_from_dict(data)
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "joint"])
+@pytest.mark.parametrize("spec", [{}, {"probability": 0.3}, {"gap_probability": 0.4, "gap_min": 30}])
+def test_the_per_type_flags_say_exactly_when_visits_and_gaps_draw(mode, spec):
+    """``duplicating`` and ``gapping`` (worked out once per type) are false exactly when visits() and gap_min()
+    return nothing without drawing, so the model may skip the calls and keep every stream where it was."""
+    import numpy as np
+
+    from sim.engine.duplicates import Duplication
+    from sim.scenario.governance import modes_of
+
+    scenario = _pair_town(spec)
+    duplication = Duplication(scenario, modes_of(scenario)[mode])
+    for flag, draw in ((duplication.duplicating, lambda rng: duplication.visits(0, frozenset({"a"}), rng)),
+                       (duplication.gapping, lambda rng: duplication.gap_min(0, rng))):  # fmt: skip
+        rng = np.random.default_rng(1)
+        draw(rng)
+        drew = rng.random() != np.random.default_rng(1).random()
+        assert drew is flag[0]
+    assert duplication.duplicating[0] is (mode == "fragmented" and spec.get("probability", 0) > 0)
+    assert duplication.gapping[0] is (mode == "fragmented" and spec.get("gap_probability", 0) > 0)

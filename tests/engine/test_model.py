@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 
 import sim
 from sim.engine.trace import Stage
 from sim.scenario.governance import capable_departments, modes_of, parts_of
-from tests.conftest import queue_scenario
+from tests.conftest import SCENARIOS, queue_scenario
 
 
 def _ordered(*times) -> bool:
@@ -217,3 +218,64 @@ def test_finished_matters_let_go_of_their_state(anhai, mode):
     assert seen["occurred"] > 1000
     assert seen["open"] <= seen["live"] <= seen["open"] + 1 < seen["occurred"] / 5  # + the next one to be reported
     assert len(output.records) == len(simulation.incidents) and not simulation.states
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "unified_closed_loop"])
+def test_a_matters_state_is_made_once_and_detections_draws_are_let_go_of(mode, monkeypatch):
+    """Counted, not timed: one state per matter (reported or not), and once detection is settled the
+    incidents keep what the handling reads (type, patch, on-scene work), not each channel's minutes."""
+    from sim.engine.model import Simulation
+    from sim.experiments.runs import replication_seed
+
+    scenario = sim.load_scenario(SCENARIOS / "anhai.yaml", ["days=14"])  # grid workers, rounds, campaigns, loop
+    made = []
+    original = Simulation._state
+
+    def counted(self, i, *args, **kwargs):
+        made.append(i)
+        return original(self, i, *args, **kwargs)
+
+    monkeypatch.setattr(Simulation, "_state", counted)
+    simulation = Simulation(scenario, modes_of(scenario)[mode], replication_seed(scenario.seed, 0))
+    n, service = len(simulation.incidents), simulation.incidents.service_min.minutes.copy()
+    output = simulation.run()
+    assert sorted(made) == list(range(n)) == output.records.column("incident").tolist()
+    assert simulation.incidents.channel_min.size == simulation.incidents.finder_u.size == 0
+    assert simulation.incidents.rounds_min is None and len(simulation.incidents) == n
+    assert np.array_equal(simulation.incidents.service_min.minutes, service)
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "joint", "unified_closed_loop"])
+def test_detection_on_whole_arrays_reports_what_one_matter_at_a_time_reports(mode, monkeypatch):
+    """The block-wise detection (campaign finds, rounds, channels, patrols that leave a matter) gives, matter
+    by matter, the minute, channel, finder and patrols-left of the scalar rule, drawing later passes in order."""
+    from sim.engine.campaigns import CAMPAIGN
+    from sim.engine.incidents import first_of
+    from sim.engine.model import Simulation
+    from sim.experiments.runs import replication_seed
+
+    monkeypatch.setattr(Simulation, "BLOCK", 64)  # several blocks
+    scenario = sim.load_scenario(SCENARIOS / "anhai.yaml", ["days=21"])
+    fast, slow = (Simulation(scenario, modes_of(scenario)[mode], replication_seed(4, 0)) for _ in range(2))
+    inc = slow.incidents
+    expected = []
+    for i in range(len(inc)):
+        k, until = int(inc.type_index[i]), min(slow.end, float(slow.natural_end[i]))
+        if inc.found_by is not None and inc.found_by[i] >= 0:
+            report = (float(inc.occurred_min[i]), CAMPAIGN, "", 0)
+        else:
+            rounds = first_of(inc.rounds_by, inc.rounds_min[i].tolist(), slow.may_act[k])
+            times = inc.channel_min[i].tolist()
+            report = slow._detection(i, int(inc.patch[i]), times, k, until, None, rounds)
+        if report[0] < until:
+            expected.append((report[0], i, *report[1:]))
+    minutes, numbers, channels, finders, seen = fast._detect_all()
+    labels = list(fast._labels)
+    got = [
+        (at, i, labels[c], labels[f], left)
+        for at, i, c, f, left in zip(*(column.tolist() for column in (minutes, numbers, channels, finders, seen)))
+    ]
+    assert got == sorted(expected, key=lambda report: report[:2])
+    assert {"rounds", "patrol", CAMPAIGN} <= {r[2] for r in got}
+    assert any(report[4] > 0 for report in got) is (mode == "fragmented")  # only there may a patrol leave it
+    assert len(fast.record_log) == len(inc) - len(got)  # the never reported, written at once

@@ -211,3 +211,56 @@ def test_the_counted_rule_is_written_once():
     for module in (sim.engine.frames, sim.stats.metrics, sim.stats.plugins):
         source = Path(module.__file__).read_text(encoding="utf-8")
         assert "CAMPAIGN" not in source and '"campaign")' not in source, module.__name__
+
+
+def test_columns_packed_a_block_at_a_time_keep_every_value_and_code_strings_in_order_of_appearance(monkeypatch):
+    """Rows go into the columns a block at a time (packed with struct): floats bit for bit (nan, inf, -0.0),
+    integers, booleans (numpy's too), and strings coded 32-bit in order of first appearance across blocks."""
+    from sim.engine.records import ColumnBuffers
+
+    monkeypatch.setattr(ColumnBuffers, "BLOCK", 4)
+    floats = [0.1, -0.0, math.inf, math.nan, 1e300, 5e-324, 2.0, 3.5, -7.25, 0.0, 1 / 3]
+    records = [
+        _record(
+            i,
+            occurred_min=floats[i],
+            units=f"u{(7 * i) % 5}",
+            referrals=2**40 + i,
+            on_the_spot=np.bool_(i % 3 == 0),
+            left_by_all=i % 2 == 1,
+        )
+        for i in range(len(floats))
+    ]
+    table = incident_table(records)
+    assert table.codes("units").dtype == np.int32
+    assert table.categories("units") == tuple(dict.fromkeys(r.units for r in records))
+    assert [table.categories("units")[c] for c in table.codes("units").tolist()] == [r.units for r in records]
+    assert np.array_equal(table.column("occurred_min").view(np.int64), np.array(floats).view(np.int64))
+    assert table.column("referrals").tolist() == [r.referrals for r in records]
+    assert table.column("on_the_spot").tolist() == [bool(r.on_the_spot) for r in records]
+    assert table.column("left_by_all").tolist() == [r.left_by_all for r in records]
+
+
+@pytest.mark.parametrize("sort", [False, True])
+def test_fields_written_as_indices_into_tables_of_names_freeze_like_the_names_themselves(sort):
+    """A run writes type, patch, sector and layer as indices (a sector named once per patch); frozen, the
+    table equals the one written with the names, categories in order of first appearance, sorted or not."""
+    from sim.engine.records import ColumnBuffers, incident_buffers
+
+    types, patches, sectors = ("garbage", "noise"), ("p0", "p1", "p2", "p3"), ("s1", "s0", "s1", "s0")
+    order = (7, 2, 9, 0, 5, 1, 8, 3, 6, 4)
+    rows = {n: (n % 2, (3 * n) % 4, n % 3) for n in order}  # type, patch, layer
+    by_name, by_index = ColumnBuffers(IncidentRecord), incident_buffers(types, patches, sectors)
+    for n in order:
+        k, p, layer = rows[n]
+        name = ("grid", "town", "city")[layer]
+        record = _record(n, incident_type=types[k], patch=patches[p], sector=sectors[p], layer=name)
+        by_name.append(record)
+        indexed = list(record)
+        indexed[1:4], indexed[18] = (k, p, p), layer
+        by_index.append(tuple(indexed))
+    expected, got = (b.freeze(sort_by="incident" if sort else None) for b in (by_name, by_index))
+    assert got == expected
+    for name in ("incident_type", "patch", "sector", "layer"):
+        assert got.categories(name) == expected.categories(name)
+        assert got.codes(name).tolist() == expected.codes(name).tolist()
