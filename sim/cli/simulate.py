@@ -21,6 +21,7 @@ from sim.presentation.i18n import _, mode_label, term
 from sim.presentation.text import share as _share
 from sim.presentation.text import stat as _stat
 from sim.presentation.text import text_table as _table
+from sim.presentation.text import utilisation_rows
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -86,12 +87,19 @@ def _simulate(args, modes) -> int:
             comparison = compare(scenario, modes, args.replications, args.seed, precision)
         except KeyError as err:
             raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
-        print(format_summary(comparison.summary))
+        print(format_summary(comparison.summary, centre_levels(scenario)))
         _warn(post_run_warnings(comparison))
         if args.out:
             paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
             print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def centre_levels(scenario: Scenario) -> dict[str, str]:
+    """Each centre's utilisation key (``centre:<name>``) and its level, for grouping many centres of a level."""
+    from sim.engine.levels import centre_key
+
+    return {centre_key(c): c.level for c in scenario.governance.centres or ()}
 
 
 def _check_memory(args, scenario: Scenario, modes, precision: Precision | None) -> None:
@@ -206,8 +214,12 @@ def _not_reached(stats) -> str:
     return f"{stats['not_reached']:,} ({_share(stats['share_not_reached'])})"
 
 
-def format_summary(summary: Mapping[str, Any]) -> str:
-    """The side-by-side table printed by ``run`` and ``compare`` (*summary*: a :class:`~sim.stats.summary_types.Summary`)."""
+def format_summary(summary: Mapping[str, Any], levels: dict[str, str] | None = None) -> str:
+    """The side-by-side table printed by ``run`` and ``compare`` (*summary*: a :class:`~sim.stats.summary_types.Summary`).
+
+    *levels* (``centre:<name>`` -> level, :func:`centre_levels`) lets a level of many centres
+    be one row of the utilisation table.
+    """
     modes = summary["modes"]
     names = list(modes)
     first = names[0]
@@ -258,11 +270,8 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     types = list(modes[first]["by_type"])
     type_rows = [[mode_label(t), *(_type_cell(modes[m]["by_type"][t]) for m in names)] for t in types]
     by_type = _table([_("response median / p90, min (on the spot)"), *labels], type_rows)
-    resources = list(dict.fromkeys(d for m in names for d in modes[m]["utilisation"]))  # centres only in some modes
-    util = _table(
-        [_("utilisation"), *labels],
-        [[mode_label(d), *(_share(modes[m]["utilisation"].get(d)) for m in names)] for d in resources],
-    )
+    util_rows = utilisation_rows([modes[m]["utilisation"] for m in names], levels)
+    util = _table([_("utilisation"), *labels], [[mode_label(key), *cells] for key, cells in util_rows])
     channels = sorted({c for m in names for c in modes[m].get("by_channel", {})})
     by_channel = _table(
         [_("response median / p90 by channel, min"), *labels],

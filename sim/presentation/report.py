@@ -17,13 +17,14 @@ import json
 import os
 from pathlib import Path
 
+from sim.engine.levels import centre_key
 from sim.engine.trace import Stage, TraceEvent
 from sim.io.results import write_atomic
 from sim.presentation import figures as plots
 from sim.presentation.figures import Results, Story
 from sim.presentation.i18n import N_, _, current_language, mode_label, term
 from sim.presentation.story import count_of, first_of, is_detection, short_stage
-from sim.presentation.text import format_minutes, format_time_stat, share
+from sim.presentation.text import format_minutes, format_time_stat, share, utilisation_rows
 
 __all__ = [
     "build_report",
@@ -345,8 +346,9 @@ def _summary_tables(results: Results) -> str:
         ]
         for t in types
     ]
-    departments = list(stats[modes[0]]["utilisation"])
-    util = [[term(d), *(share(stats[m]["utilisation"][d]) for m in modes)] for d in departments]
+    centres = results.scenario.governance.centres if results.scenario is not None else None
+    levels = {centre_key(c): c.level for c in centres or ()}
+    util = [[term(key), *cells] for key, cells in utilisation_rows([stats[m]["utilisation"] for m in modes], levels)]
     colours = {mode_label(m): c for m, c in results.colours.items()}
     names = [mode_label(m) for m in modes]
     return (

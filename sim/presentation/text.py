@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sim.presentation.i18n import _, display_width, pad
+from sim.presentation.i18n import _, display_width, pad, term
 
 MINUTES_PER_DAY = 24 * 60  # as sim.scenario.schedule.MINUTES_PER_DAY, without importing the scenario layer
 
@@ -61,3 +61,48 @@ def text_table(header: list[str], rows: list[list[str]], rule: bool = True) -> s
     if rule:
         lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+MANY_CENTRES = 20
+"""A centre level with more centres than this is one row of utilisation tables, not a row per centre."""
+
+
+def utilisation_rows(
+    by_mode: list[dict[str, float | None]], centre_levels: dict[str, str] | None = None, many: int = MANY_CENTRES
+) -> list[tuple[str, list[str]]]:
+    """The rows of a utilisation table: (resource key or level label, a cell per mode).
+
+    Departments and centres each get a row of their share busy (as :func:`share`). A level of more
+    than *many* centres (*centre_levels*: ``centre:<name>`` -> level, e.g. Jinjiang's 440 village
+    sub-centres) gets one row instead, whose cell is the median share over its centres with the
+    lowest and highest, ``1% (0-5%)``: a table a person reads, not one of hundreds of rows. Keys keep
+    their order of first appearance across modes (centres appear only in modes that use them).
+    """
+    keys = list(dict.fromkeys(key for util in by_mode for key in util))
+    levels = centre_levels or {}
+    members: dict[str, list[str]] = {}
+    for key in keys:
+        if key in levels:
+            members.setdefault(levels[key], []).append(key)
+    grouped = {level: group for level, group in members.items() if len(group) > many}
+    rows: list[tuple[str, list[str]]] = []
+    for key in keys:
+        level = levels.get(key)
+        if level not in grouped:
+            rows.append((key, [share(util.get(key)) for util in by_mode]))
+        elif grouped[level][0] == key:  # the level's row, where its first centre would be
+            label = _("centre:{level} ({count} centres): median (lowest-highest)").format(
+                level=term(level), count=len(grouped[level])
+            )
+            rows.append((label, [_spread_of_shares([util.get(k) for k in grouped[level]]) for util in by_mode]))
+    return rows
+
+
+def _spread_of_shares(values: list[float | None]) -> str:
+    """The median of the shares present with their range, ``1% (0-5%)``; ``-`` when there are none."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return "-"
+    n = len(present)
+    median = present[n // 2] if n % 2 else (present[n // 2 - 1] + present[n // 2]) / 2
+    return f"{share(median)} ({100 * present[0]:.0f}-{share(present[-1])})"
