@@ -341,33 +341,51 @@ def campaign_units_by_hour(scenario: Scenario, rosters: dict) -> dict[str, tuple
     most the shift's count, as :class:`~sim.engine.campaigns.DemandSteps` splits them in the run);
     each hour of the week gets the mean over those weeks. A weekly calendar repeats through every
     one of them (its pattern exactly, a session over Sunday midnight wrapping to Monday); monthly and
-    dated sessions are those of the run, spread over its weeks. Cost grows with the sessions, not
-    with the minutes of the horizon.
+    dated sessions are those of the run (up to its end), spread over its length in weeks (a 10-day
+    run is 10/7 weeks, not 2). Cost grows with the sessions, not with the minutes of the horizon.
     """
     horizon = scenario.days * MINUTES_PER_DAY
     weeks = max(1, math.ceil(horizon / MINUTES_PER_WEEK))
     span = weeks * MINUTES_PER_WEEK
     spans: dict[str, list[tuple[float, float, int]]] = {}
+    weekly_spans: dict[str, list[tuple[float, float, int]]] = {}
     names: dict[str, list[str]] = {}
     for c in scenario.campaigns:
         weekly = not c.schedule.dated
         starts = c.schedule.starts_min(scenario.start_date, span if weekly else horizon)
-        sessions = [(s, s + c.duration_min) for s in starts]
+        sessions = [(s, s + c.duration_min if weekly else min(s + c.duration_min, horizon)) for s in starts]
         if weekly:  # the last week's sessions over its end wrap to the first week's start
             sessions += [(s - span, e - span) for s, e in sessions if e > span]
         for dept, units in c.departments.items():
             spans.setdefault(dept, []).extend((s, e, units) for s, e in sessions)
+            if weekly:
+                weekly_spans.setdefault(dept, []).extend((s, e, units) for s, e in sessions)
             names.setdefault(dept, []).append(c.name)
     out = {}
     for name, roster in rosters.items():
-        total = np.zeros(HOURS_PER_WEEK)
-        if spans.get(name):
-            demand = DemandSteps(spans[name])
-            hours = {k for s, e, _ in spans[name] for k in range(max(0, int(s // 60)), math.ceil(min(e, span) / 60))}
-            for k in sorted(hours):
-                total[k % HOURS_PER_WEEK] += demand.split_min(roster.on_duty, 60.0 * k, 60.0 * (k + 1))[1]
-        out[name] = (total / (60.0 * weeks), tuple(names.get(name, ())))
+        taken = _taken_by_hour(spans.get(name, []), roster, span)
+        weekly_taken = taken if len(weekly_spans.get(name, [])) == len(spans.get(name, [])) else None
+        if weekly_taken is None:  # weekly sessions lie over whole weeks; monthly and dated ones over the run only
+            weekly_taken = _taken_by_hour(weekly_spans.get(name, []), roster, span)
+            dated = (taken - weekly_taken) / (60.0 * horizon / MINUTES_PER_WEEK)
+            out[name] = (weekly_taken / (60.0 * weeks) + dated, tuple(names.get(name, ())))
+        else:
+            out[name] = (taken / (60.0 * weeks), tuple(names.get(name, ())))
     return out
+
+
+def _taken_by_hour(spans: list[tuple[float, float, int]], roster, span: float) -> np.ndarray:
+    """Unit-minutes the sessions *spans* take from *roster*'s shifts in each hour of the week, summed over weeks.
+
+    Concurrent sessions share the units on shift (:class:`~sim.engine.campaigns.DemandSteps`).
+    """
+    total = np.zeros(HOURS_PER_WEEK)
+    if spans:
+        demand = DemandSteps(spans)
+        hours = {k for s, e, _ in spans for k in range(max(0, int(s // 60)), math.ceil(min(e, span) / 60))}
+        for k in sorted(hours):
+            total[k % HOURS_PER_WEEK] += demand.split_min(roster.on_duty, 60.0 * k, 60.0 * (k + 1))[1]
+    return total
 
 
 def _mode_loads(scenario: Scenario, mode: Mode, town: Town, duty: dict, arrivals: dict) -> list[DepartmentLoad]:

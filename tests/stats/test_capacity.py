@@ -252,6 +252,30 @@ def test_monthly_and_dated_campaigns_are_spread_over_the_weeks_of_the_run(schedu
     assert load.on_duty_per_week_min == pytest.approx(7 * 2 * 1440 - 600)
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [{"every": "month", "days": [3, 10], "start": "09:00"}, {"dates": ["2024-01-03", "2024-01-10"], "start": "09:00"}],
+)
+def test_monthly_and_dated_campaigns_over_a_run_of_part_weeks_count_per_week_of_the_run(schedule):
+    """A 10-day run holding two 10 h sessions of both units: 2 x 2 x 600 unit-minutes over 10/7 weeks (not 2)."""
+    data = one_crew(rate_per_day=72, days=10)
+    data["start_date"] = "2024-01-01"
+    data["campaigns"] = [_campaign(schedule, duration_min=600, units=2)]
+    load = offered_load(sim.scenario_from_dict(data)).of("crew", "joint")
+    assert load.campaign_per_week_min == pytest.approx(2 * 2 * 600 / (10 / 7))
+
+
+def test_weekly_and_dated_campaigns_together_count_each_over_its_own_span():
+    """Weekly sessions over whole weeks (2 a week), dated ones over the 10-day run (one of 600 unit-minutes)."""
+    data = one_crew(rate_per_day=72, days=10)
+    data["start_date"] = "2024-01-01"
+    weekly = _campaign({"every": "week", "days": [0], "start": "20:00"}, duration_min=60, units=2)
+    dated = _campaign({"dates": ["2024-01-03"], "start": "09:00"}, duration_min=300, units=2) | {"name": "once"}
+    data["campaigns"] = [weekly, dated]
+    load = offered_load(sim.scenario_from_dict(data)).of("crew", "joint")
+    assert load.campaign_per_week_min == pytest.approx(2 * 60 + 2 * 300 / (10 / 7))
+
+
 def test_a_campaign_gets_only_the_units_on_shift_in_the_capacity_too():
     """Units on shift 08:00-17:00; a 16:00-19:00 campaign of two takes two units for one hour a day."""
     data = one_crew(rate_per_day=24, shift=[{"times": ["08:00-17:00"], "units": 2}])
