@@ -15,6 +15,7 @@ import copy
 import datetime as dt
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -522,6 +523,7 @@ def controls_of(source: ScenarioSource) -> dict:
         name: preset_levers(name) | ({"dispatch_across_borders": modes[name].across_borders} if name in modes else {})
         for name in PRESETS
     }
+    staffed = Counter(c.level for c in scenario.governance.centres or () if c.operators is not None)
     return {
         "scenario": source.name,
         "title": scenario.name,
@@ -542,7 +544,7 @@ def controls_of(source: ScenarioSource) -> dict:
         "centres": [
             {
                 "level": level,
-                "centres": len(centres),
+                "centres": staffed.get(level, len(centres)),  # as loaded: an entry with `each` is many centres
                 "operators": min(n for _, n in centres),
                 "max": max(10, 4 * min(n for _, n in centres)),
             }

@@ -139,8 +139,9 @@ def comparison_view(results: Results, story: Story | None = None) -> dict:
 def dispatch_wait(results: Results, mode: str) -> CensoredTimes:
     """Minutes from found to a unit sent, of the measured matters of *mode* that needed sending someone.
 
-    A matter settled without a dispatch (by its finder on the spot, or by a grid worker) is left
-    out; one still waiting at the end of the run is censored there, one that ended by itself
+    A matter settled without a dispatch (by its finder on the spot) or by the grid workers (layer
+    ``grid``: they never pass through a centre, and their sending time is when their hours allow)
+    is left out; one still waiting at the end of the run is censored there, one that ended by itself
     before anyone was sent at that end (as response times are).
     """
     inc = results.incidents
@@ -148,7 +149,9 @@ def dispatch_wait(results: Results, mode: str) -> CensoredTimes:
     dispatched = inc["dispatched_min"].astype(float)
     resolved = inc["resolved_min"].astype(float)
     needed = ~np.isnan(dispatched) | np.isnan(resolved)  # sent, or not settled at all
+    by_centres = inc["layer"].astype(str) != "grid"
     mask = plots._measured(results, mode) & ~np.isnan(detected) & ~inc["on_the_spot"].astype(bool) & needed
+    mask &= by_centres
     natural = inc["ended_min"].astype(float)[mask]
     sent = dispatched[mask]
     observed = ~np.isnan(sent)
