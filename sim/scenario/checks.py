@@ -482,13 +482,21 @@ def _unstaffed_centres(scenario: Scenario) -> list[tuple[tuple, str]]:
 
 
 def _campaign_warnings(scenario: Scenario) -> list[tuple[tuple, str]]:
-    """A campaign asking for more units of a department than its shift holds during a session gets fewer."""
+    """A campaign with no session in the run does nothing; one asking for more units than are on shift gets fewer."""
     out: list[tuple[tuple, str]] = []
     horizon = scenario.days * MINUTES_PER_DAY
     for c in scenario.campaigns:
         if c.schedule.dated and scenario.start_date is None:
             continue  # an error already (cross_check)
         starts = c.schedule.starts_min(scenario.start_date, horizon)
+        if len(starts) == 0:
+            first = f" from {scenario.start_date}" if scenario.start_date is not None else ""
+            message = (
+                f"has no session within the run ({scenario.days:g} days{first}): it takes no units and finds "
+                "nothing, so a comparison with and without it shows no difference"
+            )
+            out.append((("campaigns", c.name, "schedule"), message))
+            continue
         for name, units in c.departments.items():
             d = scenario.department(name)
             shift = WeeklySteps.from_hours([(w.hours().weekly(), float(w.units)) for w in d.shift_windows()], d.units)

@@ -153,3 +153,19 @@ def test_a_campaign_asking_for_more_units_than_are_on_shift_is_warned_about(tmp_
     ]
     path.write_text(text.replace('start: "11:00"', 'start: "09:00"'), encoding="utf-8")
     assert not [p for p, _ in warnings(load_scenario(path)) if p[0] == "campaigns"]
+
+
+def test_a_campaign_with_no_session_in_the_run_is_warned_about(tmp_path):
+    """Dates before the run (or a weekday the run never reaches) leave a campaign doing nothing: say so."""
+    from sim.scenario.checks import warnings
+
+    path = tmp_path / "town.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    scenario = load_scenario(path)
+    assert not [p for p, _ in warnings(scenario) if p[0] == "campaigns"]  # its Tuesday session is in the run
+    before = load_scenario(path, ["start_date=2024-03-04", "campaigns.food_check.schedule={dates: [2023-01-02]}"])
+    found = [(p, m) for p, m in warnings(before) if p[0] == "campaigns"]
+    assert len(found) == 1 and found[0][0] == ("campaigns", "food_check", "schedule")
+    assert f"no session within the run ({before.days:g} days from 2024-03-04)" in found[0][1]
+    short = load_scenario(path, ["days=1", "warmup_days=0"])  # Monday only: the Tuesday session never comes
+    assert [p for p, _ in warnings(short) if p[0] == "campaigns"] == [("campaigns", "food_check", "schedule")]
