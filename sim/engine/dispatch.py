@@ -324,6 +324,11 @@ class Dispatcher:
             if cells is not None:
                 cells.remove(unit)
 
+    def set_on_duty_many(self, units, on_duty: int) -> None:
+        """Put the *units* with ``index < on_duty`` on duty and the others off, one by one in their order."""
+        for unit in units:
+            self.set_on_duty(unit, unit.index < on_duty)
+
     def _offer(self, unit: Unit) -> None:
         best_key, best_head = None, None
         for key in self.keys_for[unit.pool]:
