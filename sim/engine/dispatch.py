@@ -585,9 +585,10 @@ class _Bucket:
 
     def add(self, unit: Unit) -> None:
         """File *unit* (under its current ``free_seq``)."""
-        self.live[unit] = unit.free_seq
-        self.top = max(self.top, unit.free_seq)
-        heapq.heappush(self.heap, (unit.free_seq, unit))
+        seq = self.live[unit] = unit.free_seq
+        if seq > self.top:
+            self.top = seq
+        heapq.heappush(self.heap, (seq, unit))
         self._compact_if_stale()
 
     def remove(self, unit: Unit) -> None:
