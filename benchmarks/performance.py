@@ -251,8 +251,9 @@ def scaling(cases: dict, rounds: int = 3) -> dict:
 def units_scaling(sizes=(2_000, 4_000, 8_000, 16_000), days: float = 12.0, mode: str = "unified") -> dict:
     """CPU seconds of :func:`units_scenario` at each fleet size, and the slope of log time against log units.
 
-    Every shift change touches every unit once, so the cost should grow in proportion to the
-    units (slope 1); before the map index kept its buckets as ordered sets, taking one unit out
+    A shift change touches each unit whose duty changes once (those coming on with no job waiting,
+    and those going off, filed in or out of the map index a bucket at a time), so the cost should
+    grow in proportion to the units (slope 1); before the map index kept its buckets as ordered sets, taking one unit out
     of a base holding thousands cost a scan of them all, and the slope was near 2.
     """
     sim.run(units_scenario(100, days), mode)  # the first run of a process pays for caches

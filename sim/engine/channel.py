@@ -79,6 +79,19 @@ class ReferralChain:
         self.desks = dict(desks or {})
         self.handover_min = sampler(spec.handover_min)
         self.trace = trace
+        self._steps: dict[str, int] = dict(cast(dict[str, int], spec.steps))  # keyed by channel name
+        self._owners: dict[frozenset[str], tuple[OpenHours, ...]] = {}
+
+    def owners(self, to: frozenset[str]) -> tuple[OpenHours, ...]:
+        """The distinct desk hours of the departments in *to* (the town's desk when *to* is empty).
+
+        Made once per set of departments: a run asks for the same few sets on every delivery.
+        """
+        owners = self._owners.get(to)
+        if owners is None:
+            distinct = {id(desk): desk for desk in (self.desks.get(d, self.desk) for d in sorted(to))}
+            owners = self._owners[to] = tuple(distinct.values()) or (self.desk,)
+        return owners
 
     def deliver(self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset()) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the desk of a department in *to*.
@@ -86,30 +99,34 @@ class ReferralChain:
         With *to* empty (a report for the grid, or for several departments at once) the last step
         keeps the town's desk hours.
         """
-        steps = cast(dict[str, int], self.spec.steps).get(source, 1)  # keyed by channel name
-        owners = list({id(desk): desk for desk in (self.desks.get(d, self.desk) for d in sorted(to))}.values()) or [
-            self.desk
-        ]
-        t, referrals, bounces = now, 0, 0
+        steps = self._steps.get(source, 1)
+        owners = self._owners.get(to) or self.owners(to)
+        handover, trace = self.handover_min, self.trace
+        t = now
         stages: list[TraceEvent] = []
-        for k in range(steps):
-            minutes = self.handover_min(rng)
-            if k == steps - 1:
-                t = min(desk.add_open_minutes(t, minutes) for desk in owners)
-            else:
-                t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, minutes)
-            referrals += 1
-            if self.trace:
+        for k in range(steps - 1):
+            t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, handover(rng))
+            if trace:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=k + 1, steps=steps))
-        while steps and rng.random() < self.spec.misroute_probability:
-            sent_back = self.desk.add_open_minutes(t, self.handover_min(rng))
-            minutes = self.handover_min(rng)
-            t = min(desk.add_open_minutes(sent_back, minutes) for desk in owners)
-            referrals += 2
+        if steps:
+            t = _earliest(owners, t, handover(rng))
+            if trace:
+                stages.append(TraceEvent(t, Stage.HANDED_OVER, step=steps, steps=steps))
+        bounces, misroute = 0, self.spec.misroute_probability
+        while steps and rng.random() < misroute:
+            sent_back = self.desk.add_open_minutes(t, handover(rng))
+            t = _earliest(owners, sent_back, handover(rng))
             bounces += 1
-            if self.trace:
+            if trace:
                 stages += [TraceEvent(sent_back, Stage.SENT_BACK), TraceEvent(t, Stage.FORWARDED_AGAIN)]
-        return Delivery(t, t, referrals, bounces, tuple(stages))
+        return Delivery(t, t, steps + 2 * bounces, bounces, tuple(stages))
+
+
+def _earliest(owners: tuple[OpenHours, ...], t: float, minutes: float) -> float:
+    """The earliest end of *minutes* of open time after *t* at any of the *owners*' desks."""
+    if len(owners) == 1:
+        return owners[0].add_open_minutes(t, minutes)
+    return min(desk.add_open_minutes(t, minutes) for desk in owners)
 
 
 class SharedChannel:

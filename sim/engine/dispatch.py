@@ -219,6 +219,9 @@ class Dispatcher:
         """
         now, town, patch = self.env.now, self.town, job.patch
         best, chosen = math.inf, None
+        # Town.drive_min inlined below when there is no travel table: the same operations in the same order
+        centres, table, manhattan, detour = town.centres, town.travel_min, town.manhattan, town.detour_factor
+        px, py = centres[patch]
         for dept in self._job_pools(job):
             pool = self.free.get(dept)
             if not pool:
@@ -237,7 +240,13 @@ class Dispatcher:
                 if here in seen:
                     continue
                 seen.add(here)
-                minutes = unit.setoff_min + town.drive_min(here, patch, unit.speed_kmh)
+                if table is None:
+                    x, y = centres[here]
+                    dx, dy = abs(x - px), abs(y - py)
+                    drive = 60.0 * ((dx + dy if manhattan else math.hypot(dx, dy)) * detour) / unit.speed_kmh
+                    minutes = unit.setoff_min + drive
+                else:
+                    minutes = unit.setoff_min + town.drive_min(here, patch, unit.speed_kmh)
                 if minutes < best:
                     best, chosen = minutes, unit
         if chosen is not None:
@@ -323,6 +332,43 @@ class Dispatcher:
             cells = self._cells.get(unit.pool)
             if cells is not None:
                 cells.remove(unit)
+
+    def set_on_duty_many(self, units, on_duty: int) -> None:
+        """Put the *units* with ``index < on_duty`` on duty and the others off: :meth:`set_on_duty` for each in turn.
+
+        A unit coming on duty while jobs wait for its pool is offered them at once, in the units' order. The
+        others only change the pools of free units: they are filed in (or taken out of) the map index in bulk,
+        one pass per bucket, which gives the index :meth:`set_on_duty` one unit at a time would give (a bucket
+        is ordered by ``free_seq``, handed out here in the units' order).
+        """
+        now, free, queues, keys_for = self.env.now, self.free, self.queues, self.keys_for
+        joining: dict[str, list[Unit]] = {}
+        leaving: dict[str, list[Unit]] = {}
+        for unit in units:
+            duty = unit.index < on_duty
+            if unit.on_duty == duty:
+                continue
+            unit.on_duty = duty
+            if unit.busy:
+                continue
+            pool = unit.pool
+            if not duty:
+                free[pool].pop(unit, None)
+                leaving.setdefault(pool, []).append(unit)
+                continue
+            unit.idle_since_min = now
+            if any(queues[key] for key in keys_for[pool]):  # queues only shrink here: later units find them so
+                self._offer(unit)
+                continue
+            free[pool][unit] = None
+            unit.free_seq = next(self._freed)
+            joining.setdefault(pool, []).append(unit)
+        for pool, gone in leaving.items():
+            if (cells := self._cells.get(pool)) is not None:
+                cells.remove_many(gone)
+        for pool, come in joining.items():
+            if (cells := self._cells.get(pool)) is not None:
+                cells.add_many(come, now)
 
     def _offer(self, unit: Unit) -> None:
         best_key, best_head = None, None
@@ -430,6 +476,41 @@ class _CellIndex:
         if not unit.patrols and now < unit.back_at_base_min:
             heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
 
+    def add_many(self, units: list[Unit], now: float) -> None:
+        """:meth:`add` for each of *units* (free in this order), a bucket at a time."""
+        at: dict[int, list[Unit]] = {}
+        for unit in units:
+            at.setdefault(unit.patch_at(now), []).append(unit)
+        patch_cell, filed = self.map.patch_cell, self.filed
+        for patch, group in at.items():
+            patches = self.cells.setdefault(patch_cell[patch], {})
+            bucket = patches.get(patch)
+            if bucket is None:
+                bucket = patches[patch] = _Bucket()
+            bucket.add_many(group)
+            filed.update(dict.fromkeys(group, patch))
+        for unit in units:
+            if not unit.patrols and now < unit.back_at_base_min:
+                heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
+
+    def remove_many(self, units: list[Unit]) -> None:
+        """:meth:`remove` for each of *units*, a bucket at a time."""
+        at: dict[int, list[Unit]] = {}
+        filed = self.filed
+        for unit in units:
+            patch = filed.pop(unit, None)
+            if patch is not None:
+                at.setdefault(patch, []).append(unit)
+        for patch, group in at.items():
+            cell = self.map.patch_cell[patch]
+            patches = self.cells[cell]
+            bucket = patches[patch]
+            bucket.remove_many(group)
+            if not bucket:
+                del patches[patch]
+                if not patches:
+                    del self.cells[cell]
+
     def remove(self, unit: Unit) -> None:
         """Take a unit out (dispatched, or off duty)."""
         patch = self.filed.pop(unit, None)
@@ -492,24 +573,51 @@ class _Bucket:
     a shift change at a base O(n^2).
     """
 
-    __slots__ = ("heap", "live")
+    __slots__ = ("heap", "live", "top")
 
     def __init__(self) -> None:
         self.live: dict[Unit, int] = {}
         self.heap: list[tuple[int, Unit]] = []
+        self.top = -1  # no entry of the heap, stale or live, has a greater free_seq
 
     def __len__(self) -> int:
         return len(self.live)
 
     def add(self, unit: Unit) -> None:
         """File *unit* (under its current ``free_seq``)."""
-        self.live[unit] = unit.free_seq
-        heapq.heappush(self.heap, (unit.free_seq, unit))
+        seq = self.live[unit] = unit.free_seq
+        if seq > self.top:
+            self.top = seq
+        heapq.heappush(self.heap, (seq, unit))
         self._compact_if_stale()
 
     def remove(self, unit: Unit) -> None:
         """Take *unit* out."""
         del self.live[unit]
+        self._compact_if_stale()
+
+    def add_many(self, units: list[Unit]) -> None:
+        """:meth:`add` for each of *units*.
+
+        Units freed after every entry of the heap, in order (rising ``free_seq``), extend the heap as they
+        are: each lands below entries earlier than itself, so the heap needs no sifting.
+        """
+        live, heap = self.live, self.heap
+        seqs = [unit.free_seq for unit in units]
+        if seqs and seqs[0] > self.top and all(a < b for a, b in itertools.pairwise(seqs)):
+            live.update(zip(units, seqs))
+            heap.extend(zip(seqs, units))
+            self.top = seqs[-1]
+            self._compact_if_stale()
+            return
+        for unit in units:
+            self.add(unit)
+
+    def remove_many(self, units: list[Unit]) -> None:
+        """:meth:`remove` for each of *units*."""
+        live = self.live
+        for unit in units:
+            del live[unit]
         self._compact_if_stale()
 
     def first(self) -> tuple[int, Unit]:

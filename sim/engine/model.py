@@ -314,12 +314,18 @@ class Simulation:
         env = self.env
         plan = self.campaign_plan
         demand = plan.demand.get(roster.department.name) if plan is not None else None
+        units = roster.units
+        # Units 0..k-1 are on duty and the rest off (every unit starts off duty): a change of k moves only the
+        # units between the old and the new k, in index order, as a pass over every unit would.
+        ordered = all(unit.index == i and not unit.on_duty for i, unit in enumerate(units))
+        was = 0
         while True:
             on_duty = roster.on_duty_count(env.now)
             if demand is not None:  # the highest-numbered units on shift are on campaign
                 on_duty = max(0, on_duty - demand.value(env.now))
-            for unit in roster.units:
-                self.dispatcher.set_on_duty(unit, unit.index < on_duty)
+            changed = units[min(was, on_duty) : max(was, on_duty)] if ordered else units
+            self.dispatcher.set_on_duty_many(changed, on_duty)
+            was = on_duty
             change = roster.on_duty.next_change(env.now)
             if demand is not None:
                 change = min(change, demand.next_change(env.now))

@@ -186,11 +186,17 @@ class WeeklyHours:
             # next opening (t plus whole weeks may sit in a closed gap that must not be crossed).
             weeks, minutes = weeks - 1, self.open_per_week
         t += weeks * MINUTES_PER_WEEK
+        starts, ends, last = self.starts, self.ends, len(self.starts) - 1
         while True:
-            t = self.next_open(t)
-            offset = t % MINUTES_PER_WEEK
-            i = bisect.bisect_right(self.starts, offset) - 1
-            left = self.ends[i] - offset
+            # next_open inlined: where *t* is open, its window is the one just found (divmod's remainder is t % week)
+            week, offset = divmod(t, MINUTES_PER_WEEK)
+            i = bisect.bisect_right(starts, offset) - 1
+            if i < 0 or offset >= ends[i]:
+                base = week * MINUTES_PER_WEEK
+                t = base + starts[i + 1] if i < last else base + MINUTES_PER_WEEK + starts[0]
+                offset = t % MINUTES_PER_WEEK
+                i = bisect.bisect_right(starts, offset) - 1
+            left = ends[i] - offset
             if minutes <= left:
                 return t + minutes
             minutes -= left

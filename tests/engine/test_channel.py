@@ -137,3 +137,59 @@ def test_channel_for_picks_by_the_information_lever():
     assert isinstance(channel_for("referral", governance), ReferralChain)
     assert isinstance(channel_for("instant", governance), SharedChannel)
     assert channel_for("instant", governance).spec is governance.instant
+
+
+def _reference_delivery(chain: ReferralChain, now: float, source: str, rng, to: frozenset[str]):
+    """The chain's rule written step by step, as it was before owners were kept per set of departments."""
+    steps = chain.spec.steps.get(source, 1)
+    owners = list({id(d): d for d in (chain.desks.get(x, chain.desk) for x in sorted(to))}.values()) or [chain.desk]
+    t, referrals, bounces, stages = now, 0, 0, []
+    for k in range(steps):
+        minutes = chain.handover_min(rng)
+        if k == steps - 1:
+            t = min(desk.add_open_minutes(t, minutes) for desk in owners)
+        else:
+            t = (chain.hotline if k == 0 and source == "hotline" else chain.desk).add_open_minutes(t, minutes)
+        referrals += 1
+        stages.append(TraceEvent(t, Stage.HANDED_OVER, step=k + 1, steps=steps))
+    while steps and rng.random() < chain.spec.misroute_probability:
+        sent_back = chain.desk.add_open_minutes(t, chain.handover_min(rng))
+        minutes = chain.handover_min(rng)
+        t = min(desk.add_open_minutes(sent_back, minutes) for desk in owners)
+        referrals, bounces = referrals + 2, bounces + 1
+        stages += [TraceEvent(sent_back, Stage.SENT_BACK), TraceEvent(t, Stage.FORWARDED_AGAIN)]
+    return t, referrals, bounces, tuple(stages)
+
+
+@pytest.mark.parametrize("trace", [True, False])
+def test_deliveries_match_the_step_by_step_rule_for_any_set_of_departments(trace):
+    """Owners kept per set of departments, and the last step taken apart, change no delivery nor any draw."""
+    from sim.scenario.schema import Hours
+
+    spec = ReferralSpec.model_validate(
+        {
+            "desk_hours": {"days": "weekdays", "times": ["08:00-12:00", "14:00-18:00"]},
+            "hotline_hours": {"days": "daily", "times": ["07:00-22:00"]},
+            "handover_min": {"dist": "exponential", "mean": 90},
+            "steps": {"hotline": 2, "patrol": 3, "grid": 0, "camera": 1},
+            "misroute_probability": 0.4,
+        }
+    )
+    desks = {
+        "police": Hours(days="daily", times=["00:00-24:00"]).weekly(),
+        "market": Hours(days="weekdays", times=["09:00-17:00"]).weekly(),
+        "water": Hours(days="weekdays", times=["09:00-17:00"]).weekly(),
+    }
+    chain = ReferralChain(spec, trace=trace, desks=desks)
+    names = ["police", "market", "water", "sanitation"]
+    pick = np.random.default_rng(7)
+    for i in range(3000):
+        to = frozenset(n for n in names if pick.random() < 0.35)
+        source = ("hotline", "patrol", "grid", "camera", "coordination")[i % 5]
+        now = float(pick.uniform(0, 3 * WEEK))
+        ours, theirs = np.random.default_rng(i), np.random.default_rng(i)
+        got = chain.deliver(now, source, ours, to)
+        t, referrals, bounces, stages = _reference_delivery(chain, now, source, theirs, to)
+        assert (got.reached_min, got.ready_min, got.referrals, got.bounces) == (t, t, referrals, bounces)
+        assert got.stages == (stages if trace else ())
+        assert ours.random() == theirs.random()  # the same number of draws

@@ -303,3 +303,98 @@ def test_a_small_pool_computes_each_standing_patchs_travel_once_and_still_picks_
             dispatcher.release(unit)
             if unit.busy:
                 busy.append(unit)
+
+
+# --------------------------------------------------------------------------- shift changes in bulk
+
+
+def _fleet(seed: int, rule: str):
+    """A town of 6x6 patches, three departments (two big enough for the map index) with units at few bases."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    town = build_town(Territory(grid={"rows": 6, "cols": 6}, patch_km=1.0, detour_factor=1.3))
+    units = []
+    for d, size in enumerate((60, 25, 5)):
+        bases = rng.integers(0, town.size, size=int(rng.integers(1, 3)))
+        patrols = d == 1
+        for i in range(size):
+            base = int(bases[i % len(bases)])
+            units.append(Unit(f"d{d}-{i}", f"d{d}", i, base, town.centres[base], 0, 20.0, 2.0, 0.0, patrols))
+    names = sorted({u.department for u in units})
+    keys = [frozenset(c) for k in range(1, 4) for c in itertools.combinations(names, k)]
+    return env, town, Dispatcher(env, town, units, rule, keys), units, keys
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rule=st.sampled_from(["nearest", "own_queue"]))
+def test_shift_changes_in_bulk_match_one_unit_at_a_time(seed, rule):
+    """set_on_duty_many over a department's units gives what set_on_duty gives unit by unit, in that order.
+
+    Two identical fleets live through the same random jobs, moves, returns home and shift changes
+    (each a new on-duty count per department, with jobs waiting or not); after every step both
+    chose the same units and hold the same free units in the same order, with the same ``free_seq``.
+    """
+    rng = np.random.default_rng(seed)
+    one, many = _fleet(seed, rule), _fleet(seed, rule)
+    departments = sorted({u.department for u in one[3]})
+    counts = dict.fromkeys(departments, 0)
+    busy: list[int] = []
+    now = 0.0
+    for _ in range(300):
+        now += float(rng.exponential(3.0))
+        for env, *_ in (one, many):
+            env.run(until=now)
+        action = rng.random()
+        if action < 0.45:
+            capable, patch = one[4][int(rng.integers(len(one[4])))], int(rng.integers(one[1].size))
+            priority = int(rng.integers(1, 4))
+            got = [d.request(Job(capable, patch, priority, now)) for _, _, d, _, _ in (one, many)]
+            assert (got[0] and got[0].uid) == (got[1] and got[1].uid)
+            if got[0] is not None:
+                busy.append(one[3].index(got[0]))
+        elif action < 0.75 and busy:
+            k = busy.pop(int(rng.integers(len(busy))))
+            patch, back = int(rng.integers(one[1].size)), now + float(rng.exponential(20.0))
+            for _, _, dispatcher, units, _ in (one, many):
+                dispatcher.move(units[k], patch, back)
+                dispatcher.release(units[k])
+            if one[3][k].busy:
+                busy.append(k)
+        else:
+            dept = departments[int(rng.integers(len(departments)))]
+            size = sum(u.department == dept for u in one[3])
+            was, counts[dept] = counts[dept], int(rng.integers(0, size + 1))
+            lo, hi = sorted((was, counts[dept]))
+            changed = [[u for u in units if u.department == dept][lo:hi] for _, _, _, units, _ in (one, many)]
+            for unit in changed[0]:
+                one[2].set_on_duty(unit, unit.index < counts[dept])
+            many[2].set_on_duty_many(changed[1], counts[dept])
+            busy += [one[3].index(u) for u in changed[0] if u.busy and one[3].index(u) not in busy]
+        for pool in one[2].free:
+            assert [(u.uid, u.free_seq) for u in one[2].free[pool]] == [(u.uid, u.free_seq) for u in many[2].free[pool]]
+        assert [(u.uid, u.on_duty, u.busy) for u in one[3]] == [(u.uid, u.on_duty, u.busy) for u in many[3]]
+        assert one[2].waiting() == many[2].waiting()
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 2), st.lists(st.integers(0, 60), max_size=6)), max_size=40))
+def test_a_bucket_filed_in_bulk_always_puts_first_the_unit_free_longest(steps):
+    """Whatever the free_seq of units filed together (rising above every entry, or falling below some) and
+    whatever was taken out, the bucket's first unit has the least free_seq of those in it."""
+    from sim.engine.dispatch import _Bucket
+
+    bucket = _Bucket()
+    units = [Unit(f"u{i}", "a", i, 0, (0.0, 0.0), 0, 20.0, 0.0, 0.0, False) for i in range(61)]
+    falling, rising = itertools.count(10_000, -1), itertools.count(20_000)
+    for kind, picks in steps:
+        chosen = list(dict.fromkeys(units[i] for i in picks))
+        if kind == 2:
+            bucket.remove_many([u for u in chosen if u in bucket.live])
+        else:
+            fresh = [u for u in chosen if u not in bucket.live]
+            for unit in fresh:
+                unit.free_seq = next(falling if kind else rising)
+            bucket.add_many(fresh)
+        if bucket:
+            seq, unit = min((seq, unit.index) for unit, seq in bucket.live.items())
+            assert bucket.first() == (seq, units[unit])

@@ -279,3 +279,37 @@ def test_detection_on_whole_arrays_reports_what_one_matter_at_a_time_reports(mod
     assert {"rounds", "patrol", CAMPAIGN} <= {r[2] for r in got}
     assert any(report[4] > 0 for report in got) is (mode == "fragmented")  # only there may a patrol leave it
     assert len(fast.record_log) == len(inc) - len(got)  # the never reported, written at once
+
+
+def _every_unit_each_change(self, roster):
+    """Shift changes as a pass over every unit of the department (the rule before only the changed units moved)."""
+    env, plan = self.env, self.campaign_plan
+    demand = plan.demand.get(roster.department.name) if plan is not None else None
+    while True:
+        on_duty = roster.on_duty_count(env.now)
+        if demand is not None:
+            on_duty = max(0, on_duty - demand.value(env.now))
+        for unit in roster.units:
+            self.dispatcher.set_on_duty(unit, unit.index < on_duty)
+        change = roster.on_duty.next_change(env.now)
+        if demand is not None:
+            change = min(change, demand.next_change(env.now))
+        if change >= self.end:
+            return
+        yield self._until(change)
+
+
+@pytest.mark.parametrize("mode", ["fragmented", "unified"])
+def test_shift_changes_moving_only_the_changed_units_change_nothing(mode, monkeypatch):
+    """Shifts and campaigns taking units off duty: moving the units between the old and the new count gives the
+    records and jobs of a pass over every unit."""
+    from sim.engine import model
+
+    scenario = sim.load_scenario(SCENARIOS / "anhai.yaml", ["days=9"])
+    fast = sim.run(scenario, mode)
+    monkeypatch.setattr(model.Simulation, "_shifts", _every_unit_each_change)
+    slow = sim.run(scenario, mode)
+    assert scenario.campaigns and any(d.shift != "24h" for d in scenario.departments)
+    assert list(map(repr, fast.records)) == list(map(repr, slow.records))  # repr: a NaN equals itself
+    assert list(map(repr, fast.jobs)) == list(map(repr, slow.jobs))
+    assert fast.on_duty_min == slow.on_duty_min and fast.busy_min == slow.busy_min
