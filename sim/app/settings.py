@@ -25,7 +25,7 @@ import yaml
 from sim.errors import Problem, ScenarioError, did_you_mean, printable
 from sim.io.loader import apply_overrides, parse_yaml, read_yaml, scenario_from_dict
 from sim.io.shipped import scenario_folders
-from sim.scenario.governance import PRESETS, modes_of
+from sim.scenario.governance import LEVERS, PRESETS, modes_of
 from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -52,15 +52,6 @@ __all__ = [
 CUSTOM = "custom"
 """The name of the way of working built from the lever controls."""
 
-LEVERS = (
-    "pooled",
-    "information",
-    "dispatch",
-    "coordination",
-    "leave_probability",
-    "closed_loop",
-    "dispatch_across_borders",
-)
 MAX_REPLICATIONS = 20
 MAX_DAYS = 60
 MAX_UNITS = 500

@@ -25,7 +25,7 @@ from sim.engine.department import build_roster
 from sim.engine.territory import build_town
 from sim.scenario import checks
 from sim.scenario.centres import patch_areas
-from sim.scenario.governance import modes_of
+from sim.scenario.governance import LEVERS, modes_of
 from sim.scenario.schema import Scenario
 from sim.stats.capacity import (
     CapacityReport,
@@ -39,16 +39,6 @@ from sim.stats.capacity import (
 )
 
 __all__ = ["scenario_overview", "format_overview", "scenario_warnings", "pre_run_warnings", "post_run_warnings"]
-
-LEVERS = (
-    "pooled",
-    "information",
-    "dispatch",
-    "coordination",
-    "leave_probability",
-    "closed_loop",
-    "dispatch_across_borders",
-)
 
 
 def _sizes(index: np.ndarray, names: Sequence[str]) -> dict:

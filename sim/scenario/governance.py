@@ -24,6 +24,7 @@ from typing import Literal
 from sim.scenario.schema import IncidentType, ModeSpec, Scenario
 
 __all__ = [
+    "LEVERS",
     "Mode",
     "PRESETS",
     "resolve_mode",
@@ -36,6 +37,18 @@ __all__ = [
     "own_holders",
     "unpowered_parts",
 ]
+
+
+LEVERS = (
+    "pooled",
+    "information",
+    "dispatch",
+    "coordination",
+    "leave_probability",
+    "closed_loop",
+    "dispatch_across_borders",
+)
+"""A way of working's levers by name, in the order people are shown them (the overview, the app's controls)."""
 
 
 @dataclass(frozen=True)
