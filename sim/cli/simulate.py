@@ -69,6 +69,7 @@ def _cmd_compare(args) -> int:
 
 
 def _simulate(args, modes) -> int:
+    from sim.engine.levels import centre_levels
     from sim.experiments.runs import compare
     from sim.io.results import write_comparison
 
@@ -87,19 +88,12 @@ def _simulate(args, modes) -> int:
             comparison = compare(scenario, modes, args.replications, args.seed, precision)
         except KeyError as err:
             raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
-        print(format_summary(comparison.summary, centre_levels(scenario)))
+        print(format_summary(comparison.summary, centre_levels(scenario.governance.centres)))
         _warn(post_run_warnings(comparison))
         if args.out:
             paths = write_outputs(args, lambda: write_comparison(args.out, comparison))
             print("wrote " + ", ".join(str(p) for p in paths))
     return 0
-
-
-def centre_levels(scenario: Scenario) -> dict[str, str]:
-    """Each centre's utilisation key (``centre:<name>``) and its level, for grouping many centres of a level."""
-    from sim.engine.levels import centre_key
-
-    return {centre_key(c): c.level for c in scenario.governance.centres or ()}
 
 
 def _check_memory(args, scenario: Scenario, modes, precision: Precision | None) -> None:
@@ -217,7 +211,7 @@ def _not_reached(stats) -> str:
 def format_summary(summary: Mapping[str, Any], levels: dict[str, str] | None = None) -> str:
     """The side-by-side table printed by ``run`` and ``compare`` (*summary*: a :class:`~sim.stats.summary_types.Summary`).
 
-    *levels* (``centre:<name>`` -> level, :func:`centre_levels`) lets a level of many centres
+    *levels* (``centre:<name>`` -> level, :func:`sim.engine.levels.centre_levels`) lets a level of many centres
     be one row of the utilisation table.
     """
     modes = summary["modes"]

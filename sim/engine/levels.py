@@ -28,12 +28,17 @@ from sim.engine.territory import Town
 from sim.scenario.distributions import sample, sampler
 from sim.scenario.schema import CentreSpec, Governance
 
-__all__ = ["Levels", "centre_key", "depths"]
+__all__ = ["Levels", "centre_key", "centre_levels", "depths"]
 
 
 def centre_key(spec: CentreSpec) -> str:
     """The name under which a centre's operators appear in utilisation: ``centre:<name>``."""
     return f"centre:{spec.name}"
+
+
+def centre_levels(specs: list[CentreSpec] | None) -> dict[str, str]:
+    """Each centre's utilisation key (:func:`centre_key`) and its level, e.g. to show a level of many centres as one row."""
+    return {centre_key(c): c.level for c in specs or ()}
 
 
 def depths(specs: list[CentreSpec]) -> list[int]:

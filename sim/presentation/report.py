@@ -17,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-from sim.engine.levels import centre_key
+from sim.engine.levels import centre_levels
 from sim.engine.trace import Stage, TraceEvent
 from sim.io.results import write_atomic
 from sim.presentation import figures as plots
@@ -347,7 +347,7 @@ def _summary_tables(results: Results) -> str:
         for t in types
     ]
     centres = results.scenario.governance.centres if results.scenario is not None else None
-    levels = {centre_key(c): c.level for c in centres or ()}
+    levels = centre_levels(centres)
     util = [[term(key), *cells] for key, cells in utilisation_rows([stats[m]["utilisation"] for m in modes], levels)]
     colours = {mode_label(m): c for m, c in results.colours.items()}
     names = [mode_label(m) for m in modes]
