@@ -126,6 +126,8 @@ class Dispatcher:
         self.keys_for: dict[str, list[frozenset[str]]] = {
             pool: [k for k in self.queues if pool in k] for pool in self.free
         }
+        self._queue_of: dict[tuple[str, ...], list] = {}  # a job's pools -> its queue (made once per pools)
+        self._one_patch = len(town.names) == 1  # every unit stands at the one patch: see _nearest
         self._order = itertools.count()
         self._freed = itertools.count()
         self._cells: dict[str, _CellIndex] = {}
@@ -142,14 +144,19 @@ class Dispatcher:
     def request(self, job: Job) -> Unit | None:
         """Ask for a unit: the unit if one is free now, else None and ``job.event`` fires with it later."""
         unit = self._finder_unit(job) if job.finder else None
-        job.on_the_spot = unit is not None
-        unit = unit or self.select(job)
+        if unit is None:
+            unit = self.select(job)
+        else:
+            job.on_the_spot = True
         if unit is not None:
             self._assign(unit, job)
             return unit
         job.event = self.env.event()
-        key = frozenset(self._job_pools(job))
-        heapq.heappush(self.queues[key], (job.priority, job.requested_min, next(self._order), job))
+        pools = self._job_pools(job)
+        queue = self._queue_of.get(pools)
+        if queue is None:
+            queue = self._queue_of[pools] = self.queues[frozenset(pools)]
+        heapq.heappush(queue, (job.priority, job.requested_min, next(self._order), job))
         return None
 
     def waiting(self) -> int:
@@ -195,7 +202,11 @@ class Dispatcher:
         return ordered
 
     def _job_pools(self, job: Job) -> tuple[str, ...]:
-        return self._pools(job.capable, self._sector(job))
+        """The pools a job may take (:meth:`_pools` of its capable departments and sector)."""
+        if self.bordered:
+            return self._pools(job.capable, self.town.patch_sector_names[job.patch])
+        ordered = self._sorted.get((job.capable, ""))
+        return self._pools(job.capable, "") if ordered is None else ordered
 
     def _longest_free(self, job: Job) -> Unit | None:
         best = None
@@ -234,8 +245,10 @@ class Dispatcher:
                 continue
             # Unit.travel_min, once per patch where free units stand when the pool's units share set-off and
             # speed (one department's): units standing at one patch are then equally far, and the first wins.
-            seen: set[int] = set() if self._uniform[dept] else _NEVER_SEEN
-            for unit in pool:
+            # In a town of one patch every unit stands there: the first unit is the only one to compare.
+            uniform = self._uniform[dept]
+            seen: set[int] = set() if uniform else _NEVER_SEEN
+            for unit in (next(iter(pool)),) if uniform and self._one_patch else pool:
                 here = unit.base if not unit.patrols and now >= unit.back_at_base_min else unit.position_patch
                 if here in seen:
                     continue
@@ -311,9 +324,24 @@ class Dispatcher:
 
     def release(self, unit: Unit) -> None:
         """A unit finished a job: give it the next job it may do, or mark it free."""
+        now = self.env._now
         unit.busy = False
-        unit.worked_min += self.env.now - unit.busy_since_min
-        unit.idle_since_min = self.env.now
+        unit.worked_min += now - unit.busy_since_min
+        unit.idle_since_min = now
+        if unit.on_duty:
+            self._offer(unit)
+
+    def release_at(self, unit: Unit, patch: int, back_at_base_min: float) -> None:
+        """A unit finished a job at *patch*: :meth:`move` there, then :meth:`release` (one call per job)."""
+        cells = self._cells.get(unit.pool)
+        if cells is not None and unit in cells.filed:  # not while busy: a dispatched unit leaves the map index
+            self.move(unit, patch, back_at_base_min)
+        else:
+            unit.position_patch, unit.back_at_base_min = patch, back_at_base_min
+        now = self.env._now
+        unit.busy = False
+        unit.worked_min += now - unit.busy_since_min
+        unit.idle_since_min = now
         if unit.on_duty:
             self._offer(unit)
 
@@ -371,17 +399,16 @@ class Dispatcher:
                 cells.add_many(come, now)
 
     def _offer(self, unit: Unit) -> None:
-        best_key, best_head = None, None
+        """Give a unit that came free the most urgent, oldest job waiting that it may do, or mark it free."""
+        best, best_head = None, None
+        queues = self.queues
         for key in self.keys_for[unit.pool]:
-            queue = self.queues[key]
+            queue = queues[key]
             if queue and (best_head is None or queue[0][:3] < best_head):
-                best_key, best_head = key, queue[0][:3]
-        if best_key is None:
-            self._make_free(unit)
-            return
-        job = heapq.heappop(self.queues[best_key])[3]
+                best, best_head = queue, queue[0][:3]
         self._make_free(unit)
-        self._assign(unit, job)
+        if best is not None:
+            self._assign(unit, heapq.heappop(best)[3])
 
     def _make_free(self, unit: Unit) -> None:
         self.free[unit.pool][unit] = None

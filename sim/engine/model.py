@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -30,7 +31,7 @@ from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
-from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, generate_incidents
+from sim.engine.incidents import CITY, GRID, TOWN, IncidentSet, IncidentState, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
@@ -191,6 +192,8 @@ class Simulation:
         self.centre = self._staffed_centre()
         self.levels = self._levels()
         self.leaders = self._grid_leaders()
+        self._heads = [(t.name, t.priority) for t in scenario.incident_types]  # read per matter by _state
+        self.short = self._short_paths()
 
     def _mechanisms(self, scenario: Scenario, mode: Mode, keys: dict) -> None:
         """Set up duplicated enforcement, competence and natural ends; add their dispatch queues to *keys*."""
@@ -343,18 +346,27 @@ class Simulation:
         columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end, inc.service_min.parts)
         minutes = inc.service_min.minutes[numbers].tolist()
         rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), minutes)
-        for i, k, patch, occurred, layer, natural_end, parts, service in rows:
-            state = self._state(i, k, patch, occurred, layer, natural_end)
-            state.service = tuple(service[:parts])
-            yield state
+        if self.tracing:
+            for i, k, patch, occurred, layer, natural_end, parts, service in rows:
+                state = self._state(i, k, patch, occurred, layer, natural_end)
+                state.service = tuple(service[:parts])
+                yield state
+            return
+        heads = self._heads
+        for i, k, patch, occurred, layer, natural_end, parts, service in rows:  # _state inlined: once per matter
+            name, priority = heads[k]
+            yield IncidentState(
+                i, name, patch, priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k,
+                service=tuple(service[:parts]),
+            )  # fmt: skip
 
     def _state(
         self, i: int, k: int, patch: int, occurred: float, layer: int, natural_end: float = math.inf
     ) -> IncidentState:
         """A new state of matter *i* (of type number *k*, in *patch*, occurred at *occurred*, settled by *layer*)."""
-        itype = self.scenario.incident_types[k]
+        name, priority = self._heads[k]
         state = IncidentState(
-            i, itype.name, patch, itype.priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k
+            i, name, patch, priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k
         )
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
@@ -523,10 +535,15 @@ class Simulation:
             )
 
     def _report_due(self, _event) -> None:
-        """Begin the reports due now; wake up again at the next one's minute."""
-        env, labels, states = self.env, self._labels_list, self.states
+        """Begin the reports due now; wake up again at the next one's minute.
+
+        A matter of a type with a short path (:attr:`short`), settled by the town and not a campaign's
+        find, takes it (:meth:`_short_begin`); every other matter the general path (:meth:`_begin`).
+        """
+        env, labels, states, short = self.env, self._labels_list, self.states, self.short
         report = self._next_report
         reports = self._reports
+        campaign = self._labels[CAMPAIGN]
         if report is None:
             report = next(reports, None)
         while report is not None:
@@ -539,6 +556,11 @@ class Simulation:
             if self.tracing:
                 state.trace = self._stories.pop(i)
             states[i] = state
+            one = short[state.type_index]
+            if one is not None and state.layer == TOWN and channel != campaign:
+                self._short_begin(state, detected, labels[channel], labels[finder], one)
+                report = next(reports, None)
+                continue
             state.holds = 1  # the report's own hold, let go of at once (_release inlined)
             self._begin(state, i, detected, labels[channel], labels[finder])
             state.holds -= 1
@@ -725,6 +747,77 @@ class Simulation:
             else:
                 self._spawn(state, self._resolving(state, follow))
             self._release(state)
+
+        self.env.timeout(duration).callbacks.append(done)
+
+    # The short path: a one-job matter of the town (see _short_paths).
+
+    def _short_paths(self) -> list[_OneJob | None]:
+        """Per incident type, its only job when its matters may take the short path, else None.
+
+        Every scenario's common matter is reported once, needs one job of one department and goes through
+        no staffed centre. For it the general path (:meth:`_begin`, :meth:`_deliver`, :meth:`_request`,
+        :meth:`_send`, :meth:`_resolved`, :meth:`_release`) takes none of its other branches; the short path
+        (:meth:`_short_begin` onwards) is that path with those branches left out, decided once here. It
+        makes the same draws and schedules the same events in the same order, so the records are the same
+        (a test runs every shipped scenario both ways). A type may take it when the run is not traced, has no
+        staffed centre, centres at levels or closed loop, and the type needs one job, with no duplicated
+        visits, no gap and no follow-up possible for any department that may do it. A matter of such a type
+        takes it when the town settles it (not the grid, not the city) and a campaign did not find it.
+        """
+        none: list[_OneJob | None] = [None] * len(self.jobs)
+        if not self.SHORT_PATH or self.tracing or self.loop is not None:
+            return none
+        if self.centre is not None or self.levels is not None or getattr(self.channel, "staffed", False):
+            return none
+        duplication, competence = self.duplication, self.competence
+        for k, jobs in enumerate(self.jobs):
+            if len(jobs) != 1 or duplication.duplicating[k] or duplication.gapping[k]:
+                continue
+            capable, parts = jobs[0]
+            if not any(competence.may_follow_up(k, parts, department) for department in capable):
+                none[k] = _OneJob(capable, parts)
+        return none
+
+    SHORT_PATH = True
+    """Whether matters may take the short path (a test sets it off to compare the records of both paths)."""
+
+    def _short_begin(self, state: IncidentState, detected: float, channel: str, finder: str, one: _OneJob) -> None:
+        """A matter on the short path is reported: :meth:`_begin` and :meth:`_deliver` with one job, no centre."""
+        state.detected_min, state.channel, state.finder = detected, channel, finder
+        now = self.env._now
+        if finder and finder in one.capable:
+            state.reached_min = ready = now
+        else:
+            delivery = self.channel.deliver(now, channel, self.streams.information, one.capable)
+            state.reached_min, ready = delivery.reached_min, delivery.ready_min
+            state.referrals += delivery.referrals
+            state.bounces += delivery.bounces
+        if ready > now:
+            self._until(ready).callbacks.append(lambda _: self._short_request(state, one))
+        else:
+            self._short_request(state, one)
+
+    def _short_request(self, state: IncidentState, one: _OneJob) -> None:
+        """Ask for a unit now (:meth:`_request`); when one is assigned, send it."""
+        job = Job(one.capable, state.patch, state.priority, self.env._now, state.finder, incident_type=state.type_name)
+        unit = self.dispatcher.request(job)
+        if unit is None:
+            assert job.event is not None  # request() gives a waiting job its event
+            job.event.callbacks.append(lambda event: self._short_send(state, job, one.parts, event.value))
+        else:
+            self._short_send(state, job, one.parts, unit)
+
+    def _short_send(self, state: IncidentState, job: Job, parts: tuple[int, ...], unit) -> None:
+        """Send the unit (:meth:`_send`); once it is done, the matter is resolved and its record written."""
+        duration, ended = self._start_job(state, state.number, job, parts, unit)
+
+        def done(_):
+            self._end_job(state, job, unit, ended=ended)
+            if state.ended_min != state.ended_min:  # _resolved: not a matter that ended by itself
+                state.resolved_min = self.env._now
+            del self.states[state.number]  # _release: nothing else holds a matter on the short path
+            self._finish(state)
 
         self.env.timeout(duration).callbacks.append(done)
 
@@ -1012,11 +1105,16 @@ class Simulation:
         A unit that arrives after the matter ended by itself (nobody on scene before) finds nothing
         and is done on arrival.
         """
-        dispatched = self.env.now
+        dispatched = self.env._now
         if state.dispatched_min != state.dispatched_min:
             state.dispatched_min = dispatched
         unit.busy_since_min = dispatched
-        travel = 0.0 if job.on_the_spot else self._travel_min(unit, state.patch, job.travel_min)
+        if job.on_the_spot:
+            travel = 0.0
+        elif job.travel_min is not None and not unit.travel_cv > 0:  # known, and no noise (_travel_min)
+            travel = job.travel_min
+        else:
+            travel = self._travel_min(unit, state.patch, job.travel_min)
         arrived = dispatched + travel
         job.arrived_min = arrived
         if arrived >= state.natural_end_min and not arrived >= state.on_scene_min:
@@ -1127,12 +1225,17 @@ class Simulation:
             )
         )
         back = done + town.drive_min(state.patch, unit.base, unit.speed_kmh) if not unit.patrols else 0.0
-        self.dispatcher.move(unit, state.patch, back)
         if not duplicate:
             state.departments.append(unit.department)
             state.units.append(unit.uid)
-        self._account_busy(unit, done)
-        self.dispatcher.release(unit)
+        start = unit.busy_since_min  # _account_busy inlined: once per job
+        if start < self.warmup:
+            start = self.warmup
+        horizon = self.horizon
+        busy = (done if done < horizon else horizon) - start
+        if busy > 0.0:
+            unit.busy_min += busy
+        self.dispatcher.release_at(unit, state.patch, back)
 
     def _until(self, moment: float) -> simpy.Timeout:
         """A timeout that ends at clock time *moment* (never negative through rounding)."""
@@ -1149,6 +1252,13 @@ class Simulation:
     def _account_busy(self, unit, end: float) -> None:
         start = max(unit.busy_since_min, self.warmup)
         unit.busy_min += max(0.0, min(end, self.horizon) - start)
+
+
+class _OneJob(NamedTuple):
+    """The only job of a type whose matters take the short path (:meth:`Simulation._short_paths`)."""
+
+    capable: frozenset[str]
+    parts: tuple[int, ...]
 
 
 class _CentreWalk:
