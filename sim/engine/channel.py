@@ -52,6 +52,10 @@ class Delivery(NamedTuple):
     ready: Any = None
 
 
+_new_delivery = tuple.__new__
+"""Makes a :class:`Delivery` of all its fields in order, without the named tuple's own ``__new__`` (once per report)."""
+
+
 class ReferralChain:
     """Desk-to-desk referral with office hours, hand-over times and misrouting.
 
@@ -153,7 +157,7 @@ class SharedChannel:
             return Delivery(reached, reached, stages=stages, handling_min=handling)
         ready = self.centre.next_open(reached) + self.centre_min(rng)
         if not self.trace:
-            return Delivery(reached, ready)
+            return _new_delivery(Delivery, (reached, ready, 0, 0, (), None, None))  # Delivery(reached, ready), sooner
         return Delivery(
             reached, ready, stages=(TraceEvent(reached, Stage.POSTED), TraceEvent(ready, Stage.CENTRE_DECIDES))
         )

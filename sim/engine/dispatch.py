@@ -127,10 +127,18 @@ class Dispatcher:
             pool: [k for k in self.queues if pool in k] for pool in self.free
         }
         self._queue_of: dict[tuple[str, ...], list] = {}  # a job's pools -> its queue (made once per pools)
-        self._one_patch = len(town.names) == 1  # every unit stands at the one patch: see _nearest
+        self._here_min: dict[str, float] | None = None  # a town of one patch: see _nearest_in_one_patch
+        if len(town.names) == 1:
+            self._here_min = {
+                pool: m[0].setoff_min + town.drive_min(0, 0, m[0].speed_kmh)
+                for pool, m in members.items()
+                if m and self._uniform[pool]
+            }
         self._order = itertools.count()
         self._freed = itertools.count()
         self._cells: dict[str, _CellIndex] = {}
+        if self.select == self._nearest and self._here_min is not None:
+            self.select = self._nearest_in_one_patch
         if self.select == self._nearest:
             indexed = {d: m for d, m in members.items() if len(m) > SMALL_FLEET and _CellIndex.usable(m)}
             if not math.isfinite(town.reach_kmh(1.0)):
@@ -245,10 +253,8 @@ class Dispatcher:
                 continue
             # Unit.travel_min, once per patch where free units stand when the pool's units share set-off and
             # speed (one department's): units standing at one patch are then equally far, and the first wins.
-            # In a town of one patch every unit stands there: the first unit is the only one to compare.
-            uniform = self._uniform[dept]
-            seen: set[int] = set() if uniform else _NEVER_SEEN
-            for unit in (next(iter(pool)),) if uniform and self._one_patch else pool:
+            seen: set[int] = set() if self._uniform[dept] else _NEVER_SEEN
+            for unit in pool:
                 here = unit.base if not unit.patrols and now >= unit.back_at_base_min else unit.position_patch
                 if here in seen:
                     continue
@@ -260,6 +266,32 @@ class Dispatcher:
                     minutes = unit.setoff_min + drive
                 else:
                     minutes = unit.setoff_min + town.drive_min(here, patch, unit.speed_kmh)
+                if minutes < best:
+                    best, chosen = minutes, unit
+        if chosen is not None:
+            job.travel_min = best
+        return chosen
+
+    def _nearest_in_one_patch(self, job: Job) -> Unit | None:
+        """:meth:`_nearest` in a town of one patch, where every unit stands.
+
+        The units of a pool sharing set-off and speed are then equally far (*here_min*, per pool): the
+        unit free longest, first in the pool, is its only one to compare (as the cell index's bucket
+        has it). A pool of mixed units is compared unit by unit.
+        """
+        best, chosen, town, free, here_min = math.inf, None, self.town, self.free, self._here_min
+        assert here_min is not None  # chosen only in a town of one patch
+        for dept in self._job_pools(job):
+            pool = free.get(dept)
+            if not pool:
+                continue
+            minutes = here_min.get(dept)
+            if minutes is not None:
+                if minutes < best:
+                    best, chosen = minutes, next(iter(pool))
+                continue
+            for unit in pool:
+                minutes = unit.setoff_min + town.drive_min(0, 0, unit.speed_kmh)
                 if minutes < best:
                     best, chosen = minutes, unit
         if chosen is not None:

@@ -167,6 +167,8 @@ class Simulation:
         self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
         units = [u for r in self.rosters.values() for u in r.units]
+        homes: dict[tuple[int, float], dict[int, float]] = {}  # driving minutes home from a patch (_end_job)
+        self._home_min = {unit: homes.setdefault((unit.base, unit.speed_kmh), {}) for unit in units}
         keys = dict.fromkeys(capable for jobs in self.jobs for capable, _ in jobs)
         self._mechanisms(scenario, mode, keys)
         bordered = frozenset(() if mode.across_borders else (d.name for d in scenario.departments if d.home != "bases"))
@@ -519,6 +521,7 @@ class Simulation:
         the present minute, in the place where a process would have started (same order of events).
         """
         self._labels_list = list(self._labels)
+        self._campaign_code = self._labels[CAMPAIGN]
         self._reports = self._pending_reports(pending)
         self._next_report: tuple | None = None
         start = simpy.Event(self.env)
@@ -543,7 +546,7 @@ class Simulation:
         env, labels, states, short = self.env, self._labels_list, self.states, self.short
         report = self._next_report
         reports = self._reports
-        campaign = self._labels[CAMPAIGN]
+        campaign = self._campaign_code
         if report is None:
             report = next(reports, None)
         while report is not None:
@@ -776,7 +779,8 @@ class Simulation:
                 continue
             capable, parts = jobs[0]
             if not any(competence.may_follow_up(k, parts, department) for department in capable):
-                none[k] = _OneJob(capable, parts)
+                owned = len(parts) == 1 and all(d in competence.owners[k][parts[0]] for d in capable)
+                none[k] = _OneJob(capable, parts, parts[0] if owned else -1)
         return none
 
     SHORT_PATH = True
@@ -800,17 +804,18 @@ class Simulation:
 
     def _short_request(self, state: IncidentState, one: _OneJob) -> None:
         """Ask for a unit now (:meth:`_request`); when one is assigned, send it."""
-        job = Job(one.capable, state.patch, state.priority, self.env._now, state.finder, incident_type=state.type_name)
+        job = Job(one.capable, state.patch, state.priority, self.env._now, state.finder)
+        job.incident_type = state.type_name
         unit = self.dispatcher.request(job)
         if unit is None:
             assert job.event is not None  # request() gives a waiting job its event
-            job.event.callbacks.append(lambda event: self._short_send(state, job, one.parts, event.value))
+            job.event.callbacks.append(lambda event: self._short_send(state, job, one, event.value))
         else:
-            self._short_send(state, job, one.parts, unit)
+            self._short_send(state, job, one, unit)
 
-    def _short_send(self, state: IncidentState, job: Job, parts: tuple[int, ...], unit) -> None:
+    def _short_send(self, state: IncidentState, job: Job, one: _OneJob, unit) -> None:
         """Send the unit (:meth:`_send`); once it is done, the matter is resolved and its record written."""
-        duration, ended = self._start_job(state, state.number, job, parts, unit)
+        duration, ended = self._start_job(state, state.number, job, one.parts, unit, one.part)
 
         def done(_):
             self._end_job(state, job, unit, ended=ended)
@@ -1099,11 +1104,12 @@ class Simulation:
         if follow is not None:
             yield from follow
 
-    def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit) -> tuple[float, bool]:
+    def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit, part: int = -1) -> tuple[float, bool]:
         """A unit is assigned: note dispatch and arrival; return minutes until it is done, and whether it ended.
 
         A unit that arrives after the matter ended by itself (nobody on scene before) finds nothing
-        and is done on arrival.
+        and is done on arrival. *part* (from the short path, :class:`_OneJob`) is the job's one part when
+        the unit's department owns it: its on-scene minutes are then the part's own.
         """
         dispatched = self.env._now
         if state.dispatched_min != state.dispatched_min:
@@ -1128,6 +1134,8 @@ class Simulation:
             state.duplicates_decided = True
             if self.duplication.duplicating[k]:
                 self._duplicate_visits(state, k, unit.department)
+        if part >= 0:  # CompetenceTable.on_scene_min of one part of the department's own: the same sum
+            return travel + (0.0 + state.service[part]), False
         return travel + self.competence.on_scene_min(k, parts, unit.department, state.service), False
 
     # Mechanisms of issue 15: duplicated enforcement, specialist follow-ups, natural ends.
@@ -1224,7 +1232,14 @@ class Simulation:
                 ended,
             )
         )
-        back = done + town.drive_min(state.patch, unit.base, unit.speed_kmh) if not unit.patrols else 0.0
+        if unit.patrols:
+            back = 0.0
+        else:  # Town.drive_min home, once per patch, base and speed
+            home = self._home_min[unit]
+            minutes = home.get(state.patch)
+            if minutes is None:
+                minutes = home[state.patch] = town.drive_min(state.patch, unit.base, unit.speed_kmh)
+            back = done + minutes
         if not duplicate:
             state.departments.append(unit.department)
             state.units.append(unit.uid)
@@ -1255,10 +1270,15 @@ class Simulation:
 
 
 class _OneJob(NamedTuple):
-    """The only job of a type whose matters take the short path (:meth:`Simulation._short_paths`)."""
+    """The only job of a type whose matters take the short path (:meth:`Simulation._short_paths`).
+
+    *part* is the job's one part when every capable department owns its power (its on-scene minutes
+    are then the part's own, :meth:`CompetenceTable.on_scene_min`), else -1.
+    """
 
     capable: frozenset[str]
     parts: tuple[int, ...]
+    part: int
 
 
 class _CentreWalk:
