@@ -155,7 +155,7 @@ class SharedChannel:
             handling = self.centre_min(rng)
             stages = (TraceEvent(reached, Stage.POSTED),) if self.trace else ()
             return Delivery(reached, reached, stages=stages, handling_min=handling)
-        ready = self.centre.next_open(reached) + self.centre_min(rng)
+        ready = (reached if self.centre.is_always else self.centre.next_open(reached)) + self.centre_min(rng)
         if not self.trace:
             return _new_delivery(Delivery, (reached, ready, 0, 0, (), None, None))  # Delivery(reached, ready), sooner
         return Delivery(

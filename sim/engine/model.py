@@ -31,7 +31,7 @@ from sim.engine.department import build_roster
 from sim.engine.dispatch import Dispatcher, Job
 from sim.engine.duplicates import Duplication
 from sim.engine.gridworkers import GRID_LEADERS, GridLeaders, GridWorkers
-from sim.engine.incidents import CITY, GRID, TOWN, IncidentSet, IncidentState, generate_incidents
+from sim.engine.incidents import CITY, GRID, IncidentSet, IncidentState, generate_incidents
 from sim.engine.levels import Levels
 from sim.engine.lifetimes import natural_end_times
 from sim.engine.patrol import PatrolCoverage
@@ -560,7 +560,7 @@ class Simulation:
                 state.trace = self._stories.pop(i)
             states[i] = state
             one = short[state.type_index]
-            if one is not None and state.layer == TOWN and channel != campaign:
+            if one is not None and channel != campaign and (state.layer != GRID or labels[finder] in one.capable):
                 self._short_begin(state, detected, labels[channel], labels[finder], one)
                 report = next(reports, None)
                 continue
@@ -763,13 +763,13 @@ class Simulation:
         :meth:`_send`, :meth:`_resolved`, :meth:`_release`) takes none of its other branches; the short path
         (:meth:`_short_begin` onwards) is that path with those branches left out, decided once here. It
         makes the same draws and schedules the same events in the same order, so the records are the same
-        (a test runs every shipped scenario both ways). A type may take it when the run is not traced, has no
-        staffed centre, centres at levels or closed loop, and the type needs one job, with no duplicated
-        visits, no gap and no follow-up possible for any department that may do it. A matter of such a type
-        takes it when the town settles it (not the grid, not the city) and a campaign did not find it.
+        (a test runs every shipped scenario both ways). A type may take it when the run is not traced and has
+        no staffed centre or centres at levels, and the type needs one job, with no duplicated visits, no gap
+        and no follow-up possible for any department that may do it. A matter of such a type takes it unless
+        a campaign found it or it is the grid's to settle (a grid worker's, unless its finder may act).
         """
         none: list[_OneJob | None] = [None] * len(self.jobs)
-        if not self.SHORT_PATH or self.tracing or self.loop is not None:
+        if not self.SHORT_PATH or self.tracing:
             return none
         if self.centre is not None or self.levels is not None or getattr(self.channel, "staffed", False):
             return none
@@ -789,11 +789,14 @@ class Simulation:
     def _short_begin(self, state: IncidentState, detected: float, channel: str, finder: str, one: _OneJob) -> None:
         """A matter on the short path is reported: :meth:`_begin` and :meth:`_deliver` with one job, no centre."""
         state.detected_min, state.channel, state.finder = detected, channel, finder
+        state.holds = 1  # let go of when the unit is done (or, with the closed loop, after a revisit)
         now = self.env._now
         if finder and finder in one.capable:
             state.reached_min = ready = now
         else:
             delivery = self.channel.deliver(now, channel, self.streams.information, one.capable)
+            if self.loop is not None or state.layer == CITY:
+                delivery = self._escalate(state, delivery)
             state.reached_min, ready = delivery.reached_min, delivery.ready_min
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
@@ -819,9 +822,13 @@ class Simulation:
 
         def done(_):
             self._end_job(state, job, unit, ended=ended)
+            if self.loop is not None:  # the closed loop may reopen the matter, which then holds it
+                self._resolved(state)
+                self._release(state)
+                return
             if state.ended_min != state.ended_min:  # _resolved: not a matter that ended by itself
                 state.resolved_min = self.env._now
-            del self.states[state.number]  # _release: nothing else holds a matter on the short path
+            del self.states[state.number]  # _release: nothing else holds the matter
             self._finish(state)
 
         self.env.timeout(duration).callbacks.append(done)
