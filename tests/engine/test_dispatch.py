@@ -123,6 +123,18 @@ def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manha
     loop; units move, head home and come back, go off duty and return, in random order. Some
     departments may be kept within their units' home sectors (borders closed).
     """
+    _nearest_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes, borders, sectors)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_in_a_town_of_one_patch_nearest_equals_comparing_every_free_unit(seed):
+    """A town of one patch takes its own search (the first free unit of each pool): the same units."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(n) for n in rng.integers(1, 30, size=int(rng.integers(1, 4)))]
+    _nearest_equals_comparing_every_free_unit(seed, 1, 1, False, sizes, [False] * 3, 1)
+
+
+def _nearest_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes, borders, sectors):
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     town = build_town(
@@ -172,8 +184,11 @@ def test_nearest_search_equals_comparing_every_free_unit(seed, rows, cols, manha
         elif action < 0.85 and busy:
             unit = busy.pop(int(rng.integers(len(busy))))
             back = now + float(rng.exponential(20.0)) if not unit.patrols else 0.0
-            dispatcher.move(unit, int(rng.integers(town.size)), back)
-            dispatcher.release(unit)
+            if rng.random() < 0.5:
+                dispatcher.move(unit, int(rng.integers(town.size)), back)
+                dispatcher.release(unit)
+            else:  # the two in one call, as the model does
+                dispatcher.release_at(unit, int(rng.integers(town.size)), back)
             if unit.busy:
                 busy.append(unit)  # it took a waiting job at once
         else:
