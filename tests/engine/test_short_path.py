@@ -78,7 +78,7 @@ def test_a_queue_takes_the_short_path_with_the_same_records(extra, monkeypatch):
 
 
 def test_a_traced_run_takes_the_general_path(classroom, monkeypatch):
-    short, general, taken = _both_ways(classroom, "joint", monkeypatch)
+    short, _, taken = _both_ways(classroom, "joint", monkeypatch)
     assert taken > 0
     traced = []
     begin = Simulation._short_begin
