@@ -440,7 +440,10 @@ class Dispatcher:
                 best, best_head = queue, queue[0][:3]
         self._make_free(unit)
         if best is not None:
-            self._assign(unit, heapq.heappop(best)[3])
+            job = heapq.heappop(best)[3]
+            if self._here_min is not None:  # a town of one patch: the unit's travel is its pool's (or None: mixed)
+                job.travel_min = self._here_min.get(unit.pool)
+            self._assign(unit, job)
 
     def _make_free(self, unit: Unit) -> None:
         self.free[unit.pool][unit] = None
