@@ -601,11 +601,15 @@ class _CellIndex:
 
         Ties go to the unit free longest. Returns ``(inf, None)`` when no unit is that soon.
         """
-        self._settle(now)
+        if self.returning and self.returning[0][0] <= now:
+            self._settle(now)
         least_km, order = self.map.visiting(patch)
         cells, best, chosen, setoff, speed = self.cells, math.inf, None, self.setoff, self.speed
         reach = town.reach_kmh(speed)  # turns least road km into least minutes (a travel table's bound)
         reach_km = (beat - setoff) * reach / 60.0  # road km a unit may cover to be no later than beat
+        # Town.drive_min inlined below when there is no travel table: the same operations in the same order
+        centres, table, manhattan, detour = town.centres, town.travel_min, town.manhattan, town.detour_factor
+        px, py = centres[patch]
         for km, cell in zip(least_km, order):
             if km > reach_km:
                 break
@@ -614,7 +618,12 @@ class _CellIndex:
                 continue
             for here, bucket in patches.items():
                 # Unit.travel_min of the bucket's units, who all stand at *here*
-                minutes = setoff + town.drive_min(here, patch, speed)
+                if table is None:
+                    x, y = centres[here]
+                    dx, dy = abs(x - px), abs(y - py)
+                    minutes = setoff + 60.0 * ((dx + dy if manhattan else math.hypot(dx, dy)) * detour) / speed
+                else:
+                    minutes = setoff + town.drive_min(here, patch, speed)
                 if minutes < best or (minutes == best and chosen is not None and bucket.first()[0] < chosen.free_seq):
                     best, chosen = minutes, bucket.first()[1]
                     reach_km = (min(best, beat) - setoff) * reach / 60.0
