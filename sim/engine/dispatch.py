@@ -127,6 +127,7 @@ class Dispatcher:
             pool: [k for k in self.queues if pool in k] for pool in self.free
         }
         self._queue_of: dict[tuple[str, ...], list] = {}  # a job's pools -> its queue (made once per pools)
+        self._open_pools: dict[frozenset[str], tuple[str, ...]] = {}  # borders open: capable -> pools
         self._here_min: dict[str, float] | None = None  # a town of one patch: see _nearest_in_one_patch
         if len(town.names) == 1:
             self._here_min = {
@@ -213,8 +214,10 @@ class Dispatcher:
         """The pools a job may take (:meth:`_pools` of its capable departments and sector)."""
         if self.bordered:
             return self._pools(job.capable, self.town.patch_sector_names[job.patch])
-        ordered = self._sorted.get((job.capable, ""))
-        return self._pools(job.capable, "") if ordered is None else ordered
+        ordered = self._open_pools.get(job.capable)
+        if ordered is None:
+            ordered = self._open_pools[job.capable] = self._pools(job.capable, "")
+        return ordered
 
     def _longest_free(self, job: Job) -> Unit | None:
         best = None
@@ -438,19 +441,16 @@ class Dispatcher:
             queue = queues[key]
             if queue and (best_head is None or queue[0][:3] < best_head):
                 best, best_head = queue, queue[0][:3]
-        self._make_free(unit)
+        self.free[unit.pool][unit] = None  # free, last in its pool (the order it became free in)
+        unit.free_seq = next(self._freed)
+        cells = self._cells.get(unit.pool)
+        if cells is not None:
+            cells.add(unit, self.env._now)
         if best is not None:
             job = heapq.heappop(best)[3]
             if self._here_min is not None:  # a town of one patch: the unit's travel is its pool's (or None: mixed)
                 job.travel_min = self._here_min.get(unit.pool)
             self._assign(unit, job)
-
-    def _make_free(self, unit: Unit) -> None:
-        self.free[unit.pool][unit] = None
-        unit.free_seq = next(self._freed)
-        cells = self._cells.get(unit.pool)
-        if cells is not None:
-            cells.add(unit, self.env.now)
 
 
 class _MapCells:
