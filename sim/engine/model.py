@@ -6,7 +6,9 @@ again); the report travels to someone able to dispatch (:mod:`sim.engine.channel
 assigned (:mod:`sim.engine.dispatch`), travels, works on scene, and the matter is resolved once every
 department it needs has done its part, one after another or all at once (the
 ``coordination`` lever). Shift changes are the only other events. The cost of a run grows with
-incidents and dispatches, not with simulated minutes.
+incidents and dispatches, not with simulated minutes. The common matter -- reported once, one job,
+no staffed centre -- takes a short path decided once per incident type (:meth:`Simulation._short_paths`):
+the general path without the branches it cannot take, the same draws and events in the same order.
 """
 
 from __future__ import annotations
