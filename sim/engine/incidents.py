@@ -304,13 +304,21 @@ def _plugged_channels(itype, k: int, out: np.ndarray, times, patch, town: Town, 
 
 @dataclass(eq=False, slots=True)
 class IncidentState:
-    """One incident's progress during a run; turned into a record once, at the end."""
+    """One incident's progress during a run; turned into a record once, at the end.
+
+    The model makes one per matter with its first nine fields given in order (positional arguments
+    are matched sooner than keywords among this many fields).
+    """
 
     number: int
     type_name: str
     patch: int
     priority: int
     occurred_min: float
+    type_index: int = 0  # the matter's type (index into the scenario's incident types)
+    layer: int = 1  # who may settle it: GRID, TOWN or CITY
+    natural_end_min: float = math.inf  # when the matter ends by itself if nobody is on scene before
+    service: tuple[float, ...] = ()  # on-scene work per part (the row of IncidentSet.service_min)
     detected_min: float = np.nan
     channel: str = ""
     finder: str = ""
@@ -323,7 +331,6 @@ class IncidentState:
     referrals: int = 0
     bounces: int = 0
     seen_not_handled: int = 0
-    layer: int = 1
     escalated: bool = False
     closed_min: float = np.nan
     on_the_spot: bool = False
@@ -335,9 +342,6 @@ class IncidentState:
     trace: list[TraceEvent] | None = None
     reopened: int = 0
     holds: int = 0  # pieces of work still running on the matter (the model writes the record after the last)
-    type_index: int = 0  # the matter's type (index into the scenario's incident types)
-    natural_end_min: float = math.inf  # when the matter ends by itself if nobody is on scene before
-    service: tuple[float, ...] = ()  # on-scene work per part (the row of IncidentSet.service_min)
 
     def note(self, at: float, stage: Stage, **detail: Any) -> None:
         """Add a stage to the incident's story when it is being traced.

@@ -359,19 +359,14 @@ class Simulation:
         heads = self._heads
         for i, k, patch, occurred, layer, natural_end, parts, service in rows:  # _state inlined: once per matter
             name, priority = heads[k]
-            yield IncidentState(
-                i, name, patch, priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k,
-                service=tuple(service[:parts]),
-            )  # fmt: skip
+            yield IncidentState(i, name, patch, priority, occurred, k, layer, natural_end, tuple(service[:parts]))
 
     def _state(
         self, i: int, k: int, patch: int, occurred: float, layer: int, natural_end: float = math.inf
     ) -> IncidentState:
         """A new state of matter *i* (of type number *k*, in *patch*, occurred at *occurred*, settled by *layer*)."""
         name, priority = self._heads[k]
-        state = IncidentState(
-            i, name, patch, priority, occurred, layer=layer, natural_end_min=natural_end, type_index=k
-        )
+        state = IncidentState(i, name, patch, priority, occurred, k, layer, natural_end)
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
@@ -542,8 +537,8 @@ class Simulation:
     def _report_due(self, _event) -> None:
         """Begin the reports due now; wake up again at the next one's minute.
 
-        A matter of a type with a short path (:attr:`short`), settled by the town and not a campaign's
-        find, takes it (:meth:`_short_begin`); every other matter the general path (:meth:`_begin`).
+        A matter of a type with a short path (:attr:`short`) takes it (:meth:`_short_begin`) unless a campaign
+        found it or it is the grid's to settle; every other matter the general path (:meth:`_begin`).
         """
         env, labels, states, short = self.env, self._labels_list, self.states, self.short
         report = self._next_report
