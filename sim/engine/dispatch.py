@@ -181,7 +181,7 @@ class Dispatcher:
         pool = self._pool(job.finder, self._sector(job)) if job.finder in job.capable else None
         if pool is not None and self.free.get(pool):
             unit = next(iter(self.free[pool]))
-            self.move(unit, job.patch, self.env.now)
+            self.move(unit, job.patch, self.env._now)
             return unit
         return None
 
@@ -193,7 +193,7 @@ class Dispatcher:
             cells.remove(unit)
         unit.position_patch, unit.back_at_base_min = patch, back_at_base_min
         if filed and cells is not None:
-            cells.add(unit, self.env.now)
+            cells.add(unit, self.env._now)
 
     def _sector(self, job: Job) -> str:
         """The sector whose pools a job may take ("" with borders open)."""
@@ -239,7 +239,7 @@ class Dispatcher:
         free (so the first shortest time found wins the tie); many are searched through the
         department's cell index. Both use :meth:`sim.engine.department.Unit.travel_min`.
         """
-        now, town, patch = self.env.now, self.town, job.patch
+        now, town, patch = self.env._now, self.town, job.patch
         best, chosen = math.inf, None
         # Town.drive_min inlined below when there is no travel table: the same operations in the same order
         centres, table, manhattan, detour = town.centres, town.travel_min, town.manhattan, town.detour_factor

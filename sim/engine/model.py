@@ -1204,7 +1204,7 @@ class Simulation:
         A duplicate visit is logged and costs the unit its time, but is not among the matter's
         departments and units (it did not act on the matter's behalf).
         """
-        done = self.env.now
+        done = self.env._now
         dispatched, arrived = unit.busy_since_min, job.arrived_min
         if self.tracing:
             who = {"unit": unit.uid, "department": unit.department}
@@ -1258,11 +1258,11 @@ class Simulation:
 
     def _until(self, moment: float) -> simpy.Timeout:
         """A timeout that ends at clock time *moment* (never negative through rounding)."""
-        return self.env.timeout(max(0.0, moment - self.env.now))
+        return self.env.timeout(max(0.0, moment - self.env._now))
 
     def _travel_min(self, unit, patch: int, known: float | None = None) -> float:
         """Travel time of *unit* to *patch* now (*known* when the dispatcher just computed it), with noise."""
-        minutes = unit.travel_min(self.town, patch, self.env.now) if known is None else known
+        minutes = unit.travel_min(self.town, patch, self.env._now) if known is None else known
         if unit.travel_cv > 0:
             sigma2 = math.log1p(unit.travel_cv**2)
             minutes *= self.streams.travel.lognormal(-sigma2 / 2, math.sqrt(sigma2))
