@@ -534,8 +534,11 @@ class Simulation:
                 *(column[start : start + self.BLOCK].tolist() for column in pending),
             )
 
-    def _report_due(self, _event) -> None:
+    def _report_due(self, alarm: simpy.Event) -> None:
         """Begin the reports due now; wake up again at the next one's minute.
+
+        The wake-up is *alarm*, the event that called, scheduled again: SimPy gives it the place in the order
+        of events a new timeout would have (:meth:`simpy.Environment.schedule`), without making one per minute.
 
         A matter of a type with a short path (:attr:`short`) takes it (:meth:`_short_begin`) unless a campaign
         found it or it is the grid's to settle; every other matter the general path (:meth:`_begin`).
@@ -550,7 +553,8 @@ class Simulation:
             state, detected, i, channel, finder, seen_not_handled = report
             if detected > env._now:
                 self._next_report = report
-                env.timeout(detected - env._now).callbacks.append(self._report_due)
+                alarm.callbacks = [self._report_due]
+                env.schedule(alarm, simpy.events.NORMAL, detected - env._now)  # as env.timeout(...) does
                 return
             state.seen_not_handled = seen_not_handled
             if self.tracing:
