@@ -350,23 +350,23 @@ class Simulation:
         columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end, inc.service_min.parts)
         minutes = inc.service_min.minutes[numbers].tolist()
         rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), minutes)
-        if self.tracing:
-            for i, k, patch, occurred, layer, natural_end, parts, service in rows:
-                state = self._state(i, k, patch, occurred, layer, natural_end)
-                state.service = tuple(service[:parts])
-                yield state
-            return
-        heads = self._heads
-        for i, k, patch, occurred, layer, natural_end, parts, service in rows:  # _state inlined: once per matter
-            name, priority = heads[k]
-            yield IncidentState(i, name, patch, priority, occurred, k, layer, natural_end, tuple(service[:parts]))
+        state = self._state
+        for i, k, patch, occurred, layer, natural_end, parts, service in rows:
+            yield state(i, k, patch, occurred, layer, natural_end, tuple(service[:parts]))
 
     def _state(
-        self, i: int, k: int, patch: int, occurred: float, layer: int, natural_end: float = math.inf
+        self,
+        i: int,
+        k: int,
+        patch: int,
+        occurred: float,
+        layer: int,
+        natural_end: float = math.inf,
+        service: tuple[float, ...] = (),
     ) -> IncidentState:
         """A new state of matter *i* (of type number *k*, in *patch*, occurred at *occurred*, settled by *layer*)."""
         name, priority = self._heads[k]
-        state = IncidentState(i, name, patch, priority, occurred, k, layer, natural_end)
+        state = IncidentState(i, name, patch, priority, occurred, k, layer, natural_end, service)
         if self.tracing:
             state.trace = [TraceEvent(occurred, Stage.OCCURRED)]
         return state
