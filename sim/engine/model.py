@@ -1190,8 +1190,13 @@ class _CentreWalk:
         self.ready = simpy.Event(sim.env)
         self.queued = 0.0
 
-    def step(self, _event=None) -> None:
-        """Start the next step, or fire :attr:`ready` after the last one."""
+    def step(self, _previous=None) -> None:
+        """Start the next step, or fire :attr:`ready` after the last one.
+
+        *_previous* (unused) is what the previous step's end passes: the arrival's event, the fixed
+        delay's event or the operator's start. Untraced, the step's end calls this at once; traced, it
+        calls :meth:`_delayed` or :meth:`_handled` first, which note the step's stages.
+        """
         at = self.at
         if at == len(self.steps):
             self.sim._release(self.state)
@@ -1200,29 +1205,29 @@ class _CentreWalk:
         self.at = at + 1
         centre, _, minutes, _ = self.steps[at]
         env = self.sim.env
+        traced = self.state.trace is not None
         self.queued = env._now
         if centre is None:
-            env.timeout(minutes).callbacks.append(self._delayed)
+            env.timeout(minutes).callbacks.append(self._delayed if traced else self.step)
         else:
-            centre.take_then(self.state.priority, minutes, self._handled)
+            centre.take_then(self.state.priority, minutes, self._handled if traced else self.step)
 
     def _delayed(self, _event) -> None:
         self._handled(self.queued)
 
     def _handled(self, start: float) -> None:
-        """The step began at *start* and is over: note its stages when traced, then go on."""
+        """The step began at *start* and is over: note its stages (a traced run), then go on."""
         state = self.state
-        if state.trace is not None:
-            _, name, minutes, stages = self.steps[self.at - 1]
-            if start > self.queued:
-                state.note(self.queued, Stage.WAITING_FOR_OPERATOR, centre=name)
-            if isinstance(stages, Stage):
-                state.note(start + minutes, stages, centre=name)
-            else:
-                t = start
-                for part, stage in stages:
-                    t += part
-                    state.note(t, stage, centre=name)
+        _, name, minutes, stages = self.steps[self.at - 1]
+        if start > self.queued:
+            state.note(self.queued, Stage.WAITING_FOR_OPERATOR, centre=name)
+        if isinstance(stages, Stage):
+            state.note(start + minutes, stages, centre=name)
+        else:
+            t = start
+            for part, stage in stages:
+                t += part
+                state.note(t, stage, centre=name)
         self.step()
 
 
