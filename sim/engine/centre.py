@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable
 
 import simpy
+from simpy.events import Timeout
 
 from sim.scenario.schedule import WeeklySteps
 from sim.scenario.schema import CentreSpec, InstantSpec
@@ -69,7 +70,8 @@ class Centre:
         self.busy_min = 0.0
         self._order = itertools.count()
         self._capacity, self._capacity_until = 0.0, -math.inf  # the count on duty, valid until its next change
-        env.process(self._shifts())
+        if self.on_duty.next_change(env.now) < end_min:  # a count that never changes needs no process
+            env.process(self._shifts())
 
     def take(self, priority: int, handling_min: float) -> simpy.Event:
         """A report arrives now and needs *handling_min* of an operator's time.
@@ -84,33 +86,53 @@ class Centre:
     def take_then(self, priority: int, handling_min: float, then: Callable[[float], object]) -> None:
         """As :meth:`take`, without an event: ``then(start)`` is called when the operator has finished.
 
-        The operator set free first takes the next waiting report, then *then* is called.
+        The operator set free first takes the next waiting report, then *then* is called. A report
+        that finds the queue empty and an operator free starts at once, without going through the
+        queue (it would be the only one in it).
         """
+        now = self.env._now
+        if not self.waiting and self.busy < (self._capacity if now < self._capacity_until else self._on_duty(now)):
+            self._start(now, handling_min, then)
+            return
         key = priority if self.by_priority else 0
-        heapq.heappush(self.waiting, (key, self.env.now, next(self._order), handling_min, then))
+        heapq.heappush(self.waiting, (key, now, next(self._order), handling_min, then))
         self._serve()
 
     def on_duty_min(self, start: float, end: float) -> float:
         """Operator-minutes on duty in [start, end]."""
         return self.on_duty.integral(start, end)
 
+    def _on_duty(self, now: float) -> float:
+        """The count on duty at *now*: the schedule is read again only once its next change has come."""
+        if now >= self._capacity_until:
+            self._capacity = self.on_duty.value(now)
+            self._capacity_until = self.on_duty.next_change(now)
+        return self._capacity
+
     def _serve(self) -> None:
         """Give waiting reports to free operators, best first."""
-        env = self.env
-        if env.now >= self._capacity_until:
-            self._capacity = self.on_duty.value(env.now)
-            self._capacity_until = self.on_duty.next_change(env.now)
-        while self.waiting and self.busy < self._capacity:
-            _, _, _, minutes, then = heapq.heappop(self.waiting)
-            self.busy += 1
-            start = env.now
-            low, high = self.window
-            self.busy_min += max(0.0, min(start + minutes, high) - max(start, low))
-            env.timeout(minutes).callbacks.append(functools.partial(self._finish, then, start))
+        now = self.env._now
+        capacity = self._on_duty(now)
+        waiting = self.waiting
+        while waiting and self.busy < capacity:
+            _, _, _, minutes, then = heapq.heappop(waiting)
+            self._start(now, minutes, then)
+
+    def _start(self, now: float, minutes: float, then: Callable[[float], object]) -> None:
+        """An operator starts a report of *minutes* now; :meth:`_finish` runs when it is done."""
+        self.busy += 1
+        low, high = self.window
+        end = now + minutes
+        busy = (end if end < high else high) - (now if now > low else low)  # the part within the window
+        if busy > 0.0:
+            self.busy_min += busy
+        Timeout(self.env, minutes).callbacks.append(functools.partial(self._finish, then, now))
 
     def _finish(self, then: Callable[[float], object], start: float, _event: simpy.Event) -> None:
+        """The operator is free: the next waiting report first (if any), then the finished one's *then*."""
         self.busy -= 1
-        self._serve()
+        if self.waiting:
+            self._serve()
         then(start)
 
     def _shifts(self):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import array
 import gc
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -50,6 +50,15 @@ __all__ = ["Simulation", "RunOutput", "GRID_WORKERS"]
 
 GRID_WORKERS = "grid_workers"
 """The name under which grid workers appear in utilisation and job records."""
+
+_Step = tuple[Centre | None, str, float, Stage | tuple[tuple[float, Stage], ...]]
+"""One step of a report through the centres (:class:`_CentreWalk`): who handles it (None: a fixed delay, no
+queue), the centre's name for the trace, its minutes in all, and the stage it ends in, or for a step of
+several parts (the loop's verify, accept and assign) each part's minutes and stage."""
+
+_Hop = tuple[Centre | None, str, int, Stage, Callable[[np.random.Generator], float]]
+"""A centre on a report's path (:meth:`Simulation._path`): its operators, its name, its depth (the row of the
+handling drawn ahead), the stage it ends in there (passed up or decided) and its handling for a later pass."""
 
 
 @dataclass(frozen=True)
@@ -934,7 +943,7 @@ class Simulation:
             return None
         if isinstance(self.channel, SharedChannel):
             self.channel.staffed = True
-        self._paths: dict[tuple[int, str], tuple[int, ...]] = {}
+        self._paths: dict[int, tuple[_Hop, ...]] = {}  # by type index and patch (_path)
         levels = Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
         # handling per incident and level, drawn ahead (the same in every mode); a later pass of the
         # same matter (a sequential hand-over) draws from a stream of its own, in order
@@ -943,14 +952,29 @@ class Simulation:
         self._later_handling = self.streams.child("levels", 1)
         return levels
 
-    def _path(self, state: IncidentState) -> tuple[int, ...]:
-        """The centres a report on *state* goes through (lowest first), cached per patch and type."""
-        key = (state.patch, state.type_name)
+    def _path(self, state: IncidentState) -> tuple[_Hop, ...]:
+        """The centres a report on *state* goes through (lowest first), cached per type and patch.
+
+        Each centre as a :data:`_Hop`: what a step there needs, looked up once per path, not per report.
+        """
+        key = state.patch * len(self.jobs) + state.type_index
         path = self._paths.get(key)
         if path is None:
-            assert self.levels is not None  # only a town with levels routes reports through them
-            jobs = self.jobs[self.type_number[state.type_name]]
-            path = self._paths[key] = self.levels.path(state.patch, state.type_name, (c for c, _ in jobs))
+            levels = self.levels
+            assert levels is not None  # only a town with levels routes reports through them
+            jobs = self.jobs[state.type_index]
+            centres = levels.path(state.patch, state.type_name, (c for c, _ in jobs))
+            last = len(centres) - 1
+            path = self._paths[key] = tuple(
+                (
+                    levels.centres[k],
+                    levels.specs[k].name,
+                    levels.depth[k],
+                    Stage.CENTRE_DECIDES if n == last else Stage.PASSED_UP,
+                    levels.handling[k],
+                )
+                for n, k in enumerate(centres)
+            )
         return path
 
     @staticmethod
@@ -980,7 +1004,7 @@ class Simulation:
         staffing; only the waits for an operator are simulated. The delivery's ``ready`` event
         fires when a unit may be sent.
         """
-        steps: list[tuple[Centre | None, str, tuple[tuple[float, Stage], ...]]] = []  # (operators, name, parts)
+        steps: list[_Step] = []
         loop_at: tuple[Centre | None, str] = (self.centre, "")
         if lead and self.leaders is not None and delivery.handling_min is not None:
             leader, name = self.leaders.of_grid(int(self.town.grid[state.patch]))
@@ -989,38 +1013,39 @@ class Simulation:
                 minutes = self.leaders.handling_min(self._later_leaders)
             else:
                 minutes, self._led[i] = float(self._leader_handling[i]), 1
-            steps.append((leader, name, ((minutes, Stage.GRID_LEADER_HANDLES),)))
+            steps.append((leader, name, minutes, Stage.GRID_LEADER_HANDLES))
         if self.levels is not None:
-            levels, path = self.levels, self._path(state)
+            path = self._path(state)
             if delivery.handling_min is not None:
                 steps += self._level_steps(state.number, path)
-            loop_at = (levels.centres[path[-1]], levels.specs[path[-1]].name)
+            loop_at = path[-1][:2]
         elif delivery.handling_min is not None:
-            steps.append((self.centre, "", ((delivery.handling_min, Stage.CENTRE_DECIDES),)))
+            steps.append((self.centre, "", delivery.handling_min, Stage.CENTRE_DECIDES))
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
-            steps.append((None, "", ((sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES),)))
+            steps.append((None, "", sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES))
             state.escalated = True
         if self.loop is not None:
             minutes = self.loop.before_dispatch_min(self.streams.loop)
-            steps.append((*loop_at, tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
+            steps.append((*loop_at, sum(minutes), tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
         return delivery._replace(ready=self._centre_steps(state, delivery.reached_min, steps))
 
-    def _level_steps(self, i: int, path: tuple[int, ...]):
-        """The steps of matter *i* through the centres of *path*: handling drawn ahead for its first pass."""
-        assert self.levels is not None  # only a town with levels routes reports through them
-        levels, last = self.levels, len(path) - 1
-        first = not self._passed[i]
-        self._passed[i] = 1
-        ahead, later = self._handling, self._later_handling
-        for n, k in enumerate(path):
-            stage = Stage.CENTRE_DECIDES if n == last else Stage.PASSED_UP
-            handling = float(ahead[levels.depth[k], i]) if first else levels.handling[k](later)
-            yield levels.centres[k], levels.specs[k].name, ((handling, stage),)
+    def _level_steps(self, i: int, path: tuple[_Hop, ...]) -> list[_Step]:
+        """The steps of matter *i* through the centres of *path*: handling drawn ahead for its first pass.
 
-    def _centre_steps(self, state: IncidentState, arrive: float, steps) -> simpy.Event:
+        A later pass of the same matter (a sequential hand-over) draws each centre's handling from a
+        stream of its own, in order.
+        """
+        if self._passed[i]:
+            later = self._later_handling
+            return [(centre, name, handling(later), stage) for centre, name, _, stage, handling in path]
+        self._passed[i] = 1
+        ahead = self._handling
+        return [(centre, name, ahead.item(depth, i), stage) for centre, name, depth, stage, _ in path]
+
+    def _centre_steps(self, state: IncidentState, arrive: float, steps: list[_Step]) -> simpy.Event:
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
 
         A step without operators (the city's turn, a centre of unlimited operators) is a fixed delay.
@@ -1029,7 +1054,7 @@ class Simulation:
         """
         state.holds += 1
         walk = _CentreWalk(self, state, steps)
-        if arrive > self.env.now:
+        if arrive > self.env._now:
             self._until(arrive).callbacks.append(walk.step)
         else:
             walk.step()
@@ -1296,42 +1321,61 @@ class _CentreWalk:
     event's callback: no reference cycle, so it is freed with the cyclic collector paused.
     """
 
-    __slots__ = ("name", "parts", "queued", "ready", "sim", "state", "todo")
+    __slots__ = ("at", "queued", "ready", "sim", "state", "steps")
 
-    def __init__(self, sim: Simulation, state: IncidentState, steps):
-        self.sim, self.state, self.todo = sim, state, iter(steps)
-        self.ready = sim.env.event()
-        self.queued, self.name = 0.0, ""
-        self.parts: tuple[tuple[float, Stage], ...] = ()
+    def __init__(self, sim: Simulation, state: IncidentState, steps: list[_Step]):
+        self.sim, self.state, self.steps, self.at = sim, state, steps, 0
+        self.ready = simpy.Event(sim.env)
+        self.queued = 0.0
 
-    def step(self, _event=None) -> None:
-        """Start the next step, or fire :attr:`ready` after the last one."""
-        here = next(self.todo, None)
-        if here is None:
+    def step(self, _previous=None) -> None:
+        """Start the next step, or fire :attr:`ready` after the last one.
+
+        *_previous* (unused) is what the previous step's end passes: the arrival's event, the fixed
+        delay's event or the operator's start. Untraced, the step's end calls this at once; traced, it
+        calls :meth:`_delayed` or :meth:`_handled` first, which note the step's stages.
+        """
+        at = self.at
+        if at == len(self.steps):
             self.sim._release(self.state)
-            self.ready.succeed()
+            _process_now(self.ready)
             return
-        centre, self.name, self.parts = here
-        parts = self.parts
-        total = parts[0][0] if len(parts) == 1 else sum(minutes for minutes, _ in parts)
+        self.at = at + 1
+        centre, _, minutes, _ = self.steps[at]
         env = self.sim.env
-        self.queued = env.now
+        traced = self.state.trace is not None
+        self.queued = env._now
         if centre is None:
-            env.timeout(total).callbacks.append(self._delayed)
+            env.timeout(minutes).callbacks.append(self._delayed if traced else self.step)
         else:
-            centre.take_then(self.state.priority, total, self._handled)
+            centre.take_then(self.state.priority, minutes, self._handled if traced else self.step)
 
     def _delayed(self, _event) -> None:
         self._handled(self.queued)
 
     def _handled(self, start: float) -> None:
-        """The step began at *start* and is over: note its stages when traced, then go on."""
+        """The step began at *start* and is over: note its stages (a traced run), then go on."""
         state = self.state
-        if state.trace is not None:
-            if start > self.queued:
-                state.note(self.queued, Stage.WAITING_FOR_OPERATOR, centre=self.name)
+        _, name, minutes, stages = self.steps[self.at - 1]
+        if start > self.queued:
+            state.note(self.queued, Stage.WAITING_FOR_OPERATOR, centre=name)
+        if isinstance(stages, Stage):
+            state.note(start + minutes, stages, centre=name)
+        else:
             t = start
-            for minutes, stage in self.parts:
-                t += minutes
-                state.note(t, stage, centre=self.name)
+            for part, stage in stages:
+                t += part
+                state.note(t, stage, centre=name)
         self.step()
+
+
+def _process_now(event: simpy.Event) -> None:
+    """Succeed *event* and run its callbacks at once, as :meth:`simpy.Environment.step` would run them.
+
+    For an event whose success is the last thing its callback chain does: its waiters (a callback
+    chain or a process) go on in the same call instead of one more trip through the event queue.
+    """
+    event._ok, event._value = True, None
+    callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # processed, as SimPy marks it
+    for callback in callbacks:
+        callback(event)
