@@ -264,3 +264,16 @@ def test_fields_written_as_indices_into_tables_of_names_freeze_like_the_names_th
     for name in ("incident_type", "patch", "sector", "layer"):
         assert got.categories(name) == expected.categories(name)
         assert got.codes(name).tolist() == expected.codes(name).tolist()
+
+
+def test_integer_fields_are_kept_32_bit_where_they_fit_and_read_as_64_bit():
+    """Incident numbers, priorities and counts take half the room while they fit in 32 bits (a city year's
+    peak memory is at the run's end); ``column`` reads them as the 64-bit integers they always were, and a
+    value beyond 32 bits widens its column, keeping every value."""
+    small = incident_table([_record(i, referrals=i) for i in range(5)])
+    assert small.stored("referrals").dtype == np.int32 and small.stored("incident").dtype == np.int32
+    column = small.column("referrals")
+    assert column.dtype == np.int64 and column.tolist() == [0, 1, 2, 3, 4] and not column.flags.writeable
+    wide = incident_table([_record(0, referrals=3), _record(1, referrals=-(2**40))])
+    assert wide.stored("referrals").dtype == np.int64 and wide.column("referrals").tolist() == [3, -(2**40)]
+    assert [r.referrals for r in wide] == [3, -(2**40)] and wide.stored("bounces").dtype == np.int32
