@@ -418,9 +418,16 @@ def _distinct(indices: np.ndarray, table: Sequence[str]) -> tuple[np.ndarray, tu
 
 
 def _recoded(codes: np.ndarray, names: tuple) -> tuple[np.ndarray, tuple]:
-    """Codes and categories renumbered in order of first appearance in *codes*."""
-    seen, first = np.unique(codes, return_index=True)
-    appear = seen[np.argsort(first)]
+    """Codes and categories renumbered in order of first appearance in *codes*.
+
+    Each category's first row is found in one pass (``np.minimum.at``), not by sorting the codes: a city
+    year's eleven text columns were a third of a second of sorting.
+    """
+    rows = len(codes)
+    first = np.full(len(names), rows, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(rows))
+    appear = np.flatnonzero(first < rows)
+    appear = appear[np.argsort(first[appear])]
     renumber = np.zeros(len(names), dtype=codes.dtype)
     renumber[appear] = np.arange(len(appear))
     return renumber[codes], tuple(names[c] for c in appear.tolist())
