@@ -25,6 +25,7 @@ from sim.engine.trace import Stage, TraceEvent
 from sim.registry import resolve
 from sim.scenario.distributions import sample
 from sim.scenario.governance import parts_of
+from sim.scenario.schedule import MINUTES_PER_WEEK, WeeklyHours
 from sim.scenario.schema import CHANNELS, Scenario
 
 __all__ = ["IncidentSet", "ServiceRows", "generate_incidents", "IncidentState", "LAYER_NAMES", "GRID", "TOWN", "CITY"]
@@ -278,9 +279,28 @@ def _detect(detection, hours_of, times, sector, coverage: PatrolCoverage, rng) -
         at = times + sample(spec.delay_min, rng, n)
         hours = hours_of[name]
         if not hours.is_always and fires.any():
-            at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
+            at[fires] = next_open(hours, at[fires])
         out[:, j] = np.where(fires, at, np.inf)
     return out
+
+
+def next_open(hours: WeeklyHours, times: np.ndarray) -> np.ndarray:
+    """:meth:`WeeklyHours.next_open` of each of *times*, on the whole array: the same numbers.
+
+    The same arithmetic in the same order (the week and the offset in it by ``divmod``, the window
+    by ``bisect_right``), done by numpy: a city year's reports outside the grid workers' hours were
+    600,000 calls. Hours of any other kind are asked one time at a time.
+    """
+    if type(hours) is not WeeklyHours or not hours.starts:
+        return np.asarray([hours.next_open(t) for t in times.tolist()], dtype=float)
+    starts, ends = np.asarray(hours.starts), np.asarray(hours.ends)
+    week, offset = np.divmod(times, MINUTES_PER_WEEK)
+    base = week * MINUTES_PER_WEEK
+    i = np.searchsorted(starts, offset, side="right") - 1
+    is_open = (i >= 0) & (offset < ends[np.maximum(i, 0)])
+    later = np.where(i + 1 < len(starts), base + starts[np.minimum(i + 1, len(starts) - 1)], np.nan)
+    wrapped = base + MINUTES_PER_WEEK + starts[0]
+    return np.where(is_open, times, np.where(i + 1 < len(starts), later, wrapped))
 
 
 def _plugged_channels(itype, k: int, out: np.ndarray, times, patch, town: Town, hours_of, streams) -> None:
@@ -302,7 +322,7 @@ def _plugged_channels(itype, k: int, out: np.ndarray, times, patch, town: Town, 
         hours = hours_of[name]
         fires = np.isfinite(at)
         if not hours.is_always and fires.any():
-            at[fires] = [hours.next_open(t) for t in at[fires].tolist()]
+            at[fires] = next_open(hours, at[fires])
         out[:, j] = at
 
 
