@@ -455,6 +455,17 @@ class _Columns(dict):
         return column
 
 
+def _as_slice(mask):
+    """A boolean mask true on one run of rows as that slice; any other selection as it is."""
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.ndim != 1:
+        return mask
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0:
+        return slice(0, 0)
+    first, last = int(rows[0]), int(rows[-1])
+    return slice(first, last + 1) if last - first + 1 == len(rows) else mask
+
+
 class RecordTable(Sequence):
     """Records of one run as columns: a numpy array per field, strings coded (read-only).
 
@@ -532,10 +543,13 @@ class RecordTable(Sequence):
         """The rows where *mask* is true (or at the given indices, or in a slice), as a new table.
 
         A column of the new table is picked out of this one when it is first read, so a selection
-        that reads three fields costs three fields, not all of them.
+        that reads three fields costs three fields, not all of them. A mask true on one run of rows
+        (the incidents after the warm-up: records are in order of occurrence) selects a slice, whose
+        columns are views, not copies: a city year's summary read about fifteen columns of its
+        counted incidents, 100 MB of copies at the peak of the command's memory.
         """
         table = RecordTable(self.record_type, {}, self._categories)
-        table._columns = _Columns(self._columns, mask, self._n)
+        table._columns = _Columns(self._columns, _as_slice(mask), self._n)
         table._n = table._columns.rows
         return table
 
