@@ -30,6 +30,7 @@ from sim.engine.records import (
     job_table,
 )
 from sim.errors import Problem, ScenarioError
+from sim.io.csvcells import Cells, csv_rows, float_cells, int_cells, picked, text_cells
 from sim.io.provenance import provenance
 from sim.io.text import float_text
 
@@ -389,11 +390,11 @@ def _drain(buffer: io.StringIO) -> str:
 def _incident_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
     """``incidents.csv`` from the runs' columns, a block at a time: the same text as :func:`_incident_chunks`."""
 
-    def derived(table: RecordTable, start: int, stop: int) -> list[list[str]]:
-        detected = table.column("detected_min")[start:stop]
+    def derived(table: RecordTable, start: int, stop: int) -> list[Cells]:
+        detected = table.stored("detected_min")[start:stop]
         return [
-            _float_cells(table.column("on_scene_min")[start:stop] - detected),
-            _float_cells(table.column("resolved_min")[start:stop] - detected),
+            float_cells(table.stored("on_scene_min")[start:stop] - detected),
+            float_cells(table.stored("resolved_min")[start:stop] - detected),
         ]
 
     return _chunks_of_tables(INCIDENT_COLUMNS, RECORD_FIELDS, tables, block, derived)
@@ -407,22 +408,22 @@ def _job_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block:
 def _chunks_of_tables(header, fields, tables, block: int, derived=None) -> Iterator[str]:
     """CSV text of (mode, replication, table) runs: the header, then a chunk per block of rows.
 
-    Each column of a block is formatted at once, as :func:`_cell` formats one value (times to six
-    places, empty where a stage did not happen); *derived* adds computed columns at the end. The
-    rows are joined directly, without :mod:`csv`: numbers never need quoting, and each string
-    (a mode, a category of a text field) is quoted once, as the csv writer quotes it (:func:`_quoted`).
+    Each column of a block is formatted at once with numpy (:mod:`sim.io.csvcells`), as :func:`_cell`
+    formats one value (times to six places, empty where a stage did not happen); *derived* adds computed
+    columns at the end. The rows are joined directly, without :mod:`csv`: numbers never need quoting, and
+    each string (a mode, a category of a text field) is quoted once, as the csv writer quotes it
+    (:func:`_quoted`).
     """
     yield _quoted_row(header)
     for mode, replication, table in tables:
-        mode_cell, replication_cell = _quoted(str(mode)), str(replication)
-        texts = {name: [_quoted(str(v)) for v in table.categories(name)] for name in fields if table.is_text(name)}
+        labels = [text_cells([_quoted(str(mode))]), text_cells([str(replication)])]
+        texts = {name: _text_cells(table, name) for name in fields if table.is_text(name)}
         for start in range(0, len(table), block):
             stop = min(start + block, len(table))
             cells = [_column_cells(table, name, start, stop, texts.get(name)) for name in fields]
             if derived is not None:
                 cells += derived(table, start, stop)
-            rows = zip(*([mode_cell] * (stop - start), [replication_cell] * (stop - start), *cells))
-            yield "\n".join(map(",".join, rows)) + "\n"
+            yield csv_rows(labels + cells, stop - start).decode("utf-8")
 
 
 def _quoted_row(cells) -> str:
@@ -443,38 +444,33 @@ _SPECIAL = re.compile('[,"\r\n]')
 """What makes the csv writer quote a cell (the delimiter, the quote character, line ends)."""
 
 
-def _column_cells(table: RecordTable, name: str, start: int, stop: int, texts: list[str] | None = None) -> list[str]:
+def _column_cells(table: RecordTable, name: str, start: int, stop: int, texts: Cells | None = None) -> Cells:
     """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them (strings quoted for CSV).
 
-    *texts*: a text field's categories already quoted.
+    *texts*: a text field's categories as cells (:func:`_text_cells`), laid out once per table.
     """
+    column = table.stored(name)[start:stop]
     if table.is_text(name):
-        names = texts if texts is not None else [_quoted(str(value)) for value in table.categories(name)]
-        return list(map(names.__getitem__, table.codes(name)[start:stop].tolist()))
-    column = table.column(name)[start:stop]
+        return picked(texts if texts is not None else _text_cells(table, name), column)
     if column.dtype.kind == "f":
-        return _float_cells(column)
-    return list(map(str, column.tolist()))
+        return float_cells(column)
+    return int_cells(column)
+
+
+def _text_cells(table: RecordTable, name: str) -> Cells:
+    """The categories of a text field as cells, quoted for CSV."""
+    return text_cells([_quoted(str(value)) for value in table.categories(name)])
 
 
 def _float_cells(values) -> list[str]:
     """Times to six decimal places; empty where NaN (exactly :func:`sim.io.text.float_text` with six places).
 
-    ``repr(round(v, 6))`` is the shortest text of the double nearest to *v* rounded to six places;
-    for 1e-4 <= |v| < 1e9 that decimal has at most 15 significant digits, so it is exactly ``f"{v:.6f}"``
-    (the same correctly rounded decimal) without its trailing zeros, at a third of the cost. The rest
-    (NaN, zero, tiny and huge values, where ``repr`` may switch to an exponent) go the long way.
+    The cells of :func:`sim.io.csvcells.float_cells` as strings, one per value.
     """
     import numpy as np
 
     values = np.asarray(values, dtype=np.float64)
-    rows = values.tolist()
-    cells = [s + "0" if (s := f"{v:.6f}".rstrip("0"))[-1] == "." else s for v in rows]
-    size = np.abs(values)
-    for k in np.flatnonzero(~((size >= 1e-4) & (size < 1e9))).tolist():
-        v = rows[k]
-        cells[k] = repr(round(v, 6)) if v == v else ""
-    return cells
+    return csv_rows([float_cells(values)], len(values)).decode("utf-8").split("\n")[:-1]
 
 
 def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, JobRecord]]) -> Path:

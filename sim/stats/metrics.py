@@ -503,7 +503,9 @@ def _duplicates(visits: np.ndarray, left_by_all: np.ndarray, jobs: Sequence[JobR
 
 
 def _pooled(per_rep: Sequence[RecordTable], name: str) -> np.ndarray:
-    """A numeric field of every replication, one after another."""
+    """A numeric field of every replication, one after another (one replication's as it is, not copied)."""
+    if len(per_rep) == 1:
+        return per_rep[0].column(name)
     return np.concatenate([t.column(name) for t in per_rep]) if per_rep else np.zeros(0)
 
 

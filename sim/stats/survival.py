@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -72,10 +73,32 @@ def _sorted(times: CensoredTimes) -> tuple[np.ndarray, np.ndarray]:
     """
     cached = times.__dict__.get("_sorted")
     if cached is None:
-        order = np.lexsort((~times.observed, times.minutes))
-        cached = times.minutes[order], times.observed[order]
+        cached = _merged(times.minutes, times.observed)
         times.__dict__["_sorted"] = cached
     return cached
+
+
+def _merged(minutes: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """*minutes* sorted, each with its *observed*; at a tie, observed first: what ``np.lexsort((~observed, minutes))`` orders.
+
+    The observed and the censored durations are sorted apart (numpy sorts values several times quicker
+    than it sorts indices by two keys) and merged: a censored duration goes after every observed one
+    not longer. Durations that are equal are the same number, so their order does not show, except
+    between 0.0 and -0.0 and among NaNs: with those a stable sort keeps them in their order, as
+    ``lexsort`` does.
+    """
+    kind: Literal["stable", "quicksort"] = "quicksort"
+    if np.isnan(minutes).any() or np.signbit(minutes[minutes == 0]).any():
+        kind = "stable"
+    found = np.sort(minutes[observed], kind=kind)
+    waiting = np.sort(minutes[~observed], kind=kind)
+    at = np.searchsorted(found, waiting, side="right") + np.arange(len(waiting))
+    merged_observed = np.ones(len(minutes), dtype=bool)
+    merged_observed[at] = False
+    merged = np.empty(len(minutes), dtype=minutes.dtype)
+    merged[at] = waiting
+    merged[merged_observed] = found
+    return merged, merged_observed
 
 
 def _survival_steps(minutes: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -253,4 +253,31 @@ def test_service_rows_read_as_tuples_of_floats():
     assert rows.take(np.array([True, False, True])) + ServiceRows.of_rows([(7.0, 8.0, 9.0)]) == [
         (1.5,), (3.0, 4.0), (7.0, 8.0, 9.0)
     ]  # fmt: skip
-    assert rows.minutes.nbytes + rows.parts.nbytes == 3 * (2 * 8 + 8)
+    assert rows.minutes.nbytes + rows.parts.nbytes == 3 * (2 * 8 + 1)  # the number of parts in one byte
+
+
+@pytest.mark.parametrize(
+    "windows, days",
+    [
+        (["08:30-12:00", "14:00-17:30"], range(5)),
+        (["22:00-06:00"], range(7)),
+        (["00:00-24:00"], [0, 6]),
+        (["09:00-09:01"], [3]),
+        (["18:00-08:00"], [4, 5, 6]),
+    ],
+)
+def test_next_open_on_whole_arrays_is_the_hours_own_answer_bit_for_bit(windows, days):
+    """A report outside its channel's hours waits for the next opening: worked out on the whole array, the
+    same number as WeeklyHours.next_open gives one time at a time (at the bounds of windows and weeks too)."""
+    from sim.engine.incidents import next_open
+    from sim.scenario.schedule import MINUTES_PER_WEEK, WeeklyHours
+
+    hours = WeeklyHours.from_windows(windows, days)
+    rng = np.random.default_rng(len(windows) + len(list(days)))
+    bounds = np.array([*hours.starts, *hours.ends, 0.0, MINUTES_PER_WEEK])
+    weeks = rng.integers(0, 60, size=(bounds.size, 1)) * float(MINUTES_PER_WEEK)
+    times = np.concatenate(
+        [rng.uniform(0, 60 * MINUTES_PER_WEEK, 5_000), (bounds[:, None] + weeks).ravel(), np.nextafter(bounds, 0)]
+    )
+    expected = np.array([hours.next_open(t) for t in times.tolist()])
+    assert np.array_equal(next_open(hours, times).view(np.int64), expected.view(np.int64))

@@ -264,3 +264,35 @@ def test_fields_written_as_indices_into_tables_of_names_freeze_like_the_names_th
     for name in ("incident_type", "patch", "sector", "layer"):
         assert got.categories(name) == expected.categories(name)
         assert got.codes(name).tolist() == expected.codes(name).tolist()
+
+
+def test_integer_fields_are_kept_32_bit_where_they_fit_and_read_as_64_bit():
+    """Incident numbers, priorities and counts take half the room while they fit in 32 bits (a city year's
+    peak memory is at the run's end); ``column`` reads them as the 64-bit integers they always were, and a
+    value beyond 32 bits widens its column, keeping every value."""
+    small = incident_table([_record(i, referrals=i) for i in range(5)])
+    assert small.stored("referrals").dtype == np.int32 and small.stored("incident").dtype == np.int32
+    column = small.column("referrals")
+    assert column.dtype == np.int64 and column.tolist() == [0, 1, 2, 3, 4] and not column.flags.writeable
+    wide = incident_table([_record(0, referrals=3), _record(1, referrals=-(2**40))])
+    assert wide.stored("referrals").dtype == np.int64 and wide.column("referrals").tolist() == [3, -(2**40)]
+    assert [r.referrals for r in wide] == [3, -(2**40)] and wide.stored("bounces").dtype == np.int32
+
+
+def test_a_selection_of_one_run_of_rows_reads_views_and_the_same_records():
+    """Selecting the rows after the warm-up (one run of rows: records are in order of occurrence) gives the
+    same records as any selection, its columns views of the table's instead of copies."""
+    table = incident_table([_record(i, referrals=i % 3) for i in range(10)])
+    run, scattered = np.arange(10) >= 4, np.arange(10) % 2 == 0
+    picked = table.select(run)
+    assert picked == table.select(np.arange(4, 10)) and len(picked) == 6
+    assert [r.incident for r in picked] == [4, 5, 6, 7, 8, 9] and picked.column("referrals").tolist() == [
+        1,
+        2,
+        0,
+        1,
+        2,
+        0,
+    ]
+    assert np.shares_memory(picked.column("occurred_min"), table.column("occurred_min"))
+    assert table.select(scattered) == table.select(np.arange(0, 10, 2)) and len(table.select(np.zeros(10, bool))) == 0
