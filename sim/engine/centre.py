@@ -70,8 +70,8 @@ class Centre:
         self.busy_min = 0.0
         self._order = itertools.count()
         self._capacity, self._capacity_until = 0.0, -math.inf  # the count on duty, valid until its next change
-        if self.on_duty.next_change(env.now) < end_min:  # a count that never changes needs no process
-            env.process(self._shifts())
+        if self.on_duty.next_change(env.now) < end_min:  # a count that never changes needs no wake-ups
+            self._follow_shifts()
 
     def take(self, priority: int, handling_min: float) -> simpy.Event:
         """A report arrives now and needs *handling_min* of an operator's time.
@@ -135,12 +135,27 @@ class Centre:
             self._serve()
         then(start)
 
-    def _shifts(self):
-        """Wake at every change of the count on duty, so that operators coming on take waiting reports."""
-        env = self.env
-        while True:
-            change = self.on_duty.next_change(env.now)
-            if change >= self.end_min:
-                return
-            yield env.timeout(change - env.now)
+    def _follow_shifts(self) -> None:
+        """Wake at every change of the count on duty, so that operators coming on take waiting reports.
+
+        A chain of callbacks, one timeout per change, not a process: it starts with an urgent event at
+        the present minute, where a process would have started, so every event keeps its place in the
+        order of events (ties at a change are common: shifts change on the hour).
+        """
+        start = simpy.Event(self.env)
+        start._ok, start._value = True, None  # succeeded, scheduled below as a process's start would be
+        start.callbacks.append(self._next_shift)
+        self.env.schedule(start, simpy.core.URGENT)
+
+    def _shift_change(self, _event: simpy.Event) -> None:
+        """The count on duty changes now: operators coming on take waiting reports; wait for the next change."""
+        if self.waiting:
             self._serve()
+        self._next_shift(_event)
+
+    def _next_shift(self, _event: simpy.Event) -> None:
+        """Wake again at the next change of the count on duty, if it comes before the end of the run."""
+        env = self.env
+        change = self.on_duty.next_change(env._now)
+        if change < self.end_min:
+            Timeout(env, change - env._now).callbacks.append(self._shift_change)

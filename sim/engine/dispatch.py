@@ -127,6 +127,7 @@ class Dispatcher:
             pool: [k for k in self.queues if pool in k] for pool in self.free
         }
         self._queue_of: dict[tuple[str, ...], list] = {}  # a job's pools -> its queue (made once per pools)
+        self._queues_for = {pool: [self.queues[key] for key in keys] for pool, keys in self.keys_for.items()}
         self._open_pools: dict[frozenset[str], tuple[str, ...]] = {}  # borders open: capable -> pools
         self._here_min: dict[str, float] | None = None  # a town of one patch: see _nearest_in_one_patch
         if len(town.names) == 1:
@@ -436,9 +437,7 @@ class Dispatcher:
     def _offer(self, unit: Unit) -> None:
         """Give a unit that came free the most urgent, oldest job waiting that it may do, or mark it free."""
         best, best_head = None, None
-        queues = self.queues
-        for key in self.keys_for[unit.pool]:
-            queue = queues[key]
+        for queue in self._queues_for[unit.pool]:  # the queues of keys_for[unit.pool], in that order
             if queue and (best_head is None or queue[0][:3] < best_head):
                 best, best_head = queue, queue[0][:3]
         self.free[unit.pool][unit] = None  # free, last in its pool (the order it became free in)
@@ -528,7 +527,7 @@ class _CellIndex:
 
     def add(self, unit: Unit, now: float) -> None:
         """File a free unit under the patch where it stands at *now*."""
-        patch = unit.patch_at(now)
+        patch = unit.base if not unit.patrols and now >= unit.back_at_base_min else unit.position_patch  # patch_at
         patches = self.cells.setdefault(self.map.patch_cell[patch], {})
         bucket = patches.get(patch)
         if bucket is None:
@@ -659,13 +658,17 @@ class _Bucket:
         seq = self.live[unit] = unit.free_seq
         if seq > self.top:
             self.top = seq
-        heapq.heappush(self.heap, (seq, unit))
-        self._compact_if_stale()
+        heap = self.heap
+        heapq.heappush(heap, (seq, unit))
+        if len(heap) > 2 * len(self.live) + 8:  # _compact_if_stale, tested here: once per job
+            self._compact_if_stale()
 
     def remove(self, unit: Unit) -> None:
         """Take *unit* out."""
-        del self.live[unit]
-        self._compact_if_stale()
+        live = self.live
+        del live[unit]
+        if len(self.heap) > 2 * len(live) + 8:
+            self._compact_if_stale()
 
     def add_many(self, units: list[Unit]) -> None:
         """:meth:`add` for each of *units*.

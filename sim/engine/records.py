@@ -222,7 +222,7 @@ def write_record(into: ColumnBuffers, state: IncidentState, end: float = math.in
     report still on its way; a case the closed loop would close later) did not happen in the run, and is ``nan``.
     """
     nan = math.nan
-    departments = state.departments
+    departments, units = state.departments, state.units
     into.append(
         (
             state.number,
@@ -238,8 +238,8 @@ def write_record(into: ColumnBuffers, state: IncidentState, end: float = math.in
             state.dispatched_min if state.dispatched_min < end else nan,
             state.on_scene_min if state.on_scene_min < end else nan,
             state.resolved_min if state.resolved_min < end else nan,
-            "+".join(dict.fromkeys(departments)) if len(departments) > 1 else "+".join(departments),
-            "+".join(state.units),
+            departments[0] if len(departments) == 1 else "+".join(dict.fromkeys(departments)),  # one: as joined
+            units[0] if len(units) == 1 else "+".join(units),
             state.referrals,
             state.bounces,
             state.seen_not_handled,

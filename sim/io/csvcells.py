@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Cells", "text_cells", "picked", "int_cells", "float_cells", "csv_rows"]
+__all__ = ["Cells", "Column", "text_cells", "picked", "int_cells", "float_cells", "csv_rows"]
 
 _DIGIT, _MINUS, _DOT, _COMMA, _NEWLINE = ord("0"), ord("-"), ord("."), ord(","), ord("\n")
 
@@ -31,6 +31,10 @@ class Cells(NamedTuple):
 
     chars: np.ndarray
     keep: np.ndarray
+
+
+Column = Cells | tuple[Cells, ...]
+"""A column's cells, or pieces of them side by side (sign, digits, point, ...): one cell per row."""
 
 
 def text_cells(texts: Sequence[str]) -> Cells:
@@ -50,7 +54,7 @@ def picked(cells: Cells, codes: np.ndarray) -> Cells:
     return Cells(cells.chars[codes], cells.keep[codes])
 
 
-def int_cells(values: np.ndarray) -> Cells:
+def int_cells(values: np.ndarray) -> Column:
     """Integers (or booleans) as ``str`` writes them."""
     values = np.asarray(values)
     if values.dtype == np.bool_:
@@ -58,12 +62,10 @@ def int_cells(values: np.ndarray) -> Cells:
     values = values.astype(np.int64)
     if len(values) and not -(10**18) < values.min() <= values.max() < 10**18:  # 19 digits and more: by hand
         return text_cells([str(v) for v in values.tolist()])
-    negative = values < 0
-    digits = _digits(np.abs(values))
-    return _joined(_sign(negative), digits)
+    return _sign(values < 0), _digits(np.abs(values))
 
 
-def float_cells(values: np.ndarray) -> Cells:
+def float_cells(values: np.ndarray) -> Column:
     """Floats to six decimal places, trailing zeros dropped (one kept), empty where NaN: ``float_text(v, 6)``.
 
     For 1e-4 <= |v| < 1e9 that text is the decimal ``round(|v| * 10**6)`` (the exact product correctly
@@ -80,13 +82,17 @@ def float_cells(values: np.ndarray) -> Cells:
     whole = np.rint(scaled).astype(np.int64)
     unit = 10**_PLACES
     integer, fraction = _digits(whole // unit), _fraction(whole % unit)
-    cells = _joined(_sign(np.signbit(values)), integer, _POINT, fraction)
-    missing = np.isnan(values)
-    cells.keep[missing] = False  # a stage that did not happen: an empty cell
-    slow = np.flatnonzero(~exact & ~missing)
-    if len(slow):
-        cells = _replaced(cells, slow, [_one_by_one(v) for v in values[slow].tolist()])
-    return cells
+    integer.keep[~exact] = False  # NaN (a stage that did not happen) is an empty cell; the rest one by one
+    fraction.keep[~exact] = False
+    pieces = (_sign(np.signbit(values) & exact), integer, Cells(_POINT, exact[:, None]), fraction)
+    slow = np.flatnonzero(~exact & ~np.isnan(values))
+    if len(slow) == 0:
+        return pieces
+    by_hand = text_cells([_one_by_one(v) for v in values[slow].tolist()])
+    chars = np.zeros((len(values), by_hand.chars.shape[1]), np.uint8)
+    keep = np.zeros((len(values), by_hand.chars.shape[1]), bool)
+    chars[slow], keep[slow] = by_hand.chars, by_hand.keep
+    return (*pieces, Cells(chars, keep))
 
 
 def _one_by_one(value: float) -> str:
@@ -135,7 +141,7 @@ def _decimal(values: np.ndarray, width: int) -> np.ndarray:
 _BOOLEANS = text_cells(["False", "True"])
 """The cells of booleans, as ``str`` writes them."""
 
-_POINT = Cells(np.full((1, 1), _DOT, np.uint8), np.ones((1, 1), bool))
+_POINT = np.full((1, 1), _DOT, np.uint8)
 """The decimal point of every float cell."""
 
 
@@ -144,35 +150,19 @@ def _sign(negative: np.ndarray) -> Cells:
     return Cells(np.full((1, 1), _MINUS, np.uint8), negative[:, None])
 
 
-def _joined(*parts: Cells) -> Cells:
-    """Cells side by side, as one cell per row (no separator)."""
-    rows = max(len(part.keep) for part in parts)
-    chars = np.concatenate([np.broadcast_to(p.chars, (rows, p.chars.shape[1])) for p in parts], axis=1)
-    keep = np.concatenate([np.broadcast_to(p.keep, (rows, p.keep.shape[1])) for p in parts], axis=1)
-    return Cells(chars, keep)
-
-
-def _replaced(cells: Cells, rows: np.ndarray, texts: list[str]) -> Cells:
-    """*cells* with the rows *rows* holding *texts* instead (widened if a text is longer)."""
-    new = text_cells(texts)
-    width = max(cells.chars.shape[1], new.chars.shape[1])
-    chars = np.zeros((len(cells.keep), width), np.uint8)
-    keep = np.zeros((len(cells.keep), width), bool)
-    chars[:, : cells.chars.shape[1]], keep[:, : cells.keep.shape[1]] = cells.chars, cells.keep
-    keep[rows] = False
-    chars[rows, : new.chars.shape[1]], keep[rows, : new.keep.shape[1]] = new.chars, new.keep
-    return Cells(chars, keep)
-
-
-def csv_rows(columns: Sequence[Cells], rows: int) -> bytes:
+def csv_rows(columns: Sequence[Column], rows: int) -> bytes:
     """*rows* CSV lines of the *columns*' cells, comma-separated, each ended by a newline (UTF-8 bytes)."""
-    widths = [cells.chars.shape[1] + 1 for cells in columns]  # a cell and the comma (or newline) after it
-    chars = np.empty((rows, sum(widths)), np.uint8)
-    keep = np.empty((rows, sum(widths)), bool)
+    laid = [(column,) if isinstance(column, Cells) else column for column in columns]
+    width = sum(cells.chars.shape[1] for pieces in laid for cells in pieces) + len(laid)  # and a comma after each
+    chars = np.empty((rows, width), np.uint8)
+    keep = np.empty((rows, width), bool)
     at = 0
-    for cells, width in zip(columns, widths):
-        chars[:, at : at + width - 1], keep[:, at : at + width - 1] = cells.chars, cells.keep
-        chars[:, at + width - 1], keep[:, at + width - 1] = _COMMA, True
-        at += width
+    for pieces in laid:
+        for cells in pieces:
+            step = cells.chars.shape[1]
+            chars[:, at : at + step], keep[:, at : at + step] = cells.chars, cells.keep
+            at += step
+        chars[:, at], keep[:, at] = _COMMA, True
+        at += 1
     chars[:, -1] = _NEWLINE
     return chars[keep].tobytes()

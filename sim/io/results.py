@@ -30,7 +30,7 @@ from sim.engine.records import (
     job_table,
 )
 from sim.errors import Problem, ScenarioError
-from sim.io.csvcells import Cells, csv_rows, float_cells, int_cells, picked, text_cells
+from sim.io.csvcells import Cells, Column, csv_rows, float_cells, int_cells, picked, text_cells
 from sim.io.provenance import provenance
 from sim.io.text import float_text
 
@@ -390,7 +390,7 @@ def _drain(buffer: io.StringIO) -> str:
 def _incident_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
     """``incidents.csv`` from the runs' columns, a block at a time: the same text as :func:`_incident_chunks`."""
 
-    def derived(table: RecordTable, start: int, stop: int) -> list[Cells]:
+    def derived(table: RecordTable, start: int, stop: int) -> list[Column]:
         detected = table.stored("detected_min")[start:stop]
         return [
             float_cells(table.stored("on_scene_min")[start:stop] - detected),
@@ -444,7 +444,7 @@ _SPECIAL = re.compile('[,"\r\n]')
 """What makes the csv writer quote a cell (the delimiter, the quote character, line ends)."""
 
 
-def _column_cells(table: RecordTable, name: str, start: int, stop: int, texts: Cells | None = None) -> Cells:
+def _column_cells(table: RecordTable, name: str, start: int, stop: int, texts: Cells | None = None) -> Column:
     """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them (strings quoted for CSV).
 
     *texts*: a text field's categories as cells (:func:`_text_cells`), laid out once per table.
