@@ -246,6 +246,7 @@ class Simulation:
             self.env.process(self._shifts(roster))
         self._feed(self._detect_all())  # the reports are let go of once fed (no name holds them through the run)
         self.env.run(until=self.end)
+        self._drop_draws()
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
             for unit in roster.units:
@@ -286,6 +287,15 @@ class Simulation:
             mode=self.mode.name,
             warmup_min=self.warmup,
         )
+
+    def _drop_draws(self) -> None:
+        """The clock has stopped: let go of the handling drawn ahead for centres and leaders (off the run's peak).
+
+        Those draws are a float per incident and level, read only while reports pass; the records
+        are frozen next, when the run's memory peaks.
+        """
+        for name in ("_handling", "_leader_handling", "_passed", "_led"):
+            self.__dict__.pop(name, None)
 
     def _records(self) -> RecordTable:
         """Write the records of the matters still open at the end; every record in order of occurrence."""
