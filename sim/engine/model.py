@@ -532,8 +532,8 @@ class Simulation:
     def _feed(self, pending: tuple[np.ndarray, ...]) -> None:
         """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`).
 
-        A chain of event callbacks, not a process: one timeout per detection minute, whose callback
-        begins every report due then and schedules the next. The chain starts with an urgent event at
+        A chain of event callbacks, not a process: one event, scheduled again for each detection minute
+        (where a new timeout would be scheduled), whose callback begins every report due then. The chain starts with an urgent event at
         the present minute, in the place where a process would have started (same order of events).
         """
         self._labels_list = list(self._labels)
@@ -1348,7 +1348,7 @@ class _CentreWalk:
         at = self.at
         if at == len(self.steps):
             self.sim._release(self.state)
-            _process_now(self.ready)
+            self.ready.succeed()  # its waiters go on after the events already due now, as they always have
             return
         self.at = at + 1
         centre, _, minutes, _ = self.steps[at]
@@ -1377,18 +1377,3 @@ class _CentreWalk:
                 t += part
                 state.note(t, stage, centre=name)
         self.step()
-
-
-def _process_now(event: simpy.Event) -> None:
-    """Succeed *event* and run its callbacks at once, as :meth:`simpy.Environment.step` would run them.
-
-    For an event whose success is the last thing its callback chain does: its waiters (a callback
-    chain or a process) go on in the same call instead of one more trip through the event queue. So
-    they run before, not after, other events due at the very same minute and scheduled earlier: a
-    difference only on an exact tie with the end of an operator's handling (a drawn duration), which
-    none of the shipped scenarios in any mode shows (their records are unchanged).
-    """
-    event._ok, event._value = True, None
-    callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # processed, as SimPy marks it
-    for callback in callbacks:
-        callback(event)

@@ -455,9 +455,12 @@ class _Columns(dict):
         return column
 
 
-def _as_slice(mask):
-    """A boolean mask true on one run of rows as that slice; any other selection as it is."""
-    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.ndim != 1:
+def _as_slice(mask, rows_count: int):
+    """A boolean mask true on one run of rows as that slice; any other selection as it is.
+
+    A mask of another length than the table's *rows_count* is left as it is, so that reading it fails as before.
+    """
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.ndim != 1 or len(mask) != rows_count:
         return mask
     rows = np.flatnonzero(mask)
     if len(rows) == 0:
@@ -549,7 +552,7 @@ class RecordTable(Sequence):
         counted incidents, 100 MB of copies at the peak of the command's memory.
         """
         table = RecordTable(self.record_type, {}, self._categories)
-        table._columns = _Columns(self._columns, _as_slice(mask), self._n)
+        table._columns = _Columns(self._columns, _as_slice(mask, self._n), self._n)
         table._n = table._columns.rows
         return table
 

@@ -15,6 +15,7 @@ import simpy
 
 import sim
 from sim.engine.centre import CENTRE, Centre, operators_on_duty
+from sim.engine.territory import build_town
 from sim.scenario.schema import InstantSpec
 from sim.stats.metrics import t_interval
 from tests.conftest import queue_scenario
@@ -165,3 +166,46 @@ def test_a_report_waits_for_the_next_shift_and_operators_finish_the_report_in_ha
 def test_operator_shift_needs_operators():
     with pytest.raises(ValueError, match="operator_shift needs operators"):
         InstantSpec(operator_shift="day_night")
+
+
+def test_a_unit_freed_as_the_centre_decides_is_free_for_the_report():
+    """On an exact tie (fixed handling and service), a unit freed at the minute the centre's decision ends
+    is free for the report: the report asks for a unit after the events already due at that minute,
+    as a SimPy event succeeding then would. (A shortcut that asked at once sent a farther unit.)"""
+    job = {
+        "name": "h",
+        "priority": 1,
+        "rate_per_day": 288,
+        "service_min": {"dist": "fixed", "value": 5},
+        "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
+    }
+    scenario = sim.scenario_from_dict(
+        {
+            "name": "ties",
+            "seed": 11,
+            "days": 3,
+            "warmup_days": 0.5,
+            "drain_days": 1,
+            "territory": {"patches": [{"name": f"p{i}", "x_km": float(i), "y_km": 0} for i in range(3)]},
+            "departments": [{"name": "team", "units": 3, "setoff_min": 0, "powers": ["h"]}],
+            "incident_types": [job],
+            "governance": {
+                "instant": {"report_min": 0, "centre_min": {"dist": "fixed", "value": 5}, "operators": 2},
+                "modes": {"pooled": {"based_on": "joint"}},
+            },
+        }
+    )
+    output = sim.run(scenario, "pooled", seed=2)
+    town = build_town(scenario.territory, scenario.travel)
+    speed = scenario.departments[0].speed_kmh
+    jobs = list(output.jobs)
+    ties = 0
+    for sent in jobs:
+        freed = [j for j in jobs if j.done_min == sent.requested_min and j.unit != sent.unit]
+        if not freed or sent.dispatched_min != sent.requested_min:
+            continue
+        ties += 1
+        # nearest: no unit freed right then, where it stands, was sooner than the unit sent
+        soonest = min(town.drive_min(town.index(j.patch), town.index(sent.patch), speed) for j in freed)
+        assert sent.arrived_min - sent.dispatched_min <= soonest + 1e-9, (sent, freed)
+    assert ties > 0

@@ -244,8 +244,8 @@ def test_the_same_report_gets_the_same_handling_at_the_same_centre_in_every_mode
 
 def test_a_report_through_two_centres_costs_one_event_per_centre():
     """Work bound by events, not time: a report's walk through two staffed centres schedules one event per
-    handling and none when a unit may be sent (its wait is over with the last handling); with its detection
-    and its unit's visit, four in all."""
+    handling and one when a unit may be sent (after the events already due at that minute: a unit freed
+    then is free for it); with its detection and its unit's visit, five in all."""
     scenario = two_levels(0.2, (3, 10.0), (2, 6.0), days=4)
     simulation = Simulation(scenario, modes_of(scenario)["pooled"], replication_seed(1, 0))
     scheduled = [0]
@@ -259,7 +259,7 @@ def test_a_report_through_two_centres_costs_one_event_per_centre():
     output = simulation.run()
     reports = len(output.records)
     assert reports > 1000 and all(r.dispatched_min == r.dispatched_min for r in output.records)
-    assert scheduled[0] <= 4 * reports + 100, scheduled[0] / reports  # + the shift processes' few wake-ups
+    assert scheduled[0] <= 5 * reports + 100, scheduled[0] / reports  # + the shift processes' few wake-ups
 
 
 def _leader_handling(output) -> dict[int, float]:
