@@ -169,9 +169,12 @@ def test_operator_shift_needs_operators():
 
 
 def test_a_unit_freed_as_the_centre_decides_is_free_for_the_report():
-    """On an exact tie (fixed handling and service), a unit freed at the minute the centre's decision ends
-    is free for the report: the report asks for a unit after the events already due at that minute,
-    as a SimPy event succeeding then would. (A shortcut that asked at once sent a farther unit.)"""
+    """On an exact tie, a unit freed at the minute the centre's decision ends is free for the report.
+
+    With fixed handling and service, ties are common: the report asks for a unit after the events
+    already due at that minute, as a SimPy event succeeding then would (a shortcut that asked at once
+    sent a farther unit).
+    """
     job = {
         "name": "h",
         "priority": 1,
