@@ -14,9 +14,15 @@ command line answers ``--help`` at once; ``ARCHITECTURE.md`` says where each thi
 from __future__ import annotations
 
 import importlib
+import signal  # noqa: F401  # loaded with the package: see below
 from typing import TYPE_CHECKING, Any
 
 from sim.version import __version__
+
+# ``signal`` (a small standard module) is loaded with the package so that the command line's entry point,
+# ``sim.__main__``, imports nothing new before it handles Ctrl-C: without it, a Ctrl-C just after
+# ``import sim`` (the ``town-sim`` script's next line imports ``sim.__main__``) landed in ``import signal``,
+# before the handler, and ended in a traceback (tests/system/test_interrupt.py, seen under load).
 
 # Public name -> the module that defines it.
 _WHERE = {

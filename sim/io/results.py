@@ -228,6 +228,17 @@ def _holder(fd: int) -> str:
     return f"{what or 'process'} (process {pid}" + (f", since {since}" if since else "") + ")"
 
 
+def release_held_locks() -> None:
+    """Let go of every output folder this process holds, removing its lock file.
+
+    For an exit at once (Ctrl-C during an import, :mod:`sim.__main__`), which skips the ``with``
+    blocks that would release them: the folder must not be left with a lock file in it.
+    """
+    for lock in list(_HELD.values()):
+        with contextlib.suppress(Exception):
+            lock.release()
+
+
 def close_inherited_locks() -> None:
     """In a forked worker: close the copies of the parent's lock descriptors (the parent keeps the locks)."""
     for fd, lock in list(_HELD.items()):

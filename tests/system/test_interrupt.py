@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,29 @@ def test_sigint_during_compare_stops_at_once_and_writes_nothing(tmp_path):
     assert "Traceback" not in stopped.stderr and "interrupted" in stopped.stderr
     assert stopped.cpu_after_s < AFTER_SIGNAL_CPU_S, f"{stopped.cpu_after_s:.2f} CPU s after Ctrl-C"
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_ctrl_c_in_an_import_while_a_folder_is_held_leaves_no_lock_file(tmp_path):
+    """A command may import lazily as it works (numpy loads ``numpy.ma`` on first use): a Ctrl-C that
+    lands in such an import ends the program at once with 130 and removes the output folder's lock file
+    (it was left behind, the folder no longer empty)."""
+    (tmp_path / "slow_module.py").write_text(
+        "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)\n"
+    )
+    out = tmp_path / "out"
+    child = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import sim.__main__ as entry
+        from sim.io.results import FolderLock
+        entry._IN_RUN = True  # as inside run(): a command at work
+        lock = FolderLock({str(out)!r}, "compare").acquire()
+        import slow_module  # Ctrl-C lands inside this import
+        print("not interrupted")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, (done.returncode, done.stderr[-2000:])
+    assert done.stderr.startswith("interrupted") and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert out.is_dir() and not any(out.iterdir()), sorted(p.name for p in out.iterdir())
