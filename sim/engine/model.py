@@ -177,6 +177,8 @@ class Simulation:
             self.incidents = generate_incidents(scenario, self.town, self.coverage, self.streams)
         self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
+        self._sector_of: list[int] = self.town.sector.tolist()  # per patch (_detection reads no numpy scalar)
+        self._notice = [t.detection.patrol.notice_probability for t in scenario.incident_types]  # per type
         units = [u for r in self.rosters.values() for u in r.units]
         homes: dict[tuple[int, float], dict[int, float]] = {}  # driving minutes home from a patch (_end_job)
         self._home_min = {unit: homes.setdefault((unit.base, unit.speed_kmh), {}) for unit in units}
@@ -621,10 +623,10 @@ class Simulation:
             j = times.index(at)
             if j != 0:
                 return at, CHANNELS[j], "", left
-            if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now)
+            if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now), as floats
                 inc = self.incidents
-                sector = int(self.town.sector[patch])
-                finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
+                sector = self._sector_of[patch]
+                finder_u, leave_u = float(inc.finder_u[i]), float(inc.leave_u[i])
             finder = self.coverage.finder(sector, at, finder_u)
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
                 return at, "patrol", finder, left
@@ -632,7 +634,7 @@ class Simulation:
             if story is not None:
                 story.append(TraceEvent(float(at), Stage.SEEN_NOT_HANDLED, department=finder))  # type: ignore[arg-type]
             rng = self.streams.repatrol
-            notice = self.scenario.incident_types[k].detection.patrol.notice_probability
+            notice = self._notice[k]
             times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
             finder_u, leave_u = rng.random(), rng.random()
 
