@@ -48,6 +48,26 @@ class ClosedLoop:
             stages.append(TraceEvent(t, stage))
         return t, tuple(stages)
 
+    def ready_min(self, now: float, rng: np.random.Generator) -> float:
+        """When a unit may be sent after verify, accept and assign: :meth:`before_dispatch` without its stages.
+
+        The same draws and the same sum, in the same order; for an untraced run, which keeps no stages.
+        """
+        verify, accept, assign = self._before
+        t = now + float(verify(rng))
+        t += float(accept(rng))
+        return t + float(assign(rng))
+
+    def closed_min(self, resolved: float, rng: np.random.Generator) -> float:
+        """When the case is closed after the fix: :meth:`after_fix` without its stages (evaluation still drawn).
+
+        The same draws and the same sums, in the same order; for an untraced run, which keeps no stages.
+        """
+        feedback, check, evaluate = self._after
+        closed = resolved + float(feedback(rng)) + float(check(rng))
+        evaluate(rng)  # drawn as after_fix draws it, so later draws of the stream stay aligned
+        return closed
+
     def check_fails(self, rng: np.random.Generator) -> bool:
         """Whether the check finds the matter not fixed (no draw when ``reopen_probability`` is 0)."""
         q = self.spec.reopen_probability

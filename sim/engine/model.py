@@ -41,7 +41,7 @@ from sim.engine.records import RecordTable, incident_buffers, job_buffers, write
 from sim.engine.rng import RandomStreams
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
-from sim.scenario.distributions import sample
+from sim.scenario.distributions import sample, sampler
 from sim.scenario.governance import Mode, jobs_of
 from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.scenario.schema import CHANNELS, Scenario
@@ -177,6 +177,8 @@ class Simulation:
             self.incidents = generate_incidents(scenario, self.town, self.coverage, self.streams)
         self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
+        self._sector_of: list[int] = self.town.sector.tolist()  # per patch (_detection reads no numpy scalar)
+        self._notice = [t.detection.patrol.notice_probability for t in scenario.incident_types]  # per type
         units = [u for r in self.rosters.values() for u in r.units]
         homes: dict[tuple[int, float], dict[int, float]] = {}  # driving minutes home from a patch (_end_job)
         self._home_min = {unit: homes.setdefault((unit.base, unit.speed_kmh), {}) for unit in units}
@@ -202,6 +204,7 @@ class Simulation:
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
+        self._city_min = sampler(grid_spec.city_min) if grid_spec else None  # the city's turn (_escalate_untraced)
         self.centre = self._staffed_centre()
         self.levels = self._levels()
         self.leaders = self._grid_leaders()
@@ -620,10 +623,10 @@ class Simulation:
             j = times.index(at)
             if j != 0:
                 return at, CHANNELS[j], "", left
-            if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now)
+            if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now), as floats
                 inc = self.incidents
-                sector = int(self.town.sector[patch])
-                finder_u, leave_u = inc.finder_u[i], inc.leave_u[i]
+                sector = self._sector_of[patch]
+                finder_u, leave_u = float(inc.finder_u[i]), float(inc.leave_u[i])
             finder = self.coverage.finder(sector, at, finder_u)
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
                 return at, "patrol", finder, left
@@ -631,7 +634,7 @@ class Simulation:
             if story is not None:
                 story.append(TraceEvent(float(at), Stage.SEEN_NOT_HANDLED, department=finder))  # type: ignore[arg-type]
             rng = self.streams.repatrol
-            notice = self.scenario.incident_types[k].detection.patrol.notice_probability
+            notice = self._notice[k]
             times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
             finder_u, leave_u = rng.random(), rng.random()
 
@@ -715,18 +718,26 @@ class Simulation:
             return
         state.resolved_min = now
         state.note(now, Stage.RESOLVED)
-        if self.loop is not None:
+        if self.loop is not None and not self.tracing:  # the same draws, no stages (none are kept)
+            state.closed_min = self.loop.closed_min(now, self.streams.loop)
+            if self.loop.check_fails(self.streams.reopen):
+                self._reopen(state, None)
+        elif self.loop is not None:
             state.closed_min, stages = self.loop.after_fix(now, self.streams.loop)
             if self.loop.check_fails(self.streams.reopen):
                 self._reopen(state, stages[0])
             else:
                 state.keep(stages)
 
-    def _reopen(self, state: IncidentState, fed_back: TraceEvent) -> None:
-        """The check fails: the case is reopened at the failed check and the work is done again."""
+    def _reopen(self, state: IncidentState, fed_back: TraceEvent | None) -> None:
+        """The check fails: the case is reopened at the failed check and the work is done again.
+
+        *fed_back* is the feedback's stage, kept for a trace (None in an untraced run).
+        """
         checked, state.closed_min = state.closed_min, math.nan
         state.reopened += 1
-        state.keep((fed_back,))
+        if fed_back is not None:
+            state.keep((fed_back,))
         state.note(checked, Stage.REOPENED)
         self._spawn(state, self._resolving(state, self._revisit(state, checked)))
 
@@ -923,6 +934,8 @@ class Simulation:
             return self._through_centre(state, delivery, lead)
         if self.loop is None and (state.layer != CITY or state.escalated):
             return delivery
+        if not self.tracing:
+            return self._escalate_untraced(state, delivery)
         ready, stages = delivery.ready_min, list(delivery.stages)
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
@@ -933,6 +946,20 @@ class Simulation:
             ready, loop_stages = self.loop.before_dispatch(ready, self.streams.loop)
             stages += loop_stages
         return delivery._replace(ready_min=ready, stages=tuple(stages))
+
+    def _escalate_untraced(self, state: IncidentState, delivery: Delivery) -> Delivery:
+        """:meth:`_escalate` without a staffed centre in an untraced run: the same draws, no stages built.
+
+        An untraced run keeps no stages (:meth:`IncidentState.keep`), so only the minute changes; the
+        city's draw uses a sampler made once (:meth:`_city_min`), the value :func:`sample` draws.
+        """
+        ready = delivery.ready_min
+        if state.layer == CITY and self._city_min is not None and not state.escalated:
+            ready += float(self._city_min(self.streams.escalation))
+            state.escalated = True
+        if self.loop is not None:
+            ready = self.loop.ready_min(ready, self.streams.loop)
+        return delivery._replace(ready_min=ready)
 
     # ------------------------------------------------------------------ a staffed centre
 

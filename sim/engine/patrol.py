@@ -13,11 +13,13 @@ Cost grows with incidents, not with simulated minutes times units.
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from sim.engine.department import Roster, traverse_min
 from sim.engine.territory import Town
-from sim.scenario.schedule import DatedSteps, WeeklySteps, combine_steps
+from sim.scenario.schedule import MINUTES_PER_WEEK, DatedSteps, WeeklySteps, combine_steps
 
 __all__ = ["PatrolCoverage"]
 
@@ -53,6 +55,7 @@ class PatrolCoverage:
         self.rate: list[WeeklySteps | DatedSteps] = [
             combine_steps([d[s] for d in self.by_department], lambda *v: float(sum(v))) for s in range(sectors)
         ]
+        self._weekly_shares = [_weekly_shares([d[s] for d in self.by_department]) for s in range(sectors)]
 
     def first_notice(self, sector: np.ndarray, start: np.ndarray, unit_exp: np.ndarray, notice: float) -> np.ndarray:
         """Time of the first noticing pass after *start* for each matter (``inf`` when never).
@@ -69,9 +72,18 @@ class PatrolCoverage:
         return out
 
     def finder(self, sector: int, now: float, u: float) -> str | None:
-        """The department whose patrol made a pass at *now*, chosen by its share of the rate (uniform *u*)."""
-        shares = [d[sector].value(now) for d in self.by_department]
-        total = sum(shares)
+        """The department whose patrol made a pass at *now*, chosen by its share of the rate (uniform *u*).
+
+        Where every department's rate in the sector is weekly, the shares at *now* and their sum are one
+        look-up (:func:`_weekly_shares`), the values each department's :meth:`WeeklySteps.value` gives.
+        """
+        weekly = self._weekly_shares[sector]
+        if weekly is not None:
+            breaks, rows = weekly
+            shares, total = rows[bisect.bisect_right(breaks, now % MINUTES_PER_WEEK) - 1]
+        else:
+            shares = tuple(d[sector].value(now) for d in self.by_department)
+            total = sum(shares)
         if total <= 0:
             return self.departments[0] if self.departments else None
         threshold, running = u * total, 0.0
@@ -80,3 +92,25 @@ class PatrolCoverage:
             if threshold < running:
                 return name
         return self.departments[-1]
+
+
+_Shares = tuple[tuple[float, ...], tuple[tuple[tuple[float, ...], float], ...]]
+"""A sector's weekly segments: their starts (minute of the week) and, per segment, each department's rate and the sum."""
+
+
+def _weekly_shares(steps: list[WeeklySteps | DatedSteps]) -> _Shares | None:
+    """Each department's rate (*steps*, in order) and their sum on every segment of the week; None if one is dated.
+
+    The segments start at every department's breaks (and minute 0), so on each of them every rate is the one
+    its own :meth:`WeeklySteps.value` gives anywhere in it; the sum is taken as :meth:`PatrolCoverage.finder`
+    took it, in order.
+    """
+    weekly = [s for s in steps if isinstance(s, WeeklySteps)]
+    if len(weekly) < len(steps):
+        return None
+    breaks = tuple(sorted({b for s in weekly for b in s.breaks} | {0.0}))
+    rows = []
+    for b in breaks:
+        shares = tuple(s.value(b) for s in weekly)
+        rows.append((shares, sum(shares)))
+    return breaks, tuple(rows)
