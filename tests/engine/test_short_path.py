@@ -85,3 +85,15 @@ def test_a_traced_run_takes_the_general_path(classroom, monkeypatch):
     monkeypatch.setattr(Simulation, "_short_begin", lambda self, *args: traced.append(1) or begin(self, *args))
     output = sim.run(classroom, "joint", trace=True)
     assert not traced and output.records == short.records
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_an_untraced_run_gives_the_traced_runs_records(name):
+    """Untraced, the short path, the loop's minutes without stages and the city's sampler (no stages built)
+    take the place of the traced code: the records must not depend on whether the story is kept."""
+    path, overrides, _ = CASES[name]
+    scenario = sim.load_scenario(path, overrides)
+    for mode in modes_of(scenario):
+        untraced, traced = sim.run(scenario, mode), sim.run(scenario, mode, trace=True)
+        _same(untraced, traced)
+        assert traced.trace and untraced.trace is None
