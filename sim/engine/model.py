@@ -219,7 +219,6 @@ class Simulation:
         self.natural_end: np.ndarray = natural_end_times(  # an array: a float each costs 4 times as much
             scenario, inc.occurred_min, inc.type_index, self.streams.lifetime
         )
-        self.type_number = {t.name: k for k, t in enumerate(scenario.incident_types)}
         self.required = [frozenset(t.requires or ()) for t in scenario.incident_types]
         extra = (self.duplication.keys() | self.competence.keys()) - keys.keys()
         keys.update(dict.fromkeys(sorted(extra, key=sorted)))
@@ -536,8 +535,9 @@ class Simulation:
         """Start each incident's handling at its detection time (*pending*: the reports of :meth:`_detect_all`).
 
         A chain of event callbacks, not a process: one event, scheduled again for each detection minute
-        (where a new timeout would be scheduled), whose callback begins every report due then. The chain starts with an urgent event at
-        the present minute, in the place where a process would have started (same order of events).
+        (where a new timeout would be scheduled), whose callback begins every report due then. The chain
+        starts with an urgent event at the present minute, in the place where a process would have started
+        (same order of events).
         """
         self._labels_list = list(self._labels)
         self._campaign_code = self._labels[CAMPAIGN]
