@@ -473,17 +473,6 @@ def _text_cells(table: RecordTable, name: str) -> Cells:
     return text_cells([_quoted(str(value)) for value in table.categories(name)])
 
 
-def _float_cells(values) -> list[str]:
-    """Times to six decimal places; empty where NaN (exactly :func:`sim.io.text.float_text` with six places).
-
-    The cells of :func:`sim.io.csvcells.float_cells` as strings, one per value.
-    """
-    import numpy as np
-
-    values = np.asarray(values, dtype=np.float64)
-    return csv_rows([float_cells(values)], len(values)).decode("utf-8").split("\n")[:-1]
-
-
 def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, JobRecord]]) -> Path:
     """Write one CSV row per (mode, replication, unit visit)."""
     return write_atomic(path, _jobs_text(rows))

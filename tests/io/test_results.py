@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 
 import sim
 from sim.engine.records import IncidentRecord, incident_table
-from sim.io.results import _float_cells, _incident_chunks_of_tables, _incidents_text, _jobs_text, write_comparison
+from sim.io.csvcells import csv_rows, float_cells
+from sim.io.results import _incident_chunks_of_tables, _incidents_text, _jobs_text, write_comparison
 from sim.io.text import float_text
+
+
+def _float_cells(values) -> list[str]:
+    """The cells :func:`sim.io.csvcells.float_cells` makes of *values*, as strings, one per value."""
+    values = np.asarray(values, dtype=np.float64)
+    return csv_rows([float_cells(values)], len(values)).decode("utf-8").split("\n")[:-1]
 
 
 def test_incidents_csv_from_columns_equals_the_record_by_record_text(classroom, tmp_path):
