@@ -21,8 +21,8 @@ import math
 from collections.abc import Callable
 
 import simpy
-from simpy.events import Timeout
 
+from sim.engine.clock import Clock
 from sim.scenario.schedule import WeeklySteps
 from sim.scenario.schema import CentreSpec, InstantSpec
 
@@ -48,7 +48,7 @@ class Centre:
     Parameters
     ----------
     env:
-        The simulation's environment.
+        The simulation's clock (operators' handling ends are timed calls on it).
     spec:
         The shared channel's spec, or one centre of several levels, with ``operators`` given.
     end_min:
@@ -57,9 +57,7 @@ class Centre:
         (start, end) of the measured period, for busy operator-minutes.
     """
 
-    def __init__(
-        self, env: simpy.Environment, spec: InstantSpec | CentreSpec, end_min: float, window: tuple[float, float]
-    ):
+    def __init__(self, env: Clock, spec: InstantSpec | CentreSpec, end_min: float, window: tuple[float, float]):
         self.env = env
         self.on_duty = operators_on_duty(spec)
         self.by_priority = spec.queue == "priority"
@@ -126,7 +124,7 @@ class Centre:
         busy = (end if end < high else high) - (now if now > low else low)  # the part within the window
         if busy > 0.0:
             self.busy_min += busy
-        Timeout(self.env, minutes).callbacks.append(functools.partial(self._finish, then, now))
+        self.env.call_in(minutes, functools.partial(self._finish, then, now))
 
     def _finish(self, then: Callable[[float], object], start: float, _event: simpy.Event) -> None:
         """The operator is free: the next waiting report first (if any), then the finished one's *then*."""
@@ -158,4 +156,4 @@ class Centre:
         env = self.env
         change = self.on_duty.next_change(env._now)
         if change < self.end_min:
-            Timeout(env, change - env._now).callbacks.append(self._shift_change)
+            env.call_in(change - env._now, self._shift_change)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-import simpy
 
 from sim.engine.centre import Centre
+from sim.engine.clock import Clock
 from sim.scenario.distributions import sampler
 from sim.scenario.schema import CentreSpec, GridManagement
 
@@ -80,9 +80,7 @@ class GridLeaders:
         As for :class:`~sim.engine.centre.Centre`.
     """
 
-    def __init__(
-        self, env: simpy.Environment, spec: GridManagement, grids: int, end_min: float, window: tuple[float, float]
-    ):
+    def __init__(self, env: Clock, spec: GridManagement, grids: int, end_min: float, window: tuple[float, float]):
         leaders = spec.leaders
         assert leaders is not None  # only a town with grid leaders builds them
         self.per = leaders.grids_per_leader

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-import simpy
 
 from sim.engine.centre import Centre
+from sim.engine.clock import Clock
 from sim.engine.territory import Town
 from sim.scenario.distributions import sample, sampler
 from sim.scenario.schema import CentreSpec, Governance
@@ -80,9 +80,7 @@ class Levels:
         As for :class:`~sim.engine.centre.Centre`.
     """
 
-    def __init__(
-        self, env: simpy.Environment, governance: Governance, town: Town, end_min: float, window: tuple[float, float]
-    ):
+    def __init__(self, env: Clock, governance: Governance, town: Town, end_min: float, window: tuple[float, float]):
         specs = governance.centres
         assert specs is not None  # only a town with centres has levels
         self.specs = specs

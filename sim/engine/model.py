@@ -27,6 +27,7 @@ import simpy
 from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
 from sim.engine.channel import Delivery, SharedChannel, channel_for
+from sim.engine.clock import Clock
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.competence import CompetenceTable
 from sim.engine.department import build_roster
@@ -165,7 +166,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, mode: Mode, seed: np.random.SeedSequence, trace: bool = False):
         self.scenario = scenario
         self.mode = mode
-        self.env = simpy.Environment()
+        self.env = Clock()
         self.town = build_town(scenario.territory, scenario.travel)
         self.rosters = {d.name: build_roster(d, self.town) for d in scenario.departments}
         self.campaign_plan = CampaignPlan(scenario, self.town) if scenario.campaigns else None
@@ -556,11 +557,11 @@ class Simulation:
                 *(column[start : start + self.BLOCK].tolist() for column in pending),
             )
 
-    def _report_due(self, alarm: simpy.Event) -> None:
+    def _report_due(self, _event: object) -> None:
         """Begin the reports due now; wake up again at the next one's minute.
 
-        The wake-up is *alarm*, the event that called, scheduled again: SimPy gives it the place in the order
-        of events a new timeout would have (:meth:`simpy.Environment.schedule`), without making one per minute.
+        The wake-up is a timed call (:meth:`Clock.call_in`): the place in the order of events a new
+        timeout would have, with no event made per report minute.
 
         A matter of a type with a short path (:attr:`short`) takes it (:meth:`_short_begin`) unless a campaign
         found it or it is the grid's to settle; every other matter the general path (:meth:`_begin`).
@@ -575,8 +576,7 @@ class Simulation:
             state, detected, i, channel, finder, seen_not_handled = report
             if detected > env._now:
                 self._next_report = report
-                alarm.callbacks = [self._report_due]
-                env.schedule(alarm, simpy.events.NORMAL, detected - env._now)  # as env.timeout(...) does
+                env.call_in(detected - env._now, self._report_due)
                 return
             state.seen_not_handled = seen_not_handled
             if self.tracing:
@@ -667,7 +667,7 @@ class Simulation:
             if delivery.ready is not None:
                 delivery.ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
             elif ready > self.env.now:
-                self._until(ready).callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
+                self.env.call_at(ready, lambda _: self._request(state, i, capable, parts, finder))
             else:
                 self._request(state, i, capable, parts, finder)
         else:
@@ -695,7 +695,7 @@ class Simulation:
             state.units.append(f"{CAMPAIGN}:{name}")
             work = max(work, self.competence.on_scene_min(k, parts, dept, state.service))
         state.holds += 1
-        self._until(now + work).callbacks.append(lambda _: self._resolved(state, release=True))
+        self.env.call_at(now + work, lambda _: self._resolved(state, release=True))
         return True
 
     def _resolving(self, state: IncidentState, work):
@@ -782,7 +782,7 @@ class Simulation:
                 self._spawn(state, self._resolving(state, follow))
             self._release(state)
 
-        self.env.timeout(duration).callbacks.append(done)
+        self.env.call_in(duration, done)
 
     # The short path: a one-job matter of the town (see _short_paths).
 
@@ -832,7 +832,7 @@ class Simulation:
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
         if ready > now:
-            self._until(ready).callbacks.append(lambda _: self._short_request(state, one))
+            self.env.call_at(ready, lambda _: self._short_request(state, one))
         else:
             self._short_request(state, one)
 
@@ -862,7 +862,7 @@ class Simulation:
             del self.states[state.number]  # _release: nothing else holds the matter
             self._finish(state)
 
-        self.env.timeout(duration).callbacks.append(done)
+        self.env.call_in(duration, done)
 
     # Coordination and grid handling report at once (a plain call, in order of detection) and
     # return a generator for the rest of the work, which runs as a process.
@@ -1092,7 +1092,7 @@ class Simulation:
         state.holds += 1
         walk = _CentreWalk(self, state, steps)
         if arrive > self.env._now:
-            self._until(arrive).callbacks.append(walk.step)
+            self.env.call_at(arrive, walk.step)
         else:
             walk.step()
         return walk.ready
@@ -1383,7 +1383,7 @@ class _CentreWalk:
         traced = self.state.trace is not None
         self.queued = env._now
         if centre is None:
-            env.timeout(minutes).callbacks.append(self._delayed if traced else self.step)
+            env.call_in(minutes, self._delayed if traced else self.step)
         else:
             centre.take_then(self.state.priority, minutes, self._handled if traced else self.step)
 

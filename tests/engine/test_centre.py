@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 import pytest
-import simpy
 
 import sim
 from sim.engine.centre import CENTRE, Centre, operators_on_duty
+from sim.engine.clock import Clock
 from sim.engine.territory import build_town
 from sim.scenario.schema import InstantSpec
 from sim.stats.metrics import t_interval
@@ -146,7 +146,7 @@ def test_operators_follow_their_shift_and_the_centre_hours():
 
 
 def test_a_report_waits_for_the_next_shift_and_operators_finish_the_report_in_hand():
-    env = simpy.Environment()
+    env = Clock()
     spec = InstantSpec(operators=1, centre_hours={"times": ["00:00-01:00"]})
     centre = Centre(env, spec, 3000.0, (0.0, 3000.0))
     starts = {}

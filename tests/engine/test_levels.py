@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.engine.clock import Clock
 from sim.engine.levels import Levels, depths
 from sim.engine.model import Simulation
 from sim.engine.rng import replication_seed
@@ -144,7 +144,7 @@ def test_routing_follows_the_rule(data, sectors, towns):
     specs = governance.centres
     assert specs is not None
     assert max(depths(specs)) <= 2
-    levels = Levels(simpy.Environment(), governance, town, 100.0, (0.0, 100.0))
+    levels = Levels(Clock(), governance, town, 100.0, (0.0, 100.0))
     jobs = [frozenset(j) for j in data.draw(st.lists(st.lists(st.sampled_from(depts), min_size=1), max_size=2))]
     for patch in range(town.size):
         for type_name in types:
@@ -317,7 +317,7 @@ def test_handling_drawn_ahead_matches_one_pass_per_centre(city):
     else:
         scenario = two_levels(0.1, (2, 8.0), (2, 6.0), days=3)
     town = build_town(scenario.territory, scenario.travel)
-    levels = Levels(simpy.Environment(), scenario.governance, town, 100.0, (0.0, 100.0))
+    levels = Levels(Clock(), scenario.governance, town, 100.0, (0.0, 100.0))
     patches = np.random.default_rng(3).integers(0, town.size, 50_000)
     got = levels.draw_handling(patches, np.random.default_rng(11))
     expected = _handling_by_masks(levels, patches, np.random.default_rng(11))

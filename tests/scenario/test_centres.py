@@ -9,6 +9,7 @@ import yaml
 
 import sim
 from sim.cli import main
+from sim.engine.clock import Clock
 from sim.engine.levels import Levels
 from sim.engine.territory import build_town
 from sim.errors import ScenarioError
@@ -56,9 +57,8 @@ def test_one_centre_per_area_named_after_it_under_the_centre_serving_it_above():
 def test_a_village_settles_what_it_may_send_and_passes_the_rest_up_to_its_town():
     """The engine's routing on the expanded centres: police matters stop at the village, the rest go up."""
     scenario = sim.scenario_from_dict(towns())
-    import simpy
 
-    levels = Levels(simpy.Environment(), scenario.governance, build_town(scenario.territory), 100.0, (0.0, 100.0))
+    levels = Levels(Clock(), scenario.governance, build_town(scenario.territory), 100.0, (0.0, 100.0))
     names = [c.name for c in levels.specs]
     route = {t: [names[k] for k in levels.path(3, t, [frozenset({d})])] for t, d in (("dispute", "police"),)}
     route["garbage"] = [names[k] for k in levels.path(3, "garbage", [frozenset({"sanitation"})])]

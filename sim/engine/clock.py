@@ -1,0 +1,127 @@
+"""The simulation's clock: SimPy's environment that also runs *timed calls* on its own event queue.
+
+Most of a run's events are a timeout that one callback waits on and nothing else refers to: a unit's
+job, an operator's handling, a report's wait for its minute. SimPy makes each of them an event object,
+schedules it, and when it comes walks its list of callbacks. A timed call (:meth:`Clock.call_in`) puts
+only ``(minute, NORMAL, id, (callback,))`` on the same queue, with the id SimPy's next event would have
+taken, so it has exactly the place in the order of events that the timeout would have had (SimPy orders
+by minute, then priority, then id); when it comes, the callback is called with ``None`` where a SimPy
+callback gets the event. Everything else (processes, events that several wait on, conditions) stays a
+SimPy event and runs as :meth:`simpy.Environment.step` runs it.
+
+:meth:`Clock.run` with a minute is SimPy's :meth:`simpy.Environment.run` with the step written into its
+loop: the same stop (an urgent entry at that minute, scheduled when the run starts), the same failure of
+an event nobody defused. ``tests/engine/test_clock.py`` checks the order of events against SimPy's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappop, heappush
+from typing import Any, cast
+
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, URGENT, EventPriority
+
+Callback = Callable[[Any], object]
+
+
+def _stop(_: object) -> None:
+    """The end of :meth:`Clock.run`'s horizon, reached through :meth:`Clock.step` (``run(until=event)``)."""
+    raise StopSimulation(None)
+
+
+_STOP = (_stop,)
+_AFTER_STOP = EventPriority(-1)  # where SimPy puts an event whose callbacks a stop cut short
+
+
+class Clock(simpy.Environment):
+    """A SimPy environment whose queue also holds timed calls (:meth:`call_in`, :meth:`call_at`).
+
+    Components of the engine that schedule timed calls need this environment (a plain
+    :class:`simpy.Environment` cannot run them); SimPy's events and processes run in it unchanged.
+    """
+
+    def call_in(self, delay: float, callback: Callback) -> None:
+        """Call ``callback(None)`` *delay* minutes from now, where ``Timeout(delay)`` would have fired."""
+        heappush(_entries(self), (self._now + delay, NORMAL, next(self._eid), (callback,)))
+
+    def call_at(self, moment: float, callback: Callback) -> None:
+        """Call ``callback(None)`` at clock time *moment* (now, if it has passed through rounding).
+
+        The minute is reached as a timeout of ``max(0, moment - now)`` reaches it, to the last bit.
+        """
+        now = self._now
+        delay = moment - now
+        heappush(_entries(self), (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), (callback,)))
+
+    def step(self) -> None:
+        """Process the next entry: a timed call, or a SimPy event as :meth:`simpy.Environment.step` does."""
+        try:
+            self._now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        if type(event) is tuple:
+            event[0](None)
+            return
+        _process(self, event)
+
+    def run(self, until: Any = None) -> Any:
+        """Run until the minute *until* (as :meth:`simpy.Environment.run`), timed calls included.
+
+        With an event or nothing to run until, SimPy's own loop runs (through :meth:`step`).
+        """
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)
+        at = until if isinstance(until, int) else float(until)
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        queue = _entries(self)
+        heappush(queue, (self._now + (at - self._now), URGENT, next(self._eid), _STOP))
+        try:
+            while queue:
+                self._now, _, _, event = heappop(queue)
+                if type(event) is tuple:
+                    if event is _STOP:
+                        return None
+                    event[0](None)
+                    continue
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    _crash(event)
+        except StopSimulation as stop:  # a callback stopped the run (as in SimPy's loop)
+            if type(event) is not tuple:
+                event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+                self.schedule(event, _AFTER_STOP)
+            return stop.args[0]
+        raise RuntimeError(f'No scheduled events left but "until" ({at}) was not reached')  # pragma: no cover
+
+
+def _entries(env: simpy.Environment) -> list[Any]:
+    """The environment's queue, whose entries are SimPy's events and timed calls."""
+    return cast("list[Any]", env._queue)
+
+
+def _process(env: Clock, event: simpy.Event) -> None:
+    """Run a SimPy event's callbacks, as :meth:`simpy.Environment.step` does."""
+    callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+    assert callbacks is not None  # an event is processed once
+    for callback in callbacks:
+        try:
+            callback(event)
+        except StopSimulation:
+            event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+            env.schedule(event, _AFTER_STOP)  # as SimPy reschedules it, to go on when the run resumes
+            raise
+    if not event._ok and not hasattr(event, "_defused"):
+        _crash(event)
+
+
+def _crash(event: simpy.Event) -> None:
+    """An event failed and nobody defused it: stop the run with a copy of its exception (as SimPy does)."""
+    exc = type(event._value)(*event._value.args)
+    exc.__cause__ = event._value
+    raise exc

@@ -1,0 +1,118 @@
+"""The clock's timed calls keep the order of events SimPy gives the timeouts they stand for."""
+
+from __future__ import annotations
+
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.engine.clock import Clock
+
+# A plan: what each action does when it runs, as (kind, delay) pairs; kind "call" schedules a callback
+# after the delay, "event" a SimPy event (succeeded now, or a timeout when the delay is positive), "process"
+# a process that waits the delay. Each action that runs may schedule the next actions of the plan.
+_ACTIONS = st.lists(
+    st.tuples(st.sampled_from(["call", "event", "process"]), st.sampled_from([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _play(env: simpy.Environment, plan: list[tuple[str, float]], timed_calls: bool, until: float) -> list:
+    """Run *plan* on *env*, every action scheduling the next two; return the order (and minutes) actions ran.
+
+    With *timed_calls*, a "call" is a timed call of the clock; else a SimPy timeout with a callback,
+    which the clock's call stands for.
+    """
+    ran: list[tuple[int, float]] = []
+    todo = iter(range(len(plan)))
+
+    def schedule_next() -> None:
+        for _ in range(2):
+            n = next(todo, None)
+            if n is None:
+                return
+            kind, delay = plan[n]
+            if kind == "call":
+                if timed_calls:
+                    env.call_in(delay, lambda _, n=n: act(n))  # type: ignore[attr-defined]
+                else:
+                    env.timeout(delay).callbacks.append(lambda _, n=n: act(n))
+            elif kind == "event":
+                event = env.timeout(delay) if delay > 0 else env.event().succeed()
+                event.callbacks.append(lambda _, n=n: act(n))
+            else:
+                env.process(waiter(n, delay))
+
+    def waiter(n: int, delay: float):
+        yield env.timeout(delay)
+        act(n)
+
+    def act(n: int) -> None:
+        ran.append((n, env.now))
+        schedule_next()
+
+    schedule_next()
+    env.run(until=until)
+    return ran
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=_ACTIONS, until=st.sampled_from([1.0, 2.0, 3.0, 100.0]))
+def test_timed_calls_run_in_the_order_and_at_the_minutes_of_the_timeouts_they_stand_for(plan, until):
+    simpy_order = _play(simpy.Environment(), plan, timed_calls=False, until=until)
+    clock_order = _play(Clock(), plan, timed_calls=True, until=until)
+    assert clock_order == simpy_order
+
+
+def test_a_run_stops_before_the_normal_events_of_its_last_minute_and_resumes_with_them():
+    env = Clock()
+    ran: list[str] = []
+    env.call_in(2.0, lambda _: ran.append("call at 2"))
+    env.timeout(2.0).callbacks.append(lambda _: ran.append("timeout at 2"))
+    env.call_in(1.0, lambda _: ran.append("call at 1"))
+    env.run(until=2.0)
+    assert (ran, env.now) == (["call at 1"], 2.0)
+    env.run(until=3.0)
+    assert ran == ["call at 1", "call at 2", "timeout at 2"]
+
+
+def test_call_at_a_passed_minute_runs_now_as_a_timeout_of_no_delay():
+    env = Clock()
+    env.run(until=5.0)
+    seen: list[float] = []
+    env.call_at(4.0, lambda _: seen.append(env.now))
+    env.call_at(7.5, lambda _: seen.append(env.now))
+    env.run(until=10.0)
+    assert seen == [5.0, 7.5]
+
+
+def test_a_failed_event_nobody_defused_stops_the_run_as_in_simpy():
+    env = Clock()
+
+    def fails():
+        yield env.timeout(1.0)
+        raise KeyError("lost")
+
+    env.process(fails())
+    with pytest.raises(KeyError, match="lost"):
+        env.run(until=5.0)
+
+
+def test_running_until_an_event_or_to_the_end_steps_through_timed_calls():
+    env = Clock()
+    seen: list[float] = []
+    env.call_in(1.0, lambda _: seen.append(env.now))
+    done = env.timeout(2.0, value="done")
+    assert env.run(until=done) == "done"
+    env.call_in(1.0, lambda _: seen.append(env.now))
+    env.run()
+    assert seen == [1.0, 3.0]
+
+
+def test_until_must_lie_ahead():
+    env = Clock()
+    env.run(until=1.0)
+    with pytest.raises(ValueError, match="greater than the current"):
+        env.run(until=1.0)
