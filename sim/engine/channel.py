@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.calendar import OpenHours
-from sim.scenario.distributions import sampler
+from sim.scenario.distributions import sample, sampler
 from sim.scenario.schedule import WeeklyHours
 from sim.scenario.schema import InstantSpec, ReferralSpec
 
@@ -97,11 +97,14 @@ class ReferralChain:
             owners = self._owners[to] = tuple(distinct.values()) or (self.desk,)
         return owners
 
-    def deliver(self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset()) -> Delivery:
+    def deliver(
+        self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset(), incident: int = -1
+    ) -> Delivery:
         """Pass a report found through channel *source* (or ``coordination``) to the desk of a department in *to*.
 
         With *to* empty (a report for the grid, or for several departments at once) the last step
-        keeps the town's desk hours.
+        keeps the town's desk hours. The hand-overs are drawn from *rng* in order (*incident* is not
+        read: how many draws a report takes depends on its way through the desks).
         """
         steps = self._steps.get(source, 1)
         owners = self._owners.get(to) or self.owners(to)
@@ -143,19 +146,52 @@ class SharedChannel:
         self.centre_min = sampler(spec.centre_min)
         self.staffed = spec.operators is not None
         self.trace = trace
+        self._ahead: tuple[np.ndarray, np.ndarray, bytearray, np.random.Generator] | None = None
 
-    def deliver(self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset()) -> Delivery:
+    def draw_ahead(self, incidents: int, rng: np.random.Generator, later: np.random.Generator) -> None:
+        """Draw every incident's posting and decision minutes before the run: the same in every mode.
+
+        Incident *i*'s first delivery takes the *i*-th of each (the postings first, then the
+        decisions, one vector each from *rng*), whatever the mode and whatever came before it; a later
+        delivery of the same matter (a hand-over between departments, a report to the grid's leader
+        passed on, a reopened matter) draws both from *later*, in order. Drawn in order instead, a
+        report that skips the channel in one mode (its finder may act) would shift the draws of every
+        report after it, and the modes would not face the same minutes (common random numbers).
+        """
+        report = sample(self.spec.report_min, rng, size=incidents)
+        centre = sample(self.spec.centre_min, rng, size=incidents)
+        self._ahead = (report, centre, bytearray(incidents), later)
+
+    def let_go(self) -> None:
+        """Drop the minutes drawn ahead (the run is over)."""
+        self._ahead = None
+
+    def _minutes(self, rng: np.random.Generator, incident: int) -> tuple[float, float]:
+        """(posting, decision) minutes of a delivery of *incident*: drawn ahead for its first, else in order."""
+        ahead = self._ahead
+        if ahead is not None:
+            report, centre, posted, later = ahead
+            if incident >= 0 and not posted[incident]:
+                posted[incident] = 1
+                return report.item(incident), centre.item(incident)
+            rng = later
+        return self.report_min(rng), self.centre_min(rng)
+
+    def deliver(
+        self, now: float, source: str, rng: np.random.Generator, to: frozenset[str] = frozenset(), incident: int = -1
+    ) -> Delivery:
         """Post the report, then let the centre decide once it is open (whoever it is for).
 
         With a staffed centre the same draws are made, and the decision is left to an operator:
         the delivery carries the handling time (``handling_min``) instead of a decision minute.
+        The minutes of *incident*'s first delivery are those drawn ahead (:meth:`draw_ahead`), if they were.
         """
-        reached = now + self.report_min(rng)
+        report_min, handling = self._minutes(rng, incident)
+        reached = now + report_min
         if self.staffed:
-            handling = self.centre_min(rng)
             stages = (TraceEvent(reached, Stage.POSTED),) if self.trace else ()
             return Delivery(reached, reached, stages=stages, handling_min=handling)
-        ready = (reached if self.centre.is_always else self.centre.next_open(reached)) + self.centre_min(rng)
+        ready = (reached if self.centre.is_always else self.centre.next_open(reached)) + handling
         if not self.trace:
             return _new_delivery(Delivery, (reached, ready, 0, 0, (), None, None))  # Delivery(reached, ready), sooner
         return Delivery(

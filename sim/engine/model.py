@@ -42,7 +42,7 @@ from sim.engine.records import RecordTable, incident_buffers, job_buffers, write
 from sim.engine.rng import RandomStreams
 from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
-from sim.scenario.distributions import sample, sampler
+from sim.scenario.distributions import sample
 from sim.scenario.governance import Mode, jobs_of
 from sim.scenario.schedule import MINUTES_PER_DAY
 from sim.scenario.schema import CHANNELS, Scenario
@@ -205,12 +205,26 @@ class Simulation:
         grid_spec = scenario.grid_management
         self.grid_workers = GridWorkers(grid_spec, len(self.town.grid_names)) if grid_spec else None
         self.loop = ClosedLoop(scenario.governance.closed_loop) if mode.closed_loop else None
-        self._city_min = sampler(grid_spec.city_min) if grid_spec else None  # the city's turn (_escalate_untraced)
+        self._city_ahead = self._city_turns()
         self.centre = self._staffed_centre()
         self.levels = self._levels()
         self.leaders = self._grid_leaders()
         self._heads = [(t.name, t.priority) for t in scenario.incident_types]  # read per matter by _state
         self.short = self._short_paths()
+        if isinstance(self.channel, SharedChannel):  # each matter's first posting and decision, the same in every mode
+            n = len(self.incidents.patch)
+            self.channel.draw_ahead(n, self.streams.information, self.streams.child("information", 1))
+
+    def _city_turns(self) -> np.ndarray | None:
+        """Each matter's minutes of the city centre's turn (a city-layer matter's, once), drawn ahead.
+
+        Drawn for every incident before the run, so that a matter has the same turn in every mode
+        whatever the order of escalations (common random numbers); None without grid management.
+        """
+        spec = self.scenario.grid_management
+        if spec is None:
+            return None
+        return sample(spec.city_min, self.streams.escalation, size=len(self.incidents.patch))
 
     def _mechanisms(self, scenario: Scenario, mode: Mode, keys: dict) -> None:
         """Set up duplicated enforcement, competence and natural ends; add their dispatch queues to *keys*."""
@@ -292,13 +306,17 @@ class Simulation:
         )
 
     def _drop_draws(self) -> None:
-        """The clock has stopped: let go of the handling drawn ahead for centres and leaders (off the run's peak).
+        """The clock has stopped: let go of what was drawn ahead for the reports (off the run's peak).
 
-        Those draws are a float per incident and level, read only while reports pass; the records
-        are frozen next, when the run's memory peaks.
+        The handling at centres and by leaders, the channel's postings and decisions, the city's turns:
+        a float or two per incident, read only while reports pass; the records are frozen next, when the
+        run's memory peaks.
         """
         for name in ("_handling", "_leader_handling", "_passed", "_led"):
             self.__dict__.pop(name, None)
+        self._city_ahead = None
+        if isinstance(self.channel, SharedChannel):
+            self.channel.let_go()
 
     def _records(self) -> RecordTable:
         """Write the records of the matters still open at the end; every record in order of occurrence."""
@@ -825,7 +843,7 @@ class Simulation:
         if finder and finder in one.capable:
             state.reached_min = ready = now
         else:
-            delivery = self.channel.deliver(now, channel, self.streams.information, one.capable)
+            delivery = self.channel.deliver(now, channel, self.streams.information, one.capable, state.number)
             if self.loop is not None or state.layer == CITY:
                 delivery = self._escalate(state, delivery)
             state.reached_min, ready = delivery.reached_min, delivery.ready_min
@@ -904,7 +922,7 @@ class Simulation:
             if self.tracing:
                 state.note(now, Stage.ON_THE_SPOT, department=finder)
         else:
-            delivery = self.channel.deliver(now, source, self.streams.information, capable)
+            delivery = self.channel.deliver(now, source, self.streams.information, capable, state.number)
             delivery = self._escalate(state, delivery, lead=source == "grid_worker")
             if state.reached_min != state.reached_min and self.duplication.gapping[state.type_index]:
                 delivery = self._gap(state, delivery)
@@ -939,7 +957,7 @@ class Simulation:
         ready, stages = delivery.ready_min, list(delivery.stages)
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
-            ready += sample(city.city_min, self.streams.escalation)
+            ready += self._city_ahead.item(state.number)  # type: ignore[union-attr]  # set with grid management
             stages.append(TraceEvent(ready, Stage.CITY_CENTRE_DECIDES))
             state.escalated = True
         if self.loop is not None:
@@ -951,11 +969,11 @@ class Simulation:
         """:meth:`_escalate` without a staffed centre in an untraced run: the same draws, no stages built.
 
         An untraced run keeps no stages (:meth:`IncidentState.keep`), so only the minute changes; the
-        city's draw uses a sampler made once (:meth:`_city_min`), the value :func:`sample` draws.
+        city's turn is the one drawn ahead (:meth:`_city_turns`).
         """
         ready = delivery.ready_min
-        if state.layer == CITY and self._city_min is not None and not state.escalated:
-            ready += float(self._city_min(self.streams.escalation))
+        if state.layer == CITY and self._city_ahead is not None and not state.escalated:
+            ready += self._city_ahead.item(state.number)
             state.escalated = True
         if self.loop is not None:
             ready = self.loop.ready_min(ready, self.streams.loop)
@@ -1060,7 +1078,8 @@ class Simulation:
             steps.append((self.centre, "", delivery.handling_min, Stage.CENTRE_DECIDES))
         city = self.scenario.grid_management
         if state.layer == CITY and city is not None and not state.escalated:
-            steps.append((None, "", sample(city.city_min, self.streams.escalation), Stage.CITY_CENTRE_DECIDES))
+            turn = self._city_ahead.item(state.number)  # type: ignore[union-attr]  # set with grid management
+            steps.append((None, "", turn, Stage.CITY_CENTRE_DECIDES))
             state.escalated = True
         if self.loop is not None:
             minutes = self.loop.before_dispatch_min(self.streams.loop)
@@ -1105,7 +1124,9 @@ class Simulation:
             state.first("reached_min", ready)
             state.note(ready, Stage.GRID_WORKER_SETTLES)
         else:
-            delivery = self._escalate(state, self.channel.deliver(env.now, "grid", self.streams.information))
+            delivery = self._escalate(
+                state, self.channel.deliver(env.now, "grid", self.streams.information, incident=state.number)
+            )
             state.keep(delivery.stages)
             state.first("reached_min", delivery.reached_min)
             state.referrals += delivery.referrals

@@ -132,6 +132,24 @@ def test_shared_channel_delay_has_the_mean_of_its_two_steps():
     assert np.all(delays > 0)
 
 
+def test_a_matters_first_delivery_takes_the_minutes_drawn_ahead_and_a_later_one_draws_in_order():
+    spec = InstantSpec.model_validate(
+        {"report_min": {"dist": "exponential", "mean": 2}, "centre_min": {"dist": "exponential", "mean": 3}}
+    )
+    channel = SharedChannel(spec)
+    channel.draw_ahead(3, np.random.default_rng(1), np.random.default_rng(2))
+    ahead = np.random.default_rng(1)
+    posts, decisions = ahead.exponential(2, 3), ahead.exponential(3, 3)
+    later = np.random.default_rng(2)
+    second = channel.deliver(100.0, "patrol", np.random.default_rng(9), incident=2)
+    assert (second.reached_min, second.ready_min) == (100.0 + posts[2], 100.0 + posts[2] + decisions[2])
+    again = channel.deliver(200.0, "coordination", np.random.default_rng(9), incident=2)  # a hand-over: later draws
+    post = later.exponential(2)
+    assert (again.reached_min, again.ready_min) == (200.0 + post, 200.0 + post + later.exponential(3))
+    first = channel.deliver(300.0, "hotline", np.random.default_rng(9), incident=0)
+    assert first.reached_min == 300.0 + posts[0]
+
+
 def test_channel_for_picks_by_the_information_lever():
     governance = Governance()
     assert isinstance(channel_for("referral", governance), ReferralChain)
@@ -193,3 +211,36 @@ def test_deliveries_match_the_step_by_step_rule_for_any_set_of_departments(trace
         assert (got.reached_min, got.ready_min, got.referrals, got.bounces) == (t, t, referrals, bounces)
         assert got.stages == (stages if trace else ())
         assert ours.random() == theirs.random()  # the same number of draws
+
+
+def _first_posts(out) -> dict[int, tuple[float, float]]:
+    """Per incident posted in the shared group: (posted, decided) minutes of its first delivery, from the trace."""
+    found: dict[int, tuple[float, float]] = {}
+    for number, story in out.trace.items():
+        posted = next((e.at_min for e in story if e.stage == Stage.POSTED), None)
+        decided = next((e.at_min for e in story if e.stage == Stage.CENTRE_DECIDES), None)
+        if posted is not None and decided is not None:
+            found[number] = (posted, decided)
+    return found
+
+
+def test_a_matter_is_posted_and_decided_in_the_same_minutes_in_every_mode_that_posts_it():
+    """Common random numbers across modes: each matter's first posting and decision are drawn ahead.
+
+    In the Anhai garbage town the unified team may act on matters that the joint way's finder must
+    post, so many reports skip the channel in one mode and not the other; drawn in order, each such
+    report would shift the minutes of every report after it, and the two modes would not face the
+    same postings and decisions.
+    """
+    from pathlib import Path
+
+    import sim
+
+    scenario = sim.load_scenario(Path(__file__).parents[2] / "scenarios" / "anhai_garbage.yaml", ["days=10"])
+    runs = {mode: sim.run(scenario, mode, seed=3, trace=True) for mode in ("joint", "unified")}
+    detected = {mode: {r.incident: r.detected_min for r in out.records} for mode, out in runs.items()}
+    joint, unified = (_first_posts(runs[mode]) for mode in ("joint", "unified"))
+    both = [n for n in joint if n in unified and detected["joint"][n] == detected["unified"][n]]
+    assert len(both) > 200
+    assert len(joint.keys() ^ unified.keys()) > 50  # matters posted in one mode only
+    assert all(joint[n] == unified[n] for n in both)

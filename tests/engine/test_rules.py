@@ -51,10 +51,12 @@ def test_rules_differ_where_they_should():
 
     Jinjiang with units at 16 bases shared by the city (the dispatch golden's configuration): in the
     shipped scenario each town's units share one base, where straight-line and road distances rank alike.
+    Even here they rank two units differently only now and then (about once in a thousand jobs, where
+    two bases are at nearly the same distance), so the run is three days long.
     """
-    nearest = _output("jinjiang_dispatch_golden", 1, "nearest")
+    nearest = _output("jinjiang_dispatch_golden", 3, "nearest")
     for rule in ("least_loaded", f"{PLUGINS}straight_line"):
-        other = _output("jinjiang_dispatch_golden", 1, rule)
+        other = _output("jinjiang_dispatch_golden", 3, rule)
         assert [j.unit for j in other.jobs] != [j.unit for j in nearest.jobs]
         assert [r.occurred_min for r in other.records] == [r.occurred_min for r in nearest.records]  # same incidents
 
