@@ -52,8 +52,15 @@ class Delivery(NamedTuple):
     ready: Any = None
 
 
-_new_delivery = tuple.__new__
-"""Makes a :class:`Delivery` of all its fields in order, without the named tuple's own ``__new__`` (once per report)."""
+def delivery_of(fields: tuple) -> Delivery:
+    """A :class:`Delivery` of all its *fields* in order, without the named tuple's own ``__new__`` (sooner, once per report).
+
+    Every field must be given: a field added to :class:`Delivery` must be added where this is called.
+    """
+    return _tuple_new(Delivery, fields)
+
+
+_tuple_new = tuple.__new__
 
 
 class ReferralChain:
@@ -193,7 +200,7 @@ class SharedChannel:
             return Delivery(reached, reached, stages=stages, handling_min=handling)
         ready = (reached if self.centre.is_always else self.centre.next_open(reached)) + handling
         if not self.trace:
-            return _new_delivery(Delivery, (reached, ready, 0, 0, (), None, None))  # Delivery(reached, ready), sooner
+            return delivery_of((reached, ready, 0, 0, (), None, None))  # Delivery(reached, ready), sooner
         return Delivery(
             reached, ready, stages=(TraceEvent(reached, Stage.POSTED), TraceEvent(ready, Stage.CENTRE_DECIDES))
         )

@@ -45,7 +45,7 @@ class Clock(simpy.Environment):
 
     def call_in(self, delay: float, callback: Callback) -> None:
         """Call ``callback(None)`` *delay* minutes from now, where ``Timeout(delay)`` would have fired."""
-        heappush(_entries(self), (self._now + delay, NORMAL, next(self._eid), (callback,)))
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), (callback,)))  # type: ignore[misc]
 
     def call_at(self, moment: float, callback: Callback) -> None:
         """Call ``callback(None)`` at clock time *moment* (now, if it has passed through rounding).
@@ -54,7 +54,7 @@ class Clock(simpy.Environment):
         """
         now = self._now
         delay = moment - now
-        heappush(_entries(self), (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), (callback,)))
+        heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), (callback,)))  # type: ignore[misc]
 
     def step(self) -> None:
         """Process the next entry: a timed call, or a SimPy event as :meth:`simpy.Environment.step` does."""

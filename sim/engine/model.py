@@ -26,7 +26,7 @@ import simpy
 
 from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
-from sim.engine.channel import Delivery, SharedChannel, channel_for
+from sim.engine.channel import Delivery, SharedChannel, channel_for, delivery_of
 from sim.engine.clock import Clock
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.competence import CompetenceTable
@@ -977,7 +977,7 @@ class Simulation:
             state.escalated = True
         if self.loop is not None:
             ready = self.loop.ready_min(ready, self.streams.loop)
-        return delivery._replace(ready_min=ready)
+        return delivery_of((delivery[0], ready, *delivery[2:]))  # delivery._replace(ready_min=ready)
 
     # ------------------------------------------------------------------ a staffed centre
 
@@ -998,7 +998,7 @@ class Simulation:
             return None
         if isinstance(self.channel, SharedChannel):
             self.channel.staffed = True
-        self._paths: dict[int, tuple[_Hop, ...]] = {}  # by type index and patch (_path)
+        self._paths: dict[int, tuple[_Hop, ...]] = {}  # by type index and first centre (_path)
         levels = Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
         # handling per incident and level, drawn ahead (the same in every mode); a later pass of the
         # same matter (a sequential hand-over) draws from a stream of its own, in order
@@ -1008,15 +1008,17 @@ class Simulation:
         return levels
 
     def _path(self, state: IncidentState) -> tuple[_Hop, ...]:
-        """The centres a report on *state* goes through (lowest first), cached per type and patch.
+        """The centres a report on *state* goes through (lowest first), cached per type and first centre.
 
-        Each centre as a :data:`_Hop`: what a step there needs, looked up once per path, not per report.
+        The route depends on the patch only through the centre serving it (:meth:`Levels.path`), so a
+        city of thousands of patches and hundreds of centres looks up each route once per centre and
+        type. Each centre as a :data:`_Hop`: what a step there needs, looked up once per path, not per report.
         """
-        key = state.patch * len(self.jobs) + state.type_index
+        levels = self.levels
+        assert levels is not None  # only a town with levels routes reports through them
+        key = levels.entry[state.patch] * len(self.jobs) + state.type_index
         path = self._paths.get(key)
         if path is None:
-            levels = self.levels
-            assert levels is not None  # only a town with levels routes reports through them
             jobs = self.jobs[state.type_index]
             centres = levels.path(state.patch, state.type_name, (c for c, _ in jobs))
             last = len(centres) - 1
@@ -1086,7 +1088,8 @@ class Simulation:
             steps.append((*loop_at, sum(minutes), tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery
-        return delivery._replace(ready=self._centre_steps(state, delivery.reached_min, steps))
+        ready = self._centre_steps(state, delivery.reached_min, steps)
+        return delivery_of((*delivery[:-1], ready))  # delivery._replace(ready=ready), sooner
 
     def _level_steps(self, i: int, path: tuple[_Hop, ...]) -> list[_Step]:
         """The steps of matter *i* through the centres of *path*: handling drawn ahead for its first pass.
