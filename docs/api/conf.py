@@ -16,7 +16,7 @@ import sim  # noqa: E402
 
 project = "town-enforcement-sim"
 author = "the town-enforcement-sim authors"
-copyright = "the town-enforcement-sim authors, MIT licence"  # noqa: A001
+copyright = "the town-enforcement-sim authors, MIT licence"
 release = version = sim.__version__
 
 extensions = ["sphinx.ext.autodoc", "numpydoc"]

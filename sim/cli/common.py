@@ -84,7 +84,6 @@ def load(args) -> Scenario:
     ``--days`` goes in as the last override; a problem with the horizon it sets is reported as
     a problem of ``--days``, not of ``--set``.
     """
-    """Load the scenario named on the command line, with ``--set`` and ``--days`` applied."""
     from sim.io.loader import load_scenario
 
     overrides = list(args.overrides)
