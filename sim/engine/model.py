@@ -27,7 +27,7 @@ import simpy
 from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
 from sim.engine.channel import Delivery, SharedChannel, channel_for, delivery_of
-from sim.engine.clock import Clock
+from sim.engine.clock import Callback, Clock
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.competence import CompetenceTable
 from sim.engine.department import build_roster
@@ -813,14 +813,17 @@ class Simulation:
         (:meth:`_short_begin` onwards) is that path with those branches left out, decided once here. It
         makes the same draws and schedules the same events in the same order, so the records are the same
         (a test runs every shipped scenario both ways). A type may take it when the run is not traced and has
-        no staffed centre or centres at levels, and the type needs one job, with no duplicated visits, no gap
+        no single staffed centre and no grid leaders (centres at levels only without the closed loop: the walk
+        through them, :meth:`_short_walk`), and the type needs one job, with no duplicated visits, no gap
         and no follow-up possible for any department that may do it. A matter of such a type takes it unless
         a campaign found it or it is the grid's to settle (a grid worker's, unless its finder may act).
         """
         none: list[_OneJob | None] = [None] * len(self.jobs)
         if not self.SHORT_PATH or self.tracing:
             return none
-        if self.centre is not None or self.levels is not None or getattr(self.channel, "staffed", False):
+        if self.centre is not None or self.leaders is not None:
+            return none
+        if self.levels is not None and self.loop is not None:  # the loop's steps at the last centre: general path
             return none
         duplication, competence = self.duplication, self.competence
         for k, jobs in enumerate(self.jobs):
@@ -844,6 +847,9 @@ class Simulation:
             state.reached_min = ready = now
         else:
             delivery = self.channel.deliver(now, channel, self.streams.information, one.capable, state.number)
+            if self.levels is not None:
+                self._short_walk(state, delivery.reached_min, one)
+                return
             if self.loop is not None or state.layer == CITY:
                 delivery = self._escalate(state, delivery)
             state.reached_min, ready = delivery.reached_min, delivery.ready_min
@@ -853,6 +859,26 @@ class Simulation:
             self.env.call_at(ready, lambda _: self._short_request(state, one))
         else:
             self._short_request(state, one)
+
+    def _short_walk(self, state: IncidentState, arrive: float, one: _OneJob) -> None:
+        """The report goes through the centres at levels from *arrive*, then a unit is asked for (:meth:`_short_request`).
+
+        :meth:`_deliver`'s way through :meth:`_escalate` and :meth:`_through_centre` with one job, no leader
+        and no loop: the centres' steps (and the city's turn for a city matter), walked as
+        :meth:`_centre_steps` walks them; where that walk's event would fire, the request is a timed call
+        of no delay, in the same place in the order of events.
+        """
+        state.reached_min = arrive
+        steps = self._level_steps(state.number, self._path(state))
+        if state.layer == CITY and self._city_ahead is not None and not state.escalated:
+            steps.append((None, "", self._city_ahead.item(state.number), Stage.CITY_CENTRE_DECIDES))
+            state.escalated = True
+        state.holds += 1  # the walk's, let go of as it ends
+        walk = _CentreWalk(self, state, steps, lambda _: self._short_request(state, one))
+        if arrive > self.env._now:
+            self.env.call_at(arrive, walk.step)
+        else:
+            walk.step()
 
     def _short_request(self, state: IncidentState, one: _OneJob) -> None:
         """Ask for a unit now (:meth:`_request`); when one is assigned, send it."""
@@ -1117,6 +1143,7 @@ class Simulation:
             self.env.call_at(arrive, walk.step)
         else:
             walk.step()
+        assert walk.ready is not None  # a walk without *then* fires its event
         return walk.ready
 
     def _grid_settles(self, state: IncidentState, channel: str):
@@ -1382,11 +1409,12 @@ class _CentreWalk:
     event's callback: no reference cycle, so it is freed with the cyclic collector paused.
     """
 
-    __slots__ = ("at", "queued", "ready", "sim", "state", "steps")
+    __slots__ = ("at", "queued", "ready", "sim", "state", "steps", "then")
 
-    def __init__(self, sim: Simulation, state: IncidentState, steps: list[_Step]):
+    def __init__(self, sim: Simulation, state: IncidentState, steps: list[_Step], then: Callback | None = None):
         self.sim, self.state, self.steps, self.at = sim, state, steps, 0
-        self.ready = simpy.Event(sim.env)
+        self.then = then  # called (a timed call of no delay) after the last step, where :attr:`ready` would fire
+        self.ready = simpy.Event(sim.env) if then is None else None
         self.queued = 0.0
 
     def step(self, _previous=None) -> None:
@@ -1399,7 +1427,10 @@ class _CentreWalk:
         at = self.at
         if at == len(self.steps):
             self.sim._release(self.state)
-            self.ready.succeed()  # its waiters go on after the events already due now, as they always have
+            if self.ready is not None:
+                self.ready.succeed()  # its waiters go on after the events already due now, as they always have
+            else:
+                self.sim.env.call_in(0.0, self.then)  # type: ignore[arg-type]  # set when ready is not
             return
         self.at = at + 1
         centre, _, minutes, _ = self.steps[at]
