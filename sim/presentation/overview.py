@@ -32,6 +32,7 @@ from sim.stats.capacity import (
     backlog_messages,
     backlog_trends,
     border_messages,
+    centre_messages,
     hour_ranges,
     offered_load,
     on_duty_by_hour,
@@ -147,7 +148,8 @@ def scenario_warnings(scenario: Scenario, capacity: CapacityReport | None = None
     lines = [
         f"warning: {where}{'.'.join(str(p) for p in path)}: {message}" for path, message in checks.warnings(scenario)
     ]
-    return lines + overload_messages(capacity or offered_load(scenario)) + border_messages(scenario)
+    messages = overload_messages(capacity or offered_load(scenario)) + border_messages(scenario)
+    return lines + messages + centre_messages(scenario)
 
 
 def scenario_overview(scenario: Scenario, source: str = "") -> dict:
@@ -356,7 +358,11 @@ def pre_run_warnings(scenario: Scenario, modes: Sequence[str] | None = None) -> 
     chosen = [m for m in (modes or defined) if m in defined]
     if not chosen:
         return []
-    return overload_messages(offered_load(scenario, chosen)) + border_messages(scenario, chosen)
+    return (
+        overload_messages(offered_load(scenario, chosen))
+        + border_messages(scenario, chosen)
+        + centre_messages(scenario, chosen)
+    )
 
 
 def post_run_warnings(comparison) -> list[str]:

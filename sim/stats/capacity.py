@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.engine.campaigns import DemandSteps
+from sim.engine.centre import operators_on_duty
 from sim.engine.department import build_roster
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.records import job_table
@@ -51,7 +52,7 @@ from sim.engine.territory import Town, build_town
 from sim.scenario.distributions import mean_of
 from sim.scenario.governance import Mode, jobs_of, modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklySteps
-from sim.scenario.schema import CHANNELS, Department, Scenario
+from sim.scenario.schema import CHANNELS, CentreSpec, Department, InstantSpec, Scenario
 
 __all__ = [
     "HOURS_PER_WEEK",
@@ -65,6 +66,7 @@ __all__ = [
     "hour_ranges",
     "overload_messages",
     "border_messages",
+    "centre_messages",
     "backlog_trends",
     "backlog_messages",
 ]
@@ -473,6 +475,45 @@ def border_messages(scenario: Scenario, modes: Sequence[str] | None = None) -> l
                 f"({', '.join(closed)}), sectors without a unit of their own on duty while others have one: "
                 f"{listed}{more}; their matters wait (more units, or dispatch_across_borders: true)"
             )
+    return lines
+
+
+def centre_messages(scenario: Scenario, modes: Sequence[str] | None = None) -> list[str]:
+    """Notes for staffed centres with hours of the week when no operator is on duty.
+
+    A report that reaches such a centre then waits in its queue until an operator comes on (its
+    shift, or the centre's hours): it is not passed to another centre, so a centre staffed by day
+    only holds the night's reports until morning. Only for the *modes* (default: all) whose reports
+    go through staffed centres (the shared channel, or the closed loop); centres of one level with
+    the same hours are named together.
+    """
+    all_modes = modes_of(scenario)
+    chosen = [all_modes[name] for name in (modes or all_modes) if name in all_modes]
+    through = [m.name for m in chosen if m.information == "instant" or m.closed_loop]
+    governance = scenario.governance
+    if not through:
+        return []
+    staffed: list[tuple[str, str, InstantSpec | CentreSpec]]
+    if governance.centres is not None:
+        staffed = [(c.name, c.level, c) for c in governance.centres if c.operators is not None]
+    elif governance.instant.operators is not None:
+        staffed = [("centre", "", governance.instant)]
+    else:
+        staffed = []
+    groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+    for name, level, spec in staffed:
+        closed = tuple(int(h) for h in np.flatnonzero(on_duty_by_hour(operators_on_duty(spec)) <= 0.0))
+        if closed:
+            groups.setdefault((level, closed), []).append(name)
+    lines = []
+    for (level, closed), names in groups.items():
+        who = f"centre '{names[0]}'" + (f" and {len(names) - 1} more of level '{level}'" if len(names) > 1 else "")
+        lines.append(
+            f"note: {who} {'have' if len(names) > 1 else 'has'} no operator on duty {len(closed)} h a week "
+            f"({hour_ranges(closed)}; "
+            f"{', '.join(through)}): a report reaching it then waits until one comes on, it is not passed "
+            "to another centre (operator_shift and centre_hours set when operators are on duty)"
+        )
     return lines
 
 

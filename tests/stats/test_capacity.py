@@ -291,3 +291,22 @@ def test_a_weekly_session_over_sunday_midnight_takes_monday_mornings_whatever_th
     units = offered_load(sim.scenario_from_dict(data)).of("crew", "joint").campaign_units
     assert [units[h] for h in (0, 1, 2, 166, 167, 165)] == [2.0, 2.0, 0.0, 2.0, 2.0, 0.0]
     assert sum(units) == pytest.approx(2 * 4)
+
+
+def test_a_centre_with_hours_and_no_operator_on_duty_is_noted_for_the_modes_through_it():
+    """A report reaching a staffed centre while no operator is on duty waits until one comes on: the user is told."""
+    from sim.stats.capacity import centre_messages
+
+    day_only = 'governance.centres.village.operator_shift=[{times: ["08:00-20:00"], units: 1}]'
+    scenario = sim.load_scenario(SCENARIOS / "jinjiang.yaml", [day_only])
+    (line,) = centre_messages(scenario)
+    assert line.startswith("note: centre 'village_G1' and 439 more of level 'village' have no operator on duty 84 h")
+    assert "daily 00-08, 20-24" in line and "fragmented" not in line and "unified_open" in line
+    assert centre_messages(scenario, ["fragmented"]) == []  # desk to desk: no centre on the way
+    assert centre_messages(sim.load_scenario(SCENARIOS / "jinjiang.yaml")) == []  # every centre round the clock
+    single = sim.load_scenario(
+        SCENARIOS / "classroom.yaml",
+        ["governance.instant.operators=2", 'governance.instant.centre_hours.times=["07:00-23:00"]'],
+    )
+    (line,) = centre_messages(single, ["joint"])
+    assert line.startswith("note: centre 'centre' has no operator on duty 56 h a week (daily 00-07, 23-24; joint)")
