@@ -23,23 +23,13 @@ from collections.abc import Callable
 import simpy
 
 from sim.engine.clock import Clock
-from sim.scenario.schedule import WeeklySteps
+from sim.scenario.centres import operators_on_duty
 from sim.scenario.schema import CentreSpec, InstantSpec
 
 __all__ = ["Centre", "CENTRE", "operators_on_duty"]
 
 CENTRE = "command_centre"
 """The name under which the centre's operators appear in utilisation."""
-
-
-def operators_on_duty(spec: InstantSpec | CentreSpec) -> WeeklySteps:
-    """Operators on duty over the week: their shift windows, and none while the centre is closed."""
-    assert spec.operators is not None  # only a staffed centre has operators on duty
-    shift = WeeklySteps.from_hours(
-        [(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()], cap=float(spec.operators)
-    )
-    open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
-    return WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)
 
 
 class Centre:

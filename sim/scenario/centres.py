@@ -12,6 +12,8 @@ serving a grid across a sector border.
 The expansion happens at the scenario's edge (:func:`sim.io.loader.scenario_from_dict`, after the
 checks), so the engine sees only plain centres. The checks expand too, and map every problem of
 a generated centre back to the entry it came from (:func:`expand` returns the origins).
+:func:`operators_on_duty` gives a staffed centre's operators on duty over the week (what the engine's
+centre follows, and what ``validate`` notes when none are).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from sim.scenario.schema import CentreSpec, Scenario, Serves, Territory
+from sim.scenario.schedule import WeeklySteps
+from sim.scenario.schema import CentreSpec, InstantSpec, Scenario, Serves, Territory
 
-__all__ = ["expand", "expand_centres", "patch_areas", "straddling"]
+__all__ = ["expand", "expand_centres", "operators_on_duty", "patch_areas", "straddling"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
@@ -150,3 +153,13 @@ def _most(names: list[str | None], centres: list[CentreSpec]) -> str | None:
         return None
     top = max(counts.values())
     return next(c.name for c in centres if counts.get(c.name) == top)
+
+
+def operators_on_duty(spec: InstantSpec | CentreSpec) -> WeeklySteps:
+    """Operators on duty over the week: their shift windows, and none while the centre is closed."""
+    assert spec.operators is not None  # only a staffed centre has operators on duty
+    shift = WeeklySteps.from_hours(
+        [(w.hours().weekly(), float(w.units)) for w in spec.operator_windows()], cap=float(spec.operators)
+    )
+    open_ = WeeklySteps.from_hours([(spec.centre_hours.weekly(), 1.0)])
+    return WeeklySteps.combine([shift, open_], lambda n, is_open: n if is_open else 0.0)

@@ -44,11 +44,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.engine.campaigns import DemandSteps
-from sim.engine.centre import operators_on_duty
 from sim.engine.department import build_roster
 from sim.engine.patrol import PatrolCoverage
 from sim.engine.records import job_table
 from sim.engine.territory import Town, build_town
+from sim.scenario.centres import operators_on_duty
 from sim.scenario.distributions import mean_of
 from sim.scenario.governance import Mode, jobs_of, modes_of
 from sim.scenario.schedule import MINUTES_PER_DAY, MINUTES_PER_WEEK, WeeklySteps
