@@ -116,7 +116,7 @@ class Centre:
             self.busy_min += busy
         self.env.call_in(minutes, functools.partial(self._finish, then, now))
 
-    def _finish(self, then: Callable[[float], object], start: float, _event: simpy.Event) -> None:
+    def _finish(self, then: Callable[[float], object], start: float, _call: None) -> None:
         """The operator is free: the next waiting report first (if any), then the finished one's *then*."""
         self.busy -= 1
         if self.waiting:
@@ -126,7 +126,7 @@ class Centre:
     def _follow_shifts(self) -> None:
         """Wake at every change of the count on duty, so that operators coming on take waiting reports.
 
-        A chain of callbacks, one timeout per change, not a process: it starts with an urgent event at
+        A chain of timed calls, one per change, not a process: it starts with an urgent event at
         the present minute, where a process would have started, so every event keeps its place in the
         order of events (ties at a change are common: shifts change on the hour).
         """
@@ -135,13 +135,13 @@ class Centre:
         start.callbacks.append(self._next_shift)
         self.env.schedule(start, simpy.core.URGENT)
 
-    def _shift_change(self, _event: simpy.Event) -> None:
+    def _shift_change(self, _event: simpy.Event | None) -> None:
         """The count on duty changes now: operators coming on take waiting reports; wait for the next change."""
         if self.waiting:
             self._serve()
         self._next_shift(_event)
 
-    def _next_shift(self, _event: simpy.Event) -> None:
+    def _next_shift(self, _event: simpy.Event | None) -> None:
         """Wake again at the next change of the count on duty, if it comes before the end of the run."""
         env = self.env
         change = self.on_duty.next_change(env._now)

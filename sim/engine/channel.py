@@ -21,6 +21,7 @@ traced.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, cast
 
@@ -153,20 +154,25 @@ class SharedChannel:
         self.centre_min = sampler(spec.centre_min)
         self.staffed = spec.operators is not None
         self.trace = trace
-        self._ahead: tuple[np.ndarray, np.ndarray, bytearray, np.random.Generator] | None = None
+        self._ahead: tuple[np.ndarray, np.ndarray | None, bytearray, np.random.Generator] | None = None
 
-    def draw_ahead(self, incidents: int, rng: np.random.Generator, later: np.random.Generator) -> None:
+    def draw_ahead(
+        self, incidents: int, rng: np.random.Generator, later: np.random.Generator, decisions: bool = True
+    ) -> None:
         """Draw every incident's posting and decision minutes before the run: the same in every mode.
 
         Incident *i*'s first delivery takes the *i*-th of each (the postings first, then the
         decisions, one vector each from *rng*), whatever the mode and whatever came before it; a later
-        delivery of the same matter (a hand-over between departments, a report to the grid's leader
-        passed on, a reopened matter) draws both from *later*, in order. Drawn in order instead, a
+        delivery of the same matter (the hand-over to the next department of a sequential matter) draws
+        both from *later*, in order. Drawn in order instead, a
         report that skips the channel in one mode (its finder may act) would shift the draws of every
         report after it, and the modes would not face the same minutes (common random numbers).
+
+        Without *decisions* (centres at levels, each with handling of its own) the decisions are not
+        drawn ahead: a first delivery's ``handling_min`` is then NaN, read by nobody.
         """
         report = sample(self.spec.report_min, rng, size=incidents)
-        centre = sample(self.spec.centre_min, rng, size=incidents)
+        centre = sample(self.spec.centre_min, rng, size=incidents) if decisions else None
         self._ahead = (report, centre, bytearray(incidents), later)
 
     def let_go(self) -> None:
@@ -180,7 +186,7 @@ class SharedChannel:
             report, centre, posted, later = ahead
             if incident >= 0 and not posted[incident]:
                 posted[incident] = 1
-                return report.item(incident), centre.item(incident)
+                return report.item(incident), math.nan if centre is None else centre.item(incident)
             rng = later
         return self.report_min(rng), self.centre_min(rng)
 

@@ -11,7 +11,11 @@ SimPy event and runs as :meth:`simpy.Environment.step` runs it.
 
 :meth:`Clock.run` with a minute is SimPy's :meth:`simpy.Environment.run` with the step written into its
 loop: the same stop (an urgent entry at that minute, scheduled when the run starts), the same failure of
-an event nobody defused. ``tests/engine/test_clock.py`` checks the order of events against SimPy's.
+an event nobody defused. ``tests/engine/test_clock.py`` checks the order of events against SimPy's. One
+difference: SimPy leaves the spent stop event in its queue, so right after ``run(until=t)`` its
+:meth:`~simpy.Environment.peek` says *t* and one :meth:`~simpy.Environment.step` runs nothing; the clock
+takes its stop out, so ``peek`` gives the next real entry and ``step`` runs it (a run resumed with
+``run(until=...)`` is the same in both).
 """
 
 from __future__ import annotations
@@ -44,7 +48,12 @@ class Clock(simpy.Environment):
     """
 
     def call_in(self, delay: float, callback: Callback) -> None:
-        """Call ``callback(None)`` *delay* minutes from now, where ``Timeout(delay)`` would have fired."""
+        """Call ``callback(None)`` *delay* minutes from now, where ``Timeout(delay)`` would have fired.
+
+        A negative delay is refused, as by :class:`simpy.Timeout` (a plugged rule's travel minutes reach here).
+        """
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), (callback,)))  # type: ignore[misc]
 
     def call_at(self, moment: float, callback: Callback) -> None:

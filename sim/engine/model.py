@@ -213,7 +213,8 @@ class Simulation:
         self.short = self._short_paths()
         if isinstance(self.channel, SharedChannel):  # each matter's first posting and decision, the same in every mode
             n = len(self.incidents.patch)
-            self.channel.draw_ahead(n, self.streams.information, self.streams.child("information", 1))
+            later = self.streams.child("information", 1)
+            self.channel.draw_ahead(n, self.streams.information, later, decisions=self.levels is None)
 
     def _city_turns(self) -> np.ndarray | None:
         """Each matter's minutes of the city centre's turn (a city-layer matter's, once), drawn ahead.
@@ -306,11 +307,12 @@ class Simulation:
         )
 
     def _drop_draws(self) -> None:
-        """The clock has stopped: let go of what was drawn ahead for the reports (off the run's peak).
+        """The clock has stopped: let go of what was drawn ahead for the reports.
 
         The handling at centres and by leaders, the channel's postings and decisions, the city's turns:
-        a float or two per incident, read only while reports pass; the records are frozen next, when the
-        run's memory peaks.
+        a float or two per incident and level, read only while reports pass but held through the run,
+        so they add to its peak (about 25 bytes per incident on a city year); they are let go of
+        before the records freeze.
         """
         for name in ("_handling", "_leader_handling", "_passed", "_led"):
             self.__dict__.pop(name, None)
@@ -1083,9 +1085,9 @@ class Simulation:
     def _through_centre(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
         """The centre's decision, the city's turn and the loop's verify-accept-assign, with operators.
 
-        The durations are drawn now, from the same streams and in the same order as without
-        staffing; only the waits for an operator are simulated. The delivery's ``ready`` event
-        fires when a unit may be sent.
+        The durations are those drawn ahead for the matter (the centres' handling, the city's turn) or
+        drawn now (a later pass, the leader's, the loop's); only the waits for an operator are
+        simulated. The delivery's ``ready`` event fires when a unit may be sent.
         """
         steps: list[_Step] = []
         loop_at: tuple[Centre | None, str] = (self.centre, "")
@@ -1418,10 +1420,10 @@ class _CentreWalk:
         self.queued = 0.0
 
     def step(self, _previous=None) -> None:
-        """Start the next step, or fire :attr:`ready` after the last one.
+        """Start the next step, or after the last one fire :attr:`ready` (or call :attr:`then`).
 
-        *_previous* (unused) is what the previous step's end passes: the arrival's event, the fixed
-        delay's event or the operator's start. Untraced, the step's end calls this at once; traced, it
+        *_previous* (unused) is what the previous step's end passes: None from a timed call (the
+        arrival, a fixed delay) or the operator's start. Untraced, the step's end calls this at once; traced, it
         calls :meth:`_delayed` or :meth:`_handled` first, which note the step's stages.
         """
         at = self.at

@@ -116,3 +116,12 @@ def test_until_must_lie_ahead():
     env.run(until=1.0)
     with pytest.raises(ValueError, match="greater than the current"):
         env.run(until=1.0)
+
+
+def test_a_negative_delay_is_refused_as_by_a_timeout():
+    env = Clock()
+    env.run(until=5.0)
+    with pytest.raises(ValueError, match="Negative delay"):
+        env.timeout(-1.0)
+    with pytest.raises(ValueError, match="Negative delay"):
+        env.call_in(-1.0, lambda _: None)
