@@ -211,6 +211,10 @@ class Simulation:
         self.leaders = self._grid_leaders()
         self._heads = [(t.name, t.priority) for t in scenario.incident_types]  # read per matter by _state
         self.short = self._short_paths()
+        if self.loop is not None:  # each matter's first pass through the loop, the same in every mode
+            streams = self.streams
+            later, later_reopen = streams.child("loop", 1), streams.child("reopen", 1)
+            self.loop.draw_ahead(len(self.incidents.patch), streams.loop, streams.reopen, later, later_reopen)
         if isinstance(self.channel, SharedChannel):  # each matter's first posting and decision, the same in every mode
             n = len(self.incidents.patch)
             later = self.streams.child("information", 1)
@@ -309,7 +313,8 @@ class Simulation:
     def _drop_draws(self) -> None:
         """The clock has stopped: let go of what was drawn ahead for the reports.
 
-        The handling at centres and by leaders, the channel's postings and decisions, the city's turns:
+        The handling at centres and by leaders, the channel's postings and decisions, the city's turns,
+        the loop's first passes:
         a float or two per incident and level, read only while reports pass but held through the run,
         so they add to its peak (about 25 bytes per incident on a city year); they are let go of
         before the records freeze.
@@ -319,6 +324,8 @@ class Simulation:
         self._city_ahead = None
         if isinstance(self.channel, SharedChannel):
             self.channel.let_go()
+        if self.loop is not None:
+            self.loop.let_go()
 
     def _records(self) -> RecordTable:
         """Write the records of the matters still open at the end; every record in order of occurrence."""
@@ -739,12 +746,12 @@ class Simulation:
         state.resolved_min = now
         state.note(now, Stage.RESOLVED)
         if self.loop is not None and not self.tracing:  # the same draws, no stages (none are kept)
-            state.closed_min = self.loop.closed_min(now, self.streams.loop)
-            if self.loop.check_fails(self.streams.reopen):
+            state.closed_min = self.loop.closed_min(now, self.streams.loop, state.number)
+            if self.loop.check_fails(self.streams.reopen, state.number):
                 self._reopen(state, None)
         elif self.loop is not None:
-            state.closed_min, stages = self.loop.after_fix(now, self.streams.loop)
-            if self.loop.check_fails(self.streams.reopen):
+            state.closed_min, stages = self.loop.after_fix(now, self.streams.loop, state.number)
+            if self.loop.check_fails(self.streams.reopen, state.number):
                 self._reopen(state, stages[0])
             else:
                 state.keep(stages)
@@ -989,7 +996,7 @@ class Simulation:
             stages.append(TraceEvent(ready, Stage.CITY_CENTRE_DECIDES))
             state.escalated = True
         if self.loop is not None:
-            ready, loop_stages = self.loop.before_dispatch(ready, self.streams.loop)
+            ready, loop_stages = self.loop.before_dispatch(ready, self.streams.loop, state.number)
             stages += loop_stages
         return delivery._replace(ready_min=ready, stages=tuple(stages))
 
@@ -1004,7 +1011,7 @@ class Simulation:
             ready += self._city_ahead.item(state.number)
             state.escalated = True
         if self.loop is not None:
-            ready = self.loop.ready_min(ready, self.streams.loop)
+            ready = self.loop.ready_min(ready, self.streams.loop, state.number)
         return delivery_of((delivery[0], ready, *delivery[2:]))  # delivery._replace(ready_min=ready)
 
     # ------------------------------------------------------------------ a staffed centre
@@ -1112,7 +1119,7 @@ class Simulation:
             steps.append((None, "", turn, Stage.CITY_CENTRE_DECIDES))
             state.escalated = True
         if self.loop is not None:
-            minutes = self.loop.before_dispatch_min(self.streams.loop)
+            minutes = self.loop.before_dispatch_min(self.streams.loop, state.number)
             steps.append((*loop_at, sum(minutes), tuple(zip(minutes, (stage for _, stage in self.loop.STEPS_BEFORE)))))
         if not steps:
             return delivery

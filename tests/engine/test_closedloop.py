@@ -71,3 +71,24 @@ def test_the_wait_before_dispatch_has_the_mean_and_spread_of_three_independent_s
     assert abs(waits.var(ddof=1) - var) <= 5 * math.sqrt((mu4 - var**2) / n)
     # one draw reused for all three steps would have variance (10+3+3)^2 * 0.25 = 64, not 29.5
     assert waits.var(ddof=1) < 40
+
+
+def test_a_matters_first_pass_is_drawn_ahead_and_a_later_one_in_order():
+    spec = ClosedLoopSpec.model_validate({"reopen_probability": 0.5})
+    loop = ClosedLoop(spec)
+    loop.draw_ahead(
+        4, np.random.default_rng(1), np.random.default_rng(2), np.random.default_rng(3), np.random.default_rng(4)
+    )
+    ahead, reopen = np.random.default_rng(1), np.random.default_rng(2)
+    steps = [spec.verify_min, spec.accept_min, spec.assign_min, spec.feedback_min, spec.check_min, spec.evaluate_min]
+    drawn = [sample(s, ahead, size=4) for s in steps]
+    checks = reopen.random(4)
+    other = np.random.default_rng(9)  # the stream given is not read while the passes are drawn ahead
+    assert loop.before_dispatch_min(other, 2) == tuple(float(d[2]) for d in drawn[:3])
+    assert loop.closed_min(100.0, other, 2) == 100.0 + float(drawn[3][2]) + float(drawn[4][2])
+    assert loop.check_fails(other, 2) == (checks[2] < 0.5)
+    later, later_reopen = np.random.default_rng(3), np.random.default_rng(4)
+    again = tuple(float(sample(s, later)) for s in steps[:3])
+    assert loop.before_dispatch_min(other, 2) == again  # a second pass of matter 2: in order, from *later*
+    assert loop.check_fails(other, 2) == (later_reopen.random() < 0.5)
+    assert loop.ready_min(0.0, other, 0) == float(drawn[0][0]) + float(drawn[1][0]) + float(drawn[2][0])
