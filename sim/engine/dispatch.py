@@ -51,6 +51,9 @@ UNITS_PER_CELL = 2
 MAX_CELLS = 256
 """Most cells in a department's map index (the visiting order of each cell lists every cell)."""
 
+VISIT_BLOCK = 256
+"""Patches whose visiting orders are computed together, the first time one of them is searched from."""
+
 
 @dataclass(eq=False, slots=True)
 class Job:
@@ -77,6 +80,9 @@ class _NeverSeen(set):
 
 
 _NEVER_SEEN = _NeverSeen()
+
+_NO_PATCHES: dict = {}
+"""What a map cell without free units holds (never written to)."""
 
 
 class Dispatcher:
@@ -147,7 +153,7 @@ class Dispatcher:
                 indexed = {}  # a travel table with no straight-line bound: compare every free unit
             if indexed:
                 cells = _MapCells(town, sum(map(len, indexed.values())) / len(indexed))
-                self._cells = {dept: _CellIndex(cells, m) for dept, m in indexed.items()}
+                self._cells = {dept: _CellIndex(cells, m, town) for dept, m in indexed.items()}
 
     # ------------------------------------------------------------------ requests
 
@@ -182,7 +188,10 @@ class Dispatcher:
         pool = self._pool(job.finder, self._sector(job)) if job.finder in job.capable else None
         if pool is not None and self.free.get(pool):
             unit = next(iter(self.free[pool]))
-            self.move(unit, job.patch, self.env._now)
+            cells = self._cells.get(pool)
+            if cells is not None:  # out of the map index now rather than refiled at job.patch: it is about to go
+                cells.remove(unit)
+            unit.position_patch, unit.back_at_base_min = job.patch, self.env._now  # move() without the refiling
             return unit
         return None
 
@@ -251,7 +260,7 @@ class Dispatcher:
                 continue
             cells = self._cells.get(dept)
             if cells is not None and len(pool) > SMALL_FLEET:
-                minutes, unit = cells.nearest(town, patch, now, best)
+                minutes, unit = cells.nearest(patch, now, best)
                 if minutes < best:
                     best, chosen = minutes, unit
                 continue
@@ -347,10 +356,16 @@ class Dispatcher:
         return picked
 
     def _assign(self, unit: Unit, job: Job) -> None:
+        """Send a free unit to *job*: it leaves its pool of free units (and the map index), then :meth:`_hand`."""
         del self.free[unit.pool][unit]
         cells = self._cells.get(unit.pool)
         if cells is not None:
             cells.remove(unit)
+        self._hand(unit, job)
+
+    @staticmethod
+    def _hand(unit: Unit, job: Job) -> None:
+        """Make *unit* busy with *job* and tell whoever waits for it."""
         unit.busy = True
         job.unit = unit
         if job.event is not None:
@@ -435,21 +450,28 @@ class Dispatcher:
                 cells.add_many(come, now)
 
     def _offer(self, unit: Unit) -> None:
-        """Give a unit that came free the most urgent, oldest job waiting that it may do, or mark it free."""
-        best, best_head = None, None
+        """Give a unit that came free the most urgent, oldest job waiting that it may do, or mark it free.
+
+        A unit that takes a waiting job at once never enters its pool of free units nor the map index
+        (being put in and taken out again would leave both as they were); it still draws its ``free_seq``,
+        so the numbers handed out stay those of every unit becoming free in turn.
+        """
+        best, head = None, None
         for queue in self._queues_for[unit.pool]:  # the queues of keys_for[unit.pool], in that order
-            if queue and (best_head is None or queue[0][:3] < best_head):
-                best, best_head = queue, queue[0][:3]
-        self.free[unit.pool][unit] = None  # free, last in its pool (the order it became free in)
+            # entries (priority, requested, order, job): the order is unique, so the job is never compared
+            if queue and (head is None or queue[0] < head):
+                best, head = queue, queue[0]
         unit.free_seq = next(self._freed)
-        cells = self._cells.get(unit.pool)
-        if cells is not None:
-            cells.add(unit, self.env._now)
-        if best is not None:
-            job = heapq.heappop(best)[3]
-            if self._here_min is not None:  # a town of one patch: the unit's travel is its pool's (or None: mixed)
-                job.travel_min = self._here_min.get(unit.pool)
-            self._assign(unit, job)
+        if best is None:
+            self.free[unit.pool][unit] = None  # free, last in its pool (the order it became free in)
+            cells = self._cells.get(unit.pool)
+            if cells is not None:
+                cells.add(unit, self.env._now)
+            return
+        job = heapq.heappop(best)[3]
+        if self._here_min is not None:  # a town of one patch: the unit's travel is its pool's (or None: mixed)
+            job.travel_min = self._here_min.get(unit.pool)
+        self._hand(unit, job)
 
 
 class _MapCells:
@@ -475,7 +497,8 @@ class _MapCells:
         self.patch_cell = [self._cell(x, y) for x, y in town.centres]
         i, j = np.divmod(np.arange(self.nx * self.ny), self.ny)
         self._lo_x, self._lo_y = self.x0 + i * self.side, self.y0 + j * self.side
-        self._visit: dict[int, tuple[list[float], list[int]]] = {}
+        self.xy = xy
+        self.visits: list[tuple[list[float], list[int]] | None] = [None] * len(xy)  # filled by visiting()
 
     def _cell(self, x: float, y: float) -> int:
         i = min(max(int((x - self.x0) / self.side), 0), self.nx - 1)
@@ -483,15 +506,25 @@ class _MapCells:
         return i * self.ny + j
 
     def visiting(self, patch: int) -> tuple[list[float], list[int]]:
-        """(least road km, cell) of every cell from *patch*, nearest first (computed once per patch)."""
-        order = self._visit.get(patch)
+        """(least road km, cell) of every cell from *patch*, nearest first (then kept in ``visits``).
+
+        Computed for a block of :data:`VISIT_BLOCK` patches at a time, one numpy pass for them all:
+        a pass per patch cost more than the searches of a town with many cells. The operations are
+        element by element, so each patch gets the numbers a pass of its own would give.
+        """
+        order = self.visits[patch]
         if order is None:
-            px, py = self.centres[patch]
-            gap_x = np.maximum(0.0, np.maximum(self._lo_x - px, px - (self._lo_x + self.side)))
-            gap_y = np.maximum(0.0, np.maximum(self._lo_y - py, py - (self._lo_y + self.side)))
+            start = patch - patch % VISIT_BLOCK
+            px, py = self.xy[start : start + VISIT_BLOCK, :1], self.xy[start : start + VISIT_BLOCK, 1:]
+            lo_x, lo_y, side = self._lo_x, self._lo_y, self.side
+            gap_x = np.maximum(0.0, np.maximum(lo_x - px, px - (lo_x + side)))
+            gap_y = np.maximum(0.0, np.maximum(lo_y - py, py - (lo_y + side)))
             km = np.maximum(0.0, np.hypot(gap_x, gap_y) * (1 - 1e-9) - 1e-9) * self.detour
-            nearest_first = np.argsort(km, kind="stable")
-            order = self._visit[patch] = (km[nearest_first].tolist(), nearest_first.tolist())
+            nearest_first = np.argsort(km, axis=1, kind="stable")
+            least = np.take_along_axis(km, nearest_first, axis=1)
+            self.visits[start : start + len(km)] = zip(least.tolist(), nearest_first.tolist())
+            order = self.visits[patch]
+            assert order is not None
         return order
 
 
@@ -501,10 +534,14 @@ class _CellIndex:
     Units only ever stand at patch centres (a base, or their last job). The free units at one
     patch form a :class:`_Bucket`, ordered by when they became free: they are equally far from
     anything, so only the first can win a search. Every operation on a bucket costs O(log n) or
-    less, whatever the number of units at one base (a shift change moves thousands at once). Patches are grouped into the cells of a :class:`_MapCells`. A
-    unit that heads home after a job counts as standing at its last job until it is back at base
-    (as :meth:`sim.engine.department.Unit.patch_at` has it); a heap of those return times refiles it,
-    lazily, before each search. The clock only moves forward, so each return is handled once.
+    less, whatever the number of units at one base (a shift change moves thousands at once).
+    Patches are grouped into the cells of a :class:`_MapCells` (``cells``: cell -> patch -> bucket,
+    only the occupied ones). A unit that heads home after a job counts as standing at its last job
+    until it is back at base (as :meth:`sim.engine.department.Unit.patch_at` has it); a heap of
+    those return times (``returning``) refiles it, lazily, before each search. The clock only moves
+    forward, so each return is handled once; entries of units since dispatched are dropped in bulk
+    when they outnumber the units filed, so the heap stays bounded even in a run that never
+    searches the index (its pools never hold more than :data:`SMALL_FLEET` free units).
 
     A search visits cells nearest first and stops at the first cell that no unit could reach
     as soon as the best unit found: no unit beyond can be sooner or equal. All units of the
@@ -512,9 +549,12 @@ class _CellIndex:
     unit a comparison of every free unit would.
     """
 
-    def __init__(self, cells: _MapCells, units: list[Unit]):
+    def __init__(self, cells: _MapCells, units: list[Unit], town: Town):
         self.map = cells
+        self.patch_cell = cells.patch_cell
         self.setoff, self.speed = units[0].setoff_min, units[0].speed_kmh
+        self.town = town
+        self.reach = town.reach_kmh(self.speed)  # turns least road km into least minutes (a travel table's bound)
         self.cells: dict[int, dict[int, _Bucket]] = {}
         self.filed: dict[Unit, int] = {}
         self.returning: list[tuple[float, int, Unit]] = []
@@ -526,23 +566,47 @@ class _CellIndex:
         return len({(u.setoff_min, u.speed_kmh) for u in units}) == 1
 
     def add(self, unit: Unit, now: float) -> None:
-        """File a free unit under the patch where it stands at *now*."""
-        patch = unit.base if not unit.patrols and now >= unit.back_at_base_min else unit.position_patch  # patch_at
-        patches = self.cells.setdefault(self.map.patch_cell[patch], {})
+        """File a free unit under the patch where it stands at *now* (:meth:`Unit.patch_at`)."""
+        if unit.patrols:
+            self._file(unit, unit.position_patch)
+        elif now >= unit.back_at_base_min:
+            self._file(unit, unit.base)
+        else:  # heading home: at its last job until back_at_base_min
+            self._file(unit, unit.position_patch)
+            returning = self.returning
+            heapq.heappush(returning, (unit.back_at_base_min, next(self._order), unit))
+            if len(returning) > 2 * len(self.filed) + 8:
+                self._drop_dispatched()
+
+    def _file(self, unit: Unit, patch: int) -> None:
+        """Put *unit* in the bucket of *patch*."""
+        cell = self.patch_cell[patch]
+        patches = self.cells.get(cell)
+        if patches is None:
+            patches = self.cells[cell] = {}
         bucket = patches.get(patch)
         if bucket is None:
             bucket = patches[patch] = _Bucket()
         bucket.add(unit)
         self.filed[unit] = patch
-        if not unit.patrols and now < unit.back_at_base_min:
-            heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
+
+    def _unfile(self, unit: Unit, patch: int) -> None:
+        """Take *unit* out of the bucket of *patch* (it must be there), and drop emptied buckets and cells."""
+        cell = self.patch_cell[patch]
+        patches = self.cells[cell]
+        bucket = patches[patch]
+        bucket.remove(unit)
+        if not bucket.live:
+            del patches[patch]
+            if not patches:
+                del self.cells[cell]
 
     def add_many(self, units: list[Unit], now: float) -> None:
         """:meth:`add` for each of *units* (free in this order), a bucket at a time."""
         at: dict[int, list[Unit]] = {}
         for unit in units:
             at.setdefault(unit.patch_at(now), []).append(unit)
-        patch_cell, filed = self.map.patch_cell, self.filed
+        patch_cell, filed = self.patch_cell, self.filed
         for patch, group in at.items():
             patches = self.cells.setdefault(patch_cell[patch], {})
             bucket = patches.get(patch)
@@ -553,6 +617,8 @@ class _CellIndex:
         for unit in units:
             if not unit.patrols and now < unit.back_at_base_min:
                 heapq.heappush(self.returning, (unit.back_at_base_min, next(self._order), unit))
+        if len(self.returning) > 2 * len(filed) + 8:
+            self._drop_dispatched()
 
     def remove_many(self, units: list[Unit]) -> None:
         """:meth:`remove` for each of *units*, a bucket at a time."""
@@ -563,7 +629,7 @@ class _CellIndex:
             if patch is not None:
                 at.setdefault(patch, []).append(unit)
         for patch, group in at.items():
-            cell = self.map.patch_cell[patch]
+            cell = self.patch_cell[patch]
             patches = self.cells[cell]
             bucket = patches[patch]
             bucket.remove_many(group)
@@ -575,39 +641,48 @@ class _CellIndex:
     def remove(self, unit: Unit) -> None:
         """Take a unit out (dispatched, or off duty)."""
         patch = self.filed.pop(unit, None)
-        if patch is None:
-            return
-        cell = self.map.patch_cell[patch]
-        patches = self.cells[cell]
-        bucket = patches[patch]
-        bucket.remove(unit)
-        if not bucket:
-            del patches[patch]
-            if not patches:
-                del self.cells[cell]
+        if patch is not None:
+            self._unfile(unit, patch)
 
     def _settle(self, now: float) -> None:
-        """Refile the free units that are back at base by *now*."""
-        returning = self.returning
+        """Refile the free units that are back at base by *now* (still first in their order: ``free_seq`` stays)."""
+        returning, filed = self.returning, self.filed
         while returning and returning[0][0] <= now:
             back_at, _, unit = heapq.heappop(returning)
-            if unit in self.filed and unit.back_at_base_min == back_at:
-                self.remove(unit)
-                self.add(unit, now)
+            patch = filed.get(unit)
+            if patch is not None and unit.back_at_base_min == back_at and patch != unit.base:
+                self._unfile(unit, patch)
+                self._file(unit, unit.base)
 
-    def nearest(self, town: Town, patch: int, now: float, beat: float) -> tuple[float, Unit | None]:
+    def _drop_dispatched(self) -> None:
+        """Drop the return times of units no longer filed, or filed since with another return time.
+
+        Such entries would be skipped by :meth:`_settle` anyway; without a search to pop them (a
+        department whose free units stay few is compared unit by unit) they would pile up.
+        """
+        filed = self.filed
+        kept = {e[2]: e for e in self.returning if e[2] in filed and e[2].back_at_base_min == e[0]}  # one per unit
+        self.returning = list(kept.values())
+        heapq.heapify(self.returning)
+
+    def nearest(self, patch: int, now: float, beat: float) -> tuple[float, Unit | None]:
         """The soonest free unit to *patch* if it takes at most *beat* minutes: (minutes, unit).
 
         Ties go to the unit free longest. Returns ``(inf, None)`` when no unit is that soon.
+        Without a travel table, Town.drive_min is inlined: the same operations in the same order,
+        so the minutes are :meth:`sim.engine.department.Unit.travel_min`'s to the last bit. Ties
+        are rare, so a bucket's first unit is looked up only when its patch is as soon as the best.
         """
-        if self.returning and self.returning[0][0] <= now:
+        returning = self.returning
+        if returning and returning[0][0] <= now:
             self._settle(now)
-        least_km, order = self.map.visiting(patch)
-        cells, best, chosen, setoff, speed = self.cells, math.inf, None, self.setoff, self.speed
-        reach = town.reach_kmh(speed)  # turns least road km into least minutes (a travel table's bound)
+        town = self.town
+        if town.travel_min is not None:
+            return self._nearest_by_table(patch, beat)
+        least_km, order = self.map.visits[patch] or self.map.visiting(patch)
+        cells, best, chosen, setoff, speed, reach = self.cells, math.inf, None, self.setoff, self.speed, self.reach
         reach_km = (beat - setoff) * reach / 60.0  # road km a unit may cover to be no later than beat
-        # Town.drive_min inlined below when there is no travel table: the same operations in the same order
-        centres, table, manhattan, detour = town.centres, town.travel_min, town.manhattan, town.detour_factor
+        centres, manhattan, detour, hypot = town.centres, town.manhattan, town.detour_factor, math.hypot
         px, py = centres[patch]
         for km, cell in zip(least_km, order):
             if km > reach_km:
@@ -615,17 +690,35 @@ class _CellIndex:
             patches = cells.get(cell)
             if patches is None:
                 continue
-            for here, bucket in patches.items():
-                # Unit.travel_min of the bucket's units, who all stand at *here*
-                if table is None:
-                    x, y = centres[here]
-                    dx, dy = abs(x - px), abs(y - py)
-                    minutes = setoff + 60.0 * ((dx + dy if manhattan else math.hypot(dx, dy)) * detour) / speed
-                else:
-                    minutes = setoff + town.drive_min(here, patch, speed)
-                if minutes < best or (minutes == best and chosen is not None and bucket.first()[0] < chosen.free_seq):
+            for here, bucket in patches.items():  # the bucket's units all stand at *here*
+                x, y = centres[here]
+                dx, dy = abs(x - px), abs(y - py)
+                minutes = setoff + 60.0 * ((dx + dy if manhattan else hypot(dx, dy)) * detour) / speed
+                if minutes < best:
                     best, chosen = minutes, bucket.first()[1]
                     reach_km = (min(best, beat) - setoff) * reach / 60.0
+                elif minutes == best and chosen is not None and (first := bucket.first())[0] < chosen.free_seq:
+                    chosen = first[1]
+        if best > beat:
+            return math.inf, None
+        return best, chosen
+
+    def _nearest_by_table(self, patch: int, beat: float) -> tuple[float, Unit | None]:
+        """:meth:`nearest` with a travel table (:meth:`Town.drive_min` of each patch where free units stand)."""
+        least_km, order = self.map.visits[patch] or self.map.visiting(patch)
+        cells, best, chosen, setoff, speed, reach = self.cells, math.inf, None, self.setoff, self.speed, self.reach
+        reach_km = (beat - setoff) * reach / 60.0
+        drive_min = self.town.drive_min
+        for km, cell in zip(least_km, order):
+            if km > reach_km:
+                break
+            for here, bucket in cells.get(cell, _NO_PATCHES).items():
+                minutes = setoff + drive_min(here, patch, speed)
+                if minutes < best:
+                    best, chosen = minutes, bucket.first()[1]
+                    reach_km = (min(best, beat) - setoff) * reach / 60.0
+                elif minutes == best and chosen is not None and (first := bucket.first())[0] < chosen.free_seq:
+                    chosen = first[1]
         if best > beat:
             return math.inf, None
         return best, chosen

@@ -174,12 +174,18 @@ def _nearest_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes
         action = rng.random()
         if action < 0.5:
             capable, patch = keys[int(rng.integers(len(keys)))], int(rng.integers(town.size))
-            expected = _brute_nearest(dispatcher, capable, patch, now, bordered)
-            j = Job(capable, patch, 3, now)
+            finder = names[int(rng.integers(len(names)))] if rng.random() < 0.2 else None
+            expected = _brute_finder(dispatcher, capable, patch, finder, bordered)
+            if expected is None:
+                expected = _brute_nearest(dispatcher, capable, patch, now, bordered)
+            j = Job(capable, patch, 3, now, finder=finder)
             got = dispatcher.request(j)
             assert got is expected
-            if got is not None:
+            if got is not None and j.on_the_spot:
+                assert got.position_patch == patch
+            elif got is not None:
                 assert j.travel_min == got.travel_min(town, patch, now)
+            if got is not None:
                 busy.append(got)
         elif action < 0.85 and busy:
             unit = busy.pop(int(rng.integers(len(busy))))
@@ -196,6 +202,23 @@ def _nearest_equals_comparing_every_free_unit(seed, rows, cols, manhattan, sizes
             dispatcher.set_on_duty(unit, not unit.on_duty)
             if unit.busy and unit not in busy:
                 busy.append(unit)
+        for pool, cells in dispatcher._cells.items():  # the list of units heading home stays bounded, searched or not
+            assert len(cells.returning) <= 2 * sum(u.pool == pool for u in units) + 9
+
+
+def _brute_finder(dispatcher, capable, patch, finder, bordered=frozenset()):
+    """The unit on the spot: the finder's free unit free longest, if the finder may act (and, borders closed,
+    is based in the job's sector); None otherwise."""
+    if finder is None or finder not in capable:
+        return None
+    sector = dispatcher.town.patch_sector_names[patch]
+    free = [
+        u
+        for pool in dispatcher.free.values()
+        for u in pool
+        if u.department == finder and (finder not in bordered or u.home_sector == sector)
+    ]
+    return min(free, key=lambda u: u.free_seq, default=None)
 
 
 # --------------------------------------------------------------------------- borders
@@ -413,3 +436,55 @@ def test_a_bucket_filed_in_bulk_always_puts_first_the_unit_free_longest(steps):
         if bucket:
             seq, unit = min((seq, unit.index) for unit, seq in bucket.live.items())
             assert bucket.first() == (seq, units[unit])
+
+
+def test_units_heading_home_do_not_pile_up_when_the_map_index_is_never_searched():
+    """A department big enough for the map index whose free units stay few (compared one by one): returns home
+    were once listed for every job and dropped only by a search, so the list grew with the run."""
+    from sim.engine.dispatch import SMALL_FLEET
+
+    env = simpy.Environment()
+    town = build_town(Territory(grid={"rows": 4, "cols": 4}, patch_km=1.0, detour_factor=1.3))
+    units = [Unit(f"a-{i}", "a", i, 0, town.centres[0], 0, 20.0, 2.0, 0.0, False) for i in range(SMALL_FLEET + 8)]
+    dispatcher = Dispatcher(env, town, units, "nearest", [frozenset({"a"})])
+    index = dispatcher._cells["a"]
+    dispatcher.set_on_duty_many(units, SMALL_FLEET // 2)
+    rng = np.random.default_rng(1)
+    for step in range(2_000):
+        env.run(until=step + 1)
+        unit = dispatcher.request(job(env, {"a"}, int(rng.integers(town.size))))
+        assert unit is not None
+        dispatcher.release_at(unit, int(rng.integers(town.size)), env.now + float(rng.exponential(30.0)))
+        assert len(index.returning) <= 2 * len(units) + 9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 30),
+    cols=st.integers(1, 30),
+    units=st.floats(1, 2_000),
+    manhattan=st.booleans(),
+    patch_km=st.sampled_from([0.3, 1.0, 2.5]),
+)
+def test_every_patch_visits_every_cell_once_nearest_first_by_a_lower_bound(rows, cols, units, manhattan, patch_km):
+    """The map's visiting order (computed for blocks of patches at once): every cell once, least km rising, and no
+    patch of a cell is nearer by road than the cell's least km (so a search may stop there)."""
+    from sim.engine.dispatch import _MapCells
+
+    town = build_town(
+        Territory(
+            grid={"rows": rows, "cols": cols},
+            patch_km=patch_km,
+            detour_factor=1.3,
+            distance="manhattan" if manhattan else "euclidean",
+        )
+    )
+    cells = _MapCells(town, units)
+    for patch in range(town.size):
+        least_km, order = cells.visiting(patch)
+        assert sorted(order) == list(range(cells.nx * cells.ny))
+        assert all(a <= b for a, b in itertools.pairwise(least_km))
+        km_of = dict(zip(order, least_km))
+        for other in range(0, town.size, max(1, town.size // 40)):
+            road_km = town.drive_min(patch, other, 60.0)  # at 60 km/h, minutes are road km
+            assert km_of[cells.patch_cell[other]] <= road_km
