@@ -4,7 +4,7 @@ A city year's ``incidents.csv`` and ``jobs.csv`` hold about 40 million cells; fo
 in Python (an f-string and a ``str.join`` per cell) took about five CPU seconds. Here a block's rows are
 laid out side by side in one matrix of bytes (:func:`csv_block`), each cell in a fixed room of whole
 4-byte slots, and the room a cell leaves unused is filled with :data:`SKIP`, a byte that never occurs in
-UTF-8 text; the block's text is the matrix with those bytes dropped (one numpy selection per block).
+UTF-8 text; the block's text is the matrix with those bytes dropped (one ``bytes.translate`` per block).
 
 A cell is written as pieces (:data:`Piece`), each a column of slots taken from a small table: a string
 field's categories laid out once (:func:`text_table`, gathered by the field's codes), and numbers as
@@ -26,6 +26,8 @@ __all__ = ["SKIP", "Piece", "text_table", "text_column", "int_columns", "float_c
 SKIP = 0xFF
 """The byte that fills the room a cell leaves unused: it never occurs in UTF-8 text, so it is dropped safely."""
 
+_SKIPPED = bytes([SKIP])
+
 _PLACES = 6
 """Decimal places of the float cells (as ``float_text(value, decimals=6)``)."""
 
@@ -40,11 +42,8 @@ slots (``uint32``, or a ``void`` of a multiple of 4 bytes), :data:`SKIP` where n
 def _slots(texts: Sequence[bytes], width: int | None = None) -> np.ndarray:
     """*texts* as rows of *width* bytes (a multiple of 4, by default the least that holds them), SKIP-padded in front."""
     width = width or max(4, -(-max(map(len, texts), default=0) // 4) * 4)
-    matrix = np.full((len(texts), width), SKIP, np.uint8)
-    for row, text in zip(matrix, texts):
-        if text:
-            row[width - len(text) :] = np.frombuffer(text, np.uint8)
-    return matrix
+    padded = b"".join(text.rjust(width, _SKIPPED) for text in texts)
+    return np.frombuffer(padded, np.uint8).reshape(len(texts), width).copy()
 
 
 def text_table(texts: Sequence[str], end: str) -> np.ndarray:
@@ -61,15 +60,17 @@ def text_column(table: np.ndarray, codes: np.ndarray) -> list[Piece]:
     return [table.take(codes)]
 
 
+@cache
 def _digit_table(digits: int, strip: str, head: str = "", tail: str = "") -> np.ndarray:
     """Every group of *digits* digits (0 to 10**digits - 1, zero-padded) between *head* and *tail*, as 4-byte slots.
 
     *strip* drops leading zeros (``lead``, keeping one digit: ``lead1``) or trailing ones (``trail``,
     ``trail1``); ``full`` keeps them. A group that drops every digit leaves *head* and *tail* only.
+    Built once per process (the tables of both separators share those without one).
     """
     out = []
     for value in range(10**digits):
-        text = str(value).zfill(digits)
+        text = f"{value:0{digits}d}"
         if strip.startswith("lead"):
             text = text.lstrip("0")
         elif strip.startswith("trail"):
@@ -271,6 +272,3 @@ def csv_block(columns: Sequence[Sequence[Piece]], rows: int) -> bytes:
         room[...] = piece
         at += piece.dtype.itemsize
     return matrix.tobytes().translate(None, _SKIPPED)  # a third quicker than selecting with a mask
-
-
-_SKIPPED = bytes([SKIP])
