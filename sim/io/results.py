@@ -470,6 +470,7 @@ class _Layout:
         """The pieces of every field (then the *derived* float columns) of rows *start* to *stop*."""
         table = self.table
         out: dict[str, list[Piece]] = {}
+        derived_cells: list[list[Piece]] = []
         floats = [table.stored(name)[start:stop] for name in self.floats] + derived
         if floats:
             cells = float_columns(np.stack(floats), self.float_ends)
@@ -481,7 +482,7 @@ class _Layout:
         for name, cells_of in self.cells.items():
             codes = table.stored(name)[start:stop]
             out[name] = text_column(cells_of, codes.view(np.int8) if codes.dtype == np.bool_ else codes)
-        return [out[name] for name in self.fields] + (derived_cells if derived else [])
+        return [out[name] for name in self.fields] + derived_cells
 
 
 def _quoted_row(cells) -> str:
