@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from sim.engine.records import (
     JOB_FIELDS,
     RECORD_FIELDS,
@@ -30,7 +32,7 @@ from sim.engine.records import (
     job_table,
 )
 from sim.errors import Problem, ScenarioError
-from sim.io.csvcells import Cells, Column, csv_rows, float_cells, int_cells, picked, text_cells
+from sim.io.csvcells import Piece, csv_block, float_columns, int_columns, text_column, text_table
 from sim.io.provenance import provenance
 from sim.io.text import float_text
 
@@ -54,6 +56,9 @@ __all__ = [
 INCIDENT_COLUMNS = ("mode", "replication") + RECORD_FIELDS + ("response_min", "resolution_min")
 JOB_COLUMNS = ("mode", "replication") + JOB_FIELDS
 
+
+_BLOCK = 8192
+"""Rows of ``incidents.csv`` and ``jobs.csv`` formatted at once (a few megabytes of bytes per block)."""
 
 COMPARISON_FILES = ("summary.json", "incidents.csv", "jobs.csv", "scenario.json")
 """The files :func:`write_comparison` writes into a folder."""
@@ -253,10 +258,10 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_all([(path, text)])[0]
 
 
-def write_all(files: Iterable[tuple[str | os.PathLike, str | Iterable[str]]]) -> list[Path]:
+def write_all(files: Iterable[tuple[str | os.PathLike, str | Iterable[str | bytes]]]) -> list[Path]:
     """Write several files so that either every one of them is replaced, or none is.
 
-    Each text (a string, or an iterable of chunks written one by one) goes to a temporary file next to its target
+    Each text (a string, or an iterable of chunks written one by one: strings, or bytes in UTF-8) goes to a temporary file next to its target
     first (a Ctrl-C or a full disk
     then removes the temporary files and leaves the old files as they were); the renames
     follow one after another with Ctrl-C held back for those microseconds, so a folder never
@@ -298,21 +303,19 @@ def save_atomic(path: str | os.PathLike, save: Callable[[str], None]) -> Path:
     return path
 
 
-def _write_temporary(path: Path, text: str | Iterable[str]) -> str:
-    """*text* (a string, or chunks of one) in a new temporary file beside *path*, flushed to disk; its name.
+def _write_temporary(path: Path, text: str | Iterable[str | bytes]) -> str:
+    """*text* (a string, or chunks of one: strings or UTF-8 bytes) in a new temporary file beside *path*, flushed to disk; its name.
 
-    The temporary file is named ``.NAME.XXXX.tmp``.
+    The temporary file is named ``.NAME.XXXX.tmp``. It is written as bytes: chunks already in UTF-8
+    (the CSV blocks of :mod:`sim.io.csvcells`) go in as they are, without a decode and an encode.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            if isinstance(text, str):
-                handle.write(text)
-            else:  # streamed: chunk after chunk, never the whole file in memory
-                for chunk in text:
-                    handle.write(chunk)
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in (text,) if isinstance(text, str) else text:  # streamed: never the whole file in memory
+                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
@@ -398,43 +401,88 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _incident_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
+def _incident_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = _BLOCK) -> Iterator[bytes]:
     """``incidents.csv`` from the runs' columns, a block at a time: the same text as :func:`_incident_chunks`."""
 
-    def derived(table: RecordTable, start: int, stop: int) -> list[Column]:
+    def derived(table: RecordTable, start: int, stop: int) -> list[np.ndarray]:
         detected = table.stored("detected_min")[start:stop]
         return [
-            float_cells(table.stored("on_scene_min")[start:stop] - detected),
-            float_cells(table.stored("resolved_min")[start:stop] - detected),
+            table.stored("on_scene_min")[start:stop] - detected,
+            table.stored("resolved_min")[start:stop] - detected,
         ]
 
     return _chunks_of_tables(INCIDENT_COLUMNS, RECORD_FIELDS, tables, block, derived)
 
 
-def _job_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = 4096) -> Iterator[str]:
+def _job_chunks_of_tables(tables: Iterable[tuple[str, int, RecordTable]], block: int = _BLOCK) -> Iterator[bytes]:
     """``jobs.csv`` from the runs' job columns, a block at a time: the same text as :func:`_jobs_text`."""
     return _chunks_of_tables(JOB_COLUMNS, JOB_FIELDS, tables, block)
 
 
-def _chunks_of_tables(header, fields, tables, block: int, derived=None) -> Iterator[str]:
-    """CSV text of (mode, replication, table) runs: the header, then a chunk per block of rows.
+def _chunks_of_tables(header, fields, tables, block: int, derived=None) -> Iterator[bytes]:
+    """CSV text (UTF-8) of (mode, replication, table) runs: the header, then a chunk per block of rows.
 
-    Each column of a block is formatted at once with numpy (:mod:`sim.io.csvcells`), as :func:`_cell`
-    formats one value (times to six places, empty where a stage did not happen); *derived* adds computed
-    columns at the end. The rows are joined directly, without :mod:`csv`: numbers never need quoting, and
-    each string (a mode, a category of a text field) is quoted once, as the csv writer quotes it
+    Each block is laid out at once with numpy (:mod:`sim.io.csvcells`), as :func:`_cell` formats one
+    value (times to six places, empty where a stage did not happen); *derived* adds computed float
+    columns at the end. The rows are joined directly, without :mod:`csv`: numbers never need quoting,
+    and each string (a mode, a category of a text field) is quoted once, as the csv writer quotes it
     (:func:`_quoted`).
     """
-    yield _quoted_row(header)
+    yield _quoted_row(header).encode("utf-8")
     for mode, replication, table in tables:
-        labels = [text_cells([_quoted(str(mode))]), text_cells([str(replication)])]
-        texts = {name: _text_cells(table, name) for name in fields if table.is_text(name)}
+        labels = [[text_table([_quoted(str(mode))], ",")], [text_table([str(replication)], ",")]]
+        layout = _Layout(table, fields, derived is not None)
         for start in range(0, len(table), block):
             stop = min(start + block, len(table))
-            cells = [_column_cells(table, name, start, stop, texts.get(name)) for name in fields]
-            if derived is not None:
-                cells += derived(table, start, stop)
-            yield csv_rows(labels + cells, stop - start).decode("utf-8")
+            extra = derived(table, start, stop) if derived is not None else []
+            yield csv_block(labels + layout.columns(start, stop, extra), stop - start)
+
+
+class _Layout:
+    """How a table's fields become CSV cells: each field's kind and separator, its categories' cells laid out once.
+
+    Float fields (and the derived ones, last) are formatted together, a matrix of a block's rows at a
+    time, and so are integer fields: one numpy call per step for all of them, not one per field.
+    """
+
+    def __init__(self, table: RecordTable, fields: tuple[str, ...], derived: bool) -> None:
+        self.table, self.fields = table, fields
+        count = len(fields) + (2 if derived else 0)
+        ends = {name: "," if i < count - 1 else "\n" for i, name in enumerate(fields)}
+        self.derived_ends = [",", "\n"] if derived else []
+        self.cells: dict[str, np.ndarray] = {}
+        self.floats: list[str] = []
+        self.ints: list[str] = []
+        for name in fields:
+            stored = table.stored(name)
+            if table.is_text(name):
+                self.cells[name] = text_table([_quoted(str(value)) for value in table.categories(name)], ends[name])
+            elif stored.dtype == np.bool_:
+                self.cells[name] = text_table(["False", "True"], ends[name])
+            elif stored.dtype.kind == "f":
+                self.floats.append(name)
+            else:
+                self.ints.append(name)
+        self.float_ends = [ends[name] for name in self.floats] + self.derived_ends
+        self.int_ends = [ends[name] for name in self.ints]
+
+    def columns(self, start: int, stop: int, derived: list[np.ndarray]) -> list[list[Piece]]:
+        """The pieces of every field (then the *derived* float columns) of rows *start* to *stop*."""
+        table = self.table
+        out: dict[str, list[Piece]] = {}
+        derived_cells: list[list[Piece]] = []
+        floats = [table.stored(name)[start:stop] for name in self.floats] + derived
+        if floats:
+            cells = float_columns(np.stack(floats), self.float_ends)
+            out.update(zip(self.floats, cells))
+            derived_cells = cells[len(self.floats) :]
+        if self.ints:
+            ints = np.stack([table.stored(name)[start:stop] for name in self.ints])
+            out.update(zip(self.ints, int_columns(ints, self.int_ends)))
+        for name, cells_of in self.cells.items():
+            codes = table.stored(name)[start:stop]
+            out[name] = text_column(cells_of, codes.view(np.int8) if codes.dtype == np.bool_ else codes)
+        return [out[name] for name in self.fields] + derived_cells
 
 
 def _quoted_row(cells) -> str:
@@ -453,24 +501,6 @@ def _quoted(text: str) -> str:
 
 _SPECIAL = re.compile('[,"\r\n]')
 """What makes the csv writer quote a cell (the delimiter, the quote character, line ends)."""
-
-
-def _column_cells(table: RecordTable, name: str, start: int, stop: int, texts: Cells | None = None) -> Column:
-    """Cells of rows *start* to *stop* of one field, as :func:`_cell` writes them (strings quoted for CSV).
-
-    *texts*: a text field's categories as cells (:func:`_text_cells`), laid out once per table.
-    """
-    column = table.stored(name)[start:stop]
-    if table.is_text(name):
-        return picked(texts if texts is not None else _text_cells(table, name), column)
-    if column.dtype.kind == "f":
-        return float_cells(column)
-    return int_cells(column)
-
-
-def _text_cells(table: RecordTable, name: str) -> Cells:
-    """The categories of a text field as cells, quoted for CSV."""
-    return text_cells([_quoted(str(value)) for value in table.categories(name)])
 
 
 def write_jobs(path: str | os.PathLike, rows: Iterable[tuple[str, int, JobRecord]]) -> Path:

@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 
 import sim
 from sim.engine.records import IncidentRecord, incident_table
-from sim.io.csvcells import csv_rows, float_cells
+from sim.io.csvcells import csv_block, float_columns, int_columns, text_column, text_table
 from sim.io.results import _incident_chunks_of_tables, _incidents_text, _jobs_text, write_comparison
 from sim.io.text import float_text
 
 
 def _float_cells(values) -> list[str]:
-    """The cells :func:`sim.io.csvcells.float_cells` makes of *values*, as strings, one per value."""
+    """The cells :func:`sim.io.csvcells.float_columns` makes of *values*, as strings, one per value."""
     values = np.asarray(values, dtype=np.float64)
-    return csv_rows([float_cells(values)], len(values)).decode("utf-8").split("\n")[:-1]
+    return csv_block(float_columns(values[None, :], ["\n"]), len(values)).decode("utf-8").split("\n")[:-1]
 
 
 def test_incidents_csv_from_columns_equals_the_record_by_record_text(classroom, tmp_path):
@@ -27,7 +27,7 @@ def test_incidents_csv_from_columns_equals_the_record_by_record_text(classroom, 
     tables = ((m, r, o.records) for m, outs in comparison.outputs.items() for r, o in enumerate(outs))
     chunks = list(_incident_chunks_of_tables(tables, block=7))
     assert len(chunks) > 10  # streamed in pieces, not built whole
-    assert "".join(chunks) == by_records
+    assert b"".join(chunks).decode("utf-8") == by_records
     write_comparison(tmp_path, comparison)
     assert (tmp_path / "incidents.csv").read_text(encoding="utf-8") == by_records
     assert by_records.count("\n") == 1 + sum(len(o.records) for outs in comparison.outputs.values() for o in outs)
@@ -58,9 +58,9 @@ def test_awkward_cells_are_quoted_the_same_way():
         ended_min=-0.0,
     )
     record = IncidentRecord(**fields)
-    text = "".join(
+    text = b"".join(
         _incident_chunks_of_tables([("m", 0, incident_table([record])), ('a, "b"', 1, incident_table([record]))])
-    )
+    ).decode("utf-8")
     assert text == _incidents_text([("m", 0, record), ('a, "b"', 1, record)])
     assert '"noise, ""loud"""' in text and ",None," in text and ",inf," in text and '\n"a, ""b""",1,' in text
 
@@ -80,3 +80,27 @@ def test_float_cells_on_edges_and_a_million_times():
         [edges, rng.uniform(0, 525_600, 200_000), np.round(rng.exponential(60, 50_000), 6) + 5e-7, [math.nan, math.inf]]
     )
     assert _float_cells(values) == [float_text(v, decimals=6) for v in values.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=-(10**18) + 1, max_value=10**18 - 1), min_size=1, max_size=40),
+    st.sampled_from([np.int32, np.int64]),
+)
+def test_int_cells_are_exactly_str(values, dtype):
+    """Integer columns (32-bit where they fit, several side by side) give, cell for cell, ``str`` of each value."""
+    if dtype is np.int32:
+        values = [v % 2**32 - 2**31 for v in values]  # every 32-bit value, the smallest included
+    column = np.array(values, dtype=dtype)
+    columns = np.stack([column, column[::-1]])
+    text = csv_block(int_columns(columns, [",", "\n"]), len(values)).decode("utf-8")
+    assert text == "".join(f"{a},{b}\n" for a, b in zip(values, values[::-1]))
+
+
+def test_int_cells_beyond_eighteen_digits_and_awkward_texts():
+    """Integers of 19 digits are written one by one; texts keep every character (a NUL, é, ÿ, CJK), none dropped."""
+    big = np.array([[10**18, -(2**63), 2**63 - 1]])
+    assert csv_block(int_columns(big, ["\n"]), 3) == f"{10**18}\n{-(2**63)}\n{2**63 - 1}\n".encode()
+    texts = ["a\x00b", "é", "ÿ", "城市", ""]
+    cells = text_column(text_table(texts, "\n"), np.array([4, 3, 2, 1, 0, 0]))
+    assert csv_block([cells], 6).decode("utf-8") == "\n城市\nÿ\né\na\x00b\na\x00b\n"
