@@ -83,6 +83,34 @@ def queue_scenario(
     return sim.scenario_from_dict(data)
 
 
+def ties_scenario(governance: dict) -> sim.Scenario:
+    """Three patches in a row, three units, fixed handling and service: exact ties between events are common.
+
+    One type, reported at once by the hotline, 288 a day for three days; *governance* gives the
+    channel's centre or centres (and is completed with one mode, ``pooled``, based on ``joint``).
+    """
+    job = {
+        "name": "h",
+        "priority": 1,
+        "rate_per_day": 288,
+        "service_min": {"dist": "fixed", "value": 5},
+        "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
+    }
+    return sim.scenario_from_dict(
+        {
+            "name": "ties",
+            "seed": 11,
+            "days": 3,
+            "warmup_days": 0.5,
+            "drain_days": 1,
+            "territory": {"patches": [{"name": f"p{i}", "x_km": float(i), "y_km": 0} for i in range(3)]},
+            "departments": [{"name": "team", "units": 3, "setoff_min": 0, "powers": ["h"]}],
+            "incident_types": [job],
+            "governance": {**governance, "modes": {"pooled": {"based_on": "joint"}}},
+        }
+    )
+
+
 @contextmanager
 def local_dask_cluster(quiet: int = logging.ERROR) -> Iterator:
     """A real dask cluster: a scheduler and two worker processes with one thread each (nannies restart them)."""

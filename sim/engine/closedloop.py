@@ -79,16 +79,24 @@ class ClosedLoop:
     )
     """The steps before a unit is sent, in order, with the stage each ends in."""
 
-    def before_dispatch_min(self, rng: np.random.Generator, incident: int = -1) -> tuple[float, float, float]:
-        """The minutes of verify, accept and assign: *incident*'s first drawn ahead, else drawn in that order."""
+    def _three(self, flag: int, rng: np.random.Generator, incident: int) -> tuple[float, float, float]:
+        """Three steps' minutes: before dispatch or after the fix, by *flag*.
+
+        *incident*'s first pass is drawn ahead; else the steps are drawn in order (from the later
+        stream when the first passes were drawn ahead).
+        """
         ahead = self._ahead
         if ahead is not None:
-            if self._first(incident, _BEFORE):
-                column = ahead.before[:, incident].tolist()
-                return column[0], column[1], column[2]
+            if self._first(incident, flag):
+                one, two, three = (ahead.before if flag == _BEFORE else ahead.after)[:, incident].tolist()
+                return one, two, three
             rng = ahead.later
-        verify, accept, assign = self._before
-        return float(verify(rng)), float(accept(rng)), float(assign(rng))
+        first, second, third = self._before if flag == _BEFORE else self._after
+        return float(first(rng)), float(second(rng)), float(third(rng))
+
+    def before_dispatch_min(self, rng: np.random.Generator, incident: int = -1) -> tuple[float, float, float]:
+        """The minutes of verify, accept and assign: *incident*'s first drawn ahead, else drawn in that order."""
+        return self._three(_BEFORE, rng, incident)
 
     def before_dispatch(
         self, now: float, rng: np.random.Generator, incident: int = -1
@@ -110,23 +118,12 @@ class ClosedLoop:
         t += accept
         return t + assign
 
-    def _after_min(self, rng: np.random.Generator, incident: int) -> tuple[float, float, float]:
-        """The minutes of feedback, check and evaluation: *incident*'s first drawn ahead, else drawn in that order."""
-        ahead = self._ahead
-        if ahead is not None:
-            if self._first(incident, _AFTER):
-                column = ahead.after[:, incident].tolist()
-                return column[0], column[1], column[2]
-            rng = ahead.later
-        feedback, check, evaluate = self._after
-        return float(feedback(rng)), float(check(rng)), float(evaluate(rng))
-
     def closed_min(self, resolved: float, rng: np.random.Generator, incident: int = -1) -> float:
         """When the case is closed after the fix: :meth:`after_fix` without its stages (evaluation still drawn).
 
         The same minutes and the same sums, in the same order; for an untraced run, which keeps no stages.
         """
-        feedback, check, _ = self._after_min(rng, incident)
+        feedback, check, _ = self._three(_AFTER, rng, incident)
         return resolved + feedback + check
 
     def check_fails(self, rng: np.random.Generator, incident: int = -1) -> bool:
@@ -146,7 +143,7 @@ class ClosedLoop:
         self, resolved: float, rng: np.random.Generator, incident: int = -1
     ) -> tuple[float, tuple[TraceEvent, ...]]:
         """Feedback and check-and-close after the fix: when the case is closed (evaluation follows)."""
-        feedback, check, evaluate = self._after_min(rng, incident)
+        feedback, check, evaluate = self._three(_AFTER, rng, incident)
         fed_back = resolved + feedback
         closed = fed_back + check
         evaluated = closed + evaluate

@@ -18,7 +18,7 @@ from sim.engine.clock import Clock
 from sim.engine.territory import build_town
 from sim.scenario.schema import InstantSpec
 from sim.stats.metrics import t_interval
-from tests.conftest import queue_scenario
+from tests.conftest import queue_scenario, ties_scenario
 from tests.system.test_theory import erlang_c_wait
 
 
@@ -175,28 +175,8 @@ def test_a_unit_freed_as_the_centre_decides_is_free_for_the_report():
     already due at that minute, as a SimPy event succeeding then would (a shortcut that asked at once
     sent a farther unit).
     """
-    job = {
-        "name": "h",
-        "priority": 1,
-        "rate_per_day": 288,
-        "service_min": {"dist": "fixed", "value": 5},
-        "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
-    }
-    scenario = sim.scenario_from_dict(
-        {
-            "name": "ties",
-            "seed": 11,
-            "days": 3,
-            "warmup_days": 0.5,
-            "drain_days": 1,
-            "territory": {"patches": [{"name": f"p{i}", "x_km": float(i), "y_km": 0} for i in range(3)]},
-            "departments": [{"name": "team", "units": 3, "setoff_min": 0, "powers": ["h"]}],
-            "incident_types": [job],
-            "governance": {
-                "instant": {"report_min": 0, "centre_min": {"dist": "fixed", "value": 5}, "operators": 2},
-                "modes": {"pooled": {"based_on": "joint"}},
-            },
-        }
+    scenario = ties_scenario(
+        {"instant": {"report_min": 0, "centre_min": {"dist": "fixed", "value": 5}, "operators": 2}}
     )
     output = sim.run(scenario, "pooled", seed=2)
     town = build_town(scenario.territory, scenario.travel)

@@ -13,7 +13,7 @@ import pytest
 import sim
 from sim.engine.model import Simulation
 from sim.scenario.governance import modes_of
-from tests.conftest import SCENARIOS, queue_scenario
+from tests.conftest import SCENARIOS, queue_scenario, ties_scenario
 
 CASES = {  # scenario, overrides, whether some matters take the short path
     "classroom": (SCENARIOS / "classroom.yaml", ["days=10", "warmup_days=1"], True),
@@ -107,31 +107,13 @@ def test_on_exact_ties_the_walk_through_centres_at_levels_asks_for_a_unit_one_ev
     timed call where the general path's walk fires its event (asking at once sends other units), so both
     paths must give the same records, and some matters must take the short path.
     """
-    job = {
-        "name": "h",
-        "priority": 1,
-        "rate_per_day": 288,
-        "service_min": {"dist": "fixed", "value": 5},
-        "detection": {"patrol": {"notice_probability": 0}, "hotline": {"probability": 1, "delay_min": 0}},
-    }
-    scenario = sim.scenario_from_dict(
+    scenario = ties_scenario(
         {
-            "name": "ties at levels",
-            "seed": 11,
-            "days": 3,
-            "warmup_days": 0.5,
-            "drain_days": 1,
-            "territory": {"patches": [{"name": f"p{i}", "x_km": float(i), "y_km": 0} for i in range(3)]},
-            "departments": [{"name": "team", "units": 3, "setoff_min": 0, "powers": ["h"]}],
-            "incident_types": [job],
-            "governance": {
-                "instant": {"report_min": 0, "centre_min": {"dist": "fixed", "value": 5}},
-                "centres": [
-                    {"name": "city", "level": "city", "operators": 1},
-                    {"name": "town", "parent": "city", "operators": 2, "passes_up": ["h"]},
-                ],
-                "modes": {"pooled": {"based_on": "joint"}},
-            },
+            "instant": {"report_min": 0, "centre_min": {"dist": "fixed", "value": 5}},
+            "centres": [
+                {"name": "city", "level": "city", "operators": 1},
+                {"name": "town", "parent": "city", "operators": 2, "passes_up": ["h"]},
+            ],
         }
     )
     short, general, taken = _both_ways(scenario, "pooled", monkeypatch, seed=2)
