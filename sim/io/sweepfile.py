@@ -449,6 +449,13 @@ def _base_scenario(spec: SweepSpec, check: _Checker, base_dir: Path):
         lines: dict = {}
     else:
         path = base_dir / spec.scenario
+        if not spec.scenario.strip():
+            check.fail(("scenario",), "an empty path; expected a path to a scenario file (relative to the sweep file)")
+        if _exists(path) and not _is_file(path) and path.is_dir():  # named in the sweep file, where it was written
+            check.fail(
+                ("scenario",),
+                f"{path} is a folder (the path is relative to the sweep file); expected a YAML scenario file",
+            )
         if not _exists(path):
             message = (
                 f"no scenario file at {path} (the path is relative to the sweep file); expected a YAML scenario file"

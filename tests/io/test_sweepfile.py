@@ -233,6 +233,14 @@ def test_missing_scenario_file(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("value", ['""', '" "', "."])
+def test_an_empty_scenario_path_or_a_folder_is_a_problem_of_the_sweep_file(tmp_path, value):
+    """``scenario: ""`` names the sweep's own folder: the problem is where the path was written, not in the folder."""
+    (problem,) = _problems(tmp_path, f"scenario: {value}\n")
+    assert problem.startswith(f"{tmp_path / 'sweep.yaml'}:1: scenario: "), problem
+    assert "expected a" in problem and ("empty path" in problem or "is a folder" in problem)
+
+
 def test_problems_in_the_scenario_name_the_scenario_file(tmp_path):
     (tmp_path / "town.yaml").write_text(
         Path(CLASSROOM).read_text().replace("units: 2\n    base: r2c0", "units: -2\n    base: r2c0")
