@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.engine.centre import Centre
 from sim.engine.clock import Clock
-from sim.scenario.distributions import sampler
+from sim.scenario.distributions import sample, sampler
 from sim.scenario.schema import CentreSpec, GridManagement
 
 __all__ = ["GridWorkers", "GridLeaders", "GRID_LEADERS"]
@@ -40,22 +40,46 @@ class GridWorkers:
         self._solve = sampler(spec.solve_min)  # the same draws as ``sample``, made once
         self.free_at = [[0.0] * spec.workers_per_grid for _ in range(grids)]
         self.busy_min = 0.0
+        self._ahead: tuple[np.ndarray, bytearray, np.random.Generator] | None = None
+
+    def draw_ahead(self, incidents: int, rng: np.random.Generator, later: np.random.Generator) -> None:
+        """Draw every incident's first solving minutes before the run (one vector from *rng*): the same in every mode.
+
+        A matter's first visit by a grid worker takes its own; a later one (a reopened case sent back
+        to the grid) draws from *later*, in order, in place of the stream :meth:`take` is given.
+        """
+        self._ahead = (sample(self.spec.solve_min, rng, size=incidents), bytearray(incidents), later)
+
+    def let_go(self) -> None:
+        """Drop the minutes drawn ahead (the run is over)."""
+        self._ahead = None
 
     def take(
-        self, grid: int, now: float, rng: np.random.Generator, window: tuple[float, float]
+        self, grid: int, now: float, rng: np.random.Generator, window: tuple[float, float], incident: int = -1
     ) -> tuple[float, float, int]:
-        """Give the matter to the grid's first free worker.
+        """Give the matter (*incident*) to the grid's first free worker.
 
         Returns (start, done, worker index); *window* bounds the busy time counted for utilisation.
         """
         pool = self.free_at[grid]
         free = heapq.heappop(pool)
         start = self.hours.next_open(max(now, free))
-        done = start + float(self._solve(rng))
+        done = start + self._solve_min(rng, incident)
         heapq.heappush(pool, done)
         low, high = window
         self.busy_min += max(0.0, min(done, high) - max(start, low))
         return start, done, self.spec.workers_per_grid - len(pool)
+
+    def _solve_min(self, rng: np.random.Generator, incident: int) -> float:
+        """The minutes of a visit: *incident*'s first drawn ahead, else drawn in order."""
+        ahead = self._ahead
+        if ahead is not None:
+            minutes, visited, later = ahead
+            if incident >= 0 and not visited[incident]:
+                visited[incident] = 1
+                return minutes.item(incident)
+            rng = later
+        return float(self._solve(rng))
 
     def on_duty_min(self, start: float, end: float) -> float:
         """Worker-minutes on duty in [start, end] over all grids."""

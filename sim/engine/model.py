@@ -211,6 +211,9 @@ class Simulation:
         self.leaders = self._grid_leaders()
         self._heads = [(t.name, t.priority) for t in scenario.incident_types]  # read per matter by _state
         self.short = self._short_paths()
+        if self.grid_workers is not None:  # each matter's first visit by a grid worker, the same in every mode
+            n = len(self.incidents.patch)
+            self.grid_workers.draw_ahead(n, self.streams.grid, self.streams.child("grid", 1))
         if self.loop is not None:  # each matter's first pass through the loop, the same in every mode
             streams = self.streams
             later, later_reopen = streams.child("loop", 1), streams.child("reopen", 1)
@@ -314,7 +317,7 @@ class Simulation:
         """The clock has stopped: let go of what was drawn ahead for the reports.
 
         The handling at centres and by leaders, the channel's postings and decisions, the city's turns,
-        the loop's first passes:
+        the loop's first passes, the grid workers' first visits:
         a float or two per incident and level, read only while reports pass but held through the run,
         so they add to its peak (about 25 bytes per incident on a city year); they are let go of
         before the records freeze.
@@ -326,6 +329,8 @@ class Simulation:
             self.channel.let_go()
         if self.loop is not None:
             self.loop.let_go()
+        if self.grid_workers is not None:
+            self.grid_workers.let_go()
 
     def _records(self) -> RecordTable:
         """Write the records of the matters still open at the end; every record in order of occurrence."""
@@ -1182,7 +1187,8 @@ class Simulation:
             yield self._until(ready)
         grid = int(self.town.grid[state.patch])
         assert self.grid_workers is not None  # only matters settled by grid workers come here
-        start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, (self.warmup, self.horizon))
+        window = (self.warmup, self.horizon)
+        start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, window, state.number)
         if start >= state.natural_end_min:
             self._ends_unattended(state)  # the worker's booked time is spent finding nothing
         else:
