@@ -96,7 +96,7 @@ class Clock(simpy.Environment):
                         return None
                     event[0](None)
                     continue
-                callbacks, event.callbacks = event.callbacks, None
+                callbacks, event.callbacks = event.callbacks, None  # _process inlined: once per event
                 for callback in callbacks:
                     callback(event)
                 if not event._ok and not hasattr(event, "_defused"):

@@ -677,43 +677,22 @@ class _CellIndex:
         if returning and returning[0][0] <= now:
             self._settle(now)
         town = self.town
-        if town.travel_min is not None:
-            return self._nearest_by_table(patch, beat)
         least_km, order = self.map.visits[patch] or self.map.visiting(patch)
         cells, best, chosen, setoff, speed, reach = self.cells, math.inf, None, self.setoff, self.speed, self.reach
         reach_km = (beat - setoff) * reach / 60.0  # road km a unit may cover to be no later than beat
+        table, drive_min = town.travel_min, town.drive_min
         centres, manhattan, detour, hypot = town.centres, town.manhattan, town.detour_factor, math.hypot
         px, py = centres[patch]
         for km, cell in zip(least_km, order):
             if km > reach_km:
                 break
-            patches = cells.get(cell)
-            if patches is None:
-                continue
-            for here, bucket in patches.items():  # the bucket's units all stand at *here*
-                x, y = centres[here]
-                dx, dy = abs(x - px), abs(y - py)
-                minutes = setoff + 60.0 * ((dx + dy if manhattan else hypot(dx, dy)) * detour) / speed
-                if minutes < best:
-                    best, chosen = minutes, bucket.first()[1]
-                    reach_km = (min(best, beat) - setoff) * reach / 60.0
-                elif minutes == best and chosen is not None and (first := bucket.first())[0] < chosen.free_seq:
-                    chosen = first[1]
-        if best > beat:
-            return math.inf, None
-        return best, chosen
-
-    def _nearest_by_table(self, patch: int, beat: float) -> tuple[float, Unit | None]:
-        """:meth:`nearest` with a travel table (:meth:`Town.drive_min` of each patch where free units stand)."""
-        least_km, order = self.map.visits[patch] or self.map.visiting(patch)
-        cells, best, chosen, setoff, speed, reach = self.cells, math.inf, None, self.setoff, self.speed, self.reach
-        reach_km = (beat - setoff) * reach / 60.0
-        drive_min = self.town.drive_min
-        for km, cell in zip(least_km, order):
-            if km > reach_km:
-                break
-            for here, bucket in cells.get(cell, _NO_PATCHES).items():
-                minutes = setoff + drive_min(here, patch, speed)
+            for here, bucket in cells.get(cell, _NO_PATCHES).items():  # the bucket's units all stand at *here*
+                if table is None:
+                    x, y = centres[here]
+                    dx, dy = abs(x - px), abs(y - py)
+                    minutes = setoff + 60.0 * ((dx + dy if manhattan else hypot(dx, dy)) * detour) / speed
+                else:
+                    minutes = setoff + drive_min(here, patch, speed)
                 if minutes < best:
                     best, chosen = minutes, bucket.first()[1]
                     reach_km = (min(best, beat) - setoff) * reach / 60.0
