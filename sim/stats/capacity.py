@@ -501,8 +501,13 @@ def centre_messages(scenario: Scenario, modes: Sequence[str] | None = None) -> l
     else:
         staffed = []
     groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+    hours: dict[str, tuple[int, ...]] = {}  # closed hours by duty settings: a city's village centres share theirs
     for name, level, spec in staffed:
-        closed = tuple(int(h) for h in np.flatnonzero(on_duty_by_hour(operators_on_duty(spec)) <= 0.0))
+        key = spec.model_dump_json(include={"operators", "operator_shift", "centre_hours"})
+        closed = hours.get(key)
+        if closed is None:
+            duty = on_duty_by_hour(operators_on_duty(spec))
+            closed = hours[key] = tuple(int(h) for h in np.flatnonzero(duty <= 0.0))
         if closed:
             groups.setdefault((level, closed), []).append(name)
     lines = []
