@@ -93,6 +93,25 @@ class ReferralChain:
         self.trace = trace
         self._steps: dict[str, int] = dict(cast(dict[str, int], spec.steps))  # keyed by channel name
         self._owners: dict[frozenset[str], tuple[OpenHours, ...]] = {}
+        self._ahead: tuple[np.ndarray, np.ndarray, bytearray, np.random.Generator, int] | None = None
+
+    def draw_ahead(self, incidents: int, rng: np.random.Generator, later: np.random.Generator) -> None:
+        """Draw every incident's hand-over minutes and first misrouting draw before the run (common random numbers).
+
+        Incident *i*'s first delivery takes its own row of hand-overs (as many as the longest chain, one vector
+        from *rng*) and the *i*-th uniform of the misrouting test (a second vector), whatever the mode and
+        whatever came before it; what a misrouted report draws after that, and every later delivery of the same
+        matter (a sequential matter's hand-over to the next department), comes from *later*, in order. Drawn in
+        order instead, a report that skips the desks in one variant of a town (its finder may act) would shift
+        the draws of every report after it, and two runs would not face the same minutes.
+        """
+        width = max(1, *self._steps.values()) if self._steps else 1
+        handovers = sample(self.spec.handover_min, rng, size=incidents * width)
+        self._ahead = (handovers, rng.random(incidents), bytearray(incidents), later, width)
+
+    def let_go(self) -> None:
+        """Drop the minutes drawn ahead (the run is over)."""
+        self._ahead = None
 
     def owners(self, to: frozenset[str]) -> tuple[OpenHours, ...]:
         """The distinct desk hours of the departments in *to* (the town's desk when *to* is empty).
@@ -111,23 +130,42 @@ class ReferralChain:
         """Pass a report found through channel *source* (or ``coordination``) to the desk of a department in *to*.
 
         With *to* empty (a report for the grid, or for several departments at once) the last step
-        keeps the town's desk hours. The hand-overs are drawn from *rng* in order (*incident* is not
-        read: how many draws a report takes depends on its way through the desks).
+        keeps the town's desk hours. The hand-overs of *incident*'s first delivery
+        and its first misrouting draw are those drawn ahead (:meth:`draw_ahead`), if they were; every other
+        draw comes from *rng* (or, drawn ahead, from the later stream) in order.
         """
         steps = self._steps.get(source, 1)
         owners = self._owners.get(to) or self.owners(to)
         handover, trace = self.handover_min, self.trace
+        ahead = self._ahead
+        first: list[float] | None = None
+        if ahead is not None:
+            handovers, misroutes, posted, rng, width = ahead
+            if incident >= 0 and not posted[incident]:
+                posted[incident] = 1
+                at = incident * width
+                first = handovers[at : at + steps].tolist()
+                first.append(misroutes.item(incident))
         t = now
         stages: list[TraceEvent] = []
         for k in range(steps - 1):
-            t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, handover(rng))
+            minutes = handover(rng) if first is None else first[k]
+            t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, minutes)
             if trace:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=k + 1, steps=steps))
         if steps:
-            t = _earliest(owners, t, handover(rng))
+            t = _earliest(owners, t, handover(rng) if first is None else first[steps - 1])
             if trace:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=steps, steps=steps))
         bounces, misroute = 0, self.spec.misroute_probability
+        if steps and first is not None:  # the first misrouting draw was drawn ahead; any further come in order
+            if not first[steps] < misroute:
+                return Delivery(t, t, steps, 0, tuple(stages))
+            sent_back = self.desk.add_open_minutes(t, handover(rng))
+            t = _earliest(owners, sent_back, handover(rng))
+            bounces += 1
+            if trace:
+                stages += [TraceEvent(sent_back, Stage.SENT_BACK), TraceEvent(t, Stage.FORWARDED_AGAIN)]
         while steps and rng.random() < misroute:
             sent_back = self.desk.add_open_minutes(t, handover(rng))
             t = _earliest(owners, sent_back, handover(rng))

@@ -45,6 +45,9 @@ __all__ = ["Job", "Dispatcher"]
 SMALL_FLEET = 12
 """Up to this many free units, a department's units are compared one by one; above, through its cell index."""
 
+FEW_FREE = SMALL_FLEET // 2
+"""A map index in use is let go of when its pool is down to this many free units (built again when searched)."""
+
 UNITS_PER_CELL = 2
 """About this many units of a department per cell of its map index."""
 
@@ -260,6 +263,8 @@ class Dispatcher:
                 continue
             cells = self._cells.get(dept)
             if cells is not None and len(pool) > SMALL_FLEET:
+                if not cells.active:
+                    cells.activate(pool, now)
                 minutes, unit = cells.nearest(patch, now, best)
                 if minutes < best:
                     best, chosen = minutes, unit
@@ -356,11 +361,18 @@ class Dispatcher:
         return picked
 
     def _assign(self, unit: Unit, job: Job) -> None:
-        """Send a free unit to *job*: it leaves its pool of free units (and the map index), then :meth:`_hand`."""
-        del self.free[unit.pool][unit]
+        """Send a free unit to *job*: it leaves its pool of free units (and the map index), then :meth:`_hand`.
+
+        A map index whose pool is down to :data:`FEW_FREE` units is let go of: the pool is compared unit by
+        unit until it has more than :data:`SMALL_FLEET` again, and the index is built afresh when next searched.
+        """
+        pool = self.free[unit.pool]
+        del pool[unit]
         cells = self._cells.get(unit.pool)
-        if cells is not None:
+        if cells is not None and cells.active:
             cells.remove(unit)
+            if len(pool) <= FEW_FREE:
+                cells.deactivate()
         self._hand(unit, job)
 
     @staticmethod
@@ -465,7 +477,7 @@ class Dispatcher:
         if best is None:
             self.free[unit.pool][unit] = None  # free, last in its pool (the order it became free in)
             cells = self._cells.get(unit.pool)
-            if cells is not None:
+            if cells is not None and cells.active:
                 cells.add(unit, self.env._now)
             return
         job = heapq.heappop(best)[3]
@@ -547,6 +559,13 @@ class _CellIndex:
     as soon as the best unit found: no unit beyond can be sooner or equal. All units of the
     department share set-off time and speed (:meth:`usable`), so the search finds exactly the
     unit a comparison of every free unit would.
+
+    The index is kept up only while it is in use (``active``): it is built from the pool's free units
+    at the first search of a pool grown past :data:`SMALL_FLEET` (:meth:`activate`) and let go of when
+    the pool is down to :data:`FEW_FREE` (:meth:`deactivate`). A department whose free units stay few
+    (most towns' fleets, most of the time) then pays nothing per job for it, and each build files at
+    most the units freed since the last let-go plus :data:`FEW_FREE`: its cost is spread over the jobs.
+    While inactive, :meth:`add` and :meth:`add_many` file nothing and the structures stay empty.
     """
 
     def __init__(self, cells: _MapCells, units: list[Unit], town: Town):
@@ -559,6 +578,19 @@ class _CellIndex:
         self.filed: dict[Unit, int] = {}
         self.returning: list[tuple[float, int, Unit]] = []
         self._order = itertools.count()
+        self.active = False
+
+    def activate(self, pool: dict[Unit, None], now: float) -> None:
+        """Start keeping the index: file every free unit of *pool* (in the order they became free)."""
+        self.active = True
+        self.add_many(list(pool), now)
+
+    def deactivate(self) -> None:
+        """Stop keeping the index and let go of what it holds (:meth:`activate` builds it again)."""
+        self.active = False
+        self.cells.clear()
+        self.filed.clear()
+        self.returning.clear()
 
     @staticmethod
     def usable(units: list[Unit]) -> bool:
@@ -566,7 +598,9 @@ class _CellIndex:
         return len({(u.setoff_min, u.speed_kmh) for u in units}) == 1
 
     def add(self, unit: Unit, now: float) -> None:
-        """File a free unit under the patch where it stands at *now* (:meth:`Unit.patch_at`)."""
+        """File a free unit under the patch where it stands at *now* (:meth:`Unit.patch_at`; nothing while inactive)."""
+        if not self.active:
+            return
         if unit.patrols:
             self._file(unit, unit.position_patch)
         elif now >= unit.back_at_base_min:
@@ -603,6 +637,8 @@ class _CellIndex:
 
     def add_many(self, units: list[Unit], now: float) -> None:
         """:meth:`add` for each of *units* (free in this order), a bucket at a time."""
+        if not self.active:
+            return
         at: dict[int, list[Unit]] = {}
         for unit in units:
             at.setdefault(unit.patch_at(now), []).append(unit)

@@ -26,7 +26,7 @@ import simpy
 
 from sim.engine.campaigns import CAMPAIGN, CampaignOutput, CampaignPlan
 from sim.engine.centre import CENTRE, Centre
-from sim.engine.channel import Delivery, SharedChannel, channel_for, delivery_of
+from sim.engine.channel import Delivery, ReferralChain, SharedChannel, channel_for, delivery_of
 from sim.engine.clock import Callback, Clock
 from sim.engine.closedloop import ClosedLoop
 from sim.engine.competence import CompetenceTable
@@ -222,6 +222,9 @@ class Simulation:
             n = len(self.incidents.patch)
             later = self.streams.child("information", 1)
             self.channel.draw_ahead(n, self.streams.information, later, decisions=self.levels is None)
+        elif isinstance(self.channel, ReferralChain):  # each matter's first way through the desks, likewise
+            later = self.streams.child("information", 1)
+            self.channel.draw_ahead(len(self.incidents.patch), self.streams.information, later)
 
     def _city_turns(self) -> np.ndarray | None:
         """Each matter's minutes of the city centre's turn (a city-layer matter's, once), drawn ahead.
@@ -316,7 +319,8 @@ class Simulation:
     def _drop_draws(self) -> None:
         """The clock has stopped: let go of what was drawn ahead for the reports.
 
-        The handling at centres and by leaders, the channel's postings and decisions, the city's turns,
+        The handling at centres and by leaders, the channel's postings and decisions (or the desks'
+        hand-overs and first misrouting draws), the city's turns,
         the loop's first passes, the grid workers' first visits:
         a float or two per incident and level, read only while reports pass but held through the run,
         so they add to its peak (about 25 bytes per incident on a city year); they are let go of
@@ -325,7 +329,7 @@ class Simulation:
         for name in ("_handling", "_leader_handling", "_passed", "_led"):
             self.__dict__.pop(name, None)
         self._city_ahead = None
-        if isinstance(self.channel, SharedChannel):
+        if isinstance(self.channel, (SharedChannel, ReferralChain)):
             self.channel.let_go()
         if self.loop is not None:
             self.loop.let_go()

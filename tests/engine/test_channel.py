@@ -244,3 +244,72 @@ def test_a_matter_is_posted_and_decided_in_the_same_minutes_in_every_mode_that_p
     assert len(both) > 200
     assert len(joint.keys() ^ unified.keys()) > 50  # matters posted in one mode only
     assert all(joint[n] == unified[n] for n in both)
+
+
+def test_a_referrals_first_hand_overs_are_drawn_ahead_and_a_later_delivery_draws_in_order():
+    spec = ReferralSpec.model_validate(
+        {
+            "desk_hours": {"days": "daily", "times": ["00:00-24:00"]},
+            "handover_min": {"dist": "exponential", "mean": 90},
+            "steps": {"hotline": 2, "patrol": 3},
+            "misroute_probability": 0.0,
+        }
+    )
+    chain = ReferralChain(spec)
+    chain.draw_ahead(3, np.random.default_rng(1), np.random.default_rng(2))
+    ahead = np.random.default_rng(1)
+    handovers = ahead.exponential(90, 3 * 3).reshape(3, 3)  # a row per incident, as long as the longest chain
+    second = chain.deliver(100.0, "patrol", np.random.default_rng(9), incident=2)
+    assert second.reached_min == pytest.approx(100.0 + handovers[2].sum(), abs=1e-9)
+    assert second.referrals == 3
+    first = chain.deliver(100.0, "hotline", np.random.default_rng(9), incident=0)  # two steps: its row's first two
+    assert first.reached_min == pytest.approx(100.0 + handovers[0, :2].sum(), abs=1e-9)
+    later = np.random.default_rng(2)
+    again = chain.deliver(500.0, "coordination", np.random.default_rng(9), incident=2)  # a hand-over: later draws
+    assert again.reached_min == pytest.approx(500.0 + later.exponential(90), abs=1e-9)
+    chain.let_go()
+    rng, same = np.random.default_rng(4), np.random.default_rng(4)
+    assert chain.deliver(0.0, "camera", rng, incident=1).reached_min == pytest.approx(same.exponential(90), abs=1e-9)
+
+
+def _first_hand_overs(out) -> dict[int, float]:
+    """Per incident referred through the desks: the minute its first hand-over was done, from the trace."""
+    found: dict[int, float] = {}
+    for number, story in out.trace.items():
+        handed = next((e.at_min for e in story if e.stage == Stage.HANDED_OVER), None)
+        if handed is not None:
+            found[number] = handed
+    return found
+
+
+def test_a_matter_goes_through_the_desks_in_the_same_minutes_whatever_other_reports_do():
+    """Common random numbers: a matter's first hand-overs are drawn ahead, not in the order reports come.
+
+    Patrols that may not act leave half the matters they pass in the fragmented way (``leave_probability``
+    0.5) and none with it at 0: many reports come at other minutes or through other channels in one run, and
+    drawn in order each would shift the hand-overs of every report after it. A matter reported at the same
+    minute through the same channel in both runs, and found by no patrol (whose department, when it may act on
+    one part, works before the next department is sent for), must be handed over in the same minutes.
+    """
+    from pathlib import Path
+
+    import sim
+
+    path = Path(__file__).parents[2] / "scenarios" / "anhai_garbage.yaml"
+    runs = {
+        leave: sim.run(
+            sim.load_scenario(path, ["days=10", f"governance.modes.fragmented.leave_probability={leave}"]),
+            "fragmented",
+            seed=3,
+            trace=True,
+        )
+        for leave in (0.5, 0.0)
+    }
+    seen = {
+        leave: {r.incident: (r.detected_min, r.channel, r.finder) for r in out.records} for leave, out in runs.items()
+    }
+    half, none = (_first_hand_overs(runs[leave]) for leave in (0.5, 0.0))
+    both = [n for n in half if n in none and seen[0.5][n] == seen[0.0][n] and not seen[0.5][n][2]]
+    assert len(both) > 200
+    assert sum(seen[0.5][n] != seen[0.0][n] for n in seen[0.5]) > 50  # reported otherwise in one run
+    assert all(half[n] == none[n] for n in both)
