@@ -488,3 +488,42 @@ def test_every_patch_visits_every_cell_once_nearest_first_by_a_lower_bound(rows,
         for other in range(0, town.size, max(1, town.size // 40)):
             road_km = town.drive_min(patch, other, 60.0)  # at 60 km/h, minutes are road km
             assert km_of[cells.patch_cell[other]] <= road_km
+
+
+def test_the_map_index_is_let_go_of_when_few_units_are_free_and_built_again_when_many_are():
+    """The index is kept only while its pool has many free units; built afresh, it picks what comparing all would."""
+    from sim.engine.dispatch import FEW_FREE, SMALL_FLEET
+
+    env = simpy.Environment()
+    town = build_town(Territory(grid={"rows": 6, "cols": 6}, patch_km=1.0, detour_factor=1.3))
+    rng = np.random.default_rng(4)
+    units = [
+        Unit(f"a-{i}", "a", i, int(b), town.centres[int(b)], 0, 20.0, 2.0, 0.0, False)
+        for i, b in enumerate(rng.integers(0, town.size, size=3 * SMALL_FLEET))
+    ]
+    dispatcher = Dispatcher(env, town, units, "nearest", [frozenset({"a"})])
+    index = dispatcher._cells["a"]
+    dispatcher.set_on_duty_many(units, len(units))
+    assert not index.active and not index.filed  # nothing filed before the first search
+    busy, seen = [], []
+    for step in range(600):
+        env.run(until=step + 1)
+        asking = 0.85 if (step // 50) % 2 == 0 else 0.15  # spells of many jobs, then of units coming back
+        if rng.random() < asking or not busy:
+            patch = int(rng.integers(town.size))
+            expected = _brute_nearest(dispatcher, {"a"}, patch, env.now)
+            got = dispatcher.request(job(env, {"a"}, patch))
+            assert got is expected
+            if got is not None:
+                busy.append(got)
+        else:
+            unit = busy.pop(int(rng.integers(len(busy))))
+            dispatcher.release_at(unit, int(rng.integers(town.size)), env.now + float(rng.exponential(5.0)))
+        free = len(dispatcher.free["a"])
+        if index.active:
+            assert len(index.filed) == free > FEW_FREE  # every free unit filed while in use
+        else:
+            assert not index.filed and not index.returning
+        seen.append(index.active)
+    assert any(a and not b for a, b in itertools.pairwise(seen))  # let go of ...
+    assert any(b and not a for a, b in itertools.pairwise(seen))  # ... and built again
