@@ -6,8 +6,10 @@ schedules it, and when it comes walks its list of callbacks. A timed call (:meth
 only ``(minute, NORMAL, id, (callback,))`` on the same queue, with the id SimPy's next event would have
 taken, so it has exactly the place in the order of events that the timeout would have had (SimPy orders
 by minute, then priority, then id); when it comes, the callback is called with ``None`` where a SimPy
-callback gets the event. Everything else (processes, events that several wait on, conditions) stays a
-SimPy event and runs as :meth:`simpy.Environment.step` runs it.
+callback gets the event. A *task* (:meth:`Clock.start`) is a generator run as SimPy runs a process, its
+start and end timed calls where the process's start and end events would have been, with no process
+object made. Everything else (events that several wait on, conditions) stays a SimPy event and runs as
+:meth:`simpy.Environment.step` runs it.
 
 :meth:`Clock.run` with a minute is SimPy's :meth:`simpy.Environment.run` with the step written into its
 loop: the same stop (an urgent entry at that minute, scheduled when the run starts), the same failure of
@@ -20,7 +22,7 @@ takes its stop out, so ``peek`` gives the next real entry and ``step`` runs it (
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from heapq import heappop, heappush
 from typing import Any, cast
 
@@ -65,6 +67,23 @@ class Clock(simpy.Environment):
         delay = moment - now
         heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), (callback,)))  # type: ignore[misc]
 
+    def call_first(self, callback: Callback) -> None:
+        """Call ``callback(None)`` now, before the events already due now: where a process's start would run.
+
+        SimPy starts a process with an urgent event at the present minute (``Initialize``); this takes its place.
+        """
+        heappush(self._queue, (self._now, URGENT, next(self._eid), (callback,)))  # type: ignore[misc]
+
+    def start(self, generator: Generator[simpy.Event, Any, Any], then: Callback | None = None) -> None:
+        """Run *generator* as :meth:`simpy.Environment.process` would, with no process object.
+
+        It starts where the process would (:meth:`call_first`), waits on each event it yields as the process
+        would (an event already processed gives its value at once; a failed one is thrown into it), and when it
+        returns, ``then(None)`` is called where the process's end would have fired (a timed call of no delay).
+        Nothing else can wait on a task, and an exception it raises stops the run at once.
+        """
+        _Task(self, generator, then)
+
     def step(self) -> None:
         """Process the next entry: a timed call, or a SimPy event as :meth:`simpy.Environment.step` does."""
         try:
@@ -107,6 +126,38 @@ class Clock(simpy.Environment):
                 self.schedule(event, _AFTER_STOP)
             return stop.args[0]
         raise RuntimeError(f'No scheduled events left but "until" ({at}) was not reached')  # pragma: no cover
+
+
+class _Task:
+    """A generator driven as :class:`simpy.Process` drives it (:meth:`Clock.start`)."""
+
+    __slots__ = ("env", "generator", "then")
+
+    def __init__(self, env: Clock, generator: Generator[simpy.Event, Any, Any], then: Callback | None):
+        self.env, self.generator, self.then = env, generator, then
+        env.call_first(self._resume)
+
+    def _resume(self, event: simpy.Event | None) -> None:
+        """Go on with *event*'s value (None at the start) until the generator waits on an event or returns."""
+        generator = self.generator
+        while True:
+            try:
+                if event is None:
+                    event = generator.send(None)
+                elif event._ok:
+                    event = generator.send(event._value)
+                else:  # as simpy.Process: the task handles the failed event, or fails with it
+                    event._defused = True
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    event = generator.throw(exc)
+            except StopIteration:
+                if self.then is not None:  # else nothing: an entry nobody waits on changes no other's order
+                    self.env.call_in(0.0, self.then)
+                return
+            if event.callbacks is not None:
+                event.callbacks.append(self._resume)
+                return
 
 
 def _entries(env: simpy.Environment) -> list[Any]:

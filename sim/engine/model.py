@@ -362,15 +362,13 @@ class Simulation:
             del self.states[state.number]
             self._finish(state)
 
-    def _spawn(self, state: IncidentState, work) -> simpy.Process:
-        """Run *work* (a generator) as a process that holds the matter open until it is over.
+    def _spawn(self, state: IncidentState, work) -> None:
+        """Run *work* (a generator) as a task (:meth:`Clock.start`) that holds the matter open until it is over.
 
-        The hold is let go by the process's first callback (no wrapping generator per process).
+        The hold is let go where the process's end would have fired (no wrapping generator per task).
         """
         state.holds += 1
-        process = self.env.process(work)
-        process.callbacks.append(lambda _: self._release(state))
-        return process
+        self.env.start(work, lambda _: self._release(state))
 
     # ------------------------------------------------------------------ processes
 
@@ -678,7 +676,8 @@ class Simulation:
         """The matter is reported: route it to the grid, a coordinated set of jobs, or one unit.
 
         The common case, one job, runs as a chain of event callbacks rather than a process
-        (cheaper, same order of events); the rest run as SimPy processes.
+        (cheaper, same order of events); the rest run as tasks of the clock (:meth:`Clock.start`: a generator
+        driven as a SimPy process, with no process object).
         """
         state.detected_min, state.channel, state.finder = detected, channel, finder
         if self.tracing:
@@ -947,14 +946,21 @@ class Simulation:
         shared = self._deliver(state, frozenset(), channel, None)
 
         def work():
-            now = self.env.now
-            visits = [
-                self.env.process(
-                    self._do_job(state, i, capable, parts, now if finder in capable else self._ready(shared), finder)
-                )
-                for capable, parts in jobs
-            ]
-            yield self.env.all_of(visits)
+            env = self.env
+            now = env.now
+            every = env.event()  # succeeds when every visit is over, where a condition on them would
+            left = len(jobs)
+
+            def over(_):
+                nonlocal left
+                left -= 1
+                if left == 0:
+                    every.succeed()
+
+            for capable, parts in jobs:
+                ready = now if finder in capable else self._ready(shared)
+                env.start(self._do_job(state, i, capable, parts, ready, finder), over)
+            yield every
 
         return work()
 

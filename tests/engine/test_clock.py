@@ -11,9 +11,14 @@ from sim.engine.clock import Clock
 
 # A plan: what each action does when it runs, as (kind, delay) pairs; kind "call" schedules a callback
 # after the delay, "event" a SimPy event (succeeded now, or a timeout when the delay is positive), "process"
-# a process that waits the delay. Each action that runs may schedule the next actions of the plan.
+# a process that waits the delay; "task" a generator that waits the delay, an event succeeded now and a
+# failed one it handles, then ends (run as a task of the clock, or as a SimPy process whose end acts), and
+# "quiet task" the same with nothing waiting for its end. Each action that runs may schedule the next actions.
 _ACTIONS = st.lists(
-    st.tuples(st.sampled_from(["call", "event", "process"]), st.sampled_from([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])),
+    st.tuples(
+        st.sampled_from(["call", "event", "process", "task", "quiet task"]),
+        st.sampled_from([0.0, 0.0, 0.5, 1.0, 1.5, 2.0]),
+    ),
     min_size=1,
     max_size=40,
 )
@@ -22,8 +27,8 @@ _ACTIONS = st.lists(
 def _play(env: simpy.Environment, plan: list[tuple[str, float]], timed_calls: bool, until: float) -> list:
     """Run *plan* on *env*, every action scheduling the next two; return the order (and minutes) actions ran.
 
-    With *timed_calls*, a "call" is a timed call of the clock; else a SimPy timeout with a callback,
-    which the clock's call stands for.
+    With *timed_calls*, a "call" is a timed call of the clock and a task the clock's; else a SimPy timeout
+    with a callback and a SimPy process, which the clock's call and task stand for.
     """
     ran: list[tuple[int, float]] = []
     todo = iter(range(len(plan)))
@@ -42,12 +47,36 @@ def _play(env: simpy.Environment, plan: list[tuple[str, float]], timed_calls: bo
             elif kind == "event":
                 event = env.timeout(delay) if delay > 0 else env.event().succeed()
                 event.callbacks.append(lambda _, n=n: act(n))
-            else:
+            elif kind == "process":
                 env.process(waiter(n, delay))
+            else:
+                end = (lambda _, n=n: act(n)) if kind == "task" else None
+                if timed_calls:
+                    env.start(task(n, delay), end)  # type: ignore[attr-defined]
+                else:
+                    process = env.process(task(n, delay))
+                    if end is not None:
+                        process.callbacks.append(end)
 
     def waiter(n: int, delay: float):
         yield env.timeout(delay)
         act(n)
+
+    def task(n: int, delay: float):
+        ran.append((-n, env.now))  # its start
+        yield env.timeout(delay)
+        got = yield env.event().succeed("now")
+        ran.append((-n, got))
+        failed = env.event()
+        failed.fail(KeyError("handled"))
+        try:
+            yield failed
+        except KeyError:
+            ran.append((-n, env.now))
+        ready = env.timeout(0.0)
+        yield env.timeout(0.0)
+        yield ready  # processed by now: its value comes at once
+        ran.append((-n, env.now))
 
     def act(n: int) -> None:
         ran.append((n, env.now))
