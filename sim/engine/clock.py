@@ -82,7 +82,16 @@ class Clock(simpy.Environment):
         returns, ``then(None)`` is called where the process's end would have fired (a timed call of no delay).
         Nothing else can wait on a task, and an exception it raises stops the run at once.
         """
-        _Task(self, generator, then)
+        _Task(self, generator, then).start()
+
+    def drive(self, generator: Generator[simpy.Event, Any, Any], then: Callable[[], object]) -> None:
+        """Run *generator* now, as a process runs a generator it yields from: at once, then ``then()`` at its return.
+
+        The part of a task's work that is a generator (follow-up visits after a callback chain's job) goes on
+        in the same place in the order of events as ``yield from`` in the process would; ``then()`` is called
+        as soon as it returns, as the code after the ``yield from`` would run.
+        """
+        _Task(self, generator, then, at_once=True)._resume(None)
 
     def step(self) -> None:
         """Process the next entry: a timed call, or a SimPy event as :meth:`simpy.Environment.step` does."""
@@ -131,11 +140,14 @@ class Clock(simpy.Environment):
 class _Task:
     """A generator driven as :class:`simpy.Process` drives it (:meth:`Clock.start`)."""
 
-    __slots__ = ("env", "generator", "then")
+    __slots__ = ("at_once", "env", "generator", "then")
 
-    def __init__(self, env: Clock, generator: Generator[simpy.Event, Any, Any], then: Callback | None):
-        self.env, self.generator, self.then = env, generator, then
-        env.call_first(self._resume)
+    def __init__(self, env: Clock, generator: Generator[simpy.Event, Any, Any], then, at_once: bool = False):
+        self.env, self.generator, self.then, self.at_once = env, generator, then, at_once
+
+    def start(self) -> None:
+        """Start where a process would (:meth:`Clock.call_first`)."""
+        self.env.call_first(self._resume)
 
     def _resume(self, event: simpy.Event | None) -> None:
         """Go on with *event*'s value (None at the start) until the generator waits on an event or returns."""
@@ -152,7 +164,9 @@ class _Task:
                     exc.__cause__ = event._value
                     event = generator.throw(exc)
             except StopIteration:
-                if self.then is not None:  # else nothing: an entry nobody waits on changes no other's order
+                if self.at_once:  # driven (Clock.drive): go on at once
+                    self.then()
+                elif self.then is not None:  # else nothing: an entry nobody waits on changes no other's order
                     self.env.call_in(0.0, self.then)
                 return
             if event.callbacks is not None:

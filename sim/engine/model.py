@@ -693,7 +693,7 @@ class Simulation:
         if len(jobs) > 1:
             jobs = sorted(jobs, key=lambda job: finder not in job[0])
         if state.layer == GRID and not any(finder in capable for capable, _ in jobs):
-            self._spawn(state, self._resolving(state, self._grid_settles(state, channel)))
+            self._grid_settles(state, channel)
         elif len(jobs) == 1:
             capable, parts = jobs[0]
             delivery = self._deliver(state, capable, channel, finder)
@@ -706,7 +706,7 @@ class Simulation:
             else:
                 self._request(state, i, capable, parts, finder)
         else:
-            self._spawn(state, self._resolving(state, self.coordinate(state, i, jobs, channel, finder)))
+            self._as_task(state, self.coordinate(state, i, jobs, channel, finder))
 
     def _campaign_settles(self, state: IncidentState, i: int, jobs) -> bool:
         """A campaign's find that its departments may do in this mode is settled on the spot; else False.
@@ -737,6 +737,22 @@ class Simulation:
         """Run the handling *work* (a generator), then mark the matter resolved."""
         yield from work
         self._resolved(state)
+
+    def _as_task(self, state: IncidentState, work: Callable[[Callable[[], None]], None]) -> None:
+        """Run *work* (a callback chain, given what to call when it is over) as a task resolving the matter would.
+
+        ``self._spawn(state, self._resolving(state, generator))`` as callbacks: *work* starts where the task would
+        (:meth:`Clock.call_first`), and when it is over the matter is resolved and let go of where the task's
+        end would have fired (a timed call of no delay). The order of events is the task's.
+        """
+        state.holds += 1
+        env = self.env
+
+        def over() -> None:
+            self._resolved(state)
+            env.call_in(0.0, lambda _: self._release(state))
+
+        env.call_first(lambda _: work(over))
 
     def _resolved(self, state: IncidentState, release: bool = False) -> None:
         """Every part is done: the matter is resolved (and, with the closed loop, later closed).
@@ -774,26 +790,53 @@ class Simulation:
         if fed_back is not None:
             state.keep((fed_back,))
         state.note(checked, Stage.REOPENED)
-        self._spawn(state, self._resolving(state, self._revisit(state, checked)))
+        self._as_task(state, lambda then: self._revisit(state, checked, then))
 
-    def _revisit(self, state: IncidentState, checked: float):
-        """Assign the reopened case again and send it back: to a grid worker, or to each job's departments in turn.
+    def _revisit(self, state: IncidentState, checked: float, then: Callable[[], None]) -> None:
+        """Assign the reopened case again at *checked* and send it back (:meth:`_reassign`); then ``then()``."""
+        if checked > self.env._now:
+            self.env.call_at(checked, lambda _: self._reassign(state, then))
+        else:
+            self._reassign(state, then)
+
+    def _reassign(self, state: IncidentState, then: Callable[[], None]) -> None:
+        """Send the reopened case back: to a grid worker, or to each job's departments in turn; then ``then()``.
 
         The first response stays the matter's response; the revisit's visits are logged as jobs.
         """
         env = self.env
-        if checked > env.now:
-            yield self._until(checked)
-        ready = env.now + sample(self.scenario.governance.closed_loop.assign_min, self.streams.reopen)
+        ready = env._now + sample(self.scenario.governance.closed_loop.assign_min, self.streams.reopen)
         if GRID_WORKERS in state.departments:
             first = state.dispatched_min, state.on_scene_min, state.on_the_spot
-            yield from self._grid_work(state, ready, False)
-            state.dispatched_min, state.on_scene_min, state.on_the_spot = first
+
+            def back() -> None:
+                state.dispatched_min, state.on_scene_min, state.on_the_spot = first
+                then()
+
+            self._grid(state, ready, False, back)
             return
-        i = state.number
-        for capable, parts in self.jobs[state.type_index]:
-            yield from self._do_job(state, i, capable, parts, ready, None)
-            ready = env.now
+        self._jobs_in_turn(state, self.jobs[state.type_index], [ready], None, then)
+
+    def _jobs_in_turn(self, state: IncidentState, jobs, ready: list, finder: str | None, then, k: int = 0) -> None:
+        """Do *jobs* one after another from job *k* (:meth:`_job`), then ``then()``.
+
+        *ready* gives job *k* its ready minute or event, or, when it has no entry, the minute the job before ends.
+        Only the first job may find its *finder* on the spot.
+        """
+        if k == len(jobs):
+            then()
+            return
+        capable, parts = jobs[k]
+        moment = ready[k] if k < len(ready) else self.env._now
+        self._job(
+            state,
+            state.number,
+            capable,
+            parts,
+            moment() if callable(moment) else moment,
+            finder if k == 0 else None,
+            lambda: self._jobs_in_turn(state, jobs, ready, finder, then, k + 1),
+        )
 
     def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
         """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
@@ -925,44 +968,47 @@ class Simulation:
 
         self.env.call_in(duration, done)
 
-    # Coordination and grid handling report at once (a plain call, in order of detection) and
-    # return a generator for the rest of the work, which runs as a process.
+    # Coordination reports at once (a plain call, in order of detection) and returns the rest of the
+    # work as a callback chain given what to call when it is over, which runs as a task would (_as_task).
 
-    def _sequential(self, state, i, jobs, channel, finder):
+    def _sequential(self, state, i, jobs, channel, finder) -> Callable[[Callable[[], None]], None]:
         """One department after another; each hand-over travels the information channel again."""
         first = self._deliver(state, jobs[0][0], channel, finder)
 
-        def work():
-            for k, (capable, parts) in enumerate(jobs):
-                delivery = first if k == 0 else self._deliver(state, capable, "coordination", None)
-                yield from self._do_job(state, i, capable, parts, self._ready(delivery), finder if k == 0 else None)
+        def handed_over(capable) -> Callable[[], object]:  # the next department's delivery, made when its turn comes
+            return lambda: self._ready(self._deliver(state, capable, "coordination", None))
 
-        return work()
+        ready = [self._ready(first), *(handed_over(capable) for capable, _ in jobs[1:])]
+        return lambda then: self._jobs_in_turn(state, jobs, ready, finder, then)
 
-    def _concurrent(self, state, i, jobs, channel, finder):
-        """Every department needed is dispatched at once ("whistle and report")."""
+    def _concurrent(self, state, i, jobs, channel, finder) -> Callable[[Callable[[], None]], None]:
+        """Every department needed is dispatched at once ("whistle and report").
+
+        Each visit starts as a task would (:meth:`Clock.call_first`) and ends where its end would fire; after
+        the last one, the work is over one event later, where the condition on the visits would have fired.
+        """
         if any(finder in capable for capable, _ in jobs):
             state.first("reached_min", self.env.now)
         shared = self._deliver(state, frozenset(), channel, None)
 
-        def work():
+        def work(then: Callable[[], None]) -> None:
             env = self.env
-            now = env.now
-            every = env.event()  # succeeds when every visit is over, where a condition on them would
+            now = env._now
             left = len(jobs)
 
-            def over(_):
+            def over(_) -> None:
                 nonlocal left
                 left -= 1
                 if left == 0:
-                    every.succeed()
+                    env.call_in(0.0, lambda _: then())
+
+            def visit(capable, parts, ready) -> Callable[[object], None]:
+                return lambda _: self._job(state, i, capable, parts, ready, finder, lambda: env.call_in(0.0, over))
 
             for capable, parts in jobs:
-                ready = now if finder in capable else self._ready(shared)
-                env.start(self._do_job(state, i, capable, parts, ready, finder), over)
-            yield every
+                env.call_first(visit(capable, parts, now if finder in capable else self._ready(shared)))
 
-        return work()
+        return work
 
     def _deliver(self, state: IncidentState, capable, source: str, finder: str | None) -> Delivery:
         """Get the report to someone able to act: the finder itself, or through the channel."""
@@ -1170,8 +1216,8 @@ class Simulation:
         assert walk.ready is not None  # a walk without *then* fires its event
         return walk.ready
 
-    def _grid_settles(self, state: IncidentState, channel: str):
-        """A simple matter goes to a worker of its grid, who settles it."""
+    def _grid_settles(self, state: IncidentState, channel: str) -> None:
+        """A simple matter goes to a worker of its grid, who settles it (:meth:`_grid`, run as a task would)."""
         env = self.env
         if channel == "grid_worker":
             ready = env.now
@@ -1186,19 +1232,28 @@ class Simulation:
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
             ready = self._ready(delivery)
-        return self._grid_work(state, ready, channel == "grid_worker")
+        self._as_task(state, lambda then: self._grid(state, ready, channel == "grid_worker", then))
 
-    def _grid_work(self, state: IncidentState, ready, on_the_spot: bool):
+    def _grid(self, state: IncidentState, ready, on_the_spot: bool, then: Callable[[], None]) -> None:
+        """Once *ready* (a minute or an event), a worker of the matter's grid settles it (:meth:`_grid_take`)."""
         env = self.env
         if isinstance(ready, simpy.Event):
-            yield ready
-            ready = env.now
-        elif ready > env.now:
-            yield self._until(ready)
+            if ready.callbacks is not None:  # not yet processed: wait for it
+                ready.callbacks.append(lambda _: self._grid_take(state, env._now, on_the_spot, then))
+                return
+            ready = env._now
+        elif ready > env._now:
+            env.call_at(ready, lambda _: self._grid_take(state, ready, on_the_spot, then))
+            return
+        self._grid_take(state, ready, on_the_spot, then)
+
+    def _grid_take(self, state: IncidentState, ready: float, on_the_spot: bool, then: Callable[[], None]) -> None:
+        """A worker of the grid takes the matter now (asked for at *ready*); once done, its job is logged, then ``then()``."""
+        env = self.env
         grid = int(self.town.grid[state.patch])
         assert self.grid_workers is not None  # only matters settled by grid workers come here
         window = (self.warmup, self.horizon)
-        start, done, worker = self.grid_workers.take(grid, env.now, self.streams.grid, window, state.number)
+        start, done, worker = self.grid_workers.take(grid, env._now, self.streams.grid, window, state.number)
         if start >= state.natural_end_min:
             self._ends_unattended(state)  # the worker's booked time is spent finding nothing
         else:
@@ -1208,7 +1263,11 @@ class Simulation:
         unit = f"{self.town.grid_names[grid]}-worker-{worker}"
         state.departments.append(GRID_WORKERS)
         state.units.append(unit)
-        yield self._until(done)
+        env.call_at(done, lambda _: self._grid_done(state, grid, unit, (ready, start, done), on_the_spot, then))
+
+    def _grid_done(self, state: IncidentState, grid: int, unit: str, times, on_the_spot: bool, then) -> None:
+        """The grid worker is done: log the job (*times*: asked for, started, done), then ``then()``."""
+        ready, start, done = times
         town = self.town
         self.job_log.append(  # a JobRecord's fields, in order (the rest take their defaults)
             (
@@ -1226,29 +1285,49 @@ class Simulation:
                 on_the_spot,
             )
         )
+        then()
 
-    def _do_job(self, state: IncidentState, i: int, capable, parts, ready, finder: str | None):
-        """Wait for a unit, travel, work on scene, free the unit.
+    def _job(self, state: IncidentState, i: int, capable, parts, ready, finder: str | None, then) -> None:
+        """Wait for a unit, travel, work on scene, free the unit; then ``then()`` (a chain of callbacks).
 
         *ready* is the minute a unit may be sent, or an event that fires then (a staffed centre).
         Units are never pre-empted, so once a unit is assigned its arrival and finish times are
-        known: travel and on-scene work are one timeout.
+        known: travel and on-scene work are one timed call. Each wait takes the place in the order of
+        events that the same wait in a process would.
         """
         env = self.env
         if isinstance(ready, simpy.Event):
-            yield ready
-        elif ready > env.now:
-            yield self._until(ready)
-        job = Job(capable, state.patch, state.priority, env.now, finder, incident_type=state.type_name)
+            if ready.callbacks is not None:  # not yet processed: wait for it
+                ready.callbacks.append(lambda _: self._job_request(state, i, capable, parts, finder, then))
+                return
+        elif ready > env._now:
+            env.call_at(ready, lambda _: self._job_request(state, i, capable, parts, finder, then))
+            return
+        self._job_request(state, i, capable, parts, finder, then)
+
+    def _job_request(self, state: IncidentState, i: int, capable, parts, finder: str | None, then) -> None:
+        """Ask for a unit now (:meth:`_job`); when one is assigned, send it."""
+        job = Job(capable, state.patch, state.priority, self.env._now, finder, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
-            unit = yield job.event
+            assert job.event is not None  # request() gives a waiting job its event
+            job.event.callbacks.append(lambda event: self._job_send(state, i, job, parts, event.value, then))
+        else:
+            self._job_send(state, i, job, parts, unit, then)
+
+    def _job_send(self, state: IncidentState, i: int, job: Job, parts, unit, then) -> None:
+        """Send the unit (:meth:`_job`); once done, free it, and after any follow-ups call ``then()``."""
         duration, ended = self._start_job(state, i, job, parts, unit)
-        yield env.timeout(duration)
-        self._end_job(state, job, unit, ended=ended)
-        follow = self._follow_ups(state, i, parts, unit, ended)
-        if follow is not None:
-            yield from follow
+
+        def done(_) -> None:
+            self._end_job(state, job, unit, ended=ended)
+            follow = self._follow_ups(state, i, parts, unit, ended)
+            if follow is None:
+                then()
+            else:  # the follow-up visits (a generator) go on at once, as within the same process
+                self.env.drive(follow, then)
+
+        self.env.call_in(duration, done)
 
     def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit, part: int = -1) -> tuple[float, bool]:
         """A unit is assigned: note dispatch and arrival; return minutes until it is done, and whether it ended.

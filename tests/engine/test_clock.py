@@ -154,3 +154,46 @@ def test_a_negative_delay_is_refused_as_by_a_timeout():
         env.timeout(-1.0)
     with pytest.raises(ValueError, match="Negative delay"):
         env.call_in(-1.0, lambda _: None)
+
+
+def test_a_driven_generator_goes_on_at_once_as_yield_from_in_a_process():
+    """:meth:`Clock.drive` is ``yield from`` within a process: the generator starts at once, ``then()`` runs at
+    its return, and every event keeps its place among others due at the same minutes."""
+
+    def play(env: simpy.Environment, driven: bool) -> list:
+        seen: list = []
+
+        def inner():
+            seen.append(("inner starts", env.now))
+            yield env.timeout(0.5)
+            seen.append(("inner waited", env.now))
+            yield env.timeout(0.0)
+            seen.append(("inner ends", env.now))
+            other("due as it ends", 0.0)  # comes after what follows the return at once
+
+        def other(name: str, delay: float) -> None:
+            env.timeout(delay).callbacks.append(lambda _: seen.append((name, env.now)))
+
+        other("before at 1", 1.0)
+        if driven:
+
+            def step(_) -> None:
+                seen.append(("outer", env.now))
+                env.drive(inner(), lambda: seen.append(("after", env.now)))  # type: ignore[attr-defined]
+
+            env.call_first(lambda _: env.call_in(1.0, step))  # type: ignore[attr-defined]
+        else:
+
+            def outer():
+                yield env.timeout(1.0)
+                seen.append(("outer", env.now))
+                yield from inner()
+                seen.append(("after", env.now))
+
+            env.process(outer())
+        other("after at 1", 1.0)
+        other("at 1.5", 1.5)
+        env.run(until=5.0)
+        return seen
+
+    assert play(Clock(), driven=True) == play(simpy.Environment(), driven=False)
