@@ -93,21 +93,44 @@ class ReferralChain:
         self.trace = trace
         self._steps: dict[str, int] = dict(cast(dict[str, int], spec.steps))  # keyed by channel name
         self._owners: dict[frozenset[str], tuple[OpenHours, ...]] = {}
-        self._ahead: tuple[np.ndarray, np.ndarray, bytearray, np.random.Generator, int] | None = None
+        self._ahead: tuple[dict, Callable[[int], np.random.Generator], bytearray, np.random.Generator, int] | None = (
+            None
+        )
 
-    def draw_ahead(self, incidents: int, rng: np.random.Generator, later: np.random.Generator) -> None:
-        """Draw every incident's hand-over minutes and first misrouting draw before the run (common random numbers).
+    BLOCK = 4096
+    """Incidents whose first hand-overs are drawn together, from a stream of their own (:meth:`draw_ahead`)."""
 
-        Incident *i*'s first delivery takes its own row of hand-overs (as many as the longest chain, one vector
-        from *rng*) and the *i*-th uniform of the misrouting test (a second vector), whatever the mode and
-        whatever came before it; what a misrouted report draws after that, and every later delivery of the same
-        matter (a sequential matter's hand-over to the next department), comes from *later*, in order. Drawn in
-        order instead, a report that skips the desks in one variant of a town (its finder may act) would shift
-        the draws of every report after it, and two runs would not face the same minutes.
+    KEPT = 16
+    """Blocks of draws kept at once; one let go of is drawn again, the same, if a later report needs it."""
+
+    def draw_ahead(
+        self, incidents: int, block_stream: Callable[[int], np.random.Generator], later: np.random.Generator
+    ) -> None:
+        """Give each incident's first delivery hand-overs and a misrouting draw of its own (common random numbers).
+
+        Incident *i*'s first delivery takes its own row of hand-overs (as many as the longest chain) and its
+        own uniform for the misrouting test, whatever the mode and whatever came before it: those of block
+        ``i // BLOCK``, drawn from ``block_stream(block)`` when a report of the block first needs them (a
+        vector of rows, then a vector of uniforms). What a misrouted report draws after that, and every later
+        delivery of the same matter (a sequential matter's hand-over to the next department), comes from
+        *later*, in order. Drawn in order instead, a report that skips the desks in one variant of a town (its
+        finder may act) would shift the draws of every report after it, and two runs would not face the same
+        minutes. Only the last :data:`KEPT` blocks are kept (reports come roughly in the order of the
+        incidents): a city year holds a few blocks, not a row per incident.
         """
         width = max(1, *self._steps.values()) if self._steps else 1
-        handovers = sample(self.spec.handover_min, rng, size=incidents * width)
-        self._ahead = (handovers, rng.random(incidents), bytearray(incidents), later, width)
+        self._ahead = ({}, block_stream, bytearray(incidents), later, width)
+
+    def _block(self, block: int) -> tuple[np.ndarray, np.ndarray]:
+        """(hand-over rows, misrouting uniforms) of the incidents of *block*, drawn from its stream (and kept)."""
+        assert self._ahead is not None  # only while drawn ahead
+        blocks, block_stream, _, _, width = self._ahead
+        rng = block_stream(block)
+        drawn = (sample(self.spec.handover_min, rng, size=self.BLOCK * width), rng.random(self.BLOCK))
+        blocks[block] = drawn
+        if len(blocks) > self.KEPT:
+            del blocks[next(iter(blocks))]  # the block drawn longest ago
+        return drawn
 
     def let_go(self) -> None:
         """Drop the minutes drawn ahead (the run is over)."""
@@ -140,12 +163,14 @@ class ReferralChain:
         ahead = self._ahead
         first: list[float] | None = None
         if ahead is not None:
-            handovers, misroutes, posted, rng, width = ahead
+            blocks, _, posted, rng, width = ahead
             if incident >= 0 and not posted[incident]:
                 posted[incident] = 1
-                at = incident * width
-                first = handovers[at : at + steps].tolist()
-                first.append(misroutes.item(incident))
+                block, j = divmod(incident, self.BLOCK)
+                drawn = blocks.get(block)
+                handovers, misroutes = self._block(block) if drawn is None else drawn
+                first = handovers[j * width : j * width + steps].tolist()
+                first.append(misroutes.item(j))
         t = now
         stages: list[TraceEvent] = []
         for k in range(steps - 1):

@@ -14,6 +14,7 @@ the general path without the branches it cannot take, the same draws and events 
 from __future__ import annotations
 
 import array
+import functools
 import gc
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -223,8 +224,9 @@ class Simulation:
             later = self.streams.child("information", 1)
             self.channel.draw_ahead(n, self.streams.information, later, decisions=self.levels is None)
         elif isinstance(self.channel, ReferralChain):  # each matter's first way through the desks, likewise
-            later = self.streams.child("information", 1)
-            self.channel.draw_ahead(len(self.incidents.patch), self.streams.information, later)
+            streams = self.streams
+            blocks = functools.partial(streams.child, "information", 2)  # block b's stream: child("information", 2, b)
+            self.channel.draw_ahead(len(self.incidents.patch), blocks, streams.child("information", 1))
 
     def _city_turns(self) -> np.ndarray | None:
         """Each matter's minutes of the city centre's turn (a city-layer matter's, once), drawn ahead.
@@ -319,8 +321,8 @@ class Simulation:
     def _drop_draws(self) -> None:
         """The clock has stopped: let go of what was drawn ahead for the reports.
 
-        The handling at centres and by leaders, the channel's postings and decisions (or the desks'
-        hand-overs and first misrouting draws), the city's turns,
+        The handling at centres and by leaders, the channel's postings and decisions (the desks'
+        first hand-overs are kept a few blocks at a time), the city's turns,
         the loop's first passes, the grid workers' first visits:
         a float or two per incident and level, read only while reports pass but held through the run,
         so they add to its peak (about 25 bytes per incident on a city year); they are let go of

@@ -247,6 +247,8 @@ def test_a_matter_is_posted_and_decided_in_the_same_minutes_in_every_mode_that_p
 
 
 def test_a_referrals_first_hand_overs_are_drawn_ahead_and_a_later_delivery_draws_in_order():
+    """Incident i's first hand-overs are row i % BLOCK of its block's draws, whatever the order of reports; a
+    block let go of is drawn again the same; a later delivery draws in order from the later stream."""
     spec = ReferralSpec.model_validate(
         {
             "desk_hours": {"days": "daily", "times": ["00:00-24:00"]},
@@ -256,14 +258,21 @@ def test_a_referrals_first_hand_overs_are_drawn_ahead_and_a_later_delivery_draws
         }
     )
     chain = ReferralChain(spec)
-    chain.draw_ahead(3, np.random.default_rng(1), np.random.default_rng(2))
-    ahead = np.random.default_rng(1)
-    handovers = ahead.exponential(90, 3 * 3).reshape(3, 3)  # a row per incident, as long as the longest chain
+    block, n = ReferralChain.BLOCK, ReferralChain.BLOCK * (ReferralChain.KEPT + 3)
+    chain.draw_ahead(n, lambda b: np.random.default_rng(100 + b), np.random.default_rng(2))
+
+    def rows(b: int) -> np.ndarray:  # a row per incident of block b, as long as the longest chain
+        return np.random.default_rng(100 + b).exponential(90, block * 3).reshape(block, 3)
+
     second = chain.deliver(100.0, "patrol", np.random.default_rng(9), incident=2)
-    assert second.reached_min == pytest.approx(100.0 + handovers[2].sum(), abs=1e-9)
+    assert second.reached_min == pytest.approx(100.0 + rows(0)[2].sum(), abs=1e-9)
     assert second.referrals == 3
     first = chain.deliver(100.0, "hotline", np.random.default_rng(9), incident=0)  # two steps: its row's first two
-    assert first.reached_min == pytest.approx(100.0 + handovers[0, :2].sum(), abs=1e-9)
+    assert first.reached_min == pytest.approx(100.0 + rows(0)[0, :2].sum(), abs=1e-9)
+    for b in range(1, ReferralChain.KEPT + 3):  # later blocks push block 0 out of those kept
+        chain.deliver(0.0, "camera", np.random.default_rng(9), incident=b * block)
+    late = chain.deliver(100.0, "patrol", np.random.default_rng(9), incident=5)  # block 0 drawn again
+    assert late.reached_min == pytest.approx(100.0 + rows(0)[5].sum(), abs=1e-9)
     later = np.random.default_rng(2)
     again = chain.deliver(500.0, "coordination", np.random.default_rng(9), incident=2)  # a hand-over: later draws
     assert again.reached_min == pytest.approx(500.0 + later.exponential(90), abs=1e-9)
