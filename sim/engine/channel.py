@@ -184,8 +184,8 @@ class ReferralChain:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=steps, steps=steps))
         bounces, misroute = 0, self.spec.misroute_probability
         if steps and first is not None:  # the first misrouting draw was drawn ahead; any further come in order
-            if not first[steps] < misroute:
-                return Delivery(t, t, steps, 0, tuple(stages))
+            if not first[steps] < misroute:  # most reports: Delivery(t, t, steps, 0, stages), sooner
+                return _tuple_new(Delivery, (t, t, steps, 0, tuple(stages) if stages else (), None, None))
             sent_back = self.desk.add_open_minutes(t, handover(rng))
             t = _earliest(owners, sent_back, handover(rng))
             bounces += 1

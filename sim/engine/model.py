@@ -876,9 +876,11 @@ class Simulation:
         makes the same draws and schedules the same events in the same order, so the records are the same
         (a test runs every shipped scenario both ways). A type may take it when the run is not traced and has
         no single staffed centre and no grid leaders (centres at levels only without the closed loop: the walk
-        through them, :meth:`_short_walk`), and the type needs one job, with no duplicated visits, no gap
-        and no follow-up possible for any department that may do it. A matter of such a type takes it unless
-        a campaign found it or it is the grid's to settle (a grid worker's, unless its finder may act).
+        through them, :meth:`_short_walk`), and the type needs one job, with no follow-up possible for any
+        department that may do it (and no gap when there are centres at levels). A matter of such a type takes
+        it unless a campaign found it or it is the grid's to settle (a grid worker's, unless its finder may act).
+        A type whose departments may all leave a matter (a gap) or send duplicate visits takes those branches
+        of the general path too (:attr:`_OneJob.gapping`, :attr:`_OneJob.duplicating`).
         """
         none: list[_OneJob | None] = [None] * len(self.jobs)
         if not self.SHORT_PATH or self.tracing:
@@ -889,12 +891,13 @@ class Simulation:
             return none
         duplication, competence = self.duplication, self.competence
         for k, jobs in enumerate(self.jobs):
-            if len(jobs) != 1 or duplication.duplicating[k] or duplication.gapping[k]:
+            gapping, duplicating = bool(duplication.gapping[k]), bool(duplication.duplicating[k])
+            if len(jobs) != 1 or (gapping and self.levels is not None):
                 continue
             capable, parts = jobs[0]
             if not any(competence.may_follow_up(k, parts, department) for department in capable):
                 owned = len(parts) == 1 and all(d in competence.owners[k][parts[0]] for d in capable)
-                none[k] = _OneJob(capable, parts, parts[0] if owned else -1)
+                none[k] = _OneJob(capable, parts, parts[0] if owned else -1, gapping, duplicating)
         return none
 
     SHORT_PATH = True
@@ -914,6 +917,8 @@ class Simulation:
                 return
             if self.loop is not None or state.layer == CITY:
                 delivery = self._escalate(state, delivery)
+            if one.gapping:  # _deliver's gap: every claiming department may leave it to another
+                delivery = self._gap(state, delivery)
             state.reached_min, ready = delivery.reached_min, delivery.ready_min
             state.referrals += delivery.referrals
             state.bounces += delivery.bounces
@@ -959,7 +964,7 @@ class Simulation:
 
         def done(_):
             self._end_job(state, job, unit, ended=ended)
-            if self.loop is not None:  # the closed loop may reopen the matter, which then holds it
+            if self.loop is not None or one.duplicating:  # a reopened matter or a duplicate visit may hold it
                 self._resolved(state)
                 self._release(state)
                 return
@@ -1500,12 +1505,17 @@ class _OneJob(NamedTuple):
     """The only job of a type whose matters take the short path (:meth:`Simulation._short_paths`).
 
     *part* is the job's one part when every capable department owns its power (its on-scene minutes
-    are then the part's own, :meth:`CompetenceTable.on_scene_min`), else -1.
+    are then the part's own, :meth:`CompetenceTable.on_scene_min`), else -1. *gapping*: every claiming
+    department may leave the matter to another (:meth:`Simulation._gap`, after the channel); *duplicating*:
+    other claiming departments may send units too (decided in :meth:`Simulation._start_job`, and each
+    such visit holds the matter open).
     """
 
     capable: frozenset[str]
     parts: tuple[int, ...]
     part: int
+    gapping: bool = False
+    duplicating: bool = False
 
 
 class _CentreWalk:
