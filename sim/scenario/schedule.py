@@ -180,12 +180,13 @@ class WeeklyHours:
             return t + minutes
         if not self.starts:
             return math.inf
-        weeks, minutes = divmod(minutes, self.open_per_week)
-        if minutes <= 0 and weeks > 0:
-            # Whole weeks: the last week's open time ends at the end of its last window, not at the
-            # next opening (t plus whole weeks may sit in a closed gap that must not be crossed).
-            weeks, minutes = weeks - 1, self.open_per_week
-        t += weeks * MINUTES_PER_WEEK
+        if not minutes < self.open_per_week:  # below a week of open time, divmod would give 0 weeks and *minutes*
+            weeks, minutes = divmod(minutes, self.open_per_week)
+            if minutes <= 0 and weeks > 0:
+                # Whole weeks: the last week's open time ends at the end of its last window, not at the
+                # next opening (t plus whole weeks may sit in a closed gap that must not be crossed).
+                weeks, minutes = weeks - 1, self.open_per_week
+            t += weeks * MINUTES_PER_WEEK
         starts, ends, last = self.starts, self.ends, len(self.starts) - 1
         while True:
             # next_open inlined: where *t* is open, its window is the one just found (divmod's remainder is t % week)
