@@ -100,6 +100,10 @@ class ReferralChain:
     BLOCK = 4096
     """Incidents whose first hand-overs are drawn together, from a stream of their own (:meth:`draw_ahead`)."""
 
+    ROW = 4
+    """Hand-overs drawn ahead per incident, whatever the chains' lengths (a longer chain's further steps come
+    from the later stream): a variant of the town with another number of steps keeps each matter's first ones."""
+
     KEPT = 16
     """Blocks of draws kept at once; one let go of is drawn again, the same, if a later report needs it."""
 
@@ -108,8 +112,8 @@ class ReferralChain:
     ) -> None:
         """Give each incident's first delivery hand-overs and a misrouting draw of its own (common random numbers).
 
-        Incident *i*'s first delivery takes its own row of hand-overs (as many as the longest chain) and its
-        own uniform for the misrouting test, whatever the mode and whatever came before it: those of block
+        Incident *i*'s first delivery takes its own row of :data:`ROW` hand-overs and its own uniform for the
+        misrouting test, whatever the mode and whatever came before it: those of block
         ``i // BLOCK``, drawn from ``block_stream(block)`` when a report of the block first needs them (a
         vector of rows, then a vector of uniforms). What a misrouted report draws after that, and every later
         delivery of the same matter (a sequential matter's hand-over to the next department), comes from
@@ -118,8 +122,7 @@ class ReferralChain:
         minutes. Only the last :data:`KEPT` blocks are kept (reports come roughly in the order of the
         incidents): a city year holds a few blocks, not a row per incident.
         """
-        width = max(1, *self._steps.values()) if self._steps else 1
-        self._ahead = ({}, block_stream, bytearray(incidents), later, width)
+        self._ahead = ({}, block_stream, bytearray(incidents), later, self.ROW)
 
     def _block(self, block: int) -> tuple[np.ndarray, np.ndarray]:
         """(hand-over rows, misrouting uniforms) of the incidents of *block*, drawn from its stream (and kept)."""
@@ -169,7 +172,8 @@ class ReferralChain:
                 block, j = divmod(incident, self.BLOCK)
                 drawn = blocks.get(block)
                 handovers, misroutes = self._block(block) if drawn is None else drawn
-                first = handovers[j * width : j * width + steps].tolist()
+                first = handovers[j * width : j * width + min(steps, width)].tolist()
+                first += [handover(rng) for _ in range(steps - width)]  # a chain longer than a row: in order
                 first.append(misroutes.item(j))
         t = now
         stages: list[TraceEvent] = []
@@ -185,7 +189,7 @@ class ReferralChain:
         bounces, misroute = 0, self.spec.misroute_probability
         if steps and first is not None:  # the first misrouting draw was drawn ahead; any further come in order
             if not first[steps] < misroute:  # most reports: Delivery(t, t, steps, 0, stages), sooner
-                return _tuple_new(Delivery, (t, t, steps, 0, tuple(stages) if stages else (), None, None))
+                return delivery_of((t, t, steps, 0, tuple(stages) if stages else (), None, None))
             sent_back = self.desk.add_open_minutes(t, handover(rng))
             t = _earliest(owners, sent_back, handover(rng))
             bounces += 1

@@ -68,9 +68,10 @@ class Clock(simpy.Environment):
         heappush(self._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self._eid), (callback,)))  # type: ignore[misc]
 
     def call_first(self, callback: Callback) -> None:
-        """Call ``callback(None)`` now, before the events already due now: where a process's start would run.
+        """Call ``callback(None)`` now, before the normal events already due now: where a process's start would run.
 
-        SimPy starts a process with an urgent event at the present minute (``Initialize``); this takes its place.
+        SimPy starts a process with an urgent event at the present minute (``Initialize``); this takes its place
+        (urgent entries already due now, such as the end of a run, still come first).
         """
         heappush(self._queue, (self._now, URGENT, next(self._eid), (callback,)))  # type: ignore[misc]
 

@@ -419,10 +419,13 @@ class Dispatcher:
             unit.idle_since_min = self.env.now
             self._offer(unit)
         else:
-            self.free[unit.pool].pop(unit, None)
+            pool = self.free[unit.pool]
+            pool.pop(unit, None)
             cells = self._cells.get(unit.pool)
-            if cells is not None:
+            if cells is not None and cells.active:
                 cells.remove(unit)
+                if len(pool) <= FEW_FREE:
+                    cells.deactivate()
 
     def set_on_duty_many(self, units, on_duty: int) -> None:
         """Put the *units* with ``index < on_duty`` on duty and the others off: :meth:`set_on_duty` for each in turn.
@@ -455,8 +458,10 @@ class Dispatcher:
             unit.free_seq = next(self._freed)
             joining.setdefault(pool, []).append(unit)
         for pool, gone in leaving.items():
-            if (cells := self._cells.get(pool)) is not None:
+            if (cells := self._cells.get(pool)) is not None and cells.active:
                 cells.remove_many(gone)
+                if len(free[pool]) <= FEW_FREE:
+                    cells.deactivate()
         for pool, come in joining.items():
             if (cells := self._cells.get(pool)) is not None:
                 cells.add_many(come, now)
@@ -552,8 +557,7 @@ class _CellIndex:
     until it is back at base (as :meth:`sim.engine.department.Unit.patch_at` has it); a heap of
     those return times (``returning``) refiles it, lazily, before each search. The clock only moves
     forward, so each return is handled once; entries of units since dispatched are dropped in bulk
-    when they outnumber the units filed, so the heap stays bounded even in a run that never
-    searches the index (its pools never hold more than :data:`SMALL_FLEET` free units).
+    when they outnumber the units filed, so the heap stays bounded however rarely the index is searched.
 
     A search visits cells nearest first and stops at the first cell that no unit could reach
     as soon as the best unit found: no unit beyond can be sooner or equal. All units of the
@@ -562,7 +566,7 @@ class _CellIndex:
 
     The index is kept up only while it is in use (``active``): it is built from the pool's free units
     at the first search of a pool grown past :data:`SMALL_FLEET` (:meth:`activate`) and let go of when
-    the pool is down to :data:`FEW_FREE` (:meth:`deactivate`). A department whose free units stay few
+    the pool is down to :data:`FEW_FREE` (:meth:`deactivate`, as a unit is sent or goes off duty). A department whose free units stay few
     (most towns' fleets, most of the time) then pays nothing per job for it, and each build files at
     most the units freed since the last let-go plus :data:`FEW_FREE`: its cost is spread over the jobs.
     While inactive, :meth:`add` and :meth:`add_many` file nothing and the structures stay empty.

@@ -677,9 +677,10 @@ class Simulation:
     def _begin(self, state: IncidentState, i: int, detected: float, channel: str, finder: str) -> None:
         """The matter is reported: route it to the grid, a coordinated set of jobs, or one unit.
 
-        The common case, one job, runs as a chain of event callbacks rather than a process
-        (cheaper, same order of events); the rest run as tasks of the clock (:meth:`Clock.start`: a generator
-        driven as a SimPy process, with no process object).
+        Every case runs as a chain of callbacks rather than a process (cheaper, the same order of events):
+        one job (:meth:`_request`), the grid (:meth:`_grid_settles`) and coordinated jobs (:meth:`_as_task`,
+        which starts and ends where a process would). Only duplicate visits and follow-ups after a one-job
+        matter run as tasks of the clock (:meth:`Clock.start`: a generator driven as a SimPy process).
         """
         state.detected_min, state.channel, state.finder = detected, channel, finder
         if self.tracing:
@@ -1038,13 +1039,29 @@ class Simulation:
         return delivery
 
     def _gap(self, state: IncidentState, delivery: Delivery) -> Delivery:
-        """Every department claiming the matter may leave it to another (:mod:`sim.engine.duplicates`)."""
+        """Every department claiming the matter may leave it to another (:mod:`sim.engine.duplicates`).
+
+        The gap runs from when a unit could first be sent: the delivery's ready minute, or, through staffed
+        centres, when their decision fires (:attr:`Delivery.ready`); a unit may then be sent *gap* minutes
+        later (a new event, fired by a timed call that long after the decision).
+        """
         gap = self.duplication.gap_min(state.type_index, self.streams.duplicates)
         if gap <= 0:
             return delivery
         state.left_by_all = True
-        state.note(delivery.ready_min, Stage.LEFT_BY_ALL)
-        return delivery._replace(ready_min=delivery.ready_min + gap)
+        decided = delivery.ready
+        if decided is None:
+            state.note(delivery.ready_min, Stage.LEFT_BY_ALL)
+            return delivery._replace(ready_min=delivery.ready_min + gap)
+        env, taken_up = self.env, self.env.event()
+
+        def left(_) -> None:
+            state.note(env.now, Stage.LEFT_BY_ALL)
+            env.call_in(gap, lambda _: taken_up.succeed())
+
+        assert decided.callbacks is not None  # the centres are still deciding (their walk has just begun)
+        decided.callbacks.append(left)
+        return delivery._replace(ready_min=delivery.ready_min + gap, ready=taken_up)
 
     def _escalate(self, state: IncidentState, delivery: Delivery, lead: bool = False) -> Delivery:
         """Add the city centre's turn (city matters, once) and the loop's verify-accept-assign.

@@ -253,7 +253,7 @@ def test_a_referrals_first_hand_overs_are_drawn_ahead_and_a_later_delivery_draws
         {
             "desk_hours": {"days": "daily", "times": ["00:00-24:00"]},
             "handover_min": {"dist": "exponential", "mean": 90},
-            "steps": {"hotline": 2, "patrol": 3},
+            "steps": {"hotline": 2, "patrol": 3, "camera": ReferralChain.ROW + 2},
             "misroute_probability": 0.0,
         }
     )
@@ -261,24 +261,29 @@ def test_a_referrals_first_hand_overs_are_drawn_ahead_and_a_later_delivery_draws
     block, n = ReferralChain.BLOCK, ReferralChain.BLOCK * (ReferralChain.KEPT + 3)
     chain.draw_ahead(n, lambda b: np.random.default_rng(100 + b), np.random.default_rng(2))
 
-    def rows(b: int) -> np.ndarray:  # a row per incident of block b, as long as the longest chain
-        return np.random.default_rng(100 + b).exponential(90, block * 3).reshape(block, 3)
+    def rows(b: int) -> np.ndarray:  # a row of ROW hand-overs per incident of block b, whatever the chains
+        return np.random.default_rng(100 + b).exponential(90, block * ReferralChain.ROW).reshape(block, -1)
 
     second = chain.deliver(100.0, "patrol", np.random.default_rng(9), incident=2)
-    assert second.reached_min == pytest.approx(100.0 + rows(0)[2].sum(), abs=1e-9)
+    assert second.reached_min == pytest.approx(100.0 + rows(0)[2, :3].sum(), abs=1e-9)
     assert second.referrals == 3
     first = chain.deliver(100.0, "hotline", np.random.default_rng(9), incident=0)  # two steps: its row's first two
     assert first.reached_min == pytest.approx(100.0 + rows(0)[0, :2].sum(), abs=1e-9)
     for b in range(1, ReferralChain.KEPT + 3):  # later blocks push block 0 out of those kept
-        chain.deliver(0.0, "camera", np.random.default_rng(9), incident=b * block)
+        chain.deliver(0.0, "hotline", np.random.default_rng(9), incident=b * block)
     late = chain.deliver(100.0, "patrol", np.random.default_rng(9), incident=5)  # block 0 drawn again
-    assert late.reached_min == pytest.approx(100.0 + rows(0)[5].sum(), abs=1e-9)
+    assert late.reached_min == pytest.approx(100.0 + rows(0)[5, :3].sum(), abs=1e-9)
     later = np.random.default_rng(2)
     again = chain.deliver(500.0, "coordination", np.random.default_rng(9), incident=2)  # a hand-over: later draws
     assert again.reached_min == pytest.approx(500.0 + later.exponential(90), abs=1e-9)
+    later.random()  # the later delivery's misrouting test
+    long = chain.deliver(100.0, "camera", np.random.default_rng(9), incident=7)  # a row, then two steps in order
+    assert long.reached_min == pytest.approx(100.0 + rows(0)[7].sum() + later.exponential(90, 2).sum(), abs=1e-9)
     chain.let_go()
     rng, same = np.random.default_rng(4), np.random.default_rng(4)
-    assert chain.deliver(0.0, "camera", rng, incident=1).reached_min == pytest.approx(same.exponential(90), abs=1e-9)
+    assert chain.deliver(0.0, "coordination", rng, incident=1).reached_min == pytest.approx(
+        same.exponential(90), abs=1e-9
+    )
 
 
 def _first_hand_overs(out) -> dict[int, float]:

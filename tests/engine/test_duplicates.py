@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 
 import sim
+from sim.engine.trace import Stage
 from sim.errors import ScenarioError
 from sim.stats.metrics import summarise
 
@@ -138,6 +139,33 @@ def test_a_gap_leaves_a_binomial_share_of_matters_until_the_gap_time_later(g):
         expected = HANDOVER_MIN + (gap_min if record.left_by_all else 0.0)
         assert record.response_min == pytest.approx(expected)
     assert summarise([out], 0.0, 30.0, ["matter"])["left_by_all"] == len(left)
+
+
+def test_a_gap_delays_the_dispatch_after_centres_decide_too():
+    """Through centres (Jinjiang's levels, whose last centre runs the closed loop's steps) a unit may be sent only
+    once the centres have decided: the gap runs from then. It was once added to a minute nobody read, and a matter
+    left by every department was dispatched as soon as the centres decided (a median of 182 min, not 5,000)."""
+    from pathlib import Path
+
+    gap_min = 5_000.0
+    overrides = [
+        "days=2",
+        "governance.modes.fragmented.closed_loop=true",
+        "incident_types.street_vending.duplication.departments=[police]",
+        "incident_types.street_vending.duplication.gap_probability=1",
+        f"incident_types.street_vending.duplication.gap_min={gap_min}",
+    ]
+    scenario = sim.load_scenario(Path(__file__).parents[2] / "scenarios" / "jinjiang.yaml", overrides)
+    out = sim.run(scenario, "fragmented", seed=1, trace=True)
+    left = [r for r in out.records if r.left_by_all]
+    assert len(left) > 100
+    sent = [r for r in left if not math.isnan(r.dispatched_min)]
+    assert sent and all(r.dispatched_min - r.reached_min >= gap_min for r in sent)
+    for r in sent:  # the trace says when every department left it: after the centres, gap_min before the dispatch
+        story = out.trace[r.incident]
+        at = next(e.at_min for e in story if e.stage == Stage.LEFT_BY_ALL)
+        decided = max(e.at_min for e in story if e.stage in (Stage.CENTRE_DECIDES, Stage.CASE_ASSIGNED))
+        assert at >= decided - 1e-9 and r.dispatched_min >= at + gap_min - 1e-9  # (the trace adds up the steps)
 
 
 def test_a_gap_needs_two_departments_claiming_the_matter():
