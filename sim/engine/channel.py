@@ -164,7 +164,7 @@ class ReferralChain:
         owners = self._owners.get(to) or self.owners(to)
         handover, trace = self.handover_min, self.trace
         ahead = self._ahead
-        first: list[float] | None = None
+        row = last = -1  # the first delivery's hand-overs: items row..last-1 of its block's draws (none: in order)
         if ahead is not None:
             blocks, _, posted, rng, width = ahead
             if incident >= 0 and not posted[incident]:
@@ -172,23 +172,22 @@ class ReferralChain:
                 block, j = divmod(incident, self.BLOCK)
                 drawn = blocks.get(block)
                 handovers, misroutes = self._block(block) if drawn is None else drawn
-                first = handovers[j * width : j * width + min(steps, width)].tolist()
-                first += [handover(rng) for _ in range(steps - width)]  # a chain longer than a row: in order
-                first.append(misroutes.item(j))
+                row, last = j * width, j * width + width  # a chain longer than a row: its further steps in order
         t = now
         stages: list[TraceEvent] = []
         for k in range(steps - 1):
-            minutes = handover(rng) if first is None else first[k]
+            minutes = handovers.item(row + k) if row + k < last else handover(rng)
             t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, minutes)
             if trace:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=k + 1, steps=steps))
         if steps:
-            t = _earliest(owners, t, handover(rng) if first is None else first[steps - 1])
+            k = steps - 1
+            t = _earliest(owners, t, handovers.item(row + k) if row + k < last else handover(rng))
             if trace:
                 stages.append(TraceEvent(t, Stage.HANDED_OVER, step=steps, steps=steps))
         bounces, misroute = 0, self.spec.misroute_probability
-        if steps and first is not None:  # the first misrouting draw was drawn ahead; any further come in order
-            if not first[steps] < misroute:  # most reports: Delivery(t, t, steps, 0, stages), sooner
+        if steps and row >= 0:  # the first misrouting draw was drawn ahead; any further come in order
+            if not misroutes.item(j) < misroute:  # most reports: Delivery(t, t, steps, 0, stages), sooner
                 return delivery_of((t, t, steps, 0, tuple(stages) if stages else (), None, None))
             sent_back = self.desk.add_open_minutes(t, handover(rng))
             t = _earliest(owners, sent_back, handover(rng))
