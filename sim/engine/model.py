@@ -701,13 +701,14 @@ class Simulation:
             capable, parts = jobs[0]
             delivery = self._deliver(state, capable, channel, finder)
             ready = delivery.ready_min
-            state.holds += 1  # let go of when the unit is done (_send)
+            state.holds += 1  # let go of when the unit is done (_one_job_over)
+            over = functools.partial(self._one_job_over, state)
             if delivery.ready is not None:
-                delivery.ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder))
+                delivery.ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder, over))
             elif ready > self.env.now:
-                self.env.call_at(ready, lambda _: self._request(state, i, capable, parts, finder))
+                self.env.call_at(ready, lambda _: self._request(state, i, capable, parts, finder, over))
             else:
-                self._request(state, i, capable, parts, finder)
+                self._request(state, i, capable, parts, finder, over)
         else:
             self._as_task(state, self.coordinate(state, i, jobs, channel, finder))
 
@@ -841,29 +842,33 @@ class Simulation:
             lambda: self._jobs_in_turn(state, jobs, ready, finder, then, k + 1),
         )
 
-    def _request(self, state: IncidentState, i: int, capable, parts, finder) -> None:
-        """Ask for a unit now; when one is assigned, send it (callback chain of a one-job matter)."""
-        job = Job(capable, state.patch, state.priority, self.env.now, finder, incident_type=state.type_name)
+    def _request(self, state: IncidentState, i: int, capable, parts, finder: str | None, over) -> None:
+        """Ask for a unit now; when one is assigned, send it (:meth:`_send`; *over* as there)."""
+        job = Job(capable, state.patch, state.priority, self.env._now, finder, incident_type=state.type_name)
         unit = self.dispatcher.request(job)
         if unit is None:
             assert job.event is not None  # request() gives a waiting job its event
-            job.event.callbacks.append(lambda event: self._send(state, i, job, parts, event.value))
+            job.event.callbacks.append(lambda event: self._send(state, i, job, parts, event.value, over))
         else:
-            self._send(state, i, job, parts, unit)
+            self._send(state, i, job, parts, unit, over)
 
-    def _send(self, state: IncidentState, i: int, job: Job, parts, unit) -> None:
+    def _send(self, state: IncidentState, i: int, job: Job, parts, unit, over) -> None:
+        """Send the unit; once it is done, free it and call ``over(follow_ups)`` (a generator, or None)."""
         duration, ended = self._start_job(state, i, job, parts, unit)
 
-        def done(_):
+        def done(_) -> None:
             self._end_job(state, job, unit, ended=ended)
-            follow = self._follow_ups(state, i, parts, unit, ended)
-            if follow is None:
-                self._resolved(state)
-            else:
-                self._spawn(state, self._resolving(state, follow))
-            self._release(state)
+            over(self._follow_ups(state, i, parts, unit, ended))
 
         self.env.call_in(duration, done)
+
+    def _one_job_over(self, state: IncidentState, follow) -> None:
+        """A one-job matter's unit is done: it is resolved, or its follow-up visits run as a task; then let go of."""
+        if follow is None:
+            self._resolved(state)
+        else:
+            self._spawn(state, self._resolving(state, follow))
+        self._release(state)
 
     # The short path: a one-job matter of the town (see _short_paths).
 
@@ -1317,41 +1322,25 @@ class Simulation:
         *ready* is the minute a unit may be sent, or an event that fires then (a staffed centre).
         Units are never pre-empted, so once a unit is assigned its arrival and finish times are
         known: travel and on-scene work are one timed call. Each wait takes the place in the order of
-        events that the same wait in a process would.
+        events that the same wait in a process would. Follow-up visits after the job (a generator) go on at
+        once, as within the same process (:meth:`Clock.drive`).
         """
         env = self.env
-        if isinstance(ready, simpy.Event):
-            if ready.callbacks is not None:  # not yet processed: wait for it
-                ready.callbacks.append(lambda _: self._job_request(state, i, capable, parts, finder, then))
-                return
-        elif ready > env._now:
-            env.call_at(ready, lambda _: self._job_request(state, i, capable, parts, finder, then))
-            return
-        self._job_request(state, i, capable, parts, finder, then)
 
-    def _job_request(self, state: IncidentState, i: int, capable, parts, finder: str | None, then) -> None:
-        """Ask for a unit now (:meth:`_job`); when one is assigned, send it."""
-        job = Job(capable, state.patch, state.priority, self.env._now, finder, incident_type=state.type_name)
-        unit = self.dispatcher.request(job)
-        if unit is None:
-            assert job.event is not None  # request() gives a waiting job its event
-            job.event.callbacks.append(lambda event: self._job_send(state, i, job, parts, event.value, then))
-        else:
-            self._job_send(state, i, job, parts, unit, then)
-
-    def _job_send(self, state: IncidentState, i: int, job: Job, parts, unit, then) -> None:
-        """Send the unit (:meth:`_job`); once done, free it, and after any follow-ups call ``then()``."""
-        duration, ended = self._start_job(state, i, job, parts, unit)
-
-        def done(_) -> None:
-            self._end_job(state, job, unit, ended=ended)
-            follow = self._follow_ups(state, i, parts, unit, ended)
+        def over(follow) -> None:
             if follow is None:
                 then()
-            else:  # the follow-up visits (a generator) go on at once, as within the same process
-                self.env.drive(follow, then)
+            else:
+                env.drive(follow, then)
 
-        self.env.call_in(duration, done)
+        if isinstance(ready, simpy.Event):
+            if ready.callbacks is not None:  # not yet processed: wait for it
+                ready.callbacks.append(lambda _: self._request(state, i, capable, parts, finder, over))
+                return
+        elif ready > env._now:
+            env.call_at(ready, lambda _: self._request(state, i, capable, parts, finder, over))
+            return
+        self._request(state, i, capable, parts, finder, over)
 
     def _start_job(self, state: IncidentState, i: int, job: Job, parts, unit, part: int = -1) -> tuple[float, bool]:
         """A unit is assigned: note dispatch and arrival; return minutes until it is done, and whether it ended.
