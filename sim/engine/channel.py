@@ -22,7 +22,7 @@ traced.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -96,6 +96,8 @@ class ReferralChain:
         self._ahead: tuple[dict, Callable[[int], np.random.Generator], bytearray, np.random.Generator, int] | None = (
             None
         )
+        self._reports: tuple[np.ndarray, ...] | None = None  # each incident's report: (minute, kind, desks)
+        self._expected: list[tuple[OpenHours, ...]] = []  # the desks a report goes to, by the code of its departments
 
     BLOCK = 4096
     """Incidents whose first hand-overs are drawn together, from a stream of their own (:meth:`draw_ahead`)."""
@@ -124,20 +126,99 @@ class ReferralChain:
         """
         self._ahead = ({}, block_stream, bytearray(incidents), later, self.ROW)
 
-    def _block(self, block: int) -> tuple[np.ndarray, np.ndarray]:
-        """(hand-over rows, misrouting uniforms) of the incidents of *block*, drawn from its stream (and kept)."""
+    def expect_reports(
+        self,
+        numbers: np.ndarray,
+        minutes: np.ndarray,
+        sources: np.ndarray,
+        names: Sequence[str | None],
+        to: np.ndarray,
+        tos: Sequence[frozenset[str]],
+    ) -> None:
+        """Learn each incident's report, to work out first deliveries ahead, a block at a time.
+
+        *numbers*, *minutes*, *sources* (codes into *names*) and *to* (codes into *tos*, the departments
+        the report would go to) give each reported incident's report. A block's first deliveries are then worked
+        out on whole arrays as its hand-overs are drawn (:meth:`_block`, :meth:`_worked_out`), and
+        :meth:`deliver` takes one where the report comes at that minute, through a channel of the same steps,
+        to the same desks (else it works the steps out one by one: the same floats either way). Only while
+        drawn ahead and untraced, with weekly desk hours (not dated ones).
+        """
+        hours = (self.desk, self.hotline, *self.desks.values())
+        if self._ahead is None or self.trace or not all(isinstance(h, WeeklyHours) for h in hours):
+            return
+        kinds = np.asarray([self._kind(name) for name in names], dtype=np.int16)
+        n = len(self._ahead[2])
+        minute, kind, owners = np.full(n, math.nan), np.full(n, -1, dtype=np.int16), np.zeros(n, dtype=np.int16)
+        minute[numbers] = minutes
+        kind[numbers] = kinds[sources]
+        owners[numbers] = to
+        self._reports = (minute, kind, owners)
+        self._expected = [self.owners(frozenset(d)) for d in tos]
+
+    def _kind(self, source: str | None) -> int:
+        """What the desks make of a report through *source* before its last: its steps, and whether a hotline's."""
+        return 2 * self._steps.get(source or "", 1) + (source == "hotline")
+
+    def _block(self, block: int) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """(hand-over rows, misrouting uniforms, first deliveries) of the incidents of *block*, drawn from its stream.
+
+        Kept (the last :data:`KEPT` blocks). The first deliveries are :meth:`_worked_out`'s, or None.
+        """
         assert self._ahead is not None  # only while drawn ahead
         blocks, block_stream, _, _, width = self._ahead
         rng = block_stream(block)
-        drawn = (sample(self.spec.handover_min, rng, size=self.BLOCK * width), rng.random(self.BLOCK))
+        handovers, misroutes = sample(self.spec.handover_min, rng, size=self.BLOCK * width), rng.random(self.BLOCK)
+        drawn = (handovers, misroutes, self._worked_out(block, handovers, misroutes, width))
         blocks[block] = drawn
         if len(blocks) > self.KEPT:
             del blocks[next(iter(blocks))]  # the block drawn longest ago
         return drawn
 
+    def _worked_out(self, block: int, handovers: np.ndarray, misroutes: np.ndarray, width: int) -> tuple | None:
+        """The first deliveries of the incidents of *block* made at their reports (:meth:`expect_reports`).
+
+        (report minute, kind, desks, minute at the last desk, minute reached) per incident: what
+        :meth:`deliver` gives a first delivery made at the report's minute through a channel of that
+        kind to those desks, with the block's draws: the same operations on the same floats
+        (:meth:`WeeklyHours.add_open_minutes_many`, the earliest desk as :func:`_earliest` takes it). The
+        minute at the last desk is NaN where there is no report or its steps outrun a row; the minute
+        reached is NaN there and where the report is misrouted (its further draws come in order).
+        """
+        if self._reports is None:
+            return None
+        lo = block * self.BLOCK
+        minute, kind, owners = (column[lo : lo + self.BLOCK] for column in self._reports)
+        n = len(minute)
+        rows = handovers.reshape(self.BLOCK, width)[:n]
+        steps, hotline = kind >> 1, (kind & 1).astype(bool)
+        worked = (kind >= 0) & (steps >= 1) & (steps <= width)
+        t = minute.copy()
+        desk, first_desk = cast(WeeklyHours, self.desk), cast(WeeklyHours, self.hotline)
+        for k in range(width - 1):
+            handed = worked & (steps - 1 > k)
+            if not handed.any():
+                break
+            for hours, these in (
+                ((first_desk, handed & hotline), (desk, handed & ~hotline)) if k == 0 else ((desk, handed),)
+            ):
+                at = np.flatnonzero(these)
+                t[at] = hours.add_open_minutes_many(t[at], rows[at, k])
+        t[~worked] = math.nan
+        reached = np.full(n, math.nan)
+        last = rows[np.arange(n), np.clip(steps - 1, 0, width - 1)]
+        kept = worked & ~(misroutes[:n] < self.spec.misroute_probability)
+        for code, desks in enumerate(self._expected):
+            at = np.flatnonzero(kept & (owners == code))
+            if at.size:
+                ends = [cast(WeeklyHours, d).add_open_minutes_many(t[at], last[at]) for d in desks]
+                reached[at] = ends[0] if len(ends) == 1 else np.minimum.reduce(ends)
+        return minute, kind, owners, t, reached
+
     def let_go(self) -> None:
         """Drop the minutes drawn ahead (the run is over)."""
         self._ahead = None
+        self._reports = None
 
     def owners(self, to: frozenset[str]) -> tuple[OpenHours, ...]:
         """The distinct desk hours of the departments in *to* (the town's desk when *to* is empty).
@@ -165,17 +246,22 @@ class ReferralChain:
         handover, trace = self.handover_min, self.trace
         ahead = self._ahead
         row = last = -1  # the first delivery's hand-overs: items row..last-1 of its block's draws (none: in order)
+        t, worked = now, 0  # worked: the steps before the last already worked out ahead (_worked_out)
         if ahead is not None:
             blocks, _, posted, rng, width = ahead
             if incident >= 0 and not posted[incident]:
                 posted[incident] = 1
                 block, j = divmod(incident, self.BLOCK)
                 drawn = blocks.get(block)
-                handovers, misroutes = self._block(block) if drawn is None else drawn
+                handovers, misroutes, reports = self._block(block) if drawn is None else drawn
                 row, last = j * width, j * width + width  # a chain longer than a row: its further steps in order
-        t = now
+                if reports is not None and now == reports[0].item(j) and reports[1].item(j) == self._kind(source):
+                    if owners is self._expected[reports[2].item(j)] and (reached := reports[4].item(j)) == reached:
+                        return delivery_of((reached, reached, steps, 0, (), None, None))  # worked out, not misrouted
+                    if (before := reports[3].item(j)) == before:  # NaN: not worked out (a chain longer than a row)
+                        t, worked = before, steps - 1
         stages: list[TraceEvent] = []
-        for k in range(steps - 1):
+        for k in range(worked, steps - 1):
             minutes = handovers.item(row + k) if row + k < last else handover(rng)
             t = (self.hotline if k == 0 and source == "hotline" else self.desk).add_open_minutes(t, minutes)
             if trace:

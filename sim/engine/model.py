@@ -525,6 +525,12 @@ class Simulation:
         detected, channel, finder, seen = out
         rounds_at, rounds_col = rounds
         label = self._labels.setdefault
+        if (
+            stories is None and len(patrol) and self.coverage.departments
+        ):  # the first pass's finder, on whole arrays: most act at once
+            acting, finders = self._act_at_first_pass(inc, start, patrol)
+            finder[patrol[acting]] = finders[acting]
+            patrol = patrol[~acting]  # those left by the first pass are worked out a matter at a time, from the start
         local = (until, rounds_at, rounds_col)
         columns = (inc.channel_min, inc.patch, inc.type_index, inc.occurred_min)
         for i, end, r_at, r_col, times, patch, k, occurred in zip(
@@ -539,6 +545,22 @@ class Simulation:
             channel[i], finder[i] = label(by, len(self._labels)), label(who, len(self._labels))
             if stories is not None:
                 stories[i + start] = story
+
+    def _act_at_first_pass(self, inc: IncidentSet, start: int, patrol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether the patrol passing first acts on each matter of *patrol* (places after *start*), and its finder's code.
+
+        :meth:`_detection`'s first pass on whole arrays: the finder (:meth:`PatrolCoverage.finders`) acts when it
+        may, or when the matter's leave draw says it would not leave it. Such a matter is reported at its patrol
+        channel's minute, through the patrol, with no patrol having left it: what :meth:`_detection` returns.
+        """
+        label = self._labels.setdefault
+        departments = self.coverage.departments
+        codes = np.asarray([label(name, len(self._labels)) for name in departments])
+        at = patrol + start
+        found = self.coverage.finders(self.town.sector[inc.patch[at]], inc.channel_min[at, 0], inc.finder_u[at])
+        may = np.asarray([[name in may_act for name in departments] for may_act in self.may_act], dtype=bool)
+        acting = may[inc.type_index[at], found] | (inc.leave_u[at] >= self.mode.leave_probability)
+        return acting, codes[found]
 
     def _never_reported(self, inc: IncidentSet, start: int, places: np.ndarray, seen: np.ndarray, stories) -> None:
         """Write the records of the matters never reported (at *places* after *start*), in order of occurrence."""
@@ -578,6 +600,12 @@ class Simulation:
         """
         self._labels_list = list(self._labels)
         self._campaign_code = self._labels[CAMPAIGN]
+        if isinstance(self.channel, ReferralChain):  # first deliveries worked out a block at a time, where they can be
+            # a report goes to the departments of its matter's first job; all of them at once when they come together
+            sequential = self.mode.coordination == "sequential"
+            tos = [jobs[0][0] if len(jobs) == 1 or sequential else frozenset() for jobs in self.jobs]
+            types = self.incidents.type_index[pending[1]]
+            self.channel.expect_reports(pending[1], pending[0], pending[2], self._labels_list, types, tos)
         self._reports = self._pending_reports(pending)
         self._next_report: tuple | None = None
         start = simpy.Event(self.env)

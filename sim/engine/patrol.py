@@ -93,6 +93,31 @@ class PatrolCoverage:
                 return name
         return self.departments[-1]
 
+    def finders(self, sector: np.ndarray, now: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """:meth:`finder` of each matter, on whole arrays: the department's place in :attr:`departments`.
+
+        Where a sector's rates are weekly, its matters are looked up together: the same shares, the same running
+        sums (``np.cumsum`` adds in order, as :meth:`finder` does) and the same comparisons, so each answer is the
+        one :meth:`finder` gives. A sector with a dated rate is asked matter by matter. Needs a patrolling department.
+        """
+        out = np.zeros(len(now), dtype=np.int64)
+        place: dict[str | None, int] = {name: j for j, name in enumerate(self.departments)}
+        for s in np.unique(sector).tolist():
+            at = np.flatnonzero(sector == s)
+            weekly = self._weekly_shares[s]
+            if weekly is None:
+                out[at] = [place[self.finder(s, t, v)] for t, v in zip(now[at].tolist(), u[at].tolist())]
+                continue
+            breaks, rows = weekly
+            shares = np.asarray([row[0] for row in rows], dtype=float)
+            totals = np.asarray([row[1] for row in rows], dtype=float)
+            segment = np.searchsorted(np.asarray(breaks), now[at] % MINUTES_PER_WEEK, side="right") - 1
+            total = totals[segment]
+            passed = (u[at] * total)[:, None] < np.cumsum(shares[segment], axis=1)
+            found = np.where(passed.any(axis=1), passed.argmax(axis=1), len(self.departments) - 1)
+            out[at] = np.where(total <= 0, 0, found)
+        return out
+
 
 _Shares = tuple[tuple[float, ...], tuple[tuple[tuple[float, ...], float], ...]]
 """A sector's weekly segments: their starts (minute of the week) and, per segment, each department's rate and the sum."""

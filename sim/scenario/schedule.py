@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = [
     "MINUTES_PER_DAY",
     "MINUTES_PER_WEEK",
@@ -202,6 +204,53 @@ class WeeklyHours:
                 return t + minutes
             minutes -= left
             t += left
+
+    def add_open_minutes_many(self, t: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+        """:meth:`add_open_minutes` of each pair of *t* and *minutes*, on whole arrays: the same floats.
+
+        The same operations in the same order as the scalar method, element by element (numpy's
+        ``divmod`` and ``%`` on floats are Python's), so each answer is the scalar one to the last
+        bit (tests/scenario/test_open_minutes.py). A NaN of *minutes* gives NaN. Used to work out many
+        hand-overs at once (:meth:`sim.engine.channel.ReferralChain.draw_ahead`).
+        """
+        t = np.asarray(t, dtype=float)
+        minutes = np.asarray(minutes, dtype=float)
+        out = t.copy()  # minutes <= 0: t
+        out[np.isnan(minutes)] = math.nan
+        go = np.flatnonzero(minutes > 0)
+        if self.is_always or not self.starts:
+            out[go] = t[go] + minutes[go] if self.is_always else math.inf
+            return out
+        tt, mm = t[go], minutes[go]
+        big = np.flatnonzero(~(mm < self.open_per_week))
+        if big.size:  # whole weeks first, as the scalar method takes them
+            weeks, rest = np.divmod(mm[big], self.open_per_week)
+            whole = (rest <= 0) & (weeks > 0)
+            weeks[whole] -= 1
+            rest[whole] = self.open_per_week
+            mm[big] = rest
+            tt[big] = tt[big] + weeks * MINUTES_PER_WEEK
+        starts, ends, last = np.asarray(self.starts), np.asarray(self.ends), len(self.starts) - 1
+        while go.size:
+            week, offset = np.divmod(tt, MINUTES_PER_WEEK)
+            i = np.searchsorted(starts, offset, side="right") - 1
+            closed = np.flatnonzero((i < 0) | (offset >= ends[np.maximum(i, 0)]))
+            if closed.size:  # in a closed gap: on to the next opening
+                ic, base = i[closed], week[closed] * MINUTES_PER_WEEK
+                opening = np.where(
+                    ic < last, base + starts[np.minimum(ic + 1, last)], base + MINUTES_PER_WEEK + starts[0]
+                )
+                tt[closed] = opening
+                offset[closed] = opening % MINUTES_PER_WEEK
+                i[closed] = np.searchsorted(starts, offset[closed], side="right") - 1
+            left = ends[i] - offset
+            done = mm <= left
+            out[go[done]] = tt[done] + mm[done]
+            going = ~done
+            go, tt, mm, left = go[going], tt[going], mm[going], left[going]
+            mm = mm - left
+            tt = tt + left
+        return out
 
     def open_minutes_between(self, a: float, b: float) -> float:
         """Open minutes within the clock interval [*a*, *b*)."""

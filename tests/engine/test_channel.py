@@ -327,3 +327,58 @@ def test_a_matter_goes_through_the_desks_in_the_same_minutes_whatever_other_repo
     assert len(both) > 200
     assert sum(seen[0.5][n] != seen[0.0][n] for n in seen[0.5]) > 50  # reported otherwise in one run
     assert all(half[n] == none[n] for n in both)
+
+
+def test_first_deliveries_worked_out_ahead_are_the_ones_worked_out_step_by_step():
+    """A chain told each incident's report (expect_reports) gives every delivery, and leaves every stream, as a twin
+    chain working each step out one by one: reports through channels of every length (longer than a row too, and
+    none), a hotline's own hours, several desks at once, misroutes, blocks let go of and drawn again, and deliveries
+    that are not the expected report (another minute, channel or set of departments) or not an incident's first."""
+    from sim.scenario.schema import Hours
+
+    spec = ReferralSpec.model_validate(
+        {
+            "desk_hours": {"days": "weekdays", "times": ["08:00-12:00", "14:00-18:00"]},
+            "hotline_hours": {"days": "daily", "times": ["07:00-22:00"]},
+            "handover_min": {"dist": "lognormal", "mean": 90, "cv": 1.5},
+            "steps": {"hotline": 2, "patrol": 3, "grid": 0, "camera": ReferralChain.ROW + 1},
+            "misroute_probability": 0.3,
+        }
+    )
+    desks = {
+        "police": Hours(days="daily", times=["00:00-24:00"]).weekly(),
+        "market": Hours(days="weekdays", times=["09:00-17:00"]).weekly(),
+    }
+    names = ["hotline", "patrol", "grid", "camera", "coordination"]
+    tos = [frozenset(), frozenset({"police"}), frozenset({"market", "sanitation"}), frozenset({"police", "market"})]
+    n = 1500
+    pick = np.random.default_rng(11)
+    minutes = np.sort(pick.uniform(0, 6 * WEEK, n))
+    sources, to = pick.integers(0, len(names), n), pick.integers(0, len(tos), n)
+    worked = []
+
+    class Watched(ReferralChain):
+        def _worked_out(self, *args):
+            out = super()._worked_out(*args)
+            worked.append(np.count_nonzero(~np.isnan(out[4])))
+            return out
+
+    chains = [Watched(spec, desks=desks), ReferralChain(spec, desks=desks)]
+    for chain in chains:
+        chain.BLOCK, chain.KEPT = 64, 3  # many blocks, let go of and drawn again
+        chain.draw_ahead(n, lambda b: np.random.default_rng([5, b]), np.random.default_rng(6))
+    chains[0].expect_reports(np.arange(n), minutes, sources, names, to, tos)
+    order = np.argsort(minutes + pick.uniform(0, 3 * DAY, n))  # reports a little out of order
+    for i in [*order.tolist(), *pick.integers(0, n, 300).tolist()]:  # then some later deliveries
+        now, source, k = float(minutes[i]), names[sources[i]], int(to[i])
+        roll = pick.random()
+        if roll < 0.1:
+            now += 1.0
+        elif roll < 0.2:
+            source = names[(sources[i] + 1) % len(names)]
+        elif roll < 0.3:
+            k = (k + 1) % len(tos)
+        got, want = (chain.deliver(now, source, np.random.default_rng(i), tos[k], int(i)) for chain in chains)
+        assert got == want
+    assert chains[0]._ahead[3].random() == chains[1]._ahead[3].random()  # the later stream drew as much
+    assert sum(worked) > n / 3  # most first deliveries were worked out ahead

@@ -60,3 +60,34 @@ def test_no_patrols_no_patrol_detection():
     scenario = patrol_town(3, 2, 6.0, 12.0, 0.0)
     records = sim.run(scenario, "joint").records
     assert all(math.isnan(r.detected_min) for r in records)
+
+
+@pytest.mark.parametrize("calendar", ["weekly", "monthly"])
+def test_the_finders_of_many_passes_at_once_are_those_found_one_by_one(calendar):
+    """PatrolCoverage.finders on whole arrays gives what finder gives a pass at a time: in Anhai's sectors, with
+    several patrolling departments on shifts (hours when none patrols a sector included), and with a monthly
+    campaign taking patrol units on some days (a dated rate, asked pass by pass)."""
+    from pathlib import Path
+
+    from sim.engine.model import Simulation
+    from sim.io.loader import read_yaml
+    from sim.scenario.governance import resolve_mode
+
+    data, _ = read_yaml(Path(__file__).parents[2] / "scenarios" / "anhai.yaml")
+    if calendar == "monthly":
+        data["start_date"] = "2024-01-01"
+        data["campaigns"][0]["schedule"] = {"every": "month", "days": [2, 19], "start": "09:00"}
+    scenario = sim.scenario_from_dict(data, overrides=["days=40"])
+    mode = resolve_mode("joint", scenario.governance.modes["joint"], scenario)
+    coverage = Simulation(scenario, mode, np.random.SeedSequence(1)).coverage
+    assert len(coverage.departments) >= 2
+    dated = [s for s, shares in enumerate(coverage._weekly_shares) if shares is None]
+    assert bool(dated) == (calendar == "monthly")
+    rng = np.random.default_rng(4)
+    n = 20_000
+    sector = rng.integers(0, len(coverage.rate), n)
+    now = np.where(rng.random(n) < 0.1, rng.integers(0, 40 * 24, n) * 60.0, rng.uniform(0, 40 * 1440, n))
+    u = np.where(rng.random(n) < 0.05, 0.0, rng.random(n))
+    one_by_one = [coverage.finder(s, t, v) for s, t, v in zip(sector.tolist(), now.tolist(), u.tolist())]
+    assert [coverage.departments[j] for j in coverage.finders(sector, now, u)] == one_by_one
+    assert len(set(one_by_one)) >= 2

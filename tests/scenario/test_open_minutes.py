@@ -90,3 +90,44 @@ def test_adding_open_minutes_gives_exactly_what_next_open_window_by_window_gives
             t = float(rng.uniform(0, 10 ** rng.uniform(2, 7)))
             minutes = float(rng.choice([0.0, rng.exponential(90.0), rng.uniform(0, 3 * MINUTES_PER_WEEK)]))
             assert hours.add_open_minutes(t, minutes) == _add_open_minutes_through_next_open(hours, t, minutes)
+
+
+def _random_hours(rng) -> WeeklyHours:
+    """Random weekly hours: up to three daily windows (one across midnight at times) on some days."""
+    times = []
+    for _ in range(int(rng.integers(1, 4))):
+        a, b = sorted(rng.choice(24 * 4, size=2, replace=False))
+        times.append(f"{a // 4:02d}:{15 * (a % 4):02d}-{b // 4:02d}:{15 * (b % 4):02d}")
+    if rng.random() < 0.3:
+        times.append("22:00-02:00")
+    days = sorted(set(rng.choice(7, size=int(rng.integers(1, 8))).tolist()))
+    return WeeklyHours.from_windows(times, days)
+
+
+def test_open_minutes_on_whole_arrays_are_the_scalar_answers_to_the_last_bit():
+    """add_open_minutes_many gives, element by element, the very float add_open_minutes gives: on random hours,
+    random clock times and hand-overs, and the edges (starts and ends of windows, a window's whole length, whole
+    weeks of open time, zero and negative minutes)."""
+    import numpy as np
+
+    rng = np.random.default_rng(23)
+    hours_list = [_random_hours(rng) for _ in range(120)]
+    hours_list += [OFFICE, WeeklyHours.always(), WeeklyHours((), ())]
+    for hours in hours_list:
+        edges = [w * MINUTES_PER_WEEK + b for w in (0, 1, 3) for b in (*hours.starts, *hours.ends)]
+        t = np.concatenate([rng.uniform(0, 10 ** rng.uniform(2, 7), 200), edges, np.full(8, at(4, 17, 30))])
+        spans = [e - s for s, e in zip(hours.starts, hours.ends)]
+        special = [0.0, -5.0, hours.open_per_week, 2 * hours.open_per_week, *spans]
+        picks = rng.choice(special, size=len(t)) if special else np.zeros(len(t))
+        random = np.where(rng.random(len(t)) < 0.5, rng.exponential(90.0, len(t)), rng.uniform(0, 3e4, len(t)))
+        minutes = np.where(rng.random(len(t)) < 0.3, picks, random)
+        many = hours.add_open_minutes_many(t, minutes)
+        one = [hours.add_open_minutes(a, m) for a, m in zip(t.tolist(), minutes.tolist())]
+        assert many.tolist() == one
+
+
+def test_a_nan_hand_over_on_whole_arrays_gives_nan_and_leaves_the_others_alone():
+    import numpy as np
+
+    many = OFFICE.add_open_minutes_many(np.array([at(0, 9), at(0, 9)]), np.array([np.nan, 30.0]))
+    assert np.isnan(many[0]) and many[1] == OFFICE.add_open_minutes(at(0, 9), 30.0)
