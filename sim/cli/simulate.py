@@ -12,6 +12,7 @@ from sim.cli.common import (
     check_counts,
     load,
     output_folder,
+    return_big_blocks_when_freed,
     run_options,
     scenario_options,
     user_error,
@@ -74,6 +75,7 @@ def _simulate(args, modes) -> int:
     from sim.io.results import write_comparison
 
     check_counts(args)
+    return_big_blocks_when_freed()  # a city year's peak memory (see there)
     if args.plots and not args.out:
         raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
     scenario = load(args)

@@ -34,15 +34,26 @@ __all__ = ["IncidentSet", "ServiceRows", "generate_incidents", "IncidentState", 
 class ServiceRows(Sequence):
     """The on-scene work per part of every incident: ``rows[i]`` is incident *i*'s, a tuple of floats.
 
-    Kept as one array (a row per incident, as many columns as the type with most parts, the rest
-    unused) and the number of parts of each: a city year holds about a million incidents, and a
-    tuple of floats each would cost about ten times as much.
+    Most matters have one part, so the first part of every incident is one array (``first``), and only
+    the incidents of more parts keep the rest (``rest``, a row each, in incident order, as wide as the
+    type with most parts; ``multi`` gives their incident numbers), with the number of parts of each
+    (``parts``, one byte). A city year holds about a million incidents: a tuple of floats each would cost
+    about ten times as much, and a row as wide as the widest type for every incident twice as much.
     """
 
-    __slots__ = ("minutes", "parts")
+    __slots__ = ("first", "multi", "parts", "rest")
 
-    def __init__(self, minutes: np.ndarray, parts: np.ndarray) -> None:
-        self.minutes, self.parts = minutes, parts
+    def __init__(self, first: np.ndarray, parts: np.ndarray, multi: np.ndarray, rest: np.ndarray) -> None:
+        self.first, self.parts, self.multi, self.rest = first, parts, multi, rest
+
+    @classmethod
+    def of_minutes(cls, minutes: np.ndarray, parts: np.ndarray) -> ServiceRows:
+        """Rows of a matrix (a row per incident, the first *parts* of each used)."""
+        minutes = np.asarray(minutes, dtype=float)
+        parts = np.asarray(parts, dtype=np.int8)
+        first = minutes[:, 0].copy() if minutes.shape[1] else np.zeros(len(parts))
+        multi = np.flatnonzero(parts > 1)
+        return cls(first, parts, multi, minutes[multi, 1:])
 
     @classmethod
     def of_blocks(cls, blocks: Iterable[np.ndarray]) -> ServiceRows:
@@ -57,20 +68,50 @@ class ServiceRows(Sequence):
             minutes[start : start + len(block), : block.shape[1]] = block
             parts[start : start + len(block)] = block.shape[1]
             start += len(block)
-        return cls(minutes, parts)
+        return cls.of_minutes(minutes, parts)
 
     @classmethod
     def of_rows(cls, rows: Sequence[Sequence[float]]) -> ServiceRows:
         """Rows given one by one (tuples of floats)."""
         return cls.of_blocks([np.asarray([row], dtype=float) for row in rows])
 
+    @property
+    def minutes(self) -> np.ndarray:
+        """Every row as one matrix, as wide as the widest (parts beyond a row's own are 0): made on demand."""
+        out = np.zeros((len(self.parts), self.rest.shape[1] + 1))
+        out[:, 0] = self.first
+        out[self.multi, 1:] = self.rest
+        return out
+
     def take(self, index) -> ServiceRows:
         """The rows at *index* (indices or a boolean mask), in that order."""
-        return ServiceRows(self.minutes[index], self.parts[index])
+        index = np.asarray(index)
+        numbers = np.flatnonzero(index) if index.dtype == bool else index.astype(np.int64, copy=False)
+        parts = self.parts[numbers]
+        kept = np.flatnonzero(parts > 1)
+        rest = self.rest[np.searchsorted(self.multi, numbers[kept])]
+        return ServiceRows(self.first[numbers], parts, kept, rest)
+
+    def rows_of(self, numbers: np.ndarray) -> list[tuple[float, ...]]:
+        """The rows of incidents *numbers* (an array), as tuples of floats: a block at a time, the same as ``rows[i]``."""
+        parts = self.parts[numbers]
+        rows: list[tuple[float, ...]] = [(minutes,) for minutes in self.first[numbers].tolist()]
+        for j in np.flatnonzero(parts != 1).tolist():
+            rows[j] = self[int(numbers[j])]
+        return rows
 
     def __add__(self, other: ServiceRows) -> ServiceRows:
         """These rows, then *other*'s."""
-        return ServiceRows(*_joined(self, other))
+        width = max(self.rest.shape[1], other.rest.shape[1])
+        rest = np.zeros((len(self.multi) + len(other.multi), width))
+        rest[: len(self.multi), : self.rest.shape[1]] = self.rest
+        rest[len(self.multi) :, : other.rest.shape[1]] = other.rest
+        return ServiceRows(
+            np.concatenate([self.first, other.first]),
+            np.concatenate([self.parts, other.parts]),
+            np.concatenate([self.multi, other.multi + len(self)]),
+            rest,
+        )
 
     def __len__(self) -> int:
         """The number of incidents."""
@@ -78,7 +119,11 @@ class ServiceRows(Sequence):
 
     def __getitem__(self, i):
         """Incident *i*'s on-scene work per part, a tuple of floats."""
-        return tuple(self.minutes[i, : self.parts[i]].tolist())
+        parts = int(self.parts[i])
+        if parts <= 1:
+            return (float(self.first[i]),) if parts else ()
+        rest = self.rest[int(np.searchsorted(self.multi, i)), : parts - 1].tolist()
+        return (float(self.first[i]), *rest)
 
     def __eq__(self, other) -> bool:
         """The same rows, value by value (rows given as a sequence of tuples compare too)."""
@@ -87,14 +132,6 @@ class ServiceRows(Sequence):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other))
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def _joined(a: ServiceRows, b: ServiceRows) -> tuple[np.ndarray, np.ndarray]:
-    width = max(a.minutes.shape[1], b.minutes.shape[1])
-    minutes = np.zeros((len(a) + len(b), width))
-    minutes[: len(a), : a.minutes.shape[1]] = a.minutes
-    minutes[len(a) :, : b.minutes.shape[1]] = b.minutes
-    return minutes, np.concatenate([a.parts, b.parts])
 
 
 @dataclass(frozen=True, eq=False)

@@ -405,12 +405,12 @@ class Simulation:
         block at once and kept in the state, so the simulation reads no numpy scalar per matter.
         """
         inc = self.incidents
-        columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end, inc.service_min.parts)
-        minutes = inc.service_min.minutes[numbers].tolist()
-        rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), minutes)
+        columns = (inc.type_index, inc.patch, inc.occurred_min, inc.layer, self.natural_end)
+        services = inc.service_min.rows_of(numbers)
+        rows = zip(numbers.tolist(), *(column[numbers].tolist() for column in columns), services)
         state = self._state
-        for i, k, patch, occurred, layer, natural_end, parts, service in rows:
-            yield state(i, k, patch, occurred, layer, natural_end, tuple(service[:parts]))
+        for i, k, patch, occurred, layer, natural_end, service in rows:
+            yield state(i, k, patch, occurred, layer, natural_end, service)
 
     def _state(
         self,

@@ -253,7 +253,10 @@ def test_service_rows_read_as_tuples_of_floats():
     assert rows.take(np.array([True, False, True])) + ServiceRows.of_rows([(7.0, 8.0, 9.0)]) == [
         (1.5,), (3.0, 4.0), (7.0, 8.0, 9.0)
     ]  # fmt: skip
-    assert rows.minutes.nbytes + rows.parts.nbytes == 3 * (2 * 8 + 1)  # the number of parts in one byte
+    kept = (rows.first, rows.parts, rows.multi, rows.rest)
+    assert sum(a.nbytes for a in kept) == 3 * (8 + 1) + 8 + 8  # a row of one part in 9 bytes; more parts kept apart
+    assert rows.rows_of(np.array([2, 1, 2])) == [(3.0, 4.0), (2.5,), (3.0, 4.0)]
+    assert rows.minutes.tolist() == [[1.5, 0.0], [2.5, 0.0], [3.0, 4.0]]
 
 
 @pytest.mark.parametrize(
@@ -281,3 +284,26 @@ def test_next_open_on_whole_arrays_is_the_hours_own_answer_bit_for_bit(windows, 
     )
     expected = np.array([hours.next_open(t) for t in times.tolist()])
     assert np.array_equal(next_open(hours, times).view(np.int64), expected.view(np.int64))
+
+
+def test_service_rows_keep_every_row_through_take_and_add():
+    """Rows of one to four parts, taken by indices and masks and joined, read back as the tuples they were drawn as."""
+    from sim.engine.incidents import ServiceRows
+
+    rng = np.random.default_rng(12)
+    for _ in range(60):
+        widths = rng.integers(1, 5, rng.integers(1, 5)).tolist()
+        blocks = [rng.exponential(30.0, (int(rng.integers(0, 6)), w)) for w in widths]
+        expected = [tuple(row.tolist()) for block in blocks for row in block]
+        rows = ServiceRows.of_blocks(blocks)
+        assert list(rows) == expected and len(rows) == len(expected)
+        order = rng.permutation(len(expected))
+        taken = rows.take(order)
+        assert list(taken) == [expected[i] for i in order]
+        mask = rng.random(len(expected)) < 0.5
+        extra = [tuple(rng.exponential(5.0, int(rng.integers(1, 4))).tolist()) for _ in range(3)]
+        both = taken.take(mask) + ServiceRows.of_rows(extra)
+        assert list(both) == [expected[i] for i in order[mask]] + extra
+        if len(both):
+            numbers = rng.integers(0, len(both), 10)
+            assert both.rows_of(numbers) == [both[int(i)] for i in numbers]
