@@ -71,27 +71,6 @@ def _add_open_minutes_through_next_open(hours: WeeklyHours, t: float, minutes: f
         t += left
 
 
-def test_adding_open_minutes_gives_exactly_what_next_open_window_by_window_gives():
-    """On random hours (windows across midnight and the week's end included), clock times up to decades
-    and hand-overs up to weeks long, the result is the same float, not only close."""
-    import numpy as np
-
-    rng = np.random.default_rng(22)
-    for _ in range(300):
-        times = []
-        for _ in range(int(rng.integers(1, 4))):
-            a, b = sorted(rng.choice(24 * 4, size=2, replace=False))
-            times.append(f"{a // 4:02d}:{15 * (a % 4):02d}-{b // 4:02d}:{15 * (b % 4):02d}")
-        if rng.random() < 0.3:
-            times.append("22:00-02:00")
-        days = sorted(set(rng.choice(7, size=int(rng.integers(1, 8))).tolist()))
-        hours = WeeklyHours.from_windows(times, days)
-        for _ in range(40):
-            t = float(rng.uniform(0, 10 ** rng.uniform(2, 7)))
-            minutes = float(rng.choice([0.0, rng.exponential(90.0), rng.uniform(0, 3 * MINUTES_PER_WEEK)]))
-            assert hours.add_open_minutes(t, minutes) == _add_open_minutes_through_next_open(hours, t, minutes)
-
-
 def _random_hours(rng) -> WeeklyHours:
     """Random weekly hours: up to three daily windows (one across midnight at times) on some days."""
     times = []
@@ -102,6 +81,20 @@ def _random_hours(rng) -> WeeklyHours:
         times.append("22:00-02:00")
     days = sorted(set(rng.choice(7, size=int(rng.integers(1, 8))).tolist()))
     return WeeklyHours.from_windows(times, days)
+
+
+def test_adding_open_minutes_gives_exactly_what_next_open_window_by_window_gives():
+    """On random hours (windows across midnight and the week's end included), clock times up to decades
+    and hand-overs up to weeks long, the result is the same float, not only close."""
+    import numpy as np
+
+    rng = np.random.default_rng(22)
+    for _ in range(300):
+        hours = _random_hours(rng)
+        for _ in range(40):
+            t = float(rng.uniform(0, 10 ** rng.uniform(2, 7)))
+            minutes = float(rng.choice([0.0, rng.exponential(90.0), rng.uniform(0, 3 * MINUTES_PER_WEEK)]))
+            assert hours.add_open_minutes(t, minutes) == _add_open_minutes_through_next_open(hours, t, minutes)
 
 
 def test_open_minutes_on_whole_arrays_are_the_scalar_answers_to_the_last_bit():
