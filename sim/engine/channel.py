@@ -255,7 +255,8 @@ class ReferralChain:
                 drawn = blocks.get(block)
                 handovers, misroutes, reports = self._block(block) if drawn is None else drawn
                 row, last = j * width, j * width + width  # a chain longer than a row: its further steps in order
-                if reports is not None and now == reports[0].item(j) and reports[1].item(j) == self._kind(source):
+                kind = 2 * steps + (source == "hotline")  # _kind(source), with the steps already looked up
+                if reports is not None and now == reports[0].item(j) and reports[1].item(j) == kind:
                     if owners is self._expected[reports[2].item(j)] and (reached := reports[4].item(j)) == reached:
                         return delivery_of((reached, reached, steps, 0, (), None, None))  # worked out, not misrouted
                     if (before := reports[3].item(j)) == before:  # NaN: not worked out (a chain longer than a row)

@@ -525,9 +525,8 @@ class Simulation:
         detected, channel, finder, seen = out
         rounds_at, rounds_col = rounds
         label = self._labels.setdefault
-        if (
-            stories is None and len(patrol) and self.coverage.departments
-        ):  # the first pass's finder, on whole arrays: most act at once
+        # the first pass's finder, on whole arrays: most act at once
+        if stories is None and len(patrol) and self.coverage.departments:
             acting, finders = self._act_at_first_pass(inc, start, patrol)
             finder[patrol[acting]] = finders[acting]
             patrol = patrol[~acting]  # those left by the first pass are worked out a matter at a time, from the start
