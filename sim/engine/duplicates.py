@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.distributions import sample
+from sim.scenario.distributions import sampler
 from sim.scenario.governance import Mode, own_holders, parts_of
 from sim.scenario.schema import Scenario
 
@@ -60,6 +60,9 @@ class Duplication:
             self.active and spec.gap_probability > 0 and len(names) >= 2
             for spec, names in zip(self.specs, self.claimants)
         ]
+        # per type, one draw of a duplicate visit's on-scene minutes and of a gap (as sample() draws it), made once
+        self._on_scene = [sampler(spec.on_scene_min or service) for spec, service in zip(self.specs, self.service)]
+        self._gap = [sampler(spec.gap_min) for spec in self.specs]
 
     def keys(self) -> set[frozenset[str]]:
         """The dispatch queues a duplicate visit can use (one per claiming department)."""
@@ -81,7 +84,7 @@ class Duplication:
             if dept in acting or (dept in self.pooled and acting & self.pooled):
                 continue
             if rng.random() < spec.probability:
-                out.append((dept, sample(spec.on_scene_min or self.service[k], rng)))
+                out.append((dept, float(self._on_scene[k](rng))))
         return out
 
     def gap_min(self, k: int, rng: np.random.Generator) -> float:
@@ -90,5 +93,5 @@ class Duplication:
         if not self.active or spec.gap_probability <= 0 or len(self.claimants[k]) < 2:
             return 0.0
         if rng.random() < spec.gap_probability:
-            return sample(spec.gap_min, rng)
+            return float(self._gap[k](rng))
         return 0.0

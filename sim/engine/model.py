@@ -45,7 +45,7 @@ from sim.engine.territory import build_town
 from sim.engine.trace import Stage, TraceEvent
 from sim.scenario.distributions import sample
 from sim.scenario.governance import Mode, jobs_of
-from sim.scenario.schedule import MINUTES_PER_DAY
+from sim.scenario.schedule import MINUTES_PER_DAY, WeeklySteps
 from sim.scenario.schema import CHANNELS, Scenario
 
 __all__ = ["Simulation", "RunOutput", "GRID_WORKERS"]
@@ -180,6 +180,9 @@ class Simulation:
         self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
         self._sector_of: list[int] = self.town.sector.tolist()  # per patch (_detection reads no numpy scalar)
+        self._repass: dict[
+            int, tuple[np.ndarray, np.ndarray, np.ndarray]
+        ] = {}  # re-pass draws by block (_repass_block)
         self._notice = [t.detection.patrol.notice_probability for t in scenario.incident_types]  # per type
         units = [u for r in self.rosters.values() for u in r.units]
         homes: dict[tuple[int, float], dict[int, float]] = {}  # driving minutes home from a patch (_end_job)
@@ -525,25 +528,161 @@ class Simulation:
         detected, channel, finder, seen = out
         rounds_at, rounds_col = rounds
         label = self._labels.setdefault
-        # the first pass's finder, on whole arrays: most act at once
+        passed = np.zeros(len(patrol), dtype=np.int64)  # patrols that left each matter so far
+        # the first pass's finder, on whole arrays: most act at once; those left, pass after pass (_repasses)
         if stories is None and len(patrol) and self.coverage.departments:
             acting, finders = self._act_at_first_pass(inc, start, patrol)
             finder[patrol[acting]] = finders[acting]
-            patrol = patrol[~acting]  # those left by the first pass are worked out a matter at a time, from the start
+            patrol = patrol[~acting]
+            patrol, passed = self._repasses(inc, start, patrol, until, rounds, out)
         local = (until, rounds_at, rounds_col)
         columns = (inc.channel_min, inc.patch, inc.type_index, inc.occurred_min)
-        for i, end, r_at, r_col, times, patch, k, occurred in zip(
+        for i, end, r_at, r_col, times, patch, k, occurred, left in zip(
             patrol.tolist(),
             *(column[patrol].tolist() for column in local),
             *(column[patrol + start].tolist() for column in columns),
+            passed.tolist(),
         ):
             story = [TraceEvent(occurred, Stage.OCCURRED)] if stories is not None else None
             rounds_by = inc.rounds_by[r_col] if r_at < math.inf else ""
-            at, by, who, left = self._detection(i + start, patch, times, k, end, story, (r_at, rounds_by))
+            if left:  # left by every pass _repasses worked out: go on from its last
+                times[0] = float(detected[i])
+            at, by, who, left = self._detection(i + start, patch, times, k, end, story, (r_at, rounds_by), left)
             detected[i], seen[i] = at, left
             channel[i], finder[i] = label(by, len(self._labels)), label(who, len(self._labels))
             if stories is not None:
                 stories[i + start] = story
+
+    REPASSES = 4
+    """Passes after a patrol left a matter whose draws are the matter's own (:meth:`_repass_draws`)."""
+
+    REPASS_BLOCK = 4096
+    """Matters whose re-pass draws are drawn together, from a stream of their own."""
+
+    def _repass_block(self, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The re-pass draws of the matters of *block*: a unit exponential, a finder's and a leave uniform per pass.
+
+        Rows of :data:`REPASSES` each, drawn from ``child("repatrol", 1, block)`` (the exponentials, then the
+        finders' uniforms, then the leave uniforms): a matter's draws are its own, whatever other matters do. A few
+        blocks are kept; one let go of is drawn again, the same.
+        """
+        drawn = self._repass.get(block)
+        if drawn is None:
+            rng = self.streams.child("repatrol", 1, block)
+            shape = (self.REPASS_BLOCK, self.REPASSES)
+            drawn = self._repass[block] = (rng.standard_exponential(shape), rng.random(shape), rng.random(shape))
+            if len(self._repass) > 4:
+                del self._repass[next(iter(self._repass))]
+        return drawn
+
+    def _repass_draws(self, i: int, r: int) -> tuple[float, float, float]:
+        """Matter *i*'s draws for the pass after the *r*-th (from 0) patrol that left it: (unit exponential, finder, leave).
+
+        Common random numbers: the first :data:`REPASSES` are the matter's own (:meth:`_repass_block`), so
+        a matter left in one mode and not in another (a department that may act on it, another leave
+        probability) changes no other matter's passes. A matter left more often than that draws its further
+        passes from the ``repatrol`` stream, in order (matters in order of occurrence).
+        """
+        if r < self.REPASSES:
+            block, row = divmod(i, self.REPASS_BLOCK)
+            exps, finders, leaves = self._repass_block(block)
+            return exps.item(row, r), finders.item(row, r), leaves.item(row, r)
+        rng = self.streams.repatrol
+        return rng.standard_exponential(), rng.random(), rng.random()
+
+    def _repasses(
+        self, inc: IncidentSet, start: int, left: np.ndarray, until: np.ndarray, rounds, out
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The matters the first patrol left (places *left* after *start*), :data:`REPASSES` passes at a time, on whole arrays.
+
+        Pass by pass, what :meth:`_detection` decides a matter at a time: the next noticing pass from the matter's
+        own draws; then the rounds that come first, the end of the matter or of the run, another channel sooner
+        than the pass, or the pass's finder, who acts or leaves the matter again. Writes each settled matter's
+        (minute, channel, finder, patrols that left it) into *out*; returns the places still left after the last
+        pass worked out here and how many patrols left each (their last pass's minute is in *out*'s minutes).
+        """
+        detected, channel, finder, seen = out
+        rounds_at, rounds_col = rounds
+        passed = np.ones(len(left), dtype=np.int64)
+        if not len(left):
+            return left, passed
+        label = self._labels.setdefault
+        codes = {name: label(name, len(self._labels)) for name in ("", "rounds", "patrol", *CHANNELS)}
+        rounds_codes = np.asarray([label(d, len(self._labels)) for d in inc.rounds_by] or [codes[""]])
+        departments = self.coverage.departments
+        finder_codes = np.asarray([label(name, len(self._labels)) for name in departments])
+        may = np.asarray([[name in may_act for name in departments] for may_act in self.may_act], dtype=bool)
+        at = left + start
+        others = inc.channel_min[at, 1:]
+        other_at = others.min(axis=1) if others.shape[1] else np.full(len(at), np.inf)
+        other_channel = np.asarray([codes[c] for c in CHANNELS[1:]] or [codes[""]])[
+            others.argmin(axis=1) if others.shape[1] else np.zeros(len(at), dtype=np.int64)
+        ]
+        exps, finder_u, leave_u = self._repass_rows(at)
+        sector, k = self.town.sector[inc.patch[at]], inc.type_index[at]
+        notice = np.asarray(self._notice, dtype=float)[k]
+        passing = inc.channel_min[at, 0]  # the minute of the pass that left each matter
+        for r in range(self.REPASSES):
+            passing = self._first_passages(sector, passing, exps[:, r] / notice)
+            soonest = np.minimum(passing, other_at)
+            end, r_at = until[left], rounds_at[left]
+            by_rounds = r_at < soonest
+            never = np.where(by_rounds, ~(r_at < end), soonest >= end)
+            by_other = ~by_rounds & ~never & (other_at < passing)
+            by_patrol = ~by_rounds & ~never & ~by_other
+            found = np.zeros(len(left), dtype=np.int64)
+            found[by_patrol] = self.coverage.finders(sector[by_patrol], passing[by_patrol], finder_u[by_patrol, r])
+            acts = by_patrol & (may[k, found] | (leave_u[:, r] >= self.mode.leave_probability))
+            settled = ~(by_patrol & ~acts)
+            places = left[settled]
+            detected[places] = np.where(
+                never, np.inf, np.where(by_rounds, r_at, np.where(by_other, other_at, passing))
+            )[settled]
+            channel[places] = np.where(
+                never,
+                codes[""],
+                np.where(by_rounds, codes["rounds"], np.where(by_other, other_channel, codes["patrol"])),
+            )[settled]
+            finder[places] = np.where(
+                by_rounds & ~never, rounds_codes[rounds_col[left]], np.where(acts, finder_codes[found], codes[""])
+            )[settled]
+            seen[places] = passed[settled]
+            still = ~settled
+            left, passed, passing = left[still], passed[still] + 1, passing[still]
+            other_at, other_channel, sector, k, notice = (
+                a[still] for a in (other_at, other_channel, sector, k, notice)
+            )
+            exps, finder_u, leave_u = exps[still], finder_u[still], leave_u[still]
+            detected[left] = passing
+            if not len(left):
+                break
+        return left, passed
+
+    def _repass_rows(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The re-pass draws (:meth:`_repass_block`) of the matters *numbers*: three arrays of rows."""
+        blocks, rows = np.divmod(numbers, self.REPASS_BLOCK)
+        out = tuple(np.empty((len(numbers), self.REPASSES)) for _ in range(3))
+        for block in np.unique(blocks).tolist():
+            these = blocks == block
+            for into, drawn in zip(out, self._repass_block(block)):
+                into[these] = drawn[rows[these]]
+        return out  # type: ignore[return-value]
+
+    def _first_passages(self, sector: np.ndarray, start: np.ndarray, amount: np.ndarray) -> np.ndarray:
+        """Each matter's next noticing pass in its sector (:meth:`WeeklySteps.first_passage` on whole arrays).
+
+        A sector whose rate is dated (a campaign on a monthly calendar) is asked a matter at a time, as
+        :meth:`_detection` asks it.
+        """
+        out = np.empty(len(start))
+        for s in np.unique(sector).tolist():
+            these = sector == s
+            rate = self.coverage.rate[s]
+            if isinstance(rate, WeeklySteps):
+                out[these] = rate.first_passage(start[these], amount[these])
+            else:
+                out[these] = [rate.first_passage(a, b) for a, b in zip(start[these].tolist(), amount[these].tolist())]
+        return out
 
     def _act_at_first_pass(self, inc: IncidentSet, start: int, patrol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whether the patrol passing first acts on each matter of *patrol* (places after *start*), and its finder's code.
@@ -668,16 +807,26 @@ class Simulation:
         until: float,
         story: list | None,
         rounds: tuple[float, str],
+        left: int = 0,
     ) -> tuple[float, str, str | None, int]:
         """When and how the matter is first reported, before *until*; patrols that may not act may leave it.
 
         A department's rounds that may act on it find it like a patrol (channel ``rounds``; *rounds* is
         their first find, minute and department). Returns (minute, channel, finder, how many patrols left
-        it); those patrols are noted in *story* when traced.
+        it); those patrols are noted in *story* when traced. Each pass after one that left the matter takes
+        the matter's own draws (:meth:`_repass_draws`). With *left* > 0 the matter is taken up where that many
+        patrols have left it, the last at ``times[0]`` (after :meth:`_repasses`' rounds on whole arrays).
         """
         rounds_at, rounds_by = rounds
-        left = 0
+        sector = self._sector_of[patch]
+        finder_u = leave_u = 0.0
         while True:
+            if (
+                left
+            ):  # the last pass (times[0]) left the matter: the next noticing pass, with its finder and leave draws
+                unit_exp, finder_u, leave_u = self._repass_draws(i, left - 1)
+                passage = self.coverage.rate[sector].first_passage(times[0], unit_exp / self._notice[k])
+                times = [float(passage)] + times[1:]
             at = min(times)
             if rounds_at < at:
                 return (rounds_at, "rounds", rounds_by, left) if rounds_at < until else (math.inf, "", "", left)
@@ -688,7 +837,6 @@ class Simulation:
                 return at, CHANNELS[j], "", left
             if left == 0:  # a patrol's pass comes first: read the matter's patrol draws (only now), as floats
                 inc = self.incidents
-                sector = self._sector_of[patch]
                 finder_u, leave_u = float(inc.finder_u[i]), float(inc.leave_u[i])
             finder = self.coverage.finder(sector, at, finder_u)
             if finder in self.may_act[k] or leave_u >= self.mode.leave_probability:
@@ -696,10 +844,6 @@ class Simulation:
             left += 1
             if story is not None:
                 story.append(TraceEvent(float(at), Stage.SEEN_NOT_HANDLED, department=finder))  # type: ignore[arg-type]
-            rng = self.streams.repatrol
-            notice = self._notice[k]
-            times = [float(self.coverage.rate[sector].first_passage(at, rng.exponential() / notice))] + times[1:]
-            finder_u, leave_u = rng.random(), rng.random()
 
     def _begin(self, state: IncidentState, i: int, detected: float, channel: str, finder: str) -> None:
         """The matter is reported: route it to the grid, a coordinated set of jobs, or one unit.

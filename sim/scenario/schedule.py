@@ -205,12 +205,16 @@ class WeeklyHours:
             minutes -= left
             t += left
 
+    FEW = 16
+    """Pairs left in :meth:`add_open_minutes_many`'s loop below which each goes on alone (a numpy pass per window costs more)."""
+
     def add_open_minutes_many(self, t: np.ndarray, minutes: np.ndarray) -> np.ndarray:
         """:meth:`add_open_minutes` of each pair of *t* and *minutes*, on whole arrays: the same floats.
 
         The same operations in the same order as the scalar method, element by element (numpy's
         ``divmod`` and ``%`` on floats are Python's), so each answer is the scalar one to the last
-        bit (tests/scenario/test_open_minutes.py). A NaN of *minutes* gives NaN. Used to work out many
+        bit (tests/scenario/test_open_minutes.py). A NaN of *minutes* gives NaN. The last :data:`FEW` pairs still
+        crossing windows go on in the scalar method, from where they are (the same steps). Used to work out many
         hand-overs at once (:meth:`sim.engine.channel.ReferralChain.draw_ahead`).
         """
         t = np.asarray(t, dtype=float)
@@ -232,6 +236,9 @@ class WeeklyHours:
             tt[big] = tt[big] + weeks * MINUTES_PER_WEEK
         starts, ends, last = np.asarray(self.starts), np.asarray(self.ends), len(self.starts) - 1
         while go.size:
+            if go.size <= self.FEW:  # the long hand-overs left: a window at a time each, as the scalar method goes on
+                out[go] = [self.add_open_minutes(a, b) for a, b in zip(tt.tolist(), mm.tolist())]
+                break
             week, offset = np.divmod(tt, MINUTES_PER_WEEK)
             i = np.searchsorted(starts, offset, side="right") - 1
             closed = np.flatnonzero((i < 0) | (offset >= ends[np.maximum(i, 0)]))

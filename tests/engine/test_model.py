@@ -281,6 +281,34 @@ def test_detection_on_whole_arrays_reports_what_one_matter_at_a_time_reports(mod
     assert len(fast.record_log) == len(inc) - len(got)  # the never reported, written at once
 
 
+def test_a_matter_left_by_patrols_is_passed_again_at_the_same_minutes_whatever_other_matters_do():
+    """Common random numbers for patrols that leave a matter: its later passes come from draws of its own.
+
+    With a lower leave probability fewer matters are left, and fewer passes drawn. A matter that the same
+    number of patrols left under both (within the passes drawn per matter, ``REPASSES``) was passed at the
+    same minutes and is reported the same way. Drawn in order from one stream (as before), every matter
+    left less often would shift the passes of every matter after it.
+    """
+    from sim.engine.model import Simulation
+
+    path = SCENARIOS / "anhai.yaml"
+    runs = {
+        leave: sim.run(
+            sim.load_scenario(path, ["days=21", f"governance.modes.fragmented.leave_probability={leave}"]), "fragmented"
+        )
+        for leave in (0.5, 0.25)
+    }
+    seen = {
+        leave: {r.incident: (r.seen_not_handled, r.detected_min, r.channel, r.finder) for r in out.records}
+        for leave, out in runs.items()
+    }
+    half, quarter = seen[0.5], seen[0.25]
+    both = [n for n in half if 1 <= half[n][0] == quarter[n][0] <= Simulation.REPASSES]
+    assert len(both) > 100
+    assert sum(half[n][0] != quarter[n][0] for n in half) > 100  # left less often under the lower probability
+    assert all(str(half[n]) == str(quarter[n]) for n in both)  # str: a matter never reported has NaN minutes
+
+
 def _every_unit_each_change(self, roster):
     """Shift changes as a pass over every unit of the department (the rule before only the changed units moved)."""
     env, plan = self.env, self.campaign_plan
