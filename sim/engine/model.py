@@ -1593,7 +1593,8 @@ class Simulation:
         """The matter ended by itself before any unit was on scene."""
         if state.ended_min != state.ended_min:
             state.ended_min = state.natural_end_min
-            state.note(state.ended_min, Stage.ENDED_UNATTENDED)
+            if state.trace is not None:
+                state.note(state.ended_min, Stage.ENDED_UNATTENDED)
 
     def _end_job(
         self,
@@ -1666,8 +1667,22 @@ class Simulation:
         return self.env.timeout(max(0.0, moment - self.env._now))
 
     def _travel_min(self, unit, patch: int, known: float | None = None) -> float:
-        """Travel time of *unit* to *patch* now (*known* when the dispatcher just computed it), with noise."""
-        minutes = unit.travel_min(self.town, patch, self.env._now) if known is None else known
+        """Travel time of *unit* to *patch* now (*known* when the dispatcher just computed it), with noise.
+
+        A unit at its base in a town without a travel table drives the way home backwards: straight-line minutes
+        are the same both ways to the last bit (``abs`` of a difference and its negation), so the drive home
+        from *patch* cached for :meth:`_end_job` is :meth:`Unit.travel_min`'s drive.
+        """
+        if known is not None:
+            minutes = known
+        elif self.town.travel_min is None and not unit.patrols and self.env._now >= unit.back_at_base_min:
+            home = self._home_min[unit]
+            drive = home.get(patch)
+            if drive is None:
+                drive = home[patch] = self.town.drive_min(patch, unit.base, unit.speed_kmh)
+            minutes = unit.setoff_min + drive
+        else:
+            minutes = unit.travel_min(self.town, patch, self.env._now)
         if unit.travel_cv > 0:
             sigma2 = math.log1p(unit.travel_cv**2)
             minutes *= self.streams.travel.lognormal(-sigma2 / 2, math.sqrt(sigma2))
