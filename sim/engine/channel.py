@@ -169,12 +169,7 @@ class ReferralChain:
         blocks, block_stream, _, _, width = self._ahead
         rng = block_stream(block)
         handovers, misroutes = sample(self.spec.handover_min, rng, size=self.BLOCK * width), rng.random(self.BLOCK)
-        worked = self._worked_out(block, handovers, misroutes, width)
-        if worked is not None:  # as lists (read an item at a time), the desks as the tuple deliver() is given
-            minute, kind, owners, before, reached = worked
-            expected = [self._expected[code] for code in owners.tolist()]
-            worked = (minute.tolist(), kind.tolist(), expected, before.tolist(), reached.tolist())
-        drawn = (handovers, misroutes, worked)
+        drawn = (handovers, misroutes, self._worked_out(block, handovers, misroutes, width))
         blocks[block] = drawn
         if len(blocks) > self.KEPT:
             del blocks[next(iter(blocks))]  # the block drawn longest ago
@@ -260,10 +255,15 @@ class ReferralChain:
                 handovers, misroutes, reports = blocks.get(block) or self._block(block)
                 # the report worked out ahead: at this minute, through a channel of these steps (_kind, with the
                 # steps already looked up), to these desks
-                if reports is not None and now == reports[0][j] and reports[1][j] == 2 * steps + (source == "hotline"):
-                    if (reached := reports[4][j]) == reached and owners is reports[2][j]:
+                # (arrays read an item at a time: as lists, the 16 blocks kept would hold 10 MB more of a city's year)
+                if (
+                    reports is not None
+                    and now == reports[0].item(j)
+                    and reports[1].item(j) == 2 * steps + (source == "hotline")
+                ):
+                    if (reached := reports[4].item(j)) == reached and owners is self._expected[reports[2].item(j)]:
                         return delivery_of((reached, reached, steps, 0, (), None, None))  # worked out, not misrouted
-                    if (before := reports[3][j]) == before:  # NaN: not worked out (a chain longer than a row)
+                    if (before := reports[3].item(j)) == before:  # NaN: not worked out (a chain longer than a row)
                         t, worked = before, steps - 1
                 row, last = j * width, j * width + width  # a chain longer than a row: its further steps in order
         stages: list[TraceEvent] = []

@@ -725,6 +725,7 @@ class Simulation:
             leave_u=np.empty(0),
             rounds_min=None,
         )
+        self._repass.clear()  # the re-pass draws kept by block
 
     BLOCK = 4096
 
@@ -1667,22 +1668,8 @@ class Simulation:
         return self.env.timeout(max(0.0, moment - self.env._now))
 
     def _travel_min(self, unit, patch: int, known: float | None = None) -> float:
-        """Travel time of *unit* to *patch* now (*known* when the dispatcher just computed it), with noise.
-
-        A unit at its base in a town without a travel table drives the way home backwards: straight-line minutes
-        are the same both ways to the last bit (``abs`` of a difference and its negation), so the drive home
-        from *patch* cached for :meth:`_end_job` is :meth:`Unit.travel_min`'s drive.
-        """
-        if known is not None:
-            minutes = known
-        elif self.town.travel_min is None and not unit.patrols and self.env._now >= unit.back_at_base_min:
-            home = self._home_min[unit]
-            drive = home.get(patch)
-            if drive is None:
-                drive = home[patch] = self.town.drive_min(patch, unit.base, unit.speed_kmh)
-            minutes = unit.setoff_min + drive
-        else:
-            minutes = unit.travel_min(self.town, patch, self.env._now)
+        """Travel time of *unit* to *patch* now (*known* when the dispatcher just computed it), with noise."""
+        minutes = unit.travel_min(self.town, patch, self.env._now) if known is None else known
         if unit.travel_cv > 0:
             sigma2 = math.log1p(unit.travel_cv**2)
             minutes *= self.streams.travel.lognormal(-sigma2 / 2, math.sqrt(sigma2))

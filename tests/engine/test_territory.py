@@ -49,23 +49,3 @@ def test_the_checks_and_the_engine_name_every_patch_alike(rows, cols, data):
     assert list(town.patch_sector_names) == sector_of
     assert [town.grid_names[g] for g in town.grid] == grid_of
     assert list(town.sector_names) == sector_names and list(town.grid_names) == grid_names
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    rows=st.integers(1, 8),
-    cols=st.integers(1, 8),
-    patch_km=st.floats(0.05, 7.0),
-    detour=st.floats(1.0, 2.5),
-    distance=st.sampled_from(["euclidean", "manhattan"]),
-    speed=st.floats(1.0, 120.0),
-)
-def test_straight_line_drives_take_the_same_minutes_both_ways_to_the_bit(rows, cols, patch_km, detour, distance, speed):
-    """Without a travel table a drive from a to b takes the very float of b to a (the model reads a unit's drive
-    from its base as the cached drive home, Simulation._travel_min)."""
-    territory = Territory(grid={"rows": rows, "cols": cols}, patch_km=patch_km, detour_factor=detour, distance=distance)
-    town = build_town(territory)
-    n = len(town.names)
-    for a in range(n):
-        for b in range(n):
-            assert town.drive_min(a, b, speed) == town.drive_min(b, a, speed)
