@@ -180,9 +180,8 @@ class Simulation:
         self.jobs = [jobs_of(scenario, mode, t) for t in scenario.incident_types]
         self.may_act = [frozenset().union(*(capable for capable, _ in jobs)) for jobs in self.jobs]
         self._sector_of: list[int] = self.town.sector.tolist()  # per patch (_detection reads no numpy scalar)
-        self._repass: dict[
-            int, tuple[np.ndarray, np.ndarray, np.ndarray]
-        ] = {}  # re-pass draws by block (_repass_block)
+        # the re-pass draws kept, by block (_repass_block)
+        self._repass: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._notice = [t.detection.patrol.notice_probability for t in scenario.incident_types]  # per type
         units = [u for r in self.rosters.values() for u in r.units]
         homes: dict[tuple[int, float], dict[int, float]] = {}  # driving minutes home from a patch (_end_job)
@@ -559,6 +558,9 @@ class Simulation:
     REPASS_BLOCK = 4096
     """Matters whose re-pass draws are drawn together, from a stream of their own."""
 
+    REPASS_KEPT = 4
+    """Blocks of re-pass draws kept at once (matters come in order; one let go of is drawn again, the same)."""
+
     def _repass_block(self, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The re-pass draws of the matters of *block*: a unit exponential, a finder's and a leave uniform per pass.
 
@@ -571,7 +573,7 @@ class Simulation:
             rng = self.streams.child("repatrol", 1, block)
             shape = (self.REPASS_BLOCK, self.REPASSES)
             drawn = self._repass[block] = (rng.standard_exponential(shape), rng.random(shape), rng.random(shape))
-            if len(self._repass) > 4:
+            if len(self._repass) > self.REPASS_KEPT:
                 del self._repass[next(iter(self._repass))]
         return drawn
 
@@ -609,9 +611,7 @@ class Simulation:
         label = self._labels.setdefault
         codes = {name: label(name, len(self._labels)) for name in ("", "rounds", "patrol", *CHANNELS)}
         rounds_codes = np.asarray([label(d, len(self._labels)) for d in inc.rounds_by] or [codes[""]])
-        departments = self.coverage.departments
-        finder_codes = np.asarray([label(name, len(self._labels)) for name in departments])
-        may = np.asarray([[name in may_act for name in departments] for may_act in self.may_act], dtype=bool)
+        finder_codes, may = self._patrol_tables()
         at = left + start
         others = inc.channel_min[at, 1:]
         other_at = others.min(axis=1) if others.shape[1] else np.full(len(at), np.inf)
@@ -691,14 +691,19 @@ class Simulation:
         may, or when the matter's leave draw says it would not leave it. Such a matter is reported at its patrol
         channel's minute, through the patrol, with no patrol having left it: what :meth:`_detection` returns.
         """
+        codes, may = self._patrol_tables()
+        at = patrol + start
+        found = self.coverage.finders(self.town.sector[inc.patch[at]], inc.channel_min[at, 0], inc.finder_u[at])
+        acting = may[inc.type_index[at], found] | (inc.leave_u[at] >= self.mode.leave_probability)
+        return acting, codes[found]
+
+    def _patrol_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each patrolling department's code in :attr:`_labels`, and whether it may act on each type (type x department)."""
         label = self._labels.setdefault
         departments = self.coverage.departments
         codes = np.asarray([label(name, len(self._labels)) for name in departments])
-        at = patrol + start
-        found = self.coverage.finders(self.town.sector[inc.patch[at]], inc.channel_min[at, 0], inc.finder_u[at])
         may = np.asarray([[name in may_act for name in departments] for may_act in self.may_act], dtype=bool)
-        acting = may[inc.type_index[at], found] | (inc.leave_u[at] >= self.mode.leave_probability)
-        return acting, codes[found]
+        return codes, may
 
     def _never_reported(self, inc: IncidentSet, start: int, places: np.ndarray, seen: np.ndarray, stories) -> None:
         """Write the records of the matters never reported (at *places* after *start*), in order of occurrence."""
@@ -822,9 +827,8 @@ class Simulation:
         sector = self._sector_of[patch]
         finder_u = leave_u = 0.0
         while True:
-            if (
-                left
-            ):  # the last pass (times[0]) left the matter: the next noticing pass, with its finder and leave draws
+            # the last pass (times[0]) left the matter: the next noticing pass, with its finder and leave draws
+            if left:
                 unit_exp, finder_u, leave_u = self._repass_draws(i, left - 1)
                 passage = self.coverage.rate[sector].first_passage(times[0], unit_exp / self._notice[k])
                 times = [float(passage)] + times[1:]
