@@ -35,7 +35,7 @@ from sim.experiments.backends import check_options, open_backend
 from sim.experiments.memory import check_memory
 from sim.io.loader import read_user_text, scenario_from_dict
 from sim.io.provenance import PARQUET_KEY, provenance
-from sim.io.results import FolderLock, clean_temporary, write_atomic
+from sim.io.results import FolderLock, clean_temporary, interrupts_held, write_atomic
 from sim.io.sweepfile import SUMMARY_STATS, Sweep, column_types, override_text
 from sim.io.text import csv_cell, csv_text
 from sim.registry import code_differences, code_fingerprint
@@ -925,9 +925,12 @@ def _run_round(sweep: Sweep, needed: list[tuple], done: dict, pool, store: RunSt
     tasks = [_task(sweep, *key) for key in needed]
     for index, row in pool.imap(run_task, tasks):
         row = json.loads(json.dumps(row))  # exactly what a resumed sweep reads back from disk
-        if store:
-            store.save(sweep, row)
-        done[needed[index]] = row
+        # kept and counted together: a Ctrl-C comes before both or after both (held back during the file's rename,
+        # it used to land between them, and the message then counted one run fewer than the folder held)
+        with interrupts_held():
+            if store:
+                store.save(sweep, row)
+            done[needed[index]] = row
         bar.failed += bool(row["error"])
         bar.set_postfix(failed=bar.failed, refresh=False)
         bar.update(1)

@@ -38,6 +38,7 @@ from sim.io.text import float_text
 
 __all__ = [
     "write_atomic",
+    "interrupts_held",
     "FolderLock",
     "LOCK_NAME",
     "clean_temporary",
@@ -272,7 +273,7 @@ def write_all(files: Iterable[tuple[str | os.PathLike, str | Iterable[str | byte
         for path, text in files:
             path = Path(path)
             staged.append((_write_temporary(path, text), path))
-        with _interrupts_held():
+        with interrupts_held():
             for tmp, path in staged:
                 os.replace(tmp, path)
     except BaseException:
@@ -325,8 +326,11 @@ def _write_temporary(path: Path, text: str | Iterable[str | bytes]) -> str:
 
 
 @contextmanager
-def _interrupts_held():
-    """Hold back Ctrl-C (SIGINT) and SIGTERM inside the block; one that arrived is acted on right after it."""
+def interrupts_held():
+    """Hold back Ctrl-C (SIGINT) and SIGTERM inside the block; one that arrived is acted on right after it.
+
+    Blocks nest (each restores the mask it found).
+    """
     if not hasattr(signal, "pthread_sigmask"):  # not on POSIX: the window is a few renames
         yield
         return

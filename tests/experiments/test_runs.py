@@ -253,6 +253,28 @@ def test_resume_redoes_only_what_is_missing(tmp_path):
     assert run_sweep(sweep, tmp_path, backend="serial", resume=True).ran == 0
 
 
+def test_a_ctrl_c_while_a_run_is_kept_counts_every_run_the_folder_holds(tmp_path, monkeypatch):
+    """Ctrl-C arriving while a run's file is written (held back for its rename, so acted on right after it): the
+    interruption reports as many finished runs as the folder holds, the one just kept included."""
+    import os
+    import signal
+
+    from sim.experiments.runs import SweepInterrupted
+
+    save = RunStore.save
+
+    def save_then_ctrl_c(self, sweep, row):
+        path = save(self, sweep, row)
+        if len(list(self.runs_dir.glob("*.json"))) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return path
+
+    monkeypatch.setattr(RunStore, "save", save_then_ctrl_c)
+    with pytest.raises(SweepInterrupted) as stopped:
+        run_sweep(small_sweep(), tmp_path, backend="serial")
+    assert (stopped.value.done, stopped.value.ran) == (3, 3) == (len(list((tmp_path / "runs").glob("*.json"))), 3)
+
+
 def test_resume_refuses_a_changed_sweep_or_scenario(tmp_path):
     run_sweep(small_sweep(), tmp_path, backend="serial")
     with pytest.raises(ScenarioError, match=r"cannot resume: .*changed: the sweep \(parameters"):
