@@ -360,8 +360,9 @@ class SharedChannel:
         report_min, handling = self._minutes(rng, incident)
         reached = now + report_min
         if self.staffed:
-            stages = (TraceEvent(reached, Stage.POSTED),) if self.trace else ()
-            return Delivery(reached, reached, stages=stages, handling_min=handling)
+            if not self.trace:
+                return delivery_of((reached, reached, 0, 0, (), handling, None))  # Delivery(..., handling_min=), sooner
+            return Delivery(reached, reached, stages=(TraceEvent(reached, Stage.POSTED),), handling_min=handling)
         ready = (reached if self.centre.is_always else self.centre.next_open(reached)) + handling
         if not self.trace:
             return delivery_of((reached, ready, 0, 0, (), None, None))  # Delivery(reached, ready), sooner

@@ -1114,16 +1114,36 @@ class Simulation:
 
         :meth:`_deliver`'s way through :meth:`_escalate` and :meth:`_through_centre` with one job, no leader
         and no loop: the centres' steps (and the city's turn for a city matter), walked as
-        :meth:`_centre_steps` walks them; where that walk's event would fire, the request is a timed call
-        of no delay, in the same place in the order of events.
+        :meth:`_centre_steps` walks them, with the same handling minutes (:meth:`_level_steps`' draws) and
+        the same timed calls (:class:`_ShortWalk`); where that walk's event would fire, the request is a
+        timed call of no delay, in the same place in the order of events.
         """
         state.reached_min = arrive
-        steps = self._level_steps(state.number, self._path(state))
+        levels = self.levels
+        assert levels is not None  # the short path walks centres only in a town with levels
+        key = levels.entry[state.patch] * len(self.jobs) + state.type_index
+        route = self._short_routes.get(key)
+        if route is None:
+            path = self._path(state)
+            route = self._short_routes[key] = (
+                tuple(hop[0] for hop in path),
+                tuple(hop[2] for hop in path),
+                tuple(hop[4] for hop in path),
+            )
+        centres, depths, handlings = route
+        i = state.number
+        if self._passed[i]:  # a later pass: each centre's handling from a stream of its own, in order
+            later = self._later_handling
+            minutes = [handling(later) for handling in handlings]
+        else:
+            self._passed[i] = 1
+            item = self._handling.item
+            minutes = [item(depth, i) for depth in depths]
         if state.layer == CITY and self._city_ahead is not None and not state.escalated:
-            steps.append((None, "", self._city_ahead.item(state.number), Stage.CITY_CENTRE_DECIDES))
+            centres += (None,)
+            minutes.append(self._city_ahead.item(i))
             state.escalated = True
-        state.holds += 1  # the walk's, let go of as it ends
-        walk = _CentreWalk(self, state, steps, lambda _: self._short_request(state, one))
+        walk = _ShortWalk(self, state, one, centres, minutes)
         if arrive > self.env._now:
             self.env.call_at(arrive, walk.step)
         else:
@@ -1300,6 +1320,7 @@ class Simulation:
         if isinstance(self.channel, SharedChannel):
             self.channel.staffed = True
         self._paths: dict[int, tuple[_Hop, ...]] = {}  # by type index and first centre (_path)
+        self._short_routes: dict[int, tuple[tuple, tuple, tuple]] = {}  # the same paths, as _short_walk reads them
         levels = Levels(self.env, governance, self.town, self.end, (self.warmup, self.horizon))
         # handling per incident and level, drawn ahead (the same in every mode); a later pass of the
         # same matter (a sequential hand-over) draws from a stream of its own, in order
@@ -1758,3 +1779,36 @@ class _CentreWalk:
                 t += part
                 state.note(t, stage, centre=name)
         self.step()
+
+
+class _ShortWalk:
+    """A short-path report's way through the centres at levels (:meth:`Simulation._short_walk`), untraced.
+
+    :class:`_CentreWalk`'s steps with nothing to note: the *centres* in turn (None: a fixed delay, such
+    as the city's turn) with the matter's handling *minutes* at each, an operator's handling after a
+    wait in its queue; after the last, :meth:`Simulation._short_request` as a timed call of no delay.
+    The matter takes no hold of its own for the walk: on the short path nothing else can let go of it
+    meanwhile (its one hold is the unit's, let go of when the unit is done).
+    """
+
+    __slots__ = ("at", "centres", "minutes", "one", "sim", "state")
+
+    def __init__(self, sim: Simulation, state: IncidentState, one: _OneJob, centres: tuple, minutes: list[float]):
+        self.sim, self.state, self.one, self.centres, self.minutes, self.at = sim, state, one, centres, minutes, 0
+
+    def step(self, _previous=None) -> None:
+        """Start the next step; after the last, ask for a unit where the walk's event would have fired."""
+        at = self.at
+        centres = self.centres
+        if at == len(centres):
+            self.sim.env.call_in(0.0, self._request)
+            return
+        self.at = at + 1
+        centre = centres[at]
+        if centre is None:
+            self.sim.env.call_in(self.minutes[at], self.step)
+        else:
+            centre.take_then(self.state.priority, self.minutes[at], self.step)
+
+    def _request(self, _call: None) -> None:
+        self.sim._short_request(self.state, self.one)
