@@ -1182,6 +1182,7 @@ def plot_timeline(story: Story, ax: Axes | None = None, colours: dict[str, str] 
         for row, mode in enumerate(modes):
             _timeline_row(ax, story, mode, len(modes) - 1 - row, colours[mode], span_h)
         _finish_timeline(ax, story, modes, span_h)
+    _set_labels_apart(ax)
     return ax
 
 
@@ -1280,7 +1281,7 @@ def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span
         _group_label(ax, group, story.occurred_min, y, above=k % 2 == 0)
     _longest_wait(ax, events, story, y, colour, span_h)
     near_end = float(forward(hours[-1])) > 0.7 * span_h
-    ax.annotate(
+    outcome = ax.annotate(
         _outcome(events) if near_end else "  " + _outcome(events),
         (hours[-1], y),
         xytext=(0, 44) if near_end else (8, 0),
@@ -1292,6 +1293,7 @@ def _timeline_row(ax: Axes, story: Story, mode: str, y: float, colour: str, span
         color=colour,
         bbox=dict(facecolor="white", alpha=0.8, linewidth=0, pad=1),
     )
+    outcome.set_gid(_OUTCOME)
 
 
 def _outcome(events: list[TraceEvent]) -> str:
@@ -1332,6 +1334,7 @@ def _longest_wait(ax: Axes, events, story: Story, y: float, colour: str, span_h:
         style="italic",
         color=colour,
         bbox=dict(facecolor="white", alpha=0.85, linewidth=0, boxstyle="round,pad=0.2"),
+        gid=_WAIT,
     )
 
 
@@ -1356,7 +1359,82 @@ def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> Non
         fontsize=10.5,
         bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#888888", alpha=0.92),
         arrowprops=dict(arrowstyle="-", color="#888888", linewidth=0.8),
+        gid=_STAGES,
     )
+
+
+_STAGES, _WAIT, _OUTCOME = "timeline-stages", "timeline-wait", "timeline-outcome"
+"""The timeline's labels that may be moved to keep clear of each other, in the order they are set apart."""
+
+
+def _set_labels_apart(ax: Axes) -> None:
+    """Move the timeline's labels up or down until no two of them (nor a desk note) overlap.
+
+    Where the labels go depends on the story: a stage's label, the longest wait and the outcome of a row
+    can land on each other (a desk hand-over late in the afternoon, a wait of a night). The figure is laid
+    out once to measure the labels; then the stages' labels (in order), the waits and the outcomes are set
+    down in turn, each moved away from its row (up when set above it, down when hung below) past whatever it
+    covers, as long as it stays inside the axes; one that cannot move clear either way stays where it was.
+    """
+    movable = [t for gid in (_STAGES, _WAIT, _OUTCOME) for t in ax.texts if t.get_gid() == gid]
+    if not movable:
+        return
+    renderer = _laid_out(ax.figure)
+    points_per_px = 72.0 / ax.figure.dpi
+    frame = ax.get_window_extent(renderer)
+    placed = [_label_box(t, renderer) for t in ax.texts if t.get_gid() not in (_STAGES, _WAIT, _OUTCOME)]
+    placed = [box for box in placed if box is not None]
+    for label in movable:
+        start = _label_box(label, renderer)
+        if start is None:
+            continue
+        away = -1.0 if label.get_verticalalignment() == "top" else 1.0  # hung below its row, or set above it
+        for direction in (away, -away):
+            box, moved = start, 0.0
+            while (hits := [p for p in placed if box.overlaps(p)]) and moved * direction < frame.height:
+                step = (
+                    (max(p.y1 for p in hits) - box.y0 + 3) if direction > 0 else (min(p.y0 for p in hits) - box.y1 - 3)
+                )
+                moved += step
+                box = box.translated(0, step)
+            if not hits and frame.y0 <= box.y0 and box.y1 <= frame.y1:
+                _shift_label(ax, label, moved, points_per_px)
+                break
+        else:
+            box = start
+        placed.append(box)
+
+
+def _laid_out(fig):
+    """A renderer of *fig* after its layout has run (an Agg canvas is given to a bare figure to measure it)."""
+    canvas = fig.canvas
+    if not hasattr(canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    return canvas.get_renderer()
+
+
+def _label_box(label, renderer):
+    """The box a label takes on the canvas (its frame, if it has one), or None if it is not drawn."""
+    if not label.get_visible() or not label.get_text().strip():
+        return None
+    frame = label.get_bbox_patch()
+    return frame.get_window_extent(renderer) if frame is not None else label.get_window_extent(renderer)
+
+
+def _shift_label(ax: Axes, label, px: float, points_per_px: float) -> None:
+    """Move a label *px* pixels up (down when negative): an annotation's offset, or a text's data position."""
+    if px == 0:
+        return
+    if hasattr(label, "xyann"):
+        dx, dy = label.xyann
+        label.xyann = (dx, dy + px * points_per_px)
+        return
+    x, y = label.get_position()
+    on_canvas = ax.transData.transform((x, y))
+    label.set_position((x, float(ax.transData.inverted().transform((on_canvas[0], on_canvas[1] + px))[1])))
 
 
 def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) -> None:

@@ -439,6 +439,79 @@ def comparison_figures(results, story):
     return plots.comparison_figures(results, story)
 
 
+def _text_overlaps(fig) -> list[str]:
+    """Pairs of notes written in one axes (``ax.texts``: labels, annotations) whose boxes (frames included) overlap."""
+    renderer = _drawn(fig)
+    hits = []
+    for ax in fig.axes:
+        boxes = []
+        for text in ax.texts:
+            if not text.get_visible() or not str(text.get_text()).strip():
+                continue
+            frame = text.get_bbox_patch()
+            boxes.append((text.get_text(), (frame or text).get_window_extent(renderer)))
+        for k, (a, box_a) in enumerate(boxes):
+            hits += [f"{a[:30]!r} on {b[:30]!r}" for b, box_b in boxes[k + 1 :] if box_a.overlaps(box_b)]
+    return hits
+
+
+def test_no_note_of_the_timeline_covers_another(comparison_figures):
+    assert _text_overlaps(comparison_figures["timeline"][1]) == []
+
+
+def test_the_demos_full_bin_has_its_labels_apart(tmp_path):
+    """The demo's own story (anhai_garbage, its seed): a desk hand-over soon after the find and a night's wait.
+
+    Before the labels were set apart, its first hand-over's label lay under the wait's words and the fragmented
+    outcome on the last stages' label.
+    """
+    write_comparison(tmp_path, sim.compare(sim.load_scenario(SCENARIOS / "anhai_garbage.yaml")))
+    results = plots.load_results(tmp_path)
+    fig = plots.figure_timeline(results)
+    assert _text_overlaps(fig) == []
+    assert _outside_figure(fig) == []
+    notes = "\n".join(t.get_text() for t in fig.axes[0].texts)
+    assert "waiting " in notes and "desk hand-over 1 of" in notes and "after it was found" in notes
+
+
+def test_labels_set_apart_move_away_from_their_row_and_stay_in_the_axes():
+    from matplotlib.figure import Figure
+
+    ax = Figure(figsize=(6, 4)).add_subplot()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-1, 1)
+    style = dict(textcoords="offset points", ha="left", fontsize=12)
+    first = ax.annotate("first stage\nand the next", (0.3, 0), xytext=(0, 10), va="bottom", gid=plots._STAGES, **style)
+    outcome = ax.annotate("on scene after 5 h", (0.3, 0), xytext=(0, 12), va="bottom", gid=plots._OUTCOME, **style)
+    below = ax.annotate("a stage below", (0.3, 0), xytext=(0, -10), va="top", gid=plots._STAGES, **style)
+    wait = ax.text(0.32, -0.05, "waiting 5 h", va="top", gid=plots._WAIT)
+    fixed = ax.text(0.3, 0.95, "desks open", va="top", transform=ax.get_xaxis_transform())
+    assert _text_overlaps(ax.figure), "the case must start crowded"
+    plots._set_labels_apart(ax)
+    assert _text_overlaps(ax.figure) == []
+    assert first.xyann == (0, 10) and below.xyann == (0, -10), "the first label of a place keeps it"
+    assert outcome.xyann[1] > 12, "set above its row: moved up"
+    assert wait.get_position()[1] < -0.05, "hung below its row: moved down"
+    assert fixed.get_position() == (0.3, 0.95), "a desk note is not moved"
+    renderer = _drawn(ax.figure)
+    frame = ax.get_window_extent(renderer)
+    for label in (first, outcome, below, wait):
+        box = label.get_window_extent(renderer)
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1
+
+
+def test_a_label_with_no_room_either_way_stays_where_it_was():
+    from matplotlib.figure import Figure
+
+    ax = Figure(figsize=(4, 1.2)).add_subplot()
+    ax.set_ylim(-1, 1)
+    style = dict(textcoords="offset points", fontsize=14, va="bottom")
+    ax.annotate("a tall label\nof three\nlines", (0.5, -1), xytext=(0, 0), gid=plots._STAGES, **style)
+    outcome = ax.annotate("no room", (0.5, -1), xytext=(0, 5), gid=plots._OUTCOME, **style)
+    plots._set_labels_apart(ax)
+    assert outcome.xyann == (0, 5)
+
+
 def test_no_legend_covers_a_data_line(comparison_figures):
     for stem, (_, fig) in comparison_figures.items():
         assert _legend_overlaps(fig) == [], stem
