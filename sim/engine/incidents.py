@@ -95,9 +95,15 @@ class ServiceRows(Sequence):
     def rows_of(self, numbers: np.ndarray) -> list[tuple[float, ...]]:
         """The rows of incidents *numbers* (an array), as tuples of floats: a block at a time, the same as ``rows[i]``."""
         parts = self.parts[numbers]
-        rows: list[tuple[float, ...]] = [(minutes,) for minutes in self.first[numbers].tolist()]
-        for j in np.flatnonzero(parts != 1).tolist():
-            rows[j] = self[int(numbers[j])]
+        first = self.first[numbers].tolist()
+        rows: list[tuple[float, ...]] = [(minutes,) for minutes in first]
+        others = np.flatnonzero(parts != 1)
+        if len(others):  # the rows of several parts (or none) at once: their rest looked up in one search
+            numbers = np.asarray(numbers)[others]
+            at = np.searchsorted(self.multi, numbers)
+            rest = self.rest[np.minimum(at, len(self.multi) - 1)].tolist() if len(self.multi) else [[]] * len(at)
+            for j, n, more in zip(others.tolist(), parts[others].tolist(), rest):
+                rows[j] = (first[j], *more[: n - 1]) if n else ()
         return rows
 
     def __add__(self, other: ServiceRows) -> ServiceRows:

@@ -1649,7 +1649,8 @@ class Simulation:
                 state.note(arrived, Stage.ON_SCENE, **who)
                 state.note(done, Stage.DONE, **who)
         town = self.town
-        self.job_log.append(  # a JobRecord's fields, in order
+        jobs = self.job_log.rows  # ColumnBuffers.append inlined (the check for a full block below): once per job
+        jobs.append(  # a JobRecord's fields, in order
             (
                 state.number,
                 state.type_index,  # type, patch and sector as indices (job_buffers)
@@ -1668,6 +1669,8 @@ class Simulation:
                 ended,
             )
         )
+        if len(jobs) >= self.job_log.BLOCK:
+            self.job_log._flush()
         if unit.patrols:
             back = 0.0
         else:  # Town.drive_min home, once per patch, base and speed

@@ -307,3 +307,5 @@ def test_service_rows_keep_every_row_through_take_and_add():
         if len(both):
             numbers = rng.integers(0, len(both), 10)
             assert both.rows_of(numbers) == [both[int(i)] for i in numbers]
+    none_and_two = ServiceRows.of_minutes(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([0, 2, 1]))
+    assert none_and_two.rows_of(np.array([0, 1, 2, 0, 1])) == [(), (3.0, 4.0), (5.0,), (), (3.0, 4.0)]
