@@ -416,7 +416,7 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
     for share, name in ((0.5, _("median ●")), (0.9, _("p90 ▲"))):
         ax.axhline(share, color="#777777", linestyle=":", linewidth=1)
         ax.text(1.05, share, name, va="bottom", ha="left", fontsize=10, color="#555555")
-    _on_the_spot_note(ax, spot, colours)
+    note = _on_the_spot_note(ax, spot, colours)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(_("Response time: found → first able unit on scene (minutes, log scale)"))
@@ -433,6 +433,7 @@ def plot_response_ecdf(results: Results, ax: Axes | None = None, incident_type: 
         frameon=False,
     )
     legend.set_alignment("left")
+    set_apart(ax, [note] if note is not None else [])  # the note clear of the median and p90 labels
     return ax
 
 
@@ -467,13 +468,16 @@ def _incidents_title(results: Results, incident_type: str | None) -> str:
     return head
 
 
-def _on_the_spot_note(ax: Axes, spot: dict[str, float], colours: dict[str, str]) -> None:
-    """Explain a curve's flat start: matters the finder handled on the spot have a response of 0 minutes."""
+def _on_the_spot_note(ax: Axes, spot: dict[str, float], colours: dict[str, str]):
+    """Explain a curve's flat start: matters the finder handled on the spot have a response of 0 minutes.
+
+    Returns the note (None when no curve starts flat).
+    """
     shown = {m: v for m, v in spot.items() if v >= 0.02}
     if not shown:
-        return
+        return None
     top = max(shown.values())
-    ax.annotate(
+    note = ax.annotate(
         _("flat start: {share} handled on the spot\nby the patrol that found it (0 min)").format(
             share=_(" / ").join(f"{100 * v:.0f}%" for v in shown.values())
         ),
@@ -485,6 +489,7 @@ def _on_the_spot_note(ax: Axes, spot: dict[str, float], colours: dict[str, str])
         arrowprops=dict(arrowstyle="->", color="#555555"),
         bbox=dict(facecolor="white", alpha=0.9, linewidth=0),
     )
+    return note
 
 
 def _ecdf_curve(ax: Axes, mode: str, times: CensoredTimes, colour: str, style: dict | None = None) -> None:
@@ -1262,6 +1267,7 @@ def _shade_desks(ax: Axes, story: Story, span_h: float) -> None:
                     fontsize=11,
                     fontweight="bold",
                     color="#333333",
+                    gid=_DESK,
                 )
 
 
@@ -1363,27 +1369,37 @@ def _group_label(ax: Axes, group, occurred: float, y: float, above: bool) -> Non
     )
 
 
-_STAGES, _WAIT, _OUTCOME = "timeline-stages", "timeline-wait", "timeline-outcome"
-"""The timeline's labels that may be moved to keep clear of each other, in the order they are set apart."""
+_DESK, _STAGES, _WAIT, _OUTCOME = "timeline-desk", "timeline-stages", "timeline-wait", "timeline-outcome"
+"""The timeline's notes that may be moved to keep clear of each other, in the order they are set down."""
 
 
 def _set_labels_apart(ax: Axes) -> None:
-    """Move the timeline's labels up or down until no two of them (nor a desk note) overlap.
+    """Move the timeline's notes up or down until no two of them overlap (:func:`set_apart`).
 
-    Where the labels go depends on the story: a stage's label, the longest wait and the outcome of a row
-    can land on each other (a desk hand-over late in the afternoon, a wait of a night). The figure is laid
-    out once to measure the labels; then the stages' labels (in order), the waits and the outcomes are set
-    down in turn, each moved away from its row (up when set above it, down when hung below) past whatever it
-    covers, as long as it stays inside the axes; one that cannot move clear either way stays where it was.
+    Where the notes go depends on the story: a stage's label, the longest wait and the outcome of a row
+    can land on each other (a desk hand-over late in the afternoon, a wait of a night), and the notes of
+    a desk's opening and closing on each other when its hours are short beside the picture's days. They
+    are set down in that order: the desks' notes, the stages' labels, the waits, the outcomes.
     """
-    movable = [t for gid in (_STAGES, _WAIT, _OUTCOME) for t in ax.texts if t.get_gid() == gid]
+    set_apart(ax, [t for gid in (_DESK, _STAGES, _WAIT, _OUTCOME) for t in ax.texts if t.get_gid() == gid])
+
+
+def set_apart(ax: Axes, movable: Sequence) -> None:
+    """Move each note of *movable* (texts of *ax*, in order) up or down until it covers no other note of *ax*.
+
+    The figure is laid out once to measure the notes. Each note is then set down in turn, moved away from
+    what it belongs to (up when set above it, ``va`` other than ``top``; down when hung below it) past every
+    note already set down or not movable that it covers, as long as it stays inside the axes; if it cannot,
+    the other way; a note that cannot move clear either way stays where it was. Notes are moved by their
+    offset (an annotation in offset points) or their position (a text).
+    """
     if not movable:
         return
     renderer = _laid_out(ax.figure)
     points_per_px = 72.0 / ax.figure.dpi
     frame = ax.get_window_extent(renderer)
-    placed = [_label_box(t, renderer) for t in ax.texts if t.get_gid() not in (_STAGES, _WAIT, _OUTCOME)]
-    placed = [box for box in placed if box is not None]
+    moving = {id(t) for t in movable}
+    placed = [box for t in ax.texts if id(t) not in moving and (box := _label_box(t, renderer)) is not None]
     for label in movable:
         start = _label_box(label, renderer)
         if start is None:
@@ -1397,8 +1413,7 @@ def _set_labels_apart(ax: Axes) -> None:
                 )
                 moved += step
                 box = box.translated(0, step)
-            if not hits and frame.y0 <= box.y0 and box.y1 <= frame.y1:
-                _shift_label(ax, label, moved, points_per_px)
+            if not hits and frame.y0 <= box.y0 and box.y1 <= frame.y1 and _shift_label(label, moved, points_per_px):
                 break
         else:
             box = start
@@ -1424,17 +1439,23 @@ def _label_box(label, renderer):
     return frame.get_window_extent(renderer) if frame is not None else label.get_window_extent(renderer)
 
 
-def _shift_label(ax: Axes, label, px: float, points_per_px: float) -> None:
-    """Move a label *px* pixels up (down when negative): an annotation's offset, or a text's data position."""
+def _shift_label(label, px: float, points_per_px: float) -> bool:
+    """Move a note *px* pixels up (down when negative): an annotation's offset in points, or a text's position.
+
+    Returns whether it could (an annotation placed otherwise than by an offset in points is not moved).
+    """
     if px == 0:
-        return
+        return True
     if hasattr(label, "xyann"):
+        if label.anncoords != "offset points":
+            return False
         dx, dy = label.xyann
         label.xyann = (dx, dy + px * points_per_px)
-        return
-    x, y = label.get_position()
-    on_canvas = ax.transData.transform((x, y))
-    label.set_position((x, float(ax.transData.inverted().transform((on_canvas[0], on_canvas[1] + px))[1])))
+        return True
+    transform = label.get_transform()
+    x, y = transform.transform(label.get_position())
+    label.set_position(tuple(transform.inverted().transform((x, y + px))))
+    return True
 
 
 def _finish_timeline(ax: Axes, story: Story, modes: list[str], span_h: float) -> None:

@@ -455,8 +455,19 @@ def _text_overlaps(fig) -> list[str]:
     return hits
 
 
-def test_no_note_of_the_timeline_covers_another(comparison_figures):
-    assert _text_overlaps(comparison_figures["timeline"][1]) == []
+def test_no_note_of_a_figure_covers_another(comparison_figures):
+    for stem, (_, fig) in comparison_figures.items():
+        assert _text_overlaps(fig) == [], stem
+
+
+@pytest.mark.parametrize("name", ["huagang", "zhewang"])
+def test_no_note_covers_another_in_the_towns_figures(name, tmp_path):
+    """Huagang's desks keep short hours beside a two-day story (the notes of their opening and closing met);
+    Zhewang's curves start flat high enough to put the note explaining it on the median's label."""
+    write_comparison(tmp_path, sim.compare(sim.load_scenario(SCENARIOS / f"{name}.yaml", ["days=8"])))
+    for stem, (_, fig) in plots.comparison_figures(plots.load_results(tmp_path)).items():
+        assert _text_overlaps(fig) == [], stem
+        assert _outside_figure(fig) == [], stem
 
 
 def test_the_demos_full_bin_has_its_labels_apart(tmp_path):
