@@ -35,6 +35,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -49,6 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.transforms import ScaledTranslation
 
 from sim.engine.campaigns import CAMPAIGN, CampaignPlan
 from sim.engine.department import build_roster
@@ -1389,46 +1391,67 @@ def set_apart(ax: Axes, movable: Sequence) -> None:
 
     The figure is laid out once to measure the notes. Each note is then set down in turn, moved away from
     what it belongs to (up when set above it, ``va`` other than ``top``; down when hung below it) past every
-    note already set down or not movable that it covers, as long as it stays inside the axes; if it cannot,
-    the other way; a note that cannot move clear either way stays where it was. Notes are moved by their
-    offset (an annotation in offset points) or their position (a text).
+    note already set down or not movable that it covers, with :data:`NOTE_GAP_PT` between them, as long as
+    it stays inside the axes; if it cannot, the other way; a note that cannot move clear either way stays
+    where it was. Every move is an offset in points from where the note was put (an annotation's offset, a
+    text's transform), so the notes keep their places at any resolution. Call it after the last change to
+    the figure's size or layout: a note set apart for one layout may meet another in a different one.
     """
     if not movable:
         return
-    renderer = _laid_out(ax.figure)
-    points_per_px = 72.0 / ax.figure.dpi
-    frame = ax.get_window_extent(renderer)
-    moving = {id(t) for t in movable}
-    placed = [box for t in ax.texts if id(t) not in moving and (box := _label_box(t, renderer)) is not None]
-    for label in movable:
-        start = _label_box(label, renderer)
-        if start is None:
-            continue
-        away = -1.0 if label.get_verticalalignment() == "top" else 1.0  # hung below its row, or set above it
-        for direction in (away, -away):
-            box, moved = start, 0.0
-            while (hits := [p for p in placed if box.overlaps(p)]) and moved * direction < frame.height:
-                step = (
-                    (max(p.y1 for p in hits) - box.y0 + 3) if direction > 0 else (min(p.y0 for p in hits) - box.y1 - 3)
-                )
-                moved += step
-                box = box.translated(0, step)
-            if not hits and frame.y0 <= box.y0 and box.y1 <= frame.y1 and _shift_label(label, moved, points_per_px):
-                break
-        else:
-            box = start
-        placed.append(box)
+    root = ax.figure.figure  # the figure itself, or the figure holding the subfigure the axes are in
+    with _measuring(root) as renderer:
+        px_per_pt = root.dpi / 72.0
+        gap = NOTE_GAP_PT * px_per_pt
+        frame = ax.get_window_extent(renderer)
+        moving = {id(t) for t in movable}
+        placed = [box for t in ax.texts if id(t) not in moving and (box := _label_box(t, renderer)) is not None]
+        for label in movable:
+            start = _label_box(label, renderer)
+            if start is None:
+                continue
+            away = -1.0 if label.get_verticalalignment() == "top" else 1.0  # hung below its row, or set above it
+            for direction in (away, -away):
+                box, moved = start, 0.0
+                while (hits := [p for p in placed if box.overlaps(p)]) and moved * direction < frame.height:
+                    step = (
+                        (max(p.y1 for p in hits) - box.y0 + gap)
+                        if direction > 0
+                        else (min(p.y0 for p in hits) - box.y1 - gap)
+                    )
+                    moved += step
+                    box = box.translated(0, step)
+                if not hits and frame.y0 <= box.y0 and box.y1 <= frame.y1 and _shift_label(label, moved / px_per_pt):
+                    break
+            else:
+                box = start
+            placed.append(box)
 
 
-def _laid_out(fig):
-    """A renderer of *fig* after its layout has run (an Agg canvas is given to a bare figure to measure it)."""
+NOTE_GAP_PT = 4.0
+"""Room left between two notes :func:`set_apart` sets apart, in points."""
+
+
+@contextmanager
+def _measuring(fig: Figure):
+    """A renderer of *fig* after its layout has run, to measure its texts.
+
+    A figure whose canvas cannot give one (a bare :class:`Figure`, a PDF, SVG or PostScript canvas) is given
+    an Agg canvas for the measuring and its own back afterwards, with its pyplot window manager.
+    """
     canvas = fig.canvas
-    if not hasattr(canvas, "get_renderer"):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if hasattr(canvas, "get_renderer"):
+        fig.draw_without_rendering()
+        yield canvas.get_renderer()
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        canvas = FigureCanvasAgg(fig)
-    fig.draw_without_rendering()
-    return canvas.get_renderer()
+    agg = FigureCanvasAgg(fig)
+    try:
+        fig.draw_without_rendering()
+        yield agg.get_renderer()
+    finally:
+        fig.set_canvas(canvas)
 
 
 def _label_box(label, renderer):
@@ -1439,22 +1462,21 @@ def _label_box(label, renderer):
     return frame.get_window_extent(renderer) if frame is not None else label.get_window_extent(renderer)
 
 
-def _shift_label(label, px: float, points_per_px: float) -> bool:
-    """Move a note *px* pixels up (down when negative): an annotation's offset in points, or a text's position.
+def _shift_label(label, points: float) -> bool:
+    """Move a note *points* up (down when negative) from where it is: an annotation's offset, else its transform.
 
     Returns whether it could (an annotation placed otherwise than by an offset in points is not moved).
     """
-    if px == 0:
+    if points == 0:
         return True
     if hasattr(label, "xyann"):
         if label.anncoords != "offset points":
             return False
         dx, dy = label.xyann
-        label.xyann = (dx, dy + px * points_per_px)
+        label.xyann = (dx, dy + points)
         return True
-    transform = label.get_transform()
-    x, y = transform.transform(label.get_position())
-    label.set_position(tuple(transform.inverted().transform((x, y + px))))
+    fig = label.figure.figure
+    label.set_transform(label.get_transform() + ScaledTranslation(0.0, points / 72.0, fig.dpi_scale_trans))
     return True
 
 

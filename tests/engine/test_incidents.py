@@ -309,3 +309,7 @@ def test_service_rows_keep_every_row_through_take_and_add():
             assert both.rows_of(numbers) == [both[int(i)] for i in numbers]
     none_and_two = ServiceRows.of_minutes(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([0, 2, 1]))
     assert none_and_two.rows_of(np.array([0, 1, 2, 0, 1])) == [(), (3.0, 4.0), (5.0,), (), (3.0, 4.0)]
+    none_after_the_last_of_two = ServiceRows.of_minutes(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([2, 0]))
+    assert none_after_the_last_of_two.rows_of(np.array([1, 0], dtype=np.int32)) == [(), (1.0, 2.0)]
+    no_parts = ServiceRows.of_minutes(np.zeros((2, 0)), np.array([0, 0]))
+    assert no_parts.rows_of(np.array([0, 1])) == [(), ()]

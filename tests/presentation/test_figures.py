@@ -439,8 +439,13 @@ def comparison_figures(results, story):
     return plots.comparison_figures(results, story)
 
 
-def _text_overlaps(fig) -> list[str]:
-    """Pairs of notes written in one axes (``ax.texts``: labels, annotations) whose boxes (frames included) overlap."""
+def _text_overlaps(fig, dpi: float | None = None) -> list[str]:
+    """Pairs of notes written in one axes (``ax.texts``: labels, annotations) whose boxes (frames included) overlap.
+
+    Drawn at *dpi* (default: the figure's own), as a file saved at that resolution is.
+    """
+    if dpi is not None:
+        fig.set_dpi(dpi)
     renderer = _drawn(fig)
     hits = []
     for ax in fig.axes:
@@ -457,7 +462,8 @@ def _text_overlaps(fig) -> list[str]:
 
 def test_no_note_of_a_figure_covers_another(comparison_figures):
     for stem, (_, fig) in comparison_figures.items():
-        assert _text_overlaps(fig) == [], stem
+        for dpi in (None, 110, 200):  # the figure's own, the files' PNG, a print (hinted text at 72 dpi runs taller)
+            assert _text_overlaps(fig, dpi) == [], (stem, dpi)
 
 
 @pytest.mark.parametrize("name", ["huagang", "zhewang"])
@@ -496,15 +502,20 @@ def test_labels_set_apart_move_away_from_their_row_and_stay_in_the_axes():
     outcome = ax.annotate("on scene after 5 h", (0.3, 0), xytext=(0, 12), va="bottom", gid=plots._OUTCOME, **style)
     below = ax.annotate("a stage below", (0.3, 0), xytext=(0, -10), va="top", gid=plots._STAGES, **style)
     wait = ax.text(0.32, -0.05, "waiting 5 h", va="top", gid=plots._WAIT)
-    fixed = ax.text(0.3, 0.95, "desks open", va="top", transform=ax.get_xaxis_transform())
+    fixed = ax.text(0.3, 0.95, "a note set apart from nothing", va="top", transform=ax.get_xaxis_transform())
     assert _text_overlaps(ax.figure), "the case must start crowded"
+    renderer = _drawn(ax.figure)
+    wait_before, fixed_before = wait.get_window_extent(renderer), fixed.get_window_extent(renderer)
     plots._set_labels_apart(ax)
-    assert _text_overlaps(ax.figure) == []
+    for dpi in (100, 110, 200):
+        assert _text_overlaps(ax.figure, dpi) == [], dpi
+    ax.figure.set_dpi(100)
+    renderer = _drawn(ax.figure)
     assert first.xyann == (0, 10) and below.xyann == (0, -10), "the first label of a place keeps it"
     assert outcome.xyann[1] > 12, "set above its row: moved up"
-    assert wait.get_position()[1] < -0.05, "hung below its row: moved down"
-    assert fixed.get_position() == (0.3, 0.95), "a desk note is not moved"
-    renderer = _drawn(ax.figure)
+    assert wait.get_window_extent(renderer).y1 < wait_before.y1, "hung below its row: moved down"
+    assert wait.get_position() == (0.32, -0.05), "moved by an offset, not in data units"
+    assert fixed.get_window_extent(renderer).bounds == fixed_before.bounds, "a note not given to set apart stays"
     frame = ax.get_window_extent(renderer)
     for label in (first, outcome, below, wait):
         box = label.get_window_extent(renderer)
@@ -514,13 +525,35 @@ def test_labels_set_apart_move_away_from_their_row_and_stay_in_the_axes():
 def test_a_label_with_no_room_either_way_stays_where_it_was():
     from matplotlib.figure import Figure
 
-    ax = Figure(figsize=(4, 1.2)).add_subplot()
+    ax = Figure(figsize=(4, 1.0)).add_subplot()
     ax.set_ylim(-1, 1)
     style = dict(textcoords="offset points", fontsize=14, va="bottom")
-    ax.annotate("a tall label\nof three\nlines", (0.5, -1), xytext=(0, 0), gid=plots._STAGES, **style)
+    ax.annotate("a tall label\nof four\nlines\nor more", (0.5, -1), xytext=(0, 0), gid=plots._STAGES, **style)
     outcome = ax.annotate("no room", (0.5, -1), xytext=(0, 5), gid=plots._OUTCOME, **style)
     plots._set_labels_apart(ax)
     assert outcome.xyann == (0, 5)
+
+
+def test_notes_are_set_apart_in_a_subfigure_on_a_pyplot_canvas_with_dates():
+    """A teacher's own figure: axes in a subfigure, a PDF canvas kept with its window manager, notes at dates."""
+    import datetime
+
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"backend": "pdf"}):
+        fig = plt.figure(layout="constrained")
+        try:
+            canvas, manager = fig.canvas, fig.canvas.manager
+            ax = fig.subfigures(1, 2)[0].add_subplot()
+            day = datetime.datetime(2026, 12, 3)
+            ax.plot([day, day + datetime.timedelta(days=1)], [0, 1])
+            low = ax.text(day, 0.5, "a note at a date", va="top")  # the two written on each other
+            high = ax.text(day, 0.5, "another at the same date", va="top")
+            plots.set_apart(ax, [high])
+            assert fig.canvas is canvas and fig.canvas.manager is manager
+            assert _text_overlaps(fig) == [] and low.get_position() == high.get_position()
+        finally:
+            plt.close(fig)
 
 
 def test_no_legend_covers_a_data_line(comparison_figures):
