@@ -1814,4 +1814,5 @@ class _ShortWalk:
             centre.take_then(self.state.priority, self.minutes[at], self.step)
 
     def _request(self, _call: None) -> None:
+        """The walk is over: ask for a unit (:meth:`Simulation._short_request`)."""
         self.sim._short_request(self.state, self.one)
