@@ -1114,7 +1114,7 @@ class Simulation:
 
         :meth:`_deliver`'s way through :meth:`_escalate` and :meth:`_through_centre` with one job, no leader
         and no loop: the centres' steps (and the city's turn for a city matter), walked as
-        :meth:`_centre_steps` walks them, with the same handling minutes (:meth:`_level_steps`' draws) and
+        :meth:`_centre_steps` walks them, with the same handling minutes (:meth:`_handling_min`) and
         the same timed calls (:class:`_ShortWalk`); where that walk's event would fire, the request is a
         timed call of no delay, in the same place in the order of events.
         """
@@ -1132,13 +1132,7 @@ class Simulation:
             )
         centres, depths, handlings = route
         i = state.number
-        if self._passed[i]:  # a later pass: each centre's handling from a stream of its own, in order
-            later = self._later_handling
-            minutes = [handling(later) for handling in handlings]
-        else:
-            self._passed[i] = 1
-            item = self._handling.item
-            minutes = [item(depth, i) for depth in depths]
+        minutes = self._handling_min(i, depths, handlings)
         if state.layer == CITY and self._city_ahead is not None and not state.escalated:
             centres += (None,)
             minutes.append(self._city_ahead.item(i))
@@ -1419,12 +1413,21 @@ class Simulation:
         A later pass of the same matter (a sequential hand-over) draws each centre's handling from a
         stream of its own, in order.
         """
+        minutes = self._handling_min(i, [hop[2] for hop in path], [hop[4] for hop in path])
+        return [(centre, name, m, stage) for (centre, name, _, stage, _), m in zip(path, minutes)]
+
+    def _handling_min(self, i: int, depths, handlings) -> list[float]:
+        """Matter *i*'s handling at centres of *depths* (each with its sampler in *handlings*), in path order.
+
+        Its first pass takes the minutes drawn ahead (row *depth*, column *i*); a later pass (a sequential
+        hand-over) draws each from a stream of its own, in order.
+        """
         if self._passed[i]:
             later = self._later_handling
-            return [(centre, name, handling(later), stage) for centre, name, _, stage, handling in path]
+            return [handling(later) for handling in handlings]
         self._passed[i] = 1
-        ahead = self._handling
-        return [(centre, name, ahead.item(depth, i), stage) for centre, name, depth, stage, _ in path]
+        item = self._handling.item
+        return [item(depth, i) for depth in depths]
 
     def _centre_steps(self, state: IncidentState, arrive: float, steps: list[_Step]) -> simpy.Event:
         """Go through the steps in turn: an operator's handling (after a wait in the queue) or a fixed delay.
