@@ -550,7 +550,8 @@ class _CellIndex:
 
     Units only ever stand at patch centres (a base, or their last job). The free units at one
     patch form a :class:`_Bucket`, ordered by when they became free: they are equally far from
-    anything, so only the first can win a search. Every operation on a bucket costs O(log n) or
+    anything, so only the first can win a search. A unit alone at its patch (most units at their
+    last job) is filed as itself, without a bucket. Every operation on a bucket costs O(log n) or
     less, whatever the number of units at one base (a shift change moves thousands at once).
     Patches are grouped into the cells of a :class:`_MapCells` (``cells``: cell -> patch -> bucket,
     only the occupied ones). A unit that heads home after a job counts as standing at its last job
@@ -578,7 +579,7 @@ class _CellIndex:
         self.setoff, self.speed = units[0].setoff_min, units[0].speed_kmh
         self.town = town
         self.reach = town.reach_kmh(self.speed)  # turns least road km into least minutes (a travel table's bound)
-        self.cells: dict[int, dict[int, _Bucket]] = {}
+        self.cells: dict[int, dict[int, Unit | _Bucket]] = {}
         self.filed: dict[Unit, int] = {}
         self.returning: list[tuple[float, int, Unit]] = []
         self._order = itertools.count()
@@ -622,22 +623,27 @@ class _CellIndex:
         patches = self.cells.get(cell)
         if patches is None:
             patches = self.cells[cell] = {}
-        bucket = patches.get(patch)
-        if bucket is None:
-            bucket = patches[patch] = _Bucket()
-        bucket.add(unit)
+        held = patches.get(patch)
+        if held is None:
+            patches[patch] = unit  # alone at its patch, as most units at their last job are: no bucket
+        elif isinstance(held, _Bucket):
+            held.add(unit)
+        else:
+            patches[patch] = _Bucket.of(held, unit)
         self.filed[unit] = patch
 
     def _unfile(self, unit: Unit, patch: int) -> None:
         """Take *unit* out of the bucket of *patch* (it must be there), and drop emptied buckets and cells."""
         cell = self.patch_cell[patch]
         patches = self.cells[cell]
-        bucket = patches[patch]
-        bucket.remove(unit)
-        if not bucket.live:
-            del patches[patch]
-            if not patches:
-                del self.cells[cell]
+        held = patches[patch]
+        if isinstance(held, _Bucket):
+            held.remove(unit)
+            if held.live:
+                return
+        del patches[patch]
+        if not patches:
+            del self.cells[cell]
 
     def add_many(self, units: list[Unit], now: float) -> None:
         """:meth:`add` for each of *units* (free in this order), a bucket at a time."""
@@ -649,10 +655,13 @@ class _CellIndex:
         patch_cell, filed = self.patch_cell, self.filed
         for patch, group in at.items():
             patches = self.cells.setdefault(patch_cell[patch], {})
-            bucket = patches.get(patch)
-            if bucket is None:
-                bucket = patches[patch] = _Bucket()
-            bucket.add_many(group)
+            held = patches.get(patch)
+            if held is None and len(group) == 1:
+                patches[patch] = group[0]
+            else:
+                if not isinstance(held, _Bucket):
+                    held = patches[patch] = _Bucket.of(held) if held is not None else _Bucket()
+                held.add_many(group)
             filed.update(dict.fromkeys(group, patch))
         for unit in units:
             if not unit.patrols and now < unit.back_at_base_min:
@@ -671,12 +680,14 @@ class _CellIndex:
         for patch, group in at.items():
             cell = self.patch_cell[patch]
             patches = self.cells[cell]
-            bucket = patches[patch]
-            bucket.remove_many(group)
-            if not bucket:
-                del patches[patch]
-                if not patches:
-                    del self.cells[cell]
+            held = patches[patch]
+            if isinstance(held, _Bucket):
+                held.remove_many(group)
+                if held:
+                    continue
+            del patches[patch]  # emptied (a lone unit: the group is that unit)
+            if not patches:
+                del self.cells[cell]
 
     def remove(self, unit: Unit) -> None:
         """Take a unit out (dispatched, or off duty)."""
@@ -726,7 +737,7 @@ class _CellIndex:
         for km, cell in zip(least_km, order):
             if km > reach_km:
                 break
-            for here, bucket in cells.get(cell, _NO_PATCHES).items():  # the bucket's units all stand at *here*
+            for here, held in cells.get(cell, _NO_PATCHES).items():  # a unit, or a bucket of units, at *here*
                 if table is None:
                     x, y = centres[here]
                     dx, dy = abs(x - px), abs(y - py)
@@ -734,10 +745,12 @@ class _CellIndex:
                 else:
                     minutes = setoff + drive_min(here, patch, speed)
                 if minutes < best:
-                    best, chosen = minutes, bucket.first()[1]
+                    best, chosen = minutes, held.first()[1] if isinstance(held, _Bucket) else held
                     reach_km = (min(best, beat) - setoff) * reach / 60.0
-                elif minutes == best and chosen is not None and (first := bucket.first())[0] < chosen.free_seq:
-                    chosen = first[1]
+                elif minutes == best and chosen is not None:
+                    first = held.first() if isinstance(held, _Bucket) else (held.free_seq, held)
+                    if first[0] < chosen.free_seq:
+                        chosen = first[1]
         if best > beat:
             return math.inf, None
         return best, chosen
@@ -764,6 +777,14 @@ class _Bucket:
 
     def __len__(self) -> int:
         return len(self.live)
+
+    @classmethod
+    def of(cls, *units: Unit) -> _Bucket:
+        """A bucket holding *units*, each under its current ``free_seq``."""
+        bucket = cls()
+        for unit in units:
+            bucket.add(unit)
+        return bucket
 
     def add(self, unit: Unit) -> None:
         """File *unit* (under its current ``free_seq``)."""

@@ -410,8 +410,36 @@ def test_shift_changes_in_bulk_match_one_unit_at_a_time(seed, rule):
             busy += [one[3].index(u) for u in changed[0] if u.busy and one[3].index(u) not in busy]
         for pool in one[2].free:
             assert [(u.uid, u.free_seq) for u in one[2].free[pool]] == [(u.uid, u.free_seq) for u in many[2].free[pool]]
+        _index_files_exactly_the_free_units(one[2])
+        _index_files_exactly_the_free_units(many[2])
         assert [(u.uid, u.on_duty, u.busy) for u in one[3]] == [(u.uid, u.on_duty, u.busy) for u in many[3]]
         assert one[2].waiting() == many[2].waiting()
+
+
+def _index_files_exactly_the_free_units(dispatcher) -> None:
+    """Every active map index files each free unit of its pool once, where ``filed`` says, and holds nothing else.
+
+    A patch holds a lone unit or a bucket (which may keep one unit once others left it), never an empty bucket
+    nor an empty cell (a search reaching one would fail); a bucket's first unit is its least ``free_seq``.
+    """
+    from sim.engine.dispatch import _Bucket
+
+    for pool, index in dispatcher._cells.items():
+        if not index.active:
+            continue
+        held: dict = {}
+        for cell, patches in index.cells.items():
+            assert patches, f"empty cell {cell} kept"
+            for patch, entry in patches.items():
+                assert index.patch_cell[patch] == cell
+                if isinstance(entry, _Bucket):
+                    assert entry.live, f"empty bucket kept at patch {patch}"
+                    assert entry.first() == min((seq, u) for u, seq in entry.live.items())
+                    held.update(dict.fromkeys(entry.live, patch))
+                else:
+                    held[entry] = patch
+        assert held == index.filed
+        assert set(held) == set(dispatcher.free[pool])
 
 
 @settings(max_examples=40, deadline=None)
@@ -519,6 +547,7 @@ def test_the_map_index_is_let_go_of_when_few_units_are_free_and_built_again_when
         else:
             unit = busy.pop(int(rng.integers(len(busy))))
             dispatcher.release_at(unit, int(rng.integers(town.size)), env.now + float(rng.exponential(5.0)))
+        _index_files_exactly_the_free_units(dispatcher)
         free = len(dispatcher.free["a"])
         if index.active:
             assert len(index.filed) == free > FEW_FREE  # every free unit filed while in use
