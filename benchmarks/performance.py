@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -64,6 +65,7 @@ from sim.io.results import write_atomic  # noqa: E402
 
 SERVERS, UTILISATION, SERVICE_MEAN = 10, 0.8, 10.0
 ARRIVALS_PER_MIN = UTILISATION * SERVERS / SERVICE_MEAN
+FLOOR_TILE_MINUTES = 20_000.0  # the scaling floor's horizon: 16,000 customers per tile
 
 
 # --------------------------------------------------------------------------- engine floor
@@ -130,6 +132,45 @@ def cpu_run(scenario: sim.Scenario, mode: str) -> tuple[float, int]:
     incidents = len(output.records)
     del output
     return spent, incidents
+
+
+def raw_simpy_tiles(tiles: int, minutes: float, seed: int = 1, collect: bool = True) -> tuple[float, int]:
+    """(CPU seconds, customers) of *tiles* independent raw SimPy M/M/c, in one environment, for *minutes*.
+
+    Each tile is :func:`raw_simpy_mmc`'s M/M/c (its servers, load and service); arrivals come to a tile
+    drawn at random. It is the floor of the town-size scaling: a bigger system in one SimPy environment,
+    with no model of the project's, so its slope is what SimPy and Python themselves give when the
+    queue of events, the resources and the objects alive grow with the size. With *collect* the heap is
+    collected first, as :func:`cpu_run` does (not when instructions are counted: a full collection of
+    a process that imported the project would count for more than a small run).
+    """
+    rng = np.random.default_rng(seed)
+    count = int(ARRIVALS_PER_MIN * tiles * minutes * 1.1) + 100
+    gaps = rng.exponential(1 / (ARRIVALS_PER_MIN * tiles), count)
+    services = rng.exponential(SERVICE_MEAN, count)
+    which = rng.integers(0, tiles, count)
+    env = simpy.Environment()
+    servers = [simpy.Resource(env, capacity=SERVERS) for _ in range(tiles)]
+    waits: list[float] = []
+
+    def customer(resource, service):
+        arrived = env.now
+        with resource.request() as request:
+            yield request
+            waits.append(env.now - arrived)
+            yield env.timeout(service)
+
+    def source():
+        for gap, service, tile in zip(gaps, services, which):
+            yield env.timeout(gap)
+            env.process(customer(servers[tile], service))
+
+    if collect:
+        gc.collect()
+    started = time.process_time()
+    env.process(source())
+    env.run(until=minutes)
+    return time.process_time() - started, len(waits)
 
 
 def cpu_raw_simpy(customers: int) -> float:
@@ -369,6 +410,53 @@ def instructions(path: Path, days: float, mode: str) -> int | None:
     return counts[1] - counts[0]
 
 
+_TILED_RUNS = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from benchmarks.performance import raw_simpy_tiles, tiled
+import sim
+side, runs = int(sys.argv[3]), int(sys.argv[4])
+if sys.argv[2] == "floor":
+    for _ in range(runs):
+        size = raw_simpy_tiles(side * side, {floor_minutes}, collect=False)[1]
+else:
+    scenario = tiled(Path(sys.argv[2]), ["days=14"], side)
+    for _ in range(runs):
+        size = len(sim.run(scenario, "unified").records)
+print("size", size)
+"""
+
+
+def tiled_instructions(what: str, side: int) -> tuple[int, int] | None:
+    """(instructions, size) of one warm run of the town tiled *side* x *side* (*what*: its file) or of the floor.
+
+    The floor (*what* ``"floor"``) is :func:`raw_simpy_tiles` with *side* x *side* tiles over a quarter of its
+    timed horizon; the size is incidents or customers. Counted as :func:`instructions` counts, between one run
+    and two in the same process (the first run of a process pays for imports and caches once, which would
+    bend a slope). None without ``valgrind``.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    counts = []
+    code = _TILED_RUNS.format(floor_minutes=FLOOR_TILE_MINUTES / 4)
+    for runs in (1, 2):
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code]
+            + [str(ROOT), what, str(side), str(runs)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        size = re.search(r"size (\d+)", done.stdout)
+        if done.returncode or found is None or size is None:
+            return None
+        counts.append(int(found.group(1)))
+    return counts[1] - counts[0], int(size.group(1))
+
+
 def mmc_memory(customers: int, rounds: int = 2) -> dict:
     """Peak memory of the raw SimPy M/M/c and of the project's, each in a fresh process, interleaved."""
     found: dict = {"raw_simpy": [], "project": []}
@@ -519,13 +607,31 @@ def measure(quick: bool = False) -> dict:
     load = {k: (lambda k=k: cpu_run(scaled(base, ["days=28"], rate=k, units=8), "unified")) for k in (1, 2, 4, 8)}
     size = {side: (lambda side=side: cpu_run(tiled(base, ["days=14"], side), "unified")) for side in (1, 2, 4)}
     beyond = {side: (lambda side=side: cpu_run(tiled(base, ["days=14"], side), "unified")) for side in (4, 8)}
+    minutes = FLOOR_TILE_MINUTES / (10 if quick else 1)
+    floor = {side: (lambda side=side: raw_simpy_tiles(side * side, minutes)) for side in (1, 2, 4)}
+    floor_beyond = {side: (lambda side=side: raw_simpy_tiles(side * side, minutes)) for side in (4, 8)}
     out["scaling"] = {
         "load": scaling(load),
         "patches_and_units": scaling(size),
         "patches_and_units_beyond": scaling(beyond, rounds=2),
+        "floor_tiles": scaling(floor),
+        "floor_tiles_beyond": scaling(floor_beyond, rounds=2),
         "units": units_scaling(),
         "shift_changes": shift_change_scaling(),
     }
+    if not quick:  # the same two scalings in instructions, free of the machine's noise (and of its caches)
+        jobs = {(what, side): path for what, path in (("town", str(base)), ("floor", "floor")) for side in (1, 4)}
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # counts, not times: side by side is fine
+            found = dict(zip(jobs, pool.map(lambda key: tiled_instructions(jobs[key], key[1]), jobs)))
+        counted = {what: [found[what, side] for side in (1, 4)] for what in ("town", "floor")}
+        if all(None not in points for points in counted.values()):
+            out["scaling"]["instructions_1_to_16"] = {
+                what: {
+                    "points": [(size, count) for count, size in points],
+                    "slope": slope([(size, count) for count, size in points]),
+                }
+                for what, points in counted.items()
+            }
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -542,6 +648,30 @@ def machine() -> dict:
         "sim": sim.__version__,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _floor_note(s: dict) -> list[str]:
+    """What the floor's rows and the instruction counts say of the town-size slope (nothing if not measured)."""
+    if "floor_tiles" not in s:
+        return []
+    lines = [
+        "The floor's rows are a bigger system in SimPy alone: as many independent M/M/c as the town has tiles,",
+        "with nothing of the project's. Its slope is what SimPy and Python give as the queue of events, the",
+        "resources and the objects alive grow; the town's slope is to be read beside it, measured in the same run.",
+    ]
+    counted = s.get("instructions_1_to_16")
+    if counted:
+        town, floor = counted["town"], counted["floor"]
+        lines += [
+            "In instructions (Valgrind's callgrind, one warm run: a count, free of the machine's noise and of its",
+            f"caches), from 1 to 16 tiles: the town {town['slope']:.3f} ({town['points'][0][1] / town['points'][0][0] / 1e3:,.0f}"
+            f" to {town['points'][1][1] / town['points'][1][0] / 1e3:,.0f} thousand per incident), the floor"
+            f" {floor['slope']:.3f} ({floor['points'][0][1] / floor['points'][0][0] / 1e3:,.1f} to"
+            f" {floor['points'][1][1] / floor['points'][1][0] / 1e3:,.1f} thousand per customer). Where a slope in time",
+            "is above its slope in instructions, the difference is how fast the processor gets through the same",
+            "instructions as what they touch outgrows its caches.",
+        ]
+    return [*lines, ""]
 
 
 def report(results: dict, host: dict) -> str:
@@ -659,11 +789,23 @@ def report(results: dict, host: dict) -> str:
             if "patches_and_units_beyond" in s
             else []
         ),
+        *(
+            [
+                f"| the floor: raw SimPy, 1, 4, 16 independent M/M/c of the engine floor's, one environment, "
+                f"{s['floor_tiles']['points'][0][0]:,} customers each (size = customers) | "
+                f"{_points(s['floor_tiles'])} | {s['floor_tiles']['slope']:.2f} |",
+                f"| the floor beyond: 16, 64 M/M/c ({s['floor_tiles_beyond']['rounds']} rounds) | "
+                f"{_points(s['floor_tiles_beyond'])} | {s['floor_tiles_beyond']['slope']:.2f} |",
+            ]
+            if "floor_tiles" in s
+            else []
+        ),
         f"| units on `day_night` shifts, one base, almost no incidents, {s['units']['days']:g} days (size = units) | "
         f"{_points(s['units'])} | **{s['units']['slope']:.2f}** |",
         f"| shift changes: {s['shift_changes']['units']:,} units, 6 to 48 days, almost no incidents (size = changes) | "
         f"{_points(s['shift_changes'])} | **{s['shift_changes']['slope']:.2f}** |",
         "",
+        *_floor_note(s),
         *(startup_section(results["startup"]) if "startup" in results else []),
         "## Where the time goes, and why it grows with the work only",
         "",
@@ -713,7 +855,8 @@ def report(results: dict, host: dict) -> str:
         "  worked out on whole arrays (`WeeklyHours.add_open_minutes_many`, bit for bit the scalar rule), so a",
         "  report made at its minute, through the expected channel, to the expected desks takes its delivery ready.",
         "- Nearest dispatch searches a department's free units through a map index (`sim/engine/dispatch.py`):",
-        "  units standing at one patch form one bucket, cells are visited nearest first and the search stops",
+        "  units standing at one patch form one bucket (a unit alone at its patch, as most are at their last job,",
+        "  is filed as itself), cells are visited nearest first and the search stops",
         "  when no farther cell can be sooner (in a town of one patch, one unit per pool is compared). A property",
         "  test checks every choice against comparing all free units. The index is kept only while its pool has",
         "  many free units: built at the first search past a dozen, let go of when six or fewer are left, so a",

@@ -432,8 +432,15 @@ def render_frames(animation: FuncAnimation) -> Iterator[np.ndarray]:
     each frame then restores that picture and draws the moving artists (the same scatter and
     text objects, given new positions and words) on top of it.
     """
+    # rendered here, not by Animation.save: no "deleted without rendering" warning, even if nothing is drawn
+    # (set now, not when the first frame is asked for: a writer stopped before it leaves the animation as it was)
+    animation._draw_was_started = True  # type: ignore[attr-defined]
+    return _blitted_frames(animation)
+
+
+def _blitted_frames(animation: FuncAnimation) -> Iterator[np.ndarray]:
+    """:func:`render_frames`' frames, drawn as they are asked for."""
     fig, moving, update = animation._fig, animation.sim_moving, animation._func  # type: ignore[attr-defined]
-    animation._draw_was_started = True  # type: ignore[attr-defined]  # rendered here, not by Animation.save: no "deleted without rendering" warning
     canvas = fig.canvas
     canvas.draw()  # the layout, with the moving texts in place
     fig.set_layout_engine("none")

@@ -378,11 +378,13 @@ class WeeklySteps:
         week, offset = np.divmod(start, MINUTES_PER_WEEK)
         k = np.searchsorted(breaks, offset, side="right") - 1
         target = cum[k] + values[k] * (offset - breaks[k]) + amount
-        more_weeks, residual = np.divmod(target, total)
-        j = np.minimum(np.searchsorted(cum[1:], residual, side="left"), len(values) - 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # quietly, as the scalar path's Python floats: a rate all but zero (a weekly total near the smallest
+        # float) overflows to inf here, and no week is then reached
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            more_weeks, residual = np.divmod(target, total)
+            j = np.minimum(np.searchsorted(cum[1:], residual, side="left"), len(values) - 1)
             inside = np.where(values[j] > 0, (residual - cum[j]) / values[j], 0.0)
-        return (week + more_weeks) * MINUTES_PER_WEEK + breaks[j] + inside
+            return (week + more_weeks) * MINUTES_PER_WEEK + breaks[j] + inside
 
     def _tables(self):
         """The breaks, values and cumulative integral at each break as numpy arrays (built once)."""

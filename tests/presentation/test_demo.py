@@ -60,8 +60,14 @@ def test_demo_garbage_tells_half_a_day_becoming_minutes(tmp_path, capsys):
         assert frames == 12 and '<video controls preload="metadata"' in report
 
 
+def _inspected(animation):
+    """*animation*, to be looked at frame by frame here, not played or saved: no "deleted without rendering" warning."""
+    animation._draw_was_started = True
+    return animation
+
+
 def test_animation_frames_show_every_mode_and_change_over_the_day(classroom_results):
-    animation = animate_day(classroom_results, frame_min=60)
+    animation = _inspected(animate_day(classroom_results, frame_min=60))
     fig = animation._fig
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["fragmented", "joint", "unified"]
@@ -83,7 +89,7 @@ def test_animation_has_the_desk_badge_and_names_the_modes_in_its_legend(classroo
 
     from sim.presentation.animation import desks_open
 
-    animation = animate_day(classroom_results, frame_min=60)
+    animation = _inspected(animate_day(classroom_results, frame_min=60))
     fig = animation._fig
     badge = next(t for t in fig.texts if t.get_gid() == "desk-badge")
     seen = {}
@@ -256,7 +262,7 @@ def test_the_animation_of_a_real_town_draws_its_polygons(tmp_path):
     scenario = sim.load_scenario(SCENARIOS / "real_town_example.yaml", ["days=2", "warmup_days=1"])
     write_comparison(tmp_path, sim.compare(scenario, modes=["fragmented", "unified"]))
     results = plots.load_results(tmp_path)
-    animation = animate_day(results, frame_min=720)
+    animation = _inspected(animate_day(results, frame_min=720))
     for ax in animation._fig.axes:
         polygons = [c for c in ax.collections if isinstance(c, PolyCollection)]
         assert polygons and len(polygons[0].get_paths()) == results.town.size
