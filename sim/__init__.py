@@ -34,6 +34,7 @@ _WHERE = {
     "replicate": "sim.experiments.runs",
     "compare": "sim.experiments.runs",
     "Comparison": "sim.experiments.runs",
+    "RunProgress": "sim.experiments.runs",
     "RunOutput": "sim.engine.model",
     "IncidentRecord": "sim.engine.records",
     "JobRecord": "sim.engine.records",
@@ -63,6 +64,7 @@ __all__ = [
     "replicate",
     "compare",
     "Comparison",
+    "RunProgress",
     "RunOutput",
     "IncidentRecord",
     "JobRecord",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sim.errors import ScenarioError
     from sim.experiments.runs import (
         Comparison,
+        RunProgress,
         SweepResult,
         compare,
         replicate,

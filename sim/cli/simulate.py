@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from sim.cli.common import (
     user_error,
     write_outputs,
 )
-from sim.presentation.i18n import _, mode_label, term
+from sim.presentation.i18n import _, display_width, mode_label, term
 from sim.presentation.text import share as _share
 from sim.presentation.text import stat as _stat
 from sim.presentation.text import text_table as _table
@@ -35,6 +36,7 @@ def register(sub) -> None:
     """Add run, compare, validate and schema."""
     p_run = sub.add_parser("run", parents=[scenario_options(), run_options()], help="run one mode and print a summary")
     p_run.add_argument("--mode", help="mode to run (default: the scenario's first)")
+    _progress_option(p_run)
     p_run.set_defaults(handler=_cmd_run)
     p_cmp = sub.add_parser(
         "compare", parents=[scenario_options(), run_options()], help="run modes on the same incidents"
@@ -47,6 +49,7 @@ def register(sub) -> None:
         "e.g. response_min.mean=0.05 (--replications is then the minimum)",
     )
     p_cmp.add_argument("--max-replications", type=int, default=100, help="with --precision, stop here (default 100)")
+    _progress_option(p_cmp)
     p_cmp.set_defaults(handler=_cmd_compare)
     p_val = sub.add_parser(
         "validate",
@@ -60,8 +63,67 @@ def register(sub) -> None:
     sub.add_parser("schema", help="print the scenario file's JSON Schema").set_defaults(handler=_cmd_schema)
 
 
+def _progress_option(parser) -> None:
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        default=None,
+        help="say on stderr how far each run has got, a simulated day at a time (default: only on a terminal)",
+    )
+
+
+class _Progress:
+    """How far the runs have got, on stderr: one line rewritten in place on a terminal, else a line per tenth.
+
+    On a terminal the line is rewritten at most every :data:`EVERY_S` seconds and wiped when the runs end,
+    so the summary prints on a clean screen; elsewhere (a log file, with ``--progress``) each run gets a
+    line as it passes each tenth of its minutes.
+    """
+
+    EVERY_S = 0.2
+
+    def __init__(self, stream, live: bool):
+        self.stream, self.live = stream, live
+        self._shown_at, self._width = -math.inf, 0
+        self._tenth: dict[tuple[str, int], int] = {}
+
+    def __call__(self, event) -> None:
+        from sim.presentation.text import progress_text
+
+        text = progress_text(mode_label(event.mode), event.replication, event.minute, event.end_min)
+        if self.live:
+            now = time.monotonic()
+            if now - self._shown_at >= self.EVERY_S or event.minute >= event.end_min:
+                self._shown_at = now
+                width = display_width(text)  # columns on the terminal: Chinese characters take two
+                self.stream.write("\r" + text + " " * max(0, self._width - width))
+                self.stream.flush()
+                self._width = width
+            return
+        tenth = int(10 * event.share)
+        key = (event.mode, event.replication)
+        if tenth > self._tenth.get(key, 0):
+            self._tenth[key] = tenth
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """Wipe the line on a terminal."""
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+
+def _progress(args) -> _Progress | None:
+    """The progress reporter ``--progress`` (or a terminal on stderr) asks for, or None."""
+    live = sys.stderr.isatty()
+    if not (args.progress or live):
+        return None
+    return _Progress(sys.stderr, live)
+
+
 def _cmd_run(args) -> int:
-    return _simulate(args, [args.mode] if args.mode else None)
+    return _simulate(args, [args.mode] if args.mode else None, first_only=True)
 
 
 def _cmd_compare(args) -> int:
@@ -69,7 +131,8 @@ def _cmd_compare(args) -> int:
     return _simulate(args, modes)
 
 
-def _simulate(args, modes) -> int:
+def _simulate(args, modes: list[str] | None, first_only: bool = False) -> int:
+    """Run *modes* (None: every mode, or with *first_only* the scenario's first), print and write the results."""
     from sim.engine.levels import centre_levels
     from sim.experiments.runs import compare
     from sim.io.results import write_comparison
@@ -79,6 +142,10 @@ def _simulate(args, modes) -> int:
     if args.plots and not args.out:
         raise user_error("--plots", "needs --out: the figures are written to OUT/figures")
     scenario = load(args)
+    if modes is None and first_only:  # run without --mode: the scenario's first, as its help says
+        from sim.scenario.governance import modes_of
+
+        modes = [next(iter(modes_of(scenario)))]
     _window_warning(args, scenario)
     precision = _precision(args, scenario)
     _check_memory(args, scenario, modes, precision)
@@ -86,10 +153,14 @@ def _simulate(args, modes) -> int:
 
     _warn(pre_run_warnings(scenario, modes))
     with output_folder(args, args.command):  # --out is checked and locked before the simulation
+        progress = _progress(args)
         try:
-            comparison = compare(scenario, modes, args.replications, args.seed, precision)
+            comparison = compare(scenario, modes, args.replications, args.seed, precision, progress=progress)
         except KeyError as err:
             raise user_error("--modes" if args.command == "compare" else "--mode", err.args[0]) from None
+        finally:
+            if progress is not None:
+                progress.close()
         print(format_summary(comparison.summary, centre_levels(scenario.governance.centres)))
         _warn(post_run_warnings(comparison))
         if args.out:

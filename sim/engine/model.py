@@ -259,10 +259,14 @@ class Simulation:
                 inc, self.natural_end, self.streams.campaigns, shifts, finds
             )
 
-    def run(self) -> RunOutput:
-        """Simulate to the horizon and collect the records."""
+    def run(self, progress: Callable[[float, float], object] | None = None) -> RunOutput:
+        """Simulate to the horizon and collect the records.
+
+        With *progress*, ``progress(minute, end_min)`` is called as the clock reaches the end of each
+        simulated day and once at the end (:meth:`_run_clock`); the records are the same either way.
+        """
         with _cyclic_gc_paused():
-            return self._run()
+            return self._run(progress)
 
     def let_go(self) -> None:
         """Drop everything the simulation holds once its output is taken (the caller's last use of it).
@@ -273,11 +277,11 @@ class Simulation:
         """
         vars(self).clear()
 
-    def _run(self) -> RunOutput:
+    def _run(self, progress: Callable[[float, float], object] | None = None) -> RunOutput:
         for roster in self.rosters.values():
             self.env.process(self._shifts(roster))
         self._feed(self._detect_all())  # the reports are let go of once fed (no name holds them through the run)
-        self.env.run(until=self.end)
+        self._run_clock(progress)
         self._drop_draws()
         busy = {name: 0.0 for name in self.rosters}
         for roster in self.rosters.values():
@@ -319,6 +323,24 @@ class Simulation:
             mode=self.mode.name,
             warmup_min=self.warmup,
         )
+
+    def _run_clock(self, progress: Callable[[float, float], object] | None) -> None:
+        """Run the clock to the end; with *progress*, stop at each simulated day's end to call it.
+
+        The clock is run to each day's end in turn: a run stopped at a minute and resumed goes through the
+        same events in the same order as one run straight through (:meth:`sim.engine.clock.Clock.run`), so the
+        records do not depend on whether anyone watches. Nothing is scheduled for it.
+        """
+        if progress is None:
+            self.env.run(until=self.end)
+            return
+        day = (int(self.env.now // MINUTES_PER_DAY) + 1) * MINUTES_PER_DAY
+        while day < self.end:
+            self.env.run(until=day)
+            progress(day, self.end)
+            day += MINUTES_PER_DAY
+        self.env.run(until=self.end)
+        progress(self.end, self.end)
 
     def _drop_draws(self) -> None:
         """The clock has stopped: let go of what was drawn ahead for the reports.

@@ -23,10 +23,10 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 
 from sim.engine.model import RunOutput, Simulation
 from sim.engine.rng import replication_seed
@@ -58,6 +58,7 @@ from sim.version import __version__
 __all__ = [
     "RUN_FILE",
     "Comparison",
+    "RunProgress",
     "RunStore",
     "RunTask",
     "SweepInterrupted",
@@ -74,8 +75,39 @@ __all__ = [
 ]
 
 
+class RunProgress(NamedTuple):
+    """How far a run has got, as its clock reaches the end of a simulated day (see :func:`run`'s *progress*).
+
+    Attributes
+    ----------
+    mode : str
+        The mode running.
+    replication : int
+        Its replication number (from 0).
+    minute : float
+        The clock's minute now.
+    end_min : float
+        The minute the run ends at (warm-up, measured days and drain).
+    """
+
+    mode: str
+    replication: int
+    minute: float
+    end_min: float
+
+    @property
+    def share(self) -> float:
+        """The share of the run's minutes simulated, from 0 to 1."""
+        return self.minute / self.end_min if self.end_min > 0 else 1.0
+
+
 def run(
-    scenario: Scenario, mode: str | None = None, seed: int | None = None, replication: int = 0, trace: bool = False
+    scenario: Scenario,
+    mode: str | None = None,
+    seed: int | None = None,
+    replication: int = 0,
+    trace: bool = False,
+    progress: Callable[[RunProgress], object] | None = None,
 ) -> RunOutput:
     """Simulate one replication of one mode.
 
@@ -91,6 +123,9 @@ def run(
         Replication number; each has its own independent streams.
     trace : bool
         Keep each incident's life as typed events (``RunOutput.trace``).
+    progress : callable, optional
+        Called with a :class:`RunProgress` as the clock reaches the end of each simulated day, and at
+        the end. The records are the same with or without it.
 
     Returns
     -------
@@ -103,7 +138,8 @@ def run(
         raise KeyError(f"unknown mode {name!r}{did_you_mean(name, modes)}; the scenario defines {', '.join(modes)}")
     base = scenario.seed if seed is None else seed
     simulation = Simulation(scenario, modes[name], replication_seed(base, replication), trace=trace)
-    output = simulation.run()
+    watch = None if progress is None else (lambda minute, end: progress(RunProgress(name, replication, minute, end)))
+    output = simulation.run(watch)
     simulation.let_go()  # its arrays now, not at the next full pass of the cyclic collector
     return dataclasses.replace(output, mode=name, replication=replication)
 
@@ -183,6 +219,7 @@ def compare(
     replications: int = 1,
     seed: int | None = None,
     precision: Precision | None = None,
+    progress: Callable[[RunProgress], object] | None = None,
 ) -> Comparison:
     """Run every mode on the same incident streams and summarise each.
 
@@ -198,6 +235,8 @@ def compare(
         Base seed; default the scenario's.
     precision : Precision, optional
         Replicate until the rule holds in every mode, or its ``max_replications`` is reached.
+    progress : callable, optional
+        Called with a :class:`RunProgress` as each run reaches the end of a simulated day (:func:`run`).
 
     Returns
     -------
@@ -217,7 +256,7 @@ def compare(
     wanted = max(replications, 2) if precision else replications
     while True:
         for m in names:
-            new = [run(scenario, m, base, r) for r in range(len(outputs[m]), wanted)]
+            new = [run(scenario, m, base, r, progress=progress) for r in range(len(outputs[m]), wanted)]
             outputs[m] += new
             if precision is not None or wanted > 1:  # one replication: its summary is the mode's, made once below
                 per_rep[m] += [_run_summary(scenario, o) for o in new]

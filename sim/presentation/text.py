@@ -106,3 +106,16 @@ def _spread_of_shares(values: list[float | None]) -> str:
     n = len(present)
     median = present[n // 2] if n % 2 else (present[n // 2 - 1] + present[n // 2]) / 2
     return f"{share(median)} ({100 * present[0]:.0f}-{share(present[-1])})"
+
+
+def progress_text(mode: str, replication: int, minute: float, end_min: float) -> str:
+    """How far a run has got, in words: its mode, replication (from 1), simulated day of days and share."""
+    days = max(1, math.ceil(end_min / MINUTES_PER_DAY))
+    day = min(days, int(minute // MINUTES_PER_DAY))
+    return _("{mode}, replication {replication}: day {day} of {days} ({share}%)").format(
+        mode=mode,
+        replication=replication + 1,
+        day=day,
+        days=days,
+        share=round(100 * minute / end_min) if end_min > 0 else 100,
+    )

@@ -143,3 +143,46 @@ def test_a_campaign_set_on_the_command_line_is_printed_and_summarised(tmp_path, 
     block = json.loads((tmp_path / "summary.json").read_text())["modes"]["joint"]["campaigns"]
     assert block["unit_hours"] == {"sanitation": 2.0} and block["sessions"] == {"sweep": 1}
     assert block["found_on_the_spot"] == sum(block["found"].values())
+
+
+def test_run_without_mode_runs_the_scenarios_first_mode_only(tmp_path, capsys):
+    """As its help and README say ("runs one mode"): before, it ran every mode of the scenario."""
+    assert main(["run", CLASSROOM, "--days", "3", "--out", str(tmp_path)]) == 0
+    assert list(json.loads((tmp_path / "summary.json").read_text())["modes"]) == ["fragmented"]
+    header = capsys.readouterr().out.splitlines()[2].split()
+    assert header == ["fragmented"]
+
+
+def test_progress_says_how_far_each_run_has_got_with_the_flag_and_nothing_without(capsys):
+    """--progress off a terminal: a line per tenth of each run's minutes on stderr; the summary is the same."""
+    assert main(["compare", CLASSROOM, "--days", "3", "--modes", "joint,unified"]) == 0
+    quiet = capsys.readouterr()
+    assert "replication 1: day" not in quiet.err
+    assert main(["compare", CLASSROOM, "--days", "3", "--modes", "joint,unified", "--progress"]) == 0
+    told = capsys.readouterr()
+    assert told.out == quiet.out
+    lines = [line for line in told.err.splitlines() if ", replication 1: day " in line]
+    for mode in ("joint", "unified"):
+        shares = [int(line.rsplit("(", 1)[1].rstrip("%)")) for line in lines if line.startswith(mode)]
+        assert shares == sorted(shares) and len(shares) == len(set(shares)) and shares[-1] == 100, (mode, lines)
+        last = [line for line in lines if line.startswith(mode)][-1]  # the days run on past --days to drain
+        day, days = last.split(": day ")[1].split(" (")[0].split(" of ")
+        assert day == days and int(days) > 3, last
+
+
+def test_progress_on_a_terminal_rewrites_one_line_and_wipes_it():
+    import io
+
+    from sim.cli.simulate import _Progress
+    from sim.experiments.runs import RunProgress
+
+    stream = io.StringIO()
+    progress = _Progress(stream, live=True)
+    progress(RunProgress("joint", 0, 1440.0, 4320.0))
+    progress(RunProgress("joint", 0, 2880.0, 4320.0))  # within EVERY_S of the last: not shown
+    progress(RunProgress("joint", 0, 4320.0, 4320.0))  # the end: always shown
+    written = stream.getvalue()
+    assert "\n" not in written and written.count("\r") == 2
+    assert written.endswith("\rjoint, replication 1: day 3 of 3 (100%)")
+    progress.close()
+    assert stream.getvalue()[len(written) :] == "\r" + " " * len("joint, replication 1: day 3 of 3 (100%)") + "\r"

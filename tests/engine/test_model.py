@@ -365,3 +365,26 @@ def test_a_city_matter_gets_the_same_city_turn_in_every_mode():
     both = joint.keys() & unified.keys()
     assert len(both) >= 15
     assert all(math.isclose(joint[n], unified[n], rel_tol=1e-9, abs_tol=1e-9) for n in both)
+
+
+@pytest.mark.parametrize("name", ["classroom.yaml", "anhai.yaml", "zhewang.yaml", "jinjiang.yaml"])
+def test_a_watched_run_gives_the_records_of_a_run_straight_through(name):
+    """Stopping the clock at each day's end to say how far a run has got changes nothing in it.
+
+    Every mode of a town with centres at levels (Jinjiang), grid leaders and a staffed centre (Zhewang),
+    closed loops (Anhai) and a traced run: the same records, jobs and busy minutes, and the watcher is told
+    each day's end in turn, then the end.
+    """
+    scenario = sim.load_scenario(SCENARIOS / name, ["days=4", "warmup_days=1", "drain_days=1"])
+    for mode in modes_of(scenario):
+        for trace in (False, True) if name == "classroom.yaml" else (False,):
+            seen: list = []
+            watched = sim.run(scenario, mode, trace=trace, progress=seen.append)
+            straight = sim.run(scenario, mode, trace=trace)
+            assert list(map(repr, watched.records)) == list(map(repr, straight.records)), (name, mode)  # NaN too
+            assert list(map(repr, watched.jobs)) == list(map(repr, straight.jobs)), (name, mode)
+            assert watched.busy_min == straight.busy_min and repr(watched.trace) == repr(straight.trace)
+            end = straight.end_min
+            assert [p.minute for p in seen] == [1440.0 * d for d in range(1, math.ceil(end / 1440))] + [end]
+            assert {(p.mode, p.replication, p.end_min) for p in seen} == {(mode, 0, end)}
+            assert seen[-1].share == 1.0

@@ -60,6 +60,20 @@ def test_compare_has_paired_section_only_with_replications(short_classroom):
     assert "paired" not in sim.compare(short_classroom, ["joint"], replications=3).summary
 
 
+def test_compare_tells_how_far_each_run_has_got_and_gives_the_same_comparison(short_classroom):
+    """Every run of every mode reports each simulated day's end in turn, then its end; the summary is unchanged."""
+    seen: list[sim.RunProgress] = []
+    watched = sim.compare(short_classroom, ["fragmented", "unified"], replications=2, progress=seen.append)
+    runs = [(p.mode, p.replication) for p in seen]
+    assert list(dict.fromkeys(runs)) == [("fragmented", 0), ("fragmented", 1), ("unified", 0), ("unified", 1)]
+    for run in dict.fromkeys(runs):
+        shares = [p.share for p in seen if (p.mode, p.replication) == run]
+        assert shares == sorted(shares) and 0 < shares[0] < 1 and shares[-1] == 1.0
+        assert [p.minute for p in seen if (p.mode, p.replication) == run] == [1440.0, 2880.0, 3600.0]
+    straight = sim.compare(short_classroom, ["fragmented", "unified"], replications=2)
+    assert watched.summary == straight.summary
+
+
 def test_precision_stops_at_the_first_count_that_is_precise_enough(short_classroom):
     # the response mean of this short town reaches 20% in a handful of replications, well inside 2..30
     rule = Precision("response_min.mean", relative_half_width=0.2, max_replications=30)

@@ -35,6 +35,7 @@ def test_public_names():
         "replicate",
         "compare",
         "Comparison",
+        "RunProgress",
         "RunOutput",
         "IncidentRecord",
         "JobRecord",
