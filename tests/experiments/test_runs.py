@@ -270,7 +270,6 @@ def test_resume_redoes_only_what_is_missing(tmp_path):
 def test_a_ctrl_c_while_a_run_is_kept_counts_every_run_the_folder_holds(tmp_path, monkeypatch):
     """Ctrl-C arriving while a run's file is written (held back for its rename, so acted on right after it): the
     interruption reports as many finished runs as the folder holds, the one just kept included."""
-    import os
     import signal
 
     from sim.experiments.runs import SweepInterrupted
@@ -280,7 +279,9 @@ def test_a_ctrl_c_while_a_run_is_kept_counts_every_run_the_folder_holds(tmp_path
     def save_then_ctrl_c(self, sweep, row):
         path = save(self, sweep, row)
         if len(list(self.runs_dir.glob("*.json"))) == 3:
-            os.kill(os.getpid(), signal.SIGINT)
+            # to this thread, at once: os.kill may hand the signal to another thread of the process (a pool's,
+            # a library's), and the interpreter then acts on it a little later, perhaps after the next run is kept
+            signal.raise_signal(signal.SIGINT)
         return path
 
     monkeypatch.setattr(RunStore, "save", save_then_ctrl_c)
