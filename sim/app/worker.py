@@ -54,7 +54,9 @@ def run_comparison(source: ScenarioSource, settings: Settings, progress=None) ->
     Parameters
     ----------
     progress:
-        Called as ``progress(done, total, mode)`` after each run, if given.
+        Called as ``progress(done, total, mode)`` as runs go, if given: *done* counts the finished runs
+        and the share of the running one simulated so far (at each simulated day's end), so a long run
+        moves the bar too.
     """
     scenario, _ = load_settings(source, settings)
     names = list(modes_of(scenario))
@@ -62,11 +64,12 @@ def run_comparison(source: ScenarioSource, settings: Settings, progress=None) ->
     total = len(names) * settings.replications
     started = time.perf_counter()
     outputs: dict[str, list[RunOutput]] = {m: [] for m in names}
+    done = 0
     for m in names:
         for r in range(settings.replications):
-            outputs[m].append(run(scenario, m, seed, r))
-            if progress:
-                progress(sum(len(o) for o in outputs.values()), total, m)
+            watch = None if progress is None else (lambda p, done=done, m=m: progress(done + p.share, total, m))
+            outputs[m].append(run(scenario, m, seed, r, progress=watch))
+            done += 1
     summary = build_summary(scenario, seed, settings.replications, outputs)
     return Comparison(scenario, seed, settings.replications, outputs, time.perf_counter() - started, summary)
 

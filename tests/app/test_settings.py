@@ -66,6 +66,22 @@ def test_downloaded_yaml_validates_and_compare_reproduces_the_app_exactly(tmp_pa
     assert garbage == cli.summary["modes"]["custom"]["by_type"]["garbage_overflow"]["response_min"]["median"]
 
 
+def test_the_app_reports_progress_within_each_run_and_the_numbers_do_not_change():
+    """The bar moves a simulated day at a time, not only as each run ends, and reaches the total at the end."""
+    source = open_source("classroom.yaml")
+    settings = Settings.from_json({"days": 3, "replications": 2})
+    told: list = []
+    watched = run_comparison(source, settings, lambda done, total, mode: told.append((done, total, mode)))
+    total = told[0][1]
+    assert total == 2 * len(watched.outputs) and {t for _, t, _ in told} == {total}
+    done = [d for d, _, _ in told]
+    assert done == sorted(done) and done[-1] == total
+    assert any(d != int(d) for d in done), "a share of the running run, not only whole runs"
+    modes = [m for _, _, m in told]
+    assert modes == sorted(modes, key=list(watched.outputs).index)  # each mode's runs in turn, in the page's order
+    assert watched.summary == run_comparison(source, settings).summary
+
+
 def test_the_app_run_is_the_compare_run_of_scenario_plus_overrides():
     source = open_source("classroom.yaml")
     settings = Settings.from_json({"levers": preset_levers("fragmented"), "days": 2})
