@@ -337,7 +337,7 @@ class Simulation:
         day = (int(self.env.now // MINUTES_PER_DAY) + 1) * MINUTES_PER_DAY
         while day < self.end:
             self.env.run(until=day)
-            progress(day, self.end)
+            progress(float(day), self.end)
             day += MINUTES_PER_DAY
         self.env.run(until=self.end)
         progress(self.end, self.end)
