@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from sim.cli.common import (
     user_error,
     write_outputs,
 )
-from sim.presentation.i18n import _, display_width, mode_label, term
+from sim.presentation.i18n import _, mode_label, term
 from sim.presentation.text import share as _share
 from sim.presentation.text import stat as _stat
 from sim.presentation.text import text_table as _table
@@ -73,45 +72,57 @@ def _progress_option(parser) -> None:
 
 
 class _Progress:
-    """How far the runs have got, on stderr: one line rewritten in place on a terminal, else a line per tenth.
+    """How far the runs have got, on stderr: a tqdm bar per run on a terminal, else a line per tenth.
 
-    On a terminal the line is rewritten at most every :data:`EVERY_S` seconds and wiped when the runs end,
-    so the summary prints on a clean screen; elsewhere (a log file, with ``--progress``) each run gets a
-    line as it passes each tenth of its minutes.
+    On a terminal each run gets a bar of its simulated days (tqdm, as a sweep's bar), wiped when the run
+    ends, so the summary prints on a clean screen; elsewhere (a log file, with ``--progress``) each run
+    gets a line as it passes each tenth of its minutes.
     """
-
-    EVERY_S = 0.2
 
     def __init__(self, stream, live: bool):
         self.stream, self.live = stream, live
-        self._shown_at, self._width = -math.inf, 0
+        self._bar: Any = None
+        self._run: tuple[str, int] | None = None
         self._tenth: dict[tuple[str, int], int] = {}
 
     def __call__(self, event) -> None:
         from sim.presentation.text import progress_text
 
-        text = progress_text(mode_label(event.mode), event.replication, event.minute, event.end_min)
+        run = (event.mode, event.replication)
         if self.live:
-            now = time.monotonic()
-            if now - self._shown_at >= self.EVERY_S or event.minute >= event.end_min:
-                self._shown_at = now
-                width = display_width(text)  # columns on the terminal: Chinese characters take two
-                self.stream.write("\r" + text + " " * max(0, self._width - width))
-                self.stream.flush()
-                self._width = width
+            self._advance(run, event)
             return
         tenth = int(10 * event.share)
-        key = (event.mode, event.replication)
-        if tenth > self._tenth.get(key, 0):
-            self._tenth[key] = tenth
-            print(text, file=self.stream, flush=True)
+        if tenth > self._tenth.get(run, 0):
+            self._tenth[run] = tenth
+            print(progress_text(mode_label(event.mode), event.replication, event.minute, event.end_min), file=self.stream)
+            self.stream.flush()
+
+    def _advance(self, run: tuple[str, int], event) -> None:
+        """Move the run's bar to the day the clock has reached (a new bar for a new run)."""
+        from tqdm import tqdm
+
+        from sim.presentation.text import MINUTES_PER_DAY, progress_label
+
+        if run != self._run:
+            self.close()
+            self._run = run
+            self._bar = tqdm(
+                total=max(1, math.ceil(event.end_min / MINUTES_PER_DAY)),
+                desc=progress_label(mode_label(event.mode), event.replication),
+                unit=_("day"),
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=0.2,
+            )
+        self._bar.update(min(self._bar.total, int(event.minute // MINUTES_PER_DAY)) - self._bar.n)
 
     def close(self) -> None:
-        """Wipe the line on a terminal."""
-        if self.live and self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
+        """Wipe the bar on a terminal."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar, self._run = None, None
 
 
 def _progress(args) -> _Progress | None:

@@ -108,6 +108,11 @@ def _spread_of_shares(values: list[float | None]) -> str:
     return f"{share(median)} ({100 * present[0]:.0f}-{share(present[-1])})"
 
 
+def progress_label(mode: str, replication: int) -> str:
+    """Which run a progress bar is of: its mode and replication (from 1)."""
+    return _("{mode}, replication {replication}").format(mode=mode, replication=replication + 1)
+
+
 def progress_text(mode: str, replication: int, minute: float, end_min: float) -> str:
     """How far a run has got, in words: its mode, replication (from 1), simulated day of days and share."""
     days = max(1, math.ceil(end_min / MINUTES_PER_DAY))

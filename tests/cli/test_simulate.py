@@ -170,7 +170,7 @@ def test_progress_says_how_far_each_run_has_got_with_the_flag_and_nothing_withou
         assert day == days and int(days) > 3, last
 
 
-def test_progress_on_a_terminal_rewrites_one_line_and_wipes_it():
+def test_progress_on_a_terminal_is_a_bar_per_run_wiped_when_it_ends():
     import io
 
     from sim.cli.simulate import _Progress
@@ -178,11 +178,13 @@ def test_progress_on_a_terminal_rewrites_one_line_and_wipes_it():
 
     stream = io.StringIO()
     progress = _Progress(stream, live=True)
-    progress(RunProgress("joint", 0, 1440.0, 4320.0))
-    progress(RunProgress("joint", 0, 2880.0, 4320.0))  # within EVERY_S of the last: not shown
-    progress(RunProgress("joint", 0, 4320.0, 4320.0))  # the end: always shown
-    written = stream.getvalue()
-    assert "\n" not in written and written.count("\r") == 2
-    assert written.endswith("\rjoint, replication 1: day 3 of 3 (100%)")
+    for minute in (1440.0, 2880.0, 4320.0):
+        progress(RunProgress("joint", 0, minute, 4320.0))
+    shown = stream.getvalue()
+    assert "joint, replication 1" in shown and "/3 " in shown and "\n" not in shown  # drawn at most 5 times a second
+    assert (progress._bar.n, progress._bar.total) == (3, 3)  # every day counted
+    progress(RunProgress("unified", 1, 1440.0, 4320.0))  # the next run: the first bar is wiped, a new one drawn
     progress.close()
-    assert stream.getvalue()[len(written) :] == "\r" + " " * len("joint, replication 1: day 3 of 3 (100%)") + "\r"
+    after = stream.getvalue()[len(shown) :]
+    assert "unified, replication 2" in after
+    assert after.endswith("\r") and after.rsplit("\r", 2)[-2].strip() == ""  # the last bar wiped too
