@@ -95,7 +95,9 @@ class _Progress:
         tenth = int(10 * event.share)
         if tenth > self._tenth.get(run, 0):
             self._tenth[run] = tenth
-            print(progress_text(mode_label(event.mode), event.replication, event.minute, event.end_min), file=self.stream)
+            print(
+                progress_text(mode_label(event.mode), event.replication, event.minute, event.end_min), file=self.stream
+            )
             self.stream.flush()
 
     def _advance(self, run: tuple[str, int], event) -> None:
